@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Validation of REST request bodies (docs/API.md). Pure C + jansson.
+ */
+#ifndef MR_JSON_REQ_H
+#define MR_JSON_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mr_types.h"
+
+#define MR_LABEL_LEN 128
+#define MR_IFNAME_LEN 32
+
+struct mr_leg_req {
+	int has_remote;			/* "remote" present and not null */
+	int clear_remote;		/* PATCH only: "remote": null */
+	struct mr_ep remote;		/* RTP remote */
+	int has_rtcp_remote;		/* "rtcp_remote" present (non-mux RTCP remote; default RTP port+1) */
+	struct mr_ep rtcp_remote;
+	char interface[MR_IFNAME_LEN];	/* "interface": port name; "" = choose */
+	uint8_t family;			/* "family": "ipv4"/"ipv6" -> MR_AF4/MR_AF6; 0 = from remote */
+};
+
+struct mr_session_req {
+	struct mr_leg_req legs[2];
+	int rtcp_mux;			/* default 1 */
+	unsigned int idle_timeout;	/* 0 = relay.idle_timeout */
+	uint32_t clock_rate;		/* 0 = from the static payload type (RFC 3551) */
+	char label[MR_LABEL_LEN];	/* "" if absent */
+};
+
+struct mr_session_patch {
+	int has_leg[2];			/* the leg appears as a non-empty object */
+	struct mr_leg_req legs[2];	/* only remote / clear_remote / rtcp_remote meaningful */
+	int has_idle_timeout;
+	unsigned int idle_timeout;
+	int has_label;
+	char label[MR_LABEL_LEN];
+};
+
+/* Parse and validate a POST /v1/sessions body. 0, or -EINVAL with one line in err naming the
+ * field, e.g. "legs[0].remote: '1.2.3:5' is not an IP:port". */
+int mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req,
+			    char *err, size_t errlen);
+/* Parse and validate a PATCH /v1/sessions/{id} body. Same error convention. */
+int mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
+			   char *err, size_t errlen);
+
+#endif
