@@ -31,6 +31,8 @@ struct mr_port_conf {
 	uint16_t vlan;			/* 802.1Q VLAN id 1..4094, 0 = untagged (default) */
 	uint16_t mtu;			/* 0 = leave the device default */
 	enum mr_steering steering;	/* default MR_STEER_AUTO */
+	int tx_offload;			/* tx_checksum_offload: use the NIC's IPv4/UDP checksum
+					 * offloads when it has them; default true */
 	int line;			/* line of this port's group in the file, for messages */
 };
 

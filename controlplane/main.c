@@ -1,1 +1,211 @@
-int main(void){return 0;}
+/* SPDX-License-Identifier: BSD-3-Clause
+ * mrelayd: mrelayd -c FILE
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+
+#include "appliance.h"
+#include "config.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+#define MR_EXIT_CONFIG 2
+
+static volatile int mr_stop;
+
+static void
+mr_on_signal(int sig)
+{
+	(void)sig;
+	mr_stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: mrelayd -c FILE\n"
+		"  -c, --config FILE   configuration (see docs/CONFIG.md)\n"
+		"  -t, --check         load and check the configuration, then exit\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n");
+}
+
+static int
+mr_has_arg(const struct mr_config *cfg, const char *name)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_eal_args; i++)
+		if (strncmp(cfg->eal_args[i], name, strlen(name)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Free 2 MB/1 GB hugepages, all sizes together. */
+static long
+mr_free_hugepages(void)
+{
+	glob_t g;
+	size_t i;
+	long total = 0;
+
+	if (glob("/sys/kernel/mm/hugepages/hugepages-*/free_hugepages", 0, NULL, &g) != 0)
+		return 0;
+	for (i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "r");
+		long n = 0;
+
+		if (f != NULL) {
+			if (fscanf(f, "%ld", &n) == 1)
+				total += n;
+			fclose(f);
+		}
+	}
+	globfree(&g);
+	return total;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct mr_config cfg;
+	struct mr_appliance app;
+	char err[1024], lcores[1024], mainl[16], loglvl[64];
+	char *eal_argv[MR_MAX_EAL_ARGS + 16 + 2 * MR_MAX_PORTS];
+	const char *path = NULL;
+	int c, eal_argc = 0, check = 0, rc, i, n_pci;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t off;
+
+	while ((c = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mrelayd 0.1.0\n");
+			return 0;
+		default:
+			usage(stderr);
+			return MR_EXIT_CONFIG;
+		}
+	}
+	if (path == NULL || optind != argc) {
+		usage(stderr);
+		return MR_EXIT_CONFIG;
+	}
+	if (mr_config_load(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mrelayd: %s\n", err);
+		return MR_EXIT_CONFIG;
+	}
+	if (check) {
+		printf("%s: ok\n", path);
+		mr_config_free(&cfg);
+		return 0;
+	}
+	if (!mr_has_arg(&cfg, "--no-huge") && !mr_has_arg(&cfg, "--in-memory") &&
+	    mr_free_hugepages() == 0) {
+		fprintf(stderr, "mrelayd: no free hugepages. Reserve some, e.g.\n"
+			"  echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages\n"
+			"or run without them: eal = [ \"--no-huge\", \"-m\", \"512\" ]; in %s\n",
+			path);
+		mr_config_free(&cfg);
+		return 1;
+	}
+
+	/* EAL arguments: the lcore layout from the configuration, then the user's. An lcore id
+	 * beyond the machine's CPUs shares a CPU (id modulo CPUs): useful for tests on small
+	 * machines, never for production. */
+	off = snprintf(lcores, sizeof(lcores), "%u@%ld", cfg.control_lcore,
+		       cfg.control_lcore % ncpu);
+	for (i = 0; i < (int)cfg.n_workers; i++) {
+		unsigned int lc = cfg.worker_lcores[i];
+
+		if (lc >= ncpu)
+			fprintf(stderr, "mrelayd: warning: lcore %u shares CPU %ld (only %ld CPUs)\n",
+				lc, lc % ncpu, ncpu);
+		off += snprintf(lcores + off, sizeof(lcores) - off, ",%u@%ld", lc, lc % ncpu);
+	}
+	snprintf(mainl, sizeof(mainl), "%u", cfg.control_lcore);
+	snprintf(loglvl, sizeof(loglvl), "user1:%d", cfg.log_level);
+	eal_argv[eal_argc++] = argv[0];
+	eal_argv[eal_argc++] = "--lcores";
+	eal_argv[eal_argc++] = lcores;
+	eal_argv[eal_argc++] = "--main-lcore";
+	eal_argv[eal_argc++] = mainl;
+	eal_argv[eal_argc++] = "--log-level";
+	eal_argv[eal_argc++] = loglvl;
+	/* No shared runtime files unless asked for: several instances can run side by side and
+	 * nothing is left behind in /var/run/dpdk. */
+	if (!mr_has_arg(&cfg, "--file-prefix") && !mr_has_arg(&cfg, "--in-memory") &&
+	    !mr_has_arg(&cfg, "--no-shconf"))
+		eal_argv[eal_argc++] = mr_has_arg(&cfg, "--no-huge") ? "--no-shconf" :
+			"--in-memory";
+	/* Only the PCI devices the ports name are probed: never a NIC the host is using. */
+	n_pci = 0;
+	for (i = 0; i < (int)cfg.n_ports; i++) {
+		if (strncmp(cfg.ports[i].device, "net_", 4) == 0)
+			continue;
+		eal_argv[eal_argc++] = "-a";
+		eal_argv[eal_argc++] = cfg.ports[i].device;
+		n_pci++;
+	}
+	if (n_pci == 0 && !mr_has_arg(&cfg, "--no-pci"))
+		eal_argv[eal_argc++] = "--no-pci";
+	for (i = 0; i < cfg.n_eal_args; i++)
+		eal_argv[eal_argc++] = cfg.eal_args[i];
+	eal_argv[eal_argc] = NULL;
+
+	rc = rte_eal_init(eal_argc, eal_argv);
+	if (rc < 0) {
+		fprintf(stderr, "mrelayd: EAL initialisation failed: %s%s\n",
+			rte_strerror(rte_errno),
+			rte_errno == ENOMEM ? " (not enough memory: reserve hugepages or raise "
+			"-m with --no-huge)" : "");
+		mr_config_free(&cfg);
+		return 1;
+	}
+	rte_log_set_level(RTE_LOGTYPE_USER1, cfg.log_level);
+
+	signal(SIGINT, mr_on_signal);
+	signal(SIGTERM, mr_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&app, 0, sizeof(app));
+	rc = mr_appliance_start(&app, &cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "mrelayd: %s\n", err);
+		mr_appliance_stop(&app);
+		rte_eal_cleanup();
+		mr_config_free(&cfg);
+		return 1;
+	}
+	mr_appliance_run(&app, &mr_stop);
+	RTE_LOG(INFO, MRELAY, "stopping\n");
+	mr_appliance_stop(&app);
+	rte_eal_cleanup();
+	mr_config_free(&cfg);
+	return 0;
+}

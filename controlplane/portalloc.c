@@ -1,1 +1,94 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "portalloc.h"
+
+struct mr_portalloc {
+	uint16_t min;
+	unsigned int cap;	/* number of pairs */
+	unsigned int head;	/* next to hand out */
+	unsigned int count;	/* free pairs in the ring */
+	uint8_t *used;		/* per pair */
+	uint16_t *ring;		/* free pair indexes, FIFO */
+};
+
+struct mr_portalloc *
+mr_portalloc_create(uint16_t min, uint16_t max)
+{
+	struct mr_portalloc *pa;
+	unsigned int i;
+
+	if ((min & 1) || max < min + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	pa = calloc(1, sizeof(*pa));
+	if (pa == NULL)
+		return NULL;
+	pa->min = min;
+	pa->cap = ((unsigned int)max - min + 1) / 2;
+	pa->used = calloc(pa->cap, 1);
+	pa->ring = calloc(pa->cap, sizeof(*pa->ring));
+	if (pa->used == NULL || pa->ring == NULL) {
+		mr_portalloc_free(pa);
+		errno = ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < pa->cap; i++)
+		pa->ring[i] = i;
+	pa->count = pa->cap;
+	return pa;
+}
+
+void
+mr_portalloc_free(struct mr_portalloc *pa)
+{
+	if (pa == NULL)
+		return;
+	free(pa->used);
+	free(pa->ring);
+	free(pa);
+}
+
+int
+mr_portalloc_get(struct mr_portalloc *pa)
+{
+	unsigned int idx;
+
+	if (pa->count == 0)
+		return -ENOSPC;
+	idx = pa->ring[pa->head];
+	pa->head = (pa->head + 1) % pa->cap;
+	pa->count--;
+	pa->used[idx] = 1;
+	return pa->min + 2 * idx;
+}
+
+int
+mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
+{
+	unsigned int idx;
+
+	if (p < pa->min || ((p - pa->min) & 1))
+		return -EINVAL;
+	idx = (p - pa->min) / 2;
+	if (idx >= pa->cap || !pa->used[idx])
+		return -EINVAL;
+	pa->used[idx] = 0;
+	pa->ring[(pa->head + pa->count) % pa->cap] = idx;
+	pa->count++;
+	return 0;
+}
+
+unsigned int
+mr_portalloc_available(const struct mr_portalloc *pa)
+{
+	return pa->count;
+}
+
+unsigned int
+mr_portalloc_capacity(const struct mr_portalloc *pa)
+{
+	return pa->cap;
+}

@@ -1,1 +1,930 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+#include <rte_seqcount.h>
+
+#include "api.h"
+#include "appliance.h"
+#include "dp.h"
+#include "neigh.h"
+#include "portalloc.h"
+#include "rtp_stats.h"
+#include "session_dp.h"
+#include "sessions.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+
+enum mr_cp_state { CS_ACTIVE = 1, CS_RETIRING, CS_ENDED };
+
+struct mr_cp_leg {
+	unsigned int pidx;
+	uint16_t rtp_port;
+	int nh[2];			/* neighbor slots held for path 0/1, -1 none */
+	struct rte_flow *steer[2];
+};
+
+struct mr_cp_session {
+	TAILQ_ENTRY(mr_cp_session) retire_link;
+	uint64_t id;
+	uint32_t slot;
+	enum mr_cp_state state;
+	char label[MR_LABEL_LEN];
+	time_t created;
+	time_t ended;
+	const char *end_reason;
+	unsigned int idle_timeout;
+	uint8_t rtcp_mux;
+	uint8_t owner;
+	uint8_t retire_phase;		/* 0: waiting for the owner's ack, 1: grace period */
+	uint64_t token;
+	struct mr_cp_leg leg[2];
+	struct mr_dp_session *dp;	/* live (rte_zmalloc) while active/retiring, a plain copy
+					 * once ended */
+};
+
+TAILQ_HEAD(mr_cp_list, mr_cp_session);
+
+struct mr_sessions {
+	struct mr_appliance *a;
+	struct mr_portalloc *ports;
+	uint32_t max;
+	struct mr_cp_session **slot;
+	uint32_t *gen;
+	uint32_t *free_slots;
+	uint32_t n_free;
+	struct mr_cp_list retiring;
+	struct mr_cp_session **hist;	/* ring of ended sessions */
+	uint32_t hist_cap, hist_head, hist_n;
+	unsigned int owned[MR_DP_MAX_WORKERS];
+	uint64_t last_idle_scan;
+	struct mr_sessions_counts n;
+};
+
+static int
+mr_err(json_t **body, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+mr_err(json_t **body, int status, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*body = json_pack("{s:s}", "error", buf);
+	return status;
+}
+
+struct mr_sessions *
+mr_sessions_create(struct mr_appliance *a)
+{
+	struct mr_sessions *ss = calloc(1, sizeof(*ss));
+	uint32_t i;
+
+	if (ss == NULL)
+		return NULL;
+	ss->a = a;
+	ss->max = a->cfg->max_sessions;
+	ss->ports = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
+	ss->slot = calloc(ss->max, sizeof(*ss->slot));
+	ss->gen = calloc(ss->max, sizeof(*ss->gen));
+	ss->free_slots = calloc(ss->max, sizeof(*ss->free_slots));
+	ss->hist_cap = a->cfg->ended_history ? a->cfg->ended_history : 1;
+	ss->hist = calloc(ss->hist_cap, sizeof(*ss->hist));
+	if (ss->ports == NULL || ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
+	    ss->hist == NULL) {
+		mr_sessions_free(ss);
+		return NULL;
+	}
+	/* Hand out low slots first (a LIFO stack filled in reverse). */
+	for (i = 0; i < ss->max; i++)
+		ss->free_slots[i] = ss->max - 1 - i;
+	ss->n_free = ss->max;
+	TAILQ_INIT(&ss->retiring);
+	return ss;
+}
+
+static void
+mr_cp_session_release(struct mr_cp_session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->dp);
+	free(s);
+}
+
+static void mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s);
+
+void
+mr_sessions_free(struct mr_sessions *ss)
+{
+	uint32_t i;
+
+	if (ss == NULL)
+		return;
+	if (ss->slot != NULL) {
+		for (i = 0; i < ss->max; i++) {
+			struct mr_cp_session *s = ss->slot[i];
+
+			if (s == NULL)
+				continue;
+			/* Workers are stopped: no reader can hold the session. */
+			rte_free(s->dp);
+			s->dp = NULL;
+			free(s);
+		}
+	}
+	while (!TAILQ_EMPTY(&ss->retiring)) {
+		struct mr_cp_session *s = TAILQ_FIRST(&ss->retiring);
+
+		TAILQ_REMOVE(&ss->retiring, s, retire_link);
+		rte_free(s->dp);
+		s->dp = NULL;
+	}
+	if (ss->hist != NULL)
+		for (i = 0; i < ss->hist_cap; i++)
+			mr_cp_session_release(ss->hist[i]);
+	free(ss->hist);
+	free(ss->slot);
+	free(ss->gen);
+	free(ss->free_slots);
+	mr_portalloc_free(ss->ports);
+	free(ss);
+}
+
+void
+mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c)
+{
+	*c = ss->n;
+}
+
+unsigned int
+mr_sessions_owned(const struct mr_sessions *ss, unsigned int w)
+{
+	return ss->owned[w];
+}
+
+/* Send a command to a worker. The ring is drained every loop iteration; if it is full the
+ * worker is busy, so wait for room rather than lose a command. */
+static void
+mr_cmd_send(struct mr_sessions *ss, unsigned int w, const struct mr_cmd *c)
+{
+	struct rte_ring *r = ss->a->dp->w[w]->cmd;
+	struct mr_cmd copy = *c;
+
+	while (rte_ring_sp_enqueue_elem(r, &copy, sizeof(copy)) != 0) {
+		ss->a->cps.cmd_ring_full++;
+		rte_pause();
+	}
+}
+
+static void
+mr_flow_key_of(const struct mr_ep *local, uint16_t port, struct mr_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->a, local->a, 16);
+	k->port = port;
+	k->family = local->family;
+}
+
+/* Choose the interface (appliance port) of a leg. */
+static int
+mr_leg_port(struct mr_sessions *ss, const struct mr_leg_req *lr, unsigned int li,
+	    unsigned int *pidx, uint8_t *family, json_t **body)
+{
+	const struct mr_config *cfg = ss->a->cfg;
+	uint8_t fam = lr->family ? lr->family : (lr->has_remote ? lr->remote.family : 0);
+	unsigned int i;
+
+	if (lr->interface[0]) {
+		for (i = 0; i < cfg->n_ports; i++)
+			if (strcmp(cfg->ports[i].name, lr->interface) == 0)
+				break;
+		if (i == cfg->n_ports)
+			return mr_err(body, 400, "legs[%u].interface: no such interface '%s'", li,
+				      lr->interface);
+		if (fam == 0)
+			fam = cfg->ports[i].addr4.family ? MR_AF4 : MR_AF6;
+		if ((fam == MR_AF4 && !cfg->ports[i].addr4.family) ||
+		    (fam == MR_AF6 && !cfg->ports[i].addr6.family))
+			return mr_err(body, 400, "legs[%u].interface: '%s' has no %s address", li,
+				      lr->interface, fam == MR_AF4 ? "IPv4" : "IPv6");
+		*pidx = i;
+		*family = fam;
+		return 0;
+	}
+	/* A port whose subnet holds the remote, else the first port with the family. */
+	if (lr->has_remote) {
+		for (i = 0; i < cfg->n_ports; i++) {
+			const struct mr_prefix *p = fam == MR_AF4 ? &cfg->ports[i].addr4 :
+				&cfg->ports[i].addr6;
+
+			if (p->family && mr_prefix_contains(p, &lr->remote)) {
+				*pidx = i;
+				*family = fam;
+				return 0;
+			}
+		}
+	}
+	if (fam == 0)
+		fam = MR_AF4;
+	for (i = 0; i < cfg->n_ports; i++) {
+		if ((fam == MR_AF4 && cfg->ports[i].addr4.family) ||
+		    (fam == MR_AF6 && cfg->ports[i].addr6.family)) {
+			*pidx = i;
+			*family = fam;
+			return 0;
+		}
+	}
+	if (lr->family == 0 && !lr->has_remote) {
+		/* No family asked for and no IPv4 anywhere: use IPv6. */
+		*pidx = 0;
+		*family = MR_AF6;
+		return 0;
+	}
+	return mr_err(body, 400, "legs[%u].%s: no interface has an %s address", li,
+		      lr->has_remote ? "remote" : "family", fam == MR_AF4 ? "IPv4" : "IPv6");
+}
+
+/* Resolve and reference the next hop of remote; fills *nh. */
+static int
+mr_leg_nexthop(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *remote,
+	       const char *field, unsigned int li, int *nh, json_t **body)
+{
+	struct mr_ep hop;
+	int slot;
+
+	if (mr_neigh_nexthop(ss->a->neigh, pidx, remote, &hop) != 0)
+		return mr_err(body, 400, "legs[%u].%s: no route (no %s gateway on interface %s)",
+			      li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
+			      ss->a->cfg->ports[pidx].name);
+	slot = mr_neigh_get(ss->a->neigh, pidx, &hop);
+	if (slot < 0)
+		return mr_err(body, 503, "neighbors: table of interface %s is full",
+			      ss->a->cfg->ports[pidx].name);
+	*nh = slot;
+	return 0;
+}
+
+static void
+mr_fmt_id(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%016" PRIx64, id);
+}
+
+/* Read the lcore-owned part of a leg consistently (seqcount reader side). */
+static void
+mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
+{
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(&l->seq);
+		memcpy(path, l->path, sizeof(l->path));
+	} while (rte_seqcount_read_retry(&l->seq, sn));
+}
+
+/* Copy words the owner lcore writes with plain stores: relaxed atomic loads, each word is
+ * whole (DESIGN.md §2 "Counters"). */
+static void
+mr_copy_words(void *dst, const void *src, size_t len)
+{
+	const uint32_t *s = src;
+	uint32_t *d = dst;
+	size_t i;
+
+	memset(dst, 0, len);
+	for (i = 0; i < len / 4; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+static json_t *
+mr_ep_json(const struct mr_ep *ep)
+{
+	char buf[64];
+
+	if (ep->family == 0)
+		return json_null();
+	return json_string(mr_ep_fmt(ep, buf, sizeof(buf), 1));
+}
+
+static json_t *
+mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
+	    int full)
+{
+	const struct mr_dp_leg *l = &s->dp->leg[li];
+	struct mr_dp_path path[2];
+	struct mr_ep ep;
+	json_t *j = json_object();
+
+	mr_leg_snapshot(l, path);
+	json_object_set_new(j, "local", mr_ep_json(&l->local));
+	if (!s->rtcp_mux) {
+		ep = l->local;
+		ep.port++;
+		json_object_set_new(j, "local_rtcp", mr_ep_json(&ep));
+	}
+	json_object_set_new(j, "remote", mr_ep_json(&path[0].remote));
+	if (!s->rtcp_mux) {
+		if (path[1].state != MR_PATH_NONE) {
+			json_object_set_new(j, "rtcp_remote", mr_ep_json(&path[1].remote));
+		} else if (path[0].state != MR_PATH_NONE) {
+			ep = path[0].remote;
+			ep.port++;
+			json_object_set_new(j, "rtcp_remote", mr_ep_json(&ep));
+		} else {
+			json_object_set_new(j, "rtcp_remote", json_null());
+		}
+	}
+	if (full) {
+		struct mr_leg_ctr c;
+		struct mr_rtp_stats r;
+		uint32_t rate;
+		json_t *cj, *dj, *rj;
+
+		mr_copy_words(&c, &l->ctr, sizeof(c));
+		mr_copy_words(&r, &l->rtp, sizeof(r));
+		rate = __atomic_load_n(&l->clock_rate, __ATOMIC_RELAXED);
+		json_object_set_new(j, "interface",
+				    json_string(ss->a->cfg->ports[l->port_idx].name));
+		json_object_set_new(j, "latched", json_boolean(path[0].state == MR_PATH_LATCHED));
+		cj = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			       "packets_in", (json_int_t)c.pkts_in,
+			       "bytes_in", (json_int_t)c.bytes_in,
+			       "packets_out", (json_int_t)c.pkts_out,
+			       "bytes_out", (json_int_t)c.bytes_out,
+			       "rtp_packets", (json_int_t)c.cls[MR_CLASS_RTP],
+			       "rtcp_packets", (json_int_t)c.cls[MR_CLASS_RTCP],
+			       "other_packets", (json_int_t)(c.pkts_in - c.cls[MR_CLASS_RTP] -
+							     c.cls[MR_CLASS_RTCP]),
+			       "relatches", (json_int_t)c.relatches);
+		dj = json_pack("{s:I,s:I,s:I,s:I}",
+			       "source_mismatch", (json_int_t)c.drop_src,
+			       "no_remote", (json_int_t)c.drop_no_remote,
+			       "no_neighbor", (json_int_t)c.drop_no_neigh,
+			       "rtp_malformed", (json_int_t)c.drop_rtp);
+		json_object_set_new(cj, "drops", dj);
+		json_object_set_new(j, "counters", cj);
+		rj = json_object();
+		if (mr_rtp_stats_have_ssrc(&r)) {
+			char ssrc[16];
+
+			snprintf(ssrc, sizeof(ssrc), "0x%08" PRIx32, mr_rtp_stats_ssrc(&r));
+			json_object_set_new(rj, "ssrc", json_string(ssrc));
+		} else {
+			json_object_set_new(rj, "ssrc", json_null());
+		}
+		json_object_set_new(rj, "ssrc_changes",
+				    json_integer(mr_rtp_stats_ssrc_changes(&r)));
+		json_object_set_new(rj, "packets", json_integer(mr_rtp_stats_received(&r)));
+		json_object_set_new(rj, "expected", json_integer(mr_rtp_stats_expected(&r)));
+		json_object_set_new(rj, "lost", json_integer(mr_rtp_stats_lost(&r)));
+		json_object_set_new(rj, "jitter", json_integer(mr_rtp_stats_jitter(&r)));
+		if (rate) {
+			json_object_set_new(rj, "jitter_ms",
+					    json_real(mr_rtp_stats_jitter(&r) * 1000.0 / rate));
+			json_object_set_new(rj, "clock_rate", json_integer(rate));
+		} else {
+			json_object_set_new(rj, "jitter_ms", json_null());
+			json_object_set_new(rj, "clock_rate", json_null());
+		}
+		json_object_set_new(j, "rtp", rj);
+	}
+	return j;
+}
+
+static json_t *
+mr_session_json(const struct mr_sessions *ss, const struct mr_cp_session *s, int full)
+{
+	char id[24];
+	json_t *j = json_object(), *legs = json_array();
+	unsigned int i;
+
+	mr_fmt_id(s->id, id, sizeof(id));
+	json_object_set_new(j, "id", json_string(id));
+	json_object_set_new(j, "state", json_string(s->state == CS_ACTIVE ? "active" : "ended"));
+	json_object_set_new(j, "label", json_string(s->label));
+	json_object_set_new(j, "created", json_integer(s->created));
+	if (full) {
+		json_object_set_new(j, "rtcp_mux", json_boolean(s->rtcp_mux));
+		json_object_set_new(j, "idle_timeout", json_integer(s->idle_timeout));
+		json_object_set_new(j, "owner_lcore",
+				    json_integer(ss->a->dp->w[s->owner]->lcore_id));
+		json_object_set_new(j, "end_reason", s->end_reason ?
+				    json_string(s->end_reason) : json_null());
+		json_object_set_new(j, "ended", s->state == CS_ACTIVE ? json_null() :
+				    json_integer(s->ended));
+	}
+	for (i = 0; i < 2; i++)
+		json_array_append_new(legs, mr_leg_json(ss, s, i, full));
+	json_object_set_new(j, "legs", legs);
+	return j;
+}
+
+/* Undo whatever mr_http_session_create installed (also used by end). */
+static void
+mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	struct mr_dp *dp = ss->a->dp;
+	struct rte_hash *h = dp->w[s->owner]->flows;
+	struct mr_flow_key k;
+	unsigned int i, p;
+
+	for (i = 0; i < 2; i++) {
+		struct mr_cp_leg *cl = &s->leg[i];
+
+		if (cl->rtp_port == 0)
+			continue;
+		for (p = 0; p < 2; p++) {
+			mr_flow_key_of(&s->dp->leg[i].local, cl->rtp_port + p, &k);
+			/* The key slot is recycled by the hash's RCU defer queue. */
+			rte_hash_del_key(h, &k);
+			if (cl->steer[p] != NULL) {
+				mr_steer_del(ss->a, cl->pidx, cl->steer[p]);
+				cl->steer[p] = NULL;
+			}
+		}
+	}
+}
+
+/* Give back the ports and neighbor references; free the dataplane memory (after the grace
+ * period, or when nothing was ever published). */
+static void
+mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	unsigned int i, p;
+
+	for (i = 0; i < 2; i++) {
+		struct mr_cp_leg *cl = &s->leg[i];
+
+		if (cl->rtp_port != 0) {
+			__atomic_store_n(&ss->a->dp->owner[cl->rtp_port], 0, __ATOMIC_RELAXED);
+			__atomic_store_n(&ss->a->dp->owner[cl->rtp_port + 1], 0, __ATOMIC_RELAXED);
+			mr_portalloc_put(ss->ports, cl->rtp_port);
+		}
+		for (p = 0; p < 2; p++)
+			if (cl->nh[p] >= 0)
+				mr_neigh_put(ss->a->neigh, cl->pidx, cl->nh[p]);
+	}
+}
+
+static void
+mr_hist_push(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	uint32_t at = (ss->hist_head + ss->hist_n) % ss->hist_cap;
+
+	if (ss->hist_n == ss->hist_cap) {
+		mr_cp_session_release(ss->hist[ss->hist_head]);
+		ss->hist[ss->hist_head] = s;
+		ss->hist_head = (ss->hist_head + 1) % ss->hist_cap;
+		return;
+	}
+	ss->hist[at] = s;
+	ss->hist_n++;
+}
+
+/* Final step: the owner acknowledged and a grace period passed. */
+static void
+mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	struct mr_dp_session *copy = malloc(sizeof(*copy));
+
+	/* Keep the final counters for GET of ended sessions. */
+	if (copy != NULL)
+		memcpy(copy, s->dp, sizeof(*copy));
+	mr_session_release_resources(ss, s);
+	rte_free(s->dp);
+	s->dp = copy;
+	s->state = CS_ENDED;
+	ss->n.retiring--;
+	if (copy == NULL) {
+		free(s);
+		return;
+	}
+	mr_hist_push(ss, s);
+}
+
+static void
+mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reason)
+{
+	struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
+
+	mr_session_unpublish(ss, s);
+	mr_cmd_send(ss, s->owner, &c);
+	s->state = CS_RETIRING;
+	s->end_reason = reason;
+	s->ended = time(NULL);
+	s->retire_phase = 0;
+	ss->slot[s->slot] = NULL;
+	ss->gen[s->slot]++;
+	ss->free_slots[ss->n_free++] = s->slot;
+	ss->owned[s->owner]--;
+	ss->n.active--;
+	ss->n.ended++;
+	ss->n.retiring++;
+	TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+	RTE_LOG(DEBUG, MRELAY, "session %016" PRIx64 " ended: %s\n", s->id, reason);
+}
+
+/* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */
+static struct mr_cp_session *
+mr_session_find(struct mr_sessions *ss, const char *id)
+{
+	struct mr_cp_session *s;
+	char *end;
+	uint64_t v;
+	uint32_t slot, i;
+
+	if (strlen(id) != 16)
+		return NULL;
+	errno = 0;
+	v = strtoull(id, &end, 16);
+	if (errno || *end)
+		return NULL;
+	slot = (uint32_t)v;
+	if (slot < ss->max && ss->slot[slot] != NULL && ss->slot[slot]->id == v)
+		return ss->slot[slot];
+	TAILQ_FOREACH(s, &ss->retiring, retire_link)
+		if (s->id == v)
+			return s;
+	for (i = 0; i < ss->hist_n; i++) {
+		s = ss->hist[(ss->hist_head + i) % ss->hist_cap];
+		if (s->id == v)
+			return s;
+	}
+	return NULL;
+}
+
+static int
+mr_fill_path(struct mr_sessions *ss, struct mr_cp_session *s, unsigned int li, unsigned int pi,
+	     const struct mr_ep *remote, const char *field, json_t **body)
+{
+	struct mr_dp_path *p = &s->dp->leg[li].path[pi];
+	int rc;
+
+	if (remote->family != s->dp->leg[li].local.family)
+		return mr_err(body, 400, "legs[%u].%s: %s remote on a leg whose local address is %s",
+			      li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
+			      s->dp->leg[li].local.family == MR_AF4 ? "IPv4" : "IPv6");
+	rc = mr_leg_nexthop(ss, s->leg[li].pidx, remote, field, li, &s->leg[li].nh[pi], body);
+	if (rc)
+		return rc;
+	p->remote = *remote;
+	p->nh = s->leg[li].nh[pi];
+	p->state = MR_PATH_CONFIGURED;
+	p->last_rx_tsc = rte_get_tsc_cycles();
+	return 0;
+}
+
+int
+mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	struct mr_dp *dp = a->dp;
+	struct mr_cp_session *s;
+	struct mr_flow_key k;
+	unsigned int i, p, w, best;
+	uint8_t fam = 0;
+	uint64_t now = rte_get_tsc_cycles();
+	int rc, port;
+
+	if (ss->n_free == 0) {
+		ss->n.rejected++;
+		return mr_err(body, 503, "sessions: limit of %u reached", ss->max);
+	}
+	if (mr_portalloc_available(ss->ports) < 2) {
+		ss->n.rejected++;
+		return mr_err(body, 503, "ports: no free relay ports");
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return mr_err(body, 500, "internal: out of memory");
+	s->dp = rte_zmalloc("mr_session", sizeof(*s->dp), RTE_CACHE_LINE_SIZE);
+	if (s->dp == NULL) {
+		free(s);
+		return mr_err(body, 503, "memory: no room for another session");
+	}
+	for (i = 0; i < 2; i++)
+		s->leg[i].nh[0] = s->leg[i].nh[1] = -1;
+	s->rtcp_mux = req->rtcp_mux;
+	s->idle_timeout = req->idle_timeout ? req->idle_timeout : a->cfg->idle_timeout;
+	snprintf(s->label, sizeof(s->label), "%s", req->label);
+	s->created = time(NULL);
+	s->dp->rtcp_mux = req->rtcp_mux;
+	s->dp->clock_rate = req->clock_rate;
+	s->dp->last_rx_tsc = now;
+
+	/* The least loaded worker owns the whole session: both legs' state on one lcore, so
+	 * relaying never reads another lcore's mutable state. */
+	best = 0;
+	for (w = 1; w < dp->n_workers; w++)
+		if (ss->owned[w] < ss->owned[best])
+			best = w;
+	s->owner = best;
+	s->dp->owner = best;
+
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &req->legs[i];
+		struct mr_dp_leg *l = &s->dp->leg[i];
+		const struct mr_dp_port *dpp;
+
+		rc = mr_leg_port(ss, lr, i, &s->leg[i].pidx, &fam, body);
+		if (rc)
+			goto undo;
+		dpp = &dp->port[s->leg[i].pidx];
+		port = mr_portalloc_get(ss->ports);
+		if (port < 0) {
+			rc = mr_err(body, 503, "ports: no free relay ports");
+			ss->n.rejected++;
+			goto undo;
+		}
+		s->leg[i].rtp_port = port;
+		l->port_idx = s->leg[i].pidx;
+		l->local.family = fam;
+		l->local.port = port;
+		if (fam == MR_AF4)
+			memcpy(l->local.a, dpp->addr4, 4);
+		else
+			memcpy(l->local.a, dpp->addr6, 16);
+		rte_seqcount_init(&l->seq);
+		mr_rtp_stats_init(&l->rtp);
+		if (lr->has_remote) {
+			rc = mr_fill_path(ss, s, i, 0, &lr->remote, "remote", body);
+			if (rc)
+				goto undo;
+		}
+		if (lr->has_rtcp_remote) {
+			rc = mr_fill_path(ss, s, i, 1, &lr->rtcp_remote, "rtcp_remote", body);
+			if (rc)
+				goto undo;
+		}
+	}
+
+	/* Publish: owner map first, then the fully built flows (rte_hash_add_key_data has release
+	 * semantics in lock-free mode, so a reader that finds the key sees the whole session). */
+	for (i = 0; i < 2; i++) {
+		__atomic_store_n(&dp->owner[s->leg[i].rtp_port], best + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&dp->owner[s->leg[i].rtp_port + 1], best + 1, __ATOMIC_RELEASE);
+	}
+	for (i = 0; i < 2; i++) {
+		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
+			mr_flow_key_of(&s->dp->leg[i].local, s->leg[i].rtp_port + p, &k);
+			rc = rte_hash_add_key_data(dp->w[best]->flows, &k,
+						   (void *)mr_flow_val(s->dp, i, p));
+			if (rc < 0) {
+				rc = mr_err(body, 503, "flows: table of lcore %u is full",
+					    dp->w[best]->lcore_id);
+				mr_session_unpublish(ss, s);
+				goto undo_published;
+			}
+			if (a->steer_flow[s->leg[i].pidx]) {
+				struct mr_ep ep = s->dp->leg[i].local;
+
+				ep.port += p;
+				s->leg[i].steer[p] = mr_steer_add(a, s->leg[i].pidx, &ep, best);
+			}
+		}
+	}
+
+	s->slot = ss->free_slots[--ss->n_free];
+	s->id = ((uint64_t)ss->gen[s->slot] << 32) | s->slot;
+	ss->slot[s->slot] = s;
+	s->state = CS_ACTIVE;
+	ss->owned[best]++;
+	ss->n.active++;
+	ss->n.created++;
+	*body = mr_session_json(ss, s, 0);
+	json_object_set_new(*body, "rtcp_mux", json_boolean(s->rtcp_mux));
+	json_object_set_new(*body, "idle_timeout", json_integer(s->idle_timeout));
+	return 201;
+
+undo_published:
+	/* Nothing was ever visible to a worker except maybe a key now deleted: wait for a grace
+	 * period before freeing, by retiring it like an ended session (but not into history). */
+	{
+		struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
+
+		mr_cmd_send(ss, best, &c);
+		s->state = CS_RETIRING;
+		s->end_reason = "failed";
+		s->retire_phase = 0;
+		ss->n.retiring++;
+		TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+		return rc;
+	}
+undo:
+	mr_session_release_resources(ss, s);
+	rte_free(s->dp);
+	free(s);
+	return rc;
+}
+
+int
+mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body)
+{
+	struct mr_cp_session *s = mr_session_find(a->sess, id);
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	*body = mr_session_json(a->sess, s, 1);
+	return 200;
+}
+
+int
+mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body)
+{
+	struct mr_cp_session *s = mr_session_find(a->sess, id);
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	if (s->state != CS_ACTIVE)
+		return mr_err(body, 409, "session %s already ended (%s)", id, s->end_reason);
+	mr_session_end(a->sess, s, "deleted");
+	*body = NULL;
+	return 204;
+}
+
+int
+mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_session_patch *pt,
+		      json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	struct mr_cp_session *s = mr_session_find(ss, id);
+	struct mr_ep hop;
+	unsigned int i, p;
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	if (s->state != CS_ACTIVE)
+		return mr_err(body, 409, "session %s already ended (%s)", id, s->end_reason);
+	/* Validate everything before changing anything: no half-applied PATCH. */
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &pt->legs[i];
+		const struct mr_ep *r[2] = { lr->has_remote ? &lr->remote : NULL,
+					     lr->has_rtcp_remote ? &lr->rtcp_remote : NULL };
+
+		if (!pt->has_leg[i])
+			continue;
+		if (lr->has_rtcp_remote && s->rtcp_mux)
+			return mr_err(body, 400, "legs[%u].rtcp_remote: the session uses rtcp_mux", i);
+		for (p = 0; p < 2; p++) {
+			const char *field = p ? "rtcp_remote" : "remote";
+
+			if (r[p] == NULL)
+				continue;
+			if (r[p]->family != s->dp->leg[i].local.family)
+				return mr_err(body, 400, "legs[%u].%s: %s remote on a leg whose local "
+					      "address is %s", i, field,
+					      r[p]->family == MR_AF4 ? "IPv4" : "IPv6",
+					      r[p]->family == MR_AF4 ? "IPv6" : "IPv4");
+			if (mr_neigh_nexthop(a->neigh, s->leg[i].pidx, r[p], &hop) != 0)
+				return mr_err(body, 400, "legs[%u].%s: no route (no %s gateway on "
+					      "interface %s)", i, field,
+					      r[p]->family == MR_AF4 ? "IPv4" : "IPv6",
+					      a->cfg->ports[s->leg[i].pidx].name);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &pt->legs[i];
+
+		if (!pt->has_leg[i])
+			continue;
+		for (p = 0; p < 2; p++) {
+			struct mr_cmd c = { .type = MR_CMD_SET_REMOTE, .s = s->dp, .leg = i,
+					    .path = p };
+			int set = p ? lr->has_rtcp_remote : lr->has_remote;
+			int nh = -1;
+
+			if (p == 0 && lr->clear_remote) {
+				/* Forget the remote (and the RTCP one): latch again. */
+				set = 1;
+			} else if (p == 1 && lr->clear_remote && !lr->has_rtcp_remote) {
+				set = 1;
+			} else if (!set) {
+				continue;
+			}
+			if ((p ? lr->has_rtcp_remote : lr->has_remote)) {
+				c.remote = p ? lr->rtcp_remote : lr->remote;
+				mr_neigh_nexthop(a->neigh, s->leg[i].pidx, &c.remote, &hop);
+				nh = mr_neigh_get(a->neigh, s->leg[i].pidx, &hop);
+				if (nh < 0)
+					return mr_err(body, 503, "neighbors: table of interface %s "
+						      "is full", a->cfg->ports[s->leg[i].pidx].name);
+				c.nh = nh;
+			}
+			/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last
+			 * reference, far longer than the owner takes to apply the command. */
+			if (s->leg[i].nh[p] >= 0)
+				mr_neigh_put(a->neigh, s->leg[i].pidx, s->leg[i].nh[p]);
+			s->leg[i].nh[p] = nh;
+			mr_cmd_send(ss, s->owner, &c);
+		}
+	}
+	if (pt->has_idle_timeout)
+		s->idle_timeout = pt->idle_timeout;
+	if (pt->has_label)
+		snprintf(s->label, sizeof(s->label), "%s", pt->label);
+	/* Let the owner apply the commands so the reply shows the new remotes. */
+	{
+		uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz() / 10;
+
+		while (rte_ring_count(a->dp->w[s->owner]->cmd) != 0 &&
+		       rte_get_tsc_cycles() < deadline)
+			rte_pause();
+		rte_delay_us_sleep(100);
+	}
+	*body = mr_session_json(ss, s, 1);
+	return 200;
+}
+
+int
+mr_http_session_list(struct mr_appliance *a, unsigned long cursor, unsigned int limit,
+		     json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	json_t *arr = json_array();
+	unsigned long i;
+	unsigned int n = 0;
+	char next[24];
+
+	for (i = cursor; i < ss->max && n < limit; i++) {
+		if (ss->slot[i] == NULL)
+			continue;
+		json_array_append_new(arr, mr_session_json(ss, ss->slot[i], 0));
+		n++;
+	}
+	/* More after this page? */
+	while (i < ss->max && ss->slot[i] == NULL)
+		i++;
+	*body = json_pack("{s:o,s:I}", "sessions", arr, "total", (json_int_t)ss->n.active);
+	if (i < ss->max) {
+		snprintf(next, sizeof(next), "%lu", i);
+		json_object_set_new(*body, "next", json_string(next));
+	} else {
+		json_object_set_new(*body, "next", json_null());
+	}
+	return 200;
+}
+
+void
+mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
+{
+	struct mr_cp_session *s, *tmp;
+	uint64_t hz = rte_get_tsc_hz();
+	uint32_t i;
+
+	/* Reclamation: owner acknowledged (every earlier command applied, no packet of this
+	 * session in flight on it), then one grace period so no lookup still holds it. */
+	for (s = TAILQ_FIRST(&ss->retiring); s != NULL; s = tmp) {
+		tmp = TAILQ_NEXT(s, retire_link);
+		if (s->retire_phase == 0) {
+			/* Acquire: pairs with the owner's release store of retired. */
+			if (!__atomic_load_n(&s->dp->retired, __ATOMIC_ACQUIRE))
+				continue;
+			s->token = rte_rcu_qsbr_start(ss->a->dp->qsv);
+			s->retire_phase = 1;
+		}
+		if (rte_rcu_qsbr_check(ss->a->dp->qsv, s->token, false) != 1)
+			continue;
+		TAILQ_REMOVE(&ss->retiring, s, retire_link);
+		if (s->end_reason != NULL && strcmp(s->end_reason, "failed") == 0) {
+			mr_session_release_resources(ss, s);
+			rte_free(s->dp);
+			free(s);
+			ss->n.retiring--;
+			continue;
+		}
+		mr_session_reclaim(ss, s);
+	}
+
+	/* Idle timeouts, scanned twice a second. */
+	if (now - ss->last_idle_scan < hz / 2)
+		return;
+	ss->last_idle_scan = now;
+	for (i = 0; i < ss->max; i++) {
+		uint64_t last;
+
+		s = ss->slot[i];
+		if (s == NULL)
+			continue;
+		/* Relaxed: a slightly old value only delays the timeout by an iteration. */
+		last = __atomic_load_n(&s->dp->last_rx_tsc, __ATOMIC_RELAXED);
+		if (now > last && now - last > (uint64_t)s->idle_timeout * hz)
+			mr_session_end(ss, s, "idle_timeout");
+	}
+}

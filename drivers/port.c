@@ -1,1 +1,210 @@
-/* placeholder: being written */
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+
+#include "port.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+
+/* Find the ethdev a device string names: a vdev is created, a PCI device is looked up. */
+static int
+mr_port_probe(const char *device, uint16_t *port_id, char *err, size_t errlen)
+{
+	char name[RTE_DEV_NAME_MAX_LEN];
+	const char *comma = strchr(device, ',');
+	size_t n = comma ? (size_t)(comma - device) : strlen(device);
+	uint16_t pid;
+	int rc;
+
+	if (n >= sizeof(name))
+		n = sizeof(name) - 1;
+	memcpy(name, device, n);
+	name[n] = 0;
+	/* Already probed (PCI devices given with -a, or found on the bus)? */
+	if (rte_eth_dev_get_port_by_name(name, &pid) == 0) {
+		*port_id = pid;
+		return 0;
+	}
+	rc = rte_dev_probe(device);
+	if (rc < 0) {
+		snprintf(err, errlen, "device '%s': probe failed: %s%s", device, rte_strerror(-rc),
+			 strncmp(device, "net_", 4) == 0 ? "" :
+			 " (is the NIC bound to vfio-pci? see docs/OPERATIONS.md)");
+		return rc;
+	}
+	if (rte_eth_dev_get_port_by_name(name, &pid) != 0) {
+		/* PCI names are normalised by the bus ("3:00.0" → "0000:03:00.0"). */
+		RTE_ETH_FOREACH_DEV(pid) {
+			struct rte_eth_dev_info di;
+
+			if (rte_eth_dev_info_get(pid, &di) == 0 && di.device &&
+			    strstr(rte_dev_name(di.device), name)) {
+				*port_id = pid;
+				return 0;
+			}
+		}
+		snprintf(err, errlen, "device '%s': probed but no ethdev port appeared", device);
+		return -ENODEV;
+	}
+	*port_id = pid;
+	return 0;
+}
+
+int
+mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool *mp,
+	      struct mr_dp_port *out, char *err, size_t errlen)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info di;
+	uint16_t pid, q, nrx = pc->rx_desc, ntx = pc->tx_desc, nrxq = pc->rx_queues;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = mr_port_probe(pc->device, &pid, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = rte_eth_dev_info_get(pid, &di);
+	if (rc < 0) {
+		snprintf(err, errlen, "port %s: cannot read device info: %s", pc->name,
+			 rte_strerror(-rc));
+		return rc;
+	}
+	if (pc->rx_queues > di.max_rx_queues || n_txq > di.max_tx_queues) {
+		/* One TX queue per worker plus one for the control thread: no TX locks. */
+		snprintf(err, errlen, "port %s: device has %u RX / %u TX queues, need %u / %u",
+			 pc->name, di.max_rx_queues, di.max_tx_queues, pc->rx_queues, n_txq);
+		return -EINVAL;
+	}
+	memset(&conf, 0, sizeof(conf));
+	/* Some PMDs (net_tap) need as many RX as TX queues: then there are more RX queues than
+	 * asked for, and the workers poll them all. */
+	if (strncmp(di.driver_name, "net_tap", 7) == 0 && nrxq < n_txq)
+		nrxq = n_txq;
+	if (nrxq > 1) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & di.flow_type_rss_offloads;
+		if (conf.rx_adv_conf.rss_conf.rss_hf == 0)
+			conf.rxmode.mq_mode = RTE_ETH_MQ_RX_NONE;
+	}
+	/* Checksum offloads where the device has them; the worker computes them otherwise. */
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if (!pc->tx_offload)
+		conf.txmode.offloads = 0;
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	rc = rte_eth_dev_configure(pid, nrxq, n_txq, &conf);
+	if (rc < 0) {
+		snprintf(err, errlen, "port %s: configure failed: %s", pc->name, rte_strerror(-rc));
+		return rc;
+	}
+	rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
+	if (pc->mtu) {
+		rc = rte_eth_dev_set_mtu(pid, pc->mtu);
+		if (rc < 0) {
+			snprintf(err, errlen, "port %s: mtu %u refused: %s", pc->name, pc->mtu,
+				 rte_strerror(-rc));
+			return rc;
+		}
+	}
+	for (q = 0; q < nrxq; q++) {
+		rc = rte_eth_rx_queue_setup(pid, q, nrx, rte_eth_dev_socket_id(pid), NULL, mp);
+		if (rc < 0) {
+			snprintf(err, errlen, "port %s: RX queue %u: %s", pc->name, q,
+				 rte_strerror(-rc));
+			return rc;
+		}
+	}
+	for (q = 0; q < n_txq; q++) {
+		struct rte_eth_txconf txc = di.default_txconf;
+
+		txc.offloads = conf.txmode.offloads;
+		rc = rte_eth_tx_queue_setup(pid, q, ntx, rte_eth_dev_socket_id(pid), &txc);
+		if (rc < 0) {
+			snprintf(err, errlen, "port %s: TX queue %u: %s", pc->name, q,
+				 rte_strerror(-rc));
+			return rc;
+		}
+	}
+	rc = rte_eth_dev_start(pid);
+	if (rc < 0) {
+		snprintf(err, errlen, "port %s: start failed: %s", pc->name, rte_strerror(-rc));
+		return rc;
+	}
+	/* Neighbor discovery uses multicast destinations (RFC 4861 §7.2.2); the worker filters
+	 * unicast by MAC itself. */
+	rte_eth_promiscuous_enable(pid);
+	rte_eth_allmulticast_enable(pid);
+
+	out->port_id = pid;
+	out->n_rxq = nrxq;
+	out->vlan = pc->vlan;
+	rte_eth_macaddr_get(pid, &out->mac);
+	if (pc->addr4.family) {
+		out->has4 = 1;
+		out->plen4 = pc->addr4.len;
+		memcpy(out->addr4, pc->addr4.a, 4);
+	}
+	if (pc->addr6.family) {
+		out->has6 = 1;
+		out->plen6 = pc->addr6.len;
+		memcpy(out->addr6, pc->addr6.a, 16);
+	}
+	/* fe80::/64 with the modified EUI-64 of the MAC (RFC 4291 appendix A). */
+	out->ll6[0] = 0xfe;
+	out->ll6[1] = 0x80;
+	out->ll6[8] = out->mac.addr_bytes[0] ^ 0x02;
+	out->ll6[9] = out->mac.addr_bytes[1];
+	out->ll6[10] = out->mac.addr_bytes[2];
+	out->ll6[11] = 0xff;
+	out->ll6[12] = 0xfe;
+	out->ll6[13] = out->mac.addr_bytes[3];
+	out->ll6[14] = out->mac.addr_bytes[4];
+	out->ll6[15] = out->mac.addr_bytes[5];
+	out->tx_ip_cksum = !!(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
+	out->tx_udp_cksum = !!(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	snprintf(out->name, sizeof(out->name), "%s", pc->name);
+	out->neigh = rte_zmalloc("mr_neigh", sizeof(struct mr_neigh_slot) * MR_NEIGH_SLOTS,
+				 RTE_CACHE_LINE_SIZE);
+	if (out->neigh == NULL) {
+		snprintf(err, errlen, "port %s: out of memory for the neighbor table", pc->name);
+		rte_eth_dev_stop(pid);
+		return -ENOMEM;
+	}
+	RTE_LOG(INFO, MRELAY, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT
+		" rxq %u txq %u offloads ip:%s udp:%s\n", pc->name, pc->device, pid,
+		RTE_ETHER_ADDR_BYTES(&out->mac), nrxq, n_txq,
+		out->tx_ip_cksum ? "hw" : "sw", out->tx_udp_cksum ? "hw" : "sw");
+	return 0;
+}
+
+void
+mr_port_close(struct mr_dp_port *p)
+{
+	if (p->neigh == NULL)
+		return;
+	rte_eth_dev_stop(p->port_id);
+	rte_eth_dev_close(p->port_id);
+	rte_free(p->neigh);
+	p->neigh = NULL;
+}
+
+int
+mr_port_link_up(const struct mr_dp_port *p)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(p->port_id, &link) < 0)
+		return 0;
+	return link.link_status == RTE_ETH_LINK_UP;
+}

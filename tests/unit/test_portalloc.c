@@ -1,7 +1,73 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <cmocka.h>
-/* placeholder */
-int main(void){ const struct CMUnitTest t[] = {}; return cmocka_run_group_tests(t, NULL, NULL);}
+
+#include "portalloc.h"
+
+static void
+test_bad_range(void **state)
+{
+	(void)state;
+	assert_null(mr_portalloc_create(30001, 30010));
+	assert_null(mr_portalloc_create(30000, 30000));
+}
+
+static void
+test_even_pairs_and_exhaustion(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(30000, 30007);
+	int i, p;
+
+	(void)state;
+	assert_non_null(pa);
+	assert_int_equal(mr_portalloc_capacity(pa), 4);
+	for (i = 0; i < 4; i++) {
+		p = mr_portalloc_get(pa);
+		assert_int_equal(p, 30000 + 2 * i);
+	}
+	assert_int_equal(mr_portalloc_get(pa), -ENOSPC);
+	assert_int_equal(mr_portalloc_available(pa), 0);
+	mr_portalloc_free(pa);
+}
+
+static void
+test_fifo_reuse_and_bad_put(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(40000, 40009);
+	int a, b;
+
+	(void)state;
+	a = mr_portalloc_get(pa);
+	b = mr_portalloc_get(pa);
+	assert_int_equal(a, 40000);
+	assert_int_equal(b, 40002);
+	assert_int_equal(mr_portalloc_put(pa, a), 0);
+	/* the freed port goes to the back: the untouched ones come first */
+	assert_int_equal(mr_portalloc_get(pa), 40004);
+	assert_int_equal(mr_portalloc_get(pa), 40006);
+	assert_int_equal(mr_portalloc_get(pa), 40008);
+	assert_int_equal(mr_portalloc_get(pa), 40000);
+	assert_int_equal(mr_portalloc_put(pa, 40001), -EINVAL);	/* odd */
+	assert_int_equal(mr_portalloc_put(pa, 39998), -EINVAL);	/* below */
+	assert_int_equal(mr_portalloc_put(pa, 40010), -EINVAL);	/* above */
+	assert_int_equal(mr_portalloc_put(pa, b), 0);
+	assert_int_equal(mr_portalloc_put(pa, b), -EINVAL);	/* double free */
+	mr_portalloc_free(pa);
+	mr_portalloc_free(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_range),
+		cmocka_unit_test(test_even_pairs_and_exhaustion),
+		cmocka_unit_test(test_fifo_reuse_and_bad_put),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Session manager: the only writer of the flow tables (DESIGN.md §2). Allocates relay ports
+ * and an owner lcore, fills a struct mr_dp_session and publishes its flows; retires them
+ * through the owner's command ring and frees them after an RCU grace period.
+ */
+#ifndef MR_SESSIONS_H
+#define MR_SESSIONS_H
+
+#include <stdint.h>
+
+struct mr_appliance;
+struct mr_sessions;
+
+struct mr_sessions_counts {
+	uint64_t active;
+	uint64_t created;
+	uint64_t ended;
+	uint64_t rejected;
+	uint64_t retiring;
+};
+
+struct mr_sessions *mr_sessions_create(struct mr_appliance *a);
+/* Ends every session and frees everything (workers must be stopped). */
+void mr_sessions_free(struct mr_sessions *ss);
+/* Idle timeouts and reclamation; call a few times per second at least. */
+void mr_sessions_tick(struct mr_sessions *ss, uint64_t now_tsc);
+void mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c);
+/* Active sessions owned by worker w. */
+unsigned int mr_sessions_owned(const struct mr_sessions *ss, unsigned int w);
+
+#endif

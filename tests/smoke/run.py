@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""Smoke-test runner: starts mrelayd on a TAP port with test hosts in a network namespace,
+runs the test_* functions of the test_*.py modules beside this file in order, and prints one
+line per test ("PASS name", "FAIL name: reason", "SKIP name: reason") and a summary line.
+
+  sudo python3 tests/smoke/run.py [--build DIR] [-k PATTERN] [--keep-logs] [--summary FILE]
+  sudo python3 tests/smoke/run.py --cleanup-stale     # remove leftovers of killed runs
+  sudo python3 tests/smoke/run.py --list
+
+Python standard library only. Everything is bounded: each test has a time limit (alarm), every
+wait has a timeout and every traffic loop a count.
+"""
+
+import argparse
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+import harness as h  # noqa: E402
+
+# Module order is test order: the most important cases first, the daemon's shutdown last.
+MODULES = ["test_net", "test_relay", "test_api", "test_robustness", "test_workers",
+	   "test_media", "test_lifecycle"]
+TEST_TIMEOUT = 90
+
+
+class Env:
+	"""What the tests share: the topology, the main daemon and per-test helpers."""
+
+	def __init__(self, args, workdir):
+		self.args = args
+		self.workdir = workdir
+		self.binary = os.path.join(args.build, "mrelayd")
+		self.topo = h.Topology()
+		self.host = self.topo.host
+		self.token = f"smoke-token-{h.PID}"
+		self.require_all = args.require_all
+		self._main = None
+		self._main_failed = None
+		self._tap_idx = 0
+		self._port = 40000
+
+	def ports(self, n=1):
+		"""n distinct even UDP ports for host sockets (each with port+1 free for RTCP)."""
+		out = []
+		for _ in range(n):
+			out.append(self._port)
+			self._port += 2
+		return out if n > 1 else out[0]
+
+	def new_daemon(self, name, token="", **conf):
+		self._tap_idx += 1
+		tap = self.topo.tap_name(self._tap_idx)
+		d = h.Daemon(self.binary, self.workdir, name, token=token)
+		d.tap = tap
+		d.write_config(h.config_text(tap, d.api_port, d.file_prefix, token=token, **conf))
+		return d
+
+	def start_daemon(self, d):
+		d.start()
+		d.wait_health()
+		self.topo.attach_tap(d.tap)
+		return d
+
+	@property
+	def main(self):
+		"""The shared daemon; (re)started on demand so that one crash does not fail the rest
+		of the suite for the same reason twice."""
+		if self._main is not None and self._main.alive():
+			return self._main
+		if self._main is not None:
+			died = self._main
+			self._main = None
+			raise h.SmokeError(f"main mrelayd died (rc {died.proc.returncode}); "
+					   f"log tail:\n{died.log_tail(25)}")
+		d = self.new_daemon(f"main{self._tap_idx + 1}", token=self.token)
+		self.start_daemon(d)
+		# Forget what the hosts knew about an earlier daemon's MAC address.
+		self.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
+		self._main = d
+		return d
+
+	def stop_main(self):
+		d = self._main
+		self._main = None
+		return d
+
+
+def discover(pattern):
+	tests = []
+	for modname in MODULES:
+		mod = importlib.import_module(modname)
+		fns = [(fn.__code__.co_firstlineno, name, fn)
+		       for name, fn in inspect.getmembers(mod, inspect.isfunction)
+		       if name.startswith("test_") and fn.__module__ == modname]
+		for _, name, fn in sorted(fns):
+			short = name[len("test_"):]
+			if pattern and pattern not in short and pattern not in modname:
+				continue
+			tests.append((short, fn))
+	return tests
+
+
+class TestTimeout(h.SmokeError):
+	pass
+
+
+def _alarm(signum, frame):
+	raise TestTimeout(f"test exceeded {TEST_TIMEOUT}s")
+
+
+class Interrupted(BaseException):
+	pass
+
+
+def _interrupt(signum, frame):
+	raise Interrupted(signal.Signals(signum).name)
+
+
+def main():
+	ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+	ap.add_argument("--build", default=os.environ.get("BUILD", "build"),
+			help="build directory holding mrelayd (default: $BUILD or build)")
+	ap.add_argument("-k", dest="pattern", default="", help="run tests whose name contains this")
+	ap.add_argument("--summary", help="write {passed, failed, skipped, results} JSON here")
+	ap.add_argument("--keep-logs", action="store_true", help="keep the daemons' logs and configs")
+	ap.add_argument("--require-all", action="store_true",
+			help="a test that would be skipped (missing tool) fails instead")
+	ap.add_argument("--cleanup-stale", action="store_true",
+			help="only remove what killed runs left behind, then exit")
+	ap.add_argument("--list", action="store_true", help="list the tests and exit")
+	args = ap.parse_args()
+	os.chdir(ROOT)
+	if not os.path.isabs(args.build):
+		args.build = os.path.join(ROOT, args.build)
+
+	if args.cleanup_stale:
+		for what in h.cleanup_stale():
+			print(f"removed {what}")
+		return 0
+	tests = discover(args.pattern)
+	if args.list:
+		for name, _ in tests:
+			print(name)
+		return 0
+	if os.geteuid() != 0:
+		print("smoke: must run as root (namespaces, DPDK)", file=sys.stderr)
+		return 2
+
+	results = []
+	signal.signal(signal.SIGTERM, _interrupt)
+	signal.signal(signal.SIGINT, _interrupt)
+	signal.signal(signal.SIGALRM, _alarm)
+	stale = h.cleanup_stale()
+	if stale:
+		print(f"smoke: removed leftovers of earlier runs: {', '.join(stale)}", file=sys.stderr)
+	workdir = tempfile.mkdtemp(prefix=f"mrelay-smoke-{h.PID}-")
+	env = Env(args, workdir)
+	interrupted = None
+	t_start = time.monotonic()
+	try:
+		if not os.access(env.binary, os.X_OK):
+			raise h.SmokeError(f"{env.binary} not found: build first (scripts/build)")
+		env.topo.setup()
+		for name, fn in tests:
+			t0 = time.monotonic()
+			status, reason = "PASS", ""
+			signal.alarm(TEST_TIMEOUT)
+			try:
+				fn(env)
+			except h.Skip as e:
+				status, reason = ("FAIL" if env.require_all else "SKIP"), str(e)
+			except h.SmokeError as e:
+				status, reason = "FAIL", str(e)
+			except Interrupted:
+				raise
+			except Exception as e:	# noqa: BLE001 - a test bug is a failure, not a crash
+				status = "FAIL"
+				reason = f"{type(e).__name__}: {e}\n" + "".join(
+					traceback.format_exception(e)[-4:])
+			finally:
+				signal.alarm(0)
+				h.delete_leftover_sessions()
+				env.host.close_all()
+			dt = time.monotonic() - t0
+			line = f"{status} {name}" + (f": {reason}" if reason else "")
+			print(f"{line}  ({dt:.1f}s)" if "\n" not in line else
+			      f"{line.rstrip()}\n  ({dt:.1f}s)", flush=True)
+			results.append({"name": name, "status": status, "reason": reason,
+					"seconds": round(dt, 2)})
+	except Interrupted as e:
+		interrupted = str(e)
+		print(f"smoke: interrupted by {e}; cleaning up", file=sys.stderr, flush=True)
+	except h.SmokeError as e:
+		print(f"FAIL setup: {e}", flush=True)
+		results.append({"name": "setup", "status": "FAIL", "reason": str(e), "seconds": 0})
+	finally:
+		signal.signal(signal.SIGINT, signal.SIG_IGN)
+		signal.signal(signal.SIGTERM, signal.SIG_IGN)
+		signal.alarm(0)
+		h.delete_leftover_sessions()
+		env.topo.teardown()
+		h.CLEANUP.run()
+		failed_any = any(r["status"] == "FAIL" for r in results)
+		if args.keep_logs or failed_any:
+			print(f"smoke: daemon logs and configs kept in {workdir}", file=sys.stderr)
+		else:
+			subprocess.run(["rm", "-rf", workdir])
+
+	passed = sum(r["status"] == "PASS" for r in results)
+	failed = sum(r["status"] == "FAIL" for r in results) + (1 if interrupted else 0)
+	skipped = sum(r["status"] == "SKIP" for r in results)
+	if args.summary:
+		with open(args.summary, "w") as f:
+			json.dump({"passed": passed, "failed": failed, "skipped": skipped,
+				   "results": results, "interrupted": interrupted}, f, indent=1)
+	print(f"smoke: {passed} passed, {failed} failed, {skipped} skipped "
+	      f"({time.monotonic() - t_start:.0f}s)", flush=True)
+	return 130 if interrupted else (1 if failed else 0)
+
+
+if __name__ == "__main__":
+	with contextlib.suppress(BrokenPipeError):
+		sys.exit(main())

@@ -1,0 +1,126 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Hostile input: malformed frames on the wire and bad configuration files."""
+
+import os
+import re
+import subprocess
+import time
+
+import harness as h
+from harness import NS_V4, NS_V6, RELAY4, RELAY6, check, eq
+
+
+def test_malformed_frames(env):
+	d = env.main
+	env.host.run("ping", "-c", "1", "-W", "2", RELAY4, check_rc=False)
+	env.host.run("ping", "-6", "-c", "1", "-W", "2", RELAY6, check_rc=False)
+	relay_mac = env.host.mac_of(RELAY4)
+	check(relay_mac, f"the hosts could not resolve {RELAY4} (ARP)")
+	me = env.host.own_mac()
+	raw = env.host.packet_socket("eth0")
+	src4, src6 = NS_V4[0], NS_V6[0]
+	dport = 30100
+	pl = b"\x80\x00\x00\x01" + b"\0" * 28
+	dopt = bytes([17, 0, 1, 4, 0, 0, 0, 0])		# destination options: PadN, then UDP
+	frames = {
+		# RFC 791 fragments: the relay does not reassemble.
+		"ipv4_fragment": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
+			h.udp4(4000, dport, pl), flags_frag=0x2000)),
+				  h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17, pl,
+			flags_frag=0x0003))],
+		# RFC 8200 §4: an extension header between IPv6 and UDP.
+		"ipv6_ext_header": [h.eth(relay_mac, me, 0x86DD, h.ipv6(src6, RELAY6, 60,
+			dopt + h.udp6(src6, RELAY6, 4000, dport, pl)))] * 2,
+		# Shorter than the 802.1Q header it announces.
+		"runt": [h.eth(relay_mac, me, 0x8100, b"\x00")],
+		# UDP length larger than what the IP header carries, and smaller than 8.
+		"udp_malformed": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
+			h.udp4(4000, dport, pl, length=8 + len(pl) + 100))),
+				  h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
+			h.udp4(4000, dport, pl, length=4)))],
+		# IHL 4 (< 20 bytes), and a total length beyond the frame.
+		"ipv4_malformed": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
+			h.udp4(4000, dport, pl), ihl=4)),
+				   h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
+			h.udp4(4000, dport, pl), total=1400))],
+		"ipv6_malformed": [h.eth(relay_mac, me, 0x86DD, h.ipv6(src6, RELAY6, 17,
+			h.udp6(src6, RELAY6, 4000, dport, pl), plen=1400))],
+		"unknown_ethertype": [h.eth(relay_mac, me, 0x88B5, b"local experimental" * 3)],
+		"unknown_l4_protocol": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 47,
+			b"\0" * 40))],
+		"not_our_address": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, "198.18.0.99", 17,
+			h.udp4(4000, dport, pl)))],
+	}
+	reps = 3
+	before = d.drops()
+	for reason, fl in frames.items():
+		for _ in range(reps):
+			for f in fl:
+				raw.send(f)
+		time.sleep(0.01)
+	time.sleep(0.5)
+	check(d.alive(), f"mrelayd died after malformed frames:\n{d.log_tail(20)}")
+	after = d.drops()
+	problems = []
+	for reason, fl in frames.items():
+		want = reps * len(fl)
+		got = after.get(reason, 0) - before.get(reason, 0)
+		if reason not in after:
+			problems.append(f"{reason}: no such counter")
+		elif got < want:
+			grown = {k: after[k] - before.get(k, 0) for k in after
+				 if after[k] != before.get(k, 0)}
+			problems.append(f"{reason}: grew by {got}, want >= {want} (all grown: {grown})")
+	check(not problems, "; ".join(problems))
+	# Still serving: API and the wire.
+	st, _, _ = d.api("GET", "/v1/health")
+	eq(st, 200, "health after malformed frames")
+	p = env.host.run("ping", "-c", "2", "-i", "0.2", "-W", "2", RELAY4, check_rc=False)
+	eq(p.returncode, 0, "ping after malformed frames")
+
+
+BAD_CONFIGS = [
+	# (name, text, words the message must contain, line)
+	("unknown key", 'eal = [ "--no-huge" ];\nrelay = {\n\tport_mn = 30000;\n};\n',
+	 ["port_mn"], 3),
+	("bad address", 'eal = [ "--no-huge" ];\nports = (\n\t{\n\t\tname = "e0";\n'
+	 '\t\tdevice = "net_tap0,iface=mrtbad0";\n\t\taddress = "198.18.0.1/33";\n\t}\n);\n',
+	 ["address"], 6),
+	("odd port_min", 'relay = {\n\tport_min = 30001;\n};\n', ["port_min"], 2),
+	("wrong type", 'lcores = {\n\tcontrol = 0;\n\tworkers = "1";\n};\n', ["workers"], 3),
+	("syntax error", 'relay = {\n\tport_min = 30000\n\tport_max = 30999;\n};\n', [], 3),
+]
+
+
+def test_bad_config_exits_2(env):
+	binary = env.binary
+	problems = []
+	for name, text, words, line in BAD_CONFIGS:
+		path = os.path.join(env.workdir, f"bad-{name.replace(' ', '-')}.conf")
+		with open(path, "w") as f:
+			f.write(text)
+		try:
+			p = subprocess.run([binary, "-c", path], stdout=subprocess.PIPE,
+					   stderr=subprocess.PIPE, text=True, timeout=15,
+					   stdin=subprocess.DEVNULL)
+		except subprocess.TimeoutExpired:
+			# subprocess.run() has killed it already.
+			problems.append(f"{name}: still running after 15s")
+			continue
+		err = p.stderr.strip()
+		if p.returncode != 2:
+			problems.append(f"{name}: exit {p.returncode}, want 2 ({err[-200:]!r})")
+			continue
+		for w in words:
+			if w not in err:
+				problems.append(f"{name}: stderr does not name '{w}': {err[-200:]!r}")
+		# The line: "file.conf:6:" or "line 6".
+		if not re.search(rf"(:{line}\b|line {line}\b)", err):
+			problems.append(f"{name}: stderr does not give line {line}: {err[-200:]!r}")
+	# A missing file is an error too (and names the file).
+	missing = os.path.join(env.workdir, "does-not-exist.conf")
+	p = subprocess.run([binary, "-c", missing], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			   text=True, timeout=15, stdin=subprocess.DEVNULL)
+	if p.returncode == 0 or "does-not-exist.conf" not in p.stderr:
+		problems.append(f"missing file: exit {p.returncode}, stderr {p.stderr.strip()[-200:]!r}")
+	check(not problems, "; ".join(problems))
