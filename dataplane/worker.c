@@ -246,7 +246,7 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 		nsum = mr_csum_partial(src->a, src->family == MR_AF4 ? 4 : 16, 0);
 		nsum = mr_csum_partial(dst->a, dst->family == MR_AF4 ? 4 : 16, nsum);
 		nsum = mr_csum_partial(ports, 4, nsum);
-		ncks = mr_csum_replace(ocks, osum, nsum);
+		ncks = mr_udp_cksum_replace(ocks, osum, nsum);
 	}
 	memcpy(udp + 6, &ncks, 2);
 	(void)w;

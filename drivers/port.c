@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -55,6 +59,35 @@ mr_port_probe(const char *device, uint16_t *port_id, char *err, size_t errlen)
 	}
 	*port_id = pid;
 	return 0;
+}
+
+/* net_tap gives the kernel interface the same MAC as the port. A kernel bridge then takes
+ * frames for that MAC as its own and never passes them to the port: give the kernel side a
+ * MAC of its own (the port's with the last byte changed, locally administered). */
+static void
+mr_port_tap_fixup(uint16_t pid, const struct rte_ether_addr *mac)
+{
+	struct rte_eth_dev_info di;
+	struct ifreq ifr;
+	int fd;
+
+	if (rte_eth_dev_info_get(pid, &di) != 0 || di.if_index == 0 ||
+	    strncmp(di.driver_name, "net_tap", 7) != 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	if (if_indextoname(di.if_index, ifr.ifr_name) == NULL)
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return;
+	ifr.ifr_hwaddr.sa_family = 1;	/* ARPHRD_ETHER */
+	memcpy(ifr.ifr_hwaddr.sa_data, mac->addr_bytes, 6);
+	ifr.ifr_hwaddr.sa_data[0] |= 0x02;
+	ifr.ifr_hwaddr.sa_data[5] ^= 0x01;
+	if (ioctl(fd, SIOCSIFHWADDR, &ifr) != 0)
+		RTE_LOG(WARNING, MRELAY, "tap %s: cannot set the kernel side's MAC: %s\n",
+			ifr.ifr_name, strerror(errno));
+	close(fd);
 }
 
 int
@@ -150,6 +183,7 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 	out->n_rxq = nrxq;
 	out->vlan = pc->vlan;
 	rte_eth_macaddr_get(pid, &out->mac);
+	mr_port_tap_fixup(pid, &out->mac);
 	if (pc->addr4.family) {
 		out->has4 = 1;
 		out->plen4 = pc->addr4.len;

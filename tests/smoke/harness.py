@@ -214,6 +214,14 @@ class Host:
 		return json.loads(p.stdout)[0]["address"]
 
 
+def packet_socket_root(ifname):
+	"""An AF_PACKET socket on a root-namespace link (the daemon's TAP): raw frames sent on it
+	reach the daemon exactly as written."""
+	s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+	s.bind((ifname, 0))
+	return s
+
+
 def drain(sock, wait=0.05):
 	"""Discard what is queued on sock (waiting at most `wait` for stragglers)."""
 	n = 0
@@ -315,7 +323,7 @@ def ipv4(src, dst, proto, payload, flags_frag=0, ihl=5, total=None, ttl=64, iden
 	return hdr + payload
 
 
-def udp4(src, dst, sport, dport, payload, length=None):
+def udp4(sport, dport, payload, length=None):
 	ln = length if length is not None else 8 + len(payload)
 	return struct.pack("!HHHH", sport, dport, ln, 0) + payload
 
@@ -396,8 +404,13 @@ def cleanup_stale():
 					if _daemon_cmdline(dpid):
 						os.kill(dpid, signal.SIGKILL)
 						removed.append(f"mrelayd pid {dpid}")
-		shutil.rmtree(path, ignore_errors=True)
-		removed.append(path)
+				with contextlib.suppress(OSError):
+					os.unlink(os.path.join(path, f))
+		# Logs of failed runs are kept for a day for whoever looks into the failure.
+		with contextlib.suppress(OSError):
+			if time.time() - os.path.getmtime(path) > 86400:
+				shutil.rmtree(path, ignore_errors=True)
+				removed.append(path)
 	return removed
 
 

@@ -17,7 +17,10 @@ def test_malformed_frames(env):
 	relay_mac = env.host.mac_of(RELAY4)
 	check(relay_mac, f"the hosts could not resolve {RELAY4} (ARP)")
 	me = env.host.own_mac()
-	raw = env.host.packet_socket("eth0")
+	# The frames go straight onto the daemon's TAP link: the kernel bridge would drop some of
+	# them itself (br_netfilter validates IPv4/IPv6 headers, VLAN untagging drops short tags)
+	# before the daemon could count them.
+	raw = h.packet_socket_root(d.tap)
 	src4, src6 = NS_V4[0], NS_V6[0]
 	dport = 30100
 	pl = b"\x80\x00\x00\x01" + b"\0" * 28
@@ -32,7 +35,7 @@ def test_malformed_frames(env):
 		"ipv6_ext_header": [h.eth(relay_mac, me, 0x86DD, h.ipv6(src6, RELAY6, 60,
 			dopt + h.udp6(src6, RELAY6, 4000, dport, pl)))] * 2,
 		# Shorter than the 802.1Q header it announces.
-		"runt": [h.eth(relay_mac, me, 0x8100, b"\x00")],
+		"runt": [h.eth(relay_mac, me, 0x8100, b"\x00"), h.eth(relay_mac, me, 0x8100, b"")],
 		# UDP length larger than what the IP header carries, and smaller than 8.
 		"udp_malformed": [h.eth(relay_mac, me, 0x0800, h.ipv4(src4, RELAY4, 17,
 			h.udp4(4000, dport, pl, length=8 + len(pl) + 100))),
@@ -58,6 +61,7 @@ def test_malformed_frames(env):
 			for f in fl:
 				raw.send(f)
 		time.sleep(0.01)
+	raw.close()
 	time.sleep(0.5)
 	check(d.alive(), f"mrelayd died after malformed frames:\n{d.log_tail(20)}")
 	after = d.drops()
@@ -79,23 +83,54 @@ def test_malformed_frames(env):
 	eq(p.returncode, 0, "ping after malformed frames")
 
 
+# A complete, valid file; each case changes one line (marked <<) and expects exit status 2
+# with the key and that line in the message.
+GOOD_CONFIG = """eal = [ "--no-huge", "-m", "256", "--file-prefix", "mrtbad" ];
+lcores = {
+	control = 0;
+	workers = [ 1 ];
+};
+ports = (
+	{
+		name = "e0";
+		device = "net_tap0,iface=mrtbad0";
+		address = "198.18.0.1/24";
+		gateway = "198.18.0.254";
+	}
+);
+relay = {
+	port_min = 30000;
+	port_max = 30999;
+};
+api = {
+	listen = "127.0.0.1:1";
+};
+"""
+
 BAD_CONFIGS = [
-	# (name, text, words the message must contain, line)
-	("unknown key", 'eal = [ "--no-huge" ];\nrelay = {\n\tport_mn = 30000;\n};\n',
-	 ["port_mn"], 3),
-	("bad address", 'eal = [ "--no-huge" ];\nports = (\n\t{\n\t\tname = "e0";\n'
-	 '\t\tdevice = "net_tap0,iface=mrtbad0";\n\t\taddress = "198.18.0.1/33";\n\t}\n);\n',
-	 ["address"], 6),
-	("odd port_min", 'relay = {\n\tport_min = 30001;\n};\n', ["port_min"], 2),
-	("wrong type", 'lcores = {\n\tcontrol = 0;\n\tworkers = "1";\n};\n', ["workers"], 3),
-	("syntax error", 'relay = {\n\tport_min = 30000\n\tport_max = 30999;\n};\n', [], 3),
+	# (name, line to replace (a unique substring), replacement, words the message names)
+	("unknown key", "port_max = 30999;", "port_mx = 30999;", ["port_mx"]),
+	("bad address", 'address = "198.18.0.1/24";', 'address = "198.18.0.1/33";', ["address"]),
+	("odd port_min", "port_min = 30000;", "port_min = 30001;", ["port_min"]),
+	("wrong type", "workers = [ 1 ];", 'workers = "1";', ["workers"]),
+	("gateway outside", 'gateway = "198.18.0.254";', 'gateway = "198.18.7.254";', ["gateway"]),
+	("syntax error", "port_min = 30000;", "port_min = = 30000;", []),
 ]
+
+
+def _bad_config(old, new):
+	lines = GOOD_CONFIG.split("\n")
+	idx = [i for i, ln in enumerate(lines) if old in ln]
+	assert len(idx) == 1, old
+	lines[idx[0]] = lines[idx[0]].replace(old, new)
+	return "\n".join(lines), idx[0] + 1
 
 
 def test_bad_config_exits_2(env):
 	binary = env.binary
 	problems = []
-	for name, text, words, line in BAD_CONFIGS:
+	for name, old, new, words in BAD_CONFIGS:
+		text, line = _bad_config(old, new)
 		path = os.path.join(env.workdir, f"bad-{name.replace(' ', '-')}.conf")
 		with open(path, "w") as f:
 			f.write(text)

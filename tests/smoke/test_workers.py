@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Two worker lcores: sessions spread over both owners, packets that arrive on the other
+worker's queue are handed off, everything relays. A second daemon (198.18.0.2) on the same
+segment, stopped with SIGINT at the end."""
+
+import signal
+
+import harness as h
+from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
+
+
+def _owner(body):
+	for where in (body, *(body.get("legs") or [])):
+		if isinstance(where, dict) and "owner_lcore" in where:
+			return where["owner_lcore"]
+	raise h.SmokeError(f"session has no owner_lcore: {body}")
+
+
+def test_two_workers(env):
+	d = env.new_daemon("w2", addr4=RELAY4_B, addr6=RELAY6_B, workers=(1, 2),
+			   idle_sleep_us=200, rx_queues=2)
+	env.start_daemon(d)
+	try:
+		n = 8
+		sessions = []
+		for i in range(n):
+			pa, pb = env.ports(2)
+			a = env.host.udp(NS_V4[0], pa)
+			b = env.host.udp(NS_V4[1], pb)
+			s = d.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}])
+			eq(s.local[0][0], RELAY4_B, "legs[0].local address of the second daemon")
+			sessions.append((s, a, b))
+		owners = [_owner(s.get()) for s, _, _ in sessions]
+		check(len(set(owners)) >= 2, f"all {n} sessions have the same owner lcore: {owners}")
+		before = d.stats()
+		for i, (s, a, b) in enumerate(sessions):
+			ssrc_a, ssrc_b = 0x2A000000 + i, 0x2B000000 + i
+			seq_a = h.prime(a, s.local[0], b, ssrc_a, seq0=1)
+			seq_b = h.prime(b, s.local[1], a, ssrc_b, seq0=1)
+			h.relay_check(a, s.local[0], b, 10, ssrc_a, f"session {i} A->B", seq_a,
+				      want_from=s.local[1])
+			h.relay_check(b, s.local[1], a, 10, ssrc_b, f"session {i} B->A", seq_b,
+				      want_from=s.local[0])
+		after = d.stats()
+		hin = h.sum_field(after, "handoff_in") - h.sum_field(before, "handoff_in")
+		hout = h.sum_field(after, "handoff_out") - h.sum_field(before, "handoff_out")
+		check(hout > 0 and hin > 0, f"handoff_out grew by {hout}, handoff_in by {hin}; "
+		      "want both > 0 with 2 workers and software steering")
+		eq(hin, hout, "handoff_in vs handoff_out (nothing lost between lcores)")
+		for s, _, _ in sessions:
+			s.delete()
+		rc = d.stop(signal.SIGINT)
+		eq(rc, 0, f"exit status after SIGINT (log tail:\n{d.log_tail(10)})")
+	finally:
+		d.kill()
