@@ -23,6 +23,7 @@
 
 #include <microhttpd.h>
 #include <jansson.h>
+#include <rte_log.h>
 
 #include "api.h"
 
@@ -52,6 +53,7 @@ struct mr_api {
 	size_t token_len;		/* 0 = no authentication */
 	char token[sizeof(((struct mr_config *)0)->api_token)];
 	char listen[64];		/* cfg->api_listen as text, for messages */
+	int mhd_verbose;		/* log libmicrohttpd's own messages (log.level debug) */
 	/* While starting: where libmicrohttpd's first complaint goes (the cause for err). */
 	char *start_err;
 	size_t start_errlen;
@@ -127,8 +129,9 @@ api_log(struct mr_api *api, const char *fmt, ...)
 }
 
 /* libmicrohttpd's error log. While starting, the first message is the cause we report in
- * err (e.g. "Failed to bind to port 8080: Address already in use"); afterwards messages
- * are logged, rate limited. */
+ * err (e.g. "Failed to bind to port 8080: Address already in use"). Afterwards its messages
+ * are mostly about clients (hang-ups, malformed requests, already answered with 400 or
+ * closed): logged only at log.level debug, and rate limited. */
 static void
 mhd_logger(void *cls, const char *fmt, va_list ap)
 {
@@ -145,7 +148,8 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 			api->start_err[--n] = '\0';
 		return;
 	}
-	api_vlog(api, fmt, ap);
+	if (api->mhd_verbose)
+		api_vlog(api, fmt, ap);
 }
 
 /* Client text quoted back in an error message: bounded, printable ASCII (so that it is
@@ -654,6 +658,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	api->a = a;
 	api->epoll_fd = -1;
 	api->max_body = cfg->api_max_body;
+	api->mhd_verbose = cfg->log_level >= (int)RTE_LOG_DEBUG;
 	mr_ep_fmt(&cfg->api_listen, api->listen, sizeof(api->listen), 1);
 	toklen = strnlen(cfg->api_token, sizeof(cfg->api_token));
 	if (toklen == sizeof(cfg->api_token)) {

@@ -106,6 +106,9 @@ struct mr_dp {
 /* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */
 int mr_worker_main(void *arg);
 
+/* One loop iteration: commands, RX queues, hand-off rings, TX flush. Returns the packets
+ * handled. (mr_worker_main adds RCU reporting, cycle accounting and idle sleep.) */
+unsigned int mr_worker_iteration(struct mr_worker *w, uint64_t now);
 /* Process a burst of received packets as worker w would (exposed for tests). */
 void mr_worker_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now);
 /* Send what is buffered for TX. */

@@ -281,6 +281,12 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 		memcpy(src.a, f + pi->l2_len + 8, 16);
 	}
 
+	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
+		l->ctr.drop_rtp++;
+		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+		return;
+	}
+
 	if (unlikely(p->state == MR_PATH_NONE)) {
 		mr_path_latch(l, p, &src, smac);
 	} else if (unlikely(!mr_ep_eq(&src, &p->remote))) {
@@ -388,6 +394,7 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		}
 		switch (mr_pkt_parse(f, m->data_len, pi)) {
 		case MR_V_UDP:
+			pi->drop = MR_DROP_MAX;
 			break;
 		case MR_V_ARP:
 			if (unlikely(pi->vlan != p->vlan || pi->has_vlan != (p->vlan != 0))) {
@@ -408,6 +415,9 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 				mr_slow_icmp6(w, p, m, pi);
 			continue;
 		default:
+			/* A short RTP/RTCP packet is charged to its leg: look its flow up. */
+			if (pi->drop == MR_DROP_RTP_MALFORMED)
+				break;
 			mr_drop(w, m, pi->drop);
 			continue;
 		}
@@ -509,53 +519,60 @@ mr_worker_commands(struct mr_worker *w)
 		mr_cmd_apply(w, &c);
 }
 
+unsigned int
+mr_worker_iteration(struct mr_worker *w, uint64_t now)
+{
+	struct mr_dp *dp = w->dp;
+	struct rte_mbuf *pkts[MR_BURST];
+	unsigned int i, work = 0;
+
+	mr_worker_commands(w);
+	for (i = 0; i < w->n_rxq; i++) {
+		const struct mr_rxq *q = &w->rxq[i];
+		uint16_t n = rte_eth_rx_burst(dp->port[q->port_idx].port_id, q->queue, pkts,
+					      MR_BURST);
+
+		if (n == 0)
+			continue;
+		work += n;
+		mr_input(w, pkts, n, now, 0);
+	}
+	for (i = 0; i < dp->n_workers; i++) {
+		struct rte_ring *r = w->handoff[i];
+		unsigned int n;
+
+		if (r == NULL)
+			continue;
+		n = rte_ring_sc_dequeue_burst(r, (void **)pkts, MR_BURST, NULL);
+		if (n == 0)
+			continue;
+		work += n;
+		w->stats.handoff_in += n;
+		mr_input(w, pkts, n, now, 1);
+	}
+	mr_worker_flush(w);
+	return work;
+}
+
 int
 mr_worker_main(void *arg)
 {
 	struct mr_worker *w = arg;
 	struct mr_dp *dp = w->dp;
-	struct rte_mbuf *pkts[MR_BURST];
 	uint64_t t0, t1;
-	unsigned int i, idle_iters = 0;
+	unsigned int idle_iters = 0;
 
 	rte_rcu_qsbr_thread_register(dp->qsv, w->idx);
 	rte_rcu_qsbr_thread_online(dp->qsv, w->idx);
 	t0 = rte_get_tsc_cycles();
 	/* Relaxed: stop is a plain flag; the control plane waits for the lcore to return. */
 	while (!__atomic_load_n(&dp->stop, __ATOMIC_RELAXED)) {
-		unsigned int work = 0;
-		uint64_t now = t0;
+		unsigned int work;
 
 		/* Quiescent at the top: no flow table entry or session pointer is held across
 		 * iterations (DESIGN.md §2 "Publication"). */
 		rte_rcu_qsbr_quiescent(dp->qsv, w->idx);
-		mr_worker_commands(w);
-
-		for (i = 0; i < w->n_rxq; i++) {
-			const struct mr_rxq *q = &w->rxq[i];
-			uint16_t n = rte_eth_rx_burst(dp->port[q->port_idx].port_id, q->queue,
-						      pkts, MR_BURST);
-
-			if (n == 0)
-				continue;
-			work += n;
-			mr_input(w, pkts, n, now, 0);
-		}
-		for (i = 0; i < dp->n_workers; i++) {
-			struct rte_ring *r = w->handoff[i];
-			unsigned int n;
-
-			if (r == NULL)
-				continue;
-			n = rte_ring_sc_dequeue_burst(r, (void **)pkts, MR_BURST, NULL);
-			if (n == 0)
-				continue;
-			work += n;
-			w->stats.handoff_in += n;
-			mr_input(w, pkts, n, now, 1);
-		}
-		mr_worker_flush(w);
-
+		work = mr_worker_iteration(w, t0);
 		t1 = rte_get_tsc_cycles();
 		if (work) {
 			w->stats.busy_cycles += t1 - t0;

@@ -3,6 +3,7 @@
 
 import shutil
 import subprocess
+import time
 
 import harness as h
 from harness import NS_V4, RELAY4, check, eq, fmt_ep
@@ -37,18 +38,22 @@ def test_gstreamer_pcmu(env):
 	proc = subprocess.Popen(["ip", "netns", "exec", env.host.ns, "gst-launch-1.0", "-q",
 				 *pipeline.split()], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
 				stdin=subprocess.DEVNULL, text=True)
+	got = []
+	out = ""
 	try:
-		got = h.recv_n(b, BUFFERS * 2, timeout=12)
-		try:
-			out, _ = proc.communicate(timeout=15)
-		except subprocess.TimeoutExpired:
-			proc.kill()
-			out, _ = proc.communicate(timeout=5)
-			raise h.SmokeError(f"gst-launch-1.0 did not finish: {out[-300:]}") from None
+		# Collect while GStreamer plays (2 s of audio), then what is still in flight.
+		deadline = time.monotonic() + 20
+		while proc.poll() is None and time.monotonic() < deadline:
+			got += h.recv_n(b, BUFFERS, timeout=0.2)
+		if proc.poll() is None:
+			raise h.SmokeError(f"gst-launch-1.0 still running after 20s ({len(got)} packets)")
+		got += h.recv_n(b, BUFFERS * 2, timeout=0.5)
+		out = proc.stdout.read()
 	finally:
 		if proc.poll() is None:
 			proc.kill()
 			proc.wait(timeout=5)
+		proc.stdout.close()
 	eq(proc.returncode, 0, f"gst-launch-1.0 exit status ({(out or '').strip()[-300:]})")
 	check(got, "no RTP from GStreamer arrived through the relay")
 	ssrcs = {h.rtp_ssrc(d) for d, _ in got}
