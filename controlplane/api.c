@@ -38,6 +38,9 @@
 /* Bound on the number of log lines per second, so that a flood of bad requests cannot
  * turn into a flood of log lines. */
 #define API_LOG_PER_SEC 10
+/* A body that libmicrohttpd does not let us refuse up front (chunked, or on GET/DELETE) is
+ * read and dropped; past this much more than api.max_body the connection is closed. */
+#define API_DISCARD_MAX (1024 * 1024)
 /* How much of a client's path, method or id is quoted back in an error. */
 #define API_ECHO_MAX 80
 
@@ -54,7 +57,7 @@ struct mr_api {
 	char token[sizeof(((struct mr_config *)0)->api_token)];
 	char listen[64];		/* cfg->api_listen as text, for messages */
 	int mhd_verbose;		/* log libmicrohttpd's own messages (log.level debug) */
-	/* While starting: where libmicrohttpd's first complaint goes (the cause for err). */
+	/* While starting: where libmicrohttpd's last complaint goes (the cause for err). */
 	char *start_err;
 	size_t start_errlen;
 	/* Log rate limiting. */
@@ -85,12 +88,15 @@ struct api_req {
 	enum api_method method;
 	int want_body;		/* POST/PATCH: buffer the body; otherwise it is discarded */
 	int too_big;		/* the body crossed max_body: answer 413 */
+	size_t seen;		/* body bytes received, kept or not */
 	char id[API_ID_MAX + 1];
 	char *body;
 	size_t len;
 	size_t cap;
 };
 
+/* Logged like the rest of mrelayd ("MRELAY: ..." on stderr) but without rte_log, so that
+ * this file links without the EAL (tests/unit/test_api.c). */
 static void
 api_vlog(struct mr_api *api, const char *fmt, va_list ap)
 {
@@ -100,7 +106,7 @@ api_vlog(struct mr_api *api, const char *fmt, va_list ap)
 
 	if (now != api->log_sec) {
 		if (api->log_dropped != 0)
-			fprintf(stderr, "mrelay: api: %lu messages suppressed\n",
+			fprintf(stderr, "MRELAY: api: %lu messages suppressed\n",
 				api->log_dropped);
 		api->log_sec = now;
 		api->log_count = 0;
@@ -115,7 +121,7 @@ api_vlog(struct mr_api *api, const char *fmt, va_list ap)
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	fprintf(stderr, "mrelay: api: %s\n", line);
+	fprintf(stderr, "MRELAY: api: %s\n", line);
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -128,7 +134,7 @@ api_log(struct mr_api *api, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* libmicrohttpd's error log. While starting, the first message is the cause we report in
+/* libmicrohttpd's error log. While starting, the last message is the cause we report in
  * err (e.g. "Failed to bind to port 8080: Address already in use"). Afterwards its messages
  * are mostly about clients (hang-ups, malformed requests, already answered with 400 or
  * closed): logged only at log.level debug, and rate limited. */
@@ -140,8 +146,6 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 	if (api->start_err != NULL) {
 		size_t n;
 
-		if (api->start_err[0] != '\0')
-			return;
 		vsnprintf(api->start_err, api->start_errlen, fmt, ap);
 		n = strlen(api->start_err);
 		while (n > 0 && (api->start_err[n - 1] == '\n' || api->start_err[n - 1] == '\r'))
@@ -355,8 +359,8 @@ allowed_methods(enum api_route route, unsigned int *mask)
 /* Route a request from its first line and headers. 0 and r filled in, or an error reply
  * queued (*ret set) and -1. */
 static int
-route(struct mr_api *api, struct MHD_Connection *conn, const char *url, const char *method,
-      struct api_req *r, enum MHD_Result *ret)
+route(struct MHD_Connection *conn, const char *url, const char *method, struct api_req *r,
+      enum MHD_Result *ret)
 {
 	static const char prefix[] = "/v1/sessions/";
 	char buf[API_ECHO_MAX], mbuf[32];
@@ -397,7 +401,6 @@ route(struct mr_api *api, struct MHD_Connection *conn, const char *url, const ch
 				   allow);
 		return -1;
 	}
-	(void)api;
 	return 0;
 }
 
@@ -589,7 +592,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (api->token_len != 0 && !auth_ok(api, conn))
 			return reply_error(conn, 401, NULL, 1,
 					   "authorization: missing or invalid bearer token");
-		if (route(api, conn, url, method, r, &ret) < 0)
+		if (route(conn, url, method, r, &ret) < 0)
 			return ret;
 		r->want_body = r->method == METHOD_POST || r->method == METHOD_PATCH;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -601,9 +604,14 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	}
 
 	if (*upload_data_size != 0) {
-		/* Bodies of GET/DELETE are ignored; a body past the limit is dropped as it
-		 * arrives (libmicrohttpd does not let us answer in the middle of an upload)
-		 * and answered with 413 at its end. Either way nothing is kept. */
+		/* Bodies of GET/DELETE are ignored. A body past the limit without a
+		 * Content-Length to refuse it by (chunked) is dropped as it arrives, and
+		 * answered with 413 at its end: libmicrohttpd 0.9.75 cannot queue a reply
+		 * in the middle of an upload. Either way nothing is kept, and a client that
+		 * goes on sending far past the limit is cut off. */
+		r->seen += *upload_data_size;
+		if (r->seen > api->max_body + API_DISCARD_MAX)
+			return MHD_NO;
 		if (r->want_body && !r->too_big &&
 		    body_append(api, r, upload_data, *upload_data_size) < 0) {
 			api_log(api, "%s %s: out of memory for the body", method, url);
@@ -668,6 +676,17 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	memcpy(api->token, cfg->api_token, toklen);
 	api->token_len = toklen;
 
+	if (api->max_body == 0) {
+		snprintf(err, errlen, "api.max_body: must be at least 1 byte");
+		goto free_api;
+	}
+
+	/* epoll rather than select(): the control thread lives in a DPDK process, which
+	 * keeps a descriptor open per hugepage segment, and select() cannot watch a
+	 * descriptor above FD_SETSIZE (1024). The cost, in libmicrohttpd 0.9.75: when a
+	 * request's last bytes and the client's FIN arrive together, the FIN may be noticed
+	 * only at the connection timeout, so such a connection holds its slot up to
+	 * API_CONN_TIMEOUT_S. */
 	memset(&ss, 0, sizeof(ss));
 	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
 	if (cfg->api_listen.family == MR_AF4) {
@@ -692,11 +711,12 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	api->start_err = cause;
 	api->start_errlen = sizeof(cause);
 	api->mhd = MHD_start_daemon(flags, cfg->api_listen.port, NULL, NULL, access_cb, api,
+				    /* first, so that it sees the messages about the others */
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, api,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 				    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, api,
-				    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, api,
 				    MHD_OPTION_END);
 	api->start_err = NULL;
 	if (api->mhd == NULL) {

@@ -753,7 +753,8 @@ mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body)
 	if (s == NULL)
 		return mr_err(body, 404, "no such session: %s", id);
 	if (s->state != CS_ACTIVE)
-		return mr_err(body, 409, "session %s already ended (%s)", id, s->end_reason);
+		return mr_err(body, 409, "state: session %s has already ended (%s)", id,
+			      s->end_reason);
 	mr_session_end(a->sess, s, "deleted");
 	*body = NULL;
 	return 204;
@@ -771,7 +772,8 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	if (s == NULL)
 		return mr_err(body, 404, "no such session: %s", id);
 	if (s->state != CS_ACTIVE)
-		return mr_err(body, 409, "session %s already ended (%s)", id, s->end_reason);
+		return mr_err(body, 409, "state: session %s has already ended (%s)", id,
+			      s->end_reason);
 	/* Validate everything before changing anything: no half-applied PATCH. */
 	for (i = 0; i < 2; i++) {
 		const struct mr_leg_req *lr = &pt->legs[i];

@@ -252,6 +252,18 @@ def recv_n(sock, n, timeout=3.0):
 	return out
 
 
+def same_packets(got, sent, what):
+	"""got (from recv_n) must be exactly the datagrams in sent, in order; the message names
+	sequence numbers rather than bytes."""
+	data = [d for d, _ in got]
+	if data == sent:
+		return
+	def seqs(lst):
+		return [rtp_seq(d) if len(d) >= 12 else f"{len(d)}B" for d in lst]
+	raise SmokeError(f"{what}: got {len(data)} packets {seqs(data)[:12]}, want {len(sent)} "
+			 f"{seqs(sent)[:12]}" + ("" if len(data) != len(sent) else " (contents differ)"))
+
+
 def expect_none(sock, wait=0.5, what="packet"):
 	got = recv_n(sock, 1, timeout=wait)
 	check(not got, f"unexpected {what} from {got[0][1] if got else ''}")
@@ -391,6 +403,11 @@ def cleanup_stale():
 		if m and not _pid_alive(int(m.group(1))):
 			subprocess.run(["ip", "link", "del", name], stderr=subprocess.DEVNULL)
 			removed.append(name)
+	for name in os.listdir("/var/run/dpdk") if os.path.isdir("/var/run/dpdk") else []:
+		m = re.fullmatch(rf"{PREFIX}(\d+)\w*", name)
+		if m and not _pid_alive(int(m.group(1))):
+			shutil.rmtree(f"/var/run/dpdk/{name}", ignore_errors=True)
+			removed.append(f"/var/run/dpdk/{name}")
 	tmp = tempfile.gettempdir()
 	for d in os.listdir(tmp):
 		m = re.fullmatch(r"mrelay-smoke-(\d+)-\w+", d)
@@ -518,7 +535,8 @@ def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=
 	relay_s = "\n".join(f"\t{k} = {v};" for k, v in r.items())
 	api_s = "\n".join(f"\t{k} = {v};" for k, v in a.items())
 	return f"""# written by tests/smoke/harness.py
-eal = [ "--no-huge", "-m", "512", "--no-pci", "--file-prefix", "{file_prefix}" ];
+eal = [ "--no-huge", "-m", "512", "--no-pci",
+	"--file-prefix", "{file_prefix}", "--no-shconf" ];
 
 lcores = {{
 	control = 0;
@@ -572,6 +590,8 @@ class Daemon:
 			f.write(text)
 
 	def start(self):
+		CLEANUP.add(f"DPDK runtime dir of {self.name}",
+			    lambda: shutil.rmtree(f"/var/run/dpdk/{self.file_prefix}", ignore_errors=True))
 		logf = open(self.logpath, "ab")
 		self.proc = subprocess.Popen([self.binary, "-c", self.conf], stdout=logf,
 					     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

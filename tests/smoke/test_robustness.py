@@ -85,7 +85,7 @@ def test_malformed_frames(env):
 
 # A complete, valid file; each case changes one line (marked <<) and expects exit status 2
 # with the key and that line in the message.
-GOOD_CONFIG = """eal = [ "--no-huge", "-m", "256", "--file-prefix", "mrtbad" ];
+GOOD_CONFIG = """eal = [ "--no-huge", "-m", "256", "--file-prefix", "mrt%dbad", "--no-shconf" ];
 lcores = {
 	control = 0;
 	workers = [ 1 ];
@@ -119,7 +119,7 @@ BAD_CONFIGS = [
 
 
 def _bad_config(old, new):
-	lines = GOOD_CONFIG.split("\n")
+	lines = (GOOD_CONFIG % h.PID).split("\n")
 	idx = [i for i, ln in enumerate(lines) if old in ln]
 	assert len(idx) == 1, old
 	lines[idx[0]] = lines[idx[0]].replace(old, new)

@@ -30,6 +30,7 @@
 #include "api.h"
 
 #define MAX_BODY 1024
+#define API_TIMEOUT_S 10	/* the server's connection timeout */
 #define TOKEN "s3cr3t-t0ken"
 
 /* ---- stand-in handlers ---- */
@@ -295,8 +296,12 @@ group_teardown(void **state)
 
 /* ---- a tiny HTTP/1.1 client ---- */
 
+/* When set, a reply that does not come within the socket timeout gives status -2 instead
+ * of failing the test. */
+static int soft_timeout;
+
 struct resp {
-	int status;		/* -1: the server closed without a status line */
+	int status;		/* -1: closed without a status line; -2: timed out */
 	char head[4096];	/* status line and headers */
 	char body[65536];
 	size_t body_len;
@@ -335,9 +340,28 @@ send_all(int fd, const char *data, size_t len)
 	}
 }
 
-/* Read until the server closes, and split status, headers and body. */
+/* Length of a complete first reply in buf (head + Content-Length body), or 0. */
+static size_t
+reply_complete(const char *buf, size_t len)
+{
+	const char *end = strstr(buf, "\r\n\r\n"), *cl;
+	size_t head;
+
+	if (end == NULL)
+		return 0;
+	head = (size_t)(end + 4 - buf);
+	cl = strcasestr(buf, "\r\nContent-Length: ");
+	if (cl == NULL || cl > end)
+		return 0;
+	head += strtoul(cl + 18, NULL, 10);
+	return len >= head ? head : 0;
+}
+
+/* Read a reply and split status, headers and body. until_close: read until the server
+ * closes (several replies on one connection); otherwise stop after the first complete
+ * reply with a Content-Length, like a keep-alive client. */
 static void
-read_resp(int fd, struct resp *r)
+read_resp_mode(int fd, struct resp *r, int until_close)
 {
 	static char buf[sizeof(r->head) + sizeof(r->body)];
 	size_t len = 0;
@@ -346,15 +370,24 @@ read_resp(int fd, struct resp *r)
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
+	buf[0] = '\0';
 	while (len < sizeof(buf) - 1) {
 		n = recv(fd, buf + len, sizeof(buf) - 1 - len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			fail_msg("no reply within 5 s");
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (soft_timeout) {
+				r->status = -2;
+				return;
+			}
+			fail_msg("no reply within 5 s (%zu bytes: %.60s)", len, buf);
+		}
 		if (n <= 0)
 			break;
 		len += (size_t)n;
+		buf[len] = '\0';
+		if (!until_close && reply_complete(buf, len) != 0)
+			break;
 	}
 	buf[len] = '\0';
 	end = strstr(buf, "\r\n\r\n");
@@ -365,6 +398,12 @@ read_resp(int fd, struct resp *r)
 	memcpy(r->body, end + 4, r->body_len);
 	if (sscanf(r->head, "HTTP/1.%*c %d ", &r->status) != 1)
 		r->status = -1;
+}
+
+static void
+read_resp(int fd, struct resp *r)
+{
+	read_resp_mode(fd, r, 1);
 }
 
 static void
@@ -846,6 +885,25 @@ test_body_limit(void **state)
 	close(fd);
 	assert_json(&r, 413, "{\"error\":\"body: larger than 1024 bytes\"}");
 
+	/* A chunked body that goes on far past the limit is cut off. */
+	fd = tcp_connect(srv.port);
+	n = snprintf(req, sizeof(req), "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+	send_all(fd, req, (size_t)n);
+	{
+		static char chunk[64 * 1024 + 16];
+
+		memset(chunk, ' ', sizeof(chunk));
+		n = snprintf(chunk, 16, "%x\r\n", 64 * 1024);
+		chunk[n] = ' ';
+		memcpy(chunk + n + 64 * 1024, "\r\n", 2);
+		for (int i = 0; i < 64; i++)	/* 4 MiB, or until the server hangs up */
+			send_all(fd, chunk, (size_t)n + 64 * 1024 + 2);
+	}
+	read_resp(fd, &r);
+	close(fd);
+	assert_int_equal(r.status, -1);
+
 	/* A chunked body within the limit is reassembled. */
 	fd = tcp_connect(srv.port);
 	n = snprintf(req, sizeof(req), "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
@@ -1008,68 +1066,58 @@ test_malformed_request_line(void **state)
 
 	(void)state;
 	stub_reset(200, "{}");
+	/* libmicrohttpd 0.9.75 hangs up on a request line it cannot parse, and answers
+	 * other malformed requests itself (HTML bodies: nothing we can format). */
 	raw("GARBAGE\r\n\r\n", &r);
-	assert_int_equal(r.status, 400);
+	assert_int_equal(r.status, -1);
+	assert_int_equal(r.body_len, 0);
 	raw("GET\r\n\r\n", &r);
-	assert_int_equal(r.status, 400);
+	assert_int_equal(r.status, -1);
 	raw("GET /v1/health HTTP/9.9\r\nHost: x\r\n\r\n", &r);
 	assert_int_equal(r.status, 505);
 	raw("GET /v1/health HTTP/1.1\r\nNo colon here\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	raw("GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", &r);
+	assert_int_equal(r.status, 400);
+	raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "zz\r\n", &r);
 	assert_int_equal(r.status, 400);
 	assert_int_equal(stub_total_calls(), 0);
 
 	/* and the server still answers */
 	http("GET", "/v1/health", NULL, &r);
 	assert_json(&r, 200, "{}");
+	assert_int_equal(stub_calls(H_HEALTH), 1);
 }
 
 static void
 test_junk_flood(void **state)
 {
 	static const char *const junk[] = {
-		"\r\n\r\n",
-		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",		/* a TLS ClientHello */
+		/* complete heads */
 		"GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
 		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
 		"Transfer-Encoding: chunked\r\n\r\nzz\r\n",
 		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 		"fffffffffffffffffff\r\n",
-		"GET /v1/health HTTP/1.1\r\nHost: x\r\nX: \x01\x02\x00\xff\r\n\r\n",
+		"GET /v1/health HTTP/1.1\r\nHost: x\r\nX: \x01\x02\xff\r\n\r\n",
+		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n"
+		"{\"legs\":[{},{}]}GARBAGE\r\n\r\n",		/* junk after a request */
+		"GARBAGE /v1/health HTTP/1.1\r\nHost: x\r\n\r\n",	/* 405 */
+		/* incomplete */
+		"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",		/* a TLS ClientHello */
 		"GET /v1/health HTTP/1.1\r\n",			/* headers never end */
 		"GET /v1/health",				/* request line never ends */
-		"\x00\x00\x00\x00",
 		"PATCH /v1/sessions/abc HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\n\r\n{",
 	};
 	char buf[2048], big[40000];
 	unsigned int seed = 777;
 	struct resp r;
+	time_t t0;
 	int i, fd;
 
 	(void)state;
-	stub_reset(200, "{}");
-	for (i = 0; i < 300; i++) {
-		size_t len;
-
-		if (i % 3 == 0) {
-			len = strlen(junk[i / 3 % 10]) + (i / 3 % 10 == 8 ? 4 : 0);
-			memcpy(buf, junk[i / 3 % 10], len);
-		} else {
-			len = 1 + (size_t)rand_r(&seed) % (sizeof(buf) - 1);
-			for (size_t k = 0; k < len; k++)
-				buf[k] = (char)rand_r(&seed);
-			if (i % 3 == 2)	/* random bytes after a plausible start */
-				memcpy(buf, "GET /v1/sessions?", len < 17 ? len : 17);
-		}
-		fd = tcp_connect(srv.port);
-		send_all(fd, buf, len);
-		/* half of them wait for whatever the server says, half just hang up */
-		if (i % 2 == 0) {
-			shutdown(fd, SHUT_WR);
-			read_resp(fd, &r);
-		}
-		close(fd);
-	}
-	/* headers larger than the connection's memory are refused, not grown */
+	/* Headers larger than the connection's memory are refused, not grown. */
 	fd = tcp_connect(srv.port);
 	send_all(fd, "GET /v1/health HTTP/1.1\r\nX-Big: ", 32);
 	memset(big, 'a', sizeof(big));
@@ -1077,10 +1125,61 @@ test_junk_flood(void **state)
 	send_all(fd, "\r\n\r\n", 4);
 	read_resp(fd, &r);
 	close(fd);
-	assert_true(r.status == 431 || r.status == 413 || r.status == 400 || r.status == -1);
+	assert_int_equal(r.status, 431);
 
-	/* the server survives, and nothing reached a handler */
-	assert_int_equal(stub_calls(H_CREATE) + stub_calls(H_PATCH), 0);
+	stub_reset(400, "{\"error\":\"x\"}");
+	/* Junk with a complete head: the server answers (400, 405, 413, or the handler's
+	 * canned 400) or hangs up, at once. The client half-closes after sending, and
+	 * does not wait for the close after a keep-alive reply. */
+	for (i = 0; i < 36; i++) {
+		const char *j = junk[i % 6];
+
+		fd = tcp_connect(srv.port);
+		send_all(fd, j, strlen(j));
+		shutdown(fd, SHUT_WR);
+		read_resp_mode(fd, &r, 0);
+		close(fd);
+		if (!(r.status == -1 || r.status == 400 || r.status == 405 || r.status == 413))
+			fail_msg("junk %d: status %d", i % 6, r.status);
+	}
+	/* Incomplete junk and random bytes (alone or after a plausible start), from clients
+	 * that hang up at once. */
+	for (i = 0; i < 20; i++) {
+		const char *j = junk[6 + i % 4];
+
+		fd = tcp_connect(srv.port);
+		send_all(fd, j, strlen(j));
+		close(fd);
+	}
+	for (i = 0; i < 150; i++) {
+		size_t len = 1 + (size_t)rand_r(&seed) % (sizeof(buf) - 1);
+
+		for (size_t k = 0; k < len; k++)
+			buf[k] = (char)rand_r(&seed);
+		if (i % 2 == 1)
+			memcpy(buf, "GET /v1/sessions?", len < 17 ? len : 17);
+		fd = tcp_connect(srv.port);
+		send_all(fd, buf, len);
+		close(fd);
+	}
+
+	/* Only the complete requests reached a handler. */
+	assert_int_equal(stub_calls(H_CREATE), 6);
+	assert_int_equal(stub_calls(H_HEALTH), 6);
+	assert_int_equal(stub_total_calls(), 12);
+
+	/* The server survives. libmicrohttpd 0.9.75 in epoll mode notices some hang-ups
+	 * (request data and FIN arriving together) only at the connection timeout, so for
+	 * up to that long all connection slots may be held: allow for it, then expect
+	 * prompt service. */
+	stub_reset(200, "{}");
+	soft_timeout = 1;
+	t0 = time(NULL);
+	do {
+		http("GET", "/v1/health", NULL, &r);
+	} while (r.status != 200 && time(NULL) - t0 < 3 * API_TIMEOUT_S);
+	soft_timeout = 0;
+	assert_json(&r, 200, "{}");
 	for (i = 0; i < 20; i++) {
 		http("GET", "/v1/health", NULL, &r);
 		assert_json(&r, 200, "{}");
@@ -1124,10 +1223,14 @@ test_create_errors(void **state)
 	config_init(&cfg, srv.port, "");
 	memset(err, 0, sizeof(err));
 	assert_null(mr_api_create(&cfg, fake_appliance, err, sizeof(err)));
-	print_message("err: %s\n", err);
 	assert_true(strncmp(err, "api.listen 127.0.0.1:", 21) == 0);
 	assert_non_null(strstr(err, "cannot start the HTTP server: "));
 	assert_non_null(strstr(err, "Address already in use"));
+
+	config_init(&cfg, 8080, "");
+	cfg.api_max_body = 0;
+	assert_null(mr_api_create(&cfg, fake_appliance, err, sizeof(err)));
+	assert_string_equal(err, "api.max_body: must be at least 1 byte");
 
 	config_init(&cfg, 8080, "");
 	cfg.api_listen.family = 0;

@@ -271,12 +271,11 @@ test_create_body(void **state)
 static void
 test_create_deep_nesting(void **state)
 {
-	size_t n = 100000;
-	char *body = malloc(2 * n + 32);
+	enum { n = 100000 };
+	static char body[2 * n + 32];
 	struct mr_session_req req;
 
 	(void)state;
-	assert_non_null(body);
 	memcpy(body, "{\"legs\":", 8);
 	memset(body + 8, '[', n);
 	memset(body + 8 + n, ']', n);
@@ -285,7 +284,6 @@ test_create_deep_nesting(void **state)
 	assert_int_equal(mr_parse_session_create(body, strlen(body), &req, err, sizeof(err)),
 			 -EINVAL);
 	assert_true(strncmp(err, "body: invalid JSON: maximum parsing depth reached", 49) == 0);
-	free(body);
 }
 
 static void
@@ -359,7 +357,8 @@ test_create_leg_fields(void **state)
 	(void)state;
 	create_bad("{\"legs\":[{\"remote\":5},{}]}", "legs[0].remote: must be a string 'IP:port'");
 	create_bad("{\"legs\":[{},{\"remote\":{}}]}", "legs[1].remote: must be a string 'IP:port'");
-	create_bad("{\"legs\":[{\"remote\":\"1.2.3:5\"},{}]}", "legs[0].remote: '1.2.3:5' is not an IP:port");
+	create_bad("{\"legs\":[{\"remote\":\"1.2.3:5\"},{}]}",
+		   "legs[0].remote: '1.2.3:5' is not an IP:port");
 	create_bad("{\"legs\":[{\"remote\":\"198.18.1.2\"},{}]}",
 		   "legs[0].remote: '198.18.1.2' is not an IP:port");
 	create_bad("{\"legs\":[{\"remote\":\"198.18.1.2:0\"},{}]}",
@@ -378,7 +377,8 @@ test_create_leg_fields(void **state)
 	create_bad("{\"legs\":[{\"remote\":\"host.example:5004\"},{}]}",
 		   "legs[0].remote: 'host.example:5004' is not an IP:port");
 	/* a long or hostile value is quoted back bounded and printable */
-	create_bad("{\"legs\":[{\"remote\":\"198.18.1.2:5004\\n\\u0007'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},{}]}",
+	create_bad("{\"legs\":[{\"remote\":\"198.18.1.2:5004\\n\\u0007'"
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},{}]}",
 		   "legs[0].remote: '198.18.1.2:5004???xxxxxxxxxxxxxxxxxxxxxxxxxx...' is not an IP:port");
 
 	create_bad("{\"legs\":[{\"family\":\"IPv4\"},{}]}", "legs[0].family: must be 'ipv4' or 'ipv6'");
