@@ -155,6 +155,10 @@ main(int argc, char **argv)
 	unsigned int worker = RTE_MAX_LCORE, lc;
 	int rc, c;
 
+	/* Before anything else: a SIGUSR1 that arrives during start-up must not kill us. */
+	signal(SIGINT, iofwd_on_signal);
+	signal(SIGTERM, iofwd_on_signal);
+	signal(SIGUSR1, iofwd_on_signal);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "iofwd: EAL: %s\n", rte_strerror(rte_errno));
@@ -207,15 +211,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rte_eth_promiscuous_enable(iofwd_port);
-	signal(SIGINT, iofwd_on_signal);
-	signal(SIGTERM, iofwd_on_signal);
-	signal(SIGUSR1, iofwd_on_signal);
 	rte_eal_remote_launch(iofwd_worker, NULL, worker);
 	fprintf(stderr, "iofwd: port %u, worker lcore %u; SIGUSR1 prints counters\n",
 		iofwd_port, worker);
 	while (!iofwd_quit) {
 		usleep(10000);
-		if (iofwd_dump) {
+		if (iofwd_dump && !iofwd_quit) {
 			iofwd_dump = 0;
 			iofwd_print("snapshot");
 		}

@@ -171,6 +171,9 @@ main(int argc, char **argv)
 	struct epoll_event ev[64];
 	int c, ep;
 
+	signal(SIGINT, krelay_on_signal);
+	signal(SIGTERM, krelay_on_signal);
+	signal(SIGUSR1, krelay_on_signal);
 	while ((c = getopt(argc, argv, "a:p:n:t:h")) != -1) {
 		switch (c) {
 		case 'a':
@@ -220,9 +223,6 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	signal(SIGINT, krelay_on_signal);
-	signal(SIGTERM, krelay_on_signal);
-	signal(SIGUSR1, krelay_on_signal);
 	fprintf(stderr, "kernel_relay: %u session(s) on %s:%lu..%lu\n", n_sessions,
 		inet_ntoa(addr), base, base + 4 * n_sessions - 2);
 	t_start = krelay_now();
