@@ -53,7 +53,7 @@ struct mr_flow_key {
 	uint16_t port;			/* host order */
 	uint8_t family;
 	uint8_t pad;
-};
+} __rte_aligned(8);	/* rte_hash_crc reads the key 8 bytes at a time */
 
 struct mr_dp;
 

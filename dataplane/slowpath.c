@@ -173,6 +173,9 @@ mr_slow_icmp6(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 		if (ip[7] != 255 || icmp[1] != 0 || len < 24 || !mr_is_ours6(p, target) ||
 		    !(memcmp(dst, target, 16) == 0 || mr_is_solicited_node(dst, target)))
 			break;
+		/* The NA with its option is 32 bytes; a bare 24-byte NS needs 8 more. */
+		if (len < 32 && rte_pktmbuf_tailroom(m) < 32 - len)
+			break;
 		dad = memcmp(src, unspec, 16) == 0;
 		/* Reply: NA with Solicited (unless DAD) and Override, target link-layer option. */
 		memcpy(dst, dad ? all_nodes : src, 16);

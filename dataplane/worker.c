@@ -290,7 +290,10 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	if (unlikely(p->state == MR_PATH_NONE)) {
 		mr_path_latch(l, p, &src, smac);
 	} else if (unlikely(!mr_ep_eq(&src, &p->remote))) {
-		if (dp->relatch_tsc != 0 && now - p->last_rx_tsc > dp->relatch_tsc) {
+		/* Signed: the control plane or a command may have stamped last_rx_tsc after
+		 * this iteration read its clock. */
+		if (dp->relatch_tsc != 0 &&
+		    (int64_t)(now - p->last_rx_tsc) > (int64_t)dp->relatch_tsc) {
 			/* The remote fell silent: a NAT rebinding moved it. Follow it. */
 			mr_path_latch(l, p, &src, smac);
 			l->ctr.relatches++;

@@ -48,8 +48,7 @@
 
 /* rte_eth_from_rings lives in librte_net_ring, which the test is not linked with: it is
  * looked up at run time (from the PMDs the EAL loaded, or by loading the library). */
-typedef __typeof__(rte_eth_from_rings) from_rings_fn;
-static from_rings_fn *from_rings;
+static __typeof__(rte_eth_from_rings) *from_rings;
 
 static struct rte_mempool *pool;
 static struct mr_dp *dp;
@@ -662,7 +661,8 @@ world_up(void **state)
 
 	(void)state;
 	if (dlsym(RTLD_DEFAULT, "rte_eth_from_rings") == NULL &&
-	    dlopen("librte_net_ring.so.23", RTLD_NOW | RTLD_GLOBAL) == NULL) {
+	    dlopen("librte_net_ring.so.23", RTLD_NOW | RTLD_GLOBAL) == NULL &&
+	    dlopen("librte_net_ring.so", RTLD_NOW | RTLD_GLOBAL) == NULL) {
 		fprintf(stderr, "cannot load librte_net_ring: %s\n", dlerror());
 		return -1;
 	}
@@ -1025,7 +1025,7 @@ test_src_mismatch_relatch(void **state)
 	assert_quiet();
 }
 
-/* A command applied in the same iteration as a packet: mr_worker_main passes the TSC read at
+/* A command applied in the same iteration as packets: mr_worker_main passes the TSC read at
  * the top of the iteration as now, and mr_cmd_apply stamps the path with a later TSC read. */
 static void
 test_set_remote_then_stranger(void **state)
@@ -1042,6 +1042,17 @@ test_set_remote_then_stranger(void **state)
 	(void)state;
 	s = sess_std(0, 20150, 20152);
 	l1 = s->leg[1].local;
+	/* X streams to leg 1 (latched)... */
+	plen = rtp(pl, 0, 1, 0, 0x1, 8);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	mr_worker_iteration(w, rte_get_tsc_cycles());
+	rte_pktmbuf_free(take1(P_A, 0));
+	assert_true(mr_ep_eq(&s->leg[1].path[0].remote, &x));
+
+	/* ...when the API moves leg 1's remote to r1 (a re-INVITE), and X's next packet is
+	 * read in the iteration that applies the command. r1 was never silent: X must be
+	 * dropped, not latched back. */
 	memset(&c, 0, sizeof(c));
 	c.type = MR_CMD_SET_REMOTE;
 	c.leg = 1;
@@ -1049,22 +1060,20 @@ test_set_remote_then_stranger(void **state)
 	c.nh = 1;
 	c.s = s;
 	c.remote = r1;
-	/* The API just set leg 1's remote to r1; X (not r1) sends to leg 1 in the same
-	 * iteration. r1 was never silent, so X must be dropped, not latched. */
-	plen = rtp(pl, 0, 1, 0, 0x1, 8);
-	build_udp(&f, MAC_B, XMAC, &x, &l1, pl, plen, &PLAIN);
-	now = rte_get_tsc_cycles();	/* what mr_worker_main passes: read before commands */
+	now = rte_get_tsc_cycles();	/* as mr_worker_main: read before the commands run */
 	assert_int_equal(rte_ring_enqueue_elem(w->cmd, &c, sizeof(c)), 0);
 	inject_f(P_B, &f);
 	mr_worker_iteration(w, now);
-	/* BUG (dataplane/worker.c, mr_relay re-latch test "now - p->last_rx_tsc >
-	 * dp->relatch_tsc" with mr_cmd_apply setting last_rx_tsc = rte_get_tsc_cycles()):
-	 * last_rx_tsc > now, the unsigned difference wraps to ~2^64 and X hijacks the path that
-	 * was configured a moment ago. Expected: source_mismatch drop, remote still r1. */
+	assert_int_equal(w->stats.cmds, 1);
+	/* Regression: mr_cmd_apply stamps last_rx_tsc later than this iteration's now; an
+	 * unsigned difference would wrap and re-latch X at once, losing the API's remote.
+	 * Expected: one source_mismatch drop, no re-latch, remote still r1. */
 	assert_int_equal(s->leg[1].ctr.relatches, 0);
 	assert_int_equal(s->leg[1].ctr.drop_src, 1);
 	assert_true(mr_ep_eq(&s->leg[1].path[0].remote, &r1));
-	drain_all();
+	assert_int_equal(s->leg[1].path[0].state, MR_PATH_CONFIGURED);
+	assert_int_equal(rte_ring_count(tx_ring[P_A][0]), 0);
+	assert_quiet();
 }
 
 /* ---- 3. no remote, no neighbor ---- */
@@ -1168,7 +1177,7 @@ test_drops(void **state)
 	other.port = l1.port + 1;
 	build_udp(&f, MAC_B, XMAC, &x, &other, pl, plen, &PLAIN);
 	expect_drop(P_B, f.b, f.len, MR_DROP_NO_FLOW);
-	/* Right port, on the right port's address family but the flow is IPv4 only. */
+	/* The session's port number on the port's IPv6 address: its flows are IPv4 only. */
 	build_udp(&f, MAC_B, XMAC, &x6, &l1_6, pl, plen, &PLAIN);
 	expect_drop(P_B, f.b, f.len, MR_DROP_NO_FLOW);
 	/* Leg 1's port number on port A's address: not the session's key. */

@@ -17,17 +17,26 @@ def test_token_auth(env):
 	d = env.main
 	st, body, hd = d.api("GET", "/v1/sessions", token="")
 	eq(st, 401, "GET /v1/sessions without a token")
-	_error_text(body)
+	check("authorization" in _error_text(body), f"401 error does not say why: {body}")
+	eq(hd.get("www-authenticate", "").split(" ")[0], "Bearer", "WWW-Authenticate header")
 	st, _, _ = d.api("GET", "/v1/sessions", token="wrong-" + env.token)
 	eq(st, 401, "GET /v1/sessions with a wrong token")
+	st, _, _ = d.api("GET", "/v1/sessions", token=env.token[:-1])
+	eq(st, 401, "GET /v1/sessions with a truncated token")
 	st, _, _ = d.api("GET", "/v1/sessions", headers={"Authorization": env.token}, token="")
 	eq(st, 401, "token without the Bearer scheme")
-	st, _, _ = d.api("POST", "/v1/sessions", {"legs": [{}, {}]}, token="")
-	eq(st, 401, "POST /v1/sessions without a token")
+	# Every endpoint is protected, before the path or the method is looked at.
+	for method, path in (("POST", "/v1/sessions"), ("GET", "/v1/health"), ("GET", "/metrics"),
+			     ("GET", "/v1/stats"), ("GET", "/v1/nothing-here"),
+			     ("PUT", "/v1/sessions")):
+		st, _, _ = d.api(method, path, {"legs": [{}, {}]} if method != "GET" else None,
+				 token="")
+		eq(st, 401, f"{method} {path} without a token")
 	st, _, _ = d.api("GET", "/v1/sessions")
 	eq(st, 200, "GET /v1/sessions with the token")
-	st, _, _ = d.api("GET", "/v1/stats")
-	eq(st, 200, "GET /v1/stats with the token")
+	st, _, _ = d.api("GET", "/v1/stats", headers={"Authorization": f"bearer {env.token}"},
+			 token="")
+	eq(st, 200, "GET /v1/stats with the token, scheme in lower case")
 
 
 def test_api_errors(env):
@@ -61,12 +70,15 @@ def test_api_errors(env):
 	eq(st, 404, "GET of an unknown path")
 	for method, path in (("PUT", "/v1/sessions"), ("DELETE", "/v1/health"),
 			     ("POST", "/v1/stats"), ("DELETE", "/v1/sessions")):
-		st, body, _ = d.api(method, path, raw=b"{}" if method in ("PUT", "POST") else None)
+		st, body, hd = d.api(method, path, raw=b"{}" if method in ("PUT", "POST") else None)
 		eq(st, 405, f"{method} {path}")
+		check(hd.get("allow"), f"{method} {path}: 405 without an Allow header")
+		_error_text(body)
 	# Larger than api.max_body (4096 in the smoke configuration).
 	big = json.dumps({"legs": [{}, {}], "label": "x" * 8000}).encode()
 	st, body, _ = d.api("POST", "/v1/sessions", raw=big)
 	eq(st, 413, f"POST /v1/sessions with a {len(big)}-byte body")
+	check(_error_text(body).startswith("body"), f"413 error: {body}")
 	# A bad PATCH on a real session names the field.
 	pa = env.ports()
 	s = d.create([{"remote": fmt_ep(NS_V4[0], pa)}, {}])
@@ -79,8 +91,12 @@ def test_api_errors(env):
 
 def _active_ids(d):
 	body = d.ok("GET", "/v1/sessions?limit=1000", want=200)
-	items = body.get("sessions", []) if isinstance(body, dict) else body
-	return [str(x["id"]) for x in items if x.get("state", "active") == "active"]
+	check(isinstance(body, dict) and isinstance(body.get("sessions"), list),
+	      f"GET /v1/sessions: not {{\"sessions\": [...]}}: {body}")
+	ids = [str(x["id"]) for x in body["sessions"]]
+	eq(body.get("total"), len(ids), "GET /v1/sessions total")
+	eq(body.get("next"), None, "GET /v1/sessions next on the only page")
+	return ids
 
 
 def test_list_sessions(env):
@@ -91,6 +107,19 @@ def test_list_sessions(env):
 	ids = _active_ids(d)
 	check(s1.id in ids and s2.id in ids, f"GET /v1/sessions misses {s1.id} or {s2.id}: {ids}")
 	eq(s1.get().get("label"), "list-one", "label")
+	# Paging: one session per page, following next, sees both exactly once.
+	seen, cursor = [], "0"
+	for _ in range(40):
+		page = d.ok("GET", f"/v1/sessions?limit=1&cursor={cursor}", want=200)
+		seen += [str(x["id"]) for x in page["sessions"]]
+		if page.get("next") is None:
+			break
+		cursor = page["next"]
+	eq(sorted(x for x in seen if x in (s1.id, s2.id)), sorted([s1.id, s2.id]),
+	   "sessions seen while paging with limit=1")
+	st, body, _ = d.api("GET", "/v1/sessions?limit=0")
+	eq(st, 400, "GET /v1/sessions?limit=0")
+	check("limit" in _error_text(body), f"limit error: {body}")
 	s1.delete()
 	s2.delete()
 	ids = _active_ids(d)
@@ -111,7 +140,7 @@ def test_max_sessions_503(env):
 			break
 		made.append(h.Session(d, body))
 	eq(status, 503, f"status after {len(made)} sessions")
-	_error_text(body)
+	check("sessions" in _error_text(body), f"503 error does not name sessions: {body}")
 	eq(len(made), limit - active, f"sessions accepted with {active} already active")
 	for s in made:
 		s.delete()
