@@ -44,7 +44,6 @@
 #define RTPGEN_RTP_HLEN 12
 #define RTPGEN_HDRS (RTE_ETHER_HDR_LEN + 20 + 8)	/* Ethernet + IPv4 + UDP */
 #define RTPGEN_MAX_PAYLOAD 1400
-#define RTPGEN_SLOT 2048				/* template stride, bytes */
 #define RTPGEN_MAX_FLOWS (1u << 20)
 #define RTPGEN_MBUFS 8191
 
@@ -77,7 +76,8 @@ struct rtpgen {
 	unsigned int n_addrs;
 	struct rtpgen_flow *flows;
 	unsigned int n_flows, cur;
-	uint8_t *frames;		/* n_flows templates, RTPGEN_SLOT apart */
+	uint8_t *frames;		/* n_flows templates, stride bytes apart */
+	uint32_t stride;
 	uint16_t payload, frame_len;
 	int verify;
 	int stop_rx;			/* tells the receiving lcore to return */
@@ -238,13 +238,16 @@ rtpgen_build_frames(struct rtpgen *g)
 	unsigned int i;
 
 	g->frame_len = RTPGEN_HDRS + RTPGEN_RTP_HLEN + g->payload;
-	g->frames = rte_zmalloc("rtpgen_frames", (size_t)g->n_flows * RTPGEN_SLOT,
-				RTE_CACHE_LINE_SIZE);
+	g->stride = RTE_ALIGN_CEIL(g->frame_len, RTE_CACHE_LINE_SIZE);
+	/* Ordinary memory: the templates are only read by this process (and DPDK memory may not
+	 * grow once a zero-copy memif has mapped it). */
+	g->frames = aligned_alloc(RTE_CACHE_LINE_SIZE, (size_t)g->n_flows * g->stride);
 	if (g->frames == NULL)
 		return -ENOMEM;
+	memset(g->frames, 0, (size_t)g->n_flows * g->stride);
 	for (i = 0; i < g->n_flows; i++) {
 		struct rtpgen_flow *f = &g->flows[i];
-		uint8_t *fr = g->frames + (size_t)i * RTPGEN_SLOT;
+		uint8_t *fr = g->frames + (size_t)i * g->stride;
 		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)fr;
 		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
 		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
@@ -300,7 +303,7 @@ rtpgen_fill(struct rtpgen *g, struct rte_mbuf **m, unsigned int n)
 		uint16_t seq = rte_cpu_to_be_16(f->seq), w[3], ck;
 		uint32_t ts = rte_cpu_to_be_32(f->ts), s;
 
-		rte_memcpy(d, g->frames + (size_t)cur * RTPGEN_SLOT, g->frame_len);
+		rte_memcpy(d, g->frames + (size_t)cur * g->stride, g->frame_len);
 		memcpy(d + RTPGEN_HDRS + 2, &seq, 2);
 		memcpy(d + RTPGEN_HDRS + 4, &ts, 4);
 		memcpy(w, d + RTPGEN_HDRS + 2, 6);
