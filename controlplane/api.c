@@ -156,23 +156,6 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 		api_vlog(api, fmt, ap);
 }
 
-/* Client text quoted back in an error message: bounded, printable ASCII (so that it is
- * valid UTF-8 for jansson and stays one line). */
-static const char *
-echo(const char *s, char *out, size_t n)
-{
-	size_t i, max = n - 4;
-
-	for (i = 0; s[i] != '\0' && i < max; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
 static int
 id_valid(const char *id)
 {
@@ -375,7 +358,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method, struct a
 
 		if (!id_valid(id)) {
 			*ret = reply_err(conn, 404, "no such session: %s",
-					 echo(id, buf, sizeof(buf)));
+					 mr_json_echo(id, buf, sizeof(buf)));
 			return -1;
 		}
 		r->route = ROUTE_SESSION;
@@ -388,7 +371,7 @@ route(struct MHD_Connection *conn, const char *url, const char *method, struct a
 		r->route = ROUTE_METRICS;
 	} else {
 		*ret = reply_err(conn, 404, "path: no such resource '%s'",
-				 echo(url, buf, sizeof(buf)));
+				 mr_json_echo(url, buf, sizeof(buf)));
 		return -1;
 	}
 
@@ -397,8 +380,8 @@ route(struct MHD_Connection *conn, const char *url, const char *method, struct a
 	if ((r->method & mask) == 0) {
 		*ret = reply_error(conn, 405, allow, 0,
 				   "method: %s not allowed on %s (allowed: %s)",
-				   echo(method, mbuf, sizeof(mbuf)), echo(url, buf, sizeof(buf)),
-				   allow);
+				   mr_json_echo(method, mbuf, sizeof(mbuf)),
+				   mr_json_echo(url, buf, sizeof(buf)), allow);
 		return -1;
 	}
 	return 0;
@@ -466,7 +449,7 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	} else {
 		snprintf(la->err, sizeof(la->err),
 			 "%s: unknown query parameter (allowed: cursor, limit)",
-			 echo(key, buf, sizeof(buf)));
+			 mr_json_echo(key, buf, sizeof(buf)));
 		return MHD_NO;
 	}
 	return MHD_YES;

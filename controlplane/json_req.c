@@ -33,10 +33,8 @@ err_set(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Copy a client-supplied string for quoting in an error message: bounded, and printable
- * ASCII only, so that the message stays one line whatever the client sent. */
-static const char *
-echo(const char *s, char *out, size_t n)
+const char *
+mr_json_echo(const char *s, char *out, size_t n)
 {
 	size_t i, max = n - 4;
 
@@ -148,7 +146,7 @@ get_ep(json_t *v, int leg, const char *name, struct mr_ep *ep, char *err, size_t
 	if (strlen(json_string_value(v)) != json_string_length(v) ||
 	    mr_ep_parse(json_string_value(v), ep) < 0) {
 		err_set(err, errlen, "legs[%d].%s: '%s' is not an IP:port", leg, name,
-			echo(json_string_value(v), buf, sizeof(buf)));
+			mr_json_echo(json_string_value(v), buf, sizeof(buf)));
 		return -EINVAL;
 	}
 	return 0;
@@ -253,7 +251,7 @@ parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char 
 			char buf[ECHO_MAX];
 
 			err_set(err, errlen, "legs[%d].%s: unknown field", leg,
-				echo(key, buf, sizeof(buf)));
+				mr_json_echo(key, buf, sizeof(buf)));
 			return -EINVAL;
 		}
 	}
@@ -339,7 +337,7 @@ mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req
 		} else {
 			char buf[ECHO_MAX];
 
-			err_set(err, errlen, "%s: unknown field", echo(key, buf, sizeof(buf)));
+			err_set(err, errlen, "%s: unknown field", mr_json_echo(key, buf, sizeof(buf)));
 			goto out;
 		}
 	}
@@ -397,7 +395,7 @@ parse_patch_leg(json_t *obj, int leg, struct mr_session_patch *p, char *err, siz
 			char buf[ECHO_MAX];
 
 			err_set(err, errlen, "legs[%d].%s: unknown field", leg,
-				echo(key, buf, sizeof(buf)));
+				mr_json_echo(key, buf, sizeof(buf)));
 			return -EINVAL;
 		}
 	}
@@ -444,7 +442,7 @@ mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 		} else {
 			char buf[ECHO_MAX];
 
-			err_set(err, errlen, "%s: unknown field", echo(key, buf, sizeof(buf)));
+			err_set(err, errlen, "%s: unknown field", mr_json_echo(key, buf, sizeof(buf)));
 			goto out;
 		}
 	}

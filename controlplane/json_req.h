@@ -46,4 +46,8 @@ int mr_parse_session_create(const char *body, size_t len, struct mr_session_req 
 int mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 			   char *err, size_t errlen);
 
+/* Copy client-supplied text for quoting in an error message: bounded (n >= 4), printable ASCII
+ * only (valid UTF-8 for jansson, one line whatever the client sent). Returns out. */
+const char *mr_json_echo(const char *s, char *out, size_t n);
+
 #endif
