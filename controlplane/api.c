@@ -432,7 +432,8 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 		}
 		if (ulong_parse(value, &la->cursor) < 0) {
 			snprintf(la->err, sizeof(la->err),
-				 "cursor: must be an unsigned integer (the 'next' of the last page)");
+				 "cursor: must be an unsigned integer "
+				 "(the 'next' of the last page)");
 			return MHD_NO;
 		}
 	} else if (strcmp(key, "limit") == 0) {

@@ -20,7 +20,7 @@ enum mr_steering {
 
 struct mr_port_conf {
 	char name[MR_NAME_LEN];		/* "edge0"; unique */
-	char device[256];		/* PCI address "0000:03:00.0" or vdev string "net_tap0,iface=x" */
+	char device[256];		/* PCI address "0000:03:00.0" or vdev "net_tap0,iface=x" */
 	struct mr_prefix addr4;		/* address = "198.18.0.1/24" (family 0 if absent) */
 	struct mr_ep gw4;		/* gateway (family 0 if absent); must be inside addr4 */
 	struct mr_prefix addr6;		/* address6 (family 0 if absent) */
@@ -62,7 +62,7 @@ struct mr_config {
 	char api_token[256];		/* "" = no authentication */
 	unsigned int api_max_body;	/* bytes, default 65536 */
 	/* log = { level = "info"; } : "error", "warning", "info", "debug" */
-	int log_level;			/* RTE_LOG_* numeric value (ERR=4 .. DEBUG=8), default INFO=7 */
+	int log_level;			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

@@ -337,7 +337,8 @@ mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req
 		} else {
 			char buf[ECHO_MAX];
 
-			err_set(err, errlen, "%s: unknown field", mr_json_echo(key, buf, sizeof(buf)));
+			err_set(err, errlen, "%s: unknown field",
+				mr_json_echo(key, buf, sizeof(buf)));
 			goto out;
 		}
 	}
@@ -442,7 +443,8 @@ mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 		} else {
 			char buf[ECHO_MAX];
 
-			err_set(err, errlen, "%s: unknown field", mr_json_echo(key, buf, sizeof(buf)));
+			err_set(err, errlen, "%s: unknown field",
+				mr_json_echo(key, buf, sizeof(buf)));
 			goto out;
 		}
 	}

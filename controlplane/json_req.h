@@ -15,10 +15,11 @@ struct mr_leg_req {
 	int has_remote;			/* "remote" present and not null */
 	int clear_remote;		/* PATCH only: "remote": null */
 	struct mr_ep remote;		/* RTP remote */
-	int has_rtcp_remote;		/* "rtcp_remote" present (non-mux RTCP remote; default RTP port+1) */
+	int has_rtcp_remote;		/* "rtcp_remote" given (RTCP remote without rtcp-mux;
+					 * default: RTP port + 1) */
 	struct mr_ep rtcp_remote;
 	char interface[MR_IFNAME_LEN];	/* "interface": port name; "" = choose */
-	uint8_t family;			/* "family": "ipv4"/"ipv6" -> MR_AF4/MR_AF6; 0 = from remote */
+	uint8_t family;			/* "family": "ipv4"/"ipv6" (MR_AF4/MR_AF6); 0: from remote */
 };
 
 struct mr_session_req {

@@ -144,8 +144,8 @@ main(int argc, char **argv)
 		unsigned int lc = cfg.worker_lcores[i];
 
 		if (lc >= ncpu)
-			fprintf(stderr, "mrelayd: warning: lcore %u shares CPU %ld (only %ld CPUs)\n",
-				lc, lc % ncpu, ncpu);
+			fprintf(stderr, "mrelayd: warning: lcore %u shares CPU %ld "
+				"(only %ld CPUs)\n", lc, lc % ncpu, ncpu);
 		off += snprintf(lcores + off, sizeof(lcores) - off, ",%u@%ld", lc, lc % ncpu);
 	}
 	snprintf(mainl, sizeof(mainl), "%u", cfg.control_lcore);

@@ -311,7 +311,8 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 
 			if (e->state == NS_FREE)
 				continue;
-			if (e->refs == 0 && now_ms - e->unused_since_ms > MR_NEIGH_UNUSED_S * 1000ULL) {
+			if (e->refs == 0 &&
+			    now_ms - e->unused_since_ms > MR_NEIGH_UNUSED_S * 1000ULL) {
 				mr_neigh_publish(n, p, i, NULL);
 				e->state = NS_FREE;
 				continue;
@@ -335,8 +336,9 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 			case NS_FAILED:
 				e->probes++;
 				mr_neigh_solicit(n, p, e, NULL);
-				e->next_ms = now_ms + (e->state == NS_FAILED || e->probes >
-					MR_NEIGH_PROBES ? 5 * MR_NEIGH_RETRY_MS : MR_NEIGH_RETRY_MS);
+				/* Failed entries are retried every 5 s. */
+				e->next_ms = now_ms + MR_NEIGH_RETRY_MS *
+					(e->state == NS_FAILED || e->probes > MR_NEIGH_PROBES ? 5 : 1);
 				break;
 			default:
 				break;
