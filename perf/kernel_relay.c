@@ -214,7 +214,8 @@ main(int argc, char **argv)
 		int fd = krelay_socket(addr, (uint16_t)(base + 2 * i));
 
 		if (fd < 0) {
-			fprintf(stderr, "kernel_relay: port %lu: %s\n", base + 2 * i, strerror(-fd));
+			fprintf(stderr, "kernel_relay: port %lu: %s\n", base + 2 * i,
+				strerror(-fd));
 			return 1;
 		}
 		legs[i].fd = fd;

@@ -10,6 +10,10 @@ entries) and 100 ports per address. For each session two flows are written: leg 
 sending to leg 0's local endpoint and leg 1's remote sending to leg 1's local endpoint; what
 mrelayd relays comes back to the other remote, which rtpgen counts.
 
+With --latch the legs get no remote: each latches the source of the first packet it receives
+(symmetric RTP), which is how a hardware generator such as pktgen-dpdk (perf/pktgen/rtp.pkt),
+sending from one address to a range of relay ports, is served; the local ports are printed.
+
 Standard library only; one keep-alive HTTP connection (10,000 sessions take a few seconds).
 """
 import argparse
@@ -29,6 +33,8 @@ def main():
     ap.add_argument("--token", default="", help="bearer token, if the API has one")
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--out", required=True, help="flows JSON for rtpgen -f")
+    ap.add_argument("--latch", action="store_true",
+                    help="no configured remotes: every leg latches its first sender")
     a = ap.parse_args()
     if not 1 <= a.sessions <= 25000:
         sys.exit("mksessions: --sessions 1..25000")
@@ -46,19 +52,24 @@ def main():
         return r.status, (json.loads(data) if data else None)
 
     flows = []
+    ports = []
     for i in range(a.sessions):
-        req = {"legs": [{"remote": remote(0, i)}, {"remote": remote(1, i)}],
-               "rtcp_mux": True, "label": "perf-%d" % i}
+        if a.latch:
+            legs = [{"family": "ipv4"}, {"family": "ipv4"}]
+        else:
+            legs = [{"remote": remote(0, i)}, {"remote": remote(1, i)}]
+        req = {"legs": legs, "rtcp_mux": True, "label": "perf-%d" % i}
         st, body = call("POST", "/v1/sessions", req)
         if st != 201:
             sys.exit("mksessions: session %d: HTTP %d %s" % (i, st, body))
         legs = body["legs"]
+        ports += [int(l["local"].rsplit(":", 1)[1]) for l in legs]
         flows.append({"src": remote(0, i), "dst": legs[0]["local"]})
         flows.append({"src": remote(1, i), "dst": legs[1]["local"]})
     with open(a.out, "w") as f:
         json.dump({"flows": flows}, f)
-    print("mksessions: %d sessions, %d flows -> %s" % (a.sessions, len(flows), a.out),
-          file=sys.stderr)
+    print("mksessions: %d sessions, %d flows -> %s; local ports %d..%d" %
+          (a.sessions, len(flows), a.out, min(ports), max(ports)), file=sys.stderr)
 
 
 if __name__ == "__main__":

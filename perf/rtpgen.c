@@ -200,7 +200,8 @@ rtpgen_load_flows(struct rtpgen *g, const char *path, unsigned int *cap)
 		const char *dst = json_string_value(json_object_get(f, "dst"));
 
 		if (src == NULL || dst == NULL) {
-			fprintf(stderr, "rtpgen: %s: flow %zu needs \"src\" and \"dst\"\n", path, i);
+			fprintf(stderr, "rtpgen: %s: flow %zu needs \"src\" and \"dst\"\n",
+				path, i);
 			rc = -EINVAL;
 			break;
 		}
@@ -588,16 +589,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rtpgen EAL-ARGS -- [options]\n"
-		"  -f, --flows FILE      flows: {\"flows\":[{\"src\":\"ip:port\",\"dst\":\"ip:port\"}]}\n"
-		"  -F, --flow SRC,DST    one flow (repeatable), e.g. 198.18.0.10:5004,198.18.0.1:30000\n"
-		"  -t, --duration SEC    measured time (default 10)\n"
-		"  -r, --rate PPS        packets per second offered, 0 = as fast as possible (default)\n"
-		"  -s, --payload BYTES   RTP payload size (default 160: 20 ms of PCMU)\n"
-		"  -w, --warmup MS       per warm-up round: one packet per flow, then wait (default 200)\n"
-		"  -q, --rxq N           RX queues to poll (= the peer's TX queues; default 1)\n"
-		"  -m, --dst-mac MAC     next hop's MAC (default: ARP for the first flow's dst)\n"
-		"  -V, --verify          check IPv4/UDP checksums of what comes back\n"
-		"  -l, --label TEXT      label copied into the JSON line\n");
+		"  -f, --flows FILE     {\"flows\":[{\"src\":\"IP:PORT\",\"dst\":\"IP:PORT\"}]}\n"
+		"  -F, --flow SRC,DST   one flow (repeatable): 198.18.0.10:5004,198.18.0.1:30000\n"
+		"  -t, --duration SEC   measured time (default 10)\n"
+		"  -r, --rate PPS       packets per second offered, 0 = at full speed (default)\n"
+		"  -s, --payload BYTES  RTP payload size (default 160: 20 ms of PCMU)\n"
+		"  -w, --warmup MS      warm-up round: a packet per flow, then wait (default 200)\n"
+		"  -q, --rxq N          RX queues to poll (= the peer's TX queues; default 1)\n"
+		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first flow's dst)\n"
+		"  -V, --verify         check IPv4/UDP checksums of what comes back\n"
+		"  -l, --label TEXT     label copied into the JSON line\n");
 }
 
 int

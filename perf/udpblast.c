@@ -125,7 +125,8 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: udpblast [-a ADDR] [-p BASEPORT] [-n SESSIONS] "
-				"[-t SECONDS] [-r PPS] [-s PAYLOAD] [-b SPORT] [-P PORTS_FILE] [-l LABEL]\n");
+				"[-t SECONDS] [-r PPS] [-s PAYLOAD] [-b SPORT] [-P PORTS_FILE] "
+				"[-l LABEL]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -213,7 +214,8 @@ main(int argc, char **argv)
 		if (rate > 0) {
 			double due = (now - t0) * rate - (double)tx;
 
-			n = due >= UDPBLAST_BATCH ? UDPBLAST_BATCH : (unsigned int)(due > 0 ? due : 0);
+			n = due >= UDPBLAST_BATCH ? UDPBLAST_BATCH :
+				(unsigned int)(due > 0 ? due : 0);
 		}
 		if (n) {
 			for (i = 0; i < n; i++) {
