@@ -86,9 +86,13 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 	for (i = 0; i < dp->n_ports; i++) {
 		struct rte_eth_stats es;
 
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		json_t *pj;
+
 		memset(&es, 0, sizeof(es));
 		rte_eth_stats_get(dp->port[i].port_id, &es);
-		json_array_append_new(ports, json_pack(
+		rte_ether_format_addr(mac, sizeof(mac), &dp->port[i].mac);
+		json_array_append_new(ports, pj = json_pack(
 			"{s:s,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
 			"name", dp->port[i].name, "port_id", (int)dp->port[i].port_id,
 			"link_up", mr_port_link_up(&dp->port[i]),
@@ -97,6 +101,8 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 			"rx_missed", (json_int_t)es.imissed, "rx_errors", (json_int_t)es.ierrors,
 			"tx_errors", (json_int_t)es.oerrors, "rx_nombuf", (json_int_t)es.rx_nombuf,
 			"steering", a->steer_flow[i] ? "rte_flow" : "software"));
+		/* The MAC a traffic generator (pktgen) must send to. */
+		json_object_set_new(pj, "mac", json_string(mac));
 	}
 	mr_sessions_counts(a->sess, &c);
 	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
