@@ -89,12 +89,20 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 		probe.family = pc->addr4.family ? MR_AF4 : MR_AF6;
 		memcpy(probe.a, probe.family == MR_AF4 ? pc->addr4.a : pc->addr6.a, 16);
 		probe.port = cfg->port_min;
+		/* Validate, then really create and remove a probe rule: some PMDs (net_tap without
+		 * its qdiscs) validate rules they cannot install. */
 		if (mr_steer_rule(a, i, &probe, 0, 1, &fe) != NULL) {
+			struct rte_flow *f = mr_steer_rule(a, i, &probe, 0, 0, &fe);
+
+			if (f == NULL)
+				goto refused;
+			rte_flow_destroy(a->dp->port[i].port_id, f, &fe);
 			a->steer_flow[i] = 1;
 			RTE_LOG(INFO, MRELAY, "port %s: steering relay ports with rte_flow\n",
 				pc->name);
 			continue;
 		}
+refused:
 		if (pc->steering == MR_STEER_RTE_FLOW) {
 			snprintf(err, errlen, "port %s: steering = \"rte_flow\" but the device "
 				 "refuses UDP port rules: %s", pc->name,
