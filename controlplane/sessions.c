@@ -154,7 +154,7 @@ mr_sessions_free(struct mr_sessions *ss)
 
 		TAILQ_REMOVE(&ss->retiring, s, retire_link);
 		rte_free(s->dp);
-		s->dp = NULL;
+		free(s);
 	}
 	if (ss->hist != NULL)
 		for (i = 0; i < ss->hist_cap; i++)
