@@ -91,41 +91,27 @@ mr_neigh_publish(struct mr_neigh *n, unsigned int pidx, int slot, const uint8_t 
 	__atomic_store_n(&n->a->dp->port[pidx].neigh[slot].w, w, __ATOMIC_RELAXED);
 }
 
-/* Build and send an ARP request or a neighbor solicitation for e->ip. Multicast/broadcast
- * unless unicast_mac is given (a refresh of a known entry, RFC 4861 §7.3.3 probe). */
+/* Build and send an ARP request (broadcast) or a neighbor solicitation (to the target's
+ * solicited-node multicast address, RFC 4861 §7.2.2) for e->ip. */
 static void
-mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *e,
-		 const uint8_t *unicast_mac)
+mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *e)
 {
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	struct mr_appliance *a = n->a;
 	const struct mr_dp_port *p = &a->dp->port[pidx];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(a->mp);
+	struct rte_mbuf *m;
 	uint8_t *f, *l3;
-	uint16_t l2 = 14 + (p->vlan ? 4 : 0), len;
+	uint16_t len;
 
+	if ((e->ip.family == MR_AF4 && !p->has4) || (e->ip.family == MR_AF6 && !p->has6))
+		return;
+	m = rte_pktmbuf_alloc(a->mp);
 	if (m == NULL)
 		return;
 	f = rte_pktmbuf_mtod(m, uint8_t *);
 	memset(f, 0, 128);
-	memcpy(f + 6, p->mac.addr_bytes, 6);
-	l3 = f + 12;
-	if (p->vlan) {
-		l3[0] = 0x81;
-		l3[1] = 0;
-		l3[2] = p->vlan >> 8;
-		l3[3] = p->vlan;
-		l3 += 4;
-	}
 	if (e->ip.family == MR_AF4) {
-		if (!p->has4)
-			goto free_mbuf;
-		if (unicast_mac)
-			memcpy(f, unicast_mac, 6);
-		else
-			memset(f, 0xff, 6);
-		l3[0] = 0x08;
-		l3[1] = 0x06;
-		l3 += 2;
+		l3 = mr_eth_write(f, bcast, p, RTE_ETHER_TYPE_ARP);
 		l3[1] = 1;		/* Ethernet */
 		l3[2] = 0x08;		/* IPv4 */
 		l3[4] = 6;
@@ -134,28 +120,17 @@ mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *
 		memcpy(l3 + 8, p->mac.addr_bytes, 6);
 		memcpy(l3 + 14, p->addr4, 4);
 		memcpy(l3 + 24, e->ip.a, 4);
-		len = l2 + 28;
+		len = l3 - f + 28;
 		a->cps.arp_requests_sent++;
 	} else {
-		uint8_t *icmp, ph[8] = { 0, 0, 0, 32, 0, 0, 0, 58 };
 		uint8_t dst[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
-		uint32_t sum;
+		uint8_t mc[6] = { 0x33, 0x33 };
+		uint8_t *icmp;
 		uint16_t c;
 
-		if (!p->has6)
-			goto free_mbuf;
 		memcpy(dst + 13, e->ip.a + 13, 3);
-		if (unicast_mac) {
-			memcpy(f, unicast_mac, 6);
-			memcpy(dst, e->ip.a, 16);
-		} else {
-			f[0] = 0x33;
-			f[1] = 0x33;
-			memcpy(f + 2, dst + 12, 4);
-		}
-		l3[0] = 0x86;
-		l3[1] = 0xdd;
-		l3 += 2;
+		memcpy(mc + 2, dst + 12, 4);
+		l3 = mr_eth_write(f, mc, p, RTE_ETHER_TYPE_IPV6);
 		l3[0] = 0x60;
 		l3[5] = 32;		/* NS 24 + source link-layer option 8 */
 		l3[6] = 58;
@@ -168,12 +143,9 @@ mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *
 		icmp[24] = 1;
 		icmp[25] = 1;
 		memcpy(icmp + 26, p->mac.addr_bytes, 6);
-		sum = mr_csum_partial(l3 + 8, 32, 0);
-		sum = mr_csum_partial(ph, 8, sum);
-		sum = mr_csum_partial(icmp, 32, sum);
-		c = (uint16_t)~mr_csum_fold(sum);
+		c = mr_icmp6_cksum(l3, icmp, 32);
 		memcpy(icmp + 2, &c, 2);
-		len = l2 + 40 + 32;
+		len = l3 - f + 40 + 32;
 		a->cps.nd_solicits_sent++;
 	}
 	if (len < 60) {
@@ -183,9 +155,6 @@ mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *
 	m->data_len = len;
 	m->pkt_len = len;
 	mr_cp_tx(a, pidx, m);
-	return;
-free_mbuf:
-	rte_pktmbuf_free(m);
 }
 
 static int
@@ -228,7 +197,7 @@ mr_neigh_get(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip)
 	e->probes = 1;
 	e->next_ms = n->now_ms + MR_NEIGH_RETRY_MS;
 	mr_neigh_publish(n, pidx, i, NULL);
-	mr_neigh_solicit(n, pidx, e, NULL);
+	mr_neigh_solicit(n, pidx, e);
 	return i;
 }
 
@@ -335,7 +304,7 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 			case NS_INCOMPLETE:
 			case NS_FAILED:
 				e->probes++;
-				mr_neigh_solicit(n, p, e, NULL);
+				mr_neigh_solicit(n, p, e);
 				/* Failed entries are retried every 5 s. */
 				e->next_ms = now_ms + MR_NEIGH_RETRY_MS *
 					(e->state == NS_FAILED || e->probes > MR_NEIGH_PROBES ? 5 : 1);

@@ -49,6 +49,7 @@ struct mr_cp_session {
 	uint8_t rtcp_mux;
 	uint8_t owner;
 	uint8_t retire_phase;		/* 0: waiting for the owner's ack, 1: grace period */
+	uint8_t failed;			/* creation failed after publication: no history */
 	uint64_t token;
 	struct mr_cp_leg leg[2];
 	struct mr_dp_session *dp;	/* live (rte_zmalloc) while active/retiring, a plain copy
@@ -261,24 +262,36 @@ mr_leg_port(struct mr_sessions *ss, const struct mr_leg_req *lr, unsigned int li
 		      lr->has_remote ? "remote" : "family", fam == MR_AF4 ? "IPv4" : "IPv6");
 }
 
-/* Resolve and reference the next hop of remote; fills *nh. */
+/* Can leg li of s send to remote? Same family as the leg's local address, and a route: the
+ * remote on-link or a gateway of its family. Fills the next hop; 0 or a 400 status. */
 static int
-mr_leg_nexthop(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *remote,
-	       const char *field, unsigned int li, int *nh, json_t **body)
+mr_remote_check(struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
+		const struct mr_ep *remote, const char *field, struct mr_ep *hop, json_t **body)
 {
-	struct mr_ep hop;
-	int slot;
+	uint8_t fam = s->dp->leg[li].local.family;
+	unsigned int pidx = s->leg[li].pidx;
 
-	if (mr_neigh_nexthop(ss->a->neigh, pidx, remote, &hop) != 0)
+	if (remote->family != fam)
+		return mr_err(body, 400,
+			      "legs[%u].%s: %s remote on a leg whose local address is %s", li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
+			      fam == MR_AF4 ? "IPv4" : "IPv6");
+	if (mr_neigh_nexthop(ss->a->neigh, pidx, remote, hop) != 0)
 		return mr_err(body, 400, "legs[%u].%s: no route (no %s gateway on interface %s)",
 			      li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
 			      ss->a->cfg->ports[pidx].name);
-	slot = mr_neigh_get(ss->a->neigh, pidx, &hop);
-	if (slot < 0)
-		return mr_err(body, 503, "neighbors: table of interface %s is full",
-			      ss->a->cfg->ports[pidx].name);
-	*nh = slot;
 	return 0;
+}
+
+/* Take a reference on the neighbor slot of hop on port pidx; the slot, or -1 with a 503. */
+static int
+mr_nh_get(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *hop, json_t **body)
+{
+	int slot = mr_neigh_get(ss->a->neigh, pidx, hop);
+
+	if (slot < 0)
+		mr_err(body, 503, "neighbors: table of interface %s is full",
+		       ss->a->cfg->ports[pidx].name);
+	return slot;
 }
 
 static void
@@ -575,15 +588,14 @@ mr_fill_path(struct mr_sessions *ss, struct mr_cp_session *s, unsigned int li, u
 	     const struct mr_ep *remote, const char *field, json_t **body)
 {
 	struct mr_dp_path *p = &s->dp->leg[li].path[pi];
-	int rc;
+	struct mr_ep hop;
+	int rc = mr_remote_check(ss, s, li, remote, field, &hop, body);
 
-	if (remote->family != s->dp->leg[li].local.family)
-		return mr_err(body, 400, "legs[%u].%s: %s remote on a leg whose local address is %s",
-			      li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
-			      s->dp->leg[li].local.family == MR_AF4 ? "IPv4" : "IPv6");
-	rc = mr_leg_nexthop(ss, s->leg[li].pidx, remote, field, li, &s->leg[li].nh[pi], body);
 	if (rc)
 		return rc;
+	s->leg[li].nh[pi] = mr_nh_get(ss, s->leg[li].pidx, &hop, body);
+	if (s->leg[li].nh[pi] < 0)
+		return 503;
 	p->remote = *remote;
 	p->nh = s->leg[li].nh[pi];
 	p->state = MR_PATH_CONFIGURED;
@@ -721,7 +733,7 @@ undo_published:
 
 		mr_cmd_send(ss, best, &c);
 		s->state = CS_RETIRING;
-		s->end_reason = "failed";
+		s->failed = 1;
 		s->retire_phase = 0;
 		ss->n.retiring++;
 		TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
@@ -766,39 +778,41 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 {
 	struct mr_sessions *ss = a->sess;
 	struct mr_cp_session *s = mr_session_find(ss, id);
-	struct mr_ep hop;
+	int nh[2][2] = { { -1, -1 }, { -1, -1 } };
 	unsigned int i, p;
+	int rc;
 
 	if (s == NULL)
 		return mr_err(body, 404, "no such session: %s", id);
 	if (s->state != CS_ACTIVE)
 		return mr_err(body, 409, "state: session %s has already ended (%s)", id,
 			      s->end_reason);
-	/* Validate everything before changing anything: no half-applied PATCH. */
+	/* Check everything and take the new neighbor references before changing anything:
+	 * a PATCH applies whole or not at all. */
 	for (i = 0; i < 2; i++) {
 		const struct mr_leg_req *lr = &pt->legs[i];
-		const struct mr_ep *r[2] = { lr->has_remote ? &lr->remote : NULL,
-					     lr->has_rtcp_remote ? &lr->rtcp_remote : NULL };
 
 		if (!pt->has_leg[i])
 			continue;
-		if (lr->has_rtcp_remote && s->rtcp_mux)
-			return mr_err(body, 400, "legs[%u].rtcp_remote: the session uses rtcp_mux", i);
+		if (lr->has_rtcp_remote && s->rtcp_mux) {
+			rc = mr_err(body, 400, "legs[%u].rtcp_remote: the session uses rtcp_mux",
+				    i);
+			goto put_refs;
+		}
 		for (p = 0; p < 2; p++) {
-			const char *field = p ? "rtcp_remote" : "remote";
+			const struct mr_ep *r = p ? &lr->rtcp_remote : &lr->remote;
+			struct mr_ep hop;
 
-			if (r[p] == NULL)
+			if (!(p ? lr->has_rtcp_remote : lr->has_remote))
 				continue;
-			if (r[p]->family != s->dp->leg[i].local.family)
-				return mr_err(body, 400, "legs[%u].%s: %s remote on a leg whose local "
-					      "address is %s", i, field,
-					      r[p]->family == MR_AF4 ? "IPv4" : "IPv6",
-					      r[p]->family == MR_AF4 ? "IPv6" : "IPv4");
-			if (mr_neigh_nexthop(a->neigh, s->leg[i].pidx, r[p], &hop) != 0)
-				return mr_err(body, 400, "legs[%u].%s: no route (no %s gateway on "
-					      "interface %s)", i, field,
-					      r[p]->family == MR_AF4 ? "IPv4" : "IPv6",
-					      a->cfg->ports[s->leg[i].pidx].name);
+			rc = mr_remote_check(ss, s, i, r, p ? "rtcp_remote" : "remote", &hop, body);
+			if (rc)
+				goto put_refs;
+			nh[i][p] = mr_nh_get(ss, s->leg[i].pidx, &hop, body);
+			if (nh[i][p] < 0) {
+				rc = 503;
+				goto put_refs;
+			}
 		}
 	}
 	for (i = 0; i < 2; i++) {
@@ -809,31 +823,20 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 		for (p = 0; p < 2; p++) {
 			struct mr_cmd c = { .type = MR_CMD_SET_REMOTE, .s = s->dp, .leg = i,
 					    .path = p };
-			int set = p ? lr->has_rtcp_remote : lr->has_remote;
-			int nh = -1;
 
-			if (p == 0 && lr->clear_remote) {
-				/* Forget the remote (and the RTCP one): latch again. */
-				set = 1;
-			} else if (p == 1 && lr->clear_remote && !lr->has_rtcp_remote) {
-				set = 1;
-			} else if (!set) {
-				continue;
-			}
-			if ((p ? lr->has_rtcp_remote : lr->has_remote)) {
+			/* A new remote, or "remote": null, which forgets both paths' remotes
+			 * (family 0): the leg latches again. */
+			if (nh[i][p] >= 0) {
 				c.remote = p ? lr->rtcp_remote : lr->remote;
-				mr_neigh_nexthop(a->neigh, s->leg[i].pidx, &c.remote, &hop);
-				nh = mr_neigh_get(a->neigh, s->leg[i].pidx, &hop);
-				if (nh < 0)
-					return mr_err(body, 503, "neighbors: table of interface %s "
-						      "is full", a->cfg->ports[s->leg[i].pidx].name);
-				c.nh = nh;
+				c.nh = nh[i][p];
+			} else if (!lr->clear_remote) {
+				continue;
 			}
 			/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last
 			 * reference, far longer than the owner takes to apply the command. */
 			if (s->leg[i].nh[p] >= 0)
 				mr_neigh_put(a->neigh, s->leg[i].pidx, s->leg[i].nh[p]);
-			s->leg[i].nh[p] = nh;
+			s->leg[i].nh[p] = nh[i][p];
 			mr_cmd_send(ss, s->owner, &c);
 		}
 	}
@@ -852,6 +855,13 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	}
 	*body = mr_session_json(ss, s, 1);
 	return 200;
+
+put_refs:
+	for (i = 0; i < 2; i++)
+		for (p = 0; p < 2; p++)
+			if (nh[i][p] >= 0)
+				mr_neigh_put(a->neigh, s->leg[i].pidx, nh[i][p]);
+	return rc;
 }
 
 int
@@ -904,7 +914,7 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 		if (rte_rcu_qsbr_check(ss->a->dp->qsv, s->token, false) != 1)
 			continue;
 		TAILQ_REMOVE(&ss->retiring, s, retire_link);
-		if (s->end_reason != NULL && strcmp(s->end_reason, "failed") == 0) {
+		if (s->failed) {
 			mr_session_release_resources(ss, s);
 			rte_free(s->dp);
 			free(s);

@@ -138,6 +138,23 @@ mr_udp_cksum(uint8_t family, const uint8_t *src, const uint8_t *dst,
 	return c == 0 ? 0xffff : c;
 }
 
+/* ICMPv6 checksum field (RFC 4443 §2.3): pseudo-header of the IPv6 header at ip6 (its source
+ * and destination) with next header 58, then len bytes of the message at icmp, whose checksum
+ * field (bytes 2..3) is taken as zero. */
+static inline uint16_t
+mr_icmp6_cksum(const uint8_t *ip6, const uint8_t *icmp, uint16_t len)
+{
+	const uint8_t tail[4] = { (uint8_t)(len >> 8), (uint8_t)len, 0, 58 };
+	uint32_t sum;
+
+	sum = mr_csum_partial(ip6 + 8, 32, 0);	/* source and destination */
+	sum = mr_csum_partial(tail, sizeof(tail), sum);
+	sum = mr_csum_partial(icmp, len < 2 ? len : 2, sum);
+	if (len > 4)
+		sum = mr_csum_partial(icmp + 4, (size_t)len - 4, sum);
+	return (uint16_t)~mr_csum_fold(sum);
+}
+
 /* IPv4 header checksum field (RFC 791 §3.1) over hdr_len bytes at ip (options included),
  * the checksum field (bytes 10..11) taken as zero. */
 static inline uint16_t

@@ -125,6 +125,26 @@ void mr_slow_icmp4(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m
 void mr_slow_icmp6(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 		   const struct mr_pkt_info *pi);
 
+/* Write an Ethernet header at h: destination dst, source the port's MAC, the port's 802.1Q
+ * tag when it has a VLAN, then ethertype. Returns where the L3 header goes. */
+static inline uint8_t *
+mr_eth_write(uint8_t *h, const uint8_t *dst, const struct mr_dp_port *p, uint16_t ethertype)
+{
+	memcpy(h, dst, 6);
+	memcpy(h + 6, p->mac.addr_bytes, 6);
+	h += 12;
+	if (p->vlan) {
+		h[0] = 0x81;
+		h[1] = 0x00;
+		h[2] = p->vlan >> 8;
+		h[3] = p->vlan;
+		h += 4;
+	}
+	h[0] = ethertype >> 8;
+	h[1] = ethertype;
+	return h + 2;
+}
+
 void mr_txbuf_flush(struct mr_worker *w, unsigned int pidx);
 
 /* Queue m for TX on port index pidx of worker w. */

@@ -106,20 +106,6 @@ mr_slow_icmp4(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 	mr_worker_tx(w, p - w->dp->port, m);
 }
 
-static inline uint16_t
-mr_icmp6_cksum(const uint8_t *ip6, uint8_t *icmp, uint16_t len)
-{
-	uint32_t sum;
-	uint8_t ph[8] = { 0, 0, len >> 8, len & 0xff, 0, 0, 0, IPPROTO_ICMPV6 };
-
-	icmp[2] = 0;
-	icmp[3] = 0;
-	sum = mr_csum_partial(ip6 + 8, 32, 0);	/* source and destination */
-	sum = mr_csum_partial(ph, 8, sum);
-	sum = mr_csum_partial(icmp, len, sum);
-	return (uint16_t)~mr_csum_fold(sum);
-}
-
 /* Solicited-node multicast address of a (RFC 4291 §2.7.1): ff02::1:ffXX:XXXX. */
 static inline int
 mr_is_solicited_node(const uint8_t *dst, const uint8_t *a)

@@ -112,7 +112,7 @@ mr_path_latch(struct mr_dp_leg *l, struct mr_dp_path *p, const struct mr_ep *src
 static inline int
 mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	   const struct mr_dp_port *op, const struct mr_ep *src, const struct mr_ep *dst,
-	   uint64_t dmac)
+	   const uint8_t *dmac)
 {
 	uint8_t *old = rte_pktmbuf_mtod(m, uint8_t *);
 	const uint8_t *osrc, *odst;
@@ -150,26 +150,9 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 	m->pkt_len = m->data_len;
 	h = rte_pktmbuf_mtod(m, uint8_t *);
 
-	/* Ethernet: destination from the neighbor word, source is the port. */
-	h[0] = dmac >> 40;
-	h[1] = dmac >> 32;
-	h[2] = dmac >> 24;
-	h[3] = dmac >> 16;
-	h[4] = dmac >> 8;
-	h[5] = dmac;
-	memcpy(h + 6, op->mac.addr_bytes, 6);
-	l3 = h + 12;
-	if (op->vlan) {
-		l3[0] = 0x81;
-		l3[1] = 0x00;
-		l3[2] = op->vlan >> 8;
-		l3[3] = op->vlan;
-		l3 += 4;
-	}
+	l3 = mr_eth_write(h, dmac, op, dst->family == MR_AF4 ? RTE_ETHER_TYPE_IPV4 :
+			  RTE_ETHER_TYPE_IPV6);
 	if (dst->family == MR_AF4) {
-		l3[0] = 0x08;
-		l3[1] = 0x00;
-		l3 += 2;
 		l3[0] = 0x45;
 		l3[1] = pi->tclass;		/* keep DSCP/ECN (EF-marked voice stays EF) */
 		l3[2] = (udplen + MR_HDR_IP4) >> 8;
@@ -190,9 +173,6 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 			memcpy(l3 + 10, &c, 2);
 		}
 	} else {
-		l3[0] = 0x86;
-		l3[1] = 0xdd;
-		l3 += 2;
 		l3[0] = 0x60 | (pi->tclass >> 4);
 		l3[1] = (uint8_t)(pi->tclass << 4);
 		l3[2] = 0;
@@ -267,7 +247,8 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	const struct rte_ether_addr *smac = (const struct rte_ether_addr *)(f + 6);
 	const struct mr_dp_port *oport;
 	struct mr_ep src, dst, from;
-	uint64_t dmac;
+	uint8_t nmac[RTE_ETHER_ADDR_LEN];
+	const uint8_t *dmac;
 
 	/* The source endpoint, for latching (RFC 3550 §8.2 explains why sources are tracked;
 	 * symmetric RTP, RFC 4961, is why the reply goes where the packets come from). */
@@ -338,19 +319,21 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	}
 	oport = &dp->port[o->port_idx];
 	if (op->state == MR_PATH_LATCHED) {
-		const uint8_t *a = op->mac.addr_bytes;
-
-		dmac = ((uint64_t)a[0] << 40) | ((uint64_t)a[1] << 32) | ((uint64_t)a[2] << 24) |
-			((uint64_t)a[3] << 16) | ((uint64_t)a[4] << 8) | a[5];
+		dmac = op->mac.addr_bytes;
 	} else {
 		/* Relaxed: the control plane replaces the whole word; either value is a MAC
 		 * that was valid for this next hop. */
-		dmac = __atomic_load_n(&oport->neigh[op->nh].w, __ATOMIC_RELAXED);
-		if (unlikely(!(dmac & MR_NEIGH_VALID))) {
+		uint64_t nw = __atomic_load_n(&oport->neigh[op->nh].w, __ATOMIC_RELAXED);
+		unsigned int b;
+
+		if (unlikely(!(nw & MR_NEIGH_VALID))) {
 			l->ctr.drop_no_neigh++;
 			mr_drop(w, m, MR_DROP_NO_NEIGHBOR);
 			return;
 		}
+		for (b = 0; b < RTE_ETHER_ADDR_LEN; b++)
+			nmac[b] = nw >> (40 - 8 * b);
+		dmac = nmac;
 	}
 	from = o->local;
 	from.port += opi;
