@@ -955,6 +955,57 @@ parse_api(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg
 			      &cfg->api_max_body);
 }
 
+/* rooms = { max_rooms = 1000; ... }; (docs/CONFIG.md "rooms") */
+static int
+parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = {
+		"max_rooms", "max_participants", "max_streams", "ws_timeout",
+		"ws_max_connections", "ws_max_message", "ws_max_sendbuf", "nack_cache",
+		"nack_budget", "pli_interval_ms", "fanout", NULL
+	};
+	static const char *const fanouts[] = { "auto", "copy", "indirect", NULL };
+	struct mr_rooms_conf *r = &cfg->rooms;
+	config_setting_t *g;
+	int ret, idx = -1;
+
+	ret = get_group(x, root, "rooms", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_rooms", 1, 1000000, &r->max_rooms);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_participants", 2, 10000, &r->max_participants);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_streams", 1, 64, &r->max_streams);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_timeout", 1, 3600, &r->ws_timeout);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_max_connections", 1, 1000000,
+				     &r->ws_max_connections);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_max_message", 1024, 16 << 20, &r->ws_max_message);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_max_sendbuf", 4096, 64 << 20, &r->ws_max_sendbuf);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "nack_cache", 0, 4096, &r->nack_cache);
+	if (ret < 0)
+		return ret;
+	if (r->nack_cache != 0 && (r->nack_cache < 64 || (r->nack_cache & (r->nack_cache - 1))))
+		return cfg_err(x, config_setting_get_member(g, "nack_cache"),
+			       "%u: must be 0 (no cache) or a power of two from 64 to 4096",
+			       r->nack_cache);
+	ret = get_uint_range(x, g, "nack_budget", 0, 100000, &r->nack_budget);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "pli_interval_ms", 0, 60000, &r->pli_interval_ms);
+	if (ret == 0)
+		ret = get_enum(x, g, "fanout", fanouts, &idx);
+	if (ret == 0 && idx >= 0)
+		r->fanout = (enum mr_fanout)idx;
+	return ret;
+}
+
 /* log = { level = "info"; }; */
 static int
 parse_log(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -992,6 +1043,17 @@ config_defaults(struct mr_config *cfg)
 	mr_ep_parse(DEF_API_LISTEN, &cfg->api_listen);
 	cfg->api_max_body = DEF_API_MAX_BODY;
 	cfg->log_level = RTE_LOG_INFO;
+	cfg->rooms.max_rooms = 1000;
+	cfg->rooms.max_participants = 100;
+	cfg->rooms.max_streams = 8;
+	cfg->rooms.ws_timeout = 30;
+	cfg->rooms.ws_max_connections = 65536;
+	cfg->rooms.ws_max_message = 65536;
+	cfg->rooms.ws_max_sendbuf = 1 << 20;
+	cfg->rooms.nack_cache = 512;
+	cfg->rooms.nack_budget = 200;
+	cfg->rooms.pli_interval_ms = 1000;
+	cfg->rooms.fanout = MR_FANOUT_AUTO;
 }
 
 static int
@@ -999,7 +1061,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		 struct mr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top_keys[] = {
-		"eal", "lcores", "ports", "relay", "api", "log", NULL
+		"eal", "lcores", "ports", "relay", "api", "log", "rooms", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1046,6 +1108,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_api(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_log(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_rooms(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

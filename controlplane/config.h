@@ -36,6 +36,27 @@ struct mr_port_conf {
 	int line;			/* line of this port's group in the file, for messages */
 };
 
+/* How a packet reaches several subscribers (docs/PERFORMANCE.md "fan-out"). */
+enum mr_fanout {
+	MR_FANOUT_AUTO = 0,	/* chosen by packet size from the measured crossover */
+	MR_FANOUT_COPY,		/* a full copy per subscriber */
+	MR_FANOUT_INDIRECT,	/* a header mbuf per subscriber chained to a shared payload */
+};
+
+struct mr_rooms_conf {
+	unsigned int max_rooms;		/* default 1000 */
+	unsigned int max_participants;	/* per room, default 100 */
+	unsigned int max_streams;	/* published per participant, default 8 */
+	unsigned int ws_timeout;	/* s without a frame before a participant is removed, 30 */
+	unsigned int ws_max_connections;/* WebSocket connections at once, default 65536 */
+	unsigned int ws_max_message;	/* bytes in one (reassembled) message, default 65536 */
+	unsigned int ws_max_sendbuf;	/* bytes queued to a slow client before it is cut, 1 MiB */
+	unsigned int nack_cache;	/* packets kept per stream for NACK, 0 or 64..4096 pow2 */
+	unsigned int nack_budget;	/* retransmissions per subscriber per second, default 200 */
+	unsigned int pli_interval_ms;	/* at most one PLI/FIR per stream this often, 1000 */
+	enum mr_fanout fanout;		/* default MR_FANOUT_AUTO */
+};
+
 struct mr_config {
 	char path[512];
 	/* eal = [ ... ]: extra EAL arguments, copied verbatim */
@@ -62,7 +83,9 @@ struct mr_config {
 	char api_token[256];		/* "" = no authentication */
 	unsigned int api_max_body;	/* bytes, default 65536 */
 	/* log = { level = "info"; } : "error", "warning", "info", "debug" */
-	int log_level;			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+	int log_level;
+	/* rooms = { ... }: the SFU (docs/CONFIG.md "rooms") */
+	struct mr_rooms_conf rooms;			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

@@ -95,6 +95,7 @@ struct mr_cmd {
 	uint8_t path;
 	uint16_t nh;
 	struct mr_dp_session *s;
+	void *obj;			/* room commands (room_dp.h): the participant or stream */
 	struct mr_ep remote;
 };
 
