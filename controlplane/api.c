@@ -33,6 +33,7 @@
 #define API_CONN_TIMEOUT_S 10
 /* Session ids: what the session manager hands out, and nothing else reaches a handler. */
 #define API_ID_MAX 64
+#define API_ROOMS_PATH_MAX 256
 #define API_LIST_LIMIT_MAX 1000
 #define API_LIST_LIMIT_DEFAULT 100
 /* Bound on the number of log lines per second, so that a flood of bad requests cannot
@@ -72,6 +73,8 @@ enum api_route {
 	ROUTE_HEALTH,		/* /v1/health */
 	ROUTE_STATS,		/* /v1/stats */
 	ROUTE_METRICS,		/* /metrics */
+	ROUTE_BATCH,		/* /v1/sessions/batch */
+	ROUTE_ROOMS,		/* /v1/rooms and everything under it (controlplane/rooms.c) */
 };
 
 enum api_method {
@@ -90,6 +93,7 @@ struct api_req {
 	int too_big;		/* the body crossed max_body: answer 413 */
 	size_t seen;		/* body bytes received, kept or not */
 	char id[API_ID_MAX + 1];
+	char path[API_ROOMS_PATH_MAX + 1];	/* ROUTE_ROOMS: the URL after "/v1/rooms" */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -333,6 +337,13 @@ allowed_methods(enum api_route route, unsigned int *mask)
 	case ROUTE_SESSION:
 		*mask = METHOD_GET | METHOD_PATCH | METHOD_DELETE;
 		return "GET, PATCH, DELETE";
+	case ROUTE_BATCH:
+		*mask = METHOD_POST;
+		return "POST";
+	case ROUTE_ROOMS:
+		/* Each rooms resource checks its own methods (405 from rooms.c). */
+		*mask = METHOD_GET | METHOD_POST | METHOD_PATCH | METHOD_DELETE;
+		return "GET, POST, PATCH, DELETE";
 	default:
 		*mask = METHOD_GET;
 		return "GET";
@@ -352,6 +363,16 @@ route(struct MHD_Connection *conn, const char *url, const char *method, struct a
 
 	if (strcmp(url, "/v1/sessions") == 0) {
 		r->route = ROUTE_SESSIONS;
+	} else if (strcmp(url, "/v1/sessions/batch") == 0) {
+		r->route = ROUTE_BATCH;
+	} else if (strncmp(url, "/v1/rooms", 9) == 0 && (url[9] == '\0' || url[9] == '/')) {
+		if (strlen(url + 9) > API_ROOMS_PATH_MAX) {
+			*ret = reply_err(conn, 404, "path: no such resource '%s'",
+					 mr_json_echo(url, buf, sizeof(buf)));
+			return -1;
+		}
+		r->route = ROUTE_ROOMS;
+		strcpy(r->path, url + 9);
 	} else if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 &&
 		   url[sizeof(prefix) - 1] != '\0') {
 		const char *id = url + sizeof(prefix) - 1;
@@ -501,6 +522,24 @@ dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 			status = mr_http_session_delete(api->a, r->id, &body);
 			return reply_handler(api, conn, "DELETE /v1/sessions/{id}", status, body);
 		}
+	case ROUTE_BATCH:
+		if (r->len == 0)
+			return reply_err(conn, 400, "body: empty");
+		status = mr_http_session_batch(api->a, r->body, r->len, &body);
+		return reply_handler(api, conn, "POST /v1/sessions/batch", status, body);
+	case ROUTE_ROOMS: {
+		static const char *const names[] = {
+			[METHOD_GET] = "GET", [METHOD_POST] = "POST", [METHOD_PATCH] = "PATCH",
+			[METHOD_DELETE] = "DELETE",
+		};
+
+		status = mr_http_rooms(api->a, names[r->method], r->path, r->body, r->len, &body);
+		if (status == 201) {
+			/* No Location for rooms resources: their ids are nested. */
+			return reply_json(conn, 201, body, NULL, NULL, 0);
+		}
+		return reply_handler(api, conn, "/v1/rooms", status, body);
+	}
 	case ROUTE_HEALTH:
 		status = mr_http_health(api->a, &body);
 		return reply_handler(api, conn, "GET /v1/health", status, body);

@@ -30,6 +30,14 @@ int mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body);
 int mr_http_session_patch(struct mr_appliance *a, const char *id,
 			  const struct mr_session_patch *p, json_t **body);
 int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body);
+/* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
+int mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out);
+/* Everything under /v1/rooms (controlplane/rooms.c). method is "GET", "POST", "PATCH" or
+ * "DELETE"; path is the URL after "/v1/rooms" ("" or "/{room}/..."); body/len the request
+ * body (NULL/0 when there is none). Same return convention as the handlers above; 405 and
+ * 404 for unknown sub-resources are the handler's to answer. */
+int mr_http_rooms(struct mr_appliance *a, const char *method, const char *path,
+		  const char *body, size_t len, json_t **out);
 int mr_http_health(struct mr_appliance *a, json_t **body);
 int mr_http_stats(struct mr_appliance *a, json_t **body);
 /* Prometheus text exposition format, malloc'd; NULL on allocation failure. */

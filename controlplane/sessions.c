@@ -69,7 +69,8 @@ struct mr_sessions {
 	struct mr_cp_list retiring;
 	struct mr_cp_session **hist;	/* ring of ended sessions */
 	uint32_t hist_cap, hist_head, hist_n;
-	unsigned int owned[MR_DP_MAX_WORKERS];
+	unsigned int owned[MR_DP_MAX_WORKERS];	/* sessions per worker */
+	long load[MR_DP_MAX_WORKERS];		/* sessions + room participants per worker */
 	uint64_t last_idle_scan;
 	struct mr_sessions_counts n;
 };
@@ -485,11 +486,8 @@ mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
 	for (i = 0; i < 2; i++) {
 		struct mr_cp_leg *cl = &s->leg[i];
 
-		if (cl->rtp_port != 0) {
-			__atomic_store_n(&ss->a->dp->owner[cl->rtp_port], 0, __ATOMIC_RELAXED);
-			__atomic_store_n(&ss->a->dp->owner[cl->rtp_port + 1], 0, __ATOMIC_RELAXED);
-			mr_portalloc_put(ss->ports, cl->rtp_port);
-		}
+		if (cl->rtp_port != 0)
+			mr_endpoint_free(ss, cl->pidx, &s->dp->leg[i].local);
 		for (p = 0; p < 2; p++)
 			if (cl->nh[p] >= 0)
 				mr_neigh_put(ss->a->neigh, cl->pidx, cl->nh[p]);
@@ -547,6 +545,7 @@ mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reas
 	ss->gen[s->slot]++;
 	ss->free_slots[ss->n_free++] = s->slot;
 	ss->owned[s->owner]--;
+	ss->load[s->owner]--;
 	ss->n.active--;
 	ss->n.ended++;
 	ss->n.retiring++;
@@ -610,16 +609,16 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	struct mr_dp *dp = a->dp;
 	struct mr_cp_session *s;
 	struct mr_flow_key k;
-	unsigned int i, p, w, best;
+	unsigned int i, p, best;
 	uint8_t fam = 0;
 	uint64_t now = rte_get_tsc_cycles();
-	int rc, port;
+	int rc;
 
 	if (ss->n_free == 0) {
 		ss->n.rejected++;
 		return mr_err(body, 503, "sessions: limit of %u reached", ss->max);
 	}
-	if (mr_portalloc_available(ss->ports) < 2) {
+	if (mr_endpoint_available(ss) < 2) {
 		ss->n.rejected++;
 		return mr_err(body, 503, "ports: no free relay ports");
 	}
@@ -643,36 +642,24 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 
 	/* The least loaded worker owns the whole session: both legs' state on one lcore, so
 	 * relaying never reads another lcore's mutable state. */
-	best = 0;
-	for (w = 1; w < dp->n_workers; w++)
-		if (ss->owned[w] < ss->owned[best])
-			best = w;
+	best = mr_worker_least_loaded(ss);
 	s->owner = best;
 	s->dp->owner = best;
 
 	for (i = 0; i < 2; i++) {
 		const struct mr_leg_req *lr = &req->legs[i];
 		struct mr_dp_leg *l = &s->dp->leg[i];
-		const struct mr_dp_port *dpp;
 
 		rc = mr_leg_port(ss, lr, i, &s->leg[i].pidx, &fam, body);
 		if (rc)
 			goto undo;
-		dpp = &dp->port[s->leg[i].pidx];
-		port = mr_portalloc_get(ss->ports);
-		if (port < 0) {
+		if (mr_endpoint_alloc(ss, s->leg[i].pidx, fam, best, &l->local) < 0) {
 			rc = mr_err(body, 503, "ports: no free relay ports");
 			ss->n.rejected++;
 			goto undo;
 		}
-		s->leg[i].rtp_port = port;
+		s->leg[i].rtp_port = l->local.port;
 		l->port_idx = s->leg[i].pidx;
-		l->local.family = fam;
-		l->local.port = port;
-		if (fam == MR_AF4)
-			memcpy(l->local.a, dpp->addr4, 4);
-		else
-			memcpy(l->local.a, dpp->addr6, 16);
 		rte_seqcount_init(&l->seq);
 		mr_rtp_stats_init(&l->rtp);
 		if (lr->has_remote) {
@@ -687,12 +674,9 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		}
 	}
 
-	/* Publish: owner map first, then the fully built flows (rte_hash_add_key_data has release
-	 * semantics in lock-free mode, so a reader that finds the key sees the whole session). */
-	for (i = 0; i < 2; i++) {
-		__atomic_store_n(&dp->owner[s->leg[i].rtp_port], best + 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&dp->owner[s->leg[i].rtp_port + 1], best + 1, __ATOMIC_RELEASE);
-	}
+	/* Publish: the owner map was set by mr_endpoint_alloc, now the fully built flows
+	 * (rte_hash_add_key_data has release semantics in lock-free mode, so a reader that finds
+	 * the key sees the whole session). */
 	for (i = 0; i < 2; i++) {
 		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
 			mr_flow_key_of(&s->dp->leg[i].local, s->leg[i].rtp_port + p, &k);
@@ -718,6 +702,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	ss->slot[s->slot] = s;
 	s->state = CS_ACTIVE;
 	ss->owned[best]++;
+	ss->load[best]++;
 	ss->n.active++;
 	ss->n.created++;
 	*body = mr_session_json(ss, s, 0);
@@ -939,4 +924,72 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 		if (now > last && now - last > (uint64_t)s->idle_timeout * hz)
 			mr_session_end(ss, s, "idle_timeout");
 	}
+}
+
+/* Local endpoints, shared with the rooms. */
+int
+mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
+		  struct mr_ep *ep)
+{
+	const struct mr_dp_port *dpp = &ss->a->dp->port[pidx];
+	uint8_t *owner = ss->a->dp->owner;
+	int port;
+
+	if ((family == MR_AF4 && !dpp->has4) || (family == MR_AF6 && !dpp->has6) ||
+	    (family != MR_AF4 && family != MR_AF6))
+		return -EAFNOSUPPORT;
+	port = mr_portalloc_get(ss->ports);
+	if (port < 0)
+		return -ENOSPC;
+	memset(ep, 0, sizeof(*ep));
+	ep->family = family;
+	ep->port = (uint16_t)port;
+	if (family == MR_AF4)
+		memcpy(ep->a, dpp->addr4, 4);
+	else
+		memcpy(ep->a, dpp->addr6, 16);
+	__atomic_store_n(&owner[port], w + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&owner[port + 1], w + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep)
+{
+	uint8_t *owner = ss->a->dp->owner;
+
+	(void)pidx;
+	__atomic_store_n(&owner[ep->port], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&owner[ep->port + 1], 0, __ATOMIC_RELAXED);
+	mr_portalloc_put(ss->ports, ep->port);
+}
+
+unsigned int
+mr_endpoint_available(const struct mr_sessions *ss)
+{
+	return mr_portalloc_available(ss->ports);
+}
+
+void
+mr_worker_load_add(struct mr_sessions *ss, unsigned int w, int delta)
+{
+	ss->load[w] += delta;
+}
+
+unsigned int
+mr_worker_least_loaded(const struct mr_sessions *ss)
+{
+	unsigned int w, best = 0;
+
+	for (w = 1; w < ss->a->dp->n_workers; w++)
+		if (ss->load[w] < ss->load[best])
+			best = w;
+	return best;
+}
+
+int
+mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
+{
+	(void)a; (void)body; (void)len;
+	return mr_err(out, 404, "path: not built yet");
 }

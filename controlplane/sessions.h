@@ -28,4 +28,21 @@ void mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts 
 /* Active sessions owned by worker w. */
 unsigned int mr_sessions_owned(const struct mr_sessions *ss, unsigned int w);
 
+/* Shared with the rooms (controlplane/rooms.c). */
+struct mr_ep;
+/* A local relay endpoint on appliance port pidx: one of the port's addresses of the given
+ * family and an even UDP port p (p+1 reserved with it, for RTCP), marked in the dataplane's
+ * owner map as owned by worker w (before any flow of it is published). 0, -ENOSPC when no
+ * port is free, -EAFNOSUPPORT when the port has no address of that family. */
+int mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
+		      struct mr_ep *ep);
+/* Give an endpoint back (after its flows are gone and the RCU grace period has passed). */
+void mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep);
+/* Relay ports still free (the smallest number over the ports' addresses). */
+unsigned int mr_endpoint_available(const struct mr_sessions *ss);
+/* Load of each worker (sessions + room participants it owns): rooms add and remove theirs. */
+void mr_worker_load_add(struct mr_sessions *ss, unsigned int w, int delta);
+/* The worker with the least load. */
+unsigned int mr_worker_least_loaded(const struct mr_sessions *ss);
+
 #endif

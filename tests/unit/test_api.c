@@ -104,6 +104,25 @@ stub_reply(enum stub_handler h, struct mr_appliance *a, json_t **body)
 	return stub.status;
 }
 
+/* The batch and rooms handlers are exercised by the smoke suite; here they only echo. */
+int
+mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
+{
+	(void)a;
+	*out = json_pack("{s:s#}", "batch", body, (int)len);
+	return 201;
+}
+
+int
+mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, const char *body,
+	      size_t len, json_t **out)
+{
+	(void)a;
+	*out = json_pack("{s:s,s:s,s:i}", "method", method, "path", path, "len", (int)len);
+	(void)body;
+	return 200;
+}
+
 int
 mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
 {
