@@ -693,8 +693,9 @@ static int
 parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsigned int idx)
 {
 	static const char *const keys[] = {
-		"name", "device", "address", "gateway", "address6", "gateway6", "rx_queues",
-		"rx_desc", "tx_desc", "vlan", "mtu", "steering", "tx_checksum_offload", NULL
+		"name", "device", "address", "address_count", "gateway", "address6", "gateway6",
+		"rx_queues", "rx_desc", "tx_desc", "vlan", "mtu", "steering",
+		"tx_checksum_offload", NULL
 	};
 	static const char *const steering[] = { "auto", "software", "rte_flow", NULL };
 	struct mr_port_conf *p = &cfg->ports[idx];
@@ -752,14 +753,48 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 	if (p->addr4.family == 0 && p->addr6.family == 0)
 		return cfg_err_at(x, g, "address", "required key is missing (a port needs "
 				  "address, address6 or both)");
+	/* address_count: the port's media addresses are address and the next count - 1 IPv4
+	 * addresses (each has its own 64k UDP ports: a million sessions need about 64). */
+	p->n_addr4 = 1;
+	ret = get_uint_range(x, g, "address_count", 1, MR_MAX_ADDRS, &p->n_addr4);
+	if (ret < 0)
+		return ret;
+	if (p->n_addr4 > 1) {
+		uint32_t first = ((uint32_t)p->addr4.a[0] << 24) | ((uint32_t)p->addr4.a[1] << 16) |
+				 ((uint32_t)p->addr4.a[2] << 8) | p->addr4.a[3];
+		uint32_t last = first + p->n_addr4 - 1;
+		uint32_t mask = p->addr4.len ? ~0u << (32 - p->addr4.len) : 0;
+		uint32_t gw = p->gw4.family ? ((uint32_t)p->gw4.a[0] << 24) |
+			((uint32_t)p->gw4.a[1] << 16) | ((uint32_t)p->gw4.a[2] << 8) | p->gw4.a[3] : 0;
+
+		s = config_setting_get_member(g, "address_count");
+		if (p->addr4.family == 0)
+			return cfg_err(x, s, "needs an IPv4 address");
+		/* All inside the prefix, not its broadcast address (RFC 919), not the gateway. */
+		if (last < first || (last & mask) != (first & mask) ||
+		    (p->addr4.len <= 30 && (last | mask) == ~0u))
+			return cfg_err(x, s, "%u addresses from %u.%u.%u.%u do not fit in /%u",
+				       p->n_addr4, p->addr4.a[0], p->addr4.a[1], p->addr4.a[2],
+				       p->addr4.a[3], p->addr4.len);
+		if (gw != 0 && gw >= first && gw <= last)
+			return cfg_err(x, s, "the gateway is one of the %u addresses", p->n_addr4);
+	}
 	for (i = 0; i < idx; i++) {
 		const struct mr_port_conf *o = &cfg->ports[i];
 
-		if (p->addr4.family != 0 && o->addr4.family != 0 &&
-		    memcmp(p->addr4.a, o->addr4.a, 4) == 0)
-			return cfg_err(x, config_setting_get_member(g, "address"),
-				       "the address is already that of ports.[%u] (line %d)",
-				       i, o->line);
+		if (p->addr4.family != 0 && o->addr4.family != 0) {
+			uint32_t a = ((uint32_t)p->addr4.a[0] << 24) |
+				((uint32_t)p->addr4.a[1] << 16) | ((uint32_t)p->addr4.a[2] << 8) |
+				p->addr4.a[3];
+			uint32_t b = ((uint32_t)o->addr4.a[0] << 24) |
+				((uint32_t)o->addr4.a[1] << 16) | ((uint32_t)o->addr4.a[2] << 8) |
+				o->addr4.a[3];
+
+			if (a < b + o->n_addr4 && b < a + p->n_addr4)
+				return cfg_err(x, config_setting_get_member(g, "address"),
+					       "the address is already that of ports.[%u] "
+					       "(line %d)", i, o->line);
+		}
 		if (p->addr6.family != 0 && o->addr6.family != 0 &&
 		    memcmp(p->addr6.a, o->addr6.a, 16) == 0)
 			return cfg_err(x, config_setting_get_member(g, "address6"),

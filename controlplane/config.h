@@ -8,6 +8,7 @@
 #include "mr_types.h"
 
 #define MR_MAX_PORTS 16
+#define MR_MAX_ADDRS 256		/* address_count at most */
 #define MR_MAX_WORKERS 64
 #define MR_MAX_EAL_ARGS 64
 #define MR_NAME_LEN 32
@@ -22,6 +23,7 @@ struct mr_port_conf {
 	char name[MR_NAME_LEN];		/* "edge0"; unique */
 	char device[256];		/* PCI address "0000:03:00.0" or vdev "net_tap0,iface=x" */
 	struct mr_prefix addr4;		/* address = "198.18.0.1/24" (family 0 if absent) */
+	unsigned int n_addr4;		/* address_count: addr4 and the next n - 1, default 1 */
 	struct mr_ep gw4;		/* gateway (family 0 if absent); must be inside addr4 */
 	struct mr_prefix addr6;		/* address6 (family 0 if absent) */
 	struct mr_ep gw6;		/* gateway6 (family 0 if absent) */

@@ -292,22 +292,21 @@ legs_array(json_t *legs, char *err, size_t errlen)
 	return 0;
 }
 
-int
-mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req,
-			char *err, size_t errlen)
+/* One session object (a POST /v1/sessions body, or an element of a batch). */
+static int
+parse_create_obj(json_t *root, struct mr_session_req *req, char *err, size_t errlen)
 {
-	json_t *root, *v, *legs = NULL;
+	json_t *v, *legs = NULL;
 	const char *key;
 	int ret = -EINVAL;
 	int i;
 
-	if (req == NULL)
-		return -EINVAL;
 	memset(req, 0, sizeof(*req));
 	req->rtcp_mux = 1;
-	root = body_load(body, len, err, errlen);
-	if (root == NULL)
+	if (!json_is_object(root)) {
+		err_set(err, errlen, "body: must be a JSON object");
 		return -EINVAL;
+	}
 
 	/* Scalars first, in document order; the legs afterwards because their checks
 	 * depend on rtcp_mux, wherever it appears in the object. */
@@ -355,6 +354,92 @@ mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req
 	}
 	ret = 0;
 out:
+	return ret;
+}
+
+int
+mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req,
+			char *err, size_t errlen)
+{
+	json_t *root;
+	int ret;
+
+	if (req == NULL)
+		return -EINVAL;
+	memset(req, 0, sizeof(*req));
+	root = body_load(body, len, err, errlen);
+	if (root == NULL)
+		return -EINVAL;
+	ret = parse_create_obj(root, req, err, errlen);
+	json_decref(root);
+	return ret;
+}
+
+int
+mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **reqs,
+		       unsigned int *n, char *err, size_t errlen)
+{
+	struct mr_session_req *r = NULL;
+	json_t *root, *arr = NULL, *v;
+	const char *key;
+	char one[256];
+	size_t i, cnt;
+	int ret = -EINVAL;
+
+	if (reqs == NULL || n == NULL)
+		return -EINVAL;
+	*reqs = NULL;
+	*n = 0;
+	root = body_load(body, len, err, errlen);
+	if (root == NULL)
+		return -EINVAL;
+	json_object_foreach(root, key, v) {
+		if (strcmp(key, "sessions") == 0) {
+			arr = v;
+		} else {
+			char buf[ECHO_MAX];
+
+			err_set(err, errlen, "%s: unknown field",
+				mr_json_echo(key, buf, sizeof(buf)));
+			goto out;
+		}
+	}
+	if (arr == NULL) {
+		err_set(err, errlen, "sessions: required");
+		goto out;
+	}
+	if (!json_is_array(arr)) {
+		err_set(err, errlen, "sessions: must be an array");
+		goto out;
+	}
+	cnt = json_array_size(arr);
+	if (cnt == 0 || cnt > MR_BATCH_MAX) {
+		err_set(err, errlen, "sessions: must hold 1 to %d sessions, not %zu", MR_BATCH_MAX,
+			cnt);
+		goto out;
+	}
+	r = calloc(cnt, sizeof(*r));
+	if (r == NULL) {
+		ret = -ENOMEM;
+		err_set(err, errlen, "internal: out of memory");
+		goto out;
+	}
+	for (i = 0; i < cnt; i++) {
+		if (!json_is_object(json_array_get(arr, i))) {
+			err_set(err, errlen, "sessions[%zu]: must be an object", i);
+			goto out;
+		}
+		if (parse_create_obj(json_array_get(arr, i), &r[i], one, sizeof(one)) < 0) {
+			err_set(err, errlen, "sessions[%zu].%s", i, one);
+			goto out;
+		}
+	}
+	*reqs = r;
+	*n = (unsigned int)cnt;
+	r = NULL;
+	ret = 0;
+out:
+	free(r);
 	json_decref(root);
 	return ret;
 }

@@ -43,6 +43,12 @@ struct mr_session_patch {
  * field, e.g. "legs[0].remote: '1.2.3:5' is not an IP:port". */
 int mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req,
 			    char *err, size_t errlen);
+/* Parse and validate a POST /v1/sessions/batch body {"sessions": [ ... ]} of 1 to
+ * MR_BATCH_MAX session objects. 0 with *reqs (malloc'd, caller frees) and *n set, or -EINVAL
+ * with the element named, e.g. "sessions[3].legs[0].remote: ...". */
+#define MR_BATCH_MAX 1000
+int mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **reqs,
+			   unsigned int *n, char *err, size_t errlen);
 /* Parse and validate a PATCH /v1/sessions/{id} body. Same error convention. */
 int mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 			   char *err, size_t errlen);

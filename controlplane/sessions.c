@@ -987,9 +987,62 @@ mr_worker_least_loaded(const struct mr_sessions *ss)
 	return best;
 }
 
+/* POST /v1/sessions/batch: all the sessions or none. Capacity is checked first so that the
+ * common refusal (503) creates nothing; a failure part-way (a neighbor table or flow table
+ * full) ends the sessions already created, with the end reason "batch_failed". */
 int
 mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
 {
-	(void)a; (void)body; (void)len;
-	return mr_err(out, 404, "path: not built yet");
+	struct mr_sessions *ss = a->sess;
+	struct mr_session_req *reqs;
+	json_t *arr, *one = NULL;
+	char err[256];
+	unsigned int n, i;
+	int rc;
+
+	if (mr_parse_session_batch(body, len, &reqs, &n, err, sizeof(err)) < 0)
+		return mr_err(out, 400, "%s", err);
+	if (ss->n_free < n) {
+		ss->n.rejected += n;
+		free(reqs);
+		return mr_err(out, 503, "sessions: %u asked, room for %u (limit %u)", n,
+			      ss->n_free, ss->max);
+	}
+	if (mr_endpoint_available(ss) < 2 * n) {
+		ss->n.rejected += n;
+		free(reqs);
+		return mr_err(out, 503, "ports: %u relay ports needed, %u free", 2 * n,
+			      mr_endpoint_available(ss));
+	}
+	arr = json_array();
+	if (arr == NULL) {
+		free(reqs);
+		return mr_err(out, 500, "internal: out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rc = mr_http_session_create(a, &reqs[i], &one);
+		if (rc != 201) {
+			json_t *e = json_object_get(one, "error");
+			size_t k;
+			json_t *v;
+
+			snprintf(err, sizeof(err), "sessions[%u].%s", i,
+				 json_is_string(e) ? json_string_value(e) : "failed");
+			json_decref(one);
+			json_array_foreach(arr, k, v) {
+				struct mr_cp_session *s = mr_session_find(ss,
+					json_string_value(json_object_get(v, "id")));
+
+				if (s != NULL && s->state == CS_ACTIVE)
+					mr_session_end(ss, s, "batch_failed");
+			}
+			json_decref(arr);
+			free(reqs);
+			return mr_err(out, rc, "%s", err);
+		}
+		json_array_append_new(arr, one);
+	}
+	free(reqs);
+	*out = json_pack("{s:o}", "sessions", arr);
+	return *out != NULL ? 201 : mr_err(out, 500, "internal: out of memory");
 }

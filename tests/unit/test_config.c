@@ -468,6 +468,18 @@ test_bad_port_values(void **state)
 		  "bad.conf:4: ports.[0].tx_checksum_offload:",
 		  "must be true or false, not a string" },
 		{ P("tx_offload = true;"), "bad.conf:4: ports.[0].tx_offload:", "unknown key" },
+		{ P("address_count = 0;"), "bad.conf:4: ports.[0].address_count:",
+		  "between 1 and 256" },
+		{ P("address_count = 257;"), "bad.conf:4: ports.[0].address_count:",
+		  "between 1 and 256" },
+		/* .1 to .255 would take the /24's broadcast address. */
+		{ P("address_count = 255;"), "bad.conf:4: ports.[0].address_count:",
+		  "255 addresses from 198.18.0.1 do not fit in /24" },
+		{ P("gateway = \"198.18.0.9\";\naddress_count = 10;"),
+		  "bad.conf:5: ports.[0].address_count:", "the gateway is one of the 10" },
+		{ LCORES "ports = (\n{ name = \"a\"; device = \"x\"; address6 = \"2001:db8::1/64\";\n"
+		  "address_count = 2; } );\n", "bad.conf:4: ports.[0].address_count:",
+		  "needs an IPv4 address" },
 		{ LCORES "ports = ( {\n name = \"\"; device = \"x\"; } );\n",
 		  "bad.conf:3: ports.[0].name:", "1 to 31 characters" },
 		{ LCORES "ports = ( {\n name = \"0123456789abcdef0123456789abcdef\"; } );\n",
@@ -578,6 +590,16 @@ test_bad_relay_api_log(void **state)
 		  "0 is out of range: must be between 1 and 86400" },
 		{ MINIMAL "relay = { idle_timeout = 86401; };\n", "bad.conf:5: relay.idle_timeout:",
 		  "between 1 and 86400" },
+		{ MINIMAL "rooms = { nack_cache = 100; };\n", "bad.conf:5: rooms.nack_cache:",
+		  "100: must be 0 (no cache) or a power of two from 64 to 4096" },
+		{ MINIMAL "rooms = { max_participants = 1; };\n",
+		  "bad.conf:5: rooms.max_participants:", "between 2 and 10000" },
+		{ MINIMAL "rooms = { fanout = \"multicast\"; };\n", "bad.conf:5: rooms.fanout:",
+		  "'multicast' is not one of \"auto\", \"copy\", \"indirect\"" },
+		{ MINIMAL "rooms = { ws_timeout = 0; };\n", "bad.conf:5: rooms.ws_timeout:",
+		  "between 1 and 3600" },
+		{ MINIMAL "rooms = { max_room = 5; };\n", "bad.conf:5: rooms.max_room:",
+		  "unknown key" },
 		{ MINIMAL "relay = { max_sessions = 4000001; };\n",
 		  "bad.conf:5: relay.max_sessions:", "between 1 and 4000000" },
 		{ MINIMAL "relay = { max_sessions = 0; };\n", "bad.conf:5: relay.max_sessions:",
@@ -675,6 +697,37 @@ test_limits(void **state)
 	assert_string_equal(err, "bad.conf:5: eal: 65 arguments, at most 64 are allowed");
 }
 
+/* address_count and the rooms group: values read back exactly, defaults where absent. */
+static void
+test_addresses_and_rooms(void **state)
+{
+	static const char text[] = LCORES
+		"ports = ( { name = \"a\"; device = \"x\"; address = \"198.18.0.1/24\";\n"
+		"  gateway = \"198.18.0.254\"; address_count = 64; } );\n"
+		"rooms = { max_rooms = 7; max_participants = 1001; nack_cache = 1024;\n"
+		"  fanout = \"indirect\"; ws_timeout = 5; };\n";
+	struct mr_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(load(text, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0].n_addr4, 64);
+	assert_int_equal(cfg.rooms.max_rooms, 7);
+	assert_int_equal(cfg.rooms.max_participants, 1001);
+	assert_int_equal(cfg.rooms.max_streams, 8);
+	assert_int_equal(cfg.rooms.nack_cache, 1024);
+	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_INDIRECT);
+	assert_int_equal(cfg.rooms.ws_timeout, 5);
+	assert_int_equal(cfg.rooms.pli_interval_ms, 1000);
+	mr_config_free(&cfg);
+
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0].n_addr4, 1);
+	assert_int_equal(cfg.rooms.nack_cache, 512);
+	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_AUTO);
+	mr_config_free(&cfg);
+}
+
 static void
 test_hostile_calls(void **state)
 {
@@ -764,6 +817,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_example),
+		cmocka_unit_test(test_addresses_and_rooms),
 		cmocka_unit_test(test_non_default_values),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_syntax_errors),
