@@ -35,7 +35,7 @@ struct mr_rtcp_hdr {
 	uint8_t type;		/* packet type (enum mr_rtcp_type or any other value) */
 	uint8_t count;		/* RC / SC / FMT field (5 bits) */
 	uint8_t padding;	/* P bit */
-	uint16_t len;		/* whole packet length in bytes, header included */
+	uint16_t len;		/* whole packet length in bytes, header and padding included */
 	uint32_t ssrc;		/* first word after the header (sender SSRC); 0 if len < 8 */
 	const uint8_t *p;	/* start of the packet (its 4-byte header) */
 };
@@ -61,19 +61,22 @@ struct mr_rtcp_rb {
 };
 
 /* RFC 3550 A.2 checks on a compound packet: version 2 everywhere, the first packet an SR or
- * RR (or, RFC 5506 reduced size, any single feedback packet), padding only on the last one,
- * lengths adding up exactly to len. 0 when valid, -EINVAL otherwise. */
+ * RR (or, RFC 5506 reduced size, an RTPFB/PSFB feedback packet, alone or followed by others),
+ * padding only on the last one, lengths adding up exactly to len. 0 when valid, -EINVAL
+ * otherwise (also for len 0). */
 int mr_rtcp_validate(const uint8_t *buf, size_t len);
 
 /* Iterate the packets of a compound: *off starts at 0. Returns 1 and fills h, 0 at the end,
- * -EINVAL on a malformed packet (bad version, length past the end). */
+ * -EINVAL on a malformed packet (bad version, fewer than 4 bytes left, length past the end,
+ * a padding count of 0 or larger than the packet after its header). Checks nothing across
+ * packets (first type, padding position): that is mr_rtcp_validate(). */
 int mr_rtcp_next(const uint8_t *buf, size_t len, size_t *off, struct mr_rtcp_hdr *h);
 
 /* SR sender info; -EINVAL if h is not a well-formed SR. */
 int mr_rtcp_sr_parse(const struct mr_rtcp_hdr *h, struct mr_rtcp_sr *sr);
 /* Report block i (0 .. count-1) of an SR or RR; -EINVAL if absent or truncated. */
 int mr_rtcp_rb_parse(const struct mr_rtcp_hdr *h, unsigned int i, struct mr_rtcp_rb *rb);
-/* Media source SSRC of an RTPFB/PSFB packet (the second word); -EINVAL if truncated. */
+/* Media source SSRC of an RTPFB/PSFB packet (the third word); -EINVAL if truncated. */
 int mr_rtcp_fb_media_ssrc(const struct mr_rtcp_hdr *h, uint32_t *media_ssrc);
 /* Sequence numbers a generic NACK asks for (every PID and each set BLP bit), in order, at most
  * max of them written to seqs. Returns how many there are in all (may exceed max), -EINVAL if
@@ -88,7 +91,8 @@ int mr_rtcp_remb_parse(const struct mr_rtcp_hdr *h, uint64_t *bitrate, uint32_t 
 		       unsigned int max);
 
 /* Builders: write one packet at buf (cap bytes available) and return its length in bytes, or
- * -ENOSPC when it does not fit (nothing useful written). */
+ * -ENOSPC when it does not fit (nothing useful written), -EINVAL for a NULL pointer or a count
+ * the packet cannot carry (more than 31 report blocks or BYE SSRCs). */
 int mr_rtcp_build_rr(uint8_t *buf, size_t cap, uint32_t ssrc, const struct mr_rtcp_rb *rb,
 		     unsigned int n_rb);
 int mr_rtcp_build_sr(uint8_t *buf, size_t cap, const struct mr_rtcp_sr *sr,
@@ -96,12 +100,17 @@ int mr_rtcp_build_sr(uint8_t *buf, size_t cap, const struct mr_rtcp_sr *sr,
 /* SDES with one chunk holding a CNAME item (RFC 3550 §6.5.1); cname at most 255 bytes. */
 int mr_rtcp_build_sdes_cname(uint8_t *buf, size_t cap, uint32_t ssrc, const char *cname);
 int mr_rtcp_build_bye(uint8_t *buf, size_t cap, const uint32_t *ssrcs, unsigned int n);
-/* Generic NACK for seqs (any order, duplicates allowed): packed into PID/BLP pairs. */
+/* Generic NACK for seqs (any order, duplicates allowed): packed into the fewest PID/BLP pairs,
+ * in sending order across the 65535 -> 0 wrap (for sets spanning less than half the sequence
+ * space). -EINVAL when n is 0 (RFC 4585 §6.2.1 needs one pair at least). */
 int mr_rtcp_build_nack(uint8_t *buf, size_t cap, uint32_t sender, uint32_t media,
 		       const uint16_t *seqs, unsigned int n);
 int mr_rtcp_build_pli(uint8_t *buf, size_t cap, uint32_t sender, uint32_t media);
+/* FIR with one entry for target (RFC 5104 §4.3.1: the media SSRC field is 0). */
 int mr_rtcp_build_fir(uint8_t *buf, size_t cap, uint32_t sender, uint32_t target,
 		      uint8_t seq_nr);
+/* REMB with the smallest exponent whose 18-bit mantissa holds bitrate, truncated (never above
+ * bitrate); n at most 255. */
 int mr_rtcp_build_remb(uint8_t *buf, size_t cap, uint32_t sender, uint64_t bitrate,
 		       const uint32_t *ssrcs, unsigned int n);
 

@@ -1,6 +1,158 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * RTP header extensions (RFC 8285) and the audio level (RFC 6464). Being written.
+ * RTP header extensions (RFC 8285) and the client-to-mixer audio level (RFC 6464).
+ *
+ * Pure C, static inline, per packet on the owner lcore: no allocation, no division, and the
+ * only loop walks the extension elements. Every reader takes the bytes of one RTP packet
+ * (rtp, len) and never reads at or past rtp + len, whatever they hold.
  */
 #ifndef MR_RTP_EXT_H
 #define MR_RTP_EXT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MR_RTP_HDR_LEN		12	/* RFC 3550 §5.1 fixed header */
+#define MR_RTP_EXT_ONE_BYTE	0xBEDE	/* RFC 8285 §4.2 "defined by profile" value */
+#define MR_RTP_EXT_TWO_BYTE	0x1000	/* RFC 8285 §4.3: 0x100 + 4 "appbits" */
+#define MR_RTP_EXT_TWO_MASK	0xFFF0
+#define MR_RTP_EXT_ID_STOP	15	/* RFC 8285 §4.2: reserved, ends the one-byte parse */
+
+/*
+ * Offset of the header extension (its 16-bit profile word) in an RTP packet, from the fixed
+ * header and the CSRC count (RFC 3550 §5.1, §5.3.1). Returns 0 when the packet has none, a
+ * negative errno when it is malformed; *end receives the offset just past the extension data.
+ */
+static inline int
+mr_rtp_ext_locate(const uint8_t *rtp, size_t len, size_t *start, size_t *end)
+{
+	size_t off;
+
+	if (rtp == NULL || len < MR_RTP_HDR_LEN || rtp[0] >> 6 != 2)
+		return -EINVAL;
+	off = MR_RTP_HDR_LEN + (size_t)(rtp[0] & 0x0f) * 4;
+	if (off > len)
+		return -EINVAL;
+	if (!(rtp[0] & 0x10)) {
+		*start = off;
+		*end = off;
+		return 0;
+	}
+	/* §5.3.1: profile (16 bits), length in 32-bit words excluding this 4-byte header. */
+	if (len - off < 4)
+		return -EINVAL;
+	*start = off;
+	*end = off + 4 + ((size_t)rtp[off + 2] << 8 | rtp[off + 3]) * 4;
+	if (*end > len)
+		return -EINVAL;
+	return 1;
+}
+
+/*
+ * Find the RFC 8285 element with local identifier id. Returns 1 with *data and *dlen set to
+ * the element's bytes (inside rtp), 0 when the packet has no such element (no X bit, or an
+ * extension that is neither the one-byte nor the two-byte form), -EINVAL when the header or
+ * the extension is malformed (version not 2, CSRCs or extension past len, an element running
+ * past the extension's end).
+ *
+ * One-byte form (profile 0xBEDE, §4.2): ID (4 bits) and length - 1 (4 bits), IDs 1..14; ID 0
+ * bytes are padding; ID 15 stops the parse (its length is not to be trusted). Two-byte form
+ * (profile 0x100x, §4.3): ID (8 bits), length (8 bits, may be 0), IDs 1..255; 0 bytes are
+ * padding. An element found before a malformed one later in the list is still returned.
+ */
+static inline int
+mr_rtp_ext_find(const uint8_t *rtp, size_t len, uint8_t id, const uint8_t **data,
+		uint8_t *dlen)
+{
+	size_t i, end, start, elen;
+	uint16_t profile;
+	int rc;
+
+	if (data == NULL || dlen == NULL)
+		return -EINVAL;
+	rc = mr_rtp_ext_locate(rtp, len, &start, &end);
+	if (rc <= 0)
+		return rc;
+	profile = (uint16_t)(rtp[start] << 8 | rtp[start + 1]);
+	i = start + 4;
+	if (profile == MR_RTP_EXT_ONE_BYTE) {
+		while (i < end) {
+			uint8_t b = rtp[i];
+			uint8_t eid = b >> 4;
+
+			if (b == 0) {
+				i++;
+				continue;
+			}
+			if (eid == MR_RTP_EXT_ID_STOP)
+				return 0;
+			elen = (size_t)(b & 0x0f) + 1;
+			if (elen > end - i - 1)
+				return -EINVAL;
+			if (eid == id) {
+				*data = rtp + i + 1;
+				*dlen = (uint8_t)elen;
+				return 1;
+			}
+			i += 1 + elen;
+		}
+		return 0;
+	}
+	if ((profile & MR_RTP_EXT_TWO_MASK) == MR_RTP_EXT_TWO_BYTE) {
+		while (i < end) {
+			uint8_t eid = rtp[i];
+
+			if (eid == 0) {
+				i++;
+				continue;
+			}
+			if (end - i < 2)
+				return -EINVAL;
+			elen = rtp[i + 1];
+			if (elen > end - i - 2)
+				return -EINVAL;
+			if (eid == id) {
+				*data = rtp + i + 2;
+				*dlen = (uint8_t)elen;
+				return 1;
+			}
+			i += 2 + elen;
+		}
+		return 0;
+	}
+	/* Some other profile-defined extension (§5.3.1): valid, but holds no RFC 8285 element. */
+	return 0;
+}
+
+/*
+ * RFC 6464 §3 audio level element: one byte, V (bit 7: the sender's voice activity
+ * decision) and the level in -dBov (0 = loudest, 127 = silence or quieter). The RFC fixes the
+ * data at one byte in both forms (one-byte length field 0, two-byte length 1): any other
+ * length is refused. Returns 0, or -EINVAL.
+ */
+static inline int
+mr_audio_level_parse(const uint8_t *d, uint8_t dlen, uint8_t *level, int *voice)
+{
+	if (d == NULL || dlen != 1 || level == NULL || voice == NULL)
+		return -EINVAL;
+	*voice = d[0] >> 7;
+	*level = d[0] & 0x7f;
+	return 0;
+}
+
+/*
+ * Offset of the payload: 12 + 4 * CC, plus 4 + 4 * extension length when X is set (RFC 3550
+ * §5.1, §5.3.1). 0 when the packet is malformed (shorter than its headers, or not version 2).
+ * The result may equal len (empty payload); RTP padding (P bit) is not subtracted here.
+ */
+static inline size_t
+mr_rtp_payload_offset(const uint8_t *rtp, size_t len)
+{
+	size_t start, end;
+
+	if (mr_rtp_ext_locate(rtp, len, &start, &end) < 0)
+		return 0;
+	return end;
+}
+
 #endif
