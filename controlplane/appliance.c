@@ -23,6 +23,7 @@
 #include "flow_table.h"
 #include "neigh.h"
 #include "port.h"
+#include "rooms.h"
 #include "sessions.h"
 
 #define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
@@ -178,11 +179,25 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	rc = mr_workers_create(a, err, errlen);
 	if (rc < 0)
 		return rc;
+	/* Rooms (dataplane/room_fwd.c): fan-out, NACK and PLI settings from rooms = { }. The
+	 * workers build fan-out copies, RRs and retransmissions from the shared pool. */
+	dp->fanout = (uint8_t)cfg->rooms.fanout;
+	dp->nack_budget = cfg->rooms.nack_budget;	/* 0: rooms.c keeps no rtx cache */
+	/* rooms.pli_interval_ms = 0 means no limit: 1 cycle in the dataplane's terms. */
+	dp->pli_interval_tsc = cfg->rooms.pli_interval_ms ?
+		(uint64_t)cfg->rooms.pli_interval_ms * dp->tsc_hz / 1000 : 1;
+	for (i = 0; i < dp->n_workers; i++)
+		dp->w[i]->mp = a->mp;
 	a->neigh = mr_neigh_create(a);
 	a->sess = mr_sessions_create(a);
 	if (a->neigh == NULL || a->sess == NULL) {
 		snprintf(err, errlen, "out of memory for sessions (relay.max_sessions = %u)",
 			 cfg->max_sessions);
+		return -ENOMEM;
+	}
+	a->rooms = mr_rooms_create(a);
+	if (a->rooms == NULL) {
+		snprintf(err, errlen, "out of memory for rooms");
 		return -ENOMEM;
 	}
 	rc = mr_steer_init(a, err, errlen);
@@ -234,6 +249,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
 			mr_sessions_tick(a->sess, now);
+			mr_rooms_tick(a->rooms, now);
 		}
 	}
 }
@@ -251,6 +267,9 @@ mr_appliance_stop(struct mr_appliance *a)
 	rte_eal_mp_wait_lcore();
 	mr_api_free(a->api);
 	a->api = NULL;
+	/* Rooms first: their endpoints go back to the sessions' allocator. */
+	mr_rooms_free(a->rooms);
+	a->rooms = NULL;
 	mr_sessions_free(a->sess);
 	a->sess = NULL;
 	mr_neigh_free(a->neigh);

@@ -15,6 +15,7 @@
 struct mr_api;
 struct mr_neigh;
 struct mr_sessions;
+struct mr_rooms;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
@@ -31,6 +32,7 @@ struct mr_appliance {
 	struct rte_mempool *mp;
 	struct mr_neigh *neigh;
 	struct mr_sessions *sess;
+	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms.c) */
 	struct mr_api *api;
 	time_t start_time;
 	uint64_t start_tsc;

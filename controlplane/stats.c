@@ -13,6 +13,7 @@
 #include "neigh.h"
 #include "port.h"
 #include "pkt_parse.h"
+#include "rooms.h"
 #include "sessions.h"
 
 static void
@@ -80,6 +81,8 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 		json_object_set_new(j, "cycles_per_packet", pkts ?
 				    json_real((double)s.busy_cycles / pkts) : json_null());
 		json_object_set_new(j, "sessions", json_integer(mr_sessions_owned(a->sess, i)));
+		json_object_set_new(j, "room_participants",
+				    json_integer(a->rooms ? mr_rooms_owned(a->rooms, i) : 0));
 		json_object_set_new(j, "drops", drops);
 		json_array_append_new(lcores, j);
 	}
@@ -118,6 +121,21 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
 			  "steering_failures", (json_int_t)a->cps.steer_failures,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
+	if (*body != NULL && a->rooms != NULL) {
+		struct mr_rooms_counts rc;
+
+		mr_rooms_counts(a->rooms, &rc);
+		json_object_set_new(*body, "rooms", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"active", (json_int_t)rc.active, "created", (json_int_t)rc.created,
+			"deleted", (json_int_t)rc.deleted, "rejected", (json_int_t)rc.rejected,
+			"participants", (json_int_t)rc.participants,
+			"participants_created", (json_int_t)rc.participants_created,
+			"streams", (json_int_t)rc.streams,
+			"ssrc_clashes", (json_int_t)rc.ssrc_clashes,
+			"auto_published", (json_int_t)rc.autopublished,
+			"retiring", (json_int_t)rc.retiring));
+	}
 	return 200;
 }
 
@@ -250,6 +268,22 @@ mr_http_metrics(struct mr_appliance *a)
 		   "# TYPE mrelay_uptime_seconds gauge\nmrelay_uptime_seconds %lu\n",
 		   (unsigned long)c.active, (unsigned long)c.created, (unsigned long)c.ended,
 		   (unsigned long)c.rejected, (unsigned long)mr_appliance_uptime(a));
+	if (a->rooms != NULL) {
+		char *text = NULL;
+		size_t tlen = 0;
+		FILE *f = open_memstream(&text, &tlen);
+
+		if (f == NULL) {
+			b.oom = 1;
+		} else {
+			mr_rooms_metrics(a->rooms, f);
+			if (fclose(f) != 0 || text == NULL)
+				b.oom = 1;
+			else
+				mr_bprintf(&b, "%s", text);
+			free(text);
+		}
+	}
 	if (b.oom) {
 		free(b.p);
 		return NULL;
