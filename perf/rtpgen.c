@@ -1,16 +1,39 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * rtpgen: a DPDK RTP traffic generator for benchmarks (docs/PERFORMANCE.md).
+ * rtpgen: a DPDK RTP traffic generator for benchmarks (docs/PERFORMANCE.md). It plays the RTP
+ * endpoints of many calls through a relay and checks every packet that comes back.
  *
  *   rtpgen EAL-ARGS -- -f flows.json [-t SECONDS] [-r PPS] [-s PAYLOAD] [--dst-mac MAC] ...
+ *   rtpgen EAL-ARGS -- --api HOST:PORT --sessions N [--batch B] [--search] ...
  *
- * It sends precomputed IPv4/UDP/RTP frames round-robin over a set of flows (source and
- * destination endpoints) in bursts of 32, at full speed or at a given rate, counts what comes
- * back and prints one JSON line. A returned packet is any IPv4/UDP packet addressed to one of
- * the flows' source addresses. It answers ARP requests for those addresses, so that the device
- * under test can resolve them as next hops, and drops everything else uncounted.
+ * Streams. Each stream is one direction of one session: a source endpoint (a call party,
+ * played by rtpgen) sending to the relay's endpoint of that party's leg. Streams 2k and 2k+1
+ * are the two legs of session k ("pair"): what goes into leg A comes back from leg B's local
+ * endpoint to leg B's remote, and the reverse. The streams come from a flows file (-f, -F) or
+ * from sessions rtpgen creates itself over mrelayd's REST API (--api), with remotes at
+ * addresses it answers ARP for.
+ *
+ * Sending: precomputed per-stream headers; per packet the RTP sequence number and timestamp,
+ * a stamp (magic, stream index, TX TSC) and a pattern that depends on (stream, seq), and the
+ * UDP checksum from a per-stream partial sum (rtpgen_rx.h). Round-robin over the streams, in
+ * bursts of 32: at full speed, at a total rate (-r) or every stream at --stream-pps (which is
+ * the same round-robin at n x pps: each stream's packets are then evenly spaced).
+ *
+ * Receiving: every IPv4/UDP packet to one of our addresses is checked: stamp, addresses (it
+ * must come from the relay endpoint and go to the party this stream's copies go to), the
+ * sequence number (received, reordered, duplicate; lost = sent - received per stream), the
+ * payload pattern (--check-payload), latency (RX TSC - TX TSC, one machine, one TSC) into a
+ * log-linear histogram, and RFC 3550 A.8 jitter per stream.
+ *
+ * Measurements: one trial (-t), or an RFC 2544 §26.1 throughput search (--search): the
+ * unpaced maximum first, then a binary search for the highest offered rate without loss (or
+ * within --loss-tolerance), then optionally one trial at a fraction of it (--latency-at).
+ * --first-packet N measures how soon a new session relays: the delay from reading the 201
+ * answer to receiving the packet sent right after it.
  *
  * Lcores: with one lcore, sending and receiving alternate on it; with two, the second lcore
- * receives (and answers ARP through a ring to the sender, which owns TX queue 0).
+ * receives (and answers ARP through a ring to the sender, which owns TX queue 0). The receive
+ * state is the receiving lcore's alone; the main lcore asks it for a trial reset or a snapshot
+ * through a request/acknowledge pair of counters.
  *
  * The generator shares no code with the relay: its checksums come from DPDK's rte_ip.h, so a
  * checksum bug in the device under test shows up in --verify.
@@ -22,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <rte_arp.h>
@@ -39,20 +63,44 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include "httpc.h"
+#include "rtpgen_rx.h"
+
 #define RTPGEN_BURST 32
 #define RTPGEN_MAX_RXQ 8
-#define RTPGEN_RTP_HLEN 12
 #define RTPGEN_HDRS (RTE_ETHER_HDR_LEN + 20 + 8)	/* Ethernet + IPv4 + UDP */
 #define RTPGEN_MAX_PAYLOAD 1400
-#define RTPGEN_MAX_FLOWS (1u << 20)
+#define RTPGEN_MAX_SESSIONS 2000000u
+#define RTPGEN_MAX_STREAMS (2 * RTPGEN_MAX_SESSIONS)
+#define RTPGEN_MAX_FP 7000u
 #define RTPGEN_MBUFS 8191
+/* Session remotes: 198.18.0.10 .. 198.18.0.209, even ports from 10000 (RTP on even ports,
+ * RFC 3550 §11), one (address, port) per leg. */
+#define RTPGEN_REMOTE_BASE ((198u << 24) | (18u << 16) | 10u)
+#define RTPGEN_REMOTE_ADDRS 200u
+#define RTPGEN_REMOTE_PORT 10000u
+/* --first-packet sessions: 198.18.0.10 and .11, even ports down from 64998, clear of the
+ * others for up to RTPGEN_MAX_SESSIONS sessions. */
+#define RTPGEN_FP_PORT 64998u
+#define RTPGEN_ID_LEN 32
+#define RTPGEN_SNAP_QUIET_MS 50
 
-struct rtpgen_flow {
+enum rtpgen_expect {
+	RTPGEN_EXPECT_PAIR,	/* stream 2k comes back as stream 2k+1's reverse, and back */
+	RTPGEN_EXPECT_REFLECT,	/* a stream comes back reversed (an I/O forwarder) */
+	RTPGEN_EXPECT_ANY,	/* only the stamp is checked */
+};
+
+/* One stream's sending state: main lcore. The receiving lcore reads the addresses. */
+struct rtpgen_stream {
 	uint32_t src_ip, dst_ip;	/* network order */
-	uint16_t sport, dport;		/* host order */
+	uint16_t sport, dport;		/* network order */
+	uint16_t ip_cksum;		/* IPv4 header checksum, as in the header */
 	uint16_t seq;			/* next RTP sequence number */
 	uint32_t ts;			/* next RTP timestamp */
-	uint32_t sum;			/* partial UDP checksum with seq = ts = 0, cksum = 0 */
+	uint32_t sum;			/* partial UDP sum with seq, ts, TSC, pattern zero */
+	uint32_t sent;			/* packets sent */
+	uint32_t sent_base;		/* sent when the trial began */
 };
 
 /* Written by the receiving lcore, read by the main lcore with relaxed loads. */
@@ -62,6 +110,36 @@ struct rtpgen_rxstats {
 	uint64_t other;		/* anything else: dropped uncounted in the results */
 	uint64_t arp_replies;	/* ARP requests for our addresses answered */
 	uint64_t arp_drops;	/* ARP replies the TX ring refused */
+};
+
+enum rtpgen_cmd {
+	RTPGEN_CMD_RESET = 1,	/* a new trial: rtpgen_rx_reset_trial() */
+	RTPGEN_CMD_SNAP,	/* copy the receive state into snap */
+};
+
+/* What the receiving lcore hands the main lcore at the end of a trial. */
+struct rtpgen_snap {
+	struct rtpgen_rxstats rx;
+	struct rtpgen_rx_counters c;
+	struct rtpgen_hist hist;
+	double jit_mean;	/* TSC cycles */
+	uint64_t jit_max;
+	uint32_t jit_streams;
+	uint64_t lost;		/* sum over the streams of sent - received this trial */
+	uint32_t streams_lost;	/* streams with a loss this trial */
+};
+
+struct rtpgen_trial {
+	double rate;		/* offered rate asked for, 0 = full speed */
+	double secs;
+	uint64_t tx, returned, relayed, reordered, dup, bad_stamp, bad_addr, bad_payload;
+	uint64_t bad_cksum, lost, tx_full;
+	uint32_t streams_lost;
+	double tx_pps, rx_pps;
+	double lat_min, lat_mean, lat_p50, lat_p99, lat_p999, lat_max;	/* µs */
+	uint64_t lat_samples;
+	double jit_mean, jit_max;	/* µs */
+	int pass;		/* for --search: loss within the tolerance */
 };
 
 struct rtpgen {
@@ -74,15 +152,42 @@ struct rtpgen {
 	uint32_t resolve_ip;		/* IP being resolved (network order), 0 = none */
 	uint32_t *addrs;		/* our addresses, host order, sorted, unique */
 	unsigned int n_addrs;
-	struct rtpgen_flow *flows;
-	unsigned int n_flows, cur;
-	uint8_t *frames;		/* n_flows templates, stride bytes apart */
-	uint32_t stride;
+	struct rtpgen_stream *st;	/* n_streams: n_main, then the --first-packet ones */
+	uint32_t n_streams, n_main, cap;
+	/* Round-robin over the active streams: first, first + step, ... < n_main. */
+	uint32_t cur, first, step, n_active;
+	uint8_t tmpl[RTPGEN_HDRS];	/* Ethernet, IPv4, UDP headers without per-stream fields */
 	uint16_t payload, frame_len;
+	enum rtpgen_expect expect;
 	int verify;
-	int stop_rx;			/* tells the receiving lcore to return */
-	struct rtpgen_rxstats rx;
 	uint64_t tx, tx_full;
+	/* Receiving lcore. */
+	struct rtpgen_rx rxs;
+	struct rtpgen_rxstats rx;
+	int stop_rx;			/* tells the receiving lcore to return */
+	int rx_here;			/* no receiving lcore: the main lcore receives */
+	uint32_t cmd_req, cmd_done;	/* request / acknowledge (see rtpgen_command) */
+	enum rtpgen_cmd cmd;
+	struct rtpgen_snap snap;
+	uint64_t hz;
+};
+
+/* Sessions created over the REST API. */
+struct rtpgen_api {
+	struct httpc *h;
+	const char *hostport, *token;
+	uint32_t sessions, batch, pipeline, idle_timeout;
+	int keep;
+	char *ids;			/* sessions x RTPGEN_ID_LEN */
+	uint32_t n_ids;
+	double create_s, delete_s;
+	uint32_t deleted, delete_failed;
+};
+
+struct rtpgen_fp {
+	uint32_t n, lost, fails;
+	uint64_t *delay;		/* TSC cycles, n */
+	uint32_t n_delay;
 };
 
 static volatile int rtpgen_quit;
@@ -92,6 +197,15 @@ rtpgen_on_signal(int sig)
 {
 	(void)sig;
 	rtpgen_quit = 1;
+}
+
+static double
+rtpgen_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int
@@ -121,7 +235,7 @@ rtpgen_is_ours(const struct rtpgen *g, uint32_t ip_be)
 	return 0;
 }
 
-/* "a.b.c.d:port" -> network-order address, host-order port. */
+/* "a.b.c.d:port" -> network-order address and port. */
 static int
 rtpgen_parse_ep(const char *s, uint32_t *ip, uint16_t *port)
 {
@@ -143,41 +257,52 @@ rtpgen_parse_ep(const char *s, uint32_t *ip, uint16_t *port)
 	if (errno || *end || p == 0 || p > 65535)
 		return -EINVAL;
 	*ip = a.s_addr;
-	*port = (uint16_t)p;
+	*port = rte_cpu_to_be_16((uint16_t)p);
 	return 0;
 }
 
 static int
-rtpgen_add_flow(struct rtpgen *g, const char *src, const char *dst, unsigned int *cap)
+rtpgen_grow(struct rtpgen *g, uint32_t n)
 {
-	struct rtpgen_flow *f;
+	uint32_t ncap;
+	void *p;
 
-	if (g->n_flows == *cap) {
-		unsigned int ncap = *cap ? *cap * 2 : 64;
-		void *p;
+	if (n <= g->cap)
+		return 0;
+	if (n > RTPGEN_MAX_STREAMS + 2 * RTPGEN_MAX_FP)
+		return -E2BIG;
+	ncap = g->cap ? g->cap : 64;
+	while (ncap < n)
+		ncap *= 2;
+	p = realloc(g->st, (size_t)ncap * sizeof(*g->st));
+	if (p == NULL)
+		return -ENOMEM;
+	g->st = p;
+	memset(g->st + g->cap, 0, (size_t)(ncap - g->cap) * sizeof(*g->st));
+	g->cap = ncap;
+	return 0;
+}
 
-		if (ncap > RTPGEN_MAX_FLOWS)
-			return -E2BIG;
-		p = realloc(g->flows, ncap * sizeof(*g->flows));
-		if (p == NULL)
-			return -ENOMEM;
-		g->flows = p;
-		*cap = ncap;
-	}
-	f = &g->flows[g->n_flows];
-	memset(f, 0, sizeof(*f));
+static int
+rtpgen_add_flow(struct rtpgen *g, const char *src, const char *dst)
+{
+	struct rtpgen_stream *f;
+
+	if (rtpgen_grow(g, g->n_streams + 1) < 0)
+		return -E2BIG;
+	f = &g->st[g->n_streams];
 	if (rtpgen_parse_ep(src, &f->src_ip, &f->sport) < 0 ||
 	    rtpgen_parse_ep(dst, &f->dst_ip, &f->dport) < 0) {
 		fprintf(stderr, "rtpgen: bad flow '%s' -> '%s' (want a.b.c.d:port)\n", src, dst);
 		return -EINVAL;
 	}
-	g->n_flows++;
+	g->n_streams++;
 	return 0;
 }
 
 /* {"flows": [{"src": "198.18.0.10:5004", "dst": "198.18.0.1:30000"}, ...]} */
 static int
-rtpgen_load_flows(struct rtpgen *g, const char *path, unsigned int *cap)
+rtpgen_load_flows(struct rtpgen *g, const char *path)
 {
 	json_error_t jerr;
 	json_t *root, *arr, *f;
@@ -205,7 +330,7 @@ rtpgen_load_flows(struct rtpgen *g, const char *path, unsigned int *cap)
 			rc = -EINVAL;
 			break;
 		}
-		rc = rtpgen_add_flow(g, src, dst, cap);
+		rc = rtpgen_add_flow(g, src, dst);
 		if (rc < 0)
 			break;
 	}
@@ -213,147 +338,167 @@ rtpgen_load_flows(struct rtpgen *g, const char *path, unsigned int *cap)
 	return rc;
 }
 
+/* Our addresses: every flow's source, or (with --api) every remote address we hand out. */
 static int
-rtpgen_collect_addrs(struct rtpgen *g)
+rtpgen_collect_addrs(struct rtpgen *g, int api)
 {
-	unsigned int i, n = 0;
+	unsigned int i, n = 0, total = api ? RTPGEN_REMOTE_ADDRS : g->n_streams;
 
-	g->addrs = calloc(g->n_flows, sizeof(*g->addrs));
+	g->addrs = calloc(total, sizeof(*g->addrs));
 	if (g->addrs == NULL)
 		return -ENOMEM;
-	for (i = 0; i < g->n_flows; i++)
-		g->addrs[i] = rte_be_to_cpu_32(g->flows[i].src_ip);
-	qsort(g->addrs, g->n_flows, sizeof(*g->addrs), rtpgen_cmp_u32);
-	for (i = 0; i < g->n_flows; i++)
+	for (i = 0; i < total; i++)
+		g->addrs[i] = api ? RTPGEN_REMOTE_BASE + i : rte_be_to_cpu_32(g->st[i].src_ip);
+	qsort(g->addrs, total, sizeof(*g->addrs), rtpgen_cmp_u32);
+	for (i = 0; i < total; i++)
 		if (n == 0 || g->addrs[n - 1] != g->addrs[i])
 			g->addrs[n++] = g->addrs[i];
 	g->n_addrs = n;
 	return 0;
 }
 
-/* Build each flow's frame once; per packet only the RTP sequence number, timestamp and the
- * UDP checksum change (RFC 3550 §5.1: seq +1 and timestamp + samples per packet). */
-static int
-rtpgen_build_frames(struct rtpgen *g)
+/* The headers every packet shares; needs the next hop's MAC. */
+static void
+rtpgen_build_template(struct rtpgen *g)
 {
-	unsigned int i;
+	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)g->tmpl;
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 
-	g->frame_len = RTPGEN_HDRS + RTPGEN_RTP_HLEN + g->payload;
-	g->stride = RTE_ALIGN_CEIL(g->frame_len, RTE_CACHE_LINE_SIZE);
-	/* Ordinary memory: the templates are only read by this process (and DPDK memory may not
-	 * grow once a zero-copy memif has mapped it). */
-	g->frames = aligned_alloc(RTE_CACHE_LINE_SIZE, (size_t)g->n_flows * g->stride);
-	if (g->frames == NULL)
-		return -ENOMEM;
-	memset(g->frames, 0, (size_t)g->n_flows * g->stride);
-	for (i = 0; i < g->n_flows; i++) {
-		struct rtpgen_flow *f = &g->flows[i];
-		uint8_t *fr = g->frames + (size_t)i * g->stride;
-		struct rte_ether_hdr *eth = (struct rte_ether_hdr *)fr;
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-		uint8_t *rtp = (uint8_t *)(udp + 1);
-		uint32_t ssrc = 0x52470000u + i;
-
-		rte_ether_addr_copy(&g->dst_mac, &eth->dst_addr);
-		rte_ether_addr_copy(&g->mac, &eth->src_addr);
-		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->type_of_service = 0xb8;	/* DSCP EF: voice (RFC 3246) */
-		ip->total_length = rte_cpu_to_be_16(g->frame_len - RTE_ETHER_HDR_LEN);
-		ip->packet_id = 0;
-		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = f->src_ip;
-		ip->dst_addr = f->dst_ip;
-		ip->hdr_checksum = 0;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-		udp->src_port = rte_cpu_to_be_16(f->sport);
-		udp->dst_port = rte_cpu_to_be_16(f->dport);
-		udp->dgram_len = rte_cpu_to_be_16(8 + RTPGEN_RTP_HLEN + g->payload);
-		udp->dgram_cksum = 0;
-		/* RTP fixed header (RFC 3550 §5.1): V=2, PT 0 (PCMU, 8000 Hz, RFC 3551). */
-		rtp[0] = 0x80;
-		rtp[1] = 0;
-		memset(rtp + 2, 0, 6);		/* seq and timestamp: per packet */
-		rtp[8] = ssrc >> 24;
-		rtp[9] = ssrc >> 16;
-		rtp[10] = ssrc >> 8;
-		rtp[11] = ssrc;
-		memset(rtp + RTPGEN_RTP_HLEN, 0xff, g->payload);	/* PCMU silence */
-		/* Pseudo-header plus UDP header and data with seq = ts = 0: per packet the two
-		 * fields are added to this sum (RFC 1071 §2: the sum is associative). */
-		f->sum = rte_ipv4_phdr_cksum(ip, 0) +
-			rte_raw_cksum(udp, 8 + RTPGEN_RTP_HLEN + g->payload);
-		f->seq = (uint16_t)(i * 7919u);
-		f->ts = i * 104729u;
-	}
-	return 0;
+	memset(g->tmpl, 0, sizeof(g->tmpl));
+	rte_ether_addr_copy(&g->dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&g->mac, &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0xb8;	/* DSCP EF: voice (RFC 3246) */
+	ip->total_length = rte_cpu_to_be_16(g->frame_len - RTE_ETHER_HDR_LEN);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	udp->dgram_len = rte_cpu_to_be_16(8 + RTPGEN_RTP_HLEN + g->payload);
 }
 
-/* Fill n mbufs with the next n flows' packets. */
+/* A stream's IPv4 header checksum and partial UDP sum: the packet with seq, timestamp, TSC
+ * zero and no pattern. Per packet only those are added (RFC 1071 §2: the sum is commutative
+ * and associative). */
+static void
+rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
+{
+	struct rtpgen_stream *f = &g->st[i];
+	uint8_t buf[20 + 8 + RTPGEN_RTP_HLEN + RTPGEN_MAX_PAYLOAD];
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)buf;
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *rtp = (uint8_t *)(udp + 1);
+	unsigned int ulen = 8 + RTPGEN_RTP_HLEN + g->payload;
+
+	memset(buf, 0, 20 + ulen);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->type_of_service = 0xb8;
+	ip->total_length = rte_cpu_to_be_16(20 + ulen);
+	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = f->src_ip;
+	ip->dst_addr = f->dst_ip;
+	f->ip_cksum = rte_ipv4_cksum(ip);
+	udp->src_port = f->sport;
+	udp->dst_port = f->dport;
+	udp->dgram_len = rte_cpu_to_be_16(ulen);
+	rtp[0] = 0x80;
+	rtpgen_put32(rtp + 8, RTPGEN_SSRC_BASE + i);
+	rtpgen_put32(rtp + 12, RTPGEN_STAMP_MAGIC);
+	rtpgen_put32(rtp + 16, i);
+	f->sum = rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(udp, ulen);
+	f->seq = seq0;
+	f->ts = i * 104729u;
+}
+
+/* Fill one packet of stream i, stamped tsc. */
 static inline void
-rtpgen_fill(struct rtpgen *g, struct rte_mbuf **m, unsigned int n)
+rtpgen_fill_one(struct rtpgen *g, struct rte_mbuf *m, uint32_t i, uint64_t tsc)
 {
-	unsigned int i, cur = g->cur;
+	struct rtpgen_stream *f = &g->st[i];
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *rtp = d + RTPGEN_HDRS;
+	uint16_t ck;
 
-	for (i = 0; i < n; i++) {
-		struct rtpgen_flow *f = &g->flows[cur];
-		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
-		uint16_t seq = rte_cpu_to_be_16(f->seq), w[3], ck;
-		uint32_t ts = rte_cpu_to_be_32(f->ts), s;
-
-		rte_memcpy(d, g->frames + (size_t)cur * g->stride, g->frame_len);
-		memcpy(d + RTPGEN_HDRS + 2, &seq, 2);
-		memcpy(d + RTPGEN_HDRS + 4, &ts, 4);
-		memcpy(w, d + RTPGEN_HDRS + 2, 6);
-		s = f->sum + w[0] + w[1] + w[2];
-		s = (s & 0xffff) + (s >> 16);
-		s = (s & 0xffff) + (s >> 16);
-		ck = (uint16_t)~s;
-		if (ck == 0)
-			ck = 0xffff;	/* RFC 768: 0 means "no checksum" */
-		memcpy(d + RTPGEN_HDRS - 2, &ck, 2);
-		m[i]->data_len = g->frame_len;
-		m[i]->pkt_len = g->frame_len;
-		f->seq++;
-		f->ts += g->payload;	/* PCMU: one sample per byte */
-		if (++cur == g->n_flows)
-			cur = 0;
-	}
-	g->cur = cur;
+	rte_memcpy(d, g->tmpl, RTPGEN_HDRS);
+	memcpy(d + RTE_ETHER_HDR_LEN + 10, &f->ip_cksum, 2);
+	memcpy(d + RTE_ETHER_HDR_LEN + 12, &f->src_ip, 4);
+	memcpy(d + RTE_ETHER_HDR_LEN + 16, &f->dst_ip, 4);
+	memcpy(d + RTE_ETHER_HDR_LEN + 20, &f->sport, 2);
+	memcpy(d + RTE_ETHER_HDR_LEN + 22, &f->dport, 2);
+	rtpgen_rtp_write(rtp, &g->rxs.pat, i, f->seq, f->ts, tsc);
+	ck = (uint16_t)~rtpgen_cksum_fold((uint64_t)f->sum + rtpgen_rtp_var_sum(rtp, &g->rxs.pat));
+	if (ck == 0)
+		ck = 0xffff;	/* RFC 768: 0 means "no checksum" */
+	memcpy(d + RTPGEN_HDRS - 2, &ck, 2);
+	m->data_len = g->frame_len;
+	m->pkt_len = g->frame_len;
+	f->seq++;
+	f->ts += g->payload;	/* PCMU: one sample per byte (RFC 3551 §4.5.14) */
+	f->sent++;
 }
 
-/* Send up to n packets of the next flows; returns how many the port took. */
+/* Send up to n packets of the next streams; returns how many the port took. */
 static unsigned int
 rtpgen_send(struct rtpgen *g, unsigned int n)
 {
 	struct rte_mbuf *m[RTPGEN_BURST];
-	unsigned int sent;
-	unsigned int saved = g->cur;
+	uint32_t idx[RTPGEN_BURST], cur = g->cur;
+	unsigned int i, sent;
+	uint64_t tsc;
 
 	if (rte_pktmbuf_alloc_bulk(g->mp, m, n) != 0)
 		return 0;
-	rtpgen_fill(g, m, n);
+	tsc = rte_rdtsc();
+	for (i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+		idx[i] = cur;
+		rtpgen_fill_one(g, m[i], cur, tsc);
+		cur += g->step;
+		if (cur >= g->n_main)
+			cur = g->first;
+	}
 	sent = rte_eth_tx_burst(g->port, 0, m, n);
 	if (sent < n) {
 		/* Ring full: the refused packets are sent again next time, with the same
-		 * sequence numbers, so every flow stays in order. */
-		unsigned int i;
-
+		 * sequence numbers, so every stream stays in order. */
 		for (i = sent; i < n; i++) {
-			unsigned int fi = (saved + i) % g->n_flows;
+			struct rtpgen_stream *f = &g->st[idx[i]];
 
-			g->flows[fi].seq--;
-			g->flows[fi].ts -= g->payload;
+			f->seq--;
+			f->ts -= g->payload;
+			f->sent--;
 		}
-		g->cur = (saved + sent) % g->n_flows;
+		cur = idx[sent];
 		rte_pktmbuf_free_bulk(&m[sent], n - sent);
 		g->tx_full += n - sent;
 	}
+	g->cur = cur;
 	g->tx += sent;
 	return sent;
+}
+
+/* One packet of stream i (--first-packet). 0 or -EAGAIN. */
+static int
+rtpgen_send_one(struct rtpgen *g, uint32_t i)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g->mp);
+
+	if (m == NULL)
+		return -EAGAIN;
+	rtpgen_fill_one(g, m, i, rte_rdtsc());
+	if (rte_eth_tx_burst(g->port, 0, &m, 1) != 1) {
+		g->st[i].seq--;
+		g->st[i].ts -= g->payload;
+		g->st[i].sent--;
+		rte_pktmbuf_free(m);
+		return -EAGAIN;
+	}
+	g->tx++;
+	return 0;
 }
 
 /* Hand ARP replies over from the receiver to TX queue 0. */
@@ -415,8 +560,24 @@ rtpgen_arp(struct rtpgen *g, struct rte_mbuf *m)
 	return 1;
 }
 
+/* Whether a packet stamped with stream s has the addresses its copies must have. */
+static inline int
+rtpgen_addr_ok(const struct rtpgen *g, uint32_t s, const struct rte_ipv4_hdr *ip,
+	       const struct rte_udp_hdr *udp)
+{
+	const struct rtpgen_stream *e;
+
+	if (g->expect == RTPGEN_EXPECT_ANY)
+		return 1;
+	/* Pair: what stream 2k sends into leg A leaves leg B's local endpoint (stream 2k+1's
+	 * destination) towards leg B's remote (stream 2k+1's source). */
+	e = &g->st[g->expect == RTPGEN_EXPECT_PAIR ? s ^ 1 : s];
+	return ip->src_addr == e->dst_ip && udp->src_port == e->dport &&
+		ip->dst_addr == e->src_ip && udp->dst_port == e->sport;
+}
+
 static inline void
-rtpgen_rx_one(struct rtpgen *g, struct rte_mbuf *m)
+rtpgen_rx_one(struct rtpgen *g, struct rte_mbuf *m, uint64_t now)
 {
 	const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
 	const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
@@ -424,16 +585,27 @@ rtpgen_rx_one(struct rtpgen *g, struct rte_mbuf *m)
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
 	    m->data_len >= RTPGEN_HDRS && ip->version_ihl == RTE_IPV4_VHL_DEF &&
 	    ip->next_proto_id == IPPROTO_UDP && rtpgen_is_ours(g, ip->dst_addr)) {
-		g->rx.returned++;
-		if (g->verify) {
-			const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+		const struct rte_udp_hdr *udp = (const struct rte_udp_hdr *)(ip + 1);
+		const uint8_t *rtp = (const uint8_t *)(udp + 1);
+		unsigned int ulen = rte_be_to_cpu_16(udp->dgram_len);
+		uint32_t s;
+		uint16_t seq;
+		uint64_t tx_tsc;
 
-			if (rte_ipv4_cksum(ip) != 0 ||
-			    rte_be_to_cpu_16(ip->total_length) + RTE_ETHER_HDR_LEN >
-			    m->data_len || (udp->dgram_cksum != 0 &&
-			    rte_ipv4_udptcp_cksum_verify(ip, udp) != 0))
-				g->rx.bad_cksum++;
-		}
+		g->rx.returned++;
+		if (g->verify &&
+		    (rte_ipv4_cksum(ip) != 0 ||
+		     rte_be_to_cpu_16(ip->total_length) + RTE_ETHER_HDR_LEN > m->data_len ||
+		     (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0)))
+			g->rx.bad_cksum++;
+		if (ulen < 8 || RTPGEN_HDRS - 8 + ulen > m->data_len ||
+		    rtpgen_stamp_read(rtp, ulen - 8, g->payload, g->n_streams, &s, &seq,
+				      &tx_tsc) < 0)
+			g->rxs.c.bad_stamp++;
+		else if (!rtpgen_addr_ok(g, s, ip, udp))
+			g->rxs.c.bad_addr++;
+		else
+			rtpgen_rx_account(&g->rxs, rtp, s, seq, tx_tsc, now);
 	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
 		if (rtpgen_arp(g, m))
 			return;		/* the mbuf is the reply now */
@@ -453,11 +625,17 @@ rtpgen_poll_rx(struct rtpgen *g)
 
 	for (q = 0; q < g->n_rxq; q++) {
 		for (rounds = 0; rounds < 8; rounds++) {
+			uint64_t now;
+
 			n = rte_eth_rx_burst(g->port, q, m, RTPGEN_BURST);
+			if (n == 0)
+				break;
+			/* One TSC reading per burst: the packets of a burst arrived together. */
+			now = rte_rdtsc();
 			for (i = 0; i < n; i++) {
 				if (i + 1 < n)
 					rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
-				rtpgen_rx_one(g, m[i]);
+				rtpgen_rx_one(g, m[i], now);
 			}
 			total += n;
 			if (n < RTPGEN_BURST)
@@ -467,6 +645,49 @@ rtpgen_poll_rx(struct rtpgen *g)
 	return total;
 }
 
+/* Executed by whoever receives (see rtpgen_command). */
+static void
+rtpgen_exec(struct rtpgen *g, enum rtpgen_cmd cmd)
+{
+	struct rtpgen_snap *sn = &g->snap;
+	uint32_t i;
+
+	if (cmd == RTPGEN_CMD_RESET) {
+		rtpgen_rx_reset_trial(&g->rxs);
+		return;
+	}
+	sn->rx = g->rx;
+	sn->c = g->rxs.c;
+	memcpy(&sn->hist, &g->rxs.hist, sizeof(sn->hist));
+	rtpgen_rx_jitter(&g->rxs, &sn->jit_mean, &sn->jit_max, &sn->jit_streams);
+	sn->lost = 0;
+	sn->streams_lost = 0;
+	/* The sent counts were written by the main lcore before its request (release). */
+	for (i = 0; i < g->n_main; i++) {
+		const struct rtpgen_stream_rx *r = &g->rxs.st[i];
+		uint32_t sent = g->st[i].sent - g->st[i].sent_base;
+		uint32_t got = r->seq.received - r->rx_base;
+
+		if (sent > got) {
+			sn->lost += sent - got;
+			sn->streams_lost++;
+		}
+	}
+}
+
+static void
+rtpgen_check_cmd(struct rtpgen *g)
+{
+	/* Acquire: pairs with the main lcore's release of cmd_req, after it wrote cmd. */
+	uint32_t req = __atomic_load_n(&g->cmd_req, __ATOMIC_ACQUIRE);
+
+	if (req != g->cmd_done) {
+		rtpgen_exec(g, g->cmd);
+		/* Release: the snapshot is written before the acknowledgement. */
+		__atomic_store_n(&g->cmd_done, req, __ATOMIC_RELEASE);
+	}
+}
+
 static int
 rtpgen_rx_lcore(void *arg)
 {
@@ -474,44 +695,90 @@ rtpgen_rx_lcore(void *arg)
 
 	/* Acquire pairs with the main lcore's release store of stop_rx: its final reads of the
 	 * counters come after this lcore has stopped writing them (rte_eal_wait_lcore). */
-	while (!__atomic_load_n(&g->stop_rx, __ATOMIC_ACQUIRE))
+	while (!__atomic_load_n(&g->stop_rx, __ATOMIC_ACQUIRE)) {
 		rtpgen_poll_rx(g);
+		rtpgen_check_cmd(g);
+	}
 	return 0;
+}
+
+/* Have the receiver run cmd and wait for it. */
+static void
+rtpgen_command(struct rtpgen *g, enum rtpgen_cmd cmd)
+{
+	uint32_t req;
+
+	if (g->rx_here) {
+		rtpgen_exec(g, cmd);
+		return;
+	}
+	g->cmd = cmd;
+	req = g->cmd_req + 1;
+	/* Release: cmd (and the streams' sent counts) are written before the request. */
+	__atomic_store_n(&g->cmd_req, req, __ATOMIC_RELEASE);
+	while (__atomic_load_n(&g->cmd_done, __ATOMIC_ACQUIRE) != req)
+		rtpgen_send_arp(g);
+}
+
+static uint64_t
+rtpgen_relayed(const struct rtpgen *g)
+{
+	/* Relaxed: a counter sampled while the receiver may be adding to it. */
+	return __atomic_load_n(&g->rxs.c.ok, __ATOMIC_RELAXED);
 }
 
 static uint64_t
 rtpgen_returned(const struct rtpgen *g)
 {
-	/* Relaxed: a counter sampled while the receiver may be adding to it. */
 	return __atomic_load_n(&g->rx.returned, __ATOMIC_RELAXED);
 }
 
 /* With one lcore, the main loop also receives; with two, the receiver lcore does. */
 static void
-rtpgen_service(struct rtpgen *g, int rx_here)
+rtpgen_service(struct rtpgen *g)
 {
-	if (rx_here)
+	if (g->rx_here)
 		rtpgen_poll_rx(g);
 	rtpgen_send_arp(g);
 }
 
 static void
-rtpgen_wait(struct rtpgen *g, int rx_here, uint64_t cycles)
+rtpgen_wait(struct rtpgen *g, uint64_t cycles)
 {
 	uint64_t end = rte_get_tsc_cycles() + cycles;
 
 	while (rte_get_tsc_cycles() < end && !rtpgen_quit)
-		rtpgen_service(g, rx_here);
+		rtpgen_service(g);
 }
 
-/* Ask who has the first flow's destination, from the first flow's source (RFC 826). */
-static int
-rtpgen_resolve(struct rtpgen *g, int rx_here)
+/* Wait until nothing has come back for RTPGEN_SNAP_QUIET_MS, at most max_ms: what is still
+ * in flight (RFC 2544 §23 waits 2 s; a quiet link says sooner that nothing more comes). */
+static void
+rtpgen_drain(struct rtpgen *g, unsigned int max_ms)
 {
-	uint64_t hz = rte_get_tsc_hz();
+	uint64_t now = rte_get_tsc_cycles(), end = now + g->hz * max_ms / 1000;
+	uint64_t quiet = g->hz * RTPGEN_SNAP_QUIET_MS / 1000, last = now;
+	uint64_t seen = rtpgen_returned(g);
+
+	while ((now = rte_get_tsc_cycles()) < end && now - last < quiet) {
+		uint64_t r;
+
+		rtpgen_service(g);
+		r = rtpgen_returned(g);
+		if (r != seen) {
+			seen = r;
+			last = now;
+		}
+	}
+}
+
+/* Ask who has dst (network order), from src (RFC 826). */
+static int
+rtpgen_resolve(struct rtpgen *g, uint32_t src, uint32_t dst)
+{
 	int tries;
 
-	__atomic_store_n(&g->resolve_ip, g->flows[0].dst_ip, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->resolve_ip, dst, __ATOMIC_RELAXED);
 	for (tries = 0; tries < 30 && !rtpgen_quit; tries++) {
 		struct rte_mbuf *m = rte_pktmbuf_alloc(g->mp);
 		struct rte_ether_hdr *eth;
@@ -521,6 +788,7 @@ rtpgen_resolve(struct rtpgen *g, int rx_here)
 			return -ENOMEM;
 		eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 		arp = (struct rte_arp_hdr *)(eth + 1);
+		memset(eth, 0, RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN);
 		memset(&eth->dst_addr, 0xff, 6);
 		rte_ether_addr_copy(&g->mac, &eth->src_addr);
 		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
@@ -530,16 +798,17 @@ rtpgen_resolve(struct rtpgen *g, int rx_here)
 		arp->arp_plen = 4;
 		arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
 		rte_ether_addr_copy(&g->mac, &arp->arp_data.arp_sha);
-		arp->arp_data.arp_sip = g->flows[0].src_ip;
-		memset(&arp->arp_data.arp_tha, 0, 6);
-		arp->arp_data.arp_tip = g->flows[0].dst_ip;
+		arp->arp_data.arp_sip = src;
+		arp->arp_data.arp_tip = dst;
 		m->data_len = m->pkt_len = RTE_ETHER_MIN_LEN - RTE_ETHER_CRC_LEN;
 		if (rte_eth_tx_burst(g->port, 0, &m, 1) != 1)
 			rte_pktmbuf_free(m);
-		rtpgen_wait(g, rx_here, hz / 10);
+		rtpgen_wait(g, g->hz / 10);
 		/* Acquire: pairs with the receiver's release store after it wrote the MAC. */
-		if (__atomic_load_n(&g->have_dst_mac, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&g->have_dst_mac, __ATOMIC_ACQUIRE)) {
+			rtpgen_build_template(g);
 			return 0;
+		}
 	}
 	return -ETIMEDOUT;
 }
@@ -584,21 +853,628 @@ rtpgen_port_init(struct rtpgen *g)
 	return -ENOLINK;
 }
 
+/* ---- sessions over the REST API ---- */
+
+static void
+rtpgen_remote(uint32_t session, unsigned int leg, uint32_t *ip, uint16_t *port)
+{
+	uint32_t j = 2 * session + leg;
+
+	*ip = RTPGEN_REMOTE_BASE + j % RTPGEN_REMOTE_ADDRS;
+	*port = (uint16_t)(RTPGEN_REMOTE_PORT + 2 * (j / RTPGEN_REMOTE_ADDRS));
+}
+
+static int
+rtpgen_ep_str(char *buf, size_t sz, uint32_t ip, uint16_t port)
+{
+	return snprintf(buf, sz, "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+			ip & 0xff, port);
+}
+
+/* The POST /v1/sessions object of a session with the given remotes (host order). */
+static int
+rtpgen_session_obj(char *buf, size_t sz, const struct rtpgen_api *api, uint32_t ip_a,
+		   uint16_t port_a, uint32_t ip_b, uint16_t port_b)
+{
+	char a[32], b[32];
+
+	rtpgen_ep_str(a, sizeof(a), ip_a, port_a);
+	rtpgen_ep_str(b, sizeof(b), ip_b, port_b);
+	return snprintf(buf, sz, "{\"legs\":[{\"remote\":\"%s\"},{\"remote\":\"%s\"}],"
+			"\"idle_timeout\":%u}", a, b, api->idle_timeout);
+}
+
+/* Streams 2k (leg A) and 2k+1 (leg B) of a session from its answer object; the remotes are
+ * those we asked for. Also keeps the id. 0 or -EPROTO. */
+static int
+rtpgen_session_answer(struct rtpgen *g, struct rtpgen_api *api, const json_t *obj, uint32_t k,
+		      uint32_t ip_a, uint16_t port_a, uint32_t ip_b, uint16_t port_b,
+		      char *id_out)
+{
+	const json_t *legs = json_object_get(obj, "legs");
+	const char *id = json_string_value(json_object_get(obj, "id"));
+	const char *la = json_string_value(json_object_get(json_array_get(legs, 0), "local"));
+	const char *lb = json_string_value(json_object_get(json_array_get(legs, 1), "local"));
+	struct rtpgen_stream *a = &g->st[2 * k], *b = &g->st[2 * k + 1];
+
+	(void)api;
+	if (id == NULL || la == NULL || lb == NULL || strlen(id) >= RTPGEN_ID_LEN ||
+	    json_array_size(legs) != 2) {
+		fprintf(stderr, "rtpgen: session %u: unexpected answer\n", k);
+		return -EPROTO;
+	}
+	/* Each leg's local endpoint from the answer: the legs of a session may be on different
+	 * local addresses. */
+	if (rtpgen_parse_ep(la, &a->dst_ip, &a->dport) < 0 ||
+	    rtpgen_parse_ep(lb, &b->dst_ip, &b->dport) < 0) {
+		fprintf(stderr, "rtpgen: session %u: local endpoints %s, %s: rtpgen sends IPv4\n",
+			k, la, lb);
+		return -EPROTO;
+	}
+	a->src_ip = rte_cpu_to_be_32(ip_a);
+	a->sport = rte_cpu_to_be_16(port_a);
+	b->src_ip = rte_cpu_to_be_32(ip_b);
+	b->sport = rte_cpu_to_be_16(port_b);
+	strcpy(id_out, id);
+	return 0;
+}
+
+static void
+rtpgen_progress(const char *what, uint32_t done, uint32_t total, double t0, double *next)
+{
+	double now = rtpgen_now();
+
+	if (total < 10000 || (now < *next && done != total))
+		return;
+	*next = now + 1;
+	fprintf(stderr, "rtpgen: %s %u/%u sessions (%.0f/s)\n", what, done, total,
+		done / (now - t0 > 0 ? now - t0 : 1e-9));
+}
+
+/* Answer i of a pipelined create: a single session (batch 0) or a batch of n from first. */
+static int
+rtpgen_create_answer(struct rtpgen *g, struct rtpgen_api *api, uint32_t first, uint32_t n,
+		     int batch)
+{
+	char *resp = NULL;
+	size_t len = 0;
+	json_t *root, *arr;
+	json_error_t jerr;
+	uint32_t i;
+	int st, rc = 0;
+
+	st = httpc_recv(api->h, &resp, &len);
+	if (st != 201) {
+		if (st < 0)
+			fprintf(stderr, "rtpgen: creating sessions %u..%u: %s\n", first,
+				first + n - 1, strerror(-st));
+		else
+			fprintf(stderr, "rtpgen: creating sessions %u..%u: HTTP %d %s%s\n",
+				first, first + n - 1, st, resp ? resp : "",
+				st == 413 ? " (raise api.max_body or lower --batch)" : "");
+		free(resp);
+		return -EPROTO;
+	}
+	root = json_loadb(resp, len, 0, &jerr);
+	free(resp);
+	arr = batch ? json_object_get(root, "sessions") : NULL;
+	if (root == NULL || (batch && json_array_size(arr) != n)) {
+		fprintf(stderr, "rtpgen: sessions %u..%u: answer is not what was asked for\n",
+			first, first + n - 1);
+		json_decref(root);
+		return -EPROTO;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		uint32_t k = first + i, ipa, ipb;
+		uint16_t pa, pb;
+
+		rtpgen_remote(k, 0, &ipa, &pa);
+		rtpgen_remote(k, 1, &ipb, &pb);
+		rc = rtpgen_session_answer(g, api, batch ? json_array_get(arr, i) : root, k,
+					   ipa, pa, ipb, pb, api->ids + (size_t)k * RTPGEN_ID_LEN);
+		/* ids[] up to n_ids: a hole (empty id) where a session was refused. */
+		if (rc == 0)
+			api->n_ids = k + 1;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/* Create api->sessions sessions: pipelined single POSTs, or batches of api->batch. */
+static int
+rtpgen_create_sessions(struct rtpgen *g, struct rtpgen_api *api)
+{
+	uint32_t n = api->sessions, per = api->batch ? api->batch : 1;
+	uint32_t sent = 0, done = 0, depth = api->pipeline;
+	size_t cap = (size_t)per * 128 + 64;
+	char *body = malloc(cap);
+	double t0 = rtpgen_now(), next = t0 + 1;
+	int rc = 0;
+
+	if (body == NULL)
+		return -ENOMEM;
+	while (done < n && rc == 0) {
+		while (sent < n && (sent - done) / per < depth && !rtpgen_quit) {
+			uint32_t k, cnt = RTE_MIN(per, n - sent);
+			size_t len = 0;
+
+			if (api->batch)
+				len += (size_t)snprintf(body, cap, "{\"sessions\":[");
+			for (k = sent; k < sent + cnt; k++) {
+				uint32_t ipa, ipb;
+				uint16_t pa, pb;
+
+				rtpgen_remote(k, 0, &ipa, &pa);
+				rtpgen_remote(k, 1, &ipb, &pb);
+				if (k > sent)
+					body[len++] = ',';
+				len += (size_t)rtpgen_session_obj(body + len, cap - len, api, ipa,
+								  pa, ipb, pb);
+			}
+			if (api->batch)
+				len += (size_t)snprintf(body + len, cap - len, "]}");
+			rc = httpc_send(api->h, "POST", api->batch ? "/v1/sessions/batch" :
+					"/v1/sessions", body, len);
+			if (rc < 0) {
+				fprintf(stderr, "rtpgen: POST: %s\n", strerror(-rc));
+				break;
+			}
+			sent += cnt;
+		}
+		if (rc < 0 || sent == done)
+			break;	/* an error, or interrupted with nothing in flight */
+		{
+			uint32_t cnt = RTE_MIN(per, n - done);
+
+			rc = rtpgen_create_answer(g, api, done, cnt, api->batch != 0);
+			done += cnt;
+		}
+		rtpgen_progress("created", done, n, t0, &next);
+	}
+	/* Read what is still in flight so that what was created is known (and deleted). */
+	while (httpc_pending(api->h) > 0 && done < sent) {
+		uint32_t cnt = RTE_MIN(per, n - done);
+
+		if (rtpgen_create_answer(g, api, done, cnt, api->batch != 0) < 0 && rc == 0)
+			rc = -EPROTO;
+		done += cnt;
+	}
+	api->create_s = rtpgen_now() - t0;
+	free(body);
+	if (rc == 0 && rtpgen_quit)
+		rc = -EINTR;
+	return rc;
+}
+
+/* Delete the n_ids sessions created, pipelined. */
+static void
+rtpgen_delete_sessions(struct rtpgen_api *api)
+{
+	uint32_t n = api->n_ids, sent = 0, done = 0;
+	/* DELETEs are small both ways: pipeline deeply even when creating went by batches. */
+	uint32_t depth = RTE_MAX(api->pipeline, 32u);
+	double t0 = rtpgen_now(), next = t0 + 1;
+	char path[64 + RTPGEN_ID_LEN];
+
+	while (done < n) {
+		int st;
+
+		while (sent < n && sent - done < depth) {
+			const char *id = api->ids + (size_t)sent * RTPGEN_ID_LEN;
+
+			if (*id == 0 && done == sent) {
+				sent++;
+				done++;
+				continue;	/* never created */
+			}
+			if (*id == 0)
+				break;	/* answer what is in flight first */
+			snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+			if (httpc_send(api->h, "DELETE", path, NULL, 0) < 0)
+				break;
+			sent++;
+		}
+		if (sent == done) {
+			api->delete_failed += n - done;
+			break;
+		}
+		st = httpc_recv(api->h, NULL, NULL);
+		if (st == 204)
+			api->deleted++;
+		else
+			api->delete_failed++;
+		done++;
+		rtpgen_progress("deleted", done, n, t0, &next);
+	}
+	api->delete_s = rtpgen_now() - t0;
+	if (api->delete_failed)
+		fprintf(stderr, "rtpgen: %u sessions could not be deleted\n", api->delete_failed);
+}
+
+/* ---- measurements ---- */
+
+static double
+rtpgen_us(const struct rtpgen *g, double cycles)
+{
+	return cycles * 1e6 / (double)g->hz;
+}
+
+/* Warm-up: one packet per active stream per round, so the relay latches every remote and
+ * resolves every next hop, until a round comes back whole. Returns what came back last. */
+static uint64_t
+rtpgen_warmup(struct rtpgen *g, unsigned int warmup_ms)
+{
+	uint64_t back = 0;
+	unsigned int round;
+
+	for (round = 0; round < 5 && !rtpgen_quit; round++) {
+		uint64_t before = rtpgen_relayed(g);
+		uint32_t left = g->n_active;
+
+		g->cur = g->first;
+		while (left > 0 && !rtpgen_quit) {
+			left -= rtpgen_send(g, RTE_MIN(left, (uint32_t)RTPGEN_BURST));
+			rtpgen_service(g);
+		}
+		rtpgen_wait(g, g->hz * warmup_ms / 1000);
+		back = rtpgen_relayed(g) - before;
+		if (back >= g->n_active)
+			break;
+	}
+	return back;
+}
+
+/* One trial of secs seconds at rate pps (0: full speed), or until max_packets have been sent
+ * (0: no limit), then the drain. */
+static void
+rtpgen_run_trial(struct rtpgen *g, double rate, double secs, uint64_t max_packets,
+		 unsigned int drain_ms, struct rtpgen_trial *t)
+{
+	struct rtpgen_snap s0;
+	uint64_t t0, t1, now, tx0, full0;
+	const struct rtpgen_hist *h = &g->snap.hist;
+	uint32_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->rate = rate;
+	for (i = 0; i < g->n_main; i++)
+		g->st[i].sent_base = g->st[i].sent;
+	rtpgen_command(g, RTPGEN_CMD_RESET);
+	rtpgen_command(g, RTPGEN_CMD_SNAP);
+	s0 = g->snap;
+	tx0 = g->tx;
+	full0 = g->tx_full;
+	t0 = rte_get_tsc_cycles();
+	t1 = t0 + (uint64_t)(secs * g->hz);
+	while (!rtpgen_quit && (now = rte_get_tsc_cycles()) < t1) {
+		unsigned int n = RTPGEN_BURST;
+
+		if (rate > 0) {
+			double due = (double)(now - t0) * rate / g->hz - (double)(g->tx - tx0);
+
+			n = due >= RTPGEN_BURST ? RTPGEN_BURST : (unsigned int)(due > 0 ? due : 0);
+		}
+		if (max_packets) {
+			uint64_t left = max_packets - (g->tx - tx0);
+
+			if (left == 0)
+				break;
+			if (n > left)
+				n = (unsigned int)left;
+		}
+		if (n)
+			rtpgen_send(g, n);
+		rtpgen_service(g);
+	}
+	now = rte_get_tsc_cycles();
+	t->secs = (double)(now - t0) / g->hz;
+	rtpgen_drain(g, drain_ms);
+	rtpgen_command(g, RTPGEN_CMD_SNAP);
+	t->tx = g->tx - tx0;
+	t->tx_full = g->tx_full - full0;
+	t->returned = g->snap.rx.returned - s0.rx.returned;
+	t->bad_cksum = g->snap.rx.bad_cksum - s0.rx.bad_cksum;
+	t->relayed = g->snap.c.ok - s0.c.ok;
+	t->reordered = g->snap.c.reordered - s0.c.reordered;
+	t->dup = g->snap.c.dup - s0.c.dup;
+	t->bad_stamp = g->snap.c.bad_stamp - s0.c.bad_stamp;
+	t->bad_addr = g->snap.c.bad_addr - s0.c.bad_addr;
+	t->bad_payload = g->snap.c.bad_payload - s0.c.bad_payload;
+	t->lost = g->snap.lost;
+	t->streams_lost = g->snap.streams_lost;
+	t->tx_pps = t->secs > 0 ? t->tx / t->secs : 0;
+	t->rx_pps = t->secs > 0 ? t->relayed / t->secs : 0;
+	t->lat_samples = h->count;
+	if (h->count) {
+		t->lat_min = rtpgen_us(g, (double)h->min);
+		t->lat_mean = rtpgen_us(g, (double)h->sum / (double)h->count);
+		t->lat_p50 = rtpgen_us(g, (double)rtpgen_hist_quantile(h, 0.5));
+		t->lat_p99 = rtpgen_us(g, (double)rtpgen_hist_quantile(h, 0.99));
+		t->lat_p999 = rtpgen_us(g, (double)rtpgen_hist_quantile(h, 0.999));
+		t->lat_max = rtpgen_us(g, (double)h->max);
+	}
+	t->jit_mean = rtpgen_us(g, g->snap.jit_mean);
+	t->jit_max = rtpgen_us(g, (double)g->snap.jit_max);
+}
+
+static double
+rtpgen_r3(double x)
+{
+	/* Three decimals are enough for µs and seconds; the rest is noise in the JSON. */
+	return (double)(int64_t)(x * 1000 + (x >= 0 ? 0.5 : -0.5)) / 1000;
+}
+
+static json_t *
+rtpgen_latency_json(const struct rtpgen_trial *t)
+{
+	return json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "samples", (json_int_t)t->lat_samples,
+			 "min", rtpgen_r3(t->lat_min), "mean", rtpgen_r3(t->lat_mean),
+			 "p50", rtpgen_r3(t->lat_p50), "p99", rtpgen_r3(t->lat_p99),
+			 "p999", rtpgen_r3(t->lat_p999), "max", rtpgen_r3(t->lat_max));
+}
+
+static json_t *
+rtpgen_trial_json(const struct rtpgen_trial *t)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "rate_pps", json_integer((json_int_t)t->rate));
+	json_object_set_new(o, "duration_s", json_real(rtpgen_r3(t->secs)));
+	json_object_set_new(o, "tx", json_integer((json_int_t)t->tx));
+	json_object_set_new(o, "relayed", json_integer((json_int_t)t->relayed));
+	json_object_set_new(o, "lost", json_integer((json_int_t)t->lost));
+	json_object_set_new(o, "loss", json_real(t->tx ? (double)t->lost / t->tx : 0));
+	json_object_set_new(o, "reordered", json_integer((json_int_t)t->reordered));
+	json_object_set_new(o, "duplicates", json_integer((json_int_t)t->dup));
+	json_object_set_new(o, "tx_pps", json_integer((json_int_t)t->tx_pps));
+	json_object_set_new(o, "rx_pps", json_integer((json_int_t)t->rx_pps));
+	/* A rate the generator could not offer is no result for that rate. */
+	json_object_set_new(o, "rate_reached", json_boolean(t->rate <= 0 ||
+			    t->tx_pps >= 0.99 * t->rate));
+	json_object_set_new(o, "pass", json_boolean(t->pass));
+	json_object_set_new(o, "latency_us", rtpgen_latency_json(t));
+	json_object_set_new(o, "jitter_us", json_pack("{s:f,s:f}", "mean", rtpgen_r3(t->jit_mean),
+						      "max", rtpgen_r3(t->jit_max)));
+	return o;
+}
+
+static int
+rtpgen_trial_pass(const struct rtpgen_trial *t, double tolerance)
+{
+	return t->tx > 0 && (double)t->lost <= tolerance * (double)t->tx && t->bad_addr == 0 &&
+		t->bad_stamp == 0 && t->bad_payload == 0;
+}
+
+struct rtpgen_search {
+	double trial_s, precision, tolerance, latency_at;
+	struct rtpgen_trial *trials;
+	unsigned int n_trials;
+	int best;		/* index of the zero-loss trial, -1 = none */
+	int at;			/* index of the --latency-at trial, -1 = none */
+	double max_pps;
+};
+
+/* RFC 2544 §26.1: the highest rate at which no frame is lost, by binary search between 0
+ * and the unpaced maximum, starting from what the device relayed at that maximum. */
+static void
+rtpgen_search(struct rtpgen *g, struct rtpgen_search *s, unsigned int drain_ms)
+{
+	double lo = 0, hi, rate;
+	unsigned int max_trials = 40;
+	struct rtpgen_trial *t;
+
+	s->trials = calloc(max_trials + 1, sizeof(*s->trials));
+	s->best = s->at = -1;
+	if (s->trials == NULL)
+		return;
+	t = &s->trials[s->n_trials++];
+	rtpgen_run_trial(g, 0, s->trial_s, 0, drain_ms, t);
+	t->pass = rtpgen_trial_pass(t, s->tolerance);
+	fprintf(stderr, "rtpgen: search: unpaced %.0f pps offered, %.0f relayed, %" PRIu64
+		" lost\n", t->tx_pps, t->rx_pps, t->lost);
+	s->max_pps = t->tx_pps;
+	if (t->pass) {
+		s->best = 0;
+	} else {
+		hi = t->tx_pps;
+		rate = t->rx_pps > 0 && t->rx_pps < hi ? t->rx_pps : hi / 2;
+		while (!rtpgen_quit && s->n_trials < max_trials && hi - lo > s->precision * hi) {
+			t = &s->trials[s->n_trials];
+			rtpgen_run_trial(g, rate, s->trial_s, 0, drain_ms, t);
+			t->pass = rtpgen_trial_pass(t, s->tolerance);
+			fprintf(stderr, "rtpgen: search: %.0f pps: %" PRIu64 " of %" PRIu64
+				" lost: %s\n", rate, t->lost, t->tx, t->pass ? "pass" : "fail");
+			if (t->pass) {
+				lo = rate;
+				s->best = (int)s->n_trials;
+			} else {
+				hi = rate;
+			}
+			s->n_trials++;
+			rate = (lo + hi) / 2;
+		}
+	}
+	if (s->latency_at > 0 && s->best >= 0 && !rtpgen_quit) {
+		const struct rtpgen_trial *b = &s->trials[s->best];
+		double r = s->latency_at * (b->rate > 0 ? b->rate : b->tx_pps);
+
+		t = &s->trials[s->n_trials];
+		rtpgen_run_trial(g, r, s->trial_s, 0, drain_ms, t);
+		t->pass = rtpgen_trial_pass(t, s->tolerance);
+		s->at = (int)s->n_trials++;
+	}
+}
+
+/* --first-packet: for each of fp->n sessions (plus one unrecorded first one, which lets both
+ * sides resolve each other's addresses), create it, send one packet into leg A as soon as
+ * the 201 answer has been read, wait for it to come back from leg B, delete it. */
+static int
+rtpgen_first_packet(struct rtpgen *g, struct rtpgen_api *api, struct rtpgen_fp *fp)
+{
+	uint32_t i, base = g->n_main;
+	char body[256], path[64 + RTPGEN_ID_LEN], id[RTPGEN_ID_LEN];
+
+	fp->delay = calloc(fp->n + 1, sizeof(*fp->delay));
+	if (fp->delay == NULL)
+		return -ENOMEM;
+	for (i = 0; i <= fp->n && !rtpgen_quit; i++) {
+		uint32_t a = base + 2 * i, ipa = RTPGEN_REMOTE_BASE, ipb = RTPGEN_REMOTE_BASE + 1;
+		uint16_t port = (uint16_t)(RTPGEN_FP_PORT - 2 * i);
+		uint64_t t0, end, t1 = 0;
+		char *resp = NULL;
+		size_t len = 0;
+		json_t *root;
+		int st, len_body, rc;
+
+		len_body = rtpgen_session_obj(body, sizeof(body), api, ipa, port, ipb, port);
+		st = httpc_request(api->h, "POST", "/v1/sessions", body, (size_t)len_body, &resp,
+				   &len);
+		t0 = rte_rdtsc();
+		if (st != 201) {
+			fprintf(stderr, "rtpgen: first-packet session %u: %s%d %s\n", i,
+				st < 0 ? "error " : "HTTP ", st, resp ? resp : "");
+			free(resp);
+			fp->fails++;
+			if (st < 0)
+				return st;
+			continue;
+		}
+		root = json_loadb(resp, len, 0, NULL);
+		free(resp);
+		/* Streams a (leg A) and a + 1 (leg B) were reserved in the stream table. */
+		rc = rtpgen_session_answer(g, api, root, a / 2, ipa, port, ipb, port, id);
+		json_decref(root);
+		if (rc < 0) {
+			fp->fails++;
+			continue;
+		}
+		rtpgen_stream_setup(g, a, (uint16_t)(a * 7919u));
+		rtpgen_stream_setup(g, a + 1, (uint16_t)((a + 1) * 7919u));
+		if (!g->have_dst_mac &&
+		    rtpgen_resolve(g, g->st[a].src_ip, g->st[a].dst_ip) < 0) {
+			fprintf(stderr, "rtpgen: no ARP reply from the relay\n");
+			return -ETIMEDOUT;
+		}
+		while (rtpgen_send_one(g, a) < 0 && !rtpgen_quit)
+			rtpgen_service(g);
+		end = rte_rdtsc() + g->hz;
+		while (!rtpgen_quit && rte_rdtsc() < end) {
+			rtpgen_service(g);
+			/* Relaxed: a count the receiver writes; only its change matters. */
+			if (__atomic_load_n(&g->rxs.st[a].seq.received, __ATOMIC_RELAXED) > 0) {
+				t1 = rte_rdtsc();
+				break;
+			}
+		}
+		if (i > 0) {
+			if (t1)
+				fp->delay[fp->n_delay++] = t1 - t0;
+			else
+				fp->lost++;
+		}
+		snprintf(path, sizeof(path), "/v1/sessions/%s", id);
+		st = httpc_request(api->h, "DELETE", path, NULL, 0, NULL, NULL);
+		if (st != 204)
+			fprintf(stderr, "rtpgen: DELETE %s: %d\n", path, st);
+	}
+	return 0;
+}
+
+static int
+rtpgen_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static json_t *
+rtpgen_fp_json(const struct rtpgen *g, struct rtpgen_fp *fp)
+{
+	json_t *o = json_object();
+	uint32_t n = fp->n_delay;
+
+	json_object_set_new(o, "sessions", json_integer(fp->n));
+	json_object_set_new(o, "received", json_integer(n));
+	json_object_set_new(o, "lost", json_integer(fp->lost));
+	json_object_set_new(o, "failed", json_integer(fp->fails));
+	if (n) {
+		/* Exact percentiles from the sorted delays (nearest rank). */
+		qsort(fp->delay, n, sizeof(*fp->delay), rtpgen_cmp_u64);
+		json_object_set_new(o, "p50_us", json_real(rtpgen_r3(rtpgen_us(g,
+			(double)fp->delay[(n * 50 + 99) / 100 - 1]))));
+		json_object_set_new(o, "p99_us", json_real(rtpgen_r3(rtpgen_us(g,
+			(double)fp->delay[(n * 99 + 99) / 100 - 1]))));
+		json_object_set_new(o, "max_us", json_real(rtpgen_r3(rtpgen_us(g,
+			(double)fp->delay[n - 1]))));
+		json_object_set_new(o, "min_us", json_real(rtpgen_r3(rtpgen_us(g,
+			(double)fp->delay[0]))));
+	}
+	return o;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 		"usage: rtpgen EAL-ARGS -- [options]\n"
-		"  -f, --flows FILE     {\"flows\":[{\"src\":\"IP:PORT\",\"dst\":\"IP:PORT\"}]}\n"
+		"streams (one of):\n"
+		"  -f, --flows FILE     {\"flows\":[{\"src\":\"IP:PORT\",\"dst\":\"IP:PORT\"}]}:\n"
+		"                       flows 2k and 2k+1 are the two legs of a session\n"
 		"  -F, --flow SRC,DST   one flow (repeatable): 198.18.0.10:5004,198.18.0.1:30000\n"
-		"  -t, --duration SEC   measured time (default 10)\n"
-		"  -r, --rate PPS       packets per second offered, 0 = at full speed (default)\n"
-		"  -s, --payload BYTES  RTP payload size (default 160: 20 ms of PCMU)\n"
-		"  -w, --warmup MS      warm-up round: a packet per flow, then wait (default 200)\n"
+		"  --api HOST:PORT      create the sessions on mrelayd over REST (remotes\n"
+		"                       198.18.0.10-209, even ports from 10000)\n"
+		"  --token T            bearer token for --api\n"
+		"  --sessions N         sessions to create (default 1; 0 with --first-packet)\n"
+		"  --batch B            POST /v1/sessions/batch with B sessions each (<= 1000)\n"
+		"  --pipeline D         requests in flight (default 32; 1 with --batch)\n"
+		"  --keep               do not delete the sessions at exit\n"
+		"  --idle-timeout S     sessions' idle_timeout (default 3600)\n"
+		"traffic:\n"
+		"  -t, --duration SEC   measured time (default 10; 0: no traffic trial)\n"
+		"  -r, --rate PPS       total packets/s, 0 = as fast as possible (default)\n"
+		"  --packets N          stop the trial after N packets (an exact count for tests)\n"
+		"  --stream-pps P       every stream sends P packets/s, evenly spread (50: 20 ms)\n"
+		"  --dir a|b|both       into leg A, into leg B, or both (default)\n"
+		"  -s, --payload BYTES  RTP payload size (default 200, at least 16)\n"
+		"  -w, --warmup MS      warm-up: a packet per stream, then wait (default 200)\n"
 		"  -q, --rxq N          RX queues to poll (= the peer's TX queues; default 1)\n"
-		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first flow's dst)\n"
+		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first stream's dst)\n"
+		"checks:\n"
 		"  -V, --verify         check IPv4/UDP checksums of what comes back\n"
+		"  --check-payload      compare the whole payload pattern (the stamp always is)\n"
+		"  --expect pair|reflect|any  where copies come back: the other leg (default),\n"
+		"                       the sender itself (an I/O forwarder), or not checked\n"
+		"  --drain MS           wait for stragglers after a trial, at most (default 2000)\n"
+		"measurements:\n"
+		"  --search             RFC 2544 throughput: highest rate without loss\n"
+		"  --trial SEC          seconds per search trial (default 5)\n"
+		"  --precision F        search until the interval is F of the rate (default 0.01)\n"
+		"  --loss-tolerance F   loss fraction a passing trial may have (default 0)\n"
+		"  --latency-at F       after the search, a trial at F x the zero-loss rate\n"
+		"  --first-packet N     N sessions one by one: delay from 201 to the first packet\n"
+		"                       relayed (needs --api)\n"
 		"  -l, --label TEXT     label copied into the JSON line\n");
+}
+
+enum {
+	OPT_API = 256, OPT_TOKEN, OPT_SESSIONS, OPT_BATCH, OPT_PIPELINE, OPT_KEEP, OPT_IDLE,
+	OPT_STREAM_PPS, OPT_DIR, OPT_CHECK_PAYLOAD, OPT_EXPECT, OPT_DRAIN, OPT_SEARCH, OPT_TRIAL,
+	OPT_PRECISION, OPT_TOLERANCE, OPT_LATENCY_AT, OPT_FIRST_PACKET, OPT_PACKETS,
+};
+
+static int
+rtpgen_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		return -EINVAL;
+	*out = v;
+	return 0;
 }
 
 int
@@ -616,15 +1492,43 @@ main(int argc, char **argv)
 		{ "verify", no_argument, NULL, 'V' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "api", required_argument, NULL, OPT_API },
+		{ "token", required_argument, NULL, OPT_TOKEN },
+		{ "sessions", required_argument, NULL, OPT_SESSIONS },
+		{ "batch", required_argument, NULL, OPT_BATCH },
+		{ "pipeline", required_argument, NULL, OPT_PIPELINE },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "stream-pps", required_argument, NULL, OPT_STREAM_PPS },
+		{ "dir", required_argument, NULL, OPT_DIR },
+		{ "check-payload", no_argument, NULL, OPT_CHECK_PAYLOAD },
+		{ "expect", required_argument, NULL, OPT_EXPECT },
+		{ "drain", required_argument, NULL, OPT_DRAIN },
+		{ "search", no_argument, NULL, OPT_SEARCH },
+		{ "trial", required_argument, NULL, OPT_TRIAL },
+		{ "precision", required_argument, NULL, OPT_PRECISION },
+		{ "loss-tolerance", required_argument, NULL, OPT_TOLERANCE },
+		{ "latency-at", required_argument, NULL, OPT_LATENCY_AT },
+		{ "first-packet", required_argument, NULL, OPT_FIRST_PACKET },
+		{ "packets", required_argument, NULL, OPT_PACKETS },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rtpgen gen;
+	static struct rtpgen_api api;
+	static struct rtpgen_fp fp;
+	static struct rtpgen_search search;
+	static struct rtpgen_trial main_trial;
 	struct rtpgen *g = &gen;
-	const char *label = "";
-	double duration = 10, rate = 0, secs = 0;
-	unsigned int warmup_ms = 200, cap = 0, rx_lcore = RTE_MAX_LCORE, round, lc;
-	uint64_t hz, t0, t1, now, rx0 = 0, tx0 = 0, warm_back = 0;
-	int c, rc, rx_here;
+	const struct rtpgen_trial *rep = NULL;
+	const char *label = "", *dir = "both", *mode;
+	double duration = 10, rate = 0, stream_pps = 0, v;
+	uint64_t max_packets = 0;
+	unsigned int warmup_ms = 200, drain_ms = 2000, rx_lcore = RTE_MAX_LCORE, lc;
+	int c, rc, check_payload = 0, do_search = 0, sessions_set = 0, expect_set = 0;
+	uint64_t warm_back = 0;
+	uint32_t i;
+	json_t *out;
+	char *line;
 
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
@@ -633,14 +1537,18 @@ main(int argc, char **argv)
 	}
 	argc -= rc;
 	argv += rc;
-	g->payload = 160;
+	g->payload = 200;
 	g->n_rxq = 1;
+	api.sessions = 1;
+	api.idle_timeout = 3600;
+	search.trial_s = 5;
+	search.precision = 0.01;
 	while ((c = getopt_long(argc, argv, "f:F:t:r:s:w:q:m:Vl:h", opts, NULL)) != -1) {
 		char *comma;
 
 		switch (c) {
 		case 'f':
-			if (rtpgen_load_flows(g, optarg, &cap) < 0)
+			if (rtpgen_load_flows(g, optarg) < 0)
 				return 2;
 			break;
 		case 'F':
@@ -650,23 +1558,31 @@ main(int argc, char **argv)
 				return 2;
 			}
 			*comma = 0;
-			if (rtpgen_add_flow(g, optarg, comma + 1, &cap) < 0)
+			if (rtpgen_add_flow(g, optarg, comma + 1) < 0)
 				return 2;
 			break;
 		case 't':
-			duration = atof(optarg);
+			if (rtpgen_num(optarg, 0, 1e6, &duration) < 0)
+				goto bad;
 			break;
 		case 'r':
-			rate = atof(optarg);
+			if (rtpgen_num(optarg, 0, 1e9, &rate) < 0)
+				goto bad;
 			break;
 		case 's':
-			g->payload = (uint16_t)atoi(optarg);
+			if (rtpgen_num(optarg, RTPGEN_MIN_PAYLOAD, RTPGEN_MAX_PAYLOAD, &v) < 0)
+				goto bad;
+			g->payload = (uint16_t)v;
 			break;
 		case 'w':
-			warmup_ms = (unsigned int)atoi(optarg);
+			if (rtpgen_num(optarg, 0, 60000, &v) < 0)
+				goto bad;
+			warmup_ms = (unsigned int)v;
 			break;
 		case 'q':
-			g->n_rxq = (uint16_t)atoi(optarg);
+			if (rtpgen_num(optarg, 1, RTPGEN_MAX_RXQ, &v) < 0)
+				goto bad;
+			g->n_rxq = (uint16_t)v;
 			break;
 		case 'm':
 			if (rte_ether_unformat_addr(optarg, &g->dst_mac) < 0) {
@@ -684,14 +1600,141 @@ main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case OPT_API:
+			api.hostport = optarg;
+			break;
+		case OPT_TOKEN:
+			api.token = optarg;
+			break;
+		case OPT_SESSIONS:
+			if (rtpgen_num(optarg, 0, RTPGEN_MAX_SESSIONS, &v) < 0)
+				goto bad;
+			api.sessions = (uint32_t)v;
+			sessions_set = 1;
+			break;
+		case OPT_BATCH:
+			if (rtpgen_num(optarg, 0, 1000, &v) < 0)
+				goto bad;
+			api.batch = (uint32_t)v;
+			break;
+		case OPT_PIPELINE:
+			if (rtpgen_num(optarg, 1, 1024, &v) < 0)
+				goto bad;
+			api.pipeline = (uint32_t)v;
+			break;
+		case OPT_KEEP:
+			api.keep = 1;
+			break;
+		case OPT_IDLE:
+			if (rtpgen_num(optarg, 1, 86400, &v) < 0)
+				goto bad;
+			api.idle_timeout = (uint32_t)v;
+			break;
+		case OPT_STREAM_PPS:
+			if (rtpgen_num(optarg, 0.001, 1e6, &stream_pps) < 0)
+				goto bad;
+			break;
+		case OPT_DIR:
+			if (strcmp(optarg, "a") && strcmp(optarg, "b") && strcmp(optarg, "both"))
+				goto bad;
+			dir = optarg;
+			break;
+		case OPT_CHECK_PAYLOAD:
+			check_payload = 1;
+			break;
+		case OPT_EXPECT:
+			if (strcmp(optarg, "pair") == 0)
+				g->expect = RTPGEN_EXPECT_PAIR;
+			else if (strcmp(optarg, "reflect") == 0)
+				g->expect = RTPGEN_EXPECT_REFLECT;
+			else if (strcmp(optarg, "any") == 0)
+				g->expect = RTPGEN_EXPECT_ANY;
+			else
+				goto bad;
+			expect_set = 1;
+			break;
+		case OPT_DRAIN:
+			if (rtpgen_num(optarg, 0, 60000, &v) < 0)
+				goto bad;
+			drain_ms = (unsigned int)v;
+			break;
+		case OPT_SEARCH:
+			do_search = 1;
+			break;
+		case OPT_TRIAL:
+			if (rtpgen_num(optarg, 0.1, 3600, &search.trial_s) < 0)
+				goto bad;
+			break;
+		case OPT_PRECISION:
+			if (rtpgen_num(optarg, 1e-6, 0.5, &search.precision) < 0)
+				goto bad;
+			break;
+		case OPT_TOLERANCE:
+			if (rtpgen_num(optarg, 0, 1, &search.tolerance) < 0)
+				goto bad;
+			break;
+		case OPT_LATENCY_AT:
+			if (rtpgen_num(optarg, 0.001, 1, &search.latency_at) < 0)
+				goto bad;
+			break;
+		case OPT_PACKETS:
+			if (rtpgen_num(optarg, 1, 1e15, &v) < 0)
+				goto bad;
+			max_packets = (uint64_t)v;
+			break;
+		case OPT_FIRST_PACKET:
+			if (rtpgen_num(optarg, 1, RTPGEN_MAX_FP, &v) < 0)
+				goto bad;
+			fp.n = (uint32_t)v;
+			break;
 		default:
 			usage(stderr);
 			return 2;
 		}
+		continue;
+bad:
+		fprintf(stderr, "rtpgen: bad value '%s' for option %s\n", optarg, argv[optind - 1]);
+		return 2;
 	}
-	if (g->n_flows == 0 || duration <= 0 || rate < 0 || g->payload > RTPGEN_MAX_PAYLOAD ||
-	    g->n_rxq == 0 || g->n_rxq > RTPGEN_MAX_RXQ) {
+	if (optind < argc) {
+		fprintf(stderr, "rtpgen: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (api.hostport != NULL && g->n_streams > 0) {
+		fprintf(stderr, "rtpgen: --api or flows (-f, -F), not both\n");
+		return 2;
+	}
+	if (api.hostport == NULL && (fp.n || sessions_set || api.batch)) {
+		fprintf(stderr, "rtpgen: --sessions, --batch and --first-packet need --api\n");
+		return 2;
+	}
+	if (api.hostport != NULL && !sessions_set && fp.n)
+		api.sessions = 0;
+	if (api.hostport != NULL && api.sessions == 0 && fp.n == 0) {
+		fprintf(stderr, "rtpgen: --sessions 0 only with --first-packet\n");
+		return 2;
+	}
+	if (api.pipeline == 0)
+		api.pipeline = api.batch ? 1 : 32;
+	if (api.hostport == NULL && g->n_streams == 0) {
 		usage(stderr);
+		return 2;
+	}
+	if (api.hostport == NULL && duration <= 0) {
+		fprintf(stderr, "rtpgen: -t 0 only with --api\n");
+		return 2;
+	}
+	if (g->expect == RTPGEN_EXPECT_PAIR && api.hostport == NULL && (g->n_streams & 1)) {
+		fprintf(stderr, "rtpgen: %u flows: pairs (2k, 2k+1) need an even number; "
+			"give --expect reflect or any\n", g->n_streams);
+		return 2;
+	}
+	if (api.hostport != NULL && expect_set && g->expect != RTPGEN_EXPECT_PAIR) {
+		fprintf(stderr, "rtpgen: sessions come back on the other leg: --expect pair\n");
+		return 2;
+	}
+	if (stream_pps > 0 && rate > 0) {
+		fprintf(stderr, "rtpgen: -r or --stream-pps, not both\n");
 		return 2;
 	}
 	if (rte_eth_dev_count_avail() < 1) {
@@ -702,11 +1745,48 @@ main(int argc, char **argv)
 		break;
 	signal(SIGINT, rtpgen_on_signal);
 	signal(SIGTERM, rtpgen_on_signal);
+	g->hz = rte_get_tsc_hz();
+	g->frame_len = RTPGEN_HDRS + RTPGEN_RTP_HLEN + g->payload;
+
+	/* The stream table: the flows, or 2 per session plus 2 per --first-packet session. */
+	if (api.hostport != NULL) {
+		g->n_main = 2 * api.sessions;
+		g->n_streams = g->n_main + (fp.n ? 2 * (fp.n + 1) : 0);
+		if (rtpgen_grow(g, g->n_streams) < 0) {
+			fprintf(stderr, "rtpgen: out of memory for %u streams\n", g->n_streams);
+			return 1;
+		}
+		api.ids = calloc(api.sessions ? api.sessions : 1, RTPGEN_ID_LEN);
+		if (api.ids == NULL) {
+			fprintf(stderr, "rtpgen: out of memory for %u session ids\n",
+				api.sessions);
+			return 1;
+		}
+	} else {
+		g->n_main = g->n_streams;
+	}
+	g->step = strcmp(dir, "both") ? 2 : 1;
+	g->first = strcmp(dir, "b") == 0 ? 1 : 0;
+	if (g->expect != RTPGEN_EXPECT_PAIR && g->step == 2 && g->n_main < 2) {
+		fprintf(stderr, "rtpgen: --dir a|b needs at least 2 streams\n");
+		return 2;
+	}
+	g->n_active = g->n_main > g->first ? (g->n_main - g->first + g->step - 1) / g->step : 0;
+	g->cur = g->first;
+	if (stream_pps > 0)
+		rate = stream_pps * g->n_active;
+	mode = stream_pps > 0 ? "paced" : rate > 0 ? "rate" : "full";
+	if (rtpgen_rx_init(&g->rxs, g->n_streams, g->payload, check_payload) < 0) {
+		fprintf(stderr, "rtpgen: out of memory for %u streams' receive state\n",
+			g->n_streams);
+		return 1;
+	}
 
 	g->mp = rte_pktmbuf_pool_create("rtpgen_mp", RTPGEN_MBUFS, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	g->arp_ring = rte_ring_create("rtpgen_arp", 1024, rte_socket_id(), RING_F_SC_DEQ);
-	if (g->mp == NULL || g->arp_ring == NULL || rtpgen_collect_addrs(g) < 0) {
+	if (g->mp == NULL || g->arp_ring == NULL ||
+	    rtpgen_collect_addrs(g, api.hostport != NULL) < 0) {
 		fprintf(stderr, "rtpgen: out of memory: %s\n", rte_strerror(rte_errno));
 		return 1;
 	}
@@ -720,83 +1800,173 @@ main(int argc, char **argv)
 		rx_lcore = lc;
 		break;
 	}
-	rx_here = rx_lcore == RTE_MAX_LCORE;
-	if (!rx_here)
+	g->rx_here = rx_lcore == RTE_MAX_LCORE;
+	if (!g->rx_here)
 		rte_eal_remote_launch(rtpgen_rx_lcore, g, rx_lcore);
-	hz = rte_get_tsc_hz();
 
-	if (!g->have_dst_mac && rtpgen_resolve(g, rx_here) < 0) {
-		fprintf(stderr, "rtpgen: no ARP reply for the first flow's destination\n");
+	if (api.hostport != NULL) {
+		api.h = httpc_open(api.hostport, api.token);
+		if (api.h == NULL) {
+			fprintf(stderr, "rtpgen: %s: %s\n", api.hostport, strerror(errno));
+			rc = 1;
+			goto out;
+		}
+		if (api.sessions > 0) {
+			rc = rtpgen_create_sessions(g, &api);
+			if (rc < 0) {
+				rc = 1;
+				goto out;
+			}
+			fprintf(stderr, "rtpgen: %u sessions in %.3f s (%.0f/s)\n", api.n_ids,
+				api.create_s, api.n_ids / api.create_s);
+		}
+	}
+	for (i = 0; i < g->n_main; i++)
+		rtpgen_stream_setup(g, i, (uint16_t)(i * 7919u));
+	if (g->have_dst_mac)
+		rtpgen_build_template(g);
+	else if (g->n_main > 0 && rtpgen_resolve(g, g->st[0].src_ip, g->st[0].dst_ip) < 0) {
+		fprintf(stderr, "rtpgen: no ARP reply for the first stream's destination\n");
 		rc = 1;
 		goto out;
 	}
-	rc = rtpgen_build_frames(g);
-	if (rc < 0) {
-		fprintf(stderr, "rtpgen: out of memory for %u frames\n", g->n_flows);
-		goto out;
-	}
 
-	/* Warm-up: one packet per flow per round, so the relay latches every remote and learns
-	 * its MAC (and resolves the others by ARP), until a round comes back whole. */
-	for (round = 0; round < 5 && !rtpgen_quit; round++) {
-		uint64_t before = rtpgen_returned(g);
-		unsigned int left = g->n_flows;
-
-		g->cur = 0;
-		while (left > 0 && !rtpgen_quit) {
-			left -= rtpgen_send(g, RTE_MIN(left, (unsigned int)RTPGEN_BURST));
-			rtpgen_service(g, rx_here);
-		}
-		rtpgen_wait(g, rx_here, hz * warmup_ms / 1000);
-		warm_back = rtpgen_returned(g) - before;
-		if (warm_back >= g->n_flows)
-			break;
-	}
-
-	/* Measurement. */
-	tx0 = g->tx;
-	rx0 = rtpgen_returned(g);
-	t0 = rte_get_tsc_cycles();
-	t1 = t0 + (uint64_t)(duration * hz);
-	while (!rtpgen_quit && (now = rte_get_tsc_cycles()) < t1) {
-		unsigned int n = RTPGEN_BURST;
-
-		if (rate > 0) {
-			double due = (double)(now - t0) * rate / hz - (double)(g->tx - tx0);
-
-			n = due >= RTPGEN_BURST ? RTPGEN_BURST : (unsigned int)(due > 0 ? due : 0);
-		}
-		if (n)
-			rtpgen_send(g, n);
-		rtpgen_service(g, rx_here);
-	}
-	now = rte_get_tsc_cycles();
-	secs = (double)(now - t0) / hz;
-	/* What is still in flight comes back within a ring's worth of packets. */
-	rtpgen_wait(g, rx_here, hz / 20);
 	rc = 0;
+	if (g->n_active > 0 && duration > 0) {
+		warm_back = rtpgen_warmup(g, warmup_ms);
+		if (do_search) {
+			rtpgen_search(g, &search, drain_ms);
+			if (search.best >= 0)
+				rep = &search.trials[search.best];
+			else if (search.n_trials > 0)
+				rep = &search.trials[0];
+		} else {
+			rtpgen_run_trial(g, rate, duration, max_packets, drain_ms, &main_trial);
+			rep = &main_trial;
+		}
+	}
+	if (fp.n > 0 && !rtpgen_quit) {
+		rc = rtpgen_first_packet(g, &api, &fp);
+		if (rc < 0)
+			rc = 1;
+	}
 out:
-	if (!rx_here) {
+	if (api.h != NULL && !api.keep && api.n_ids > 0)
+		rtpgen_delete_sessions(&api);
+	if (!g->rx_here) {
 		/* Release: see rtpgen_rx_lcore(). */
 		__atomic_store_n(&g->stop_rx, 1, __ATOMIC_RELEASE);
 		rte_eal_wait_lcore(rx_lcore);
 	}
 	if (rc == 0) {
-		uint64_t tx = g->tx - tx0, rx = g->rx.returned - rx0;
+		static const struct rtpgen_trial none;
+		const struct rtpgen_trial *t = rep ? rep : &none;
 
-		printf("{\"tool\":\"rtpgen\",\"label\":\"%s\",\"flows\":%u,\"addresses\":%u,"
-		       "\"frame_bytes\":%u,\"lcores\":%u,\"rate_pps\":%.0f,\"duration_s\":%.3f,"
-		       "\"warmup_returned\":%" PRIu64 ",\"tx\":%" PRIu64 ",\"rx\":%" PRIu64
-		       ",\"tx_pps\":%.0f,\"rx_pps\":%.0f,\"tx_ring_full\":%" PRIu64
-		       ",\"rx_bad_cksum\":%" PRIu64 ",\"rx_other\":%" PRIu64
-		       ",\"arp_replies\":%" PRIu64 ",\"tsc_hz\":%" PRIu64 "}\n",
-		       label, g->n_flows, g->n_addrs, g->frame_len, rte_lcore_count(), rate, secs,
-		       warm_back, tx, rx, tx / secs, rx / secs, g->tx_full, g->rx.bad_cksum,
-		       g->rx.other, g->rx.arp_replies, hz);
+		out = json_object();
+		json_object_set_new(out, "tool", json_string("rtpgen"));
+		json_object_set_new(out, "label", json_string(label));
+		json_object_set_new(out, "flows", json_integer(g->n_main));
+		json_object_set_new(out, "addresses", json_integer(g->n_addrs));
+		json_object_set_new(out, "frame_bytes", json_integer(g->frame_len));
+		json_object_set_new(out, "lcores", json_integer(rte_lcore_count()));
+		json_object_set_new(out, "rate_pps", json_integer((json_int_t)t->rate));
+		json_object_set_new(out, "duration_s", json_real(rtpgen_r3(t->secs)));
+		json_object_set_new(out, "warmup_returned", json_integer((json_int_t)warm_back));
+		json_object_set_new(out, "tx", json_integer((json_int_t)t->tx));
+		json_object_set_new(out, "rx", json_integer((json_int_t)t->returned));
+		json_object_set_new(out, "tx_pps", json_integer((json_int_t)t->tx_pps));
+		json_object_set_new(out, "rx_pps", json_integer((json_int_t)(t->secs > 0 ?
+					t->returned / t->secs : 0)));
+		json_object_set_new(out, "tx_ring_full", json_integer((json_int_t)t->tx_full));
+		json_object_set_new(out, "rx_bad_cksum", json_integer((json_int_t)t->bad_cksum));
+		json_object_set_new(out, "rx_other", json_integer((json_int_t)g->rx.other));
+		json_object_set_new(out, "arp_replies",
+				    json_integer((json_int_t)g->rx.arp_replies));
+		json_object_set_new(out, "tsc_hz", json_integer((json_int_t)g->hz));
+		json_object_set_new(out, "streams", json_integer(g->n_active));
+		json_object_set_new(out, "dir", json_string(dir));
+		json_object_set_new(out, "mode", json_string(do_search ? "search" : mode));
+		if (stream_pps > 0)
+			json_object_set_new(out, "stream_pps", json_real(stream_pps));
+		json_object_set_new(out, "payload_bytes", json_integer(g->payload));
+		json_object_set_new(out, "expect", json_string(
+			g->expect == RTPGEN_EXPECT_PAIR ? "pair" :
+			g->expect == RTPGEN_EXPECT_REFLECT ? "reflect" : "any"));
+		json_object_set_new(out, "relayed", json_integer((json_int_t)t->relayed));
+		json_object_set_new(out, "relayed_pps", json_integer((json_int_t)t->rx_pps));
+		json_object_set_new(out, "lost", json_integer((json_int_t)t->lost));
+		json_object_set_new(out, "streams_with_loss", json_integer(t->streams_lost));
+		json_object_set_new(out, "reordered", json_integer((json_int_t)t->reordered));
+		json_object_set_new(out, "duplicates", json_integer((json_int_t)t->dup));
+		json_object_set_new(out, "bad_stamp", json_integer((json_int_t)t->bad_stamp));
+		json_object_set_new(out, "bad_addr", json_integer((json_int_t)t->bad_addr));
+		json_object_set_new(out, "bad_payload", json_integer((json_int_t)t->bad_payload));
+		json_object_set_new(out, "payload_checked", json_boolean(check_payload));
+		json_object_set_new(out, "latency_us", rtpgen_latency_json(t));
+		json_object_set_new(out, "jitter_us", json_pack("{s:f,s:f}",
+			"mean", rtpgen_r3(t->jit_mean), "max", rtpgen_r3(t->jit_max)));
+		if (api.hostport != NULL) {
+			json_t *a = json_object();
+
+			json_object_set_new(a, "sessions", json_integer(api.n_ids));
+			json_object_set_new(a, "batch", json_integer(api.batch));
+			json_object_set_new(a, "pipeline", json_integer(api.pipeline));
+			json_object_set_new(a, "create_s", json_real(rtpgen_r3(api.create_s)));
+			json_object_set_new(a, "created_per_s", json_integer(api.create_s > 0 ?
+				(json_int_t)(api.n_ids / api.create_s) : 0));
+			json_object_set_new(a, "kept", json_boolean(api.keep));
+			json_object_set_new(a, "deleted", json_integer(api.deleted));
+			json_object_set_new(a, "delete_failed", json_integer(api.delete_failed));
+			json_object_set_new(a, "delete_s", json_real(rtpgen_r3(api.delete_s)));
+			json_object_set_new(a, "deleted_per_s", json_integer(api.delete_s > 0 ?
+				(json_int_t)(api.deleted / api.delete_s) : 0));
+			json_object_set_new(out, "api", a);
+		}
+		if (do_search) {
+			json_t *s = json_object(), *arr = json_array();
+			unsigned int k;
+
+			for (k = 0; k < search.n_trials; k++)
+				json_array_append_new(arr, rtpgen_trial_json(&search.trials[k]));
+			json_object_set_new(s, "trial_s", json_real(search.trial_s));
+			json_object_set_new(s, "precision", json_real(search.precision));
+			json_object_set_new(s, "loss_tolerance", json_real(search.tolerance));
+			json_object_set_new(s, "max_pps", json_integer((json_int_t)search.max_pps));
+			json_object_set_new(s, "zero_loss_pps", search.best >= 0 ?
+				json_integer((json_int_t)search.trials[search.best].tx_pps) :
+				json_null());
+			json_object_set_new(s, "zero_loss", search.best >= 0 ?
+				rtpgen_trial_json(&search.trials[search.best]) : json_null());
+			if (search.latency_at > 0) {
+				json_t *la = search.at >= 0 ?
+					rtpgen_trial_json(&search.trials[search.at]) : json_null();
+
+				if (search.at >= 0)
+					json_object_set_new(la, "fraction",
+							    json_real(search.latency_at));
+				json_object_set_new(s, "latency_at", la);
+			}
+			json_object_set_new(s, "trials", arr);
+			json_object_set_new(out, "search", s);
+		}
+		if (fp.n > 0)
+			json_object_set_new(out, "first_packet", rtpgen_fp_json(g, &fp));
+		line = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(12));
+		if (line != NULL)
+			printf("%s\n", line);
 		fflush(stdout);
+		free(line);
+		json_decref(out);
 	}
+	httpc_close(api.h);
 	rte_eth_dev_stop(g->port);
 	rte_eth_dev_close(g->port);
+	rtpgen_rx_free(&g->rxs);
+	free(search.trials);
+	free(fp.delay);
+	free(api.ids);
+	free(g->st);
+	free(g->addrs);
 	rte_eal_cleanup();
 	return rc ? 1 : 0;
 }
