@@ -338,6 +338,36 @@ rtpgen_load_flows(struct rtpgen *g, const char *path)
 	return rc;
 }
 
+/* --flows-out: the streams in -f's format, so that a later run can reuse sessions kept with
+ * --keep (perf/bench measures a window of one with the relay's own counters). */
+static int
+rtpgen_write_flows(const struct rtpgen *g, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	unsigned int i;
+
+	if (f == NULL) {
+		fprintf(stderr, "rtpgen: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	fputs("{\"flows\": [\n", f);
+	for (i = 0; i < g->n_main; i++) {
+		const struct rtpgen_stream *st = &g->st[i];
+		uint32_t s = rte_be_to_cpu_32(st->src_ip), d = rte_be_to_cpu_32(st->dst_ip);
+
+		fprintf(f, "{\"src\": \"%u.%u.%u.%u:%u\", \"dst\": \"%u.%u.%u.%u:%u\"}%s\n",
+			s >> 24, (s >> 16) & 255, (s >> 8) & 255, s & 255,
+			rte_be_to_cpu_16(st->sport), d >> 24, (d >> 16) & 255, (d >> 8) & 255,
+			d & 255, rte_be_to_cpu_16(st->dport), i + 1 < g->n_main ? "," : "");
+	}
+	fputs("]}\n", f);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "rtpgen: %s: %s\n", path, strerror(errno));
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Our addresses: every flow's source, or (with --api) every remote address we hand out. */
 static int
 rtpgen_collect_addrs(struct rtpgen *g, int api)
@@ -1429,6 +1459,7 @@ usage(FILE *f)
 		"  --batch B            POST /v1/sessions/batch with B sessions each (<= 1000)\n"
 		"  --pipeline D         requests in flight (default 32; 1 with --batch)\n"
 		"  --keep               do not delete the sessions at exit\n"
+		"  --flows-out FILE     write the streams as a flows file (-f) once they exist\n"
 		"  --idle-timeout S     sessions' idle_timeout (default 3600)\n"
 		"traffic:\n"
 		"  -t, --duration SEC   measured time (default 10; 0: no traffic trial)\n"
@@ -1459,6 +1490,7 @@ usage(FILE *f)
 
 enum {
 	OPT_API = 256, OPT_TOKEN, OPT_SESSIONS, OPT_BATCH, OPT_PIPELINE, OPT_KEEP, OPT_IDLE,
+	OPT_FLOWS_OUT,
 	OPT_STREAM_PPS, OPT_DIR, OPT_CHECK_PAYLOAD, OPT_EXPECT, OPT_DRAIN, OPT_SEARCH, OPT_TRIAL,
 	OPT_PRECISION, OPT_TOLERANCE, OPT_LATENCY_AT, OPT_FIRST_PACKET, OPT_PACKETS,
 };
@@ -1498,6 +1530,7 @@ main(int argc, char **argv)
 		{ "batch", required_argument, NULL, OPT_BATCH },
 		{ "pipeline", required_argument, NULL, OPT_PIPELINE },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "flows-out", required_argument, NULL, OPT_FLOWS_OUT },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "stream-pps", required_argument, NULL, OPT_STREAM_PPS },
 		{ "dir", required_argument, NULL, OPT_DIR },
@@ -1520,7 +1553,7 @@ main(int argc, char **argv)
 	static struct rtpgen_trial main_trial;
 	struct rtpgen *g = &gen;
 	const struct rtpgen_trial *rep = NULL;
-	const char *label = "", *dir = "both", *mode;
+	const char *label = "", *dir = "both", *mode, *flows_out = NULL;
 	double duration = 10, rate = 0, stream_pps = 0, v;
 	uint64_t max_packets = 0;
 	unsigned int warmup_ms = 200, drain_ms = 2000, rx_lcore = RTE_MAX_LCORE, lc;
@@ -1624,6 +1657,9 @@ main(int argc, char **argv)
 			break;
 		case OPT_KEEP:
 			api.keep = 1;
+			break;
+		case OPT_FLOWS_OUT:
+			flows_out = optarg;
 			break;
 		case OPT_IDLE:
 			if (rtpgen_num(optarg, 1, 86400, &v) < 0)
@@ -1820,6 +1856,10 @@ bad:
 			fprintf(stderr, "rtpgen: %u sessions in %.3f s (%.0f/s)\n", api.n_ids,
 				api.create_s, api.n_ids / api.create_s);
 		}
+	}
+	if (flows_out != NULL && rtpgen_write_flows(g, flows_out) < 0) {
+		rc = 1;
+		goto out;
 	}
 	for (i = 0; i < g->n_main; i++)
 		rtpgen_stream_setup(g, i, (uint16_t)(i * 7919u));
