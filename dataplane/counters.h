@@ -31,7 +31,15 @@
 	X(HANDOFF_FULL, "handoff_ring_full", "hand-off ring to the owner lcore full") \
 	X(EXCEPTION_FULL, "exception_ring_full", "exception ring to the control plane full") \
 	X(TX_FULL, "tx_full", "NIC TX queue refused the packet") \
-	X(HDR_ROOM, "no_headroom", "mbuf headroom too small for the rewritten headers")
+	X(HDR_ROOM, "no_headroom", "mbuf headroom too small for the rewritten headers") \
+	X(ROOM_CLASS, "room_not_rtp", "neither RTP nor RTCP on a room participant's endpoint") \
+	X(UNKNOWN_SSRC, "unknown_ssrc", "RTP from a participant with an SSRC the room does not know") \
+	X(SSRC_FOREIGN, "ssrc_foreign", "RTP with an SSRC another participant publishes") \
+	X(MUTED, "muted", "RTP of a muted stream") \
+	X(NO_SUBSCRIBER, "no_subscriber", "RTP or SR of a stream nobody subscribes to") \
+	X(RTCP_MALFORMED, "rtcp_malformed", "RTCP compound failing the RFC 3550 A.2 checks") \
+	X(RTCP_UNHANDLED, "rtcp_unhandled", "RTCP compound with nothing the room acts on") \
+	X(NO_MBUF, "no_mbuf", "mbuf pool empty: a packet the relay builds or copies was not sent")
 
 enum mr_drop {
 #define MR_X_ENUM(e, n, h) MR_DROP_##e,

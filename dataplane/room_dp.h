@@ -86,6 +86,7 @@ struct mr_stream_ctr {
 	uint64_t pli_fwd;		/* PLI/FIR forwarded to the publisher */
 	uint64_t pli_limited;		/* PLI/FIR dropped by the rate limit */
 	uint64_t rr_sent;		/* receiver reports the relay sent the publisher */
+	uint64_t fb_fwd;		/* REMB / transport-cc forwarded to the publisher */
 };
 
 /* What subscribers report about a stream in their RRs (RFC 3550 §6.4.2), last report wins. */
@@ -124,6 +125,10 @@ struct mr_dp_stream {
 	uint64_t sr_tsc;		/* when it arrived (for DLSR) */
 	uint64_t sr_count;
 	struct mr_stream_rx_report rx;	/* from subscribers' RRs */
+	/* dp: rw (owner): RFC 3550 A.3 counts at the last RR the relay sent, for its
+	 * "fraction lost since the previous report" */
+	uint64_t rr_expected_prior;
+	uint64_t rr_received_prior;
 } __rte_cache_aligned;
 
 /* Per-participant counters: dp: rw (owner), cp: ro. */
@@ -139,6 +144,13 @@ struct mr_part_ctr {
 	uint64_t drop_rtcp;		/* MR_DROP_RTCP_MALFORMED */
 	uint64_t drop_no_remote;	/* subscriber copies not sent: nothing latched yet */
 	uint64_t autopub_req;		/* unknown SSRCs reported to the control plane */
+	uint64_t relatches;		/* remote followed after relatch_tsc of silence */
+	uint64_t drop_rtp;		/* MR_DROP_RTP_MALFORMED */
+	uint64_t drop_class;		/* MR_DROP_ROOM_CLASS: neither RTP nor RTCP */
+	uint64_t rtcp_ignored;		/* RTCP nothing acted on: report blocks and feedback
+					 * about SSRCs the room lacks (or the sender's own),
+					 * BYE/APP/XR outside a forwarded SR compound */
+	uint64_t rtx_sent;		/* retransmissions sent to this subscriber */
 };
 
 struct mr_dp_room {

@@ -94,67 +94,23 @@ mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_le
 	return 1;
 }
 
-static inline void
-mr_path_latch(struct mr_dp_leg *l, struct mr_dp_path *p, const struct mr_ep *src,
-	      const struct rte_ether_addr *mac)
+/* mr_hdr_write() body (dp.h), inlined into the session relay path. */
+static __rte_always_inline void
+mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
+		 const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
+		 uint8_t tclass, const uint8_t *payload, uint16_t plen, const struct mr_udp_ck *ck)
 {
-	/* Single writer (the owner lcore): the seqcount only lets the control plane take a
-	 * consistent snapshot of remote/mac/state for GET. Latching is rare, not per packet. */
-	rte_seqcount_write_begin(&l->seq);
-	p->remote = *src;
-	rte_ether_addr_copy(mac, &p->mac);
-	p->state = MR_PATH_LATCHED;
-	rte_seqcount_write_end(&l->seq);
-}
-
-/* Write fresh Ethernet/[VLAN]/IP/UDP headers in front of the payload of m, reusing the mbuf
- * (the payload is neither moved nor copied). Returns 0, or -1 when there is no headroom. */
-static inline int
-mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
-	   const struct mr_dp_port *op, const struct mr_ep *src, const struct mr_ep *dst,
-	   const uint8_t *dmac)
-{
-	uint8_t *old = rte_pktmbuf_mtod(m, uint8_t *);
-	const uint8_t *osrc, *odst;
-	uint16_t ocks, ncks, ports[2];
-	uint32_t osum, nsum;
-	uint16_t hlen, l3len, udplen = pi->payload_len + MR_HDR_UDP;
-	int delta;
-	uint8_t *h, *l3, *udp;
-
-	/* Everything needed from the old headers is read before they are overwritten. */
-	if (pi->family == MR_AF4) {
-		osrc = old + pi->l2_len + 12;
-		odst = old + pi->l2_len + 16;
-	} else {
-		osrc = old + pi->l2_len + 8;
-		odst = old + pi->l2_len + 24;
-	}
-	memcpy(&ocks, old + pi->l4_off + 6, 2);
-	osum = mr_csum_partial(osrc, pi->family == MR_AF4 ? 4 : 16, 0);
-	osum = mr_csum_partial(odst, pi->family == MR_AF4 ? 4 : 16, osum);
-	osum = mr_csum_partial(old + pi->l4_off, 4, osum);	/* both ports */
+	uint16_t ncks, ports[2];
+	uint16_t l3len, udplen = plen + MR_HDR_UDP;
+	uint32_t nsum;
+	uint8_t *l3, *udp;
 
 	l3len = dst->family == MR_AF4 ? MR_HDR_IP4 : MR_HDR_IP6;
-	hlen = MR_HDR_ETH + (op->vlan ? MR_HDR_VLAN : 0) + l3len + MR_HDR_UDP;
-	delta = (int)hlen - (int)pi->payload_off;
-	if (delta > 0) {
-		if (unlikely(rte_pktmbuf_headroom(m) < delta))
-			return -1;
-		m->data_off -= delta;
-	} else {
-		m->data_off += -delta;
-	}
-	/* Single-segment mbuf (the parser only reads the first segment): drop trailing padding. */
-	m->data_len = hlen + pi->payload_len;
-	m->pkt_len = m->data_len;
-	h = rte_pktmbuf_mtod(m, uint8_t *);
-
 	l3 = mr_eth_write(h, dmac, op, dst->family == MR_AF4 ? RTE_ETHER_TYPE_IPV4 :
 			  RTE_ETHER_TYPE_IPV6);
 	if (dst->family == MR_AF4) {
 		l3[0] = 0x45;
-		l3[1] = pi->tclass;		/* keep DSCP/ECN (EF-marked voice stays EF) */
+		l3[1] = tclass;			/* keep DSCP/ECN (EF-marked voice stays EF) */
 		l3[2] = (udplen + MR_HDR_IP4) >> 8;
 		l3[3] = (udplen + MR_HDR_IP4);
 		l3[4] = 0;			/* identification: DF set, never fragmented */
@@ -173,8 +129,8 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 			memcpy(l3 + 10, &c, 2);
 		}
 	} else {
-		l3[0] = 0x60 | (pi->tclass >> 4);
-		l3[1] = (uint8_t)(pi->tclass << 4);
+		l3[0] = 0x60 | (tclass >> 4);
+		l3[1] = (uint8_t)(tclass << 4);
 		l3[2] = 0;
 		l3[3] = 0;
 		l3[4] = udplen >> 8;
@@ -192,7 +148,8 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 	udp[5] = udplen;
 
 	if (op->tx_udp_cksum) {
-		/* The NIC finishes the checksum from the pseudo-header sum. */
+		/* The NIC finishes the checksum from the pseudo-header sum (over every segment
+		 * of a chained mbuf). */
 		m->l2_len = l3 - h;
 		m->l3_len = l3len;
 		if (dst->family == MR_AF4) {
@@ -204,31 +161,75 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 			ncks = rte_ipv6_phdr_cksum((struct rte_ipv6_hdr *)l3, m->ol_flags);
 		}
 		memcpy(udp + 6, &ncks, 2);
-		return 0;
+		return;
 	}
 	if (dst->family == MR_AF4 && op->tx_ip_cksum) {
 		m->l2_len = l3 - h;
 		m->l3_len = l3len;
 		m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 	}
-	if (ocks == 0) {
-		/* The sender sent no checksum (IPv4 only, RFC 768). IPv4 may go on without one;
-		 * IPv6 requires it (RFC 8200 §8.1): compute it over the payload. */
+	if (ck == NULL || (ck->ocks == 0 && dst->family == MR_AF6)) {
+		/* A datagram the relay built, or one whose IPv4 sender sent no checksum going
+		 * out over IPv6, which requires it (RFC 8200 §8.1): compute it in full. The
+		 * payload may sit in another segment: pseudo-header, the UDP header without
+		 * its checksum field, then the payload (8 is even, RFC 1071 §2(C)). */
+		uint32_t sum = mr_udp_pseudo_sum(dst->family, src->a, dst->a, udplen);
+
+		sum = mr_csum_partial(udp, 6, sum);
+		sum = mr_csum_partial(payload, plen, sum);
+		ncks = (uint16_t)~mr_csum_fold(sum);
+		if (ncks == 0)
+			ncks = 0xffff;
+	} else if (ck->ocks == 0) {
+		/* The sender sent no checksum (IPv4 only, RFC 768): IPv4 may go on without. */
 		ncks = 0;
-		if (dst->family == MR_AF6) {
-			udp[6] = 0;
-			udp[7] = 0;
-			ncks = mr_udp_cksum(MR_AF6, src->a, dst->a, udp, udplen);
-		}
 	} else {
 		/* RFC 1624 incremental update: only addresses and ports changed; the UDP length and
 		 * protocol words contribute the same to the IPv4 and IPv6 pseudo-headers. */
 		nsum = mr_csum_partial(src->a, src->family == MR_AF4 ? 4 : 16, 0);
 		nsum = mr_csum_partial(dst->a, dst->family == MR_AF4 ? 4 : 16, nsum);
 		nsum = mr_csum_partial(ports, 4, nsum);
-		ncks = mr_udp_cksum_replace(ocks, osum, nsum);
+		ncks = mr_udp_cksum_replace(ck->ocks, ck->osum, nsum);
 	}
 	memcpy(udp + 6, &ncks, 2);
+}
+
+void
+mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
+	     const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
+	     uint8_t tclass, const uint8_t *payload, uint16_t plen, const struct mr_udp_ck *ck)
+{
+	mr_hdr_write_inl(m, h, op, src, dst, dmac, tclass, payload, plen, ck);
+}
+
+/* Write fresh Ethernet/[VLAN]/IP/UDP headers in front of the payload of m, reusing the mbuf
+ * (the payload is neither moved nor copied). Returns 0, or -1 when there is no headroom. */
+static inline int
+mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	   const struct mr_dp_port *op, const struct mr_ep *src, const struct mr_ep *dst,
+	   const uint8_t *dmac)
+{
+	struct mr_udp_ck ck;
+	uint16_t hlen;
+	int delta;
+	uint8_t *h;
+
+	/* Everything needed from the old headers is read before they are overwritten. */
+	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck);
+	hlen = mr_hdr_len(op, dst->family);
+	delta = (int)hlen - (int)pi->payload_off;
+	if (delta > 0) {
+		if (unlikely(rte_pktmbuf_headroom(m) < delta))
+			return -1;
+		m->data_off -= delta;
+	} else {
+		m->data_off += -delta;
+	}
+	/* Single-segment mbuf (the parser only reads the first segment): drop trailing padding. */
+	m->data_len = hlen + pi->payload_len;
+	m->pkt_len = m->data_len;
+	h = rte_pktmbuf_mtod(m, uint8_t *);
+	mr_hdr_write_inl(m, h, op, src, dst, dmac, pi->tclass, h + hlen, pi->payload_len, &ck);
 	(void)w;
 	return 0;
 }
@@ -252,15 +253,7 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 
 	/* The source endpoint, for latching (RFC 3550 §8.2 explains why sources are tracked;
 	 * symmetric RTP, RFC 4961, is why the reply goes where the packets come from). */
-	src.family = pi->family;
-	src.pad = 0;
-	src.port = pi->sport;
-	if (pi->family == MR_AF4) {
-		memcpy(src.a, f + pi->l2_len + 12, 4);
-		memset(src.a + 4, 0, 12);
-	} else {
-		memcpy(src.a, f + pi->l2_len + 8, 16);
-	}
+	mr_pkt_src_ep(f, pi, &src);
 
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		l->ctr.drop_rtp++;
@@ -268,25 +261,16 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 		return;
 	}
 
-	if (unlikely(p->state == MR_PATH_NONE)) {
-		mr_path_latch(l, p, &src, smac);
-	} else if (unlikely(!mr_ep_eq(&src, &p->remote))) {
-		/* Signed: the control plane or a command may have stamped last_rx_tsc after
-		 * this iteration read its clock. */
-		if (dp->relatch_tsc != 0 &&
-		    (int64_t)(now - p->last_rx_tsc) > (int64_t)dp->relatch_tsc) {
-			/* The remote fell silent: a NAT rebinding moved it. Follow it. */
-			mr_path_latch(l, p, &src, smac);
-			l->ctr.relatches++;
-		} else {
-			l->ctr.drop_src++;
-			mr_drop(w, m, MR_DROP_SRC_MISMATCH);
-			return;
-		}
-	} else if (unlikely(p->state == MR_PATH_CONFIGURED)) {
-		/* First packet from the configured remote: from now on answer the MAC it came
-		 * from, which is the next hop whether the remote is on-link or routed. */
-		mr_path_latch(l, p, &src, smac);
+	switch (mr_path_accept(dp, &l->seq, p, &src, smac, now)) {
+	case MR_LATCH_REFUSED:
+		l->ctr.drop_src++;
+		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
+		return;
+	case MR_LATCH_MOVED:
+		l->ctr.relatches++;
+		break;
+	default:
+		break;
 	}
 	p->last_rx_tsc = now;
 	s->last_rx_tsc = now;
@@ -457,7 +441,11 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			mr_drop(w, own[i], MR_DROP_NO_FLOW);
 			continue;
 		}
-		mr_relay(w, own[i], &pis[i], (uintptr_t)data[i], now);
+		if ((uintptr_t)data[i] & MR_FLOW_ROOM)
+			mr_room_fwd_input(w, own[i], &pis[i], (struct mr_dp_part *)
+				      ((uintptr_t)data[i] & ~(uintptr_t)RTE_CACHE_LINE_MASK), now);
+		else
+			mr_relay(w, own[i], &pis[i], (uintptr_t)data[i], now);
 	}
 }
 
@@ -489,6 +477,11 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		/* Release: the control plane's acquire load of retired sees every write this
 		 * lcore made to the session before it. */
 		__atomic_store_n(&s->retired, 1, __ATOMIC_RELEASE);
+		break;
+	case MR_CMD_PART_RETIRE:
+	case MR_CMD_SEND_RR:
+	case MR_CMD_PART_RESET:
+		mr_room_fwd_cmd(w, c, rte_get_tsc_cycles());
 		break;
 	default:
 		break;
