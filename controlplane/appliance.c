@@ -59,6 +59,9 @@ mr_mbufs_needed(const struct mr_config *cfg)
 	/* hand-off and exception rings, per-lcore caches, TX buffers in flight */
 	n += nw * nw * MR_HANDOFF_RING + nw * MR_EXC_RING + (nw + 1) * MR_MBUF_CACHE * 2 +
 		nw * MR_BURST * MR_DP_MAX_PORTS;
+	/* Rooms: copies, indirect headers, RRs and retransmissions a worker builds in one
+	 * burst before its TX flush, twice over for what the NIC still holds. */
+	n += nw * cfg->n_ports * MR_BURST * 2 * 8;
 	return n;
 }
 
@@ -85,8 +88,11 @@ mr_workers_create(struct mr_appliance *a, char *err, size_t errlen)
 		w->idx = i;
 		w->lcore_id = lc;
 		snprintf(name, sizeof(name), "mr_flows_%u", i);
-		/* Worst case one worker owns every session: 2 legs x (RTP + RTCP port). */
-		w->flows = mr_flow_table_create(name, cfg->max_sessions * 4, sock, dp->qsv);
+		/* Worst case one worker owns every session (2 legs x (RTP + RTCP port)) and
+		 * every room participant (one muxed endpoint each), up to a million of those. */
+		w->flows = mr_flow_table_create(name, cfg->max_sessions * 4 +
+				RTE_MIN(cfg->rooms.max_rooms * (uint64_t)cfg->rooms.max_participants,
+					1000000u), sock, dp->qsv);
 		snprintf(name, sizeof(name), "mr_cmd_%u", i);
 		w->cmd = rte_ring_create_elem(name, sizeof(struct mr_cmd), MR_CMD_RING, sock,
 					      RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -144,7 +150,11 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		return -ENOMEM;
 	}
 	a->dp = dp;
-	dp->owner = rte_zmalloc("mr_owner", 65536, RTE_CACHE_LINE_SIZE);
+	dp->n_addr_idx = 1;
+	for (i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].n_addr4 > dp->n_addr_idx)
+			dp->n_addr_idx = cfg->ports[i].n_addr4;
+	dp->owner = rte_zmalloc("mr_owner", (size_t)dp->n_addr_idx * 65536, RTE_CACHE_LINE_SIZE);
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->relatch_tsc = (uint64_t)cfg->relatch_timeout_ms * dp->tsc_hz / 1000;
 	dp->idle_sleep_us = cfg->idle_sleep_us;

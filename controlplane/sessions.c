@@ -60,7 +60,10 @@ TAILQ_HEAD(mr_cp_list, mr_cp_session);
 
 struct mr_sessions {
 	struct mr_appliance *a;
-	struct mr_portalloc *ports;
+	/* Relay ports per address index (dp.h mr_owner_idx): index k serves the k-th IPv4 media
+	 * address of every port; index 0 also the IPv6 addresses. */
+	struct mr_portalloc *ports[MR_MAX_ADDRS];
+	unsigned int n_ports_idx;
 	uint32_t max;
 	struct mr_cp_session **slot;
 	uint32_t *gen;
@@ -102,13 +105,18 @@ mr_sessions_create(struct mr_appliance *a)
 		return NULL;
 	ss->a = a;
 	ss->max = a->cfg->max_sessions;
-	ss->ports = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
+	ss->n_ports_idx = a->dp->n_addr_idx;
+	for (unsigned int k = 0; k < ss->n_ports_idx; k++) {
+		ss->ports[k] = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
+		if (ss->ports[k] == NULL)
+			ss->n_ports_idx = 0;	/* reported as out of memory below */
+	}
 	ss->slot = calloc(ss->max, sizeof(*ss->slot));
 	ss->gen = calloc(ss->max, sizeof(*ss->gen));
 	ss->free_slots = calloc(ss->max, sizeof(*ss->free_slots));
 	ss->hist_cap = a->cfg->ended_history ? a->cfg->ended_history : 1;
 	ss->hist = calloc(ss->hist_cap, sizeof(*ss->hist));
-	if (ss->ports == NULL || ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
+	if (ss->n_ports_idx == 0 || ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
 	    ss->hist == NULL) {
 		mr_sessions_free(ss);
 		return NULL;
@@ -165,7 +173,8 @@ mr_sessions_free(struct mr_sessions *ss)
 	free(ss->slot);
 	free(ss->gen);
 	free(ss->free_slots);
-	mr_portalloc_free(ss->ports);
+	for (unsigned int k = 0; k < MR_MAX_ADDRS; k++)
+		mr_portalloc_free(ss->ports[k]);
 	free(ss);
 }
 
@@ -926,30 +935,46 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 	}
 }
 
-/* Local endpoints, shared with the rooms. */
+/* Local endpoints, shared with the rooms. An IPv4 endpoint goes on the first media address
+ * of the port (ports.address_count) that has a free port, so addresses fill one after
+ * another and each keeps its FIFO reuse order. */
 int
 mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
 		  struct mr_ep *ep)
 {
 	const struct mr_dp_port *dpp = &ss->a->dp->port[pidx];
 	uint8_t *owner = ss->a->dp->owner;
-	int port;
+	unsigned int k, n = 1;
+	int port = -ENOSPC;
 
 	if ((family == MR_AF4 && !dpp->has4) || (family == MR_AF6 && !dpp->has6) ||
 	    (family != MR_AF4 && family != MR_AF6))
 		return -EAFNOSUPPORT;
-	port = mr_portalloc_get(ss->ports);
+	if (family == MR_AF4 && dpp->n_addr4 > 1)
+		n = RTE_MIN((unsigned int)dpp->n_addr4, ss->n_ports_idx);
+	for (k = 0; k < n; k++) {
+		port = mr_portalloc_get(ss->ports[k]);
+		if (port >= 0)
+			break;
+	}
 	if (port < 0)
 		return -ENOSPC;
 	memset(ep, 0, sizeof(*ep));
 	ep->family = family;
 	ep->port = (uint16_t)port;
-	if (family == MR_AF4)
-		memcpy(ep->a, dpp->addr4, 4);
-	else
+	if (family == MR_AF4) {
+		uint32_t a = ((uint32_t)dpp->addr4[0] << 24 | (uint32_t)dpp->addr4[1] << 16 |
+			      (uint32_t)dpp->addr4[2] << 8 | dpp->addr4[3]) + k;
+
+		ep->a[0] = a >> 24;
+		ep->a[1] = a >> 16;
+		ep->a[2] = a >> 8;
+		ep->a[3] = a;
+	} else {
 		memcpy(ep->a, dpp->addr6, 16);
-	__atomic_store_n(&owner[port], w + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&owner[port + 1], w + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&owner[mr_owner_idx(k, port)], w + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&owner[mr_owner_idx(k, port + 1)], w + 1, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -957,17 +982,26 @@ void
 mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep)
 {
 	uint8_t *owner = ss->a->dp->owner;
+	int k = mr_local_idx(&ss->a->dp->port[pidx], ep->family, ep->a);
 
-	(void)pidx;
-	__atomic_store_n(&owner[ep->port], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&owner[ep->port + 1], 0, __ATOMIC_RELAXED);
-	mr_portalloc_put(ss->ports, ep->port);
+	if (k < 0 || (unsigned int)k >= ss->n_ports_idx) {
+		RTE_LOG(ERR, MRELAY, "endpoint free: %u.%u.%u.%u:%u is not a local address of "
+			"port %u\n", ep->a[0], ep->a[1], ep->a[2], ep->a[3], ep->port, pidx);
+		return;
+	}
+	__atomic_store_n(&owner[mr_owner_idx(k, ep->port)], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&owner[mr_owner_idx(k, ep->port + 1)], 0, __ATOMIC_RELAXED);
+	mr_portalloc_put(ss->ports[k], ep->port);
 }
 
 unsigned int
 mr_endpoint_available(const struct mr_sessions *ss)
 {
-	return mr_portalloc_available(ss->ports);
+	unsigned int k, n = 0;
+
+	for (k = 0; k < ss->n_ports_idx; k++)
+		n += mr_portalloc_available(ss->ports[k]);
+	return n;
 }
 
 void

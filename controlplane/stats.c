@@ -7,6 +7,7 @@
 #include <string.h>
 #include <jansson.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 
 #include "api.h"
 #include "appliance.h"
@@ -135,6 +136,23 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 			"ssrc_clashes", (json_int_t)rc.ssrc_clashes,
 			"auto_published", (json_int_t)rc.autopublished,
 			"retiring", (json_int_t)rc.retiring));
+	}
+	if (*body != NULL) {
+		/* DPDK heap in use (flow tables, sessions, rooms, rings; not the mbuf pool's
+		 * own memzone): what perf/bench divides by the session count. */
+		struct rte_malloc_socket_stats ms;
+		uint64_t used = 0, total = 0;
+		unsigned int sock;
+
+		for (sock = 0; sock < rte_socket_count(); sock++) {
+			if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(sock), &ms) < 0)
+				continue;
+			used += ms.heap_allocsz_bytes;
+			total += ms.heap_totalsz_bytes;
+		}
+		json_object_set_new(*body, "memory", json_pack("{s:I,s:I,s:I}",
+			"heap_used_bytes", (json_int_t)used, "heap_total_bytes", (json_int_t)total,
+			"mbufs", (json_int_t)(a->mp != NULL ? a->mp->size : 0)));
 	}
 	return 200;
 }

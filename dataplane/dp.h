@@ -42,6 +42,7 @@ struct mr_dp_port {
 	uint8_t has4, has6;
 	uint8_t plen4, plen6;
 	uint8_t addr4[4];
+	uint16_t n_addr4;		/* media addresses addr4 .. addr4 + n_addr4 - 1 (0 = 1) */
 	uint8_t addr6[16];
 	uint8_t ll6[16];		/* link-local address (EUI-64 of the MAC) for ND */
 	uint8_t tx_ip_cksum;		/* TX offloads enabled on the port */
@@ -130,9 +131,14 @@ struct mr_dp {
 	uint64_t tsc_hz;
 	uint64_t relatch_tsc;		/* 0 = never re-latch */
 	unsigned int idle_sleep_us;
-	/* cp: rw, dp: ro. owner[udp port] = worker index + 1 of the session using that local
-	 * port, 0 when free. Written before the flow is added to the owner's table. */
+	/* cp: rw, dp: ro. owner[mr_owner_idx()] = worker index + 1 of the session or room
+	 * participant using that local endpoint, 0 when free. Written before the flow is added
+	 * to the owner's table. Indexed by (address index, UDP port): address index k is the
+	 * k-th IPv4 media address of a port (ports.address_count); every port's first IPv4
+	 * address and its IPv6 address are index 0, so all ports share one table of
+	 * dp->n_addr_idx x 65536 entries. */
 	uint8_t *owner;
+	unsigned int n_addr_idx;		/* the largest address_count of the ports */
 	/* Rooms (dataplane/room_fwd.c), from struct mr_rooms_conf. cp: written before launch;
 	 * dp: ro. Zero selects the default named. */
 	uint8_t fanout;			/* enum mr_dp_fanout, default MR_DP_FANOUT_AUTO */
@@ -146,6 +152,30 @@ struct mr_dp {
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };
+
+/* Address index of dst (network order, family af) among port p's media addresses, or -1
+ * when it is not one of them. */
+static inline int
+mr_local_idx(const struct mr_dp_port *p, uint8_t af, const uint8_t *dst)
+{
+	if (af == MR_AF4) {
+		uint32_t d, k;
+
+		if (!p->has4)
+			return -1;
+		d = (uint32_t)dst[0] << 24 | (uint32_t)dst[1] << 16 | (uint32_t)dst[2] << 8 | dst[3];
+		k = d - ((uint32_t)p->addr4[0] << 24 | (uint32_t)p->addr4[1] << 16 |
+			 (uint32_t)p->addr4[2] << 8 | p->addr4[3]);
+		return k < (p->n_addr4 ? p->n_addr4 : 1u) ? (int)k : -1;
+	}
+	return p->has6 && memcmp(dst, p->addr6, 16) == 0 ? 0 : -1;
+}
+
+static inline uint32_t
+mr_owner_idx(unsigned int addr_idx, uint16_t udp_port)
+{
+	return (uint32_t)addr_idx << 16 | udp_port;
+}
 
 /* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */
 int mr_worker_main(void *arg);

@@ -45,14 +45,16 @@ mr_slow_arp(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 		mr_drop(w, m, MR_DROP_ARP_IGNORED);
 		return;
 	}
-	if (op == ARP_OP_REQUEST && memcmp(tpa, p->addr4, 4) == 0) {
-		uint8_t ip[4];
+	/* Requests for any of the port's media addresses (ports.address_count). */
+	if (op == ARP_OP_REQUEST && mr_local_idx(p, MR_AF4, tpa) >= 0) {
+		uint8_t ip[4], me[4];
 
 		memcpy(ip, spa, 4);
+		memcpy(me, tpa, 4);
 		memcpy(tha, sha, 6);
 		memcpy(tpa, ip, 4);
 		memcpy(sha, p->mac.addr_bytes, 6);
-		memcpy(spa, p->addr4, 4);
+		memcpy(spa, me, 4);
 		a[7] = ARP_OP_REPLY;
 		memcpy(f, tha, 6);
 		memcpy(f + 6, p->mac.addr_bytes, 6);
@@ -79,8 +81,8 @@ mr_slow_icmp4(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 	uint32_t osum, nsum;
 	uint8_t tmp[4];
 
-	if (icmp[0] != ICMP4_ECHO_REQUEST || icmp[1] != 0 || !p->has4 ||
-	    memcmp(ip + 16, p->addr4, 4) != 0) {
+	if (icmp[0] != ICMP4_ECHO_REQUEST || icmp[1] != 0 ||
+	    mr_local_idx(p, MR_AF4, ip + 16) < 0) {
 		mr_drop(w, m, MR_DROP_ICMP_IGNORED);
 		return;
 	}
@@ -92,8 +94,9 @@ mr_slow_icmp4(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 	c = mr_csum_replace(c, osum, nsum);
 	memcpy(icmp + 2, &c, 2);
 
+	/* Answer from the address that was pinged (any media address of the port). */
 	memcpy(tmp, ip + 12, 4);
-	memcpy(ip + 12, p->addr4, 4);
+	memcpy(ip + 12, ip + 16, 4);
 	memcpy(ip + 16, tmp, 4);
 	ip[8] = 64;
 	ip[10] = 0;

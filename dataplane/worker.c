@@ -63,15 +63,6 @@ mr_worker_flush(struct mr_worker *w)
 		mr_txbuf_flush(w, i);
 }
 
-/* Is dst (family af, network order) one of port p's unicast addresses? */
-static inline int
-mr_is_local(const struct mr_dp_port *p, uint8_t af, const uint8_t *dst)
-{
-	if (af == MR_AF4)
-		return p->has4 && memcmp(dst, p->addr4, 4) == 0;
-	return p->has6 && memcmp(dst, p->addr6, 16) == 0;
-}
-
 /* Arrival time in RTP timestamp units for the jitter of RFC 3550 A.8. The factor is derived
  * once per (leg, payload type) so the per-packet cost is one 64x64 multiplication. */
 static inline int
@@ -353,6 +344,7 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		struct mr_dp_port *p;
 		const uint8_t *f;
 		unsigned int owner;
+		int aidx;
 
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
@@ -400,12 +392,13 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			mr_drop(w, m, MR_DROP_NOT_FOR_US_MAC);
 			continue;
 		}
-		if (unlikely(!mr_is_local(p, pi->family,
-				f + pi->l2_len + (pi->family == MR_AF4 ? 16 : 24)))) {
+		aidx = mr_local_idx(p, pi->family,
+				    f + pi->l2_len + (pi->family == MR_AF4 ? 16 : 24));
+		if (unlikely(aidx < 0)) {
 			mr_drop(w, m, MR_DROP_NOT_OUR_IP);
 			continue;
 		}
-		owner = dp->owner[pi->dport];
+		owner = dp->owner[mr_owner_idx((unsigned int)aidx, pi->dport)];
 		if (unlikely(owner == 0)) {
 			mr_drop(w, m, MR_DROP_NO_FLOW);
 			continue;

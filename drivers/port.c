@@ -134,8 +134,13 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
 	if (!pc->tx_offload)
 		conf.txmode.offloads = 0;
+	/* Fast free (every mbuf from one pool, reference count 1) speeds up the relay's TX;
+	 * rooms then fan out by copy only on this port, since indirect mbufs break its rules
+	 * (tx_no_chain below). Chained mbufs need MULTI_SEGS where the device lists it. */
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE)
 		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	rc = rte_eth_dev_configure(pid, nrxq, n_txq, &conf);
 	if (rc < 0) {
 		snprintf(err, errlen, "port %s: configure failed: %s", pc->name, rte_strerror(-rc));
@@ -181,6 +186,9 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 
 	out->port_id = pid;
 	out->n_rxq = nrxq;
+	/* Fan-out by indirect mbufs only where the port takes chains and frees them normally
+	 * (the software PMDs here do, without listing MULTI_SEGS). */
+	out->tx_no_chain = (conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) != 0;
 	out->vlan = pc->vlan;
 	rte_eth_macaddr_get(pid, &out->mac);
 	mr_port_tap_fixup(pid, &out->mac);
@@ -188,6 +196,7 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 		out->has4 = 1;
 		out->plen4 = pc->addr4.len;
 		memcpy(out->addr4, pc->addr4.a, 4);
+		out->n_addr4 = (uint16_t)pc->n_addr4;
 	}
 	if (pc->addr6.family) {
 		out->has6 = 1;

@@ -60,11 +60,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ng", default="127.0.0.1:22222")
     ap.add_argument("--calls", type=int, default=1)
-    ap.add_argument("--media", required=True, help="ip:port both parties send from")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--media", required=True, help="ip:port the caller sends from")
+    ap.add_argument("--media-b", help="ip:port the callee sends from (default: --media)")
+    ap.add_argument("--out", help="ports file (udpblast -P)")
+    ap.add_argument("--flows", help="flows file for perf/rtpgen -f; needs --relay")
+    ap.add_argument("--relay", help="rtpengine's media address (for --flows)")
     a = ap.parse_args()
     host, port = a.ng.rsplit(":", 1)
     maddr, mport = a.media.rsplit(":", 1)
+    baddr, bport = (a.media_b or a.media).rsplit(":", 1)
+    if not a.out and not a.flows:
+        sys.exit("ngctl: --out or --flows")
+    if a.flows and not a.relay:
+        sys.exit("ngctl: --flows needs --relay")
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.settimeout(3)
     sock.connect((host, int(port)))
@@ -90,11 +98,23 @@ def main():
         callee_port = ng({"command": "offer", "call-id": cid, "from-tag": "a%d" % i,
                           "sdp": sdp(maddr, int(mport), 2 * i + 1)})
         caller_port = ng({"command": "answer", "call-id": cid, "from-tag": "a%d" % i,
-                          "to-tag": "b%d" % i, "sdp": sdp(maddr, int(mport), 2 * i + 2)})
+                          "to-tag": "b%d" % i, "sdp": sdp(baddr, int(bport), 2 * i + 2)})
         ports += [caller_port, callee_port]
-    with open(a.out, "w") as f:
-        f.write("".join("%d\n" % p for p in ports))
-    print("ngctl: %d calls -> %s" % (a.calls, a.out), file=sys.stderr)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write("".join("%d\n" % p for p in ports))
+    if a.flows:
+        # rtpgen pairs: stream 2k (caller -> the port rtpengine gave the caller) comes back
+        # to stream 2k+1's source (the callee) from the callee's port, and the reverse.
+        flows = []
+        for k in range(a.calls):
+            flows.append({"src": a.media, "dst": "%s:%d" % (a.relay, ports[2 * k])})
+            flows.append({"src": a.media_b or a.media,
+                          "dst": "%s:%d" % (a.relay, ports[2 * k + 1])})
+        with open(a.flows, "w") as f:
+            f.write('{"flows": [%s]}\n' % ", ".join(
+                '{"src": "%s", "dst": "%s"}' % (x["src"], x["dst"]) for x in flows))
+    print("ngctl: %d calls -> %s" % (a.calls, a.out or a.flows), file=sys.stderr)
 
 
 if __name__ == "__main__":
