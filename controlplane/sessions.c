@@ -75,6 +75,7 @@ struct mr_sessions {
 	unsigned int owned[MR_DP_MAX_WORKERS];	/* sessions per worker */
 	long load[MR_DP_MAX_WORKERS];		/* sessions + room participants per worker */
 	uint64_t last_idle_scan;
+	uint64_t idle_cursor, idle_end;	/* next slot of the idle scan (mod max), end of slice */
 	struct mr_sessions_counts n;
 };
 
@@ -918,13 +919,23 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 		mr_session_reclaim(ss, s);
 	}
 
-	/* Idle timeouts, scanned twice a second. */
-	if (now - ss->last_idle_scan < hz / 2)
-		return;
-	ss->last_idle_scan = now;
-	for (i = 0; i < ss->max; i++) {
+	/* Idle timeouts: one pass over the slots per second, a slice at each tick in proportion
+	 * to the time since the last one. A million sessions cost two cache misses each per
+	 * pass; done at once that stalled the control thread for a good part of a second (and
+	 * whatever shares its core). */
+	{
+		uint64_t dt = now - ss->last_idle_scan;
+		uint32_t n = dt >= hz ? ss->max : (uint32_t)((double)ss->max * dt / hz);
+
+		if (n == 0)
+			return;
+		ss->last_idle_scan = now;
+		ss->idle_end = ss->idle_cursor + n;
+	}
+	for (; ss->idle_cursor < ss->idle_end; ss->idle_cursor++) {
 		uint64_t last;
 
+		i = ss->idle_cursor % ss->max;
 		s = ss->slot[i];
 		if (s == NULL)
 			continue;

@@ -322,6 +322,36 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	mr_worker_tx(w, o->port_idx, m);
 }
 
+#define MR_PREFETCH_AHEAD 4
+
+/* The cache lines mr_relay touches: the session's first line, the receiving leg (path,
+ * counters, RTP statistics, clock) and the sending leg's path and counters. A room
+ * participant's first two lines. */
+static inline void
+mr_flow_prefetch(uintptr_t val)
+{
+	const uint8_t *b = (const uint8_t *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
+
+	if (val & MR_FLOW_ROOM) {
+		rte_prefetch0(b);
+		rte_prefetch0(b + RTE_CACHE_LINE_SIZE);
+		return;
+	}
+	{
+		const struct mr_dp_session *s = (const struct mr_dp_session *)b;
+		const uint8_t *l = (const uint8_t *)&s->leg[(val >> 1) & 1];
+		const uint8_t *o = (const uint8_t *)&s->leg[((val >> 1) & 1) ^ 1];
+		unsigned int c;
+
+		rte_prefetch0(s);
+		for (c = 0; c < sizeof(struct mr_dp_leg); c += RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(l + c);
+		rte_prefetch0(o);
+		rte_prefetch0(o + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(o + 2 * RTE_CACHE_LINE_SIZE);
+	}
+}
+
 /* Process received packets. from_handoff is a compile-time constant: packets that came over a
  * hand-off ring were already checked by another worker and must not travel again. */
 static __rte_always_inline void
@@ -429,7 +459,14 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		return;
 	r = rte_hash_lookup_bulk_data(w->flows, kp, k, &hits, data);
 	(void)r;
+	/* With many sessions their state is not in the caches: fetch MR_PREFETCH_AHEAD
+	 * packets' session lines ahead of the one being relayed, so the misses overlap. */
+	for (i = 0; i < k && i < MR_PREFETCH_AHEAD; i++)
+		if (hits & (1ULL << i))
+			mr_flow_prefetch((uintptr_t)data[i]);
 	for (i = 0; i < k; i++) {
+		if (i + MR_PREFETCH_AHEAD < k && (hits & (1ULL << (i + MR_PREFETCH_AHEAD))))
+			mr_flow_prefetch((uintptr_t)data[i + MR_PREFETCH_AHEAD]);
 		if (unlikely(!(hits & (1ULL << i)))) {
 			mr_drop(w, own[i], MR_DROP_NO_FLOW);
 			continue;
