@@ -346,6 +346,7 @@ mr_flow_prefetch(uintptr_t val)
 		rte_prefetch0(s);
 		for (c = 0; c < sizeof(struct mr_dp_leg); c += RTE_CACHE_LINE_SIZE)
 			rte_prefetch0(l + c);
+		rte_prefetch0(l + sizeof(struct mr_dp_leg) - 1);
 		rte_prefetch0(o);
 		rte_prefetch0(o + RTE_CACHE_LINE_SIZE);
 		rte_prefetch0(o + 2 * RTE_CACHE_LINE_SIZE);
