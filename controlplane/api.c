@@ -8,6 +8,10 @@
  * control thread, the only writer of the flow tables (DESIGN.md §2). That thread also
  * drives the slow path, so nothing here may block it: waits are bounded by the caller's
  * timeout, bodies are bounded by api.max_body, connections by a limit and an idle timeout.
+ *
+ * GET /v1/ws is upgraded to a WebSocket (ws.c; the protocol is signaling.c's) without the
+ * bearer token: see access_cb. The upgraded sockets leave libmicrohttpd for ws.c's own
+ * epoll set, which mr_api_poll() waits on together with libmicrohttpd's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,6 +30,8 @@
 #include <rte_log.h>
 
 #include "api.h"
+#include "signaling.h"
+#include "ws.h"
 
 /* A slow or stalled client holds one of API_MAX_CONNS slots for at most API_CONN_TIMEOUT_S
  * of inactivity; the others keep being served. */
@@ -36,6 +42,10 @@
 #define API_ROOMS_PATH_MAX 256
 #define API_LIST_LIMIT_MAX 1000
 #define API_LIST_LIMIT_DEFAULT 100
+/* libmicrohttpd runs at least this often, whatever its epoll set says (mr_api_poll). */
+#define API_MHD_RUN_MS 100
+/* Application errors (signaling.c) a WebSocket client may make before it is disconnected. */
+#define API_WS_MAX_ERRORS 5
 /* Bound on the number of log lines per second, so that a flood of bad requests cannot
  * turn into a flood of log lines. */
 #define API_LOG_PER_SEC 10
@@ -53,6 +63,11 @@ struct mr_api {
 	struct MHD_Daemon *mhd;
 	struct mr_appliance *a;
 	int epoll_fd;			/* libmicrohttpd's epoll set: readable = work to do */
+	struct mr_ws_server *ws;	/* /v1/ws: the upgraded connections (ws.c) */
+	struct mr_signal *sig;		/* their protocol (signaling.c) */
+	int ws_fd;			/* ws.c's epoll set */
+	int mhd_had_conns;		/* libmicrohttpd had connections at the last turn */
+	uint64_t mhd_run_ms;		/* when MHD_run() last ran */
 	size_t max_body;
 	size_t token_len;		/* 0 = no authentication */
 	char token[sizeof(((struct mr_config *)0)->api_token)];
@@ -75,6 +90,7 @@ enum api_route {
 	ROUTE_METRICS,		/* /metrics */
 	ROUTE_BATCH,		/* /v1/sessions/batch */
 	ROUTE_ROOMS,		/* /v1/rooms and everything under it (controlplane/rooms.c) */
+	ROUTE_WS,		/* /v1/ws: WebSocket signaling (controlplane/signaling.c) */
 };
 
 enum api_method {
@@ -546,6 +562,10 @@ dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 	case ROUTE_STATS:
 		status = mr_http_stats(api->a, &body);
 		return reply_handler(api, conn, "GET /v1/stats", status, body);
+	case ROUTE_WS:
+		/* Answered on the first call (access_cb): a body behind the upgrade request
+		 * leaves nothing to do but close. */
+		return MHD_NO;
 	case ROUTE_METRICS: {
 		char *text = mr_http_metrics(api->a);
 
@@ -612,6 +632,21 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 			return MHD_NO;
 		}
 		*con_cls = r;
+		/* The WebSocket upgrade needs no bearer token: browsers cannot set headers on
+		 * a WebSocket. The participant token of the "join" message is the credential,
+		 * and a connection that has not joined can do nothing else (signaling.h). The
+		 * number of connections is bounded by rooms.ws_max_connections. */
+		if (strcmp(url, "/v1/ws") == 0) {
+			char mbuf[32];
+
+			r->route = ROUTE_WS;
+			r->method = method_parse(method);
+			if (r->method != METHOD_GET)
+				return reply_error(conn, 405, "GET", 0, "method: %s not allowed "
+						   "on /v1/ws (allowed: GET)",
+						   mr_json_echo(method, mbuf, sizeof(mbuf)));
+			return mr_ws_accept(api->ws, conn);
+		}
 		if (api->token_len != 0 && !auth_ok(api, conn))
 			return reply_error(conn, 401, NULL, 1,
 					   "authorization: missing or invalid bearer token");
@@ -670,6 +705,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 {
 	const union MHD_DaemonInfo *info;
 	struct sockaddr_storage ss;
+	struct mr_ws_limits lim;
 	unsigned int flags;
 	char cause[256] = "";
 	struct mr_api *api;
@@ -711,7 +747,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	 * only at the connection timeout, so such a connection holds its slot up to
 	 * API_CONN_TIMEOUT_S. */
 	memset(&ss, 0, sizeof(ss));
-	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
 	if (cfg->api_listen.family == MR_AF4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -730,6 +766,30 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 		goto free_api;
 	}
 
+	/* /v1/ws: the WebSocket server and its protocol, before the HTTP server that hands
+	 * connections to them. Joining by room and name is only for an API without a token
+	 * (signaling.h). */
+	api->sig = mr_signal_create(a, toklen == 0);
+	if (api->sig == NULL) {
+		snprintf(err, errlen, "api: cannot start the signaling: %s", strerror(errno));
+		goto free_api;
+	}
+	/* The configuration loader fills in the documented defaults (docs/CONFIG.md "rooms");
+	 * a configuration built by hand (tests) may leave them 0: the same defaults then. */
+	lim.max_message = cfg->rooms.ws_max_message ? cfg->rooms.ws_max_message : 65536;
+	lim.max_sendbuf = cfg->rooms.ws_max_sendbuf ? cfg->rooms.ws_max_sendbuf : 1 << 20;
+	lim.max_connections = cfg->rooms.ws_max_connections ? cfg->rooms.ws_max_connections :
+		65536;
+	lim.idle_timeout_ms = (cfg->rooms.ws_timeout ? cfg->rooms.ws_timeout : 30) * 1000;
+	lim.max_errors = API_WS_MAX_ERRORS;
+	api->ws = mr_ws_server_create(&lim, mr_signal_handler(), api->sig);
+	if (api->ws == NULL) {
+		snprintf(err, errlen, "api: cannot create the WebSocket server: %s",
+			 strerror(errno));
+		goto free_sig;
+	}
+	api->ws_fd = mr_ws_server_fd(api->ws);
+
 	/* No MHD_USE_INTERNAL_POLLING_THREAD: mr_api_poll() drives the server. */
 	api->start_err = cause;
 	api->start_errlen = sizeof(cause);
@@ -745,7 +805,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	if (api->mhd == NULL) {
 		snprintf(err, errlen, "api.listen %s: cannot start the HTTP server: %s",
 			 api->listen, cause[0] != '\0' ? cause : "unknown error");
-		goto free_api;
+		goto free_ws;
 	}
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (info == NULL || info->epoll_fd < 0) {
@@ -758,17 +818,32 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 
 stop_mhd:
 	MHD_stop_daemon(api->mhd);
+free_ws:
+	mr_ws_server_free(api->ws);
+free_sig:
+	mr_signal_free(api->sig);
 free_api:
 	free(api);
 	return NULL;
 }
 
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void
 mr_api_poll(struct mr_api *api, int timeout_ms)
 {
+	const union MHD_DaemonInfo *info;
 	MHD_UNSIGNED_LONG_LONG mhd_to;
-	struct pollfd pfd;
-	int wait, n, timed;
+	struct pollfd pfd[2];
+	int wait, n, timed, ws_to, busy;
+	uint64_t now;
 
 	if (api == NULL)
 		return;
@@ -778,17 +853,69 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	timed = MHD_get_timeout(api->mhd, &mhd_to) == MHD_YES;
 	if (timed && mhd_to < (MHD_UNSIGNED_LONG_LONG)wait)
 		wait = (int)mhd_to;
+	/* libmicrohttpd 0.9.75 closes its descriptor of an upgraded socket (ws.c has its own)
+	 * and frees the connection only on a later run, and nothing wakes its epoll set for
+	 * that: an idle WebSocket would hold one of the API_MAX_CONNS slots, a burst of
+	 * upgrades would take them all (and at its connection limit libmicrohttpd takes the
+	 * listening socket out of its epoll set until a later run), and ending the WebSocket
+	 * would not end its TCP connection. So while libmicrohttpd has connections it runs
+	 * every turn, and once more after the last is gone (that run listens again), cheap
+	 * next to the work those connections bring; and at least every API_MHD_RUN_MS, so
+	 * that no other such gap can leave the API deaf. */
+	now = mono_ms();
+	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	busy = info == NULL || info->num_connections != 0;
+	if (busy || api->mhd_had_conns || now - api->mhd_run_ms >= API_MHD_RUN_MS)
+		timed = 1;
+	api->mhd_had_conns = busy;
+	/* So does the WebSocket server: idle timeouts, close handshakes, on_close due. */
+	ws_to = mr_ws_server_next_timeout(api->ws, now);
+	if (ws_to >= 0 && ws_to < wait)
+		wait = ws_to;
 
-	pfd.fd = api->epoll_fd;
-	pfd.events = POLLIN;
-	pfd.revents = 0;
-	n = poll(&pfd, 1, wait);
+	/* Both epoll sets in one wait: neither server's clients wait for the other's. */
+	pfd[0].fd = api->epoll_fd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	pfd[1].fd = api->ws_fd;
+	pfd[1].events = POLLIN;
+	pfd[1].revents = 0;
+	n = poll(pfd, 2, wait);
 	if (n < 0 && errno != EINTR)
 		api_log(api, "poll: %s", strerror(errno));
-	if (n > 0 || timed) {
+	if ((n > 0 && pfd[0].revents != 0) || timed) {
+		/* Upgrades happen in here (on_open, and the frames that came with the
+		 * handshake). */
 		if (MHD_run(api->mhd) != MHD_YES)
 			api_log(api, "libmicrohttpd: MHD_run failed");
+		api->mhd_run_ms = mono_ms();
 	}
+	now = mono_ms();
+	if ((n > 0 && pfd[1].revents != 0) || mr_ws_server_next_timeout(api->ws, now) == 0)
+		mr_ws_server_poll(api->ws, now);
+}
+
+json_t *
+mr_api_ws_stats(const struct mr_api *api)
+{
+	struct mr_ws_stats st;
+	json_t *o;
+
+	if (api == NULL || api->ws == NULL)
+		return json_object();
+	mr_ws_server_stats(api->ws, &st);
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "connections", (json_int_t)st.connections,
+		      "accepted", (json_int_t)st.accepted, "refused", (json_int_t)st.refused,
+		      "rx_bytes", (json_int_t)st.rx_bytes, "tx_bytes", (json_int_t)st.tx_bytes,
+		      "rx_messages", (json_int_t)st.rx_messages,
+		      "tx_messages", (json_int_t)st.tx_messages,
+		      "protocol_errors", (json_int_t)st.protocol_errors,
+		      "app_errors", (json_int_t)st.app_errors,
+		      "timeouts", (json_int_t)st.timeouts, "slow", (json_int_t)st.slow);
+	if (o != NULL)
+		mr_signal_stats(api->sig, o);
+	return o;
 }
 
 void
@@ -796,7 +923,11 @@ mr_api_free(struct mr_api *api)
 {
 	if (api == NULL)
 		return;
-	/* Open connections are closed and their requests completed (completed_cb). */
+	/* WebSockets first: their on_close calls reach the signaling, which still has the
+	 * rooms (freed after the API). Then open HTTP connections are closed and their
+	 * requests completed (completed_cb). */
+	mr_ws_server_free(api->ws);
+	mr_signal_free(api->sig);
 	MHD_stop_daemon(api->mhd);
 	free(api);
 }

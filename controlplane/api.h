@@ -16,9 +16,15 @@ struct mr_api;
 /* Start listening on cfg->api_listen. NULL on error, with a message in err. */
 struct mr_api *mr_api_create(const struct mr_config *cfg, struct mr_appliance *a,
 			     char *err, size_t errlen);
-/* Serve whatever is ready, waiting at most timeout_ms for something to happen. */
+/* Serve whatever is ready (REST requests and the WebSocket connections of /v1/ws), waiting
+ * at most timeout_ms for something to happen. */
 void mr_api_poll(struct mr_api *api, int timeout_ms);
 void mr_api_free(struct mr_api *api);
+/* The WebSocket signaling counters for GET /v1/stats ("websocket"): ws.c's connection
+ * counters ("connections" open now, "accepted", "refused", "rx_bytes", "tx_bytes",
+ * "rx_messages", "tx_messages", "protocol_errors", "app_errors", "timeouts", "slow") and
+ * signaling.c's (mr_signal_stats). A new reference; NULL on allocation failure. */
+json_t *mr_api_ws_stats(const struct mr_api *api);
 
 /* Handlers, implemented by the session manager and the stats module. Each returns the HTTP
  * status and sets *body to a new JSON reference (the error object {"error": "..."} on 4xx/5xx,

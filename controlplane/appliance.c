@@ -90,9 +90,9 @@ mr_workers_create(struct mr_appliance *a, char *err, size_t errlen)
 		snprintf(name, sizeof(name), "mr_flows_%u", i);
 		/* Worst case one worker owns every session (2 legs x (RTP + RTCP port)) and
 		 * every room participant (one muxed endpoint each), up to a million of those. */
-		w->flows = mr_flow_table_create(name, cfg->max_sessions * 4 +
-				RTE_MIN(cfg->rooms.max_rooms * (uint64_t)cfg->rooms.max_participants,
-					1000000u), sock, dp->qsv);
+		w->flows = mr_flow_table_create(name, cfg->max_flows ? cfg->max_flows :
+				cfg->max_sessions * 4 + RTE_MIN(cfg->rooms.max_rooms *
+				(uint64_t)cfg->rooms.max_participants, 1000000u), sock, dp->qsv);
 		snprintf(name, sizeof(name), "mr_cmd_%u", i);
 		w->cmd = rte_ring_create_elem(name, sizeof(struct mr_cmd), MR_CMD_RING, sock,
 					      RING_F_SP_ENQ | RING_F_SC_DEQ);

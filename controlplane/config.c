@@ -889,7 +889,7 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"port_min", "port_max", "idle_timeout", "relatch_timeout_ms", "max_sessions",
-		"ended_history", "mbufs", NULL
+		"ended_history", "mbufs", "max_flows", NULL
 	};
 	config_setting_t *g, *s;
 	long long v = 0;
@@ -934,6 +934,8 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ended_history", 0, ENDED_HISTORY_MAX,
 				     &cfg->ended_history);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_flows", 0, 16000000, &cfg->max_flows);
 	if (ret < 0)
 		return ret;
 

@@ -78,6 +78,8 @@ struct mr_config {
 	unsigned int idle_timeout;	/* seconds, default 60, 1..86400 */
 	unsigned int relatch_timeout_ms;/* default 5000; 0 disables re-latching */
 	unsigned int max_sessions;	/* default 100000 */
+	unsigned int max_flows;		/* flow table entries per worker, 0 = 4 per session
+					 * (+ room participants) */
 	unsigned int ended_history;	/* ended sessions kept for GET, default 1000 */
 	unsigned int mbufs;		/* mbufs in the pool, default 16383 (0 = derive) */
 	/* api = { listen = "127.0.0.1:8080"; token = ""; max_body = 65536; } */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -48,6 +49,26 @@ mr_has_arg(const struct mr_config *cfg, const char *name)
 		if (strncmp(cfg->eal_args[i], name, strlen(name)) == 0)
 			return 1;
 	return 0;
+}
+
+/* Every WebSocket participant holds a socket (rooms.ws_max_connections, 65536 by default),
+ * and the usual soft limit on descriptors is 1024: raise the soft limit to the hard one, which
+ * needs no privilege. Returns the limit now in force (RLIM_INFINITY as is), 0 if unknown. */
+static rlim_t
+mr_raise_nofile(rlim_t *before)
+{
+	struct rlimit rl;
+
+	*before = 0;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 0;
+	*before = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return *before;
+	}
+	return rl.rlim_cur;
 }
 
 /* Free 2 MB/1 GB hugepages, all sizes together. */
@@ -91,6 +112,7 @@ main(int argc, char **argv)
 	const char *path = NULL;
 	int c, eal_argc = 0, check = 0, rc, i, n_pci;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	rlim_t nofile, nofile_before;
 	size_t off;
 
 	while ((c = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
@@ -125,6 +147,8 @@ main(int argc, char **argv)
 		mr_config_free(&cfg);
 		return 0;
 	}
+	/* Before the EAL opens its own descriptors. */
+	nofile = mr_raise_nofile(&nofile_before);
 	if (!mr_has_arg(&cfg, "--no-huge") && !mr_has_arg(&cfg, "--in-memory") &&
 	    mr_free_hugepages() == 0) {
 		fprintf(stderr, "mrelayd: no free hugepages. Reserve some, e.g.\n"
@@ -188,6 +212,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rte_log_set_level(RTE_LOGTYPE_USER1, cfg.log_level);
+	if (nofile == RLIM_INFINITY)
+		RTE_LOG(INFO, MRELAY, "open files: no limit\n");
+	else
+		RTE_LOG(INFO, MRELAY, "open files: limit %llu (was %llu)\n",
+			(unsigned long long)nofile, (unsigned long long)nofile_before);
+	if (nofile != RLIM_INFINITY && nofile < (rlim_t)cfg.rooms.ws_max_connections + 1024)
+		RTE_LOG(WARNING, MRELAY, "open files: limit %llu is below "
+			"rooms.ws_max_connections (%u) plus room for the rest; raise the hard "
+			"limit (LimitNOFILE= in the systemd unit, ulimit -Hn)\n",
+			(unsigned long long)nofile, cfg.rooms.ws_max_connections);
 
 	signal(SIGINT, mr_on_signal);
 	signal(SIGTERM, mr_on_signal);

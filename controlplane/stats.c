@@ -150,6 +150,7 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 			used += ms.heap_allocsz_bytes;
 			total += ms.heap_totalsz_bytes;
 		}
+		json_object_set_new(*body, "websocket", mr_api_ws_stats(a->api));
 		json_object_set_new(*body, "memory", json_pack("{s:I,s:I,s:I}",
 			"heap_used_bytes", (json_int_t)used, "heap_total_bytes", (json_int_t)total,
 			"mbufs", (json_int_t)(a->mp != NULL ? a->mp->size : 0)));

@@ -28,6 +28,8 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "signaling.h"
+#include "ws.h"
 
 #define MAX_BODY 1024
 #define API_TIMEOUT_S 10	/* the server's connection timeout */
@@ -207,6 +209,44 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 	ret = stub_reply(H_STATS, a, body);
 	pthread_mutex_unlock(&stub.lock);
 	return ret;
+}
+
+/* /v1/ws: the real WebSocket layer (controlplane/ws.c is linked in) with an echo protocol in
+ * place of controlplane/signal.c. */
+static void
+stub_ws_message(struct mr_ws_conn *c, const char *text, size_t len, void *arg)
+{
+	(void)arg;
+	mr_ws_send_text(c, text, len);
+}
+
+static const struct mr_ws_handler stub_ws_handler = { .on_message = stub_ws_message };
+
+struct mr_signal *
+mr_signal_create(struct mr_appliance *a, int open_join)
+{
+	(void)a;
+	(void)open_join;
+	return (struct mr_signal *)(uintptr_t)0x5678;
+}
+
+void
+mr_signal_free(struct mr_signal *sg)
+{
+	(void)sg;
+}
+
+const struct mr_ws_handler *
+mr_signal_handler(void)
+{
+	return &stub_ws_handler;
+}
+
+void
+mr_signal_stats(const struct mr_signal *sg, json_t *o)
+{
+	(void)sg;
+	json_object_set_new(o, "joined", json_integer(0));
 }
 
 char *
@@ -1054,6 +1094,81 @@ test_auth(void **state)
 	assert_int_equal(stub_calls(H_CREATE), 1);
 }
 
+/* ---- /v1/ws ---- */
+
+/* Read from fd until buf holds at least want bytes (or the peer closes). */
+static size_t
+read_at_least(int fd, uint8_t *buf, size_t have, size_t want, size_t cap)
+{
+	while (have < want) {
+		ssize_t k = recv(fd, buf + have, cap - have, 0);
+
+		assert_true(k > 0);
+		have += (size_t)k;
+	}
+	return have;
+}
+
+/* GET /v1/ws is upgraded without the bearer token (the participant token of "join" is the
+ * credential, controlplane/signal.h); the WebSocket is served by mr_api_poll beside the
+ * REST connections, and its TCP connection ends when the close handshake does. */
+static void
+test_ws_upgrade(void **state)
+{
+	static const char upgrade[] =
+		"GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n";
+	/* "hi" and a close frame (1000), masked with 01 02 03 04 (RFC 6455 §5.3) */
+	static const uint8_t hi[] = { 0x81, 0x82, 1, 2, 3, 4, 'h' ^ 1, 'i' ^ 2 };
+	static const uint8_t bye[] = { 0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xe8 ^ 2 };
+	static const uint8_t echo[] = { 0x81, 0x02, 'h', 'i' };
+	static const uint8_t close_echo[] = { 0x88, 0x02, 0x03, 0xe8 };
+	uint8_t buf[2048];
+	const char *end;
+	struct resp r;
+	size_t n = 0, hl;
+	int fd;
+
+	(void)state;
+	stub_reset(200, "{}");
+	fd = tcp_connect(srv_auth.port);
+	send_all(fd, upgrade, sizeof(upgrade) - 1);
+	do {
+		n = read_at_least(fd, buf, n, n + 1, sizeof(buf) - 1);
+		buf[n] = '\0';
+		end = strstr((const char *)buf, "\r\n\r\n");
+	} while (end == NULL);
+	hl = (size_t)(end + 4 - (const char *)buf);
+	assert_memory_equal(buf, "HTTP/1.1 101 ", 13);
+	/* RFC 6455 §1.3: the accept key of the example key */
+	assert_non_null(strstr((const char *)buf,
+			       "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"));
+	send_all(fd, (const char *)hi, sizeof(hi));
+	n = read_at_least(fd, buf, n, hl + sizeof(echo), sizeof(buf));
+	assert_int_equal(n, hl + sizeof(echo));
+	assert_memory_equal(buf + hl, echo, sizeof(echo));
+	send_all(fd, (const char *)bye, sizeof(bye));
+	n = read_at_least(fd, buf, 0, sizeof(close_echo), sizeof(buf));
+	assert_int_equal(n, sizeof(close_echo));
+	assert_memory_equal(buf, close_echo, sizeof(close_echo));
+	/* §7.1.1: then the server closes the TCP connection (libmicrohttpd's descriptor of
+	 * the socket must be gone too, or this would time out). */
+	assert_int_equal(recv(fd, buf, sizeof(buf), 0), 0);
+	close(fd);
+
+	/* other methods: 405; a GET that is no upgrade: 400, not 401 */
+	http_on(srv_auth.port, "POST", "/v1/ws", NULL, "{}", &r);
+	assert_json(&r, 405, "{\"error\":\"method: POST not allowed on /v1/ws (allowed: GET)\"}");
+	assert_string_equal(header(&r, "Allow"), "GET");
+	http_on(srv_auth.port, "GET", "/v1/ws", NULL, NULL, &r);
+	assert_json(&r, 400, "{\"error\":\"upgrade: header must be 'websocket'\"}");
+	/* the rest of the API still wants the token */
+	http_on(srv_auth.port, "GET", "/v1/wsx", NULL, NULL, &r);
+	assert_int_equal(r.status, 401);
+	assert_int_equal(stub_total_calls(), 0);
+}
+
 /* ---- connections ---- */
 
 static void
@@ -1339,6 +1454,7 @@ main(void)
 		cmocka_unit_test(test_body_ignored),
 		cmocka_unit_test(test_handler_replies),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_ws_upgrade),
 		cmocka_unit_test(test_keepalive_pipelined),
 		cmocka_unit_test(test_malformed_request_line),
 		cmocka_unit_test(test_junk_flood),

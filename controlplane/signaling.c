@@ -1,0 +1,834 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * WebSocket signaling for rooms: the JSON protocol of signaling.h over the connections of
+ * ws.c, and the room events of rooms.c pushed to the connections of each room.
+ *
+ * State: one struct sig_conn per WebSocket connection (its ws.c user pointer) and, for the
+ * connections that joined, one list per room, found through a hash on the room id. Events
+ * name a room and at most one participant to address or to leave out: the room's list is
+ * walked, so an event costs one pass over the connected participants of its room (bounded
+ * by rooms.max_participants), never over all connections.
+ *
+ * Requests go to the signaling API of rooms.c, which answers like the REST API (status and
+ * a JSON body or {"error": "field: reason"}); this file only turns those answers into
+ * messages. rooms.c calls the event hook from within those functions: the hook only queues
+ * messages and starts closes (ws.c allows both from a callback) and never calls back into
+ * rooms.c, as rooms.h requires. Removing a participant whose connection ended happens in
+ * on_close, which ws.c delivers from its poll, outside any rooms.c call.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "appliance.h"
+#include "json_req.h"
+#include "rooms.h"
+#include "signaling.h"
+#include "ws.h"
+
+/* A request_id is echoed in the answer: bounded so that an answer stays small. */
+#define SIG_REQ_ID_MAX 64
+#define SIG_ERR_MAX 256
+#define SIG_ECHO_MAX 40
+#define SIG_HASH_MIN 64
+
+/* One WebSocket connection. */
+struct sig_conn {
+	struct mr_ws_conn *c;
+	struct sig_room *room;		/* NULL: not joined (or no longer) */
+	struct sig_conn *prev;		/* in room->head's list */
+	struct sig_conn *next;
+	uint32_t part;			/* participant id, when room != NULL */
+	uint8_t closing;		/* we closed it: ignore what it still sends */
+};
+
+/* The joined connections of one room. */
+struct sig_room {
+	struct sig_room *hnext;		/* hash chain */
+	struct sig_conn *head;
+	uint32_t id;
+	uint32_t n;
+};
+
+struct mr_signal {
+	struct mr_appliance *a;
+	struct mr_rooms *rs;
+	int open_join;
+	struct sig_room **tab;		/* hash on the room id, tab_size a power of two */
+	uint32_t tab_size;
+	uint32_t n_rooms;
+	uint64_t joined;		/* connections attached to a participant now */
+	uint64_t joins;
+	uint64_t replaced;
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t events;
+	uint64_t removed;
+};
+
+/* The outcome of a failed request: the error text and whether it counts against the
+ * connection (the client's fault). */
+struct sig_err {
+	char msg[SIG_ERR_MAX];
+	int count;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+sig_fail(struct sig_err *e, int count, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	e->count = count;
+}
+
+/* ---- rooms and their connections ---- */
+
+static inline uint32_t
+sig_hash(const struct mr_signal *sg, uint32_t id)
+{
+	/* Fibonacci hashing: ids are sequential, the top bits of the product spread them. */
+	return (uint32_t)(id * 2654435761u) & (sg->tab_size - 1);
+}
+
+static struct sig_room *
+sig_room_find(const struct mr_signal *sg, uint32_t id)
+{
+	struct sig_room *r;
+
+	for (r = sg->tab[sig_hash(sg, id)]; r != NULL; r = r->hnext)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+/* Double the table when it holds more rooms than buckets; on failure the chains only get
+ * longer. */
+static void
+sig_grow(struct mr_signal *sg)
+{
+	uint32_t old = sg->tab_size, i;
+	struct sig_room **ot = sg->tab, **nt, *r, *next;
+
+	if (old > UINT32_MAX / 4)
+		return;
+	nt = calloc((size_t)old * 2, sizeof(*nt));
+	if (nt == NULL)
+		return;
+	sg->tab = nt;
+	sg->tab_size = old * 2;
+	for (i = 0; i < old; i++) {
+		for (r = ot[i]; r != NULL; r = next) {
+			uint32_t h = sig_hash(sg, r->id);
+
+			next = r->hnext;
+			r->hnext = nt[h];
+			nt[h] = r;
+		}
+	}
+	free(ot);
+}
+
+static void
+sig_room_unlink(struct mr_signal *sg, struct sig_room *r)
+{
+	struct sig_room **pp = &sg->tab[sig_hash(sg, r->id)];
+
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+	sg->n_rooms--;
+	free(r);
+}
+
+static int
+sig_attach(struct mr_signal *sg, struct sig_conn *sc, uint32_t room, uint32_t part)
+{
+	struct sig_room *r = sig_room_find(sg, room);
+
+	if (r == NULL) {
+		uint32_t h;
+
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return -ENOMEM;
+		r->id = room;
+		if (sg->n_rooms >= sg->tab_size)
+			sig_grow(sg);
+		h = sig_hash(sg, room);
+		r->hnext = sg->tab[h];
+		sg->tab[h] = r;
+		sg->n_rooms++;
+	}
+	sc->room = r;
+	sc->part = part;
+	sc->prev = NULL;
+	sc->next = r->head;
+	if (r->head != NULL)
+		r->head->prev = sc;
+	r->head = sc;
+	r->n++;
+	sg->joined++;
+	return 0;
+}
+
+static void
+sig_detach(struct mr_signal *sg, struct sig_conn *sc)
+{
+	struct sig_room *r = sc->room;
+
+	if (r == NULL)
+		return;
+	if (sc->prev != NULL)
+		sc->prev->next = sc->next;
+	else
+		r->head = sc->next;
+	if (sc->next != NULL)
+		sc->next->prev = sc->prev;
+	sc->prev = sc->next = NULL;
+	sc->room = NULL;
+	sg->joined--;
+	if (--r->n == 0)
+		sig_room_unlink(sg, r);
+}
+
+static struct sig_conn *
+sig_find(const struct mr_signal *sg, uint32_t room, uint32_t part)
+{
+	struct sig_room *r = sig_room_find(sg, room);
+	struct sig_conn *sc;
+
+	for (sc = r != NULL ? r->head : NULL; sc != NULL; sc = sc->next)
+		if (sc->part == part)
+			return sc;
+	return NULL;
+}
+
+/* ---- messages ---- */
+
+/* Send o (a reference we own). A send that fails closes the connection in ws.c (too slow)
+ * or happens on one that is closing: nothing to do here either way. */
+static void
+sig_send(struct sig_conn *sc, json_t *o)
+{
+	char *text;
+
+	if (o == NULL)
+		return;
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (text == NULL)
+		return;
+	(void)mr_ws_send_text(sc->c, text, strlen(text));
+	free(text);
+}
+
+/* Stamp a reply with its type and the request's id (rid may be NULL). */
+static json_t *
+sig_stamp(json_t *o, const char *type, json_t *rid)
+{
+	if (o == NULL)
+		return NULL;
+	json_object_set_new(o, "type", json_string(type));
+	if (rid != NULL)
+		json_object_set(o, "request_id", rid);
+	return o;
+}
+
+/* A rooms.c answer to a request: the body on success (an empty object for 204), NULL and
+ * e filled in otherwise. Conflicts and capacity are the state of the room or the relay,
+ * not the client's fault: they do not count against the connection. */
+static json_t *
+sig_result(int status, json_t *out, struct sig_err *e)
+{
+	const char *msg;
+
+	if (status >= 200 && status < 300) {
+		if (out == NULL && status == 204)
+			return json_object();
+		if (out == NULL)
+			sig_fail(e, 0, "internal: out of memory");
+		return out;
+	}
+	msg = json_string_value(json_object_get(out, "error"));
+	sig_fail(e, status != 409 && status < 500, "%s", msg != NULL ? msg : "internal");
+	json_decref(out);
+	return NULL;
+}
+
+/* Only "type", "request_id" and the keys in allowed (NULL-terminated) may appear. */
+static int
+sig_keys(json_t *o, const char *const *allowed, struct sig_err *e)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(o, key, v) {
+		const char *const *k;
+		char buf[SIG_ECHO_MAX];
+
+		if (strcmp(key, "type") == 0 || strcmp(key, "request_id") == 0)
+			continue;
+		for (k = allowed; *k != NULL; k++)
+			if (strcmp(key, *k) == 0)
+				break;
+		if (*k == NULL) {
+			sig_fail(e, 1, "%s: unknown field", mr_json_echo(key, buf, sizeof(buf)));
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* An id field ("stream", "room"): a string of decimal digits, as in the REST API. */
+static int
+sig_id(json_t *o, const char *field, uint32_t *id, struct sig_err *e)
+{
+	json_t *v = json_object_get(o, field);
+
+	if (v == NULL) {
+		sig_fail(e, 1, "%s: required", field);
+		return -EINVAL;
+	}
+	if (!json_is_string(v) ||
+	    mr_rooms_id_parse(json_string_value(v), json_string_length(v), id) < 0) {
+		sig_fail(e, 1, "%s: must be an id (a string of decimal digits)", field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+/* join {"token"} or, on an API without a token, {"room", "name", ...}: the rest of the
+ * message is the body of POST /v1/rooms/{room}/participants, checked there. */
+static json_t *
+req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const tok_keys[] = { "token", NULL };
+	struct sig_conn *old;
+	uint32_t room, part;
+	json_t *out = NULL;
+	int created = 0, st;
+
+	if (sc->room != NULL) {
+		sig_fail(e, 1, "type: already joined as participant %" PRIu32 " of room %" PRIu32,
+			 sc->part, sc->room->id);
+		return NULL;
+	}
+	if (json_object_get(o, "token") != NULL) {
+		json_t *t = json_object_get(o, "token");
+
+		if (sig_keys(o, tok_keys, e) < 0)
+			return NULL;
+		if (!json_is_string(t)) {
+			sig_fail(e, 1, "token: must be a string");
+			return NULL;
+		}
+		if (mr_rooms_find_token(sg->rs, json_string_value(t), &room, &part) < 0) {
+			sig_fail(e, 1, "token: no participant has this token");
+			return NULL;
+		}
+	} else if (json_object_get(o, "room") != NULL) {
+		char path[32], *body;
+		json_t *req, *id;
+
+		if (!sg->open_join) {
+			sig_fail(e, 1, "token: required (joining by room and name is only for an "
+				 "API without a token)");
+			return NULL;
+		}
+		if (sig_id(o, "room", &room, e) < 0)
+			return NULL;
+		req = json_copy(o);
+		if (req == NULL) {
+			sig_fail(e, 0, "internal: out of memory");
+			return NULL;
+		}
+		json_object_del(req, "type");
+		json_object_del(req, "request_id");
+		json_object_del(req, "room");
+		body = json_dumps(req, JSON_COMPACT);
+		json_decref(req);
+		if (body == NULL) {
+			sig_fail(e, 0, "internal: out of memory");
+			return NULL;
+		}
+		snprintf(path, sizeof(path), "/%" PRIu32 "/participants", room);
+		st = mr_http_rooms(sg->a, "POST", path, body, strlen(body), &out);
+		free(body);
+		if (st != 201)
+			return sig_result(st >= 200 && st < 300 ? 500 : st, out, e);
+		id = json_object_get(out, "id");
+		if (!json_is_string(id) ||
+		    mr_rooms_id_parse(json_string_value(id), json_string_length(id), &part) < 0) {
+			json_decref(out);
+			sig_fail(e, 0, "internal: participant without an id");
+			return NULL;
+		}
+		json_decref(out);
+		out = NULL;
+		created = 1;
+	} else {
+		sig_fail(e, 1, "token: required");
+		return NULL;
+	}
+
+	st = mr_rooms_join(sg->rs, room, part, &out);
+	if (st != 200) {
+		if (created)
+			mr_rooms_leave(sg->rs, room, part, MR_LEAVE_LEFT);
+		return sig_result(st >= 200 && st < 300 ? 500 : st, out, e);
+	}
+	if (out == NULL) {
+		sig_fail(e, 0, "internal: out of memory");
+		return NULL;
+	}
+	/* One connection per participant: the newer one wins (a client that reconnects after
+	 * a network change must not wait for its old connection's timeout). The old one goes
+	 * without removing the participant. */
+	old = sig_find(sg, room, part);
+	if (old != NULL) {
+		sig_detach(sg, old);
+		old->closing = 1;
+		mr_ws_close(old->c, MR_SIGNAL_CLOSE_REPLACED, "replaced");
+		sg->replaced++;
+	}
+	if (sig_attach(sg, sc, room, part) < 0) {
+		/* Joined in the model but no way to reach it: take it out again. */
+		json_decref(out);
+		mr_rooms_leave(sg->rs, room, part, MR_LEAVE_TIMEOUT);
+		sig_fail(e, 0, "internal: out of memory");
+		return NULL;
+	}
+	sg->joins++;
+	return out;
+}
+
+static json_t *
+req_publish(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const extra[] = { "type", "request_id", NULL };
+	struct mr_stream_req req;
+	json_t *out = NULL;
+	int st;
+
+	if (mr_parse_stream_json(o, extra, &req, e->msg, sizeof(e->msg)) < 0) {
+		e->count = 1;
+		return NULL;
+	}
+	st = mr_rooms_publish(sg->rs, sc->room->id, sc->part, &req, &out);
+	out = sig_result(st, out, e);
+	return out != NULL ? json_pack("{s:o}", "stream", out) : NULL;
+}
+
+static json_t *
+req_unpublish(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const keys[] = { "stream", NULL };
+	json_t *out = NULL;
+	uint32_t sid;
+	int st;
+
+	if (sig_keys(o, keys, e) < 0 || sig_id(o, "stream", &sid, e) < 0)
+		return NULL;
+	st = mr_rooms_unpublish(sg->rs, sc->room->id, sc->part, sid, &out);
+	out = sig_result(st, out, e);
+	if (out != NULL)
+		json_object_set(out, "stream", json_object_get(o, "stream"));
+	return out;
+}
+
+static json_t *
+req_mute(struct mr_signal *sg, struct sig_conn *sc, json_t *o, int muted, struct sig_err *e)
+{
+	static const char *const keys[] = { "stream", "kind", NULL };
+	json_t *k = json_object_get(o, "kind"), *out = NULL;
+	uint32_t sid = 0;
+	uint8_t kind = 0;
+	int st;
+
+	if (sig_keys(o, keys, e) < 0)
+		return NULL;
+	if ((k != NULL) == (json_object_get(o, "stream") != NULL)) {
+		sig_fail(e, 1, "stream: give either 'stream' or 'kind'");
+		return NULL;
+	}
+	if (k != NULL) {
+		const char *s = json_string_value(k);
+
+		if (s != NULL && strcmp(s, "audio") == 0) {
+			kind = MR_KIND_AUDIO;
+		} else if (s != NULL && strcmp(s, "video") == 0) {
+			kind = MR_KIND_VIDEO;
+		} else {
+			sig_fail(e, 1, "kind: must be 'audio' or 'video'");
+			return NULL;
+		}
+	} else if (sig_id(o, "stream", &sid, e) < 0) {
+		return NULL;
+	}
+	st = mr_rooms_mute(sg->rs, sc->room->id, sc->part, sid, kind, muted, &out);
+	out = sig_result(st, out, e);
+	return out != NULL ? json_pack("{s:o}", "participant", out) : NULL;
+}
+
+static json_t *
+req_subscribe(struct mr_signal *sg, struct sig_conn *sc, json_t *o, int on, struct sig_err *e)
+{
+	static const char *const keys[] = { "stream", NULL };
+	json_t *out = NULL;
+	uint32_t sid;
+	int st;
+
+	if (sig_keys(o, keys, e) < 0 || sig_id(o, "stream", &sid, e) < 0)
+		return NULL;
+	st = mr_rooms_subscribe(sg->rs, sc->room->id, sc->part, sid, on, &out);
+	return sig_result(st, out, e);
+}
+
+static json_t *
+req_stats(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const keys[] = { NULL };
+	json_t *out = NULL;
+	int st;
+
+	if (sig_keys(o, keys, e) < 0)
+		return NULL;
+	st = mr_rooms_part_stats(sg->rs, sc->room->id, sc->part, &out);
+	out = sig_result(st, out, e);
+	return out != NULL ? json_pack("{s:o}", "participant", out) : NULL;
+}
+
+/* leave: the participant goes ("left" to the others, not to itself), the answer is queued
+ * and the close handshake started behind it. */
+static json_t *
+req_leave(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const keys[] = { NULL };
+
+	if (sig_keys(o, keys, e) < 0)
+		return NULL;
+	if (sc->room != NULL) {
+		uint32_t room = sc->room->id, part = sc->part;
+
+		sig_detach(sg, sc);
+		mr_rooms_leave(sg->rs, room, part, MR_LEAVE_LEFT);
+	}
+	return json_object();
+}
+
+enum sig_type {
+	T_JOIN, T_PUBLISH, T_UNPUBLISH, T_MUTE, T_UNMUTE, T_SUBSCRIBE, T_UNSUBSCRIBE,
+	T_STATS, T_PING, T_LEAVE,
+};
+
+static const struct {
+	const char *name;
+	const char *reply;
+	int needs_join;
+} sig_types[] = {
+	[T_JOIN] = { "join", "joined", 0 },
+	[T_PUBLISH] = { "publish", "published", 1 },
+	[T_UNPUBLISH] = { "unpublish", "unpublished", 1 },
+	[T_MUTE] = { "mute", "mute_done", 1 },
+	[T_UNMUTE] = { "unmute", "unmute_done", 1 },
+	[T_SUBSCRIBE] = { "subscribe", "subscribed", 1 },
+	[T_UNSUBSCRIBE] = { "unsubscribe", "unsubscribed", 1 },
+	[T_STATS] = { "stats", "stats", 1 },
+	[T_PING] = { "ping", "pong", 0 },
+	[T_LEAVE] = { "leave", "left", 0 },
+};
+
+/* Parse and run one request: the answer, or NULL with e filled in. *rid is set to the
+ * request's id when it is valid (borrowed from o). */
+static json_t *
+sig_request(struct mr_signal *sg, struct sig_conn *sc, json_t *o, json_t **rid,
+	    enum sig_type *tp, struct sig_err *e)
+{
+	static const char *const none[] = { NULL };
+	json_t *v, *t;
+	const char *name;
+	char buf[SIG_ECHO_MAX];
+	unsigned int i;
+
+	if (!json_is_object(o)) {
+		sig_fail(e, 1, "message: must be a JSON object");
+		return NULL;
+	}
+	v = json_object_get(o, "request_id");
+	if (v != NULL) {
+		if (!(json_is_integer(v) ||
+		      (json_is_string(v) && json_string_length(v) <= SIG_REQ_ID_MAX))) {
+			sig_fail(e, 1, "request_id: must be an integer or a string of at most %d "
+				 "bytes", SIG_REQ_ID_MAX);
+			return NULL;
+		}
+		*rid = v;
+	}
+	t = json_object_get(o, "type");
+	if (t == NULL) {
+		sig_fail(e, 1, "type: required");
+		return NULL;
+	}
+	name = json_string_value(t);
+	if (name == NULL) {
+		sig_fail(e, 1, "type: must be a string");
+		return NULL;
+	}
+	for (i = 0; i < sizeof(sig_types) / sizeof(sig_types[0]); i++)
+		if (strcmp(name, sig_types[i].name) == 0)
+			break;
+	if (i == sizeof(sig_types) / sizeof(sig_types[0])) {
+		sig_fail(e, 1, "type: unknown request '%s'", mr_json_echo(name, buf, sizeof(buf)));
+		return NULL;
+	}
+	*tp = (enum sig_type)i;
+	if (sig_types[i].needs_join && sc->room == NULL) {
+		sig_fail(e, 1, "type: '%s' needs a join first", name);
+		return NULL;
+	}
+	switch (*tp) {
+	case T_JOIN:
+		return req_join(sg, sc, o, e);
+	case T_PUBLISH:
+		return req_publish(sg, sc, o, e);
+	case T_UNPUBLISH:
+		return req_unpublish(sg, sc, o, e);
+	case T_MUTE:
+	case T_UNMUTE:
+		return req_mute(sg, sc, o, *tp == T_MUTE, e);
+	case T_SUBSCRIBE:
+	case T_UNSUBSCRIBE:
+		return req_subscribe(sg, sc, o, *tp == T_SUBSCRIBE, e);
+	case T_STATS:
+		return req_stats(sg, sc, o, e);
+	case T_PING:
+		return sig_keys(o, none, e) < 0 ? NULL : json_object();
+	case T_LEAVE:
+		return req_leave(sg, sc, o, e);
+	}
+	sig_fail(e, 0, "internal");
+	return NULL;
+}
+
+/* ---- ws.c callbacks ---- */
+
+static void
+sig_on_open(struct mr_ws_conn *c, void *arg)
+{
+	struct sig_conn *sc = calloc(1, sizeof(*sc));
+
+	(void)arg;
+	if (sc == NULL) {
+		mr_ws_close(c, MR_WS_CLOSE_INTERNAL, "out of memory");
+		return;
+	}
+	sc->c = c;
+	mr_ws_set_user(c, sc);
+}
+
+static void
+sig_on_message(struct mr_ws_conn *c, const char *text, size_t len, void *arg)
+{
+	struct mr_signal *sg = arg;
+	struct sig_conn *sc = mr_ws_get_user(c);
+	enum sig_type type = T_PING;
+	struct sig_err e = { .msg = "", .count = 0 };
+	json_t *o, *rid = NULL, *reply;
+	json_error_t jerr;
+
+	if (sc == NULL || sc->closing)
+		return;
+	sg->requests++;
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL) {
+		sig_fail(&e, 1, "message: not JSON (%s at byte %d)", jerr.text, jerr.position);
+		reply = NULL;
+	} else {
+		reply = sig_request(sg, sc, o, &rid, &type, &e);
+	}
+	if (reply != NULL) {
+		sig_send(sc, sig_stamp(reply, sig_types[type].reply, rid));
+		if (type == T_LEAVE) {
+			sc->closing = 1;
+			mr_ws_close(c, MR_WS_CLOSE_NORMAL, "left");
+		}
+	} else {
+		sg->errors++;
+		sig_send(sc, json_pack("{s:s,s:O,s:s}", "type", "error", "request_id",
+				       rid != NULL ? rid : json_null(), "error", e.msg));
+		/* Past the limit ws.c closes the connection (1008); on_close removes the
+		 * participant. */
+		if (e.count && mr_ws_error_count(c) < 0)
+			sc->closing = 1;
+	}
+	json_decref(o);
+}
+
+/* Why a participant goes when its connection ends without a leave (signaling.h). */
+static enum mr_leave_reason
+sig_leave_reason(const char *why)
+{
+	if (strcmp(why, "closed") == 0 || strcmp(why, "eof") == 0)
+		return MR_LEAVE_LEFT;
+	if (strcmp(why, "protocol") == 0 || strcmp(why, "errors") == 0)
+		return MR_LEAVE_KICKED;
+	/* "timeout", "slow", "io": the client stopped being reachable. */
+	return MR_LEAVE_TIMEOUT;
+}
+
+static void
+sig_on_close(struct mr_ws_conn *c, const char *why, void *arg)
+{
+	struct mr_signal *sg = arg;
+	struct sig_conn *sc = mr_ws_get_user(c);
+
+	if (sc == NULL)
+		return;
+	if (sc->room != NULL) {
+		uint32_t room = sc->room->id, part = sc->part;
+
+		sig_detach(sg, sc);
+		if (strcmp(why, "shutdown") == 0) {
+			/* The daemon stops: the rooms go with it, nobody is told. */
+			mr_rooms_disconnect(sg->rs, room, part);
+		} else {
+			mr_rooms_leave(sg->rs, room, part, sig_leave_reason(why));
+			sg->removed++;
+		}
+	}
+	mr_ws_set_user(c, NULL);
+	free(sc);
+}
+
+static const struct mr_ws_handler sig_handler = {
+	.on_open = sig_on_open,
+	.on_message = sig_on_message,
+	.on_close = sig_on_close,
+};
+
+const struct mr_ws_handler *
+mr_signal_handler(void)
+{
+	return &sig_handler;
+}
+
+/* ---- room events ---- */
+
+/* rooms.c's event hook: the event, serialised once, to the room's connections it is for.
+ * A participant the server removed (kicked, room deleted, timed out) gets its own
+ * participant_left and then its connection is closed. */
+static void
+sig_event(void *arg, uint32_t room_id, uint32_t only, uint32_t except, json_t *ev)
+{
+	struct mr_signal *sg = arg;
+	struct sig_room *r = sig_room_find(sg, room_id);
+	struct sig_conn *sc, *next;
+	const char *type, *reason = NULL;
+	uint32_t gone = 0;
+	size_t len;
+	char *text;
+
+	if (r == NULL)
+		return;
+	type = json_string_value(json_object_get(ev, "type"));
+	if (type != NULL && strcmp(type, "participant_left") == 0) {
+		json_t *p = json_object_get(ev, "participant");
+
+		if (!json_is_string(p) ||
+		    mr_rooms_id_parse(json_string_value(p), json_string_length(p), &gone) < 0)
+			gone = 0;
+		reason = json_string_value(json_object_get(ev, "reason"));
+	}
+	text = json_dumps(ev, JSON_COMPACT);
+	if (text == NULL)
+		return;
+	len = strlen(text);
+	for (sc = r->head; sc != NULL; sc = next) {
+		next = sc->next;
+		if ((only != 0 && sc->part != only) || (except != 0 && sc->part == except))
+			continue;
+		(void)mr_ws_send_text(sc->c, text, len);
+		sg->events++;
+		if (gone != 0 && sc->part == gone) {
+			/* May free r when sc was its last connection: next is NULL then. */
+			sig_detach(sg, sc);
+			sc->closing = 1;
+			mr_ws_close(sc->c, MR_WS_CLOSE_NORMAL, reason != NULL ? reason : "removed");
+		}
+	}
+	free(text);
+}
+
+/* ---- the module ---- */
+
+struct mr_signal *
+mr_signal_create(struct mr_appliance *a, int open_join)
+{
+	struct mr_signal *sg;
+
+	if (a == NULL || a->rooms == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sg = calloc(1, sizeof(*sg));
+	if (sg == NULL)
+		return NULL;
+	sg->tab_size = SIG_HASH_MIN;
+	sg->tab = calloc(sg->tab_size, sizeof(*sg->tab));
+	if (sg->tab == NULL) {
+		free(sg);
+		errno = ENOMEM;
+		return NULL;
+	}
+	sg->a = a;
+	sg->rs = a->rooms;
+	sg->open_join = open_join;
+	mr_rooms_set_event_cb(sg->rs, sig_event, sg);
+	return sg;
+}
+
+void
+mr_signal_free(struct mr_signal *sg)
+{
+	uint32_t i;
+
+	if (sg == NULL)
+		return;
+	mr_rooms_set_event_cb(sg->rs, NULL, NULL);
+	/* Empty once the WebSocket server is gone (every on_close detached its connection);
+	 * whatever is left is freed without touching its connections. */
+	for (i = 0; i < sg->tab_size; i++) {
+		struct sig_room *r, *next;
+
+		for (r = sg->tab[i]; r != NULL; r = next) {
+			next = r->hnext;
+			free(r);
+		}
+	}
+	free(sg->tab);
+	free(sg);
+}
+
+void
+mr_signal_stats(const struct mr_signal *sg, json_t *o)
+{
+	if (sg == NULL || o == NULL)
+		return;
+	json_object_set_new(o, "joined", json_integer((json_int_t)sg->joined));
+	json_object_set_new(o, "joins", json_integer((json_int_t)sg->joins));
+	json_object_set_new(o, "joins_replaced", json_integer((json_int_t)sg->replaced));
+	json_object_set_new(o, "requests", json_integer((json_int_t)sg->requests));
+	json_object_set_new(o, "errors", json_integer((json_int_t)sg->errors));
+	json_object_set_new(o, "events", json_integer((json_int_t)sg->events));
+	json_object_set_new(o, "removed", json_integer((json_int_t)sg->removed));
+}
