@@ -48,9 +48,8 @@ mr_json_echo(const char *s, char *out, size_t n)
 	return out;
 }
 
-/* Parse the body into an object; on error err says why, prefixed "body: ". */
-static json_t *
-body_load(const char *body, size_t len, char *err, size_t errlen)
+json_t *
+mr_json_body_load(const char *body, size_t len, char *err, size_t errlen)
 {
 	json_error_t jerr;
 	json_t *root;
@@ -367,7 +366,7 @@ mr_parse_session_create(const char *body, size_t len, struct mr_session_req *req
 	if (req == NULL)
 		return -EINVAL;
 	memset(req, 0, sizeof(*req));
-	root = body_load(body, len, err, errlen);
+	root = mr_json_body_load(body, len, err, errlen);
 	if (root == NULL)
 		return -EINVAL;
 	ret = parse_create_obj(root, req, err, errlen);
@@ -390,7 +389,7 @@ mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **req
 		return -EINVAL;
 	*reqs = NULL;
 	*n = 0;
-	root = body_load(body, len, err, errlen);
+	root = mr_json_body_load(body, len, err, errlen);
 	if (root == NULL)
 		return -EINVAL;
 	json_object_foreach(root, key, v) {
@@ -506,7 +505,7 @@ mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 	if (p == NULL)
 		return -EINVAL;
 	memset(p, 0, sizeof(*p));
-	root = body_load(body, len, err, errlen);
+	root = mr_json_body_load(body, len, err, errlen);
 	if (root == NULL)
 		return -EINVAL;
 
@@ -549,4 +548,17 @@ mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 out:
 	json_decref(root);
 	return ret;
+}
+
+int
+mr_json_err(json_t **body, int status, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	*body = json_pack("{s:s}", "error", buf);
+	return status;
 }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "mr_types.h"
 
 #define MR_LABEL_LEN 128
@@ -52,6 +53,14 @@ int mr_parse_session_batch(const char *body, size_t len, struct mr_session_req *
 /* Parse and validate a PATCH /v1/sessions/{id} body. Same error convention. */
 int mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 			   char *err, size_t errlen);
+
+/* Parse a request body into a JSON object (a new reference); NULL with err saying why,
+ * prefixed "body: " (empty, invalid JSON with line and column, duplicate keys, not an
+ * object). */
+json_t *mr_json_body_load(const char *body, size_t len, char *err, size_t errlen);
+/* *body = {"error": <formatted>}; returns status. The handlers' error answer. */
+int mr_json_err(json_t **body, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Copy client-supplied text for quoting in an error message: bounded (n >= 4), printable ASCII
  * only (valid UTF-8 for jansson, one line whatever the client sent). Returns out. */

@@ -154,22 +154,7 @@ struct mr_rooms {
 	struct mr_rooms_counts n;
 };
 
-static int
-mr_err(json_t **body, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-mr_err(json_t **body, int status, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	*body = json_pack("{s:s}", "error", buf);
-	return status;
-}
+#define mr_err mr_json_err
 
 static void __attribute__((format(printf, 3, 4)))
 err_set(char *err, size_t errlen, const char *fmt, ...)
@@ -205,35 +190,6 @@ mr_rooms_id_parse(const char *s, size_t len, uint32_t *id)
 		return -EINVAL;
 	*id = (uint32_t)v;
 	return 0;
-}
-
-static json_t *
-body_load(const char *body, size_t len, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	json_t *root;
-	size_t i;
-
-	if (body == NULL || len == 0) {
-		err_set(err, errlen, "body: empty");
-		return NULL;
-	}
-	/* Duplicate keys refused: which one wins is undefined (RFC 8259 §4). */
-	root = json_loadb(body, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		for (i = 0; i < sizeof(jerr.text) && jerr.text[i] != '\0'; i++)
-			if (jerr.text[i] < 0x20 || jerr.text[i] >= 0x7f)
-				jerr.text[i] = '?';
-		err_set(err, errlen, "body: invalid JSON: %s (line %d, column %d)", jerr.text,
-			jerr.line, jerr.column);
-		return NULL;
-	}
-	if (!json_is_object(root)) {
-		json_decref(root);
-		err_set(err, errlen, "body: must be a JSON object");
-		return NULL;
-	}
-	return root;
 }
 
 /* Every key of o must be in known or extra. */
@@ -338,7 +294,7 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 {
 	static const char *const known[] = { "name", "max_participants", "auto_subscribe",
 					     "auto_publish", "auto_publish_kind", NULL };
-	json_t *o = body_load(body, len, err, errlen), *v;
+	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
 
@@ -377,7 +333,7 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 {
 	static const char *const known[] = { "name", "audio_level_ext_id", "interface", "family",
 					     NULL };
-	json_t *o = body_load(body, len, err, errlen), *v;
+	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
 
@@ -510,7 +466,7 @@ int
 mr_parse_stream_req(const char *body, size_t len, struct mr_stream_req *r, char *err,
 		    size_t errlen)
 {
-	json_t *o = body_load(body, len, err, errlen);
+	json_t *o = mr_json_body_load(body, len, err, errlen);
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -542,7 +498,7 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 {
 	static const char *const known[] = { "muted", "subscriptions", NULL };
 	static const char *const kinds[] = { "audio", "video", NULL };
-	json_t *o = body_load(body, len, err, errlen), *v, *e;
+	json_t *o = mr_json_body_load(body, len, err, errlen), *v, *e;
 	size_t i;
 	int rc = -EINVAL;
 
@@ -627,7 +583,7 @@ int
 mr_parse_stream_patch(const char *body, size_t len, int *muted, char *err, size_t errlen)
 {
 	static const char *const known[] = { "muted", NULL };
-	json_t *o = body_load(body, len, err, errlen), *v;
+	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	int rc = -EINVAL;
 
 	if (o == NULL)

@@ -118,22 +118,7 @@ mr_dp_free(struct mr_sessions *ss, struct mr_dp_session *d)
 		ss->slab_free[ss->slab_n_free++] = d;
 }
 
-static int
-mr_err(json_t **body, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-mr_err(json_t **body, int status, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	*body = json_pack("{s:s}", "error", buf);
-	return status;
-}
+#define mr_err mr_json_err
 
 struct mr_sessions *
 mr_sessions_create(struct mr_appliance *a)
