@@ -781,8 +781,18 @@ upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, const char *ex
 	 * shutdown() for plain TCP) and frees the connection. */
 	fd = fcntl(sock, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
-		fprintf(stderr, "MRELAY: ws: cannot take over the socket: %s\n",
-			strerror(errno));
+		/* Counted always, logged at most once a second (out of descriptors, this
+		 * happens to every upgrade of a burst). */
+		static time_t last;
+		time_t now = time(NULL);
+
+		s->st.refused++;
+		if (now != last) {
+			last = now;
+			fprintf(stderr, "MRELAY: ws: cannot take over the socket: %s (further "
+				"failures this second are only counted in websocket.refused)\n",
+				strerror(errno));
+		}
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		return;
 	}
