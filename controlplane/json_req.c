@@ -21,8 +21,11 @@
 /* How much of a client's bad value is quoted back in an error message. */
 #define ECHO_MAX 48
 
-static void __attribute__((format(printf, 3, 4)))
-err_set(char *err, size_t errlen, const char *fmt, ...)
+/* The short name the validators below use. */
+#define err_set mr_json_err_set
+
+void
+mr_json_err_set(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -561,4 +564,14 @@ mr_json_err(json_t **body, int status, const char *fmt, ...)
 	va_end(ap);
 	*body = json_pack("{s:s}", "error", buf);
 	return status;
+}
+
+json_t *
+mr_json_ep(const struct mr_ep *ep)
+{
+	char buf[64];
+
+	if (ep->family == 0)
+		return json_null();
+	return json_string(mr_ep_fmt(ep, buf, sizeof(buf), 1));
 }

@@ -58,6 +58,11 @@ int mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch
  * prefixed "body: " (empty, invalid JSON with line and column, duplicate keys, not an
  * object). */
 json_t *mr_json_body_load(const char *body, size_t len, char *err, size_t errlen);
+/* Format a one-line validation error into err (nothing when err is NULL or errlen 0). */
+void mr_json_err_set(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* "a.b.c.d:port" / "[v6]:port" as a JSON string, null for an unset endpoint (family 0). */
+json_t *mr_json_ep(const struct mr_ep *ep);
 /* *body = {"error": <formatted>}; returns status. The handlers' error answer. */
 int mr_json_err(json_t **body, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -155,18 +155,7 @@ struct mr_rooms {
 };
 
 #define mr_err mr_json_err
-
-static void __attribute__((format(printf, 3, 4)))
-err_set(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
+#define err_set mr_json_err_set
 
 static const char *const mr_kind_name[] = { [MR_KIND_AUDIO] = "audio", [MR_KIND_VIDEO] = "video" };
 
@@ -1838,16 +1827,6 @@ mr_stream_json(struct mr_rooms *rs, const struct mr_cp_stream *st, int full)
 enum { PJ_SUMMARY = 0, PJ_FULL = 1, PJ_TOKEN = 2 };
 
 static json_t *
-mr_ep_j(const struct mr_ep *ep)
-{
-	char buf[64];
-
-	if (ep->family == 0)
-		return json_null();
-	return json_string(mr_ep_fmt(ep, buf, sizeof(buf), 1));
-}
-
-static json_t *
 mr_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 {
 	const struct mr_cp_room *r = p->room;
@@ -1857,7 +1836,7 @@ mr_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 	TAILQ_FOREACH(st, &p->streams, link)
 		json_array_append_new(streams, mr_stream_json(rs, st, flags & PJ_FULL));
 	j = json_pack("{s:o,s:s,s:o,s:b,s:{s:b,s:b},s:o}",
-		      "id", mr_idj(p->id), "name", p->name, "local", mr_ep_j(&p->dp->local),
+		      "id", mr_idj(p->id), "name", p->name, "local", mr_json_ep(&p->dp->local),
 		      "connected", (int)p->connected,
 		      "muted", "audio", (int)p->kind_muted[MR_KIND_AUDIO],
 		      "video", (int)p->kind_muted[MR_KIND_VIDEO], "streams", streams);
@@ -1878,7 +1857,7 @@ mr_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 		} while (rte_seqcount_read_retry(&p->dp->seq, sn));
 		mr_load_u64(&c, &p->dp->ctr, sizeof(c));
 		json_object_set_new(j, "remote", path.state == MR_PATH_NONE ? json_null() :
-				    mr_ep_j(&path.remote));
+				    mr_json_ep(&path.remote));
 		json_object_set_new(j, "interface",
 				    json_string(rs->a->cfg->ports[p->pidx].name));
 		json_object_set_new(j, "relay_ssrc", json_integer(p->dp->relay_ssrc));

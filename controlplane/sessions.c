@@ -370,16 +370,6 @@ mr_copy_words(void *dst, const void *src, size_t len)
 }
 
 static json_t *
-mr_ep_json(const struct mr_ep *ep)
-{
-	char buf[64];
-
-	if (ep->family == 0)
-		return json_null();
-	return json_string(mr_ep_fmt(ep, buf, sizeof(buf), 1));
-}
-
-static json_t *
 mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
 	    int full)
 {
@@ -389,20 +379,20 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 	json_t *j = json_object();
 
 	mr_leg_snapshot(l, path);
-	json_object_set_new(j, "local", mr_ep_json(&l->local));
+	json_object_set_new(j, "local", mr_json_ep(&l->local));
 	if (!s->rtcp_mux) {
 		ep = l->local;
 		ep.port++;
-		json_object_set_new(j, "local_rtcp", mr_ep_json(&ep));
+		json_object_set_new(j, "local_rtcp", mr_json_ep(&ep));
 	}
-	json_object_set_new(j, "remote", mr_ep_json(&path[0].remote));
+	json_object_set_new(j, "remote", mr_json_ep(&path[0].remote));
 	if (!s->rtcp_mux) {
 		if (path[1].state != MR_PATH_NONE) {
-			json_object_set_new(j, "rtcp_remote", mr_ep_json(&path[1].remote));
+			json_object_set_new(j, "rtcp_remote", mr_json_ep(&path[1].remote));
 		} else if (path[0].state != MR_PATH_NONE) {
 			ep = path[0].remote;
 			ep.port++;
-			json_object_set_new(j, "rtcp_remote", mr_ep_json(&ep));
+			json_object_set_new(j, "rtcp_remote", mr_json_ep(&ep));
 		} else {
 			json_object_set_new(j, "rtcp_remote", json_null());
 		}
