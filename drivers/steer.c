@@ -7,27 +7,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <rte_flow.h>
-#include <rte_log.h>
 
-#include "appliance.h"
-
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
-
-static int
-mr_steer_queue_of(const struct mr_appliance *a, unsigned int pidx, unsigned int owner)
-{
-	const struct mr_worker *w = a->dp->w[owner];
-	unsigned int i;
-
-	for (i = 0; i < w->n_rxq; i++)
-		if (w->rxq[i].port_idx == pidx)
-			return w->rxq[i].queue;
-	return -1;
-}
+#include "steer.h"
 
 static struct rte_flow *
-mr_steer_rule(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *local,
-	      uint16_t queue, int validate_only, struct rte_flow_error *fe)
+mr_steer_rule(uint16_t pid, const struct mr_ep *local, uint16_t queue, int validate_only,
+	      struct rte_flow_error *fe)
 {
 	struct rte_flow_attr attr = { .ingress = 1 };
 	struct rte_flow_item_ipv4 ip4 = { 0 }, ip4m = { 0 };
@@ -36,7 +21,6 @@ mr_steer_rule(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *loc
 	struct rte_flow_action_queue qa = { .index = queue };
 	struct rte_flow_item pattern[4];
 	struct rte_flow_action actions[2];
-	uint16_t pid = a->dp->port[pidx].port_id;
 
 	memset(pattern, 0, sizeof(pattern));
 	memset(actions, 0, sizeof(actions));
@@ -70,76 +54,35 @@ mr_steer_rule(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *loc
 }
 
 int
-mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
+mr_steer_probe(uint16_t port_id, const struct mr_ep *probe, const char **why)
 {
-	const struct mr_config *cfg = a->cfg;
-	unsigned int i;
+	struct rte_flow_error fe = { 0 };
+	struct rte_flow *f;
 
-	for (i = 0; i < a->dp->n_ports; i++) {
-		const struct mr_port_conf *pc = &cfg->ports[i];
-		struct rte_flow_error fe = { 0 };
-		struct mr_ep probe = { 0 };
-
-		a->steer_flow[i] = 0;
-		if (pc->steering == MR_STEER_SOFTWARE)
-			continue;
-		/* With one worker there is nobody to steer to. */
-		if (a->dp->n_workers == 1 && pc->steering == MR_STEER_AUTO)
-			continue;
-		probe.family = pc->addr4.family ? MR_AF4 : MR_AF6;
-		memcpy(probe.a, probe.family == MR_AF4 ? pc->addr4.a : pc->addr6.a, 16);
-		probe.port = cfg->port_min;
-		/* Validate, then really create and remove a probe rule: some PMDs (net_tap without
-		 * its qdiscs) validate rules they cannot install. */
-		if (mr_steer_rule(a, i, &probe, 0, 1, &fe) != NULL) {
-			struct rte_flow *f = mr_steer_rule(a, i, &probe, 0, 0, &fe);
-
-			if (f == NULL)
-				goto refused;
-			rte_flow_destroy(a->dp->port[i].port_id, f, &fe);
-			a->steer_flow[i] = 1;
-			RTE_LOG(INFO, MRELAY, "port %s: steering relay ports with rte_flow\n",
-				pc->name);
-			continue;
+	if (mr_steer_rule(port_id, probe, 0, 1, &fe) != NULL) {
+		f = mr_steer_rule(port_id, probe, 0, 0, &fe);
+		if (f != NULL) {
+			rte_flow_destroy(port_id, f, &fe);
+			return 1;
 		}
-refused:
-		if (pc->steering == MR_STEER_RTE_FLOW) {
-			snprintf(err, errlen, "port %s: steering = \"rte_flow\" but the device "
-				 "refuses UDP port rules: %s", pc->name,
-				 fe.message ? fe.message : "unsupported");
-			return -ENOTSUP;
-		}
-		RTE_LOG(INFO, MRELAY, "port %s: no rte_flow steering (%s): software hand-off\n",
-			pc->name, fe.message ? fe.message : "unsupported");
 	}
+	*why = fe.message ? fe.message : "unsupported";
 	return 0;
 }
 
 struct rte_flow *
-mr_steer_add(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *local,
-	     unsigned int owner)
+mr_steer_add(uint16_t port_id, const struct mr_ep *local, uint16_t queue)
 {
 	struct rte_flow_error fe = { 0 };
-	struct rte_flow *f;
-	int q = mr_steer_queue_of(a, pidx, owner);
 
-	if (q < 0)
-		return NULL;	/* the owner polls no queue of this port: hand-off it is */
-	f = mr_steer_rule(a, pidx, local, q, 0, &fe);
-	if (f == NULL)
-		a->cps.steer_failures++;
-	else
-		a->cps.steer_rules++;
-	return f;
+	return mr_steer_rule(port_id, local, queue, 0, &fe);
 }
 
 void
-mr_steer_del(struct mr_appliance *a, unsigned int pidx, struct rte_flow *f)
+mr_steer_del(uint16_t port_id, struct rte_flow *f)
 {
 	struct rte_flow_error fe;
 
-	if (f == NULL)
-		return;
-	rte_flow_destroy(a->dp->port[pidx].port_id, f, &fe);
-	a->cps.steer_rules--;
+	if (f != NULL)
+		rte_flow_destroy(port_id, f, &fe);
 }

@@ -28,7 +28,7 @@
 #include <rte_ring.h>
 
 #include "cksum.h"
-#include "dp.h"
+#include "dp_priv.h"
 #include "flow_table.h"
 #include "room_dp.h"
 #include "rtp_stats.h"

@@ -8,7 +8,7 @@
  *   iofwd EAL-ARGS -- [-q TXQ]
  *
  * One worker lcore, bursts of 32, the same TSC accounting as mrelayd's worker
- * (dataplane/worker.c): cycles of loop iterations that moved packets count as busy, the others
+ * (dataplane/core/worker.c): cycles of loop iterations that moved packets count as busy, the others
  * as idle, and cycles_per_packet = busy_cycles / rx_packets. SIGUSR1 prints the counters as one
  * JSON line; SIGINT or SIGTERM prints them and exits.
  */

@@ -30,7 +30,7 @@
 #include <rte_seqcount.h>
 
 #include "counters.h"
-#include "dp.h"
+#include "dp_priv.h"
 #include "flow_table.h"
 #include "pkt_parse.h"
 #include "rtp_stats.h"
@@ -259,7 +259,7 @@ check_udp_out(const struct rte_mbuf *m, const uint8_t *dmac, const uint8_t *smac
 	assert_int_equal(m->ol_flags & (RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM), 0);
 }
 
-/* ---- helpers: sessions (as controlplane/sessions.c builds and publishes them) ---- */
+/* ---- helpers: sessions (as controlplane/sessions/sessions.c builds and publishes them) ---- */
 
 static struct mr_dp_session *
 sess_new(unsigned int owner, int mux, unsigned int p0, uint8_t f0, uint16_t port0,

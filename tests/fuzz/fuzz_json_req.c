@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "json_req.h"
-#include "mr_types.h"
+#include "addr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * libFuzzer harness for the RTCP parsers and builders (dataplane/rtcp.c) and the RTP header
- * extension readers (dataplane/rtp_ext.h): the input is one UDP payload, in an exactly sized
+ * libFuzzer harness for the RTCP parsers and builders (dataplane/rtp/rtcp.c) and the RTP header
+ * extension readers (dataplane/rtp/rtp_ext.h): the input is one UDP payload, in an exactly sized
  * heap buffer so that ASan reports any read past its end. Besides memory safety it checks:
  *  - mr_rtcp_next() walks forward, each packet lies inside the buffer, and a compound that
  *    mr_rtcp_validate() accepts is walked to its end without an error;

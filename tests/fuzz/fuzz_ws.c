@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * libFuzzer harness for the WebSocket receiver (controlplane/ws_frame.c): the input is the
+ * libFuzzer harness for the WebSocket receiver (controlplane/api/ws_frame.c): the input is the
  * byte stream a client sends after the handshake, fed in pieces whose sizes come from the
  * input itself. Besides memory safety it checks that every call consumes what it says and no
  * more, that an event's data lies inside the message limit, that a text message is valid

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for controlplane/addr.c: endpoint, address and prefix text forms.
+ * Unit tests for controlplane/config/addr.c: endpoint, address and prefix text forms.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "mr_types.h"
+#include "addr.h"
 
 static void
 test_ep_parse_v4(void **state)

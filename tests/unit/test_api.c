@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for controlplane/api.c: the HTTP layer over real TCP on 127.0.0.1, against
+ * Unit tests for controlplane/api/api.c: the HTTP layer over real TCP on 127.0.0.1, against
  * stand-in mr_http_* handlers that record their arguments and return canned replies.
  *
  * The server is driven by mr_api_poll() in a thread of this test (the control loop's role);
@@ -211,7 +211,7 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 	return ret;
 }
 
-/* /v1/ws: the real WebSocket layer (controlplane/ws.c is linked in) with an echo protocol in
+/* /v1/ws: the real WebSocket layer (controlplane/api/ws.c is linked in) with an echo protocol in
  * place of controlplane/signal.c. */
 static void
 stub_ws_message(struct mr_ws_conn *c, const char *text, size_t len, void *arg)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for dataplane/cksum.h: known vectors, a byte-by-byte network-order reference,
+ * Unit tests for dataplane/core/cksum.h: known vectors, a byte-by-byte network-order reference,
  * odd lengths and alignments, and incremental updates (RFC 1624) against full recomputation
  * for many random packets, IPv4<->IPv6 pseudo-header changes and the 0/0xffff corners.
  */

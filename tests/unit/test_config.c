@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for controlplane/config.c: values, defaults, and the exact error messages
+ * Unit tests for controlplane/config/config.c: values, defaults, and the exact error messages
  * ("file:line: key.path: what") for every class of mistake.
  *
  * Run from tests/ of the source tree (meson's workdir): the shipped files are loaded from

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for controlplane/json_req.c: POST and PATCH /v1/sessions body validation.
+ * Unit tests for controlplane/api/json_req.c: POST and PATCH /v1/sessions body validation.
  */
 #include <stdarg.h>
 #include <stddef.h>

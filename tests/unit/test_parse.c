@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for dataplane/pkt_parse.h: every verdict, every drop reason, boundaries of each
+ * Unit tests for dataplane/core/pkt_parse.h: every verdict, every drop reason, boundaries of each
  * length rule, and truncated/random frames placed against an unmapped page so that any read
  * past len faults.
  */

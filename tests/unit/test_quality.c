@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for controlplane/quality.c: R and MOS against values worked out by hand from the
+ * Unit tests for controlplane/core/quality.c: R and MOS against values worked out by hand from the
  * formulas in quality.c, codec names, monotonicity in loss and delay, and hostile inputs
  * (NaN, infinities, negatives, out-of-range codec values).
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for dataplane/rtcp.c: a compound SR + SDES + BYE, RR report blocks with negative
+ * Unit tests for dataplane/rtp/rtcp.c: a compound SR + SDES + BYE, RR report blocks with negative
  * cumulative loss, generic NACK parse and build (wrap-around, duplicates, any order, a
  * randomized round trip against a sort-based reference), PLI, FIR, REMB (known vector,
  * smallest exponent, round trip, overflow), builders' exact bytes and -ENOSPC boundaries, and

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for dataplane/rtp_ext.h: RFC 8285 one-byte and two-byte header extensions
+ * Unit tests for dataplane/rtp/rtp_ext.h: RFC 8285 one-byte and two-byte header extensions
  * (padding, ID 15, elements of length 0, CSRCs before the extension, other profiles), RFC 6464
  * audio level, the payload offset, and malformed input: every prefix of a valid packet, copied
  * to a heap buffer of exactly that size so that a sanitizer sees any read past the end.

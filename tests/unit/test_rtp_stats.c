@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Unit tests for dataplane/rtp_stats.c: RFC 3550 A.1 sequence validation (probation, gaps,
+ * Unit tests for dataplane/rtp/rtp_stats.c: RFC 3550 A.1 sequence validation (probation, gaps,
  * wrap, reordering, duplicates, resync after a jump, window boundaries), A.3 counts across SSRC
  * changes, A.8 jitter against the formula, the RFC 3551 clock-rate table, and hostile streams.
  */

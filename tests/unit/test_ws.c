@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * WebSocket (RFC 6455): framing on exact bytes (controlplane/ws_frame.c), connections over
- * socketpairs (controlplane/ws.c through mr_ws_server_adopt_fd), and the whole path
+ * WebSocket (RFC 6455): framing on exact bytes (controlplane/api/ws_frame.c), connections over
+ * socketpairs (controlplane/api/ws.c through mr_ws_server_adopt_fd), and the whole path
  * through a libmicrohttpd daemon in external epoll mode, as api.c runs it.
  */
 #include <errno.h>

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * mrelayd configuration: a libconfig file (docs/CONFIG.md).
+ */
+#ifndef MR_CONFIG_H
+#define MR_CONFIG_H
+
+#include <stdint.h>
+#include "addr.h"
+
+#define MR_MAX_PORTS 16
+#define MR_MAX_ADDRS 256		/* address_count at most */
+#define MR_MAX_WORKERS 64
+#define MR_MAX_EAL_ARGS 64
+#define MR_NAME_LEN 32
+
+enum mr_steering {
+	MR_STEER_AUTO = 0,	/* rte_flow where the port accepts the rules, else software */
+	MR_STEER_SOFTWARE,	/* always the software hand-off ring between workers */
+	MR_STEER_RTE_FLOW,	/* rte_flow required: startup fails when the port refuses */
+};
+
+struct mr_port_conf {
+	char name[MR_NAME_LEN];		/* "edge0"; unique */
+	char device[256];		/* PCI address "0000:03:00.0" or vdev "net_tap0,iface=x" */
+	struct mr_prefix addr4;		/* address = "198.18.0.1/24" (family 0 if absent) */
+	unsigned int n_addr4;		/* address_count: addr4 and the next n - 1, default 1 */
+	struct mr_ep gw4;		/* gateway (family 0 if absent); must be inside addr4 */
+	struct mr_prefix addr6;		/* address6 (family 0 if absent) */
+	struct mr_ep gw6;		/* gateway6 (family 0 if absent) */
+	uint16_t rx_queues;		/* 1..64, default 1 */
+	uint16_t rx_desc;		/* default 1024 */
+	uint16_t tx_desc;		/* default 1024 */
+	uint16_t vlan;			/* 802.1Q VLAN id 1..4094, 0 = untagged (default) */
+	uint16_t mtu;			/* 0 = leave the device default */
+	enum mr_steering steering;	/* default MR_STEER_AUTO */
+	int tx_offload;			/* tx_checksum_offload: use the NIC's IPv4/UDP checksum
+					 * offloads when it has them; default true */
+	int line;			/* line of this port's group in the file, for messages */
+};
+
+/* How a packet reaches several subscribers (docs/PERFORMANCE.md "fan-out"). */
+enum mr_fanout {
+	MR_FANOUT_AUTO = 0,	/* chosen by packet size from the measured crossover */
+	MR_FANOUT_COPY,		/* a full copy per subscriber */
+	MR_FANOUT_INDIRECT,	/* a header mbuf per subscriber chained to a shared payload */
+};
+
+struct mr_rooms_conf {
+	unsigned int max_rooms;		/* default 1000 */
+	unsigned int max_participants;	/* per room, default 100 */
+	unsigned int max_streams;	/* published per participant, default 8 */
+	unsigned int ws_timeout;	/* s without a frame before a participant is removed, 30 */
+	unsigned int ws_max_connections;/* WebSocket connections at once, default 65536 */
+	unsigned int ws_max_message;	/* bytes in one (reassembled) message, default 65536 */
+	unsigned int ws_max_sendbuf;	/* bytes queued to a slow client before it is cut, 1 MiB */
+	unsigned int nack_cache;	/* packets kept per stream for NACK, 0 or 64..4096 pow2 */
+	unsigned int nack_budget;	/* retransmissions per subscriber per second, default 200 */
+	unsigned int pli_interval_ms;	/* at most one PLI/FIR per stream this often, 1000 */
+	enum mr_fanout fanout;		/* default MR_FANOUT_AUTO */
+};
+
+struct mr_config {
+	char path[512];
+	/* eal = [ ... ]: extra EAL arguments, copied verbatim */
+	int n_eal_args;
+	char *eal_args[MR_MAX_EAL_ARGS];
+	/* lcores = { control = 0; workers = [ 1 ]; idle_sleep_us = 0; } */
+	unsigned int control_lcore;
+	unsigned int n_workers;
+	unsigned int worker_lcores[MR_MAX_WORKERS];
+	unsigned int idle_sleep_us;	/* 0 = pure polling (default) */
+	/* ports = ( { ... } ) */
+	unsigned int n_ports;
+	struct mr_port_conf ports[MR_MAX_PORTS];
+	/* relay = { ... } */
+	uint16_t port_min;		/* default 30000; even, >= 1024 */
+	uint16_t port_max;		/* default 39999; > port_min */
+	unsigned int idle_timeout;	/* seconds, default 60, 1..86400 */
+	unsigned int relatch_timeout_ms;/* default 5000; 0 disables re-latching */
+	unsigned int max_sessions;	/* default 100000 */
+	unsigned int max_flows;		/* flow table entries per worker, 0 = 4 per session
+					 * (+ room participants) */
+	unsigned int ended_history;	/* ended sessions kept for GET, default 1000 */
+	unsigned int mbufs;		/* mbufs in the pool, default 16383 (0 = derive) */
+	/* api = { listen = "127.0.0.1:8080"; token = ""; max_body = 65536; } */
+	struct mr_ep api_listen;
+	char api_token[256];		/* "" = no authentication */
+	unsigned int api_max_body;	/* bytes, default 65536 */
+	/* log = { level = "info"; } : "error", "warning", "info", "debug" */
+	int log_level;
+	/* rooms = { ... }: the SFU (docs/CONFIG.md "rooms") */
+	struct mr_rooms_conf rooms;			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+};
+
+/* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)
+ * or -ENOENT/-EIO, and writes one line into err naming the file, the line and the key, e.g.
+ * "default.conf:7: ports.[0].address: '198.18.0.1/33' is not an address with a prefix length".
+ * mr_config_free() must be called on success. */
+int mr_config_load(const char *path, struct mr_config *cfg, char *err, size_t errlen);
+/* Same, from a string (tests). path is used in messages only. */
+int mr_config_load_string(const char *text, const char *path, struct mr_config *cfg,
+			  char *err, size_t errlen);
+void mr_config_free(struct mr_config *cfg);
+
+#endif

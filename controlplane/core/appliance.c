@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Bring-up, control loop and shutdown of the appliance (the control thread).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "api.h"
+#include "appliance.h"
+#include "flow_table.h"
+#include "neigh.h"
+#include "port.h"
+#include "rooms.h"
+#include "sessions.h"
+#include "steer.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+#define MR_CMD_RING 4096
+#define MR_EXC_RING 1024
+#define MR_HANDOFF_RING 2048
+#define MR_MBUF_CACHE 256
+
+uint64_t
+mr_appliance_uptime(const struct mr_appliance *a)
+{
+	return (rte_get_tsc_cycles() - a->start_tsc) / rte_get_tsc_hz();
+}
+
+int
+mr_cp_tx(struct mr_appliance *a, unsigned int pidx, struct rte_mbuf *m)
+{
+	/* The control thread has its own TX queue on every port: index n_workers. */
+	if (rte_eth_tx_burst(a->dp->port[pidx].port_id, a->dp->n_workers, &m, 1) == 1)
+		return 0;
+	rte_pktmbuf_free(m);
+	return -ENOBUFS;
+}
+
+static unsigned int
+mr_mbufs_needed(const struct mr_config *cfg)
+{
+	unsigned int i, n = 0, nw = cfg->n_workers;
+
+	for (i = 0; i < cfg->n_ports; i++)
+		n += cfg->ports[i].rx_queues * cfg->ports[i].rx_desc +
+			(nw + 1) * cfg->ports[i].tx_desc;
+	/* hand-off and exception rings, per-lcore caches, TX buffers in flight */
+	n += nw * nw * MR_HANDOFF_RING + nw * MR_EXC_RING + (nw + 1) * MR_MBUF_CACHE * 2 +
+		nw * MR_BURST * MR_DP_MAX_PORTS;
+	/* Rooms: copies, indirect headers, RRs and retransmissions a worker builds in one
+	 * burst before its TX flush, twice over for what the NIC still holds. */
+	n += nw * cfg->n_ports * MR_BURST * 2 * 8;
+	return n;
+}
+
+static int
+mr_workers_create(struct mr_appliance *a, char *err, size_t errlen)
+{
+	struct mr_config *cfg = a->cfg;
+	struct mr_dp *dp = a->dp;
+	unsigned int i, j, q, k = 0;
+	char name[RTE_RING_NAMESIZE];
+
+	for (i = 0; i < dp->n_workers; i++) {
+		unsigned int lc = cfg->worker_lcores[i];
+		int sock = rte_lcore_to_socket_id(lc);
+		struct mr_worker *w = rte_zmalloc_socket("mr_worker", sizeof(*w),
+							 RTE_CACHE_LINE_SIZE, sock);
+
+		if (w == NULL) {
+			snprintf(err, errlen, "lcore %u: out of memory", lc);
+			return -ENOMEM;
+		}
+		dp->w[i] = w;
+		w->dp = dp;
+		w->idx = i;
+		w->lcore_id = lc;
+		snprintf(name, sizeof(name), "mr_flows_%u", i);
+		/* Worst case one worker owns every session (2 legs x (RTP + RTCP port)) and
+		 * every room participant (one muxed endpoint each), up to a million of those. */
+		w->flows = mr_flow_table_create(name, cfg->max_flows ? cfg->max_flows :
+				cfg->max_sessions * 4 + RTE_MIN(cfg->rooms.max_rooms *
+				(uint64_t)cfg->rooms.max_participants, 1000000u), sock, dp->qsv);
+		snprintf(name, sizeof(name), "mr_cmd_%u", i);
+		w->cmd = rte_ring_create_elem(name, sizeof(struct mr_cmd), MR_CMD_RING, sock,
+					      RING_F_SP_ENQ | RING_F_SC_DEQ);
+		snprintf(name, sizeof(name), "mr_exc_%u", i);
+		w->exc = rte_ring_create(name, MR_EXC_RING, sock, RING_F_SP_ENQ | RING_F_SC_DEQ);
+		if (w->flows == NULL || w->cmd == NULL || w->exc == NULL) {
+			snprintf(err, errlen, "lcore %u: cannot create tables/rings: %s "
+				 "(relay.max_sessions too large for the memory given to the EAL?)",
+				 lc, rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < dp->n_workers; i++) {
+		for (j = 0; j < dp->n_workers; j++) {
+			if (i == j)
+				continue;
+			snprintf(name, sizeof(name), "mr_ho_%u_%u", j, i);
+			dp->w[i]->handoff[j] = rte_ring_create(name, MR_HANDOFF_RING,
+				rte_lcore_to_socket_id(dp->w[i]->lcore_id),
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+			if (dp->w[i]->handoff[j] == NULL) {
+				snprintf(err, errlen, "hand-off ring %s: %s", name,
+					 rte_strerror(rte_errno));
+				return -ENOMEM;
+			}
+		}
+	}
+	/* Spread every (port, RX queue) over the workers, round robin. */
+	for (i = 0; i < dp->n_ports; i++) {
+		for (q = 0; q < dp->port[i].n_rxq; q++) {
+			struct mr_worker *w = dp->w[k++ % dp->n_workers];
+
+			w->rxq[w->n_rxq].port_idx = i;
+			w->rxq[w->n_rxq].queue = q;
+			w->n_rxq++;
+		}
+	}
+	return 0;
+}
+
+/* Which ports steer relay ports to their owner's queue with rte_flow (DESIGN.md §2
+ * "Ownership"); the others hand packets over in software. */
+static int
+mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
+{
+	const struct mr_config *cfg = a->cfg;
+	unsigned int i;
+
+	for (i = 0; i < a->dp->n_ports; i++) {
+		const struct mr_port_conf *pc = &cfg->ports[i];
+		struct mr_ep probe = { 0 };
+		const char *why = NULL;
+
+		a->steer_flow[i] = 0;
+		if (pc->steering == MR_STEER_SOFTWARE)
+			continue;
+		/* With one worker there is nobody to steer to. */
+		if (a->dp->n_workers == 1 && pc->steering == MR_STEER_AUTO)
+			continue;
+		probe.family = pc->addr4.family ? MR_AF4 : MR_AF6;
+		memcpy(probe.a, probe.family == MR_AF4 ? pc->addr4.a : pc->addr6.a, 16);
+		probe.port = cfg->port_min;
+		if (mr_steer_probe(a->dp->port[i].port_id, &probe, &why)) {
+			a->steer_flow[i] = 1;
+			RTE_LOG(INFO, MRELAY, "port %s: steering relay ports with rte_flow\n",
+				pc->name);
+			continue;
+		}
+		if (pc->steering == MR_STEER_RTE_FLOW) {
+			snprintf(err, errlen, "port %s: steering = \"rte_flow\" but the device "
+				 "refuses UDP port rules: %s", pc->name, why);
+			return -ENOTSUP;
+		}
+		RTE_LOG(INFO, MRELAY, "port %s: no rte_flow steering (%s): software hand-off\n",
+			pc->name, why);
+	}
+	return 0;
+}
+
+struct rte_flow *
+mr_appliance_steer_add(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *local,
+		       unsigned int owner)
+{
+	const struct mr_worker *w = a->dp->w[owner];
+	struct rte_flow *f;
+	unsigned int i;
+
+	if (!a->steer_flow[pidx])
+		return NULL;
+	for (i = 0; i < w->n_rxq; i++)
+		if (w->rxq[i].port_idx == pidx)
+			break;
+	if (i == w->n_rxq)
+		return NULL;	/* the owner polls no queue of this port: hand-off it is */
+	f = mr_steer_add(a->dp->port[pidx].port_id, local, w->rxq[i].queue);
+	if (f == NULL)
+		a->cps.steer_failures++;
+	else
+		a->cps.steer_rules++;
+	return f;
+}
+
+void
+mr_appliance_steer_del(struct mr_appliance *a, unsigned int pidx, struct rte_flow *f)
+{
+	if (f == NULL)
+		return;
+	mr_steer_del(a->dp->port[pidx].port_id, f);
+	a->cps.steer_rules--;
+}
+
+int
+mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, size_t errlen)
+{
+	struct mr_dp *dp;
+	unsigned int i, n;
+	size_t sz;
+	int rc;
+
+	a->cfg = cfg;
+	a->start_time = time(NULL);
+	a->start_tsc = rte_get_tsc_cycles();
+	dp = rte_zmalloc("mr_dp", sizeof(*dp), RTE_CACHE_LINE_SIZE);
+	if (dp == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->dp = dp;
+	dp->n_addr_idx = 1;
+	for (i = 0; i < cfg->n_ports; i++)
+		if (cfg->ports[i].n_addr4 > dp->n_addr_idx)
+			dp->n_addr_idx = cfg->ports[i].n_addr4;
+	dp->owner = rte_zmalloc("mr_owner", (size_t)dp->n_addr_idx * 65536, RTE_CACHE_LINE_SIZE);
+	dp->tsc_hz = rte_get_tsc_hz();
+	dp->relatch_tsc = (uint64_t)cfg->relatch_timeout_ms * dp->tsc_hz / 1000;
+	dp->idle_sleep_us = cfg->idle_sleep_us;
+	dp->n_workers = cfg->n_workers;
+	sz = rte_rcu_qsbr_get_memsize(dp->n_workers);
+	dp->qsv = rte_zmalloc("mr_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (dp->owner == NULL || dp->qsv == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rte_rcu_qsbr_init(dp->qsv, dp->n_workers);
+
+	n = mr_mbufs_needed(cfg);
+	if (cfg->mbufs > n)
+		n = cfg->mbufs;
+	a->mp = rte_pktmbuf_pool_create("mr_mbufs", n, MR_MBUF_CACHE, 0,
+					RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+	if (a->mp == NULL) {
+		snprintf(err, errlen, "cannot create a pool of %u mbufs: %s (give the EAL more "
+			 "memory: reserve more hugepages, or raise -m with --no-huge)", n,
+			 rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg->n_ports; i++) {
+		rc = mr_port_setup(&cfg->ports[i], dp->n_workers + 1, a->mp, &dp->port[i], err,
+				   errlen);
+		if (rc < 0)
+			return rc;
+		dp->port_idx_of[dp->port[i].port_id] = i;
+		dp->n_ports = i + 1;
+	}
+	rc = mr_workers_create(a, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Rooms (dataplane/rooms/room_fwd.c): fan-out, NACK and PLI settings from rooms = { }. The
+	 * workers build fan-out copies, RRs and retransmissions from the shared pool. */
+	dp->fanout = (uint8_t)cfg->rooms.fanout;
+	dp->nack_budget = cfg->rooms.nack_budget;	/* 0: rooms.c keeps no rtx cache */
+	/* rooms.pli_interval_ms = 0 means no limit: 1 cycle in the dataplane's terms. */
+	dp->pli_interval_tsc = cfg->rooms.pli_interval_ms ?
+		(uint64_t)cfg->rooms.pli_interval_ms * dp->tsc_hz / 1000 : 1;
+	for (i = 0; i < dp->n_workers; i++)
+		dp->w[i]->mp = a->mp;
+	a->neigh = mr_neigh_create(a);
+	a->sess = mr_sessions_create(a);
+	if (a->neigh == NULL || a->sess == NULL) {
+		snprintf(err, errlen, "out of memory for sessions (relay.max_sessions = %u)",
+			 cfg->max_sessions);
+		return -ENOMEM;
+	}
+	a->rooms = mr_rooms_create(a);
+	if (a->rooms == NULL) {
+		snprintf(err, errlen, "out of memory for rooms");
+		return -ENOMEM;
+	}
+	rc = mr_steer_init(a, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Resolve the gateways right away: most remotes are behind them. */
+	for (i = 0; i < dp->n_ports; i++) {
+		if (cfg->ports[i].gw4.family)
+			mr_neigh_get(a->neigh, i, &cfg->ports[i].gw4);
+		if (cfg->ports[i].gw6.family)
+			mr_neigh_get(a->neigh, i, &cfg->ports[i].gw6);
+	}
+	a->api = mr_api_create(cfg, a, err, errlen);
+	if (a->api == NULL)
+		return -EADDRNOTAVAIL;
+	for (i = 0; i < dp->n_workers; i++) {
+		rc = rte_eal_remote_launch(mr_worker_main, dp->w[i], dp->w[i]->lcore_id);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot launch worker on lcore %u: %s",
+				 dp->w[i]->lcore_id, rte_strerror(-rc));
+			return rc;
+		}
+	}
+	RTE_LOG(INFO, MRELAY, "mrelay up: %u port(s), %u worker(s), API on %s\n", dp->n_ports,
+		dp->n_workers, cfg->api_listen.family == MR_AF4 ? "IPv4" : "IPv6");
+	return 0;
+}
+
+void
+mr_appliance_run(struct mr_appliance *a, volatile int *stop)
+{
+	struct mr_dp *dp = a->dp;
+	struct rte_mbuf *pkts[MR_BURST];
+	uint64_t hz = rte_get_tsc_hz(), last_tick = 0;
+	unsigned int i, n;
+
+	while (!*stop) {
+		uint64_t now;
+
+		/* At most 1 ms in the HTTP server so exceptions and timers stay prompt. */
+		mr_api_poll(a->api, 1);
+		for (i = 0; i < dp->n_workers; i++) {
+			n = rte_ring_sc_dequeue_burst(dp->w[i]->exc, (void **)pkts, MR_BURST, NULL);
+			while (n > 0)
+				mr_neigh_input(a->neigh, pkts[--n]);
+		}
+		now = rte_get_tsc_cycles();
+		if (now - last_tick > hz / 100) {
+			last_tick = now;
+			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
+			mr_sessions_tick(a->sess, now);
+			mr_rooms_tick(a->rooms, now);
+		}
+	}
+}
+
+void
+mr_appliance_stop(struct mr_appliance *a)
+{
+	struct mr_dp *dp = a->dp;
+	unsigned int i, j;
+
+	if (dp == NULL)
+		return;
+	/* Relaxed: the workers poll the flag; rte_eal_mp_wait_lcore() synchronises. */
+	__atomic_store_n(&dp->stop, 1, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	mr_api_free(a->api);
+	a->api = NULL;
+	/* Rooms first: their endpoints go back to the sessions' allocator. */
+	mr_rooms_free(a->rooms);
+	a->rooms = NULL;
+	mr_sessions_free(a->sess);
+	a->sess = NULL;
+	mr_neigh_free(a->neigh);
+	a->neigh = NULL;
+	for (i = 0; i < dp->n_workers; i++) {
+		struct mr_worker *w = dp->w[i];
+		struct rte_mbuf *m;
+
+		if (w == NULL)
+			continue;
+		for (j = 0; j < dp->n_workers; j++) {
+			if (w->handoff[j] == NULL)
+				continue;
+			while (rte_ring_dequeue(w->handoff[j], (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+			rte_ring_free(w->handoff[j]);
+		}
+		if (w->exc != NULL)
+			while (rte_ring_dequeue(w->exc, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		rte_ring_free(w->exc);
+		rte_ring_free(w->cmd);
+		mr_flow_table_free(w->flows);
+		rte_free(w);
+		dp->w[i] = NULL;
+	}
+	for (i = 0; i < dp->n_ports; i++)
+		mr_port_close(&dp->port[i]);
+	rte_mempool_free(a->mp);
+	rte_free(dp->qsv);
+	rte_free(dp->owner);
+	rte_free(dp);
+	a->dp = NULL;
+}

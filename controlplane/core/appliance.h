@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The appliance: everything the control thread owns. One instance per process.
+ */
+#ifndef MR_APPLIANCE_H
+#define MR_APPLIANCE_H
+
+#include <stdint.h>
+#include <time.h>
+#include <rte_flow.h>
+#include <rte_mempool.h>
+
+#include "config.h"
+#include "dp.h"
+
+struct mr_api;
+struct mr_neigh;
+struct mr_sessions;
+struct mr_rooms;
+
+struct mr_cp_stats {
+	uint64_t exceptions;		/* packets received from the exception rings */
+	uint64_t arp_requests_sent;
+	uint64_t nd_solicits_sent;
+	uint64_t cmd_ring_full;		/* commands that had to be retried */
+	uint64_t steer_rules;		/* rte_flow rules installed */
+	uint64_t steer_failures;	/* rules refused (the flow falls back to the hand-off) */
+};
+
+struct mr_appliance {
+	struct mr_config *cfg;
+	struct mr_dp *dp;		/* shared with the workers */
+	struct rte_mempool *mp;
+	struct mr_neigh *neigh;
+	struct mr_sessions *sess;
+	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/rooms.c) */
+	struct mr_api *api;
+	time_t start_time;
+	uint64_t start_tsc;
+	int steer_flow[MR_DP_MAX_PORTS];	/* 1: this port steers by rte_flow */
+	struct mr_cp_stats cps;
+};
+
+/* Bring the appliance up after rte_eal_init: ports, workers, tables, API. 0 or -errno with a
+ * one-line message in err. */
+int mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, size_t errlen);
+/* Run the control loop until *stop becomes non-zero. */
+void mr_appliance_run(struct mr_appliance *a, volatile int *stop);
+void mr_appliance_stop(struct mr_appliance *a);
+
+/* Seconds since start, from the TSC. */
+uint64_t mr_appliance_uptime(const struct mr_appliance *a);
+
+/* Transmit a packet built by the control plane on port index pidx (its own TX queue). */
+int mr_cp_tx(struct mr_appliance *a, unsigned int pidx, struct rte_mbuf *m);
+
+/* Steer local (on port pidx) to a queue that worker owner polls, where the port steers with
+ * rte_flow (drivers/steer.c); NULL when it does not or the rule was refused (counted). */
+struct rte_flow *mr_appliance_steer_add(struct mr_appliance *a, unsigned int pidx,
+					const struct mr_ep *local, unsigned int owner);
+void mr_appliance_steer_del(struct mr_appliance *a, unsigned int pidx, struct rte_flow *f);
+
+#endif

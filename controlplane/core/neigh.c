@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <rte_ether.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+
+#include "appliance.h"
+#include "dp.h"
+#include "neigh.h"
+#include "neigh_pkt.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+
+enum mr_nstate { NS_FREE = 0, NS_INCOMPLETE, NS_REACHABLE, NS_PROBE, NS_FAILED };
+
+struct mr_nentry {
+	struct mr_ep ip;
+	uint8_t state;
+	uint8_t probes;		/* probes sent in the current round */
+	uint32_t refs;
+	uint64_t confirmed_ms;	/* last reply */
+	uint64_t next_ms;	/* next probe */
+	uint64_t unused_since_ms;
+};
+
+struct mr_neigh {
+	struct mr_appliance *a;
+	uint64_t now_ms;
+	struct mr_nentry e[MR_DP_MAX_PORTS][MR_NEIGH_SLOTS];
+};
+
+struct mr_neigh *
+mr_neigh_create(struct mr_appliance *a)
+{
+	struct mr_neigh *n = calloc(1, sizeof(*n));
+
+	if (n != NULL)
+		n->a = a;
+	return n;
+}
+
+void
+mr_neigh_free(struct mr_neigh *n)
+{
+	free(n);
+}
+
+unsigned int
+mr_neigh_count(const struct mr_neigh *n)
+{
+	unsigned int p, i, c = 0;
+
+	for (p = 0; p < n->a->dp->n_ports; p++)
+		for (i = 0; i < MR_NEIGH_SLOTS; i++)
+			c += n->e[p][i].state != NS_FREE;
+	return c;
+}
+
+int
+mr_neigh_nexthop(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *dst,
+		 struct mr_ep *nh)
+{
+	const struct mr_port_conf *pc = &n->a->cfg->ports[pidx];
+	const struct mr_prefix *pfx = dst->family == MR_AF4 ? &pc->addr4 : &pc->addr6;
+	const struct mr_ep *gw = dst->family == MR_AF4 ? &pc->gw4 : &pc->gw6;
+
+	if (pfx->family && mr_prefix_contains(pfx, dst)) {
+		*nh = *dst;
+	} else if (gw->family) {
+		*nh = *gw;
+	} else {
+		return -EHOSTUNREACH;
+	}
+	nh->port = 0;
+	return 0;
+}
+
+static void
+mr_neigh_publish(struct mr_neigh *n, unsigned int pidx, int slot, const uint8_t *mac)
+{
+	uint64_t w = 0;
+
+	if (mac != NULL)
+		w = MR_NEIGH_VALID | ((uint64_t)mac[0] << 40) | ((uint64_t)mac[1] << 32) |
+			((uint64_t)mac[2] << 24) | ((uint64_t)mac[3] << 16) |
+			((uint64_t)mac[4] << 8) | mac[5];
+	/* One 8-byte store: a reader sees the old or the new MAC, never a mix. */
+	__atomic_store_n(&n->a->dp->port[pidx].neigh[slot].w, w, __ATOMIC_RELAXED);
+}
+
+/* Send an ARP request (broadcast) or a neighbor solicitation (to the target's
+ * solicited-node multicast address, RFC 4861 §7.2.2) for e->ip. */
+static void
+mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *e)
+{
+	struct mr_appliance *a = n->a;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(a->mp);
+
+	if (m == NULL)
+		return;
+	if (mr_neigh_pkt_solicit(m, &a->dp->port[pidx], &e->ip) < 0) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (e->ip.family == MR_AF4)
+		a->cps.arp_requests_sent++;
+	else
+		a->cps.nd_solicits_sent++;
+	mr_cp_tx(a, pidx, m);
+}
+
+static int
+mr_neigh_find(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip)
+{
+	unsigned int i;
+
+	for (i = 0; i < MR_NEIGH_SLOTS; i++) {
+		const struct mr_nentry *e = &n->e[pidx][i];
+
+		if (e->state != NS_FREE && e->ip.family == ip->family &&
+		    memcmp(e->ip.a, ip->a, 16) == 0)
+			return i;
+	}
+	return -ENOENT;
+}
+
+int
+mr_neigh_get(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip)
+{
+	struct mr_nentry *e;
+	int slot = mr_neigh_find(n, pidx, ip);
+	unsigned int i;
+
+	if (slot >= 0) {
+		n->e[pidx][slot].refs++;
+		return slot;
+	}
+	for (i = 0; i < MR_NEIGH_SLOTS; i++)
+		if (n->e[pidx][i].state == NS_FREE)
+			break;
+	if (i == MR_NEIGH_SLOTS)
+		return -ENOSPC;
+	e = &n->e[pidx][i];
+	memset(e, 0, sizeof(*e));
+	e->ip = *ip;
+	e->ip.port = 0;
+	e->state = NS_INCOMPLETE;
+	e->refs = 1;
+	e->probes = 1;
+	e->next_ms = n->now_ms + MR_NEIGH_RETRY_MS;
+	mr_neigh_publish(n, pidx, i, NULL);
+	mr_neigh_solicit(n, pidx, e);
+	return i;
+}
+
+void
+mr_neigh_put(struct mr_neigh *n, unsigned int pidx, int slot)
+{
+	struct mr_nentry *e;
+
+	if (slot < 0 || slot >= MR_NEIGH_SLOTS)
+		return;
+	e = &n->e[pidx][slot];
+	if (e->refs > 0 && --e->refs == 0)
+		e->unused_since_ms = n->now_ms;
+}
+
+static void
+mr_neigh_learn(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip, const uint8_t *mac)
+{
+	int slot = mr_neigh_find(n, pidx, ip);
+	struct mr_nentry *e;
+
+	/* Only entries we asked for: no table growth from unsolicited traffic. */
+	if (slot < 0)
+		return;
+	e = &n->e[pidx][slot];
+	if (e->state != NS_REACHABLE)
+		RTE_LOG(DEBUG, MRELAY, "neighbor resolved on port %u\n", pidx);
+	e->state = NS_REACHABLE;
+	e->probes = 0;
+	e->confirmed_ms = n->now_ms;
+	e->next_ms = n->now_ms + MR_NEIGH_REACHABLE_S * 1000ULL;
+	mr_neigh_publish(n, pidx, slot, mac);
+}
+
+void
+mr_neigh_input(struct mr_neigh *n, struct rte_mbuf *m)
+{
+	unsigned int pidx = n->a->dp->port_idx_of[m->port];
+	struct mr_ep ip;
+	uint8_t mac[6];
+
+	n->a->cps.exceptions++;
+	if (mr_neigh_pkt_learn(m, &ip, mac) == 0)
+		mr_neigh_learn(n, pidx, &ip, mac);
+	rte_pktmbuf_free(m);
+}
+
+void
+mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
+{
+	unsigned int p, i;
+
+	n->now_ms = now_ms;
+	for (p = 0; p < n->a->dp->n_ports; p++) {
+		for (i = 0; i < MR_NEIGH_SLOTS; i++) {
+			struct mr_nentry *e = &n->e[p][i];
+
+			if (e->state == NS_FREE)
+				continue;
+			if (e->refs == 0 &&
+			    now_ms - e->unused_since_ms > MR_NEIGH_UNUSED_S * 1000ULL) {
+				mr_neigh_publish(n, p, i, NULL);
+				e->state = NS_FREE;
+				continue;
+			}
+			if (now_ms < e->next_ms)
+				continue;
+			switch (e->state) {
+			case NS_REACHABLE:
+				/* Expired: keep forwarding with the old MAC while probing. */
+				e->state = NS_PROBE;
+				e->probes = 0;
+				/* fall through */
+			case NS_PROBE:
+				if (e->probes >= MR_NEIGH_PROBES) {
+					/* RFC 4861 §7.3.3: unanswered, unusable. Retry slowly. */
+					mr_neigh_publish(n, p, i, NULL);
+					e->state = NS_FAILED;
+				}
+				/* fall through */
+			case NS_INCOMPLETE:
+			case NS_FAILED:
+				e->probes++;
+				mr_neigh_solicit(n, p, e);
+				/* Failed entries are retried every 5 s. */
+				e->next_ms = now_ms + MR_NEIGH_RETRY_MS *
+					(e->state == NS_FAILED || e->probes > MR_NEIGH_PROBES ? 5 : 1);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+}

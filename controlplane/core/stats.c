@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * /v1/health, /v1/stats and /metrics: per-lcore counters summed by the control thread with
+ * relaxed atomic loads (the lcores write them with plain stores).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include "api.h"
+#include "appliance.h"
+#include "neigh.h"
+#include "port.h"
+#include "rooms.h"
+#include "sessions.h"
+
+static void
+mr_lcore_snapshot(const struct mr_worker *w, struct mr_lcore_stats *s)
+{
+	const uint64_t *src = (const uint64_t *)&w->stats;
+	uint64_t *dst = (uint64_t *)s;
+	size_t i;
+
+	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
+		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+int
+mr_http_health(struct mr_appliance *a, json_t **body)
+{
+	struct mr_sessions_counts c;
+	json_t *ports = json_array();
+	unsigned int i;
+
+	mr_sessions_counts(a->sess, &c);
+	for (i = 0; i < a->dp->n_ports; i++)
+		json_array_append_new(ports, json_pack("{s:s,s:b}", "name", a->dp->port[i].name,
+						       "link_up", mr_port_link_up(&a->dp->port[i])));
+	*body = json_pack("{s:s,s:I,s:i,s:I,s:o}", "status", "ok",
+			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
+			  "workers", (int)a->dp->n_workers, "sessions", (json_int_t)c.active,
+			  "ports", ports);
+	return 200;
+}
+
+int
+mr_http_stats(struct mr_appliance *a, json_t **body)
+{
+	struct mr_dp *dp = a->dp;
+	struct mr_sessions_counts c;
+	json_t *lcores = json_array(), *ports = json_array(), *j;
+	unsigned int i, r;
+
+	for (i = 0; i < dp->n_workers; i++) {
+		struct mr_lcore_stats s;
+		json_t *drops = json_object();
+		uint64_t pkts;
+
+		mr_lcore_snapshot(dp->w[i], &s);
+		for (r = 0; r < MR_DROP_MAX; r++)
+			json_object_set_new(drops, mr_drop_name[r], json_integer(s.drops[r]));
+		pkts = s.rx_pkts + s.handoff_in;
+		j = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			      "lcore", (int)dp->w[i]->lcore_id, "role", "worker",
+			      "rx_packets", (json_int_t)s.rx_pkts, "rx_bytes", (json_int_t)s.rx_bytes,
+			      "tx_packets", (json_int_t)s.tx_pkts, "tx_bytes", (json_int_t)s.tx_bytes,
+			      "relayed", (json_int_t)s.relayed,
+			      "handoff_in", (json_int_t)s.handoff_in,
+			      "handoff_out", (json_int_t)s.handoff_out,
+			      "exceptions", (json_int_t)s.exception,
+			      "arp_replies", (json_int_t)s.arp_replies,
+			      "nd_replies", (json_int_t)s.nd_replies,
+			      "echo_replies", (json_int_t)s.echo_replies,
+			      "commands", (json_int_t)s.cmds,
+			      "busy_cycles", (json_int_t)s.busy_cycles,
+			      "idle_cycles", (json_int_t)s.idle_cycles);
+		/* Busy cycles per packet handled (received or handed over): the dataplane's own
+		 * cost measure (DESIGN.md §6). */
+		json_object_set_new(j, "cycles_per_packet", pkts ?
+				    json_real((double)s.busy_cycles / pkts) : json_null());
+		json_object_set_new(j, "sessions", json_integer(mr_sessions_owned(a->sess, i)));
+		json_object_set_new(j, "room_participants",
+				    json_integer(a->rooms ? mr_rooms_owned(a->rooms, i) : 0));
+		json_object_set_new(j, "drops", drops);
+		json_array_append_new(lcores, j);
+	}
+	for (i = 0; i < dp->n_ports; i++) {
+		struct rte_eth_stats es;
+
+		char mac[RTE_ETHER_ADDR_FMT_SIZE];
+		json_t *pj;
+
+		memset(&es, 0, sizeof(es));
+		rte_eth_stats_get(dp->port[i].port_id, &es);
+		rte_ether_format_addr(mac, sizeof(mac), &dp->port[i].mac);
+		json_array_append_new(ports, pj = json_pack(
+			"{s:s,s:i,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:s}",
+			"name", dp->port[i].name, "port_id", (int)dp->port[i].port_id,
+			"link_up", mr_port_link_up(&dp->port[i]),
+			"rx_packets", (json_int_t)es.ipackets, "tx_packets", (json_int_t)es.opackets,
+			"rx_bytes", (json_int_t)es.ibytes, "tx_bytes", (json_int_t)es.obytes,
+			"rx_missed", (json_int_t)es.imissed, "rx_errors", (json_int_t)es.ierrors,
+			"tx_errors", (json_int_t)es.oerrors, "rx_nombuf", (json_int_t)es.rx_nombuf,
+			"steering", a->steer_flow[i] ? "rte_flow" : "software"));
+		/* The MAC a traffic generator (pktgen) must send to. */
+		json_object_set_new(pj, "mac", json_string(mac));
+	}
+	mr_sessions_counts(a->sess, &c);
+	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
+			  "lcores", lcores, "ports", ports,
+			  "sessions", "active", (json_int_t)c.active,
+			  "created", (json_int_t)c.created, "ended", (json_int_t)c.ended,
+			  "rejected", (json_int_t)c.rejected, "retiring", (json_int_t)c.retiring,
+			  "control", "exceptions", (json_int_t)a->cps.exceptions,
+			  "arp_requests_sent", (json_int_t)a->cps.arp_requests_sent,
+			  "nd_solicits_sent", (json_int_t)a->cps.nd_solicits_sent,
+			  "command_ring_full", (json_int_t)a->cps.cmd_ring_full,
+			  "steering_rules", (json_int_t)a->cps.steer_rules,
+			  "steering_failures", (json_int_t)a->cps.steer_failures,
+			  "neighbors", (int)mr_neigh_count(a->neigh));
+	if (*body != NULL && a->rooms != NULL) {
+		struct mr_rooms_counts rc;
+
+		mr_rooms_counts(a->rooms, &rc);
+		json_object_set_new(*body, "rooms", json_pack(
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"active", (json_int_t)rc.active, "created", (json_int_t)rc.created,
+			"deleted", (json_int_t)rc.deleted, "rejected", (json_int_t)rc.rejected,
+			"participants", (json_int_t)rc.participants,
+			"participants_created", (json_int_t)rc.participants_created,
+			"streams", (json_int_t)rc.streams,
+			"ssrc_clashes", (json_int_t)rc.ssrc_clashes,
+			"auto_published", (json_int_t)rc.autopublished,
+			"retiring", (json_int_t)rc.retiring));
+	}
+	if (*body != NULL) {
+		/* DPDK heap in use (flow tables, sessions, rooms, rings; not the mbuf pool's
+		 * own memzone): what perf/bench divides by the session count. */
+		struct rte_malloc_socket_stats ms;
+		uint64_t used = 0, total = 0;
+		unsigned int sock;
+
+		for (sock = 0; sock < rte_socket_count(); sock++) {
+			if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(sock), &ms) < 0)
+				continue;
+			used += ms.heap_allocsz_bytes;
+			total += ms.heap_totalsz_bytes;
+		}
+		json_object_set_new(*body, "websocket", mr_api_ws_stats(a->api));
+		json_object_set_new(*body, "memory", json_pack("{s:I,s:I,s:I}",
+			"heap_used_bytes", (json_int_t)used, "heap_total_bytes", (json_int_t)total,
+			"mbufs", (json_int_t)(a->mp != NULL ? a->mp->size : 0)));
+	}
+	return 200;
+}
+
+/* A growing text buffer for the exposition format. */
+struct mr_buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void
+mr_bprintf(struct mr_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+mr_bprintf(struct mr_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = 1;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += n;
+			return;
+		}
+		char *np = realloc(b->p, b->cap * 2 + n);
+
+		if (np == NULL) {
+			b->oom = 1;
+			return;
+		}
+		b->p = np;
+		b->cap = b->cap * 2 + n;
+	}
+}
+
+#define MR_LCORE_METRICS(X) \
+	X(rx_pkts, "rx_packets_total", "Packets received from NIC queues") \
+	X(rx_bytes, "rx_bytes_total", "Bytes received from NIC queues") \
+	X(tx_pkts, "tx_packets_total", "Packets accepted by NIC TX queues") \
+	X(tx_bytes, "tx_bytes_total", "Bytes accepted by NIC TX queues") \
+	X(relayed, "relayed_packets_total", "Media packets relayed") \
+	X(handoff_in, "handoff_in_packets_total", "Packets received from other lcores") \
+	X(handoff_out, "handoff_out_packets_total", "Packets handed to their owner lcore") \
+	X(exception, "exception_packets_total", "Packets passed to the control plane") \
+	X(arp_replies, "arp_replies_total", "ARP requests answered") \
+	X(nd_replies, "nd_replies_total", "Neighbor solicitations answered") \
+	X(echo_replies, "echo_replies_total", "ICMP and ICMPv6 echo requests answered") \
+	X(busy_cycles, "busy_cycles_total", "TSC cycles spent in loop iterations that did work") \
+	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations")
+
+char *
+mr_http_metrics(struct mr_appliance *a)
+{
+	struct mr_dp *dp = a->dp;
+	struct mr_lcore_stats s[MR_DP_MAX_WORKERS];
+	struct mr_sessions_counts c;
+	struct mr_buf b = { .cap = 16384 };
+	unsigned int i, r;
+
+	b.p = malloc(b.cap);
+	if (b.p == NULL)
+		return NULL;
+	for (i = 0; i < dp->n_workers; i++)
+		mr_lcore_snapshot(dp->w[i], &s[i]);
+#define MR_X_METRIC(f, n, h) \
+	mr_bprintf(&b, "# HELP mrelay_lcore_" n " " h "\n# TYPE mrelay_lcore_" n " counter\n"); \
+	for (i = 0; i < dp->n_workers; i++) \
+		mr_bprintf(&b, "mrelay_lcore_" n "{lcore=\"%u\"} %lu\n", dp->w[i]->lcore_id, \
+			   (unsigned long)s[i].f);
+	MR_LCORE_METRICS(MR_X_METRIC)
+#undef MR_X_METRIC
+	mr_bprintf(&b, "# HELP mrelay_drops_total Packets dropped, by lcore and reason\n"
+		   "# TYPE mrelay_drops_total counter\n");
+	for (i = 0; i < dp->n_workers; i++)
+		for (r = 0; r < MR_DROP_MAX; r++)
+			mr_bprintf(&b, "mrelay_drops_total{lcore=\"%u\",reason=\"%s\"} %lu\n",
+				   dp->w[i]->lcore_id, mr_drop_name[r],
+				   (unsigned long)s[i].drops[r]);
+	{
+		static const char *const pm[][3] = {
+			{ "port_rx_packets_total", "counter", "Packets received by the port" },
+			{ "port_tx_packets_total", "counter", "Packets sent by the port" },
+			{ "port_rx_missed_total", "counter", "Packets the port dropped: RX queue full" },
+			{ "port_rx_nombuf_total", "counter", "RX failures for want of mbufs" },
+			{ "port_link_up", "gauge", "1 when the link is up" },
+		};
+		unsigned int m;
+
+		/* One family at a time: the exposition format keeps a metric's lines together. */
+		for (m = 0; m < RTE_DIM(pm); m++) {
+			mr_bprintf(&b, "# HELP mrelay_%s %s\n# TYPE mrelay_%s %s\n", pm[m][0],
+				   pm[m][2], pm[m][0], pm[m][1]);
+			for (i = 0; i < dp->n_ports; i++) {
+				struct rte_eth_stats es;
+				uint64_t v[5];
+
+				memset(&es, 0, sizeof(es));
+				rte_eth_stats_get(dp->port[i].port_id, &es);
+				v[0] = es.ipackets;
+				v[1] = es.opackets;
+				v[2] = es.imissed;
+				v[3] = es.rx_nombuf;
+				v[4] = mr_port_link_up(&dp->port[i]);
+				mr_bprintf(&b, "mrelay_%s{port=\"%s\"} %lu\n", pm[m][0],
+					   dp->port[i].name, (unsigned long)v[m]);
+			}
+		}
+	}
+	mr_sessions_counts(a->sess, &c);
+	mr_bprintf(&b, "# HELP mrelay_sessions_active Sessions relaying now\n"
+		   "# TYPE mrelay_sessions_active gauge\nmrelay_sessions_active %lu\n"
+		   "# HELP mrelay_sessions_created_total Sessions created\n"
+		   "# TYPE mrelay_sessions_created_total counter\n"
+		   "mrelay_sessions_created_total %lu\n"
+		   "# HELP mrelay_sessions_ended_total Sessions ended (deleted or idle)\n"
+		   "# TYPE mrelay_sessions_ended_total counter\nmrelay_sessions_ended_total %lu\n"
+		   "# HELP mrelay_sessions_rejected_total Session requests refused for capacity\n"
+		   "# TYPE mrelay_sessions_rejected_total counter\n"
+		   "mrelay_sessions_rejected_total %lu\n"
+		   "# HELP mrelay_uptime_seconds Seconds since start\n"
+		   "# TYPE mrelay_uptime_seconds gauge\nmrelay_uptime_seconds %lu\n",
+		   (unsigned long)c.active, (unsigned long)c.created, (unsigned long)c.ended,
+		   (unsigned long)c.rejected, (unsigned long)mr_appliance_uptime(a));
+	if (a->rooms != NULL) {
+		char *text = NULL;
+		size_t tlen = 0;
+		FILE *f = open_memstream(&text, &tlen);
+
+		if (f == NULL) {
+			b.oom = 1;
+		} else {
+			mr_rooms_metrics(a->rooms, f);
+			if (fclose(f) != 0 || text == NULL)
+				b.oom = 1;
+			else
+				mr_bprintf(&b, "%s", text);
+			free(text);
+		}
+	}
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

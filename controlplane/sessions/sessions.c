@@ -1,0 +1,1125 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_log.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring_elem.h>
+#include <rte_seqcount.h>
+
+#include "api.h"
+#include "appliance.h"
+#include "dp.h"
+#include "neigh.h"
+#include "portalloc.h"
+#include "rtp_stats.h"
+#include "session_dp.h"
+#include "sessions.h"
+
+#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+
+enum mr_cp_state { CS_ACTIVE = 1, CS_RETIRING, CS_ENDED };
+
+struct mr_cp_leg {
+	unsigned int pidx;
+	uint16_t rtp_port;
+	int nh[2];			/* neighbor slots held for path 0/1, -1 none */
+	struct rte_flow *steer[2];
+};
+
+struct mr_cp_session {
+	TAILQ_ENTRY(mr_cp_session) retire_link;
+	uint64_t id;
+	uint32_t slot;
+	enum mr_cp_state state;
+	char label[MR_LABEL_LEN];
+	time_t created;
+	time_t ended;
+	const char *end_reason;
+	unsigned int idle_timeout;
+	uint8_t rtcp_mux;
+	uint8_t owner;
+	uint8_t retire_phase;		/* 0: waiting for the owner's ack, 1: grace period */
+	uint8_t failed;			/* creation failed after publication: no history */
+	uint64_t token;
+	struct mr_cp_leg leg[2];
+	struct mr_dp_session *dp;	/* live (rte_zmalloc) while active/retiring, a plain copy
+					 * once ended */
+};
+
+TAILQ_HEAD(mr_cp_list, mr_cp_session);
+
+struct mr_sessions {
+	struct mr_appliance *a;
+	/* Relay ports per address index (dp.h mr_owner_idx): index k serves the k-th IPv4 media
+	 * address of every port; index 0 also the IPv6 addresses. */
+	struct mr_portalloc *ports[MR_MAX_ADDRS];
+	unsigned int n_ports_idx;
+	uint32_t max;
+	struct mr_cp_session **slot;
+	uint32_t *gen;
+	uint32_t *free_slots;
+	uint32_t n_free;
+	struct mr_cp_list retiring;
+	struct mr_cp_session **hist;	/* ring of ended sessions */
+	uint32_t hist_cap, hist_head, hist_n;
+	unsigned int owned[MR_DP_MAX_WORKERS];	/* sessions per worker */
+	long load[MR_DP_MAX_WORKERS];		/* sessions + room participants per worker */
+	uint64_t last_idle_scan;
+	/* Dataplane session structs come from blocks of MR_SLAB_BLOCK (no per-struct heap
+	 * header, kept for reuse): about 100 bytes less per session than rte_zmalloc each. */
+	struct mr_dp_session **slab_free;
+	uint32_t slab_n_free;
+	void **slab_blocks;
+	uint32_t slab_n_blocks;
+	uint64_t idle_cursor, idle_end;	/* next slot of the idle scan (mod max), end of slice */
+	struct mr_sessions_counts n;
+};
+
+#define MR_SLAB_BLOCK 1024u
+
+static struct mr_dp_session *
+mr_dp_alloc(struct mr_sessions *ss)
+{
+	struct mr_dp_session *d;
+
+	if (ss->slab_n_free == 0) {
+		uint32_t nb = 2 * ((ss->max + MR_SLAB_BLOCK - 1) / MR_SLAB_BLOCK), i;
+		struct mr_dp_session *blk;
+
+		if (ss->slab_n_blocks >= nb)
+			return NULL;
+		blk = rte_malloc("mr_sessions", MR_SLAB_BLOCK * sizeof(*blk), RTE_CACHE_LINE_SIZE);
+		if (blk == NULL)
+			return NULL;
+		ss->slab_blocks[ss->slab_n_blocks++] = blk;
+		for (i = MR_SLAB_BLOCK; i > 0; i--)
+			ss->slab_free[ss->slab_n_free++] = &blk[i - 1];
+	}
+	d = ss->slab_free[--ss->slab_n_free];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
+static void
+mr_dp_free(struct mr_sessions *ss, struct mr_dp_session *d)
+{
+	if (d != NULL)
+		ss->slab_free[ss->slab_n_free++] = d;
+}
+
+#define mr_err mr_json_err
+
+struct mr_sessions *
+mr_sessions_create(struct mr_appliance *a)
+{
+	struct mr_sessions *ss = calloc(1, sizeof(*ss));
+	uint32_t i;
+
+	if (ss == NULL)
+		return NULL;
+	ss->a = a;
+	ss->max = a->cfg->max_sessions;
+	ss->n_ports_idx = a->dp->n_addr_idx;
+	for (unsigned int k = 0; k < ss->n_ports_idx; k++) {
+		ss->ports[k] = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
+		if (ss->ports[k] == NULL)
+			ss->n_ports_idx = 0;	/* reported as out of memory below */
+	}
+	ss->slot = calloc(ss->max, sizeof(*ss->slot));
+	ss->gen = calloc(ss->max, sizeof(*ss->gen));
+	ss->free_slots = calloc(ss->max, sizeof(*ss->free_slots));
+	/* Twice max_sessions at most: ended sessions keep theirs until their grace period. */
+	ss->slab_blocks = calloc(2 * ((ss->max + MR_SLAB_BLOCK - 1) / MR_SLAB_BLOCK),
+				 sizeof(*ss->slab_blocks));
+	ss->slab_free = calloc((size_t)2 * ((ss->max + MR_SLAB_BLOCK - 1) / MR_SLAB_BLOCK) *
+			       MR_SLAB_BLOCK, sizeof(*ss->slab_free));
+	ss->hist_cap = a->cfg->ended_history ? a->cfg->ended_history : 1;
+	ss->hist = calloc(ss->hist_cap, sizeof(*ss->hist));
+	if (ss->n_ports_idx == 0 || ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
+	    ss->slab_blocks == NULL || ss->slab_free == NULL ||
+	    ss->hist == NULL) {
+		mr_sessions_free(ss);
+		return NULL;
+	}
+	/* Hand out low slots first (a LIFO stack filled in reverse). */
+	for (i = 0; i < ss->max; i++)
+		ss->free_slots[i] = ss->max - 1 - i;
+	ss->n_free = ss->max;
+	TAILQ_INIT(&ss->retiring);
+	return ss;
+}
+
+static void
+mr_cp_session_release(struct mr_cp_session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->dp);
+	free(s);
+}
+
+static void mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s);
+
+void
+mr_sessions_free(struct mr_sessions *ss)
+{
+	uint32_t i;
+
+	if (ss == NULL)
+		return;
+	if (ss->slot != NULL) {
+		for (i = 0; i < ss->max; i++) {
+			struct mr_cp_session *s = ss->slot[i];
+
+			if (s == NULL)
+				continue;
+			/* Workers are stopped: no reader can hold the session. */
+			s->dp = NULL;
+			free(s);
+		}
+	}
+	while (!TAILQ_EMPTY(&ss->retiring)) {
+		struct mr_cp_session *s = TAILQ_FIRST(&ss->retiring);
+
+		TAILQ_REMOVE(&ss->retiring, s, retire_link);
+		free(s);
+	}
+	if (ss->hist != NULL)
+		for (i = 0; i < ss->hist_cap; i++)
+			mr_cp_session_release(ss->hist[i]);
+	for (i = 0; i < ss->slab_n_blocks; i++)
+		rte_free(ss->slab_blocks[i]);
+	free(ss->slab_blocks);
+	free(ss->slab_free);
+	free(ss->hist);
+	free(ss->slot);
+	free(ss->gen);
+	free(ss->free_slots);
+	for (unsigned int k = 0; k < MR_MAX_ADDRS; k++)
+		mr_portalloc_free(ss->ports[k]);
+	free(ss);
+}
+
+void
+mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c)
+{
+	*c = ss->n;
+}
+
+unsigned int
+mr_sessions_owned(const struct mr_sessions *ss, unsigned int w)
+{
+	return ss->owned[w];
+}
+
+/* Send a command to a worker. The ring is drained every loop iteration; if it is full the
+ * worker is busy, so wait for room rather than lose a command. */
+static void
+mr_cmd_send(struct mr_sessions *ss, unsigned int w, const struct mr_cmd *c)
+{
+	struct rte_ring *r = ss->a->dp->w[w]->cmd;
+	struct mr_cmd copy = *c;
+
+	while (rte_ring_sp_enqueue_elem(r, &copy, sizeof(copy)) != 0) {
+		ss->a->cps.cmd_ring_full++;
+		rte_pause();
+	}
+}
+
+static void
+mr_flow_key_of(const struct mr_ep *local, uint16_t port, struct mr_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->a, local->a, 16);
+	k->port = port;
+	k->family = local->family;
+}
+
+/* Choose the interface (appliance port) of a leg. */
+static int
+mr_leg_port(struct mr_sessions *ss, const struct mr_leg_req *lr, unsigned int li,
+	    unsigned int *pidx, uint8_t *family, json_t **body)
+{
+	const struct mr_config *cfg = ss->a->cfg;
+	uint8_t fam = lr->family ? lr->family : (lr->has_remote ? lr->remote.family : 0);
+	unsigned int i;
+
+	if (lr->interface[0]) {
+		for (i = 0; i < cfg->n_ports; i++)
+			if (strcmp(cfg->ports[i].name, lr->interface) == 0)
+				break;
+		if (i == cfg->n_ports)
+			return mr_err(body, 400, "legs[%u].interface: no such interface '%s'", li,
+				      lr->interface);
+		if (fam == 0)
+			fam = cfg->ports[i].addr4.family ? MR_AF4 : MR_AF6;
+		if ((fam == MR_AF4 && !cfg->ports[i].addr4.family) ||
+		    (fam == MR_AF6 && !cfg->ports[i].addr6.family))
+			return mr_err(body, 400, "legs[%u].interface: '%s' has no %s address", li,
+				      lr->interface, fam == MR_AF4 ? "IPv4" : "IPv6");
+		*pidx = i;
+		*family = fam;
+		return 0;
+	}
+	/* A port whose subnet holds the remote, else the first port with the family. */
+	if (lr->has_remote) {
+		for (i = 0; i < cfg->n_ports; i++) {
+			const struct mr_prefix *p = fam == MR_AF4 ? &cfg->ports[i].addr4 :
+				&cfg->ports[i].addr6;
+
+			if (p->family && mr_prefix_contains(p, &lr->remote)) {
+				*pidx = i;
+				*family = fam;
+				return 0;
+			}
+		}
+	}
+	if (fam == 0)
+		fam = MR_AF4;
+	for (i = 0; i < cfg->n_ports; i++) {
+		if ((fam == MR_AF4 && cfg->ports[i].addr4.family) ||
+		    (fam == MR_AF6 && cfg->ports[i].addr6.family)) {
+			*pidx = i;
+			*family = fam;
+			return 0;
+		}
+	}
+	if (lr->family == 0 && !lr->has_remote) {
+		/* No family asked for and no IPv4 anywhere: use IPv6. */
+		*pidx = 0;
+		*family = MR_AF6;
+		return 0;
+	}
+	return mr_err(body, 400, "legs[%u].%s: no interface has an %s address", li,
+		      lr->has_remote ? "remote" : "family", fam == MR_AF4 ? "IPv4" : "IPv6");
+}
+
+/* Can leg li of s send to remote? Same family as the leg's local address, and a route: the
+ * remote on-link or a gateway of its family. Fills the next hop; 0 or a 400 status. */
+static int
+mr_remote_check(struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
+		const struct mr_ep *remote, const char *field, struct mr_ep *hop, json_t **body)
+{
+	uint8_t fam = s->dp->leg[li].local.family;
+	unsigned int pidx = s->leg[li].pidx;
+
+	if (remote->family != fam)
+		return mr_err(body, 400,
+			      "legs[%u].%s: %s remote on a leg whose local address is %s", li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
+			      fam == MR_AF4 ? "IPv4" : "IPv6");
+	if (mr_neigh_nexthop(ss->a->neigh, pidx, remote, hop) != 0)
+		return mr_err(body, 400, "legs[%u].%s: no route (no %s gateway on interface %s)",
+			      li, field, remote->family == MR_AF4 ? "IPv4" : "IPv6",
+			      ss->a->cfg->ports[pidx].name);
+	return 0;
+}
+
+/* Take a reference on the neighbor slot of hop on port pidx; the slot, or -1 with a 503. */
+static int
+mr_nh_get(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *hop, json_t **body)
+{
+	int slot = mr_neigh_get(ss->a->neigh, pidx, hop);
+
+	if (slot < 0)
+		mr_err(body, 503, "neighbors: table of interface %s is full",
+		       ss->a->cfg->ports[pidx].name);
+	return slot;
+}
+
+static void
+mr_fmt_id(uint64_t id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%016" PRIx64, id);
+}
+
+/* Read the lcore-owned part of a leg consistently (seqcount reader side). */
+static void
+mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
+{
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(&l->seq);
+		memcpy(path, l->path, sizeof(l->path));
+	} while (rte_seqcount_read_retry(&l->seq, sn));
+}
+
+/* Copy words the owner lcore writes with plain stores: relaxed atomic loads, each word is
+ * whole (DESIGN.md §2 "Counters"). */
+static void
+mr_copy_words(void *dst, const void *src, size_t len)
+{
+	const uint32_t *s = src;
+	uint32_t *d = dst;
+	size_t i;
+
+	memset(dst, 0, len);
+	for (i = 0; i < len / 4; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+static json_t *
+mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
+	    int full)
+{
+	const struct mr_dp_leg *l = &s->dp->leg[li];
+	struct mr_dp_path path[2];
+	struct mr_ep ep;
+	json_t *j = json_object();
+
+	mr_leg_snapshot(l, path);
+	json_object_set_new(j, "local", mr_json_ep(&l->local));
+	if (!s->rtcp_mux) {
+		ep = l->local;
+		ep.port++;
+		json_object_set_new(j, "local_rtcp", mr_json_ep(&ep));
+	}
+	json_object_set_new(j, "remote", mr_json_ep(&path[0].remote));
+	if (!s->rtcp_mux) {
+		if (path[1].state != MR_PATH_NONE) {
+			json_object_set_new(j, "rtcp_remote", mr_json_ep(&path[1].remote));
+		} else if (path[0].state != MR_PATH_NONE) {
+			ep = path[0].remote;
+			ep.port++;
+			json_object_set_new(j, "rtcp_remote", mr_json_ep(&ep));
+		} else {
+			json_object_set_new(j, "rtcp_remote", json_null());
+		}
+	}
+	if (full) {
+		struct mr_leg_ctr c;
+		struct mr_rtp_stats r;
+		uint32_t rate;
+		json_t *cj, *dj, *rj;
+
+		mr_copy_words(&c, &l->ctr, sizeof(c));
+		mr_copy_words(&r, &l->rtp, sizeof(r));
+		rate = __atomic_load_n(&l->clock_rate, __ATOMIC_RELAXED);
+		json_object_set_new(j, "interface",
+				    json_string(ss->a->cfg->ports[l->port_idx].name));
+		json_object_set_new(j, "latched", json_boolean(path[0].state == MR_PATH_LATCHED));
+		cj = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			       "packets_in", (json_int_t)c.pkts_in,
+			       "bytes_in", (json_int_t)c.bytes_in,
+			       "packets_out", (json_int_t)c.pkts_out,
+			       "bytes_out", (json_int_t)c.bytes_out,
+			       "rtp_packets", (json_int_t)c.cls[MR_CLASS_RTP],
+			       "rtcp_packets", (json_int_t)c.cls[MR_CLASS_RTCP],
+			       "other_packets", (json_int_t)(c.pkts_in - c.cls[MR_CLASS_RTP] -
+							     c.cls[MR_CLASS_RTCP]),
+			       "relatches", (json_int_t)c.relatches);
+		dj = json_pack("{s:I,s:I,s:I,s:I}",
+			       "source_mismatch", (json_int_t)c.drop_src,
+			       "no_remote", (json_int_t)c.drop_no_remote,
+			       "no_neighbor", (json_int_t)c.drop_no_neigh,
+			       "rtp_malformed", (json_int_t)c.drop_rtp);
+		json_object_set_new(cj, "drops", dj);
+		json_object_set_new(j, "counters", cj);
+		rj = json_object();
+		if (mr_rtp_stats_have_ssrc(&r)) {
+			char ssrc[16];
+
+			snprintf(ssrc, sizeof(ssrc), "0x%08" PRIx32, mr_rtp_stats_ssrc(&r));
+			json_object_set_new(rj, "ssrc", json_string(ssrc));
+		} else {
+			json_object_set_new(rj, "ssrc", json_null());
+		}
+		json_object_set_new(rj, "ssrc_changes",
+				    json_integer(mr_rtp_stats_ssrc_changes(&r)));
+		json_object_set_new(rj, "packets", json_integer(mr_rtp_stats_received(&r)));
+		json_object_set_new(rj, "expected", json_integer(mr_rtp_stats_expected(&r)));
+		json_object_set_new(rj, "lost", json_integer(mr_rtp_stats_lost(&r)));
+		json_object_set_new(rj, "jitter", json_integer(mr_rtp_stats_jitter(&r)));
+		if (rate) {
+			json_object_set_new(rj, "jitter_ms",
+					    json_real(mr_rtp_stats_jitter(&r) * 1000.0 / rate));
+			json_object_set_new(rj, "clock_rate", json_integer(rate));
+		} else {
+			json_object_set_new(rj, "jitter_ms", json_null());
+			json_object_set_new(rj, "clock_rate", json_null());
+		}
+		json_object_set_new(j, "rtp", rj);
+	}
+	return j;
+}
+
+static json_t *
+mr_session_json(const struct mr_sessions *ss, const struct mr_cp_session *s, int full)
+{
+	char id[24];
+	json_t *j = json_object(), *legs = json_array();
+	unsigned int i;
+
+	mr_fmt_id(s->id, id, sizeof(id));
+	json_object_set_new(j, "id", json_string(id));
+	json_object_set_new(j, "state", json_string(s->state == CS_ACTIVE ? "active" : "ended"));
+	json_object_set_new(j, "label", json_string(s->label));
+	json_object_set_new(j, "created", json_integer(s->created));
+	if (full) {
+		json_object_set_new(j, "rtcp_mux", json_boolean(s->rtcp_mux));
+		json_object_set_new(j, "idle_timeout", json_integer(s->idle_timeout));
+		json_object_set_new(j, "owner_lcore",
+				    json_integer(ss->a->dp->w[s->owner]->lcore_id));
+		json_object_set_new(j, "end_reason", s->end_reason ?
+				    json_string(s->end_reason) : json_null());
+		json_object_set_new(j, "ended", s->state == CS_ACTIVE ? json_null() :
+				    json_integer(s->ended));
+	}
+	for (i = 0; i < 2; i++)
+		json_array_append_new(legs, mr_leg_json(ss, s, i, full));
+	json_object_set_new(j, "legs", legs);
+	return j;
+}
+
+/* Undo whatever mr_http_session_create installed (also used by end). */
+static void
+mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	struct mr_dp *dp = ss->a->dp;
+	struct rte_hash *h = dp->w[s->owner]->flows;
+	struct mr_flow_key k;
+	unsigned int i, p;
+
+	for (i = 0; i < 2; i++) {
+		struct mr_cp_leg *cl = &s->leg[i];
+
+		if (cl->rtp_port == 0)
+			continue;
+		for (p = 0; p < 2; p++) {
+			mr_flow_key_of(&s->dp->leg[i].local, cl->rtp_port + p, &k);
+			/* The key slot is recycled by the hash's RCU defer queue. */
+			rte_hash_del_key(h, &k);
+			if (cl->steer[p] != NULL) {
+				mr_appliance_steer_del(ss->a, cl->pidx, cl->steer[p]);
+				cl->steer[p] = NULL;
+			}
+		}
+	}
+}
+
+/* Give back the ports and neighbor references; free the dataplane memory (after the grace
+ * period, or when nothing was ever published). */
+static void
+mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	unsigned int i, p;
+
+	for (i = 0; i < 2; i++) {
+		struct mr_cp_leg *cl = &s->leg[i];
+
+		if (cl->rtp_port != 0)
+			mr_endpoint_free(ss, cl->pidx, &s->dp->leg[i].local);
+		for (p = 0; p < 2; p++)
+			if (cl->nh[p] >= 0)
+				mr_neigh_put(ss->a->neigh, cl->pidx, cl->nh[p]);
+	}
+}
+
+static void
+mr_hist_push(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	uint32_t at = (ss->hist_head + ss->hist_n) % ss->hist_cap;
+
+	if (ss->hist_n == ss->hist_cap) {
+		mr_cp_session_release(ss->hist[ss->hist_head]);
+		ss->hist[ss->hist_head] = s;
+		ss->hist_head = (ss->hist_head + 1) % ss->hist_cap;
+		return;
+	}
+	ss->hist[at] = s;
+	ss->hist_n++;
+}
+
+/* Final step: the owner acknowledged and a grace period passed. */
+static void
+mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	struct mr_dp_session *copy = malloc(sizeof(*copy));
+
+	/* Keep the final counters for GET of ended sessions. */
+	if (copy != NULL)
+		memcpy(copy, s->dp, sizeof(*copy));
+	mr_session_release_resources(ss, s);
+	mr_dp_free(ss, s->dp);
+	s->dp = copy;
+	s->state = CS_ENDED;
+	ss->n.retiring--;
+	if (copy == NULL) {
+		free(s);
+		return;
+	}
+	mr_hist_push(ss, s);
+}
+
+static void
+mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reason)
+{
+	struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
+
+	mr_session_unpublish(ss, s);
+	mr_cmd_send(ss, s->owner, &c);
+	s->state = CS_RETIRING;
+	s->end_reason = reason;
+	s->ended = time(NULL);
+	s->retire_phase = 0;
+	ss->slot[s->slot] = NULL;
+	ss->gen[s->slot]++;
+	ss->free_slots[ss->n_free++] = s->slot;
+	ss->owned[s->owner]--;
+	ss->load[s->owner]--;
+	ss->n.active--;
+	ss->n.ended++;
+	ss->n.retiring++;
+	TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+	RTE_LOG(DEBUG, MRELAY, "session %016" PRIx64 " ended: %s\n", s->id, reason);
+}
+
+/* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */
+static struct mr_cp_session *
+mr_session_find(struct mr_sessions *ss, const char *id)
+{
+	struct mr_cp_session *s;
+	char *end;
+	uint64_t v;
+	uint32_t slot, i;
+
+	if (strlen(id) != 16)
+		return NULL;
+	errno = 0;
+	v = strtoull(id, &end, 16);
+	if (errno || *end)
+		return NULL;
+	slot = (uint32_t)v;
+	if (slot < ss->max && ss->slot[slot] != NULL && ss->slot[slot]->id == v)
+		return ss->slot[slot];
+	TAILQ_FOREACH(s, &ss->retiring, retire_link)
+		if (s->id == v)
+			return s;
+	for (i = 0; i < ss->hist_n; i++) {
+		s = ss->hist[(ss->hist_head + i) % ss->hist_cap];
+		if (s->id == v)
+			return s;
+	}
+	return NULL;
+}
+
+static int
+mr_fill_path(struct mr_sessions *ss, struct mr_cp_session *s, unsigned int li, unsigned int pi,
+	     const struct mr_ep *remote, const char *field, json_t **body)
+{
+	struct mr_dp_path *p = &s->dp->leg[li].path[pi];
+	struct mr_ep hop;
+	int rc = mr_remote_check(ss, s, li, remote, field, &hop, body);
+
+	if (rc)
+		return rc;
+	s->leg[li].nh[pi] = mr_nh_get(ss, s->leg[li].pidx, &hop, body);
+	if (s->leg[li].nh[pi] < 0)
+		return 503;
+	p->remote = *remote;
+	p->nh = s->leg[li].nh[pi];
+	p->state = MR_PATH_CONFIGURED;
+	p->last_rx_tsc = rte_get_tsc_cycles();
+	return 0;
+}
+
+int
+mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	struct mr_dp *dp = a->dp;
+	struct mr_cp_session *s;
+	struct mr_flow_key k;
+	unsigned int i, p, best;
+	uint8_t fam = 0;
+	uint64_t now = rte_get_tsc_cycles();
+	int rc;
+
+	if (ss->n_free == 0) {
+		ss->n.rejected++;
+		return mr_err(body, 503, "sessions: limit of %u reached", ss->max);
+	}
+	if (mr_endpoint_available(ss) < 2) {
+		ss->n.rejected++;
+		return mr_err(body, 503, "ports: no free relay ports");
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return mr_err(body, 500, "internal: out of memory");
+	s->dp = mr_dp_alloc(ss);
+	if (s->dp == NULL) {
+		free(s);
+		return mr_err(body, 503, "memory: no room for another session");
+	}
+	for (i = 0; i < 2; i++)
+		s->leg[i].nh[0] = s->leg[i].nh[1] = -1;
+	s->rtcp_mux = req->rtcp_mux;
+	s->idle_timeout = req->idle_timeout ? req->idle_timeout : a->cfg->idle_timeout;
+	snprintf(s->label, sizeof(s->label), "%s", req->label);
+	s->created = time(NULL);
+	s->dp->rtcp_mux = req->rtcp_mux;
+	s->dp->clock_rate = req->clock_rate;
+	s->dp->last_rx_tsc = now;
+
+	/* The least loaded worker owns the whole session: both legs' state on one lcore, so
+	 * relaying never reads another lcore's mutable state. */
+	best = mr_worker_least_loaded(ss);
+	s->owner = best;
+	s->dp->owner = best;
+
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &req->legs[i];
+		struct mr_dp_leg *l = &s->dp->leg[i];
+
+		rc = mr_leg_port(ss, lr, i, &s->leg[i].pidx, &fam, body);
+		if (rc)
+			goto undo;
+		if (mr_endpoint_alloc(ss, s->leg[i].pidx, fam, best, &l->local) < 0) {
+			rc = mr_err(body, 503, "ports: no free relay ports");
+			ss->n.rejected++;
+			goto undo;
+		}
+		s->leg[i].rtp_port = l->local.port;
+		l->port_idx = s->leg[i].pidx;
+		rte_seqcount_init(&l->seq);
+		mr_rtp_stats_init(&l->rtp);
+		if (lr->has_remote) {
+			rc = mr_fill_path(ss, s, i, 0, &lr->remote, "remote", body);
+			if (rc)
+				goto undo;
+		}
+		if (lr->has_rtcp_remote) {
+			rc = mr_fill_path(ss, s, i, 1, &lr->rtcp_remote, "rtcp_remote", body);
+			if (rc)
+				goto undo;
+		}
+	}
+
+	/* Publish: the owner map was set by mr_endpoint_alloc, now the fully built flows
+	 * (rte_hash_add_key_data has release semantics in lock-free mode, so a reader that finds
+	 * the key sees the whole session). */
+	for (i = 0; i < 2; i++) {
+		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
+			mr_flow_key_of(&s->dp->leg[i].local, s->leg[i].rtp_port + p, &k);
+			rc = rte_hash_add_key_data(dp->w[best]->flows, &k,
+						   (void *)mr_flow_val(s->dp, i, p));
+			if (rc < 0) {
+				rc = mr_err(body, 503, "flows: table of lcore %u is full",
+					    dp->w[best]->lcore_id);
+				mr_session_unpublish(ss, s);
+				goto undo_published;
+			}
+			if (a->steer_flow[s->leg[i].pidx]) {
+				struct mr_ep ep = s->dp->leg[i].local;
+
+				ep.port += p;
+				s->leg[i].steer[p] = mr_appliance_steer_add(a, s->leg[i].pidx,
+									    &ep, best);
+			}
+		}
+	}
+
+	s->slot = ss->free_slots[--ss->n_free];
+	s->id = ((uint64_t)ss->gen[s->slot] << 32) | s->slot;
+	ss->slot[s->slot] = s;
+	s->state = CS_ACTIVE;
+	ss->owned[best]++;
+	ss->load[best]++;
+	ss->n.active++;
+	ss->n.created++;
+	*body = mr_session_json(ss, s, 0);
+	json_object_set_new(*body, "rtcp_mux", json_boolean(s->rtcp_mux));
+	json_object_set_new(*body, "idle_timeout", json_integer(s->idle_timeout));
+	return 201;
+
+undo_published:
+	/* Nothing was ever visible to a worker except maybe a key now deleted: wait for a grace
+	 * period before freeing, by retiring it like an ended session (but not into history). */
+	{
+		struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
+
+		mr_cmd_send(ss, best, &c);
+		s->state = CS_RETIRING;
+		s->failed = 1;
+		s->retire_phase = 0;
+		ss->n.retiring++;
+		TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+		return rc;
+	}
+undo:
+	mr_session_release_resources(ss, s);
+	mr_dp_free(ss, s->dp);
+	free(s);
+	return rc;
+}
+
+int
+mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body)
+{
+	struct mr_cp_session *s = mr_session_find(a->sess, id);
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	*body = mr_session_json(a->sess, s, 1);
+	return 200;
+}
+
+int
+mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body)
+{
+	struct mr_cp_session *s = mr_session_find(a->sess, id);
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	if (s->state != CS_ACTIVE)
+		return mr_err(body, 409, "state: session %s has already ended (%s)", id,
+			      s->end_reason);
+	mr_session_end(a->sess, s, "deleted");
+	*body = NULL;
+	return 204;
+}
+
+int
+mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_session_patch *pt,
+		      json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	struct mr_cp_session *s = mr_session_find(ss, id);
+	int nh[2][2] = { { -1, -1 }, { -1, -1 } };
+	unsigned int i, p;
+	int rc;
+
+	if (s == NULL)
+		return mr_err(body, 404, "no such session: %s", id);
+	if (s->state != CS_ACTIVE)
+		return mr_err(body, 409, "state: session %s has already ended (%s)", id,
+			      s->end_reason);
+	/* Check everything and take the new neighbor references before changing anything:
+	 * a PATCH applies whole or not at all. */
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &pt->legs[i];
+
+		if (!pt->has_leg[i])
+			continue;
+		if (lr->has_rtcp_remote && s->rtcp_mux) {
+			rc = mr_err(body, 400, "legs[%u].rtcp_remote: the session uses rtcp_mux",
+				    i);
+			goto put_refs;
+		}
+		for (p = 0; p < 2; p++) {
+			const struct mr_ep *r = p ? &lr->rtcp_remote : &lr->remote;
+			struct mr_ep hop;
+
+			if (!(p ? lr->has_rtcp_remote : lr->has_remote))
+				continue;
+			rc = mr_remote_check(ss, s, i, r, p ? "rtcp_remote" : "remote", &hop, body);
+			if (rc)
+				goto put_refs;
+			nh[i][p] = mr_nh_get(ss, s->leg[i].pidx, &hop, body);
+			if (nh[i][p] < 0) {
+				rc = 503;
+				goto put_refs;
+			}
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		const struct mr_leg_req *lr = &pt->legs[i];
+
+		if (!pt->has_leg[i])
+			continue;
+		for (p = 0; p < 2; p++) {
+			struct mr_cmd c = { .type = MR_CMD_SET_REMOTE, .s = s->dp, .leg = i,
+					    .path = p };
+
+			/* A new remote, or "remote": null, which forgets both paths' remotes
+			 * (family 0): the leg latches again. */
+			if (nh[i][p] >= 0) {
+				c.remote = p ? lr->rtcp_remote : lr->remote;
+				c.nh = nh[i][p];
+			} else if (!lr->clear_remote) {
+				continue;
+			}
+			/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last
+			 * reference, far longer than the owner takes to apply the command. */
+			if (s->leg[i].nh[p] >= 0)
+				mr_neigh_put(a->neigh, s->leg[i].pidx, s->leg[i].nh[p]);
+			s->leg[i].nh[p] = nh[i][p];
+			mr_cmd_send(ss, s->owner, &c);
+		}
+	}
+	if (pt->has_idle_timeout)
+		s->idle_timeout = pt->idle_timeout;
+	if (pt->has_label)
+		snprintf(s->label, sizeof(s->label), "%s", pt->label);
+	/* Let the owner apply the commands so the reply shows the new remotes. */
+	{
+		uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz() / 10;
+
+		while (rte_ring_count(a->dp->w[s->owner]->cmd) != 0 &&
+		       rte_get_tsc_cycles() < deadline)
+			rte_pause();
+		rte_delay_us_sleep(100);
+	}
+	*body = mr_session_json(ss, s, 1);
+	return 200;
+
+put_refs:
+	for (i = 0; i < 2; i++)
+		for (p = 0; p < 2; p++)
+			if (nh[i][p] >= 0)
+				mr_neigh_put(a->neigh, s->leg[i].pidx, nh[i][p]);
+	return rc;
+}
+
+int
+mr_http_session_list(struct mr_appliance *a, unsigned long cursor, unsigned int limit,
+		     json_t **body)
+{
+	struct mr_sessions *ss = a->sess;
+	json_t *arr = json_array();
+	unsigned long i;
+	unsigned int n = 0;
+	char next[24];
+
+	for (i = cursor; i < ss->max && n < limit; i++) {
+		if (ss->slot[i] == NULL)
+			continue;
+		json_array_append_new(arr, mr_session_json(ss, ss->slot[i], 0));
+		n++;
+	}
+	/* More after this page? */
+	while (i < ss->max && ss->slot[i] == NULL)
+		i++;
+	*body = json_pack("{s:o,s:I}", "sessions", arr, "total", (json_int_t)ss->n.active);
+	if (i < ss->max) {
+		snprintf(next, sizeof(next), "%lu", i);
+		json_object_set_new(*body, "next", json_string(next));
+	} else {
+		json_object_set_new(*body, "next", json_null());
+	}
+	return 200;
+}
+
+void
+mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
+{
+	struct mr_cp_session *s, *tmp;
+	uint64_t hz = rte_get_tsc_hz();
+	uint32_t i;
+
+	/* Reclamation: owner acknowledged (every earlier command applied, no packet of this
+	 * session in flight on it), then one grace period so no lookup still holds it. */
+	for (s = TAILQ_FIRST(&ss->retiring); s != NULL; s = tmp) {
+		tmp = TAILQ_NEXT(s, retire_link);
+		if (s->retire_phase == 0) {
+			/* Acquire: pairs with the owner's release store of retired. */
+			if (!__atomic_load_n(&s->dp->retired, __ATOMIC_ACQUIRE))
+				continue;
+			s->token = rte_rcu_qsbr_start(ss->a->dp->qsv);
+			s->retire_phase = 1;
+		}
+		if (rte_rcu_qsbr_check(ss->a->dp->qsv, s->token, false) != 1)
+			continue;
+		TAILQ_REMOVE(&ss->retiring, s, retire_link);
+		if (s->failed) {
+			mr_session_release_resources(ss, s);
+			mr_dp_free(ss, s->dp);
+			free(s);
+			ss->n.retiring--;
+			continue;
+		}
+		mr_session_reclaim(ss, s);
+	}
+
+	/* Idle timeouts: one pass over the slots per second, a slice at each tick in proportion
+	 * to the time since the last one. A million sessions cost two cache misses each per
+	 * pass; done at once that stalled the control thread for a good part of a second (and
+	 * whatever shares its core). */
+	{
+		uint64_t dt = now - ss->last_idle_scan;
+		uint32_t n = dt >= hz ? ss->max : (uint32_t)((double)ss->max * dt / hz);
+
+		if (n == 0)
+			return;
+		ss->last_idle_scan = now;
+		ss->idle_end = ss->idle_cursor + n;
+	}
+	for (; ss->idle_cursor < ss->idle_end; ss->idle_cursor++) {
+		struct mr_cp_session *ahead;
+		uint64_t last;
+
+		/* Two stages ahead: the control record 16 slots on, its dp line 8 slots on, so
+		 * the misses overlap (this thread may share a core with others). */
+		ahead = ss->slot[(ss->idle_cursor + 16) % ss->max];
+		if (ahead != NULL)
+			rte_prefetch0(ahead);
+		ahead = ss->slot[(ss->idle_cursor + 8) % ss->max];
+		if (ahead != NULL)
+			rte_prefetch0(ahead->dp);
+		i = ss->idle_cursor % ss->max;
+		s = ss->slot[i];
+		if (s == NULL)
+			continue;
+		/* Relaxed: a slightly old value only delays the timeout by an iteration. */
+		last = __atomic_load_n(&s->dp->last_rx_tsc, __ATOMIC_RELAXED);
+		if (now > last && now - last > (uint64_t)s->idle_timeout * hz)
+			mr_session_end(ss, s, "idle_timeout");
+	}
+}
+
+/* Local endpoints, shared with the rooms. An IPv4 endpoint goes on the first media address
+ * of the port (ports.address_count) that has a free port, so addresses fill one after
+ * another and each keeps its FIFO reuse order. */
+int
+mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
+		  struct mr_ep *ep)
+{
+	const struct mr_dp_port *dpp = &ss->a->dp->port[pidx];
+	uint8_t *owner = ss->a->dp->owner;
+	unsigned int k, n = 1;
+	int port = -ENOSPC;
+
+	if ((family == MR_AF4 && !dpp->has4) || (family == MR_AF6 && !dpp->has6) ||
+	    (family != MR_AF4 && family != MR_AF6))
+		return -EAFNOSUPPORT;
+	if (family == MR_AF4 && dpp->n_addr4 > 1)
+		n = RTE_MIN((unsigned int)dpp->n_addr4, ss->n_ports_idx);
+	for (k = 0; k < n; k++) {
+		port = mr_portalloc_get(ss->ports[k]);
+		if (port >= 0)
+			break;
+	}
+	if (port < 0)
+		return -ENOSPC;
+	memset(ep, 0, sizeof(*ep));
+	ep->family = family;
+	ep->port = (uint16_t)port;
+	if (family == MR_AF4) {
+		uint32_t a = ((uint32_t)dpp->addr4[0] << 24 | (uint32_t)dpp->addr4[1] << 16 |
+			      (uint32_t)dpp->addr4[2] << 8 | dpp->addr4[3]) + k;
+
+		ep->a[0] = a >> 24;
+		ep->a[1] = a >> 16;
+		ep->a[2] = a >> 8;
+		ep->a[3] = a;
+	} else {
+		memcpy(ep->a, dpp->addr6, 16);
+	}
+	__atomic_store_n(&owner[mr_owner_idx(k, port)], w + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&owner[mr_owner_idx(k, port + 1)], w + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+void
+mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep)
+{
+	uint8_t *owner = ss->a->dp->owner;
+	int k = mr_local_idx(&ss->a->dp->port[pidx], ep->family, ep->a);
+
+	if (k < 0 || (unsigned int)k >= ss->n_ports_idx) {
+		RTE_LOG(ERR, MRELAY, "endpoint free: %u.%u.%u.%u:%u is not a local address of "
+			"port %u\n", ep->a[0], ep->a[1], ep->a[2], ep->a[3], ep->port, pidx);
+		return;
+	}
+	__atomic_store_n(&owner[mr_owner_idx(k, ep->port)], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&owner[mr_owner_idx(k, ep->port + 1)], 0, __ATOMIC_RELAXED);
+	mr_portalloc_put(ss->ports[k], ep->port);
+}
+
+unsigned int
+mr_endpoint_available(const struct mr_sessions *ss)
+{
+	unsigned int k, n = 0;
+
+	for (k = 0; k < ss->n_ports_idx; k++)
+		n += mr_portalloc_available(ss->ports[k]);
+	return n;
+}
+
+void
+mr_worker_load_add(struct mr_sessions *ss, unsigned int w, int delta)
+{
+	ss->load[w] += delta;
+}
+
+unsigned int
+mr_worker_least_loaded(const struct mr_sessions *ss)
+{
+	unsigned int w, best = 0;
+
+	for (w = 1; w < ss->a->dp->n_workers; w++)
+		if (ss->load[w] < ss->load[best])
+			best = w;
+	return best;
+}
+
+/* POST /v1/sessions/batch: all the sessions or none. Capacity is checked first so that the
+ * common refusal (503) creates nothing; a failure part-way (a neighbor table or flow table
+ * full) ends the sessions already created, with the end reason "batch_failed". */
+int
+mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
+{
+	struct mr_sessions *ss = a->sess;
+	struct mr_session_req *reqs;
+	json_t *arr, *one = NULL;
+	char err[256];
+	unsigned int n, i;
+	int rc;
+
+	if (mr_parse_session_batch(body, len, &reqs, &n, err, sizeof(err)) < 0)
+		return mr_err(out, 400, "%s", err);
+	if (ss->n_free < n) {
+		ss->n.rejected += n;
+		free(reqs);
+		return mr_err(out, 503, "sessions: %u asked, room for %u (limit %u)", n,
+			      ss->n_free, ss->max);
+	}
+	if (mr_endpoint_available(ss) < 2 * n) {
+		ss->n.rejected += n;
+		free(reqs);
+		return mr_err(out, 503, "ports: %u relay ports needed, %u free", 2 * n,
+			      mr_endpoint_available(ss));
+	}
+	arr = json_array();
+	if (arr == NULL) {
+		free(reqs);
+		return mr_err(out, 500, "internal: out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		rc = mr_http_session_create(a, &reqs[i], &one);
+		if (rc != 201) {
+			json_t *e = json_object_get(one, "error");
+			size_t k;
+			json_t *v;
+
+			snprintf(err, sizeof(err), "sessions[%u].%s", i,
+				 json_is_string(e) ? json_string_value(e) : "failed");
+			json_decref(one);
+			json_array_foreach(arr, k, v) {
+				struct mr_cp_session *s = mr_session_find(ss,
+					json_string_value(json_object_get(v, "id")));
+
+				if (s != NULL && s->state == CS_ACTIVE)
+					mr_session_end(ss, s, "batch_failed");
+			}
+			json_decref(arr);
+			free(reqs);
+			return mr_err(out, rc, "%s", err);
+		}
+		json_array_append_new(arr, one);
+	}
+	free(reqs);
+	*out = json_pack("{s:o}", "sessions", arr);
+	return *out != NULL ? 201 : mr_err(out, 500, "internal: out of memory");
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * What the worker lcores share among the dataplane's own modules (core, relay, rooms): the
+ * loop's entry points for tests, TX buffering, drops, latching, header writing. Private to
+ * dataplane/: the control plane includes only dataplane/include/.
+ */
+#ifndef MR_DP_PRIV_H
+#define MR_DP_PRIV_H
+
+#include <stdint.h>
+#include <string.h>
+#include <rte_branch_prediction.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_seqcount.h>
+
+#include "cksum.h"
+#include "dp.h"
+#include "pkt_parse.h"
+
+/* One loop iteration: commands, RX queues, hand-off rings, TX flush. Returns the packets
+ * handled. (mr_worker_main adds RCU reporting, cycle accounting and idle sleep.) */
+unsigned int mr_worker_iteration(struct mr_worker *w, uint64_t now);
+/* Process a burst of received packets as worker w would (exposed for tests). */
+void mr_worker_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now);
+/* Send what is buffered for TX. */
+void mr_worker_flush(struct mr_worker *w);
+/* Apply pending control-plane commands. */
+void mr_worker_commands(struct mr_worker *w);
+
+/* Slow-path answers built in place (dataplane/core/slowpath.c). Each consumes m (sent, queued to
+ * the control plane, or freed and counted). */
+void mr_slow_arp(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
+		 const struct mr_pkt_info *pi);
+void mr_slow_icmp4(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
+		   const struct mr_pkt_info *pi);
+void mr_slow_icmp6(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
+		   const struct mr_pkt_info *pi);
+
+/* Write an Ethernet header at h: destination dst, source the port's MAC, the port's 802.1Q
+ * tag when it has a VLAN, then ethertype. Returns where the L3 header goes. */
+static inline uint8_t *
+mr_eth_write(uint8_t *h, const uint8_t *dst, const struct mr_dp_port *p, uint16_t ethertype)
+{
+	memcpy(h, dst, 6);
+	memcpy(h + 6, p->mac.addr_bytes, 6);
+	h += 12;
+	if (p->vlan) {
+		h[0] = 0x81;
+		h[1] = 0x00;
+		h[2] = p->vlan >> 8;
+		h[3] = p->vlan;
+		h += 4;
+	}
+	h[0] = ethertype >> 8;
+	h[1] = ethertype;
+	return h + 2;
+}
+
+void mr_txbuf_flush(struct mr_worker *w, unsigned int pidx);
+
+/* ---- Pieces of the relay path shared by sessions (worker.c) and rooms (room_fwd.c) ---- */
+
+/* The UDP source of a parsed packet as an endpoint (the remote to latch). */
+static inline void
+mr_pkt_src_ep(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_ep *src)
+{
+	src->family = pi->family;
+	src->pad = 0;
+	src->port = pi->sport;
+	if (pi->family == MR_AF4) {
+		memcpy(src->a, f + pi->l2_len + 12, 4);
+		memset(src->a + 4, 0, 12);
+	} else {
+		memcpy(src->a, f + pi->l2_len + 8, 16);
+	}
+}
+
+static inline void
+mr_path_latch(rte_seqcount_t *seq, struct mr_dp_path *p, const struct mr_ep *src,
+	      const struct rte_ether_addr *mac)
+{
+	/* Single writer (the owner lcore): the seqcount only lets the control plane take a
+	 * consistent snapshot of remote/mac/state for GET. Latching is rare, not per packet. */
+	rte_seqcount_write_begin(seq);
+	p->remote = *src;
+	rte_ether_addr_copy(mac, &p->mac);
+	p->state = MR_PATH_LATCHED;
+	rte_seqcount_write_end(seq);
+}
+
+enum mr_latch {
+	MR_LATCH_REFUSED = -1,	/* another source while the remote is alive: drop */
+	MR_LATCH_SAME = 0,	/* from the latched remote */
+	MR_LATCH_NEW,		/* first packet (or first from the configured remote): latched */
+	MR_LATCH_MOVED,		/* the remote was silent for relatch_tsc: followed the new one */
+};
+
+/* The latching rule (docs/ARCHITECTURE.md "Latching and next hops") for a packet from src
+ * (source MAC smac) on path p, guarded by seq. The caller stamps p->last_rx_tsc when it
+ * accepts the packet. */
+static inline enum mr_latch
+mr_path_accept(const struct mr_dp *dp, rte_seqcount_t *seq, struct mr_dp_path *p,
+	       const struct mr_ep *src, const struct rte_ether_addr *smac, uint64_t now)
+{
+	if (unlikely(p->state == MR_PATH_NONE)) {
+		mr_path_latch(seq, p, src, smac);
+		return MR_LATCH_NEW;
+	}
+	if (unlikely(!mr_ep_eq(src, &p->remote))) {
+		/* Signed: the control plane or a command may have stamped last_rx_tsc after
+		 * this iteration read its clock. */
+		if (dp->relatch_tsc != 0 &&
+		    (int64_t)(now - p->last_rx_tsc) > (int64_t)dp->relatch_tsc) {
+			/* The remote fell silent: a NAT rebinding moved it. Follow it. */
+			mr_path_latch(seq, p, src, smac);
+			return MR_LATCH_MOVED;
+		}
+		return MR_LATCH_REFUSED;
+	}
+	if (unlikely(p->state == MR_PATH_CONFIGURED)) {
+		/* First packet from the configured remote: from now on answer the MAC it came
+		 * from, which is the next hop whether the remote is on-link or routed. */
+		mr_path_latch(seq, p, src, smac);
+		return MR_LATCH_NEW;
+	}
+	return MR_LATCH_SAME;
+}
+
+/* What the received UDP checksum says, taken before its headers are overwritten: enough to
+ * update it for new addresses and ports (RFC 1624) without reading the payload. */
+struct mr_udp_ck {
+	uint16_t ocks;		/* the checksum field as received; 0 = none sent (RFC 768) */
+	uint32_t osum;		/* partial sum of its source, destination and ports */
+};
+
+static inline void
+mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *ck)
+{
+	const uint8_t *osrc, *odst;
+	size_t alen = pi->family == MR_AF4 ? 4 : 16;
+
+	if (pi->family == MR_AF4) {
+		osrc = f + pi->l2_len + 12;
+		odst = f + pi->l2_len + 16;
+	} else {
+		osrc = f + pi->l2_len + 8;
+		odst = f + pi->l2_len + 24;
+	}
+	memcpy(&ck->ocks, f + pi->l4_off + 6, 2);
+	ck->osum = mr_csum_partial(osrc, alen, 0);
+	ck->osum = mr_csum_partial(odst, alen, ck->osum);
+	ck->osum = mr_csum_partial(f + pi->l4_off, 4, ck->osum);	/* both ports */
+}
+
+/* Bytes of Ethernet/[802.1Q]/IP/UDP header mr_hdr_write() puts in front of a payload. */
+static inline uint16_t
+mr_hdr_len(const struct mr_dp_port *op, uint8_t family)
+{
+	return RTE_ETHER_HDR_LEN + (op->vlan ? 4 : 0) + (family == MR_AF4 ? 20 : 40) + 8;
+}
+
+/* Write Ethernet/[802.1Q]/IP/UDP headers (mr_hdr_len() bytes) at h, the first data byte of
+ * m, the head mbuf of a frame whose UDP payload is plen bytes (payload points at them,
+ * contiguous, wherever they are: the same mbuf or a chained one). From src (a local
+ * endpoint of port op) to dst, next hop dmac, DSCP/ECN tclass. The UDP checksum is updated
+ * from ck (a relayed datagram) or, with ck NULL (a datagram the relay built), computed in
+ * full; or left to the NIC where op offloads it (m's l2_len/l3_len/ol_flags are set). */
+void mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
+		  const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
+		  uint8_t tclass, const uint8_t *payload, uint16_t plen,
+		  const struct mr_udp_ck *ck);
+
+/* Queue m for TX on port index pidx of worker w. */
+static inline void
+mr_worker_tx(struct mr_worker *w, unsigned int pidx, struct rte_mbuf *m)
+{
+	struct mr_txbuf *b = &w->tx[pidx];
+
+	b->m[b->n++] = m;
+	if (unlikely(b->n == MR_BURST))
+		mr_txbuf_flush(w, pidx);
+}
+
+static inline void
+mr_drop(struct mr_worker *w, struct rte_mbuf *m, enum mr_drop why)
+{
+	w->stats.drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Hand a packet to the control plane (ARP replies, neighbor advertisements). */
+static inline void
+mr_to_control(struct mr_worker *w, struct rte_mbuf *m)
+{
+	if (unlikely(rte_ring_sp_enqueue(w->exc, m) != 0)) {
+		mr_drop(w, m, MR_DROP_EXCEPTION_FULL);
+		return;
+	}
+	w->stats.exception++;
+}
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The command message: what the control plane asks of a worker lcore over its command ring
+ * (struct mr_worker.cmd). Part of the contract (dataplane/include/).
+ */
+#ifndef MR_CMD_H
+#define MR_CMD_H
+
+#include <stdint.h>
+
+#include "mr_types.h"
+
+struct mr_dp_session;
+
+/* Command ring messages, cp → owner lcore (DESIGN.md §2: lcore-owned state is changed only by
+ * its owner, on the control plane's request). */
+enum mr_cmd_type {
+	MR_CMD_SET_REMOTE = 1,	/* set (or clear, family 0) path[].remote of a leg */
+	MR_CMD_RETIRE,		/* the session's flows are gone: acknowledge by setting retired */
+};
+
+/* Room commands on the owner's command ring: struct mr_cmd with type one of
+ * these and obj the participant (PART_*) or the stream (SEND_RR). */
+enum mr_room_cmd_type {
+	MR_CMD_PART_RETIRE = 16,	/* the participant's flow is gone: set retired */
+	MR_CMD_SEND_RR,			/* build and send a receiver report to st->pub */
+	MR_CMD_PART_RESET,		/* forget the latched remote (re-join from elsewhere) */
+};
+
+struct mr_cmd {
+	uint32_t type;
+	uint8_t leg;
+	uint8_t path;
+	uint16_t nh;
+	struct mr_dp_session *s;
+	void *obj;			/* room commands (room_dp.h): the participant or stream */
+	struct mr_ep remote;
+};
+
+#endif

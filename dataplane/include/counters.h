@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Named drop reasons and per-lcore counters (DESIGN.md §2 "Counters").
+ * Every drop path in the dataplane increments exactly one of these.
+ */
+#ifndef MR_COUNTERS_H
+#define MR_COUNTERS_H
+
+#include <stdint.h>
+
+/* X(enum suffix, name in the API and /metrics, help text) */
+#define MR_DROP_REASONS(X) \
+	X(RUNT, "runt", "frame shorter than its Ethernet/VLAN header") \
+	X(VLAN, "vlan_mismatch", "802.1Q tag absent, extra, or not the port's VLAN") \
+	X(ETHERTYPE, "unknown_ethertype", "neither IPv4, IPv6 nor ARP") \
+	X(NOT_FOR_US_MAC, "not_our_mac", "unicast frame for another MAC address") \
+	X(IP4_MALFORMED, "ipv4_malformed", "bad IPv4 version, header length or total length") \
+	X(IP4_FRAG, "ipv4_fragment", "IPv4 fragment (not reassembled)") \
+	X(IP6_MALFORMED, "ipv6_malformed", "bad IPv6 version or payload length") \
+	X(IP6_EXT, "ipv6_ext_header", "IPv6 packet with an extension header") \
+	X(NOT_OUR_IP, "not_our_address", "destination is not one of the port's addresses") \
+	X(L4_PROTO, "unknown_l4_protocol", "neither UDP nor ICMP/ICMPv6") \
+	X(UDP_MALFORMED, "udp_malformed", "UDP length inconsistent with the IP length") \
+	X(ARP_MALFORMED, "arp_malformed", "ARP packet not Ethernet/IPv4 or truncated") \
+	X(ARP_IGNORED, "arp_ignored", "ARP packet not for our addresses") \
+	X(ICMP_IGNORED, "icmp_ignored", "ICMP/ICMPv6 message the appliance does not answer") \
+	X(NO_FLOW, "no_flow", "UDP port with no session") \
+	X(SRC_MISMATCH, "source_mismatch", "packet from a source other than the latched remote") \
+	X(NO_REMOTE, "no_remote", "the other leg has no remote address yet") \
+	X(NO_NEIGHBOR, "no_neighbor", "next-hop MAC not resolved yet") \
+	X(RTP_MALFORMED, "rtp_malformed", "RTP/RTCP packet shorter than its fixed header") \
+	X(HANDOFF_FULL, "handoff_ring_full", "hand-off ring to the owner lcore full") \
+	X(EXCEPTION_FULL, "exception_ring_full", "exception ring to the control plane full") \
+	X(TX_FULL, "tx_full", "NIC TX queue refused the packet") \
+	X(HDR_ROOM, "no_headroom", "mbuf headroom too small for the rewritten headers") \
+	X(ROOM_CLASS, "room_not_rtp", "neither RTP nor RTCP on a room participant's endpoint") \
+	X(UNKNOWN_SSRC, "unknown_ssrc", "RTP from a participant with an SSRC the room does not know") \
+	X(SSRC_FOREIGN, "ssrc_foreign", "RTP with an SSRC another participant publishes") \
+	X(MUTED, "muted", "RTP of a muted stream") \
+	X(NO_SUBSCRIBER, "no_subscriber", "RTP or SR of a stream nobody subscribes to") \
+	X(RTCP_MALFORMED, "rtcp_malformed", "RTCP compound failing the RFC 3550 A.2 checks") \
+	X(RTCP_UNHANDLED, "rtcp_unhandled", "RTCP compound with nothing the room acts on") \
+	X(NO_MBUF, "no_mbuf", "mbuf pool empty: a packet the relay builds or copies was not sent")
+
+/* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
+ * byte (RFC 5761 §4): the index of the per-class packet counters. */
+enum mr_class { MR_CLASS_RTP, MR_CLASS_RTCP, MR_CLASS_STUN, MR_CLASS_ZRTP, MR_CLASS_DTLS,
+		MR_CLASS_TURN, MR_CLASS_OTHER, MR_CLASS_MAX };
+
+/* "rtp", "rtcp", "stun", "zrtp", "dtls", "turn_channel", "other" */
+extern const char *const mr_class_name[MR_CLASS_MAX];
+
+enum mr_drop {
+#define MR_X_ENUM(e, n, h) MR_DROP_##e,
+	MR_DROP_REASONS(MR_X_ENUM)
+#undef MR_X_ENUM
+	MR_DROP_MAX
+};
+
+extern const char *const mr_drop_name[MR_DROP_MAX];
+extern const char *const mr_drop_help[MR_DROP_MAX];
+
+/* Per-lcore counters: written only by their lcore with plain stores (dp: rw),
+ * read by the control plane with relaxed atomic loads (cp: ro). */
+struct mr_lcore_stats {
+	uint64_t rx_pkts;		/* received from NIC queues */
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;		/* handed to NIC queues (accepted) */
+	uint64_t tx_bytes;
+	uint64_t relayed;		/* media packets relayed */
+	uint64_t handoff_out;		/* sent to another lcore's hand-off ring */
+	uint64_t handoff_in;		/* received from hand-off rings */
+	uint64_t exception;		/* sent to the control plane */
+	uint64_t arp_replies;		/* ARP requests answered */
+	uint64_t nd_replies;		/* neighbor solicitations answered */
+	uint64_t echo_replies;		/* ICMP/ICMPv6 echo requests answered */
+	uint64_t cmds;			/* control-plane commands applied */
+	uint64_t busy_cycles;		/* TSC cycles in iterations that did work */
+	uint64_t idle_cycles;		/* TSC cycles in empty iterations */
+	uint64_t iterations;
+	uint64_t drops[MR_DROP_MAX];
+};
+
+#endif

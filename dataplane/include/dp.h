@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Dataplane context shared by the worker lcores and the control plane that sets it up: part
+ * of the contract between the two planes (dataplane/include/, docs/ARCHITECTURE.md "The
+ * contract"). What only the workers use is in dataplane/core/dp_priv.h.
+ */
+#ifndef MR_DP_H
+#define MR_DP_H
+
+#include <stdint.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "mr_types.h"
+#include "counters.h"
+#include "session_dp.h"
+#include "room_dp.h"
+#include "cmd.h"
+
+#define MR_DP_MAX_PORTS 16
+#define MR_DP_MAX_WORKERS 64
+#define MR_BURST 32
+#define MR_NEIGH_SLOTS 4096
+#define MR_NEIGH_VALID (1ULL << 48)
+
+/* A neighbor table slot: the next hop's MAC in the low 48 bits, MR_NEIGH_VALID when resolved.
+ * cp: rw (one 8-byte atomic store), dp: ro (relaxed atomic load; either value is usable). */
+struct mr_neigh_slot {
+	uint64_t w;
+};
+
+/* An appliance port as the dataplane sees it (cp: written before the workers start; dp: ro,
+ * except neigh[] slots as above). */
+struct mr_dp_port {
+	uint16_t port_id;
+	uint16_t n_rxq;			/* RX queues configured (>= ports[].rx_queues) */
+	uint16_t vlan;			/* 0 = untagged */
+	struct rte_ether_addr mac;
+	uint8_t has4, has6;
+	uint8_t plen4, plen6;
+	uint8_t addr4[4];
+	uint16_t n_addr4;		/* media addresses addr4 .. addr4 + n_addr4 - 1 (0 = 1) */
+	uint8_t addr6[16];
+	uint8_t ll6[16];		/* link-local address (EUI-64 of the MAC) for ND */
+	uint8_t tx_ip_cksum;		/* TX offloads enabled on the port */
+	uint8_t tx_udp_cksum;
+	/* The port's TX queues take only single-segment mbufs with a reference count of 1
+	 * (no RTE_ETH_TX_OFFLOAD_MULTI_SEGS, or RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE enabled):
+	 * room fan-out to it always copies. 0 (ring, null, tap, memif): chains are fine. */
+	uint8_t tx_no_chain;
+	struct mr_neigh_slot *neigh;	/* MR_NEIGH_SLOTS entries */
+	char name[32];
+};
+
+/* Flow table key: the local endpoint a packet was sent to. */
+struct mr_flow_key {
+	uint8_t a[16];
+	uint16_t port;			/* host order */
+	uint8_t family;
+	uint8_t pad;
+} __rte_aligned(8);	/* rte_hash_crc reads the key 8 bytes at a time */
+
+struct mr_dp;
+
+struct mr_rxq {
+	uint16_t port_idx;
+	uint16_t queue;
+};
+
+struct mr_txbuf {
+	uint16_t n;
+	struct rte_mbuf *m[MR_BURST];
+};
+
+/* One worker lcore. */
+struct mr_worker {
+	/* cp: written before launch; dp: ro */
+	struct mr_dp *dp;
+	unsigned int idx;		/* worker index, also its TX queue on every port */
+	unsigned int lcore_id;
+	struct rte_hash *flows;		/* this worker's flows; cp is the only writer */
+	struct rte_ring *cmd;		/* cp → worker commands (SP/SC, struct mr_cmd elements) */
+	struct rte_ring *exc;		/* worker → cp exception packets (SP/SC) */
+	struct rte_ring *handoff[MR_DP_MAX_WORKERS]; /* handoff[i]: from worker i to this one */
+	unsigned int n_rxq;
+	struct mr_rxq rxq[MR_DP_MAX_PORTS * 4];
+
+	/* Packets this worker builds (room fan-out copies and indirect clones, RR, NACK,
+	 * retransmissions): mp must be the pool the RX queues fill from when a port uses
+	 * MBUF_FAST_FREE (one pool per TX queue); NULL = rooms forward in place only, to one
+	 * subscriber, and count the rest as MR_DROP_NO_MBUF. hdr_mp: small mbufs for the
+	 * headers of indirect fan-out, written from the buffer start (data room >= 66 bytes,
+	 * 128 is plenty); NULL = mp. */
+	struct rte_mempool *mp;
+	struct rte_mempool *hdr_mp;
+
+	/* dp: rw */
+	struct mr_txbuf tx[MR_DP_MAX_PORTS] __rte_cache_aligned;
+	struct mr_lcore_stats stats __rte_cache_aligned;
+} __rte_cache_aligned;
+
+/* How a packet reaches several subscribers of a room (same values as enum mr_fanout of
+ * controlplane/config/config.h). One subscriber always gets the received mbuf, rewritten in place;
+ * with several, the last one does. */
+enum mr_dp_fanout {
+	MR_DP_FANOUT_AUTO = 0,		/* copy up to fanout_copy_max payload bytes, else indirect */
+	MR_DP_FANOUT_COPY = 1,		/* a full copy per subscriber (rte_pktmbuf_alloc + memcpy) */
+	MR_DP_FANOUT_INDIRECT = 2,	/* a header mbuf per subscriber chained to an indirect
+					 * mbuf attached to the received payload */
+};
+
+/* Default MR_DP_FANOUT_AUTO crossover in UDP payload bytes (perf/fanout_bench.c, docs/
+ * PERFORMANCE.md "Fan-out"): an indirect copy costs the same ~115 cycles whatever the size
+ * (two mbuf gets, an atomic reference on the payload, two frees), a full copy ~80 cycles plus
+ * ~3.3 per 100 bytes; they meet near 1050 bytes. Audio always copies, large video goes
+ * indirect. */
+#define MR_DP_FANOUT_COPY_MAX 1024
+#define MR_DP_NACK_BUDGET 200		/* retransmissions per subscriber per second */
+
+struct mr_dp {
+	/* cp: written before launch; dp: ro */
+	unsigned int n_ports;
+	struct mr_dp_port port[MR_DP_MAX_PORTS];
+	uint8_t port_idx_of[RTE_MAX_ETHPORTS];	/* DPDK port id → index in port[] */
+	unsigned int n_workers;
+	struct mr_worker *w[MR_DP_MAX_WORKERS];
+	struct rte_rcu_qsbr *qsv;	/* one reader thread per worker, thread id = worker index */
+	uint64_t tsc_hz;
+	uint64_t relatch_tsc;		/* 0 = never re-latch */
+	unsigned int idle_sleep_us;
+	/* cp: rw, dp: ro. owner[mr_owner_idx()] = worker index + 1 of the session or room
+	 * participant using that local endpoint, 0 when free. Written before the flow is added
+	 * to the owner's table. Indexed by (address index, UDP port): address index k is the
+	 * k-th IPv4 media address of a port (ports.address_count); every port's first IPv4
+	 * address and its IPv6 address are index 0, so all ports share one table of
+	 * dp->n_addr_idx x 65536 entries. */
+	uint8_t *owner;
+	unsigned int n_addr_idx;		/* the largest address_count of the ports */
+	/* Rooms (dataplane/rooms/room_fwd.c), from struct mr_rooms_conf. cp: written before launch;
+	 * dp: ro. Zero selects the default named. */
+	uint8_t fanout;			/* enum mr_dp_fanout, default MR_DP_FANOUT_AUTO */
+	uint16_t fanout_copy_max;	/* AUTO crossover (UDP payload bytes), 0 = default */
+	uint32_t nack_budget;		/* retransmissions per subscriber per second (also the
+					 * bucket depth), 0 = MR_DP_NACK_BUDGET */
+	uint64_t pli_interval_tsc;	/* one PLI/FIR per stream per this many TSC cycles at
+					 * most; 0 = one second (1 = no limit in practice) */
+	uint64_t rtx_max_age_tsc;	/* cached packets older than this are not resent;
+					 * 0 = one second */
+	/* cp: rw, dp: ro (relaxed) */
+	volatile uint32_t stop;
+};
+
+/* Address index of dst (network order, family af) among port p's media addresses, or -1
+ * when it is not one of them. */
+static inline int
+mr_local_idx(const struct mr_dp_port *p, uint8_t af, const uint8_t *dst)
+{
+	if (af == MR_AF4) {
+		uint32_t d, k;
+
+		if (!p->has4)
+			return -1;
+		d = (uint32_t)dst[0] << 24 | (uint32_t)dst[1] << 16 | (uint32_t)dst[2] << 8 | dst[3];
+		k = d - ((uint32_t)p->addr4[0] << 24 | (uint32_t)p->addr4[1] << 16 |
+			 (uint32_t)p->addr4[2] << 8 | p->addr4[3]);
+		return k < (p->n_addr4 ? p->n_addr4 : 1u) ? (int)k : -1;
+	}
+	return p->has6 && memcmp(dst, p->addr6, 16) == 0 ? 0 : -1;
+}
+
+static inline uint32_t
+mr_owner_idx(unsigned int addr_idx, uint16_t udp_port)
+{
+	return (uint32_t)addr_idx << 16 | udp_port;
+}
+
+/* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */
+int mr_worker_main(void *arg);
+
+#endif

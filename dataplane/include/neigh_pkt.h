@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The packets of the control plane's neighbor table (controlplane/core/neigh.c), built and
+ * read by dataplane code (dataplane/core/neigh_pkt.c) so that the control plane needs no
+ * packet parser or header writer of its own: ARP requests (RFC 826) and neighbor
+ * solicitations (RFC 4861 §7.2.2) out; ARP replies, gratuitous ARP and neighbor
+ * advertisements in (the workers pass those to the control plane on their exception rings).
+ */
+#ifndef MR_NEIGH_PKT_H
+#define MR_NEIGH_PKT_H
+
+#include <stdint.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "mr_types.h"
+
+/* Fill m (an empty mbuf with at least 128 bytes of data room) with an ARP request for
+ * target (family MR_AF4) or a neighbor solicitation to its solicited-node multicast
+ * address (MR_AF6), from port p's address and MAC, in p's VLAN. 0, or -EAFNOSUPPORT when
+ * p has no address of target's family. */
+int mr_neigh_pkt_solicit(struct rte_mbuf *m, const struct mr_dp_port *p,
+			 const struct mr_ep *target);
+
+/* What a neighbor said in m: its address (port 0) and MAC. 0, or -EINVAL when m is not an
+ * ARP packet or a neighbor advertisement with a target link-layer address option. */
+int mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6]);
+
+#endif

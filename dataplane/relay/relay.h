@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The two-leg relay (DESIGN.md §1 "Two-leg sessions"): a packet for a session's local
+ * endpoint, on the session's owner lcore, leaves from the other leg's endpoint with its
+ * headers rewritten in place. Always inline into the worker's loop (dataplane/core/worker.c),
+ * which looks the flow up and dispatches here.
+ */
+#ifndef MR_RELAY_H
+#define MR_RELAY_H
+
+#include <stdint.h>
+#include <rte_branch_prediction.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+
+#include "dp_priv.h"
+#include "hdr.h"
+#include "rtp_stats.h"
+#include "session_dp.h"
+
+/* Arrival time in RTP timestamp units for the jitter of RFC 3550 A.8. The factor is derived
+ * once per (leg, payload type) so the per-packet cost is one 64x64 multiplication. */
+static inline int
+mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_leg *l,
+	     uint8_t pt, uint64_t now, uint32_t *arrival)
+{
+	if (unlikely(l->clock_pt != pt || l->ts_mult == 0)) {
+		uint32_t rate = s->clock_rate ? s->clock_rate : mr_static_pt_clock_rate(pt);
+
+		l->clock_pt = pt;
+		l->clock_rate = rate;
+		/* 32.32 fixed point: rate / tsc_hz. One division, only when the PT changes. */
+		l->ts_mult = rate ? (((uint64_t)rate << 32) / w->dp->tsc_hz) : 0;
+		if (l->ts_mult == 0 && rate)
+			l->ts_mult = 1;
+	}
+	if (l->clock_rate == 0)
+		return 0;
+	*arrival = (uint32_t)(((unsigned __int128)now * l->ts_mult) >> 32);
+	return 1;
+}
+
+/* Relay one UDP packet that belongs to flow val on this (owner) lcore. */
+static inline void
+mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, uintptr_t val,
+	 uint64_t now)
+{
+	struct mr_dp *dp = w->dp;
+	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
+	unsigned int li = (val >> 1) & 1, pidx = val & 1, opi;
+	struct mr_dp_leg *l = &s->leg[li], *o = &s->leg[li ^ 1];
+	struct mr_dp_path *p = &l->path[pidx], *op;
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	const struct rte_ether_addr *smac = (const struct rte_ether_addr *)(f + 6);
+	const struct mr_dp_port *oport;
+	struct mr_ep src, dst, from;
+	uint8_t nmac[RTE_ETHER_ADDR_LEN];
+	const uint8_t *dmac;
+
+	/* The source endpoint, for latching (RFC 3550 §8.2 explains why sources are tracked;
+	 * symmetric RTP, RFC 4961, is why the reply goes where the packets come from). */
+	mr_pkt_src_ep(f, pi, &src);
+
+	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
+		l->ctr.drop_rtp++;
+		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+		return;
+	}
+
+	switch (mr_path_accept(dp, &l->seq, p, &src, smac, now)) {
+	case MR_LATCH_REFUSED:
+		l->ctr.drop_src++;
+		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
+		return;
+	case MR_LATCH_MOVED:
+		l->ctr.relatches++;
+		break;
+	default:
+		break;
+	}
+	p->last_rx_tsc = now;
+	s->last_rx_tsc = now;
+
+	l->ctr.pkts_in++;
+	l->ctr.bytes_in += pi->payload_len;
+	l->ctr.cls[pi->class]++;
+	if (pi->class == MR_CLASS_RTP) {
+		const uint8_t *rtp = f + pi->payload_off;
+		uint32_t arrival = 0;
+		int have = mr_leg_clock(w, s, l, rtp[1] & 0x7f, now, &arrival);
+
+		mr_rtp_stats_update(&l->rtp, rtp, arrival, have);
+	}
+
+	/* Where it goes: RTP path (and everything with rtcp-mux) to the other leg's RTP remote,
+	 * the RTCP port to the other leg's RTCP remote, by default RTP port + 1 (RFC 3550 §11). */
+	opi = (s->rtcp_mux || pidx == 0) ? 0 : 1;
+	op = &o->path[opi];
+	if (op->state == MR_PATH_NONE && opi == 1 && o->path[0].state != MR_PATH_NONE) {
+		op = &o->path[0];
+		dst = op->remote;
+		dst.port++;
+	} else if (op->state != MR_PATH_NONE) {
+		dst = op->remote;
+	} else {
+		l->ctr.drop_no_remote++;
+		mr_drop(w, m, MR_DROP_NO_REMOTE);
+		return;
+	}
+	oport = &dp->port[o->port_idx];
+	if (op->state == MR_PATH_LATCHED) {
+		dmac = op->mac.addr_bytes;
+	} else {
+		/* Relaxed: the control plane replaces the whole word; either value is a MAC
+		 * that was valid for this next hop. */
+		uint64_t nw = __atomic_load_n(&oport->neigh[op->nh].w, __ATOMIC_RELAXED);
+		unsigned int b;
+
+		if (unlikely(!(nw & MR_NEIGH_VALID))) {
+			l->ctr.drop_no_neigh++;
+			mr_drop(w, m, MR_DROP_NO_NEIGHBOR);
+			return;
+		}
+		for (b = 0; b < RTE_ETHER_ADDR_LEN; b++)
+			nmac[b] = nw >> (40 - 8 * b);
+		dmac = nmac;
+	}
+	from = o->local;
+	from.port += opi;
+	if (unlikely(mr_rewrite(w, m, pi, oport, &from, &dst, dmac) != 0)) {
+		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		return;
+	}
+	o->ctr.pkts_out++;
+	o->ctr.bytes_out += pi->payload_len;
+	w->stats.relayed++;
+	mr_worker_tx(w, o->port_idx, m);
+}
+
+/* The cache lines mr_relay touches for flow value val: the session's first line, the
+ * receiving leg (path, counters, RTP statistics, clock) and the sending leg's path and
+ * counters. */
+static inline void
+mr_relay_prefetch(uintptr_t val)
+{
+	const struct mr_dp_session *s =
+		(const struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
+	const uint8_t *l = (const uint8_t *)&s->leg[(val >> 1) & 1];
+	const uint8_t *o = (const uint8_t *)&s->leg[((val >> 1) & 1) ^ 1];
+	unsigned int c;
+
+	rte_prefetch0(s);
+	for (c = 0; c < sizeof(struct mr_dp_leg); c += RTE_CACHE_LINE_SIZE)
+		rte_prefetch0(l + c);
+	rte_prefetch0(l + sizeof(struct mr_dp_leg) - 1);
+	rte_prefetch0(o);
+	rte_prefetch0(o + RTE_CACHE_LINE_SIZE);
+	rte_prefetch0(o + 2 * RTE_CACHE_LINE_SIZE);
+}
+
+#endif

@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SFU forwarding on the room's owner lcore (room_dp.h, DESIGN.md §2): latch each participant's
+ * remote, account and fan out the RTP of every published stream to its subscribers, relay
+ * and terminate RTCP (RFC 3550 §6, RFC 4585, RFC 5104), answer NACKs from a retransmission
+ * cache and send the publishers the relay's own receiver reports.
+ *
+ * Everything here runs on the owner lcore of the room: it alone writes the participants' and
+ * streams' mutable state, so there are no locks. Per packet there is no allocation beyond
+ * mbufs, no system call and no logging; every packet not sent is counted by reason.
+ */
+#include <string.h>
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
+#include <rte_cycles.h>
+#include <rte_mbuf.h>
+#include <rte_memcpy.h>
+#include <rte_prefetch.h>
+
+#include "dp_priv.h"
+#include "pkt_parse.h"
+#include "room_dp.h"
+#include "room_fwd.h"
+#include "rtcp.h"
+#include "rtp_ext.h"
+#include "rtp_stats.h"
+
+#define ROOM_NACK_MAX	256u		/* sequence numbers handled per NACK packet */
+#define ROOM_TOKEN	(1ULL << 16)	/* one retransmission in rtx_tokens units */
+#define ROOM_LEVEL_SHIFT 3		/* audio level EMA weight 1/8: about 160 ms at 20 ms
+					 * packets, fast enough for active-speaker switching */
+
+/* ---- lookups ---- */
+
+/* The stream of ssrc in the room's sorted map (binary search), NULL when unknown. */
+static inline struct mr_dp_stream *
+room_stream_find(const struct mr_dp_ssrc_map *map, uint32_t ssrc)
+{
+	uint32_t lo = 0, hi;
+
+	if (unlikely(map == NULL))
+		return NULL;
+	hi = map->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint32_t s = map->e[mid].ssrc;
+
+		if (s == ssrc)
+			return map->e[mid].st;
+		if (s < ssrc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static inline const struct mr_dp_ssrc_map *
+room_map(const struct mr_dp_room *r)
+{
+	/* Acquire: pairs with the control plane's release store of a completely built map,
+	 * so its entries (and the streams they point to) are seen initialized. */
+	return __atomic_load_n(&r->map, __ATOMIC_ACQUIRE);
+}
+
+/* A TSC interval in 1/65536 s (the unit of DLSR and of RTT, RFC 3550 §6.4.1). */
+static inline uint32_t
+room_tsc_to_q16(const struct mr_dp *dp, uint64_t d)
+{
+	unsigned __int128 x = ((unsigned __int128)d << 16) / dp->tsc_hz;
+
+	return x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
+}
+
+/* ---- sending ---- */
+
+/* Can sub receive a packet now? Counted when it has no remote yet. */
+static inline int
+room_sub_ready(struct mr_worker *w, struct mr_dp_part *sub, const struct mr_dp_part *from)
+{
+	/* The sublist never holds the publisher (room_dp.h); the test costs nothing and keeps
+	 * a control-plane slip from echoing media. retired is this lcore's own store. */
+	if (unlikely(sub == from || sub->retired))
+		return 0;
+	if (unlikely(sub->path.state != MR_PATH_LATCHED)) {
+		sub->ctr.drop_no_remote++;
+		w->stats.drops[MR_DROP_NO_REMOTE]++;
+		return 0;
+	}
+	return 1;
+}
+
+static inline struct rte_mbuf *
+room_alloc(struct mr_worker *w, struct rte_mempool *mp)
+{
+	struct rte_mbuf *m = likely(mp != NULL) ? rte_pktmbuf_alloc(mp) : NULL;
+
+	if (unlikely(m == NULL))
+		w->stats.drops[MR_DROP_NO_MBUF]++;
+	return m;
+}
+
+/* Send the plen payload bytes at m's data start from to's local endpoint to its latched
+ * remote: headers prepended in m's headroom. ck: checksum of the datagram the payload came
+ * in, or NULL to compute it. Consumes m; 0, or -1 when it was dropped (counted). */
+static int
+room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16_t plen,
+	  uint8_t tclass, const struct mr_udp_ck *ck)
+{
+	const struct mr_dp_port *op = &w->dp->port[to->port_idx];
+	uint16_t hlen = mr_hdr_len(op, to->local.family);
+	uint8_t *payload = rte_pktmbuf_mtod(m, uint8_t *);
+
+	if (unlikely(to->path.state != MR_PATH_LATCHED)) {
+		to->ctr.drop_no_remote++;
+		mr_drop(w, m, MR_DROP_NO_REMOTE);
+		return -1;
+	}
+	if (unlikely(m->data_off < hlen)) {
+		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		return -1;
+	}
+	m->data_off -= hlen;
+	m->data_len = hlen + plen;
+	m->pkt_len = m->data_len;
+	mr_hdr_write(m, payload - hlen, op, &to->local, &to->path.remote,
+		     to->path.mac.addr_bytes, tclass, payload, plen, ck);
+	to->ctr.pkts_out++;
+	to->ctr.bytes_out += plen;
+	mr_worker_tx(w, to->port_idx, m);
+	return 0;
+}
+
+/* A fresh packet with a copy of len bytes at src as its UDP payload, to to. */
+static int
+room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, uint16_t len,
+		uint8_t tclass, const struct mr_udp_ck *ck)
+{
+	struct rte_mbuf *m;
+
+	if (unlikely(to->path.state != MR_PATH_LATCHED)) {
+		to->ctr.drop_no_remote++;
+		w->stats.drops[MR_DROP_NO_REMOTE]++;
+		return -1;
+	}
+	m = room_alloc(w, w->mp);
+	if (unlikely(m == NULL))
+		return -1;
+	if (unlikely(rte_pktmbuf_tailroom(m) < len)) {
+		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		return -1;
+	}
+	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), src, len);
+	return room_send(w, m, to, len, tclass, ck);
+}
+
+/* One subscriber's copy of an indirect fan-out: a header mbuf chained to an indirect mbuf
+ * attached to m, whose data window is already the payload (DPDK's ipv4_multicast example
+ * does the same). The UDP checksum is updated from ck, or finished by the NIC over both
+ * segments. 0 or -1 (counted). */
+static int
+room_send_indirect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to,
+		   const uint8_t *payload, uint16_t plen, uint8_t tclass,
+		   const struct mr_udp_ck *ck)
+{
+	const struct mr_dp_port *op = &w->dp->port[to->port_idx];
+	uint16_t hlen = mr_hdr_len(op, to->local.family);
+	struct rte_mbuf *h, *c;
+
+	h = room_alloc(w, w->hdr_mp != NULL ? w->hdr_mp : w->mp);
+	if (unlikely(h == NULL))
+		return -1;
+	c = room_alloc(w, w->mp);
+	if (unlikely(c == NULL)) {
+		rte_pktmbuf_free(h);
+		return -1;
+	}
+	rte_pktmbuf_attach(c, m);
+	/* Headers from the buffer start: a small header pool needs no headroom. */
+	h->data_off = 0;
+	h->data_len = hlen;
+	h->pkt_len = hlen + plen;
+	h->next = c;
+	h->nb_segs = 2;
+	mr_hdr_write(h, rte_pktmbuf_mtod(h, uint8_t *), op, &to->local, &to->path.remote,
+		     to->path.mac.addr_bytes, tclass, payload, plen, ck);
+	to->ctr.pkts_out++;
+	to->ctr.bytes_out += plen;
+	mr_worker_tx(w, to->port_idx, h);
+	return 0;
+}
+
+/* Send the UDP payload of m (pi) to every ready subscriber in sl. The last one gets m itself
+ * with its headers rewritten in place; the others a copy, or a header mbuf chained to an
+ * indirect mbuf on m's payload (indirect, a compile-time constant). Consumes m; returns the
+ * copies sent. */
+static __rte_always_inline unsigned int
+room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+		 const struct mr_dp_sublist *sl, const struct mr_dp_part *from,
+		 const int indirect)
+{
+	struct mr_dp *dp = w->dp;
+	uint16_t plen = pi->payload_len, pay_off = m->data_off + pi->payload_off, hlen;
+	const uint8_t *payload = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->payload_off);
+	const struct mr_dp_port *op;
+	unsigned int i, last = sl->n, sent = 0, clones = 0;
+	struct mr_dp_part *sub;
+	struct mr_udp_ck ck;
+
+	/* The last ready subscriber takes m; scanning from the end counts the others once. */
+	while (last > 0) {
+		if (room_sub_ready(w, sl->sub[last - 1], from))
+			break;
+		last--;
+	}
+	if (unlikely(last == 0)) {
+		mr_drop(w, m, MR_DROP_NO_SUBSCRIBER);
+		return 0;
+	}
+	last--;
+	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck);
+	if (indirect) {
+		/* Clones copy this window: the payload only (Ethernet padding dropped). */
+		m->data_off = pay_off;
+		m->data_len = plen;
+		m->pkt_len = plen;
+	}
+	for (i = 0; i < last; i++) {
+		sub = sl->sub[i];
+		if (i + 1 < last)
+			rte_prefetch0(&sl->sub[i + 1]->path);
+		if (!room_sub_ready(w, sub, from))
+			continue;
+		if (indirect && !dp->port[sub->port_idx].tx_no_chain) {
+			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, &ck) != 0)
+				continue;
+			clones++;
+		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, &ck) != 0) {
+			continue;
+		}
+		sent++;
+		w->stats.relayed++;
+	}
+
+	sub = sl->sub[last];
+	op = &dp->port[sub->port_idx];
+	if (indirect && clones && op->tx_no_chain) {
+		/* m is shared by the clones: that port must not get it (fast free). */
+		if (room_send_bytes(w, sub, payload, plen, pi->tclass, &ck) == 0) {
+			sent++;
+			w->stats.relayed++;
+		}
+		rte_pktmbuf_free(m);
+		return sent;
+	}
+	hlen = mr_hdr_len(op, sub->local.family);
+	if (unlikely(pay_off < hlen)) {
+		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		return sent;
+	}
+	/* In place: the old headers are skipped, the new ones end where the payload starts
+	 * (clones see only the payload window, which this does not touch). */
+	m->data_off = pay_off - hlen;
+	m->data_len = hlen + plen;
+	m->pkt_len = m->data_len;
+	mr_hdr_write(m, rte_pktmbuf_mtod(m, uint8_t *), op, &sub->local, &sub->path.remote,
+		     sub->path.mac.addr_bytes, pi->tclass, payload, plen, &ck);
+	sub->ctr.pkts_out++;
+	sub->ctr.bytes_out += plen;
+	w->stats.relayed++;
+	mr_worker_tx(w, sub->port_idx, m);
+	return sent + 1;
+}
+
+static unsigned int
+room_fanout(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	    const struct mr_dp_sublist *sl, const struct mr_dp_part *from)
+{
+	const struct mr_dp *dp = w->dp;
+	unsigned int copy_max = dp->fanout_copy_max ? dp->fanout_copy_max :
+		MR_DP_FANOUT_COPY_MAX;
+
+	if (sl->n > 1 && (dp->fanout == MR_DP_FANOUT_INDIRECT ||
+			  (dp->fanout == MR_DP_FANOUT_AUTO && pi->payload_len > copy_max)))
+		return room_fanout_body(w, m, pi, sl, from, 1);
+	return room_fanout_body(w, m, pi, sl, from, 0);
+}
+
+/* ---- RTP ---- */
+
+/* RFC 6464 audio level, smoothed: an exponential moving average in -dBov * 256. */
+static inline void
+room_level(struct mr_dp_stream *st, const struct mr_dp_part *part, const uint8_t *rtp,
+	   uint16_t len)
+{
+	const uint8_t *d;
+	uint8_t dlen, level;
+	uint32_t q, old;
+	int voice;
+
+	if (mr_rtp_ext_find(rtp, len, part->level_ext_id, &d, &dlen) != 1 ||
+	    mr_audio_level_parse(d, dlen, &level, &voice) != 0)
+		return;
+	q = (uint32_t)level << 8;
+	old = st->level_q8;
+	if (st->level_pkts == 0)
+		st->level_q8 = q;
+	else if (q >= old)
+		st->level_q8 = old + ((q - old) >> ROOM_LEVEL_SHIFT);
+	else
+		st->level_q8 = old - ((old - q) >> ROOM_LEVEL_SHIFT);
+	st->level_pkts++;
+}
+
+/* Keep the packet for NACK answers (RFC 4585 §6.2.1): slot seq & (size - 1). */
+static inline void
+room_cache(struct mr_rtx_cache *c, const uint8_t *rtp, uint16_t len, uint64_t now)
+{
+	uint16_t seq = mr_pkt_be16(rtp + 2);
+	uint32_t i = seq & (c->size - 1);
+	struct mr_rtx_slot *s = &c->slot[i];
+
+	if (len > c->slot_bytes) {
+		s->len = 0;	/* whatever was there is older than this seq: not that one */
+		return;
+	}
+	rte_memcpy(c->data + (size_t)i * c->slot_bytes, rtp, len);
+	s->seq = seq;
+	s->len = len;
+	s->tsc = now;
+}
+
+static void
+room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	 struct mr_dp_part *part, uint64_t now)
+{
+	struct mr_dp_room *room = part->room;
+	const uint8_t *rtp = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->payload_off);
+	uint32_t ssrc = mr_pkt_be32(rtp + 8);
+	const struct mr_dp_sublist *sl;
+	struct mr_dp_stream *st;
+	unsigned int sent;
+
+	st = room_stream_find(room_map(room), ssrc);
+	if (unlikely(st == NULL)) {
+		part->ctr.drop_unknown_ssrc++;
+		if (room->auto_publish) {
+			/* room_dp.h: ssrc and pt first, then the sequence with release, so the
+			 * control plane's acquire load of autopub_seq sees them. */
+			__atomic_store_n(&part->autopub_ssrc, ssrc, __ATOMIC_RELAXED);
+			__atomic_store_n(&part->autopub_pt, rtp[1] & 0x7f, __ATOMIC_RELAXED);
+			__atomic_store_n(&part->autopub_seq, part->autopub_seq + 1,
+					 __ATOMIC_RELEASE);
+			part->ctr.autopub_req++;
+		}
+		mr_drop(w, m, MR_DROP_UNKNOWN_SSRC);
+		return;
+	}
+	if (unlikely(st->pub != part)) {
+		/* Another participant's SSRC (RFC 3550 §8.2 collision or spoofing). */
+		part->ctr.drop_not_publisher++;
+		mr_drop(w, m, MR_DROP_SSRC_FOREIGN);
+		return;
+	}
+	st->ctr.pkts_in++;
+	st->ctr.bytes_in += pi->payload_len;
+	/* Relaxed: a plain flag the control plane flips; either value is fine for a packet. */
+	if (__atomic_load_n(&st->muted, __ATOMIC_RELAXED)) {
+		st->ctr.drop_muted++;
+		mr_drop(w, m, MR_DROP_MUTED);
+		return;
+	}
+	mr_rtp_stats_update(&st->rtp, rtp,
+			    (uint32_t)(((unsigned __int128)now * st->ts_mult) >> 32),
+			    st->clock_rate != 0 && st->ts_mult != 0);
+	if (part->level_ext_id && st->kind == MR_KIND_AUDIO)
+		room_level(st, part, rtp, pi->payload_len);
+	if (st->cache != NULL)
+		room_cache(st->cache, rtp, pi->payload_len, now);
+
+	/* Acquire: pairs with the release store of a completely built list. */
+	sl = __atomic_load_n(&st->subs, __ATOMIC_ACQUIRE);
+	if (unlikely(sl == NULL || sl->n == 0)) {
+		mr_drop(w, m, MR_DROP_NO_SUBSCRIBER);
+		return;
+	}
+	sent = room_fanout(w, m, pi, sl, part);
+	st->ctr.pkts_out += sent;
+	st->ctr.bytes_out += (uint64_t)sent * pi->payload_len;
+}
+
+/* ---- RTCP ---- */
+
+/* Report blocks of an SR or RR from a subscriber (RFC 3550 §6.4): what it says about the
+ * streams it receives is kept in st->rx, never forwarded. Returns the blocks consumed. */
+static unsigned int
+room_report_blocks(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr *h,
+		   const struct mr_dp_ssrc_map *map, uint64_t now)
+{
+	const struct mr_dp *dp = w->dp;
+	struct mr_rtcp_rb rb;
+	unsigned int i, n = 0;
+
+	for (i = 0; i < h->count; i++) {
+		struct mr_dp_stream *st;
+
+		if (mr_rtcp_rb_parse(h, i, &rb) != 0)
+			break;
+		st = room_stream_find(map, rb.ssrc);
+		if (st == NULL || st->pub == part) {
+			part->ctr.rtcp_ignored++;
+			continue;
+		}
+		st->rx.fraction_lost = rb.fraction_lost;
+		st->rx.jitter = rb.jitter;
+		/* The subscriber's LSR is the NTP time of the publisher's SR (forwarded as is),
+		 * on the publisher's clock, which the relay cannot read. When it is the last SR
+		 * this lcore forwarded, that SR's arrival TSC stands for it: A - LSR - DLSR
+		 * (RFC 3550 §6.4.1) becomes (now - sr_tsc) - DLSR, all in 1/65536 s, the round
+		 * trip relay → subscriber → relay, with no clock conversion to get wrong. */
+		if (rb.lsr != 0 && st->sr_count != 0 && rb.lsr == st->sr_ntp_mid) {
+			uint32_t a = room_tsc_to_q16(dp, now - st->sr_tsc);
+
+			if (a > rb.dlsr)
+				st->rx.rtt_ms = (uint32_t)(((uint64_t)(a - rb.dlsr) * 1000) >> 16);
+		}
+		st->rx.reports++;
+		n++;
+	}
+	return n;
+}
+
+/* Forward one RTCP packet (a piece of the compound, RFC 5506 reduced size) as it is to the
+ * publisher of st. */
+static inline int
+room_to_publisher(struct mr_worker *w, struct mr_dp_stream *st, const struct mr_rtcp_hdr *h,
+		  uint8_t tclass)
+{
+	return room_send_bytes(w, st->pub, h->p, h->len, tclass, NULL);
+}
+
+/* Refill part's retransmission bucket: nack_budget tokens per second, as deep. */
+static inline void
+room_refill(const struct mr_dp *dp, struct mr_dp_part *p, uint64_t now)
+{
+	uint64_t cap = (uint64_t)(dp->nack_budget ? dp->nack_budget : MR_DP_NACK_BUDGET) *
+		ROOM_TOKEN;
+	uint64_t el = now - p->rtx_refill_tsc;
+
+	if (p->rtx_refill_tsc == 0 || el >= dp->tsc_hz) {
+		p->rtx_tokens = cap;
+	} else if ((int64_t)el > 0) {
+		uint64_t add = (uint64_t)(((unsigned __int128)el * cap) / dp->tsc_hz);
+
+		p->rtx_tokens = RTE_MIN(cap, p->rtx_tokens + add);
+	} else {
+		return;
+	}
+	p->rtx_refill_tsc = now;
+}
+
+/* Generic NACK (RFC 4585 §6.2.1) from subscriber part about media SSRC X: what X's cache
+ * holds is resent to part within its budget; the rest goes to the publisher as one rebuilt
+ * NACK from the relay. Returns 1 when it was for a stream of the room. */
+static int
+room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr *h,
+	  const struct mr_dp_ssrc_map *map, uint8_t tclass, uint64_t now)
+{
+	const struct mr_dp *dp = w->dp;
+	uint64_t max_age = dp->rtx_max_age_tsc ? dp->rtx_max_age_tsc : dp->tsc_hz;
+	uint16_t seqs[ROOM_NACK_MAX], miss[ROOM_NACK_MAX];
+	unsigned int i, n, nm = 0;
+	struct mr_dp_stream *st;
+	struct mr_rtx_cache *c;
+	uint32_t media;
+	int rc;
+
+	if (mr_rtcp_fb_media_ssrc(h, &media) != 0)
+		return 0;
+	st = room_stream_find(map, media);
+	if (st == NULL || st->pub == part)
+		return 0;
+	rc = mr_rtcp_nack_parse(h, seqs, ROOM_NACK_MAX);
+	if (rc <= 0)
+		return 0;
+	st->ctr.nack_rx += (unsigned int)rc;
+	n = RTE_MIN((unsigned int)rc, ROOM_NACK_MAX);
+	c = st->cache;
+	room_refill(dp, part, now);
+	for (i = 0; i < n; i++) {
+		uint16_t seq = seqs[i];
+
+		if (c != NULL) {
+			uint32_t k = seq & (c->size - 1);
+			const struct mr_rtx_slot *s = &c->slot[k];
+
+			if (s->len != 0 && s->seq == seq && now - s->tsc <= max_age) {
+				/* RFC 4585 §3.3 leaves repair policy to the sender: the budget
+				 * keeps a lossy subscriber from taking the whole uplink. */
+				if (part->rtx_tokens < ROOM_TOKEN) {
+					st->ctr.rtx_budget_drop++;
+					continue;
+				}
+				part->rtx_tokens -= ROOM_TOKEN;
+				if (room_send_bytes(w, part, c->data + (size_t)k * c->slot_bytes,
+						    s->len, tclass, NULL) == 0) {
+					st->ctr.rtx_sent++;
+					part->ctr.rtx_sent++;
+				}
+				continue;
+			}
+		}
+		miss[nm++] = seq;
+	}
+	if (nm != 0) {
+		struct rte_mbuf *m;
+		int len;
+
+		if (st->pub->path.state != MR_PATH_LATCHED) {
+			st->pub->ctr.drop_no_remote++;
+			w->stats.drops[MR_DROP_NO_REMOTE]++;
+			return 1;
+		}
+		m = room_alloc(w, w->mp);
+		if (m == NULL)
+			return 1;
+		len = mr_rtcp_build_nack(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+					 st->pub->relay_ssrc, media, miss, nm);
+		if (len < 0) {
+			mr_drop(w, m, MR_DROP_HDR_ROOM);
+			return 1;
+		}
+		if (room_send(w, m, st->pub, (uint16_t)len, tclass, NULL) == 0)
+			st->ctr.nack_fwd += nm;
+	}
+	return 1;
+}
+
+/* PLI (RFC 4585 §6.3.1) or FIR (RFC 5104 §4.3.1) about st: to its publisher, at most one per
+ * pli interval per stream (every subscriber joining or losing a frame asks for a key frame;
+ * the publisher needs to hear it once). */
+static int
+room_pli(struct mr_worker *w, struct mr_dp_part *part, struct mr_dp_stream *st,
+	 const struct mr_rtcp_hdr *h, uint8_t tclass, uint64_t now)
+{
+	const struct mr_dp *dp = w->dp;
+	uint64_t iv = dp->pli_interval_tsc ? dp->pli_interval_tsc : dp->tsc_hz;
+
+	if (st == NULL || st->pub == part)
+		return 0;
+	if (st->last_pli_tsc != 0 && now - st->last_pli_tsc < iv) {
+		st->ctr.pli_limited++;
+		return 1;
+	}
+	if (room_to_publisher(w, st, h, tclass) == 0) {
+		st->last_pli_tsc = now;
+		st->ctr.pli_fwd++;
+	}
+	return 1;
+}
+
+/* REMB or transport-cc: forwarded unchanged to the publisher of st. */
+static int
+room_fb_fwd(struct mr_worker *w, struct mr_dp_part *part, struct mr_dp_stream *st,
+	    const struct mr_rtcp_hdr *h, uint8_t tclass)
+{
+	if (st == NULL || st->pub == part)
+		return 0;
+	if (room_to_publisher(w, st, h, tclass) == 0)
+		st->ctr.fb_fwd++;
+	return 1;
+}
+
+static void
+room_rtcp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	  struct mr_dp_part *part, uint64_t now)
+{
+	const uint8_t *buf = rte_pktmbuf_mtod_offset(m, const uint8_t *, pi->payload_off);
+	const struct mr_dp_ssrc_map *map;
+	struct mr_dp_stream *st, *sr_st = NULL;
+	const struct mr_dp_sublist *sl;
+	struct mr_rtcp_hdr h;
+	struct mr_rtcp_sr sr;
+	unsigned int acted = 0;
+	size_t off = 0;
+
+	part->ctr.rtcp_in++;
+	if (mr_rtcp_validate(buf, pi->payload_len) != 0) {
+		part->ctr.drop_rtcp++;
+		mr_drop(w, m, MR_DROP_RTCP_MALFORMED);
+		return;
+	}
+	map = room_map(part->room);
+	while (mr_rtcp_next(buf, pi->payload_len, &off, &h) == 1) {
+		int done = 0;
+
+		switch (h.type) {
+		case MR_RTCP_SR:
+			st = room_stream_find(map, h.ssrc);
+			if (st != NULL && st->pub == part && mr_rtcp_sr_parse(&h, &sr) == 0) {
+				/* RFC 3550 §6.4.1: LSR/DLSR of the relay's RRs refer to it. */
+				st->sr_ntp_mid = mr_ntp_mid(sr.ntp);
+				st->sr_tsc = now;
+				st->sr_count++;
+				if (sr_st == NULL)
+					sr_st = st;
+				done = 1;
+			}
+			if (room_report_blocks(w, part, &h, map, now) != 0)
+				done = 1;
+			break;
+		case MR_RTCP_RR:
+			done = room_report_blocks(w, part, &h, map, now) != 0;
+			if (h.count == 0)
+				continue;	/* an empty RR heads a feedback compound */
+			break;
+		case MR_RTCP_RTPFB: {
+			uint32_t media;
+
+			if (h.count == MR_RTCP_FMT_NACK) {
+				done = room_nack(w, part, &h, map, pi->tclass, now);
+			} else if (h.count == MR_RTCP_FMT_TCC &&
+				   mr_rtcp_fb_media_ssrc(&h, &media) == 0) {
+				done = room_fb_fwd(w, part, room_stream_find(map, media), &h,
+						   pi->tclass);
+			}
+			break;
+		}
+		case MR_RTCP_PSFB: {
+			uint32_t media, remb[1];
+			uint64_t bitrate;
+			uint8_t fir_seq;
+
+			if (h.count == MR_RTCP_FMT_PLI && mr_rtcp_fb_media_ssrc(&h, &media) == 0)
+				done = room_pli(w, part, room_stream_find(map, media), &h,
+						pi->tclass, now);
+			else if (h.count == MR_RTCP_FMT_FIR &&
+				 mr_rtcp_fir_parse(&h, 0, &media, &fir_seq) == 0)
+				done = room_pli(w, part, room_stream_find(map, media), &h,
+						pi->tclass, now);
+			else if (h.count == MR_RTCP_FMT_AFB &&
+				 mr_rtcp_remb_parse(&h, &bitrate, remb, 1) > 0)
+				done = room_fb_fwd(w, part, room_stream_find(map, remb[0]), &h,
+						   pi->tclass);
+			break;
+		}
+		default:
+			/* SDES, BYE, APP, XR: they travel with a forwarded SR compound and are
+			 * not acted on otherwise (the control plane ends participants). */
+			break;
+		}
+		if (done)
+			acted++;
+		else if (h.type == MR_RTCP_RTPFB || h.type == MR_RTCP_PSFB ||
+			 (sr_st == NULL && h.type != MR_RTCP_SR && h.type != MR_RTCP_RR &&
+			  h.type != MR_RTCP_SDES))
+			/* Report blocks are counted one by one; SDES is every compound's
+			 * companion (RFC 3550 §6.1), not a packet to act on. */
+			part->ctr.rtcp_ignored++;
+	}
+
+	if (sr_st != NULL) {
+		/* The publisher's compound (SR, SDES, ...) goes to the stream's subscribers
+		 * unchanged: their RRs then carry LSR/DLSR about it (RFC 3550 §6.4.1). */
+		sl = __atomic_load_n(&sr_st->subs, __ATOMIC_ACQUIRE);
+		if (sl == NULL || sl->n == 0) {
+			mr_drop(w, m, MR_DROP_NO_SUBSCRIBER);
+			return;
+		}
+		sr_st->ctr.rtcp_sr++;
+		room_fanout(w, m, pi, sl, part);
+		return;
+	}
+	if (acted == 0) {
+		mr_drop(w, m, MR_DROP_RTCP_UNHANDLED);
+		return;
+	}
+	/* Terminated here: its content was acted on (reports kept, feedback answered or
+	 * passed on in packets of its own). */
+	rte_pktmbuf_free(m);
+}
+
+/* ---- entry points ---- */
+
+void
+mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	      struct mr_dp_part *part, uint64_t now)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mr_ep src;
+
+	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
+		part->ctr.drop_rtp++;
+		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+		return;
+	}
+	/* Plain RTP/RTCP rooms: STUN, DTLS and the rest neither latch nor travel. */
+	if (unlikely(pi->class != MR_CLASS_RTP && pi->class != MR_CLASS_RTCP)) {
+		part->ctr.drop_class++;
+		mr_drop(w, m, MR_DROP_ROOM_CLASS);
+		return;
+	}
+	mr_pkt_src_ep(f, pi, &src);
+	switch (mr_path_accept(w->dp, &part->seq, &part->path, &src,
+			       (const struct rte_ether_addr *)(f + 6), now)) {
+	case MR_LATCH_REFUSED:
+		part->ctr.drop_src++;
+		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
+		return;
+	case MR_LATCH_MOVED:
+		part->ctr.relatches++;
+		break;
+	default:
+		break;
+	}
+	part->path.last_rx_tsc = now;
+	part->last_rx_tsc = now;
+	part->ctr.pkts_in++;
+	part->ctr.bytes_in += pi->payload_len;
+	if (pi->class == MR_CLASS_RTCP)
+		room_rtcp(w, m, pi, part, now);
+	else
+		room_rtp(w, m, pi, part, now);
+}
+
+/* The relay's receiver report to a stream's publisher (RFC 3550 §6.4.2, A.3). */
+static void
+room_send_rr(struct mr_worker *w, struct mr_dp_stream *st, uint64_t now)
+{
+	const struct mr_rtp_stats *s = &st->rtp;
+	struct mr_dp_part *pub = st->pub;
+	uint64_t expected = mr_rtp_stats_expected(s), received = mr_rtp_stats_received(s);
+	int64_t exp_int = (int64_t)(expected - st->rr_expected_prior);
+	int64_t lost_int = exp_int - (int64_t)(received - st->rr_received_prior);
+	int64_t lost = mr_rtp_stats_lost(s);
+	struct mr_rtcp_rb rb;
+	struct rte_mbuf *m;
+	int len;
+
+	if (pub->path.state != MR_PATH_LATCHED) {
+		pub->ctr.drop_no_remote++;
+		w->stats.drops[MR_DROP_NO_REMOTE]++;
+		return;
+	}
+	memset(&rb, 0, sizeof(rb));
+	rb.ssrc = st->ssrc;
+	/* A.3: the fraction of the packets expected since the last report that were lost,
+	 * 0 when duplicates outnumbered losses. */
+	if (exp_int > 0 && lost_int > 0)
+		rb.fraction_lost = (uint8_t)RTE_MIN((lost_int << 8) / exp_int, 255);
+	/* 24-bit signed cumulative loss, clamped (§6.4.1). */
+	rb.cum_lost = (int32_t)RTE_MAX(RTE_MIN(lost, 0x7fffff), -0x800000);
+	rb.ext_high_seq = (uint32_t)(s->cycles + s->max_seq);
+	rb.jitter = mr_rtp_stats_jitter(s);
+	if (st->sr_count != 0) {
+		rb.lsr = st->sr_ntp_mid;
+		rb.dlsr = room_tsc_to_q16(w->dp, now - st->sr_tsc);
+	}
+	m = room_alloc(w, w->mp);
+	if (m == NULL)
+		return;
+	len = mr_rtcp_build_rr(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
+			       pub->relay_ssrc, &rb, 1);
+	if (len < 0) {
+		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		return;
+	}
+	st->rr_expected_prior = expected;
+	st->rr_received_prior = received;
+	if (room_send(w, m, pub, (uint16_t)len, 0, NULL) == 0)
+		st->ctr.rr_sent++;
+}
+
+void
+mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
+{
+	struct mr_dp_part *p = c->obj;
+
+	switch (c->type) {
+	case MR_CMD_PART_RETIRE:
+		/* Release: the control plane's acquire load of retired sees every write this
+		 * lcore made to the participant before it. */
+		__atomic_store_n(&p->retired, 1, __ATOMIC_RELEASE);
+		break;
+	case MR_CMD_SEND_RR:
+		room_send_rr(w, c->obj, now);
+		break;
+	case MR_CMD_PART_RESET:
+		rte_seqcount_write_begin(&p->seq);
+		memset(&p->path.remote, 0, sizeof(p->path.remote));
+		memset(&p->path.mac, 0, sizeof(p->path.mac));
+		p->path.state = MR_PATH_NONE;
+		p->path.last_rx_tsc = now;
+		rte_seqcount_write_end(&p->seq);
+		break;
+	default:
+		break;
+	}
+}
