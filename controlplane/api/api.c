@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * REST control API: HTTP routing, authentication, body limits and JSON replies
- * (docs/API.md). The session manager and the stats module answer the requests
- * (mr_http_* in api.h); this file only decides who gets to ask and in what form.
+ * REST control API: authentication, body limits, routing and JSON replies (docs/API.md).
+ * The modules register their routes themselves (router.h: sessions, rooms, stats); this file
+ * only decides who gets to ask and in what form.
  *
  * The server has no thread of its own: libmicrohttpd runs with external polling (its epoll
  * set) and mr_api_poll() is called from the control loop, so every handler runs on the
@@ -30,6 +30,7 @@
 #include <rte_log.h>
 
 #include "api.h"
+#include "router.h"
 #include "signaling.h"
 #include "ws.h"
 
@@ -37,11 +38,6 @@
  * of inactivity; the others keep being served. */
 #define API_MAX_CONNS 64
 #define API_CONN_TIMEOUT_S 10
-/* Session ids: what the session manager hands out, and nothing else reaches a handler. */
-#define API_ID_MAX 64
-#define API_ROOMS_PATH_MAX 256
-#define API_LIST_LIMIT_MAX 1000
-#define API_LIST_LIMIT_DEFAULT 100
 /* libmicrohttpd runs at least this often, whatever its epoll set says (mr_api_poll). */
 #define API_MHD_RUN_MS 100
 /* Application errors (signaling.c) a WebSocket client may make before it is disconnected. */
@@ -56,7 +52,6 @@
 #define API_ECHO_MAX 80
 
 #define CT_JSON "application/json"
-#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define BODY_INTERNAL "{\"error\":\"internal\"}"
 
 struct mr_api {
@@ -82,34 +77,14 @@ struct mr_api {
 	unsigned long log_dropped;
 };
 
-enum api_route {
-	ROUTE_SESSIONS,		/* /v1/sessions */
-	ROUTE_SESSION,		/* /v1/sessions/{id} */
-	ROUTE_HEALTH,		/* /v1/health */
-	ROUTE_STATS,		/* /v1/stats */
-	ROUTE_METRICS,		/* /metrics */
-	ROUTE_BATCH,		/* /v1/sessions/batch */
-	ROUTE_ROOMS,		/* /v1/rooms and everything under it (controlplane/rooms/rooms.c) */
-	ROUTE_WS,		/* /v1/ws: WebSocket signaling (controlplane/api/signaling.c) */
-};
-
-enum api_method {
-	METHOD_GET = 1 << 0,
-	METHOD_POST = 1 << 1,
-	METHOD_PATCH = 1 << 2,
-	METHOD_DELETE = 1 << 3,
-	METHOD_OTHER = 1 << 4,
-};
-
 /* Per-request state (libmicrohttpd's con_cls), freed when the request completes. */
 struct api_req {
-	enum api_route route;
-	enum api_method method;
+	const struct mr_http_route *rt;	/* NULL: /v1/ws (answered on the first call) */
+	enum mr_http_method method;
 	int want_body;		/* POST/PATCH: buffer the body; otherwise it is discarded */
 	int too_big;		/* the body crossed max_body: answer 413 */
 	size_t seen;		/* body bytes received, kept or not */
-	char id[API_ID_MAX + 1];
-	char path[API_ROOMS_PATH_MAX + 1];	/* ROUTE_ROOMS: the URL after "/v1/rooms" */
+	char rest[MR_HTTP_SUBTREE_MAX + 1];	/* the id, or the rest of a subtree's path */
 	char *body;
 	size_t len;
 	size_t cap;
@@ -174,23 +149,6 @@ mhd_logger(void *cls, const char *fmt, va_list ap)
 	}
 	if (api->mhd_verbose)
 		api_vlog(api, fmt, ap);
-}
-
-static int
-id_valid(const char *id)
-{
-	size_t i;
-
-	for (i = 0; id[i] != '\0'; i++) {
-		char c = id[i];
-
-		if (i >= API_ID_MAX)
-			return 0;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-		      (c >= 'A' && c <= 'Z') || c == '-' || c == '_'))
-			return 0;
-	}
-	return i > 0;
 }
 
 /* ---- replies ---- */
@@ -270,15 +228,16 @@ reply_error(struct MHD_Connection *conn, unsigned int status, const char *allow,
 /* Turn a handler's answer into a reply. Handlers are other modules' code: whatever they
  * return, the client gets well-formed HTTP and the control thread goes on. */
 static enum MHD_Result
-reply_handler(struct mr_api *api, struct MHD_Connection *conn, const char *what, int status,
-	      json_t *body)
+reply_handler(struct mr_api *api, struct MHD_Connection *conn, const struct mr_http_route *rt,
+	      const char *method, int status, json_t *body)
 {
-	char location[sizeof("/v1/sessions/") + API_ID_MAX];
+	char location[MR_HTTP_ID_MAX + 128];
 	const char *loc = NULL;
+	const char *dummy;
 	json_t *id;
 
 	if (status < 200 || status > 599) {
-		api_log(api, "%s: handler returned status %d", what, status);
+		api_log(api, "%s %s: handler returned status %d", method, rt->name, status);
 		json_decref(body);
 		return reply_internal(conn, 500);
 	}
@@ -293,13 +252,15 @@ reply_handler(struct mr_api *api, struct MHD_Connection *conn, const char *what,
 			status = 500;
 		return reply_internal(conn, (unsigned int)status);
 	}
-	if (status == 201) {
+	if (status == 201 && rt->location != NULL) {
+		const struct mr_http_route *bad;
+
 		id = json_object_get(body, "id");
-		if (json_is_string(id) && id_valid(json_string_value(id))) {
-			snprintf(location, sizeof(location), "/v1/sessions/%s",
-				 json_string_value(id));
+		snprintf(location, sizeof(location), "%s/%s", rt->location,
+			 json_is_string(id) ? json_string_value(id) : "");
+		/* Only an id the router would route back to. */
+		if (json_is_string(id) && mr_http_route_find(location, &dummy, &bad) != NULL)
 			loc = location;
-		}
 	}
 	return reply_json(conn, (unsigned int)status, body, loc, NULL, 0);
 }
@@ -329,92 +290,30 @@ auth_ok(const struct mr_api *api, struct MHD_Connection *conn)
 	return diff == 0;
 }
 
-static enum api_method
-method_parse(const char *m)
-{
-	if (strcmp(m, MHD_HTTP_METHOD_GET) == 0)
-		return METHOD_GET;
-	if (strcmp(m, MHD_HTTP_METHOD_POST) == 0)
-		return METHOD_POST;
-	if (strcmp(m, MHD_HTTP_METHOD_PATCH) == 0)
-		return METHOD_PATCH;
-	if (strcmp(m, MHD_HTTP_METHOD_DELETE) == 0)
-		return METHOD_DELETE;
-	return METHOD_OTHER;
-}
-
-static const char *
-allowed_methods(enum api_route route, unsigned int *mask)
-{
-	switch (route) {
-	case ROUTE_SESSIONS:
-		*mask = METHOD_GET | METHOD_POST;
-		return "GET, POST";
-	case ROUTE_SESSION:
-		*mask = METHOD_GET | METHOD_PATCH | METHOD_DELETE;
-		return "GET, PATCH, DELETE";
-	case ROUTE_BATCH:
-		*mask = METHOD_POST;
-		return "POST";
-	case ROUTE_ROOMS:
-		/* Each rooms resource checks its own methods (405 from rooms.c). */
-		*mask = METHOD_GET | METHOD_POST | METHOD_PATCH | METHOD_DELETE;
-		return "GET, POST, PATCH, DELETE";
-	default:
-		*mask = METHOD_GET;
-		return "GET";
-	}
-}
-
 /* Route a request from its first line and headers. 0 and r filled in, or an error reply
  * queued (*ret set) and -1. */
 static int
 route(struct MHD_Connection *conn, const char *url, const char *method, struct api_req *r,
       enum MHD_Result *ret)
 {
-	static const char prefix[] = "/v1/sessions/";
-	char buf[API_ECHO_MAX], mbuf[32];
-	const char *allow;
-	unsigned int mask;
+	const struct mr_http_route *bad;
+	char buf[API_ECHO_MAX], mbuf[32], allow[64];
+	const char *rest;
 
-	if (strcmp(url, "/v1/sessions") == 0) {
-		r->route = ROUTE_SESSIONS;
-	} else if (strcmp(url, "/v1/sessions/batch") == 0) {
-		r->route = ROUTE_BATCH;
-	} else if (strncmp(url, "/v1/rooms", 9) == 0 && (url[9] == '\0' || url[9] == '/')) {
-		if (strlen(url + 9) > API_ROOMS_PATH_MAX) {
+	r->rt = mr_http_route_find(url, &rest, &bad);
+	if (r->rt == NULL) {
+		if (bad != NULL && bad->not_found != NULL)
+			*ret = reply_err(conn, 404, "%s: %s", bad->not_found,
+					 mr_json_echo(rest, buf, sizeof(buf)));
+		else
 			*ret = reply_err(conn, 404, "path: no such resource '%s'",
 					 mr_json_echo(url, buf, sizeof(buf)));
-			return -1;
-		}
-		r->route = ROUTE_ROOMS;
-		strcpy(r->path, url + 9);
-	} else if (strncmp(url, prefix, sizeof(prefix) - 1) == 0 &&
-		   url[sizeof(prefix) - 1] != '\0') {
-		const char *id = url + sizeof(prefix) - 1;
-
-		if (!id_valid(id)) {
-			*ret = reply_err(conn, 404, "no such session: %s",
-					 mr_json_echo(id, buf, sizeof(buf)));
-			return -1;
-		}
-		r->route = ROUTE_SESSION;
-		strcpy(r->id, id);
-	} else if (strcmp(url, "/v1/health") == 0) {
-		r->route = ROUTE_HEALTH;
-	} else if (strcmp(url, "/v1/stats") == 0) {
-		r->route = ROUTE_STATS;
-	} else if (strcmp(url, "/metrics") == 0) {
-		r->route = ROUTE_METRICS;
-	} else {
-		*ret = reply_err(conn, 404, "path: no such resource '%s'",
-				 mr_json_echo(url, buf, sizeof(buf)));
 		return -1;
 	}
-
-	r->method = method_parse(method);
-	allow = allowed_methods(r->route, &mask);
-	if ((r->method & mask) == 0) {
+	snprintf(r->rest, sizeof(r->rest), "%s", rest);
+	r->method = mr_http_method_parse(method);
+	if ((r->method & r->rt->methods) == 0) {
+		mr_http_methods_text(r->rt->methods, allow, sizeof(allow));
 		*ret = reply_error(conn, 405, allow, 0,
 				   "method: %s not allowed on %s (allowed: %s)",
 				   mr_json_echo(method, mbuf, sizeof(mbuf)),
@@ -479,9 +378,10 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 			return MHD_NO;
 		}
 		if (ulong_parse(value, &la->limit) < 0 || la->limit < 1 ||
-		    la->limit > API_LIST_LIMIT_MAX) {
+		    la->limit > MR_HTTP_PAGE_LIMIT_MAX) {
 			snprintf(la->err, sizeof(la->err),
-				 "limit: must be an integer between 1 and %d", API_LIST_LIMIT_MAX);
+				 "limit: must be an integer between 1 and %d",
+				 MR_HTTP_PAGE_LIMIT_MAX);
 			return MHD_NO;
 		}
 	} else {
@@ -496,87 +396,41 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 static enum MHD_Result
 dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 {
-	char err[256];
+	static const char *const names[] = {
+		[MR_HTTP_GET] = "GET", [MR_HTTP_POST] = "POST", [MR_HTTP_PATCH] = "PATCH",
+		[MR_HTTP_DELETE] = "DELETE",
+	};
+	const struct mr_http_route *rt = r->rt;
+	struct mr_http_req hr = {
+		.method = r->method, .method_name = names[r->method], .rest = r->rest,
+		.body = r->len ? r->body : NULL, .len = r->len,
+		.limit = MR_HTTP_PAGE_LIMIT_DEFAULT,
+	};
 	json_t *body = NULL;
 	int status;
 
-	switch (r->route) {
-	case ROUTE_SESSIONS:
-		if (r->method == METHOD_POST) {
-			struct mr_session_req req;
-
-			if (r->len == 0)
-				return reply_err(conn, 400, "body: empty");
-			if (mr_parse_session_create(r->body, r->len, &req, err, sizeof(err)) < 0)
-				return reply_err(conn, 400, "%s", err);
-			status = mr_http_session_create(api->a, &req, &body);
-			return reply_handler(api, conn, "POST /v1/sessions", status, body);
-		} else {
-			struct list_args la = { .limit = API_LIST_LIMIT_DEFAULT };
-
-			MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, list_arg, &la);
-			if (la.err[0] != '\0')
-				return reply_err(conn, 400, "%s", la.err);
-			status = mr_http_session_list(api->a, la.cursor, (unsigned int)la.limit,
-						      &body);
-			return reply_handler(api, conn, "GET /v1/sessions", status, body);
-		}
-	case ROUTE_SESSION:
-		if (r->method == METHOD_GET) {
-			status = mr_http_session_get(api->a, r->id, &body);
-			return reply_handler(api, conn, "GET /v1/sessions/{id}", status, body);
-		} else if (r->method == METHOD_PATCH) {
-			struct mr_session_patch p;
-
-			if (r->len == 0)
-				return reply_err(conn, 400, "body: empty");
-			if (mr_parse_session_patch(r->body, r->len, &p, err, sizeof(err)) < 0)
-				return reply_err(conn, 400, "%s", err);
-			status = mr_http_session_patch(api->a, r->id, &p, &body);
-			return reply_handler(api, conn, "PATCH /v1/sessions/{id}", status, body);
-		} else {
-			status = mr_http_session_delete(api->a, r->id, &body);
-			return reply_handler(api, conn, "DELETE /v1/sessions/{id}", status, body);
-		}
-	case ROUTE_BATCH:
-		if (r->len == 0)
-			return reply_err(conn, 400, "body: empty");
-		status = mr_http_session_batch(api->a, r->body, r->len, &body);
-		return reply_handler(api, conn, "POST /v1/sessions/batch", status, body);
-	case ROUTE_ROOMS: {
-		static const char *const names[] = {
-			[METHOD_GET] = "GET", [METHOD_POST] = "POST", [METHOD_PATCH] = "PATCH",
-			[METHOD_DELETE] = "DELETE",
-		};
-
-		status = mr_http_rooms(api->a, names[r->method], r->path, r->body, r->len, &body);
-		if (status == 201) {
-			/* No Location for rooms resources: their ids are nested. */
-			return reply_json(conn, 201, body, NULL, NULL, 0);
-		}
-		return reply_handler(api, conn, "/v1/rooms", status, body);
-	}
-	case ROUTE_HEALTH:
-		status = mr_http_health(api->a, &body);
-		return reply_handler(api, conn, "GET /v1/health", status, body);
-	case ROUTE_STATS:
-		status = mr_http_stats(api->a, &body);
-		return reply_handler(api, conn, "GET /v1/stats", status, body);
-	case ROUTE_WS:
-		/* Answered on the first call (access_cb): a body behind the upgrade request
-		 * leaves nothing to do but close. */
-		return MHD_NO;
-	case ROUTE_METRICS: {
-		char *text = mr_http_metrics(api->a);
+	if (rt->text != NULL) {
+		char *text = rt->text(api->a);
 
 		if (text == NULL) {
-			api_log(api, "GET /metrics: cannot build the exposition (out of memory)");
+			api_log(api, "GET %s: cannot build the answer (out of memory)", rt->name);
 			return reply_internal(conn, 500);
 		}
-		return queue_text(conn, 200, text, 0, CT_METRICS, NULL, NULL, 0);
+		return queue_text(conn, 200, text, 0, rt->text_type, NULL, NULL, 0);
 	}
+	if (rt->body_required && r->want_body && r->len == 0)
+		return reply_err(conn, 400, "body: empty");
+	if (rt->paged && r->method == MR_HTTP_GET) {
+		struct list_args la = { .limit = MR_HTTP_PAGE_LIMIT_DEFAULT };
+
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, list_arg, &la);
+		if (la.err[0] != '\0')
+			return reply_err(conn, 400, "%s", la.err);
+		hr.cursor = la.cursor;
+		hr.limit = (unsigned int)la.limit;
 	}
-	return reply_internal(conn, 500);
+	status = rt->handler(api->a, &hr, &body);
+	return reply_handler(api, conn, rt, hr.method_name, status, body);
 }
 
 /* Append an upload chunk; sets too_big instead of growing past max_body. */
@@ -639,9 +493,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (strcmp(url, "/v1/ws") == 0) {
 			char mbuf[32];
 
-			r->route = ROUTE_WS;
-			r->method = method_parse(method);
-			if (r->method != METHOD_GET)
+			r->rt = NULL;
+			r->method = mr_http_method_parse(method);
+			if (r->method != MR_HTTP_GET)
 				return reply_error(conn, 405, "GET", 0, "method: %s not allowed "
 						   "on /v1/ws (allowed: GET)",
 						   mr_json_echo(method, mbuf, sizeof(mbuf)));
@@ -652,7 +506,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 					   "authorization: missing or invalid bearer token");
 		if (route(conn, url, method, r, &ret) < 0)
 			return ret;
-		r->want_body = r->method == METHOD_POST || r->method == METHOD_PATCH;
+		r->want_body = r->method == MR_HTTP_POST || r->method == MR_HTTP_PATCH;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (r->want_body && cl != NULL && ulong_parse(cl, &clen) == 0 &&
@@ -679,6 +533,10 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return MHD_YES;
 	}
 
+	/* /v1/ws was answered on the first call: a body behind the upgrade request leaves
+	 * nothing to do but close. */
+	if (r->rt == NULL)
+		return MHD_NO;
 	if (r->too_big)
 		return reply_err(conn, 413, "body: larger than %zu bytes", api->max_body);
 	return dispatch(api, conn, r);

@@ -13,6 +13,7 @@
 #include "appliance.h"
 #include "neigh.h"
 #include "port.h"
+#include "router.h"
 #include "rooms.h"
 #include "sessions.h"
 
@@ -27,8 +28,8 @@ mr_lcore_snapshot(const struct mr_worker *w, struct mr_lcore_stats *s)
 		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
 }
 
-int
-mr_http_health(struct mr_appliance *a, json_t **body)
+static int
+mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
 	struct mr_sessions_counts c;
 	json_t *ports = json_array();
@@ -45,8 +46,8 @@ mr_http_health(struct mr_appliance *a, json_t **body)
 	return 200;
 }
 
-int
-mr_http_stats(struct mr_appliance *a, json_t **body)
+static int
+mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **body)
 {
 	struct mr_dp *dp = a->dp;
 	struct mr_sessions_counts c;
@@ -213,7 +214,7 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	X(busy_cycles, "busy_cycles_total", "TSC cycles spent in loop iterations that did work") \
 	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations")
 
-char *
+static char *
 mr_http_metrics(struct mr_appliance *a)
 {
 	struct mr_dp *dp = a->dp;
@@ -308,3 +309,25 @@ mr_http_metrics(struct mr_appliance *a)
 	}
 	return b.p;
 }
+
+/* ---- REST routes (controlplane/api/router.h) ---- */
+
+static struct mr_http_route mr_health_route = {
+	.path = "/v1/health", .match = MR_ROUTE_EXACT, .name = "/v1/health",
+	.methods = MR_HTTP_GET, .handler = mr_http_health,
+};
+MR_HTTP_ROUTE(mr_health_route)
+
+static struct mr_http_route mr_stats_route = {
+	.path = "/v1/stats", .match = MR_ROUTE_EXACT, .name = "/v1/stats",
+	.methods = MR_HTTP_GET, .handler = mr_http_stats,
+};
+MR_HTTP_ROUTE(mr_stats_route)
+
+/* Prometheus text exposition format 0.0.4. */
+static struct mr_http_route mr_metrics_route = {
+	.path = "/metrics", .match = MR_ROUTE_EXACT, .name = "/metrics",
+	.methods = MR_HTTP_GET, .text = mr_http_metrics,
+	.text_type = "text/plain; version=0.0.4; charset=utf-8",
+};
+MR_HTTP_ROUTE(mr_metrics_route)

@@ -36,6 +36,7 @@
 #include "json_req.h"
 #include "quality.h"
 #include "rooms.h"
+#include "router.h"
 #include "rtp_stats.h"
 #include "sessions.h"
 
@@ -2729,3 +2730,19 @@ mr_rooms_metrics(struct mr_rooms *rs, FILE *f)
 	}
 	free(q);
 }
+
+/* ---- REST route (controlplane/api/router.h) ---- */
+
+static int
+mr_route_rooms(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	return mr_http_rooms(a, r->method_name, r->rest, r->body, r->len, out);
+}
+
+/* No Location on 201: rooms' resources are nested, their ids are not enough. */
+static struct mr_http_route mr_rooms_route = {
+	.path = "/v1/rooms", .match = MR_ROUTE_SUBTREE, .name = "/v1/rooms",
+	.methods = MR_HTTP_GET | MR_HTTP_POST | MR_HTTP_PATCH | MR_HTTP_DELETE,
+	.handler = mr_route_rooms,
+};
+MR_HTTP_ROUTE(mr_rooms_route)

@@ -209,6 +209,14 @@ unsigned int mr_rooms_owned(const struct mr_rooms *rs, unsigned int w);
 /* The rooms' Prometheus series (bounded, see MR_ROOMS_METRICS_*), appended to f. */
 void mr_rooms_metrics(struct mr_rooms *rs, FILE *f);
 
+/* Everything under /v1/rooms (registered as a route by rooms.c; signaling.c uses it too).
+ * method is "GET", "POST", "PATCH" or "DELETE"; path is the URL after "/v1/rooms" ("" or
+ * "/{room}/..."); body/len the request body (NULL/0 when there is none). Returns the HTTP
+ * status and sets *out (as the signaling functions below); 405 and 404 for unknown
+ * sub-resources are answered here. */
+int mr_http_rooms(struct mr_appliance *a, const char *method, const char *path,
+		  const char *body, size_t len, json_t **out);
+
 /* ---- signaling API ---- */
 
 /* Event hook: cb(arg, room, only_part, except_part, event) for every room event, with

@@ -22,6 +22,7 @@
 #include "dp.h"
 #include "neigh.h"
 #include "portalloc.h"
+#include "router.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
 #include "sessions.h"
@@ -1123,3 +1124,62 @@ mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json
 	*out = json_pack("{s:o}", "sessions", arr);
 	return *out != NULL ? 201 : mr_err(out, 500, "internal: out of memory");
 }
+
+/* ---- REST routes (controlplane/api/router.h) ---- */
+
+static int
+mr_route_sessions(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	struct mr_session_req req;
+	char err[256];
+
+	if (r->method == MR_HTTP_GET)
+		return mr_http_session_list(a, r->cursor, r->limit, out);
+	if (mr_parse_session_create(r->body, r->len, &req, err, sizeof(err)) < 0)
+		return mr_err(out, 400, "%s", err);
+	return mr_http_session_create(a, &req, out);
+}
+
+static int
+mr_route_session(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	struct mr_session_patch p;
+	char err[256];
+
+	switch (r->method) {
+	case MR_HTTP_GET:
+		return mr_http_session_get(a, r->rest, out);
+	case MR_HTTP_DELETE:
+		return mr_http_session_delete(a, r->rest, out);
+	default:
+		if (mr_parse_session_patch(r->body, r->len, &p, err, sizeof(err)) < 0)
+			return mr_err(out, 400, "%s", err);
+		return mr_http_session_patch(a, r->rest, &p, out);
+	}
+}
+
+static int
+mr_route_batch(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	return mr_http_session_batch(a, r->body, r->len, out);
+}
+
+static struct mr_http_route mr_sessions_route = {
+	.path = "/v1/sessions", .match = MR_ROUTE_EXACT, .name = "/v1/sessions",
+	.methods = MR_HTTP_GET | MR_HTTP_POST, .handler = mr_route_sessions,
+	.body_required = 1, .paged = 1, .location = "/v1/sessions",
+};
+MR_HTTP_ROUTE(mr_sessions_route)
+
+static struct mr_http_route mr_session_route = {
+	.path = "/v1/sessions", .match = MR_ROUTE_ID, .name = "/v1/sessions/{id}",
+	.methods = MR_HTTP_GET | MR_HTTP_PATCH | MR_HTTP_DELETE, .handler = mr_route_session,
+	.body_required = 1, .not_found = "no such session",
+};
+MR_HTTP_ROUTE(mr_session_route)
+
+static struct mr_http_route mr_batch_route = {
+	.path = "/v1/sessions/batch", .match = MR_ROUTE_EXACT, .name = "/v1/sessions/batch",
+	.methods = MR_HTTP_POST, .handler = mr_route_batch, .body_required = 1,
+};
+MR_HTTP_ROUTE(mr_batch_route)

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "json_req.h"
+
 struct mr_appliance;
 struct mr_sessions;
 
@@ -27,6 +31,20 @@ void mr_sessions_tick(struct mr_sessions *ss, uint64_t now_tsc);
 void mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c);
 /* Active sessions owned by worker w. */
 unsigned int mr_sessions_owned(const struct mr_sessions *ss, unsigned int w);
+
+/* The REST handlers (registered as routes by sessions.c; public for tests and the batch).
+ * Each returns the HTTP status and sets *body to a new JSON reference (the error object
+ * {"error": "..."} on 4xx/5xx, NULL for 204). */
+int mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
+			   json_t **body);
+int mr_http_session_list(struct mr_appliance *a, unsigned long cursor, unsigned int limit,
+			 json_t **body);
+int mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body);
+int mr_http_session_patch(struct mr_appliance *a, const char *id,
+			  const struct mr_session_patch *p, json_t **body);
+int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body);
+/* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
+int mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out);
 
 /* Shared with the rooms (controlplane/rooms/rooms.c). */
 struct mr_ep;

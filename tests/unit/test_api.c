@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "router.h"
 #include "signaling.h"
 #include "ws.h"
 
@@ -106,91 +107,73 @@ stub_reply(enum stub_handler h, struct mr_appliance *a, json_t **body)
 	return stub.status;
 }
 
-/* The batch and rooms handlers are exercised by the smoke suite; here they only echo. */
-int
-mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
+/* Stand-in routes with the shapes of the real ones (sessions.c, rooms.c, stats.c register
+ * theirs the same way): the router and the HTTP layer are what is under test. The batch and
+ * rooms handlers are exercised by the smoke suite; here they only echo. */
+static int
+stub_batch(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
 {
 	(void)a;
-	*out = json_pack("{s:s#}", "batch", body, (int)len);
+	*out = json_pack("{s:s#}", "batch", r->body, (int)r->len);
 	return 201;
 }
 
-int
-mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, const char *body,
-	      size_t len, json_t **out)
+static int
+stub_rooms(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
 {
 	(void)a;
-	*out = json_pack("{s:s,s:s,s:i}", "method", method, "path", path, "len", (int)len);
-	(void)body;
+	*out = json_pack("{s:s,s:s,s:i}", "method", r->method_name, "path", r->rest,
+			 "len", (int)r->len);
 	return 200;
 }
 
-int
-mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
+static int
+stub_sessions(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
+	struct mr_session_req req;
+	char err[256];
 	int ret;
 
+	if (r->method == MR_HTTP_POST &&
+	    mr_parse_session_create(r->body, r->len, &req, err, sizeof(err)) < 0)
+		return mr_json_err(body, 400, "%s", err);
 	pthread_mutex_lock(&stub.lock);
-	stub.req = *req;
-	ret = stub_reply(H_CREATE, a, body);
+	if (r->method == MR_HTTP_POST) {
+		stub.req = req;
+		ret = stub_reply(H_CREATE, a, body);
+	} else {
+		stub.cursor = r->cursor;
+		stub.limit = r->limit;
+		ret = stub_reply(H_LIST, a, body);
+	}
 	pthread_mutex_unlock(&stub.lock);
 	return ret;
 }
 
-int
-mr_http_session_list(struct mr_appliance *a, unsigned long cursor, unsigned int limit,
-		     json_t **body)
+static int
+stub_session(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
+	struct mr_session_patch p;
+	char err[256];
 	int ret;
 
+	if (r->method == MR_HTTP_PATCH &&
+	    mr_parse_session_patch(r->body, r->len, &p, err, sizeof(err)) < 0)
+		return mr_json_err(body, 400, "%s", err);
 	pthread_mutex_lock(&stub.lock);
-	stub.cursor = cursor;
-	stub.limit = limit;
-	ret = stub_reply(H_LIST, a, body);
+	snprintf(stub.id, sizeof(stub.id), "%s", r->rest);
+	if (r->method == MR_HTTP_PATCH) {
+		stub.patch = p;
+		ret = stub_reply(H_PATCH, a, body);
+	} else {
+		ret = stub_reply(r->method == MR_HTTP_GET ? H_GET : H_DELETE, a, body);
+	}
 	pthread_mutex_unlock(&stub.lock);
 	return ret;
 }
 
-int
-mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body)
-{
-	int ret;
-
-	pthread_mutex_lock(&stub.lock);
-	snprintf(stub.id, sizeof(stub.id), "%s", id);
-	ret = stub_reply(H_GET, a, body);
-	pthread_mutex_unlock(&stub.lock);
-	return ret;
-}
-
-int
-mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_session_patch *p,
-		      json_t **body)
-{
-	int ret;
-
-	pthread_mutex_lock(&stub.lock);
-	snprintf(stub.id, sizeof(stub.id), "%s", id);
-	stub.patch = *p;
-	ret = stub_reply(H_PATCH, a, body);
-	pthread_mutex_unlock(&stub.lock);
-	return ret;
-}
-
-int
-mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body)
-{
-	int ret;
-
-	pthread_mutex_lock(&stub.lock);
-	snprintf(stub.id, sizeof(stub.id), "%s", id);
-	ret = stub_reply(H_DELETE, a, body);
-	pthread_mutex_unlock(&stub.lock);
-	return ret;
-}
-
-int
-mr_http_health(struct mr_appliance *a, json_t **body)
+static int
+stub_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
 	int ret;
 
@@ -200,8 +183,8 @@ mr_http_health(struct mr_appliance *a, json_t **body)
 	return ret;
 }
 
-int
-mr_http_stats(struct mr_appliance *a, json_t **body)
+static int
+stub_stats(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
 	int ret;
 
@@ -210,6 +193,65 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 	pthread_mutex_unlock(&stub.lock);
 	return ret;
 }
+
+static char *
+stub_metrics(struct mr_appliance *a)
+{
+	char *text;
+
+	pthread_mutex_lock(&stub.lock);
+	stub.calls[H_METRICS]++;
+	stub.a = a;
+	text = stub.metrics != NULL ? strdup(stub.metrics) : NULL;
+	pthread_mutex_unlock(&stub.lock);
+	return text;
+}
+
+static struct mr_http_route stub_sessions_route = {
+	.path = "/v1/sessions", .match = MR_ROUTE_EXACT, .name = "/v1/sessions",
+	.methods = MR_HTTP_GET | MR_HTTP_POST, .handler = stub_sessions,
+	.body_required = 1, .paged = 1, .location = "/v1/sessions",
+};
+MR_HTTP_ROUTE(stub_sessions_route)
+
+static struct mr_http_route stub_session_route = {
+	.path = "/v1/sessions", .match = MR_ROUTE_ID, .name = "/v1/sessions/{id}",
+	.methods = MR_HTTP_GET | MR_HTTP_PATCH | MR_HTTP_DELETE, .handler = stub_session,
+	.body_required = 1, .not_found = "no such session",
+};
+MR_HTTP_ROUTE(stub_session_route)
+
+static struct mr_http_route stub_batch_route = {
+	.path = "/v1/sessions/batch", .match = MR_ROUTE_EXACT, .name = "/v1/sessions/batch",
+	.methods = MR_HTTP_POST, .handler = stub_batch, .body_required = 1,
+};
+MR_HTTP_ROUTE(stub_batch_route)
+
+static struct mr_http_route stub_rooms_route = {
+	.path = "/v1/rooms", .match = MR_ROUTE_SUBTREE, .name = "/v1/rooms",
+	.methods = MR_HTTP_GET | MR_HTTP_POST | MR_HTTP_PATCH | MR_HTTP_DELETE,
+	.handler = stub_rooms,
+};
+MR_HTTP_ROUTE(stub_rooms_route)
+
+static struct mr_http_route stub_health_route = {
+	.path = "/v1/health", .match = MR_ROUTE_EXACT, .name = "/v1/health",
+	.methods = MR_HTTP_GET, .handler = stub_health,
+};
+MR_HTTP_ROUTE(stub_health_route)
+
+static struct mr_http_route stub_stats_route = {
+	.path = "/v1/stats", .match = MR_ROUTE_EXACT, .name = "/v1/stats",
+	.methods = MR_HTTP_GET, .handler = stub_stats,
+};
+MR_HTTP_ROUTE(stub_stats_route)
+
+static struct mr_http_route stub_metrics_route = {
+	.path = "/metrics", .match = MR_ROUTE_EXACT, .name = "/metrics",
+	.methods = MR_HTTP_GET, .text = stub_metrics,
+	.text_type = "text/plain; version=0.0.4; charset=utf-8",
+};
+MR_HTTP_ROUTE(stub_metrics_route)
 
 /* /v1/ws: the real WebSocket layer (controlplane/api/ws.c is linked in) with an echo protocol in
  * place of controlplane/signal.c. */
@@ -249,18 +291,6 @@ mr_signal_stats(const struct mr_signal *sg, json_t *o)
 	json_object_set_new(o, "joined", json_integer(0));
 }
 
-char *
-mr_http_metrics(struct mr_appliance *a)
-{
-	char *text;
-
-	pthread_mutex_lock(&stub.lock);
-	stub.calls[H_METRICS]++;
-	stub.a = a;
-	text = stub.metrics != NULL ? strdup(stub.metrics) : NULL;
-	pthread_mutex_unlock(&stub.lock);
-	return text;
-}
 
 /* ---- the server under test, polled from a thread ---- */
 
