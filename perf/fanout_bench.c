@@ -20,7 +20,6 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -180,7 +179,7 @@ world_up(void)
 	memcpy(k.a, pub->local.a, 4);
 	k.port = pub->local.port;
 	k.family = MR_AF4;
-	if (rte_hash_add_key_data(w->flows, &k, (void *)mr_room_flow_val(pub)) != 0)
+	if (mr_flow_table_add(w->flows, &k, mr_room_flow_val(pub)) != 0)
 		return -1;
 	dp->owner[pub->local.port] = 1;
 

@@ -21,6 +21,7 @@
 #include "api.h"
 #include "appliance.h"
 #include "flow_table.h"
+#include "flows.h"
 #include "neigh.h"
 #include "port.h"
 #include "rooms.h"
@@ -173,38 +174,6 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 	return 0;
 }
 
-struct rte_flow *
-mr_appliance_steer_add(struct mr_appliance *a, unsigned int pidx, const struct mr_ep *local,
-		       unsigned int owner)
-{
-	const struct mr_worker *w = a->dp->w[owner];
-	struct rte_flow *f;
-	unsigned int i;
-
-	if (!a->steer_flow[pidx])
-		return NULL;
-	for (i = 0; i < w->n_rxq; i++)
-		if (w->rxq[i].port_idx == pidx)
-			break;
-	if (i == w->n_rxq)
-		return NULL;	/* the owner polls no queue of this port: hand-off it is */
-	f = mr_steer_add(a->dp->port[pidx].port_id, local, w->rxq[i].queue);
-	if (f == NULL)
-		a->cps.steer_failures++;
-	else
-		a->cps.steer_rules++;
-	return f;
-}
-
-void
-mr_appliance_steer_del(struct mr_appliance *a, unsigned int pidx, struct rte_flow *f)
-{
-	if (f == NULL)
-		return;
-	mr_steer_del(a->dp->port[pidx].port_id, f);
-	a->cps.steer_rules--;
-}
-
 int
 mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, size_t errlen)
 {
@@ -270,8 +239,11 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		(uint64_t)cfg->rooms.pli_interval_ms * dp->tsc_hz / 1000 : 1;
 	for (i = 0; i < dp->n_workers; i++)
 		dp->w[i]->mp = a->mp;
+	mr_cmdq_init(&a->cmdq, dp);
+	mr_defer_init(&a->defer, &a->cmdq, dp->qsv);
 	a->neigh = mr_neigh_create(a);
-	a->sess = mr_sessions_create(a);
+	a->flows = mr_flows_create(a);
+	a->sess = a->flows != NULL ? mr_sessions_create(a) : NULL;
 	if (a->neigh == NULL || a->sess == NULL) {
 		snprintf(err, errlen, "out of memory for sessions (relay.max_sessions = %u)",
 			 cfg->max_sessions);
@@ -330,6 +302,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
+			mr_defer_poll(&a->defer);
 			mr_sessions_tick(a->sess, now);
 			mr_rooms_tick(a->rooms, now);
 		}
@@ -349,11 +322,15 @@ mr_appliance_stop(struct mr_appliance *a)
 	rte_eal_mp_wait_lcore();
 	mr_api_free(a->api);
 	a->api = NULL;
-	/* Rooms first: their endpoints go back to the sessions' allocator. */
+	/* What waits for its grace period first: its free callbacks need the rooms, the
+	 * sessions and the endpoints. */
+	mr_defer_drain(&a->defer);
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
 	mr_sessions_free(a->sess);
 	a->sess = NULL;
+	mr_flows_free(a->flows);
+	a->flows = NULL;
 	mr_neigh_free(a->neigh);
 	a->neigh = NULL;
 	for (i = 0; i < dp->n_workers; i++) {

@@ -9,10 +9,13 @@
 #include <rte_flow.h>
 #include <rte_mempool.h>
 
+#include "cmdq.h"
 #include "config.h"
+#include "defer.h"
 #include "dp.h"
 
 struct mr_api;
+struct mr_flows;
 struct mr_neigh;
 struct mr_sessions;
 struct mr_rooms;
@@ -21,7 +24,6 @@ struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
 	uint64_t arp_requests_sent;
 	uint64_t nd_solicits_sent;
-	uint64_t cmd_ring_full;		/* commands that had to be retried */
 	uint64_t steer_rules;		/* rte_flow rules installed */
 	uint64_t steer_failures;	/* rules refused (the flow falls back to the hand-off) */
 };
@@ -31,6 +33,9 @@ struct mr_appliance {
 	struct mr_dp *dp;		/* shared with the workers */
 	struct rte_mempool *mp;
 	struct mr_neigh *neigh;
+	struct mr_flows *flows;		/* local endpoints, flow tables, owner map, steering */
+	struct mr_cmdq cmdq;		/* the only sender on the workers' command rings */
+	struct mr_defer_q defer;	/* what waits for the workers before it is freed */
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/rooms.c) */
 	struct mr_api *api;
@@ -52,11 +57,5 @@ uint64_t mr_appliance_uptime(const struct mr_appliance *a);
 
 /* Transmit a packet built by the control plane on port index pidx (its own TX queue). */
 int mr_cp_tx(struct mr_appliance *a, unsigned int pidx, struct rte_mbuf *m);
-
-/* Steer local (on port pidx) to a queue that worker owner polls, where the port steers with
- * rte_flow (drivers/steer.c); NULL when it does not or the rule was refused (counted). */
-struct rte_flow *mr_appliance_steer_add(struct mr_appliance *a, unsigned int pidx,
-					const struct mr_ep *local, unsigned int owner);
-void mr_appliance_steer_del(struct mr_appliance *a, unsigned int pidx, struct rte_flow *f);
 
 #endif

@@ -109,7 +109,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		json_object_set_new(pj, "mac", json_string(mac));
 	}
 	mr_sessions_counts(a->sess, &c);
-	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},"
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "lcores", lcores, "ports", ports,
 			  "sessions", "active", (json_int_t)c.active,
@@ -118,7 +119,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "control", "exceptions", (json_int_t)a->cps.exceptions,
 			  "arp_requests_sent", (json_int_t)a->cps.arp_requests_sent,
 			  "nd_solicits_sent", (json_int_t)a->cps.nd_solicits_sent,
-			  "command_ring_full", (json_int_t)a->cps.cmd_ring_full,
+			  "command_ring_full", (json_int_t)a->cmdq.full,
+			  "commands_refused", (json_int_t)a->cmdq.refused,
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
 			  "steering_failures", (json_int_t)a->cps.steer_failures,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
@@ -287,6 +289,15 @@ mr_http_metrics(struct mr_appliance *a)
 		   "# TYPE mrelay_uptime_seconds gauge\nmrelay_uptime_seconds %lu\n",
 		   (unsigned long)c.active, (unsigned long)c.created, (unsigned long)c.ended,
 		   (unsigned long)c.rejected, (unsigned long)mr_appliance_uptime(a));
+	mr_bprintf(&b, "# HELP mrelay_control_command_ring_full_total Times a worker's command "
+		   "ring was found full\n"
+		   "# TYPE mrelay_control_command_ring_full_total counter\n"
+		   "mrelay_control_command_ring_full_total %lu\n"
+		   "# HELP mrelay_control_commands_refused_total Commands given up: a worker's "
+		   "command ring stayed full\n"
+		   "# TYPE mrelay_control_commands_refused_total counter\n"
+		   "mrelay_control_commands_refused_total %lu\n",
+		   (unsigned long)a->cmdq.full, (unsigned long)a->cmdq.refused);
 	if (a->rooms != NULL) {
 		char *text = NULL;
 		size_t tlen = 0;

@@ -5,10 +5,10 @@
  * worker reads (room_dp.h) is derived from it by mr_room_sync(), which builds new immutable
  * SSRC maps and subscriber lists wherever they differ from the model and publishes them with a
  * release store. Anything the dataplane may still hold (an old map or list, a removed stream
- * or participant) goes on a deferred-free queue polled by mr_rooms_tick(): it waits for the
- * owner's acknowledgement where commands may refer to it (retired flag, or the command ring's
- * consumer passing the position it had), for the room's lists to be in step with the model,
- * then for an RCU grace period (dp->qsv), and only then is freed.
+ * or participant, a deleted room) goes on the control plane's deferral queue
+ * (controlplane/core/defer.h): it waits for the owner to apply every command sent before
+ * (receiver reports and resets name streams and participants), for the room's lists to be
+ * in step with the model, then for an RCU grace period (dp->qsv), and only then is freed.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -22,23 +22,21 @@
 #include <jansson.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
-#include <rte_pause.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring_elem.h>
 #include <rte_seqcount.h>
 
 #include "api.h"
 #include "appliance.h"
+#include "cmdq.h"
+#include "defer.h"
 #include "dp.h"
+#include "flows.h"
 #include "json_req.h"
 #include "quality.h"
 #include "rooms.h"
 #include "router.h"
 #include "rtp_stats.h"
-#include "sessions.h"
 
 #define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
 
@@ -52,36 +50,15 @@
 /* ------------------------------------------------------------------------------------------ */
 /* The model */
 
-enum mr_defer_kind {
-	DF_MEM,		/* an old SSRC map or subscriber list (mr_dpmem) */
-	DF_STREAM,	/* an unpublished stream */
-	DF_PART,	/* a removed participant and its streams */
-	DF_ROOM,	/* a deleted room, once its participants are gone */
-};
-
 struct mr_cp_room;
-
-/* Something the dataplane may still reference, on its way to being freed. */
-struct mr_defer {
-	TAILQ_ENTRY(mr_defer) link;
-	uint8_t kind;
-	uint8_t phase;			/* 0: waiting for the owner, 1: for the grace period */
-	unsigned int owner;
-	uint32_t ring_pos;		/* DF_STREAM: the owner's command ring producer position */
-	uint64_t token;
-	struct mr_cp_room *room;	/* DF_STREAM, DF_PART: lists must be in step first */
-	void *obj;
-};
-
-TAILQ_HEAD(mr_defer_list, mr_defer);
-
 struct mr_cp_part;
 
 struct mr_cp_stream {
 	TAILQ_ENTRY(mr_cp_stream) link;	/* in its publisher's list */
-	struct mr_defer defer;
+	struct mr_defer defer;		/* unpublished: on the deferral queue */
 	uint32_t id;
 	struct mr_cp_part *pub;
+	struct mr_cp_room *room;	/* for the deferral, which may outlast pub */
 	struct mr_dp_stream *dp;
 	char codec[MR_CODEC_LEN];
 	uint8_t autopub;		/* published from the dataplane's report */
@@ -133,7 +110,7 @@ struct mr_cp_room {
 	struct mr_cp_part_list parts;
 	uint32_t n_parts;
 	uint32_t n_streams;
-	uint32_t n_dying;		/* removed participants not freed yet */
+	uint32_t n_dying;		/* removed participants and streams not freed yet */
 	uint32_t next_part, next_stream;
 	struct mr_speaker spk;
 	time_t created;
@@ -146,7 +123,6 @@ struct mr_rooms {
 	uint32_t n_rooms, cap_rooms;
 	uint32_t next_room;
 	json_t *tokens;			/* token → room id << 32 | participant id */
-	struct mr_defer_list defer;
 	unsigned int owned[MR_DP_MAX_WORKERS];
 	void (*cb)(void *arg, uint32_t room_id, uint32_t only_part, uint32_t except_part,
 		   json_t *event);
@@ -820,13 +796,23 @@ mr_dpmem_free_now(void *p)
 }
 
 static void
-mr_defer_add(struct mr_rooms *rs, struct mr_defer *d, enum mr_defer_kind kind, void *obj)
+mr_dpmem_defer_free(struct mr_defer *d, void *arg)
 {
-	d->kind = kind;
-	d->phase = 0;
-	d->obj = obj;
-	TAILQ_INSERT_TAIL(&rs->defer, d, link);
+	struct mr_rooms *rs = arg;
+
+	rs->n.retiring--;
+	rte_free(d);	/* the node is the allocation's header */
+}
+
+static const struct mr_defer_ops mr_dpmem_defer_ops = { .free = mr_dpmem_defer_free };
+
+/* Queue what d is embedded in on the deferral queue (defer.h). */
+static void
+mr_room_defer(struct mr_rooms *rs, struct mr_defer *d, unsigned int owner,
+	      const struct mr_defer_ops *ops)
+{
 	rs->n.retiring++;
+	mr_defer_add(&rs->a->defer, d, owner, ops, rs);
 }
 
 /* Free an old map or list after a grace period (no command refers to them). */
@@ -834,45 +820,21 @@ static void
 mr_dpmem_defer(struct mr_rooms *rs, void *p)
 {
 	if (p != NULL)
-		mr_defer_add(rs, (struct mr_defer *)((uint8_t *)p - MR_DPMEM_HDR), DF_MEM, p);
+		mr_room_defer(rs, (struct mr_defer *)((uint8_t *)p - MR_DPMEM_HDR),
+			      MR_DEFER_NO_OWNER, &mr_dpmem_defer_ops);
 }
 
-/* Send a command to a room's owner. The ring is drained every loop iteration; a full ring
- * means a busy worker: wait for room rather than lose a retirement (wait = 0: give up, for
- * commands that are only worth sending now, such as receiver reports). */
+/* Send a command to a room's owner (cmdq.h): wait = 0 gives up at once on a full ring, for
+ * commands that are only worth sending now, such as receiver reports. 0 or -EBUSY. */
 static int
 mr_room_cmd(struct mr_rooms *rs, unsigned int w, uint32_t type, void *obj, int wait)
 {
-	struct rte_ring *r = rs->a->dp->w[w]->cmd;
 	struct mr_cmd c;
 
 	memset(&c, 0, sizeof(c));
 	c.type = type;
 	c.obj = obj;
-	while (rte_ring_sp_enqueue_elem(r, &c, sizeof(c)) != 0) {
-		rs->a->cps.cmd_ring_full++;
-		if (!wait)
-			return -ENOBUFS;
-		rte_pause();
-	}
-	return 0;
-}
-
-/* Where the owner's command ring producer is now: once the consumer has passed it, every
- * command sent before was dequeued, and applied before the worker's next quiescent state. */
-static uint32_t
-mr_ring_pos(struct mr_rooms *rs, unsigned int w)
-{
-	return __atomic_load_n(&rs->a->dp->w[w]->cmd->prod.tail, __ATOMIC_RELAXED);
-}
-
-static int
-mr_ring_passed(struct mr_rooms *rs, unsigned int w, uint32_t pos)
-{
-	/* Acquire: pairs with the consumer's release of the slots it dequeued. */
-	uint32_t tail = __atomic_load_n(&rs->a->dp->w[w]->cmd->cons.tail, __ATOMIC_ACQUIRE);
-
-	return (int32_t)(tail - pos) >= 0;
+	return mr_cmdq_send(&rs->a->cmdq, w, &c, 1, wait, NULL);
 }
 
 static void
@@ -908,7 +870,7 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 		mr_stream_free_now(st);
 	}
 	if (endpoint && p->dp != NULL)
-		mr_endpoint_free(rs->a->sess, p->pidx, &p->dp->local);
+		mr_flows_ep_free(rs->a->flows, p->pidx, &p->dp->local);
 	rte_free(p->dp);
 	free(p->subs);
 	free(p);
@@ -926,67 +888,89 @@ mr_room_free_now(struct mr_cp_room *r)
 
 static int mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r);
 
-/* Phase 0 of a deferred object: may a grace period start? */
+/* May the grace period of a removed stream or participant start? Lists that lag the model
+ * may still name it: catch up first. */
 static int
-mr_defer_ready(struct mr_rooms *rs, struct mr_defer *d)
+mr_room_in_step(struct mr_rooms *rs, struct mr_cp_room *r)
 {
-	/* Lists that lag the model may still name what is waiting here: catch up first. */
-	if ((d->kind == DF_STREAM || d->kind == DF_PART) && d->room->dirty)
-		mr_room_sync(rs, d->room);
-	switch (d->kind) {
-	case DF_STREAM:
-		return !d->room->dirty && mr_ring_passed(rs, d->owner, d->ring_pos);
-	case DF_PART: {
-		struct mr_cp_part *p = d->obj;
+	if (r->dirty)
+		mr_room_sync(rs, r);
+	return !r->dirty;
+}
 
-		/* Acquire: pairs with the owner's release store of retired, which it makes
-		 * after applying every earlier command for the participant. */
-		return !d->room->dirty && __atomic_load_n(&p->dp->retired, __ATOMIC_ACQUIRE);
-	}
-	case DF_ROOM:
-		return ((struct mr_cp_room *)d->obj)->n_dying == 0;
-	default:
-		return 1;
-	}
+static int
+mr_stream_defer_ready(struct mr_defer *d, void *arg)
+{
+	return mr_room_in_step(arg, container_of(d, struct mr_cp_stream, defer)->room);
 }
 
 static void
-mr_defer_poll(struct mr_rooms *rs)
+mr_stream_defer_free(struct mr_defer *d, void *arg)
 {
-	struct rte_rcu_qsbr *qsv = rs->a->dp->qsv;
-	struct mr_defer *d, *next;
+	struct mr_rooms *rs = arg;
+	struct mr_cp_stream *st = container_of(d, struct mr_cp_stream, defer);
 
-	for (d = TAILQ_FIRST(&rs->defer); d != NULL; d = next) {
-		next = TAILQ_NEXT(d, link);
-		if (d->phase == 0) {
-			if (!mr_defer_ready(rs, d))
-				continue;
-			d->token = rte_rcu_qsbr_start(qsv);
-			d->phase = 1;
-		}
-		if (rte_rcu_qsbr_check(qsv, d->token, false) != 1)
-			continue;
-		TAILQ_REMOVE(&rs->defer, d, link);
-		rs->n.retiring--;
-		switch (d->kind) {
-		case DF_MEM:
-			mr_dpmem_free_now(d->obj);
-			break;
-		case DF_STREAM:
-			mr_stream_free_now(d->obj);
-			break;
-		case DF_PART: {
-			struct mr_cp_part *p = d->obj;
+	rs->n.retiring--;
+	st->room->n_dying--;
+	mr_stream_free_now(st);
+}
 
-			p->room->n_dying--;
-			mr_part_free_now(rs, p, 1);
-			break;
-		}
-		case DF_ROOM:
-			mr_room_free_now(d->obj);
-			break;
-		}
-	}
+static const struct mr_defer_ops mr_stream_defer_ops = {
+	.ready = mr_stream_defer_ready,
+	.free = mr_stream_defer_free,
+};
+
+static int
+mr_part_defer_ready(struct mr_defer *d, void *arg)
+{
+	return mr_room_in_step(arg, container_of(d, struct mr_cp_part, defer)->room);
+}
+
+static void
+mr_part_defer_free(struct mr_defer *d, void *arg)
+{
+	struct mr_rooms *rs = arg;
+	struct mr_cp_part *p = container_of(d, struct mr_cp_part, defer);
+
+	rs->n.retiring--;
+	p->room->n_dying--;
+	mr_part_free_now(rs, p, 1);
+}
+
+static const struct mr_defer_ops mr_part_defer_ops = {
+	.ready = mr_part_defer_ready,
+	.free = mr_part_defer_free,
+};
+
+/* A deleted room goes once its removed participants and streams are gone: they point at
+ * it. */
+static int
+mr_room_defer_ready(struct mr_defer *d, void *arg)
+{
+	return container_of(d, struct mr_cp_room, defer)->n_dying == 0;
+}
+
+static void
+mr_room_defer_free(struct mr_defer *d, void *arg)
+{
+	struct mr_rooms *rs = arg;
+
+	rs->n.retiring--;
+	mr_room_free_now(container_of(d, struct mr_cp_room, defer));
+}
+
+static const struct mr_defer_ops mr_room_defer_ops = {
+	.ready = mr_room_defer_ready,
+	.free = mr_room_defer_free,
+};
+
+/* A stream out of the model and its lists: freed once the owner applied the commands sent
+ * so far (receiver reports name it) and a grace period passed. */
+static void
+mr_stream_defer(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_stream *st)
+{
+	r->n_dying++;
+	mr_room_defer(rs, &st->defer, r->owner, &mr_stream_defer_ops);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1234,15 +1218,6 @@ mr_random(void *buf, size_t n)
 	return 0;
 }
 
-static void
-mr_flow_key_of(const struct mr_ep *local, struct mr_flow_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->a, local->a, 16);
-	k->port = local->port;
-	k->family = local->family;
-}
-
 static int
 mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_room **out,
 	       json_t **body)
@@ -1285,7 +1260,7 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_
 	r->auto_publish_kind = req->auto_publish_kind;
 	/* The least loaded worker owns the whole room: every participant's endpoint, so that
 	 * fan-out reads no state another lcore writes (room_dp.h). */
-	r->owner = mr_worker_least_loaded(rs->a->sess);
+	r->owner = mr_flows_least_loaded(rs->a->flows);
 	r->created = time(NULL);
 	TAILQ_INIT(&r->parts);
 	mr_speaker_init(&r->spk);
@@ -1329,13 +1304,12 @@ static const char *const mr_leave_name[] = {
 	[MR_LEAVE_ROOM_DELETED] = "room_deleted",
 };
 
-/* Take a participant out of the model and the dataplane; its memory follows after the
- * owner's acknowledgement and a grace period. */
+/* Take a participant out of the model and the dataplane; its memory follows once the owner
+ * applied the commands sent before and a grace period passed. */
 static void
 mr_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_reason why)
 {
 	struct mr_cp_room *r = p->room;
-	struct mr_flow_key k;
 
 	mr_emit(rs, r, 0, why == MR_LEAVE_LEFT ? p->id : 0,
 		json_pack("{s:s,s:o,s:s}", "type", "participant_left", "participant",
@@ -1348,21 +1322,13 @@ mr_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_reason w
 	r->n_dying++;
 	mr_tokens_del(rs, p);
 	mr_speaker_forget(&r->spk, p->id);
-	/* Out of every list first, then out of the flow table, then the owner's ack. */
+	/* Out of every list first, then out of the flow table, then the deferral queue. */
 	mr_room_sync(rs, r);
-	mr_flow_key_of(&p->dp->local, &k);
-	/* The key slot is recycled by the hash's RCU defer queue. */
-	rte_hash_del_key(rs->a->dp->w[r->owner]->flows, &k);
-	if (p->steer != NULL) {
-		mr_appliance_steer_del(rs->a, p->pidx, p->steer);
-		p->steer = NULL;
-	}
-	mr_room_cmd(rs, r->owner, MR_CMD_PART_RETIRE, p->dp, 1);
-	mr_worker_load_add(rs->a->sess, r->owner, -1);
+	mr_flows_del(rs->a->flows, p->pidx, &p->dp->local, p->dp->local.port, r->owner,
+		     &p->steer);
+	mr_flows_load_add(rs->a->flows, r->owner, -1);
 	rs->owned[r->owner]--;
-	p->defer.room = r;
-	p->defer.owner = r->owner;
-	mr_defer_add(rs, &p->defer, DF_PART, p);
+	mr_room_defer(rs, &p->defer, r->owner, &mr_part_defer_ops);
 }
 
 static void
@@ -1379,7 +1345,7 @@ mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r)
 	rs->n.active--;
 	rs->n.deleted++;
 	r->deleted = 1;
-	mr_defer_add(rs, &r->defer, DF_ROOM, r);
+	mr_room_defer(rs, &r->defer, r->owner, &mr_room_defer_ops);
 }
 
 /* The appliance port and family of a new participant. */
@@ -1437,7 +1403,6 @@ mr_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_part_r
 {
 	struct mr_dp *dp = rs->a->dp;
 	struct mr_cp_part *p;
-	struct mr_flow_key k;
 	uint8_t rnd[16], fam = 0;
 	unsigned int pidx = 0, i;
 	uint32_t relay_ssrc;
@@ -1449,7 +1414,7 @@ mr_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_part_r
 	rc = mr_part_port(rs, req, &pidx, &fam, body);
 	if (rc)
 		return rc;
-	if (mr_endpoint_available(rs->a->sess) < 1) {
+	if (mr_flows_ep_available(rs->a->flows) < 1) {
 		rs->n.rejected++;
 		return mr_err(body, 503, "ports: no free relay ports");
 	}
@@ -1471,7 +1436,7 @@ mr_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_part_r
 	snprintf(p->name, sizeof(p->name), "%s", req->name);
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(p->token + 2 * i, 3, "%02x", rnd[i]);
-	if (mr_endpoint_alloc(rs->a->sess, pidx, fam, r->owner, &p->dp->local) < 0) {
+	if (mr_flows_ep_alloc(rs->a->flows, pidx, fam, r->owner, &p->dp->local) < 0) {
 		rte_free(p->dp);
 		free(p);
 		rs->n.rejected++;
@@ -1491,26 +1456,23 @@ mr_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_part_r
 	p->dp->rtx_refill_tsc = rte_get_tsc_cycles();
 	p->dp->last_rx_tsc = p->dp->rtx_refill_tsc;
 
-	/* Publish: the owner map was set by mr_endpoint_alloc; the participant is whole before
-	 * its key is added (a release in lock-free mode). */
-	mr_flow_key_of(&p->dp->local, &k);
-	if (rte_hash_add_key_data(dp->w[r->owner]->flows, &k,
-				  (void *)mr_room_flow_val(p->dp)) < 0) {
+	/* Publish: the owner map was set by mr_flows_ep_alloc; the participant is whole before
+	 * its key is added (a release). */
+	if (mr_flows_add(rs->a->flows, pidx, &p->dp->local, p->dp->local.port, r->owner,
+			 mr_room_flow_val(p->dp), &p->steer) < 0) {
 		/* Never visible to a worker: no grace period needed. */
-		mr_endpoint_free(rs->a->sess, pidx, &p->dp->local);
+		mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
 		rte_free(p->dp);
 		free(p);
 		rs->n.rejected++;
 		return mr_err(body, 503, "flows: table of lcore %u is full",
 			      dp->w[r->owner]->lcore_id);
 	}
-	if (rs->a->steer_flow[pidx])
-		p->steer = mr_appliance_steer_add(rs->a, pidx, &p->dp->local, r->owner);
 	json_object_set_new(rs->tokens, p->token,
 			    json_integer((json_int_t)((uint64_t)r->id << 32 | p->id)));
 	TAILQ_INSERT_TAIL(&r->parts, p, link);
 	r->n_parts++;
-	mr_worker_load_add(rs->a->sess, r->owner, 1);
+	mr_flows_load_add(rs->a->flows, r->owner, 1);
 	rs->owned[r->owner]++;
 	rs->n.participants++;
 	rs->n.participants_created++;
@@ -1579,6 +1541,7 @@ mr_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct mr_str
 	}
 	st->id = ++r->next_stream;
 	st->pub = p;
+	st->room = r;
 	st->autopub = autopub != 0;
 	st->created = time(NULL);
 	st->mos = -1;
@@ -1607,10 +1570,7 @@ mr_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct mr_str
 		r->n_streams--;
 		rs->n.streams--;
 		mr_room_sync(rs, r);
-		st->defer.room = r;
-		st->defer.owner = r->owner;
-		st->defer.ring_pos = mr_ring_pos(rs, r->owner);
-		mr_defer_add(rs, &st->defer, DF_STREAM, st);
+		mr_stream_defer(rs, r, st);
 		rs->n.rejected++;
 		return mr_err(body, 503, "memory: no room for the stream's lists");
 	}
@@ -1656,12 +1616,9 @@ mr_stream_remove(struct mr_rooms *rs, struct mr_cp_stream *st)
 	if (r->spk.stream == st->id)
 		r->spk.stream = 0;
 	mr_room_sync(rs, r);
-	/* Receiver report commands may name the stream: wait until the owner dequeued
+	/* Receiver report commands may name the stream: wait until the owner applied
 	 * everything sent so far, then a grace period. */
-	st->defer.room = r;
-	st->defer.owner = r->owner;
-	st->defer.ring_pos = mr_ring_pos(rs, r->owner);
-	mr_defer_add(rs, &st->defer, DF_STREAM, st);
+	mr_stream_defer(rs, r, st);
 	mr_emit(rs, r, 0, p->id, json_pack("{s:s,s:o,s:o}", "type", "stream_unpublished",
 					   "participant", mr_idj(p->id), "stream",
 					   mr_idj(st->id)));
@@ -1971,8 +1928,9 @@ mr_rooms_join(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t **out)
 		return rc;
 	/* A second join comes from a new connection, maybe from elsewhere: let the media
 	 * latch again at once rather than after relay.relatch_timeout_ms. */
-	if (p->joined)
-		mr_room_cmd(rs, r->owner, MR_CMD_PART_RESET, p->dp, 1);
+	if (p->joined && mr_room_cmd(rs, r->owner, MR_CMD_PART_RESET, p->dp, 1) < 0)
+		return mr_err(out, 503, "commands: the command ring of lcore %u is full",
+			      rs->a->dp->w[r->owner]->lcore_id);
 	p->joined = 1;
 	p->connected = 1;
 	mr_emit(rs, r, 0, p->id, json_pack("{s:s,s:o}", "type", "participant_joined",
@@ -2525,7 +2483,6 @@ mr_rooms_tick(struct mr_rooms *rs, uint64_t now)
 	int look, second;
 	uint32_t i;
 
-	mr_defer_poll(rs);
 	look = now - rs->last_look >= hz / (1000 / MR_SPK_LOOK_MS);
 	second = now - rs->last_rr >= hz;
 	if (look)
@@ -2567,14 +2524,12 @@ mr_rooms_create(struct mr_appliance *a)
 		rte_errno = ENOMEM;
 		return NULL;
 	}
-	TAILQ_INIT(&rs->defer);
 	return rs;
 }
 
 void
 mr_rooms_free(struct mr_rooms *rs)
 {
-	struct mr_defer *d, *next;
 	struct mr_cp_part *p;
 	uint32_t i;
 
@@ -2589,24 +2544,6 @@ mr_rooms_free(struct mr_rooms *rs)
 			mr_part_free_now(rs, p, 1);
 		}
 		mr_room_free_now(r);
-	}
-	/* Rooms last: waiting participants and streams point at theirs. */
-	for (d = TAILQ_FIRST(&rs->defer); d != NULL; d = next) {
-		next = TAILQ_NEXT(d, link);
-		if (d->kind == DF_ROOM)
-			continue;
-		/* The node lives in what it frees: unlink first. */
-		TAILQ_REMOVE(&rs->defer, d, link);
-		if (d->kind == DF_MEM)
-			mr_dpmem_free_now(d->obj);
-		else if (d->kind == DF_STREAM)
-			mr_stream_free_now(d->obj);
-		else
-			mr_part_free_now(rs, d->obj, 1);
-	}
-	while ((d = TAILQ_FIRST(&rs->defer)) != NULL) {
-		TAILQ_REMOVE(&rs->defer, d, link);
-		mr_room_free_now(d->obj);
 	}
 	json_decref(rs->tokens);
 	free(rs->room);

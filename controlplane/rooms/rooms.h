@@ -195,13 +195,14 @@ struct mr_rooms_counts {
 	uint64_t autopublished;		/* streams published from the dataplane's reports */
 };
 
-/* After the sessions (endpoints come from them). NULL with rte_errno set on error. */
+/* After the endpoints (a->flows). NULL with rte_errno set on error. */
 struct mr_rooms *mr_rooms_create(struct mr_appliance *a);
-/* Everything, at once: the workers must be stopped. Before mr_sessions_free(). NULL is a
- * no-op. No events are sent. */
+/* Everything, at once: the workers must be stopped and the deferral queue drained. Before
+ * mr_flows_free(). NULL is a no-op. No events are sent. */
 void mr_rooms_free(struct mr_rooms *rs);
-/* Retirement and deferred frees, auto-publish, receiver reports (every second per stream),
- * active speaker (every 100 ms). Call at least every 100 ms. */
+/* Lists that lag the model, auto-publish, receiver reports (every second per stream),
+ * active speaker (every 100 ms). Call at least every 100 ms. (Deferred frees are the
+ * deferral queue's, polled by the control loop.) */
 void mr_rooms_tick(struct mr_rooms *rs, uint64_t now_tsc);
 void mr_rooms_counts(const struct mr_rooms *rs, struct mr_rooms_counts *c);
 /* Participants whose room worker w owns. */

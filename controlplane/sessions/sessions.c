@@ -8,20 +8,18 @@
 #include <time.h>
 #include <jansson.h>
 #include <rte_cycles.h>
-#include <rte_hash.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
-#include <rte_pause.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring_elem.h>
 #include <rte_seqcount.h>
 
 #include "api.h"
 #include "appliance.h"
+#include "cmdq.h"
+#include "defer.h"
 #include "dp.h"
+#include "flows.h"
 #include "neigh.h"
-#include "portalloc.h"
 #include "router.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
@@ -39,7 +37,8 @@ struct mr_cp_leg {
 };
 
 struct mr_cp_session {
-	TAILQ_ENTRY(mr_cp_session) retire_link;
+	TAILQ_ENTRY(mr_cp_session) retire_link;	/* in retiring, to be found by id */
+	struct mr_defer defer;		/* on the deferral queue while retiring */
 	uint64_t id;
 	uint32_t slot;
 	enum mr_cp_state state;
@@ -50,9 +49,7 @@ struct mr_cp_session {
 	unsigned int idle_timeout;
 	uint8_t rtcp_mux;
 	uint8_t owner;
-	uint8_t retire_phase;		/* 0: waiting for the owner's ack, 1: grace period */
 	uint8_t failed;			/* creation failed after publication: no history */
-	uint64_t token;
 	struct mr_cp_leg leg[2];
 	struct mr_dp_session *dp;	/* live (rte_zmalloc) while active/retiring, a plain copy
 					 * once ended */
@@ -62,20 +59,15 @@ TAILQ_HEAD(mr_cp_list, mr_cp_session);
 
 struct mr_sessions {
 	struct mr_appliance *a;
-	/* Relay ports per address index (dp.h mr_owner_idx): index k serves the k-th IPv4 media
-	 * address of every port; index 0 also the IPv6 addresses. */
-	struct mr_portalloc *ports[MR_MAX_ADDRS];
-	unsigned int n_ports_idx;
 	uint32_t max;
 	struct mr_cp_session **slot;
 	uint32_t *gen;
 	uint32_t *free_slots;
 	uint32_t n_free;
-	struct mr_cp_list retiring;
+	struct mr_cp_list retiring;	/* ended, waiting on the deferral queue */
 	struct mr_cp_session **hist;	/* ring of ended sessions */
 	uint32_t hist_cap, hist_head, hist_n;
 	unsigned int owned[MR_DP_MAX_WORKERS];	/* sessions per worker */
-	long load[MR_DP_MAX_WORKERS];		/* sessions + room participants per worker */
 	uint64_t last_idle_scan;
 	/* Dataplane session structs come from blocks of MR_SLAB_BLOCK (no per-struct heap
 	 * header, kept for reuse): about 100 bytes less per session than rte_zmalloc each. */
@@ -88,6 +80,8 @@ struct mr_sessions {
 };
 
 #define MR_SLAB_BLOCK 1024u
+/* How long a PATCH waits for the owner to apply its commands before it answers. */
+#define MR_PATCH_WAIT_US 100000
 
 static struct mr_dp_session *
 mr_dp_alloc(struct mr_sessions *ss)
@@ -131,12 +125,6 @@ mr_sessions_create(struct mr_appliance *a)
 		return NULL;
 	ss->a = a;
 	ss->max = a->cfg->max_sessions;
-	ss->n_ports_idx = a->dp->n_addr_idx;
-	for (unsigned int k = 0; k < ss->n_ports_idx; k++) {
-		ss->ports[k] = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
-		if (ss->ports[k] == NULL)
-			ss->n_ports_idx = 0;	/* reported as out of memory below */
-	}
 	ss->slot = calloc(ss->max, sizeof(*ss->slot));
 	ss->gen = calloc(ss->max, sizeof(*ss->gen));
 	ss->free_slots = calloc(ss->max, sizeof(*ss->free_slots));
@@ -147,7 +135,7 @@ mr_sessions_create(struct mr_appliance *a)
 			       MR_SLAB_BLOCK, sizeof(*ss->slab_free));
 	ss->hist_cap = a->cfg->ended_history ? a->cfg->ended_history : 1;
 	ss->hist = calloc(ss->hist_cap, sizeof(*ss->hist));
-	if (ss->n_ports_idx == 0 || ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
+	if (ss->slot == NULL || ss->gen == NULL || ss->free_slots == NULL ||
 	    ss->slab_blocks == NULL || ss->slab_free == NULL ||
 	    ss->hist == NULL) {
 		mr_sessions_free(ss);
@@ -170,8 +158,6 @@ mr_cp_session_release(struct mr_cp_session *s)
 	free(s);
 }
 
-static void mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s);
-
 void
 mr_sessions_free(struct mr_sessions *ss)
 {
@@ -190,12 +176,6 @@ mr_sessions_free(struct mr_sessions *ss)
 			free(s);
 		}
 	}
-	while (!TAILQ_EMPTY(&ss->retiring)) {
-		struct mr_cp_session *s = TAILQ_FIRST(&ss->retiring);
-
-		TAILQ_REMOVE(&ss->retiring, s, retire_link);
-		free(s);
-	}
 	if (ss->hist != NULL)
 		for (i = 0; i < ss->hist_cap; i++)
 			mr_cp_session_release(ss->hist[i]);
@@ -207,8 +187,6 @@ mr_sessions_free(struct mr_sessions *ss)
 	free(ss->slot);
 	free(ss->gen);
 	free(ss->free_slots);
-	for (unsigned int k = 0; k < MR_MAX_ADDRS; k++)
-		mr_portalloc_free(ss->ports[k]);
 	free(ss);
 }
 
@@ -222,29 +200,6 @@ unsigned int
 mr_sessions_owned(const struct mr_sessions *ss, unsigned int w)
 {
 	return ss->owned[w];
-}
-
-/* Send a command to a worker. The ring is drained every loop iteration; if it is full the
- * worker is busy, so wait for room rather than lose a command. */
-static void
-mr_cmd_send(struct mr_sessions *ss, unsigned int w, const struct mr_cmd *c)
-{
-	struct rte_ring *r = ss->a->dp->w[w]->cmd;
-	struct mr_cmd copy = *c;
-
-	while (rte_ring_sp_enqueue_elem(r, &copy, sizeof(copy)) != 0) {
-		ss->a->cps.cmd_ring_full++;
-		rte_pause();
-	}
-}
-
-static void
-mr_flow_key_of(const struct mr_ep *local, uint16_t port, struct mr_flow_key *k)
-{
-	memset(k, 0, sizeof(*k));
-	memcpy(k->a, local->a, 16);
-	k->port = port;
-	k->family = local->family;
 }
 
 /* Choose the interface (appliance port) of a leg. */
@@ -487,9 +442,6 @@ mr_session_json(const struct mr_sessions *ss, const struct mr_cp_session *s, int
 static void
 mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
 {
-	struct mr_dp *dp = ss->a->dp;
-	struct rte_hash *h = dp->w[s->owner]->flows;
-	struct mr_flow_key k;
 	unsigned int i, p;
 
 	for (i = 0; i < 2; i++) {
@@ -497,15 +449,9 @@ mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
 
 		if (cl->rtp_port == 0)
 			continue;
-		for (p = 0; p < 2; p++) {
-			mr_flow_key_of(&s->dp->leg[i].local, cl->rtp_port + p, &k);
-			/* The key slot is recycled by the hash's RCU defer queue. */
-			rte_hash_del_key(h, &k);
-			if (cl->steer[p] != NULL) {
-				mr_appliance_steer_del(ss->a, cl->pidx, cl->steer[p]);
-				cl->steer[p] = NULL;
-			}
-		}
+		for (p = 0; p < 2; p++)
+			mr_flows_del(ss->a->flows, cl->pidx, &s->dp->leg[i].local,
+				     (uint16_t)(cl->rtp_port + p), s->owner, &cl->steer[p]);
 	}
 }
 
@@ -520,7 +466,7 @@ mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
 		struct mr_cp_leg *cl = &s->leg[i];
 
 		if (cl->rtp_port != 0)
-			mr_endpoint_free(ss, cl->pidx, &s->dp->leg[i].local);
+			mr_flows_ep_free(ss->a->flows, cl->pidx, &s->dp->leg[i].local);
 		for (p = 0; p < 2; p++)
 			if (cl->nh[p] >= 0)
 				mr_neigh_put(ss->a->neigh, cl->pidx, cl->nh[p]);
@@ -542,11 +488,25 @@ mr_hist_push(struct mr_sessions *ss, struct mr_cp_session *s)
 	ss->hist_n++;
 }
 
-/* Final step: the owner acknowledged and a grace period passed. */
+/* Final step (the deferral queue's free callback): the owner applied every command sent
+ * before the session ended and a grace period passed. */
 static void
-mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s)
+mr_session_reclaim(struct mr_defer *d, void *arg)
 {
-	struct mr_dp_session *copy = malloc(sizeof(*copy));
+	struct mr_sessions *ss = arg;
+	struct mr_cp_session *s = container_of(d, struct mr_cp_session, defer);
+	struct mr_dp_session *copy;
+
+	TAILQ_REMOVE(&ss->retiring, s, retire_link);
+	if (s->failed) {
+		/* Never answered as created: no history. */
+		mr_session_release_resources(ss, s);
+		mr_dp_free(ss, s->dp);
+		free(s);
+		ss->n.retiring--;
+		return;
+	}
+	copy = malloc(sizeof(*copy));
 
 	/* Keep the final counters for GET of ended sessions. */
 	if (copy != NULL)
@@ -563,26 +523,35 @@ mr_session_reclaim(struct mr_sessions *ss, struct mr_cp_session *s)
 	mr_hist_push(ss, s);
 }
 
+static const struct mr_defer_ops mr_session_defer_ops = {
+	/* Nothing but commands (SET_REMOTE) and lookups reach a session: no ready(). */
+	.free = mr_session_reclaim,
+};
+
+/* Unpublished: on its way out through the deferral queue. */
+static void
+mr_session_retire(struct mr_sessions *ss, struct mr_cp_session *s)
+{
+	s->state = CS_RETIRING;
+	ss->n.retiring++;
+	TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+	mr_defer_add(&ss->a->defer, &s->defer, s->owner, &mr_session_defer_ops, ss);
+}
+
 static void
 mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reason)
 {
-	struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
-
 	mr_session_unpublish(ss, s);
-	mr_cmd_send(ss, s->owner, &c);
-	s->state = CS_RETIRING;
 	s->end_reason = reason;
 	s->ended = time(NULL);
-	s->retire_phase = 0;
 	ss->slot[s->slot] = NULL;
 	ss->gen[s->slot]++;
 	ss->free_slots[ss->n_free++] = s->slot;
 	ss->owned[s->owner]--;
-	ss->load[s->owner]--;
+	mr_flows_load_add(ss->a->flows, s->owner, -1);
 	ss->n.active--;
 	ss->n.ended++;
-	ss->n.retiring++;
-	TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
+	mr_session_retire(ss, s);
 	RTE_LOG(DEBUG, MRELAY, "session %016" PRIx64 " ended: %s\n", s->id, reason);
 }
 
@@ -641,7 +610,6 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	struct mr_sessions *ss = a->sess;
 	struct mr_dp *dp = a->dp;
 	struct mr_cp_session *s;
-	struct mr_flow_key k;
 	unsigned int i, p, best;
 	uint8_t fam = 0;
 	uint64_t now = rte_get_tsc_cycles();
@@ -651,7 +619,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		ss->n.rejected++;
 		return mr_err(body, 503, "sessions: limit of %u reached", ss->max);
 	}
-	if (mr_endpoint_available(ss) < 2) {
+	if (mr_flows_ep_available(a->flows) < 2) {
 		ss->n.rejected++;
 		return mr_err(body, 503, "ports: no free relay ports");
 	}
@@ -675,7 +643,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 
 	/* The least loaded worker owns the whole session: both legs' state on one lcore, so
 	 * relaying never reads another lcore's mutable state. */
-	best = mr_worker_least_loaded(ss);
+	best = mr_flows_least_loaded(a->flows);
 	s->owner = best;
 	s->dp->owner = best;
 
@@ -686,7 +654,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		rc = mr_leg_port(ss, lr, i, &s->leg[i].pidx, &fam, body);
 		if (rc)
 			goto undo;
-		if (mr_endpoint_alloc(ss, s->leg[i].pidx, fam, best, &l->local) < 0) {
+		if (mr_flows_ep_alloc(a->flows, s->leg[i].pidx, fam, best, &l->local) < 0) {
 			rc = mr_err(body, 503, "ports: no free relay ports");
 			ss->n.rejected++;
 			goto undo;
@@ -707,26 +675,18 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		}
 	}
 
-	/* Publish: the owner map was set by mr_endpoint_alloc, now the fully built flows
-	 * (rte_hash_add_key_data has release semantics in lock-free mode, so a reader that finds
-	 * the key sees the whole session). */
+	/* Publish: the owner map was set by mr_flows_ep_alloc, now the fully built flows (the
+	 * add is a release, so a reader that finds the key sees the whole session). */
 	for (i = 0; i < 2; i++) {
 		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
-			mr_flow_key_of(&s->dp->leg[i].local, s->leg[i].rtp_port + p, &k);
-			rc = rte_hash_add_key_data(dp->w[best]->flows, &k,
-						   (void *)mr_flow_val(s->dp, i, p));
+			rc = mr_flows_add(a->flows, s->leg[i].pidx, &s->dp->leg[i].local,
+					  (uint16_t)(s->leg[i].rtp_port + p), best,
+					  mr_flow_val(s->dp, i, p), &s->leg[i].steer[p]);
 			if (rc < 0) {
 				rc = mr_err(body, 503, "flows: table of lcore %u is full",
 					    dp->w[best]->lcore_id);
 				mr_session_unpublish(ss, s);
 				goto undo_published;
-			}
-			if (a->steer_flow[s->leg[i].pidx]) {
-				struct mr_ep ep = s->dp->leg[i].local;
-
-				ep.port += p;
-				s->leg[i].steer[p] = mr_appliance_steer_add(a, s->leg[i].pidx,
-									    &ep, best);
 			}
 		}
 	}
@@ -736,7 +696,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	ss->slot[s->slot] = s;
 	s->state = CS_ACTIVE;
 	ss->owned[best]++;
-	ss->load[best]++;
+	mr_flows_load_add(a->flows, best, 1);
 	ss->n.active++;
 	ss->n.created++;
 	*body = mr_session_json(ss, s, 0);
@@ -747,17 +707,9 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 undo_published:
 	/* Nothing was ever visible to a worker except maybe a key now deleted: wait for a grace
 	 * period before freeing, by retiring it like an ended session (but not into history). */
-	{
-		struct mr_cmd c = { .type = MR_CMD_RETIRE, .s = s->dp };
-
-		mr_cmd_send(ss, best, &c);
-		s->state = CS_RETIRING;
-		s->failed = 1;
-		s->retire_phase = 0;
-		ss->n.retiring++;
-		TAILQ_INSERT_TAIL(&ss->retiring, s, retire_link);
-		return rc;
-	}
+	s->failed = 1;
+	mr_session_retire(ss, s);
+	return rc;
 undo:
 	mr_session_release_resources(ss, s);
 	mr_dp_free(ss, s->dp);
@@ -798,7 +750,9 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	struct mr_sessions *ss = a->sess;
 	struct mr_cp_session *s = mr_session_find(ss, id);
 	int nh[2][2] = { { -1, -1 }, { -1, -1 } };
-	unsigned int i, p;
+	struct mr_cmd c[4];
+	unsigned int i, p, n = 0;
+	uint64_t seq = 0;
 	int rc;
 
 	if (s == NULL)
@@ -834,44 +788,51 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 			}
 		}
 	}
+	/* The owner changes its paths itself (MR_CMD_SET_REMOTE): a new remote, or "remote":
+	 * null, which forgets both paths' remotes (family 0): the leg latches again. */
 	for (i = 0; i < 2; i++) {
 		const struct mr_leg_req *lr = &pt->legs[i];
 
 		if (!pt->has_leg[i])
 			continue;
 		for (p = 0; p < 2; p++) {
-			struct mr_cmd c = { .type = MR_CMD_SET_REMOTE, .s = s->dp, .leg = i,
-					    .path = p };
-
-			/* A new remote, or "remote": null, which forgets both paths' remotes
-			 * (family 0): the leg latches again. */
-			if (nh[i][p] >= 0) {
-				c.remote = p ? lr->rtcp_remote : lr->remote;
-				c.nh = nh[i][p];
-			} else if (!lr->clear_remote) {
+			if (nh[i][p] < 0 && !lr->clear_remote)
 				continue;
+			memset(&c[n], 0, sizeof(c[n]));
+			c[n].type = MR_CMD_SET_REMOTE;
+			c[n].s = s->dp;
+			c[n].leg = (uint8_t)i;
+			c[n].path = (uint8_t)p;
+			if (nh[i][p] >= 0) {
+				c[n].remote = p ? lr->rtcp_remote : lr->remote;
+				c[n].nh = (uint16_t)nh[i][p];
 			}
-			/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last
-			 * reference, far longer than the owner takes to apply the command. */
-			if (s->leg[i].nh[p] >= 0)
-				mr_neigh_put(a->neigh, s->leg[i].pidx, s->leg[i].nh[p]);
-			s->leg[i].nh[p] = nh[i][p];
-			mr_cmd_send(ss, s->owner, &c);
+			n++;
 		}
+	}
+	/* All of them or none: a PATCH applies whole or not at all. */
+	if (n > 0 && mr_cmdq_send(&a->cmdq, s->owner, c, n, 1, &seq) < 0) {
+		rc = mr_err(body, 503, "commands: the command ring of lcore %u is full",
+			    a->dp->w[s->owner]->lcore_id);
+		goto put_refs;
+	}
+	for (i = 0; i < n; i++) {
+		struct mr_cp_leg *cl = &s->leg[c[i].leg];
+
+		/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last reference,
+		 * far longer than the owner takes to apply the command. */
+		if (cl->nh[c[i].path] >= 0)
+			mr_neigh_put(a->neigh, cl->pidx, cl->nh[c[i].path]);
+		cl->nh[c[i].path] = nh[c[i].leg][c[i].path];
 	}
 	if (pt->has_idle_timeout)
 		s->idle_timeout = pt->idle_timeout;
 	if (pt->has_label)
 		snprintf(s->label, sizeof(s->label), "%s", pt->label);
-	/* Let the owner apply the commands so the reply shows the new remotes. */
-	{
-		uint64_t deadline = rte_get_tsc_cycles() + rte_get_tsc_hz() / 10;
-
-		while (rte_ring_count(a->dp->w[s->owner]->cmd) != 0 &&
-		       rte_get_tsc_cycles() < deadline)
-			rte_pause();
-		rte_delay_us_sleep(100);
-	}
+	/* Let the owner apply the commands so that the reply shows the new remotes. A worker
+	 * that takes longer is answered with what it has applied so far. */
+	if (n > 0)
+		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
 	*body = mr_session_json(ss, s, 1);
 	return 200;
 
@@ -915,33 +876,11 @@ mr_http_session_list(struct mr_appliance *a, unsigned long cursor, unsigned int 
 void
 mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 {
-	struct mr_cp_session *s, *tmp;
+	struct mr_cp_session *s;
 	uint64_t hz = rte_get_tsc_hz();
 	uint32_t i;
 
-	/* Reclamation: owner acknowledged (every earlier command applied, no packet of this
-	 * session in flight on it), then one grace period so no lookup still holds it. */
-	for (s = TAILQ_FIRST(&ss->retiring); s != NULL; s = tmp) {
-		tmp = TAILQ_NEXT(s, retire_link);
-		if (s->retire_phase == 0) {
-			/* Acquire: pairs with the owner's release store of retired. */
-			if (!__atomic_load_n(&s->dp->retired, __ATOMIC_ACQUIRE))
-				continue;
-			s->token = rte_rcu_qsbr_start(ss->a->dp->qsv);
-			s->retire_phase = 1;
-		}
-		if (rte_rcu_qsbr_check(ss->a->dp->qsv, s->token, false) != 1)
-			continue;
-		TAILQ_REMOVE(&ss->retiring, s, retire_link);
-		if (s->failed) {
-			mr_session_release_resources(ss, s);
-			mr_dp_free(ss, s->dp);
-			free(s);
-			ss->n.retiring--;
-			continue;
-		}
-		mr_session_reclaim(ss, s);
-	}
+	/* (Ended sessions are freed by the deferral queue, polled by the control loop.) */
 
 	/* Idle timeouts: one pass over the slots per second, a slice at each tick in proportion
 	 * to the time since the last one. A million sessions cost two cache misses each per
@@ -979,92 +918,6 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 	}
 }
 
-/* Local endpoints, shared with the rooms. An IPv4 endpoint goes on the first media address
- * of the port (ports.address_count) that has a free port, so addresses fill one after
- * another and each keeps its FIFO reuse order. */
-int
-mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
-		  struct mr_ep *ep)
-{
-	const struct mr_dp_port *dpp = &ss->a->dp->port[pidx];
-	uint8_t *owner = ss->a->dp->owner;
-	unsigned int k, n = 1;
-	int port = -ENOSPC;
-
-	if ((family == MR_AF4 && !dpp->has4) || (family == MR_AF6 && !dpp->has6) ||
-	    (family != MR_AF4 && family != MR_AF6))
-		return -EAFNOSUPPORT;
-	if (family == MR_AF4 && dpp->n_addr4 > 1)
-		n = RTE_MIN((unsigned int)dpp->n_addr4, ss->n_ports_idx);
-	for (k = 0; k < n; k++) {
-		port = mr_portalloc_get(ss->ports[k]);
-		if (port >= 0)
-			break;
-	}
-	if (port < 0)
-		return -ENOSPC;
-	memset(ep, 0, sizeof(*ep));
-	ep->family = family;
-	ep->port = (uint16_t)port;
-	if (family == MR_AF4) {
-		uint32_t a = ((uint32_t)dpp->addr4[0] << 24 | (uint32_t)dpp->addr4[1] << 16 |
-			      (uint32_t)dpp->addr4[2] << 8 | dpp->addr4[3]) + k;
-
-		ep->a[0] = a >> 24;
-		ep->a[1] = a >> 16;
-		ep->a[2] = a >> 8;
-		ep->a[3] = a;
-	} else {
-		memcpy(ep->a, dpp->addr6, 16);
-	}
-	__atomic_store_n(&owner[mr_owner_idx(k, port)], w + 1, __ATOMIC_RELEASE);
-	__atomic_store_n(&owner[mr_owner_idx(k, port + 1)], w + 1, __ATOMIC_RELEASE);
-	return 0;
-}
-
-void
-mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep)
-{
-	uint8_t *owner = ss->a->dp->owner;
-	int k = mr_local_idx(&ss->a->dp->port[pidx], ep->family, ep->a);
-
-	if (k < 0 || (unsigned int)k >= ss->n_ports_idx) {
-		RTE_LOG(ERR, MRELAY, "endpoint free: %u.%u.%u.%u:%u is not a local address of "
-			"port %u\n", ep->a[0], ep->a[1], ep->a[2], ep->a[3], ep->port, pidx);
-		return;
-	}
-	__atomic_store_n(&owner[mr_owner_idx(k, ep->port)], 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&owner[mr_owner_idx(k, ep->port + 1)], 0, __ATOMIC_RELAXED);
-	mr_portalloc_put(ss->ports[k], ep->port);
-}
-
-unsigned int
-mr_endpoint_available(const struct mr_sessions *ss)
-{
-	unsigned int k, n = 0;
-
-	for (k = 0; k < ss->n_ports_idx; k++)
-		n += mr_portalloc_available(ss->ports[k]);
-	return n;
-}
-
-void
-mr_worker_load_add(struct mr_sessions *ss, unsigned int w, int delta)
-{
-	ss->load[w] += delta;
-}
-
-unsigned int
-mr_worker_least_loaded(const struct mr_sessions *ss)
-{
-	unsigned int w, best = 0;
-
-	for (w = 1; w < ss->a->dp->n_workers; w++)
-		if (ss->load[w] < ss->load[best])
-			best = w;
-	return best;
-}
-
 /* POST /v1/sessions/batch: all the sessions or none. Capacity is checked first so that the
  * common refusal (503) creates nothing; a failure part-way (a neighbor table or flow table
  * full) ends the sessions already created, with the end reason "batch_failed". */
@@ -1086,11 +939,11 @@ mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json
 		return mr_err(out, 503, "sessions: %u asked, room for %u (limit %u)", n,
 			      ss->n_free, ss->max);
 	}
-	if (mr_endpoint_available(ss) < 2 * n) {
+	if (mr_flows_ep_available(a->flows) < 2 * n) {
 		ss->n.rejected += n;
 		free(reqs);
 		return mr_err(out, 503, "ports: %u relay ports needed, %u free", 2 * n,
-			      mr_endpoint_available(ss));
+			      mr_flows_ep_available(a->flows));
 	}
 	arr = json_array();
 	if (arr == NULL) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * Session manager: the only writer of the flow tables (DESIGN.md §2). Allocates relay ports
- * and an owner lcore, fills a struct mr_dp_session and publishes its flows; retires them
- * through the owner's command ring and frees them after an RCU grace period.
+ * Session manager. Allocates relay endpoints on the least loaded worker, fills a struct
+ * mr_dp_session and publishes its flows (controlplane/core/flows.h); on the end deletes them
+ * and frees the session through the deferral queue (controlplane/core/defer.h): after its
+ * owner applied every command sent for it and an RCU grace period.
  */
 #ifndef MR_SESSIONS_H
 #define MR_SESSIONS_H
@@ -24,9 +25,9 @@ struct mr_sessions_counts {
 };
 
 struct mr_sessions *mr_sessions_create(struct mr_appliance *a);
-/* Ends every session and frees everything (workers must be stopped). */
+/* Frees everything: the workers must be stopped and the deferral queue drained. */
 void mr_sessions_free(struct mr_sessions *ss);
-/* Idle timeouts and reclamation; call a few times per second at least. */
+/* Idle timeouts; call a few times per second at least. */
 void mr_sessions_tick(struct mr_sessions *ss, uint64_t now_tsc);
 void mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c);
 /* Active sessions owned by worker w. */
@@ -45,22 +46,5 @@ int mr_http_session_patch(struct mr_appliance *a, const char *id,
 int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
 int mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out);
-
-/* Shared with the rooms (controlplane/rooms/rooms.c). */
-struct mr_ep;
-/* A local relay endpoint on appliance port pidx: one of the port's addresses of the given
- * family and an even UDP port p (p+1 reserved with it, for RTCP), marked in the dataplane's
- * owner map as owned by worker w (before any flow of it is published). 0, -ENOSPC when no
- * port is free, -EAFNOSUPPORT when the port has no address of that family. */
-int mr_endpoint_alloc(struct mr_sessions *ss, unsigned int pidx, uint8_t family, unsigned int w,
-		      struct mr_ep *ep);
-/* Give an endpoint back (after its flows are gone and the RCU grace period has passed). */
-void mr_endpoint_free(struct mr_sessions *ss, unsigned int pidx, const struct mr_ep *ep);
-/* Relay ports still free (the smallest number over the ports' addresses). */
-unsigned int mr_endpoint_available(const struct mr_sessions *ss);
-/* Load of each worker (sessions + room participants it owns): rooms add and remove theirs. */
-void mr_worker_load_add(struct mr_sessions *ss, unsigned int w, int delta);
-/* The worker with the least load. */
-unsigned int mr_worker_least_loaded(const struct mr_sessions *ss);
 
 #endif

@@ -7,7 +7,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_hash.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -89,13 +88,11 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 {
 	struct mr_dp *dp = w->dp;
 	struct mr_flow_key keys[MR_BURST];
-	const void *kp[MR_BURST];
 	struct mr_pkt_info pis[MR_BURST];
 	struct rte_mbuf *own[MR_BURST];
-	void *data[MR_BURST];
+	uintptr_t data[MR_BURST];
 	uint64_t hits = 0;
 	unsigned int i, k = 0;
-	int r;
 
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -157,7 +154,7 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			mr_drop(w, m, MR_DROP_NOT_OUR_IP);
 			continue;
 		}
-		owner = dp->owner[mr_owner_idx((unsigned int)aidx, pi->dport)];
+		owner = mr_owner_load(dp, (unsigned int)aidx, pi->dport);
 		if (unlikely(owner == 0)) {
 			mr_drop(w, m, MR_DROP_NO_FLOW);
 			continue;
@@ -180,31 +177,29 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		       pi->family == MR_AF4 ? 4 : 16);
 		keys[k].port = pi->dport;
 		keys[k].family = pi->family;
-		kp[k] = &keys[k];
 		own[k] = m;
 		k++;
 	}
 	if (k == 0)
 		return;
-	r = rte_hash_lookup_bulk_data(w->flows, kp, k, &hits, data);
-	(void)r;
+	mr_flow_table_lookup_bulk(w->flows, keys, k, &hits, data);
 	/* With many sessions their state is not in the caches: fetch MR_PREFETCH_AHEAD
 	 * packets' session lines ahead of the one being relayed, so the misses overlap. */
 	for (i = 0; i < k && i < MR_PREFETCH_AHEAD; i++)
 		if (hits & (1ULL << i))
-			mr_flow_prefetch((uintptr_t)data[i]);
+			mr_flow_prefetch(data[i]);
 	for (i = 0; i < k; i++) {
 		if (i + MR_PREFETCH_AHEAD < k && (hits & (1ULL << (i + MR_PREFETCH_AHEAD))))
-			mr_flow_prefetch((uintptr_t)data[i + MR_PREFETCH_AHEAD]);
+			mr_flow_prefetch(data[i + MR_PREFETCH_AHEAD]);
 		if (unlikely(!(hits & (1ULL << i)))) {
 			mr_drop(w, own[i], MR_DROP_NO_FLOW);
 			continue;
 		}
-		if ((uintptr_t)data[i] & MR_FLOW_ROOM)
+		if (data[i] & MR_FLOW_ROOM)
 			mr_room_fwd_input(w, own[i], &pis[i], (struct mr_dp_part *)
-				      ((uintptr_t)data[i] & ~(uintptr_t)RTE_CACHE_LINE_MASK), now);
+				      (data[i] & ~(uintptr_t)RTE_CACHE_LINE_MASK), now);
 		else
-			mr_relay(w, own[i], &pis[i], (uintptr_t)data[i], now);
+			mr_relay(w, own[i], &pis[i], data[i], now);
 	}
 }
 
@@ -232,12 +227,6 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		rte_seqcount_write_end(&l->seq);
 		break;
 	}
-	case MR_CMD_RETIRE:
-		/* Release: the control plane's acquire load of retired sees every write this
-		 * lcore made to the session before it. */
-		__atomic_store_n(&s->retired, 1, __ATOMIC_RELEASE);
-		break;
-	case MR_CMD_PART_RETIRE:
 	case MR_CMD_SEND_RR:
 	case MR_CMD_PART_RESET:
 		mr_room_fwd_cmd(w, c, rte_get_tsc_cycles());
@@ -246,6 +235,11 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		break;
 	}
 	w->stats.cmds++;
+	/* Release: a control thread whose acquire load sees the new count sees every write
+	 * this command made, and knows that nothing the command named is used by it any more
+	 * (controlplane/core/defer.h). This lcore is the only writer: the plain read is its
+	 * own last store. */
+	__atomic_store_n(&w->cmd_done, w->cmd_done + 1, __ATOMIC_RELEASE);
 }
 
 void

@@ -12,17 +12,18 @@
 struct mr_dp_session;
 
 /* Command ring messages, cp → owner lcore (DESIGN.md §2: lcore-owned state is changed only by
- * its owner, on the control plane's request). */
+ * its owner, on the control plane's request). The owner applies them in order and counts
+ * them in struct mr_worker.cmd_done; nothing is acknowledged per object: the control plane
+ * frees what commands named once cmd_done passed the last of them and a grace period
+ * followed (controlplane/core/defer.h). */
 enum mr_cmd_type {
 	MR_CMD_SET_REMOTE = 1,	/* set (or clear, family 0) path[].remote of a leg */
-	MR_CMD_RETIRE,		/* the session's flows are gone: acknowledge by setting retired */
 };
 
 /* Room commands on the owner's command ring: struct mr_cmd with type one of
  * these and obj the participant (PART_*) or the stream (SEND_RR). */
 enum mr_room_cmd_type {
-	MR_CMD_PART_RETIRE = 16,	/* the participant's flow is gone: set retired */
-	MR_CMD_SEND_RR,			/* build and send a receiver report to st->pub */
+	MR_CMD_SEND_RR = 17,		/* build and send a receiver report to st->pub */
 	MR_CMD_PART_RESET,		/* forget the latched remote (re-join from elsewhere) */
 };
 

@@ -12,7 +12,6 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
-#include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
 #include "mr_types.h"
@@ -20,6 +19,7 @@
 #include "session_dp.h"
 #include "room_dp.h"
 #include "cmd.h"
+#include "flow_table.h"
 
 #define MR_DP_MAX_PORTS 16
 #define MR_DP_MAX_WORKERS 64
@@ -56,14 +56,6 @@ struct mr_dp_port {
 	char name[32];
 };
 
-/* Flow table key: the local endpoint a packet was sent to. */
-struct mr_flow_key {
-	uint8_t a[16];
-	uint16_t port;			/* host order */
-	uint8_t family;
-	uint8_t pad;
-} __rte_aligned(8);	/* rte_hash_crc reads the key 8 bytes at a time */
-
 struct mr_dp;
 
 struct mr_rxq {
@@ -82,7 +74,7 @@ struct mr_worker {
 	struct mr_dp *dp;
 	unsigned int idx;		/* worker index, also its TX queue on every port */
 	unsigned int lcore_id;
-	struct rte_hash *flows;		/* this worker's flows; cp is the only writer */
+	struct mr_flow_table *flows;	/* this worker's flows; cp is the only writer */
 	struct rte_ring *cmd;		/* cp → worker commands (SP/SC, struct mr_cmd elements) */
 	struct rte_ring *exc;		/* worker → cp exception packets (SP/SC) */
 	struct rte_ring *handoff[MR_DP_MAX_WORKERS]; /* handoff[i]: from worker i to this one */
@@ -97,6 +89,14 @@ struct mr_worker {
 	 * 128 is plenty); NULL = mp. */
 	struct rte_mempool *mp;
 	struct rte_mempool *hdr_mp;
+
+	/* dp: rw (a release store after each command it applies), cp: ro (acquire load).
+	 * Commands applied since start: the control plane counts those it sent
+	 * (controlplane/core/cmdq.c), so cmd_done >= n tells it that the first n are done and
+	 * that nothing they named is used by them any more. A line of its own: the control
+	 * thread polls it, and it must not share a line with what the worker writes per
+	 * packet. */
+	uint64_t cmd_done __rte_cache_aligned;
 
 	/* dp: rw */
 	struct mr_txbuf tx[MR_DP_MAX_PORTS] __rte_cache_aligned;
@@ -132,9 +132,11 @@ struct mr_dp {
 	uint64_t tsc_hz;
 	uint64_t relatch_tsc;		/* 0 = never re-latch */
 	unsigned int idle_sleep_us;
-	/* cp: rw, dp: ro. owner[mr_owner_idx()] = worker index + 1 of the session or room
-	 * participant using that local endpoint, 0 when free. Written before the flow is added
-	 * to the owner's table. Indexed by (address index, UDP port): address index k is the
+	/* cp: rw (controlplane/core/flows.c, relaxed atomic stores), dp: ro (relaxed atomic
+	 * load per packet, mr_owner_load()). owner[mr_owner_idx()] = worker index + 1 of the
+	 * session or room participant using that local endpoint, 0 when free. Set before the
+	 * endpoint's flows are added to the owner's table, cleared after they were deleted and
+	 * a grace period passed. Indexed by (address index, UDP port): address index k is the
 	 * k-th IPv4 media address of a port (ports.address_count); every port's first IPv4
 	 * address and its IPv6 address are index 0, so all ports share one table of
 	 * dp->n_addr_idx x 65536 entries. */
@@ -176,6 +178,20 @@ static inline uint32_t
 mr_owner_idx(unsigned int addr_idx, uint16_t udp_port)
 {
 	return (uint32_t)addr_idx << 16 | udp_port;
+}
+
+/* The owner map entry of a local endpoint (dp->owner), as the workers read it per packet.
+ * Relaxed on both sides: the byte publishes no data. It only picks the worker that looks
+ * the packet up, and what that worker then reads is published by the flow table (the
+ * control thread's add is a release, the lookup an acquire) and, across a hand-off, by the
+ * ring (the mbuf and this load happen before the enqueue, so the owner's own load reads
+ * this value or a later one). A stale value costs no more than the packet: an endpoint
+ * just allocated reads 0 (no_flow) for a moment, one just freed sends its stray packet
+ * to a worker whose table no longer has the key (no_flow). */
+static inline unsigned int
+mr_owner_load(const struct mr_dp *dp, unsigned int addr_idx, uint16_t udp_port)
+{
+	return __atomic_load_n(&dp->owner[mr_owner_idx(addr_idx, udp_port)], __ATOMIC_RELAXED);
 }
 
 /* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */

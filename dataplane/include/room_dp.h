@@ -184,7 +184,6 @@ struct mr_dp_part {
 	/* NACK retransmission budget (token bucket, tokens * 2^16) */
 	uint64_t rtx_tokens;
 	uint64_t rtx_refill_tsc;
-	uint32_t retired;		/* set (release) by the owner on MR_CMD_PART_RETIRE */
 	/* Auto-publish (room->auto_publish): the owner drops packets of an unknown SSRC
 	 * (counted) and leaves the last one here for the control plane, which polls it and
 	 * publishes the stream. dp: rw (relaxed stores: ssrc and pt first, then autopub_seq

@@ -70,7 +70,6 @@ struct mr_dp_session {
 
 	/* dp: rw (owner), cp: ro */
 	uint64_t last_rx_tsc;		/* for the idle timeout */
-	uint32_t retired;		/* set (release) by the owner on MR_CMD_RETIRE */
 
 	struct mr_dp_leg leg[2];
 } __rte_cache_aligned;

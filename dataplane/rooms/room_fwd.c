@@ -78,8 +78,8 @@ static inline int
 room_sub_ready(struct mr_worker *w, struct mr_dp_part *sub, const struct mr_dp_part *from)
 {
 	/* The sublist never holds the publisher (room_dp.h); the test costs nothing and keeps
-	 * a control-plane slip from echoing media. retired is this lcore's own store. */
-	if (unlikely(sub == from || sub->retired))
+	 * a control-plane slip from echoing media. */
+	if (unlikely(sub == from))
 		return 0;
 	if (unlikely(sub->path.state != MR_PATH_LATCHED)) {
 		sub->ctr.drop_no_remote++;
@@ -776,11 +776,6 @@ mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 	struct mr_dp_part *p = c->obj;
 
 	switch (c->type) {
-	case MR_CMD_PART_RETIRE:
-		/* Release: the control plane's acquire load of retired sees every write this
-		 * lcore made to the participant before it. */
-		__atomic_store_n(&p->retired, 1, __ATOMIC_RELEASE);
-		break;
 	case MR_CMD_SEND_RR:
 		room_send_rr(w, c->obj, now);
 		break;

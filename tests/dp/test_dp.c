@@ -20,7 +20,6 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_eth_ring.h>
-#include <rte_hash.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
@@ -29,9 +28,13 @@
 #include <rte_ring_elem.h>
 #include <rte_seqcount.h>
 
+#include "appliance.h"
+#include "cmdq.h"
 #include "counters.h"
+#include "defer.h"
 #include "dp_priv.h"
 #include "flow_table.h"
+#include "flows.h"
 #include "pkt_parse.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
@@ -328,8 +331,8 @@ sess_publish(struct mr_dp_session *s)
 	for (i = 0; i < 2; i++) {
 		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
 			key_of(s, i, p, &k);
-			assert_int_equal(rte_hash_add_key_data(dp->w[s->owner]->flows, &k,
-						(void *)mr_flow_val(s, i, p)), 0);
+			assert_int_equal(mr_flow_table_add(dp->w[s->owner]->flows, &k,
+							   mr_flow_val(s, i, p)), 0);
 		}
 	}
 }
@@ -346,7 +349,7 @@ sess_free_all(void)
 		for (i = 0; i < 2; i++) {
 			for (p = 0; p < 2; p++) {
 				key_of(s, i, p, &k);
-				rte_hash_del_key(dp->w[s->owner]->flows, &k);
+				mr_flow_table_del(dp->w[s->owner]->flows, &k);
 			}
 			dp->owner[s->leg[i].local.port] = 0;
 			dp->owner[s->leg[i].local.port + 1] = 0;
@@ -436,7 +439,7 @@ world_up(void **state)
 	static const uint8_t a4[N_PORTS][4] = {
 		{ 198, 18, 0, 1 }, { 198, 18, 1, 1 }, { 198, 18, 2, 1 } };
 	static const char *const names[N_PORTS] = { "t_a", "t_b", "t_c" };
-	char name[RTE_HASH_NAMESIZE];
+	char name[RTE_RING_NAMESIZE];
 	unsigned int i, j;
 	size_t sz;
 
@@ -467,6 +470,7 @@ world_up(void **state)
 		return -1;
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->relatch_tsc = dp->tsc_hz;		/* 1 s */
+	dp->n_addr_idx = 1;
 	dp->n_ports = N_PORTS;
 	dp->n_workers = N_WORKERS;
 	port_fill(P_A, MAC_A, a4[P_A], "2001:db8:a::1", 0);
@@ -621,8 +625,11 @@ case_up(void **state)
 	unsigned int i;
 
 	(void)state;
-	for (i = 0; i < N_WORKERS; i++)
+	for (i = 0; i < N_WORKERS; i++) {
 		memset(&dp->w[i]->stats, 0, sizeof(dp->w[i]->stats));
+		/* A case's command sender starts counting from 0 (cmdq.h). */
+		dp->w[i]->cmd_done = 0;
+	}
 	for (i = 0; i < N_PORTS; i++)
 		memset(dp->port[i].neigh, 0, sizeof(struct mr_neigh_slot) * MR_NEIGH_SLOTS);
 	dp->relatch_tsc = dp->tsc_hz;
@@ -1768,17 +1775,299 @@ test_commands(void **state)
 	assert_int_equal(w->stats.drops[MR_DROP_NO_REMOTE], 1);
 	assert_int_equal(s->leg[1].ctr.drop_no_remote, 1);
 
-	/* Retire: acknowledged through s->retired. */
-	memset(&c, 0, sizeof(c));
-	c.type = MR_CMD_RETIRE;
-	c.s = s;
-	assert_int_equal(s->retired, 0);
-	assert_int_equal(rte_ring_enqueue_elem(w->cmd, &c, sizeof(c)), 0);
-	mr_worker_commands(w);
-	assert_int_equal(__atomic_load_n(&s->retired, __ATOMIC_ACQUIRE), 1);
-	assert_int_equal(w->stats.cmds, 3);
+	/* Every command applied is counted where the control plane reads it (release). */
+	assert_int_equal(__atomic_load_n(&w->cmd_done, __ATOMIC_ACQUIRE), 2);
 	/* Worker 1 has its own command ring: nothing leaked over. */
 	assert_int_equal(dp->w[1]->stats.cmds, 0);
+	assert_int_equal(dp->w[1]->cmd_done, 0);
+	assert_quiet();
+}
+
+/* ---- 12. the control plane's core: owner map, command sender, deferral queue ---- */
+
+/* An appliance with just what controlplane/core/flows.c reads: the dataplane, a relay port
+ * range of two endpoints, no steering. */
+static struct mr_config cp_cfg;
+static struct mr_appliance cp_app;
+
+static struct mr_flows *
+cp_flows(void)
+{
+	struct mr_flows *fl;
+
+	memset(&cp_cfg, 0, sizeof(cp_cfg));
+	cp_cfg.port_min = 30000;
+	cp_cfg.port_max = 30003;
+	memset(&cp_app, 0, sizeof(cp_app));
+	cp_app.cfg = &cp_cfg;
+	cp_app.dp = dp;
+	fl = mr_flows_create(&cp_app);
+	assert_non_null(fl);
+	return fl;
+}
+
+static void
+test_owner_map(void **state)
+{
+	struct mr_worker *w0 = dp->w[0], *w1 = dp->w[1];
+	struct mr_flows *fl = cp_flows();
+	struct mr_dp_session *s;
+	struct rte_flow *steer = (struct rte_flow *)&steer;
+	struct mr_ep ep, ep2, x = X, r0 = R0;
+	struct rte_mbuf *in, *out;
+	uint8_t pl[64];
+	uint16_t plen;
+	struct frame f;
+
+	(void)state;
+	/* The least loaded worker owns the next endpoint. */
+	assert_int_equal(mr_flows_least_loaded(fl), 0);
+	mr_flows_load_add(fl, 0, 1);
+	assert_int_equal(mr_flows_least_loaded(fl), 1);
+
+	/* Allocated: both ports of the endpoint map to worker 1 (index + 1) before any flow
+	 * is published. */
+	assert_int_equal(mr_flows_ep_available(fl), 2);
+	assert_int_equal(mr_flows_ep_alloc(fl, P_C, MR_AF6, 1, &ep2), -EAFNOSUPPORT);
+	assert_int_equal(mr_flows_ep_alloc(fl, P_B, MR_AF4, 1, &ep), 0);
+	assert_int_equal(ep.family, MR_AF4);
+	assert_int_equal(ep.port, 30000);
+	assert_memory_equal(ep.a, dp->port[P_B].addr4, 4);
+	assert_int_equal(mr_owner_load(dp, 0, 30000), 2);
+	assert_int_equal(mr_owner_load(dp, 0, 30001), 2);
+	assert_int_equal(mr_owner_load(dp, 0, 30002), 0);
+	assert_int_equal(mr_flows_ep_available(fl), 1);
+
+	/* Published on worker 1: worker 0 receives it and hands it over by the owner map. */
+	s = sess_new(1, 1, P_A, MR_AF4, 20600, P_B, MR_AF4, ep.port);
+	path_set(s, 0, 0, &r0, 1);
+	neigh_set(P_A, 1, RMAC0);
+	assert_int_equal(mr_flows_add(fl, P_B, &ep, ep.port, 1, mr_flow_val(s, 1, 0), &steer), 0);
+	assert_null(steer);			/* ring ports do not steer */
+	plen = rtp(pl, 0, 1, 0, 0x1, 16);
+	build_udp(&f, MAC_B, XMAC, &x, &ep, pl, plen, &PLAIN);
+	in = inject_f(P_B, &f);
+	mr_worker_iteration(w0, T0);
+	assert_int_equal(w0->stats.handoff_out, 1);
+	mr_worker_iteration(w1, T0 + 1);
+	assert_int_equal(w1->stats.relayed, 1);
+	out = take1(P_A, 1);
+	assert_ptr_equal(out, in);
+	rte_pktmbuf_free(out);
+
+	/* Unpublished: the key is gone at once; the map keeps the owner until the endpoint
+	 * is given back (after the grace period), so a stray packet still reaches worker 1,
+	 * which has no flow for it. */
+	mr_flows_del(fl, P_B, &ep, ep.port, 1, &steer);
+	assert_int_equal(mr_owner_load(dp, 0, 30000), 2);
+	inject_f(P_B, &f);
+	mr_worker_iteration(w0, T0 + 2);
+	mr_worker_iteration(w1, T0 + 3);
+	assert_int_equal(w0->stats.handoff_out, 2);
+	assert_int_equal(w1->stats.drops[MR_DROP_NO_FLOW], 1);
+
+	/* Given back: the map is clear, worker 0 drops the next one itself. */
+	mr_flows_ep_free(fl, P_B, &ep);
+	assert_int_equal(mr_owner_load(dp, 0, 30000), 0);
+	assert_int_equal(mr_owner_load(dp, 0, 30001), 0);
+	assert_int_equal(mr_flows_ep_available(fl), 2);
+	inject_f(P_B, &f);
+	mr_worker_iteration(w0, T0 + 4);
+	assert_int_equal(w0->stats.handoff_out, 2);
+	assert_int_equal(w0->stats.drops[MR_DROP_NO_FLOW], 1);
+
+	/* FIFO reuse: the port just freed comes last. */
+	assert_int_equal(mr_flows_ep_alloc(fl, P_B, MR_AF4, 0, &ep2), 0);
+	assert_int_equal(ep2.port, 30002);
+	assert_int_equal(mr_owner_load(dp, 0, 30002), 1);
+	mr_flows_ep_free(fl, P_B, &ep2);
+	assert_int_equal(mr_owner_load(dp, 0, 30002), 0);
+	mr_flows_free(fl);
+	assert_quiet();
+}
+
+static void
+cmd_clear_remote(struct mr_cmd *c, struct mr_dp_session *s)
+{
+	memset(c, 0, sizeof(*c));
+	c->type = MR_CMD_SET_REMOTE;
+	c->s = s;
+	c->leg = 1;
+}
+
+static void
+test_cmdq_bounded(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s = sess_std(0, 20700, 20702);
+	unsigned int cap = rte_ring_get_capacity(w->cmd), i;
+	struct mr_cmd c[3];
+	struct mr_cmdq q;
+	uint64_t seq = 0;
+
+	(void)state;
+	mr_cmdq_init(&q, dp);
+	for (i = 0; i < RTE_DIM(c); i++)
+		cmd_clear_remote(&c[i], s);
+	/* The worker runs no iteration: nothing drains its ring. Fill it. */
+	for (i = 0; i < cap; i++)
+		assert_int_equal(mr_cmdq_send(&q, 0, c, 1, 1, &seq), 0);
+	assert_int_equal(seq, cap);
+	assert_int_equal(q.full, 0);
+	/* Full: given up after a bounded wait (the call returns), counted. */
+	seq = 0;
+	assert_int_equal(mr_cmdq_send(&q, 0, c, 1, 1, &seq), -EBUSY);
+	assert_int_equal(seq, 0);
+	assert_int_equal(q.full, 1);
+	assert_int_equal(q.refused, 1);
+	assert_int_equal(mr_cmdq_send(&q, 0, c, 1, 0, NULL), -EBUSY);
+	assert_int_equal(q.refused, 2);
+	assert_int_equal(mr_cmdq_sent(&q, 0), cap);
+	assert_int_equal(rte_ring_count(w->cmd), cap);
+	/* More than the ring ever holds is a caller's error, not a busy worker. */
+	assert_int_equal(mr_cmdq_send(&q, 0, c, cap + 1, 1, NULL), -EINVAL);
+	assert_int_equal(q.refused, 2);
+	/* Worker 1's ring is another ring. */
+	assert_int_equal(mr_cmdq_send(&q, 1, c, 1, 0, &seq), 0);
+	assert_int_equal(seq, 1);
+
+	/* Not applied yet: a bounded wait for them times out. */
+	assert_int_equal(mr_cmdq_wait(&q, 0, cap, 0), -ETIMEDOUT);
+	assert_false(mr_cmdq_applied(&q, 0, cap));
+	mr_worker_commands(w);
+	assert_int_equal(mr_cmdq_wait(&q, 0, cap, 0), 0);
+	assert_int_equal(w->stats.cmds, cap);
+
+	/* A group goes all or nothing: two free slots refuse three commands, take two. */
+	for (i = 0; i < cap - 2; i++)
+		assert_int_equal(mr_cmdq_send(&q, 0, c, 1, 0, NULL), 0);
+	assert_int_equal(mr_cmdq_send(&q, 0, c, 3, 1, &seq), -EBUSY);
+	assert_int_equal(rte_ring_count(w->cmd), cap - 2);
+	assert_int_equal(q.refused, 3);
+	assert_int_equal(mr_cmdq_send(&q, 0, c, 2, 1, &seq), 0);
+	assert_int_equal(seq, 2 * cap);
+	mr_worker_commands(w);
+	assert_true(mr_cmdq_applied(&q, 0, seq));
+	assert_int_equal(w->cmd_done, 2 * cap);
+	mr_worker_commands(dp->w[1]);
+	assert_quiet();
+}
+
+/* An object on the deferral queue. */
+struct dobj {
+	struct mr_defer d;
+	int ready;		/* what its ready() answers */
+	unsigned int asked;	/* ready() calls */
+	unsigned int freed;
+	struct mr_dp_session *s;	/* a session a command names */
+	uint8_t state_at_free;	/* s->leg[1].path[0].state when freed */
+};
+
+static int
+dobj_ready(struct mr_defer *d, void *arg)
+{
+	struct dobj *o = container_of(d, struct dobj, d);
+
+	(void)arg;
+	o->asked++;
+	return o->ready;
+}
+
+static void
+dobj_free(struct mr_defer *d, void *arg)
+{
+	struct dobj *o = container_of(d, struct dobj, d);
+
+	(void)arg;
+	o->freed++;
+	if (o->s != NULL)
+		o->state_at_free = o->s->leg[1].path[0].state;
+}
+
+static const struct mr_defer_ops dobj_ops = { .free = dobj_free };
+static const struct mr_defer_ops dobj_ready_ops = { .ready = dobj_ready, .free = dobj_free };
+
+static void
+test_defer(void **state)
+{
+	struct mr_worker *w0 = dp->w[0];
+	struct mr_dp_session *s = sess_std(0, 20800, 20802);
+	struct dobj a = { .s = s }, b = { 0 }, nb = { 0 }, r = { 0 }, late = { 0 };
+	struct mr_ep x = X;
+	struct mr_defer_q dq;
+	struct mr_cmdq q;
+	struct mr_cmd c;
+
+	(void)state;
+	mr_cmdq_init(&q, dp);
+	mr_defer_init(&dq, &q, dp->qsv);
+	/* Worker 0 is an RCU reader, online: grace periods wait for its quiescent states. */
+	assert_int_equal(rte_rcu_qsbr_thread_register(dp->qsv, 0), 0);
+	rte_rcu_qsbr_thread_online(dp->qsv, 0);
+
+	/* a: a command naming its session is queued on worker 0 before a is. */
+	cmd_clear_remote(&c, s);
+	c.remote = x;
+	c.nh = 1;
+	assert_int_equal(mr_cmdq_send(&q, 0, &c, 1, 1, NULL), 0);
+	mr_defer_add(&dq, &a.d, 0, &dobj_ops, NULL);
+	/* b: owned by worker 1, which has nothing pending; nb: no owner (an old list);
+	 * r: waits for its ready() too. */
+	mr_defer_add(&dq, &b.d, 1, &dobj_ops, NULL);
+	mr_defer_add(&dq, &nb.d, MR_DEFER_NO_OWNER, &dobj_ops, NULL);
+	mr_defer_add(&dq, &r.d, 1, &dobj_ready_ops, NULL);
+	assert_int_equal(dq.n, 4);
+
+	/* No grace period has passed: nothing is freed. */
+	assert_int_equal(mr_defer_poll(&dq), 0);
+	assert_int_equal(r.asked, 1);
+	/* Worker 0 passes a quiescent state: the grace period of b and nb ended, but a's
+	 * owner has not applied the command naming it (a grace period alone is not enough),
+	 * and r is not ready. */
+	rte_rcu_qsbr_quiescent(dp->qsv, 0);
+	assert_int_equal(mr_defer_poll(&dq), 2);
+	assert_int_equal(b.freed, 1);
+	assert_int_equal(nb.freed, 1);
+	assert_int_equal(a.freed, 0);
+	assert_int_equal(r.freed, 0);
+	assert_int_equal(dq.n, 2);
+
+	/* The owner applies it: a's grace period starts only now, and must pass too. */
+	mr_worker_commands(w0);
+	assert_int_equal(mr_defer_poll(&dq), 0);
+	assert_int_equal(a.freed, 0);
+	rte_rcu_qsbr_quiescent(dp->qsv, 0);
+	assert_int_equal(mr_defer_poll(&dq), 1);
+	assert_int_equal(a.freed, 1);
+	assert_int_equal(a.state_at_free, MR_PATH_CONFIGURED);	/* the command was applied */
+
+	/* r becomes ready: then a grace period. */
+	r.ready = 1;
+	assert_int_equal(mr_defer_poll(&dq), 0);
+	assert_int_equal(r.freed, 0);
+	rte_rcu_qsbr_quiescent(dp->qsv, 0);
+	assert_int_equal(mr_defer_poll(&dq), 1);
+	assert_int_equal(r.freed, 1);
+	assert_int_equal(dq.n, 0);
+
+	/* An offline reader (an idle worker asleep) does not hold grace periods up. */
+	rte_rcu_qsbr_thread_offline(dp->qsv, 0);
+	mr_defer_add(&dq, &late.d, 0, &dobj_ops, NULL);
+	assert_int_equal(mr_defer_poll(&dq), 1);
+	assert_int_equal(late.freed, 1);
+
+	/* Draining (workers stopped) frees what waits at once, once each. */
+	late.freed = 0;
+	cmd_clear_remote(&c, s);
+	assert_int_equal(mr_cmdq_send(&q, 0, &c, 1, 1, NULL), 0);
+	mr_defer_add(&dq, &late.d, 0, &dobj_ops, NULL);
+	assert_int_equal(mr_defer_poll(&dq), 0);
+	mr_defer_drain(&dq);
+	assert_int_equal(late.freed, 1);
+	assert_int_equal(dq.n, 0);
+	assert_int_equal(mr_defer_poll(&dq), 0);
+	rte_rcu_qsbr_thread_unregister(dp->qsv, 0);
+	mr_worker_commands(w0);
 	assert_quiet();
 }
 
@@ -1845,6 +2134,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rtp_stats, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_slowpath, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_commands, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_owner_map, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_cmdq_bounded, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 	};
 	int rc;
