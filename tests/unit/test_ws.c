@@ -1097,6 +1097,38 @@ test_conn_idle_timeout(void **state)
 	assert_int_equal(t.closes, 2);
 }
 
+/* A connection adopted after a quiet spell longer than the idle timeout (nothing polled the
+ * server meanwhile) gets the whole timeout from when the loop set the clock, not from the
+ * last poll: the control loop calls mr_ws_server_set_now() before upgrades. */
+static void
+test_conn_idle_after_quiet(void **state)
+{
+	struct mr_ws_limits lim = def_lim;
+	struct tctx t;
+	int fd;
+
+	(void)state;
+	lim.idle_timeout_ms = 1000;
+	tctx_init(&t, &lim);
+	pump(&t);
+	t.t += 60000;
+	mr_ws_server_set_now(t.s, t.t);
+	mr_ws_server_set_now(t.s, t.t - 5000);		/* never back */
+	pair(&t, &fd, NULL, 0);
+	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 1000);
+	pump(&t);
+	assert_int_equal(t.closes, 0);
+	t.t += 999;
+	pump(&t);
+	assert_int_equal(t.closes, 0);
+	t.t += 1;
+	pump(&t);
+	assert_int_equal(t.closes, 1);
+	assert_string_equal(t.last_reason, "timeout");
+	close(fd);
+	mr_ws_server_free(t.s);
+}
+
 static void
 test_conn_limits_extra(void **state)
 {
@@ -1669,6 +1701,7 @@ main(void)
 		cmocka_unit_test(test_conn_garbage),
 		cmocka_unit_test(test_conn_slow),
 		cmocka_unit_test(test_conn_idle_timeout),
+		cmocka_unit_test(test_conn_idle_after_quiet),
 		cmocka_unit_test(test_conn_limits_extra),
 		cmocka_unit_test(test_conn_reentry),
 		cmocka_unit_test(test_conn_memory),
