@@ -1048,6 +1048,22 @@ test_conn_slow(void **state)
 	assert_int_equal(t.closes, 1);
 }
 
+/* Nothing is closed until ms - 1 more milliseconds have passed; at ms one connection is,
+ * for "timeout". */
+static void
+expect_timeout_in(struct tctx *t, uint64_t ms)
+{
+	unsigned int closes = t->closes;
+
+	t->t += ms - 1;
+	pump(t);
+	assert_int_equal(t->closes, closes);
+	t->t += 1;
+	pump(t);
+	assert_int_equal(t->closes, closes + 1);
+	assert_string_equal(t->last_reason, "timeout");
+}
+
 static void
 test_conn_idle_timeout(void **state)
 {
@@ -1070,25 +1086,13 @@ test_conn_idle_timeout(void **state)
 	csend(fd, 1, MR_WS_OP_PING, "", 0);
 	pump(&t);
 	assert_int_equal(cread(fd, &h, p, sizeof(p)), 0);
-	t.t += 499;
-	pump(&t);
-	assert_int_equal(t.closes, 0);
-	t.t += 1;
-	pump(&t);
 	/* fd2 said nothing for 1000 ms. */
-	assert_int_equal(t.closes, 1);
-	assert_string_equal(t.last_reason, "timeout");
+	expect_timeout_in(&t, 500);
 	assert_null(t.conn[1]);
 	assert_non_null(t.conn[0]);
 	expect_close(fd2, MR_WS_CLOSE_GOING_AWAY);
 	assert_true(ceof(fd2));
-	t.t += 499;
-	pump(&t);
-	assert_int_equal(t.closes, 1);
-	t.t += 1;
-	pump(&t);
-	assert_int_equal(t.closes, 2);
-	assert_string_equal(t.last_reason, "timeout");
+	expect_timeout_in(&t, 500);
 	mr_ws_server_stats(t.s, &st);
 	assert_int_equal(st.timeouts, 2);
 	close(fd);
@@ -1118,13 +1122,7 @@ test_conn_idle_after_quiet(void **state)
 	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 1000);
 	pump(&t);
 	assert_int_equal(t.closes, 0);
-	t.t += 999;
-	pump(&t);
-	assert_int_equal(t.closes, 0);
-	t.t += 1;
-	pump(&t);
-	assert_int_equal(t.closes, 1);
-	assert_string_equal(t.last_reason, "timeout");
+	expect_timeout_in(&t, 1000);
 	close(fd);
 	mr_ws_server_free(t.s);
 }
