@@ -147,7 +147,7 @@ world_up(void)
 	w->mp = pool;
 	w->hdr_mp = hdr_pool;
 	w->flows = mr_flow_table_create("fb_flows", 4096, SOCKET_ID_ANY, dp->qsv);
-	if (w->flows == NULL)
+	if (w->flows == NULL || mr_dp_rooms_setup(dp) != 0)
 		return -1;
 
 	/* Participants: local ports 20000, 20002, ...; remotes 198.18.0.(10 + i % 200). */

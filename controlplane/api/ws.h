@@ -199,6 +199,11 @@ int mr_ws_server_fd(const struct mr_ws_server *s);
  * then only what the caller passes here). Call it when mr_ws_server_fd() is readable and
  * when mr_ws_server_next_timeout() comes due. */
 void mr_ws_server_poll(struct mr_ws_server *s, uint64_t now_ms);
+/* The time is now_ms (the server's clock never goes back): what mr_ws_server_poll() does to
+ * it first. The loop calls it before anything that may adopt a connection, whose idle
+ * timeout counts from the server's clock: poll runs only when there is WebSocket work, so
+ * after a quiet spell longer than the timeout a new connection would be timed out at once. */
+void mr_ws_server_set_now(struct mr_ws_server *s, uint64_t now_ms);
 /* Milliseconds from now_ms until the next timer of the server, -1 when none. */
 int mr_ws_server_next_timeout(const struct mr_ws_server *s, uint64_t now_ms);
 void mr_ws_server_stats(const struct mr_ws_server *s, struct mr_ws_stats *st);

@@ -999,7 +999,8 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	static const char *const keys[] = {
 		"max_rooms", "max_participants", "max_streams", "ws_timeout",
 		"ws_max_connections", "ws_max_message", "ws_max_sendbuf", "nack_cache",
-		"nack_budget", "pli_interval_ms", "fanout", NULL
+		"nack_budget", "pli_interval_ms", "nack_cache_audio_ms", "nack_cache_video_ms",
+		"fanout", NULL
 	};
 	static const char *const fanouts[] = { "auto", "copy", "indirect", NULL };
 	struct mr_rooms_conf *r = &cfg->rooms;
@@ -1036,6 +1037,12 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	ret = get_uint_range(x, g, "nack_budget", 0, 100000, &r->nack_budget);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "pli_interval_ms", 0, 60000, &r->pli_interval_ms);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "nack_cache_audio_ms", 1, 60000,
+				     &r->nack_cache_audio_ms);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "nack_cache_video_ms", 1, 60000,
+				     &r->nack_cache_video_ms);
 	if (ret == 0)
 		ret = get_enum(x, g, "fanout", fanouts, &idx);
 	if (ret == 0 && idx >= 0)
@@ -1090,6 +1097,8 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.nack_cache = 512;
 	cfg->rooms.nack_budget = 200;
 	cfg->rooms.pli_interval_ms = 1000;
+	cfg->rooms.nack_cache_audio_ms = 1000;
+	cfg->rooms.nack_cache_video_ms = 2000;
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
 }
 

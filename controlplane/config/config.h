@@ -56,6 +56,8 @@ struct mr_rooms_conf {
 	unsigned int nack_cache;	/* packets kept per stream for NACK, 0 or 64..4096 pow2 */
 	unsigned int nack_budget;	/* retransmissions per subscriber per second, default 200 */
 	unsigned int pli_interval_ms;	/* at most one PLI/FIR per stream this often, 1000 */
+	unsigned int nack_cache_audio_ms;/* cached audio packets answer NACKs this long, 1000 */
+	unsigned int nack_cache_video_ms;/* cached video packets answer NACKs this long, 2000 */
 	enum mr_fanout fanout;		/* default MR_FANOUT_AUTO */
 };
 

@@ -237,10 +237,20 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	/* rooms.pli_interval_ms = 0 means no limit: 1 cycle in the dataplane's terms. */
 	dp->pli_interval_tsc = cfg->rooms.pli_interval_ms ?
 		(uint64_t)cfg->rooms.pli_interval_ms * dp->tsc_hz / 1000 : 1;
+	dp->rtx_max_age_tsc[MR_KIND_AUDIO] =
+		(uint64_t)cfg->rooms.nack_cache_audio_ms * dp->tsc_hz / 1000;
+	dp->rtx_max_age_tsc[MR_KIND_VIDEO] =
+		(uint64_t)cfg->rooms.nack_cache_video_ms * dp->tsc_hz / 1000;
 	for (i = 0; i < dp->n_workers; i++)
 		dp->w[i]->mp = a->mp;
 	mr_cmdq_init(&a->cmdq, dp);
 	mr_defer_init(&a->defer, &a->cmdq, dp->qsv);
+	/* The rest of the defaults and the TSC factors, once, before any worker runs. */
+	rc = mr_dp_rooms_setup(dp);
+	if (rc < 0) {
+		snprintf(err, errlen, "rooms: no TSC frequency");
+		return rc;
+	}
 	a->neigh = mr_neigh_create(a);
 	a->flows = mr_flows_create(a);
 	a->sess = a->flows != NULL ? mr_sessions_create(a) : NULL;

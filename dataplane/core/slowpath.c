@@ -163,8 +163,10 @@ mr_slow_icmp6(struct mr_worker *w, struct mr_dp_port *p, struct rte_mbuf *m,
 		    !(memcmp(dst, target, 16) == 0 || mr_is_solicited_node(dst, target)))
 			break;
 		/* The NA with its option is 32 bytes; a bare 24-byte NS needs 8 more. */
-		if (len < 32 && rte_pktmbuf_tailroom(m) < 32 - len)
-			break;
+		if (len < 32 && rte_pktmbuf_tailroom(m) < 32 - len) {
+			mr_drop(w, m, MR_DROP_NO_TAILROOM);
+			return;
+		}
 		dad = memcmp(src, unspec, 16) == 0;
 		/* Reply: NA with Solicited (unless DAD) and Override, target link-layer option. */
 		memcpy(dst, dad ? all_nodes : src, 16);

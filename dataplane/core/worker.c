@@ -66,7 +66,7 @@ mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 #define MR_PREFETCH_AHEAD 4
 
 /* What the packet of flow val will touch: a session's lines (relay.h), or a room
- * participant's first two. */
+ * participant's first three (room_dp.h: read-only, path, counters). */
 static inline void
 mr_flow_prefetch(uintptr_t val)
 {
@@ -75,6 +75,7 @@ mr_flow_prefetch(uintptr_t val)
 
 		rte_prefetch0(b);
 		rte_prefetch0(b + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(b + 2 * RTE_CACHE_LINE_SIZE);
 		return;
 	}
 	mr_relay_prefetch(val);
@@ -162,7 +163,9 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		if (owner - 1 != w->idx) {
 			/* DESIGN.md §2: the NIC did not steer this one to its owner; pass it on. */
 			if (from_handoff) {
-				mr_drop(w, m, MR_DROP_NO_FLOW);
+				/* Its port changed owner while it was in the ring: a second
+				 * hand-off could chase a moving owner, so it ends here. */
+				mr_drop(w, m, MR_DROP_HANDOFF_STALE);
 				continue;
 			}
 			if (unlikely(rte_ring_sp_enqueue(dp->w[owner - 1]->handoff[w->idx], m) != 0)) {

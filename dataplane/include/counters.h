@@ -23,23 +23,31 @@
 	X(ARP_MALFORMED, "arp_malformed", "ARP packet not Ethernet/IPv4 or truncated") \
 	X(ARP_IGNORED, "arp_ignored", "ARP packet not for our addresses") \
 	X(ICMP_IGNORED, "icmp_ignored", "ICMP/ICMPv6 message the appliance does not answer") \
-	X(NO_FLOW, "no_flow", "UDP port with no session") \
+	X(NO_FLOW, "no_flow", "UDP port with no session or room participant") \
 	X(SRC_MISMATCH, "source_mismatch", "packet from a source other than the latched remote") \
-	X(NO_REMOTE, "no_remote", "the other leg has no remote address yet") \
+	X(NO_REMOTE, "no_remote", "no remote address to send to yet (the other leg, or a room " \
+	  "subscriber or publisher: one count per copy or relay packet not sent)") \
 	X(NO_NEIGHBOR, "no_neighbor", "next-hop MAC not resolved yet") \
 	X(RTP_MALFORMED, "rtp_malformed", "RTP/RTCP packet shorter than its fixed header") \
 	X(HANDOFF_FULL, "handoff_ring_full", "hand-off ring to the owner lcore full") \
+	X(HANDOFF_STALE, "handoff_owner_moved", "handed-off packet whose UDP port another lcore " \
+	  "owned by the time it arrived (never handed on twice)") \
 	X(EXCEPTION_FULL, "exception_ring_full", "exception ring to the control plane full") \
 	X(TX_FULL, "tx_full", "NIC TX queue refused the packet") \
 	X(HDR_ROOM, "no_headroom", "mbuf headroom too small for the rewritten headers") \
+	X(NO_TAILROOM, "no_tailroom", "mbuf data room too small for a packet the relay copies " \
+	  "(room fan-out copy, RTCP to a publisher, retransmission) or for an ND reply") \
 	X(ROOM_CLASS, "room_not_rtp", "neither RTP nor RTCP on a room participant's endpoint") \
 	X(UNKNOWN_SSRC, "unknown_ssrc", "RTP from a participant with an SSRC the room does not know") \
 	X(SSRC_FOREIGN, "ssrc_foreign", "RTP with an SSRC another participant publishes") \
 	X(MUTED, "muted", "RTP of a muted stream") \
-	X(NO_SUBSCRIBER, "no_subscriber", "RTP or SR of a stream nobody subscribes to") \
+	X(NO_SUBSCRIBER, "no_subscriber", "RTP or SR of a stream with no subscriber to send it " \
+	  "to (none subscribed, or none latched yet)") \
 	X(RTCP_MALFORMED, "rtcp_malformed", "RTCP compound failing the RFC 3550 A.2 checks") \
 	X(RTCP_UNHANDLED, "rtcp_unhandled", "RTCP compound with nothing the room acts on") \
-	X(NO_MBUF, "no_mbuf", "mbuf pool empty: a packet the relay builds or copies was not sent")
+	X(NO_MBUF, "no_mbuf", "mbuf pool empty: a packet the relay builds or copies was not sent") \
+	X(RTCP_BUILD, "rtcp_build_failed", "the relay's own RTCP (receiver report, NACK to a " \
+	  "publisher) did not fit in an mbuf: not sent")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */

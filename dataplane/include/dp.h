@@ -86,7 +86,7 @@ struct mr_worker {
 	 * MBUF_FAST_FREE (one pool per TX queue); NULL = rooms forward in place only, to one
 	 * subscriber, and count the rest as MR_DROP_NO_MBUF. hdr_mp: small mbufs for the
 	 * headers of indirect fan-out, written from the buffer start (data room >= 66 bytes,
-	 * 128 is plenty); NULL = mp. */
+	 * 128 is plenty); NULL = mp (mr_dp_rooms_setup() sets it so). */
 	struct rte_mempool *mp;
 	struct rte_mempool *hdr_mp;
 
@@ -120,6 +120,11 @@ enum mr_dp_fanout {
  * indirect. */
 #define MR_DP_FANOUT_COPY_MAX 1024
 #define MR_DP_NACK_BUDGET 200		/* retransmissions per subscriber per second */
+/* How long a cached packet is answered to a NACK (rooms.nack_cache_{audio,video}_ms): like
+ * mediasoup, one second of audio and two of video; older, a retransmission comes too late to
+ * be played, and the NACK goes to the publisher. */
+#define MR_DP_RTX_AGE_AUDIO_MS 1000
+#define MR_DP_RTX_AGE_VIDEO_MS 2000
 
 struct mr_dp {
 	/* cp: written before launch; dp: ro */
@@ -142,16 +147,23 @@ struct mr_dp {
 	 * dp->n_addr_idx x 65536 entries. */
 	uint8_t *owner;
 	unsigned int n_addr_idx;		/* the largest address_count of the ports */
-	/* Rooms (dataplane/rooms/room_fwd.c), from struct mr_rooms_conf. cp: written before launch;
-	 * dp: ro. Zero selects the default named. */
+	/* Rooms (dataplane/rooms/room_fwd.c), from struct mr_rooms_conf. cp: written before
+	 * launch, then mr_dp_rooms_setup() replaces each 0 with the default named, once;
+	 * dp: ro. */
 	uint8_t fanout;			/* enum mr_dp_fanout, default MR_DP_FANOUT_AUTO */
-	uint16_t fanout_copy_max;	/* AUTO crossover (UDP payload bytes), 0 = default */
+	uint16_t fanout_copy_max;	/* AUTO crossover in UDP payload bytes:
+					 * MR_DP_FANOUT_COPY_MAX */
 	uint32_t nack_budget;		/* retransmissions per subscriber per second (also the
-					 * bucket depth), 0 = MR_DP_NACK_BUDGET */
+					 * bucket depth): MR_DP_NACK_BUDGET */
 	uint64_t pli_interval_tsc;	/* one PLI/FIR per stream per this many TSC cycles at
-					 * most; 0 = one second (1 = no limit in practice) */
-	uint64_t rtx_max_age_tsc;	/* cached packets older than this are not resent;
-					 * 0 = one second */
+					 * most: one second (1 = no limit in practice) */
+	uint64_t rtx_max_age_tsc[2];	/* by enum mr_media_kind: cached packets older than this
+					 * are not resent: MR_DP_RTX_AGE_{AUDIO,VIDEO}_MS */
+	/* Derived by mr_dp_rooms_setup() from the above and tsc_hz, so that no packet divides
+	 * by tsc_hz. dp: ro. */
+	struct mr_scale tsc_to_q16;	/* TSC cycles → 1/65536 s (DLSR, RTT: RFC 3550 §6.4.1) */
+	struct mr_scale rtx_refill;	/* TSC cycles → retransmission tokens * 2^16 */
+	uint64_t rtx_bucket;		/* nack_budget tokens * 2^16: the bucket's depth */
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };
@@ -193,6 +205,11 @@ mr_owner_load(const struct mr_dp *dp, unsigned int addr_idx, uint16_t udp_port)
 {
 	return __atomic_load_n(&dp->owner[mr_owner_idx(addr_idx, udp_port)], __ATOMIC_RELAXED);
 }
+
+/* Complete dp's room settings before the workers start (or after a test changes them):
+ * defaults for those left 0, the TSC conversion factors, and each worker's hdr_mp (mp when
+ * NULL). 0, or -EINVAL when tsc_hz is 0. */
+int mr_dp_rooms_setup(struct mr_dp *dp);
 
 /* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */
 int mr_worker_main(void *arg);

@@ -26,6 +26,50 @@ mr_ep_eq(const struct mr_ep *x, const struct mr_ep *y)
 	return x->family == y->family && x->port == y->port && memcmp(x->a, y->a, 16) == 0;
 }
 
+/* x * num / den for a den fixed at start (a TSC frequency), without a division per use: one
+ * 64x64->128-bit multiplication and a shift (mr_scale()). mr_scale_init() rounds the factor
+ * up and picks the largest shift that keeps it under 2^63. The result is floor(x * num / den)
+ * exactly while x <= 2^shift / den (about 2^63 / num: for TSC cycles to 1/65536 s, 2^47
+ * cycles, hours); beyond, it is never below and at most x / 2^shift + 1 above, a relative
+ * error under 2^-62 (tests/unit/test_scale.c). */
+struct mr_scale {
+	uint64_t mult;
+	uint32_t shift;
+};
+
+/* 0, or -1 (and a factor of 0) when den is 0 or num / den is 2^63 or more. */
+static inline int
+mr_scale_init(struct mr_scale *s, uint64_t num, uint64_t den)
+{
+	uint32_t sh;
+
+	s->mult = 0;
+	s->shift = 0;
+	if (den == 0 || num / den >= (1ULL << 63))
+		return -1;
+	for (sh = 0; sh < 126; sh++) {
+		/* One more bit while num << (sh + 1) stays below 2^127 (num < 2^(126 - sh);
+		 * always true below sh = 63) and the factor below 2^63. */
+		if (sh >= 63 && (num >> (126 - sh)) != 0)
+			break;
+		if ((((unsigned __int128)num << (sh + 1)) + den - 1) / den >=
+		    (unsigned __int128)1 << 63)
+			break;
+	}
+	s->shift = sh;
+	s->mult = (uint64_t)((((unsigned __int128)num << sh) + den - 1) / den);
+	return 0;
+}
+
+/* x * num / den (mr_scale_init), saturated at UINT64_MAX. */
+static inline uint64_t
+mr_scale(const struct mr_scale *s, uint64_t x)
+{
+	unsigned __int128 r = ((unsigned __int128)x * s->mult) >> s->shift;
+
+	return r > UINT64_MAX ? UINT64_MAX : (uint64_t)r;
+}
+
 /* An interface address with its prefix. */
 struct mr_prefix {
 	uint8_t family;		/* 0 when not configured */

@@ -72,7 +72,8 @@ struct mr_rtx_cache {
 	uint8_t *data;			/* size * slot_bytes */
 };
 
-/* Per-stream counters: dp: rw (plain stores by the owner), cp: ro (relaxed loads). */
+/* Per-stream counters: dp: rw (plain stores by the owner), cp: ro (relaxed loads). The four
+ * every RTP packet moves come first. */
 struct mr_stream_ctr {
 	uint64_t pkts_in;		/* RTP from the publisher */
 	uint64_t bytes_in;		/* UDP payload bytes */
@@ -98,8 +99,13 @@ struct mr_stream_rx_report {
 	uint32_t reports;		/* report blocks consumed */
 };
 
+/* Cache lines by writer (the room structs below follow the same plan): a control-plane store
+ * after publication (mute, a new subscriber list or SSRC map) must not invalidate the line
+ * holding the owner's per-packet counters, and the owner's per-packet stores must not
+ * invalidate the fields everyone only reads. 448 bytes a stream (320 packed: the extra 128
+ * are the control plane's line and the padding of the read-only one). */
 struct mr_dp_stream {
-	/* cp: written before publication; dp: ro */
+	/* Line 0. cp: written before publication; dp: ro. */
 	uint32_t ssrc;
 	uint32_t id;			/* control-plane stream id */
 	uint8_t kind;			/* enum mr_media_kind */
@@ -110,34 +116,36 @@ struct mr_dp_stream {
 	struct mr_dp_part *pub;
 	struct mr_rtx_cache *cache;	/* NULL = no NACK answers (nack_cache = 0) */
 
-	/* cp: rw (release store of a new list), dp: ro (acquire load) */
-	struct mr_dp_sublist *subs;
-	/* cp: rw (relaxed store), dp: ro (relaxed load) */
+	/* Line 1. cp: rw after publication, dp: ro. subs: release store of a new list,
+	 * acquire load; muted: relaxed store and load. */
+	struct mr_dp_sublist *subs __rte_cache_aligned;
 	uint8_t muted;
 
-	/* dp: rw (owner), cp: ro */
-	struct mr_stream_ctr ctr;
-	struct mr_rtp_stats rtp;	/* publisher → relay: loss, jitter (RFC 3550 A.1/A.3/A.8) */
+	/* Lines 2-6. dp: rw (the owner, per packet), cp: ro (relaxed loads). What every RTP
+	 * packet writes (rtp, level, the first counters) is on lines 2-3. */
+	struct mr_rtp_stats rtp __rte_cache_aligned;	/* publisher → relay: loss, jitter
+							 * (RFC 3550 A.1/A.3/A.8) */
 	uint32_t level_q8;		/* smoothed RFC 6464 level, -dBov * 256 (0 = loudest,
 					 * 127 * 256 = silence); audio streams with the extension */
 	uint32_t level_pkts;		/* packets that carried the audio-level extension */
+	struct mr_stream_ctr ctr;
 	uint64_t last_pli_tsc;		/* last PLI/FIR forwarded, for pli_interval */
 	uint32_t sr_ntp_mid;		/* middle 32 bits of the last SR's NTP time (LSR) */
 	uint64_t sr_tsc;		/* when it arrived (for DLSR) */
 	uint64_t sr_count;
 	struct mr_stream_rx_report rx;	/* from subscribers' RRs */
-	/* dp: rw (owner): RFC 3550 A.3 counts at the last RR the relay sent, for its
-	 * "fraction lost since the previous report" */
+	/* RFC 3550 A.3 counts at the last RR the relay sent, for its "fraction lost since the
+	 * previous report" */
 	uint64_t rr_expected_prior;
 	uint64_t rr_received_prior;
 } __rte_cache_aligned;
 
-/* Per-participant counters: dp: rw (owner), cp: ro. */
+/* Per-participant counters: dp: rw (owner), cp: ro. The two a fan-out copy moves first. */
 struct mr_part_ctr {
-	uint64_t pkts_in;
-	uint64_t bytes_in;
 	uint64_t pkts_out;
 	uint64_t bytes_out;
+	uint64_t pkts_in;
+	uint64_t bytes_in;
 	uint64_t rtcp_in;
 	uint64_t drop_src;		/* MR_DROP_SRC_MISMATCH */
 	uint64_t drop_unknown_ssrc;	/* MR_DROP_UNKNOWN_SSRC */
@@ -155,19 +163,21 @@ struct mr_part_ctr {
 };
 
 struct mr_dp_room {
-	/* cp: written before publication; dp: ro */
+	/* Line 0. cp: written before publication; dp: ro. */
 	uint32_t id;
 	uint8_t owner;			/* worker index */
 	uint8_t auto_publish;		/* unknown SSRCs are reported, not just dropped */
 	uint8_t pad[2];
 	uint64_t ntp_base;		/* NTP time (RFC 3550 §4, 32.32) at tsc_base */
 	uint64_t tsc_base;
-	/* cp: rw (release store of a new map), dp: ro (acquire load) */
-	struct mr_dp_ssrc_map *map;
+	/* Line 1. cp: rw (release store of a new map), dp: ro (acquire load). 128 bytes a room. */
+	struct mr_dp_ssrc_map *map __rte_cache_aligned;
 } __rte_cache_aligned;
 
+/* The control plane writes nothing here after publication (commands ask the owner to), so a
+ * participant has two groups. 320 bytes (256 packed). */
 struct mr_dp_part {
-	/* cp: written before publication; dp: ro */
+	/* Line 0. cp: written before publication; dp: ro. */
 	struct mr_dp_room *room;
 	struct mr_ep local;		/* the participant's relay endpoint (RTP and RTCP) */
 	uint16_t port_idx;		/* appliance port the local address is on */
@@ -176,11 +186,14 @@ struct mr_dp_part {
 	uint32_t id;			/* control-plane participant id */
 	uint32_t relay_ssrc;		/* SSRC the relay's own RTCP to this participant uses */
 
-	/* dp: rw (owner), cp: ro. Writers bracket changes of path with seq. */
-	rte_seqcount_t seq;
+	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
+	 * publication. Line 1 is all a fan-out copy to this participant writes or reads
+	 * besides line 0: path and ctr.pkts_out/bytes_out. Writers bracket changes of
+	 * path with seq. */
+	rte_seqcount_t seq __rte_cache_aligned;
 	struct mr_dp_path path;		/* latched remote (state NONE until the first packet) */
-	uint64_t last_rx_tsc;
 	struct mr_part_ctr ctr;
+	uint64_t last_rx_tsc;
 	/* NACK retransmission budget (token bucket, tokens * 2^16) */
 	uint64_t rtx_tokens;
 	uint64_t rtx_refill_tsc;

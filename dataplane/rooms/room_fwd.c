@@ -8,6 +8,7 @@
  * streams' mutable state, so there are no locks. Per packet there is no allocation beyond
  * mbufs, no system call and no logging; every packet not sent is counted by reason.
  */
+#include <errno.h>
 #include <string.h>
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -66,7 +67,7 @@ room_map(const struct mr_dp_room *r)
 static inline uint32_t
 room_tsc_to_q16(const struct mr_dp *dp, uint64_t d)
 {
-	unsigned __int128 x = ((unsigned __int128)d << 16) / dp->tsc_hz;
+	uint64_t x = mr_scale(&dp->tsc_to_q16, d);
 
 	return x > UINT32_MAX ? UINT32_MAX : (uint32_t)x;
 }
@@ -146,7 +147,7 @@ room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, 
 	if (unlikely(m == NULL))
 		return -1;
 	if (unlikely(rte_pktmbuf_tailroom(m) < len)) {
-		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		mr_drop(w, m, MR_DROP_NO_TAILROOM);
 		return -1;
 	}
 	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), src, len);
@@ -166,7 +167,7 @@ room_send_indirect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *t
 	uint16_t hlen = mr_hdr_len(op, to->local.family);
 	struct rte_mbuf *h, *c;
 
-	h = room_alloc(w, w->hdr_mp != NULL ? w->hdr_mp : w->mp);
+	h = room_alloc(w, w->hdr_mp);
 	if (unlikely(h == NULL))
 		return -1;
 	c = room_alloc(w, w->mp);
@@ -226,8 +227,12 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	}
 	for (i = 0; i < last; i++) {
 		sub = sl->sub[i];
-		if (i + 1 < last)
-			rte_prefetch0(&sl->sub[i + 1]->path);
+		if (i + 1 < last) {
+			/* All a copy reads and writes of the next subscriber: its first
+			 * two lines (room_dp.h: read-only; path, pkts_out). */
+			rte_prefetch0(sl->sub[i + 1]);
+			rte_prefetch0(&sl->sub[i + 1]->seq);
+		}
 		if (!room_sub_ready(w, sub, from))
 			continue;
 		if (indirect && !dp->port[sub->port_idx].tx_no_chain) {
@@ -276,11 +281,10 @@ room_fanout(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *p
 	    const struct mr_dp_sublist *sl, const struct mr_dp_part *from)
 {
 	const struct mr_dp *dp = w->dp;
-	unsigned int copy_max = dp->fanout_copy_max ? dp->fanout_copy_max :
-		MR_DP_FANOUT_COPY_MAX;
 
 	if (sl->n > 1 && (dp->fanout == MR_DP_FANOUT_INDIRECT ||
-			  (dp->fanout == MR_DP_FANOUT_AUTO && pi->payload_len > copy_max)))
+			  (dp->fanout == MR_DP_FANOUT_AUTO &&
+			   pi->payload_len > dp->fanout_copy_max)))
 		return room_fanout_body(w, m, pi, sl, from, 1);
 	return room_fanout_body(w, m, pi, sl, from, 0);
 }
@@ -442,14 +446,14 @@ room_to_publisher(struct mr_worker *w, struct mr_dp_stream *st, const struct mr_
 static inline void
 room_refill(const struct mr_dp *dp, struct mr_dp_part *p, uint64_t now)
 {
-	uint64_t cap = (uint64_t)(dp->nack_budget ? dp->nack_budget : MR_DP_NACK_BUDGET) *
-		ROOM_TOKEN;
+	uint64_t cap = dp->rtx_bucket;
 	uint64_t el = now - p->rtx_refill_tsc;
 
 	if (p->rtx_refill_tsc == 0 || el >= dp->tsc_hz) {
 		p->rtx_tokens = cap;
 	} else if ((int64_t)el > 0) {
-		uint64_t add = (uint64_t)(((unsigned __int128)el * cap) / dp->tsc_hz);
+		/* el * cap / tsc_hz */
+		uint64_t add = mr_scale(&dp->rtx_refill, el);
 
 		p->rtx_tokens = RTE_MIN(cap, p->rtx_tokens + add);
 	} else {
@@ -466,8 +470,8 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 	  const struct mr_dp_ssrc_map *map, uint8_t tclass, uint64_t now)
 {
 	const struct mr_dp *dp = w->dp;
-	uint64_t max_age = dp->rtx_max_age_tsc ? dp->rtx_max_age_tsc : dp->tsc_hz;
 	uint16_t seqs[ROOM_NACK_MAX], miss[ROOM_NACK_MAX];
+	uint64_t max_age;
 	unsigned int i, n, nm = 0;
 	struct mr_dp_stream *st;
 	struct mr_rtx_cache *c;
@@ -485,6 +489,7 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 	st->ctr.nack_rx += (unsigned int)rc;
 	n = RTE_MIN((unsigned int)rc, ROOM_NACK_MAX);
 	c = st->cache;
+	max_age = dp->rtx_max_age_tsc[st->kind == MR_KIND_AUDIO ? MR_KIND_AUDIO : MR_KIND_VIDEO];
 	room_refill(dp, part, now);
 	for (i = 0; i < n; i++) {
 		uint16_t seq = seqs[i];
@@ -526,7 +531,7 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 		len = mr_rtcp_build_nack(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
 					 st->pub->relay_ssrc, media, miss, nm);
 		if (len < 0) {
-			mr_drop(w, m, MR_DROP_HDR_ROOM);
+			mr_drop(w, m, MR_DROP_RTCP_BUILD);
 			return 1;
 		}
 		if (room_send(w, m, st->pub, (uint16_t)len, tclass, NULL) == 0)
@@ -542,12 +547,9 @@ static int
 room_pli(struct mr_worker *w, struct mr_dp_part *part, struct mr_dp_stream *st,
 	 const struct mr_rtcp_hdr *h, uint8_t tclass, uint64_t now)
 {
-	const struct mr_dp *dp = w->dp;
-	uint64_t iv = dp->pli_interval_tsc ? dp->pli_interval_tsc : dp->tsc_hz;
-
 	if (st == NULL || st->pub == part)
 		return 0;
-	if (st->last_pli_tsc != 0 && now - st->last_pli_tsc < iv) {
+	if (st->last_pli_tsc != 0 && now - st->last_pli_tsc < w->dp->pli_interval_tsc) {
 		st->ctr.pli_limited++;
 		return 1;
 	}
@@ -761,7 +763,7 @@ room_send_rr(struct mr_worker *w, struct mr_dp_stream *st, uint64_t now)
 	len = mr_rtcp_build_rr(rte_pktmbuf_mtod(m, uint8_t *), rte_pktmbuf_tailroom(m),
 			       pub->relay_ssrc, &rb, 1);
 	if (len < 0) {
-		mr_drop(w, m, MR_DROP_HDR_ROOM);
+		mr_drop(w, m, MR_DROP_RTCP_BUILD);
 		return;
 	}
 	st->rr_expected_prior = expected;
@@ -790,4 +792,36 @@ mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 	default:
 		break;
 	}
+}
+
+/* dp.h. Called by the control plane before it launches the workers, never by a worker. */
+int
+mr_dp_rooms_setup(struct mr_dp *dp)
+{
+	static const uint32_t age_ms[2] = {
+		[MR_KIND_AUDIO] = MR_DP_RTX_AGE_AUDIO_MS,
+		[MR_KIND_VIDEO] = MR_DP_RTX_AGE_VIDEO_MS,
+	};
+	unsigned int i;
+
+	if (dp->tsc_hz == 0)
+		return -EINVAL;
+	if (dp->fanout_copy_max == 0)
+		dp->fanout_copy_max = MR_DP_FANOUT_COPY_MAX;
+	if (dp->nack_budget == 0)
+		dp->nack_budget = MR_DP_NACK_BUDGET;
+	if (dp->pli_interval_tsc == 0)
+		dp->pli_interval_tsc = dp->tsc_hz;
+	for (i = 0; i < RTE_DIM(dp->rtx_max_age_tsc); i++)
+		if (dp->rtx_max_age_tsc[i] == 0)
+			dp->rtx_max_age_tsc[i] = (uint64_t)age_ms[i] * dp->tsc_hz / 1000;
+	dp->rtx_bucket = (uint64_t)dp->nack_budget * ROOM_TOKEN;
+	/* Neither ratio reaches 2^63: 2^16 / tsc_hz < 1, and the bucket is at most 2^33. */
+	if (mr_scale_init(&dp->tsc_to_q16, 1ULL << 16, dp->tsc_hz) != 0 ||
+	    mr_scale_init(&dp->rtx_refill, dp->rtx_bucket, dp->tsc_hz) != 0)
+		return -EINVAL;
+	for (i = 0; i < dp->n_workers; i++)
+		if (dp->w[i] != NULL && dp->w[i]->hdr_mp == NULL)
+			dp->w[i]->hdr_mp = dp->w[i]->mp;
+	return 0;
 }

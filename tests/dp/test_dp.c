@@ -1092,14 +1092,16 @@ test_handoff(void **state)
 	assert_int_equal(drops_total(w0) + drops_total(w1), 0);
 
 	/* A packet on a hand-off ring for a port its receiver does not own: not passed on
-	 * again (no ping-pong), dropped as no_flow. */
+	 * again (no ping-pong), and counted as what it is, not as a port without a flow. */
 	build_udp(&f, MAC_B, XMAC, &x, &l1, pl, plen, &PLAIN);
 	dp->owner[20402] = 1;		/* as if ownership moved to worker 0 meanwhile */
 	in = inject(P_B, f.b, f.len);
 	assert_int_equal(rte_ring_dequeue(rx_ring[P_B], (void **)&in), 0);
 	assert_int_equal(rte_ring_sp_enqueue(w1->handoff[0], in), 0);
 	mr_worker_iteration(w1, T0 + 2);
-	assert_int_equal(w1->stats.drops[MR_DROP_NO_FLOW], 1);
+	assert_int_equal(w1->stats.drops[MR_DROP_HANDOFF_STALE], 1);
+	assert_int_equal(w1->stats.drops[MR_DROP_NO_FLOW], 0);
+	assert_int_equal(drops_total(w1), 1);
 	assert_int_equal(rte_ring_count(w0->handoff[1]), 0);
 	dp->owner[20402] = 2;
 	assert_quiet();
@@ -1676,6 +1678,20 @@ test_slowpath(void **state)
 	rte_pktmbuf_free(out);
 	assert_int_equal(w->stats.nd_replies, 2);
 
+	/* The same probe in an mbuf without the 8 bytes of tailroom the NA needs: not
+	 * answered, and counted as a tailroom shortage, not as an ICMP message ignored. */
+	{
+		uint64_t ign = w->stats.drops[MR_DROP_ICMP_IGNORED], all = drops_total(w);
+
+		len = build_ip6(b, snm_mac, XMAC, unspec, snm, 255, icmp, 24);
+		inject_room(P_A, b, len, (uint16_t)(RTE_MBUF_DEFAULT_BUF_SIZE - len - 4));
+		mr_worker_iteration(w, T0 + 4);
+		assert_int_equal(w->stats.drops[MR_DROP_NO_TAILROOM], 1);
+		assert_int_equal(w->stats.drops[MR_DROP_ICMP_IGNORED], ign);
+		assert_int_equal(drops_total(w), all + 1);
+		assert_int_equal(w->stats.nd_replies, 2);
+	}
+
 	/* NS with hop limit 64 (forwarded: forged), for another target: ignored. */
 	len = build_ip6(b, snm_mac, XMAC, peer6, snm, 64, icmp, 32);
 	expect_drop(P_A, b, len, MR_DROP_ICMP_IGNORED);
@@ -1716,7 +1732,7 @@ test_slowpath(void **state)
 	assert_ptr_equal(out, in);
 	rte_pktmbuf_free(out);
 	assert_int_equal(w->stats.exception, 3);
-	assert_int_equal(drops_total(w), 7);
+	assert_int_equal(drops_total(w), 8);
 	assert_quiet();
 }
 

@@ -6,6 +6,7 @@
  * TX rings and checked field by field, checksums against byte-by-byte references and DPDK's
  * own verifiers (over chained mbufs too).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -54,13 +55,13 @@
 
 static __typeof__(rte_eth_from_rings) *from_rings;
 
-static struct rte_mempool *pool, *hdr_pool;
+static struct rte_mempool *pool, *hdr_pool, *small_pool;
 static struct mr_dp *dp;
 static struct mr_worker *w;
 static uint16_t port_id[N_PORTS];
 static struct rte_ring *rx_ring[N_PORTS];
 static struct rte_ring *tx_ring[N_PORTS][N_TXQ];
-static unsigned int pool_base, hdr_base;
+static unsigned int pool_base, hdr_base, small_base;
 
 /* The room under test and what it owns. */
 static struct mr_dp_room *room;
@@ -485,7 +486,10 @@ world_up(void **state)
 	pool = rte_pktmbuf_pool_create("r_pool", N_MBUF, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
 	/* Header mbufs of indirect fan-out: no headroom needed, 128 bytes of room. */
 	hdr_pool = rte_pktmbuf_pool_create("r_hdr", 255, 0, 0, 128, 0);
-	if (pool == NULL || hdr_pool == NULL)
+	/* Packets the relay builds or copies, with only 8 bytes of data room past the
+	 * headroom: too small for any RTCP it sends or forwards. */
+	small_pool = rte_pktmbuf_pool_create("r_small", 63, 0, 0, RTE_PKTMBUF_HEADROOM + 8, 0);
+	if (pool == NULL || hdr_pool == NULL || small_pool == NULL)
 		return -1;
 	for (i = 0; i < N_PORTS; i++)
 		if (port_make(i, names[i]) != 0)
@@ -580,6 +584,7 @@ world_down(void **state)
 	}
 	rte_mempool_free(pool);
 	rte_mempool_free(hdr_pool);
+	rte_mempool_free(small_pool);
 	return 0;
 }
 
@@ -595,13 +600,15 @@ case_up(void **state)
 	dp->fanout_copy_max = 0;
 	dp->nack_budget = 0;
 	dp->pli_interval_tsc = 0;
-	dp->rtx_max_age_tsc = 0;
+	memset(dp->rtx_max_age_tsc, 0, sizeof(dp->rtx_max_age_tsc));
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
 	dp->port[P_A].tx_no_chain = 0;
 	dp->port[P_C].tx_no_chain = 0;
 	room->id = 7;
 	room->owner = 0;
 	pool_base = rte_mempool_avail_count(pool);
 	hdr_base = rte_mempool_avail_count(hdr_pool);
+	small_base = rte_mempool_avail_count(small_pool);
 	return 0;
 }
 
@@ -614,6 +621,7 @@ case_down(void **state)
 	/* Every mbuf came back: no drop, copy, clone or header leaked. */
 	assert_int_equal(rte_mempool_avail_count(pool), pool_base);
 	assert_int_equal(rte_mempool_avail_count(hdr_pool), hdr_base);
+	assert_int_equal(rte_mempool_avail_count(small_pool), small_base);
 	return 0;
 }
 
@@ -1238,6 +1246,7 @@ test_nack(void **state)
 
 	/* Budget 3 per second: the bucket is full (3) after its first use long ago... */
 	dp->nack_budget = 3;
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
 	r.s[0]->rtx_refill_tsc = 0;
 	for (i = 0; i < 5; i++)
 		seqs[i] = (uint16_t)(100 + i + (i >= 4));	/* 100 101 102 103 105 */
@@ -1265,6 +1274,7 @@ test_nack(void **state)
 
 	/* Stale after rtx_max_age: forwarded to the publisher instead. */
 	dp->nack_budget = 0;
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
 	seqs[0] = 106;
 	n = mr_rtcp_build_nack(buf, sizeof(buf), SSRC_SUB, SSRC_PUB, seqs, 1);
 	sub_send(&r, 0, buf, (uint16_t)n);
@@ -1579,6 +1589,237 @@ test_rtcp_malformed(void **state)
 	assert_quiet();
 }
 
+/* ---- 10. NACK answers by age and media kind (issue 8) ---- */
+
+/* S1 NACKs seq of the stream with media SSRC ssrc at now. */
+static void
+nack_send(const struct std_room *r, uint32_t ssrc, uint16_t seq, uint64_t now)
+{
+	uint8_t buf[64];
+	int n = mr_rtcp_build_nack(buf, sizeof(buf), SSRC_SUB, ssrc, &seq, 1);
+
+	assert_true(n > 0);
+	sub_send(r, 0, buf, (uint16_t)n);
+	mr_worker_iteration(w, now);
+}
+
+/* A cached packet is resent while it is younger than the stream kind's age limit (defaults:
+ * 1 s of audio, 2 s of video, like mediasoup); older, the NACK goes to the publisher. */
+static void
+test_nack_age(void **state)
+{
+	struct std_room r;
+	struct mr_dp_stream *a;
+	struct rte_mbuf *out;
+	uint8_t vpl[300], apl[200];
+	uint16_t vlen, alen;
+	uint64_t hz = dp->tsc_hz;
+
+	(void)state;
+	std_room(&r, 31200, 64);
+	subs_set(r.st, &r.s[0], 1);
+	a = stream_new(r.p, SSRC_AUD, MR_KIND_AUDIO, 48000, 64);
+	subs_set(a, &r.s[0], 1);
+	map_publish();
+	vlen = rtp(vpl, 96, 200, 0, SSRC_PUB, 200);
+	alen = rtp(apl, 111, 300, 0, SSRC_AUD, 100);
+	pub_send(&r, vpl, vlen, &PLAIN);
+	pub_send(&r, apl, alen, &PLAIN);
+	mr_worker_iteration(w, T0);
+	{
+		struct rte_mbuf *two[2];
+
+		take_n(P_A, two, 2);
+		free_n(two, 2);
+	}
+
+	/* Video, 1.5 s old: still answered from the cache (it was forwarded before). */
+	nack_send(&r, SSRC_PUB, 200, T0 + hz + hz / 2);
+	out = take1(P_A);
+	check_out(out, SMAC1, MAC_A, -1, &r.s[0]->local, &r.rs[0], 0, vpl, vlen, 0);
+	rte_pktmbuf_free(out);
+	assert_int_equal(r.st->ctr.rtx_sent, 1);
+	assert_int_equal(r.st->ctr.nack_fwd, 0);
+
+	/* Audio, 0.9 s old: answered; 1.5 s old: to the publisher. */
+	nack_send(&r, SSRC_AUD, 300, T0 + hz - hz / 10);
+	out = take1(P_A);
+	check_out(out, SMAC1, MAC_A, -1, &r.s[0]->local, &r.rs[0], 0, apl, alen, 0);
+	rte_pktmbuf_free(out);
+	nack_send(&r, SSRC_AUD, 300, T0 + hz + hz / 2);
+	out = take1(P_A);
+	{
+		const uint8_t *op;
+		uint16_t olen;
+
+		op = out_payload(out, &olen);
+		check_out(out, PMAC, MAC_A, -1, &r.p->local, &r.rp, 0, op, olen, 0);
+	}
+	rte_pktmbuf_free(out);
+	assert_int_equal(a->ctr.rtx_sent, 1);
+	assert_int_equal(a->ctr.nack_fwd, 1);
+
+	/* Video, 2.5 s old: to the publisher. */
+	nack_send(&r, SSRC_PUB, 200, T0 + 2 * hz + hz / 2);
+	check_nack_to_pub(&r, out = take1(P_A), (const uint16_t[]){ 200 }, 1);
+	rte_pktmbuf_free(out);
+	assert_int_equal(r.st->ctr.rtx_sent, 1);
+	assert_int_equal(r.st->ctr.nack_fwd, 1);
+
+	/* Configured ages (rooms.nack_cache_{audio,video}_ms): 3 s of audio, 100 ms of video. */
+	dp->rtx_max_age_tsc[MR_KIND_AUDIO] = 3 * hz;
+	dp->rtx_max_age_tsc[MR_KIND_VIDEO] = hz / 10;
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
+	assert_int_equal(dp->rtx_max_age_tsc[MR_KIND_VIDEO], hz / 10);
+	nack_send(&r, SSRC_AUD, 300, T0 + 2 * hz + hz / 2);
+	out = take1(P_A);
+	check_out(out, SMAC1, MAC_A, -1, &r.s[0]->local, &r.rs[0], 0, apl, alen, 0);
+	rte_pktmbuf_free(out);
+	assert_int_equal(a->ctr.rtx_sent, 2);
+	vlen = rtp(vpl, 96, 201, 0, SSRC_PUB, 200);
+	pub_send(&r, vpl, vlen, &PLAIN);
+	mr_worker_iteration(w, T0 + 10 * hz);
+	rte_pktmbuf_free(take1(P_A));
+	nack_send(&r, SSRC_PUB, 201, T0 + 10 * hz + hz / 10);		/* exactly the age */
+	rte_pktmbuf_free(take1(P_A));
+	assert_int_equal(r.st->ctr.rtx_sent, 2);
+	nack_send(&r, SSRC_PUB, 201, T0 + 10 * hz + hz / 10 + 1);	/* one cycle older */
+	check_nack_to_pub(&r, out = take1(P_A), (const uint16_t[]){ 201 }, 1);
+	rte_pktmbuf_free(out);
+	assert_int_equal(r.st->ctr.rtx_sent, 2);
+	assert_int_equal(r.st->ctr.nack_fwd, 2);
+	assert_int_equal(drops_total(), 0);
+	assert_quiet();
+}
+
+/* mr_dp_rooms_setup() resolves each "0 = default" once: the forwarding path reads the values
+ * as they are. */
+static void
+test_rooms_setup(void **state)
+{
+	uint64_t hz = dp->tsc_hz;
+
+	(void)state;
+	dp->fanout_copy_max = 0;
+	dp->nack_budget = 0;
+	dp->pli_interval_tsc = 0;
+	memset(dp->rtx_max_age_tsc, 0, sizeof(dp->rtx_max_age_tsc));
+	w->hdr_mp = NULL;
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
+	assert_int_equal(dp->fanout_copy_max, MR_DP_FANOUT_COPY_MAX);
+	assert_int_equal(dp->nack_budget, MR_DP_NACK_BUDGET);
+	assert_int_equal(dp->pli_interval_tsc, hz);
+	assert_int_equal(dp->rtx_max_age_tsc[MR_KIND_AUDIO], hz);
+	assert_int_equal(dp->rtx_max_age_tsc[MR_KIND_VIDEO], 2 * hz);
+	assert_int_equal(dp->rtx_bucket, (uint64_t)MR_DP_NACK_BUDGET << 16);
+	assert_ptr_equal(w->hdr_mp, pool);
+	/* Set values are kept. */
+	dp->nack_budget = 7;
+	dp->pli_interval_tsc = 1;
+	assert_int_equal(mr_dp_rooms_setup(dp), 0);
+	assert_int_equal(dp->nack_budget, 7);
+	assert_int_equal(dp->pli_interval_tsc, 1);
+	assert_int_equal(dp->rtx_bucket, 7ULL << 16);
+	/* The factors give what the divisions they replace gave: a second, half of one,
+	 * 40 ms, one cycle, in 1/65536 s and in tokens. */
+	assert_int_equal(mr_scale(&dp->tsc_to_q16, hz), 65536);
+	assert_int_equal(mr_scale(&dp->tsc_to_q16, hz / 2),
+			 (uint64_t)(((unsigned __int128)(hz / 2) << 16) / hz));
+	assert_int_equal(mr_scale(&dp->tsc_to_q16, hz / 25),
+			 (uint64_t)(((unsigned __int128)(hz / 25) << 16) / hz));
+	assert_int_equal(mr_scale(&dp->rtx_refill, hz / 3),
+			 (uint64_t)(((unsigned __int128)(hz / 3) * (7ULL << 16)) / hz));
+	assert_int_equal(mr_scale(&dp->rtx_refill, 1), (7ULL << 16) / hz);
+	/* No TSC frequency: refused. */
+	dp->tsc_hz = 0;
+	assert_int_equal(mr_dp_rooms_setup(dp), -EINVAL);
+	dp->tsc_hz = hz;
+	w->hdr_mp = hdr_pool;
+}
+
+/* ---- 11. drops named for what ran short (issue 8) ---- */
+
+/* Packets the relay copies or builds in mbufs with too little data room: counted as such,
+ * never as a headroom shortage. */
+static void
+test_short_data_room(void **state)
+{
+	struct std_room r;
+	struct mr_cmd c;
+	uint8_t pli[64], pl[300];
+	uint16_t plen;
+	int npli;
+
+	(void)state;
+	std_room(&r, 31300, 64);
+	w->mp = small_pool;
+
+	/* A PLI for the publisher (12 bytes) does not fit a fresh mbuf. */
+	npli = mr_rtcp_build_pli(pli, sizeof(pli), SSRC_SUB, SSRC_PUB);
+	sub_send(&r, 0, pli, (uint16_t)npli);
+	mr_worker_iteration(w, T0);
+	assert_int_equal(w->stats.drops[MR_DROP_NO_TAILROOM], 1);
+	assert_int_equal(w->stats.drops[MR_DROP_HDR_ROOM], 0);
+	assert_int_equal(drops_total(), 1);
+	assert_int_equal(r.st->ctr.pli_fwd, 0);
+
+	/* Fan-out copies (300 bytes) to S1 and S2; S3 gets the received mbuf. */
+	dp->fanout = MR_DP_FANOUT_COPY;
+	plen = rtp(pl, 96, 1, 0, SSRC_PUB, 288);
+	pub_send(&r, pl, plen, &PLAIN);
+	mr_worker_iteration(w, T0 + 1);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(w->stats.drops[MR_DROP_NO_TAILROOM], 3);
+	assert_int_equal(w->stats.drops[MR_DROP_HDR_ROOM], 0);
+	assert_int_equal(drops_total(), 3);
+
+	/* The relay's NACK to the publisher (seq 999 is not cached) cannot be built. */
+	nack_send(&r, SSRC_PUB, 999, T0 + 2);
+	assert_int_equal(w->stats.drops[MR_DROP_RTCP_BUILD], 1);
+	assert_int_equal(w->stats.drops[MR_DROP_HDR_ROOM], 0);
+	assert_int_equal(drops_total(), 4);
+	assert_int_equal(r.st->ctr.nack_fwd, 0);
+
+	/* Nor can its receiver report. */
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_SEND_RR;
+	c.obj = r.st;
+	mr_room_fwd_cmd(w, &c, T0 + 3);
+	mr_worker_flush(w);
+	assert_int_equal(w->stats.drops[MR_DROP_RTCP_BUILD], 2);
+	assert_int_equal(w->stats.drops[MR_DROP_HDR_ROOM], 0);
+	assert_int_equal(drops_total(), 5);
+	assert_int_equal(r.st->ctr.rr_sent, 0);
+	assert_quiet();
+}
+
+/* ---- 12. layout: who writes what, on which cache line (issue 8) ---- */
+
+#define LINE_OF(type, field) (offsetof(struct type, field) / RTE_CACHE_LINE_SIZE)
+#define LAST_LINE_OF(type, field) ((offsetof(struct type, field) + \
+	sizeof(((struct type *)0)->field) - 1) / RTE_CACHE_LINE_SIZE)
+
+/* What the control plane writes after publication, what nobody writes after it and what
+ * the owner lcore writes per packet are on lines of their own: a control-plane store
+ * (mute, a new subscriber list or SSRC map) never invalidates the owner's counters, and the
+ * owner's counter stores never invalidate the read-only fields. */
+static void
+test_layout(void **state)
+{
+	(void)state;
+	/* stream: ro | cp rw (subs, muted) | dp rw */
+	assert_true(LAST_LINE_OF(mr_dp_stream, cache) < LINE_OF(mr_dp_stream, subs));
+	assert_int_equal(LINE_OF(mr_dp_stream, subs), LINE_OF(mr_dp_stream, muted));
+	assert_true(LAST_LINE_OF(mr_dp_stream, muted) < LINE_OF(mr_dp_stream, ctr));
+	assert_true(LAST_LINE_OF(mr_dp_stream, ssrc) < LINE_OF(mr_dp_stream, ctr));
+	/* participant: ro | dp rw */
+	assert_true(LAST_LINE_OF(mr_dp_part, relay_ssrc) < LINE_OF(mr_dp_part, seq));
+	assert_true(LAST_LINE_OF(mr_dp_part, room) < LINE_OF(mr_dp_part, path));
+	/* room: ro | cp rw (map) */
+	assert_true(LAST_LINE_OF(mr_dp_room, tsc_base) < LINE_OF(mr_dp_room, map));
+	assert_true(LAST_LINE_OF(mr_dp_room, id) < LINE_OF(mr_dp_room, map));
+}
+
 int
 main(void)
 {
@@ -1597,6 +1838,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_send_rr, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_audio_level, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rtcp_malformed, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_nack_age, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_short_data_room, case_up, case_down),
+		cmocka_unit_test(test_layout),
+		cmocka_unit_test_setup_teardown(test_rooms_setup, case_up, case_down),
 	};
 	int rc;
 

@@ -598,6 +598,14 @@ test_bad_relay_api_log(void **state)
 		  "'multicast' is not one of \"auto\", \"copy\", \"indirect\"" },
 		{ MINIMAL "rooms = { ws_timeout = 0; };\n", "bad.conf:5: rooms.ws_timeout:",
 		  "between 1 and 3600" },
+		{ MINIMAL "rooms = { nack_cache_audio_ms = 0; };\n",
+		  "bad.conf:5: rooms.nack_cache_audio_ms:", "0 is out of range: must be between 1 "
+		  "and 60000" },
+		{ MINIMAL "rooms = {\n nack_cache_video_ms = 60001; };\n",
+		  "bad.conf:6: rooms.nack_cache_video_ms:", "60001 is out of range: must be "
+		  "between 1 and 60000" },
+		{ MINIMAL "rooms = { nack_cache_video_ms = \"2s\"; };\n",
+		  "bad.conf:5: rooms.nack_cache_video_ms:", "integer" },
 		{ MINIMAL "rooms = { max_room = 5; };\n", "bad.conf:5: rooms.max_room:",
 		  "unknown key" },
 		{ MINIMAL "relay = { max_sessions = 4000001; };\n",
@@ -705,7 +713,8 @@ test_addresses_and_rooms(void **state)
 		"ports = ( { name = \"a\"; device = \"x\"; address = \"198.18.0.1/24\";\n"
 		"  gateway = \"198.18.0.254\"; address_count = 64; } );\n"
 		"rooms = { max_rooms = 7; max_participants = 1001; nack_cache = 1024;\n"
-		"  fanout = \"indirect\"; ws_timeout = 5; };\n";
+		"  fanout = \"indirect\"; ws_timeout = 5; nack_cache_audio_ms = 500;\n"
+		"  nack_cache_video_ms = 60000; };\n";
 	struct mr_config cfg;
 	char err[256] = "";
 
@@ -719,11 +728,15 @@ test_addresses_and_rooms(void **state)
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_INDIRECT);
 	assert_int_equal(cfg.rooms.ws_timeout, 5);
 	assert_int_equal(cfg.rooms.pli_interval_ms, 1000);
+	assert_int_equal(cfg.rooms.nack_cache_audio_ms, 500);
+	assert_int_equal(cfg.rooms.nack_cache_video_ms, 60000);
 	mr_config_free(&cfg);
 
 	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.ports[0].n_addr4, 1);
 	assert_int_equal(cfg.rooms.nack_cache, 512);
+	assert_int_equal(cfg.rooms.nack_cache_audio_ms, 1000);
+	assert_int_equal(cfg.rooms.nack_cache_video_ms, 2000);
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_AUTO);
 	mr_config_free(&cfg);
 }

@@ -1048,6 +1048,22 @@ test_conn_slow(void **state)
 	assert_int_equal(t.closes, 1);
 }
 
+/* Nothing is closed until ms - 1 more milliseconds have passed; at ms one connection is,
+ * for "timeout". */
+static void
+expect_timeout_in(struct tctx *t, uint64_t ms)
+{
+	unsigned int closes = t->closes;
+
+	t->t += ms - 1;
+	pump(t);
+	assert_int_equal(t->closes, closes);
+	t->t += 1;
+	pump(t);
+	assert_int_equal(t->closes, closes + 1);
+	assert_string_equal(t->last_reason, "timeout");
+}
+
 static void
 test_conn_idle_timeout(void **state)
 {
@@ -1070,31 +1086,45 @@ test_conn_idle_timeout(void **state)
 	csend(fd, 1, MR_WS_OP_PING, "", 0);
 	pump(&t);
 	assert_int_equal(cread(fd, &h, p, sizeof(p)), 0);
-	t.t += 499;
-	pump(&t);
-	assert_int_equal(t.closes, 0);
-	t.t += 1;
-	pump(&t);
 	/* fd2 said nothing for 1000 ms. */
-	assert_int_equal(t.closes, 1);
-	assert_string_equal(t.last_reason, "timeout");
+	expect_timeout_in(&t, 500);
 	assert_null(t.conn[1]);
 	assert_non_null(t.conn[0]);
 	expect_close(fd2, MR_WS_CLOSE_GOING_AWAY);
 	assert_true(ceof(fd2));
-	t.t += 499;
-	pump(&t);
-	assert_int_equal(t.closes, 1);
-	t.t += 1;
-	pump(&t);
-	assert_int_equal(t.closes, 2);
-	assert_string_equal(t.last_reason, "timeout");
+	expect_timeout_in(&t, 500);
 	mr_ws_server_stats(t.s, &st);
 	assert_int_equal(st.timeouts, 2);
 	close(fd);
 	close(fd2);
 	mr_ws_server_free(t.s);
 	assert_int_equal(t.closes, 2);
+}
+
+/* A connection adopted after a quiet spell longer than the idle timeout (nothing polled the
+ * server meanwhile) gets the whole timeout from when the loop set the clock, not from the
+ * last poll: the control loop calls mr_ws_server_set_now() before upgrades. */
+static void
+test_conn_idle_after_quiet(void **state)
+{
+	struct mr_ws_limits lim = def_lim;
+	struct tctx t;
+	int fd;
+
+	(void)state;
+	lim.idle_timeout_ms = 1000;
+	tctx_init(&t, &lim);
+	pump(&t);
+	t.t += 60000;
+	mr_ws_server_set_now(t.s, t.t);
+	mr_ws_server_set_now(t.s, t.t - 5000);		/* never back */
+	pair(&t, &fd, NULL, 0);
+	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 1000);
+	pump(&t);
+	assert_int_equal(t.closes, 0);
+	expect_timeout_in(&t, 1000);
+	close(fd);
+	mr_ws_server_free(t.s);
 }
 
 static void
@@ -1669,6 +1699,7 @@ main(void)
 		cmocka_unit_test(test_conn_garbage),
 		cmocka_unit_test(test_conn_slow),
 		cmocka_unit_test(test_conn_idle_timeout),
+		cmocka_unit_test(test_conn_idle_after_quiet),
 		cmocka_unit_test(test_conn_limits_extra),
 		cmocka_unit_test(test_conn_reentry),
 		cmocka_unit_test(test_conn_memory),
