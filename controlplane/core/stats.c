@@ -108,7 +108,8 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 		json_object_set_new(pj, "mac", json_string(mac));
 	}
 	mr_sessions_counts(a->sess, &c);
-	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},"
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "lcores", lcores, "ports", ports,
 			  "sessions", "active", (json_int_t)c.active,
@@ -120,6 +121,7 @@ mr_http_stats(struct mr_appliance *a, json_t **body)
 			  "command_ring_full", (json_int_t)a->cps.cmd_ring_full,
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
 			  "steering_failures", (json_int_t)a->cps.steer_failures,
+			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
 	if (*body != NULL && a->rooms != NULL) {
 		struct mr_rooms_counts rc;
