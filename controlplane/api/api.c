@@ -885,7 +885,9 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 		api_log(api, "poll: %s", strerror(errno));
 	if ((n > 0 && pfd[0].revents != 0) || timed) {
 		/* Upgrades happen in here (on_open, and the frames that came with the
-		 * handshake). */
+		 * handshake): a new WebSocket's idle deadline counts from now, not from the
+		 * last time a WebSocket had work. */
+		mr_ws_server_set_clock(api->ws, mono_ms());
 		if (MHD_run(api->mhd) != MHD_YES)
 			api_log(api, "libmicrohttpd: MHD_run failed");
 		api->mhd_run_ms = mono_ms();

@@ -572,13 +572,19 @@ mr_ws_server_fd(const struct mr_ws_server *s)
 }
 
 void
+mr_ws_server_set_clock(struct mr_ws_server *s, uint64_t now_ms)
+{
+	if (now_ms > s->now)
+		s->now = now_ms;
+}
+
+void
 mr_ws_server_poll(struct mr_ws_server *s, uint64_t now_ms)
 {
 	struct epoll_event evs[WS_EPOLL_BATCH];
 	int n, i;
 
-	if (now_ms > s->now)
-		s->now = now_ms;
+	mr_ws_server_set_clock(s, now_ms);
 	n = epoll_wait(s->epfd, evs, WS_EPOLL_BATCH, 0);
 	for (i = 0; i < n; i++) {
 		struct mr_ws_conn *c = evs[i].data.ptr;

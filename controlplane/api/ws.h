@@ -199,6 +199,10 @@ int mr_ws_server_fd(const struct mr_ws_server *s);
  * then only what the caller passes here). Call it when mr_ws_server_fd() is readable and
  * when mr_ws_server_next_timeout() comes due. */
 void mr_ws_server_poll(struct mr_ws_server *s, uint64_t now_ms);
+/* Move the server's clock to now_ms (never backwards) without serving anything. A connection
+ * adopted next (mr_ws_accept() within MHD_run()) gets its idle deadline from this clock, which
+ * otherwise stands still while no WebSocket has work: call it before MHD_run(). */
+void mr_ws_server_set_clock(struct mr_ws_server *s, uint64_t now_ms);
 /* Milliseconds from now_ms until the next timer of the server, -1 when none. */
 int mr_ws_server_next_timeout(const struct mr_ws_server *s, uint64_t now_ms);
 void mr_ws_server_stats(const struct mr_ws_server *s, struct mr_ws_stats *st);

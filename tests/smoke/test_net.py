@@ -32,6 +32,9 @@ def test_ping4_arp(env):
 
 def test_ping6_nd(env):
 	d = env.main
+	# The relay's own solicitations for gateway6 (a host address) leave the hosts a STALE
+	# entry for it (RFC 4861 §7.2.3), which they would use without soliciting: forget it.
+	env.host.run("ip", "-6", "neigh", "flush", "to", h.RELAY6, "dev", "eth0", check_rc=False)
 	before = d.stats()
 	_ping(env, ["-6", h.RELAY6])
 	h.check(env.host.mac_of(h.RELAY6), f"no neighbor entry for {h.RELAY6} in the host namespace")

@@ -1097,6 +1097,32 @@ test_conn_idle_timeout(void **state)
 	assert_int_equal(t.closes, 2);
 }
 
+/* The server's clock moves only when told (mr_ws_server_poll, mr_ws_server_set_clock): a
+ * connection adopted after a long quiet spell gets its whole idle timeout from the clock set
+ * before the upgrade, not a deadline already past (api.c sets it before MHD_run()). */
+static void
+test_conn_idle_after_quiet(void **state)
+{
+	struct mr_ws_limits lim = def_lim;
+	struct tctx t;
+	int fd;
+
+	(void)state;
+	lim.idle_timeout_ms = 1000;
+	tctx_init(&t, &lim);
+	pump(&t);
+	t.t += 5000;				/* no WebSocket for 5 s */
+	mr_ws_server_set_clock(t.s, t.t);
+	mr_ws_server_set_clock(t.s, t.t - 10);	/* never backwards */
+	pair(&t, &fd, NULL, 0);
+	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 1000);
+	pump(&t);
+	assert_int_equal(t.closes, 0);
+	assert_non_null(t.conn[0]);
+	close(fd);
+	mr_ws_server_free(t.s);
+}
+
 static void
 test_conn_limits_extra(void **state)
 {
@@ -1669,6 +1695,7 @@ main(void)
 		cmocka_unit_test(test_conn_garbage),
 		cmocka_unit_test(test_conn_slow),
 		cmocka_unit_test(test_conn_idle_timeout),
+		cmocka_unit_test(test_conn_idle_after_quiet),
 		cmocka_unit_test(test_conn_limits_extra),
 		cmocka_unit_test(test_conn_reentry),
 		cmocka_unit_test(test_conn_memory),
