@@ -90,6 +90,61 @@ mr_port_tap_fixup(uint16_t pid, const struct rte_ether_addr *mac)
 	close(fd);
 }
 
+static int
+mr_is_driver(const struct rte_eth_dev_info *di, const char *name)
+{
+	return strcmp(di->driver_name, name) == 0;
+}
+
+/* RX queues that receive traffic whatever is configured, so the workers must poll them all:
+ * net_tap needs as many RX as TX queues; net_af_packet opens all its qpairs sockets at probe,
+ * in one PACKET_FANOUT group, and the kernel spreads flows over every one of them (its
+ * max_rx_queues is qpairs). */
+static uint16_t
+mr_port_rxq_floor(const struct rte_eth_dev_info *di, uint16_t n_txq)
+{
+	if (mr_is_driver(di, "net_tap"))
+		return n_txq;
+	if (mr_is_driver(di, "net_af_packet"))
+		return di->max_rx_queues;
+	return 1;
+}
+
+/* Whether the port cannot vouch for the UDP checksums it receives (ports.rx_checksum).
+ * "auto": the PMDs that read a kernel interface through a socket (af_packet, pcap, af_xdp)
+ * get frames a local sender left with a partial checksum (TP_STATUS_CSUMNOTREADY, which
+ * they do not report); a NIC receives complete checksums from the wire, and a TAP gets
+ * them completed by the kernel. */
+static int
+mr_port_rx_recompute(const struct mr_port_conf *pc, const struct rte_eth_dev_info *di)
+{
+	if (pc->rx_cksum != MR_RX_CKSUM_AUTO)
+		return pc->rx_cksum == MR_RX_CKSUM_RECOMPUTE;
+	return mr_is_driver(di, "net_af_packet") || mr_is_driver(di, "net_pcap") ||
+		mr_is_driver(di, "net_af_xdp");
+}
+
+/* Why a device's queues do not fit: one line naming what to change. */
+static int
+mr_port_queue_err(const struct mr_port_conf *pc, const struct rte_eth_dev_info *di,
+		  uint16_t nrxq, uint16_t n_txq, char *err, size_t errlen)
+{
+	unsigned int need = RTE_MAX(nrxq, n_txq);
+
+	if (mr_is_driver(di, "net_af_packet"))
+		snprintf(err, errlen, "port %s: net_af_packet has %u queue pair(s) but needs %u "
+			 "(one TX queue per worker in lcores.workers, ports.rx_queues = %u): add "
+			 "qpairs=%u to its device string", pc->name, di->max_tx_queues, need,
+			 pc->rx_queues, need);
+	else if (nrxq > di->max_rx_queues)
+		snprintf(err, errlen, "port %s: the device has %u RX queues, ports.rx_queues is %u",
+			 pc->name, di->max_rx_queues, nrxq);
+	else
+		snprintf(err, errlen, "port %s: the device has %u TX queues, mrelayd needs one per "
+			 "worker (lcores.workers lists %u)", pc->name, di->max_tx_queues, n_txq);
+	return -EINVAL;
+}
+
 int
 mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool *mp,
 	      struct mr_dp_port *out, char *err, size_t errlen)
@@ -109,17 +164,13 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 			 rte_strerror(-rc));
 		return rc;
 	}
-	if (pc->rx_queues > di.max_rx_queues || n_txq > di.max_tx_queues) {
-		/* One TX queue per worker plus one for the control thread: no TX locks. */
-		snprintf(err, errlen, "port %s: device has %u RX / %u TX queues, need %u / %u",
-			 pc->name, di.max_rx_queues, di.max_tx_queues, pc->rx_queues, n_txq);
-		return -EINVAL;
-	}
+	/* One TX queue per worker, no TX locks (the control thread sends through worker 0).
+	 * Every RX queue that gets traffic is polled: more than asked for where the device
+	 * fills them anyway. */
+	nrxq = RTE_MAX(nrxq, mr_port_rxq_floor(&di, n_txq));
+	if (nrxq > di.max_rx_queues || n_txq > di.max_tx_queues)
+		return mr_port_queue_err(pc, &di, nrxq, n_txq, err, errlen);
 	memset(&conf, 0, sizeof(conf));
-	/* Some PMDs (net_tap) need as many RX as TX queues: then there are more RX queues than
-	 * asked for, and the workers poll them all. */
-	if (strncmp(di.driver_name, "net_tap", 7) == 0 && nrxq < n_txq)
-		nrxq = n_txq;
 	if (nrxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
@@ -216,6 +267,7 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 	out->ll6[15] = out->mac.addr_bytes[5];
 	out->tx_ip_cksum = !!(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM);
 	out->tx_udp_cksum = !!(conf.txmode.offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM);
+	out->rx_cksum_recompute = (uint8_t)mr_port_rx_recompute(pc, &di);
 	snprintf(out->name, sizeof(out->name), "%s", pc->name);
 	out->neigh = rte_zmalloc("mr_neigh", sizeof(struct mr_neigh_slot) * MR_NEIGH_SLOTS,
 				 RTE_CACHE_LINE_SIZE);
@@ -225,9 +277,10 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 		return -ENOMEM;
 	}
 	RTE_LOG(INFO, MRELAY, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT
-		" rxq %u txq %u offloads ip:%s udp:%s\n", pc->name, pc->device, pid,
-		RTE_ETHER_ADDR_BYTES(&out->mac), nrxq, n_txq,
-		out->tx_ip_cksum ? "hw" : "sw", out->tx_udp_cksum ? "hw" : "sw");
+		" rxq %u txq %u offloads ip:%s udp:%s rx udp checksums: %s\n", pc->name,
+		pc->device, pid, RTE_ETHER_ADDR_BYTES(&out->mac), nrxq, n_txq,
+		out->tx_ip_cksum ? "hw" : "sw", out->tx_udp_cksum ? "hw" : "sw",
+		out->rx_cksum_recompute ? "recompute" : "trust");
 	return 0;
 }
 

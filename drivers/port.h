@@ -9,8 +9,9 @@
 #include "config.h"
 #include "dp.h"
 
-/* Probe pc->device, configure it with pc->rx_queues RX queues and n_txq TX queues, fill the
- * dataplane view *out (addresses, MAC, offloads), start it. 0 or -errno with err filled. */
+/* Probe pc->device, configure it with pc->rx_queues RX queues (more where the device fills
+ * more: out->n_rxq) and n_txq TX queues (one per worker), fill the dataplane view *out
+ * (addresses, MAC, offloads, checksum trust), start it. 0 or -errno with err filled. */
 int mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool *mp,
 		  struct mr_dp_port *out, char *err, size_t errlen);
 void mr_port_close(struct mr_dp_port *p);

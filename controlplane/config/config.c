@@ -544,6 +544,153 @@ parse_eal(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg
 	return 0;
 }
 
+/* Whether cfg->eal_args[i] is EAL option opt (see mr_config_eal_find()). */
+static int
+eal_is(const char *a, const char *opt)
+{
+	size_t n;
+
+	if (opt[1] != '-')		/* short: "-m", "-m512" (never "--...") */
+		return a[0] == '-' && a[1] == opt[1];
+	if (a[0] != '-' || a[1] != '-')
+		return 0;
+	n = strcspn(a, "=");
+	return n > 2 && n <= strlen(opt) && strncmp(a, opt, n) == 0;
+}
+
+int
+mr_config_eal_find(const struct mr_config *cfg, const char *opt)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_eal_args; i++)
+		if (eal_is(cfg->eal_args[i], opt))
+			return i;
+	return -1;
+}
+
+/* mr_config_eal_find() for any of the spellings in names ("-b|--block"). */
+static int
+eal_find_any(const struct mr_config *cfg, const char *names)
+{
+	char buf[64];
+	char *tok, *save = NULL;
+	int i;
+
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (tok = strtok_r(buf, "|", &save); tok != NULL; tok = strtok_r(NULL, "|", &save)) {
+		i = mr_config_eal_find(cfg, tok);
+		if (i >= 0)
+			return i;
+	}
+	return -1;
+}
+
+/* The value of eal_args[i]: attached ("-m512", "--x=v"), else for required arguments the
+ * next element; NULL when there is none (optional arguments take only "=v"). */
+static const char *
+eal_value(const struct mr_config *cfg, int i, int required)
+{
+	const char *a = cfg->eal_args[i], *eq;
+
+	if (a[1] != '-')
+		return a[2] != '\0' ? a + 2 : i + 1 < cfg->n_eal_args ? cfg->eal_args[i + 1] : NULL;
+	eq = strchr(a, '=');
+	if (eq != NULL)
+		return eq + 1;
+	return required && i + 1 < cfg->n_eal_args ? cfg->eal_args[i + 1] : NULL;
+}
+
+/* --huge-unlink=never: hugepage files are kept, which --in-memory cannot do. */
+static int
+eal_unlink_never(const struct mr_config *cfg)
+{
+	int i = mr_config_eal_find(cfg, "--huge-unlink");
+	const char *v = i >= 0 ? eal_value(cfg, i, 0) : NULL;
+
+	return v != NULL && strcmp(v, "never") == 0;
+}
+
+const char *
+mr_config_eal_runtime_opt(const struct mr_config *cfg)
+{
+	if (eal_find_any(cfg, "--file-prefix|--in-memory|--no-shconf") >= 0)
+		return NULL;
+	/* DPDK 22.11 refuses --in-memory with legacy memory (which --no-huge implies) and with
+	 * --huge-unlink=never; --no-shconf keeps the runtime files away too. */
+	if (eal_find_any(cfg, "--no-huge|--legacy-mem") >= 0 || eal_unlink_never(cfg))
+		return "--no-shconf";
+	return "--in-memory";
+}
+
+/* Pairs of EAL options DPDK 22.11 refuses together, answering with its whole usage text:
+ * caught here with one line instead. */
+static const struct {
+	const char *opt, *with, *why;
+} eal_clashes[] = {
+	{ "--in-memory", "--no-huge|--legacy-mem", "DPDK 22.11 refuses --in-memory with legacy "
+	  "memory, which --no-huge implies; leave it out (mrelayd adds --no-shconf)" },
+	{ "--match-allocations", "--no-huge|--legacy-mem", "DPDK 22.11 cannot match "
+	  "allocations with legacy memory, which --no-huge implies" },
+	{ "--socket-mem", "--no-huge", "without hugepages the memory is given with -m" },
+	{ "--socket-mem", "-m", "both give the memory size; keep one" },
+	{ "-b|--block", "-a|--allow", "the EAL takes an allow list or a block list, not both" },
+};
+
+/* eal = [ ... ] against itself and against what mrelayd adds (controlplane/core/main.c):
+ * one line naming the argument instead of the EAL's usage text, before the EAL runs. */
+static int
+check_eal(struct cfg_ctx *x, const config_setting_t *root, const struct mr_config *cfg)
+{
+	const config_setting_t *s = config_setting_get_member(root, "eal");
+	const char *v;
+	unsigned int k, pci = cfg->n_ports;
+	int i, j;
+
+	if (s == NULL)
+		return 0;
+	for (k = 0; k < cfg->n_ports; k++)
+		if (mr_port_is_pci(&cfg->ports[k]))
+			pci = k;
+	for (k = 0; k < sizeof(eal_clashes) / sizeof(eal_clashes[0]); k++) {
+		i = eal_find_any(cfg, eal_clashes[k].opt);
+		j = eal_find_any(cfg, eal_clashes[k].with);
+		if (i >= 0 && j >= 0)
+			return cfg_err(x, config_setting_get_elem(s, (unsigned int)i),
+				       "'%s' cannot be used with '%s' (eal.[%d]): %s",
+				       cfg->eal_args[i], cfg->eal_args[j], j, eal_clashes[k].why);
+	}
+	i = mr_config_eal_find(cfg, "--huge-unlink");
+	v = i >= 0 ? eal_value(cfg, i, 0) : NULL;
+	j = mr_config_eal_find(cfg, "--no-huge");
+	if (i >= 0 && j >= 0 && (v == NULL || strcmp(v, "always") == 0))
+		return cfg_err(x, config_setting_get_elem(s, (unsigned int)i), "'%s' cannot be "
+			       "used with '--no-huge' (eal.[%d]): there are no hugepage files",
+			       cfg->eal_args[i], j);
+	j = mr_config_eal_find(cfg, "--in-memory");
+	if (j >= 0 && eal_unlink_never(cfg))
+		return cfg_err(x, config_setting_get_elem(s, (unsigned int)j), "'%s' cannot be "
+			       "used with '--huge-unlink=never': in memory, nothing is kept",
+			       cfg->eal_args[j]);
+	i = eal_find_any(cfg, "-b|--block");
+	if (i >= 0 && pci < cfg->n_ports)
+		return cfg_err(x, config_setting_get_elem(s, (unsigned int)i), "'%s' cannot be "
+			       "used with PCI ports: mrelayd allows (-a) only the devices the "
+			       "ports name (ports.[%u].device), so nothing needs blocking",
+			       cfg->eal_args[i], pci);
+	i = mr_config_eal_find(cfg, "--no-pci");
+	if (i >= 0 && pci < cfg->n_ports)
+		return cfg_err(x, config_setting_get_elem(s, (unsigned int)i), "'%s' but "
+			       "ports.[%u].device '%s' is a PCI device", cfg->eal_args[i], pci,
+			       cfg->ports[pci].device);
+	i = mr_config_eal_find(cfg, "--proc-type");
+	v = i >= 0 ? eal_value(cfg, i, 1) : NULL;
+	if (i >= 0 && (v == NULL || strcmp(v, "primary") != 0))
+		return cfg_err(x, config_setting_get_elem(s, (unsigned int)i), "--proc-type "
+			       "'%s': mrelayd runs only as the primary process", v ? v : "");
+	return 0;
+}
+
 /* lcores = { control = 0; workers = [ 1 ]; idle_sleep_us = 0; }; */
 static int
 parse_lcores(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -695,9 +842,10 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 	static const char *const keys[] = {
 		"name", "device", "address", "address_count", "gateway", "address6", "gateway6",
 		"rx_queues", "rx_desc", "tx_desc", "vlan", "mtu", "steering",
-		"tx_checksum_offload", NULL
+		"tx_checksum_offload", "rx_checksum", NULL
 	};
 	static const char *const steering[] = { "auto", "software", "rte_flow", NULL };
+	static const char *const rx_cksum[] = { "auto", "trust", "recompute", NULL };
 	struct mr_port_conf *p = &cfg->ports[idx];
 	const char *const desc_keys[] = { "rx_desc", "tx_desc" };
 	uint16_t *desc_vals[] = { &p->rx_desc, &p->tx_desc };
@@ -705,7 +853,7 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 	const char *v;
 	long long n = 0;
 	unsigned int i, u;
-	int ret, steer;
+	int ret, steer, rxck;
 	size_t k;
 
 	if (!config_setting_is_group(g))
@@ -854,14 +1002,20 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
 		p->tx_offload = config_setting_get_bool(s) ? 1 : 0;
 	}
+
+	rxck = MR_RX_CKSUM_AUTO;
+	ret = get_enum(x, g, "rx_checksum", rx_cksum, &rxck);
+	if (ret < 0)
+		return ret;
+	p->rx_cksum = (enum mr_rx_cksum)rxck;
 	return 0;
 }
 
 static int
 parse_ports(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
-	config_setting_t *s;
-	unsigned int i, n;
+	config_setting_t *s, *g, *q;
+	unsigned int i, n, total = 0;
 	int ret;
 
 	s = config_setting_get_member(root, "ports");
@@ -875,10 +1029,21 @@ parse_ports(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	if (n > MR_MAX_PORTS)
 		return cfg_err(x, s, "%u ports, at most %d are supported", n, MR_MAX_PORTS);
 	for (i = 0; i < n; i++) {
-		ret = parse_port(x, config_setting_get_elem(s, i), cfg, i);
+		g = config_setting_get_elem(s, i);
+		ret = parse_port(x, g, cfg, i);
 		if (ret < 0)
 			return ret;
 		cfg->n_ports = i + 1;
+		/* The workers share the (port, RX queue) pairs round robin, each polling at
+		 * most MR_MAX_WORKER_RXQ. */
+		total += cfg->ports[i].rx_queues;
+		q = config_setting_get_member(g, "rx_queues");
+		if (total > cfg->n_workers * MR_MAX_WORKER_RXQ)
+			return cfg_err_at(x, q != NULL ? q : g, q != NULL ? NULL : "rx_queues",
+					  "%u RX queues in all ports so far, more than the %u "
+					  "worker(s) of lcores.workers can poll (%u each): lower "
+					  "rx_queues or add workers", total, cfg->n_workers,
+					  MR_MAX_WORKER_RXQ);
 	}
 	return 0;
 }
@@ -1148,6 +1313,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_lcores(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_ports(&x, root, cfg);
+	if (ret == 0)
+		ret = check_eal(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_relay(&x, root, cfg);
 	if (ret == 0)

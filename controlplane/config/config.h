@@ -5,18 +5,27 @@
 #define MR_CONFIG_H
 
 #include <stdint.h>
+#include <string.h>
 #include "addr.h"
 
 #define MR_MAX_PORTS 16
 #define MR_MAX_ADDRS 256		/* address_count at most */
 #define MR_MAX_WORKERS 64
 #define MR_MAX_EAL_ARGS 64
+#define MR_MAX_WORKER_RXQ 64		/* RX queues one worker polls at most (MR_WORKER_MAX_RXQ) */
 #define MR_NAME_LEN 32
 
 enum mr_steering {
 	MR_STEER_AUTO = 0,	/* rte_flow where the port accepts the rules, else software */
 	MR_STEER_SOFTWARE,	/* always the software hand-off ring between workers */
 	MR_STEER_RTE_FLOW,	/* rte_flow required: startup fails when the port refuses */
+};
+
+/* Whether the UDP checksums a port receives can be updated (RFC 1624) as they are. */
+enum mr_rx_cksum {
+	MR_RX_CKSUM_AUTO = 0,	/* by driver: kernel-socket PMDs (af_packet, pcap) recompute */
+	MR_RX_CKSUM_TRUST,	/* incremental update of the received field */
+	MR_RX_CKSUM_RECOMPUTE,	/* the checksum is taken from the datagram itself */
 };
 
 struct mr_port_conf {
@@ -35,8 +44,16 @@ struct mr_port_conf {
 	enum mr_steering steering;	/* default MR_STEER_AUTO */
 	int tx_offload;			/* tx_checksum_offload: use the NIC's IPv4/UDP checksum
 					 * offloads when it has them; default true */
+	enum mr_rx_cksum rx_cksum;	/* rx_checksum, default MR_RX_CKSUM_AUTO */
 	int line;			/* line of this port's group in the file, for messages */
 };
+
+/* A device that is not a vdev ("net_...") is a PCI address: mrelayd allows it (EAL -a). */
+static inline int
+mr_port_is_pci(const struct mr_port_conf *pc)
+{
+	return strncmp(pc->device, "net_", 4) != 0;
+}
 
 /* How a packet reaches several subscribers (docs/PERFORMANCE.md "fan-out"). */
 enum mr_fanout {
@@ -103,5 +120,14 @@ int mr_config_load(const char *path, struct mr_config *cfg, char *err, size_t er
 int mr_config_load_string(const char *text, const char *path, struct mr_config *cfg,
 			  char *err, size_t errlen);
 void mr_config_free(struct mr_config *cfg);
+
+/* Index in cfg->eal_args of EAL option opt ("--in-memory", "-m"): a long option also with
+ * "=value" or abbreviated as getopt_long() takes it, a short one also with its value attached
+ * ("-m512"). -1 when absent. */
+int mr_config_eal_find(const struct mr_config *cfg, const char *opt);
+/* What mrelayd adds to the EAL arguments so that DPDK leaves no runtime files behind:
+ * "--in-memory", "--no-shconf" where that clashes with the eal list (legacy memory), or NULL
+ * when the eal list decides itself (--file-prefix, --in-memory, --no-shconf). */
+const char *mr_config_eal_runtime_opt(const struct mr_config *cfg);
 
 #endif

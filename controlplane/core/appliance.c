@@ -33,6 +33,9 @@
 #define MR_EXC_RING 1024
 #define MR_HANDOFF_RING 2048
 #define MR_MBUF_CACHE 256
+#define MR_CP_TX_RING 512
+
+_Static_assert(MR_MAX_WORKER_RXQ == MR_WORKER_MAX_RXQ, "config.h and dp.h disagree");
 
 uint64_t
 mr_appliance_uptime(const struct mr_appliance *a)
@@ -43,9 +46,12 @@ mr_appliance_uptime(const struct mr_appliance *a)
 int
 mr_cp_tx(struct mr_appliance *a, unsigned int pidx, struct rte_mbuf *m)
 {
-	/* The control thread has its own TX queue on every port: index n_workers. */
-	if (rte_eth_tx_burst(a->dp->port[pidx].port_id, a->dp->n_workers, &m, 1) == 1)
+	/* Worker 0 sends it on its own TX queue (mr_worker_cp_tx): ports need one TX queue per
+	 * worker and none for the control thread, which also works before the workers run. */
+	m->port = a->dp->port[pidx].port_id;
+	if (rte_ring_sp_enqueue(a->dp->w[0]->cp_tx, m) == 0)
 		return 0;
+	a->cps.tx_ring_full++;
 	rte_pktmbuf_free(m);
 	return -ENOBUFS;
 }
@@ -57,10 +63,10 @@ mr_mbufs_needed(const struct mr_config *cfg)
 
 	for (i = 0; i < cfg->n_ports; i++)
 		n += cfg->ports[i].rx_queues * cfg->ports[i].rx_desc +
-			(nw + 1) * cfg->ports[i].tx_desc;
-	/* hand-off and exception rings, per-lcore caches, TX buffers in flight */
-	n += nw * nw * MR_HANDOFF_RING + nw * MR_EXC_RING + (nw + 1) * MR_MBUF_CACHE * 2 +
-		nw * MR_BURST * MR_DP_MAX_PORTS;
+			nw * cfg->ports[i].tx_desc;
+	/* hand-off, exception and control TX rings, per-lcore caches, TX buffers in flight */
+	n += nw * nw * MR_HANDOFF_RING + nw * MR_EXC_RING + MR_CP_TX_RING +
+		(nw + 1) * MR_MBUF_CACHE * 2 + nw * MR_BURST * MR_DP_MAX_PORTS;
 	/* Rooms: copies, indirect headers, RRs and retransmissions a worker builds in one
 	 * burst before its TX flush, twice over for what the NIC still holds. */
 	n += nw * cfg->n_ports * MR_BURST * 2 * 8;
@@ -122,7 +128,25 @@ mr_workers_create(struct mr_appliance *a, char *err, size_t errlen)
 			}
 		}
 	}
-	/* Spread every (port, RX queue) over the workers, round robin. */
+	dp->w[0]->cp_tx = rte_ring_create("mr_cp_tx", MR_CP_TX_RING,
+					  rte_lcore_to_socket_id(dp->w[0]->lcore_id),
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (dp->w[0]->cp_tx == NULL) {
+		snprintf(err, errlen, "control TX ring: %s", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	/* Spread every (port, RX queue) over the workers, round robin. The loader bounded the
+	 * configured queues; ports may have more (drivers/port.c polls all a device fills). */
+	for (i = 0; i < dp->n_ports; i++)
+		k += dp->port[i].n_rxq;
+	if (k > dp->n_workers * MR_WORKER_MAX_RXQ) {
+		snprintf(err, errlen, "the ports have %u RX queues in all, more than the %u "
+			 "worker(s) of lcores.workers can poll (%u each): lower ports.rx_queues "
+			 "(or an af_packet port's qpairs) or add workers", k, dp->n_workers,
+			 MR_WORKER_MAX_RXQ);
+		return -EINVAL;
+	}
+	k = 0;
 	for (i = 0; i < dp->n_ports; i++) {
 		for (q = 0; q < dp->port[i].n_rxq; q++) {
 			struct mr_worker *w = dp->w[k++ % dp->n_workers];
@@ -220,7 +244,7 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		return -ENOMEM;
 	}
 	for (i = 0; i < cfg->n_ports; i++) {
-		rc = mr_port_setup(&cfg->ports[i], dp->n_workers + 1, a->mp, &dp->port[i], err,
+		rc = mr_port_setup(&cfg->ports[i], dp->n_workers, a->mp, &dp->port[i], err,
 				   errlen);
 		if (rc < 0)
 			return rc;
@@ -359,6 +383,10 @@ mr_appliance_stop(struct mr_appliance *a)
 		if (w->exc != NULL)
 			while (rte_ring_dequeue(w->exc, (void **)&m) == 0)
 				rte_pktmbuf_free(m);
+		if (w->cp_tx != NULL)
+			while (rte_ring_dequeue(w->cp_tx, (void **)&m) == 0)
+				rte_pktmbuf_free(m);
+		rte_ring_free(w->cp_tx);
 		rte_ring_free(w->exc);
 		rte_ring_free(w->cmd);
 		mr_flow_table_free(w->flows);

@@ -26,6 +26,7 @@ struct mr_cp_stats {
 	uint64_t nd_solicits_sent;
 	uint64_t steer_rules;		/* rte_flow rules installed */
 	uint64_t steer_failures;	/* rules refused (the flow falls back to the hand-off) */
+	uint64_t tx_ring_full;		/* ARP/ND requests dropped: worker 0's cp_tx ring full */
 };
 
 struct mr_appliance {
@@ -55,7 +56,8 @@ void mr_appliance_stop(struct mr_appliance *a);
 /* Seconds since start, from the TSC. */
 uint64_t mr_appliance_uptime(const struct mr_appliance *a);
 
-/* Transmit a packet built by the control plane on port index pidx (its own TX queue). */
+/* Transmit a packet built by the control plane on port index pidx: worker 0 sends it (its
+ * cp_tx ring). Consumes m; -ENOBUFS when the ring is full (counted, m freed). */
 int mr_cp_tx(struct mr_appliance *a, unsigned int pidx, struct rte_mbuf *m);
 
 #endif

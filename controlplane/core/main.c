@@ -40,17 +40,6 @@ usage(FILE *f)
 		"  -V, --version       print the version\n");
 }
 
-static int
-mr_has_arg(const struct mr_config *cfg, const char *name)
-{
-	int i;
-
-	for (i = 0; i < cfg->n_eal_args; i++)
-		if (strncmp(cfg->eal_args[i], name, strlen(name)) == 0)
-			return 1;
-	return 0;
-}
-
 /* Every WebSocket participant holds a socket (rooms.ws_max_connections, 65536 by default),
  * and the usual soft limit on descriptors is 1024: raise the soft limit to the hard one, which
  * needs no privilege. Returns the limit now in force (RLIM_INFINITY as is), 0 if unknown. */
@@ -109,7 +98,7 @@ main(int argc, char **argv)
 	struct mr_appliance app;
 	char err[1024], lcores[1024], mainl[16], loglvl[64];
 	char *eal_argv[MR_MAX_EAL_ARGS + 16 + 2 * MR_MAX_PORTS];
-	const char *path = NULL;
+	const char *path = NULL, *runtime_opt;
 	int c, eal_argc = 0, check = 0, rc, i, n_pci;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	rlim_t nofile, nofile_before;
@@ -149,8 +138,8 @@ main(int argc, char **argv)
 	}
 	/* Before the EAL opens its own descriptors. */
 	nofile = mr_raise_nofile(&nofile_before);
-	if (!mr_has_arg(&cfg, "--no-huge") && !mr_has_arg(&cfg, "--in-memory") &&
-	    mr_free_hugepages() == 0) {
+	if (mr_config_eal_find(&cfg, "--no-huge") < 0 &&
+	    mr_config_eal_find(&cfg, "--in-memory") < 0 && mr_free_hugepages() == 0) {
 		fprintf(stderr, "mrelayd: no free hugepages. Reserve some, e.g.\n"
 			"  echo 512 > /sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages\n"
 			"or run without them: eal = [ \"--no-huge\", \"-m\", \"512\" ]; in %s\n",
@@ -182,21 +171,21 @@ main(int argc, char **argv)
 	eal_argv[eal_argc++] = "--log-level";
 	eal_argv[eal_argc++] = loglvl;
 	/* No shared runtime files unless asked for: several instances can run side by side and
-	 * nothing is left behind in /var/run/dpdk. */
-	if (!mr_has_arg(&cfg, "--file-prefix") && !mr_has_arg(&cfg, "--in-memory") &&
-	    !mr_has_arg(&cfg, "--no-shconf"))
-		eal_argv[eal_argc++] = mr_has_arg(&cfg, "--no-huge") ? "--no-shconf" :
-			"--in-memory";
+	 * nothing is left behind in /var/run/dpdk. What clashes with the eal list is never
+	 * added, and the loader refused what the EAL would refuse (config.c check_eal). */
+	runtime_opt = mr_config_eal_runtime_opt(&cfg);
+	if (runtime_opt != NULL)
+		eal_argv[eal_argc++] = (char *)runtime_opt;
 	/* Only the PCI devices the ports name are probed: never a NIC the host is using. */
 	n_pci = 0;
 	for (i = 0; i < (int)cfg.n_ports; i++) {
-		if (strncmp(cfg.ports[i].device, "net_", 4) == 0)
+		if (!mr_port_is_pci(&cfg.ports[i]))
 			continue;
 		eal_argv[eal_argc++] = "-a";
 		eal_argv[eal_argc++] = cfg.ports[i].device;
 		n_pci++;
 	}
-	if (n_pci == 0 && !mr_has_arg(&cfg, "--no-pci"))
+	if (n_pci == 0 && mr_config_eal_find(&cfg, "--no-pci") < 0)
 		eal_argv[eal_argc++] = "--no-pci";
 	for (i = 0; i < cfg.n_eal_args; i++)
 		eal_argv[eal_argc++] = cfg.eal_args[i];

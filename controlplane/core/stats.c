@@ -123,6 +123,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "commands_refused", (json_int_t)a->cmdq.refused,
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
 			  "steering_failures", (json_int_t)a->cps.steer_failures,
+			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
 	if (*body != NULL && a->rooms != NULL) {
 		struct mr_rooms_counts rc;

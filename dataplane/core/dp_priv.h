@@ -130,12 +130,28 @@ mr_path_accept(const struct mr_dp *dp, rte_seqcount_t *seq, struct mr_dp_path *p
 /* What the received UDP checksum says, taken before its headers are overwritten: enough to
  * update it for new addresses and ports (RFC 1624) without reading the payload. */
 struct mr_udp_ck {
-	uint16_t ocks;		/* the checksum field as received; 0 = none sent (RFC 768) */
+	uint16_t ocks;		/* the datagram's checksum; 0 = none sent (RFC 768) */
 	uint32_t osum;		/* partial sum of its source, destination and ports */
 };
 
-static inline void
-mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *ck)
+/* The recompute argument of mr_udp_ck_of() when it is not a constant: the packet's port
+ * decides (struct mr_dp_port rx_cksum_recompute). */
+#define MR_CK_PORT (-1)
+
+static __rte_always_inline int
+mr_rx_recompute(const struct mr_dp *dp, const struct rte_mbuf *m, const int ck)
+{
+	return ck == MR_CK_PORT ? dp->port[dp->port_idx_of[m->port]].rx_cksum_recompute : ck;
+}
+
+/* The checksum of the datagram in frame f (parsed into pi). recompute (a constant where the
+ * caller can make it one) takes it from the datagram itself instead of its checksum field:
+ * for ports that cannot vouch for that field, where a sender's offloaded checksum arrives as
+ * the bare pseudo-header sum (Linux CHECKSUM_PARTIAL through a veth) and an update of it
+ * would be sent as garbage. An IPv4 datagram sent without a checksum keeps none. */
+static __rte_always_inline void
+mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *ck,
+	     const int recompute)
 {
 	const uint8_t *osrc, *odst;
 	size_t alen = pi->family == MR_AF4 ? 4 : 16;
@@ -148,6 +164,8 @@ mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *c
 		odst = f + pi->l2_len + 24;
 	}
 	memcpy(&ck->ocks, f + pi->l4_off + 6, 2);
+	if (recompute && (ck->ocks != 0 || pi->family == MR_AF6))
+		ck->ocks = mr_udp_cksum(pi->family, osrc, odst, f + pi->l4_off, pi->l4_len);
 	ck->osum = mr_csum_partial(osrc, alen, 0);
 	ck->osum = mr_csum_partial(odst, alen, ck->osum);
 	ck->osum = mr_csum_partial(f + pi->l4_off, 4, ck->osum);	/* both ports */

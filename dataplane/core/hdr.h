@@ -121,11 +121,12 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 }
 
 /* Write fresh Ethernet/[VLAN]/IP/UDP headers in front of the payload of m, reusing the mbuf
- * (the payload is neither moved nor copied). Returns 0, or -1 when there is no headroom. */
-static inline int
+ * (the payload is neither moved nor copied). rx_recompute: mr_udp_ck_of(). Returns 0, or -1
+ * when there is no headroom. */
+static __rte_always_inline int
 mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	   const struct mr_dp_port *op, const struct mr_ep *src, const struct mr_ep *dst,
-	   const uint8_t *dmac)
+	   const uint8_t *dmac, const int rx_recompute)
 {
 	struct mr_udp_ck ck;
 	uint16_t hlen;
@@ -133,7 +134,7 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 	uint8_t *h;
 
 	/* Everything needed from the old headers is read before they are overwritten. */
-	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck);
+	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck, rx_recompute);
 	hlen = mr_hdr_len(op, dst->family);
 	delta = (int)hlen - (int)pi->payload_off;
 	if (delta > 0) {

@@ -81,11 +81,13 @@ mr_flow_prefetch(uintptr_t val)
 	mr_relay_prefetch(val);
 }
 
-/* Process received packets. from_handoff is a compile-time constant: packets that came over a
- * hand-off ring were already checked by another worker and must not travel again. */
+/* Process received packets. from_handoff and ck are compile-time constants: packets that came
+ * over a hand-off ring were already checked by another worker and must not travel again; ck
+ * says whether their port vouches for their UDP checksums (MR_CK_PORT: look at each packet's
+ * port, as hand-off bursts mix ports). */
 static __rte_always_inline void
 mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
-	 const int from_handoff)
+	 const int from_handoff, const int ck)
 {
 	struct mr_dp *dp = w->dp;
 	struct mr_flow_key keys[MR_BURST];
@@ -202,14 +204,15 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			mr_room_fwd_input(w, own[i], &pis[i], (struct mr_dp_part *)
 				      (data[i] & ~(uintptr_t)RTE_CACHE_LINE_MASK), now);
 		else
-			mr_relay(w, own[i], &pis[i], data[i], now);
+			mr_relay(w, own[i], &pis[i], data[i], now,
+				 mr_rx_recompute(dp, own[i], ck));
 	}
 }
 
 void
 mr_worker_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now)
 {
-	mr_input(w, pkts, n, now, 0);
+	mr_input(w, pkts, n, now, 0, MR_CK_PORT);
 }
 
 static void
@@ -254,6 +257,18 @@ mr_worker_commands(struct mr_worker *w)
 		mr_cmd_apply(w, &c);
 }
 
+/* Queue what the control thread built for TX (ARP requests, neighbor solicitations) on this
+ * worker's TX buffers: the control thread needs no TX queue of its own. */
+static unsigned int
+mr_worker_cp_tx(struct mr_worker *w, struct rte_mbuf **pkts)
+{
+	unsigned int i, n = rte_ring_sc_dequeue_burst(w->cp_tx, (void **)pkts, MR_BURST, NULL);
+
+	for (i = 0; i < n; i++)
+		mr_worker_tx(w, w->dp->port_idx_of[pkts[i]->port], pkts[i]);
+	return n;
+}
+
 unsigned int
 mr_worker_iteration(struct mr_worker *w, uint64_t now)
 {
@@ -262,6 +277,8 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 	unsigned int i, work = 0;
 
 	mr_worker_commands(w);
+	if (w->cp_tx != NULL)
+		work += mr_worker_cp_tx(w, pkts);
 	for (i = 0; i < w->n_rxq; i++) {
 		const struct mr_rxq *q = &w->rxq[i];
 		uint16_t n = rte_eth_rx_burst(dp->port[q->port_idx].port_id, q->queue, pkts,
@@ -270,7 +287,11 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 		if (n == 0)
 			continue;
 		work += n;
-		mr_input(w, pkts, n, now, 0);
+		/* One test a burst, none a packet: a queue belongs to one port. */
+		if (dp->port[q->port_idx].rx_cksum_recompute)
+			mr_input(w, pkts, n, now, 0, 1);
+		else
+			mr_input(w, pkts, n, now, 0, 0);
 	}
 	for (i = 0; i < dp->n_workers; i++) {
 		struct rte_ring *r = w->handoff[i];
@@ -283,7 +304,7 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 			continue;
 		work += n;
 		w->stats.handoff_in += n;
-		mr_input(w, pkts, n, now, 1);
+		mr_input(w, pkts, n, now, 1, MR_CK_PORT);
 	}
 	mr_worker_flush(w);
 	return work;

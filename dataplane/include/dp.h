@@ -23,6 +23,7 @@
 
 #define MR_DP_MAX_PORTS 16
 #define MR_DP_MAX_WORKERS 64
+#define MR_WORKER_MAX_RXQ 64		/* (port, RX queue) pairs one worker polls at most */
 #define MR_BURST 32
 #define MR_NEIGH_SLOTS 4096
 #define MR_NEIGH_VALID (1ULL << 48)
@@ -52,6 +53,10 @@ struct mr_dp_port {
 	 * (no RTE_ETH_TX_OFFLOAD_MULTI_SEGS, or RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE enabled):
 	 * room fan-out to it always copies. 0 (ring, null, tap, memif): chains are fine. */
 	uint8_t tx_no_chain;
+	/* The port cannot vouch for the UDP checksums it receives (ports.rx_checksum): a kernel
+	 * socket PMD on a veth hands over the partial checksum of a sender that offloaded it.
+	 * The relay then takes the checksum from the datagram before updating it. */
+	uint8_t rx_cksum_recompute;
 	struct mr_neigh_slot *neigh;	/* MR_NEIGH_SLOTS entries */
 	char name[32];
 };
@@ -78,8 +83,12 @@ struct mr_worker {
 	struct rte_ring *cmd;		/* cp → worker commands (SP/SC, struct mr_cmd elements) */
 	struct rte_ring *exc;		/* worker → cp exception packets (SP/SC) */
 	struct rte_ring *handoff[MR_DP_MAX_WORKERS]; /* handoff[i]: from worker i to this one */
-	unsigned int n_rxq;
-	struct mr_rxq rxq[MR_DP_MAX_PORTS * 4];
+	/* cp → worker packets the control thread built (ARP requests, neighbor solicitations),
+	 * m->port naming the port; the worker sends them on its own TX queues, so no port needs
+	 * a queue for the control thread. SP/SC; worker 0 only, NULL on the others. */
+	struct rte_ring *cp_tx;
+	unsigned int n_rxq;		/* <= MR_WORKER_MAX_RXQ */
+	struct mr_rxq rxq[MR_WORKER_MAX_RXQ];
 
 	/* Packets this worker builds (room fan-out copies and indirect clones, RR, NACK,
 	 * retransmissions): mp must be the pool the RX queues fill from when a port uses

@@ -39,10 +39,12 @@ mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_le
 	return 1;
 }
 
-/* Relay one UDP packet that belongs to flow val on this (owner) lcore. */
-static inline void
+/* Relay one UDP packet that belongs to flow val on this (owner) lcore. rx_recompute: the
+ * receiving port cannot vouch for the UDP checksum (mr_udp_ck_of()); a constant in the
+ * worker's RX path. */
+static __rte_always_inline void
 mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, uintptr_t val,
-	 uint64_t now)
+	 uint64_t now, const int rx_recompute)
 {
 	struct mr_dp *dp = w->dp;
 	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
@@ -126,7 +128,7 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	}
 	from = o->local;
 	from.port += opi;
-	if (unlikely(mr_rewrite(w, m, pi, oport, &from, &dst, dmac) != 0)) {
+	if (unlikely(mr_rewrite(w, m, pi, oport, &from, &dst, dmac, rx_recompute) != 0)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return;
 	}

@@ -218,7 +218,8 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		return 0;
 	}
 	last--;
-	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck);
+	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck,
+		     mr_rx_recompute(dp, m, MR_CK_PORT));
 	if (indirect) {
 		/* Clones copy this window: the payload only (Ethernet padding dropped). */
 		m->data_off = pay_off;

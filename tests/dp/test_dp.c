@@ -187,6 +187,7 @@ assert_quiet(void)
 		for (q = 0; q <= N_WORKERS; q++)
 			assert_int_equal(rte_ring_count(tx_ring[i][q]), 0);
 	}
+	assert_int_equal(rte_ring_count(dp->w[0]->cp_tx), 0);
 	for (i = 0; i < N_WORKERS; i++) {
 		assert_int_equal(rte_ring_count(dp->w[i]->exc), 0);
 		for (q = 0; q < N_WORKERS; q++)
@@ -507,6 +508,11 @@ world_up(void **state)
 				return -1;
 		}
 	}
+	/* The control thread's packets go out through worker 0, as in appliance.c. */
+	dp->w[0]->cp_tx = rte_ring_create("t_cp_tx", 64, SOCKET_ID_ANY,
+					  RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (dp->w[0]->cp_tx == NULL)
+		return -1;
 	/* Worker 0 polls queue 0 of every port; worker 1 gets packets only by hand-off. */
 	for (i = 0; i < N_PORTS; i++) {
 		dp->w[0]->rxq[i].port_idx = (uint16_t)i;
@@ -569,6 +575,7 @@ drain_all(void)
 		for (q = 0; q <= N_WORKERS; q++)
 			drain(tx_ring[i][q]);
 	}
+	drain(dp->w[0]->cp_tx);
 	for (i = 0; i < N_WORKERS; i++) {
 		struct mr_cmd c;
 
@@ -597,6 +604,7 @@ world_down(void **state)
 			mr_flow_table_free(w->flows);
 			rte_ring_free(w->cmd);
 			rte_ring_free(w->exc);
+			rte_ring_free(w->cp_tx);
 			for (q = 0; q < N_WORKERS; q++)
 				rte_ring_free(w->handoff[q]);
 			rte_free(w);
@@ -630,8 +638,10 @@ case_up(void **state)
 		/* A case's command sender starts counting from 0 (cmdq.h). */
 		dp->w[i]->cmd_done = 0;
 	}
-	for (i = 0; i < N_PORTS; i++)
+	for (i = 0; i < N_PORTS; i++) {
 		memset(dp->port[i].neigh, 0, sizeof(struct mr_neigh_slot) * MR_NEIGH_SLOTS);
+		dp->port[i].rx_cksum_recompute = 0;
+	}
 	dp->relatch_tsc = dp->tsc_hz;
 	pool_base = rte_mempool_avail_count(pool);
 	return 0;
@@ -2132,6 +2142,91 @@ test_burst(void **state)
 	assert_quiet();
 }
 
+/* ---- ports that cannot vouch for received UDP checksums (ports.rx_checksum) ---- */
+
+/* What Linux leaves in the field of a datagram whose checksum it offloads (CHECKSUM_PARTIAL),
+ * which a veth passes on and af_packet does not complete: the folded pseudo-header sum. */
+static void
+partial_cksum(struct frame *f, const struct mr_ep *src, const struct mr_ep *dst)
+{
+	uint8_t *udp = f->b + f->l4;
+	uint8_t tail[4] = { 0, 17, udp[4], udp[5] };
+	uint16_t c = ref_fold(ref_add(ref_add(ref_add(0, src->a, 4), dst->a, 4), tail, 4));
+
+	udp[6] = c >> 8;
+	udp[7] = (uint8_t)c;
+}
+
+static void
+test_rx_cksum_recompute(void **state)
+{
+	struct mr_worker *w0 = dp->w[0], *w1 = dp->w[1];
+	struct mr_dp_session *s, *t;
+	struct mr_ep x = X, r0 = R0;
+	struct udp_opts none = { .vlan = -1, .zero_ck = 1 };
+	struct rte_mbuf *out;
+	uint8_t pl[256];
+	uint16_t plen;
+	struct frame f;
+
+	(void)state;
+	s = sess_std(0, 21100, 21102);	/* owned by the worker polling port B */
+	t = sess_std(1, 21110, 21112);	/* reached over a hand-off ring */
+	dp->port[P_B].rx_cksum_recompute = 1;
+	plen = rtp(pl, 0, 1, 160, 0x1, 101);
+
+	/* From the RX queue (the loop's constant variant): a valid checksum comes out. */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	partial_cksum(&f, &x, &s->leg[1].local);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w0, T0), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+
+	/* Over a hand-off ring, where each packet's port decides. */
+	build_udp(&f, MAC_B, XMAC, &x, &t->leg[1].local, pl, plen, &PLAIN);
+	partial_cksum(&f, &x, &t->leg[1].local);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w0, T0 + 1), 1);
+	assert_int_equal(mr_worker_iteration(w1, T0 + 2), 1);
+	out = take1(P_A, 1);
+	check_udp_out(out, RMAC0, MAC_A, -1, &t->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+
+	/* An IPv4 sender that sent no checksum still sends none (RFC 768). */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &none);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w0, T0 + 3), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 1);
+	rte_pktmbuf_free(out);
+	assert_int_equal(drops_total(w0) + drops_total(w1), 0);
+	assert_quiet();
+}
+
+/* ---- the control thread's packets (ARP/ND requests) leave through worker 0 ---- */
+
+static void
+test_cp_tx(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool), *out;
+
+	(void)state;
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, 60), 0xff, 60);
+	m->port = port_id[P_C];
+	assert_int_equal(rte_ring_sp_enqueue(w->cp_tx, m), 0);
+	assert_int_equal(mr_worker_iteration(w, T0), 1);
+	out = take1(P_C, 0);			/* worker 0's TX queue of that port */
+	assert_ptr_equal(out, m);
+	rte_pktmbuf_free(out);
+	assert_int_equal(w->stats.tx_pkts, 1);
+	assert_int_equal(drops_total(w), 0);
+	assert_quiet();
+}
+
 int
 main(void)
 {
@@ -2154,6 +2249,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_cmdq_bounded, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
 	};
 	int rc;
 

@@ -515,6 +515,64 @@ class Topology:
 		self.host.close_all()
 
 
+class VethNet:
+	"""A segment for a daemon on a kernel-socket port (net_af_packet), as on a plain Linux box
+	or VM: the daemon's port is veth mrt<pid><tag> in the root namespace, its peer is eth0 of
+	namespace mrt-<pid>-<tag>, which holds the test hosts:
+
+	    mrelayd --(net_af_packet)--> mrt<pid><tag> --veth--> eth0: <net4>.10-.13/24
+	                                                               <net6>10-12/64
+
+	The root end carries no address, no IPv6 and forwards nothing, so the kernel leaves its
+	frames to the daemon's packet sockets. eth0 keeps the kernel's defaults, TX checksum
+	offload included: the UDP checksums it sends are partial, as a container's are."""
+
+	def __init__(self, tag, net4="198.18.2.", net6="2001:2:2::"):
+		self.ns = f"{PREFIX}-{PID}-{tag}"
+		self.link = f"{PREFIX}{PID}{tag}"
+		self.host = Host(self.ns)
+		self.relay4 = f"{net4}1"
+		self.relay6 = f"{net6}1"
+		self.v4 = [f"{net4}{i}" for i in (10, 11, 12, 13)]
+		self.v6 = [f"{net6}{i}" for i in (10, 11, 12)]
+
+	def setup(self):
+		sh("ip", "netns", "add", self.ns)
+		CLEANUP.add(f"netns {self.ns}", lambda: sh("ip", "netns", "del", self.ns,
+							    check_rc=False))
+		sh("ip", "link", "add", self.link, "type", "veth", "peer", "name", "eth0", "netns",
+		   self.ns)
+		CLEANUP.add(f"veth {self.link}", lambda: sh("ip", "link", "del", self.link,
+							    check_rc=False))
+		no_addresses(self.link)
+		with open(f"/proc/sys/net/ipv4/conf/{self.link}/forwarding", "w") as f:
+			f.write("0")
+		sh("ip", "link", "set", "dev", self.link, "up")
+		x = self.host.run
+		x("ip", "link", "set", "dev", "lo", "up")
+		x("sysctl", "-qw", "net.ipv6.conf.eth0.router_solicitations=0")
+		for a in self.v4:
+			x("ip", "addr", "add", f"{a}/24", "dev", "eth0")
+		for a in self.v6:
+			x("ip", "-6", "addr", "add", f"{a}/64", "dev", "eth0", "nodad")
+		x("ip", "link", "set", "dev", "eth0", "up")
+		return self
+
+	def teardown(self):
+		"""Close the hosts' sockets, delete the namespace and the veth (the cleanup
+		registry does it too, at exit)."""
+		self.host.close_all()
+		sh("ip", "netns", "del", self.ns, check_rc=False)
+		sh("ip", "link", "del", self.link, check_rc=False)
+
+	def udp_csum_errors(self):
+		"""The namespace's Udp InCsumErrors (/proc/net/snmp): datagrams its kernel
+		dropped for a bad checksum."""
+		snmp = self.host.run("cat", "/proc/net/snmp").stdout.splitlines()
+		lines = [ln.split() for ln in snmp if ln.startswith("Udp:")]
+		return int(dict(zip(lines[0][1:], lines[1][1:]))["InCsumErrors"])
+
+
 # ------------------------------------------------------------------------------------------
 # The daemon
 
@@ -526,7 +584,9 @@ def free_tcp_port():
 
 def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=(1,),
 		idle_sleep_us=50, rx_queues=1, token="", relay=None, api_extra=None,
-		log_level="info"):
+		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None):
+	"""A daemon configuration: one port, net_tap on `tap` unless `device` names another;
+	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port."""
 	r = {"port_min": 30000, "port_max": 30999, "idle_timeout": 60,
 	     "relatch_timeout_ms": 500, "max_sessions": 32, "ended_history": 100, "mbufs": 4095}
 	r.update(relay or {})
@@ -534,6 +594,12 @@ def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=
 	a.update(api_extra or {})
 	relay_s = "\n".join(f"\t{k} = {v};" for k, v in r.items())
 	api_s = "\n".join(f"\t{k} = {v};" for k, v in a.items())
+	port = {"name": '"edge0"', "device": f'"{device or f"net_tap0,iface={tap}"}"',
+		"address": f'"{addr4}/24"', "gateway": f'"{gw4}"' if gw4 else None,
+		"address6": f'"{addr6}/64"' if addr6 else None,
+		"gateway6": f'"{gw6}"' if addr6 and gw6 else None, "rx_queues": rx_queues}
+	port.update(port_extra or {})
+	port_s = "\n".join(f"\t\t{k} = {v};" for k, v in port.items() if v is not None)
 	return f"""# written by tests/smoke/harness.py
 eal = [ "--no-huge", "-m", "512", "--no-pci",
 	"--file-prefix", "{file_prefix}", "--no-shconf" ];
@@ -546,13 +612,7 @@ lcores = {{
 
 ports = (
 	{{
-		name = "edge0";
-		device = "net_tap0,iface={tap}";
-		address = "{addr4}/24";
-		gateway = "{GW4}";
-		address6 = "{addr6}/64";
-		gateway6 = "{GW6}";
-		rx_queues = {rx_queues};
+{port_s}
 	}}
 );
 

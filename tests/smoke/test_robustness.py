@@ -115,6 +115,11 @@ BAD_CONFIGS = [
 	("wrong type", "workers = [ 1 ];", 'workers = "1";', ["workers"]),
 	("gateway outside", 'gateway = "198.18.0.254";', 'gateway = "198.18.7.254";', ["gateway"]),
 	("syntax error", "port_min = 30000;", "port_min = = 30000;", []),
+	# EAL options DPDK 22.11 refuses together, which it answers with its whole usage text.
+	("eal in-memory with no-huge", '"--no-shconf" ];', '"--in-memory" ];',
+	 ["eal", "--in-memory", "--no-huge"]),
+	("eal socket-mem with -m", '"--no-shconf" ];', '"--no-shconf", "--socket-mem", "256" ];',
+	 ["eal", "--socket-mem", "-m"]),
 ]
 
 
@@ -146,6 +151,9 @@ def test_bad_config_exits_2(env):
 		if p.returncode != 2:
 			problems.append(f"{name}: exit {p.returncode}, want 2 ({err[-200:]!r})")
 			continue
+		if len(err.splitlines()) != 1 or p.stdout.strip():
+			problems.append(f"{name}: want one line on stderr and none on stdout, got "
+					f"{err[-200:]!r} / {p.stdout.strip()[-200:]!r}")
 		for w in words:
 			if w not in err:
 				problems.append(f"{name}: stderr does not name '{w}': {err[-200:]!r}")

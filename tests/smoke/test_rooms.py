@@ -703,6 +703,11 @@ def test_rooms_ws_timeout_replace(env):
 
 async def _ws_timeout_replace(d):
 	room = create_room(d, name="timeouts")
+	# First a quiet spell longer than ws_timeout with no WebSocket at all: a connection
+	# opened after it still gets the whole timeout (it used to be closed at once, its
+	# deadline taken from a clock that had not moved since the last WebSocket work).
+	h.wait_for(lambda: d.api("GET", "/v1/health")[1].get("uptime_s", 0) >= 3, 10,
+		   interval=0.2, what="3 s of uptime")
 	# q keeps its connection alive with WebSocket pings; p sends nothing after its join.
 	q = await Peer.connect(d, "q", ping_interval=0.5)
 	p = await Peer.connect(d, "p")

@@ -468,6 +468,8 @@ test_bad_port_values(void **state)
 		  "bad.conf:4: ports.[0].tx_checksum_offload:",
 		  "must be true or false, not a string" },
 		{ P("tx_offload = true;"), "bad.conf:4: ports.[0].tx_offload:", "unknown key" },
+		{ P("rx_checksum = \"verify\";"), "bad.conf:4: ports.[0].rx_checksum:",
+		  "'verify' is not one of \"auto\", \"trust\", \"recompute\"" },
 		{ P("address_count = 0;"), "bad.conf:4: ports.[0].address_count:",
 		  "between 1 and 256" },
 		{ P("address_count = 257;"), "bad.conf:4: ports.[0].address_count:",
@@ -559,6 +561,39 @@ test_bad_lcores_eal(void **state)
 		{ MINIMAL "eal = [ \"--no-huge\",\n \"\" ];\n", "bad.conf:6: eal.[1]:",
 		  "non-empty printable" },
 		{ MINIMAL "eal = [ \"a\\tb\" ];\n", "bad.conf:5: eal.[0]:", "printable" },
+		/* Options the EAL of DPDK 22.11 refuses together (with its whole usage text):
+		 * one line naming the argument, long options also abbreviated. */
+		{ MINIMAL "eal = [ \"--no-huge\",\n \"--in-memory\" ];\n", "bad.conf:6: eal.[1]:",
+		  "'--in-memory' cannot be used with '--no-huge' (eal.[0]): DPDK 22.11 refuses" },
+		{ MINIMAL "eal = [ \"--in-mem\", \"--legacy-mem\" ];\n", "bad.conf:5: eal.[0]:",
+		  "'--in-mem' cannot be used with '--legacy-mem' (eal.[1])" },
+		{ MINIMAL "eal = [ \"-m\", \"512\", \"--socket-mem=512\" ];\n",
+		  "bad.conf:5: eal.[2]:", "cannot be used with '-m' (eal.[0]): both give" },
+		{ MINIMAL "eal = [ \"--no-huge\", \"--socket-mem\", \"512\" ];\n",
+		  "bad.conf:5: eal.[1]:", "'--socket-mem' cannot be used with '--no-huge'" },
+		{ MINIMAL "eal = [ \"--no-huge\", \"--match-allocations\" ];\n",
+		  "bad.conf:5: eal.[1]:", "cannot match allocations" },
+		{ MINIMAL "eal = [ \"--no-huge\", \"--huge-unlink\" ];\n", "bad.conf:5: eal.[1]:",
+		  "'--huge-unlink' cannot be used with '--no-huge' (eal.[0])" },
+		{ MINIMAL "eal = [ \"--huge-unlink=always\", \"--no-huge\" ];\n",
+		  "bad.conf:5: eal.[0]:", "no hugepage files" },
+		{ MINIMAL "eal = [ \"--huge-unlink=never\", \"--in-memory\" ];\n",
+		  "bad.conf:5: eal.[1]:", "'--huge-unlink=never'" },
+		{ MINIMAL "eal = [ \"-a\", \"0000:01:00.0\", \"--block=0000:02:00.0\" ];\n",
+		  "bad.conf:5: eal.[2]:", "cannot be used with '-a' (eal.[0]): the EAL takes" },
+		{ MINIMAL "eal = [ \"--proc-type\", \"secondary\" ];\n", "bad.conf:5: eal.[0]:",
+		  "--proc-type 'secondary': mrelayd runs only as the primary process" },
+		{ MINIMAL "eal = [ \"--proc-type=auto\" ];\n", "bad.conf:5: eal.[0]:",
+		  "--proc-type 'auto'" },
+		/* ... and against what mrelayd adds: -a for each PCI port. */
+		{ LCORES "ports = ( { name = \"a\"; device = \"0000:03:00.0\";\n"
+		  " address = \"198.18.0.1/24\"; } );\neal = [ \"-b0000:02:00.0\" ];\n",
+		  "bad.conf:4: eal.[0]:", "'-b0000:02:00.0' cannot be used with PCI ports: "
+		  "mrelayd allows (-a) only the devices the ports name (ports.[0].device)" },
+		{ LCORES "ports = ( { name = \"a\"; device = \"0000:03:00.0\";\n"
+		  " address = \"198.18.0.1/24\"; } );\neal = [ \"--no-pci\" ];\n",
+		  "bad.conf:4: eal.[0]:",
+		  "'--no-pci' but ports.[0].device '0000:03:00.0' is a PCI" },
 		/* The eal strings were copied before the error: they are freed (run_bad). */
 		{ "eal = [ \"--no-huge\", \"-m\", \"512\" ];\n" PORT0, "bad.conf:1: lcores:",
 		  "required group is missing" },
@@ -705,6 +740,92 @@ test_limits(void **state)
 	assert_string_equal(err, "bad.conf:5: eal: 65 arguments, at most 64 are allowed");
 }
 
+/* Each worker polls at most MR_MAX_WORKER_RXQ RX queues (struct mr_worker rxq[]): more in all
+ * than the workers can take is refused, naming the keys to change. */
+static void
+test_rx_queue_bound(void **state)
+{
+	static const char fmt[] =
+		"lcores = { workers = [ %s ]; };\n"
+		"ports = ( { name = \"a\"; device = \"net_null0\"; address = \"198.18.0.1/24\";\n"
+		"            rx_queues = 64; },\n"
+		"          { name = \"b\"; device = \"net_null1\"; address = \"198.18.1.1/24\";\n"
+		"            rx_queues = %d; } );\n";
+	struct mr_config cfg;
+	char text[512], err[256];
+
+	(void)state;
+	snprintf(text, sizeof(text), fmt, "1", 1);
+	assert_int_equal(load(text, &cfg, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "bad.conf:5: ports.[1].rx_queues: 65 RX queues in all ports so "
+			    "far, more than the 1 worker(s) of lcores.workers can poll (64 each): "
+			    "lower rx_queues or add workers");
+	snprintf(text, sizeof(text), fmt, "1, 2", 64);
+	assert_int_equal(load(text, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0].rx_queues + cfg.ports[1].rx_queues, 2 * MR_MAX_WORKER_RXQ);
+	mr_config_free(&cfg);
+	snprintf(text, sizeof(text), fmt, "1, 2", 1);
+	assert_int_equal(load(text, &cfg, err, sizeof(err)), 0);
+	mr_config_free(&cfg);
+}
+
+/* ports.rx_checksum, and which EAL options mrelayd adds (controlplane/core/main.c). */
+static void
+test_rx_checksum_and_eal(void **state)
+{
+	static const struct {
+		const char *eal;	/* the eal list's elements */
+		const char *runtime;	/* mr_config_eal_runtime_opt(), NULL for none */
+	} cases[] = {
+		{ "", "--in-memory" },
+		{ "\"-m\", \"512\"", "--in-memory" },
+		{ "\"--no-huge\", \"-m\", \"512\"", "--no-shconf" },
+		{ "\"--no-h\"", "--no-shconf" },
+		/* --in-memory would clash with these: the same thing without it. */
+		{ "\"--legacy-mem\"", "--no-shconf" },
+		{ "\"--huge-unlink=never\"", "--no-shconf" },
+		{ "\"--huge-unlink=existing\", \"--no-huge\"", "--no-shconf" },
+		{ "\"--file-prefix\", \"x\"", NULL },
+		{ "\"--file-prefix=x\", \"--no-huge\"", NULL },
+		{ "\"--in-memory\"", NULL },
+		{ "\"--no-huge\", \"--no-shconf\"", NULL },
+		{ "\"--proc-type=primary\", \"-b\", \"0000:02:00.0\"", "--in-memory" },
+	};
+	struct mr_config cfg;
+	char text[512], err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), MINIMAL "eal = [ %s ];\n", cases[i].eal);
+		if (load(text, &cfg, err, sizeof(err)) != 0)
+			fail_msg("case %zu: %s", i, err);
+		if (cases[i].runtime == NULL)
+			assert_null(mr_config_eal_runtime_opt(&cfg));
+		else
+			assert_string_equal(mr_config_eal_runtime_opt(&cfg), cases[i].runtime);
+		mr_config_free(&cfg);
+	}
+	assert_int_equal(load(MINIMAL "eal = [ \"-m512\", \"--file-prefix\", \"-m\" ];\n", &cfg,
+			      err, sizeof(err)), 0);
+	assert_int_equal(mr_config_eal_find(&cfg, "-m"), 0);
+	assert_int_equal(mr_config_eal_find(&cfg, "--file-prefix"), 1);
+	assert_int_equal(mr_config_eal_find(&cfg, "--no-huge"), -1);
+	assert_int_equal(mr_config_eal_find(&cfg, "--file"), -1);
+	mr_config_free(&cfg);
+
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0].rx_cksum, MR_RX_CKSUM_AUTO);
+	mr_config_free(&cfg);
+	assert_int_equal(load(LCORES "ports = ( { name = \"a\"; device = \"net_null0\";\n"
+			      " address = \"198.18.0.1/24\"; rx_checksum = \"recompute\"; },\n"
+			      " { name = \"b\"; device = \"net_null1\"; rx_checksum = \"trust\";\n"
+			      " address = \"198.18.1.1/24\"; } );\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.ports[0].rx_cksum, MR_RX_CKSUM_RECOMPUTE);
+	assert_int_equal(cfg.ports[1].rx_cksum, MR_RX_CKSUM_TRUST);
+	mr_config_free(&cfg);
+}
+
 /* address_count and the rooms group: values read back exactly, defaults where absent. */
 static void
 test_addresses_and_rooms(void **state)
@@ -843,6 +964,8 @@ main(void)
 		cmocka_unit_test(test_bad_lcores_eal),
 		cmocka_unit_test(test_bad_relay_api_log),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_rx_queue_bound),
+		cmocka_unit_test(test_rx_checksum_and_eal),
 		cmocka_unit_test(test_hostile_calls),
 		cmocka_unit_test(test_load_files),
 	};
