@@ -14,8 +14,10 @@
 #include <rte_malloc.h>
 
 #include "port.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_port, port);
+#define PORT_LOG(level, ...) MR_LOG(level, mr_logtype_port, "port", __VA_ARGS__)
 
 /* Find the ethdev a device string names: a vdev is created, a PCI device is looked up. */
 static int
@@ -85,7 +87,7 @@ mr_port_tap_fixup(uint16_t pid, const struct rte_ether_addr *mac)
 	ifr.ifr_hwaddr.sa_data[0] |= 0x02;
 	ifr.ifr_hwaddr.sa_data[5] ^= 0x01;
 	if (ioctl(fd, SIOCSIFHWADDR, &ifr) != 0)
-		RTE_LOG(WARNING, MRELAY, "tap %s: cannot set the kernel side's MAC: %s\n",
+		PORT_LOG(WARNING, "tap %s: cannot set the kernel side's MAC: %s\n",
 			ifr.ifr_name, strerror(errno));
 	close(fd);
 }
@@ -276,7 +278,7 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 		rte_eth_dev_stop(pid);
 		return -ENOMEM;
 	}
-	RTE_LOG(INFO, MRELAY, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT
+	PORT_LOG(INFO, "port %s: %s port %u mac " RTE_ETHER_ADDR_PRT_FMT
 		" rxq %u txq %u offloads ip:%s udp:%s rx udp checksums: %s\n", pc->name,
 		pc->device, pid, RTE_ETHER_ADDR_BYTES(&out->mac), nrxq, n_txq,
 		out->tx_ip_cksum ? "hw" : "sw", out->tx_udp_cksum ? "hw" : "sw",

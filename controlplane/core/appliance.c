@@ -27,8 +27,10 @@
 #include "rooms.h"
 #include "sessions.h"
 #include "steer.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_appliance, appliance);
+#define APP_LOG(level, ...) MR_LOG(level, mr_logtype_appliance, "appliance", __VA_ARGS__)
 #define MR_CMD_RING 4096
 #define MR_EXC_RING 1024
 #define MR_HANDOFF_RING 2048
@@ -183,7 +185,7 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 		probe.port = cfg->port_min;
 		if (mr_steer_probe(a->dp->port[i].port_id, &probe, &why)) {
 			a->steer_flow[i] = 1;
-			RTE_LOG(INFO, MRELAY, "port %s: steering relay ports with rte_flow\n",
+			APP_LOG(INFO, "port %s: steering relay ports with rte_flow\n",
 				pc->name);
 			continue;
 		}
@@ -192,7 +194,7 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 				 "refuses UDP port rules: %s", pc->name, why);
 			return -ENOTSUP;
 		}
-		RTE_LOG(INFO, MRELAY, "port %s: no rte_flow steering (%s): software hand-off\n",
+		APP_LOG(INFO, "port %s: no rte_flow steering (%s): software hand-off\n",
 			pc->name, why);
 	}
 	return 0;
@@ -309,7 +311,7 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 			return rc;
 		}
 	}
-	RTE_LOG(INFO, MRELAY, "mrelay up: %u port(s), %u worker(s), API on %s\n", dp->n_ports,
+	APP_LOG(INFO, "mrelay up: %u port(s), %u worker(s), API on %s\n", dp->n_ports,
 		dp->n_workers, cfg->api_listen.family == MR_AF4 ? "IPv4" : "IPv6");
 	return 0;
 }

@@ -14,8 +14,10 @@
 #include "flows.h"
 #include "portalloc.h"
 #include "steer.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_flows, flows);
+#define FLOWS_LOG(level, ...) MR_LOG(level, mr_logtype_flows, "flows", __VA_ARGS__)
 
 struct mr_flows {
 	struct mr_appliance *a;
@@ -118,7 +120,7 @@ mr_flows_ep_free(struct mr_flows *f, unsigned int pidx, const struct mr_ep *ep)
 	int k = mr_local_idx(&f->dp->port[pidx], ep->family, ep->a);
 
 	if (k < 0 || (unsigned int)k >= f->n_idx) {
-		RTE_LOG(ERR, MRELAY, "endpoint free: %u.%u.%u.%u:%u is not a local address of "
+		FLOWS_LOG(ERR, "endpoint free: %u.%u.%u.%u:%u is not a local address of "
 			"port %u\n", ep->a[0], ep->a[1], ep->a[2], ep->a[3], ep->port, pidx);
 		return;
 	}

@@ -17,8 +17,10 @@
 
 #include "appliance.h"
 #include "config.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_main, main);
+#define MAIN_LOG(level, ...) MR_LOG(level, mr_logtype_main, "main", __VA_ARGS__)
 #define MR_EXIT_CONFIG 2
 
 static volatile int mr_stop;
@@ -162,7 +164,7 @@ main(int argc, char **argv)
 		off += snprintf(lcores + off, sizeof(lcores) - off, ",%u@%ld", lc, lc % ncpu);
 	}
 	snprintf(mainl, sizeof(mainl), "%u", cfg.control_lcore);
-	snprintf(loglvl, sizeof(loglvl), "user1:%d", cfg.log_level);
+	snprintf(loglvl, sizeof(loglvl), "mrelay.*:%d", cfg.log_level);
 	eal_argv[eal_argc++] = argv[0];
 	eal_argv[eal_argc++] = "--lcores";
 	eal_argv[eal_argc++] = lcores;
@@ -200,14 +202,16 @@ main(int argc, char **argv)
 		mr_config_free(&cfg);
 		return 1;
 	}
-	rte_log_set_level(RTE_LOGTYPE_USER1, cfg.log_level);
+	/* Every module's log type (mr_log.h); EAL --log-level options given in eal come after
+	 * ours on its command line and have already refined this. */
+	rte_log_set_level_pattern("mrelay.*", cfg.log_level);
 	if (nofile == RLIM_INFINITY)
-		RTE_LOG(INFO, MRELAY, "open files: no limit\n");
+		MAIN_LOG(INFO, "open files: no limit\n");
 	else
-		RTE_LOG(INFO, MRELAY, "open files: limit %llu (was %llu)\n",
+		MAIN_LOG(INFO, "open files: limit %llu (was %llu)\n",
 			(unsigned long long)nofile, (unsigned long long)nofile_before);
 	if (nofile != RLIM_INFINITY && nofile < (rlim_t)cfg.rooms.ws_max_connections + 1024)
-		RTE_LOG(WARNING, MRELAY, "open files: limit %llu is below "
+		MAIN_LOG(WARNING, "open files: limit %llu is below "
 			"rooms.ws_max_connections (%u) plus room for the rest; raise the hard "
 			"limit (LimitNOFILE= in the systemd unit, ulimit -Hn)\n",
 			(unsigned long long)nofile, cfg.rooms.ws_max_connections);
@@ -226,7 +230,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	mr_appliance_run(&app, &mr_stop);
-	RTE_LOG(INFO, MRELAY, "stopping\n");
+	MAIN_LOG(INFO, "stopping\n");
 	mr_appliance_stop(&app);
 	rte_eal_cleanup();
 	mr_config_free(&cfg);

@@ -10,8 +10,10 @@
 #include "dp.h"
 #include "neigh.h"
 #include "neigh_pkt.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_neigh, neigh);
+#define NEIGH_LOG(level, ...) MR_LOG(level, mr_logtype_neigh, "neigh", __VA_ARGS__)
 
 enum mr_nstate { NS_FREE = 0, NS_INCOMPLETE, NS_REACHABLE, NS_PROBE, NS_FAILED };
 
@@ -178,7 +180,7 @@ mr_neigh_learn(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip, co
 		return;
 	e = &n->e[pidx][slot];
 	if (e->state != NS_REACHABLE)
-		RTE_LOG(DEBUG, MRELAY, "neighbor resolved on port %u\n", pidx);
+		NEIGH_LOG(DEBUG, "neighbor resolved on port %u\n", pidx);
 	e->state = NS_REACHABLE;
 	e->probes = 0;
 	e->confirmed_ms = n->now_ms;

@@ -24,8 +24,10 @@
 #include "rtp_stats.h"
 #include "session_dp.h"
 #include "sessions.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_sessions, sessions);
+#define SESS_LOG(level, ...) MR_LOG(level, mr_logtype_sessions, "sessions", __VA_ARGS__)
 
 enum mr_cp_state { CS_ACTIVE = 1, CS_RETIRING, CS_ENDED };
 
@@ -552,7 +554,7 @@ mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reas
 	ss->n.active--;
 	ss->n.ended++;
 	mr_session_retire(ss, s);
-	RTE_LOG(DEBUG, MRELAY, "session %016" PRIx64 " ended: %s\n", s->id, reason);
+	SESS_LOG(DEBUG, "session %016" PRIx64 " ended: %s\n", s->id, reason);
 }
 
 /* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */
