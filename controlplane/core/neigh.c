@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <rte_errno.h>
 #include <rte_ether.h>
 #include <rte_log.h>
 #include <rte_mbuf.h>
@@ -38,8 +39,11 @@ mr_neigh_create(struct mr_appliance *a)
 {
 	struct mr_neigh *n = calloc(1, sizeof(*n));
 
-	if (n != NULL)
-		n->a = a;
+	if (n == NULL) {
+		rte_errno = ENOMEM;
+		return NULL;
+	}
+	n->a = a;
 	return n;
 }
 

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <jansson.h>
 #include <rte_cycles.h>
+#include <rte_errno.h>
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
@@ -123,8 +124,10 @@ mr_sessions_create(struct mr_appliance *a)
 	struct mr_sessions *ss = calloc(1, sizeof(*ss));
 	uint32_t i;
 
-	if (ss == NULL)
+	if (ss == NULL) {
+		rte_errno = ENOMEM;
 		return NULL;
+	}
 	ss->a = a;
 	ss->max = a->cfg->max_sessions;
 	ss->slot = calloc(ss->max, sizeof(*ss->slot));
@@ -141,6 +144,7 @@ mr_sessions_create(struct mr_appliance *a)
 	    ss->slab_blocks == NULL || ss->slab_free == NULL ||
 	    ss->hist == NULL) {
 		mr_sessions_free(ss);
+		rte_errno = ENOMEM;
 		return NULL;
 	}
 	/* Hand out low slots first (a LIFO stack filled in reverse). */
