@@ -10,7 +10,8 @@
  * dataplane may still hold is freed only after the owner acknowledged the retirement (command
  * ring) and an RCU grace period passed, from mr_rooms_tick(): no function here ever blocks.
  *
- * Everything runs on the control thread; nothing here is thread-safe.
+ * Everything runs on the control thread; nothing here is thread-safe. The module's files
+ * (controlplane/rooms/) and what each holds: rooms_priv.h.
  *
  * Signaling (the WebSocket layer) uses the functions of the "signaling API" section: each
  * does what the REST API does for the same request (REST is a thin layer over them too) and
@@ -210,7 +211,7 @@ unsigned int mr_rooms_owned(const struct mr_rooms *rs, unsigned int w);
 /* The rooms' Prometheus series (bounded, see MR_ROOMS_METRICS_*), appended to f. */
 void mr_rooms_metrics(struct mr_rooms *rs, FILE *f);
 
-/* Everything under /v1/rooms (registered as a route by rooms.c; signaling.c uses it too).
+/* Everything under /v1/rooms (registered as a route by rest.c; signaling.c uses it too).
  * method is "GET", "POST", "PATCH" or "DELETE"; path is the URL after "/v1/rooms" ("" or
  * "/{room}/..."); body/len the request body (NULL/0 when there is none). Returns the HTTP
  * status and sets *out (as the signaling functions below); 405 and 404 for unknown

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Rooms, private to controlplane/rooms/: the model and what the module's files share.
+ * rooms.h is the public interface; nothing outside this folder includes this header.
+ *
+ * One job a file:
+ *   rooms.c     the model: rooms and participants (create, find, remove), stream lookups,
+ *               tokens, events, commands to the owner, the deferred release of what the
+ *               dataplane reads, the module's create/free and counters
+ *   publish.c   publication to the dataplane: mr_room_sync() (SSRC map, subscriber lists),
+ *               publishing, unpublishing and muting a stream
+ *   ops.c       the signaling API of rooms.h (join, leave, publish, ...); REST calls it too
+ *   rest.c      everything under /v1/rooms, and its route
+ *   views.c     JSON of rooms, participants and streams, stats reads, Prometheus series
+ *   tick.c      lists that lag, auto-publish, active speaker, receiver reports
+ *   parse.c     request bodies and ids (pure)
+ *   lists.c     SSRC maps and subscriber lists: fill, compare, search (pure)
+ *   speaker.c   active speaker with hysteresis (pure)
+ *   media.c     clock rate and kind guesses, MOS (pure)
+ * The pure files need no EAL (cp_pure_lib in meson.build; tests/unit/test_rooms.c); of this
+ * header they use MR_ECHO, MR_LEVEL_SILENCE_Q8 and mr_rooms_u32_cmp() only.
+ */
+#ifndef MR_ROOMS_PRIV_H
+#define MR_ROOMS_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "defer.h"
+#include "dp.h"
+#include "json_req.h"
+#include "rooms.h"
+
+struct rte_flow;
+
+#define MR_ECHO 48
+#define MR_LEVEL_SILENCE_Q8 (127 * 256)
+
+#define mr_err mr_json_err
+
+/* ------------------------------------------------------------------------------------------ */
+/* The model */
+
+struct mr_cp_room;
+struct mr_cp_part;
+
+struct mr_cp_stream {
+	TAILQ_ENTRY(mr_cp_stream) link;	/* in its publisher's list */
+	struct mr_defer defer;		/* unpublished: on the deferral queue */
+	uint32_t id;
+	struct mr_cp_part *pub;
+	struct mr_cp_room *room;	/* for the deferral, which may outlast pub */
+	struct mr_dp_stream *dp;
+	char codec[MR_CODEC_LEN];
+	uint8_t autopub;		/* published from the dataplane's report */
+	time_t created;
+	/* tick state */
+	uint32_t spk_pkts;		/* level_pkts at the last speaker look */
+	uint64_t q_expected, q_received;	/* RFC 3550 A.3 counts at the last second */
+	double loss_up;			/* publisher → relay loss fraction, last second */
+	double mos;			/* last estimate, < 0: none yet */
+};
+
+TAILQ_HEAD(mr_cp_stream_list, mr_cp_stream);
+
+struct mr_cp_part {
+	TAILQ_ENTRY(mr_cp_part) link;	/* in its room */
+	struct mr_defer defer;
+	uint32_t id;
+	struct mr_cp_room *room;
+	struct mr_dp_part *dp;
+	unsigned int pidx;
+	struct rte_flow *steer;
+	char name[MR_ROOM_NAME_LEN];
+	char token[MR_TOKEN_LEN];
+	uint8_t connected;
+	uint8_t joined;			/* joined at least once (a second join resets media) */
+	uint8_t kind_muted[2];
+	uint32_t n_streams;
+	struct mr_cp_stream_list streams;
+	uint32_t n_subs;		/* explicit subscriptions: stream ids, sorted */
+	uint32_t *subs;
+	uint32_t autopub_seq;		/* last autopub_seq seen */
+	time_t created;
+};
+
+TAILQ_HEAD(mr_cp_part_list, mr_cp_part);
+
+struct mr_cp_room {
+	struct mr_defer defer;
+	uint32_t id;
+	char name[MR_ROOM_NAME_LEN];
+	unsigned int max_participants;
+	uint8_t auto_subscribe;
+	uint8_t auto_publish;
+	uint8_t auto_publish_kind;
+	uint8_t dirty;			/* the dataplane's lists lag the model (out of memory) */
+	uint8_t deleted;
+	unsigned int owner;
+	struct mr_dp_room *dp;
+	struct mr_cp_part_list parts;
+	uint32_t n_parts;
+	uint32_t n_streams;
+	uint32_t n_dying;		/* removed participants and streams not freed yet */
+	uint32_t next_part, next_stream;
+	struct mr_speaker spk;
+	time_t created;
+};
+
+struct mr_rooms {
+	struct mr_appliance *a;
+	const struct mr_rooms_conf *cfg;
+	struct mr_cp_room **room;	/* live rooms sorted by id (ids only grow) */
+	uint32_t n_rooms, cap_rooms;
+	uint32_t next_room;
+	json_t *tokens;			/* token → room id << 32 | participant id */
+	unsigned int owned[MR_DP_MAX_WORKERS];
+	void (*cb)(void *arg, uint32_t room_id, uint32_t only_part, uint32_t except_part,
+		   json_t *event);
+	void *cb_arg;
+	uint64_t last_look, last_rr;
+	struct mr_rooms_counts n;
+};
+
+/* What the tick and the views need of a stream's quality, read once. */
+struct mr_stream_q {
+	struct mr_stream_ctr c;
+	struct mr_rtp_stats rtp;
+	struct mr_stream_rx_report rx;
+	uint32_t level_q8, level_pkts;
+	double loss_pct;		/* publisher → relay, since publication */
+	double jitter_ms;		/* publisher → relay (A.8), -1 unknown */
+	double sub_loss;		/* what subscribers report (last report), fraction */
+	double sub_jitter_ms;		/* -1 unknown */
+	double rtt_ms;			/* -1 unknown */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Shared between the files */
+
+/* parse.c: qsort/bsearch order of stream ids. */
+int mr_rooms_u32_cmp(const void *a, const void *b);
+
+/* rooms.c: memory the dataplane reads, and its deferred release */
+void *mr_room_dpmem_alloc(size_t size);
+void mr_room_dpmem_free_now(void *p);
+void mr_room_dpmem_defer(struct mr_rooms *rs, void *p);
+int mr_room_cmd(struct mr_rooms *rs, unsigned int w, uint32_t type, void *obj, int wait);
+struct mr_rtx_cache *mr_room_rtx_cache_alloc(uint32_t size, uint32_t slot_bytes);
+void mr_room_rtx_cache_free(struct mr_rtx_cache *c);
+void mr_room_stream_defer(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_stream *st);
+
+/* rooms.c: events */
+json_t *mr_room_idj(uint32_t id);
+void mr_room_emit(struct mr_rooms *rs, const struct mr_cp_room *r, uint32_t only,
+		  uint32_t except, json_t *ev);
+
+/* rooms.c: lookups */
+struct mr_cp_room *mr_room_find(const struct mr_rooms *rs, uint32_t id);
+struct mr_cp_part *mr_room_part_find(const struct mr_cp_room *r, uint32_t id);
+struct mr_cp_stream *mr_room_stream_find_in(const struct mr_cp_part *p, uint32_t id);
+struct mr_cp_stream *mr_room_stream_find(const struct mr_cp_room *r, uint32_t id);
+struct mr_cp_stream *mr_room_stream_by_ssrc(const struct mr_cp_room *r, uint32_t ssrc);
+int mr_room_part_subscribed(const struct mr_cp_part *p, uint32_t stream);
+int mr_room_lookup(struct mr_rooms *rs, uint32_t room, uint32_t part, struct mr_cp_room **r,
+		   struct mr_cp_part **p, json_t **out);
+
+/* rooms.c: rooms and participants */
+int mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_room **out,
+		   json_t **body);
+void mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r);
+int mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r,
+			const struct mr_part_req *req, struct mr_cp_part **out, json_t **body);
+void mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_reason why);
+
+/* publish.c */
+int mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r);
+int mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p,
+			   const struct mr_stream_req *req, int autopub,
+			   struct mr_cp_stream **out, json_t **body);
+void mr_room_stream_remove(struct mr_rooms *rs, struct mr_cp_stream *st);
+void mr_room_stream_mute(struct mr_rooms *rs, struct mr_cp_stream *st, int muted);
+
+/* ops.c */
+int mr_room_subs_check(struct mr_cp_room *r, struct mr_cp_part *p, const uint32_t *ids,
+		       uint32_t n, json_t **out);
+
+/* views.c */
+extern const char *const mr_room_kind_name[];
+
+enum { PJ_SUMMARY = 0, PJ_FULL = 1, PJ_TOKEN = 2 };
+
+void mr_room_stream_read(const struct mr_cp_stream *st, struct mr_stream_q *q);
+double mr_room_stream_mos_now(const struct mr_cp_stream *st, const struct mr_stream_q *q);
+json_t *mr_room_stream_json(struct mr_rooms *rs, const struct mr_cp_stream *st, int full);
+json_t *mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags);
+json_t *mr_room_json(struct mr_rooms *rs, const struct mr_cp_room *r, int full);
+json_t *mr_room_subs_json(const struct mr_cp_part *p);
+
+#endif
