@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * WebSocket signaling for rooms: the JSON protocol of signaling.h over the connections of
- * ws.c, and the room events of rooms.c pushed to the connections of each room.
+ * ws.c, and the room events of controlplane/rooms/ pushed to the connections of each room.
  *
  * State: one struct sig_conn per WebSocket connection (its ws.c user pointer) and, for the
  * connections that joined, one list per room, found through a hash on the room id. Events
@@ -8,12 +8,12 @@
  * walked, so an event costs one pass over the connected participants of its room (bounded
  * by rooms.max_participants), never over all connections.
  *
- * Requests go to the signaling API of rooms.c, which answers like the REST API (status and
+ * Requests go to the signaling API of the rooms (controlplane/rooms/ops.c), which answers like the REST API (status and
  * a JSON body or {"error": "field: reason"}); this file only turns those answers into
- * messages. rooms.c calls the event hook from within those functions: the hook only queues
+ * messages. The rooms call the event hook from within those functions: the hook only queues
  * messages and starts closes (ws.c allows both from a callback) and never calls back into
- * rooms.c, as rooms.h requires. Removing a participant whose connection ended happens in
- * on_close, which ws.c delivers from its poll, outside any rooms.c call.
+ * the rooms, as rooms.h requires. Removing a participant whose connection ended happens in
+ * on_close, which ws.c delivers from its poll, outside any call into the rooms.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -242,7 +242,7 @@ sig_stamp(json_t *o, const char *type, json_t *rid)
 	return o;
 }
 
-/* A rooms.c answer to a request: the body on success (an empty object for 204), NULL and
+/* The rooms' answer to a request: the body on success (an empty object for 204), NULL and
  * e filled in otherwise. Conflicts and capacity are the state of the room or the relay,
  * not the client's fault: they do not count against the connection. */
 static json_t *
@@ -724,7 +724,7 @@ mr_signal_handler(void)
 
 /* ---- room events ---- */
 
-/* rooms.c's event hook: the event, serialised once, to the room's connections it is for.
+/* The rooms' event hook: the event, serialised once, to the room's connections it is for.
  * A participant the server removed (kicked, room deleted, timed out) gets its own
  * participant_left and then its connection is closed. */
 static void

@@ -3,7 +3,7 @@
  *
  * The transport (RFC 6455) is controlplane/api/ws.c, created and polled by controlplane/api/api.c;
  * this module is the protocol on top of it: JSON text messages, one participant per
- * connection, and the room events of controlplane/rooms/rooms.c pushed to the connections of the
+ * connection, and the room events of controlplane/rooms/ pushed to the connections of the
  * room. Everything runs on the control thread; nothing here is thread-safe.
  *
  * Authentication. The upgrade request of /v1/ws needs no API bearer token: browsers cannot

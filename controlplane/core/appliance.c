@@ -259,7 +259,7 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	/* Rooms (dataplane/rooms/room_fwd.c): fan-out, NACK and PLI settings from rooms = { }. The
 	 * workers build fan-out copies, RRs and retransmissions from the shared pool. */
 	dp->fanout = (uint8_t)cfg->rooms.fanout;
-	dp->nack_budget = cfg->rooms.nack_budget;	/* 0: rooms.c keeps no rtx cache */
+	dp->nack_budget = cfg->rooms.nack_budget;	/* 0: no rtx cache (rooms/publish.c) */
 	/* rooms.pli_interval_ms = 0 means no limit: 1 cycle in the dataplane's terms. */
 	dp->pli_interval_tsc = cfg->rooms.pli_interval_ms ?
 		(uint64_t)cfg->rooms.pli_interval_ms * dp->tsc_hz / 1000 : 1;

@@ -38,7 +38,7 @@ struct mr_appliance {
 	struct mr_cmdq cmdq;		/* the only sender on the workers' command rings */
 	struct mr_defer_q defer;	/* what waits for the workers before it is freed */
 	struct mr_sessions *sess;
-	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/rooms.c) */
+	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
 	struct mr_api *api;
 	time_t start_time;
 	uint64_t start_tsc;

@@ -17,17 +17,6 @@
 #include "rooms.h"
 #include "sessions.h"
 
-static void
-mr_lcore_snapshot(const struct mr_worker *w, struct mr_lcore_stats *s)
-{
-	const uint64_t *src = (const uint64_t *)&w->stats;
-	uint64_t *dst = (uint64_t *)s;
-	size_t i;
-
-	for (i = 0; i < sizeof(*s) / sizeof(uint64_t); i++)
-		dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
-}
-
 static int
 mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
 {
@@ -59,7 +48,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		json_t *drops = json_object();
 		uint64_t pkts;
 
-		mr_lcore_snapshot(dp->w[i], &s);
+		mr_read_u64s(&s, &dp->w[i]->stats, sizeof(s));
 		for (r = 0; r < MR_DROP_MAX; r++)
 			json_object_set_new(drops, mr_drop_name[r], json_integer(s.drops[r]));
 		pkts = s.rx_pkts + s.handoff_in;
@@ -230,7 +219,7 @@ mr_http_metrics(struct mr_appliance *a)
 	if (b.p == NULL)
 		return NULL;
 	for (i = 0; i < dp->n_workers; i++)
-		mr_lcore_snapshot(dp->w[i], &s[i]);
+		mr_read_u64s(&s[i], &dp->w[i]->stats, sizeof(s[i]));
 #define MR_X_METRIC(f, n, h) \
 	mr_bprintf(&b, "# HELP mrelay_lcore_" n " " h "\n# TYPE mrelay_lcore_" n " counter\n"); \
 	for (i = 0; i < dp->n_workers; i++) \

@@ -21,8 +21,10 @@
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "rtp_stats.h"
+#include "mr_log.h"
 
-#define RTE_LOGTYPE_MRELAY RTE_LOGTYPE_USER1
+MR_LOG_REGISTER(mr_logtype_rooms, rooms);
+#define ROOMS_LOG(level, ...) MR_LOG(level, mr_logtype_rooms, "rooms", __VA_ARGS__)
 
 /* ------------------------------------------------------------------------------------------ */
 /* Bringing the dataplane's lists in step with the model */
@@ -94,7 +96,7 @@ map_entry:
 		goto out;
 	if (mr_ssrc_map_fill(map, ents, ns) < 0) {
 		/* Publication refuses clashes, so this is a bug: never publish it. */
-		RTE_LOG(ERR, MRELAY, "room %" PRIu32 ": SSRC clash in the model\n", r->id);
+		ROOMS_LOG(ERR, "room %" PRIu32 ": SSRC clash in the model\n", r->id);
 		mr_room_dpmem_free_now(map);
 		rc = -EEXIST;
 		goto out;

@@ -26,31 +26,6 @@
 const char *const mr_room_kind_name[] = { [MR_KIND_AUDIO] = "audio",
 					   [MR_KIND_VIDEO] = "video" };
 
-/* Counters the owner writes with plain stores: relaxed atomic loads, each word whole
- * (DESIGN.md §2 "Counters"). */
-static void
-mr_load_words(void *dst, const void *src, size_t len)
-{
-	const uint32_t *s = src;
-	uint32_t *d = dst;
-	size_t i;
-
-	memset(dst, 0, len);
-	for (i = 0; i < len / 4; i++)
-		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
-static void
-mr_load_u64(void *dst, const void *src, size_t len)
-{
-	const uint64_t *s = src;
-	uint64_t *d = dst;
-	size_t i;
-
-	for (i = 0; i < len / 8; i++)
-		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 static json_t *
 mr_real_or_null(double v, int have)
 {
@@ -65,9 +40,9 @@ mr_room_stream_read(const struct mr_cp_stream *st, struct mr_stream_q *q)
 	uint64_t exp;
 	int64_t lost;
 
-	mr_load_u64(&q->c, &d->ctr, sizeof(q->c));
-	mr_load_words(&q->rtp, &d->rtp, sizeof(q->rtp));
-	mr_load_words(&q->rx, &d->rx, sizeof(q->rx));
+	mr_read_u64s(&q->c, &d->ctr, sizeof(q->c));
+	mr_read_u64s(&q->rtp, &d->rtp, sizeof(q->rtp));
+	mr_read_u32s(&q->rx, &d->rx, sizeof(q->rx));
 	q->level_q8 = __atomic_load_n(&d->level_q8, __ATOMIC_RELAXED);
 	q->level_pkts = __atomic_load_n(&d->level_pkts, __ATOMIC_RELAXED);
 	exp = mr_rtp_stats_expected(&q->rtp);
@@ -183,7 +158,7 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 			sn = rte_seqcount_read_begin(&p->dp->seq);
 			memcpy(&path, &p->dp->path, sizeof(path));
 		} while (rte_seqcount_read_retry(&p->dp->seq, sn));
-		mr_load_u64(&c, &p->dp->ctr, sizeof(c));
+		mr_read_u64s(&c, &p->dp->ctr, sizeof(c));
 		json_object_set_new(j, "remote", path.state == MR_PATH_NONE ? json_null() :
 				    mr_json_ep(&path.remote));
 		json_object_set_new(j, "interface",

@@ -317,20 +317,6 @@ mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
 	} while (rte_seqcount_read_retry(&l->seq, sn));
 }
 
-/* Copy words the owner lcore writes with plain stores: relaxed atomic loads, each word is
- * whole (DESIGN.md §2 "Counters"). */
-static void
-mr_copy_words(void *dst, const void *src, size_t len)
-{
-	const uint32_t *s = src;
-	uint32_t *d = dst;
-	size_t i;
-
-	memset(dst, 0, len);
-	for (i = 0; i < len / 4; i++)
-		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
-}
-
 static json_t *
 mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
 	    int full)
@@ -365,8 +351,8 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 		uint32_t rate;
 		json_t *cj, *dj, *rj;
 
-		mr_copy_words(&c, &l->ctr, sizeof(c));
-		mr_copy_words(&r, &l->rtp, sizeof(r));
+		mr_read_u64s(&c, &l->ctr, sizeof(c));
+		mr_read_u64s(&r, &l->rtp, sizeof(r));
 		rate = __atomic_load_n(&l->clock_rate, __ATOMIC_RELAXED);
 		json_object_set_new(j, "interface",
 				    json_string(ss->a->cfg->ports[l->port_idx].name));

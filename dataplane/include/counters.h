@@ -5,7 +5,9 @@
 #ifndef MR_COUNTERS_H
 #define MR_COUNTERS_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* X(enum suffix, name in the API and /metrics, help text) */
 #define MR_DROP_REASONS(X) \
@@ -87,5 +89,36 @@ struct mr_lcore_stats {
 	uint64_t iterations;
 	uint64_t drops[MR_DROP_MAX];
 };
+
+/* How the control plane reads what a worker writes with plain stores (DESIGN.md §2
+ * "Counters"): a relaxed atomic load per word, so that each word is whole (a 64-bit counter
+ * never torn between its halves); the words need not be consistent with each other. len is
+ * the size of the struct copied, a multiple of the word size (a tail is zeroed). */
+static inline void
+mr_read_u64s(void *dst, const void *src, size_t len)
+{
+	const uint64_t *s = src;
+	uint64_t *d = dst;
+	size_t i;
+
+	memset(dst, 0, len);
+	for (i = 0; i < len / 8; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
+
+/* The same for structs of 32-bit words (report blocks). Structs with 64-bit fields
+ * (struct mr_rtp_stats: 8-byte aligned, its narrower fields packed in whole words) are read
+ * with mr_read_u64s, so that no 64-bit field is torn. */
+static inline void
+mr_read_u32s(void *dst, const void *src, size_t len)
+{
+	const uint32_t *s = src;
+	uint32_t *d = dst;
+	size_t i;
+
+	memset(dst, 0, len);
+	for (i = 0; i < len / 4; i++)
+		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
+}
 
 #endif

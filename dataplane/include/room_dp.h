@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Rooms (the SFU) as the dataplane sees them: the boundary between the control plane
- * (controlplane/rooms/rooms.c allocates, fills and publishes) and the room's owner worker lcore
+ * (controlplane/rooms/ allocates, fills and publishes: rooms.c, publish.c) and the room's owner worker lcore
  * (dataplane/rooms/room_fwd.c forwards and holds all mutable state). DESIGN.md §2; the choices are
  * explained in docs/ARCHITECTURE.md "Rooms".
  *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Room (SFU) forwarding test with a real EAL (--no-huge) and ring PMD ports, like test_dp.c:
- * a room is built by hand the way controlplane/rooms/rooms.c publishes one (rte_zmalloc'd room_dp.h
+ * a room is built by hand the way controlplane/rooms/publish.c publishes one (rte_zmalloc'd room_dp.h
  * structs, flow-table entries with mr_room_flow_val()), frames are enqueued on a port's RX
  * ring, the worker runs one iteration at a chosen TSC, and what it sent is read back from the
  * TX rings and checked field by field, checksums against byte-by-byte references and DPDK's
@@ -261,7 +261,7 @@ out_payload(const struct rte_mbuf *m, uint16_t *plen)
 	return f + pi.payload_off;
 }
 
-/* ---- rooms, as controlplane/rooms/rooms.c builds and publishes them ---- */
+/* ---- rooms, as controlplane/rooms/ builds and publishes them ---- */
 
 static void
 key_of(const struct mr_ep *l, struct mr_flow_key *k)

@@ -107,7 +107,7 @@ stub_reply(enum stub_handler h, struct mr_appliance *a, json_t **body)
 	return stub.status;
 }
 
-/* Stand-in routes with the shapes of the real ones (sessions.c, rooms.c, stats.c register
+/* Stand-in routes with the shapes of the real ones (sessions.c, rooms/rest.c, stats.c register
  * theirs the same way): the router and the HTTP layer are what is under test. The batch and
  * rooms handlers are exercised by the smoke suite; here they only echo. */
 static int

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The pure parts of the rooms control plane (controlplane/rooms/rooms.c): validation of every REST
+ * The pure parts of the rooms control plane (controlplane/rooms/: parse.c, lists.c, speaker.c, media.c): validation of every REST
  * body (hostile input included), ids in paths, SSRC map building and its binary search order,
  * subscriber lists, the kind/clock guesses of auto-publish, active-speaker hysteresis over a
  * scripted sequence of levels, and the MOS plumbing. No EAL: nothing here allocates with
