@@ -318,44 +318,44 @@ parse_create_obj(json_t *root, struct mr_session_req *req, char *err, size_t err
 		} else if (strcmp(key, "rtcp_mux") == 0) {
 			if (!json_is_boolean(v)) {
 				err_set(err, errlen, "rtcp_mux: must be a boolean");
-				goto out;
+				goto done;
 			}
 			req->rtcp_mux = json_is_true(v);
 		} else if (strcmp(key, "idle_timeout") == 0) {
 			if (get_uint_range(v, "idle_timeout", 1, IDLE_TIMEOUT_MAX,
 					   &req->idle_timeout, err, errlen) < 0)
-				goto out;
+				goto done;
 		} else if (strcmp(key, "clock_rate") == 0) {
 			unsigned int rate;
 
 			if (get_uint_range(v, "clock_rate", 1, CLOCK_RATE_MAX, &rate, err,
 					   errlen) < 0)
-				goto out;
+				goto done;
 			req->clock_rate = rate;
 		} else if (strcmp(key, "label") == 0) {
 			if (get_label(v, req->label, err, errlen) < 0)
-				goto out;
+				goto done;
 		} else {
 			char buf[ECHO_MAX];
 
 			err_set(err, errlen, "%s: unknown field",
 				mr_json_echo(key, buf, sizeof(buf)));
-			goto out;
+			goto done;
 		}
 	}
 	if (legs == NULL) {
 		err_set(err, errlen, "legs: required");
-		goto out;
+		goto done;
 	}
 	if (legs_array(legs, err, errlen) < 0)
-		goto out;
+		goto done;
 	for (i = 0; i < 2; i++) {
 		if (parse_create_leg(json_array_get(legs, i), i, req->rtcp_mux, &req->legs[i],
 				     err, errlen) < 0)
-			goto out;
+			goto done;
 	}
 	ret = 0;
-out:
+done:
 	return ret;
 }
 
@@ -403,44 +403,44 @@ mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **req
 
 			err_set(err, errlen, "%s: unknown field",
 				mr_json_echo(key, buf, sizeof(buf)));
-			goto out;
+			goto free_req;
 		}
 	}
 	if (arr == NULL) {
 		err_set(err, errlen, "sessions: required");
-		goto out;
+		goto free_req;
 	}
 	if (!json_is_array(arr)) {
 		err_set(err, errlen, "sessions: must be an array");
-		goto out;
+		goto free_req;
 	}
 	cnt = json_array_size(arr);
 	if (cnt == 0 || cnt > MR_BATCH_MAX) {
 		err_set(err, errlen, "sessions: must hold 1 to %d sessions, not %zu", MR_BATCH_MAX,
 			cnt);
-		goto out;
+		goto free_req;
 	}
 	r = calloc(cnt, sizeof(*r));
 	if (r == NULL) {
 		ret = -ENOMEM;
 		err_set(err, errlen, "internal: out of memory");
-		goto out;
+		goto free_req;
 	}
 	for (i = 0; i < cnt; i++) {
 		if (!json_is_object(json_array_get(arr, i))) {
 			err_set(err, errlen, "sessions[%zu]: must be an object", i);
-			goto out;
+			goto free_req;
 		}
 		if (parse_create_obj(json_array_get(arr, i), &r[i], one, sizeof(one)) < 0) {
 			err_set(err, errlen, "sessions[%zu].%s", i, one);
-			goto out;
+			goto free_req;
 		}
 	}
 	*reqs = r;
 	*n = (unsigned int)cnt;
 	r = NULL;
 	ret = 0;
-out:
+free_req:
 	free(r);
 	json_decref(root);
 	return ret;
@@ -518,37 +518,37 @@ mr_parse_session_patch(const char *body, size_t len, struct mr_session_patch *p,
 		} else if (strcmp(key, "idle_timeout") == 0) {
 			if (get_uint_range(v, "idle_timeout", 1, IDLE_TIMEOUT_MAX,
 					   &p->idle_timeout, err, errlen) < 0)
-				goto out;
+				goto decref_root;
 			p->has_idle_timeout = 1;
 		} else if (strcmp(key, "label") == 0) {
 			if (get_label(v, p->label, err, errlen) < 0)
-				goto out;
+				goto decref_root;
 			p->has_label = 1;
 		} else if (strcmp(key, "rtcp_mux") == 0 || strcmp(key, "clock_rate") == 0) {
 			err_set(err, errlen, "%s: cannot be changed", key);
-			goto out;
+			goto decref_root;
 		} else {
 			char buf[ECHO_MAX];
 
 			err_set(err, errlen, "%s: unknown field",
 				mr_json_echo(key, buf, sizeof(buf)));
-			goto out;
+			goto decref_root;
 		}
 	}
 	if (legs != NULL) {
 		if (legs_array(legs, err, errlen) < 0)
-			goto out;
+			goto decref_root;
 		for (i = 0; i < 2; i++) {
 			if (parse_patch_leg(json_array_get(legs, i), i, p, err, errlen) < 0)
-				goto out;
+				goto decref_root;
 		}
 	}
 	if (!p->has_leg[0] && !p->has_leg[1] && !p->has_idle_timeout && !p->has_label) {
 		err_set(err, errlen, "body: nothing to change");
-		goto out;
+		goto decref_root;
 	}
 	ret = 0;
-out:
+decref_root:
 	json_decref(root);
 	return ret;
 }

@@ -428,7 +428,7 @@ mr_ws_rx_feed(struct mr_ws_rx *rx, const uint8_t *buf, size_t n, size_t *used,
 				continue;
 			}
 			if (ret < 0)
-				goto fail;
+				goto done;
 			i += h->hdr_len - rx->hdr_n;
 			rx->hdr_n = 0;
 			rx->in_payload = 1;
@@ -436,7 +436,7 @@ mr_ws_rx_feed(struct mr_ws_rx *rx, const uint8_t *buf, size_t n, size_t *used,
 			if (!op_is_control(h->opcode)) {
 				ret = rx_data_start(rx);
 				if (ret < 0)
-					goto fail;
+					goto done;
 			}
 		}
 
@@ -472,7 +472,7 @@ mr_ws_rx_feed(struct mr_ws_rx *rx, const uint8_t *buf, size_t n, size_t *used,
 		 * split between fragments, so it is checked once complete). */
 		if (rx->msg_op == MR_WS_OP_TEXT && !mr_ws_utf8_valid(rx->msg, rx->msg_len)) {
 			ret = -EILSEQ;
-			goto fail;
+			goto done;
 		}
 		rx->msg[rx->msg_len] = '\0';
 		rx->delivered = 1;
@@ -484,7 +484,7 @@ mr_ws_rx_feed(struct mr_ws_rx *rx, const uint8_t *buf, size_t n, size_t *used,
 	}
 	*used = i;
 	return 0;
-fail:
+done:
 	*used = i;
 	return ret;
 }

@@ -152,25 +152,25 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 	if (o == NULL)
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "name")) && get_name(v, "name", r->name, err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "max_participants"))) {
 		if (get_range(v, "max_participants", 1, max_participants, &i, err, errlen))
-			goto out;
+			goto decref_obj;
 		r->max_participants = (unsigned int)i;
 	}
 	if ((v = json_object_get(o, "auto_subscribe")) &&
 	    get_bool(v, "auto_subscribe", &r->auto_subscribe, err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "auto_publish")) &&
 	    get_bool(v, "auto_publish", &r->auto_publish, err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "auto_publish_kind")) &&
 	    get_kind(v, "auto_publish_kind", &r->auto_publish_kind, err, errlen))
-		goto out;
+		goto decref_obj;
 	rc = 0;
-out:
+decref_obj:
 	json_decref(o);
 	return rc;
 }
@@ -189,13 +189,13 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 	if (o == NULL)
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "name")) && get_name(v, "name", r->name, err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "audio_level_ext_id"))) {
 		/* RFC 8285 §4.2: one-byte ids 1..14 (15 is reserved); 0 = none. */
 		if (get_range(v, "audio_level_ext_id", 0, 14, &i, err, errlen))
-			goto out;
+			goto decref_obj;
 		r->level_ext_id = (uint8_t)i;
 	}
 	if ((v = json_object_get(o, "interface"))) {
@@ -205,13 +205,13 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 		if (s == NULL || n == 0 || n > MR_ROOM_IFNAME_LEN - 1) {
 			err_set(err, errlen, "interface: must be a string of 1 to %d bytes",
 				MR_ROOM_IFNAME_LEN - 1);
-			goto out;
+			goto decref_obj;
 		}
 		for (k = 0; k < n; k++) {
 			if (s[k] <= 0x20 || s[k] >= 0x7f) {
 				err_set(err, errlen,
 					"interface: must be printable ASCII without spaces");
-				goto out;
+				goto decref_obj;
 			}
 		}
 		memcpy(r->interface, s, n + 1);
@@ -225,11 +225,11 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 			r->family = MR_AF6;
 		} else {
 			err_set(err, errlen, "family: must be 'ipv4' or 'ipv6'");
-			goto out;
+			goto decref_obj;
 		}
 	}
 	rc = 0;
-out:
+decref_obj:
 	json_decref(o);
 	return rc;
 }
@@ -354,17 +354,17 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 	if (o == NULL)
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
-		goto out;
+		goto decref_obj;
 	if ((v = json_object_get(o, "muted"))) {
 		unsigned int k;
 
 		if (!json_is_object(v)) {
 			err_set(err, errlen, "muted: must be an object {\"audio\": bool, "
 				"\"video\": bool}");
-			goto out;
+			goto decref_obj;
 		}
 		if (keys_check(v, kinds, NULL, "muted.", err, errlen))
-			goto out;
+			goto decref_obj;
 		for (k = 0; k < 2; k++) {
 			char field[16];
 
@@ -373,28 +373,28 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 				continue;
 			snprintf(field, sizeof(field), "muted.%s", kinds[k]);
 			if (get_bool(e, field, &p->mute[k], err, errlen))
-				goto out;
+				goto decref_obj;
 			p->has_mute[k] = 1;
 		}
 		if (!p->has_mute[0] && !p->has_mute[1]) {
 			err_set(err, errlen, "muted: give 'audio' and/or 'video'");
-			goto out;
+			goto decref_obj;
 		}
 	}
 	if ((v = json_object_get(o, "subscriptions"))) {
 		if (!json_is_array(v)) {
 			err_set(err, errlen, "subscriptions: must be an array of stream ids");
-			goto out;
+			goto decref_obj;
 		}
 		if (json_array_size(v) > MR_SUBS_MAX) {
 			err_set(err, errlen, "subscriptions: more than %d entries", MR_SUBS_MAX);
-			goto out;
+			goto decref_obj;
 		}
 		p->has_subs = 1;
 		p->subs = malloc((json_array_size(v) + 1) * sizeof(*p->subs));
 		if (p->subs == NULL) {
 			err_set(err, errlen, "subscriptions: out of memory");
-			goto out;
+			goto decref_obj;
 		}
 		json_array_foreach(v, i, e) {
 			if (!json_is_string(e) ||
@@ -402,7 +402,7 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 					      &p->subs[i]) < 0) {
 				err_set(err, errlen, "subscriptions[%zu]: must be a stream id "
 					"(a string of decimal digits)", i);
-				goto out;
+				goto decref_obj;
 			}
 		}
 		p->n_subs = (uint32_t)json_array_size(v);
@@ -411,16 +411,16 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 			if (p->subs[i] == p->subs[i - 1]) {
 				err_set(err, errlen, "subscriptions: stream '%" PRIu32
 					"' given twice", p->subs[i]);
-				goto out;
+				goto decref_obj;
 			}
 		}
 	}
 	if (!p->has_subs && !p->has_mute[0] && !p->has_mute[1]) {
 		err_set(err, errlen, "body: nothing to change");
-		goto out;
+		goto decref_obj;
 	}
 	rc = 0;
-out:
+decref_obj:
 	if (rc)
 		mr_part_patch_clear(p);
 	json_decref(o);
@@ -437,16 +437,16 @@ mr_parse_stream_patch(const char *body, size_t len, int *muted, char *err, size_
 	if (o == NULL)
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
-		goto out;
+		goto decref_obj;
 	v = json_object_get(o, "muted");
 	if (v == NULL) {
 		err_set(err, errlen, "body: nothing to change");
-		goto out;
+		goto decref_obj;
 	}
 	if (get_bool(v, "muted", muted, err, errlen))
-		goto out;
+		goto decref_obj;
 	rc = 0;
-out:
+decref_obj:
 	json_decref(o);
 	return rc;
 }

@@ -52,7 +52,7 @@ mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r)
 	ents = malloc((r->n_streams + 1) * sizeof(*ents));
 	tmp = malloc(mr_sublist_size(r->n_parts));
 	if (parts == NULL || cps == NULL || want == NULL || ents == NULL || tmp == NULL)
-		goto out;
+		goto free_arrays;
 	TAILQ_FOREACH(p, &r->parts, link) {
 		cps[np] = p;
 		parts[np++] = p->dp;
@@ -69,7 +69,7 @@ mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r)
 				goto map_entry;
 			nl = mr_room_dpmem_alloc(mr_sublist_size(tmp->n));
 			if (nl == NULL)
-				goto out;
+				goto free_arrays;
 			memcpy(nl, tmp, mr_sublist_size(tmp->n));
 			/* Release: the worker's acquire load of subs sees a filled list. */
 			mr_room_dpmem_defer(rs, __atomic_exchange_n(&st->dp->subs, nl,
@@ -88,23 +88,23 @@ map_entry:
 				break;
 		if (i == ns) {
 			rc = 0;
-			goto out;
+			goto free_arrays;
 		}
 	}
 	map = mr_room_dpmem_alloc(mr_ssrc_map_size(ns));
 	if (map == NULL)
-		goto out;
+		goto free_arrays;
 	if (mr_ssrc_map_fill(map, ents, ns) < 0) {
 		/* Publication refuses clashes, so this is a bug: never publish it. */
 		ROOMS_LOG(ERR, "room %" PRIu32 ": SSRC clash in the model\n", r->id);
 		mr_room_dpmem_free_now(map);
 		rc = -EEXIST;
-		goto out;
+		goto free_arrays;
 	}
 	/* Release: the worker's acquire load of map sees filled entries and streams. */
 	mr_room_dpmem_defer(rs, __atomic_exchange_n(&r->dp->map, map, __ATOMIC_RELEASE));
 	rc = 0;
-out:
+free_arrays:
 	free(parts);
 	free(cps);
 	free(want);
@@ -142,7 +142,7 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	st->dp = rte_zmalloc("mr_stream", sizeof(*st->dp), RTE_CACHE_LINE_SIZE);
 	empty = mr_room_dpmem_alloc(mr_sublist_size(0));
 	if (st->dp == NULL || empty == NULL)
-		goto nomem;
+		goto free_stream_dp;
 	st->dp->subs = empty;
 	/* NACK answers need the budget too: without retransmissions, NACKs go to the
 	 * publisher and no cache is kept. */
@@ -151,7 +151,7 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 							req->kind == MR_KIND_VIDEO ?
 							MR_RTX_SLOT_VIDEO : MR_RTX_SLOT_AUDIO);
 		if (st->dp->cache == NULL)
-			goto nomem;
+			goto free_stream_dp;
 	}
 	st->id = ++r->next_stream;
 	st->pub = p;
@@ -194,7 +194,7 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	*out = st;
 	return 201;
 
-nomem:
+free_stream_dp:
 	if (st->dp != NULL)
 		mr_room_rtx_cache_free(st->dp->cache);
 	mr_room_dpmem_free_now(empty);
