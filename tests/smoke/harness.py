@@ -235,11 +235,12 @@ def drain(sock, wait=0.05):
 	return n
 
 
-def recv_n(sock, n, timeout=3.0):
-	"""Up to n datagrams as (data, (addr, port)), waiting at most timeout seconds in all."""
+def _recv(sock, timeout, done):
+	"""Datagrams as (data, (addr, port)) until done(them), waiting at most timeout seconds in
+	all."""
 	out = []
 	deadline = time.monotonic() + timeout
-	while len(out) < n:
+	while not done(out):
 		left = deadline - time.monotonic()
 		if left <= 0:
 			break
@@ -250,6 +251,11 @@ def recv_n(sock, n, timeout=3.0):
 			break
 		out.append((data, (norm_addr(src[0]), src[1])))
 	return out
+
+
+def recv_n(sock, n, timeout=3.0):
+	"""Up to n datagrams as (data, (addr, port)), waiting at most timeout seconds in all."""
+	return _recv(sock, timeout, lambda out: len(out) >= n)
 
 
 def same_packets(got, sent, what):
@@ -269,18 +275,30 @@ def expect_none(sock, wait=0.5, what="packet"):
 	check(not got, f"unexpected {what} from {got[0][1] if got else ''}")
 
 
+def recv_until(sock, pred, timeout=5.0, what="packet"):
+	"""Datagrams as recv_n returns them, up to and including the first whose data satisfies
+	pred; SmokeError when none does within timeout seconds."""
+	out = _recv(sock, timeout, lambda got: got and pred(got[-1][0]))
+	if not out or not pred(out[-1][0]):
+		raise SmokeError(f"timed out after {timeout}s waiting for {what} "
+				 f"({len(out)} other packets)")
+	return out
+
+
 def prime(src, dst, sink, ssrc, seq0=0, tries=40, interval=0.1):
 	"""Send RTP from src to dst until sink receives one (the relay may first have to resolve
-	the next hop with ARP/ND and drop the packets meanwhile). Returns the next sequence number.
-	"""
+	the next hop with ARP/ND and drop the packets meanwhile), then flush: a marker sent last
+	comes out after everything sent before it (the relay keeps a flow's order). Returns the
+	next sequence number."""
 	seq = seq0
 	for _ in range(tries):
 		src.sendto(rtp(seq, ssrc, payload=b"prime"), dst)
 		seq += 1
 		if recv_n(sink, 1, timeout=interval):
-			time.sleep(0.05)
-			drain(sink)
-			return seq
+			marker = rtp(seq, ssrc, payload=b"prime-end")
+			src.sendto(marker, dst)
+			recv_until(sink, lambda d: d == marker, what="the end of priming")
+			return seq + 1
 	raise SmokeError(f"nothing relayed from {src.getsockname()[:2]} to {dst} "
 			 f"({tries} packets over {tries * interval:.1f}s)")
 
