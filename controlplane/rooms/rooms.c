@@ -32,6 +32,7 @@
 #include "cmdq.h"
 #include "defer.h"
 #include "dp.h"
+#include "dpmem.h"
 #include "flows.h"
 #include "json_req.h"
 #include "rooms.h"
@@ -55,8 +56,10 @@ mr_room_dpmem_alloc(size_t size)
 void
 mr_room_dpmem_free_now(void *p)
 {
-	if (p != NULL)
-		rte_free((uint8_t *)p - MR_DPMEM_HDR);
+	if (p == NULL)
+		return;
+	mr_dpmem_poison((uint8_t *)p - MR_DPMEM_HDR, 0);
+	rte_free((uint8_t *)p - MR_DPMEM_HDR);
 }
 
 static void
@@ -65,6 +68,7 @@ mr_dpmem_defer_free(struct mr_defer *d, void *arg)
 	struct mr_rooms *rs = arg;
 
 	rs->n.retiring--;
+	mr_dpmem_poison(d, 0);
 	rte_free(d);	/* the node is the allocation's header */
 }
 
@@ -108,6 +112,7 @@ mr_room_rtx_cache_free(struct mr_rtx_cache *c)
 		return;
 	rte_free(c->slot);
 	rte_free(c->data);
+	mr_dpmem_poison(c, sizeof(*c));
 	rte_free(c);
 }
 
@@ -117,6 +122,7 @@ mr_stream_free_now(struct mr_cp_stream *st)
 	if (st->dp != NULL) {
 		mr_room_rtx_cache_free(st->dp->cache);
 		mr_room_dpmem_free_now(st->dp->subs);
+		mr_dpmem_poison(st->dp, sizeof(*st->dp));
 		rte_free(st->dp);
 	}
 	free(st);
@@ -154,6 +160,7 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 	}
 	if (endpoint && p->dp != NULL)
 		mr_flows_ep_free(rs->a->flows, p->pidx, &p->dp->local);
+	mr_dpmem_poison(p->dp, sizeof(*p->dp));
 	rte_free(p->dp);
 	free(p->subs);
 	free(p);
@@ -164,6 +171,7 @@ mr_room_free_now(struct mr_cp_room *r)
 {
 	if (r->dp != NULL) {
 		mr_room_dpmem_free_now(r->dp->map);
+		mr_dpmem_poison(r->dp, sizeof(*r->dp));
 		rte_free(r->dp);
 	}
 	free(r);

@@ -19,6 +19,7 @@
 #include "cmdq.h"
 #include "defer.h"
 #include "dp.h"
+#include "dpmem.h"
 #include "flows.h"
 #include "neigh.h"
 #include "router.h"
@@ -112,6 +113,7 @@ mr_dp_alloc(struct mr_sessions *ss)
 static void
 mr_dp_free(struct mr_sessions *ss, struct mr_dp_session *d)
 {
+	mr_dpmem_poison(d, sizeof(*d));
 	if (d != NULL)
 		ss->slab_free[ss->slab_n_free++] = d;
 }
