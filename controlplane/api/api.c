@@ -30,14 +30,22 @@
 #include <rte_log.h>
 
 #include "api.h"
+#include "guard.h"
 #include "router.h"
 #include "signaling.h"
 #include "ws.h"
 
-/* A slow or stalled client holds one of API_MAX_CONNS slots for at most API_CONN_TIMEOUT_S
- * of inactivity; the others keep being served. */
-#define API_MAX_CONNS 64
+/* Connection slots and deadlines (docs/OPERATIONS.md "Security"), the defaults of a
+ * configuration built by hand (tests); mrelayd's configuration loader fills in the same. A
+ * client that sends nothing at all loses its slot after API_CONN_TIMEOUT_S of inactivity;
+ * one that trickles bytes, after api.header_timeout / api.request_timeout. */
+#define API_MAX_CONNS 4096
+#define API_MAX_CONNS_PER_ADDR 64
+#define API_HEADER_TIMEOUT_MS 5000
+#define API_REQUEST_TIMEOUT_MS 30000
 #define API_CONN_TIMEOUT_S 10
+/* Connections shut down by us that libmicrohttpd has not closed yet, at most. */
+#define API_CUT_MARGIN 256
 /* libmicrohttpd runs at least this often, whatever its epoll set says (mr_api_poll). */
 #define API_MHD_RUN_MS 100
 /* Application errors (signaling.c) a WebSocket client may make before it is disconnected. */
@@ -54,8 +62,44 @@
 #define CT_JSON "application/json"
 #define BODY_INTERNAL "{\"error\":\"internal\"}"
 
+/* One TCP connection of libmicrohttpd's (its socket context), on at most one of the two
+ * deadline lists: waiting for a request's headers (since it connected or its last request
+ * ended), or in a request (since its headers came in). Each list is sorted by deadline since
+ * its entries all get the same delay. */
+struct api_conn {
+	struct api_conn *prev;
+	struct api_conn *next;
+	struct api_list *list;		/* NULL: on none (upgraded, or being closed) */
+	uint64_t deadline;
+	int fd;
+	int cut;			/* shut down by conn_cut */
+	struct mr_peer *peer;
+	struct sockaddr_storage sa;	/* for the log */
+};
+
+struct api_list {
+	struct api_conn *head;
+	struct api_conn *tail;
+};
+
 struct mr_api {
 	struct MHD_Daemon *mhd;
+	struct mr_guard *guard;		/* per-address counts, refusal counters */
+	struct api_list waiting;	/* for headers: api.header_timeout */
+	struct api_list busy;		/* in a request: api.request_timeout */
+	unsigned int nconns;		/* libmicrohttpd's connections (ours: socket contexts) */
+	unsigned int ncut;		/* of those, shut down by us and not closed yet */
+	unsigned int max_conns;
+	unsigned int max_per_addr;
+	unsigned int header_ms;
+	unsigned int request_ms;
+	/* Host names (besides the listen address) and origins a browser may use. */
+	unsigned int n_hosts;
+	char hosts[MR_API_NAMES_MAX][128];
+	unsigned int n_origins;
+	char origins[MR_API_NAMES_MAX][128];
+	int listen_any;			/* listening on 0.0.0.0 or [::] */
+	int listen_loopback;
 	struct mr_appliance *a;
 	int epoll_fd;			/* libmicrohttpd's epoll set: readable = work to do */
 	struct mr_ws_server *ws;	/* /v1/ws: the upgraded connections (ws.c) */
@@ -79,6 +123,11 @@ struct mr_api {
 
 /* Per-request state (libmicrohttpd's con_cls), freed when the request completes. */
 struct api_req {
+	int started;		/* the access handler has seen the headers */
+	const char *raw_uri;	/* the request line's target, before libmicrohttpd's changes */
+	size_t raw_len;		/* its length up to the first NUL */
+	int bad_uri;		/* %00 in its path */
+	int has_body;		/* a Content-Length other than 0, or chunked */
 	const struct mr_http_route *rt;	/* NULL: /v1/ws (answered on the first call) */
 	enum mr_http_method method;
 	int want_body;		/* POST/PATCH: buffer the body; otherwise it is discarded */
@@ -127,6 +176,209 @@ api_log(struct mr_api *api, const char *fmt, ...)
 	va_start(ap, fmt);
 	api_vlog(api, fmt, ap);
 	va_end(ap);
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- connections: slots, deadlines, per-address caps (docs/OPERATIONS.md "Security") ---- */
+
+static void
+conn_list_del(struct api_conn *c)
+{
+	struct api_list *l = c->list;
+
+	if (l == NULL)
+		return;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	c->list = NULL;
+}
+
+static void
+conn_list_add(struct api_list *l, struct api_conn *c, uint64_t deadline)
+{
+	conn_list_del(c);
+	c->deadline = deadline;
+	c->list = l;
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail != NULL)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+static struct api_conn *
+conn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static const struct sockaddr *
+conn_sa(const struct api_conn *c)
+{
+	return c != NULL && c->sa.ss_family != 0 ? (const struct sockaddr *)&c->sa : NULL;
+}
+
+/* End a connection from outside libmicrohttpd: shutdown() makes its socket readable (end of
+ * file), and libmicrohttpd closes it on its next run (notify_cb then frees c). The descriptor
+ * stays open until then, so it cannot be reused under libmicrohttpd's feet. */
+static void
+conn_cut(struct mr_api *api, struct api_conn *c, enum mr_refusal why, const char *what)
+{
+	conn_list_del(c);
+	if (c->fd >= 0)
+		shutdown(c->fd, SHUT_RDWR);
+	c->fd = -1;
+	c->cut = 1;
+	api->ncut++;
+	mr_guard_refuse(api->guard, why, conn_sa(c), what);
+}
+
+static void
+conns_expire(struct mr_api *api, uint64_t now)
+{
+	while (api->waiting.head != NULL && api->waiting.head->deadline <= now)
+		conn_cut(api, api->waiting.head, MR_REFUSE_HEADER_TIMEOUT,
+			 "no complete request headers within api.header_timeout");
+	while (api->busy.head != NULL && api->busy.head->deadline <= now)
+		conn_cut(api, api->busy.head, MR_REFUSE_REQUEST_TIMEOUT,
+			 "request not done within api.request_timeout");
+}
+
+/* Milliseconds until the next connection deadline, -1 when none. */
+static int
+conns_next_ms(const struct mr_api *api, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (api->waiting.head != NULL)
+		next = api->waiting.head->deadline;
+	if (api->busy.head != NULL && api->busy.head->deadline < next)
+		next = api->busy.head->deadline;
+	if (next == UINT64_MAX)
+		return -1;
+	return next <= now ? 0 : next - now > INT32_MAX ? INT32_MAX : (int)(next - now);
+}
+
+/* libmicrohttpd asks before it takes a new connection. */
+static enum MHD_Result
+accept_cb(void *cls, const struct sockaddr *sa, socklen_t salen)
+{
+	struct mr_api *api = cls;
+	struct mr_peer *p;
+
+	(void)salen;
+	p = mr_guard_peer(api->guard, sa);
+	if (p != NULL && p->rest >= api->max_per_addr) {
+		mr_guard_refuse(api->guard, MR_REFUSE_PER_ADDRESS, sa,
+				"the address has api.max_connections_per_address connections");
+		return MHD_NO;
+	}
+	mr_guard_peer_put(api->guard, p);
+	if (api->nconns - api->ncut >= api->max_conns) {
+		/* Every slot is taken: the connection that has waited longest for a request
+		 * (an idle keep-alive, a slow or silent client) makes room, so that a health
+		 * probe or a real client still gets in. Only connections in a request are
+		 * never cut for a newcomer. */
+		if (api->waiting.head == NULL || api->nconns >= api->max_conns + API_CUT_MARGIN) {
+			mr_guard_refuse(api->guard, MR_REFUSE_FULL, sa,
+					"every connection slot (api.max_connections) is in a request");
+			return MHD_NO;
+		}
+		conn_cut(api, api->waiting.head, MR_REFUSE_EVICTED,
+			 "idle while every slot was taken: its slot went to a new connection");
+	}
+	return MHD_YES;
+}
+
+static void
+notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+	  enum MHD_ConnectionNotificationCode toe)
+{
+	struct mr_api *api = cls;
+	struct api_conn *c = *socket_context;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		c = calloc(1, sizeof(*c));
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (c == NULL) {
+			/* Untracked, it would have no deadline: refuse it instead. */
+			if (ci != NULL)
+				shutdown(ci->connect_fd, SHUT_RDWR);
+			return;
+		}
+		c->fd = ci != NULL ? ci->connect_fd : -1;
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci != NULL && ci->client_addr != NULL) {
+			size_t n = ci->client_addr->sa_family == AF_INET6 ?
+				sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+			if (ci->client_addr->sa_family == AF_INET ||
+			    ci->client_addr->sa_family == AF_INET6)
+				memcpy(&c->sa, ci->client_addr, n);
+		}
+		c->peer = mr_guard_peer(api->guard, conn_sa(c));
+		if (c->peer != NULL)
+			c->peer->rest++;
+		api->nconns++;
+		conn_list_add(&api->waiting, c, mono_ms() + api->header_ms);
+		*socket_context = c;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && c != NULL) {
+		if (c->cut)
+			api->ncut--;
+		conn_list_del(c);
+		if (c->peer != NULL) {
+			c->peer->rest--;
+			mr_guard_peer_put(api->guard, c->peer);
+		}
+		api->nconns--;
+		free(c);
+		*socket_context = NULL;
+	}
+}
+
+/* The request line is in (before libmicrohttpd decodes the path): what it returns becomes
+ * the request's con_cls. libmicrohttpd cuts the path at a NUL, raw or %00, without a word:
+ * the raw target is kept to find out (framing_check). */
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct api_req *r;
+
+	(void)cls;
+	(void)conn;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL || uri == NULL)
+		return r;
+	r->raw_uri = uri;
+	r->raw_len = strlen(uri);
+	{
+		/* In the path: the query is parsed apart (list_arg refuses what it cuts). */
+		const char *q = strchr(uri, '?'), *z = strstr(uri, "%00");
+
+		r->bad_uri = z != NULL && (q == NULL || z < q);
+	}
+	return r;
 }
 
 /* libmicrohttpd's error log. While starting, the last message is the cause we report in
@@ -263,6 +515,193 @@ reply_handler(struct mr_api *api, struct MHD_Connection *conn, const struct mr_h
 			loc = location;
 	}
 	return reply_json(conn, (unsigned int)status, body, loc, NULL, 0);
+}
+
+/* ---- what a request must look like (docs/OPERATIONS.md "Security") ---- */
+
+struct hdr_scan {
+	unsigned int cl, te, host, origin;
+	const char *cl_value, *te_value, *host_value, *origin_value;
+};
+
+static enum MHD_Result
+hdr_scan_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct hdr_scan *h = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		h->cl++;
+		h->cl_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		h->te++;
+		h->te_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		h->host++;
+		h->host_value = value;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_ORIGIN) == 0) {
+		h->origin++;
+		h->origin_value = value;
+	}
+	return MHD_YES;
+}
+
+/* The host part of a Host header or an origin's authority: "[::1]" of "[::1]:8080",
+ * "example.com" of "example.com:8080". Copied to buf, lower case. */
+static void
+host_part(const char *v, size_t n, char *buf, size_t len)
+{
+	size_t i, end = n;
+
+	if (n > 0 && v[0] == '[') {
+		const char *rb = memchr(v, ']', n);
+
+		end = rb != NULL ? (size_t)(rb - v) + 1 : n;
+	} else {
+		const char *colon = memchr(v, ':', n);
+
+		if (colon != NULL)
+			end = (size_t)(colon - v);
+	}
+	if (end >= len)
+		end = len - 1;
+	for (i = 0; i < end; i++)
+		buf[i] = (char)((v[i] >= 'A' && v[i] <= 'Z') ? v[i] + 32 : v[i]);
+	buf[end] = '\0';
+}
+
+/* 1 if a literal IPv4 address or a bracketed IPv6 one. */
+static int
+ip_literal(const char *h)
+{
+	unsigned char a[16];
+	char tmp[64];
+	size_t n = strlen(h);
+
+	if (inet_pton(AF_INET, h, a) == 1)
+		return 1;
+	if (n < 3 || n - 2 >= sizeof(tmp) || h[0] != '[' || h[n - 1] != ']')
+		return 0;
+	memcpy(tmp, h + 1, n - 2);
+	tmp[n - 2] = '\0';
+	return inet_pton(AF_INET6, tmp, a) == 1;
+}
+
+/* The Host a browser sends names this API: its listen address, "localhost" when that is a
+ * loopback address, any IP address when it listens on all of them, or api.allowed_hosts.
+ * What DNS rebinding cannot forge: a name of the attacker's resolving to us. */
+static int
+host_ok(const struct mr_api *api, const char *v)
+{
+	char h[136], own[72];
+	unsigned int i;
+
+	host_part(v, strlen(v), h, sizeof(h));
+	host_part(api->listen, strlen(api->listen), own, sizeof(own));
+	if (strcmp(h, own) == 0)
+		return 1;
+	if (api->listen_loopback && (strcmp(h, "localhost") == 0 || strcmp(h, "localhost.") == 0))
+		return 1;
+	if (api->listen_any && ip_literal(h))
+		return 1;
+	for (i = 0; i < api->n_hosts; i++)
+		if (strcasecmp(api->hosts[i], h) == 0 || strcasecmp(api->hosts[i], v) == 0)
+			return 1;
+	return 0;
+}
+
+/* An Origin (sent by browsers only) is the API's own (the page came from the Host it asks)
+ * or one of api.allowed_origins. */
+static int
+origin_ok(const struct mr_api *api, const char *origin, const char *host)
+{
+	const char *auth = NULL;
+	unsigned int i;
+
+	for (i = 0; i < api->n_origins; i++)
+		if (strcasecmp(api->origins[i], origin) == 0)
+			return 1;
+	if (strncasecmp(origin, "http://", 7) == 0)
+		auth = origin + 7;
+	else if (strncasecmp(origin, "https://", 8) == 0)
+		auth = origin + 8;
+	return auth != NULL && host != NULL && strcasecmp(auth, host) == 0;
+}
+
+/* "application/json", any case, with or without parameters (RFC 9110 §8.3.1). */
+static int
+ctype_json(const char *v)
+{
+	size_t n = strlen(CT_JSON);
+
+	if (v == NULL || strncasecmp(v, CT_JSON, n) != 0)
+		return 0;
+	v += n;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return *v == '\0' || *v == ';';
+}
+
+/* Refuse what a proxy in front could read differently from us (RFC 9112 §6.3), a path
+ * cut short by a NUL, a Host that is not ours and a foreign Origin. 0, or -1 with a reply
+ * queued (*ret): replied on the first call, the connection is closed after it. */
+static int
+request_check(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r,
+	      const char *version, enum MHD_Result *ret)
+{
+	struct api_conn *c = conn_of(conn);
+	const struct sockaddr *sa = conn_sa(c);
+	struct hdr_scan h = { 0 };
+	char buf[API_ECHO_MAX];
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, hdr_scan_cb, &h);
+#define REFUSE(why, what, status, ...) do { \
+		mr_guard_refuse(api->guard, why, sa, what); \
+		*ret = reply_err(conn, status, __VA_ARGS__); \
+		return -1; \
+	} while (0)
+	if (r->bad_uri || (r->raw_uri != NULL && version != NULL && version[0] != '\0' &&
+			   r->raw_uri + r->raw_len + 1 != version))
+		REFUSE(MR_REFUSE_FRAMING, "NUL in the path", 400, "path: contains a NUL byte");
+	if (h.te != 0 && h.cl != 0)
+		REFUSE(MR_REFUSE_FRAMING, "Content-Length with Transfer-Encoding", 400,
+		       "transfer-encoding: not allowed together with content-length");
+	if (h.cl > 1)
+		REFUSE(MR_REFUSE_FRAMING, "two Content-Length headers", 400,
+		       "content-length: given more than once");
+	if (h.te > 1 || (h.te == 1 && strcasecmp(h.te_value, "chunked") != 0))
+		REFUSE(MR_REFUSE_FRAMING, "a transfer coding other than chunked", 400,
+		       "transfer-encoding: only 'chunked' is accepted");
+	if (h.host > 1)
+		REFUSE(MR_REFUSE_FRAMING, "two Host headers", 400, "host: given more than once");
+	if (h.host == 1 && !host_ok(api, h.host_value))
+		REFUSE(MR_REFUSE_HOST, "Host not this API's", 403,
+		       "host: '%s' is not a name of this API (api.allowed_hosts)",
+		       mr_json_echo(h.host_value, buf, sizeof(buf)));
+	if (h.origin > 1 || (h.origin == 1 && !origin_ok(api, h.origin_value, h.host_value)))
+		REFUSE(MR_REFUSE_ORIGIN, "a foreign Origin", 403,
+		       "origin: '%s' may not use this API (api.allowed_origins)",
+		       mr_json_echo(h.origin_value != NULL ? h.origin_value : "", buf,
+				    sizeof(buf)));
+#undef REFUSE
+	r->has_body = (h.cl == 1 && strcmp(h.cl_value, "0") != 0) || h.te != 0;
+	return 0;
+}
+
+/* A body must say it is JSON: a form a web page may post to any site without asking
+ * (text/plain, application/x-www-form-urlencoded, multipart/form-data) is not. */
+static int
+ctype_check(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r,
+	    enum MHD_Result *ret)
+{
+	if (!r->want_body || !r->has_body ||
+	    ctype_json(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						   MHD_HTTP_HEADER_CONTENT_TYPE)))
+		return 0;
+	mr_guard_refuse(api->guard, MR_REFUSE_CONTENT_TYPE, conn_sa(conn_of(conn)),
+			"a body that is not application/json");
+	*ret = reply_err(conn, 415, "content-type: must be application/json");
+	return -1;
 }
 
 /* ---- request handling ---- */
@@ -473,19 +912,27 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	struct api_req *r = *con_cls;
 	enum MHD_Result ret;
 
-	(void)version;
-	if (r == NULL) {
+	if (r == NULL || !r->started) {
 		/* First call: the request line and headers are in. Refuse what can be
 		 * refused now, before any of the body is read. */
+		struct api_conn *c = conn_of(conn);
 		const char *cl;
 		unsigned long clen;
 
-		r = calloc(1, sizeof(*r));
 		if (r == NULL) {
-			api_log(api, "%s %s: out of memory", method, url);
-			return MHD_NO;
+			r = calloc(1, sizeof(*r));
+			if (r == NULL) {
+				api_log(api, "%s %s: out of memory", method, url);
+				return MHD_NO;
+			}
+			*con_cls = r;
 		}
-		*con_cls = r;
+		r->started = 1;
+		/* From now on the whole request has api.request_timeout. */
+		if (c != NULL && !c->cut)
+			conn_list_add(&api->busy, c, mono_ms() + api->request_ms);
+		if (request_check(api, conn, r, version, &ret) < 0)
+			return ret;
 		/* The WebSocket upgrade needs no bearer token: browsers cannot set headers on
 		 * a WebSocket. The participant token of the "join" message is the credential,
 		 * and a connection that has not joined can do nothing else (signaling.h). The
@@ -494,6 +941,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 			char mbuf[32];
 
 			r->rt = NULL;
+			/* Upgraded, the socket leaves libmicrohttpd: ws.c's limits apply. */
+			if (c != NULL)
+				conn_list_del(c);
 			r->method = mr_http_method_parse(method);
 			if (r->method != MR_HTTP_GET)
 				return reply_error(conn, 405, "GET", 0, "method: %s not allowed "
@@ -512,6 +962,8 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (r->want_body && cl != NULL && ulong_parse(cl, &clen) == 0 &&
 		    clen > api->max_body)
 			return reply_err(conn, 413, "body: larger than %zu bytes", api->max_body);
+		if (ctype_check(api, conn, r, &ret) < 0)
+			return ret;
 		return MHD_YES;
 	}
 
@@ -546,11 +998,14 @@ static void
 completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
 {
+	struct mr_api *api = cls;
 	struct api_req *r = *con_cls;
+	struct api_conn *c = conn_of(conn);
 
-	(void)cls;
-	(void)conn;
 	(void)toe;
+	/* Between requests (keep-alive), the next one's headers have api.header_timeout. */
+	if (c != NULL && c->list == &api->busy)
+		conn_list_add(&api->waiting, c, mono_ms() + api->header_ms);
 	if (r != NULL) {
 		free(r->body);
 		free(r);
@@ -583,6 +1038,31 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	api->a = a;
 	api->epoll_fd = -1;
 	api->max_body = cfg->api_max_body;
+	api->max_conns = cfg->api_max_connections ? cfg->api_max_connections : API_MAX_CONNS;
+	api->max_per_addr = cfg->api_max_conns_per_addr ? cfg->api_max_conns_per_addr :
+		API_MAX_CONNS_PER_ADDR;
+	api->header_ms = cfg->api_header_timeout_ms ? cfg->api_header_timeout_ms :
+		API_HEADER_TIMEOUT_MS;
+	api->request_ms = cfg->api_request_timeout_ms ? cfg->api_request_timeout_ms :
+		API_REQUEST_TIMEOUT_MS;
+	api->n_hosts = cfg->n_api_hosts < MR_API_NAMES_MAX ? cfg->n_api_hosts : MR_API_NAMES_MAX;
+	memcpy(api->hosts, cfg->api_hosts, sizeof(api->hosts));
+	api->n_origins = cfg->n_api_origins < MR_API_NAMES_MAX ? cfg->n_api_origins :
+		MR_API_NAMES_MAX;
+	memcpy(api->origins, cfg->api_origins, sizeof(api->origins));
+	{
+		static const uint8_t zero[16], v6_lo[16] = { [15] = 1 };
+		const struct mr_ep *ep = &cfg->api_listen;
+
+		api->listen_any = memcmp(ep->a, zero, ep->family == MR_AF4 ? 4 : 16) == 0;
+		api->listen_loopback = ep->family == MR_AF4 ? ep->a[0] == 127 :
+			memcmp(ep->a, v6_lo, 16) == 0;
+	}
+	api->guard = mr_guard_create();
+	if (api->guard == NULL) {
+		snprintf(err, errlen, "api: out of memory");
+		goto free_api;
+	}
 	api->mhd_verbose = cfg->log_level >= (int)RTE_LOG_DEBUG;
 	mr_ep_fmt(&cfg->api_listen, api->listen, sizeof(api->listen), 1);
 	toklen = strnlen(cfg->api_token, sizeof(cfg->api_token));
@@ -640,6 +1120,11 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 		65536;
 	lim.idle_timeout_ms = (cfg->rooms.ws_timeout ? cfg->rooms.ws_timeout : 30) * 1000;
 	lim.max_errors = API_WS_MAX_ERRORS;
+	lim.join_timeout_ms = (cfg->rooms.ws_join_timeout ? cfg->rooms.ws_join_timeout : 10) *
+		1000;
+	lim.max_pending_per_address = cfg->rooms.ws_max_pending_per_address ?
+		cfg->rooms.ws_max_pending_per_address : 16;
+	lim.guard = api->guard;
 	api->ws = mr_ws_server_create(&lim, mr_signal_handler(), api->sig);
 	if (api->ws == NULL) {
 		snprintf(err, errlen, "api: cannot create the WebSocket server: %s",
@@ -651,13 +1136,16 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	/* No MHD_USE_INTERNAL_POLLING_THREAD: mr_api_poll() drives the server. */
 	api->start_err = cause;
 	api->start_errlen = sizeof(cause);
-	api->mhd = MHD_start_daemon(flags, cfg->api_listen.port, NULL, NULL, access_cb, api,
+	api->mhd = MHD_start_daemon(flags, cfg->api_listen.port, accept_cb, api, access_cb, api,
 				    /* first, so that it sees the messages about the others */
 				    MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, api,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)API_MAX_CONNS,
+				    /* accept_cb refuses first, and counts it */
+				    MHD_OPTION_CONNECTION_LIMIT, api->max_conns + API_CUT_MARGIN + 1,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)API_CONN_TIMEOUT_S,
 				    MHD_OPTION_NOTIFY_COMPLETED, completed_cb, api,
+				    MHD_OPTION_NOTIFY_CONNECTION, notify_cb, api,
+				    MHD_OPTION_URI_LOG_CALLBACK, uri_cb, api,
 				    MHD_OPTION_END);
 	api->start_err = NULL;
 	if (api->mhd == NULL) {
@@ -681,17 +1169,9 @@ free_ws:
 free_sig:
 	mr_signal_free(api->sig);
 free_api:
+	mr_guard_free(api->guard);
 	free(api);
 	return NULL;
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void
@@ -730,6 +1210,10 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	ws_to = mr_ws_server_next_timeout(api->ws, now);
 	if (ws_to >= 0 && ws_to < wait)
 		wait = ws_to;
+	/* And our connections' deadlines. */
+	ws_to = conns_next_ms(api, now);
+	if (ws_to >= 0 && ws_to < wait)
+		wait = ws_to;
 
 	/* Both epoll sets in one wait: neither server's clients wait for the other's. */
 	pfd[0].fd = api->epoll_fd;
@@ -745,7 +1229,11 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 		/* Upgrades happen in here (on_open, and the frames that came with the
 		 * handshake): their idle timeout counts from now, not from the last time
 		 * the WebSocket server had work (ws.h). */
-		mr_ws_server_set_now(api->ws, mono_ms());
+		now = mono_ms();
+		mr_ws_server_set_now(api->ws, now);
+		/* Cut first: libmicrohttpd then sees the end of those connections in this
+		 * run, and accepts new ones into the slots freed. */
+		conns_expire(api, now);
 		if (MHD_run(api->mhd) != MHD_YES)
 			api_log(api, "libmicrohttpd: MHD_run failed");
 		api->mhd_run_ms = mono_ms();
@@ -764,7 +1252,7 @@ mr_api_ws_stats(const struct mr_api *api)
 	if (api == NULL || api->ws == NULL)
 		return json_object();
 	mr_ws_server_stats(api->ws, &st);
-	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	o = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		      "connections", (json_int_t)st.connections,
 		      "accepted", (json_int_t)st.accepted, "refused", (json_int_t)st.refused,
 		      "rx_bytes", (json_int_t)st.rx_bytes, "tx_bytes", (json_int_t)st.tx_bytes,
@@ -772,10 +1260,48 @@ mr_api_ws_stats(const struct mr_api *api)
 		      "tx_messages", (json_int_t)st.tx_messages,
 		      "protocol_errors", (json_int_t)st.protocol_errors,
 		      "app_errors", (json_int_t)st.app_errors,
-		      "timeouts", (json_int_t)st.timeouts, "slow", (json_int_t)st.slow);
+		      "timeouts", (json_int_t)st.timeouts,
+		      "join_timeouts", (json_int_t)st.join_timeouts, "slow", (json_int_t)st.slow);
 	if (o != NULL)
 		mr_signal_stats(api->sig, o);
 	return o;
+}
+
+json_t *
+mr_api_stats(const struct mr_api *api)
+{
+	json_t *o, *ref;
+	int i;
+
+	o = json_object();
+	ref = json_object();
+	if (o == NULL || ref == NULL || api == NULL) {
+		json_decref(ref);
+		return o;
+	}
+	for (i = 0; i < MR_REFUSE_MAX; i++)
+		json_object_set_new(ref, mr_guard_refusal_name(i),
+				    json_integer((json_int_t)mr_guard_refusals(api->guard, i)));
+	json_object_set_new(o, "connections", json_integer((json_int_t)api->nconns));
+	json_object_set_new(o, "refused", ref);
+	return o;
+}
+
+void
+mr_api_metrics(const struct mr_api *api, FILE *f)
+{
+	int i;
+
+	if (api == NULL)
+		return;
+	fprintf(f, "# HELP mrelay_api_connections REST connections open now\n"
+		"# TYPE mrelay_api_connections gauge\nmrelay_api_connections %u\n"
+		"# HELP mrelay_api_refused_total Connections, requests and WebSockets the API "
+		"refused or cut, by reason\n# TYPE mrelay_api_refused_total counter\n",
+		api->nconns);
+	for (i = 0; i < MR_REFUSE_MAX; i++)
+		fprintf(f, "mrelay_api_refused_total{reason=\"%s\"} %lu\n",
+			mr_guard_refusal_name(i), (unsigned long)mr_guard_refusals(api->guard, i));
 }
 
 void
@@ -789,5 +1315,6 @@ mr_api_free(struct mr_api *api)
 	mr_ws_server_free(api->ws);
 	mr_signal_free(api->sig);
 	MHD_stop_daemon(api->mhd);
+	mr_guard_free(api->guard);
 	free(api);
 }

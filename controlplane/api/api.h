@@ -6,6 +6,7 @@
 #ifndef MR_API_H
 #define MR_API_H
 
+#include <stdio.h>
 #include <jansson.h>
 #include "config.h"
 #include "json_req.h"
@@ -25,5 +26,10 @@ void mr_api_free(struct mr_api *api);
  * "rx_messages", "tx_messages", "protocol_errors", "app_errors", "timeouts", "slow") and
  * signaling.c's (mr_signal_stats). A new reference; NULL on allocation failure. */
 json_t *mr_api_ws_stats(const struct mr_api *api);
+/* GET /v1/stats "api": {"connections": REST connections open now, "refused": {reason: n}}
+ * (guard.h's reasons). A new reference. */
+json_t *mr_api_stats(const struct mr_api *api);
+/* The same for /metrics: mrelay_api_connections, mrelay_api_refused_total{reason}. */
+void mr_api_metrics(const struct mr_api *api, FILE *f);
 
 #endif

@@ -409,6 +409,7 @@ req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e
 		return NULL;
 	}
 	sg->joins++;
+	mr_ws_admit(sc->c);
 	return out;
 }
 

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "guard.h"
 #include "ws.h"
 
 /* §7.1.1/§7.1.2: how long we wait for the peer's close frame (or its FIN) after ours. */
@@ -66,6 +67,14 @@ struct mr_ws_conn {
 	struct mr_ws_conn *prev;
 	struct mr_ws_conn *next;
 	uint64_t deadline;
+	/* Not admitted yet: on the pending list (sorted by join_deadline, the same delay for
+	 * all), counted in peer->ws_pending. */
+	struct mr_ws_conn *pprev;
+	struct mr_ws_conn *pnext;
+	uint64_t join_deadline;
+	uint8_t pending;
+	struct mr_peer *peer;		/* its address (a reference), NULL if none */
+	struct sockaddr_storage sa;
 	void *user;
 	const char *reason;	/* for on_close */
 	uint8_t *out;		/* queued output: out[out_off..out_len); NULL when none */
@@ -92,6 +101,7 @@ struct mr_ws_server {
 	struct ws_list idle;
 	struct ws_list closing;
 	struct ws_list dead;
+	struct ws_list pending;		/* linked by pprev/pnext */
 	struct mr_ws_stats st;
 };
 
@@ -158,6 +168,34 @@ conn_arm(struct mr_ws_conn *c, int want_out)
 		c->want_out = (uint8_t)want_out;
 }
 
+static const struct sockaddr *
+conn_sa(const struct mr_ws_conn *c)
+{
+	return c->sa.ss_family != 0 ? (const struct sockaddr *)&c->sa : NULL;
+}
+
+/* Off the pending list: admitted, or ended. */
+static void
+conn_unpend(struct mr_ws_conn *c)
+{
+	struct ws_list *l = &c->s->pending;
+
+	if (!c->pending)
+		return;
+	if (c->pprev != NULL)
+		c->pprev->pnext = c->pnext;
+	else
+		l->head = c->pnext;
+	if (c->pnext != NULL)
+		c->pnext->pprev = c->pprev;
+	else
+		l->tail = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->pending = 0;
+	if (c->peer != NULL)
+		c->peer->ws_pending--;
+}
+
 /* The end of a connection: everything but the struct goes now, the struct after its
  * on_close (ws_deliver). */
 static void
@@ -168,6 +206,12 @@ conn_drop(struct mr_ws_conn *c, const char *reason)
 	if (c->state == WS_DEAD)
 		return;
 	list_del(conn_list(c), c);
+	conn_unpend(c);
+	if (c->peer != NULL) {
+		c->peer->refs--;
+		mr_guard_peer_put(s->lim.guard, c->peer);
+		c->peer = NULL;
+	}
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
@@ -280,6 +324,8 @@ conn_send(struct mr_ws_conn *c, uint8_t op, const void *payload, size_t len, int
 		/* The client does not read fast enough: rather than queueing without bound,
 		 * let it go. */
 		s->st.slow++;
+		mr_guard_refuse(s->lim.guard, MR_REFUSE_WS_SLOW, conn_sa(c),
+				"WebSocket client does not read (rooms.ws_max_sendbuf)");
 		conn_drop(c, "slow");
 		return -ENOBUFS;
 	}
@@ -505,6 +551,8 @@ ws_timers(struct mr_ws_server *s)
 		/* A silent peer is most likely gone: tell it why (1001, best effort) and
 		 * drop it now rather than wait for an answer that will not come. */
 		s->st.timeouts++;
+		mr_guard_refuse(s->lim.guard, MR_REFUSE_WS_IDLE_TIMEOUT, conn_sa(c),
+				"WebSocket silent for rooms.ws_timeout");
 		n = mr_ws_close_build(p, MR_WS_CLOSE_GOING_AWAY, "idle timeout");
 		conn_send(c, MR_WS_OP_CLOSE, p, n, 0);
 		conn_drop(c, "timeout");
@@ -512,6 +560,14 @@ ws_timers(struct mr_ws_server *s)
 	}
 	while ((c = s->closing.head) != NULL && c->deadline <= s->now && budget-- > 0)
 		conn_drop(c, c->reason);
+	/* Pinging keeps a connection from its idle timeout, not from having to join. */
+	while ((c = s->pending.head) != NULL && c->join_deadline <= s->now && budget-- > 0) {
+		s->st.join_timeouts++;
+		mr_guard_refuse(s->lim.guard, MR_REFUSE_WS_JOIN_TIMEOUT, conn_sa(c),
+				"WebSocket did not join within rooms.ws_join_timeout");
+		conn_unpend(c);
+		conn_start_close(c, MR_WS_CLOSE_POLICY, "join timeout", "join_timeout");
+	}
 }
 
 struct mr_ws_server *
@@ -612,6 +668,8 @@ mr_ws_server_next_timeout(const struct mr_ws_server *s, uint64_t now_ms)
 		next = s->idle.head->deadline;
 	if (s->closing.head != NULL && s->closing.head->deadline < next)
 		next = s->closing.head->deadline;
+	if (s->pending.head != NULL && s->pending.head->join_deadline < next)
+		next = s->pending.head->join_deadline;
 	if (next == UINT64_MAX)
 		return -1;
 	if (next <= now_ms)
@@ -654,6 +712,28 @@ mr_ws_server_adopt_fd(struct mr_ws_server *s, int fd, const void *extra, size_t 
 	}
 	c->deadline = s->now + s->lim.idle_timeout_ms;
 	list_add_tail(&s->idle, c);
+	{
+		socklen_t sl = sizeof(c->sa);
+
+		if (getpeername(fd, (struct sockaddr *)&c->sa, &sl) != 0 ||
+		    (c->sa.ss_family != AF_INET && c->sa.ss_family != AF_INET6))
+			memset(&c->sa, 0, sizeof(c->sa));
+	}
+	c->peer = mr_guard_peer(s->lim.guard, conn_sa(c));
+	if (c->peer != NULL)
+		c->peer->refs++;
+	if (s->lim.join_timeout_ms != 0) {
+		c->pending = 1;
+		c->join_deadline = s->now + s->lim.join_timeout_ms;
+		c->pprev = s->pending.tail;
+		if (s->pending.tail != NULL)
+			s->pending.tail->pnext = c;
+		else
+			s->pending.head = c;
+		s->pending.tail = c;
+		if (c->peer != NULL)
+			c->peer->ws_pending++;
+	}
 	s->nconns++;
 	s->st.connections++;
 	s->st.accepted++;
@@ -707,6 +787,12 @@ mr_ws_error_count(struct mr_ws_conn *c)
 	/* §7.4.1 1008: the client keeps breaking our (application) rules. */
 	conn_start_close(c, MR_WS_CLOSE_POLICY, "too many errors", "errors");
 	return -ECONNABORTED;
+}
+
+void
+mr_ws_admit(struct mr_ws_conn *c)
+{
+	conn_unpend(c);
 }
 
 void
@@ -824,6 +910,15 @@ upgrade_cb(void *cls, struct MHD_Connection *conn, void *con_cls, const char *ex
 	}
 }
 
+static const struct sockaddr *
+ws_client_sa(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
 enum MHD_Result
 mr_ws_accept(struct mr_ws_server *s, struct MHD_Connection *conn)
 {
@@ -856,7 +951,22 @@ mr_ws_accept(struct mr_ws_server *s, struct MHD_Connection *conn)
 #undef HDR
 	if (s->nconns >= s->lim.max_connections) {
 		s->st.refused++;
+		mr_guard_refuse(s->lim.guard, MR_REFUSE_WS_FULL, ws_client_sa(conn),
+				"every WebSocket slot taken (rooms.ws_max_connections)");
 		return ws_reply(conn, 503, "websocket: too many connections", 0);
+	}
+	if (s->lim.max_pending_per_address != 0) {
+		struct mr_peer *p = mr_guard_peer(s->lim.guard, ws_client_sa(conn));
+
+		if (p != NULL && p->ws_pending >= s->lim.max_pending_per_address) {
+			s->st.refused++;
+			mr_guard_refuse(s->lim.guard, MR_REFUSE_WS_PER_ADDRESS,
+					ws_client_sa(conn), "the address has "
+					"rooms.ws_max_pending_per_address WebSockets not joined");
+			return ws_reply(conn, 503, "websocket: too many connections from "
+					"this address that have not joined", 0);
+		}
+		mr_guard_peer_put(s->lim.guard, p);
 	}
 	if (mr_ws_accept_key(v, accept) < 0)
 		return ws_reply(conn, 500, "internal", 0);

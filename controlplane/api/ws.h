@@ -144,6 +144,12 @@ struct mr_ws_limits {
 	unsigned int max_connections;
 	unsigned int idle_timeout_ms;	/* no frame from the client this long: "timeout" */
 	unsigned int max_errors;	/* mr_ws_error_count() calls tolerated */
+	/* A connection the handler has not admitted (mr_ws_admit: joined) is closed with 1008
+	 * "join timeout" after join_timeout_ms (0: never), whatever it sends; an address has
+	 * at most max_pending_per_address of them (0: no limit; 503 at the handshake). */
+	unsigned int join_timeout_ms;
+	unsigned int max_pending_per_address;
+	struct mr_guard *guard;		/* refusal counters and log (guard.h), may be NULL */
 };
 
 /* Callbacks, all on the control thread: from mr_ws_server_poll(), and on_open/on_message
@@ -158,6 +164,7 @@ struct mr_ws_limits {
  *   "eof"      the peer went away without a close frame
  *   "timeout"  no complete frame from the peer for idle_timeout_ms (so a message
  *              trickled in byte by byte does not keep a connection alive)
+ *   "join_timeout" not admitted (mr_ws_admit) within join_timeout_ms (closed with 1008)
  *   "slow"     output above max_sendbuf (mr_ws_send_text returned -ENOBUFS)
  *   "protocol" the peer broke RFC 6455 or sent binary (closed with 1002, 1003, 1007
  *              or 1009)
@@ -184,6 +191,7 @@ struct mr_ws_stats {
 	uint64_t protocol_errors;	/* connections failed for breaking RFC 6455 */
 	uint64_t app_errors;		/* mr_ws_error_count() calls */
 	uint64_t timeouts;
+	uint64_t join_timeouts;
 	uint64_t slow;
 };
 
@@ -227,6 +235,9 @@ void mr_ws_close(struct mr_ws_conn *c, unsigned int code, const char *reason);
 /* The handler got garbage from this client. 0, or -ECONNABORTED when that was one more
  * than max_errors: the connection is closing (1008, on_close "errors"). */
 int mr_ws_error_count(struct mr_ws_conn *c);
+/* The client has proved who it is (signaling: joined): no join deadline any more, and it no
+ * longer counts against its address's max_pending_per_address. */
+void mr_ws_admit(struct mr_ws_conn *c);
 void mr_ws_set_user(struct mr_ws_conn *c, void *user);
 void *mr_ws_get_user(const struct mr_ws_conn *c);
 

@@ -47,7 +47,8 @@ struct cfg_ctx {
 #define DEF_ENDED_HISTORY 1000
 #define DEF_MBUFS 16383
 #define DEF_API_LISTEN "127.0.0.1:8080"
-#define DEF_API_MAX_BODY 65536
+/* The largest documented batch (1,000 sessions with remotes, about 73 KB) fits. */
+#define DEF_API_MAX_BODY 131072
 
 /* Ranges that are not spelled out in config.h (docs/CONFIG.md explains each). */
 #define IDLE_SLEEP_MAX 10000		/* µs: longer naps add that much latency to media */
@@ -57,6 +58,9 @@ struct cfg_ctx {
 #define MBUFS_MAX 16777215
 #define API_MAX_BODY_MIN 1024
 #define API_MAX_BODY_MAX (16 << 20)
+/* docs/OPERATIONS.md "Security". */
+#define API_TOKEN_MIN 16
+#define API_EXAMPLE_TOKEN "change-me-0123456789abcdef0123456789abcdef"
 
 static void
 setting_path(const config_setting_t *s, char *buf, size_t len)
@@ -1116,12 +1120,64 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	return 0;
 }
 
-/* api = { listen = "127.0.0.1:8080"; token = ""; max_body = 65536; }; */
+/* A list of names (api.allowed_hosts, api.allowed_origins): strings of visible ASCII. */
+static int
+get_names(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+	  char names[][128], unsigned int *n)
+{
+	config_setting_t *s = config_setting_get_member(g, key);
+	int i, cnt;
+
+	if (s == NULL)
+		return 0;
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+		return cfg_err(x, s, "must be a list of strings, not %s", type_name(s));
+	cnt = config_setting_length(s);
+	if (cnt > MR_API_NAMES_MAX)
+		return cfg_err(x, s, "at most %d names", MR_API_NAMES_MAX);
+	for (i = 0; i < cnt; i++) {
+		config_setting_t *e = config_setting_get_elem(s, (unsigned int)i);
+		const char *v;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING)
+			return cfg_err(x, s, "[%d]: must be a string, not %s", i, type_name(e));
+		v = config_setting_get_string(e);
+		if (v[0] == '\0' || strlen(v) >= 128)
+			return cfg_err(x, s, "[%d]: must be 1 to 127 characters long", i);
+		for (size_t k = 0; v[k] != '\0'; k++)
+			if (!isgraph((unsigned char)v[k]))
+				return cfg_err(x, s, "[%d]: must hold only visible ASCII characters",
+					       i);
+		snprintf(names[i], 128, "%s", v);
+	}
+	*n = (unsigned int)cnt;
+	return 0;
+}
+
+/* A loopback address (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104). */
+static int
+ep_loopback(const struct mr_ep *ep)
+{
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+	static const uint8_t v4_mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (ep->family == MR_AF4)
+		return ep->a[0] == 127;
+	return memcmp(ep->a, v6_lo, 16) == 0 ||
+	       (memcmp(ep->a, v4_mapped, 12) == 0 && ep->a[12] == 127);
+}
+
+/* api = { listen = "127.0.0.1:8080"; token = ""; max_body = 131072; ... }; */
 static int
 parse_api(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
-	static const char *const keys[] = { "listen", "token", "max_body", NULL };
-	config_setting_t *g, *s;
+	static const char *const keys[] = {
+		"listen", "token", "max_body", "max_connections", "max_connections_per_address",
+		"header_timeout", "request_timeout", "allowed_hosts", "allowed_origins",
+		"insecure", NULL
+	};
+	config_setting_t *g, *s, *ls = NULL, *ts = NULL;
+	unsigned int sec;
 	const char *v;
 	int ret;
 
@@ -1132,29 +1188,70 @@ parse_api(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg
 	if (ret < 0)
 		return ret;
 
-	ret = get_string(x, g, "listen", 0, &v, &s);
+	ret = get_string(x, g, "listen", 0, &v, &ls);
 	if (ret < 0)
 		return ret;
 	if (v != NULL && mr_ep_parse(v, &cfg->api_listen) < 0)
-		return cfg_err(x, s, "'%s' is not an IP:port (an IPv6 address goes in "
+		return cfg_err(x, ls, "'%s' is not an IP:port (an IPv6 address goes in "
 			       "brackets: \"[::1]:8080\")", v);
 
-	ret = get_string(x, g, "token", 0, &v, &s);
+	ret = get_string(x, g, "token", 0, &v, &ts);
 	if (ret < 0)
 		return ret;
 	if (v != NULL) {
 		if (strlen(v) >= sizeof(cfg->api_token))
-			return cfg_err(x, s, "must be at most %zu characters long",
+			return cfg_err(x, ts, "must be at most %zu characters long",
 				       sizeof(cfg->api_token) - 1);
 		/* It travels in an HTTP header: visible ASCII only (RFC 6750 §2.1). */
 		for (size_t k = 0; v[k] != '\0'; k++)
 			if (!isgraph((unsigned char)v[k]))
-				return cfg_err(x, s, "must hold only visible ASCII characters");
+				return cfg_err(x, ts, "must hold only visible ASCII characters");
 		snprintf(cfg->api_token, sizeof(cfg->api_token), "%s", v);
 	}
 
-	return get_uint_range(x, g, "max_body", API_MAX_BODY_MIN, API_MAX_BODY_MAX,
-			      &cfg->api_max_body);
+	ret = get_uint_range(x, g, "max_body", API_MAX_BODY_MIN, API_MAX_BODY_MAX,
+			     &cfg->api_max_body);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_connections", 16, 1000000,
+				     &cfg->api_max_connections);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_connections_per_address", 1, 1000000,
+				     &cfg->api_max_conns_per_addr);
+	if (ret == 0) {
+		sec = cfg->api_header_timeout_ms / 1000;
+		ret = get_uint_range(x, g, "header_timeout", 1, 3600, &sec);
+		cfg->api_header_timeout_ms = sec * 1000;
+	}
+	if (ret == 0) {
+		sec = cfg->api_request_timeout_ms / 1000;
+		ret = get_uint_range(x, g, "request_timeout", 1, 3600, &sec);
+		cfg->api_request_timeout_ms = sec * 1000;
+	}
+	if (ret == 0)
+		ret = get_names(x, g, "allowed_hosts", cfg->api_hosts, &cfg->n_api_hosts);
+	if (ret == 0)
+		ret = get_names(x, g, "allowed_origins", cfg->api_origins, &cfg->n_api_origins);
+	if (ret < 0)
+		return ret;
+	s = config_setting_get_member(g, "insecure");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		cfg->api_insecure = config_setting_get_bool(s);
+	}
+	if (cfg->api_insecure)
+		return 0;
+	/* docs/OPERATIONS.md "Security": what an operator must say out loud. */
+	if (cfg->api_token[0] == '\0' && !ep_loopback(&cfg->api_listen))
+		return cfg_err(x, ls, "a non-loopback address needs api.token (or api.insecure = "
+			       "true to run an unauthenticated API on the network)");
+	if (cfg->api_token[0] != '\0' && strlen(cfg->api_token) < API_TOKEN_MIN)
+		return cfg_err(x, ts, "must be at least %d characters long (or api.insecure = "
+			       "true)", API_TOKEN_MIN);
+	if (strcmp(cfg->api_token, API_EXAMPLE_TOKEN) == 0)
+		return cfg_err(x, ts, "is the example token of config/nic-example.conf: "
+			       "replace it with a long random string (or api.insecure = true)");
+	return 0;
 }
 
 /* rooms = { max_rooms = 1000; ... }; (docs/CONFIG.md "rooms") */
@@ -1164,7 +1261,7 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	static const char *const keys[] = {
 		"max_rooms", "max_participants", "max_streams", "ws_timeout",
 		"ws_max_connections", "ws_max_message", "ws_max_sendbuf", "nack_cache",
-		"nack_budget", "pli_interval_ms", "nack_cache_audio_ms", "nack_cache_video_ms",
+		"ws_join_timeout", "ws_max_pending_per_address", "nack_budget", "pli_interval_ms", "nack_cache_audio_ms", "nack_cache_video_ms",
 		"fanout", NULL
 	};
 	static const char *const fanouts[] = { "auto", "copy", "indirect", NULL };
@@ -1187,6 +1284,11 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ws_max_connections", 1, 1000000,
 				     &r->ws_max_connections);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_join_timeout", 1, 3600, &r->ws_join_timeout);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ws_max_pending_per_address", 1, 1000000,
+				     &r->ws_max_pending_per_address);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ws_max_message", 1024, 16 << 20, &r->ws_max_message);
 	if (ret == 0)
@@ -1257,6 +1359,12 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.max_streams = 8;
 	cfg->rooms.ws_timeout = 30;
 	cfg->rooms.ws_max_connections = 65536;
+	cfg->rooms.ws_join_timeout = 10;
+	cfg->rooms.ws_max_pending_per_address = 16;
+	cfg->api_max_connections = 4096;
+	cfg->api_max_conns_per_addr = 64;
+	cfg->api_header_timeout_ms = 5000;
+	cfg->api_request_timeout_ms = 30000;
 	cfg->rooms.ws_max_message = 65536;
 	cfg->rooms.ws_max_sendbuf = 1 << 20;
 	cfg->rooms.nack_cache = 512;

@@ -68,6 +68,8 @@ struct mr_rooms_conf {
 	unsigned int max_streams;	/* published per participant, default 8 */
 	unsigned int ws_timeout;	/* s without a frame before a participant is removed, 30 */
 	unsigned int ws_max_connections;/* WebSocket connections at once, default 65536 */
+	unsigned int ws_join_timeout;	/* s for a new connection to join, default 10 */
+	unsigned int ws_max_pending_per_address;/* unjoined connections per address, 16 */
 	unsigned int ws_max_message;	/* bytes in one (reassembled) message, default 65536 */
 	unsigned int ws_max_sendbuf;	/* bytes queued to a slow client before it is cut, 1 MiB */
 	unsigned int nack_cache;	/* packets kept per stream for NACK, 0 or 64..4096 pow2 */
@@ -77,6 +79,8 @@ struct mr_rooms_conf {
 	unsigned int nack_cache_video_ms;/* cached video packets answer NACKs this long, 2000 */
 	enum mr_fanout fanout;		/* default MR_FANOUT_AUTO */
 };
+
+#define MR_API_NAMES_MAX 16
 
 struct mr_config {
 	char path[512];
@@ -104,7 +108,18 @@ struct mr_config {
 	/* api = { listen = "127.0.0.1:8080"; token = ""; max_body = 65536; } */
 	struct mr_ep api_listen;
 	char api_token[256];		/* "" = no authentication */
-	unsigned int api_max_body;	/* bytes, default 65536 */
+	unsigned int api_max_body;	/* bytes, default 131072 */
+	/* docs/OPERATIONS.md "Security": connection slots and deadlines, names and origins a
+	 * browser may use. 0 / empty in a configuration built by hand: the defaults. */
+	unsigned int api_max_connections;	/* default 4096 */
+	unsigned int api_max_conns_per_addr;	/* default 64 */
+	unsigned int api_header_timeout_ms;	/* api.header_timeout (s), default 5 */
+	unsigned int api_request_timeout_ms;	/* api.request_timeout (s), default 30 */
+	int api_insecure;			/* api.insecure: allow what is refused below */
+	unsigned int n_api_hosts;
+	char api_hosts[MR_API_NAMES_MAX][128];	/* api.allowed_hosts */
+	unsigned int n_api_origins;
+	char api_origins[MR_API_NAMES_MAX][128];/* api.allowed_origins */
 	/* log = { level = "info"; } : "error", "warning", "info", "debug" */
 	int log_level;
 	/* rooms = { ... }: the SFU (docs/CONFIG.md "rooms") */

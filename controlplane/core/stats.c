@@ -143,6 +143,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			total += ms.heap_totalsz_bytes;
 		}
 		json_object_set_new(*body, "websocket", mr_api_ws_stats(a->api));
+		json_object_set_new(*body, "api", mr_api_stats(a->api));
 		json_object_set_new(*body, "memory", json_pack("{s:I,s:I,s:I}",
 			"heap_used_bytes", (json_int_t)used, "heap_total_bytes", (json_int_t)total,
 			"mbufs", (json_int_t)(a->mp != NULL ? a->mp->size : 0)));
@@ -288,7 +289,7 @@ mr_http_metrics(struct mr_appliance *a)
 		   "# TYPE mrelay_control_commands_refused_total counter\n"
 		   "mrelay_control_commands_refused_total %lu\n",
 		   (unsigned long)a->cmdq.full, (unsigned long)a->cmdq.refused);
-	if (a->rooms != NULL) {
+	{
 		char *text = NULL;
 		size_t tlen = 0;
 		FILE *f = open_memstream(&text, &tlen);
@@ -296,7 +297,9 @@ mr_http_metrics(struct mr_appliance *a)
 		if (f == NULL) {
 			b.oom = 1;
 		} else {
-			mr_rooms_metrics(a->rooms, f);
+			mr_api_metrics(a->api, f);
+			if (a->rooms != NULL)
+				mr_rooms_metrics(a->rooms, f);
 			if (fclose(f) != 0 || text == NULL)
 				b.oom = 1;
 			else

@@ -46,7 +46,7 @@ class Env:
 		self.binary = os.path.join(args.build, "mrelayd")
 		self.topo = h.Topology()
 		self.host = self.topo.host
-		self.token = f"smoke-token-{h.PID}"
+		self.token = f"smoke-token-{h.PID}-0123456789abcdef"
 		self.require_all = args.require_all
 		self._main = None
 		self._main_failed = None

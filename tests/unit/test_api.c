@@ -322,6 +322,12 @@ config_init(struct mr_config *cfg, uint16_t port, const char *token)
 	assert_int_equal(mr_addr_parse("127.0.0.1", &cfg->api_listen), 0);
 	cfg->api_listen.port = port;
 	cfg->api_max_body = MAX_BODY;
+	/* Short deadlines, so that the tests of them are quick (defaults: 5 s and 30 s). */
+	cfg->api_header_timeout_ms = 2000;
+	cfg->api_request_timeout_ms = 4000;
+	/* The raw requests below say "Host: x". */
+	snprintf(cfg->api_hosts[0], sizeof(cfg->api_hosts[0]), "x");
+	cfg->n_api_hosts = 1;
 	snprintf(cfg->api_token, sizeof(cfg->api_token), "%s", token);
 }
 
@@ -959,7 +965,8 @@ test_body_limit(void **state)
 	 * as it arrives, never buffered, and answered with 413. */
 	fd = tcp_connect(srv.port);
 	n = snprintf(req, sizeof(req), "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
-		     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+		     "Connection: close\r\nTransfer-Encoding: chunked\r\n"
+		     "Content-Type: application/json\r\n\r\n");
 	send_all(fd, req, (size_t)n);
 	for (int i = 0; i < 8; i++) {
 		char chunk[300];
@@ -977,7 +984,8 @@ test_body_limit(void **state)
 	/* A chunked body that goes on far past the limit is cut off. */
 	fd = tcp_connect(srv.port);
 	n = snprintf(req, sizeof(req), "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
-		     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+		     "Connection: close\r\nTransfer-Encoding: chunked\r\n"
+		     "Content-Type: application/json\r\n\r\n");
 	send_all(fd, req, (size_t)n);
 	{
 		static char chunk[64 * 1024 + 16];
@@ -996,7 +1004,8 @@ test_body_limit(void **state)
 	/* A chunked body within the limit is reassembled. */
 	fd = tcp_connect(srv.port);
 	n = snprintf(req, sizeof(req), "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
-		     "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+		     "Connection: close\r\nTransfer-Encoding: chunked\r\n"
+		     "Content-Type: application/json\r\n\r\n"
 		     "8\r\n{\"legs\":\r\n8\r\n[{},{}]}\r\n0\r\n\r\n");
 	send_all(fd, req, (size_t)n);
 	read_resp(fd, &r);
@@ -1243,8 +1252,8 @@ test_malformed_request_line(void **state)
 	assert_int_equal(r.status, 400);
 	raw("GET /v1/health HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", &r);
 	assert_int_equal(r.status, 400);
-	raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-	    "zz\r\n", &r);
+	raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+	    "Content-Type: application/json\r\n\r\nzz\r\n", &r);
 	assert_int_equal(r.status, 400);
 	assert_int_equal(stub_total_calls(), 0);
 
@@ -1265,7 +1274,8 @@ test_junk_flood(void **state)
 		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
 		"fffffffffffffffffff\r\n",
 		"GET /v1/health HTTP/1.1\r\nHost: x\r\nX: \x01\x02\xff\r\n\r\n",
-		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n\r\n"
+		"POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Length: 16\r\n"
+		"Content-Type: application/json\r\n\r\n"
 		"{\"legs\":[{},{}]}GARBAGE\r\n\r\n",		/* junk after a request */
 		"GARBAGE /v1/health HTTP/1.1\r\nHost: x\r\n\r\n",	/* 405 */
 		/* incomplete */
@@ -1303,7 +1313,8 @@ test_junk_flood(void **state)
 		shutdown(fd, SHUT_WR);
 		read_resp_mode(fd, &r, 0);
 		close(fd);
-		if (!(r.status == -1 || r.status == 400 || r.status == 405 || r.status == 413))
+		if (!(r.status == -1 || r.status == 400 || r.status == 405 || r.status == 413 ||
+		      r.status == 415))
 			fail_msg("junk %d: status %d", i % 6, r.status);
 	}
 	/* Incomplete junk and random bytes (alone or after a plausible start), from clients
@@ -1373,6 +1384,226 @@ test_slow_client(void **state)
 	assert_int_equal(stub_calls(H_CREATE), 0);
 }
 
+/* ---- hardening (docs/OPERATIONS.md "Security") ---- */
+
+/* A TCP connection to the server from src (a loopback address: 127.0.0.0/8 is all ours). */
+static int
+tcp_connect_from(uint16_t port, uint32_t src)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct timeval tv = { .tv_sec = 5 };
+	int fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	from.sin_addr.s_addr = htonl(src);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	assert_int_equal(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* 1 if the server has closed fd (EOF or reset is readable now), 0 if it is still open. */
+static int
+closed_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char b;
+
+	if (poll(&p, 1, 0) != 1)
+		return 0;
+	return recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+#define SLOWLORIS 200
+
+/* 200 slowloris connections (headers that never end) from 200 addresses do not take the
+ * API away: a health probe is answered while they are all still open. With 64 slots and no
+ * deadline, the probe waited in the listen backlog for as long as they trickled. */
+static void
+test_slowloris(void **state)
+{
+	static int fds[SLOWLORIS];
+	struct timespec t0, t1;
+	struct resp r;
+	int i, open_after = 0;
+
+	(void)state;
+	stub_reset(200, "{}");
+	for (i = 0; i < SLOWLORIS; i++) {
+		fds[i] = tcp_connect_from(srv.port, 0x7f000100 + (uint32_t)i + 1);
+		send_all(fds[i], "GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Slow: ", 42);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	http("GET", "/v1/health", NULL, &r);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_json(&r, 200, "{}");
+	/* For the record only: no test asserts a duration (docs/TESTING.md). */
+	printf("health probe with %d slowloris connections open: %.1f ms\n", SLOWLORIS,
+	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	for (i = 0; i < SLOWLORIS; i++) {
+		send_all(fds[i], "a", 1);
+		open_after += !closed_now(fds[i]);
+	}
+	/* They were not simply dropped to make room (the probe came well within their
+	 * api.header_timeout). */
+	assert_int_equal(open_after, SLOWLORIS);
+	for (i = 0; i < SLOWLORIS; i++)
+		close(fds[i]);
+	assert_int_equal(stub_calls(H_HEALTH), 1);
+}
+
+/* One address gets api.max_connections_per_address connections (64 by default): the rest
+ * are closed at once, and others are still served. */
+static void
+test_per_address_cap(void **state)
+{
+	static int fds[100];
+	struct resp r;
+	int i, closed = 0;
+
+	(void)state;
+	stub_reset(200, "{}");
+	for (i = 0; i < 100; i++)
+		fds[i] = tcp_connect_from(srv.port, 0x7f000201);
+	/* Served after the 100 were accepted or refused (in the order they came). */
+	http("GET", "/v1/health", NULL, &r);
+	assert_json(&r, 200, "{}");
+	for (i = 0; i < 100; i++)
+		closed += closed_now(fds[i]);
+	assert_int_equal(closed, 100 - 64);
+	for (i = 0; i < 100; i++)
+		close(fds[i]);
+}
+
+/* Wait (bounded) for the server to close fd while trickling a byte of what into it every
+ * 100 ms; 1 if it did. The inactivity timeout never fires on such a client. */
+static int
+trickle_until_closed(int fd, const char *what, int max_s)
+{
+	int i;
+
+	for (i = 0; i < max_s * 10; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char b;
+
+		if (send(fd, what + (size_t)i % strlen(what), 1, MSG_NOSIGNAL) < 0)
+			return 1;
+		if (poll(&p, 1, 100) == 1 && recv(fd, &b, 1, 0) <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* A request gets a total deadline: headers by api.header_timeout (2 s here), the whole
+ * request by api.request_timeout (4 s here), however slowly the bytes keep coming. */
+static void
+test_request_deadlines(void **state)
+{
+	int fd;
+
+	(void)state;
+	stub_reset(201, SESSION);
+	fd = tcp_connect(srv.port);
+	send_all(fd, "GET /v1/health HTTP/1.1\r\nHost: x\r\n", 34);
+	assert_true(trickle_until_closed(fd, "X-a: b\r\n", 3 * API_TIMEOUT_S));
+	close(fd);
+	fd = tcp_connect(srv.port);
+	send_all(fd, "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		 "Content-Length: 1000\r\n\r\n", 94);
+	assert_true(trickle_until_closed(fd, "                ", 3 * API_TIMEOUT_S));
+	close(fd);
+	assert_int_equal(stub_calls(H_CREATE), 0);
+}
+
+/* What a proxy could read differently from us (RFC 9112 §6.3), a NUL in the path, a Host
+ * that is not ours, a foreign Origin, a body not declared JSON: refused, and for framing the
+ * connection is closed (the request behind it is not read). */
+static void
+test_request_shape(void **state)
+{
+	static const struct {
+		const char *req;
+		size_t len;	/* 0: strlen */
+		int status;
+		const char *field;
+	} cases[] = {
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		  "Content-Length: 16\r\nTransfer-Encoding: chunked\r\n\r\n"
+		  "0\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400,
+		  "transfer-encoding" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		  "Content-Length: 16\r\nContent-Length: 0\r\n\r\n"
+		  "{\"legs\":[{},{}]}GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400,
+		  "content-length" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		  "Content-Length: 16\r\nContent-Length: 16\r\n\r\n{\"legs\":[{},{}]}", 0, 400,
+		  "content-length" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		  "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 0, 400,
+		  "transfer-encoding" },
+		{ "GET /v1/sessions/ab\0cd HTTP/1.1\r\nHost: x\r\n\r\n", 44, 400, "path" },
+		{ "GET /v1/sessions/ab%00cd HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400, "path" },
+		{ "DELETE /v1/sessions/ab%00 HTTP/1.1\r\nHost: x\r\n\r\n", 0, 400, "path" },
+		{ "GET /v1/health HTTP/1.1\r\nHost: evil.example\r\n\r\n", 0, 403, "host" },
+		{ "GET /v1/health HTTP/1.1\r\nHost: evil.example:8080\r\n\r\n", 0, 403, "host" },
+		{ "GET /v1/health HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n", 0, 400, "host" },
+		{ "GET /v1/health HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\n\r\n", 0,
+		  403, "origin" },
+		{ "GET /v1/health HTTP/1.1\r\nHost: x\r\nOrigin: null\r\n\r\n", 0, 403,
+		  "origin" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+		  "Content-Length: 16\r\n\r\n{\"legs\":[{},{}]}", 0, 415, "content-type" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Type: application/x-www-form-urlencoded\r\n"
+		  "Content-Length: 16\r\n\r\n{\"legs\":[{},{}]}", 0, 415, "content-type" },
+		{ "POST /v1/sessions HTTP/1.1\r\nHost: x\r\n"
+		  "Content-Length: 16\r\n\r\n{\"legs\":[{},{}]}", 0, 415, "content-type" },
+		{ "GET /v1/ws HTTP/1.1\r\nHost: x\r\nOrigin: https://evil.example\r\n"
+		  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		  0, 403, "origin" },
+	};
+	struct resp r;
+	size_t i;
+
+	(void)state;
+	stub_reset(201, SESSION);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].req);
+
+		raw_on(srv.port, cases[i].req, len, &r);
+		if (r.status != cases[i].status || strncmp(r.body, "{\"error\":\"", 10) != 0 ||
+		    strncmp(r.body + 10, cases[i].field, strlen(cases[i].field)) != 0)
+			fail_msg("case %zu: got %d %.*s, want %d naming %s", i, r.status,
+				 (int)r.body_len, r.body, cases[i].status, cases[i].field);
+		/* One reply, then the connection was closed (raw_on reads until then). */
+		assert_null(strstr(r.body, "HTTP/1."));
+	}
+	assert_int_equal(stub_total_calls(), 0);
+
+	/* The API's own origin, the Host it listens on, and "localhost" (a loopback API). */
+	stub_reset(200, "{}");
+	http_on(srv.port, "GET", "/v1/health", "Origin: http://127.0.0.1\r\n", NULL, &r);
+	assert_json(&r, 200, "{}");
+	raw("GET /v1/health HTTP/1.1\r\nHost: localhost:8080\r\nConnection: close\r\n\r\n", &r);
+	assert_int_equal(r.status, 200);
+	raw("GET /v1/health HTTP/1.1\r\nHost: x\r\nOrigin: http://x\r\nConnection: close\r\n\r\n",
+	    &r);
+	assert_int_equal(r.status, 200);
+	/* application/json with a parameter */
+	stub_reset(201, SESSION);
+	raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: Application/JSON; charset=utf-8\r\nContent-Length: 16\r\n\r\n"
+	    "{\"legs\":[{},{}]}", &r);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(stub_calls(H_CREATE), 1);
+	stub_reset(200, "{}");
+}
+
 /* ---- lifecycle (no poll thread: these use their own instances) ---- */
 
 static void
@@ -1419,7 +1650,7 @@ test_create_errors(void **state)
 static void
 test_poll_and_ipv6(void **state)
 {
-	static const char req[] = "GET /v1/health HTTP/1.1\r\nHost: t\r\n"
+	static const char req[] = "GET /v1/health HTTP/1.1\r\nHost: x\r\n"
 		"Connection: close\r\n\r\n";
 	struct mr_config cfg;
 	struct mr_api *api;
@@ -1446,7 +1677,8 @@ test_poll_and_ipv6(void **state)
 	}
 	assert_true(got > 0);
 	buf[got] = 0;
-	assert_non_null(strstr(buf, " 200 "));
+	if (strstr(buf, " 200 ") == NULL)
+		fail_msg("%s", buf);
 	close(fd);
 	mr_api_free(api);
 
@@ -1490,6 +1722,10 @@ main(void)
 		cmocka_unit_test(test_malformed_request_line),
 		cmocka_unit_test(test_junk_flood),
 		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_slowloris),
+		cmocka_unit_test(test_per_address_cap),
+		cmocka_unit_test(test_request_deadlines),
+		cmocka_unit_test(test_request_shape),
 		cmocka_unit_test(test_create_errors),
 		cmocka_unit_test(test_poll_and_ipv6),
 	};

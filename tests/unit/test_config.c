@@ -132,7 +132,7 @@ test_non_default_values(void **state)
 		"relay = { port_min = 1024; port_max = 1028; idle_timeout = 86400;\n"
 		"          relatch_timeout_ms = 0; max_sessions = 4000000; ended_history = 0;\n"
 		"          mbufs = 0; };\n"
-		"api = { listen = \"[::1]:65535\"; token = \"s3cr3t-Tok3n\"; max_body = 1024; };\n"
+		"api = { listen = \"[::1]:65535\"; token = \"s3cr3t-Tok3n-0123456789\"; max_body = 1024; };\n"
 		"log = { level = \"debug\"; };\n";
 	struct mr_config cfg;
 	char err[256] = "";
@@ -178,7 +178,7 @@ test_non_default_values(void **state)
 	assert_int_equal(cfg.mbufs, 0);
 	assert_int_equal(cfg.api_listen.family, MR_AF6);
 	assert_int_equal(cfg.api_listen.port, 65535);
-	assert_string_equal(cfg.api_token, "s3cr3t-Tok3n");
+	assert_string_equal(cfg.api_token, "s3cr3t-Tok3n-0123456789");
 	assert_int_equal(cfg.api_max_body, 1024);
 	assert_int_equal(cfg.log_level, 8);
 	mr_config_free(&cfg);
@@ -218,8 +218,22 @@ test_defaults(void **state)
 	assert_int_equal(cfg.mbufs, 16383);
 	assert_string_equal(mr_ep_fmt(&cfg.api_listen, buf, sizeof(buf), 1), "127.0.0.1:8080");
 	assert_string_equal(cfg.api_token, "");
-	assert_int_equal(cfg.api_max_body, 65536);
+	assert_int_equal(cfg.api_max_body, 131072);
 	assert_int_equal(cfg.log_level, 7);
+	mr_config_free(&cfg);
+
+	/* What api.insecure = true allows, and the lists. */
+	assert_int_equal(mr_config_load_string(MINIMAL "api = { listen = \"198.18.0.1:8080\"; "
+			 "token = \"short\"; insecure = true; allowed_hosts = [ \"mrelay.example\" ];"
+			 " allowed_origins = [ \"https://ops.example\", \"http://x:1\" ]; };\n",
+			 "ok.conf", &cfg, buf, sizeof(buf)), 0);
+	assert_int_equal(cfg.api_insecure, 1);
+	assert_int_equal(cfg.n_api_hosts, 1);
+	assert_string_equal(cfg.api_hosts[0], "mrelay.example");
+	assert_int_equal(cfg.n_api_origins, 2);
+	assert_string_equal(cfg.api_origins[1], "http://x:1");
+	assert_int_equal(cfg.api_max_connections, 4096);
+	assert_int_equal(cfg.api_header_timeout_ms, 5000);
 	mr_config_free(&cfg);
 
 	/* Empty groups keep every default too. */
@@ -683,6 +697,25 @@ test_bad_relay_api_log(void **state)
 		  "visible ASCII" },
 		{ MINIMAL "api = { max_body = 1023; };\n", "bad.conf:5: api.max_body:",
 		  "between 1024 and 16777216" },
+		/* docs/OPERATIONS.md "Security": unsafe unless api.insecure says so */
+		{ MINIMAL "api = { listen = \"198.18.0.1:8080\"; };\n", "bad.conf:5: api.listen:",
+		  "a non-loopback address needs api.token" },
+		{ MINIMAL "api = {\n listen = \"[2001:2::1]:8080\";\n token = \"\"; };\n",
+		  "bad.conf:6: api.listen:", "needs api.token" },
+		{ MINIMAL "api = { token = \"short-token\"; };\n", "bad.conf:5: api.token:",
+		  "at least 16 characters" },
+		{ MINIMAL "api = { token = \"change-me-0123456789abcdef0123456789abcdef\"; };\n",
+		  "bad.conf:5: api.token:", "the example token" },
+		{ MINIMAL "api = { insecure = 1; };\n", "bad.conf:5: api.insecure:",
+		  "must be true or false" },
+		{ MINIMAL "api = { allowed_hosts = \"x\"; };\n", "bad.conf:5: api.allowed_hosts:",
+		  "must be a list of strings" },
+		{ MINIMAL "api = { allowed_origins = [ \"\" ]; };\n",
+		  "bad.conf:5: api.allowed_origins:", "[0]: must be 1 to 127" },
+		{ MINIMAL "api = { max_connections = 8; };\n", "bad.conf:5: api.max_connections:",
+		  "between 16 and" },
+		{ MINIMAL "rooms = { ws_join_timeout = 0; };\n", "bad.conf:5: rooms.ws_join_timeout:",
+		  "between 1 and 3600" },
 		{ MINIMAL "log = { level = \"verbose\"; };\n", "bad.conf:5: log.level:",
 		  "'verbose' is not one of \"error\", \"warning\", \"info\", \"debug\"" },
 		{ MINIMAL "log = { level = \"\"; };\n", "bad.conf:5: log.level:", "is not one of" },
@@ -904,8 +937,29 @@ test_load_files(void **state)
 	int ret;
 
 	(void)state;
+	/* The example for a NIC is refused as it stands: its token is the example's. */
+	ret = mr_config_load(files[2], &cfg, err, sizeof(err));
+	assert_int_equal(ret, -EINVAL);
+	assert_non_null(strstr(err, "nic-example.conf:81: api.token: is the example token"));
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		ret = mr_config_load(files[i], &cfg, err, sizeof(err));
+		if (i == 2) {
+			/* Loaded as an operator would after replacing the token. */
+			FILE *f = fopen(files[i], "r");
+			static char text[16384];
+			size_t n;
+			char *t;
+
+			assert_non_null(f);
+			n = fread(text, 1, sizeof(text) - 1, f);
+			fclose(f);
+			text[n] = '\0';
+			t = strstr(text, "change-me-0123456789abcdef");
+			assert_non_null(t);
+			memcpy(t, "replaced-by-operator-0001", 25);
+			ret = mr_config_load_string(text, files[i], &cfg, err, sizeof(err));
+		} else {
+			ret = mr_config_load(files[i], &cfg, err, sizeof(err));
+		}
 		if (ret != 0)
 			fail_msg("%s: %d %s", files[i], ret, err);
 		assert_string_equal(cfg.path, files[i]);

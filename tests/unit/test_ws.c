@@ -1127,6 +1127,55 @@ test_conn_idle_after_quiet(void **state)
 	mr_ws_server_free(t.s);
 }
 
+/* A connection that pings but never joins (mr_ws_admit) is closed with 1008 at its join
+ * deadline, however alive it keeps itself; one that was admitted stays. */
+static void
+test_conn_join_deadline(void **state)
+{
+	struct mr_ws_limits lim = def_lim;
+	struct mr_ws_stats st;
+	struct tctx t;
+	int fd, fd2, i;
+
+	(void)state;
+	lim.idle_timeout_ms = 1000;
+	lim.join_timeout_ms = 3000;
+	tctx_init(&t, &lim);
+	pair(&t, &fd, NULL, 0);
+	pair(&t, &fd2, NULL, 0);
+	mr_ws_admit(t.conn[1]);
+	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 1000);
+	for (i = 0; i < 5; i++) {
+		struct mr_ws_frame_hdr h;
+		uint8_t p[MR_WS_CONTROL_MAX];
+
+		t.t += 500;
+		csend(fd, 1, MR_WS_OP_PING, "x", 1);
+		csend(fd2, 1, MR_WS_OP_PING, "y", 1);
+		pump(&t);
+		assert_int_equal(t.closes, 0);
+		assert_int_equal(cread(fd, &h, p, sizeof(p)), 0);
+		assert_int_equal(h.opcode, MR_WS_OP_PONG);
+		assert_int_equal(cread(fd2, &h, p, sizeof(p)), 0);
+	}
+	/* 2500 ms in: the deadline is the join's, not the idle timeout's. */
+	assert_int_equal(mr_ws_server_next_timeout(t.s, t.t), 500);
+	t.t += 500;
+	pump(&t);
+	expect_close(fd, MR_WS_CLOSE_POLICY);
+	csend(fd, 1, MR_WS_OP_CLOSE, "\x03\xf0", 2);
+	pump(&t);
+	assert_int_equal(t.closes, 1);
+	assert_string_equal(t.last_reason, "join_timeout");
+	assert_non_null(t.conn[1]);
+	mr_ws_server_stats(t.s, &st);
+	assert_int_equal(st.join_timeouts, 1);
+	assert_int_equal(st.connections, 1);
+	close(fd);
+	close(fd2);
+	mr_ws_server_free(t.s);
+}
+
 static void
 test_conn_limits_extra(void **state)
 {
@@ -1700,6 +1749,7 @@ main(void)
 		cmocka_unit_test(test_conn_slow),
 		cmocka_unit_test(test_conn_idle_timeout),
 		cmocka_unit_test(test_conn_idle_after_quiet),
+		cmocka_unit_test(test_conn_join_deadline),
 		cmocka_unit_test(test_conn_limits_extra),
 		cmocka_unit_test(test_conn_reentry),
 		cmocka_unit_test(test_conn_memory),
