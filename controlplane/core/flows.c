@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <rte_common.h>
+#include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_log.h>
 
@@ -43,12 +45,19 @@ mr_flows_create(struct mr_appliance *a)
 	f->dp = a->dp;
 	f->n_idx = RTE_MIN(RTE_MAX(a->dp->n_addr_idx, 1u), (unsigned int)MR_MAX_ADDRS);
 	for (k = 0; k < f->n_idx; k++) {
+		unsigned int start;
+
 		f->ports[k] = mr_portalloc_create(a->cfg->port_min, a->cfg->port_max);
 		if (f->ports[k] == NULL) {
 			mr_flows_free(f);
 			rte_errno = ENOMEM;
 			return NULL;
 		}
+		/* Not from the bottom of the range after a restart (docs/OPERATIONS.md
+		 * "Security"); a freed port waits behind every other free one (FIFO). */
+		if (getrandom(&start, sizeof(start), 0) != (ssize_t)sizeof(start))
+			start = (unsigned int)rte_rdtsc();
+		mr_portalloc_rotate(f->ports[k], start);
 	}
 	return f;
 }

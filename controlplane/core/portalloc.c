@@ -51,6 +51,14 @@ mr_portalloc_free(struct mr_portalloc *pa)
 	free(pa);
 }
 
+void
+mr_portalloc_rotate(struct mr_portalloc *pa, unsigned int n)
+{
+	/* A full ring read from another place is the same FIFO. */
+	if (pa->count == pa->cap)
+		pa->head = (pa->head + n) % pa->cap;
+}
+
 int
 mr_portalloc_get(struct mr_portalloc *pa)
 {

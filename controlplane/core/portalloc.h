@@ -13,6 +13,9 @@ struct mr_portalloc;
 /* NULL on bad range (min odd, max < min + 1) or no memory; errno set. */
 struct mr_portalloc *mr_portalloc_create(uint16_t min, uint16_t max);
 void mr_portalloc_free(struct mr_portalloc *pa);
+/* Start handing out n pairs further on (a fresh allocator: from a random place, so that
+ * after a restart the ports of the calls that died are not the first ones reused). */
+void mr_portalloc_rotate(struct mr_portalloc *pa, unsigned int n);
 /* An even port p (p+1 reserved with it), or -ENOSPC. */
 int mr_portalloc_get(struct mr_portalloc *pa);
 /* Give p back; -EINVAL if p is not an allocated port of this allocator. */

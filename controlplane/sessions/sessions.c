@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/random.h>
 #include <time.h>
 #include <jansson.h>
 #include <rte_cycles.h>
@@ -134,6 +135,12 @@ mr_sessions_create(struct mr_appliance *a)
 	ss->max = a->cfg->max_sessions;
 	ss->slot = calloc(ss->max, sizeof(*ss->slot));
 	ss->gen = calloc(ss->max, sizeof(*ss->gen));
+	/* Ids are (generation << 32 | slot): random first generations, so that ids do not
+	 * start again at 0000000000000000 after a restart and an application server that
+	 * missed it cannot delete a new call by an old id (docs/OPERATIONS.md "Security"). */
+	if (ss->gen != NULL && getrandom(ss->gen, ss->max * sizeof(*ss->gen), 0) < 0)
+		for (i = 0; i < ss->max; i++)
+			ss->gen[i] = (uint32_t)rte_rdtsc() * 2654435761u + i;
 	ss->free_slots = calloc(ss->max, sizeof(*ss->free_slots));
 	/* Twice max_sessions at most: ended sessions keep theirs until their grace period. */
 	ss->slab_blocks = calloc(2 * ((ss->max + MR_SLAB_BLOCK - 1) / MR_SLAB_BLOCK),

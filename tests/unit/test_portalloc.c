@@ -60,6 +60,33 @@ test_fifo_reuse_and_bad_put(void **state)
 	mr_portalloc_free(NULL);
 }
 
+/* A restarted relay starts from a random place in its range (mr_portalloc_rotate), not from
+ * the bottom where the calls that died had their ports; the order stays FIFO. */
+static void
+test_rotate(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(30000, 30019);	/* 10 pairs */
+	int p;
+
+	(void)state;
+	assert_non_null(pa);
+	mr_portalloc_rotate(pa, 13);
+	assert_int_equal(mr_portalloc_get(pa), 30006);
+	assert_int_equal(mr_portalloc_get(pa), 30008);
+	/* only a fresh allocator moves */
+	mr_portalloc_rotate(pa, 5);
+	assert_int_equal(mr_portalloc_get(pa), 30010);
+	assert_int_equal(mr_portalloc_put(pa, 30006), 0);
+	for (int i = 0; i < 6; i++) {
+		p = mr_portalloc_get(pa);
+		assert_int_not_equal(p, 30006);
+	}
+	assert_int_equal(mr_portalloc_get(pa), 30004);
+	assert_int_equal(mr_portalloc_get(pa), 30006);	/* freed last, reused last */
+	assert_int_equal(mr_portalloc_get(pa), -ENOSPC);
+	mr_portalloc_free(pa);
+}
+
 int
 main(void)
 {
@@ -67,6 +94,7 @@ main(void)
 		cmocka_unit_test(test_bad_range),
 		cmocka_unit_test(test_even_pairs_and_exhaustion),
 		cmocka_unit_test(test_fifo_reuse_and_bad_put),
+		cmocka_unit_test(test_rotate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
