@@ -36,7 +36,7 @@
 #include "httpc.h"
 
 #define APIBENCH_SESSIONS_MAX	1000000
-#define APIBENCH_CONNS_MAX	64	/* mrelayd serves at most 64 connections (docs/API.md) */
+#define APIBENCH_CONNS_MAX	64	/* connections apibench opens at most (mrelayd takes api.max_connections_per_address = 64 from one address) */
 #define APIBENCH_DEPTH_MAX	1024
 #define APIBENCH_BATCH_MAX	100000
 #define APIBENCH_ID_MAX		64	/* docs/API.md: ids are 1 to 64 characters */

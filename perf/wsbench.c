@@ -812,15 +812,17 @@ phase_join(unsigned int *create_n, double *create_s)
 static void
 warm_up(void)
 {
-	static const char req[] = "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-		"Sec-WebSocket-Version: 13\r\n\r\n";
-	char buf[1024];
-	int fd = http_connect();
+	char req[512], buf[1024];
+	int fd = http_connect(), n;
 
+	/* Host: the API's own address (mrelayd refuses other names, docs/OPERATIONS.md
+	 * "Security"). */
+	n = snprintf(req, sizeof(req), "GET /v1/ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
+		     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		     "Sec-WebSocket-Version: 13\r\n\r\n", o.api_text);
 	if (fd < 0)
 		die("connect to %s: %s", o.api_text, strerror(-fd));
-	if (send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1) ||
+	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != (ssize_t)n ||
 	    recv(fd, buf, sizeof(buf), 0) <= 0 || strncmp(buf, "HTTP/1.1 101 ", 13) != 0)
 		die("warm-up: no WebSocket at %s/v1/ws", o.api_text);
 	close(fd);
