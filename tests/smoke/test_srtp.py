@@ -129,9 +129,12 @@ def play_through(env, s, tx_leg, rx_leg, tx_suite=None, tx_key=None, rx_suite=No
 			raise h.SmokeError("GStreamer sender still running after 30 s") from None
 		eq(tx.returncode, 0, f"sender's exit status ({(out or '').strip()[-300:]})")
 		# Everything sent has gone through once the relay's counters say so.
-		h.wait_for(lambda: s.counters(rx_leg).get("packets_out", 0) +
-			   sum(s.counters(tx_leg).get("drops", {}).values()) >= BUFFERS * 9 // 10,
-			   10, what="the relay to forward the tone")
+		try:
+			h.wait_for(lambda: s.counters(rx_leg).get("packets_out", 0) +
+				   sum(s.counters(tx_leg).get("drops", {}).values()) >= BUFFERS * 9 // 10,
+				   10, what="the relay to forward the tone")
+		except h.SmokeError as e:
+			raise h.SmokeError(f"{e}: session {s.get()}") from None
 	finally:
 		if tx.poll() is None:
 			tx.kill()
@@ -186,7 +189,7 @@ def test_srtp_gstreamer_to_plain(env):
 	check(sj.get("local_key", "").startswith(suite + " inline:"),
 	      f"legs[0].srtp.local_key in the creation answer: {sj}")
 	eq(s.body["legs"][1].get("srtp"), None, "legs[1].srtp (plain)")
-	f, peak, secs = play_through(env, s, 0, 1)
+	f, peak, secs = play_through(env, s, 0, 1, tx_suite=suite, tx_key=key)
 	_tone_ok(f, peak, secs, "SRTP in, plain out")
 	leg0 = s.leg(0)
 	c = leg0["srtp"]["counters"]
