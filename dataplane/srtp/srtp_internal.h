@@ -88,6 +88,10 @@ void mr_srtp_ls_engine_fini(struct mr_srtp_engine *e);
 void mr_srtp_ls_unprotect(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 void mr_srtp_ls_protect(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 
+/* Tests and the fuzz harness: forget every SSRC (the context as just created). */
+void mr_srtp_ctx_reset(struct mr_srtp_ctx *c);
+void mr_srtp_ls_ctx_reset(struct mr_srtp_ctx *c);
+
 /* RFC 3711 §4.3 key derivation (AES-CM PRF, key derivation rate 0): out = the keystream of
  * AES(master key) at IV (salt XOR label << 48) << 16, a salt shorter than 14 bytes (GCM's 12)
  * padded with zeros. 0, or -1. */
