@@ -149,6 +149,18 @@ mr_srtp_slot_take(struct mr_srtp_ctx *c, uint32_t ssrc, int *evicted, uint32_t *
 	return s;
 }
 
+/* The slot of ssrc, touched; a new one (see mr_srtp_slot_take) when it has none. */
+static inline struct mr_srtp_slot *
+mr_srtp_slot_get(struct mr_srtp_ctx *c, uint32_t ssrc)
+{
+	struct mr_srtp_slot *s = mr_srtp_slot_find(c, ssrc);
+
+	if (s == NULL)
+		return mr_srtp_slot_take(c, ssrc, NULL, NULL);
+	mr_srtp_slot_touch(c, s);
+	return s;
+}
+
 /* ---- RFC 3711 §3.3.1 index estimation and §3.3.2 replay (libsrtp's rdbx arithmetic) ---- */
 
 /* The index of seq relative to the slot's highest (a zeroed slot: ROC 0), and the difference
