@@ -356,11 +356,7 @@ protect_one(struct imb_engine *ie, struct mr_srtp_op *op, struct imb_scratch *s)
 			return;
 		}
 		ssrc = mr_srtp_rd32(p + 8);
-		sl = mr_srtp_slot_find(c, ssrc);
-		if (sl == NULL)
-			sl = mr_srtp_slot_take(c, ssrc, NULL, NULL);
-		else
-			mr_srtp_slot_touch(c, sl);
+		sl = mr_srtp_slot_get(c, ssrc);
 		d = mr_srtp_estimate(sl, mr_srtp_rd16(p + 2), &idx);
 		if (d > 0 || -(int64_t)d < MR_SRTP_REPLAY)
 			mr_srtp_replay_add(sl, d);
@@ -389,11 +385,7 @@ protect_one(struct imb_engine *ie, struct mr_srtp_op *op, struct imb_scratch *s)
 		return;
 	}
 	ssrc = mr_srtp_rd32(p + 4);
-	sl = mr_srtp_slot_find(c, ssrc);
-	if (sl == NULL)
-		sl = mr_srtp_slot_take(c, ssrc, NULL, NULL);
-	else
-		mr_srtp_slot_touch(c, sl);
+	sl = mr_srtp_slot_get(c, ssrc);
 	sl->rtcp_tx = (sl->rtcp_tx + 1) & MR_SRTCP_INDEX_MASK;
 	s->idx = sl->rtcp_tx;
 	s->off = 8;
@@ -556,11 +548,7 @@ unprotect_commit(struct mr_srtp_op *op, struct imb_scratch *s)
 			s->restore = 1;
 			return;
 		}
-		if (sl == NULL)
-			sl = mr_srtp_slot_take(c, ssrc, NULL, NULL);
-		else
-			mr_srtp_slot_touch(c, sl);
-		mr_srtp_replay_add(sl, d);
+		mr_srtp_replay_add(mr_srtp_slot_get(c, ssrc), d);
 		op->len = (uint16_t)L;
 		op->res = MR_SRTP_OK;
 		return;
@@ -578,11 +566,7 @@ unprotect_commit(struct mr_srtp_op *op, struct imb_scratch *s)
 		s->restore = 1;
 		return;
 	}
-	if (sl == NULL)
-		sl = mr_srtp_slot_take(c, ssrc, NULL, NULL);
-	else
-		mr_srtp_slot_touch(c, sl);
-	mr_srtcp_replay_add(sl, (uint32_t)s->idx);
+	mr_srtcp_replay_add(mr_srtp_slot_get(c, ssrc), (uint32_t)s->idx);
 	op->len = (uint16_t)(c->aead ? L : L - 4);
 	op->res = MR_SRTP_OK;
 }

@@ -136,6 +136,16 @@ mr_srtp_ls_ctx_inherit(struct mr_srtp_ctx *nw, const struct mr_srtp_ctx *old)
 	}
 }
 
+void
+mr_srtp_ls_ctx_reset(struct mr_srtp_ctx *c)
+{
+	struct ls_ctx *x = (struct ls_ctx *)c->eng;
+
+	for (unsigned int i = 0; i < MR_SRTP_SSRCS; i++)
+		if (c->slot[i].lru != 0)
+			(void)srtp_remove_stream(x->s, htonl(c->slot[i].ssrc));
+}
+
 size_t
 mr_srtp_ls_engine_size(void)
 {

@@ -443,6 +443,15 @@ mr_srtp_ctx_inherit(struct mr_srtp_ctx *nw, const struct mr_srtp_ctx *old)
 		mr_srtp_ls_ctx_inherit(nw, old);
 }
 
+void
+mr_srtp_ctx_reset(struct mr_srtp_ctx *c)
+{
+	if (c->kind == MR_SRTP_ENGINE_LIBSRTP)
+		mr_srtp_ls_ctx_reset(c);
+	memset(c->slot, 0, sizeof(c->slot));
+	c->clock = 0;
+}
+
 /* Ops in chunks of MR_SRTP_BURST, each chunk to the engine of the first op's context kind (an
  * engine serves contexts of its own kind; others are refused). */
 static void

@@ -88,6 +88,10 @@ void mr_srtp_ls_engine_fini(struct mr_srtp_engine *e);
 void mr_srtp_ls_unprotect(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 void mr_srtp_ls_protect(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 
+/* Tests and the fuzz harness: forget every SSRC (the context as just created). */
+void mr_srtp_ctx_reset(struct mr_srtp_ctx *c);
+void mr_srtp_ls_ctx_reset(struct mr_srtp_ctx *c);
+
 /* RFC 3711 §4.3 key derivation (AES-CM PRF, key derivation rate 0): out = the keystream of
  * AES(master key) at IV (salt XOR label << 48) << 16, a salt shorter than 14 bytes (GCM's 12)
  * padded with zeros. 0, or -1. */
@@ -141,6 +145,18 @@ mr_srtp_slot_take(struct mr_srtp_ctx *c, uint32_t ssrc, int *evicted, uint32_t *
 	}
 	memset(s, 0, sizeof(*s));
 	s->ssrc = ssrc;
+	mr_srtp_slot_touch(c, s);
+	return s;
+}
+
+/* The slot of ssrc, touched; a new one (see mr_srtp_slot_take) when it has none. */
+static inline struct mr_srtp_slot *
+mr_srtp_slot_get(struct mr_srtp_ctx *c, uint32_t ssrc)
+{
+	struct mr_srtp_slot *s = mr_srtp_slot_find(c, ssrc);
+
+	if (s == NULL)
+		return mr_srtp_slot_take(c, ssrc, NULL, NULL);
 	mr_srtp_slot_touch(c, s);
 	return s;
 }
