@@ -367,3 +367,85 @@ def test_srtp_bad_requests(env):
 		msg = body.get("error", "") if isinstance(body, dict) else str(body)
 		check(msg.startswith(field), f"error names {field}: {msg}")
 		check(key not in msg, f"the key is quoted in the error: {msg}")
+
+
+def test_srtp_room_srtp_and_plain(env):
+	"""A room with one SRTP participant (GStreamer's srtpenc/srtpdec on its side) and one
+	plain one: SRTP in is decrypted for the plain subscriber, plain RTP in is encrypted under
+	the SRTP participant's own key, and what each receives decodes to the tone."""
+	_need_gst()
+	d = env.main
+	suite = "AES_CM_128_HMAC_SHA1_80"
+	k_a = new_key(suite)
+	sa, sb = 0x5A1E00A1, 0x5A1E00B1
+	st, room, _ = d.api("POST", "/v1/rooms", {"name": "srtp-room", "auto_subscribe": True})
+	eq(st, 201, f"POST /v1/rooms: {room}")
+	rid = room["id"]
+	h.CLEANUP.add(f"room {rid}", lambda: d.alive() and d.api("DELETE", f"/v1/rooms/{rid}",
+								  timeout=3))
+	st, a, _ = d.api("POST", f"/v1/rooms/{rid}/participants",
+			 {"name": "a", "srtp": {"remote_key": sdes(suite, k_a)}})
+	eq(st, 201, f"POST participant a: {a}")
+	lk = a["srtp"]["local_key"]
+	l_a = base64.b64decode(lk.split("inline:")[1])
+	st, b, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": "b"})
+	eq(st, 201, f"POST participant b: {b}")
+	eq(b.get("srtp"), None, "plain participant's srtp")
+	st, g, _ = d.api("GET", f"/v1/rooms/{rid}/participants/{a['id']}")
+	check("local_key" not in g["srtp"], "GET of a participant shows no key")
+	for p, ssrc in ((a, sa), (b, sb)):
+		st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/{p['id']}/streams",
+				    {"ssrc": ssrc, "kind": "audio", "pt": PT})
+		eq(st, 201, f"publish {ssrc:#x}: {body}")
+	a_local, b_local = h.parse_ep(a["local"]), h.parse_ep(b["local"])
+	pa, pb = env.ports(2)
+	_resolve(env, pa, pb)
+
+	# A's SRTP (made by srtpenc) latches A and reaches B decrypted; B latches with plain RTP.
+	pkts = capture(env, suite, k_a, n=10, ssrc=sa)
+	sock_a = env.host.udp(NS_V4[0], pa)
+	sock_b = env.host.udp(NS_V4[1], pb)
+	bseq = 0
+	got = []
+	for p in pkts:
+		sock_b.sendto(h.rtp(bseq, sb, pt=PT, payload=b"latch-b" * 4), b_local)
+		bseq += 1
+		sock_a.sendto(p, a_local)
+		got += [x for x in h.recv_n(sock_b, 1, timeout=0.3) if h.rtp_ssrc(x[0]) == sa]
+	check(got, "nothing of A's SRTP reached B")
+	for data, _ in got:
+		i = [q[2:4] for q in pkts].index(data[2:4])
+		eq(data[:12], pkts[i][:12], "header of a decrypted packet at B")
+		eq(len(data), len(pkts[i]) - 10, "decrypted length at B")
+	sock_a.close()
+	sock_b.close()
+
+	# B plays the tone in plain RTP; A receives it encrypted under its own key and decodes it.
+	wav = os.path.join(env.workdir, "srtp-room-a.wav")
+	rx = receive(env, (NS_V4[0], pa), wav, suite, l_a, ssrc=sb)
+	time.sleep(0.5)		# paces nothing: gives the receiver's socket time to exist
+	tx = send(env, (NS_V4[1], pb), b_local, ssrc=sb)
+	try:
+		out = tx.communicate(timeout=30)[0]
+		eq(tx.returncode, 0, f"sender's exit status ({(out or '').strip()[-300:]})")
+		h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{rid}/participants/{a['id']}")["srtp"]
+			   ["counters"]["encrypted"] >= BUFFERS * 9 // 10, 10,
+			   what="the room to encrypt the tone for A")
+	finally:
+		if tx.poll() is None:
+			tx.kill()
+			tx.wait(timeout=5)
+		if rx.poll() is None:
+			rx.send_signal(signal.SIGINT)
+			try:
+				rx.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				rx.kill()
+				rx.wait(timeout=5)
+		rx.stdout.close()
+		tx.stdout.close()
+	f, peak, secs = tone_of(wav)
+	_tone_ok(f, peak, secs, "room: plain in, SRTP out to A")
+	c = d.ok("GET", f"/v1/rooms/{rid}/participants/{a['id']}")["srtp"]["counters"]
+	eq((c["srtp_auth_fail"], c["srtp_replay"]), (0, 0), "A's srtp_auth_fail, srtp_replay")
+	d.api("DELETE", f"/v1/rooms/{rid}")
