@@ -19,6 +19,12 @@
  * both can be measured with the same program.
  *
  *   relay_bench [EAL args] -- [-n SESSIONS] [-p PACKETS] [-s PAYLOAD]
+ *               [-m plain|srtp-in|srtp-out|srtp-both] [-S SUITE] [-e ipsec-mb|libsrtp]
+ *
+ * With -m, leg A's remote sends SRTP (srtp-in: mrelay decrypts), leg B's remote takes SRTP
+ * (srtp-out: mrelay encrypts), or both (decrypt, then encrypt under the other key), with
+ * suite -S (default AES_CM_128_HMAC_SHA1_80) and engine -e; the frames are encrypted outside
+ * the measured region (docs/PERFORMANCE.md "SRTP in the relay").
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -62,6 +68,95 @@ static struct mr_worker *w;
 static struct mr_dp_session **sess;
 static unsigned int n_sess = 1000, payload = 200;
 static unsigned long n_pkts = 32000;
+#ifndef MR_RELAY_BENCH_OLD
+static int srtp_in, srtp_out;
+static enum mr_srtp_suite suite = MR_SRTP_AES_CM_128_HMAC_SHA1_80;
+static enum mr_srtp_engine_kind engine = MR_SRTP_ENGINE_IPSEC_MB;
+static struct mr_srtp_ctx **sender;		/* per session: leg A's remote */
+static struct mr_srtp_engine *gen_engine;
+
+static struct mr_srtp_ctx *
+bench_ctx(uint8_t fill)
+{
+	const struct mr_srtp_suite_info *si = mr_srtp_suite_info(suite);
+	struct mr_srtp_key k = { .suite = (uint8_t)suite };
+
+	k.len = (uint8_t)(si->key_len + si->salt_len);
+	memset(k.master, fill, k.len);
+	return mr_srtp_ctx_create(engine, &k);
+}
+
+/* Leg A decrypts what its remote sends, leg B encrypts towards its remote. */
+static int
+srtp_setup(void)
+{
+	unsigned int i;
+
+	if (!srtp_in && !srtp_out)
+		return 0;
+	if (mr_srtp_global_init(engine) != 0)
+		return -1;
+	w->srtp = mr_srtp_engine_create(engine);
+	gen_engine = mr_srtp_engine_create(engine);
+	sender = calloc(n_sess, sizeof(*sender));
+	if (w->srtp == NULL || gen_engine == NULL || sender == NULL ||
+	    mr_worker_srtp_setup(w, w->srtp) != 0)
+		return -1;
+	for (i = 0; i < n_sess; i++) {
+		struct mr_dp_session *s = sess[i];
+		unsigned int l;
+
+		for (l = 0; l < 2; l++) {
+			if (l == 0 ? !srtp_in : !srtp_out)
+				continue;
+			s->leg[l].srtp = rte_zmalloc("rb_srtp", sizeof(struct mr_dp_srtp), 0);
+			if (s->leg[l].srtp == NULL)
+				return -1;
+			s->leg[l].srtp->rx = bench_ctx(0x11);
+			s->leg[l].srtp->tx = bench_ctx(0x22);
+			s->leg[l].srtp->rx_srtp = 1;
+			if (s->leg[l].srtp->rx == NULL || s->leg[l].srtp->tx == NULL)
+				return -1;
+		}
+		if (srtp_in && (sender[i] = bench_ctx(0x11)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/* Encrypt the RTP of frames pkts[0..k) as leg A's remotes would (outside the measurement). */
+static void
+srtp_encrypt(struct rte_mbuf **pkts, unsigned int k, unsigned long first)
+{
+	struct mr_srtp_op ops[MR_BURST];
+	unsigned int i;
+
+	if (!srtp_in)
+		return;
+	for (i = 0; i < k; i++) {
+		ops[i].ctx = sender[(first + i) % n_sess];
+		ops[i].pkt = rte_pktmbuf_mtod_offset(pkts[i], uint8_t *, 14 + 20 + 8);
+		ops[i].len = (uint16_t)payload;
+		ops[i].room = 64;
+		ops[i].rtcp = 0;
+	}
+	mr_srtp_protect_burst(gen_engine, ops, k);
+	for (i = 0; i < k; i++) {
+		uint8_t *ip = rte_pktmbuf_mtod_offset(pkts[i], uint8_t *, 14);
+		uint16_t ulen = (uint16_t)(8 + ops[i].len), c;
+
+		ip[2] = (uint8_t)((20 + ulen) >> 8);
+		ip[3] = (uint8_t)(20 + ulen);
+		ip[10] = ip[11] = 0;
+		c = mr_ipv4_hdr_cksum(ip, 20);
+		memcpy(ip + 10, &c, 2);
+		ip[20 + 4] = (uint8_t)(ulen >> 8);
+		ip[20 + 5] = (uint8_t)ulen;
+		pkts[i]->data_len = (uint16_t)(14 + 20 + ulen);
+		pkts[i]->pkt_len = pkts[i]->data_len;
+	}
+}
+#endif
 
 static void
 ep4(struct mr_ep *e, uint8_t c, uint8_t d, uint16_t port)
@@ -248,8 +343,30 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((c = getopt(argc, argv, "n:p:s:")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:s:m:S:e:")) != -1) {
 		switch (c) {
+#ifndef MR_RELAY_BENCH_OLD
+		case 'm':
+			srtp_in = strcmp(optarg, "srtp-in") == 0 || strcmp(optarg, "srtp-both") == 0;
+			srtp_out = strcmp(optarg, "srtp-out") == 0 ||
+				   strcmp(optarg, "srtp-both") == 0;
+			if (!srtp_in && !srtp_out && strcmp(optarg, "plain") != 0) {
+				fprintf(stderr, "relay_bench: -m plain|srtp-in|srtp-out|srtp-both\n");
+				return 2;
+			}
+			break;
+		case 'S':
+			suite = mr_srtp_suite_by_name(optarg);
+			if (suite == MR_SRTP_SUITE_NONE) {
+				fprintf(stderr, "relay_bench: -S: unknown suite\n");
+				return 2;
+			}
+			break;
+		case 'e':
+			engine = strcmp(optarg, "libsrtp") == 0 ? MR_SRTP_ENGINE_LIBSRTP :
+				 MR_SRTP_ENGINE_IPSEC_MB;
+			break;
+#endif
 		case 'n':
 			n_sess = (unsigned int)strtoul(optarg, NULL, 10);
 			break;
@@ -273,6 +390,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "relay_bench: setup failed\n");
 		return 1;
 	}
+#ifndef MR_RELAY_BENCH_OLD
+	if (srtp_setup() != 0) {
+		fprintf(stderr, "relay_bench: SRTP setup failed\n");
+		return 1;
+	}
+#endif
 	relayed0 = w->stats.relayed;
 	for (r = 0; r < REPEAT; r++) {
 		uint64_t cycles = 0, done = 0;
@@ -284,7 +407,10 @@ main(int argc, char **argv)
 			if (rte_pktmbuf_alloc_bulk(pool, pkts, k) != 0)
 				return 1;
 			for (i = 0; i < k; i++)
-				frame_fill(pkts[i], done + i);
+				frame_fill(pkts[i], r * n_pkts + done + i);
+#ifndef MR_RELAY_BENCH_OLD
+			srtp_encrypt(pkts, k, r * n_pkts + done);
+#endif
 			rte_ring_sp_enqueue_bulk(rx_ring, (void **)pkts, k, NULL);
 			t0 = rte_rdtsc_precise();
 			mr_worker_iteration(w, t0);
@@ -299,8 +425,14 @@ main(int argc, char **argv)
 			best = cycles;
 	}
 	printf("{\"sessions\":%u,\"payload\":%u,\"packets\":%lu,\"rounds\":%u,"
-	       "\"relayed\":%" PRIu64 ",\"cycles_per_packet\":%.1f}\n", n_sess, payload,
+	       "\"relayed\":%" PRIu64 ",\"cycles_per_packet\":%.1f", n_sess, payload,
 	       n_pkts * REPEAT, REPEAT, w->stats.relayed - relayed0,
 	       (double)best / (double)n_pkts);
+#ifndef MR_RELAY_BENCH_OLD
+	printf(",\"srtp_in\":%d,\"srtp_out\":%d,\"suite\":\"%s\",\"engine\":\"%s\"", srtp_in,
+	       srtp_out, mr_srtp_suite_info(suite)->name,
+	       engine == MR_SRTP_ENGINE_LIBSRTP ? "libsrtp" : "ipsec-mb");
+#endif
+	printf("}\n");
 	return 0;
 }

@@ -205,6 +205,103 @@ check_rtcp_family(const struct mr_leg_req *l, int leg, char *err, size_t errlen)
 	return 0;
 }
 
+void
+mr_srtp_req_wipe(struct mr_srtp_req *r)
+{
+	mr_srtp_key_wipe(&r->remote_key);
+	mr_srtp_key_wipe(&r->local_key);
+}
+
+/* One SDES key at field ("legs[0].srtp.remote_key"; RFC 4568 "SUITE inline:KEY"). */
+static int
+get_sdes(json_t *v, const char *field, struct mr_srtp_key *k, char *err, size_t errlen)
+{
+	char why[160];
+
+	if (!json_is_string(v)) {
+		err_set(err, errlen, "%s: must be a string 'SUITE inline:KEY'", field);
+		return -EINVAL;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		err_set(err, errlen, "%s: contains a NUL byte", field);
+		return -EINVAL;
+	}
+	if (mr_srtp_sdes_parse(json_string_value(v), k, why, sizeof(why)) < 0) {
+		/* The reason never quotes the key. */
+		err_set(err, errlen, "%s: %s", field, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+mr_parse_srtp(json_t *obj, const char *field, int patch, struct mr_srtp_req *r, char *err,
+	      size_t errlen)
+{
+	char name[96];
+	const char *key;
+	json_t *v;
+
+	memset(r, 0, sizeof(*r));
+	if (json_is_null(obj)) {
+		if (patch)
+			r->disable = 1;
+		return 0;
+	}
+	if (!json_is_object(obj)) {
+		err_set(err, errlen, "%s: must be an object (or null)", field);
+		return -EINVAL;
+	}
+	r->present = 1;
+	json_object_foreach(obj, key, v) {
+		if (strcmp(key, "suite") == 0) {
+			char buf[ECHO_MAX];
+			enum mr_srtp_suite su = json_is_string(v) ?
+				mr_srtp_suite_by_name(json_string_value(v)) : MR_SRTP_SUITE_NONE;
+
+			if (su == MR_SRTP_SUITE_NONE) {
+				err_set(err, errlen, "%s.suite: '%s' is not one of "
+					"AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, "
+					"AES_256_CM_HMAC_SHA1_80, AEAD_AES_128_GCM, "
+					"AEAD_AES_256_GCM", field, json_is_string(v) ?
+					mr_json_echo(json_string_value(v), buf, sizeof(buf)) :
+					"(not a string)");
+				return -EINVAL;
+			}
+			r->suite = (uint8_t)su;
+		} else if (strcmp(key, "remote_key") == 0) {
+			if (json_is_null(v))
+				continue;
+			snprintf(name, sizeof(name), "%s.remote_key", field);
+			if (get_sdes(v, name, &r->remote_key, err, errlen) < 0)
+				return -EINVAL;
+			r->has_remote_key = 1;
+		} else if (strcmp(key, "local_key") == 0) {
+			if (json_is_null(v))
+				continue;
+			snprintf(name, sizeof(name), "%s.local_key", field);
+			if (get_sdes(v, name, &r->local_key, err, errlen) < 0)
+				return -EINVAL;
+			r->has_local_key = 1;
+		} else {
+			char buf[ECHO_MAX];
+
+			err_set(err, errlen, "%s.%s: unknown field", field,
+				mr_json_echo(key, buf, sizeof(buf)));
+			return -EINVAL;
+		}
+	}
+	if (r->suite == MR_SRTP_SUITE_NONE)
+		r->suite = r->has_remote_key ? r->remote_key.suite :
+			   r->has_local_key ? r->local_key.suite : MR_SRTP_SUITE_NONE;
+	if (r->suite == MR_SRTP_SUITE_NONE) {
+		err_set(err, errlen, patch ? "%s: nothing to change (give remote_key, local_key "
+			"or suite)" : "%s: needs suite, remote_key or local_key", field);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char *err,
 		 size_t errlen)
@@ -249,6 +346,15 @@ parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char 
 					leg);
 				return -EINVAL;
 			}
+		} else if (strcmp(key, "srtp") == 0) {
+			if (json_is_null(v))
+				continue;	/* plain RTP */
+			char f[32];
+
+			snprintf(f, sizeof(f), "legs[%d].srtp", leg);
+			ret = mr_parse_srtp(v, f, 0, &l->srtp, err, errlen);
+			if (ret < 0)
+				return ret;
 		} else {
 			char buf[ECHO_MAX];
 
@@ -385,7 +491,7 @@ mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **req
 	json_t *root, *arr = NULL, *v;
 	const char *key;
 	char one[256];
-	size_t i, cnt;
+	size_t i, cnt = 0;
 	int ret = -EINVAL;
 
 	if (reqs == NULL || n == NULL)
@@ -441,6 +547,11 @@ mr_parse_session_batch(const char *body, size_t len, struct mr_session_req **req
 	r = NULL;
 	ret = 0;
 free_req:
+	if (r != NULL)
+		for (i = 0; i < cnt; i++) {
+			mr_srtp_req_wipe(&r[i].legs[0].srtp);
+			mr_srtp_req_wipe(&r[i].legs[1].srtp);
+		}
 	free(r);
 	json_decref(root);
 	return ret;
@@ -479,6 +590,13 @@ parse_patch_leg(json_t *obj, int leg, struct mr_session_patch *p, char *err, siz
 		} else if (strcmp(key, "interface") == 0 || strcmp(key, "family") == 0) {
 			err_set(err, errlen, "legs[%d].%s: cannot be changed", leg, key);
 			return -EINVAL;
+		} else if (strcmp(key, "srtp") == 0) {
+			char f[32];
+
+			snprintf(f, sizeof(f), "legs[%d].srtp", leg);
+			ret = mr_parse_srtp(v, f, 1, &l->srtp, err, errlen);
+			if (ret < 0)
+				return ret;
 		} else {
 			char buf[ECHO_MAX];
 

@@ -8,9 +8,22 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "addr.h"
+#include "srtp.h"
 
 #define MR_LABEL_LEN 128
 #define MR_IFNAME_LEN 32
+
+/* "srtp": { "suite", "remote_key", "local_key" } of a leg (docs/API.md "SRTP"). */
+struct mr_srtp_req {
+	int present;			/* "srtp" is an object: the leg's remote speaks SRTP */
+	int disable;			/* PATCH only: "srtp": null, back to plain RTP */
+	uint8_t suite;			/* "suite", else the remote key's; for a generated
+					 * local key */
+	int has_remote_key;		/* what the remote encrypts with (mrelay decrypts) */
+	struct mr_srtp_key remote_key;
+	int has_local_key;		/* what mrelay encrypts with; generated when absent */
+	struct mr_srtp_key local_key;
+};
 
 struct mr_leg_req {
 	int has_remote;			/* "remote" present and not null */
@@ -21,6 +34,7 @@ struct mr_leg_req {
 	struct mr_ep rtcp_remote;
 	char interface[MR_IFNAME_LEN];	/* "interface": port name; "" = choose */
 	uint8_t family;			/* "family": "ipv4"/"ipv6" (MR_AF4/MR_AF6); 0: from remote */
+	struct mr_srtp_req srtp;
 };
 
 struct mr_session_req {
@@ -33,12 +47,21 @@ struct mr_session_req {
 
 struct mr_session_patch {
 	int has_leg[2];			/* the leg appears as a non-empty object */
-	struct mr_leg_req legs[2];	/* only remote / clear_remote / rtcp_remote meaningful */
+	struct mr_leg_req legs[2];	/* only remote / clear_remote / rtcp_remote / srtp
+					 * meaningful */
 	int has_idle_timeout;
 	unsigned int idle_timeout;
 	int has_label;
 	char label[MR_LABEL_LEN];
 };
+
+/* Parse the "srtp" member obj of a leg or participant, named field in errors
+ * ("legs[0].srtp"): an object, or null (patch: back to plain RTP; create: plain). 0 or
+ * -EINVAL. Messages never quote a key. */
+int mr_parse_srtp(json_t *obj, const char *field, int patch, struct mr_srtp_req *r, char *err,
+		  size_t errlen);
+/* Overwrite the key material a parsed request holds (after use). */
+void mr_srtp_req_wipe(struct mr_srtp_req *r);
 
 /* Parse and validate a POST /v1/sessions body. 0, or -EINVAL with one line in err naming the
  * field, e.g. "legs[0].remote: '1.2.3:5' is not an IP:port". */

@@ -1317,6 +1317,29 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	return ret;
 }
 
+/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; }; */
+static int
+parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "engine", "rekey_overlap_ms", NULL };
+	static const char *const engines[] = { "ipsec-mb", "libsrtp", NULL };
+	config_setting_t *g;
+	int ret, idx = -1;
+
+	ret = get_group(x, root, "srtp", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = get_enum(x, g, "engine", engines, &idx);
+	if (ret == 0 && idx >= 0)
+		cfg->srtp_engine = (unsigned int)idx;
+	if (ret == 0)
+		ret = get_uint_range(x, g, "rekey_overlap_ms", 0, 60000,
+				     &cfg->srtp_rekey_overlap_ms);
+	return ret;
+}
+
 /* log = { level = "info"; }; */
 static int
 parse_log(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -1373,6 +1396,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.nack_cache_audio_ms = 1000;
 	cfg->rooms.nack_cache_video_ms = 2000;
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
+	cfg->srtp_rekey_overlap_ms = 1000;
 }
 
 static int
@@ -1380,7 +1404,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		 struct mr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top_keys[] = {
-		"eal", "lcores", "ports", "relay", "api", "log", "rooms", NULL
+		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1431,6 +1455,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_log(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_rooms(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_srtp(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

@@ -123,7 +123,10 @@ struct mr_config {
 	/* log = { level = "info"; } : "error", "warning", "info", "debug" */
 	int log_level;
 	/* rooms = { ... }: the SFU (docs/CONFIG.md "rooms") */
-	struct mr_rooms_conf rooms;			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+	struct mr_rooms_conf rooms;
+	/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; } (docs/CONFIGURATION.md) */
+	unsigned int srtp_engine;	/* enum mr_srtp_engine_kind: 0 ipsec-mb, 1 libsrtp */
+	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

@@ -26,6 +26,7 @@
 #include "port.h"
 #include "rooms.h"
 #include "sessions.h"
+#include "srtp.h"
 #include "steer.h"
 #include "mr_log.h"
 
@@ -200,6 +201,40 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* An SRTP engine for every worker (srtp.engine). Without one (the library refuses this CPU,
+ * say) the appliance still relays plain RTP, and SRTP requests get 503. */
+static void
+mr_srtp_setup(struct mr_appliance *a)
+{
+	struct mr_dp *dp = a->dp;
+	enum mr_srtp_engine_kind kind = (enum mr_srtp_engine_kind)a->cfg->srtp_engine;
+	const char *name = kind == MR_SRTP_ENGINE_LIBSRTP ? "libsrtp" : "ipsec-mb";
+	unsigned int i;
+
+	dp->srtp_overlap_tsc = (uint64_t)a->cfg->srtp_rekey_overlap_ms * dp->tsc_hz / 1000;
+	a->srtp_ok = 0;
+	if (mr_srtp_global_init(kind) != 0) {
+		APP_LOG(WARNING, "srtp: engine %s unavailable: SRTP requests will be refused\n",
+			name);
+		return;
+	}
+	for (i = 0; i < dp->n_workers; i++) {
+		struct mr_srtp_engine *e = mr_srtp_engine_create(kind);
+
+		if (e == NULL || mr_worker_srtp_setup(dp->w[i], e) != 0) {
+			mr_srtp_engine_free(e);
+			APP_LOG(WARNING, "srtp: no %s engine for worker %u: SRTP requests will be "
+				"refused\n", name, i);
+			for (; i > 0; i--)
+				mr_worker_srtp_free(dp->w[i - 1]);
+			return;
+		}
+	}
+	a->srtp_ok = 1;
+	a->srtp_kind = kind;
+	APP_LOG(INFO, "srtp: engine %s\n", name);
+}
+
 int
 mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, size_t errlen)
 {
@@ -256,6 +291,7 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	rc = mr_workers_create(a, err, errlen);
 	if (rc < 0)
 		return rc;
+	mr_srtp_setup(a);
 	/* Rooms (dataplane/rooms/room_fwd.c): fan-out, NACK and PLI settings from rooms = { }. The
 	 * workers build fan-out copies, RRs and retransmissions from the shared pool. */
 	dp->fanout = (uint8_t)cfg->rooms.fanout;
@@ -392,6 +428,7 @@ mr_appliance_stop(struct mr_appliance *a)
 		rte_ring_free(w->exc);
 		rte_ring_free(w->cmd);
 		mr_flow_table_free(w->flows);
+		mr_worker_srtp_free(w);
 		rte_free(w);
 		dp->w[i] = NULL;
 	}

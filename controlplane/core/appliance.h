@@ -43,6 +43,8 @@ struct mr_appliance {
 	time_t start_time;
 	uint64_t start_tsc;
 	int steer_flow[MR_DP_MAX_PORTS];	/* 1: this port steers by rte_flow */
+	int srtp_ok;			/* every worker has an SRTP engine */
+	int srtp_kind;			/* enum mr_srtp_engine_kind of the engines */
 	struct mr_cp_stats cps;
 };
 

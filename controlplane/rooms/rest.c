@@ -195,12 +195,17 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 		if (strcmp(method, "POST") == 0) {
 			struct mr_part_req req;
 
-			if (mr_parse_part_req(body, len, &req, err, sizeof(err)) < 0)
+			if (mr_parse_part_req(body, len, &req, err, sizeof(err)) < 0) {
+				mr_srtp_req_wipe(&req.srtp);
 				return mr_err(out, 400, "%s", err);
+			}
 			rc = mr_room_part_create(rs, r, &req, &p, out);
+			mr_srtp_req_wipe(&req.srtp);
 			if (rc != 201)
 				return rc;
 			*out = mr_room_part_json(rs, p, PJ_FULL | PJ_TOKEN);
+			/* The local key, shown this once. */
+			mr_cp_srtp_show_key(json_object_get(*out, "srtp"), &p->srtp_new);
 			return 201;
 		}
 		return mr_method_err(method, path, "GET, POST", out);

@@ -160,6 +160,8 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 	}
 	if (endpoint && p->dp != NULL)
 		mr_flows_ep_free(rs->a->flows, p->pidx, &p->dp->local);
+	mr_cp_srtp_release(&p->srtp);
+	mr_srtp_key_wipe(&p->srtp_new.key);
 	mr_dpmem_poison(p->dp, sizeof(*p->dp));
 	rte_free(p->dp);
 	free(p->subs);
@@ -658,6 +660,18 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		<< 16;
 	p->dp->rtx_refill_tsc = rte_get_tsc_cycles();
 	p->dp->last_rx_tsc = p->dp->rtx_refill_tsc;
+	if (req->srtp.present) {
+		rc = mr_cp_srtp_build(rs->a, "srtp", &req->srtp, NULL,
+				      (int)rte_lcore_to_socket_id(dp->w[r->owner]->lcore_id),
+				      &p->dp->srtp, &p->srtp_new, body);
+		if (rc) {
+			mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
+			rte_free(p->dp);
+			free(p);
+			return rc;
+		}
+		mr_cp_srtp_set(&p->srtp, p->dp->srtp, &req->srtp, &p->srtp_new);
+	}
 
 	/* Publish: the owner map was set by mr_flows_ep_alloc; the participant is whole before
 	 * its key is added (a release). */
@@ -665,6 +679,8 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 			 mr_room_flow_val(p->dp), &p->steer) < 0) {
 		/* Never visible to a worker: no grace period needed. */
 		mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
+		mr_cp_srtp_release(&p->srtp);
+		mr_srtp_key_wipe(&p->srtp_new.key);
 		rte_free(p->dp);
 		free(p);
 		rs->n.rejected++;

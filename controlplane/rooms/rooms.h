@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "json_req.h"
+
 #include "room_dp.h"
 
 struct mr_appliance;
@@ -78,6 +80,7 @@ struct mr_part_req {
 	uint8_t level_ext_id;		/* RFC 8285 one-byte id 1..14 of RFC 6464, 0 = none */
 	char interface[MR_ROOM_IFNAME_LEN];	/* "" = first with the family */
 	uint8_t family;			/* MR_AF4/MR_AF6, 0 = IPv4 if any port has it */
+	struct mr_srtp_req srtp;	/* "srtp": the participant speaks SRTP (docs/API.md) */
 };
 
 /* POST /v1/rooms/{room}/participants/{p}/streams (and signaling "publish") */

@@ -32,6 +32,7 @@
 #include "dp.h"
 #include "json_req.h"
 #include "rooms.h"
+#include "srtp_cp.h"
 
 struct rte_flow;
 
@@ -84,6 +85,8 @@ struct mr_cp_part {
 	uint32_t *subs;
 	uint32_t autopub_seq;		/* last autopub_seq seen */
 	time_t created;
+	struct mr_cp_srtp srtp;		/* SRTP with this participant (srtp.dp NULL: plain) */
+	struct mr_cp_srtp_new srtp_new;	/* its local key until the creation answer shows it */
 };
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);

@@ -147,6 +147,7 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 		return NULL;
 	if (flags & PJ_TOKEN)
 		json_object_set_new(j, "token", json_string(p->token));
+	json_object_set_new(j, "srtp", mr_cp_srtp_json(&p->srtp, flags & PJ_FULL));
 	if (flags & PJ_FULL) {
 		struct mr_dp_path path;
 		struct mr_part_ctr c;

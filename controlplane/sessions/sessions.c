@@ -27,6 +27,7 @@
 #include "rtp_stats.h"
 #include "session_dp.h"
 #include "sessions.h"
+#include "srtp_cp.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_sessions, sessions);
@@ -39,6 +40,7 @@ struct mr_cp_leg {
 	uint16_t rtp_port;
 	int nh[2];			/* neighbor slots held for path 0/1, -1 none */
 	struct rte_flow *steer[2];
+	struct mr_cp_srtp srtp;		/* SRTP towards this leg's remote (srtp.dp NULL: plain) */
 };
 
 struct mr_cp_session {
@@ -354,6 +356,7 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 			json_object_set_new(j, "rtcp_remote", json_null());
 		}
 	}
+	json_object_set_new(j, "srtp", mr_cp_srtp_json(&s->leg[li].srtp, full));
 	if (full) {
 		struct mr_leg_ctr c;
 		struct mr_rtp_stats r;
@@ -458,6 +461,17 @@ mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
 
 /* Give back the ports and neighbor references; free the dataplane memory (after the grace
  * period, or when nothing was ever published). */
+/* The local keys made or taken for this answer, into legs[i].srtp.local_key. */
+static void
+mr_srtp_show_keys(json_t *body, struct mr_cp_srtp_new nl[2])
+{
+	json_t *legs = json_object_get(body, "legs");
+	unsigned int i;
+
+	for (i = 0; i < 2; i++)
+		mr_cp_srtp_show_key(json_object_get(json_array_get(legs, i), "srtp"), &nl[i]);
+}
+
 static void
 mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
 {
@@ -465,6 +479,8 @@ mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
 
 	for (i = 0; i < 2; i++) {
 		struct mr_cp_leg *cl = &s->leg[i];
+
+		mr_cp_srtp_release(&cl->srtp);
 
 		if (cl->rtp_port != 0)
 			mr_flows_ep_free(ss->a->flows, cl->pidx, &s->dp->leg[i].local);
@@ -509,9 +525,11 @@ mr_session_reclaim(struct mr_defer *d, void *arg)
 	}
 	copy = malloc(sizeof(*copy));
 
-	/* Keep the final counters for GET of ended sessions. */
-	if (copy != NULL)
+	/* Keep the final counters for GET of ended sessions (the SRTP ones go to srtp_final). */
+	if (copy != NULL) {
 		memcpy(copy, s->dp, sizeof(*copy));
+		copy->leg[0].srtp = copy->leg[1].srtp = NULL;
+	}
 	mr_session_release_resources(ss, s);
 	mr_dp_free(ss, s->dp);
 	s->dp = copy;
@@ -614,6 +632,7 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	unsigned int i, p, best;
 	uint8_t fam = 0;
 	uint64_t now = rte_get_tsc_cycles();
+	struct mr_cp_srtp_new nl[2] = { { 0 }, { 0 } };
 	int rc;
 
 	if (ss->n_free == 0) {
@@ -674,6 +693,17 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 			if (rc)
 				goto undo;
 		}
+		if (lr->srtp.present) {
+			char f[32];
+
+			snprintf(f, sizeof(f), "legs[%u].srtp", i);
+			rc = mr_cp_srtp_build(a, f, &lr->srtp, NULL,
+					      (int)rte_lcore_to_socket_id(dp->w[best]->lcore_id),
+					      &l->srtp, &nl[i], body);
+			if (rc)
+				goto undo;
+			mr_cp_srtp_set(&s->leg[i].srtp, l->srtp, &lr->srtp, &nl[i]);
+		}
 	}
 
 	/* Publish: the owner map was set by mr_flows_ep_alloc, now the fully built flows (the
@@ -703,15 +733,20 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	*body = mr_session_json(ss, s, 0);
 	json_object_set_new(*body, "rtcp_mux", json_boolean(s->rtcp_mux));
 	json_object_set_new(*body, "idle_timeout", json_integer(s->idle_timeout));
+	mr_srtp_show_keys(*body, nl);
 	return 201;
 
 undo_published:
 	/* Nothing was ever visible to a worker except maybe a key now deleted: wait for a grace
 	 * period before freeing, by retiring it like an ended session (but not into history). */
+	mr_srtp_key_wipe(&nl[0].key);
+	mr_srtp_key_wipe(&nl[1].key);
 	s->failed = 1;
 	mr_session_retire(ss, s);
 	return rc;
 undo:
+	mr_srtp_key_wipe(&nl[0].key);
+	mr_srtp_key_wipe(&nl[1].key);
 	mr_session_release_resources(ss, s);
 	mr_dp_free(ss, s->dp);
 	free(s);
@@ -751,9 +786,12 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	struct mr_sessions *ss = a->sess;
 	struct mr_cp_session *s = mr_session_find(ss, id);
 	int nh[2][2] = { { -1, -1 }, { -1, -1 } };
-	struct mr_cmd c[4];
+	struct mr_cmd c[6];
 	unsigned int i, p, n = 0;
 	uint64_t seq = 0;
+	struct mr_dp_srtp *nsrtp[2] = { NULL, NULL };
+	int set_srtp[2] = { 0, 0 };
+	struct mr_cp_srtp_new nl[2] = { { 0 }, { 0 } };
 	int rc;
 
 	if (s == NULL)
@@ -789,6 +827,27 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 			}
 		}
 	}
+	/* SRTP: a new struct for the owner to install (MR_CMD_SRTP_SET), built on the current
+	 * one; "srtp": null makes the leg plain again. */
+	for (i = 0; i < 2; i++) {
+		const struct mr_srtp_req *sr = &pt->legs[i].srtp;
+
+		if (!pt->has_leg[i] || (!sr->present && !sr->disable))
+			continue;
+		set_srtp[i] = 1;
+		if (sr->disable)
+			continue;
+		{
+			char f[32];
+
+			snprintf(f, sizeof(f), "legs[%u].srtp", i);
+			rc = mr_cp_srtp_build(a, f, sr, s->leg[i].srtp.dp,
+				(int)rte_lcore_to_socket_id(a->dp->w[s->owner]->lcore_id),
+				&nsrtp[i], &nl[i], body);
+		}
+		if (rc)
+			goto put_refs;
+	}
 	/* The owner changes its paths itself (MR_CMD_SET_REMOTE): a new remote, or "remote":
 	 * null, which forgets both paths' remotes (family 0): the leg latches again. */
 	for (i = 0; i < 2; i++) {
@@ -811,15 +870,31 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 			n++;
 		}
 	}
+	for (i = 0; i < 2; i++) {
+		if (!set_srtp[i])
+			continue;
+		memset(&c[n], 0, sizeof(c[n]));
+		c[n].type = MR_CMD_SRTP_SET;
+		c[n].s = s->dp;
+		c[n].leg = (uint8_t)i;
+		c[n].obj = nsrtp[i];
+		n++;
+	}
 	/* All of them or none: a PATCH applies whole or not at all. */
 	if (n > 0 && mr_cmdq_send(&a->cmdq, s->owner, c, n, 1, &seq) < 0) {
 		rc = mr_err(body, 503, "commands: the command ring of lcore %u is full",
 			    a->dp->w[s->owner]->lcore_id);
 		goto put_refs;
 	}
+	for (i = 0; i < 2; i++)
+		if (set_srtp[i])
+			mr_cp_srtp_installed(a, s->owner, &s->leg[i].srtp, nsrtp[i],
+					     &pt->legs[i].srtp, &nl[i]);
 	for (i = 0; i < n; i++) {
 		struct mr_cp_leg *cl = &s->leg[c[i].leg];
 
+		if (c[i].type != MR_CMD_SET_REMOTE)
+			continue;
 		/* The old slot keeps its MAC for MR_NEIGH_UNUSED_S after the last reference,
 		 * far longer than the owner takes to apply the command. */
 		if (cl->nh[c[i].path] >= 0)
@@ -835,9 +910,13 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	if (n > 0)
 		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
 	*body = mr_session_json(ss, s, 1);
+	mr_srtp_show_keys(*body, nl);
 	return 200;
 
 put_refs:
+	for (i = 0; i < 2; i++)
+		/* Never handed over: free what was built, not what it borrowed. */
+		mr_cp_srtp_unbuild(nsrtp[i], &pt->legs[i].srtp, &nl[i]);
 	for (i = 0; i < 2; i++)
 		for (p = 0; p < 2; p++)
 			if (nh[i][p] >= 0)
@@ -922,6 +1001,19 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 /* POST /v1/sessions/batch: all the sessions or none. Capacity is checked first so that the
  * common refusal (503) creates nothing; a failure part-way (a neighbor table or flow table
  * full) ends the sessions already created, with the end reason "batch_failed". */
+/* Free parsed batch requests, their keys overwritten first. */
+static void
+mr_reqs_free(struct mr_session_req *reqs, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		mr_srtp_req_wipe(&reqs[i].legs[0].srtp);
+		mr_srtp_req_wipe(&reqs[i].legs[1].srtp);
+	}
+	free(reqs);
+}
+
 int
 mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out)
 {
@@ -936,19 +1028,19 @@ mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json
 		return mr_err(out, 400, "%s", err);
 	if (ss->n_free < n) {
 		ss->n.rejected += n;
-		free(reqs);
+		mr_reqs_free(reqs, n);
 		return mr_err(out, 503, "sessions: %u asked, room for %u (limit %u)", n,
 			      ss->n_free, ss->max);
 	}
 	if (mr_flows_ep_available(a->flows) < 2 * n) {
 		ss->n.rejected += n;
-		free(reqs);
+		mr_reqs_free(reqs, n);
 		return mr_err(out, 503, "ports: %u relay ports needed, %u free", 2 * n,
 			      mr_flows_ep_available(a->flows));
 	}
 	arr = json_array();
 	if (arr == NULL) {
-		free(reqs);
+		mr_reqs_free(reqs, n);
 		return mr_err(out, 500, "internal: out of memory");
 	}
 	for (i = 0; i < n; i++) {
@@ -969,17 +1061,24 @@ mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json
 					mr_session_end(ss, s, "batch_failed");
 			}
 			json_decref(arr);
-			free(reqs);
+			mr_reqs_free(reqs, n);
 			return mr_err(out, rc, "%s", err);
 		}
 		json_array_append_new(arr, one);
 	}
-	free(reqs);
+	mr_reqs_free(reqs, n);
 	*out = json_pack("{s:o}", "sessions", arr);
 	return *out != NULL ? 201 : mr_err(out, 500, "internal: out of memory");
 }
 
 /* ---- REST routes (controlplane/api/router.h) ---- */
+
+static void
+mr_req_wipe(struct mr_leg_req legs[2])
+{
+	mr_srtp_req_wipe(&legs[0].srtp);
+	mr_srtp_req_wipe(&legs[1].srtp);
+}
 
 static int
 mr_route_sessions(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
@@ -989,9 +1088,14 @@ mr_route_sessions(struct mr_appliance *a, const struct mr_http_req *r, json_t **
 
 	if (r->method == MR_HTTP_GET)
 		return mr_http_session_list(a, r->cursor, r->limit, out);
+	int rc;
+
 	if (mr_parse_session_create(r->body, r->len, &req, err, sizeof(err)) < 0)
-		return mr_err(out, 400, "%s", err);
-	return mr_http_session_create(a, &req, out);
+		rc = mr_err(out, 400, "%s", err);
+	else
+		rc = mr_http_session_create(a, &req, out);
+	mr_req_wipe(req.legs);
+	return rc;
 }
 
 static int
@@ -999,6 +1103,7 @@ mr_route_session(struct mr_appliance *a, const struct mr_http_req *r, json_t **o
 {
 	struct mr_session_patch p;
 	char err[256];
+	int rc;
 
 	switch (r->method) {
 	case MR_HTTP_GET:
@@ -1007,8 +1112,11 @@ mr_route_session(struct mr_appliance *a, const struct mr_http_req *r, json_t **o
 		return mr_http_session_delete(a, r->rest, out);
 	default:
 		if (mr_parse_session_patch(r->body, r->len, &p, err, sizeof(err)) < 0)
-			return mr_err(out, 400, "%s", err);
-		return mr_http_session_patch(a, r->rest, &p, out);
+			rc = mr_err(out, 400, "%s", err);
+		else
+			rc = mr_http_session_patch(a, r->rest, &p, out);
+		mr_req_wipe(p.legs);
+		return rc;
 	}
 }
 

@@ -17,6 +17,7 @@
 #include "cksum.h"
 #include "dp.h"
 #include "pkt_parse.h"
+#include "srtp.h"
 
 /* One loop iteration: commands, RX queues, hand-off rings, TX flush. Returns the packets
  * handled. (mr_worker_main adds RCU reporting, cycle accounting and idle sleep.) */
@@ -206,6 +207,88 @@ mr_drop(struct mr_worker *w, struct rte_mbuf *m, enum mr_drop why)
 	w->stats.drops[why]++;
 	rte_pktmbuf_free(m);
 }
+
+/* SRTP within one burst (dataplane/relay/relay.h, worker.c): packets of legs whose remote
+ * sends SRTP wait in rx[] until the whole burst was seen, are authenticated and decrypted
+ * together (one engine flush), then relayed in the order they came; packets to SRTP remotes
+ * wait in tx[] and are encrypted together before their headers are written. A flow's
+ * packets all take the same way, so each flow keeps its order. */
+struct mr_srtp_rx_pend {
+	struct rte_mbuf *m;
+	struct mr_pkt_info *pi;
+	uintptr_t val;
+};
+
+struct mr_srtp_tx_pend {
+	struct rte_mbuf *m;
+	struct mr_pkt_info *pi;
+	struct mr_dp_leg *o;		/* the sending leg */
+	struct mr_ep from, dst;
+	uint8_t dmac[RTE_ETHER_ADDR_LEN];
+};
+
+struct mr_srtp_burst {
+	unsigned int n_rx, n_tx;
+	struct mr_srtp_op rx_op[MR_BURST];
+	struct mr_srtp_rx_pend rx[MR_BURST];
+	struct mr_srtp_op tx_op[MR_BURST];
+	struct mr_srtp_tx_pend tx[MR_BURST];
+	struct mr_srtp_op retry_op[MR_BURST];	/* authentication failures, tried under the
+						 * previous key during a re-key overlap */
+	uint8_t retry_of[MR_BURST];
+};
+
+/* The SRTP state of flow val: a session leg's or a room participant's. */
+static inline struct mr_dp_srtp *
+mr_flow_srtp(uintptr_t val)
+{
+	uintptr_t base = val & ~(uintptr_t)RTE_CACHE_LINE_MASK;
+
+	if (val & MR_FLOW_ROOM)
+		return ((struct mr_dp_part *)base)->srtp;
+	return ((struct mr_dp_session *)base)->leg[(val >> 1) & 1].srtp;
+}
+
+/* A packet of flow val (RTP or RTCP class checked by the caller or here) whose endpoint has
+ * SRTP state sr: staged to be authenticated and decrypted with the rest of the burst
+ * before anything else looks at it (no latching, no statistics for a packet that does not
+ * authenticate), or dropped when the remote's key is not known yet. Returns 1 when it took
+ * the packet, 0 when the remote sends plain RTP (the caller goes on). */
+static __rte_always_inline int
+mr_srtp_rx_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintptr_t val,
+		 struct mr_dp_srtp *sr)
+{
+	struct mr_srtp_burst *b = w->srtp_burst;
+	struct mr_srtp_op *so;
+
+	if (sr->rx == NULL) {
+		if (!sr->rx_srtp)
+			return 0;
+		sr->ctr.no_key++;
+		mr_drop(w, m, MR_DROP_SRTP_NO_KEY);
+		return 1;
+	}
+	if (unlikely(pi->class != MR_CLASS_RTP && pi->class != MR_CLASS_RTCP)) {
+		sr->ctr.auth_fail++;
+		mr_drop(w, m, MR_DROP_SRTP_AUTH);
+		return 1;
+	}
+	so = &b->rx_op[b->n_rx];
+	so->ctx = sr->rx;
+	so->pkt = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->payload_off);
+	so->len = pi->payload_len;
+	so->room = 0;
+	so->rtcp = pi->class == MR_CLASS_RTCP;
+	b->rx[b->n_rx].m = m;
+	b->rx[b->n_rx].pi = pi;
+	b->rx[b->n_rx].val = val;
+	b->n_rx++;
+	return 1;
+}
+
+/* The rx_recompute argument of mr_rewrite() for a payload the relay changed (decrypted or
+ * encrypted): the UDP checksum is computed in full. */
+#define MR_CK_NEW 2
 
 /* Hand a packet to the control plane (ARP replies, neighbor advertisements). */
 static inline void

@@ -121,7 +121,8 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 }
 
 /* Write fresh Ethernet/[VLAN]/IP/UDP headers in front of the payload of m, reusing the mbuf
- * (the payload is neither moved nor copied). rx_recompute: mr_udp_ck_of(). Returns 0, or -1
+ * (the payload is neither moved nor copied). rx_recompute: mr_udp_ck_of(), or MR_CK_NEW for a
+ * payload the relay changed (checksum computed in full). Returns 0, or -1
  * when there is no headroom. */
 static __rte_always_inline int
 mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
@@ -134,7 +135,8 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 	uint8_t *h;
 
 	/* Everything needed from the old headers is read before they are overwritten. */
-	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck, rx_recompute);
+	if (rx_recompute != MR_CK_NEW)
+		mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck, rx_recompute);
 	hlen = mr_hdr_len(op, dst->family);
 	delta = (int)hlen - (int)pi->payload_off;
 	if (delta > 0) {
@@ -148,7 +150,8 @@ mr_rewrite(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi
 	m->data_len = hlen + pi->payload_len;
 	m->pkt_len = m->data_len;
 	h = rte_pktmbuf_mtod(m, uint8_t *);
-	mr_hdr_write_inl(m, h, op, src, dst, dmac, pi->tclass, h + hlen, pi->payload_len, &ck);
+	mr_hdr_write_inl(m, h, op, src, dst, dmac, pi->tclass, h + hlen, pi->payload_len,
+			 rx_recompute == MR_CK_NEW ? NULL : &ck);
 	(void)w;
 	return 0;
 }

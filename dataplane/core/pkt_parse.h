@@ -34,6 +34,8 @@ struct mr_pkt_info {
 	uint16_t payload_len;	/* UDP payload length (UDP length - 8) */
 	uint8_t class;		/* enum mr_class of the payload (UDP only) */
 	uint8_t drop;		/* enum mr_drop when the verdict is MR_V_DROP */
+	uint8_t decrypted;	/* set by the relay: the payload was decrypted in place (SRTP),
+				 * so its UDP checksum is computed afresh, never updated */
 };
 
 #define MR_ETH_HLEN		14

@@ -3,12 +3,14 @@
  * latch, count, rewrite the headers in place and send the same mbuf (DESIGN.md §2).
  * Nothing here locks, allocates, makes a system call or logs per packet.
  */
+#include <errno.h>
 #include <string.h>
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
@@ -79,6 +81,104 @@ mr_flow_prefetch(uintptr_t val)
 		return;
 	}
 	mr_relay_prefetch(val);
+}
+
+/* Relay the packets mr_relay() staged for decryption (struct mr_srtp_burst): one engine
+ * burst, then those that failed to authenticate again under the previous key while a
+ * re-key's overlap lasts, then each in its order of arrival. */
+static __rte_noinline void
+mr_srtp_rx_finish(struct mr_worker *w, uint64_t now)
+{
+	struct mr_srtp_burst *b = w->srtp_burst;
+	unsigned int i, n = b->n_rx, nr = 0;
+
+	b->n_rx = 0;
+	mr_srtp_unprotect_burst(w->srtp, b->rx_op, n);
+	for (i = 0; i < n; i++) {
+		struct mr_dp_srtp *sr = mr_flow_srtp(b->rx[i].val);
+
+		if (b->rx_op[i].res == MR_SRTP_EAUTH && sr->rx_old != NULL &&
+		    (int64_t)(now - sr->rx_old_until) < 0) {
+			b->retry_op[nr] = b->rx_op[i];
+			b->retry_op[nr].ctx = sr->rx_old;
+			b->retry_of[nr++] = (uint8_t)i;
+		}
+	}
+	if (unlikely(nr != 0)) {
+		mr_srtp_unprotect_burst(w->srtp, b->retry_op, nr);
+		for (i = 0; i < nr; i++) {
+			if (b->retry_op[i].res != MR_SRTP_OK)
+				continue;
+			b->rx_op[b->retry_of[i]].res = MR_SRTP_OK;
+			b->rx_op[b->retry_of[i]].len = b->retry_op[i].len;
+			b->rx_op[b->retry_of[i]].ctx = NULL;	/* marks "under the old key" */
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct mr_srtp_rx_pend *rp = &b->rx[i];
+		struct mr_dp_srtp *sr = mr_flow_srtp(rp->val);
+
+		switch (b->rx_op[i].res) {
+		case MR_SRTP_OK:
+			sr->ctr.decrypted++;
+			if (b->rx_op[i].ctx == NULL)
+				sr->ctr.old_key++;
+			rp->pi->payload_len = b->rx_op[i].len;
+			rp->pi->decrypted = 1;
+			if (rp->val & MR_FLOW_ROOM)
+				mr_room_fwd_accept(w, rp->m, rp->pi, (struct mr_dp_part *)
+						   (rp->val & ~(uintptr_t)RTE_CACHE_LINE_MASK),
+						   now);
+			else
+				mr_relay_accept(w, rp->m, rp->pi, rp->val, now, MR_CK_NEW);
+			break;
+		case MR_SRTP_EREPLAY:
+			sr->ctr.replay++;
+			mr_drop(w, rp->m, MR_DROP_SRTP_REPLAY);
+			break;
+		case MR_SRTP_EMALFORMED:
+			sr->ctr.malformed++;
+			mr_drop(w, rp->m, MR_DROP_SRTP_MALFORMED);
+			break;
+		default:
+			sr->ctr.auth_fail++;
+			mr_drop(w, rp->m, MR_DROP_SRTP_AUTH);
+			break;
+		}
+	}
+}
+
+/* Encrypt the packets staged for SRTP remotes, then write their headers and send them. */
+static __rte_noinline void
+mr_srtp_tx_finish(struct mr_worker *w)
+{
+	struct mr_srtp_burst *b = w->srtp_burst;
+	struct mr_dp *dp = w->dp;
+	unsigned int i, n = b->n_tx;
+
+	b->n_tx = 0;
+	mr_srtp_protect_burst(w->srtp, b->tx_op, n);
+	for (i = 0; i < n; i++) {
+		struct mr_srtp_tx_pend *tp = &b->tx[i];
+		struct mr_dp_leg *o = tp->o;
+
+		if (unlikely(b->tx_op[i].res != MR_SRTP_OK)) {
+			o->srtp->ctr.protect_fail++;
+			mr_drop(w, tp->m, MR_DROP_SRTP_PROTECT);
+			continue;
+		}
+		tp->pi->payload_len = b->tx_op[i].len;
+		if (unlikely(mr_rewrite(w, tp->m, tp->pi, &dp->port[o->port_idx], &tp->from,
+					&tp->dst, tp->dmac, MR_CK_NEW) != 0)) {
+			mr_drop(w, tp->m, MR_DROP_HDR_ROOM);
+			continue;
+		}
+		o->srtp->ctr.encrypted++;
+		o->ctr.pkts_out++;
+		o->ctr.bytes_out += tp->pi->payload_len;
+		w->stats.relayed++;
+		mr_worker_tx(w, o->port_idx, tp->m);
+	}
 }
 
 /* Process received packets. from_handoff and ck are compile-time constants: packets that came
@@ -207,6 +307,12 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			mr_relay(w, own[i], &pis[i], data[i], now,
 				 mr_rx_recompute(dp, own[i], ck));
 	}
+	if (unlikely(w->srtp_burst != NULL)) {
+		if (w->srtp_burst->n_rx)
+			mr_srtp_rx_finish(w, now);
+		if (w->srtp_burst->n_tx)
+			mr_srtp_tx_finish(w);
+	}
 }
 
 void
@@ -231,6 +337,26 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		p->state = c->remote.family ? MR_PATH_CONFIGURED : MR_PATH_NONE;
 		p->last_rx_tsc = rte_get_tsc_cycles();
 		rte_seqcount_write_end(&l->seq);
+		break;
+	}
+	case MR_CMD_SRTP_SET: {
+		/* The new state replaces the leg's between two bursts: what the contexts it
+		 * replaces learned (rollover counters, replay windows) carries over, and so do
+		 * the counters. The control plane frees the old struct and the contexts no
+		 * longer named once this command was applied and a grace period passed. */
+		struct mr_dp_leg *l = &s->leg[c->leg];
+		struct mr_dp_srtp *old = l->srtp, *nw = c->obj;
+
+		if (nw != NULL && old != NULL) {
+			if (nw->rx != NULL && old->rx != NULL && nw->rx != old->rx)
+				mr_srtp_ctx_inherit(nw->rx, old->rx);
+			if (nw->tx != NULL && old->tx != NULL && nw->tx != old->tx)
+				mr_srtp_ctx_inherit(nw->tx, old->tx);
+			nw->ctr = old->ctr;
+		}
+		if (nw != NULL && nw->rx_old != NULL)
+			nw->rx_old_until = w->now + w->dp->srtp_overlap_tsc;
+		l->srtp = nw;
 		break;
 	}
 	case MR_CMD_SEND_RR:
@@ -276,6 +402,7 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 	struct rte_mbuf *pkts[MR_BURST];
 	unsigned int i, work = 0;
 
+	w->now = now;
 	mr_worker_commands(w);
 	if (w->cp_tx != NULL)
 		work += mr_worker_cp_tx(w, pkts);
@@ -308,6 +435,29 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 	}
 	mr_worker_flush(w);
 	return work;
+}
+
+int
+mr_worker_srtp_setup(struct mr_worker *w, struct mr_srtp_engine *e)
+{
+	struct mr_srtp_burst *b = rte_zmalloc_socket("mr_srtp_burst", sizeof(*b),
+						     RTE_CACHE_LINE_SIZE,
+						     rte_lcore_to_socket_id(w->lcore_id));
+
+	if (b == NULL)
+		return -ENOMEM;
+	w->srtp = e;
+	w->srtp_burst = b;
+	return 0;
+}
+
+void
+mr_worker_srtp_free(struct mr_worker *w)
+{
+	rte_free(w->srtp_burst);
+	w->srtp_burst = NULL;
+	mr_srtp_engine_free(w->srtp);
+	w->srtp = NULL;
 }
 
 int

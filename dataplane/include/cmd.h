@@ -18,6 +18,7 @@ struct mr_dp_session;
  * followed (controlplane/core/defer.h). */
 enum mr_cmd_type {
 	MR_CMD_SET_REMOTE = 1,	/* set (or clear, family 0) path[].remote of a leg */
+	MR_CMD_SRTP_SET,	/* install obj (struct mr_dp_srtp, or NULL: plain) on a leg */
 };
 
 /* Room commands on the owner's command ring: struct mr_cmd with type one of

@@ -49,7 +49,16 @@
 	X(RTCP_UNHANDLED, "rtcp_unhandled", "RTCP compound with nothing the room acts on") \
 	X(NO_MBUF, "no_mbuf", "mbuf pool empty: a packet the relay builds or copies was not sent") \
 	X(RTCP_BUILD, "rtcp_build_failed", "the relay's own RTCP (receiver report, NACK to a " \
-	  "publisher) did not fit in an mbuf: not sent")
+	  "publisher) did not fit in an mbuf: not sent") \
+	X(SRTP_AUTH, "srtp_auth_fail", "SRTP/SRTCP packet whose authentication tag does not " \
+	  "verify (or that is not SRTP/SRTCP at all) on an SRTP endpoint") \
+	X(SRTP_REPLAY, "srtp_replay", "authenticated SRTP/SRTCP packet already received, or " \
+	  "older than the replay window") \
+	X(SRTP_MALFORMED, "srtp_malformed", "SRTP/SRTCP packet too short for its header and " \
+	  "tag, or SRTCP without its index") \
+	X(SRTP_NO_KEY, "srtp_no_key", "SRTP on an endpoint whose remote key is not known yet") \
+	X(SRTP_PROTECT, "srtp_protect_failed", "packet to an SRTP remote that could not be " \
+	  "encrypted (no room for the tag, or an engine error)")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */

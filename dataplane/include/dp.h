@@ -62,6 +62,8 @@ struct mr_dp_port {
 };
 
 struct mr_dp;
+struct mr_srtp_engine;
+struct mr_srtp_burst;
 
 struct mr_rxq {
 	uint16_t port_idx;
@@ -98,6 +100,11 @@ struct mr_worker {
 	 * 128 is plenty); NULL = mp (mr_dp_rooms_setup() sets it so). */
 	struct rte_mempool *mp;
 	struct rte_mempool *hdr_mp;
+	/* This lcore's SRTP engine (dataplane/srtp/srtp.h), NULL when SRTP is not set up: an
+	 * SRTP leg's packets are then dropped (srtp_no_key). srtp_burst: its per-burst scratch
+	 * (struct mr_srtp_burst, dataplane/core/dp_priv.h), made with the engine. */
+	struct mr_srtp_engine *srtp;
+	struct mr_srtp_burst *srtp_burst;
 
 	/* dp: rw (a release store after each command it applies), cp: ro (acquire load).
 	 * Commands applied since start: the control plane counts those it sent
@@ -108,6 +115,7 @@ struct mr_worker {
 	uint64_t cmd_done __rte_cache_aligned;
 
 	/* dp: rw */
+	uint64_t now;			/* the TSC of the current loop iteration */
 	struct mr_txbuf tx[MR_DP_MAX_PORTS] __rte_cache_aligned;
 	struct mr_lcore_stats stats __rte_cache_aligned;
 } __rte_cache_aligned;
@@ -145,6 +153,8 @@ struct mr_dp {
 	struct rte_rcu_qsbr *qsv;	/* one reader thread per worker, thread id = worker index */
 	uint64_t tsc_hz;
 	uint64_t relatch_tsc;		/* 0 = never re-latch */
+	uint64_t srtp_overlap_tsc;	/* after a re-key, the previous remote key is accepted
+					 * this long (srtp.rekey_overlap) */
 	unsigned int idle_sleep_us;
 	/* cp: rw (controlplane/core/flows.c, relaxed atomic stores), dp: ro (relaxed atomic
 	 * load per packet, mr_owner_load()). owner[mr_owner_idx()] = worker index + 1 of the
@@ -219,6 +229,12 @@ mr_owner_load(const struct mr_dp *dp, unsigned int addr_idx, uint16_t udp_port)
  * defaults for those left 0, the TSC conversion factors, and each worker's hdr_mp (mp when
  * NULL). 0, or -EINVAL when tsc_hz is 0. */
 int mr_dp_rooms_setup(struct mr_dp *dp);
+
+/* Give worker w the SRTP engine e (made for it by the control plane, before launch) and the
+ * per-burst scratch it needs (allocated here, on the worker's socket). 0 or -ENOMEM.
+ * mr_worker_srtp_free() frees the scratch and the engine (after the worker stopped). */
+int mr_worker_srtp_setup(struct mr_worker *w, struct mr_srtp_engine *e);
+void mr_worker_srtp_free(struct mr_worker *w);
 
 /* The worker main loop (rte_eal_remote_launch target); arg is the struct mr_worker. */
 int mr_worker_main(void *arg);

@@ -185,6 +185,8 @@ struct mr_dp_part {
 	uint8_t pad;
 	uint32_t id;			/* control-plane participant id */
 	uint32_t relay_ssrc;		/* SSRC the relay's own RTCP to this participant uses */
+	struct mr_dp_srtp *srtp;	/* SRTP with this participant (session_dp.h), NULL:
+					 * plain; set before publication */
 
 	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
 	 * publication. Line 1 is all a fan-out copy to this participant writes or reads

@@ -46,6 +46,37 @@ struct mr_leg_ctr {
 	uint64_t drop_rtp;		/* MR_DROP_RTP_MALFORMED */
 };
 
+/* A leg's SRTP counters (in struct mr_dp_srtp: plain legs pay nothing for them). dp: rw
+ * (owner), cp: ro (mr_read_u64s). */
+struct mr_srtp_ctr {
+	uint64_t auth_fail;		/* MR_DROP_SRTP_AUTH */
+	uint64_t replay;		/* MR_DROP_SRTP_REPLAY */
+	uint64_t malformed;		/* MR_DROP_SRTP_MALFORMED */
+	uint64_t no_key;		/* MR_DROP_SRTP_NO_KEY */
+	uint64_t protect_fail;		/* MR_DROP_SRTP_PROTECT (counted on the sending leg) */
+	uint64_t decrypted;		/* packets that authenticated and were decrypted */
+	uint64_t old_key;		/* of those, under the previous key after a re-key */
+	uint64_t encrypted;		/* packets encrypted towards the remote */
+};
+
+struct mr_srtp_ctx;
+
+/* The SRTP state of one leg (dataplane/srtp/, RFC 3711). The leg's pointer is NULL for plain
+ * RTP both ways. The control plane builds it, sets it before publication or hands it to the
+ * owner with MR_CMD_SRTP_SET, and never changes one it handed over; the owner replaces the
+ * leg's pointer and carries the per-SSRC state (rollover counters, replay windows) of the
+ * contexts it replaces over to the new ones (mr_srtp_ctx_inherit). */
+struct mr_dp_srtp {
+	struct mr_srtp_ctx *rx;		/* decrypts what the remote sends; NULL: see rx_srtp */
+	struct mr_srtp_ctx *rx_old;	/* the previous remote key, accepted until rx_old_until */
+	struct mr_srtp_ctx *tx;		/* encrypts what goes to the remote; NULL: plain */
+	uint64_t rx_old_until;		/* TSC; set by the owner when it installs the struct */
+	uint8_t rx_srtp;		/* the remote sends SRTP: with rx NULL (its key not given
+					 * yet) its RTP/RTCP is dropped as srtp_no_key */
+	/* dp: rw (owner; carried over from the struct it replaces), cp: ro */
+	struct mr_srtp_ctr ctr;
+};
+
 struct mr_dp_leg {
 	/* cp: written before publication; dp: ro */
 	struct mr_ep local;		/* local address and RTP port */
@@ -59,6 +90,7 @@ struct mr_dp_leg {
 	uint32_t clock_rate;		/* clock used for jitter (0 = unknown) */
 	uint8_t clock_pt;		/* payload type clock_rate was derived for */
 	uint64_t ts_mult;		/* clock_rate / tsc_hz as a 32.32 fixed-point factor */
+	struct mr_dp_srtp *srtp;	/* dp: rw (owner, MR_CMD_SRTP_SET); NULL: plain RTP */
 };	/* not cache aligned: both legs are the owner's, and packing them saves 128 bytes a
 	 * session (a million sessions in 1 GiB, docs/PERFORMANCE.md) */
 

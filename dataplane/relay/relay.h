@@ -39,12 +39,12 @@ mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_le
 	return 1;
 }
 
-/* Relay one UDP packet that belongs to flow val on this (owner) lcore. rx_recompute: the
- * receiving port cannot vouch for the UDP checksum (mr_udp_ck_of()); a constant in the
- * worker's RX path. */
+/* A packet of flow val accepted by the leg it arrived on (authenticated and decrypted when
+ * the leg's remote sends SRTP): latch, count, and send it on from the other leg's endpoint,
+ * or stage it for encryption when the other leg's remote takes SRTP. */
 static __rte_always_inline void
-mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, uintptr_t val,
-	 uint64_t now, const int rx_recompute)
+mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+		uintptr_t val, uint64_t now, const int rx_recompute)
 {
 	struct mr_dp *dp = w->dp;
 	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
@@ -61,12 +61,6 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	/* The source endpoint, for latching (RFC 3550 §8.2 explains why sources are tracked;
 	 * symmetric RTP, RFC 4961, is why the reply goes where the packets come from). */
 	mr_pkt_src_ep(f, pi, &src);
-
-	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
-		l->ctr.drop_rtp++;
-		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
-		return;
-	}
 
 	switch (mr_path_accept(dp, &l->seq, p, &src, smac, now)) {
 	case MR_LATCH_REFUSED:
@@ -128,6 +122,30 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	}
 	from = o->local;
 	from.port += opi;
+	if (unlikely(o->srtp != NULL) && o->srtp->tx != NULL &&
+	    (pi->class == MR_CLASS_RTP || pi->class == MR_CLASS_RTCP)) {
+		/* To an SRTP remote: encrypted with the rest of the burst (mr_srtp_tx_finish). */
+		struct mr_srtp_burst *b = w->srtp_burst;
+		struct mr_srtp_op *so = &b->tx_op[b->n_tx];
+		struct mr_srtp_tx_pend *tp = &b->tx[b->n_tx];
+		uint8_t *pl = rte_pktmbuf_mtod_offset(m, uint8_t *, pi->payload_off);
+
+		so->ctx = o->srtp->tx;
+		so->pkt = pl;
+		so->len = pi->payload_len;
+		so->room = m->nb_segs == 1 ?
+			(uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)((uint8_t *)m->buf_addr +
+					  m->buf_len - (pl + pi->payload_len))) : 0;
+		so->rtcp = pi->class == MR_CLASS_RTCP;
+		tp->m = m;
+		tp->pi = (struct mr_pkt_info *)(uintptr_t)pi;
+		tp->o = o;
+		tp->from = from;
+		tp->dst = dst;
+		memcpy(tp->dmac, dmac, RTE_ETHER_ADDR_LEN);
+		b->n_tx++;
+		return;
+	}
 	if (unlikely(mr_rewrite(w, m, pi, oport, &from, &dst, dmac, rx_recompute) != 0)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return;
@@ -136,6 +154,26 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi, 
 	o->ctr.bytes_out += pi->payload_len;
 	w->stats.relayed++;
 	mr_worker_tx(w, o->port_idx, m);
+}
+
+/* Relay one UDP packet that belongs to flow val on this (owner) lcore. rx_recompute: the
+ * receiving port cannot vouch for the UDP checksum (mr_udp_ck_of()); a constant in the
+ * worker's RX path. */
+static __rte_always_inline void
+mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintptr_t val,
+	 uint64_t now, const int rx_recompute)
+{
+	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
+	struct mr_dp_leg *l = &s->leg[(val >> 1) & 1];
+
+	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
+		l->ctr.drop_rtp++;
+		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+		return;
+	}
+	if (unlikely(l->srtp != NULL) && mr_srtp_rx_stage(w, m, pi, val, l->srtp))
+		return;
+	mr_relay_accept(w, m, pi, val, now, rx_recompute);
 }
 
 /* The cache lines mr_relay touches for flow value val: the session's first line, the

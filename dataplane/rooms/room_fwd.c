@@ -103,6 +103,41 @@ room_alloc(struct mr_worker *w, struct rte_mempool *mp)
 /* Send the plen payload bytes at m's data start from to's local endpoint to its latched
  * remote: headers prepended in m's headroom. ck: checksum of the datagram the payload came
  * in, or NULL to compute it. Consumes m; 0, or -1 when it was dropped (counted). */
+/* Encrypt the plen payload bytes at p (in m, which the caller owns alone) for to, who
+ * speaks SRTP: one operation, flushed at once. Returns the new length, or 0 when it could not
+ * be done (m dropped and counted). */
+static uint16_t
+room_srtp_protect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint8_t *p,
+		  uint16_t plen)
+{
+	struct mr_srtp_op op;
+	uint8_t pt = p[1] & 0x7f;
+
+	op.ctx = to->srtp->tx;
+	op.pkt = p;
+	op.len = plen;
+	op.room = m->nb_segs == 1 ? (uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)
+		((uint8_t *)m->buf_addr + m->buf_len - (p + plen))) : 0;
+	/* RTCP by its packet type (RFC 5761 §4: 64..95 with the marker bit masked). */
+	op.rtcp = pt >= 64 && pt <= 95;
+	mr_srtp_protect_burst(w->srtp, &op, 1);
+	if (unlikely(op.res != MR_SRTP_OK)) {
+		to->srtp->ctr.protect_fail++;
+		mr_drop(w, m, MR_DROP_SRTP_PROTECT);
+		return 0;
+	}
+	to->srtp->ctr.encrypted++;
+	return op.len;
+}
+
+/* Does to take SRTP from the relay? Its copies are then encrypted under its own key: never an
+ * indirect clone or the shared mbuf of one. */
+static inline int
+room_sub_srtp(const struct mr_dp_part *to)
+{
+	return unlikely(to->srtp != NULL) && to->srtp->tx != NULL;
+}
+
 static int
 room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16_t plen,
 	  uint8_t tclass, const struct mr_udp_ck *ck)
@@ -115,6 +150,12 @@ room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16
 		to->ctr.drop_no_remote++;
 		mr_drop(w, m, MR_DROP_NO_REMOTE);
 		return -1;
+	}
+	if (room_sub_srtp(to)) {
+		plen = room_srtp_protect(w, m, to, payload, plen);
+		if (plen == 0)
+			return -1;
+		ck = NULL;
 	}
 	if (unlikely(m->data_off < hlen)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
@@ -205,7 +246,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	const struct mr_dp_port *op;
 	unsigned int i, last = sl->n, sent = 0, clones = 0;
 	struct mr_dp_part *sub;
-	struct mr_udp_ck ck;
+	struct mr_udp_ck ck, *ckp = &ck;
 
 	/* The last ready subscriber takes m; scanning from the end counts the others once. */
 	while (last > 0) {
@@ -218,8 +259,11 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		return 0;
 	}
 	last--;
-	mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck,
-		     mr_rx_recompute(dp, m, MR_CK_PORT));
+	if (!pi->decrypted)
+		mr_udp_ck_of(rte_pktmbuf_mtod(m, const uint8_t *), pi, &ck,
+			     mr_rx_recompute(dp, m, MR_CK_PORT));
+	else
+		ckp = NULL;	/* changed by decryption: computed afresh */
 	if (indirect) {
 		/* Clones copy this window: the payload only (Ethernet padding dropped). */
 		m->data_off = pay_off;
@@ -236,11 +280,11 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		}
 		if (!room_sub_ready(w, sub, from))
 			continue;
-		if (indirect && !dp->port[sub->port_idx].tx_no_chain) {
-			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, &ck) != 0)
+		if (indirect && !dp->port[sub->port_idx].tx_no_chain && !room_sub_srtp(sub)) {
+			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, ckp) != 0)
 				continue;
 			clones++;
-		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, &ck) != 0) {
+		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp) != 0) {
 			continue;
 		}
 		sent++;
@@ -249,9 +293,10 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 
 	sub = sl->sub[last];
 	op = &dp->port[sub->port_idx];
-	if (indirect && clones && op->tx_no_chain) {
-		/* m is shared by the clones: that port must not get it (fast free). */
-		if (room_send_bytes(w, sub, payload, plen, pi->tclass, &ck) == 0) {
+	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub))) {
+		/* m is shared by the clones: that port must not get it (fast free), nor may
+		 * its payload be encrypted for one subscriber. */
+		if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp) == 0) {
 			sent++;
 			w->stats.relayed++;
 		}
@@ -263,13 +308,20 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return sent;
 	}
+	if (room_sub_srtp(sub)) {
+		/* No clone shares m here: encrypt the payload in place. */
+		plen = room_srtp_protect(w, m, sub, (uint8_t *)(uintptr_t)payload, plen);
+		if (plen == 0)
+			return sent;
+		ckp = NULL;
+	}
 	/* In place: the old headers are skipped, the new ones end where the payload starts
 	 * (clones see only the payload window, which this does not touch). */
 	m->data_off = pay_off - hlen;
 	m->data_len = hlen + plen;
 	m->pkt_len = m->data_len;
 	mr_hdr_write(m, rte_pktmbuf_mtod(m, uint8_t *), op, &sub->local, &sub->path.remote,
-		     sub->path.mac.addr_bytes, pi->tclass, payload, plen, &ck);
+		     sub->path.mac.addr_bytes, pi->tclass, payload, plen, ckp);
 	sub->ctr.pkts_out++;
 	sub->ctr.bytes_out += plen;
 	w->stats.relayed++;
@@ -685,12 +737,9 @@ room_rtcp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 /* ---- entry points ---- */
 
 void
-mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
-	      struct mr_dp_part *part, uint64_t now)
+mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi,
+		  struct mr_dp_part *part, uint64_t now)
 {
-	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	struct mr_ep src;
-
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		part->ctr.drop_rtp++;
 		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
@@ -702,6 +751,19 @@ mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_i
 		mr_drop(w, m, MR_DROP_ROOM_CLASS);
 		return;
 	}
+	if (unlikely(part->srtp != NULL) &&
+	    mr_srtp_rx_stage(w, m, pi, mr_room_flow_val(part), part->srtp))
+		return;
+	mr_room_fwd_accept(w, m, pi, part, now);
+}
+
+void
+mr_room_fwd_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+		   struct mr_dp_part *part, uint64_t now)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mr_ep src;
+
 	mr_pkt_src_ep(f, pi, &src);
 	switch (mr_path_accept(w->dp, &part->seq, &part->path, &src,
 			       (const struct rte_ether_addr *)(f + 6), now)) {

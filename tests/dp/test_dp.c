@@ -2228,6 +2228,202 @@ test_cp_tx(void **state)
 	assert_quiet();
 }
 
+/* ---- SRTP in the relay (dataplane/srtp/, both engines) ---- */
+
+static struct mr_srtp_ctx *
+srtp_ctx(enum mr_srtp_engine_kind kind, uint8_t fill)
+{
+	struct mr_srtp_key k = { .suite = MR_SRTP_AES_CM_128_HMAC_SHA1_80, .len = 30 };
+	struct mr_srtp_ctx *c;
+
+	memset(k.master, fill, k.len);
+	c = mr_srtp_ctx_create(kind, &k);
+	assert_non_null(c);
+	return c;
+}
+
+/* Encrypt (or decrypt) the len bytes at p with c, through engine e: the new length. */
+static uint16_t
+srtp_do(struct mr_srtp_engine *e, struct mr_srtp_ctx *c, uint8_t *p, uint16_t len, int protect,
+	int want)
+{
+	struct mr_srtp_op op = { .ctx = c, .pkt = p, .len = len, .room = 64 };
+
+	if (protect)
+		mr_srtp_protect_burst(e, &op, 1);
+	else
+		mr_srtp_unprotect_burst(e, &op, 1);
+	assert_int_equal(op.res, want);
+	return op.len;
+}
+
+static void
+srtp_case(enum mr_srtp_engine_kind kind)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_srtp_engine *e = mr_srtp_engine_create(kind), *te = mr_srtp_engine_create(kind);
+	struct mr_srtp_ctx *snd1 = srtp_ctx(kind, 0x11), *snd2 = srtp_ctx(kind, 0x22);
+	struct mr_srtp_ctx *rcv = srtp_ctx(kind, 0x33);
+	struct mr_dp_srtp *d1, *d2;
+	struct mr_dp_session *s;
+	struct mr_ep x = X, y = ep4(198, 18, 0, 12, 6002), r0 = R0, l0, l1;
+	uint8_t pl[256], plain[256], enc[8][256], plain_s[8][256];
+	uint16_t plen, elen[8], n;
+	struct frame f;
+	struct mr_cmd c;
+	struct rte_mbuf *out, *outs[64];
+	unsigned int i;
+
+	assert_non_null(e);
+	assert_non_null(te);
+	assert_int_equal(mr_worker_srtp_setup(w, e), 0);
+	dp->srtp_overlap_tsc = 1000;
+	s = sess_std(0, 20100, 20102);
+	l0 = s->leg[0].local;
+	l1 = s->leg[1].local;
+	/* Leg 1 (latching) speaks SRTP: the remote encrypts with key 0x11, mrelay with 0x33. */
+	d1 = rte_zmalloc("t_srtp", sizeof(*d1), 0);
+	assert_non_null(d1);
+	d1->rx = srtp_ctx(kind, 0x11);
+	d1->tx = srtp_ctx(kind, 0x33);
+	d1->rx_srtp = 1;
+	s->leg[1].srtp = d1;
+
+	/* Eight packets as the remote sends them. */
+	for (i = 0; i < 8; i++) {
+		plen = rtp(plain_s[i], 0, (uint16_t)(100 + i), 160 * i, 0x5ec0de01, 40);
+		memcpy(enc[i], plain_s[i], plen);
+		elen[i] = srtp_do(te, snd1, enc[i], plen, 1, MR_SRTP_OK);
+		assert_int_equal(elen[i], plen + 10);
+	}
+	plen = elen[0] - 10;
+
+	/* 1. Forged (a flipped bit) from a stranger, and plain RTP: dropped, nothing learned. */
+	memcpy(pl, enc[0], elen[0]);
+	pl[20] ^= 1;
+	build_udp(&f, MAC_B, YMAC, &y, &l1, pl, elen[0], &PLAIN);
+	inject_f(P_B, &f);
+	build_udp(&f, MAC_B, YMAC, &y, &l1, plain_s[0], plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 10), 2);
+	assert_int_equal(w->stats.drops[MR_DROP_SRTP_AUTH], 2);
+	assert_int_equal(d1->ctr.auth_fail, 2);
+	assert_int_equal(s->leg[1].path[0].state, MR_PATH_NONE);
+	assert_int_equal(s->leg[1].ctr.pkts_in, 0);
+	assert_int_equal(mr_rtp_stats_received(&s->leg[1].rtp), 0);
+	assert_quiet();
+
+	/* 2. The genuine packets, in one burst: latch X, leave decrypted to R0 (checksum in
+	 * full), in order. */
+	for (i = 0; i < 3; i++) {
+		build_udp(&f, MAC_B, XMAC, &x, &l1, enc[i], elen[i], &PLAIN);
+		inject_f(P_B, &f);
+	}
+	assert_int_equal(mr_worker_iteration(w, T0 + 20), 3);
+	take_n(P_A, 0, outs, 3);
+	for (i = 0; i < 3; i++) {
+		check_udp_out(outs[i], RMAC0, MAC_A, -1, &l0, &r0, 0, plain_s[i], plen, 0);
+		rte_pktmbuf_free(outs[i]);
+	}
+	assert_int_equal(s->leg[1].path[0].state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&s->leg[1].path[0].remote, &x));
+	assert_int_equal(d1->ctr.decrypted, 3);
+	assert_int_equal(s->leg[1].ctr.pkts_in, 3);
+	/* (the first packet only starts the RFC 3550 A.1 source: not counted as received) */
+	assert_true(mr_rtp_stats_received(&s->leg[1].rtp) > 0);
+
+	/* 3. A replay, and a duplicate inside one burst: srtp_replay, not relayed. */
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc[1], elen[1], &PLAIN);
+	inject_f(P_B, &f);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc[3], elen[3], &PLAIN);
+	inject_f(P_B, &f);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 30), 3);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &l0, &r0, 0, plain_s[3], plen, 0);
+	rte_pktmbuf_free(out);
+	assert_int_equal(w->stats.drops[MR_DROP_SRTP_REPLAY], 2);
+	assert_int_equal(d1->ctr.replay, 2);
+
+	/* 4. R0 → leg 0 → leg 1: encrypted under 0x33 towards X; the remote decrypts it. */
+	n = rtp(pl, 8, 7, 999, 0xaabbccdd, 100);
+	memcpy(plain, pl, n);
+	build_udp(&f, MAC_A, RMAC0, &r0, &l0, pl, n, &PLAIN);
+	inject_f(P_A, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 40), 1);
+	out = take1(P_B, 0);
+	{
+		uint8_t *o = rte_pktmbuf_mtod_offset(out, uint8_t *, 14 + 20 + 8);
+		uint16_t olen = out->data_len - (14 + 20 + 8);
+
+		assert_int_equal(olen, n + 10);
+		memcpy(pl, o, olen);
+		check_udp_out(out, XMAC, MAC_B, -1, &l1, &x, 0, pl, olen, 0);
+		assert_int_equal(srtp_do(te, rcv, pl, olen, 0, MR_SRTP_OK), n);
+		assert_memory_equal(pl, plain, n);
+	}
+	rte_pktmbuf_free(out);
+	assert_int_equal(d1->ctr.encrypted, 1);
+
+	/* 5. Re-key (MR_CMD_SRTP_SET): the new key works at once, the old one during the
+	 * overlap (dp->srtp_overlap_tsc = 1000 cycles of the synthetic clock), then not. */
+	d2 = rte_zmalloc("t_srtp", sizeof(*d2), 0);
+	assert_non_null(d2);
+	d2->rx = srtp_ctx(kind, 0x22);
+	d2->rx_old = d1->rx;
+	d2->tx = d1->tx;
+	d2->rx_srtp = 1;
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_SRTP_SET;
+	c.s = s;
+	c.leg = 1;
+	c.obj = d2;
+	assert_int_equal(rte_ring_sp_enqueue_elem(w->cmd, &c, sizeof(c)), 0);
+	memcpy(pl, plain_s[5], plen);
+	n = srtp_do(te, snd2, pl, plen, 1, MR_SRTP_OK);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, pl, n, &PLAIN);
+	inject_f(P_B, &f);					/* new key */
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc[4], elen[4], &PLAIN);
+	inject_f(P_B, &f);					/* old key */
+	assert_int_equal(mr_worker_iteration(w, T0 + 1000), 2);
+	assert_ptr_equal(s->leg[1].srtp, d2);
+	assert_int_equal(d2->rx_old_until, T0 + 2000);
+	assert_int_equal(d2->ctr.decrypted, 6);		/* carried over: 4 + 2 */
+	assert_int_equal(d2->ctr.old_key, 1);
+	take_n(P_A, 0, outs, 2);
+	rte_pktmbuf_free_bulk(outs, 2);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc[6], elen[6], &PLAIN);
+	inject_f(P_B, &f);					/* old key, too late */
+	assert_int_equal(mr_worker_iteration(w, T0 + 2001), 1);
+	assert_int_equal(d2->ctr.auth_fail, 3);
+	assert_int_equal(d2->ctr.decrypted, 6);
+	assert_quiet();
+
+	s->leg[1].srtp = NULL;
+	mr_srtp_ctx_free(d1->rx);
+	mr_srtp_ctx_free(d1->tx);
+	mr_srtp_ctx_free(d2->rx);
+	rte_free(d1);
+	rte_free(d2);
+	mr_srtp_ctx_free(snd1);
+	mr_srtp_ctx_free(snd2);
+	mr_srtp_ctx_free(rcv);
+	mr_srtp_engine_free(te);
+	mr_worker_srtp_free(w);
+}
+
+static void
+test_srtp(void **state)
+{
+	(void)state;
+	assert_int_equal(mr_srtp_global_init(MR_SRTP_ENGINE_IPSEC_MB), 0);
+	assert_int_equal(mr_srtp_global_init(MR_SRTP_ENGINE_LIBSRTP), 0);
+	srtp_case(MR_SRTP_ENGINE_IPSEC_MB);
+	case_down(NULL);
+	case_up(NULL);
+	srtp_case(MR_SRTP_ENGINE_LIBSRTP);
+}
+
 int
 main(void)
 {
@@ -2252,6 +2448,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_srtp, case_up, case_down),
 	};
 	int rc;
 

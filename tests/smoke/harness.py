@@ -602,9 +602,12 @@ def free_tcp_port():
 
 def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=(1,),
 		idle_sleep_us=50, rx_queues=1, token="", relay=None, api_extra=None,
-		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None):
+		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None,
+		srtp_overlap_ms=60000):
 	"""A daemon configuration: one port, net_tap on `tap` unless `device` names another;
-	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port."""
+	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port. The SRTP
+	re-key overlap is long, so that a test's packets under the old key are in it whatever
+	the machine's speed."""
 	r = {"port_min": 30000, "port_max": 30999, "idle_timeout": 60,
 	     "relatch_timeout_ms": 500, "max_sessions": 32, "ended_history": 100, "mbufs": 4095}
 	r.update(relay or {})
@@ -644,6 +647,10 @@ api = {{
 
 log = {{
 	level = "{log_level}";
+}};
+
+srtp = {{
+	rekey_overlap_ms = {srtp_overlap_ms};
 }};
 """
 

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <rte_common.h>
+#include <rte_malloc.h>
+
+#include "appliance.h"
+#include "defer.h"
+#include "dpmem.h"
+#include "srtp_cp.h"
+#include "mr_log.h"
+
+MR_LOG_REGISTER(mr_logtype_srtp, srtp);
+#define SRTP_LOG(level, ...) MR_LOG(level, mr_logtype_srtp, "srtp", __VA_ARGS__)
+
+static void
+mr_dp_srtp_free(struct mr_dp_srtp *d)
+{
+	if (d == NULL)
+		return;
+	mr_srtp_ctx_free(d->rx);
+	mr_srtp_ctx_free(d->rx_old);
+	mr_srtp_ctx_free(d->tx);
+	mr_dpmem_poison(d, sizeof(*d));
+	rte_free(d);
+}
+
+int
+mr_cp_srtp_build(struct mr_appliance *a, const char *field, const struct mr_srtp_req *r,
+		 const struct mr_dp_srtp *cur, int socket, struct mr_dp_srtp **out,
+		 struct mr_cp_srtp_new *nl, json_t **body)
+{
+	enum mr_srtp_engine_kind kind = (enum mr_srtp_engine_kind)a->srtp_kind;
+	struct mr_dp_srtp *d;
+
+	nl->set = 0;
+	*out = NULL;
+	if (!a->srtp_ok)
+		return mr_json_err(body, 503, "%s: no SRTP engine is running (see the log at "
+				   "start)", field);
+	d = rte_zmalloc_socket("mr_srtp", sizeof(*d), RTE_CACHE_LINE_SIZE, socket);
+	if (d == NULL)
+		return mr_json_err(body, 503, "memory: no room for SRTP state");
+	d->rx_srtp = 1;
+	if (r->has_remote_key) {
+		d->rx = mr_srtp_ctx_create(kind, &r->remote_key);
+		if (d->rx == NULL)
+			goto nomem;
+		if (cur != NULL)
+			d->rx_old = cur->rx;	/* accepted for srtp.rekey_overlap_ms */
+	} else if (cur != NULL) {
+		d->rx = cur->rx;
+	}
+	if (r->has_local_key) {
+		nl->key = r->local_key;
+		nl->set = 1;
+	} else if (cur == NULL || cur->tx == NULL ||
+		   (r->suite != mr_srtp_ctx_suite(cur->tx) && !r->has_remote_key)) {
+		/* A new endpoint, or a PATCH {"suite": X} asking for a new local key. */
+		if (mr_srtp_key_random((enum mr_srtp_suite)r->suite, &nl->key) < 0) {
+			if (r->has_remote_key)
+				mr_srtp_ctx_free(d->rx);
+			rte_free(d);
+			return mr_json_err(body, 500, "internal: no random bytes for an SRTP key");
+		}
+		nl->set = 1;
+	}
+	if (nl->set) {
+		d->tx = mr_srtp_ctx_create(kind, &nl->key);
+		if (d->tx == NULL)
+			goto nomem;
+	} else {
+		d->tx = cur->tx;
+	}
+	*out = d;
+	return 0;
+nomem:
+	if (r->has_remote_key)
+		mr_srtp_ctx_free(d->rx);
+	rte_free(d);
+	mr_srtp_key_wipe(&nl->key);
+	nl->set = 0;
+	return mr_json_err(body, 503, "memory: no room for an SRTP context");
+}
+
+void
+mr_cp_srtp_unbuild(struct mr_dp_srtp *d, const struct mr_srtp_req *r, struct mr_cp_srtp_new *nl)
+{
+	if (d == NULL)
+		return;
+	if (r->has_remote_key)
+		mr_srtp_ctx_free(d->rx);
+	if (nl->set)
+		mr_srtp_ctx_free(d->tx);
+	rte_free(d);
+	mr_srtp_key_wipe(&nl->key);
+	nl->set = 0;
+}
+
+/* What an installation leaves behind: the struct the owner used and the contexts the new one
+ * does not name, freed once the owner applied the command and a grace period passed. */
+struct mr_srtp_garbage {
+	struct mr_defer defer;
+	struct mr_dp_srtp *d;
+	struct mr_srtp_ctx *ctx[3];
+};
+
+static void
+mr_srtp_garbage_free(struct mr_defer *df, void *arg)
+{
+	struct mr_srtp_garbage *g = container_of(df, struct mr_srtp_garbage, defer);
+	unsigned int i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++)
+		mr_srtp_ctx_free(g->ctx[i]);
+	if (g->d != NULL) {
+		mr_dpmem_poison(g->d, sizeof(*g->d));
+		rte_free(g->d);
+	}
+	free(g);
+}
+
+static const struct mr_defer_ops mr_srtp_garbage_ops = { .free = mr_srtp_garbage_free };
+
+void
+mr_cp_srtp_set(struct mr_cp_srtp *cs, struct mr_dp_srtp *d, const struct mr_srtp_req *r,
+	       const struct mr_cp_srtp_new *nl)
+{
+	cs->dp = d;
+	if (d == NULL) {
+		cs->rx_suite = cs->tx_suite = 0;
+		return;
+	}
+	if (r->has_remote_key)
+		cs->rx_suite = r->remote_key.suite;
+	if (nl->set)
+		cs->tx_suite = nl->key.suite;
+}
+
+void
+mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_srtp *cs,
+		     struct mr_dp_srtp *nw, const struct mr_srtp_req *r,
+		     const struct mr_cp_srtp_new *nl)
+{
+	struct mr_dp_srtp *old = cs->dp;
+
+	mr_cp_srtp_set(cs, nw, r, nl);
+	cs->rekeys++;
+	if (old != NULL) {
+		struct mr_srtp_ctx *c[3] = { old->rx, old->rx_old, old->tx };
+		struct mr_srtp_garbage *g = calloc(1, sizeof(*g));
+		unsigned int i, k;
+
+		if (g == NULL) {
+			/* Leaks rather than frees early: the owner may still use them. */
+			SRTP_LOG(ERR, "out of memory retiring SRTP state: leaked\n");
+			return;
+		}
+		g->d = old;
+		for (i = 0, k = 0; i < 3; i++)
+			if (c[i] != NULL && (nw == NULL || (c[i] != nw->rx &&
+							    c[i] != nw->rx_old &&
+							    c[i] != nw->tx)))
+				g->ctx[k++] = c[i];
+		mr_defer_add(&a->defer, &g->defer, owner, &mr_srtp_garbage_ops, NULL);
+	}
+}
+
+void
+mr_cp_srtp_release(struct mr_cp_srtp *cs)
+{
+	if (cs->dp == NULL)
+		return;
+	mr_read_u64s(&cs->final, &cs->dp->ctr, sizeof(cs->final));
+	mr_dp_srtp_free(cs->dp);
+	cs->dp = NULL;
+}
+
+json_t *
+mr_cp_srtp_json(const struct mr_cp_srtp *cs, int full)
+{
+	const struct mr_srtp_suite_info *rx, *tx;
+	struct mr_srtp_ctr c;
+	json_t *j;
+
+	if (cs->tx_suite == 0 && cs->rx_suite == 0 && cs->dp == NULL)
+		return json_null();
+	rx = mr_srtp_suite_info((enum mr_srtp_suite)cs->rx_suite);
+	tx = mr_srtp_suite_info((enum mr_srtp_suite)cs->tx_suite);
+	j = json_object();
+	/* Never a key: only which suites are in use. */
+	json_object_set_new(j, "suite", tx ? json_string(tx->name) : json_null());
+	json_object_set_new(j, "remote_suite", rx ? json_string(rx->name) : json_null());
+	json_object_set_new(j, "remote_key_set", json_boolean(rx != NULL));
+	if (!full)
+		return j;
+	if (cs->dp != NULL)
+		mr_read_u64s(&c, &cs->dp->ctr, sizeof(c));
+	else
+		c = cs->final;
+	json_object_set_new(j, "rekeys", json_integer(cs->rekeys));
+	json_object_set_new(j, "counters", json_pack(
+		"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"decrypted", (json_int_t)c.decrypted,
+		"encrypted", (json_int_t)c.encrypted,
+		"old_key", (json_int_t)c.old_key,
+		"srtp_auth_fail", (json_int_t)c.auth_fail,
+		"srtp_replay", (json_int_t)c.replay,
+		"srtp_malformed", (json_int_t)c.malformed,
+		"srtp_no_key", (json_int_t)c.no_key,
+		"srtp_protect_failed", (json_int_t)c.protect_fail));
+	return j;
+}
+
+void
+mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl)
+{
+	char sdes[128];
+
+	if (!nl->set)
+		return;
+	if (json_is_object(sj) && mr_srtp_sdes_format(&nl->key, sdes, sizeof(sdes)) > 0)
+		json_object_set_new(sj, "local_key", json_string(sdes));
+	explicit_bzero(sdes, sizeof(sdes));
+	mr_srtp_key_wipe(&nl->key);
+	nl->set = 0;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The control plane's side of SRTP (docs/API.md "SRTP"): building the struct mr_dp_srtp of a
+ * session leg or room participant from a request's SDES keys, retiring the one it replaces
+ * through the deferral queue, and showing what may be shown (suites and counters, never a
+ * key; a local key only in the answer that made it).
+ */
+#ifndef MR_SRTP_CP_H
+#define MR_SRTP_CP_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+#include "json_req.h"
+#include "session_dp.h"
+#include "srtp.h"
+
+struct mr_appliance;
+
+/* What the control plane keeps of one endpoint's SRTP. */
+struct mr_cp_srtp {
+	/* The struct the owner has, or will have once it applied the last MR_CMD_SRTP_SET
+	 * (NULL: plain); the control plane never changes one it handed over. */
+	struct mr_dp_srtp *dp;
+	uint8_t rx_suite, tx_suite;	/* enum mr_srtp_suite, 0: none */
+	uint32_t rekeys;		/* PATCHes that changed it */
+	struct mr_srtp_ctr final;	/* the counters, kept once dp is freed */
+};
+
+/* A local key made or taken for an answer, shown there once (mr_cp_srtp_show_key). */
+struct mr_cp_srtp_new {
+	int set;
+	struct mr_srtp_key key;
+};
+
+/* Build the dataplane struct for request r on top of cur (NULL: the endpoint is plain or
+ * new), for an owner on socket. field names the request member in errors ("legs[0].srtp").
+ * 0 with *out, and nl set when the local key is new; or an HTTP status with *body. */
+int mr_cp_srtp_build(struct mr_appliance *a, const char *field, const struct mr_srtp_req *r,
+		     const struct mr_dp_srtp *cur, int socket, struct mr_dp_srtp **out,
+		     struct mr_cp_srtp_new *nl, json_t **body);
+/* Undo a build that was never handed over (r and nl as given to the build). */
+void mr_cp_srtp_unbuild(struct mr_dp_srtp *d, const struct mr_srtp_req *r,
+			struct mr_cp_srtp_new *nl);
+/* A new endpoint's struct, set before publication. */
+void mr_cp_srtp_set(struct mr_cp_srtp *cs, struct mr_dp_srtp *d, const struct mr_srtp_req *r,
+		    const struct mr_cp_srtp_new *nl);
+/* The owner was sent MR_CMD_SRTP_SET with nw (NULL: plain): record it in cs, and queue the
+ * struct it replaces, with the contexts nw does not name, on the deferral queue. */
+void mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_srtp *cs,
+			  struct mr_dp_srtp *nw, const struct mr_srtp_req *r,
+			  const struct mr_cp_srtp_new *nl);
+/* The endpoint is gone and the owner can no longer reach its struct: keep the counters and
+ * free it now. */
+void mr_cp_srtp_release(struct mr_cp_srtp *cs);
+/* "srtp" of a GET or an answer: null for plain; suites, and with full counters and rekeys. */
+json_t *mr_cp_srtp_json(const struct mr_cp_srtp *cs, int full);
+/* Put the new local key into the object sj ("srtp" of an answer) as local_key, then wipe
+ * it. */
+void mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl);
+
+#endif
