@@ -27,6 +27,7 @@
 #include "rooms.h"
 #include "sessions.h"
 #include "steer.h"
+#include "telemetry.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_appliance, appliance);
@@ -341,6 +342,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_defer_poll(&a->defer);
 			mr_sessions_tick(a->sess, now);
 			mr_rooms_tick(a->rooms, now);
+			mr_telemetry_tick(a);
 		}
 	}
 }
