@@ -253,7 +253,7 @@ class Run:
 		st = pkg_status()
 		if st != "rc":
 			raise Fail(f"status after dpkg -r: {st!r} (want rc: config files only)")
-		left = [f for f in self.files if os.path.isfile(f) or os.path.islink(f)]
+		left = [f for f in self.files if os.path.lexists(f) and not os.path.isdir(f)]
 		if set(left) != CONFFILES:
 			raise Fail(f"after dpkg -r, these remain: {sorted(left)} "
 				   f"(only {sorted(CONFFILES)} may)")
