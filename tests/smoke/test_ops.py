@@ -272,3 +272,74 @@ def _tshark_count(path, flt):
 			    "-T", "fields", "-e", "frame.number"], capture_output=True, text=True,
 			   timeout=60)
 	return len([ln for ln in p.stdout.splitlines() if ln.strip()])
+
+
+def _read_pcap(path):
+	import struct
+	with open(path, "rb") as f:
+		data = f.read()
+	magic, _, _, _, _, _, linktype = struct.unpack("<IHHiIII", data[:24])
+	eq(magic, 0xa1b2c3d4, "pcap magic")
+	eq(linktype, 1, "pcap link type (Ethernet)")
+	off, out = 24, []
+	while off < len(data):
+		_, _, incl, orig = struct.unpack("<IIII", data[off:off + 16])
+		eq(incl, orig, "pcap record not truncated")
+		out.append(data[off + 16:off + 16 + incl])
+		off += 16 + incl
+	return out
+
+
+def test_pktgen_pcap(env):
+	"""perf/pktgen/rtp-pcap.py: sessions created, a pcap of valid RTP that tshark decodes
+	(V=2, DSCP EF, sequence and timestamp advancing per stream, checksums right), and
+	frames from it, sent to mrelayd, counted as RTP and relayed back to their sender."""
+	if shutil.which("tshark") is None:
+		raise h.Skip("tshark not installed (apt-get install tshark)")
+	d = env.main
+	pcap = os.path.join(env.workdir, "rtp.pcap")
+	src_mac = env.host.own_mac()
+	p = subprocess.run([sys.executable, os.path.join(ROOT, "perf", "pktgen", "rtp-pcap.py"),
+			    "--api", f"127.0.0.1:{d.api_port}", "--token", d.token, "--sessions", "3",
+			    "--packets", "101", "--src-mac", src_mac, "--src-ip", NS_V4[0],
+			    "--out", pcap], capture_output=True, text=True, timeout=60)
+	eq(p.returncode, 0, f"rtp-pcap.py: {p.stderr}")
+	info = json.loads(p.stdout.splitlines()[0])
+	for sid in info["sessions"]:
+		h.CLEANUP_SESSIONS.append(h.Session(d, d.ok("GET", f"/v1/sessions/{sid}")))
+	eq(info["streams"], 6, "streams")
+	lo, hi = info["local_ports"]
+	t = subprocess.run(["tshark", "-r", pcap, "-o", "udp.check_checksum:TRUE",
+			    "-o", "ip.check_checksum:TRUE", "-d", f"udp.port=={lo}-{hi},rtp",
+			    "-T", "fields", "-E", "separator=,", "-e", "rtp.version", "-e", "rtp.ssrc",
+			    "-e", "rtp.seq", "-e", "rtp.timestamp", "-e", "ip.dsfield.dscp",
+			    "-e", "udp.dstport", "-e", "ip.checksum.status", "-e", "udp.checksum.status",
+			    "-e", "frame.len"], capture_output=True, text=True, timeout=60)
+	eq(t.returncode, 0, f"tshark: {t.stderr}")
+	rows = [ln.split(",") for ln in t.stdout.splitlines() if ln]
+	eq(len(rows), 6 * 101, "packets in the pcap")
+	per = {}
+	for ver, ssrc, seq, ts, dscp, dport, ipck, udpck, flen in rows:
+		eq((ver, dscp, ipck, udpck, flen), ("2", "46", "1", "1", "214"),
+		   "RTP version, DSCP, IPv4 and UDP checksum status (1: good), frame length")
+		check(lo <= int(dport) <= hi, f"destination port {dport} not a session's")
+		per.setdefault(ssrc, []).append((int(seq), int(ts), int(dport)))
+	eq(len(per), 6, "one SSRC per leg")
+	for ssrc, pk in per.items():
+		for (s0, t0, d0), (s1, t1, d1) in zip(pk, pk[1:]):
+			check((s1 - s0) % 65536 == 1 and (t1 - t0) % (1 << 32) == 160 and d0 == d1,
+			      f"stream {ssrc}: {s0}/{t0} then {s1}/{t1}")
+	# Two rounds through mrelayd: counted as RTP, relayed back to the sender's address.
+	frames = _read_pcap(pcap)[:12]
+	s = h.Session(d, d.ok("GET", f"/v1/sessions/{info['sessions'][0]}"))
+	ps = env.host.packet_socket()
+	# mrelayd must know our MAC for the replies: one ping resolves both ways.
+	env.host.run("ping", "-c", "1", "-W", "2", "-I", NS_V4[0], h.RELAY4, check_rc=False)
+	for fr in frames:
+		ps.send(fr)
+	h.wait_for(lambda: all(s.counters(i)["rtp_packets"] >= 2 for i in range(2)), 10,
+		   what="two RTP packets counted on each leg of the first session")
+	for i in range(2):
+		c = s.counters(i)
+		eq(c["other_packets"], 0, f"leg {i} other_packets")
+		check(c["packets_out"] >= 1, f"leg {i} relayed nothing back: {c}")
