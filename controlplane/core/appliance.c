@@ -28,6 +28,7 @@
 #include "sessions.h"
 #include "srtp.h"
 #include "steer.h"
+#include "telemetry.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_appliance, appliance);
@@ -377,6 +378,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_defer_poll(&a->defer);
 			mr_sessions_tick(a->sess, now);
 			mr_rooms_tick(a->rooms, now);
+			mr_telemetry_tick(a);
 		}
 	}
 }

@@ -14,10 +14,15 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
+#include <rte_pdump.h>
+#ifdef MR_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include "appliance.h"
 #include "config.h"
 #include "mr_log.h"
+#include "telemetry.h"
 
 MR_LOG_REGISTER(mr_logtype_main, main);
 #define MAIN_LOG(level, ...) MR_LOG(level, mr_logtype_main, "main", __VA_ARGS__)
@@ -30,6 +35,17 @@ mr_on_signal(int sig)
 {
 	(void)sig;
 	mr_stop = 1;
+}
+
+/* Tell systemd (Type=notify, $NOTIFY_SOCKET) how far we are; nothing without it. */
+static void
+mr_notify(const char *state)
+{
+#ifdef MR_HAVE_SYSTEMD
+	sd_notify(0, state);
+#else
+	(void)state;
+#endif
 }
 
 static void
@@ -101,7 +117,7 @@ main(int argc, char **argv)
 	char err[1024], lcores[1024], mainl[16], loglvl[64];
 	char *eal_argv[MR_MAX_EAL_ARGS + 16 + 2 * MR_MAX_PORTS];
 	const char *path = NULL, *runtime_opt;
-	int c, eal_argc = 0, check = 0, rc, i, n_pci;
+	int c, eal_argc = 0, check = 0, rc, i, n_pci, pdump;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	rlim_t nofile, nofile_before;
 	size_t off;
@@ -216,6 +232,17 @@ main(int argc, char **argv)
 			"limit (LimitNOFILE= in the systemd unit, ulimit -Hn)\n",
 			(unsigned long long)nofile, cfg.rooms.ws_max_connections);
 
+	/* dpdk-dumpcap (a secondary process) asks the primary over the multi-process channel
+	 * to install its RX/TX callbacks: nothing runs on the ports until it does. That
+	 * channel needs shared runtime files (--file-prefix, without --no-shconf/--in-memory). */
+	pdump = rte_pdump_init() == 0;
+	if (pdump)
+		MAIN_LOG(INFO, "packet capture: dpdk-dumpcap can attach\n");
+	else
+		MAIN_LOG(INFO, "packet capture: unavailable (%s); dpdk-dumpcap needs "
+			 "\"--file-prefix\", NAME in eal and no --no-shconf/--in-memory\n",
+			 rte_strerror(rte_errno));
+
 	signal(SIGINT, mr_on_signal);
 	signal(SIGTERM, mr_on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -229,8 +256,15 @@ main(int argc, char **argv)
 		mr_config_free(&cfg);
 		return 1;
 	}
+	mr_telemetry_start(&app);
+	/* The ports are up, the workers run and the API listens. */
+	mr_notify("READY=1\nSTATUS=relaying");
 	mr_appliance_run(&app, &mr_stop);
 	MAIN_LOG(INFO, "stopping\n");
+	mr_notify("STOPPING=1");
+	mr_telemetry_stop();
+	if (pdump)
+		rte_pdump_uninit();
 	mr_appliance_stop(&app);
 	rte_eal_cleanup();
 	mr_config_free(&cfg);

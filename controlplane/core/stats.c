@@ -99,7 +99,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 	}
 	mr_sessions_counts(a->sess, &c);
 	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},"
-			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "lcores", lcores, "ports", ports,
 			  "sessions", "active", (json_int_t)c.active,
