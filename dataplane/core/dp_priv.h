@@ -236,6 +236,14 @@ struct mr_srtp_burst {
 	struct mr_srtp_op retry_op[MR_BURST];	/* authentication failures, tried under the
 						 * previous key during a re-key overlap */
 	uint8_t retry_of[MR_BURST];
+	/* Room copies to SRTP participants (room_fwd.c): each subscriber's copy encrypted
+	 * under its own key, a batch at a time, sent at the end of the loop iteration or when
+	 * the batch is full. */
+	unsigned int n_room;
+	struct mr_srtp_op room_op[MR_BURST];
+	struct rte_mbuf *room_m[MR_BURST];
+	struct mr_dp_part *room_to[MR_BURST];
+	uint8_t room_tclass[MR_BURST];
 };
 
 /* The SRTP state of flow val: a session leg's or a room participant's. */

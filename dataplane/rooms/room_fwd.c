@@ -103,32 +103,8 @@ room_alloc(struct mr_worker *w, struct rte_mempool *mp)
 /* Send the plen payload bytes at m's data start from to's local endpoint to its latched
  * remote: headers prepended in m's headroom. ck: checksum of the datagram the payload came
  * in, or NULL to compute it. Consumes m; 0, or -1 when it was dropped (counted). */
-/* Encrypt the plen payload bytes at p (in m, which the caller owns alone) for to, who
- * speaks SRTP: one operation, flushed at once. Returns the new length, or 0 when it could not
- * be done (m dropped and counted). */
-static uint16_t
-room_srtp_protect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint8_t *p,
-		  uint16_t plen)
-{
-	struct mr_srtp_op op;
-	uint8_t pt = p[1] & 0x7f;
-
-	op.ctx = to->srtp->tx;
-	op.pkt = p;
-	op.len = plen;
-	op.room = m->nb_segs == 1 ? (uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)
-		((uint8_t *)m->buf_addr + m->buf_len - (p + plen))) : 0;
-	/* RTCP by its packet type (RFC 5761 §4: 64..95 with the marker bit masked). */
-	op.rtcp = pt >= 64 && pt <= 95;
-	mr_srtp_protect_burst(w->srtp, &op, 1);
-	if (unlikely(op.res != MR_SRTP_OK)) {
-		to->srtp->ctr.protect_fail++;
-		mr_drop(w, m, MR_DROP_SRTP_PROTECT);
-		return 0;
-	}
-	to->srtp->ctr.encrypted++;
-	return op.len;
-}
+/* room_send()'s ck for a payload just encrypted for its subscriber: checksum in full. */
+#define ROOM_CK_ENCRYPTED ((const struct mr_udp_ck *)(uintptr_t)1)
 
 /* Does to take SRTP from the relay? Its copies are then encrypted under its own key: never an
  * indirect clone or the shared mbuf of one. */
@@ -137,6 +113,9 @@ room_sub_srtp(const struct mr_dp_part *to)
 {
 	return unlikely(to->srtp != NULL) && to->srtp->tx != NULL;
 }
+
+static void room_srtp_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to,
+			    uint16_t plen, uint8_t tclass);
 
 static int
 room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16_t plen,
@@ -151,12 +130,13 @@ room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16
 		mr_drop(w, m, MR_DROP_NO_REMOTE);
 		return -1;
 	}
-	if (room_sub_srtp(to)) {
-		plen = room_srtp_protect(w, m, to, payload, plen);
-		if (plen == 0)
-			return -1;
-		ck = NULL;
+	if (room_sub_srtp(to) && ck != ROOM_CK_ENCRYPTED) {
+		/* Encrypted with the rest of the batch, then sent (mr_room_srtp_flush). */
+		room_srtp_stage(w, m, to, plen, tclass);
+		return 0;
 	}
+	if (ck == ROOM_CK_ENCRYPTED)
+		ck = NULL;
 	if (unlikely(m->data_off < hlen)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return -1;
@@ -170,6 +150,52 @@ room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16
 	to->ctr.bytes_out += plen;
 	mr_worker_tx(w, to->port_idx, m);
 	return 0;
+}
+
+/* Stage m, whose data is the plen-byte payload (the caller's alone), to be encrypted for
+ * to (an SRTP participant) with the rest of the batch. */
+static void
+room_srtp_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16_t plen,
+		uint8_t tclass)
+{
+	struct mr_srtp_burst *b = w->srtp_burst;
+	struct mr_srtp_op *op = &b->room_op[b->n_room];
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *), pt = p[1] & 0x7f;
+
+	op->ctx = to->srtp->tx;
+	op->pkt = p;
+	op->len = plen;
+	op->room = m->nb_segs == 1 ? (uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)
+		((uint8_t *)m->buf_addr + m->buf_len - (p + plen))) : 0;
+	/* RTCP by its packet type (RFC 5761 §4: 64..95 with the marker bit masked). */
+	op->rtcp = pt >= 64 && pt <= 95;
+	b->room_m[b->n_room] = m;
+	b->room_to[b->n_room] = to;
+	b->room_tclass[b->n_room] = tclass;
+	if (++b->n_room == MR_BURST)
+		mr_room_srtp_flush(w);
+}
+
+void
+mr_room_srtp_flush(struct mr_worker *w)
+{
+	struct mr_srtp_burst *b = w->srtp_burst;
+	unsigned int i, n = b->n_room;
+
+	b->n_room = 0;
+	mr_srtp_protect_burst(w->srtp, b->room_op, n);
+	for (i = 0; i < n; i++) {
+		struct mr_dp_part *to = b->room_to[i];
+
+		if (unlikely(b->room_op[i].res != MR_SRTP_OK)) {
+			to->srtp->ctr.protect_fail++;
+			mr_drop(w, b->room_m[i], MR_DROP_SRTP_PROTECT);
+			continue;
+		}
+		to->srtp->ctr.encrypted++;
+		room_send(w, b->room_m[i], to, b->room_op[i].len, b->room_tclass[i],
+			  ROOM_CK_ENCRYPTED);
+	}
 }
 
 /* A fresh packet with a copy of len bytes at src as its UDP payload, to to. */
@@ -309,11 +335,13 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		return sent;
 	}
 	if (room_sub_srtp(sub)) {
-		/* No clone shares m here: encrypt the payload in place. */
-		plen = room_srtp_protect(w, m, sub, (uint8_t *)(uintptr_t)payload, plen);
-		if (plen == 0)
-			return sent;
-		ckp = NULL;
+		/* No clone shares m here: its payload is encrypted in place with the batch. */
+		m->data_off = pay_off;
+		m->data_len = plen;
+		m->pkt_len = plen;
+		room_srtp_stage(w, m, sub, plen, pi->tclass);
+		w->stats.relayed++;
+		return sent + 1;
 	}
 	/* In place: the old headers are skipped, the new ones end where the payload starts
 	 * (clones see only the payload window, which this does not touch). */
