@@ -105,6 +105,9 @@ struct mr_api {
 	struct mr_ws_server *ws;	/* /v1/ws: the upgraded connections (ws.c) */
 	struct mr_signal *sig;		/* their protocol (signaling.c) */
 	int ws_fd;			/* ws.c's epoll set */
+	int extra_fd;			/* mr_api_watch(): ng's epoll set, -1 none */
+	void (*extra_cb)(void *);
+	void *extra_arg;
 	int mhd_had_conns;		/* libmicrohttpd had connections at the last turn */
 	uint64_t mhd_run_ms;		/* when MHD_run() last ran */
 	size_t max_body;
@@ -1037,6 +1040,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	}
 	api->a = a;
 	api->epoll_fd = -1;
+	api->extra_fd = -1;
 	api->max_body = cfg->api_max_body;
 	api->max_conns = cfg->api_max_connections ? cfg->api_max_connections : API_MAX_CONNS;
 	api->max_per_addr = cfg->api_max_conns_per_addr ? cfg->api_max_conns_per_addr :
@@ -1179,7 +1183,7 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 {
 	const union MHD_DaemonInfo *info;
 	MHD_UNSIGNED_LONG_LONG mhd_to;
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	int wait, n, timed, ws_to, busy;
 	uint64_t now;
 
@@ -1222,7 +1226,10 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	pfd[1].fd = api->ws_fd;
 	pfd[1].events = POLLIN;
 	pfd[1].revents = 0;
-	n = poll(pfd, 2, wait);
+	pfd[2].fd = api->extra_fd;
+	pfd[2].events = POLLIN;
+	pfd[2].revents = 0;
+	n = poll(pfd, api->extra_fd >= 0 ? 3 : 2, wait);
 	if (n < 0 && errno != EINTR)
 		api_log(api, "poll: %s", strerror(errno));
 	if ((n > 0 && pfd[0].revents != 0) || timed) {
@@ -1241,6 +1248,18 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	now = mono_ms();
 	if ((n > 0 && pfd[1].revents != 0) || mr_ws_server_next_timeout(api->ws, now) == 0)
 		mr_ws_server_poll(api->ws, now);
+	if (n > 0 && api->extra_fd >= 0 && pfd[2].revents != 0)
+		api->extra_cb(api->extra_arg);
+}
+
+void
+mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg)
+{
+	if (api == NULL)
+		return;
+	api->extra_fd = fd;
+	api->extra_cb = cb;
+	api->extra_arg = arg;
 }
 
 json_t *

@@ -1317,6 +1317,43 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	return ret;
 }
 
+/* ng = { listen = "127.0.0.1:22222"; tcp = true; delete_delay = 0; }; (docs/NG.md) */
+static int
+parse_ng(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "listen", "tcp", "delete_delay", NULL };
+	config_setting_t *g, *s, *ls = NULL;
+	const char *v;
+	int ret;
+
+	ret = get_group(x, root, "ng", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = get_string(x, g, "listen", 0, &v, &ls);
+	if (ret < 0)
+		return ret;
+	if (v != NULL && mr_ep_parse(v, &cfg->ng_listen) < 0)
+		return cfg_err(x, ls, "'%s' is not an IP:port (an IPv6 address goes in "
+			       "brackets: \"[::1]:22222\")", v);
+	s = config_setting_get_member(g, "tcp");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		cfg->ng_tcp = config_setting_get_bool(s);
+	}
+	ret = get_uint_range(x, g, "delete_delay", 0, 86400, &cfg->ng_delete_delay);
+	if (ret < 0)
+		return ret;
+	/* The ng protocol has no authentication (as rtpengine's): loopback unless the
+	 * operator says api.insecure. */
+	if (cfg->ng_listen.family && !ep_loopback(&cfg->ng_listen) && !cfg->api_insecure)
+		return cfg_err(x, ls, "the ng protocol has no authentication: a non-loopback "
+			       "address needs api.insecure = true (and a firewall)");
+	return 0;
+}
+
 /* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; }; */
 static int
 parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -1397,6 +1434,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.nack_cache_video_ms = 2000;
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
 	cfg->srtp_rekey_overlap_ms = 1000;
+	cfg->ng_tcp = 1;
 }
 
 static int
@@ -1404,7 +1442,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		 struct mr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top_keys[] = {
-		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", NULL
+		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1457,6 +1495,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_rooms(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_srtp(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_ng(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

@@ -124,6 +124,11 @@ struct mr_config {
 	int log_level;
 	/* rooms = { ... }: the SFU (docs/CONFIG.md "rooms") */
 	struct mr_rooms_conf rooms;
+	/* ng = { listen = "127.0.0.1:22222"; tcp = true; delete_delay = 0; } (docs/NG.md):
+	 * the rtpengine ng control protocol; off without listen. */
+	struct mr_ep ng_listen;		/* family 0: off */
+	int ng_tcp;			/* also on TCP, default true */
+	unsigned int ng_delete_delay;	/* seconds, default 0 */
 	/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; } (docs/CONFIGURATION.md) */
 	unsigned int srtp_engine;	/* enum mr_srtp_engine_kind: 0 ipsec-mb, 1 libsrtp */
 	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */

@@ -23,6 +23,7 @@
 #include "flow_table.h"
 #include "flows.h"
 #include "neigh.h"
+#include "ng.h"
 #include "port.h"
 #include "rooms.h"
 #include "sessions.h"
@@ -340,6 +341,11 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->api = mr_api_create(cfg, a, err, errlen);
 	if (a->api == NULL)
 		return -EADDRNOTAVAIL;
+	a->ng = mr_ng_create(cfg, a, err, errlen);
+	if (a->ng == NULL && err[0] != '\0')
+		return -EADDRNOTAVAIL;
+	if (a->ng != NULL)
+		mr_api_watch(a->api, mr_ng_fd(a->ng), mr_ng_poll, a->ng);
 	for (i = 0; i < dp->n_workers; i++) {
 		rc = rte_eal_remote_launch(mr_worker_main, dp->w[i], dp->w[i]->lcore_id);
 		if (rc < 0) {
@@ -377,6 +383,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
 			mr_defer_poll(&a->defer);
 			mr_sessions_tick(a->sess, now);
+			mr_ng_tick(a->ng);
 			mr_rooms_tick(a->rooms, now);
 			mr_telemetry_tick(a);
 		}
@@ -396,6 +403,9 @@ mr_appliance_stop(struct mr_appliance *a)
 	rte_eal_mp_wait_lcore();
 	mr_api_free(a->api);
 	a->api = NULL;
+	/* Its calls end their sessions: before the deferral queue is drained. */
+	mr_ng_free(a->ng);
+	a->ng = NULL;
 	/* What waits for its grace period first: its free callbacks need the rooms, the
 	 * sessions and the endpoints. */
 	mr_defer_drain(&a->defer);

@@ -14,6 +14,7 @@
 #include "neigh.h"
 #include "port.h"
 #include "router.h"
+#include "ng.h"
 #include "rooms.h"
 #include "sessions.h"
 
@@ -114,6 +115,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "steering_failures", (json_int_t)a->cps.steer_failures,
 			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
+	if (*body != NULL && a->ng != NULL)
+		json_object_set_new(*body, "ng", mr_ng_stats(a->ng));
 	if (*body != NULL && a->rooms != NULL) {
 		struct mr_rooms_counts rc;
 
@@ -300,6 +303,7 @@ mr_http_metrics(struct mr_appliance *a)
 			mr_api_metrics(a->api, f);
 			if (a->rooms != NULL)
 				mr_rooms_metrics(a->rooms, f);
+			mr_ng_metrics(a->ng, f);
 			if (fclose(f) != 0 || text == NULL)
 				b.oom = 1;
 			else

@@ -765,6 +765,14 @@ mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body)
 }
 
 int
+mr_session_active(struct mr_appliance *a, const char *id)
+{
+	struct mr_cp_session *s = mr_session_find(a->sess, id);
+
+	return s != NULL && s->state == CS_ACTIVE;
+}
+
+int
 mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body)
 {
 	struct mr_cp_session *s = mr_session_find(a->sess, id);

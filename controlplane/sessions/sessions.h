@@ -44,6 +44,8 @@ int mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body);
 int mr_http_session_patch(struct mr_appliance *a, const char *id,
 			  const struct mr_session_patch *p, json_t **body);
 int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body);
+/* 1 when session id exists and is active (for the ng call model: controlplane/ng/). */
+int mr_session_active(struct mr_appliance *a, const char *id);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
 int mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out);
 

@@ -1,0 +1,1551 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The ng commands and the call model (docs/NG.md "Calls"). The protocol: rtpengine's public
+ * docs/ng_control_protocol.md. A call holds up to NG_MAX_BRANCHES branches; a branch pairs
+ * the offerer's tag (side 0, leg 0 of its sessions) with the answerer's (side 1, leg 1), ""
+ * until an answer names it. An offer from a tag that already has a branch changes that
+ * branch (re-INVITE, or the INVITE again after an authentication challenge); an answer from
+ * a new to-tag when the pending branch was already taken forks: a new branch with sessions
+ * of its own, made from the offer the first one kept.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "calls.h"
+#include "sdp.h"
+
+#define NG_MAX_BRANCHES 8
+#define NG_TAG_LEN 128
+#define NG_CALLID_LEN 256
+#define NG_HASH_BITS 16
+
+struct ng_side {
+	char tag[NG_TAG_LEN];
+	char label[64];
+	time_t created;
+};
+
+struct ng_media {
+	char id[24];			/* the session, "" when none (rejected, port 0) */
+	char type[16];
+	uint8_t rtcp_mux;		/* the session's */
+	struct mr_ep local[2], local_rtcp[2];
+	struct mr_ep adv[2], adv_rtcp[2];	/* what each side's SDP said (family 0: none) */
+	char proto[2][16];		/* the transport protocol each side speaks */
+	uint8_t srtp[2];		/* side i speaks SDES-SRTP */
+	uint8_t crypto_tag[2];		/* the a=crypto tag used with side i */
+	char local_key[2][128];		/* SDES key mrelay sends to side i with */
+	char iface[2][MR_IFNAME_LEN];
+	uint8_t family[2];
+};
+
+struct ng_branch {
+	struct ng_side side[2];
+	unsigned int n_media;
+	struct ng_media media[MR_SDP_MAX_MEDIA];
+	uint64_t delete_at;		/* delete-delay: ms, 0 none */
+};
+
+struct ng_call {
+	struct ng_call *hnext;
+	struct ng_call *prev, *next;	/* all calls, oldest first */
+	char callid[NG_CALLID_LEN];
+	time_t created, last_signal;
+	unsigned int n_br;
+	struct ng_branch *br[NG_MAX_BRANCHES];
+};
+
+struct mr_ng_calls {
+	struct mr_ng_backend be;
+	unsigned int max_calls;
+	unsigned int delete_delay_s;
+	struct ng_call *hash[1u << NG_HASH_BITS];
+	struct ng_call *head, *tail;
+	struct ng_call *sweep;		/* next call the tick looks at */
+	uint64_t last_sweep_ms;
+	json_t *(*stats_cb)(void *);
+	void *stats_arg;
+	struct mr_ng_counts n;
+};
+
+/* ---- requests ---- */
+
+struct ng_req {
+	enum mr_ng_cmd cmd;
+	char callid[NG_CALLID_LEN];
+	char from_tag[NG_TAG_LEN], to_tag[NG_TAG_LEN];
+	const struct mr_bn *sdp;
+	uint8_t sip_source, trust_address, asymmetric;
+	uint8_t replace_origin, ice_remove, no_rtcp_attr, full_rtcp_attr;
+	uint8_t mux_offer, mux_require, mux_demux, mux_reject, mux_accept;
+	uint8_t fatal, honour_to_tag, record_call, has_delete_delay;
+	uint8_t sdes_off, sdes_nonew, proto_accept;
+	char sdes_only[8][40];
+	unsigned int n_sdes_only;
+	char sdes_no[8][40];
+	unsigned int n_sdes_no;
+	char proto[16];			/* transport-protocol, "" unchanged */
+	uint8_t family;			/* address family: MR_AF4/MR_AF6, 0 auto */
+	struct mr_ep media_addr;	/* media address */
+	struct mr_ep received_from;
+	char iface[2][MR_IFNAME_LEN];	/* direction / from-interface, to-interface */
+	char label[64], to_label[64];
+	unsigned int delete_delay;
+	unsigned int limit;
+	struct mr_sdp_codecs codecs;
+	uint8_t has_codecs;
+	char warning[160];
+	char err[200];
+};
+
+static const char *const cmd_names[MR_NG_N_CMDS] = {
+	"ping", "offer", "answer", "delete", "query", "list", "statistics", "start recording",
+	"stop recording", "block media", "unblock media", "other"
+};
+
+const char *
+mr_ng_cmd_name(enum mr_ng_cmd k)
+{
+	return (unsigned int)k < MR_NG_N_CMDS ? cmd_names[k] : "other";
+}
+
+static void
+bn_copy(const struct mr_bn *v, char *out, size_t n)
+{
+	size_t l = v->len < n - 1 ? v->len : n - 1;
+
+	memcpy(out, v->s, l);
+	out[l] = '\0';
+}
+
+static int
+str_is(const struct mr_bn *v, const char *text)
+{
+	return v != NULL && v->type == MR_BN_STR && mr_bn_streq(v->s, v->len, text);
+}
+
+static int
+ci_prefix(const char *s, size_t len, const char *pfx)
+{
+	size_t n = strlen(pfx);
+
+	return len >= n && strncasecmp(s, pfx, n) == 0;
+}
+
+static void
+codec_add(char (*list)[32], unsigned int *n, const char *s, size_t len)
+{
+	if (*n >= MR_SDP_MAX_CODECS || len == 0 || len >= 32)
+		return;
+	memcpy(list[*n], s, len);
+	list[*n][len] = '\0';
+	(*n)++;
+}
+
+/* One codec operation ("strip", "mask", "offer", "except", "transcode", ...). 0 known. */
+static int
+codec_op(struct ng_req *r, const char *op, size_t oplen, const char *val, size_t vlen)
+{
+	struct mr_sdp_codecs *cx = &r->codecs;
+
+	r->has_codecs = 1;
+	if (mr_bn_streq(op, oplen, "strip") || mr_bn_streq(op, oplen, "mask") ||
+	    mr_bn_streq(op, oplen, "ignore") || mr_bn_streq(op, oplen, "consume")) {
+		if ((vlen == 3 && memcmp(val, "all", 3) == 0) ||
+		    (vlen == 4 && memcmp(val, "full", 4) == 0))
+			cx->strip_all = 1;
+		else
+			codec_add(cx->strip, &cx->n_strip, val, vlen);
+		return 0;
+	}
+	if (mr_bn_streq(op, oplen, "offer")) {
+		codec_add(cx->offer, &cx->n_offer, val, vlen);
+		codec_add(cx->except, &cx->n_except, val, vlen);
+		return 0;
+	}
+	if (mr_bn_streq(op, oplen, "except")) {
+		codec_add(cx->except, &cx->n_except, val, vlen);
+		return 0;
+	}
+	if (mr_bn_streq(op, oplen, "accept") || mr_bn_streq(op, oplen, "set"))
+		return 0;	/* transcoding settings: nothing to do without transcoding */
+	snprintf(r->warning, sizeof(r->warning), "codec %.*s: no transcoding in mrelay",
+		 (int)oplen, op);
+	return -1;
+}
+
+static int
+sdes_flag(struct ng_req *r, const char *s, size_t len)
+{
+	if (mr_bn_streq(s, len, "off") || mr_bn_streq(s, len, "no") ||
+	    mr_bn_streq(s, len, "disable")) {
+		r->sdes_off = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "nonew")) {
+		r->sdes_nonew = 1;
+		return 0;
+	}
+	if (len > 5 && memcmp(s, "only-", 5) == 0) {
+		if (r->n_sdes_only < 8 && len - 5 < 40) {
+			memcpy(r->sdes_only[r->n_sdes_only], s + 5, len - 5);
+			r->sdes_only[r->n_sdes_only++][len - 5] = '\0';
+		}
+		return 0;
+	}
+	if (len > 3 && memcmp(s, "no-", 3) == 0) {
+		if (r->n_sdes_no < 8 && len - 3 < 40) {
+			memcpy(r->sdes_no[r->n_sdes_no], s + 3, len - 3);
+			r->sdes_no[r->n_sdes_no++][len - 3] = '\0';
+		}
+		return 0;
+	}
+	/* session parameters, padding, lifetime, ordering: accepted, no effect here */
+	if (ci_prefix(s, len, "unencrypted") || ci_prefix(s, len, "encrypted") ||
+	    ci_prefix(s, len, "unauthenticated") || ci_prefix(s, len, "authenticated") ||
+	    mr_bn_streq(s, len, "pad") || mr_bn_streq(s, len, "lifetime") ||
+	    mr_bn_streq(s, len, "static") || mr_bn_streq(s, len, "prefer") ||
+	    ci_prefix(s, len, "order:") || ci_prefix(s, len, "offerer_pref:"))
+		return 0;
+	return -1;
+}
+
+static int
+mux_flag(struct ng_req *r, const char *s, size_t len)
+{
+	if (mr_bn_streq(s, len, "offer"))
+		r->mux_offer = 1;
+	else if (mr_bn_streq(s, len, "require"))
+		r->mux_require = r->mux_offer = 1;
+	else if (mr_bn_streq(s, len, "demux"))
+		r->mux_demux = 1;
+	else if (mr_bn_streq(s, len, "reject"))
+		r->mux_reject = 1;
+	else if (mr_bn_streq(s, len, "accept"))
+		r->mux_accept = 1;
+	else
+		return -1;
+	return 0;
+}
+
+/* Flags that are understood, or deliberately without effect in mrelay (docs/NG.md). */
+static const char *const flags_noop[] = {
+	"symmetric", "strict-source", "media-handover", "port-latching", "no-port-latching",
+	"loop-protect", "all", "reset", "debug", "debugging", "provisional", "single-codec",
+	"reuse-codecs", "no-codec-renegotiation", "original-sendrecv", "generate-mid",
+	"fast", "strip-extmap", "pad-crypto", "directional", "unidirectional", "early-media",
+	"static-codecs", "allow-asymmetric-codecs", "NAT-wait", "recrypt", "trickle-ICE",
+	"no-jitter-buffer", "new-branch", "record-call", "allow-no-codec-media", NULL
+};
+
+static int
+one_flag(struct ng_req *r, const char *s, size_t len)
+{
+	unsigned int i;
+
+	if (mr_bn_streq(s, len, "trust-address")) {
+		r->trust_address = 1;
+		r->sip_source = 0;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "SIP-source-address")) {
+		r->sip_source = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "asymmetric")) {
+		r->asymmetric = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "no-rtcp-attribute")) {
+		r->no_rtcp_attr = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "full-rtcp-attribute")) {
+		r->full_rtcp_attr = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "fatal")) {
+		r->fatal = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "to-tag")) {
+		r->honour_to_tag = 1;
+		return 0;
+	}
+	if (mr_bn_streq(s, len, "record-call"))
+		r->record_call = 1;
+	if (mr_bn_streq(s, len, "replace-origin")) {
+		r->replace_origin = 1;
+		return 0;
+	}
+	if (ci_prefix(s, len, "replace-"))
+		return 0;
+	if (len > 5 && memcmp(s, "SDES-", 5) == 0)
+		return sdes_flag(r, s + 5, len - 5);
+	if (len > 9 && memcmp(s, "rtcp-mux-", 9) == 0)
+		return mux_flag(r, s + 9, len - 9);
+	if (len > 6 && memcmp(s, "codec-", 6) == 0) {
+		const char *op = s + 6, *dash = memchr(op, '-', len - 6);
+
+		if (dash == NULL)
+			return -1;
+		return codec_op(r, op, (size_t)(dash - op), dash + 1,
+				len - 6 - (size_t)(dash - op) - 1);
+	}
+	if (ci_prefix(s, len, "endpoint-learning-"))
+		return 0;
+	for (i = 0; flags_noop[i] != NULL; i++)
+		if (mr_bn_streq(s, len, flags_noop[i]))
+			return 0;
+	return -1;
+}
+
+/* Each string of a list (or the single string) v through fn; unknown ones counted. */
+static void
+each_str(struct mr_ng_calls *c, struct ng_req *r, const struct mr_bn *v,
+	 int (*fn)(struct ng_req *, const char *, size_t))
+{
+	const struct mr_bn *m;
+
+	if (v == NULL)
+		return;
+	if (v->type == MR_BN_STR) {
+		if (fn(r, v->s, v->len) < 0)
+			c->n.unknown_flags++;
+		return;
+	}
+	if (v->type != MR_BN_LIST)
+		return;
+	for (m = v->child; m != NULL; m = m->next)
+		if (m->type == MR_BN_STR && fn(r, m->s, m->len) < 0)
+			c->n.unknown_flags++;
+}
+
+static int
+replace_flag(struct ng_req *r, const char *s, size_t len)
+{
+	if (mr_bn_streq(s, len, "origin") || mr_bn_streq(s, len, "origin-full"))
+		r->replace_origin = 1;
+	else if (!mr_bn_streq(s, len, "session-connection") &&
+		 !mr_bn_streq(s, len, "session connection") && !mr_bn_streq(s, len, "SDP-version") &&
+		 !mr_bn_streq(s, len, "username") && !mr_bn_streq(s, len, "session-name") &&
+		 !mr_bn_streq(s, len, "zero-address") &&
+		 !mr_bn_streq(s, len, "force-increment-sdp-ver"))
+		return -1;
+	return 0;
+}
+
+static int
+ice_flag(struct ng_req *r, const char *s, size_t len)
+{
+	/* mrelay does not take part in ICE: its candidates are always removed (docs/NG.md);
+	 * "remove" says so explicitly, the others ask for what mrelay does not do. */
+	if (mr_bn_streq(s, len, "remove") || mr_bn_streq(s, len, "default"))
+		return 0;
+	snprintf(r->warning, sizeof(r->warning), "ICE=%.*s: mrelay removes ICE attributes",
+		 (int)(len < 32 ? len : 32), s);
+	return -1;
+}
+
+static int
+int_of(const struct mr_bn *v, unsigned int *out)
+{
+	if (v->type == MR_BN_INT && v->i >= 0 && v->i <= 86400) {
+		*out = (unsigned int)v->i;
+		return 0;
+	}
+	if (v->type == MR_BN_STR && v->len > 0 && v->len < 8) {
+		char t[8], *e;
+		unsigned long x;
+
+		bn_copy(v, t, sizeof(t));
+		x = strtoul(t, &e, 10);
+		if (*e == '\0' && x <= 86400) {
+			*out = (unsigned int)x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Keys that need no handling here (tags, SIP details, features mrelay does not have). */
+static const char *const keys_noop[] = {
+	"command", "call-id", "from-tag", "to-tag", "sdp", "via-branch", "supports",
+	"SIP-message-type", "SIP-code", "TOS", "xmlrpc-callback", "metadata", "DTLS",
+	"DTLS-fingerprint", "OSRTP", "endpoint-learning", "ICE-lite", "generate-RTCP",
+	"all", "from-tags", "set-label", "template", "ptime", "ptime-reverse", "T.38",
+	"media-echo", "drop-traffic", "audio-player", "bundle", "extmap", "sdp-attr",
+	"sdp-media-remove", "alias-key", "interface", "peer", "output-destination", NULL
+};
+
+static int
+parse_req(struct mr_ng_calls *c, const struct mr_bn *d, struct ng_req *r)
+{
+	const struct mr_bn *m, *v;
+	char t[64];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->delete_delay = c->delete_delay_s;
+	r->limit = 32;
+	v = mr_bn_get(d, "command");
+	if (v == NULL || v->type != MR_BN_STR) {
+		snprintf(r->err, sizeof(r->err), "command: missing (a string)");
+		return -1;
+	}
+	r->cmd = MR_NG_OTHER;
+	for (unsigned int k = 0; k < MR_NG_OTHER; k++)
+		if (mr_bn_streq(v->s, v->len, cmd_names[k]))
+			r->cmd = (enum mr_ng_cmd)k;
+	rc = mr_bn_get_str(d, "call-id", r->callid, sizeof(r->callid));
+	if (rc == -EINVAL || rc == -ENAMETOOLONG) {
+		snprintf(r->err, sizeof(r->err), "call-id: must be a string of at most %d bytes",
+			 NG_CALLID_LEN - 1);
+		return -1;
+	}
+	rc = mr_bn_get_str(d, "from-tag", r->from_tag, sizeof(r->from_tag));
+	if (rc == -EINVAL || rc == -ENAMETOOLONG) {
+		snprintf(r->err, sizeof(r->err), "from-tag: must be a string of at most %d bytes",
+			 NG_TAG_LEN - 1);
+		return -1;
+	}
+	rc = mr_bn_get_str(d, "to-tag", r->to_tag, sizeof(r->to_tag));
+	if (rc == -EINVAL || rc == -ENAMETOOLONG) {
+		snprintf(r->err, sizeof(r->err), "to-tag: must be a string of at most %d bytes",
+			 NG_TAG_LEN - 1);
+		return -1;
+	}
+	r->sdp = mr_bn_get(d, "sdp");
+	if (r->sdp != NULL && r->sdp->type != MR_BN_STR) {
+		snprintf(r->err, sizeof(r->err), "sdp: must be a string");
+		return -1;
+	}
+
+	for (m = d->child; m != NULL; m = m->next) {
+		const char *k = m->key;
+		uint32_t kl = m->klen;
+		unsigned int i;
+
+		if (mr_bn_streq(k, kl, "flags")) {
+			each_str(c, r, m, one_flag);
+		} else if (mr_bn_streq(k, kl, "replace")) {
+			each_str(c, r, m, replace_flag);
+		} else if (mr_bn_streq(k, kl, "ICE")) {
+			each_str(c, r, m, ice_flag);
+		} else if (mr_bn_streq(k, kl, "rtcp-mux")) {
+			each_str(c, r, m, mux_flag);
+		} else if (mr_bn_streq(k, kl, "SDES")) {
+			each_str(c, r, m, sdes_flag);
+		} else if (mr_bn_streq(k, kl, "transport-protocol")) {
+			if (m->type != MR_BN_STR || m->len >= sizeof(r->proto))
+				goto bad_type;
+			if (str_is(m, "accept")) {
+				r->proto_accept = 1;
+			} else if (str_is(m, "RTP/AVP") || str_is(m, "RTP/AVPF") ||
+				   str_is(m, "RTP/SAVP") || str_is(m, "RTP/SAVPF")) {
+				bn_copy(m, r->proto, sizeof(r->proto));
+			} else {
+				bn_copy(m, t, sizeof(t));
+				snprintf(r->err, sizeof(r->err), "transport-protocol: '%.40s' is "
+					 "not RTP/AVP, RTP/AVPF, RTP/SAVP or RTP/SAVPF", t);
+				return -1;
+			}
+		} else if (mr_bn_streq(k, kl, "address-family")) {
+			if (str_is(m, "IP4"))
+				r->family = MR_AF4;
+			else if (str_is(m, "IP6"))
+				r->family = MR_AF6;
+			else {
+				snprintf(r->err, sizeof(r->err), "address family: must be IP4 or "
+					 "IP6");
+				return -1;
+			}
+		} else if (mr_bn_streq(k, kl, "media-address")) {
+			if (m->type != MR_BN_STR || m->len >= sizeof(t))
+				goto bad_type;
+			bn_copy(m, t, sizeof(t));
+			if (mr_addr_parse(t, &r->media_addr) < 0) {
+				snprintf(r->err, sizeof(r->err), "media address: '%.60s' is not an "
+					 "IP address", t);
+				return -1;
+			}
+		} else if (mr_bn_streq(k, kl, "received-from")) {
+			/* [ "IP4", "198.18.0.7" ]: only the address matters */
+			if (m->type == MR_BN_LIST && m->len == 2 &&
+			    m->child->next->type == MR_BN_STR &&
+			    m->child->next->len < sizeof(t)) {
+				bn_copy(m->child->next, t, sizeof(t));
+				if (mr_addr_parse(t, &r->received_from) < 0)
+					memset(&r->received_from, 0, sizeof(r->received_from));
+			}
+		} else if (mr_bn_streq(k, kl, "direction")) {
+			const struct mr_bn *e;
+
+			if (m->type != MR_BN_LIST)
+				goto bad_type;
+			for (i = 0, e = m->child; e != NULL && i < 2; e = e->next, i++)
+				if (e->type == MR_BN_STR)
+					bn_copy(e, r->iface[i], sizeof(r->iface[i]));
+		} else if (mr_bn_streq(k, kl, "from-interface") ||
+			   mr_bn_streq(k, kl, "to-interface")) {
+			if (m->type != MR_BN_STR)
+				goto bad_type;
+			bn_copy(m, r->iface[mr_bn_streq(k, kl, "to-interface")],
+				sizeof(r->iface[0]));
+		} else if (mr_bn_streq(k, kl, "label") || mr_bn_streq(k, kl, "from-label")) {
+			if (m->type != MR_BN_STR)
+				goto bad_type;
+			bn_copy(m, r->label, sizeof(r->label));
+		} else if (mr_bn_streq(k, kl, "to-label")) {
+			if (m->type != MR_BN_STR)
+				goto bad_type;
+			bn_copy(m, r->to_label, sizeof(r->to_label));
+		} else if (mr_bn_streq(k, kl, "delete-delay")) {
+			if (int_of(m, &r->delete_delay) < 0) {
+				snprintf(r->err, sizeof(r->err), "delete delay: must be an integer "
+					 "from 0 to 86400");
+				return -1;
+			}
+			r->has_delete_delay = 1;
+		} else if (mr_bn_streq(k, kl, "limit")) {
+			if (int_of(m, &r->limit) < 0 || r->limit == 0) {
+				snprintf(r->err, sizeof(r->err), "limit: must be a positive integer");
+				return -1;
+			}
+		} else if (mr_bn_streq(k, kl, "record-call")) {
+			r->record_call = str_is(m, "yes") || str_is(m, "on");
+		} else if (mr_bn_streq(k, kl, "codec")) {
+			const struct mr_bn *op, *e;
+
+			if (m->type != MR_BN_DICT)
+				goto bad_type;
+			for (op = m->child; op != NULL; op = op->next) {
+				if (op->type == MR_BN_STR) {
+					if (codec_op(r, op->key, op->klen, op->s, op->len) < 0)
+						c->n.unknown_flags++;
+					continue;
+				}
+				if (op->type != MR_BN_LIST)
+					continue;
+				for (e = op->child; e != NULL; e = e->next)
+					if (e->type == MR_BN_STR &&
+					    codec_op(r, op->key, op->klen, e->s, e->len) < 0)
+						c->n.unknown_flags++;
+			}
+		} else {
+			for (i = 0; keys_noop[i] != NULL; i++)
+				if (mr_bn_streq(k, kl, keys_noop[i]))
+					break;
+			if (keys_noop[i] == NULL)
+				c->n.unknown_keys++;
+		}
+		continue;
+bad_type:
+		snprintf(r->err, sizeof(r->err), "%.*s: wrong type", (int)(kl < 40 ? kl : 40), k);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the model ---- */
+
+static uint32_t
+hash_str(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h >> (32 - NG_HASH_BITS);
+}
+
+static struct ng_call *
+call_find(struct mr_ng_calls *c, const char *callid)
+{
+	struct ng_call *x;
+
+	for (x = c->hash[hash_str(callid)]; x != NULL; x = x->hnext)
+		if (strcmp(x->callid, callid) == 0)
+			return x;
+	return NULL;
+}
+
+static struct ng_call *
+call_new(struct mr_ng_calls *c, const char *callid)
+{
+	struct ng_call *x = calloc(1, sizeof(*x));
+	uint32_t h = hash_str(callid);
+
+	if (x == NULL)
+		return NULL;
+	snprintf(x->callid, sizeof(x->callid), "%s", callid);
+	x->created = x->last_signal = time(NULL);
+	x->hnext = c->hash[h];
+	c->hash[h] = x;
+	x->prev = c->tail;
+	if (c->tail)
+		c->tail->next = x;
+	else
+		c->head = x;
+	c->tail = x;
+	c->n.calls++;
+	c->n.calls_created++;
+	return x;
+}
+
+static void
+branch_free(struct mr_ng_calls *c, struct ng_branch *b)
+{
+	unsigned int k;
+
+	for (k = 0; k < b->n_media; k++)
+		if (b->media[k].id[0] != '\0')
+			c->be.destroy(c->be.ctx, b->media[k].id);
+	free(b);
+}
+
+static void
+call_free(struct mr_ng_calls *c, struct ng_call *x)
+{
+	struct ng_call **pp = &c->hash[hash_str(x->callid)];
+	unsigned int i;
+
+	while (*pp != x)
+		pp = &(*pp)->hnext;
+	*pp = x->hnext;
+	if (x->prev)
+		x->prev->next = x->next;
+	else
+		c->head = x->next;
+	if (x->next)
+		x->next->prev = x->prev;
+	else
+		c->tail = x->prev;
+	if (c->sweep == x)
+		c->sweep = x->next;
+	for (i = 0; i < x->n_br; i++)
+		branch_free(c, x->br[i]);
+	free(x);
+	c->n.calls--;
+}
+
+static void
+branch_remove(struct mr_ng_calls *c, struct ng_call *x, unsigned int i)
+{
+	branch_free(c, x->br[i]);
+	memmove(&x->br[i], &x->br[i + 1], (x->n_br - i - 1) * sizeof(x->br[0]));
+	x->n_br--;
+}
+
+static struct ng_branch *
+branch_new(struct ng_call *x, const char *tag0)
+{
+	struct ng_branch *b;
+
+	if (x->n_br == NG_MAX_BRANCHES)
+		return NULL;
+	b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return NULL;
+	snprintf(b->side[0].tag, sizeof(b->side[0].tag), "%s", tag0);
+	b->side[0].created = time(NULL);
+	x->br[x->n_br++] = b;
+	return b;
+}
+
+/* The branch between tags t1 and t2 (either order); *side = the side of t1. */
+static struct ng_branch *
+branch_find(struct ng_call *x, const char *t1, const char *t2, unsigned int *side)
+{
+	unsigned int i, s;
+
+	for (i = 0; i < x->n_br; i++)
+		for (s = 0; s < 2; s++)
+			if (strcmp(x->br[i]->side[s].tag, t1) == 0 &&
+			    strcmp(x->br[i]->side[s ^ 1].tag, t2) == 0) {
+				*side = s;
+				return x->br[i];
+			}
+	return NULL;
+}
+
+static int
+proto_srtp(const char *p)
+{
+	return strncmp(p, "RTP/SAVP", 8) == 0;
+}
+
+/* Where side s's media goes, from its SDP and the request. */
+static void
+media_remote(const struct ng_req *r, const struct mr_sdp_media *m, struct mr_ep *rtp,
+	     struct mr_ep *rtcp)
+{
+	memset(rtp, 0, sizeof(*rtp));
+	memset(rtcp, 0, sizeof(*rtcp));
+	if (m->port == 0)
+		return;
+	if (r->media_addr.family)
+		*rtp = r->media_addr;
+	else if (r->sip_source && r->received_from.family)
+		*rtp = r->received_from;
+	else if (m->addr.family && !m->zero_addr)
+		*rtp = m->addr;
+	else
+		return;		/* hold or no address: the leg latches */
+	rtp->port = m->port;
+	if (m->rtcp_mux && !r->mux_demux && !r->mux_reject) {
+		return;
+	} else if (m->rtcp_mux) {
+		*rtcp = *rtp;		/* it sends and takes RTCP on the RTP port */
+	} else if (m->rtcp_port) {
+		*rtcp = m->rtcp_addr.family && !r->media_addr.family && !r->sip_source ?
+			m->rtcp_addr : *rtp;
+		rtcp->port = m->rtcp_port;
+	}
+}
+
+static void
+info_store(struct ng_media *bm, const struct mr_ng_sess_info *si)
+{
+	unsigned int i;
+
+	snprintf(bm->id, sizeof(bm->id), "%s", si->id);
+	for (i = 0; i < 2; i++) {
+		bm->local[i] = si->leg[i].local;
+		bm->local_rtcp[i] = si->leg[i].local_rtcp;
+		if (si->leg[i].local_key[0] != '\0')
+			snprintf(bm->local_key[i], sizeof(bm->local_key[i]), "%s",
+				 si->leg[i].local_key);
+	}
+}
+
+/* The a=crypto line the remote of side s offered or answered that mrelay can use: its
+ * value ("TAG SUITE inline:...") in out and the key in k. -1 when none. */
+static int
+pick_crypto(const struct mr_sdp *sdp, const struct mr_sdp_media *m, const struct ng_req *r,
+	    struct mr_srtp_key *k, uint8_t *tag)
+{
+	unsigned int i, j;
+	char v[200], e[64];
+
+	for (i = 0; i < m->n_crypto; i++) {
+		char *sp;
+		int skip = 0;
+
+		if (mr_sdp_crypto(sdp, m->crypto[i], v, sizeof(v)) < 0)
+			continue;
+		sp = strchr(v, ' ');
+		if (sp == NULL)
+			continue;
+		for (j = 0; j < r->n_sdes_no; j++)
+			if (strncmp(sp + 1, r->sdes_no[j], strlen(r->sdes_no[j])) == 0)
+				skip = 1;
+		if (skip)
+			continue;
+		if (mr_srtp_sdes_parse(sp + 1, k, e, sizeof(e)) == 0) {
+			*tag = (uint8_t)atoi(v);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The suite mrelay offers a new SDES side: the first SDES-only suite it knows, else
+ * AES_CM_128_HMAC_SHA1_80. */
+static const char *
+offer_suite(const struct ng_req *r)
+{
+	static const char *const known[] = {
+		"AES_CM_128_HMAC_SHA1_80", "AES_CM_128_HMAC_SHA1_32", "AES_256_CM_HMAC_SHA1_80",
+		"AEAD_AES_128_GCM", "AEAD_AES_256_GCM", NULL
+	};
+	unsigned int i, j;
+
+	for (j = 0; j < r->n_sdes_only; j++)
+		for (i = 0; known[i] != NULL; i++)
+			if (strcmp(r->sdes_only[j], known[i]) == 0)
+				return known[i];
+	for (i = 0; known[i] != NULL; i++) {
+		int no = 0;
+
+		for (j = 0; j < r->n_sdes_no; j++)
+			if (strcmp(r->sdes_no[j], known[i]) == 0)
+				no = 1;
+		if (!no)
+			return known[i];
+	}
+	return NULL;
+}
+
+/* Fill the SRTP request of leg s from what side s says: SRTP with its key (the remote key),
+ * or plain. A side that speaks SRTP but gave no usable key is an error. */
+static int
+srtp_req_of(struct ng_req *r, const struct mr_sdp *sdp, const struct mr_sdp_media *m,
+	    const char *proto, struct mr_srtp_req *sr, uint8_t *tag)
+{
+	memset(sr, 0, sizeof(*sr));
+	if (!proto_srtp(proto))
+		return 0;
+	sr->present = 1;
+	if (pick_crypto(sdp, m, r, &sr->remote_key, tag) == 0) {
+		sr->has_remote_key = 1;
+		sr->suite = sr->remote_key.suite;
+		return 0;
+	}
+	if (m->n_crypto > 0 || r->sdes_off) {
+		snprintf(r->err, sizeof(r->err), "media %s: no usable SDES crypto suite (a=crypto)",
+			 m->type);
+		return -1;
+	}
+	/* DTLS-SRTP or nothing: not what mrelay speaks on ng calls */
+	snprintf(r->err, sizeof(r->err), "media %s: %s without a=crypto (DTLS-SRTP is not "
+		 "supported over ng)", m->type, proto);
+	return -1;
+}
+
+/* Make or update the session of media k of branch b from side s's SDP (an offer, or the
+ * answer when answer is set). Fills out (what the other side is told). */
+static int
+media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsigned int s,
+	    unsigned int k, const struct mr_sdp *sdp, struct ng_req *r, int answer,
+	    struct mr_sdp_media_out *out)
+{
+	const struct mr_sdp_media *m = &sdp->media[k];
+	struct ng_media *bm = &b->media[k];
+	unsigned int o = s ^ 1;
+	struct mr_ep rtp, rtcp;
+	struct mr_ng_sess_info si;
+	struct mr_srtp_req sr_s;
+	uint8_t tag = 1;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (m->port == 0) {
+		if (bm->id[0] != '\0')
+			c->be.destroy(c->be.ctx, bm->id);
+		bm->id[0] = '\0';
+		out->rejected = 1;
+		return 0;
+	}
+	if (bm->type[0] == '\0' || strcmp(bm->type, m->type) != 0)
+		snprintf(bm->type, sizeof(bm->type), "%s", m->type);
+	media_remote(r, m, &rtp, &rtcp);
+	/* The protocols: side s speaks what it says; the other side what the request asks
+	 * (an offer), or what it was offered (an answer: it answers what it got). */
+	snprintf(bm->proto[s], sizeof(bm->proto[s]), "%s", m->proto);
+	if (!answer)
+		snprintf(bm->proto[o], sizeof(bm->proto[o]), "%s",
+			 r->proto[0] ? r->proto : (bm->proto[o][0] && bm->id[0] ? bm->proto[o] :
+						   m->proto));
+	if (r->sdes_off && proto_srtp(bm->proto[o]) && !proto_srtp(m->proto))
+		snprintf(bm->proto[o], sizeof(bm->proto[o]), "RTP/AVP");
+	if (srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
+		return -1;
+	bm->srtp[s] = sr_s.present;
+	bm->crypto_tag[s] = tag;
+	bm->adv[s] = rtp;
+	bm->adv_rtcp[s] = rtcp;
+
+	if (bm->id[0] != '\0') {
+		struct mr_session_patch p;
+
+		memset(&p, 0, sizeof(p));
+		p.has_leg[s] = 1;
+		if (rtp.family) {
+			p.legs[s].has_remote = 1;
+			p.legs[s].remote = rtp;
+			if (rtcp.family && !bm->rtcp_mux) {
+				p.legs[s].has_rtcp_remote = 1;
+				p.legs[s].rtcp_remote = rtcp;
+			}
+		} else {
+			p.legs[s].clear_remote = 1;
+		}
+		if (sr_s.present && sr_s.has_remote_key) {
+			p.legs[s].srtp = sr_s;
+		} else if (!sr_s.present && bm->srtp[s]) {
+			p.legs[s].srtp.disable = 1;
+		}
+		if (!answer && !bm->srtp[o] && proto_srtp(bm->proto[o])) {
+			/* the other side becomes SRTP in a re-offer: a key for it */
+			p.has_leg[o] = 1;
+			p.legs[o].srtp.present = 1;
+			p.legs[o].srtp.suite = 0;
+		}
+		rc = c->be.patch(c->be.ctx, bm->id, &p, &si, r->err, sizeof(r->err));
+		mr_srtp_req_wipe(&p.legs[s].srtp);
+		if (rc == -ENOENT) {
+			bm->id[0] = '\0';	/* ended (idle): a new session below */
+			r->err[0] = '\0';
+		} else if (rc < 0) {
+			return -1;
+		} else {
+			if (p.legs[o].srtp.present)
+				bm->srtp[o] = 1;
+			info_store(bm, &si);
+		}
+	}
+	if (bm->id[0] == '\0') {
+		struct mr_session_req q;
+		unsigned int i;
+
+		memset(&q, 0, sizeof(q));
+		bm->rtcp_mux = m->rtcp_mux && !r->mux_demux && !r->mux_reject;
+		if (r->mux_require)
+			bm->rtcp_mux = 1;
+		q.rtcp_mux = bm->rtcp_mux;
+		snprintf(q.label, sizeof(q.label), "%.*s", (int)sizeof(q.label) - 1, x->callid);
+		for (i = 0; i < 2; i++) {
+			struct mr_leg_req *lr = &q.legs[i];
+
+			if (bm->adv[i].family) {
+				lr->has_remote = 1;
+				lr->remote = bm->adv[i];
+				if (bm->adv_rtcp[i].family && !bm->rtcp_mux) {
+					lr->has_rtcp_remote = 1;
+					lr->rtcp_remote = bm->adv_rtcp[i];
+				}
+			}
+		}
+		/* Interfaces and families: side s from the request (direction[0]) or its
+		 * address; the other side from direction[1] and address family. */
+		if (!answer) {
+			snprintf(bm->iface[s], sizeof(bm->iface[s]), "%s", r->iface[0]);
+			snprintf(bm->iface[o], sizeof(bm->iface[o]), "%s", r->iface[1]);
+			bm->family[s] = rtp.family;
+			bm->family[o] = r->family ? r->family : rtp.family;
+		} else if (rtp.family) {
+			bm->family[s] = rtp.family;
+		}
+		for (i = 0; i < 2; i++) {
+			/* "internal"/"external" are rtpengine's legacy family selectors */
+			if (strcmp(bm->iface[i], "internal") != 0 &&
+			    strcmp(bm->iface[i], "external") != 0)
+				snprintf(q.legs[i].interface, sizeof(q.legs[i].interface), "%s",
+					 bm->iface[i]);
+			if (!q.legs[i].has_remote)
+				q.legs[i].family = bm->family[i];
+		}
+		q.legs[s].srtp = sr_s;
+		if (proto_srtp(bm->proto[o]) && !bm->srtp[o]) {
+			const char *suite = offer_suite(r);
+
+			if (suite == NULL) {
+				snprintf(r->err, sizeof(r->err), "SDES: no crypto suite left to offer");
+				return -1;
+			}
+			q.legs[o].srtp.present = 1;
+			mr_srtp_sdes_parse(suite, &q.legs[o].srtp.remote_key, NULL, 0);
+			q.legs[o].srtp.suite = q.legs[o].srtp.remote_key.suite;
+			memset(&q.legs[o].srtp.remote_key, 0, sizeof(q.legs[o].srtp.remote_key));
+			bm->srtp[o] = 1;
+			bm->crypto_tag[o] = 1;
+		} else if (bm->srtp[o] && answer) {
+			/* a fork: the offerer's SRTP again, its key kept in the first branch */
+			q.legs[o].srtp.present = 1;
+		}
+		rc = c->be.create(c->be.ctx, &q, &si, r->err, sizeof(r->err));
+		mr_srtp_req_wipe(&q.legs[s].srtp);
+		if (rc < 0)
+			return -1;
+		info_store(bm, &si);
+	}
+	/* What the other side is told: its leg's endpoint. */
+	out->local = bm->local[o];
+	out->rtcp_port = bm->rtcp_mux ? 0 : bm->local_rtcp[o].port;
+	out->rtcp_mux = bm->rtcp_mux || (answer ? 0 : r->mux_offer && bm->rtcp_mux);
+	if (strcmp(bm->proto[o], m->proto) != 0)
+		out->proto = bm->proto[o];
+	out->replace_crypto = 1;
+	if (bm->srtp[o] && bm->local_key[o][0] != '\0' && !r->sdes_off) {
+		out->n_crypto = 1;
+		snprintf(out->crypto[0], sizeof(out->crypto[0]), "%u %s",
+			 bm->crypto_tag[o] ? bm->crypto_tag[o] : 1, bm->local_key[o]);
+	}
+	return 0;
+}
+
+/* Rewrite side s's SDP for the other side of b, making or updating the sessions. */
+static json_t *
+sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsigned int s,
+	     struct ng_req *r, int answer)
+{
+	struct mr_sdp *sdp = malloc(sizeof(*sdp));
+	struct mr_sdp_out *out = calloc(1, sizeof(*out));
+	struct mr_bbuf buf = { 0 };
+	json_t *ans = NULL;
+	unsigned int k;
+
+	if (sdp == NULL || out == NULL) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		goto done;
+	}
+	if (mr_sdp_parse(r->sdp->s, r->sdp->len, sdp, r->err, sizeof(r->err)) < 0)
+		goto done;
+	if (sdp->n_media == 0) {
+		snprintf(r->err, sizeof(r->err), "sdp: no media section (m=)");
+		goto done;
+	}
+	for (k = 0; k < sdp->n_media; k++)
+		if (media_apply(c, x, b, s, k, sdp, r, answer, &out->m[k]) < 0)
+			goto done;
+	/* Media sections the new SDP no longer has (a re-offer with fewer m= lines). */
+	for (k = sdp->n_media; k < b->n_media; k++)
+		if (b->media[k].id[0] != '\0') {
+			c->be.destroy(c->be.ctx, b->media[k].id);
+			b->media[k].id[0] = '\0';
+		}
+	if (sdp->n_media > b->n_media)
+		b->n_media = sdp->n_media;
+	out->replace_origin = r->replace_origin;
+	out->ice_remove = 1;
+	out->no_rtcp_attr = r->no_rtcp_attr;
+	out->full_rtcp_attr = r->full_rtcp_attr;
+	out->codecs = r->has_codecs && !answer ? &r->codecs : NULL;
+	if (mr_sdp_rewrite(sdp, out, &buf) < 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		goto done;
+	}
+	ans = json_object();
+	json_object_set_new(ans, "result", json_string("ok"));
+	json_object_set_new(ans, "sdp", json_stringn_nocheck(buf.p, buf.len));
+done:
+	if (out != NULL)
+		for (k = 0; k < MR_SDP_MAX_MEDIA; k++)
+			explicit_bzero(out->m[k].crypto, sizeof(out->m[k].crypto));
+	mr_bbuf_free(&buf);
+	free(sdp);
+	free(out);
+	return ans;
+}
+
+static void
+set_label(struct ng_side *sd, const char *l)
+{
+	if (l[0] != '\0')
+		snprintf(sd->label, sizeof(sd->label), "%s", l);
+}
+
+static json_t *
+cmd_offer(struct mr_ng_calls *c, struct ng_req *r)
+{
+	struct ng_call *x;
+	struct ng_branch *b = NULL;
+	unsigned int s = 0, i;
+	int fresh = 0;
+	json_t *ans;
+
+	if (r->sdp == NULL || r->callid[0] == '\0' || r->from_tag[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "offer: needs sdp, call-id and from-tag");
+		return NULL;
+	}
+	x = call_find(c, r->callid);
+	if (x == NULL) {
+		if (c->n.calls >= c->max_calls) {
+			snprintf(r->err, sizeof(r->err), "calls: limit of %u reached",
+				 c->max_calls);
+			return NULL;
+		}
+		x = call_new(c, r->callid);
+		if (x == NULL) {
+			snprintf(r->err, sizeof(r->err), "out of memory");
+			return NULL;
+		}
+		fresh = 1;
+	}
+	if (r->to_tag[0] != '\0')
+		b = branch_find(x, r->from_tag, r->to_tag, &s);
+	if (b == NULL) {
+		/* The offerer's branch not answered yet (the INVITE again), else its first. */
+		b = branch_find(x, r->from_tag, "", &s);
+		for (i = 0; b == NULL && i < x->n_br; i++)
+			if (strcmp(x->br[i]->side[0].tag, r->from_tag) == 0 &&
+			    r->to_tag[0] == '\0') {
+				b = x->br[i];
+				s = 0;
+			}
+		if (b != NULL && r->to_tag[0] != '\0' && b->side[s ^ 1].tag[0] == '\0')
+			snprintf(b->side[s ^ 1].tag, NG_TAG_LEN, "%s", r->to_tag);
+	}
+	if (b == NULL) {
+		b = branch_new(x, r->from_tag);
+		if (b == NULL) {
+			snprintf(r->err, sizeof(r->err), "call: more than %d branches",
+				 NG_MAX_BRANCHES);
+			goto fail;
+		}
+		s = 0;
+		snprintf(b->side[1].tag, NG_TAG_LEN, "%s", r->to_tag);
+		if (r->to_tag[0] != '\0')
+			b->side[1].created = time(NULL);
+	}
+	set_label(&b->side[s], r->label);
+	set_label(&b->side[s ^ 1], r->to_label);
+	b->delete_at = 0;
+	ans = sdp_exchange(c, x, b, s, r, 0);
+	if (ans == NULL)
+		goto fail;
+	x->last_signal = time(NULL);
+	if (r->record_call)
+		json_object_set_new(ans, "warning", json_string("record call: recording is not "
+								 "available in this mrelay"));
+	return ans;
+fail:
+	if (fresh)
+		call_free(c, x);
+	return NULL;
+}
+
+static json_t *
+cmd_answer(struct mr_ng_calls *c, struct ng_req *r)
+{
+	struct ng_call *x;
+	struct ng_branch *b, *first = NULL;
+	unsigned int s = 1, i;
+	json_t *ans;
+
+	if (r->sdp == NULL || r->callid[0] == '\0' || r->from_tag[0] == '\0' ||
+	    r->to_tag[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "answer: needs sdp, call-id, from-tag and to-tag");
+		return NULL;
+	}
+	x = call_find(c, r->callid);
+	if (x == NULL) {
+		snprintf(r->err, sizeof(r->err), "Unknown call-id");
+		return NULL;
+	}
+	/* The answer comes from the to-tag: its side answers. */
+	b = branch_find(x, r->to_tag, r->from_tag, &s);
+	if (b == NULL) {
+		b = branch_find(x, "", r->from_tag, &s);
+		if (b != NULL) {
+			snprintf(b->side[s].tag, NG_TAG_LEN, "%s", r->to_tag);
+			b->side[s].created = time(NULL);
+		}
+	}
+	if (b == NULL) {
+		/* A new to-tag for an offer already answered: a fork. */
+		for (i = 0; i < x->n_br && first == NULL; i++)
+			if (strcmp(x->br[i]->side[0].tag, r->from_tag) == 0)
+				first = x->br[i];
+		if (first == NULL) {
+			snprintf(r->err, sizeof(r->err), "Unknown from-tag for this call-id");
+			return NULL;
+		}
+		b = branch_new(x, r->from_tag);
+		if (b == NULL) {
+			snprintf(r->err, sizeof(r->err), "call: more than %d branches",
+				 NG_MAX_BRANCHES);
+			return NULL;
+		}
+		b->side[0] = first->side[0];
+		snprintf(b->side[1].tag, NG_TAG_LEN, "%s", r->to_tag);
+		b->side[1].created = time(NULL);
+		b->n_media = first->n_media;
+		for (i = 0; i < first->n_media; i++) {
+			struct ng_media *d = &b->media[i];
+
+			*d = first->media[i];
+			d->id[0] = '\0';	/* sessions of its own, made below */
+			memset(d->adv[1].a, 0, sizeof(d->adv[1].a));
+			d->adv[1].family = 0;
+			d->adv_rtcp[1].family = 0;
+			memset(d->local_key, 0, sizeof(d->local_key));
+		}
+		s = 1;
+		c->n.branches_forked++;
+	}
+	set_label(&b->side[s], r->label);
+	b->delete_at = 0;
+	ans = sdp_exchange(c, x, b, s, r, 1);
+	if (ans == NULL && first != NULL) {
+		for (i = 0; i < x->n_br; i++)
+			if (x->br[i] == b)
+				branch_remove(c, x, i);
+	}
+	if (ans != NULL)
+		x->last_signal = time(NULL);
+	return ans;
+}
+
+static void
+call_delete_at(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *only,
+	       unsigned int delay)
+{
+	uint64_t at = c->be.now_ms(c->be.ctx) + (uint64_t)delay * 1000;
+	unsigned int i;
+
+	for (i = 0; i < x->n_br;) {
+		if (only != NULL && x->br[i] != only) {
+			i++;
+			continue;
+		}
+		if (delay > 0) {
+			x->br[i]->delete_at = at;
+			i++;
+		} else {
+			branch_remove(c, x, i);
+		}
+	}
+	if (x->n_br == 0) {
+		call_free(c, x);
+		c->n.calls_deleted++;
+	}
+}
+
+static json_t *
+cmd_delete(struct mr_ng_calls *c, struct ng_req *r)
+{
+	struct ng_call *x;
+	struct ng_branch *b = NULL;
+	unsigned int s, i;
+	json_t *ans;
+
+	if (r->callid[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "delete: needs call-id");
+		return NULL;
+	}
+	x = call_find(c, r->callid);
+	if (x == NULL) {
+		if (r->fatal) {
+			snprintf(r->err, sizeof(r->err), "Call-ID not found");
+			return NULL;
+		}
+		ans = json_pack("{s:s,s:s}", "result", "ok", "warning", "Call-ID not found");
+		return ans;
+	}
+	ans = json_object();
+	json_object_set_new(ans, "result", json_string("ok"));
+	json_object_set_new(ans, "created", json_integer((json_int_t)x->created));
+	if (r->from_tag[0] != '\0' && r->to_tag[0] != '\0') {
+		/* One branch: the one of these tags, else the offerer's unanswered one (a
+		 * final failure from a branch that never sent SDP, or a CANCEL's 487). */
+		b = branch_find(x, r->from_tag, r->to_tag, &s);
+		if (b == NULL)
+			b = branch_find(x, r->from_tag, "", &s);
+		if (b == NULL)
+			b = branch_find(x, r->to_tag, "", &s);
+		if (b == NULL) {
+			for (i = 0; i < x->n_br; i++)
+				if (strcmp(x->br[i]->side[0].tag, r->from_tag) == 0 ||
+				    strcmp(x->br[i]->side[1].tag, r->from_tag) == 0)
+					break;
+			if (i == x->n_br) {
+				json_object_set_new(ans, "warning",
+						    json_string("Call-ID found, tags not"));
+				return ans;
+			}
+			return ans;	/* a branch of this call that mrelay never saw */
+		}
+		call_delete_at(c, x, b, r->delete_delay);
+		return ans;
+	}
+	call_delete_at(c, x, NULL, r->delete_delay);
+	return ans;
+}
+
+static void
+stream_json(json_t *streams, const json_t *leg, const struct ng_media *bm, unsigned int s,
+	    int rtcp, json_t *tot)
+{
+	const json_t *ctr = json_object_get(leg, "counters");
+	const struct mr_ep *lp = rtcp ? &bm->local_rtcp[s] : &bm->local[s];
+	const struct mr_ep *adv = rtcp ? &bm->adv_rtcp[s] : &bm->adv[s];
+	json_t *st = json_object(), *ep;
+	json_int_t pk = json_integer_value(json_object_get(ctr, rtcp ? "rtcp_packets" :
+							   "rtp_packets"));
+	json_int_t by = rtcp ? 0 : json_integer_value(json_object_get(ctr, "bytes_in"));
+	json_t *t = json_object_get(tot, rtcp ? "RTCP" : "RTP");
+	char a[64];
+
+	json_object_set_new(st, "local port", json_integer(lp->port));
+	json_object_set_new(st, "flags", json_pack("[s]", rtcp ? "RTCP" : "RTP"));
+	json_object_set_new(st, "stats", json_pack("{s:I,s:I,s:I}", "packets", pk, "bytes", by,
+						   "errors", (json_int_t)0));
+	json_object_set_new(t, "packets", json_integer(json_integer_value(
+		json_object_get(t, "packets")) + pk));
+	json_object_set_new(t, "bytes", json_integer(json_integer_value(
+		json_object_get(t, "bytes")) + by));
+	if (adv->family) {
+		ep = json_pack("{s:s,s:s,s:i}", "family", adv->family == MR_AF6 ? "IPv6" : "IPv4",
+			       "address", mr_ep_fmt(adv, a, sizeof(a), 0), "port", adv->port);
+		json_object_set_new(st, "advertised endpoint", ep);
+	}
+	{
+		const char *rem = json_string_value(json_object_get(leg, rtcp ? "rtcp_remote" :
+								    "remote"));
+		struct mr_ep re;
+
+		if (rem != NULL && mr_ep_parse(rem, &re) == 0)
+			json_object_set_new(st, "endpoint", json_pack("{s:s,s:s,s:i}", "family",
+				re.family == MR_AF6 ? "IPv6" : "IPv4", "address",
+				mr_ep_fmt(&re, a, sizeof(a), 0), "port", re.port));
+	}
+	json_array_append_new(streams, st);
+}
+
+static json_t *
+cmd_query(struct mr_ng_calls *c, struct ng_req *r)
+{
+	struct ng_call *x = r->callid[0] ? call_find(c, r->callid) : NULL;
+	json_t *ans, *tags, *tot;
+	unsigned int i, s, k;
+
+	if (x == NULL) {
+		snprintf(r->err, sizeof(r->err), "Unknown call-id");
+		return NULL;
+	}
+	tags = json_object();
+	tot = json_pack("{s:{s:i,s:i,s:i},s:{s:i,s:i,s:i}}", "RTP", "packets", 0, "bytes", 0,
+			"errors", 0, "RTCP", "packets", 0, "bytes", 0, "errors", 0);
+	for (i = 0; i < x->n_br; i++) {
+		struct ng_branch *b = x->br[i];
+
+		for (s = 0; s < 2; s++) {
+			const char *tag = b->side[s].tag;
+			json_t *t, *medias;
+
+			if (r->from_tag[0] && strcmp(tag, r->from_tag) != 0 &&
+			    strcmp(b->side[s ^ 1].tag, r->from_tag) != 0)
+				continue;
+			if (json_object_get(tags, tag) != NULL)
+				continue;	/* a forked offerer: its first branch */
+			medias = json_array();
+			t = json_pack("{s:s,s:I,s:s,s:s,s:o}", "tag", tag, "created",
+				      (json_int_t)(b->side[s].created ? b->side[s].created :
+						   x->created), "label", b->side[s].label,
+				      "in dialogue with", b->side[s ^ 1].tag, "medias", medias);
+			for (k = 0; k < b->n_media; k++) {
+				const struct ng_media *bm = &b->media[k];
+				json_t *sess = bm->id[0] ? c->be.get(c->be.ctx, bm->id) : NULL;
+				json_t *leg = json_array_get(json_object_get(sess, "legs"), s);
+				json_t *streams = json_array(), *fl = json_array();
+
+				json_array_append_new(fl, json_string("initialized"));
+				if (bm->rtcp_mux)
+					json_array_append_new(fl, json_string("rtcp-mux"));
+				if (bm->srtp[s])
+					json_array_append_new(fl, json_string("SDES"));
+				if (leg != NULL) {
+					stream_json(streams, leg, bm, s, 0, tot);
+					if (!bm->rtcp_mux)
+						stream_json(streams, leg, bm, s, 1, tot);
+				}
+				json_array_append_new(medias, json_pack(
+					"{s:i,s:s,s:s,s:o,s:o}", "index", (int)k + 1, "type",
+					bm->type, "protocol", bm->proto[s], "flags", fl,
+					"streams", streams));
+				json_decref(sess);
+			}
+			json_object_set_new(tags, tag, t);
+		}
+	}
+	ans = json_pack("{s:s,s:I,s:I,s:o,s:o}", "result", "ok", "created",
+			(json_int_t)x->created, "last signal", (json_int_t)x->last_signal,
+			"tags", tags, "totals", tot);
+	return ans;
+}
+
+static json_t *
+cmd_list(struct mr_ng_calls *c, struct ng_req *r)
+{
+	json_t *calls = json_array();
+	struct ng_call *x;
+	unsigned int n = 0;
+
+	for (x = c->head; x != NULL && n < r->limit; x = x->next, n++)
+		json_array_append_new(calls, json_string_nocheck(x->callid));
+	return json_pack("{s:s,s:o}", "result", "ok", "calls", calls);
+}
+
+static json_t *
+cmd_statistics(struct mr_ng_calls *c)
+{
+	json_t *cur, *tot, *ctl, *st, *extra;
+	unsigned int k;
+
+	cur = json_pack("{s:I,s:i,s:I,s:i}", "sessionsown", (json_int_t)c->n.calls,
+			"sessionsforeign", 0, "sessionstotal", (json_int_t)c->n.calls,
+			"transcodedmedia", 0);
+	tot = json_pack("{s:I,s:I,s:I}", "managedsessions", (json_int_t)c->n.calls_created,
+			"regularterminatedsessions", (json_int_t)c->n.calls_deleted,
+			"timeoutsessions", (json_int_t)c->n.calls_expired);
+	ctl = json_object();
+	for (k = 0; k < MR_NG_N_CMDS; k++) {
+		char name[48];
+		size_t j, o = 0;
+
+		/* "totalpingcount", "totalstartrecordingcount", ... */
+		o = (size_t)snprintf(name, sizeof(name), "total");
+		for (j = 0; cmd_names[k][j] && o < sizeof(name) - 6; j++)
+			if (cmd_names[k][j] != ' ')
+				name[o++] = cmd_names[k][j];
+		snprintf(name + o, sizeof(name) - o, "count");
+		json_object_set_new(ctl, name, json_integer((json_int_t)c->n.requests[k]));
+	}
+	json_object_set_new(ctl, "totalerrorcount", json_integer((json_int_t)c->n.errors));
+	st = json_pack("{s:o,s:o,s:o}", "currentstatistics", cur, "totalstatistics", tot,
+		       "controlstatistics", ctl);
+	extra = c->stats_cb ? c->stats_cb(c->stats_arg) : NULL;
+	if (extra != NULL) {
+		json_object_update(tot, extra);
+		json_decref(extra);
+	}
+	return json_pack("{s:s,s:o}", "result", "ok", "statistics", st);
+}
+
+json_t *
+mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
+{
+	struct ng_req *r = malloc(sizeof(*r));
+	json_t *ans = NULL;
+
+	if (r == NULL)
+		return json_pack("{s:s,s:s}", "result", "error", "error-reason", "out of memory");
+	if (d == NULL || d->type != MR_BN_DICT) {
+		snprintf(r->err, sizeof(r->err), "the message is not a dictionary");
+		c->n.requests[MR_NG_OTHER]++;
+		goto error;
+	}
+	if (parse_req(c, d, r) < 0) {
+		c->n.requests[r->cmd]++;
+		goto error;
+	}
+	c->n.requests[r->cmd]++;
+	switch (r->cmd) {
+	case MR_NG_PING:
+		ans = json_pack("{s:s}", "result", "pong");
+		break;
+	case MR_NG_OFFER:
+		ans = cmd_offer(c, r);
+		break;
+	case MR_NG_ANSWER:
+		ans = cmd_answer(c, r);
+		break;
+	case MR_NG_DELETE:
+		ans = cmd_delete(c, r);
+		break;
+	case MR_NG_QUERY:
+		ans = cmd_query(c, r);
+		break;
+	case MR_NG_LIST:
+		ans = cmd_list(c, r);
+		break;
+	case MR_NG_STATISTICS:
+		ans = cmd_statistics(c);
+		break;
+	case MR_NG_START_REC:
+	case MR_NG_STOP_REC:
+		snprintf(r->err, sizeof(r->err), "recording is not available in this mrelay");
+		break;
+	case MR_NG_BLOCK_MEDIA:
+	case MR_NG_UNBLOCK_MEDIA:
+		snprintf(r->err, sizeof(r->err), "block media: not supported for two-leg "
+			 "sessions yet");
+		break;
+	default: {
+		const struct mr_bn *v = mr_bn_get(d, "command");
+		char t[40];
+
+		bn_copy(v, t, sizeof(t));
+		snprintf(r->err, sizeof(r->err), "Unrecognized command '%s'", t);
+		break;
+	}
+	}
+	if (ans != NULL) {
+		if (r->warning[0] != '\0' && json_object_get(ans, "warning") == NULL &&
+		    strcmp(json_string_value(json_object_get(ans, "result")), "ok") == 0)
+			json_object_set_new(ans, "warning", json_string(r->warning));
+		free(r);
+		return ans;
+	}
+error:
+	c->n.errors++;
+	if (r->err[0] == '\0')
+		snprintf(r->err, sizeof(r->err), "internal error");
+	ans = json_pack("{s:s,s:s}", "result", "error", "error-reason", r->err);
+	free(r);
+	return ans;
+}
+
+struct mr_ng_calls *
+mr_ng_calls_create(const struct mr_ng_backend *be, unsigned int max_calls,
+		   unsigned int delete_delay_s)
+{
+	struct mr_ng_calls *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->be = *be;
+	c->max_calls = max_calls ? max_calls : 100000;
+	c->delete_delay_s = delete_delay_s;
+	return c;
+}
+
+void
+mr_ng_calls_free(struct mr_ng_calls *c)
+{
+	if (c == NULL)
+		return;
+	while (c->head != NULL)
+		call_free(c, c->head);
+	free(c);
+}
+
+void
+mr_ng_calls_tick(struct mr_ng_calls *c)
+{
+	uint64_t now = c->be.now_ms(c->be.ctx);
+	unsigned int n, i, k;
+
+	/* A slice of the calls per second: delete-delays due, and calls whose sessions all
+	 * ended by themselves (idle timeout) are forgotten. */
+	if (now - c->last_sweep_ms < 100)
+		return;
+	c->last_sweep_ms = now;
+	if (c->sweep == NULL)
+		c->sweep = c->head;
+	for (n = 0; n < 256 && c->sweep != NULL; n++) {
+		struct ng_call *x = c->sweep;
+		int live = 0;
+
+		c->sweep = x->next;
+		for (i = 0; i < x->n_br;) {
+			struct ng_branch *b = x->br[i];
+
+			if (b->delete_at != 0 && b->delete_at <= now) {
+				branch_remove(c, x, i);
+				continue;
+			}
+			for (k = 0; k < b->n_media && !live; k++)
+				if (b->media[k].id[0] && c->be.active(c->be.ctx, b->media[k].id))
+					live = 1;
+			i++;
+		}
+		if (x->n_br == 0 || !live) {
+			int deleted = x->n_br == 0;
+
+			call_free(c, x);
+			if (deleted)
+				c->n.calls_deleted++;
+			else
+				c->n.calls_expired++;
+		}
+	}
+}
+
+void
+mr_ng_calls_counts(const struct mr_ng_calls *c, struct mr_ng_counts *out)
+{
+	*out = c->n;
+}
+
+void
+mr_ng_calls_set_stats_cb(struct mr_ng_calls *c, json_t *(*cb)(void *arg), void *arg)
+{
+	c->stats_cb = cb;
+	c->stats_arg = arg;
+}

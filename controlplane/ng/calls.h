@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The ng call model and commands (docs/NG.md): a call (SIP Call-ID) holds branches, a branch
+ * is a pair of SIP tags (the offerer's and the answerer's, "" until an answer names it) with
+ * one mrelay session per media section; leg 0 of each session faces side 0 of its branch.
+ * Sessions are made, changed and ended through a backend (ng.c uses the session manager;
+ * the unit tests a fake), so this file is pure C + jansson.
+ */
+#ifndef MR_NG_CALLS_H
+#define MR_NG_CALLS_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "bencode.h"
+#include "json_req.h"
+
+/* What the backend says about a session after a create or a patch. */
+struct mr_ng_leg_info {
+	struct mr_ep local;		/* RTP (and with rtcp-mux RTCP) endpoint */
+	struct mr_ep local_rtcp;	/* family 0 with rtcp-mux */
+	char local_key[128];		/* SDES key mrelay encrypts with, "" when unchanged/none */
+};
+
+struct mr_ng_sess_info {
+	char id[24];
+	struct mr_ng_leg_info leg[2];
+};
+
+struct mr_ng_backend {
+	void *ctx;
+	/* 0, or -errno with err set (a one-line reason that goes into the ng answer). */
+	int (*create)(void *ctx, const struct mr_session_req *req, struct mr_ng_sess_info *out,
+		      char *err, size_t errlen);
+	/* -ENOENT when the session is gone (ended by idle timeout): the caller makes a new one. */
+	int (*patch)(void *ctx, const char *id, const struct mr_session_patch *p,
+		     struct mr_ng_sess_info *out, char *err, size_t errlen);
+	void (*destroy)(void *ctx, const char *id);
+	int (*active)(void *ctx, const char *id);	/* 1 when the session still relays */
+	json_t *(*get)(void *ctx, const char *id);	/* GET /v1/sessions/{id}; NULL: gone */
+	uint64_t (*now_ms)(void *ctx);			/* a monotonic clock */
+};
+
+/* Requests by command; index with enum mr_ng_cmd. */
+enum mr_ng_cmd {
+	MR_NG_PING, MR_NG_OFFER, MR_NG_ANSWER, MR_NG_DELETE, MR_NG_QUERY, MR_NG_LIST,
+	MR_NG_STATISTICS, MR_NG_START_REC, MR_NG_STOP_REC, MR_NG_BLOCK_MEDIA,
+	MR_NG_UNBLOCK_MEDIA, MR_NG_OTHER, MR_NG_N_CMDS
+};
+
+struct mr_ng_counts {
+	uint64_t requests[MR_NG_N_CMDS];
+	uint64_t errors;		/* answered "result": "error" */
+	uint64_t unknown_flags;		/* flags (and flag-like values) ignored */
+	uint64_t unknown_keys;		/* dictionary keys ignored */
+	uint64_t calls_created, calls_deleted, calls_expired, branches_forked;
+	uint64_t calls;			/* active now */
+};
+
+struct mr_ng_calls;
+
+struct mr_ng_calls *mr_ng_calls_create(const struct mr_ng_backend *be, unsigned int max_calls,
+				       unsigned int delete_delay_s);
+void mr_ng_calls_free(struct mr_ng_calls *c);
+/* Run one command: d is the request dictionary, peer the client's address (text, for
+ * "received from" defaults). Returns the answer (a new reference: {"result": ...}). */
+json_t *mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d);
+/* Delete-delay expiries and calls whose sessions all ended (idle timeout). */
+void mr_ng_calls_tick(struct mr_ng_calls *c);
+void mr_ng_calls_counts(const struct mr_ng_calls *c, struct mr_ng_counts *out);
+/* Let "statistics" report the appliance's numbers: extra is merged into its answer. */
+void mr_ng_calls_set_stats_cb(struct mr_ng_calls *c, json_t *(*cb)(void *arg), void *arg);
+const char *mr_ng_cmd_name(enum mr_ng_cmd k);
+
+#endif
