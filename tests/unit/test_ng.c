@@ -1,0 +1,706 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The ng control protocol's pure parts (controlplane/ng/): bencode (malformed, truncated,
+ * nested too deep, huge strings), SDP rewriting (golden SDP in -> SDP out for each flag, in
+ * tests/unit/ng/), the message layer (cookie, retransmission cache, errors) and the call model
+ * (offer/answer, re-INVITE, fork, delete) against a fake session backend.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bencode.h"
+#include "cache.h"
+#include "calls.h"
+#include "proto.h"
+#include "sdp.h"
+
+/* ---- bencode ---- */
+
+static int
+parse(const char *s, struct mr_bn **root, const char **why)
+{
+	static struct mr_bn nodes[MR_BN_MAX_NODES];
+	size_t used;
+
+	return mr_bn_parse(s, strlen(s), nodes, MR_BN_MAX_NODES, root, &used, why);
+}
+
+static void
+test_bencode_ok(void **st)
+{
+	struct mr_bn *r;
+	const char *why;
+	char buf[32];
+
+	(void)st;
+	assert_int_equal(parse("d7:command4:ping4:listli1ei-2e0:e4:num_i42ee", &r, &why), 0);
+	assert_int_equal(r->type, MR_BN_DICT);
+	assert_int_equal(r->len, 3);
+	assert_int_equal(mr_bn_get_str(r, "command", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "ping");
+	assert_int_equal(mr_bn_get(r, "list")->len, 3);
+	/* separators and case are the same in keys: "num_" = "NUM-" */
+	assert_int_equal(mr_bn_get(r, "NUM-")->i, 42);
+	assert_null(mr_bn_get(r, "absent"));
+	assert_int_equal(mr_bn_get_str(r, "num_", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(mr_bn_get_str(r, "command", buf, 4), -ENAMETOOLONG);
+}
+
+static void
+test_bencode_malformed(void **st)
+{
+	static const char *const bad[] = {
+		"x", "i12", "i1x2e", "i-0e", "i03e", "ie", "d3:abce", "di1e1:ae", "01:a",
+		"l1:ai2e", "d1:a", "5:abc", "i1234567890123456789e",
+		"99999999999999999999:x", NULL
+	};
+	struct mr_bn *r;
+	const char *why;
+	unsigned int i;
+
+	(void)st;
+	for (i = 0; bad[i] != NULL; i++) {
+		int rc = parse(bad[i], &r, &why);
+
+		assert_true(rc == -EINVAL || rc == -EAGAIN);
+		assert_true(why[0] != '\0');
+	}
+	/* truncated: more bytes could complete it (a TCP stream waits for them) */
+	assert_int_equal(parse("d7:command4:pi", &r, &why), -EAGAIN);
+	assert_int_equal(parse("10:abc", &r, &why), -EAGAIN);
+	/* a string that claims more than 4 GiB can never be */
+	assert_int_equal(parse("9999999999:abc", &r, &why), -EINVAL);
+}
+
+static void
+test_bencode_limits(void **st)
+{
+	char deep[2 * MR_BN_MAX_DEPTH + 8], *big;
+	struct mr_bn *r;
+	const char *why;
+	unsigned int i, n = 0;
+
+	(void)st;
+	for (i = 0; i <= MR_BN_MAX_DEPTH; i++)
+		deep[n++] = 'l';
+	for (i = 0; i <= MR_BN_MAX_DEPTH; i++)
+		deep[n++] = 'e';
+	deep[n] = '\0';
+	assert_int_equal(parse(deep, &r, &why), -E2BIG);
+	assert_string_equal(why, "nested too deep");
+	/* one level less is fine */
+	deep[n - 1] = '\0';
+	assert_int_equal(parse(deep + 1, &r, &why), 0);
+	assert_int_equal(r->type, MR_BN_LIST);
+	/* more values than nodes */
+	big = malloc(4 * MR_BN_MAX_NODES + 8);
+	n = 0;
+	big[n++] = 'l';
+	for (i = 0; i < MR_BN_MAX_NODES; i++) {
+		memcpy(big + n, "i1e", 3);
+		n += 3;
+	}
+	big[n++] = 'e';
+	big[n] = '\0';
+	assert_int_equal(parse(big, &r, &why), -E2BIG);
+	free(big);
+	/* a huge string is fine when it is all there */
+	big = malloc(70000);
+	n = (unsigned int)sprintf(big, "%u:", 65000);
+	memset(big + n, 'x', 65000);
+	big[n + 65000] = '\0';
+	assert_int_equal(parse(big, &r, &why), 0);
+	assert_int_equal(r->len, 65000);
+	free(big);
+}
+
+static void
+test_bencode_encode(void **st)
+{
+	struct mr_bbuf b = { 0 };
+	json_t *j = json_pack("{s:s,s:[i,s],s:{s:b},s:n}", "result", "ok", "l", 1, "x", "d",
+			      "t", 1, "z");
+
+	(void)st;
+	mr_bencode_json(&b, j);
+	mr_bbuf_put(&b, "", 1);
+	/* keys sorted (bencode's canonical form) */
+	assert_string_equal(b.p, "d1:dd1:ti1ee1:lli1e1:xe6:result2:ok1:z0:e");
+	json_decref(j);
+	mr_bbuf_free(&b);
+}
+
+/* ---- SDP golden files ---- */
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *p;
+	long n;
+
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	p = malloc((size_t)n + 1);
+	assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+	p[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return p;
+}
+
+/* in.sdp through the writer with out set as the case says, against NAME.out.sdp. */
+static void
+golden(const char *name, const struct mr_sdp_out *o)
+{
+	static struct mr_sdp sdp;
+	struct mr_bbuf b = { 0 };
+	char path[256], err[128];
+	size_t len, wl;
+	char *in, *want;
+
+	snprintf(path, sizeof(path), "unit/ng/%s.in.sdp", name);
+	in = slurp(path, &len);
+	assert_int_equal(mr_sdp_parse(in, len, &sdp, err, sizeof(err)), 0);
+	assert_int_equal(mr_sdp_rewrite(&sdp, o, &b), 0);
+	snprintf(path, sizeof(path), "unit/ng/%s.out.sdp", name);
+	want = slurp(path, &wl);
+	if (b.len != wl || memcmp(b.p, want, wl) != 0) {
+		mr_bbuf_put(&b, "", 1);
+		print_error("%s: got\n%s\nwant\n%s\n", name, b.p, want);
+		fail();
+	}
+	free(in);
+	free(want);
+	mr_bbuf_free(&b);
+}
+
+static void
+local(struct mr_sdp_media_out *m, const char *addr, uint16_t port, uint16_t rtcp, int mux)
+{
+	assert_int_equal(mr_addr_parse(addr, &m->local), 0);
+	m->local.port = port;
+	m->rtcp_port = rtcp;
+	m->rtcp_mux = (uint8_t)mux;
+	m->replace_crypto = 1;
+}
+
+static void
+test_sdp_golden(void **st)
+{
+	struct mr_sdp_out o;
+	struct mr_sdp_codecs cx;
+
+	(void)st;
+	/* plain: c=, m= port, a=rtcp; o= untouched without replace-origin */
+	memset(&o, 0, sizeof(o));
+	local(&o.m[0], "198.18.0.1", 30000, 30001, 0);
+	o.ice_remove = 1;
+	golden("plain", &o);
+	/* replace-origin, rtcp-mux kept, ICE removed, video rejected (port 0 stays) */
+	memset(&o, 0, sizeof(o));
+	o.replace_origin = 1;
+	o.ice_remove = 1;
+	local(&o.m[0], "198.18.0.1", 30002, 0, 1);
+	o.m[1].rejected = 1;
+	golden("origin_mux_ice", &o);
+	/* address family: IPv4 in, IPv6 out; no-rtcp-attribute */
+	memset(&o, 0, sizeof(o));
+	o.no_rtcp_attr = 1;
+	o.ice_remove = 1;
+	local(&o.m[0], "2001:2::1", 30004, 30005, 0);
+	golden("ipv6", &o);
+	/* RTP/AVP -> RTP/SAVP with mrelay's key; and codec-strip PCMU, codec-offer 101 */
+	memset(&o, 0, sizeof(o));
+	memset(&cx, 0, sizeof(cx));
+	o.ice_remove = 1;
+	local(&o.m[0], "198.18.0.1", 30006, 30007, 0);
+	o.m[0].proto = "RTP/SAVP";
+	o.m[0].n_crypto = 1;
+	snprintf(o.m[0].crypto[0], sizeof(o.m[0].crypto[0]),
+		 "1 AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz");
+	snprintf(cx.strip[cx.n_strip++], 32, "PCMU");
+	snprintf(cx.offer[cx.n_offer++], 32, "telephone-event");
+	o.codecs = &cx;
+	golden("sdes_codecs", &o);
+	/* SAVP -> AVP: crypto lines gone; full rtcp attribute; strip all but PCMA */
+	memset(&o, 0, sizeof(o));
+	memset(&cx, 0, sizeof(cx));
+	o.ice_remove = 1;
+	o.full_rtcp_attr = 1;
+	local(&o.m[0], "198.18.0.1", 30008, 30009, 0);
+	o.m[0].proto = "RTP/AVP";
+	cx.strip_all = 1;
+	snprintf(cx.except[cx.n_except++], 32, "PCMA");
+	o.codecs = &cx;
+	golden("savp_to_avp", &o);
+}
+
+static void
+test_sdp_parse(void **st)
+{
+	static struct mr_sdp sdp;
+	const char *s = "v=0\r\no=- 1 1 IN IP4 198.18.0.10\r\ns=-\r\nc=IN IP4 198.18.0.10\r\n"
+			"t=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4005 IN IP4 198.18.0.11\r\n"
+			"m=video 5000 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\na=rtcp-mux\r\n";
+	char err[128];
+	static const char *const bad[] = {
+		"", "x", "o=foo\r\n", "v=0\r\nbogus\r\n", "v=0\r\nm=audio\r\n",
+		"v=0\r\nm=audio 99999 RTP/AVP 0\r\n", "v=0\r\nc=IN IP4 1.2.3\r\n",
+		"v=0\r\nm=audio 1 RTP/AVP 0\r\na=rtcp:x\r\n", "v=0\r\n\r\nm=audio 1 RTP/AVP 0\r\n",
+		NULL
+	};
+	unsigned int i;
+
+	(void)st;
+	assert_int_equal(mr_sdp_parse(s, strlen(s), &sdp, err, sizeof(err)), 0);
+	assert_int_equal(sdp.n_media, 2);
+	assert_int_equal(sdp.media[0].addr.port, 4000);
+	assert_int_equal(sdp.media[0].rtcp_port, 4005);
+	assert_int_equal(sdp.media[0].rtcp_addr.family, MR_AF4);
+	assert_true(sdp.media[1].zero_addr);
+	assert_true(sdp.media[1].rtcp_mux);
+	for (i = 0; bad[i] != NULL; i++) {
+		err[0] = '\0';
+		assert_int_equal(mr_sdp_parse(bad[i], strlen(bad[i]), &sdp, err, sizeof(err)),
+				 -EINVAL);
+		assert_true(strncmp(err, "sdp: ", 5) == 0);
+	}
+}
+
+/* ---- the call model against a fake backend ---- */
+
+struct fake_sess {
+	int used, active;
+	struct mr_session_req req;
+	int patches;
+	struct mr_ep remote[2];
+};
+
+static struct fake_sess fs[64];
+static uint64_t fake_now;
+
+static int
+fake_create(void *ctx, const struct mr_session_req *req, struct mr_ng_sess_info *out,
+	    char *err, size_t errlen)
+{
+	unsigned int i, l;
+
+	(void)ctx;
+	for (i = 0; i < 64 && fs[i].used; i++)
+		;
+	if (i == 64) {
+		snprintf(err, errlen, "sessions: limit of 64 reached");
+		return -EIO;
+	}
+	memset(&fs[i], 0, sizeof(fs[i]));
+	fs[i].used = fs[i].active = 1;
+	fs[i].req = *req;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%u", i);
+	for (l = 0; l < 2; l++) {
+		fs[i].remote[l] = req->legs[l].remote;
+		mr_addr_parse("198.18.0.1", &out->leg[l].local);
+		out->leg[l].local.port = (uint16_t)(30000 + 4 * i + 2 * l);
+		if (!req->rtcp_mux) {
+			out->leg[l].local_rtcp = out->leg[l].local;
+			out->leg[l].local_rtcp.port++;
+		}
+		if (req->legs[l].srtp.present)
+			snprintf(out->leg[l].local_key, sizeof(out->leg[l].local_key),
+				 "AES_CM_128_HMAC_SHA1_80 inline:KEY%u%u", i, l);
+	}
+	return 0;
+}
+
+static int
+fake_patch(void *ctx, const char *id, const struct mr_session_patch *p,
+	   struct mr_ng_sess_info *out, char *err, size_t errlen)
+{
+	struct fake_sess *f = &fs[atoi(id)];
+	unsigned int l;
+
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	if (!f->used || !f->active)
+		return -ENOENT;
+	f->patches++;
+	memset(out, 0, sizeof(*out));
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	for (l = 0; l < 2; l++) {
+		if (p->has_leg[l] && p->legs[l].has_remote)
+			f->remote[l] = p->legs[l].remote;
+		mr_addr_parse("198.18.0.1", &out->leg[l].local);
+		out->leg[l].local.port = (uint16_t)(30000 + 4 * atoi(id) + 2 * l);
+		if (!f->req.rtcp_mux) {
+			out->leg[l].local_rtcp = out->leg[l].local;
+			out->leg[l].local_rtcp.port++;
+		}
+	}
+	return 0;
+}
+
+static void
+fake_destroy(void *ctx, const char *id)
+{
+	(void)ctx;
+	fs[atoi(id)].used = 0;
+}
+
+static int
+fake_active(void *ctx, const char *id)
+{
+	(void)ctx;
+	return fs[atoi(id)].used && fs[atoi(id)].active;
+}
+
+static json_t *
+fake_get(void *ctx, const char *id)
+{
+	(void)ctx;
+	(void)id;
+	return json_pack("{s:[{s:{s:i,s:i,s:i}},{s:{s:i,s:i,s:i}}]}", "legs", "counters",
+			 "rtp_packets", 7, "rtcp_packets", 1, "bytes_in", 700, "counters",
+			 "rtp_packets", 5, "rtcp_packets", 0, "bytes_in", 500);
+}
+
+static uint64_t
+fake_clock(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+static const struct mr_ng_backend fake_be = {
+	.create = fake_create, .patch = fake_patch, .destroy = fake_destroy,
+	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
+};
+
+static unsigned int
+n_sessions(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < 64; i++)
+		n += fs[i].used;
+	return n;
+}
+
+/* Send a request (a bencoded dict built from a JSON text) and return the answer. */
+static json_t *
+cmd(struct mr_ng_calls *c, const char *json)
+{
+	static struct mr_bn nodes[MR_BN_MAX_NODES];
+	struct mr_bbuf b = { 0 };
+	struct mr_bn *root;
+	json_error_t e;
+	json_t *j = json_loads(json, 0, &e), *ans;
+	size_t used;
+
+	assert_non_null(j);
+	mr_bencode_json(&b, j);
+	json_decref(j);
+	assert_int_equal(mr_bn_parse(b.p, b.len, nodes, MR_BN_MAX_NODES, &root, &used, NULL), 0);
+	ans = mr_ng_calls_command(c, root);
+	mr_bbuf_free(&b);
+	return ans;
+}
+
+static const char *
+result(const json_t *a)
+{
+	return json_string_value(json_object_get(a, "result"));
+}
+
+#define SDP_A "v=0\\r\\no=- 1 1 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n" \
+	"t=0 0\\r\\nm=audio 4000 RTP/AVP 0 8\\r\\n"
+#define SDP_A2 "v=0\\r\\no=- 1 2 IN IP4 198.18.0.12\\r\\ns=-\\r\\nc=IN IP4 198.18.0.12\\r\\n" \
+	"t=0 0\\r\\nm=audio 4400 RTP/AVP 0 8\\r\\n"
+#define SDP_B "v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\nc=IN IP4 198.18.0.11\\r\\n" \
+	"t=0 0\\r\\nm=audio 5000 RTP/AVP 0\\r\\n"
+#define SDP_C "v=0\\r\\no=- 1 1 IN IP4 198.18.0.13\\r\\ns=-\\r\\nc=IN IP4 198.18.0.13\\r\\n" \
+	"t=0 0\\r\\nm=audio 6000 RTP/AVP 8\\r\\n"
+
+static int
+sdp_port(const json_t *a)
+{
+	const char *s = json_string_value(json_object_get(a, "sdp")), *m;
+
+	assert_non_null(s);
+	m = strstr(s, "m=audio ");
+	assert_non_null(m);
+	return atoi(m + 8);
+}
+
+static void
+test_calls_offer_answer_reinvite_delete(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	struct mr_ng_counts n;
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"c1\",\"from-tag\":\"A\",\"sdp\":\"" SDP_A
+		"\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(sdp_port(a), 30002);		/* B is told leg 1 */
+	json_decref(a);
+	assert_int_equal(n_sessions(), 1);
+	assert_int_equal(fs[0].remote[0].port, 4000);
+	/* the INVITE again (after a 407): the same branch, no new session */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"c1\",\"from-tag\":\"A\",\"sdp\":\"" SDP_A
+		"\"}");
+	json_decref(a);
+	assert_int_equal(n_sessions(), 1);
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"c1\",\"from-tag\":\"A\",\"to-tag\":\"B\","
+		"\"sdp\":\"" SDP_B "\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(sdp_port(a), 30000);		/* A is told leg 0 */
+	json_decref(a);
+	assert_int_equal(fs[0].remote[1].port, 5000);
+	/* re-INVITE from B (from-tag B, to-tag A): leg 1 moves, A is told leg 0 */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"c1\",\"from-tag\":\"B\",\"to-tag\":\"A\","
+		"\"sdp\":\"" SDP_C "\"}");
+	assert_int_equal(sdp_port(a), 30000);
+	json_decref(a);
+	assert_int_equal(fs[0].remote[1].port, 6000);
+	/* re-INVITE from A: leg 0 moves */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"c1\",\"from-tag\":\"A\",\"to-tag\":\"B\","
+		"\"sdp\":\"" SDP_A2 "\"}");
+	assert_int_equal(sdp_port(a), 30002);
+	json_decref(a);
+	assert_int_equal(fs[0].remote[0].port, 4400);
+	assert_int_equal(n_sessions(), 1);
+	a = cmd(c, "{\"command\":\"query\",\"call-id\":\"c1\"}");
+	assert_string_equal(result(a), "ok");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		json_object_get(a, "tags"), "A"), "in dialogue with")), "B");
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"delete\",\"call-id\":\"c1\",\"from-tag\":\"B\",\"to-tag\":\"A\"}");
+	assert_string_equal(result(a), "ok");
+	json_decref(a);
+	assert_int_equal(n_sessions(), 0);
+	mr_ng_calls_counts(c, &n);
+	assert_int_equal(n.calls, 0);
+	/* deleting again: a warning, or an error with "fatal" */
+	a = cmd(c, "{\"command\":\"delete\",\"call-id\":\"c1\",\"from-tag\":\"A\"}");
+	assert_string_equal(result(a), "ok");
+	assert_non_null(json_object_get(a, "warning"));
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"delete\",\"call-id\":\"c1\",\"from-tag\":\"A\","
+		"\"flags\":[\"fatal\"]}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+	mr_ng_calls_free(c);
+}
+
+static void
+test_calls_fork(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	struct mr_ng_counts n;
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	json_decref(cmd(c, "{\"command\":\"offer\",\"call-id\":\"f\",\"from-tag\":\"A\",\"sdp\":\""
+			SDP_A "\"}"));
+	/* two branches answer (183 with SDP each): one leg pair per branch */
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"f\",\"from-tag\":\"A\",\"to-tag\":\"B1\","
+		"\"sdp\":\"" SDP_B "\"}");
+	assert_int_equal(sdp_port(a), 30000);
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"f\",\"from-tag\":\"A\",\"to-tag\":\"B2\","
+		"\"sdp\":\"" SDP_C "\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(sdp_port(a), 30004);		/* the fork's own leg 0 */
+	json_decref(a);
+	assert_int_equal(n_sessions(), 2);
+	assert_int_equal(fs[1].remote[0].port, 4000);	/* made from the kept offer */
+	assert_int_equal(fs[1].remote[1].port, 6000);
+	mr_ng_calls_counts(c, &n);
+	assert_int_equal(n.branches_forked, 1);
+	/* B1 loses (a final failure from it): only its branch goes */
+	json_decref(cmd(c, "{\"command\":\"delete\",\"call-id\":\"f\",\"from-tag\":\"A\","
+			"\"to-tag\":\"B1\"}"));
+	assert_int_equal(n_sessions(), 1);
+	assert_true(fs[1].used);
+	/* delete-delay: the call stays until the tick after the delay */
+	json_decref(cmd(c, "{\"command\":\"delete\",\"call-id\":\"f\",\"from-tag\":\"A\","
+			"\"delete-delay\":2}"));
+	assert_int_equal(n_sessions(), 1);
+	fake_now += 1000;
+	mr_ng_calls_tick(c);
+	assert_int_equal(n_sessions(), 1);
+	fake_now += 1500;
+	mr_ng_calls_tick(c);
+	assert_int_equal(n_sessions(), 0);
+	mr_ng_calls_counts(c, &n);
+	assert_int_equal(n.calls, 0);
+	mr_ng_calls_free(c);
+}
+
+static void
+test_calls_cancel_and_expiry(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	struct mr_ng_counts n;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	json_decref(cmd(c, "{\"command\":\"offer\",\"call-id\":\"x\",\"from-tag\":\"A\",\"sdp\":\""
+			SDP_A "\"}"));
+	/* the 487 after a CANCEL names a to-tag mrelay never saw */
+	json_decref(cmd(c, "{\"command\":\"delete\",\"call-id\":\"x\",\"from-tag\":\"A\","
+			"\"to-tag\":\"unseen\"}"));
+	assert_int_equal(n_sessions(), 0);
+	/* a call whose session ended by itself is forgotten by the tick */
+	json_decref(cmd(c, "{\"command\":\"offer\",\"call-id\":\"y\",\"from-tag\":\"A\",\"sdp\":\""
+			SDP_A "\"}"));
+	fs[0].active = 0;
+	fake_now += 1000;
+	mr_ng_calls_tick(c);
+	mr_ng_calls_counts(c, &n);
+	assert_int_equal(n.calls, 0);
+	assert_int_equal(n.calls_expired, 1);
+	mr_ng_calls_free(c);
+}
+
+static void
+test_calls_flags(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 1, 0);
+	struct mr_ng_counts n;
+	const char *sdp;
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"s\",\"from-tag\":\"A\",\"sdp\":\"" SDP_A
+		"\",\"transport-protocol\":\"RTP/SAVP\",\"flags\":[\"bogus-flag\","
+		"\"codec-strip-PCMU\"],\"replace\":[\"origin\"],\"rtcp-mux\":[\"demux\"],"
+		"\"weird key\":1}");
+	assert_string_equal(result(a), "ok");
+	sdp = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(sdp, "m=audio 30002 RTP/SAVP 8\r\n"));
+	assert_non_null(strstr(sdp, "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:KEY01"));
+	assert_non_null(strstr(sdp, "o=- 1 1 IN IP4 198.18.0.1"));
+	assert_true(fs[0].req.legs[1].srtp.present);
+	assert_false(fs[0].req.legs[0].srtp.present);
+	json_decref(a);
+	mr_ng_calls_counts(c, &n);
+	assert_int_equal(n.unknown_flags, 1);
+	assert_int_equal(n.unknown_keys, 1);
+	/* the call limit is an ng error */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"s2\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\"}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+	/* the SRTP answer: B's key becomes leg 1's remote key */
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"s\",\"from-tag\":\"A\",\"to-tag\":\"B\","
+		"\"sdp\":\"v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\n"
+		"c=IN IP4 198.18.0.11\\r\\nt=0 0\\r\\nm=audio 5000 RTP/SAVP 8\\r\\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 "
+		"inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz\\r\\n\"}");
+	assert_string_equal(result(a), "ok");
+	sdp = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(sdp, "m=audio 30000 RTP/AVP 8\r\n"));
+	assert_null(strstr(sdp, "a=crypto"));
+	json_decref(a);
+	assert_int_equal(fs[0].patches, 1);
+	mr_ng_calls_free(c);
+}
+
+static void
+test_proto_messages(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 10, 0);
+	struct mr_ng_cache *k = mr_ng_cache_create(4, 1000);
+	struct mr_ng_proto_counts pc = { 0 };
+	struct mr_bbuf b = { 0 };
+	const char *ping = "ck1 d7:command4:pinge";
+
+	(void)st;
+	assert_int_equal(mr_ng_message(c, k, &pc, ping, strlen(ping), 0, &b), 0);
+	mr_bbuf_put(&b, "", 1);
+	assert_string_equal(b.p, "ck1 d6:result4:ponge");
+	b.len = 0;
+	assert_int_equal(mr_ng_message(c, k, &pc, ping, strlen(ping), 10, &b), 0);
+	assert_int_equal(pc.retransmissions, 1);
+	b.len = 0;
+	/* past the TTL it runs again */
+	assert_int_equal(mr_ng_message(c, k, &pc, ping, strlen(ping), 2000, &b), 0);
+	assert_int_equal(pc.retransmissions, 1);
+	b.len = 0;
+	assert_int_equal(mr_ng_message(c, k, &pc, "nocookie", 8, 0, &b), -1);
+	assert_int_equal(mr_ng_message(c, k, &pc, "ck2 d7:comm", 11, 0, &b), 0);
+	mr_bbuf_put(&b, "", 1);
+	assert_non_null(strstr(b.p, "ck2 d12:error-reason"));
+	assert_non_null(strstr(b.p, "truncated"));
+	b.len = 0;
+	assert_int_equal(mr_ng_message(c, k, &pc, "ck3 {\"command\":\"ping\"}", 22, 0, &b), 0);
+	mr_bbuf_put(&b, "", 1);
+	assert_string_equal(b.p, "ck3 {\"result\":\"pong\"}");
+	assert_int_equal(pc.malformed, 2);
+	assert_int_equal(pc.json, 1);
+	/* stream framing */
+	assert_int_equal(mr_ng_frame_len(ping, 10), 0);
+	assert_int_equal(mr_ng_frame_len(ping, strlen(ping)), (long)strlen(ping));
+	assert_int_equal(mr_ng_frame_len("ck x", 4), -1);
+	mr_bbuf_free(&b);
+	mr_ng_cache_free(k);
+	mr_ng_calls_free(c);
+}
+
+static void
+test_cache_bounds(void **st)
+{
+	struct mr_ng_cache *k = mr_ng_cache_create(3, 1000);
+	char ck[8];
+	size_t len;
+	unsigned int i;
+
+	(void)st;
+	for (i = 0; i < 5; i++) {
+		snprintf(ck, sizeof(ck), "c%u", i);
+		mr_ng_cache_put(k, ck, 2, "ans", 3, i);
+	}
+	assert_int_equal(mr_ng_cache_size(k), 3);
+	assert_null(mr_ng_cache_get(k, "c0", 2, 5, &len));
+	assert_non_null(mr_ng_cache_get(k, "c4", 2, 5, &len));
+	mr_ng_cache_put(k, "c4", 2, "new", 3, 6);
+	assert_memory_equal(mr_ng_cache_get(k, "c4", 2, 6, &len), "new", 3);
+	assert_null(mr_ng_cache_get(k, "c4", 2, 2000, &len));
+	mr_ng_cache_free(k);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bencode_ok),
+		cmocka_unit_test(test_bencode_malformed),
+		cmocka_unit_test(test_bencode_limits),
+		cmocka_unit_test(test_bencode_encode),
+		cmocka_unit_test(test_sdp_parse),
+		cmocka_unit_test(test_sdp_golden),
+		cmocka_unit_test(test_calls_offer_answer_reinvite_delete),
+		cmocka_unit_test(test_calls_fork),
+		cmocka_unit_test(test_calls_cancel_and_expiry),
+		cmocka_unit_test(test_calls_flags),
+		cmocka_unit_test(test_proto_messages),
+		cmocka_unit_test(test_cache_bounds),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
