@@ -4,12 +4,14 @@ by a bencode client of the test's own (cookies, retransmissions, malformed messa
 Debian's rtpengine-ng-client (rtpengine-utils); media between two test hosts through the call
 mrelay made from the offer and the answer."""
 
+import contextlib
 import json
 import os
 import re
 import shutil
 import socket
 import subprocess
+import time
 
 import harness as h
 from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq
@@ -63,7 +65,7 @@ class Ng:
 	"""A UDP ng client: request() sends cookie + bencoded dict and returns the answer dict."""
 
 	def __init__(self, port):
-		self.addr = ("127.0.0.1", port)
+		self.addr = (NG_ROOT, port)
 		self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 		self.s.settimeout(5)
 		self.n = 0
@@ -86,15 +88,42 @@ class Ng:
 		self.s.close()
 
 
+NG_ROOT = "198.19.255.1"	# the control link: root namespace side (mrelayd's ng socket)
+NG_NS = "198.19.255.2"		# the test namespace side (Kamailio)
+
+
+def control_link(env):
+	"""A veth pair between the root namespace and the test hosts' namespace, for signalling
+	only: Kamailio in the namespace reaches mrelayd's ng socket over it (media goes through
+	mrelayd's DPDK port as always)."""
+	if _D.get("link"):
+		return
+	root, peer = f"{h.PREFIX}{h.PID}n", "ngc0"
+	h.sh("ip", "link", "add", root, "type", "veth", "peer", "name", peer, "netns",
+	     env.topo.ns)
+	h.CLEANUP.add(f"veth {root}", lambda: h.sh("ip", "link", "del", root, check_rc=False))
+	h.sh("ip", "addr", "add", f"{NG_ROOT}/30", "dev", root)
+	h.sh("ip", "link", "set", "dev", root, "up")
+	env.host.run("ip", "addr", "add", f"{NG_NS}/30", "dev", peer)
+	env.host.run("ip", "link", "set", "dev", peer, "up")
+	_D["link"] = True
+
+
 def ng_daemon(env):
-	"""One daemon with ng on loopback for the whole module (RELAY4_B on the test segment)."""
+	"""One daemon with ng for the whole module (RELAY4_B on the test segment), its ng socket
+	on the control link so that Kamailio in the namespace reaches it too (a non-loopback ng
+	address needs api.insecure)."""
 	d = _D.get("d")
 	if d is not None and d.alive():
 		return d
-	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B, relay={"max_sessions": 256})
+	control_link(env)
+	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B,
+			   relay={"max_sessions": 512, "port_max": 31999},
+			   api_extra={"insecure": "true"})
 	d.ng_port = h.free_tcp_port()
+	d.ng_addr = NG_ROOT
 	with open(d.conf, "a") as f:
-		f.write(f'\nng = {{\n\tlisten = "127.0.0.1:{d.ng_port}";\n}};\n')
+		f.write(f'\nng = {{\n\tlisten = "{NG_ROOT}:{d.ng_port}";\n}};\n')
 	env.start_daemon(d)
 	_D["d"] = d
 	return d
@@ -235,7 +264,7 @@ def test_ng_call_media_and_delete(env):
 def test_ng_tcp(env):
 	"""The same protocol over TCP: two requests in one segment, one split across two."""
 	d = ng_daemon(env)
-	s = socket.create_connection(("127.0.0.1", d.ng_port), timeout=5)
+	s = socket.create_connection((NG_ROOT, d.ng_port), timeout=5)
 	try:
 		s.sendall(b"t1 " + benc({"command": "ping"}) + b"t2 " + benc({"command": "ping"}))
 		want = b"t1 d6:result4:ponge" + b"t2 d6:result4:ponge"
@@ -255,7 +284,7 @@ def test_ng_tcp(env):
 
 
 def _client(d, *args):
-	p = subprocess.run(["rtpengine-ng-client", "--proxy-address=127.0.0.1",
+	p = subprocess.run(["rtpengine-ng-client", f"--proxy-address={NG_ROOT}",
 			    f"--proxy-port={d.ng_port}", *args], capture_output=True, text=True,
 			   timeout=20)
 	check(p.returncode == 0, f"rtpengine-ng-client {args[0]}: rc {p.returncode}: {p.stderr}")
@@ -282,3 +311,247 @@ def test_ng_rtpengine_ng_client(env):
 	out = _client(d, "delete", f"--call-id={cid}", "--from-tag=ngcA")
 	check("error-reason" not in out, f"delete: {out}")
 	eq(d.stats()["sessions"]["active"], 0, "sessions after delete")
+
+
+# ---- Kamailio + sipp ---------------------------------------------------------------------------
+
+KAM = NS_V4[2]			# Kamailio's SIP address (in the test namespace)
+UAC, UAS = NS_V4[0], NS_V4[1]
+UAS_PORT = 5070
+
+KAMAILIO_CFG = """#!KAMAILIO
+# written by tests/smoke/test_ng.py: a proxy that puts mrelay in the media path with Kamailio's
+# own rtpengine module, unchanged.
+debug=2
+log_stderror=yes
+fork=yes
+children=2
+listen=udp:{kam}:5060
+mpath="/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "rtpengine.so"
+modparam("rtpengine", "rtpengine_sock", "udp:{ng}:{port}")
+
+request_route {{
+	if (!mf_process_maxfwd_header("10")) {{
+		sl_send_reply("483", "Too Many Hops");
+		exit;
+	}}
+	if (is_method("CANCEL")) {{
+		if (t_check_trans()) {{
+			rtpengine_delete();
+			t_relay();
+		}}
+		exit;
+	}}
+	if (is_method("BYE")) {{
+		rtpengine_delete();
+	}}
+	if (is_method("INVITE") && has_body("application/sdp")) {{
+		rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address");
+	}}
+	if (is_method("ACK") && has_body("application/sdp")) {{
+		rtpengine_answer("replace-origin ICE=remove trust-address");
+	}}
+	t_on_reply("REPLY");
+	t_on_failure("FAIL");
+	# sipp's built-in UAC ignores Record-Route: in-dialog requests come without Route and go
+	# to the UAS like the INVITE.
+	$du = "sip:{uas}:{uas_port}";
+	if (!t_relay()) {{
+		sl_reply_error();
+	}}
+}}
+
+onreply_route[REPLY] {{
+	if (has_body("application/sdp") && status =~ "(18[03])|(2[0-9][0-9])") {{
+		rtpengine_answer("replace-origin ICE=remove trust-address");
+	}}
+}}
+
+failure_route[FAIL] {{
+	rtpengine_delete();
+}}
+"""
+
+
+def pcap_udp_count(path):
+	"""UDP packets in a pcap file (classic format, Ethernet)."""
+	import struct
+	with open(path, "rb") as f:
+		data = f.read()
+	magic = struct.unpack("<I", data[:4])[0]
+	end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+	off, n = 24, 0
+	while off + 16 <= len(data):
+		incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+		pkt = data[off + 16:off + 16 + incl]
+		if len(pkt) > 23 and pkt[12:14] == b"\x08\x00" and pkt[23] == 17:
+			n += 1
+		off += 16 + incl
+	return n
+
+
+def _need_carrier():
+	for tool in ("kamailio", "sipp"):
+		if not shutil.which(tool):
+			raise h.Skip(f"{tool} not installed (kamailio, sip-tester; scripts/setup)")
+	if not os.path.exists("/usr/share/sip-tester/g711a.pcap"):
+		raise h.Skip("/usr/share/sip-tester/g711a.pcap missing (sip-tester)")
+
+
+def kamailio(env, d):
+	"""Kamailio in the test namespace, started once for the module."""
+	k = _D.get("kam")
+	if k is not None and k.poll() is None:
+		return k
+	run = os.path.join(env.workdir, "kamailio")
+	os.makedirs(run, exist_ok=True)
+	cfg = os.path.join(run, "kamailio.cfg")
+	with open(cfg, "w") as f:
+		f.write(KAMAILIO_CFG.format(kam=KAM, ng=NG_ROOT, port=d.ng_port, uas=UAS,
+					    uas_port=UAS_PORT))
+	p = subprocess.run(["kamailio", "-c", "-f", cfg], capture_output=True, text=True,
+			   timeout=30)
+	check(p.returncode == 0, f"kamailio -c: {p.stderr[-2000:]}")
+	log = open(os.path.join(run, "kamailio.log"), "ab")
+	k = subprocess.Popen(["ip", "netns", "exec", env.topo.ns, "kamailio", "-f", cfg, "-DD",
+			      "-E", "-Y", run, "-P", os.path.join(run, "kamailio.pid")],
+			     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+	log.close()
+
+	def stop():
+		if k.poll() is None:
+			os.killpg(k.pid, 15)
+			try:
+				k.wait(timeout=10)
+			except subprocess.TimeoutExpired:
+				os.killpg(k.pid, 9)
+				k.wait(timeout=5)
+	h.CLEANUP.add("kamailio", stop)
+	_D["kam"] = k
+	# Up once it answers an OPTIONS (sipp's one-shot is heavier; a raw UDP probe suffices).
+	probe = ("OPTIONS sip:probe@{k}:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {s}:5099;branch=z9hG4bKp{n}"
+		 "\r\nFrom: <sip:t@{s}>;tag=1\r\nTo: <sip:probe@{k}>\r\nCall-ID: probe{n}\r\n"
+		 "CSeq: 1 OPTIONS\r\nMax-Forwards: 0\r\nContent-Length: 0\r\n\r\n")
+	s = env.host.udp(UAC, 5099)
+	s.settimeout(0.5)
+
+	def up():
+		s.sendto(probe.format(k=KAM, s=UAC, n=time.monotonic_ns()).encode(), (KAM, 5060))
+		try:
+			return s.recv(4096).startswith(b"SIP/2.0")
+		except OSError:
+			return False
+	h.wait_for(up, 20, what="kamailio answering")
+	s.close()
+	return k
+
+
+def sipp_dir(env):
+	d = os.path.join(env.workdir, "sipp")
+	if not os.path.isdir(d):
+		os.makedirs(d)
+		os.symlink("/usr/share/sip-tester", os.path.join(d, "pcap"))
+	return d
+
+
+def sipp(env, *args):
+	"""sipp in the test namespace; its screen and errors go to files (sipp.out) that a
+	failure quotes."""
+	wd = sipp_dir(env)
+	name = f"sipp{len(os.listdir(wd))}"
+	out = open(os.path.join(wd, name + ".out"), "wb")
+	p = subprocess.Popen(["ip", "netns", "exec", env.topo.ns, "sipp", *args, "-nostdin",
+			      "-trace_err", "-error_file", os.path.join(wd, name + ".err"),
+			      "-trace_msg", "-message_file", os.path.join(wd, name + ".msg")],
+			     cwd=wd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+	out.close()
+	p.files = os.path.join(wd, name)
+	return p
+
+
+def sipp_wait(p, timeout):
+	try:
+		rc = p.wait(timeout=timeout)
+	except subprocess.TimeoutExpired:
+		_stop(p)
+		rc = "killed (timeout)"
+	if rc != 0:
+		tail = ""
+		for ext in (".err", ".msg"):
+			with contextlib.suppress(OSError):
+				tail += open(p.files + ext, errors="replace").read()[-2500:]
+		raise h.SmokeError(f"sipp exited {rc}:\n{tail}")
+
+
+def _stop(p):
+	if p.poll() is None:
+		os.killpg(p.pid, 15)
+		try:
+			p.wait(timeout=5)
+		except subprocess.TimeoutExpired:
+			os.killpg(p.pid, 9)
+			p.wait()
+
+
+def test_ng_kamailio_sipp_call(env):
+	"""Kamailio 5.6's rtpengine module drives mrelay unchanged: sipp's uac_pcap plays
+	g711a.pcap (and an RFC 2833 digit) through Kamailio to sipp's uas -rtp_echo. Each side's
+	SDP names mrelay; mrelay relays every packet both ways (its counters equal what sipp
+	sent); the BYE ends the session."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	want = pcap_udp_count("/usr/share/sip-tester/g711a.pcap") + \
+		pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
+	ended0 = d.stats()["sessions"]["ended"]
+	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
+		   "-m", "1")
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5062", "-mi", UAC,
+		   "-s", "echo", "-m", "1", "-timeout", "40")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	# The session exists while the call plays (about 9 s of media).
+	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
+			  what="the call's session")
+	sid = sess[0]["id"]
+	sipp_wait(uac, 60)
+	s = d.ok("GET", f"/v1/sessions/{sid}")
+	eq(s["state"], "ended", "session after the BYE")
+	eq(d.stats()["sessions"]["ended"] - ended0, 1, "sessions ended")
+	l0, l1 = s["legs"]
+	eq(l0["counters"]["packets_in"], want, "packets from the caller (sipp played)")
+	eq(l1["counters"]["packets_out"], want, "packets to the callee")
+	eq(l1["counters"]["packets_in"], want, "packets echoed by the callee")
+	eq(l0["counters"]["packets_out"], want, "echoes back to the caller")
+	check(s["legs"][0]["remote"].startswith(UAC) and s["legs"][1]["remote"].startswith(UAS),
+	      f"remotes: {s['legs']}")
+	_stop(uas)
+
+
+def test_ng_kamailio_cancel(env):
+	"""A call the caller CANCELs while the callee rings leaves no session and no call behind
+	(Kamailio calls rtpengine_delete() on the CANCEL and on the 487)."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp")
+	created0 = d.stats()["sessions"]["created"]
+	uas = sipp(env, "-sf", os.path.join(here, "uas_ring.xml"), "-i", UAS, "-p", str(UAS_PORT),
+		   "-m", "1")
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sf", os.path.join(here, "uac_cancel.xml"), f"{KAM}:5060", "-i", UAC,
+		   "-p", "5064", "-mi", UAC, "-s", "ring", "-m", "1", "-timeout", "30")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	sipp_wait(uac, 40)
+	eq(d.stats()["sessions"]["created"] - created0, 1, "the offer made a session")
+	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 10, what="no session left")
+	eq(d.stats()["ng"]["calls"], 0, "ng calls left")
+	uas.wait(timeout=10)
