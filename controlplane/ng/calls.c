@@ -38,6 +38,7 @@ struct ng_media {
 	uint8_t srtp[2];		/* side i speaks SDES-SRTP */
 	uint8_t crypto_tag[2];		/* the a=crypto tag used with side i */
 	char local_key[2][128];		/* SDES key mrelay sends to side i with */
+	char remote_crypto[2][128];	/* "SUITE inline:KEY" side i sends with (for forks) */
 	char iface[2][MR_IFNAME_LEN];
 	uint8_t family[2];
 };
@@ -604,6 +605,7 @@ branch_free(struct mr_ng_calls *c, struct ng_branch *b)
 	for (k = 0; k < b->n_media; k++)
 		if (b->media[k].id[0] != '\0')
 			c->be.destroy(c->be.ctx, b->media[k].id);
+	explicit_bzero(b, sizeof(*b));		/* SDES keys */
 	free(b);
 }
 
@@ -846,6 +848,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		return -1;
 	bm->srtp[s] = sr_s.present;
 	bm->crypto_tag[s] = tag;
+	explicit_bzero(bm->remote_crypto[s], sizeof(bm->remote_crypto[s]));
+	if (sr_s.has_remote_key)
+		mr_srtp_sdes_format(&sr_s.remote_key, bm->remote_crypto[s],
+				    sizeof(bm->remote_crypto[s]));
 	bm->adv[s] = rtp;
 	bm->adv_rtcp[s] = rtcp;
 
@@ -938,14 +944,17 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 				return -1;
 			}
 			q.legs[o].srtp.present = 1;
-			mr_srtp_sdes_parse(suite, &q.legs[o].srtp.remote_key, NULL, 0);
-			q.legs[o].srtp.suite = q.legs[o].srtp.remote_key.suite;
-			memset(&q.legs[o].srtp.remote_key, 0, sizeof(q.legs[o].srtp.remote_key));
+			q.legs[o].srtp.suite = (uint8_t)mr_srtp_suite_by_name(suite);
 			bm->srtp[o] = 1;
 			bm->crypto_tag[o] = 1;
 		} else if (bm->srtp[o] && answer) {
-			/* a fork: the offerer's SRTP again, its key kept in the first branch */
+			/* a fork: the offerer's SRTP again, its key kept from the offer */
 			q.legs[o].srtp.present = 1;
+			if (mr_srtp_sdes_parse(bm->remote_crypto[o], &q.legs[o].srtp.remote_key,
+					       NULL, 0) == 0) {
+				q.legs[o].srtp.has_remote_key = 1;
+				q.legs[o].srtp.suite = q.legs[o].srtp.remote_key.suite;
+			}
 		}
 		rc = c->be.create(c->be.ctx, &q, &si, r->err, sizeof(r->err));
 		mr_srtp_req_wipe(&q.legs[s].srtp);
@@ -1154,6 +1163,7 @@ cmd_answer(struct mr_ng_calls *c, struct ng_req *r)
 			d->adv[1].family = 0;
 			d->adv_rtcp[1].family = 0;
 			memset(d->local_key, 0, sizeof(d->local_key));
+			memset(d->remote_crypto[1], 0, sizeof(d->remote_crypto[1]));
 		}
 		s = 1;
 		c->n.branches_forked++;

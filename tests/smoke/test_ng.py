@@ -313,6 +313,52 @@ def test_ng_rtpengine_ng_client(env):
 	eq(d.stats()["sessions"]["active"], 0, "sessions after delete")
 
 
+KEY_B = "AES_CM_128_HMAC_SHA1_80 inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz"
+
+
+def test_ng_sdes_bridge(env):
+	"""transport-protocol RTP/SAVP on a plain offer: B is offered SDES with mrelay's key, B's
+	answer key becomes leg 1's remote key, A's answer stays plain RTP/AVP; the other way round
+	(an SDES offer bridged to plain) takes A's key and answers A with mrelay's."""
+	d = ng_daemon(env)
+	c = Ng(d.ng_port)
+	try:
+		o = c.request({"command": "offer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
+			       "sdp": sdp(NS_V4[0], 42000), "transport-protocol": "RTP/SAVP"})
+		eq(o["result"], "ok", f"offer {o}")
+		check(re.search(r"^m=audio \d+ RTP/SAVP ", o["sdp"], re.M), o["sdp"])
+		m = re.search(r"^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", o["sdp"], re.M)
+		check(m, f"no a=crypto towards B: {o['sdp']}")
+		a = c.request({"command": "answer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
+			       "to-tag": "sB", "sdp": sdp(NS_V4[1], 42002, proto="RTP/SAVP",
+							  extra=f"a=crypto:1 {KEY_B}\r\n")})
+		eq(a["result"], "ok", f"answer {a}")
+		check(" RTP/AVP " in a["sdp"] and "a=crypto" not in a["sdp"], a["sdp"])
+		sess = d.ok("GET", "/v1/sessions")["sessions"]
+		full = d.ok("GET", f"/v1/sessions/{sess[0]['id']}")
+		eq(full["legs"][0]["srtp"], None, "leg 0 (A) plain")
+		eq(full["legs"][1]["srtp"]["remote_key_set"], True, "B's key installed")
+		c.request({"command": "delete", "call-id": f"sdes-{h.PID}", "from-tag": "sA"})
+		# SDES offer to a plain callee
+		o = c.request({"command": "offer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
+			       "sdp": sdp(NS_V4[0], 42004, proto="RTP/SAVP",
+					  extra=f"a=crypto:3 {KEY_B}\r\n"),
+			       "transport-protocol": "RTP/AVP"})
+		eq(o["result"], "ok", f"offer {o}")
+		check(" RTP/AVP " in o["sdp"] and "a=crypto" not in o["sdp"], o["sdp"])
+		a = c.request({"command": "answer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
+			       "to-tag": "tB", "sdp": sdp(NS_V4[1], 42006)})
+		check(" RTP/SAVP " in a["sdp"] and
+		      re.search(r"^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:", a["sdp"], re.M),
+		      f"answer to A: {a['sdp']}")
+		r = c.request({"command": "offer", "call-id": f"sdes3-{h.PID}", "from-tag": "uA",
+			       "sdp": sdp(NS_V4[0], 42008, proto="RTP/SAVP")})
+		eq(r["result"], "error", "SAVP without a=crypto")
+		c.request({"command": "delete", "call-id": f"sdes2-{h.PID}", "from-tag": "tA"})
+		eq(d.stats()["sessions"]["active"], 0, "sessions left")
+	finally:
+		c.close()
+
 # ---- Kamailio + sipp ---------------------------------------------------------------------------
 
 KAM = NS_V4[2]			# Kamailio's SIP address (in the test namespace)

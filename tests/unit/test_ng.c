@@ -301,6 +301,12 @@ fake_create(void *ctx, const struct mr_session_req *req, struct mr_ng_sess_info 
 		snprintf(err, errlen, "sessions: limit of 64 reached");
 		return -EIO;
 	}
+	for (l = 0; l < 2; l++)
+		if (req->legs[l].srtp.present && req->legs[l].srtp.suite == 0) {
+			/* what the session manager refuses: no suite to make a key of */
+			snprintf(err, errlen, "legs[%u].srtp: needs a suite", l);
+			return -EIO;
+		}
 	memset(&fs[i], 0, sizeof(fs[i]));
 	fs[i].used = fs[i].active = 1;
 	fs[i].req = *req;

