@@ -100,6 +100,7 @@ test_bencode_limits(void **st)
 	assert_int_equal(r->type, MR_BN_LIST);
 	/* more values than nodes */
 	big = malloc(4 * MR_BN_MAX_NODES + 8);
+	assert_non_null(big);
 	n = 0;
 	big[n++] = 'l';
 	for (i = 0; i < MR_BN_MAX_NODES; i++) {
@@ -112,7 +113,8 @@ test_bencode_limits(void **st)
 	free(big);
 	/* a huge string is fine when it is all there */
 	big = malloc(70000);
-	n = (unsigned int)sprintf(big, "%u:", 65000);
+	assert_non_null(big);
+	n = (unsigned int)snprintf(big, 70000, "%u:", 65000);
 	memset(big + n, 'x', 65000);
 	big[n + 65000] = '\0';
 	assert_int_equal(parse(big, &r, &why), 0);
