@@ -23,7 +23,7 @@
 #include "appliance.h"
 #include "config.h"
 #include "ng.h"
-#include "proto.h"
+#include "ng_proto.h"
 #include "sessions.h"
 #include "mr_log.h"
 

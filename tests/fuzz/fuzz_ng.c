@@ -13,16 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bencode.h"
-#include "proto.h"
-#include "sdp.h"
+#include "ng_bencode.h"
+#include "ng_proto.h"
+#include "ng_sdp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 
 static struct mr_bn nodes[MR_BN_MAX_NODES];
-static struct mr_sdp sdp, sdp2;
+static struct mr_ngsdp sdp, sdp2;
 
 static void
 walk(const struct mr_bn *n, const char *b, size_t len, unsigned int depth)
@@ -60,8 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		CHECK(fl <= (long)size);
 	}
-	if (mr_sdp_parse(b, size, &sdp, err, sizeof(err)) == 0) {
-		struct mr_sdp_out o;
+	if (mr_ngsdp_parse(b, size, &sdp, err, sizeof(err)) == 0) {
+		struct mr_ngsdp_out o;
 		struct mr_bbuf out = { 0 };
 
 		memset(&o, 0, sizeof(o));
@@ -76,9 +76,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			o.m[k].rtcp_mux = (size & 2) != 0;
 			o.m[k].replace_crypto = 1;
 		}
-		CHECK(mr_sdp_rewrite(&sdp, &o, &out) == 0);
-		CHECK(mr_sdp_parse(out.p, out.len, &sdp2, err, sizeof(err)) == 0 ||
-		      sdp.n_lines > MR_SDP_MAX_LINES - 3 * sdp.n_media);
+		CHECK(mr_ngsdp_rewrite(&sdp, &o, &out) == 0);
+		CHECK(mr_ngsdp_parse(out.p, out.len, &sdp2, err, sizeof(err)) == 0 ||
+		      sdp.n_lines > MR_NGSDP_MAX_LINES - 3 * sdp.n_media);
 		mr_bbuf_free(&out);
 	}
 	free(b);

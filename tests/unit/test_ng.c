@@ -14,11 +14,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "bencode.h"
-#include "cache.h"
-#include "calls.h"
-#include "proto.h"
-#include "sdp.h"
+#include "ng_bencode.h"
+#include "ng_cache.h"
+#include "ng_calls.h"
+#include "ng_proto.h"
+#include "ng_sdp.h"
 
 /* ---- bencode ---- */
 
@@ -161,9 +161,9 @@ slurp(const char *path, size_t *len)
 
 /* in.sdp through the writer with out set as the case says, against NAME.out.sdp. */
 static void
-golden(const char *name, const struct mr_sdp_out *o)
+golden(const char *name, const struct mr_ngsdp_out *o)
 {
-	static struct mr_sdp sdp;
+	static struct mr_ngsdp sdp;
 	struct mr_bbuf b = { 0 };
 	char path[256], err[128];
 	size_t len, wl;
@@ -171,8 +171,8 @@ golden(const char *name, const struct mr_sdp_out *o)
 
 	snprintf(path, sizeof(path), "unit/ng/%s.in.sdp", name);
 	in = slurp(path, &len);
-	assert_int_equal(mr_sdp_parse(in, len, &sdp, err, sizeof(err)), 0);
-	assert_int_equal(mr_sdp_rewrite(&sdp, o, &b), 0);
+	assert_int_equal(mr_ngsdp_parse(in, len, &sdp, err, sizeof(err)), 0);
+	assert_int_equal(mr_ngsdp_rewrite(&sdp, o, &b), 0);
 	snprintf(path, sizeof(path), "unit/ng/%s.out.sdp", name);
 	want = slurp(path, &wl);
 	if (b.len != wl || memcmp(b.p, want, wl) != 0) {
@@ -186,7 +186,7 @@ golden(const char *name, const struct mr_sdp_out *o)
 }
 
 static void
-local(struct mr_sdp_media_out *m, const char *addr, uint16_t port, uint16_t rtcp, int mux)
+local(struct mr_ngsdp_media_out *m, const char *addr, uint16_t port, uint16_t rtcp, int mux)
 {
 	assert_int_equal(mr_addr_parse(addr, &m->local), 0);
 	m->local.port = port;
@@ -198,8 +198,8 @@ local(struct mr_sdp_media_out *m, const char *addr, uint16_t port, uint16_t rtcp
 static void
 test_sdp_golden(void **st)
 {
-	struct mr_sdp_out o;
-	struct mr_sdp_codecs cx;
+	struct mr_ngsdp_out o;
+	struct mr_ngsdp_codecs cx;
 
 	(void)st;
 	/* plain: c=, m= port, a=rtcp; o= untouched without replace-origin */
@@ -249,7 +249,7 @@ test_sdp_golden(void **st)
 static void
 test_sdp_parse(void **st)
 {
-	static struct mr_sdp sdp;
+	static struct mr_ngsdp sdp;
 	const char *s = "v=0\r\no=- 1 1 IN IP4 198.18.0.10\r\ns=-\r\nc=IN IP4 198.18.0.10\r\n"
 			"t=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=rtcp:4005 IN IP4 198.18.0.11\r\n"
 			"m=video 5000 RTP/AVP 96\r\nc=IN IP4 0.0.0.0\r\na=rtcp-mux\r\n";
@@ -263,7 +263,7 @@ test_sdp_parse(void **st)
 	unsigned int i;
 
 	(void)st;
-	assert_int_equal(mr_sdp_parse(s, strlen(s), &sdp, err, sizeof(err)), 0);
+	assert_int_equal(mr_ngsdp_parse(s, strlen(s), &sdp, err, sizeof(err)), 0);
 	assert_int_equal(sdp.n_media, 2);
 	assert_int_equal(sdp.media[0].addr.port, 4000);
 	assert_int_equal(sdp.media[0].rtcp_port, 4005);
@@ -272,7 +272,7 @@ test_sdp_parse(void **st)
 	assert_true(sdp.media[1].rtcp_mux);
 	for (i = 0; bad[i] != NULL; i++) {
 		err[0] = '\0';
-		assert_int_equal(mr_sdp_parse(bad[i], strlen(bad[i]), &sdp, err, sizeof(err)),
+		assert_int_equal(mr_ngsdp_parse(bad[i], strlen(bad[i]), &sdp, err, sizeof(err)),
 				 -EINVAL);
 		assert_true(strncmp(err, "sdp: ", 5) == 0);
 	}

@@ -2,8 +2,8 @@
  * Bencode for the ng control protocol (docs/NG.md): a bounded parser into a node tree whose
  * strings point into the message, and an encoder of jansson values. Pure C + jansson.
  */
-#ifndef MR_BENCODE_H
-#define MR_BENCODE_H
+#ifndef MR_NG_BENCODE_H
+#define MR_NG_BENCODE_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bencode.h"
+#include "ng_bencode.h"
 
 struct bn_parser {
 	const char *buf;

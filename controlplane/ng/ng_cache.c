@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
+#include "ng_cache.h"
 
 struct ng_centry {
 	struct ng_centry *hnext;

@@ -3,26 +3,26 @@
  * SDP again with mrelay's endpoints (docs/NG.md "SDP rewriting"). Lines the relay does not
  * need pass through byte for byte. Pure C.
  */
-#ifndef MR_SDP_H
-#define MR_SDP_H
+#ifndef MR_NG_SDP_H
+#define MR_NG_SDP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
-#include "bencode.h"
+#include "ng_bencode.h"
 
-#define MR_SDP_MAX_LINES 512
-#define MR_SDP_MAX_MEDIA 8
-#define MR_SDP_MAX_CRYPTO 8
-#define MR_SDP_MAX_CODECS 32		/* codec names in one strip/mask/offer list */
+#define MR_NGSDP_MAX_LINES 512
+#define MR_NGSDP_MAX_MEDIA 8
+#define MR_NGSDP_MAX_CRYPTO 8
+#define MR_NGSDP_MAX_CODECS 32		/* codec names in one strip/mask/offer list */
 
-struct mr_sdp_line {
+struct mr_ngsdp_line {
 	const char *s;			/* "x=value", in the parsed text, without the line end */
 	uint32_t len;
 };
 
-struct mr_sdp_media {
+struct mr_ngsdp_media {
 	unsigned int first, end;	/* its lines: [first, end), first is the m= line */
 	char type[16];			/* "audio", "video", ... */
 	uint16_t port;			/* 0: rejected or disabled */
@@ -37,36 +37,36 @@ struct mr_sdp_media {
 	uint16_t rtcp_port;		/* a=rtcp:PORT; 0 absent */
 	struct mr_ep rtcp_addr;		/* a=rtcp:PORT IN IP4 ADDR; family 0 without address */
 	unsigned int n_crypto;
-	unsigned int crypto[MR_SDP_MAX_CRYPTO];	/* line indexes of a=crypto */
+	unsigned int crypto[MR_NGSDP_MAX_CRYPTO];	/* line indexes of a=crypto */
 };
 
-struct mr_sdp {
-	struct mr_sdp_line line[MR_SDP_MAX_LINES];
+struct mr_ngsdp {
+	struct mr_ngsdp_line line[MR_NGSDP_MAX_LINES];
 	unsigned int n_lines;
 	unsigned int n_session;		/* lines before the first m= */
 	struct mr_ep c_addr;		/* session-level c=, family 0 if none */
 	unsigned int n_media;
-	struct mr_sdp_media media[MR_SDP_MAX_MEDIA];
+	struct mr_ngsdp_media media[MR_NGSDP_MAX_MEDIA];
 };
 
 /* Parse text (len bytes; "\r\n" or "\n" line ends). 0, or -EINVAL with err naming the line
  * ("sdp: line 4: m= needs a port and a protocol"). */
-int mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t errlen);
+int mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, size_t errlen);
 /* The value of a=crypto line k of media m ("1 AES_CM_128_HMAC_SHA1_80 inline:..."), copied. */
-int mr_sdp_crypto(const struct mr_sdp *sdp, unsigned int line, char *out, size_t n);
+int mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t n);
 
 /* Codec manipulation of the SDP only (no transcoding): names ("PCMA", "opus/48000") or
  * payload type numbers. */
-struct mr_sdp_codecs {
+struct mr_ngsdp_codecs {
 	unsigned int n_strip, n_offer, n_except;
 	uint8_t strip_all;
-	char strip[MR_SDP_MAX_CODECS][32];	/* strip and mask: removed from the SDP */
-	char offer[MR_SDP_MAX_CODECS][32];	/* kept first, in this order */
-	char except[MR_SDP_MAX_CODECS][32];	/* never stripped */
+	char strip[MR_NGSDP_MAX_CODECS][32];	/* strip and mask: removed from the SDP */
+	char offer[MR_NGSDP_MAX_CODECS][32];	/* kept first, in this order */
+	char except[MR_NGSDP_MAX_CODECS][32];	/* never stripped */
 };
 
 /* What one media section becomes. */
-struct mr_sdp_media_out {
+struct mr_ngsdp_media_out {
 	uint8_t rejected;		/* leave it with port 0 (and untouched otherwise) */
 	struct mr_ep local;		/* mrelay's RTP endpoint for the receiver of this SDP */
 	uint16_t rtcp_port;		/* separate RTCP port; 0 when rtcp-mux only */
@@ -74,19 +74,19 @@ struct mr_sdp_media_out {
 	const char *proto;		/* new transport protocol; NULL: unchanged */
 	uint8_t replace_crypto;		/* drop the a=crypto lines of the input */
 	unsigned int n_crypto;
-	char crypto[MR_SDP_MAX_CRYPTO][160];	/* a=crypto values to write */
+	char crypto[MR_NGSDP_MAX_CRYPTO][160];	/* a=crypto values to write */
 };
 
-struct mr_sdp_out {
+struct mr_ngsdp_out {
 	uint8_t replace_origin;		/* o= address too (replace: origin) */
 	uint8_t ice_remove;		/* ICE=remove: no ICE attributes */
 	uint8_t no_rtcp_attr;		/* no a=rtcp line */
 	uint8_t full_rtcp_attr;		/* a=rtcp:PORT IN IP4 ADDR */
-	const struct mr_sdp_codecs *codecs;	/* NULL: none */
-	struct mr_sdp_media_out m[MR_SDP_MAX_MEDIA];
+	const struct mr_ngsdp_codecs *codecs;	/* NULL: none */
+	struct mr_ngsdp_media_out m[MR_NGSDP_MAX_MEDIA];
 };
 
 /* Write in as out says into b (appended; "\r\n" line ends). 0, -ENOMEM. */
-int mr_sdp_rewrite(const struct mr_sdp *in, const struct mr_sdp_out *out, struct mr_bbuf *b);
+int mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *out, struct mr_bbuf *b);
 
 #endif

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "calls.h"
-#include "sdp.h"
+#include "ng_calls.h"
+#include "ng_sdp.h"
 
 #define NG_MAX_BRANCHES 8
 #define NG_TAG_LEN 128
@@ -46,7 +46,7 @@ struct ng_media {
 struct ng_branch {
 	struct ng_side side[2];
 	unsigned int n_media;
-	struct ng_media media[MR_SDP_MAX_MEDIA];
+	struct ng_media media[MR_NGSDP_MAX_MEDIA];
 	uint64_t delete_at;		/* delete-delay: ms, 0 none */
 };
 
@@ -96,7 +96,7 @@ struct ng_req {
 	char label[64], to_label[64];
 	unsigned int delete_delay;
 	unsigned int limit;
-	struct mr_sdp_codecs codecs;
+	struct mr_ngsdp_codecs codecs;
 	uint8_t has_codecs;
 	char warning[160];
 	char err[200];
@@ -139,7 +139,7 @@ ci_prefix(const char *s, size_t len, const char *pfx)
 static void
 codec_add(char (*list)[32], unsigned int *n, const char *s, size_t len)
 {
-	if (*n >= MR_SDP_MAX_CODECS || len == 0 || len >= 32)
+	if (*n >= MR_NGSDP_MAX_CODECS || len == 0 || len >= 32)
 		return;
 	memcpy(list[*n], s, len);
 	list[*n][len] = '\0';
@@ -150,7 +150,7 @@ codec_add(char (*list)[32], unsigned int *n, const char *s, size_t len)
 static int
 codec_op(struct ng_req *r, const char *op, size_t oplen, const char *val, size_t vlen)
 {
-	struct mr_sdp_codecs *cx = &r->codecs;
+	struct mr_ngsdp_codecs *cx = &r->codecs;
 
 	r->has_codecs = 1;
 	if (mr_bn_streq(op, oplen, "strip") || mr_bn_streq(op, oplen, "mask") ||
@@ -682,7 +682,7 @@ proto_srtp(const char *p)
 
 /* Where side s's media goes, from its SDP and the request. */
 static void
-media_remote(const struct ng_req *r, const struct mr_sdp_media *m, struct mr_ep *rtp,
+media_remote(const struct ng_req *r, const struct mr_ngsdp_media *m, struct mr_ep *rtp,
 	     struct mr_ep *rtcp)
 {
 	memset(rtp, 0, sizeof(*rtp));
@@ -727,7 +727,7 @@ info_store(struct ng_media *bm, const struct mr_ng_sess_info *si)
 /* The a=crypto line the remote of side s offered or answered that mrelay can use: its
  * value ("TAG SUITE inline:...") in out and the key in k. -1 when none. */
 static int
-pick_crypto(const struct mr_sdp *sdp, const struct mr_sdp_media *m, const struct ng_req *r,
+pick_crypto(const struct mr_ngsdp *sdp, const struct mr_ngsdp_media *m, const struct ng_req *r,
 	    struct mr_srtp_key *k, uint8_t *tag)
 {
 	unsigned int i, j;
@@ -737,7 +737,7 @@ pick_crypto(const struct mr_sdp *sdp, const struct mr_sdp_media *m, const struct
 		char *sp;
 		int skip = 0;
 
-		if (mr_sdp_crypto(sdp, m->crypto[i], v, sizeof(v)) < 0)
+		if (mr_ngsdp_crypto(sdp, m->crypto[i], v, sizeof(v)) < 0)
 			continue;
 		sp = strchr(v, ' ');
 		if (sp == NULL)
@@ -785,7 +785,7 @@ offer_suite(const struct ng_req *r)
 /* Fill the SRTP request of leg s from what side s says: SRTP with its key (the remote key),
  * or plain. A side that speaks SRTP but gave no usable key is an error. */
 static int
-srtp_req_of(struct ng_req *r, const struct mr_sdp *sdp, const struct mr_sdp_media *m,
+srtp_req_of(struct ng_req *r, const struct mr_ngsdp *sdp, const struct mr_ngsdp_media *m,
 	    const char *proto, struct mr_srtp_req *sr, uint8_t *tag)
 {
 	memset(sr, 0, sizeof(*sr));
@@ -812,10 +812,10 @@ srtp_req_of(struct ng_req *r, const struct mr_sdp *sdp, const struct mr_sdp_medi
  * answer when answer is set). Fills out (what the other side is told). */
 static int
 media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsigned int s,
-	    unsigned int k, const struct mr_sdp *sdp, struct ng_req *r, int answer,
-	    struct mr_sdp_media_out *out)
+	    unsigned int k, const struct mr_ngsdp *sdp, struct ng_req *r, int answer,
+	    struct mr_ngsdp_media_out *out)
 {
-	const struct mr_sdp_media *m = &sdp->media[k];
+	const struct mr_ngsdp_media *m = &sdp->media[k];
 	struct ng_media *bm = &b->media[k];
 	unsigned int o = s ^ 1;
 	struct mr_ep rtp, rtcp;
@@ -982,8 +982,8 @@ static json_t *
 sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsigned int s,
 	     struct ng_req *r, int answer)
 {
-	struct mr_sdp *sdp = malloc(sizeof(*sdp));
-	struct mr_sdp_out *out = calloc(1, sizeof(*out));
+	struct mr_ngsdp *sdp = malloc(sizeof(*sdp));
+	struct mr_ngsdp_out *out = calloc(1, sizeof(*out));
 	struct mr_bbuf buf = { 0 };
 	json_t *ans = NULL;
 	unsigned int k;
@@ -992,7 +992,7 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 		snprintf(r->err, sizeof(r->err), "out of memory");
 		goto done;
 	}
-	if (mr_sdp_parse(r->sdp->s, r->sdp->len, sdp, r->err, sizeof(r->err)) < 0)
+	if (mr_ngsdp_parse(r->sdp->s, r->sdp->len, sdp, r->err, sizeof(r->err)) < 0)
 		goto done;
 	if (sdp->n_media == 0) {
 		snprintf(r->err, sizeof(r->err), "sdp: no media section (m=)");
@@ -1014,7 +1014,7 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 	out->no_rtcp_attr = r->no_rtcp_attr;
 	out->full_rtcp_attr = r->full_rtcp_attr;
 	out->codecs = r->has_codecs && !answer ? &r->codecs : NULL;
-	if (mr_sdp_rewrite(sdp, out, &buf) < 0) {
+	if (mr_ngsdp_rewrite(sdp, out, &buf) < 0) {
 		snprintf(r->err, sizeof(r->err), "out of memory");
 		goto done;
 	}
@@ -1023,7 +1023,7 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 	json_object_set_new(ans, "sdp", json_stringn_nocheck(buf.p, buf.len));
 done:
 	if (out != NULL)
-		for (k = 0; k < MR_SDP_MAX_MEDIA; k++)
+		for (k = 0; k < MR_NGSDP_MAX_MEDIA; k++)
 			explicit_bzero(out->m[k].crypto, sizeof(out->m[k].crypto));
 	mr_bbuf_free(&buf);
 	free(sdp);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proto.h"
+#include "ng_proto.h"
 
 static void
 answer_err(struct mr_bbuf *out, const char *ck, size_t clen, int json, const char *fmt,

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bencode.h"
-#include "cache.h"
-#include "calls.h"
+#include "ng_bencode.h"
+#include "ng_cache.h"
+#include "ng_calls.h"
 
 #define MR_NG_MAX_COOKIE 128
 #define MR_NG_MAX_MESSAGE 65535

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sdp.h"
+#include "ng_sdp.h"
 
 static int __attribute__((format(printf, 3, 4)))
 sdp_err(char *err, size_t errlen, const char *fmt, ...)
@@ -29,7 +29,7 @@ sdp_err(char *err, size_t errlen, const char *fmt, ...)
 /* Does line l (of length len) start with attribute name a ("a=rtcp" matches "a=rtcp:5"
  * and "a=rtcp", not "a=rtcp-mux")? */
 static int
-is_attr(const struct mr_sdp_line *l, const char *a)
+is_attr(const struct mr_ngsdp_line *l, const char *a)
 {
 	size_t n = strlen(a);
 
@@ -39,7 +39,7 @@ is_attr(const struct mr_sdp_line *l, const char *a)
 }
 
 static int
-is_ice_attr(const struct mr_sdp_line *l)
+is_ice_attr(const struct mr_ngsdp_line *l)
 {
 	static const char *const ice[] = {
 		"a=ice-ufrag", "a=ice-pwd", "a=ice-options", "a=candidate", "a=remote-candidates",
@@ -55,7 +55,7 @@ is_ice_attr(const struct mr_sdp_line *l)
 
 /* Copy the value of a line (after "x=") NUL-terminated; -1 if it does not fit. */
 static int
-line_val(const struct mr_sdp_line *l, size_t skip, char *out, size_t n)
+line_val(const struct mr_ngsdp_line *l, size_t skip, char *out, size_t n)
 {
 	size_t len = l->len > skip ? l->len - skip : 0;
 
@@ -90,7 +90,7 @@ parse_conn(const char *v, struct mr_ep *ep, uint8_t *zero)
 }
 
 static int
-parse_m(const struct mr_sdp_line *l, struct mr_sdp_media *m)
+parse_m(const struct mr_ngsdp_line *l, struct mr_ngsdp_media *m)
 {
 	char v[512], *p, *port, *proto, *save = NULL;
 	unsigned long n;
@@ -128,14 +128,14 @@ parse_m(const struct mr_sdp_line *l, struct mr_sdp_media *m)
 }
 
 int
-mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t errlen)
+mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, size_t errlen)
 {
 	size_t pos = 0;
 	unsigned int i;
-	struct mr_sdp_media *m = NULL;
+	struct mr_ngsdp_media *m = NULL;
 	char v[256];
 
-	memset(sdp, 0, offsetof(struct mr_sdp, media));
+	memset(sdp, 0, offsetof(struct mr_ngsdp, media));
 	sdp->n_media = 0;
 	while (pos < len) {
 		const char *s = text + pos, *nl = memchr(s, '\n', len - pos);
@@ -149,8 +149,8 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 				break;
 			return sdp_err(err, errlen, "sdp: line %u: empty line", sdp->n_lines + 1);
 		}
-		if (sdp->n_lines == MR_SDP_MAX_LINES)
-			return sdp_err(err, errlen, "sdp: more than %u lines", MR_SDP_MAX_LINES);
+		if (sdp->n_lines == MR_NGSDP_MAX_LINES)
+			return sdp_err(err, errlen, "sdp: more than %u lines", MR_NGSDP_MAX_LINES);
 		if (l < 2 || s[1] != '=' || s[0] < 'a' || s[0] > 'z')
 			return sdp_err(err, errlen, "sdp: line %u: not 'x=value'", sdp->n_lines + 1);
 		sdp->line[sdp->n_lines].s = s;
@@ -161,7 +161,7 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 		return sdp_err(err, errlen, "sdp: must start with v=");
 
 	for (i = 0; i < sdp->n_lines; i++) {
-		const struct mr_sdp_line *l = &sdp->line[i];
+		const struct mr_ngsdp_line *l = &sdp->line[i];
 
 		switch (l->s[0]) {
 		case 'm':
@@ -169,9 +169,9 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 				m->end = i;
 			else
 				sdp->n_session = i;
-			if (sdp->n_media == MR_SDP_MAX_MEDIA)
+			if (sdp->n_media == MR_NGSDP_MAX_MEDIA)
 				return sdp_err(err, errlen, "sdp: more than %u media sections",
-					       MR_SDP_MAX_MEDIA);
+					       MR_NGSDP_MAX_MEDIA);
 			m = &sdp->media[sdp->n_media++];
 			memset(m, 0, sizeof(*m));
 			m->first = i;
@@ -207,7 +207,7 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 		case 'a':
 			if (m == NULL) {
 				if (is_ice_attr(l))
-					for (unsigned int k = 0; k < MR_SDP_MAX_MEDIA; k++)
+					for (unsigned int k = 0; k < MR_NGSDP_MAX_MEDIA; k++)
 						sdp->media[k].ice = 1;
 				break;
 			}
@@ -229,7 +229,7 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 					return sdp_err(err, errlen, "sdp: line %u: a=rtcp address "
 						       "is not 'IN IP4 address'", i + 1);
 			} else if (is_attr(l, "a=crypto")) {
-				if (m->n_crypto < MR_SDP_MAX_CRYPTO)
+				if (m->n_crypto < MR_NGSDP_MAX_CRYPTO)
 					m->crypto[m->n_crypto++] = i;
 			} else if (is_ice_attr(l)) {
 				m->ice = 1;
@@ -250,13 +250,13 @@ mr_sdp_parse(const char *text, size_t len, struct mr_sdp *sdp, char *err, size_t
 			m->rtcp_addr.port = m->rtcp_port;
 	}
 	/* Session-level ICE attributes were marked on every slot; keep it to real media. */
-	for (i = sdp->n_media; i < MR_SDP_MAX_MEDIA; i++)
+	for (i = sdp->n_media; i < MR_NGSDP_MAX_MEDIA; i++)
 		sdp->media[i].ice = 0;
 	return 0;
 }
 
 int
-mr_sdp_crypto(const struct mr_sdp *sdp, unsigned int line, char *out, size_t n)
+mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t n)
 {
 	if (line >= sdp->n_lines)
 		return -EINVAL;
@@ -279,7 +279,7 @@ put(struct mr_bbuf *b, const char *s)
 }
 
 static void
-put_line(struct mr_bbuf *b, const struct mr_sdp_line *l)
+put_line(struct mr_bbuf *b, const struct mr_ngsdp_line *l)
 {
 	mr_bbuf_put(b, l->s, l->len);
 	mr_bbuf_put(b, "\r\n", 2);
@@ -319,7 +319,7 @@ static_pt_name(unsigned int pt, unsigned int *rate)
 
 /* The encoding of payload type pt in media m: "a=rtpmap:PT NAME/RATE[/CH]". */
 static void
-pt_codec(const struct mr_sdp *sdp, const struct mr_sdp_media *m, unsigned int pt, char *name,
+pt_codec(const struct mr_ngsdp *sdp, const struct mr_ngsdp_media *m, unsigned int pt, char *name,
 	 size_t n, unsigned int *rate, unsigned int *ch)
 {
 	char pfx[24], v[128];
@@ -331,7 +331,7 @@ pt_codec(const struct mr_sdp *sdp, const struct mr_sdp_media *m, unsigned int pt
 	name[0] = '\0';
 	snprintf(pfx, sizeof(pfx), "a=rtpmap:%u ", pt);
 	for (i = m->first + 1; i < m->end; i++) {
-		const struct mr_sdp_line *l = &sdp->line[i];
+		const struct mr_ngsdp_line *l = &sdp->line[i];
 		char *r, *c;
 
 		if (l->len <= strlen(pfx) || memcmp(l->s, pfx, strlen(pfx)) != 0)
@@ -396,8 +396,8 @@ codec_in(const char (*list)[32], unsigned int n, unsigned int pt, const char *na
 /* The format list of media m after the codec rules: out (a string), and keep[pt] = 1 for
  * the payload types that stay. Non-RTP formats ("t38", "*") are left alone. */
 static void
-codec_filter(const struct mr_sdp *sdp, const struct mr_sdp_media *m,
-	     const struct mr_sdp_codecs *cx, char *out, size_t n, uint8_t keep[128])
+codec_filter(const struct mr_ngsdp *sdp, const struct mr_ngsdp_media *m,
+	     const struct mr_ngsdp_codecs *cx, char *out, size_t n, uint8_t keep[128])
 {
 	char f[256], *tok, *save = NULL;
 	unsigned int pts[64], np = 0, order[64], no = 0, i, j;
@@ -457,7 +457,7 @@ codec_filter(const struct mr_sdp *sdp, const struct mr_sdp_media *m,
 
 /* a=rtpmap:PT, a=fmtp:PT, a=rtcp-fb:PT of a payload type that was stripped? */
 static int
-codec_line_dropped(const struct mr_sdp_line *l, const uint8_t keep[128])
+codec_line_dropped(const struct mr_ngsdp_line *l, const uint8_t keep[128])
 {
 	static const char *const a[] = { "a=rtpmap:", "a=fmtp:", "a=rtcp-fb:", NULL };
 	unsigned int i;
@@ -483,7 +483,7 @@ codec_line_dropped(const struct mr_sdp_line *l, const uint8_t keep[128])
 }
 
 int
-mr_sdp_rewrite(const struct mr_sdp *in, const struct mr_sdp_out *o, struct mr_bbuf *b)
+mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *o, struct mr_bbuf *b)
 {
 	const struct mr_ep *sess_addr = NULL;
 	unsigned int i, k;
@@ -496,7 +496,7 @@ mr_sdp_rewrite(const struct mr_sdp *in, const struct mr_sdp_out *o, struct mr_bb
 		}
 	/* The session part. */
 	for (i = 0; i < in->n_session; i++) {
-		const struct mr_sdp_line *l = &in->line[i];
+		const struct mr_ngsdp_line *l = &in->line[i];
 
 		if (l->s[0] == 'o' && o->replace_origin && sess_addr != NULL) {
 			char user[128], id[64], ver[64];
@@ -521,8 +521,8 @@ mr_sdp_rewrite(const struct mr_sdp *in, const struct mr_sdp_out *o, struct mr_bb
 		put_line(b, l);
 	}
 	for (k = 0; k < in->n_media; k++) {
-		const struct mr_sdp_media *m = &in->media[k];
-		const struct mr_sdp_media_out *mo = &o->m[k];
+		const struct mr_ngsdp_media *m = &in->media[k];
+		const struct mr_ngsdp_media_out *mo = &o->m[k];
 		uint8_t keep[128];
 		char fmts[256];
 		int has_c = 0;
@@ -552,7 +552,7 @@ mr_sdp_rewrite(const struct mr_sdp *in, const struct mr_sdp_out *o, struct mr_bb
 			put(b, "\r\n");
 		}
 		for (i = m->first + 1; i < m->end; i++) {
-			const struct mr_sdp_line *l = &in->line[i];
+			const struct mr_ngsdp_line *l = &in->line[i];
 
 			if (l->s[0] == 'c') {
 				put(b, "c=");

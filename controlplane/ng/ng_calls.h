@@ -13,7 +13,7 @@
 #include <time.h>
 #include <jansson.h>
 
-#include "bencode.h"
+#include "ng_bencode.h"
 #include "json_req.h"
 
 /* What the backend says about a session after a create or a patch. */
