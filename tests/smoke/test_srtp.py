@@ -448,4 +448,20 @@ def test_srtp_room_srtp_and_plain(env):
 	_tone_ok(f, peak, secs, "room: plain in, SRTP out to A")
 	c = d.ok("GET", f"/v1/rooms/{rid}/participants/{a['id']}")["srtp"]["counters"]
 	eq((c["srtp_auth_fail"], c["srtp_replay"]), (0, 0), "A's srtp_auth_fail, srtp_replay")
+
+	# A re-keys (PATCH): its packets under the new key reach B.
+	k2 = new_key(suite)
+	last = struct.unpack("!H", pkts[-1][2:4])[0]
+	new = capture(env, suite, k2, n=5, seq_offset=(last + 50) & 0xFFFF, ssrc=sa)
+	st, body, _ = d.api("PATCH", f"/v1/rooms/{rid}/participants/{a['id']}",
+			    {"srtp": {"remote_key": sdes(suite, k2)}})
+	eq(st, 200, f"PATCH participant srtp: {body}")
+	eq(body["srtp"]["rekeys"], 1, "participant rekeys")
+	check("local_key" not in body["srtp"], "a remote re-key shows no key")
+	sock_a = env.host.udp(NS_V4[0], pa)
+	sock_b = env.host.udp(NS_V4[1], pb)
+	for p in new:
+		sock_a.sendto(p, a_local)
+	got = [x for x in h.recv_n(sock_b, 40, timeout=2) if h.rtp_ssrc(x[0]) == sa]
+	eq(len(got), len(new), "packets under A's new key at B")
 	d.api("DELETE", f"/v1/rooms/{rid}")
