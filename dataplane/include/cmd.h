@@ -26,6 +26,8 @@ enum mr_cmd_type {
 enum mr_room_cmd_type {
 	MR_CMD_SEND_RR = 17,		/* build and send a receiver report to st->pub */
 	MR_CMD_PART_RESET,		/* forget the latched remote (re-join from elsewhere) */
+	MR_CMD_PART_SRTP_SET,		/* install arg (struct mr_dp_srtp) on the participant,
+					 * as MR_CMD_SRTP_SET does on a leg (keys from DTLS) */
 };
 
 struct mr_cmd {
@@ -35,6 +37,7 @@ struct mr_cmd {
 	uint16_t nh;
 	struct mr_dp_session *s;
 	void *obj;			/* room commands (room_dp.h): the participant or stream */
+	void *arg;			/* MR_CMD_PART_SRTP_SET: the new struct mr_dp_srtp */
 	struct mr_ep remote;
 };
 
