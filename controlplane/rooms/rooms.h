@@ -81,6 +81,7 @@ struct mr_part_req {
 	char interface[MR_ROOM_IFNAME_LEN];	/* "" = first with the family */
 	uint8_t family;			/* MR_AF4/MR_AF6, 0 = IPv4 if any port has it */
 	struct mr_srtp_req srtp;	/* "srtp": the participant speaks SRTP (docs/API.md) */
+	int webrtc;			/* "webrtc": ICE-lite + DTLS-SRTP (docs/API.md "WebRTC") */
 };
 
 /* POST /v1/rooms/{room}/participants/{p}/streams (and signaling "publish") */

@@ -71,4 +71,9 @@ struct mr_dp;
 int mr_dp_udp_frame(const struct mr_dp *dp, unsigned int pidx, struct rte_mbuf *m,
 		    const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac);
 
+/* For the control plane (DTLS records from the exception ring): the UDP datagram in m, its
+ * source and destination and where its payload is. 0, or -1 when m is not a UDP datagram. */
+int mr_dp_udp_parse(const struct rte_mbuf *m, struct mr_ep *src, struct mr_ep *dst,
+		    const uint8_t **payload, uint16_t *len);
+
 #endif

@@ -134,3 +134,24 @@ mr_dp_udp_frame(const struct mr_dp *dp, unsigned int pidx, struct rte_mbuf *m,
 	mr_hdr_write(m, payload - hlen, op, src, dst, dmac, 0, payload, plen, NULL);
 	return 0;
 }
+
+/* ice_dp.h */
+int
+mr_dp_udp_parse(const struct rte_mbuf *m, struct mr_ep *src, struct mr_ep *dst,
+		const uint8_t **payload, uint16_t *len)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mr_pkt_info pi;
+
+	if (mr_pkt_parse(f, m->data_len, &pi) != MR_V_UDP)
+		return -1;
+	mr_pkt_src_ep(f, &pi, src);
+	memset(dst, 0, sizeof(*dst));
+	dst->family = pi.family;
+	dst->port = pi.dport;
+	memcpy(dst->a, f + pi.l2_len + (pi.family == MR_AF4 ? 16 : 24),
+	       pi.family == MR_AF4 ? 4 : 16);
+	*payload = f + pi.payload_off;
+	*len = pi.payload_len;
+	return 0;
+}
