@@ -29,6 +29,7 @@
 #include "srtp.h"
 #include "steer.h"
 #include "telemetry.h"
+#include "webrtc.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_appliance, appliance);
@@ -327,6 +328,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		snprintf(err, errlen, "out of memory for rooms");
 		return -ENOMEM;
 	}
+	a->webrtc = mr_webrtc_create(a, err, errlen);
+	if (a->webrtc == NULL)
+		return -ENOMEM;
 	rc = mr_steer_init(a, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -368,10 +372,16 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		mr_api_poll(a->api, 1);
 		for (i = 0; i < dp->n_workers; i++) {
 			n = rte_ring_sc_dequeue_burst(dp->w[i]->exc, (void **)pkts, MR_BURST, NULL);
-			while (n > 0)
-				mr_neigh_input(a->neigh, pkts[--n]);
+			while (n > 0) {
+				struct rte_mbuf *m = pkts[--n];
+
+				/* DTLS of WebRTC participants, else ARP/ND. */
+				if (mr_webrtc_input(a->webrtc, m) < 0)
+					mr_neigh_input(a->neigh, m);
+			}
 		}
 		now = rte_get_tsc_cycles();
+		mr_webrtc_tick(a->webrtc, now);
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
@@ -401,6 +411,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	mr_defer_drain(&a->defer);
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
+	mr_webrtc_free(a->webrtc);
+	a->webrtc = NULL;
 	mr_sessions_free(a->sess);
 	a->sess = NULL;
 	mr_flows_free(a->flows);

@@ -19,6 +19,7 @@ struct mr_flows;
 struct mr_neigh;
 struct mr_sessions;
 struct mr_rooms;
+struct mr_webrtc;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
@@ -39,6 +40,7 @@ struct mr_appliance {
 	struct mr_defer_q defer;	/* what waits for the workers before it is freed */
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
+	struct mr_webrtc *webrtc;	/* ICE-lite/DTLS participants (controlplane/webrtc/) */
 	struct mr_api *api;
 	time_t start_time;
 	uint64_t start_tsc;

@@ -58,7 +58,14 @@
 	  "tag, or SRTCP without its index") \
 	X(SRTP_NO_KEY, "srtp_no_key", "SRTP on an endpoint whose remote key is not known yet") \
 	X(SRTP_PROTECT, "srtp_protect_failed", "packet to an SRTP remote that could not be " \
-	  "encrypted (no room for the tag, or an engine error)")
+	  "encrypted (no room for the tag, or an engine error)") \
+	X(STUN_AUTH, "stun_auth_fail", "STUN Binding request on a WebRTC participant's " \
+	  "endpoint with an unknown USERNAME or a MESSAGE-INTEGRITY that does not verify") \
+	X(STUN_MALFORMED, "stun_malformed", "STUN message that does not parse, fails its " \
+	  "FINGERPRINT or has an unknown comprehension-required attribute") \
+	X(STUN_IGNORED, "stun_ignored", "STUN message other than a Binding request on a " \
+	  "WebRTC participant's endpoint") \
+	X(DTLS_SRC, "dtls_not_latched", "DTLS record from a source ICE has not latched")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */
