@@ -269,7 +269,14 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 	memset(rss, 0, sizeof(*rss));
 	want_rss = (pc->steering == MR_STEER_AUTO || pc->steering == MR_STEER_RSS) &&
 		n_txq > 1;
-	if (want_rss) {
+	if (pc->steering == MR_STEER_RSS_EMULATED) {
+		/* The peer hashes (perf/rtpgen --spread rss): the table it assumes. */
+		nrxq = RTE_MAX(nrxq, n_txq);
+		memcpy(rss->key, mr_rss_default_key, sizeof(rss->key));
+		rss->key_len = 40;
+		rss->reta_size = 128;
+		mr_rss_reta_fill(rss->key, rss->reta_size, nrxq, rss->reta);
+	} else if (want_rss) {
 		why = mr_port_rss_unfit(pc, &di, RTE_MIN(RTE_MAX(nrxq, n_txq),
 							 di.max_rx_queues));
 		if (why == NULL)

@@ -24,6 +24,9 @@ enum mr_steering {
 	MR_STEER_RTE_FLOW,	/* rte_flow port-range rules required: startup fails when refused */
 	MR_STEER_RSS,		/* RSS on the local endpoint required: startup fails when the
 				 * device cannot hash on the destination only */
+	MR_STEER_RSS_EMULATED,	/* the peer spreads packets over the queues as such a NIC
+				 * would, with mrelayd's key and a 128-entry table (perf/rtpgen
+				 * --spread rss over memif): benchmarks only */
 };
 
 /* Whether the UDP checksums a port receives can be updated (RFC 1624) as they are. */
