@@ -331,6 +331,7 @@ void
 mr_part_patch_clear(struct mr_part_patch *p)
 {
 	free(p->subs);
+	mr_srtp_req_wipe(&p->srtp);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -346,7 +347,7 @@ int
 mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char *err,
 		    size_t errlen)
 {
-	static const char *const known[] = { "muted", "subscriptions", NULL };
+	static const char *const known[] = { "muted", "subscriptions", "srtp", NULL };
 	static const char *const kinds[] = { "audio", "video", NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v, *e;
 	size_t i;
@@ -417,7 +418,12 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 			}
 		}
 	}
-	if (!p->has_subs && !p->has_mute[0] && !p->has_mute[1]) {
+	if ((v = json_object_get(o, "srtp"))) {
+		if (mr_parse_srtp(v, "srtp", 1, &p->srtp, err, errlen))
+			goto decref_obj;
+		p->has_srtp = 1;
+	}
+	if (!p->has_subs && !p->has_mute[0] && !p->has_mute[1] && !p->has_srtp) {
 		err_set(err, errlen, "body: nothing to change");
 		goto decref_obj;
 	}

@@ -100,6 +100,8 @@ struct mr_part_patch {
 	uint32_t n_subs;
 	uint32_t *subs;			/* stream ids, sorted, unique; free with
 					 * mr_part_patch_clear() */
+	int has_srtp;			/* "srtp": re-key, turn SRTP on, or null: off */
+	struct mr_srtp_req srtp;
 };
 
 /* Each parser: 0, or -EINVAL with one line in err naming the field ("ssrc: must be an

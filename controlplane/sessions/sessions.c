@@ -876,7 +876,7 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 		c[n].type = MR_CMD_SRTP_SET;
 		c[n].s = s->dp;
 		c[n].leg = (uint8_t)i;
-		c[n].obj = nsrtp[i];
+		c[n].arg = nsrtp[i];
 		n++;
 	}
 	/* All of them or none: a PATCH applies whole or not at all. */

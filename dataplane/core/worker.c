@@ -366,6 +366,27 @@ mr_worker_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_
 	mr_input(w, pkts, n, now, 0, MR_CK_PORT);
 }
 
+/* MR_CMD_SRTP_SET, MR_CMD_PART_SRTP_SET: the new state nw replaces *slot between two bursts;
+ * what the contexts it replaces learned (rollover counters, replay windows) carries over, and
+ * so do the counters. The control plane frees the old struct and the contexts no longer named
+ * once this command was applied and a grace period passed. */
+static void
+mr_srtp_install(struct mr_worker *w, struct mr_dp_srtp **slot, struct mr_dp_srtp *nw)
+{
+	struct mr_dp_srtp *old = *slot;
+
+	if (nw != NULL && old != NULL) {
+		if (nw->rx != NULL && old->rx != NULL && nw->rx != old->rx)
+			mr_srtp_ctx_inherit(nw->rx, old->rx);
+		if (nw->tx != NULL && old->tx != NULL && nw->tx != old->tx)
+			mr_srtp_ctx_inherit(nw->tx, old->tx);
+		nw->ctr = old->ctr;
+	}
+	if (nw != NULL && nw->rx_old != NULL)
+		nw->rx_old_until = w->now + w->dp->srtp_overlap_tsc;
+	*slot = nw;
+}
+
 static void
 mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 {
@@ -384,26 +405,12 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		rte_seqcount_write_end(&l->seq);
 		break;
 	}
-	case MR_CMD_SRTP_SET: {
-		/* The new state replaces the leg's between two bursts: what the contexts it
-		 * replaces learned (rollover counters, replay windows) carries over, and so do
-		 * the counters. The control plane frees the old struct and the contexts no
-		 * longer named once this command was applied and a grace period passed. */
-		struct mr_dp_leg *l = &s->leg[c->leg];
-		struct mr_dp_srtp *old = l->srtp, *nw = c->obj;
-
-		if (nw != NULL && old != NULL) {
-			if (nw->rx != NULL && old->rx != NULL && nw->rx != old->rx)
-				mr_srtp_ctx_inherit(nw->rx, old->rx);
-			if (nw->tx != NULL && old->tx != NULL && nw->tx != old->tx)
-				mr_srtp_ctx_inherit(nw->tx, old->tx);
-			nw->ctr = old->ctr;
-		}
-		if (nw != NULL && nw->rx_old != NULL)
-			nw->rx_old_until = w->now + w->dp->srtp_overlap_tsc;
-		l->srtp = nw;
+	case MR_CMD_SRTP_SET:
+		mr_srtp_install(w, &s->leg[c->leg].srtp, c->arg);
 		break;
-	}
+	case MR_CMD_PART_SRTP_SET:
+		mr_srtp_install(w, &((struct mr_dp_part *)c->obj)->srtp, c->arg);
+		break;
 	case MR_CMD_SEND_RR:
 	case MR_CMD_PART_RESET:
 		mr_room_fwd_cmd(w, c, rte_get_tsc_cycles());

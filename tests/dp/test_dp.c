@@ -2375,7 +2375,7 @@ srtp_case(enum mr_srtp_engine_kind kind)
 	c.type = MR_CMD_SRTP_SET;
 	c.s = s;
 	c.leg = 1;
-	c.obj = d2;
+	c.arg = d2;
 	assert_int_equal(rte_ring_sp_enqueue_elem(w->cmd, &c, sizeof(c)), 0);
 	memcpy(pl, plain_s[5], plen);
 	n = srtp_do(te, snd2, pl, plen, 1, MR_SRTP_OK);
