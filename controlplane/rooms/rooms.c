@@ -532,8 +532,7 @@ mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_rea
 	mr_webrtc_part_gone(rs->a->webrtc, p->dp);
 	/* Out of every list first, then out of the flow table, then the deferral queue. */
 	mr_room_sync(rs, r);
-	mr_flows_del(rs->a->flows, p->pidx, &p->dp->local, p->dp->local.port, r->owner,
-		     &p->steer);
+	mr_flows_del(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner);
 	mr_flows_load_add(rs->a->flows, r->owner, -1);
 	rs->owned[r->owner]--;
 	mr_room_defer(rs, &p->defer, r->owner, &mr_part_defer_ops);
@@ -688,8 +687,8 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 
 	/* Publish: the owner map was set by mr_flows_ep_alloc; the participant is whole before
 	 * its key is added (a release). */
-	if (mr_flows_add(rs->a->flows, pidx, &p->dp->local, p->dp->local.port, r->owner,
-			 mr_room_flow_val(p->dp), &p->steer) < 0) {
+	if (mr_flows_add(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner,
+			 mr_room_flow_val(p->dp)) < 0) {
 		/* Never visible to a worker: no grace period needed. */
 		mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
 		mr_webrtc_part_gone(rs->a->webrtc, p->dp);

@@ -93,7 +93,11 @@ struct mr_lcore_stats {
 	uint64_t tx_pkts;		/* handed to NIC queues (accepted) */
 	uint64_t tx_bytes;
 	uint64_t relayed;		/* media packets relayed */
+	uint64_t rx_owned;		/* UDP packets for a relay port this lcore owns, received
+					 * from its own RX queues (steered right: no hand-off) */
 	uint64_t handoff_out;		/* sent to another lcore's hand-off ring */
+	uint64_t handoff_bursts;	/* enqueue bursts to hand-off rings (one per destination
+					 * per RX burst) */
 	uint64_t handoff_in;		/* received from hand-off rings */
 	uint64_t exception;		/* sent to the control plane */
 	uint64_t arp_replies;		/* ARP requests answered */
