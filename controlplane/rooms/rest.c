@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <jansson.h>
+#include <rte_lcore.h>
 
 #include "appliance.h"
+#include "cmdq.h"
 #include "json_req.h"
 #include "rooms.h"
 #include "rooms_priv.h"
@@ -38,18 +40,25 @@ mr_http_room_list(struct mr_rooms *rs, json_t **out)
 	return 200;
 }
 
+/* How long a participant PATCH waits for the owner to install new SRTP state. */
+#define MR_PART_PATCH_WAIT_US 100000
+
 static int
 mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p,
 		   const char *body, size_t len, json_t **out)
 {
 	struct mr_part_patch pt;
 	struct mr_cp_stream *st;
+	struct mr_cp_srtp_new nl = { 0 };
 	char err[256];
+	uint64_t seq = 0;
 	unsigned int k;
 	int rc;
 
-	if (mr_parse_part_patch(body, len, &pt, err, sizeof(err)) < 0)
+	if (mr_parse_part_patch(body, len, &pt, err, sizeof(err)) < 0) {
+		mr_part_patch_clear(&pt);
 		return mr_err(out, 400, "%s", err);
+	}
 	/* Check everything before changing anything. */
 	if (pt.has_subs) {
 		rc = mr_room_subs_check(r, p, pt.subs, pt.n_subs, out);
@@ -57,6 +66,34 @@ mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part 
 			mr_part_patch_clear(&pt);
 			return rc;
 		}
+	}
+	if (pt.has_srtp) {
+		/* SRTP first: the only change that can still fail (memory, a full command
+		 * ring); the owner installs the new state itself (MR_CMD_PART_SRTP_SET). */
+		struct mr_dp_srtp *nw = NULL;
+		struct mr_cmd c;
+
+		if (!pt.srtp.disable) {
+			rc = mr_cp_srtp_build(rs->a, "srtp", &pt.srtp, p->srtp.dp,
+				(int)rte_lcore_to_socket_id(rs->a->dp->w[r->owner]->lcore_id),
+				&nw, &nl, out);
+			if (rc) {
+				mr_part_patch_clear(&pt);
+				return rc;
+			}
+		}
+		memset(&c, 0, sizeof(c));
+		c.type = MR_CMD_PART_SRTP_SET;
+		c.obj = p->dp;
+		c.arg = nw;
+		if (mr_cmdq_send(&rs->a->cmdq, r->owner, &c, 1, 1, &seq) < 0) {
+			mr_cp_srtp_unbuild(nw, &pt.srtp, &nl);
+			mr_part_patch_clear(&pt);
+			return mr_err(out, 503, "commands: the command ring of lcore %u is full",
+				      rs->a->dp->w[r->owner]->lcore_id);
+		}
+		mr_cp_srtp_installed(rs->a, r->owner, &p->srtp, nw, &pt.srtp, &nl);
+		mr_cmdq_wait(&rs->a->cmdq, r->owner, seq, MR_PART_PATCH_WAIT_US);
 	}
 	for (k = 0; k < 2; k++) {
 		if (!pt.has_mute[k])
@@ -75,6 +112,7 @@ mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part 
 	}
 	mr_part_patch_clear(&pt);
 	*out = mr_room_part_json(rs, p, PJ_FULL);
+	mr_cp_srtp_show_key(json_object_get(*out, "srtp"), &nl);
 	return 200;
 }
 

@@ -18,7 +18,7 @@ struct mr_dp_session;
  * followed (controlplane/core/defer.h). */
 enum mr_cmd_type {
 	MR_CMD_SET_REMOTE = 1,	/* set (or clear, family 0) path[].remote of a leg */
-	MR_CMD_SRTP_SET,	/* install obj (struct mr_dp_srtp, or NULL: plain) on a leg */
+	MR_CMD_SRTP_SET,	/* install arg (struct mr_dp_srtp, or NULL: plain) on a leg */
 };
 
 /* Room commands on the owner's command ring: struct mr_cmd with type one of
@@ -26,6 +26,7 @@ enum mr_cmd_type {
 enum mr_room_cmd_type {
 	MR_CMD_SEND_RR = 17,		/* build and send a receiver report to st->pub */
 	MR_CMD_PART_RESET,		/* forget the latched remote (re-join from elsewhere) */
+	MR_CMD_PART_SRTP_SET,		/* install arg (struct mr_dp_srtp, or NULL) on obj */
 };
 
 struct mr_cmd {
@@ -35,6 +36,7 @@ struct mr_cmd {
 	uint16_t nh;
 	struct mr_dp_session *s;
 	void *obj;			/* room commands (room_dp.h): the participant or stream */
+	void *arg;			/* MR_CMD_SRTP_SET, MR_CMD_PART_SRTP_SET: the new SRTP state */
 	struct mr_ep remote;
 };
 
