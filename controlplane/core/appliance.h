@@ -19,6 +19,7 @@ struct mr_flows;
 struct mr_neigh;
 struct mr_sessions;
 struct mr_rooms;
+struct mr_state;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
@@ -40,6 +41,7 @@ struct mr_appliance {
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
 	struct mr_api *api;
+	struct mr_state *state;		/* sessions in Redis (controlplane/state/), NULL: off */
 	time_t start_time;
 	uint64_t start_tsc;
 	int steer_flow[MR_DP_MAX_PORTS];	/* 1: this port steers by rte_flow */

@@ -9,6 +9,7 @@ struct mr_portalloc {
 	unsigned int cap;	/* number of pairs */
 	unsigned int head;	/* next to hand out */
 	unsigned int count;	/* free pairs in the ring */
+	unsigned int taken;	/* of those, taken by mr_portalloc_take (not compacted yet) */
 	uint8_t *used;		/* per pair */
 	uint16_t *ring;		/* free pair indexes, FIFO */
 };
@@ -89,10 +90,45 @@ mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
 	return 0;
 }
 
+int
+mr_portalloc_take(struct mr_portalloc *pa, uint16_t p)
+{
+	unsigned int idx;
+
+	if (p < pa->min || ((p - pa->min) & 1))
+		return -EINVAL;
+	idx = (p - pa->min) / 2;
+	if (idx >= pa->cap)
+		return -EINVAL;
+	if (pa->used[idx])
+		return -EBUSY;
+	/* Left in the ring until the compaction: one pass for a whole restore. */
+	pa->used[idx] = 1;
+	pa->taken++;
+	return 0;
+}
+
+void
+mr_portalloc_compact(struct mr_portalloc *pa)
+{
+	unsigned int i, n = 0;
+
+	if (pa->taken == 0)
+		return;
+	for (i = 0; i < pa->count; i++) {
+		uint16_t idx = pa->ring[(pa->head + i) % pa->cap];
+
+		if (!pa->used[idx])
+			pa->ring[(pa->head + n++) % pa->cap] = idx;
+	}
+	pa->count = n;
+	pa->taken = 0;
+}
+
 unsigned int
 mr_portalloc_available(const struct mr_portalloc *pa)
 {
-	return pa->count;
+	return pa->count - pa->taken;
 }
 
 unsigned int
