@@ -23,22 +23,21 @@ from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
 
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 _REDIS = {}
+PASSWORD = "smoke-redis-pass"
 
 
 # ---- redis-server for this module -------------------------------------------------------
 
-def _redis():
-	"""(port, cli argv prefix) of this module's redis-server, started on first use."""
-	if _REDIS:
-		return _REDIS["port"], _REDIS["cli"]
+def _redis_server(port):
+	"""Start a redis-server on loopback port (no persistence, this module's password);
+	returns the redis-cli argv prefix for it. Stopped by the cleanup."""
 	if not shutil.which("redis-server") or not shutil.which("redis-cli"):
 		raise h.Skip("redis-server not installed (scripts/setup installs it)")
-	port = h.free_tcp_port()
-	workdir = os.path.join("/tmp", f"mrelay-redis-{h.PID}")
+	workdir = os.path.join("/tmp", f"mrelay-redis-{h.PID}-{port}")
 	os.makedirs(workdir, exist_ok=True)
 	proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
 				 "--save", "", "--appendonly", "no", "--dir", workdir,
-				 "--requirepass", "smoke-redis-pass"],
+				 "--requirepass", PASSWORD],
 				stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
 				stdin=subprocess.DEVNULL, start_new_session=True)
 
@@ -49,28 +48,33 @@ def _redis():
 		except subprocess.TimeoutExpired:
 			proc.kill()
 		shutil.rmtree(workdir, ignore_errors=True)
-		_REDIS.clear()
 	h.CLEANUP.add(f"redis-server :{port}", stop)
-	cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning",
-	       "-a", "smoke-redis-pass"]
+	cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning", "-a", PASSWORD]
 	h.wait_for(lambda: subprocess.run(cli + ["PING"], capture_output=True, text=True,
 					  timeout=5).stdout.strip() == "PONG",
 		   10, what="redis-server to answer PING")
-	_REDIS.update(port=port, cli=cli, proc=proc)
-	return port, cli
+	return cli
 
 
-def _rcli(*args):
-	_, cli = _redis()
+def _redis():
+	"""(port, cli argv prefix) of this module's redis-server, started on first use."""
+	if not _REDIS:
+		port = h.free_tcp_port()
+		_REDIS.update(port=port, cli=_redis_server(port))
+	return _REDIS["port"], _REDIS["cli"]
+
+
+def _rcli(*args, cli=None):
+	cli = cli or _redis()[1]
 	p = subprocess.run(cli + list(args), capture_output=True, text=True, timeout=10)
 	if p.returncode != 0:
 		raise h.SmokeError(f"redis-cli {' '.join(args)}: {p.stderr.strip()}")
 	return p.stdout.rstrip("\n")
 
 
-def _state_conf(identity, port, password="smoke-redis-pass"):
+def _state_conf(identity, port, extra=""):
 	return (f'\nstate = {{\n\tredis = "127.0.0.1:{port}";\n\tidentity = "{identity}";\n'
-		f'\tpassword = "{password}";\n}};\n')
+		f'\tpassword = "{PASSWORD}";\n{extra}}};\n')
 
 
 def _daemon(env, name, identity):
@@ -261,27 +265,42 @@ def test_redis_restart_keeps_calls(env):
 
 
 def test_redis_down_queues(env):
-	"""A Redis that is away: the API keeps working, changes queue (counted in /v1/health and
-	/metrics)."""
-	port, _ = _redis()
-	# A port nobody listens on, then the real one: the daemon cannot reach Redis at start.
+	"""A Redis that is away at start and then comes up: the API keeps working, changes queue
+	up to state.queue and beyond are counted as dropped (/v1/health, /metrics); once Redis
+	answers, the whole state is written again (a resync) and matches the sessions."""
 	identity = f"smoke-down-{h.PID}"
-	dead = h.free_tcp_port()
+	port = h.free_tcp_port()	# nobody listens there yet
 	d = env.new_daemon("redis2", addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
-		f.write(_state_conf(identity, dead).replace("password", "restore_timeout = 1;\n\tpassword"))
+		f.write(_state_conf(identity, port, "\tqueue = 16;\n\trestore_timeout = 1;\n"))
 	env.start_daemon(d)
 	try:
-		pa, pb = env.ports(2)
-		ss = [d.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}])
-		      for _ in range(3)]
+		ss = []
+		for _ in range(20):
+			pa, pb = env.ports(2)
+			ss.append(d.create([{"remote": fmt_ep(NS_V4[0], pa)},
+					    {"remote": fmt_ep(NS_V4[1], pb)}]))
 		st = d.ok("GET", "/v1/health", want=200)["state"]
 		check(st["redis"] != "connected", f"state says connected to a dead port: {st}")
-		eq(st["queued"], 3, "changes queued while Redis is away")
+		eq(st["queued"], 16, "changes queued while Redis is away (state.queue)")
+		eq(st["dropped"], 4, "changes beyond state.queue")
+		check(st["resync_pending"], "no resync pending after drops")
 		m = d.ok("GET", "/metrics", want=200)
-		check("mrelay_state_connected 0" in m and "mrelay_state_queued 3" in m,
-		      "/metrics lacks mrelay_state_connected 0 / mrelay_state_queued 3")
-		for s in ss:
+		for line in ("mrelay_state_connected 0", "mrelay_state_queued 16",
+			     "mrelay_state_dropped_total 4"):
+			check(line in m, f"/metrics lacks '{line}'")
+		for s in ss[:5]:
+			eq(s.delete(), 204, "DELETE while Redis is away")
+		cli = _redis_server(port)
+		want = sorted(s.id for s in ss[5:])
+
+		def stored():
+			keys = _rcli("HKEYS", f"mrelay:{identity}:sessions", cli=cli)
+			return sorted(keys.split()) == want
+		h.wait_for(stored, 15, what="the resync to write the 15 active sessions")
+		st = d.ok("GET", "/v1/health", want=200)["state"]
+		eq(st["redis"], "connected", "state after Redis came up")
+		for s in ss[5:]:
 			s.delete()
 	finally:
 		d.kill()
