@@ -208,6 +208,8 @@ def test_redis_restart_keeps_calls(env):
 				  "srtp": {"remote_key": _sdes(k_remote), "local_key": _sdes(k_local)}}],
 				label="srtp")
 		rx, tx = Srtp(k_remote), Srtp(k_local)
+		# No remotes given: both legs latch from packets, and the scan writes that.
+		latch = d.create([{}, {}], label="latch")
 
 		# Before: plain both ways; SRTP across a ROC change both ways (e sends ROC 0 then
 		# ROC 1; c's plain packets leave encrypted with ROC 0 then 1).
@@ -218,6 +220,15 @@ def test_redis_restart_keeps_calls(env):
 		wrap = [(0, s) for s in range(65526, 65536)] + [(1, s) for s in range(0, 10)]
 		_srtp_in(e, srtp.local[1], c, rx, 0x5E000001, wrap, "SRTP in before restart")
 		_srtp_out(c, srtp.local[0], e, tx, 0x5E000002, wrap, "SRTP out before restart")
+
+		a.sendto(h.rtp(1, 0x7E000003, payload=b"latch-a"), latch.local[0])
+		b.sendto(h.rtp(1, 0x7E000004, payload=b"latch-b"), latch.local[1])
+		want = [fmt_ep(NS_V4[0], pa), fmt_ep(NS_V4[1], pb)]
+		h.wait_for(lambda: [x["remote"] for x in (_record(identity, latch.id) or
+							   {"legs": [{}, {}]})["legs"]] == want,
+			   10, what="the latched remotes in Redis")
+		h.drain(a)
+		h.drain(b)
 
 		# The stored record has caught up with ROC 1 both ways (the change scan).
 		def stored():
@@ -231,8 +242,10 @@ def test_redis_restart_keeps_calls(env):
 		d.stop(signal.SIGKILL)
 		_restart(env, d)
 		health = d.ok("GET", "/v1/health", want=200)
-		eq(health["state"]["restored"], 2, "sessions restored")
-		eq(health["sessions"], 2, "sessions after the restart")
+		eq(health["state"]["restored"], 3, "sessions restored")
+		eq(health["sessions"], 3, "sessions after the restart")
+		eq([x["remote"] for x in latch.get()["legs"]], want,
+		   "latched remotes after the restart")
 		for s in (plain, srtp):
 			g = s.get()
 			eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
@@ -257,6 +270,7 @@ def test_redis_restart_keeps_calls(env):
 		h.wait_for(lambda: _record(identity, plain.id) is None, 10,
 			   what="the deleted session to leave Redis")
 		srtp.delete()
+		latch.delete()
 		rc = d.stop(signal.SIGTERM)
 		eq(rc, 0, f"exit status (log tail:\n{d.log_tail(10)})")
 	finally:
