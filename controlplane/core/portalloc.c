@@ -74,15 +74,24 @@ mr_portalloc_get(struct mr_portalloc *pa)
 	return pa->min + 2 * idx;
 }
 
-int
-mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
+/* The pair index of even port p, or -EINVAL when p is not one of the allocator's. */
+static int
+mr_pa_idx(const struct mr_portalloc *pa, uint16_t p)
 {
 	unsigned int idx;
 
 	if (p < pa->min || ((p - pa->min) & 1))
 		return -EINVAL;
 	idx = (p - pa->min) / 2;
-	if (idx >= pa->cap || !pa->used[idx])
+	return idx < pa->cap ? (int)idx : -EINVAL;
+}
+
+int
+mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
+{
+	int idx = mr_pa_idx(pa, p);
+
+	if (idx < 0 || !pa->used[idx])
 		return -EINVAL;
 	pa->used[idx] = 0;
 	pa->ring[(pa->head + pa->count) % pa->cap] = idx;
@@ -93,13 +102,10 @@ mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
 int
 mr_portalloc_take(struct mr_portalloc *pa, uint16_t p)
 {
-	unsigned int idx;
+	int idx = mr_pa_idx(pa, p);
 
-	if (p < pa->min || ((p - pa->min) & 1))
-		return -EINVAL;
-	idx = (p - pa->min) / 2;
-	if (idx >= pa->cap)
-		return -EINVAL;
+	if (idx < 0)
+		return idx;
 	if (pa->used[idx])
 		return -EBUSY;
 	/* Left in the ring until the compaction: one pass for a whole restore. */

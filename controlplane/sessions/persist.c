@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
-#include <rte_seqcount.h>
 
 #include "addr.h"
 #include "appliance.h"
@@ -29,17 +28,6 @@
  * so that the receiver does not take the next ones for replays (the digest changes every
  * 256 of them). */
 #define MR_SRTCP_RESTORE_SKIP 512u
-
-static void
-mr_path_read(const struct mr_dp_leg *l, struct mr_dp_path path[2])
-{
-	uint32_t sn;
-
-	do {
-		sn = rte_seqcount_read_begin(&l->seq);
-		memcpy(path, l->path, sizeof(l->path));
-	} while (rte_seqcount_read_retry(&l->seq, sn));
-}
 
 static json_t *
 mr_seeds_json(const struct mr_srtp_ctx *c)
@@ -92,7 +80,7 @@ mr_session_record(struct mr_sessions *ss, uint64_t id)
 		struct mr_dp_path path[2];
 		json_t *lj, *sj = json_null();
 
-		mr_path_read(l, path);
+		mr_leg_snapshot(l, path);
 		lj = json_pack("{s:s,s:o,s:o,s:o}",
 			       "interface", ss->a->cfg->ports[s->leg[i].pidx].name,
 			       "local", mr_json_ep(&l->local),
@@ -138,7 +126,7 @@ mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 		const struct mr_dp_srtp *sd = s->leg[li].srtp.dp;
 		struct mr_dp_path path[2];
 
-		mr_path_read(l, path);
+		mr_leg_snapshot(l, path);
 		for (k = 0; k < 2; k++) {
 			h = mr_fnv(h, &path[k].state, sizeof(path[k].state));
 			if (path[k].state != MR_PATH_NONE)

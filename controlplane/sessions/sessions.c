@@ -266,7 +266,7 @@ mr_fmt_id(uint64_t id, char *buf, size_t len)
 }
 
 /* Read the lcore-owned part of a leg consistently (seqcount reader side). */
-static void
+void
 mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
 {
 	uint32_t sn;

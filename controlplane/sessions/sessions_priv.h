@@ -71,6 +71,8 @@ struct mr_sessions {
 	struct mr_sessions_counts n;
 };
 
+/* sessions.c: the paths of leg l, read consistently (the leg's seqcount). */
+void mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2]);
 /* sessions.c: create a session on the id, owner and endpoints of rst (persist.c parsed
  * them from a record). 0, or -1 with the reason in err. */
 int mr_session_restore(struct mr_appliance *a, const struct mr_session_req *req,
