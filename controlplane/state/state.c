@@ -162,11 +162,12 @@ on_reply(redisAsyncContext *ac, void *r, void *priv)
 	struct mr_state *st = ac->ev.data;
 	redisReply *reply = r;
 
-	(void)priv;
-	if (st->inflight > 0)
+	/* priv: NULL for a session write (counted in flight), else AUTH or the heartbeat. */
+	if (priv == NULL && st->inflight > 0)
 		st->inflight--;
 	if (reply == NULL) {
-		st->n.lost++;
+		if (priv == NULL)
+			st->n.lost++;
 		return;
 	}
 	if (reply->type == REDIS_REPLY_ERROR) {
@@ -185,6 +186,16 @@ mr_state_cmd(struct mr_state *st, int argc, const char **argv, const size_t *len
 		return -1;
 	st->inflight++;
 	return 0;
+}
+
+/* AUTH and the heartbeat: not session state, so neither counted in flight nor a reason for
+ * a resync when unanswered. */
+static void
+mr_state_aux(struct mr_state *st, int argc, const char **argv, const size_t *len)
+{
+	static char aux;
+
+	(void)redisAsyncCommandArgv(st->ac, on_reply, &aux, argc, argv, len);
 }
 
 static void
@@ -215,7 +226,7 @@ mr_state_connect(struct mr_state *st)
 		const char *argv[2] = { "AUTH", st->conf->password };
 		size_t len[2] = { 4, strlen(st->conf->password) };
 
-		mr_state_cmd(st, 2, argv, len);
+		mr_state_aux(st, 2, argv, len);
 	}
 }
 
@@ -414,7 +425,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		snprintf(ttl, sizeof(ttl), "%u", MR_STATE_HEARTBEAT_TTL_MS);
 		for (i = 0; i < 5; i++)
 			len[i] = strlen(argv[i]);
-		mr_state_cmd(st, 5, argv, len);
+		mr_state_aux(st, 5, argv, len);
 		st->hb_tsc = now + hz;
 	}
 	/* The change scan: one pass over the slots a second, a slice each tick (as the idle
