@@ -1378,6 +1378,71 @@ parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cf
 	return ret;
 }
 
+/* state = { redis = "127.0.0.1:6379"; identity = "pop1-a"; password = "..."; queue = 100000;
+ * restore = true; restore_timeout = 5; }; */
+static int
+parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = {
+		"redis", "identity", "password", "queue", "restore", "restore_timeout", NULL
+	};
+	struct mr_state_conf *st = &cfg->state;
+	config_setting_t *g, *s;
+	const char *v;
+	unsigned int sec;
+	int ret;
+	size_t k;
+
+	ret = get_group(x, root, "state", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret < 0)
+		return ret;
+	ret = get_string(x, g, "redis", 1, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (mr_ep_parse(v, &st->redis) < 0 || st->redis.port == 0)
+		return cfg_err(x, s, "'%s' is not an IP:port (Redis by address, e.g. "
+			       "\"127.0.0.1:6379\")", v);
+	ret = get_string(x, g, "identity", 1, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (v[0] == '\0' || strlen(v) >= sizeof(st->identity))
+		return cfg_err(x, s, "must be 1 to %zu characters long",
+			       sizeof(st->identity) - 1);
+	for (k = 0; v[k] != '\0'; k++)
+		if (!isalnum((unsigned char)v[k]) && strchr("._-", v[k]) == NULL)
+			return cfg_err(x, s, "'%s': only letters, digits, '.', '_' and '-' "
+				       "(it is part of Redis keys)", v);
+	snprintf(st->identity, sizeof(st->identity), "%s", v);
+	ret = get_string(x, g, "password", 0, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (v != NULL) {
+		if (strlen(v) >= sizeof(st->password) || !is_printable(v))
+			return cfg_err(x, s, "must be at most %zu printable characters",
+				       sizeof(st->password) - 1);
+		snprintf(st->password, sizeof(st->password), "%s", v);
+	}
+	ret = get_uint_range(x, g, "queue", 16, 10000000, &st->queue);
+	if (ret == 0) {
+		sec = st->restore_timeout_ms / 1000;
+		ret = get_uint_range(x, g, "restore_timeout", 1, 3600, &sec);
+		st->restore_timeout_ms = sec * 1000;
+	}
+	if (ret < 0)
+		return ret;
+	s = config_setting_get_member(g, "restore");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		st->restore = config_setting_get_bool(s);
+	}
+	st->enabled = 1;
+	return 0;
+}
+
 /* log = { level = "info"; }; */
 static int
 parse_log(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -1436,6 +1501,9 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
 	cfg->srtp_rekey_overlap_ms = 1000;
 	cfg->ng_tcp = 1;
+	cfg->state.queue = 100000;
+	cfg->state.restore_timeout_ms = 5000;
+	cfg->state.restore = 1;
 }
 
 static int
@@ -1443,7 +1511,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		 struct mr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top_keys[] = {
-		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng", NULL
+		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng",
+		"state", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1498,6 +1567,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_srtp(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_ng(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_state(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

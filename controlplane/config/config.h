@@ -90,6 +90,19 @@ struct mr_rooms_conf {
 
 #define MR_API_NAMES_MAX 16
 
+/* state = { redis = "127.0.0.1:6379"; identity = "pop1-a"; password = "..."; ... }: sessions
+ * kept in Redis (docs/CONFIG.md "state", docs/OPERATIONS.md "State in Redis"). Off when
+ * redis is not set. */
+struct mr_state_conf {
+	int enabled;
+	struct mr_ep redis;		/* IP:port of the Redis server */
+	char identity[64];		/* the appliance's name in Redis keys */
+	char password[256];		/* Redis AUTH, "" none */
+	unsigned int queue;		/* writes waiting for Redis at most (default 100000) */
+	unsigned int restore_timeout_ms;	/* restore.timeout (s) at start, default 5 */
+	int restore;			/* restore at start (default true) */
+};
+
 struct mr_config {
 	char path[512];
 	/* eal = [ ... ]: extra EAL arguments, copied verbatim */
@@ -139,6 +152,7 @@ struct mr_config {
 	unsigned int ng_delete_delay;	/* seconds, default 0 */
 	/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; } (docs/CONFIGURATION.md) */
 	unsigned int srtp_engine;	/* enum mr_srtp_engine_kind: 0 ipsec-mb, 1 libsrtp */
+	struct mr_state_conf state;
 	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 

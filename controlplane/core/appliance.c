@@ -28,6 +28,7 @@
 #include "rooms.h"
 #include "sessions.h"
 #include "srtp.h"
+#include "state.h"
 #include "steer.h"
 #include "telemetry.h"
 #include "webrtc.h"
@@ -378,6 +379,11 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		if (cfg->ports[i].gw6.family)
 			mr_neigh_get(a->neigh, i, &cfg->ports[i].gw6);
 	}
+	/* The state store restores before the API opens: same ids, ports, remotes, keys. */
+	a->state = mr_state_create(a, err, errlen);
+	if (a->state == NULL && err[0] != '\0')
+		return -ENOMEM;
+	mr_state_restore(a->state);
 	a->api = mr_api_create(cfg, a, err, errlen);
 	if (a->api == NULL)
 		return -EADDRNOTAVAIL;
@@ -412,6 +418,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 
 		/* At most 1 ms in the HTTP server so exceptions and timers stay prompt. */
 		mr_api_poll(a->api, 1);
+		mr_state_poll(a->state);
 		for (i = 0; i < dp->n_workers; i++) {
 			n = rte_ring_sc_dequeue_burst(dp->w[i]->exc, (void **)pkts, MR_BURST, NULL);
 			while (n > 0) {
@@ -431,6 +438,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_sessions_tick(a->sess, now);
 			mr_ng_tick(a->ng);
 			mr_rooms_tick(a->rooms, now);
+			mr_state_tick(a->state, now);
 			mr_telemetry_tick(a);
 		}
 	}
@@ -461,6 +469,10 @@ mr_appliance_stop(struct mr_appliance *a)
 	a->webrtc = NULL;
 	mr_sessions_free(a->sess);
 	a->sess = NULL;
+	/* After the sessions: what ends one on the way out is still heard. Nothing is
+	 * deleted from Redis by a stop: a restart restores the sessions. */
+	mr_state_free(a->state);
+	a->state = NULL;
 	mr_flows_free(a->flows);
 	a->flows = NULL;
 	mr_neigh_free(a->neigh);

@@ -22,6 +22,7 @@ struct mr_sessions;
 struct mr_rooms;
 struct mr_webrtc;
 struct mr_ng;
+struct mr_state;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
@@ -46,6 +47,7 @@ struct mr_appliance {
 	struct mr_webrtc *webrtc;	/* ICE-lite/DTLS participants (controlplane/webrtc/) */
 	struct mr_api *api;
 	struct mr_ng *ng;		/* the ng control protocol (controlplane/ng/), NULL: off */
+	struct mr_state *state;		/* sessions in Redis (controlplane/state/), NULL: off */
 	time_t start_time;
 	uint64_t start_tsc;
 	struct mr_port_steer steer[MR_DP_MAX_PORTS];	/* how each port steers (start) */

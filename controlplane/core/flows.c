@@ -263,6 +263,29 @@ mr_flows_ep_free(struct mr_flows *f, unsigned int pidx, const struct mr_ep *ep)
 	mr_portalloc_put(f->ports[k], ep->port);
 }
 
+int
+mr_flows_ep_take(struct mr_flows *f, unsigned int pidx, const struct mr_ep *ep, unsigned int w)
+{
+	int k = mr_local_idx(&f->dp->port[pidx], ep->family, ep->a), rc;
+
+	if (k < 0 || (unsigned int)k >= f->n_idx)
+		return -EADDRNOTAVAIL;
+	rc = mr_portalloc_take(f->ports[k], ep->port);
+	if (rc < 0)
+		return rc;
+	mr_owner_set(f, (unsigned int)k, ep->port, (uint8_t)(w + 1));
+	return 0;
+}
+
+void
+mr_flows_ep_restored(struct mr_flows *f)
+{
+	unsigned int k;
+
+	for (k = 0; k < f->n_idx; k++)
+		mr_portalloc_compact(f->ports[k]);
+}
+
 unsigned int
 mr_flows_ep_available(const struct mr_flows *f)
 {

@@ -34,6 +34,13 @@ void mr_flows_free(struct mr_flows *f);
  * -EAFNOSUPPORT when the port has no address of that family. */
 int mr_flows_ep_alloc(struct mr_flows *f, unsigned int pidx, uint8_t family, unsigned int w,
 		      struct mr_ep *ep);
+/* A restore (controlplane/state/): take the endpoint ep of port pidx that a session had
+ * before, owned by worker w. 0, -EADDRNOTAVAIL when ep's address is not one of the port's,
+ * -EINVAL when its port is outside the relay range, -EBUSY when in use. Once every restored
+ * endpoint is taken, mr_flows_ep_restored(). */
+int mr_flows_ep_take(struct mr_flows *f, unsigned int pidx, const struct mr_ep *ep,
+		     unsigned int w);
+void mr_flows_ep_restored(struct mr_flows *f);
 /* Give an endpoint back: its flows deleted and their grace period passed. */
 void mr_flows_ep_free(struct mr_flows *f, unsigned int pidx, const struct mr_ep *ep);
 /* Relay ports still free, over all address indexes. */

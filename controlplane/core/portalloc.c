@@ -143,3 +143,27 @@ mr_portalloc_capacity(const struct mr_portalloc *pa)
 {
 	return pa->cap;
 }
+
+int
+mr_portalloc_take(struct mr_portalloc *pa, uint16_t p)
+{
+	unsigned int prev = MR_PA_END, idx, want;
+
+	if (p < pa->min || ((p - pa->min) & 1) || (unsigned int)(p - pa->min) / 2 >= pa->cap)
+		return -EINVAL;
+	want = (unsigned int)(p - pa->min) / 2;
+	if (pa->used[want])
+		return -EBUSY;
+	/* A restore, once per port at start: a walk of the free list is fine. */
+	for (idx = pa->head; idx != MR_PA_END; prev = idx, idx = pa->next[idx])
+		if (idx == want)
+			return mr_pa_take(pa, prev, idx) < 0 ? -EBUSY : 0;
+	return -EBUSY;
+}
+
+void
+mr_portalloc_compact(struct mr_portalloc *pa)
+{
+	/* The free list is a linked list: a take unlinks its pair at once. */
+	(void)pa;
+}

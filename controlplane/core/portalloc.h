@@ -25,6 +25,12 @@ int mr_portalloc_get(struct mr_portalloc *pa);
 int mr_portalloc_get_if(struct mr_portalloc *pa, int (*ok)(void *arg, uint16_t port), void *arg);
 /* Give p back; -EINVAL if p is not an allocated port of this allocator. */
 int mr_portalloc_put(struct mr_portalloc *pa, uint16_t p);
+/* Take the given even port p (a restore: the port a session had before a restart). 0,
+ * -EINVAL when p is not one of this allocator's, -EBUSY when it is in use. After a series of
+ * takes, mr_portalloc_compact() before the next get or put. */
+int mr_portalloc_take(struct mr_portalloc *pa, uint16_t p);
+/* Drop the taken ports from the free ring, keeping the order of the others. */
+void mr_portalloc_compact(struct mr_portalloc *pa);
 unsigned int mr_portalloc_available(const struct mr_portalloc *pa);
 unsigned int mr_portalloc_capacity(const struct mr_portalloc *pa);
 

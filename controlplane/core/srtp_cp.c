@@ -131,12 +131,21 @@ mr_cp_srtp_set(struct mr_cp_srtp *cs, struct mr_dp_srtp *d, const struct mr_srtp
 	cs->dp = d;
 	if (d == NULL) {
 		cs->rx_suite = cs->tx_suite = 0;
+		cs->has_rx_key = cs->has_tx_key = 0;
+		mr_srtp_key_wipe(&cs->rx_key);
+		mr_srtp_key_wipe(&cs->tx_key);
 		return;
 	}
-	if (r->has_remote_key)
+	if (r->has_remote_key) {
 		cs->rx_suite = r->remote_key.suite;
-	if (nl->set)
+		cs->rx_key = r->remote_key;
+		cs->has_rx_key = 1;
+	}
+	if (nl->set) {
 		cs->tx_suite = nl->key.suite;
+		cs->tx_key = nl->key;
+		cs->has_tx_key = 1;
+	}
 }
 
 void
@@ -171,6 +180,9 @@ mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_sr
 void
 mr_cp_srtp_release(struct mr_cp_srtp *cs)
 {
+	cs->has_rx_key = cs->has_tx_key = 0;
+	mr_srtp_key_wipe(&cs->rx_key);
+	mr_srtp_key_wipe(&cs->tx_key);
 	if (cs->dp == NULL)
 		return;
 	mr_read_u64s(&cs->final, &cs->dp->ctr, sizeof(cs->final));

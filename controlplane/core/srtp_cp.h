@@ -24,6 +24,10 @@ struct mr_cp_srtp {
 	uint8_t rx_suite, tx_suite;	/* enum mr_srtp_suite, 0: none */
 	uint32_t rekeys;		/* PATCHes that changed it */
 	struct mr_srtp_ctr final;	/* the counters, kept once dp is freed */
+	/* The master keys in use, for the state store (controlplane/state/): a restart or a
+	 * standby rebuilds the contexts from them. Wiped with the endpoint. */
+	uint8_t has_rx_key, has_tx_key;
+	struct mr_srtp_key rx_key, tx_key;
 };
 
 /* A local key made or taken for an answer, shown there once (mr_cp_srtp_show_key). */

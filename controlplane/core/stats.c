@@ -17,6 +17,7 @@
 #include "ng.h"
 #include "rooms.h"
 #include "sessions.h"
+#include "state.h"
 
 static int
 mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
@@ -33,6 +34,10 @@ mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **bod
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "workers", (int)a->dp->n_workers, "sessions", (json_int_t)c.active,
 			  "ports", ports);
+	/* Off: absent. Down: the appliance works alone, its changes queue (docs/OPERATIONS.md
+	 * "State in Redis"). */
+	if (a->state != NULL)
+		json_object_set_new(*body, "state", mr_state_json(a->state));
 	return 200;
 }
 
@@ -309,6 +314,7 @@ mr_http_metrics(struct mr_appliance *a)
 			b.oom = 1;
 		} else {
 			mr_api_metrics(a->api, f);
+			mr_state_metrics(a->state, f);
 			if (a->rooms != NULL)
 				mr_rooms_metrics(a->rooms, f);
 			mr_ng_metrics(a->ng, f);

@@ -27,63 +27,13 @@
 #include "rtp_stats.h"
 #include "session_dp.h"
 #include "sessions.h"
+#include "sessions_priv.h"
 #include "srtp_cp.h"
+#include "state.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_sessions, sessions);
 #define SESS_LOG(level, ...) MR_LOG(level, mr_logtype_sessions, "sessions", __VA_ARGS__)
-
-enum mr_cp_state { CS_ACTIVE = 1, CS_RETIRING, CS_ENDED };
-
-struct mr_cp_leg {
-	unsigned int pidx;
-	uint16_t rtp_port;
-	int nh[2];			/* neighbor slots held for path 0/1, -1 none */
-	struct mr_cp_srtp srtp;		/* SRTP towards this leg's remote (srtp.dp NULL: plain) */
-};
-
-struct mr_cp_session {
-	TAILQ_ENTRY(mr_cp_session) retire_link;	/* in retiring, to be found by id */
-	struct mr_defer defer;		/* on the deferral queue while retiring */
-	uint64_t id;
-	uint32_t slot;
-	enum mr_cp_state state;
-	char label[MR_LABEL_LEN];
-	time_t created;
-	time_t ended;
-	const char *end_reason;
-	unsigned int idle_timeout;
-	uint8_t rtcp_mux;
-	uint8_t owner;
-	uint8_t failed;			/* creation failed after publication: no history */
-	struct mr_cp_leg leg[2];
-	struct mr_dp_session *dp;	/* live (rte_zmalloc) while active/retiring, a plain copy
-					 * once ended */
-};
-
-TAILQ_HEAD(mr_cp_list, mr_cp_session);
-
-struct mr_sessions {
-	struct mr_appliance *a;
-	uint32_t max;
-	struct mr_cp_session **slot;
-	uint32_t *gen;
-	uint32_t *free_slots;
-	uint32_t n_free;
-	struct mr_cp_list retiring;	/* ended, waiting on the deferral queue */
-	struct mr_cp_session **hist;	/* ring of ended sessions */
-	uint32_t hist_cap, hist_head, hist_n;
-	unsigned int owned[MR_DP_MAX_WORKERS];	/* sessions per worker */
-	uint64_t last_idle_scan;
-	/* Dataplane session structs come from blocks of MR_SLAB_BLOCK (no per-struct heap
-	 * header, kept for reuse): about 100 bytes less per session than rte_zmalloc each. */
-	struct mr_dp_session **slab_free;
-	uint32_t slab_n_free;
-	void **slab_blocks;
-	uint32_t slab_n_blocks;
-	uint64_t idle_cursor, idle_end;	/* next slot of the idle scan (mod max), end of slice */
-	struct mr_sessions_counts n;
-};
 
 #define MR_SLAB_BLOCK 1024u
 /* How long a PATCH waits for the owner to apply its commands before it answers. */
@@ -316,7 +266,7 @@ mr_fmt_id(uint64_t id, char *buf, size_t len)
 }
 
 /* Read the lcore-owned part of a leg consistently (seqcount reader side). */
-static void
+void
 mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
 {
 	uint32_t sn;
@@ -570,6 +520,7 @@ mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reas
 	ss->n.active--;
 	ss->n.ended++;
 	mr_session_retire(ss, s);
+	mr_state_session_del(ss->a->state, s->id);
 	SESS_LOG(DEBUG, "session %016" PRIx64 " ended: %s\n", s->id, reason);
 }
 
@@ -622,8 +573,10 @@ mr_fill_path(struct mr_sessions *ss, struct mr_cp_session *s, unsigned int li, u
 	return 0;
 }
 
-int
-mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
+/* Create a session; with rst (a restore) on the id, owner and endpoints it had. */
+static int
+mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
+		  const struct mr_session_restore *rst, json_t **body)
 {
 	struct mr_sessions *ss = a->sess;
 	struct mr_dp *dp = a->dp;
@@ -655,14 +608,14 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	s->rtcp_mux = req->rtcp_mux;
 	s->idle_timeout = req->idle_timeout ? req->idle_timeout : a->cfg->idle_timeout;
 	snprintf(s->label, sizeof(s->label), "%s", req->label);
-	s->created = time(NULL);
+	s->created = rst != NULL ? rst->created : time(NULL);
 	s->dp->rtcp_mux = req->rtcp_mux;
 	s->dp->clock_rate = req->clock_rate;
 	s->dp->last_rx_tsc = now;
 
 	/* The least loaded worker owns the whole session: both legs' state on one lcore, so
 	 * relaying never reads another lcore's mutable state. */
-	best = mr_flows_least_loaded(a->flows);
+	best = rst != NULL ? rst->owner % dp->n_workers : mr_flows_least_loaded(a->flows);
 	s->owner = best;
 	s->dp->owner = best;
 
@@ -673,7 +626,15 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		rc = mr_leg_port(ss, lr, i, &s->leg[i].pidx, &fam, body);
 		if (rc)
 			goto undo;
-		if (mr_flows_ep_alloc(a->flows, s->leg[i].pidx, fam, best, &l->local) < 0) {
+		if (rst != NULL) {
+			if (mr_flows_ep_take(a->flows, s->leg[i].pidx, &rst->local[i], best) < 0) {
+				rc = mr_err(body, 409, "legs[%u].local: not free on this appliance",
+					    i);
+				goto undo;
+			}
+			l->local = rst->local[i];
+		} else if (mr_flows_ep_alloc(a->flows, s->leg[i].pidx, fam, best,
+					     &l->local) < 0) {
 			rc = mr_err(body, 503, "ports: no free relay ports");
 			ss->n.rejected++;
 			goto undo;
@@ -702,6 +663,10 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 			if (rc)
 				goto undo;
 			mr_cp_srtp_set(&s->leg[i].srtp, l->srtp, &lr->srtp, &nl[i]);
+			if (rst != NULL) {
+				mr_srtp_ctx_seed(l->srtp->rx, rst->seed[i][0], rst->n_seed[i][0]);
+				mr_srtp_ctx_seed(l->srtp->tx, rst->seed[i][1], rst->n_seed[i][1]);
+			}
 		}
 	}
 
@@ -721,14 +686,23 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		}
 	}
 
-	s->slot = ss->free_slots[--ss->n_free];
+	if (rst != NULL) {
+		/* The free slot stack is rebuilt once the restore is over. */
+		s->slot = (uint32_t)rst->id;
+		ss->gen[s->slot] = (uint32_t)(rst->id >> 32);
+		ss->n_free--;
+	} else {
+		s->slot = ss->free_slots[--ss->n_free];
+		ss->n.created++;
+	}
 	s->id = ((uint64_t)ss->gen[s->slot] << 32) | s->slot;
 	ss->slot[s->slot] = s;
 	s->state = CS_ACTIVE;
 	ss->owned[best]++;
 	mr_flows_load_add(a->flows, best, 1);
 	ss->n.active++;
-	ss->n.created++;
+	if (rst == NULL)
+		mr_state_session_put(a->state, s->id);
 	*body = mr_session_json(ss, s, 0);
 	json_object_set_new(*body, "rtcp_mux", json_boolean(s->rtcp_mux));
 	json_object_set_new(*body, "idle_timeout", json_integer(s->idle_timeout));
@@ -750,6 +724,55 @@ undo:
 	mr_dp_free(ss, s->dp);
 	free(s);
 	return rc;
+}
+
+int
+mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req, json_t **body)
+{
+	return mr_session_create(a, req, NULL, body);
+}
+
+int
+mr_session_restore(struct mr_appliance *a, const struct mr_session_req *req,
+		   const struct mr_session_restore *rst, char *err, size_t errlen)
+{
+	struct mr_sessions *ss = a->sess;
+	json_t *body = NULL;
+	uint32_t slot = (uint32_t)rst->id;
+	int rc;
+
+	if (slot >= ss->max || ss->slot[slot] != NULL) {
+		snprintf(err, errlen, "id: slot %u taken or beyond relay.max_sessions (%u)", slot,
+			 ss->max);
+		return -1;
+	}
+	rc = mr_session_create(a, req, rst, &body);
+	if (rc != 201) {
+		const char *e = json_string_value(json_object_get(body, "error"));
+
+		snprintf(err, errlen, "%s", e != NULL ? e : "failed");
+	}
+	json_decref(body);
+	return rc == 201 ? 0 : -1;
+}
+
+void
+mr_sessions_restored(struct mr_sessions *ss)
+{
+	uint32_t i;
+
+	/* Low slots first, as at the start (a LIFO stack filled in reverse). */
+	ss->n_free = 0;
+	for (i = ss->max; i > 0; i--)
+		if (ss->slot[i - 1] == NULL)
+			ss->free_slots[ss->n_free++] = i - 1;
+	mr_flows_ep_restored(ss->a->flows);
+}
+
+uint32_t
+mr_sessions_max(const struct mr_sessions *ss)
+{
+	return ss->max;
 }
 
 int
@@ -916,6 +939,7 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	 * that takes longer is answered with what it has applied so far. */
 	if (n > 0)
 		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
+	mr_state_session_put(a->state, s->id);
 	*body = mr_session_json(ss, s, 1);
 	mr_srtp_show_keys(*body, nl);
 	return 200;

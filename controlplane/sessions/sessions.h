@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "json_req.h"
+#include "srtp.h"
 
 struct mr_appliance;
 struct mr_sessions;
@@ -48,5 +49,33 @@ int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body
 int mr_session_active(struct mr_appliance *a, const char *id);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
 int mr_http_session_batch(struct mr_appliance *a, const char *body, size_t len, json_t **out);
+
+/* ---- The state store (controlplane/state/, docs/OPERATIONS.md "State in Redis") ---- */
+
+/* What a restore gives a session besides its creation request: its id, owner, local
+ * endpoints and the per-SSRC state of its SRTP contexts ([leg][0: rx, 1: tx]). */
+struct mr_session_restore {
+	uint64_t id;
+	unsigned int owner;
+	time_t created;
+	struct mr_ep local[2];
+	unsigned int n_seed[2][2];
+	struct mr_srtp_seed seed[2][2][MR_SRTP_SSRCS];
+};
+
+/* Re-create a session from its stored record (a JSON object of mr_session_record()) on the
+ * same id, local endpoints, remotes and keys, before the API opens. 0, or -1 with a reason in
+ * err (the record is skipped). */
+int mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t errlen);
+/* After the last restore: the free slots and relay ports are rebuilt without the taken ones. */
+void mr_sessions_restored(struct mr_sessions *ss);
+/* The record of the active session id (a new reference; it holds SRTP keys), NULL when it is
+ * no longer active. */
+json_t *mr_session_record(struct mr_sessions *ss, uint64_t id);
+/* A digest of what changes without the API: the latched remotes and the SRTP indexes (coarse:
+ * a new value every 4096 packets) of the session in slot i; 0 when the slot is empty. Sets
+ * *id. Cheap enough to run over every session each second. */
+uint64_t mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id);
+uint32_t mr_sessions_max(const struct mr_sessions *ss);
 
 #endif

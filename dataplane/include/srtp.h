@@ -98,6 +98,22 @@ enum mr_srtp_suite mr_srtp_ctx_suite(const struct mr_srtp_ctx *c);
  * sequence, replay windows, SRTCP indexes) carries over to nw, so the stream continues. */
 void mr_srtp_ctx_inherit(struct mr_srtp_ctx *nw, const struct mr_srtp_ctx *old);
 
+/* What a restart needs of one SSRC of a context (docs/OPERATIONS.md "State in Redis"): the
+ * highest SRTP index seen or sent (ROC << 16 | SEQ) and the last SRTCP index sent. */
+struct mr_srtp_seed {
+	uint32_t ssrc;
+	uint32_t rtcp_tx;
+	uint64_t index;
+};
+/* Control thread, while the owner lcore may be using c: copy the SSRCs in use into out (up
+ * to MR_SRTP_SSRCS); returns how many. Each field is read with a relaxed atomic load, so a
+ * value may be some packets old (a restart estimates the index from it, RFC 3711 §3.3.1);
+ * the owner's hot path is untouched. */
+unsigned int mr_srtp_ctx_snapshot(const struct mr_srtp_ctx *c, struct mr_srtp_seed *out);
+/* Control thread, before c is published: start its SSRCs from seeds (a restore), as a
+ * re-key starts them from the old context (mr_srtp_ctx_inherit). n at most MR_SRTP_SSRCS. */
+void mr_srtp_ctx_seed(struct mr_srtp_ctx *c, const struct mr_srtp_seed *seeds, unsigned int n);
+
 /* Results of one operation. */
 enum {
 	MR_SRTP_OK = 0,

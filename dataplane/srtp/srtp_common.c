@@ -443,6 +443,51 @@ mr_srtp_ctx_inherit(struct mr_srtp_ctx *nw, const struct mr_srtp_ctx *old)
 		mr_srtp_ls_ctx_inherit(nw, old);
 }
 
+unsigned int
+mr_srtp_ctx_snapshot(const struct mr_srtp_ctx *c, struct mr_srtp_seed *out)
+{
+	unsigned int i, n = 0;
+
+	if (c == NULL)
+		return 0;
+	for (i = 0; i < MR_SRTP_SSRCS; i++) {
+		const struct mr_srtp_slot *sl = &c->slot[i];
+
+		/* Relaxed: the owner stores these plainly; a torn set of fields costs at most
+		 * an older index, which the restore's estimation window absorbs. */
+		if (__atomic_load_n(&sl->lru, __ATOMIC_RELAXED) == 0)
+			continue;
+		out[n].ssrc = __atomic_load_n(&sl->ssrc, __ATOMIC_RELAXED);
+		out[n].index = __atomic_load_n(&sl->index, __ATOMIC_RELAXED);
+		out[n].rtcp_tx = __atomic_load_n(&sl->rtcp_tx, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
+}
+
+void
+mr_srtp_ctx_seed(struct mr_srtp_ctx *c, const struct mr_srtp_seed *seeds, unsigned int n)
+{
+	unsigned int i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < n && i < MR_SRTP_SSRCS; i++) {
+		struct mr_srtp_slot *sl = &c->slot[i];
+
+		memset(sl, 0, sizeof(*sl));
+		sl->ssrc = seeds[i].ssrc;
+		sl->index = seeds[i].index;
+		sl->rtcp_tx = seeds[i].rtcp_tx & MR_SRTCP_INDEX_MASK;
+		/* Nothing seen in the replay windows: the stored index is older than what
+		 * the peers send now. */
+		mr_srtp_slot_touch(c, sl);
+	}
+	/* libsrtp: a stream per SSRC with its ROC handed over before the first packet. */
+	if (c->kind == MR_SRTP_ENGINE_LIBSRTP)
+		mr_srtp_ls_ctx_inherit(c, c);
+}
+
 void
 mr_srtp_ctx_reset(struct mr_srtp_ctx *c)
 {

@@ -668,6 +668,21 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:5: relay.ended_history:", "between 0 and 1000000" },
 		{ MINIMAL "relay = { mbufs = 100; };\n", "bad.conf:5: relay.mbufs:",
 		  "0 (derive) or between 1023 and 16777215" },
+		/* state = { } (docs/CONFIG.md "state") */
+		{ MINIMAL "state = { identity = \"a\"; };\n", "bad.conf:5: state.redis:",
+		  "required key is missing" },
+		{ MINIMAL "state = { redis = \"localhost:6379\"; identity = \"a\"; };\n",
+		  "bad.conf:5: state.redis:", "'localhost:6379' is not an IP:port" },
+		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; };\n", "bad.conf:5: state.identity:",
+		  "required key is missing" },
+		{ MINIMAL "state = { redis = \"127.0.0.1:6379\";\n identity = \"pop 1\"; };\n",
+		  "bad.conf:6: state.identity:", "only letters, digits" },
+		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n queue = 1; };\n",
+		  "bad.conf:6: state.queue:", "between 16 and 10000000" },
+		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n restore = 1; };\n",
+		  "bad.conf:6: state.restore:", "must be true or false" },
+		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n host = 1; };\n",
+		  "bad.conf:6: state.host:", "unknown key" },
 		/* libconfig 1.5 would read these back as 1 and 705032704. */
 		{ MINIMAL "relay = { max_sessions = 4294967297; };\n",
 		  "bad.conf:5: relay.max_sessions:", "integer 4294967297 does not fit in 32 bits" },
@@ -727,6 +742,37 @@ test_bad_relay_api_log(void **state)
 }
 
 #define PORT_FMT "%s{ name = \"p%d\"; device = \"net_null%d\"; address = \"198.18.%d.1/24\"; }\n"
+
+/* state = { }: off by default; the values and defaults when given. */
+static void
+test_state(void **state)
+{
+	struct mr_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.state.enabled, 0);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "state = { redis = \"127.0.0.1:6380\"; "
+			      "identity = \"pop1-a.b_c\"; password = \"s3cret\"; };\n", &cfg, err,
+			      sizeof(err)), 0);
+	assert_int_equal(cfg.state.enabled, 1);
+	assert_int_equal(cfg.state.redis.port, 6380);
+	assert_string_equal(cfg.state.identity, "pop1-a.b_c");
+	assert_string_equal(cfg.state.password, "s3cret");
+	assert_int_equal(cfg.state.queue, 100000);
+	assert_int_equal(cfg.state.restore, 1);
+	assert_int_equal(cfg.state.restore_timeout_ms, 5000);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "state = { redis = \"[::1]:6379\"; identity = \"x\"; "
+			      "queue = 16; restore = false; restore_timeout = 2; };\n", &cfg, err,
+			      sizeof(err)), 0);
+	assert_int_equal(cfg.state.queue, 16);
+	assert_int_equal(cfg.state.restore, 0);
+	assert_int_equal(cfg.state.restore_timeout_ms, 2000);
+	mr_config_free(&cfg);
+}
 
 static void
 test_limits(void **state)
@@ -1018,6 +1064,7 @@ main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_bad_lcores_eal),
 		cmocka_unit_test(test_bad_relay_api_log),
+		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rx_queue_bound),
 		cmocka_unit_test(test_rx_checksum_and_eal),

@@ -133,11 +133,38 @@ test_get_if(void **state)
 	mr_portalloc_free(pa);
 }
 
+/* A restore takes given ports; the others keep their FIFO order; taken ones are never
+ * handed out and come back with put. */
+static void
+test_take_and_compact(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(10000, 10009);	/* 5 pairs */
+
+	(void)state;
+	assert_non_null(pa);
+	assert_int_equal(mr_portalloc_take(pa, 10004), 0);
+	assert_int_equal(mr_portalloc_take(pa, 10004), -EBUSY);
+	assert_int_equal(mr_portalloc_take(pa, 10005), -EINVAL);
+	assert_int_equal(mr_portalloc_take(pa, 10010), -EINVAL);
+	assert_int_equal(mr_portalloc_take(pa, 10000), 0);
+	assert_int_equal(mr_portalloc_available(pa), 3);
+	mr_portalloc_compact(pa);
+	assert_int_equal(mr_portalloc_available(pa), 3);
+	assert_int_equal(mr_portalloc_get(pa), 10002);
+	assert_int_equal(mr_portalloc_get(pa), 10006);
+	assert_int_equal(mr_portalloc_put(pa, 10004), 0);
+	assert_int_equal(mr_portalloc_get(pa), 10008);
+	assert_int_equal(mr_portalloc_get(pa), 10004);
+	assert_int_equal(mr_portalloc_get(pa), -ENOSPC);
+	mr_portalloc_free(pa);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_range),
+		cmocka_unit_test(test_take_and_compact),
 		cmocka_unit_test(test_even_pairs_and_exhaustion),
 		cmocka_unit_test(test_fifo_reuse_and_bad_put),
 		cmocka_unit_test(test_rotate),

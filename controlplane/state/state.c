@@ -1,0 +1,666 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Sessions in Redis (state.h): hiredis' asynchronous API on the control loop.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_log.h>
+
+#include "addr.h"
+#include "appliance.h"
+#include "sessions.h"
+#include "state.h"
+#include "mr_log.h"
+
+MR_LOG_REGISTER(mr_logtype_state, state);
+#define STATE_LOG(level, ...) MR_LOG(level, mr_logtype_state, "state", __VA_ARGS__)
+
+/* Commands sent and not answered yet, at most: beyond, writes wait in the queue (and hiredis'
+ * output buffer stays small). */
+#define MR_STATE_INFLIGHT 4096
+/* Slots the resync writes per turn of the flush loop. */
+#define MR_STATE_RESYNC_BATCH 256
+#define MR_STATE_HEARTBEAT_TTL_MS 3000
+
+enum mr_state_link { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
+
+struct mr_state_op {
+	uint64_t id;
+	uint8_t del;
+};
+
+struct mr_state_ctr {
+	uint64_t writes;	/* HSET of a record */
+	uint64_t deletes;	/* HDEL */
+	uint64_t bytes;		/* record bytes written */
+	uint64_t dropped;	/* changes that found the queue full (a resync follows) */
+	uint64_t errors;	/* error replies */
+	uint64_t lost;		/* commands unanswered when the connection went */
+	uint64_t connects;
+	uint64_t disconnects;
+	uint64_t resyncs;	/* whole-state rewrites finished */
+	uint64_t scan_changes;	/* sessions rewritten because the scan saw a change */
+	uint64_t restored;	/* sessions restored at start */
+	uint64_t restore_failed;	/* records that could not be restored */
+};
+
+struct mr_state {
+	struct mr_appliance *a;
+	const struct mr_state_conf *conf;
+	char host[64];
+	char key[128];		/* mrelay:ID:sessions */
+	char tmp_key[128];	/* mrelay:ID:sessions:resync */
+	char hb_key[128];	/* mrelay:ID:heartbeat */
+	redisAsyncContext *ac;
+	enum mr_state_link link;
+	int want_read, want_write;
+	uint64_t retry_tsc;	/* next connection attempt */
+	uint64_t hb_tsc;	/* next heartbeat */
+	uint32_t inflight;
+	/* The queue: a ring of changes. */
+	struct mr_state_op *q;
+	uint32_t q_cap, q_head, q_n;
+	/* Resync: 1 wanted, 2 under way (cursor: the next slot). */
+	int resync;
+	uint32_t resync_cursor;
+	int auth_failed;
+	/* The change scan: each session's digest as last written. */
+	uint64_t *digest;
+	uint32_t max;
+	uint64_t scan_cursor, scan_end, last_scan_tsc;
+	struct mr_state_ctr n;
+};
+
+/* ---- hiredis event hooks: the control loop polls the descriptor (mr_state_poll) ---- */
+
+static void
+ev_add_read(void *p)
+{
+	((struct mr_state *)p)->want_read = 1;
+}
+
+static void
+ev_del_read(void *p)
+{
+	((struct mr_state *)p)->want_read = 0;
+}
+
+static void
+ev_add_write(void *p)
+{
+	((struct mr_state *)p)->want_write = 1;
+}
+
+static void
+ev_del_write(void *p)
+{
+	((struct mr_state *)p)->want_write = 0;
+}
+
+static void
+ev_cleanup(void *p)
+{
+	struct mr_state *st = p;
+
+	st->want_read = st->want_write = 0;
+}
+
+static void
+mr_state_gone(struct mr_state *st)
+{
+	st->ac = NULL;
+	st->link = LINK_DOWN;
+	st->want_read = st->want_write = 0;
+	st->retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	/* What was sent and not answered may not have been applied. */
+	if (st->inflight > 0 || st->resync == 2)
+		st->resync = 1;
+	st->inflight = 0;
+}
+
+static void
+on_connect(const redisAsyncContext *ac, int status)
+{
+	struct mr_state *st = ac->ev.data;
+
+	if (status != REDIS_OK) {
+		if (st->n.connects == 0 && st->n.disconnects == 0)
+			STATE_LOG(WARNING, "redis %s: %s: writes queue up (state.queue = %u)\n",
+				  st->host, ac->errstr, st->conf->queue);
+		st->n.disconnects++;
+		mr_state_gone(st);	/* hiredis frees ac */
+		return;
+	}
+	st->link = LINK_UP;
+	st->n.connects++;
+	STATE_LOG(INFO, "redis %s: connected\n", st->host);
+}
+
+static void
+on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct mr_state *st = ac->ev.data;
+
+	st->n.disconnects++;
+	STATE_LOG(WARNING, "redis %s: connection lost (%s): writes queue up\n", st->host,
+		  status == REDIS_OK ? "closed" : ac->errstr);
+	mr_state_gone(st);
+}
+
+static void
+on_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+
+	/* priv: NULL for a session write (counted in flight), else AUTH or the heartbeat. */
+	if (priv == NULL && st->inflight > 0)
+		st->inflight--;
+	if (reply == NULL) {
+		if (priv == NULL)
+			st->n.lost++;
+		return;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		if (st->n.errors++ == 0 || strncmp(reply->str, "NOAUTH", 6) == 0)
+			STATE_LOG(ERR, "redis %s: %s\n", st->host, reply->str);
+		if (strncmp(reply->str, "NOAUTH", 6) == 0 ||
+		    strncmp(reply->str, "WRONGPASS", 9) == 0)
+			st->auth_failed = 1;
+	}
+}
+
+static int
+mr_state_cmd(struct mr_state *st, int argc, const char **argv, const size_t *len)
+{
+	if (redisAsyncCommandArgv(st->ac, on_reply, NULL, argc, argv, len) != REDIS_OK)
+		return -1;
+	st->inflight++;
+	return 0;
+}
+
+/* AUTH and the heartbeat: not session state, so neither counted in flight nor a reason for
+ * a resync when unanswered. */
+static void
+mr_state_aux(struct mr_state *st, int argc, const char **argv, const size_t *len)
+{
+	static char aux;
+
+	(void)redisAsyncCommandArgv(st->ac, on_reply, &aux, argc, argv, len);
+}
+
+static void
+mr_state_connect(struct mr_state *st)
+{
+	redisAsyncContext *ac = redisAsyncConnect(st->host, st->conf->redis.port);
+
+	st->retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	if (ac == NULL)
+		return;
+	if (ac->err) {
+		redisAsyncFree(ac);
+		return;
+	}
+	st->ac = ac;
+	st->link = LINK_CONNECTING;
+	/* The hooks first: setting the connect callback asks for the first write event. */
+	ac->ev.data = st;
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	redisAsyncSetConnectCallback(ac, on_connect);
+	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	/* AUTH first in the pipeline: everything after it runs authenticated. */
+	if (st->conf->password[0] != '\0') {
+		const char *argv[2] = { "AUTH", st->conf->password };
+		size_t len[2] = { 4, strlen(st->conf->password) };
+
+		mr_state_aux(st, 2, argv, len);
+	}
+}
+
+/* ---- writes ---- */
+
+static void
+mr_state_enqueue(struct mr_state *st, uint64_t id, int del)
+{
+	struct mr_state_op *op;
+
+	if (st->q_n == st->q_cap) {
+		/* Redis is away or slower than the changes: forget the detail, rewrite all
+		 * once it keeps up. */
+		st->n.dropped++;
+		st->resync = st->resync ? st->resync : 1;
+		return;
+	}
+	op = &st->q[(st->q_head + st->q_n) % st->q_cap];
+	op->id = id;
+	op->del = (uint8_t)del;
+	st->q_n++;
+}
+
+void
+mr_state_session_put(struct mr_state *st, uint64_t id)
+{
+	if (st != NULL)
+		mr_state_enqueue(st, id, 0);
+}
+
+void
+mr_state_session_del(struct mr_state *st, uint64_t id)
+{
+	if (st != NULL)
+		mr_state_enqueue(st, id, 1);
+}
+
+/* HSET of the record of session id into key; 0 when it is no longer active. */
+static int
+mr_state_write(struct mr_state *st, const char *key, uint64_t id)
+{
+	struct mr_sessions *ss = st->a->sess;
+	json_t *rec = mr_session_record(ss, id);
+	const char *argv[4];
+	size_t len[4];
+	char ids[24], *text;
+	uint64_t dummy;
+	int rc;
+
+	if (rec == NULL)
+		return 0;
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (text == NULL)
+		return -1;
+	/* What the scan compares with from now on. */
+	st->digest[(uint32_t)id] = mr_session_digest(ss, (uint32_t)id, &dummy);
+	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+	argv[0] = "HSET";
+	argv[1] = key;
+	argv[2] = ids;
+	argv[3] = text;
+	len[0] = 4;
+	len[1] = strlen(key);
+	len[2] = 16;
+	len[3] = strlen(text);
+	rc = mr_state_cmd(st, 4, argv, len);
+	if (rc == 0) {
+		st->n.writes++;
+		st->n.bytes += len[3];
+	}
+	explicit_bzero(text, len[3]);	/* it holds keys */
+	free(text);
+	return rc;
+}
+
+static int
+mr_state_delete(struct mr_state *st, const char *key, uint64_t id)
+{
+	const char *argv[3];
+	size_t len[3];
+	char ids[24];
+
+	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+	argv[0] = "HDEL";
+	argv[1] = key;
+	argv[2] = ids;
+	len[0] = 4;
+	len[1] = strlen(key);
+	len[2] = 16;
+	if (mr_state_cmd(st, 3, argv, len) < 0)
+		return -1;
+	st->n.deletes++;
+	return 0;
+}
+
+static int
+mr_state_simple(struct mr_state *st, const char *verb, const char *k1, const char *k2)
+{
+	const char *argv[3] = { verb, k1, k2 };
+	size_t len[3] = { strlen(verb), strlen(k1), k2 != NULL ? strlen(k2) : 0 };
+
+	return mr_state_cmd(st, k2 != NULL ? 3 : 2, argv, len);
+}
+
+/* Send what waits, as far as the in-flight bound allows. hiredis gathers it in one buffer:
+ * one write() for the lot (pipelining). */
+static void
+mr_state_flush(struct mr_state *st)
+{
+	while (st->link == LINK_UP && st->ac != NULL && st->inflight < MR_STATE_INFLIGHT) {
+		/* While a resync is under way, changes go to the hash being built. */
+		const char *key = st->resync == 2 ? st->tmp_key : st->key;
+
+		if (st->q_n > 0) {
+			struct mr_state_op op = st->q[st->q_head];
+
+			st->q_head = (st->q_head + 1) % st->q_cap;
+			st->q_n--;
+			if (op.del)
+				mr_state_delete(st, key, op.id);
+			else
+				mr_state_write(st, key, op.id);
+			continue;
+		}
+		if (st->resync == 1) {
+			st->resync = 2;
+			st->resync_cursor = 0;
+			mr_state_simple(st, "DEL", st->tmp_key, NULL);
+			continue;
+		}
+		if (st->resync == 2) {
+			struct mr_sessions *ss = st->a->sess;
+			uint32_t end = st->resync_cursor + MR_STATE_RESYNC_BATCH;
+			uint64_t id;
+
+			for (; st->resync_cursor < end && st->resync_cursor < st->max;
+			     st->resync_cursor++)
+				if (mr_session_digest(ss, st->resync_cursor, &id) != 0)
+					mr_state_write(st, st->tmp_key, id);
+			if (st->resync_cursor < st->max)
+				continue;
+			/* Nothing written: RENAME would fail on a missing key. */
+			mr_state_simple(st, "DEL", st->key, NULL);
+			mr_state_simple(st, "RENAME", st->tmp_key, st->key);
+			st->resync = 0;
+			st->n.resyncs++;
+			STATE_LOG(INFO, "redis %s: state written again in full\n", st->host);
+			continue;
+		}
+		break;
+	}
+}
+
+void
+mr_state_poll(struct mr_state *st)
+{
+	struct pollfd pfd;
+
+	if (st == NULL || st->ac == NULL)
+		return;
+	mr_state_flush(st);
+	if (st->ac == NULL)
+		return;
+	pfd.fd = st->ac->c.fd;
+	pfd.events = (short)((st->want_read ? POLLIN : 0) | (st->want_write ? POLLOUT : 0));
+	pfd.revents = 0;
+	if (pfd.events == 0 || poll(&pfd, 1, 0) <= 0)
+		return;
+	if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
+		redisAsyncHandleRead(st->ac);	/* may free the context (on_disconnect) */
+	if (st->ac != NULL && (pfd.revents & POLLOUT))
+		redisAsyncHandleWrite(st->ac);
+	mr_state_flush(st);
+}
+
+void
+mr_state_tick(struct mr_state *st, uint64_t now)
+{
+	uint64_t hz = rte_get_tsc_hz();
+
+	if (st == NULL)
+		return;
+	if (st->ac == NULL && now >= st->retry_tsc)
+		mr_state_connect(st);
+	if (st->link == LINK_UP && now >= st->hb_tsc) {
+		struct timespec ts;
+		char ms[32], ttl[16];
+		const char *argv[5] = { "SET", st->hb_key, ms, "PX", ttl };
+		size_t len[5];
+		int i;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(ms, sizeof(ms), "%" PRIu64,
+			 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+		snprintf(ttl, sizeof(ttl), "%u", MR_STATE_HEARTBEAT_TTL_MS);
+		for (i = 0; i < 5; i++)
+			len[i] = strlen(argv[i]);
+		mr_state_aux(st, 5, argv, len);
+		st->hb_tsc = now + hz;
+	}
+	/* The change scan: one pass over the slots a second, a slice each tick (as the idle
+	 * scan of sessions.c). Only while Redis keeps up: a resync writes everything anyway. */
+	if (st->link != LINK_UP || st->resync || st->q_n > st->q_cap / 2) {
+		st->last_scan_tsc = now;
+		return;
+	}
+	{
+		uint64_t dt = now - st->last_scan_tsc;
+		uint32_t n = dt >= hz ? st->max : (uint32_t)((double)st->max * dt / hz);
+
+		if (n == 0)
+			return;
+		st->last_scan_tsc = now;
+		st->scan_end = st->scan_cursor + n;
+	}
+	for (; st->scan_cursor < st->scan_end; st->scan_cursor++) {
+		uint32_t i = (uint32_t)(st->scan_cursor % st->max);
+		uint64_t id, d = mr_session_digest(st->a->sess, i, &id);
+
+		if (d == st->digest[i])
+			continue;
+		if (d != 0 && st->digest[i] != 0) {
+			/* Latched elsewhere, or an SRTP index moved on: write it again. */
+			st->n.scan_changes++;
+			mr_state_enqueue(st, id, 0);
+		}
+		/* A new session was queued by its creation; an ended one by its end. */
+		st->digest[i] = d;
+	}
+}
+
+/* ---- restore at start ---- */
+
+static int
+mr_restore_hdel(redisContext *c, const char *key, const char *field)
+{
+	redisReply *r = redisCommand(c, "HDEL %s %s", key, field);
+
+	if (r == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+unsigned int
+mr_state_restore(struct mr_state *st)
+{
+	struct timeval tv;
+	redisContext *c;
+	redisReply *r;
+	char cursor[32] = "0", err[256];
+	unsigned int ok = 0, bad = 0;
+	size_t i;
+
+	if (st == NULL || !st->conf->restore)
+		return 0;
+	tv.tv_sec = st->conf->restore_timeout_ms / 1000;
+	tv.tv_usec = (st->conf->restore_timeout_ms % 1000) * 1000;
+	c = redisConnectWithTimeout(st->host, st->conf->redis.port, tv);
+	if (c == NULL || c->err) {
+		STATE_LOG(WARNING, "redis %s: %s: nothing restored; starting empty (the stored "
+			  "sessions are replaced once Redis is back)\n", st->host,
+			  c != NULL ? c->errstr : "out of memory");
+		if (c != NULL)
+			redisFree(c);
+		st->resync = 1;
+		return 0;
+	}
+	redisSetTimeout(c, tv);
+	if (st->conf->password[0] != '\0') {
+		r = redisCommand(c, "AUTH %s", st->conf->password);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			STATE_LOG(ERR, "redis %s: AUTH: %s: nothing restored\n", st->host,
+				  r != NULL ? r->str : c->errstr);
+			freeReplyObject(r);
+			redisFree(c);
+			st->resync = 1;
+			return 0;
+		}
+		freeReplyObject(r);
+	}
+	do {
+		r = redisCommand(c, "HSCAN %s %s COUNT 1000", st->key, cursor);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			STATE_LOG(ERR, "redis %s: HSCAN: %s: restore incomplete\n", st->host,
+				  r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
+				  r->str : "unexpected reply");
+			freeReplyObject(r);
+			st->resync = 1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
+			const char *field = r->element[1]->element[i]->str;
+			redisReply *v = r->element[1]->element[i + 1];
+			json_error_t je;
+			json_t *rec = json_loadb(v->str, v->len, 0, &je);
+
+			if (rec == NULL ||
+			    mr_session_restore_json(st->a, rec, err, sizeof(err)) < 0) {
+				STATE_LOG(WARNING, "session %s: not restored: %s\n", field,
+					  rec == NULL ? je.text : err);
+				mr_restore_hdel(c, st->key, field);
+				bad++;
+			} else {
+				ok++;
+			}
+			json_decref(rec);
+			explicit_bzero(v->str, v->len);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	redisFree(c);
+	mr_sessions_restored(st->a->sess);
+	st->n.restored = ok;
+	st->n.restore_failed = bad;
+	/* The scan starts from what was restored: no rewrite of every session. */
+	for (i = 0; i < st->max; i++) {
+		uint64_t id;
+
+		st->digest[i] = mr_session_digest(st->a->sess, (uint32_t)i, &id);
+	}
+	STATE_LOG(INFO, "redis %s: %u session(s) restored as %s, %u could not be\n", st->host,
+		  ok, st->conf->identity, bad);
+	return ok;
+}
+
+/* ---- life ---- */
+
+struct mr_state *
+mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
+{
+	const struct mr_state_conf *conf = &a->cfg->state;
+	struct mr_state *st;
+
+	err[0] = '\0';
+	if (!conf->enabled)
+		return NULL;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "state: out of memory");
+		return NULL;
+	}
+	st->a = a;
+	st->conf = conf;
+	mr_ep_fmt(&conf->redis, st->host, sizeof(st->host), 0);
+	snprintf(st->key, sizeof(st->key), "mrelay:%s:sessions", conf->identity);
+	snprintf(st->tmp_key, sizeof(st->tmp_key), "mrelay:%s:sessions:resync", conf->identity);
+	snprintf(st->hb_key, sizeof(st->hb_key), "mrelay:%s:heartbeat", conf->identity);
+	st->q_cap = conf->queue;
+	st->q = calloc(st->q_cap, sizeof(*st->q));
+	st->max = mr_sessions_max(a->sess);
+	st->digest = calloc(st->max, sizeof(*st->digest));
+	if (st->q == NULL || st->digest == NULL) {
+		mr_state_free(st);
+		snprintf(err, errlen, "state: out of memory for a queue of %u", conf->queue);
+		return NULL;
+	}
+	st->last_scan_tsc = rte_get_tsc_cycles();
+	return st;
+}
+
+void
+mr_state_free(struct mr_state *st)
+{
+	if (st == NULL)
+		return;
+	if (st->ac != NULL) {
+		redisAsyncContext *ac = st->ac;
+
+		/* Its callbacks run from here: nothing of st must be used by them after. */
+		st->ac = NULL;
+		ac->onDisconnect = NULL;
+		redisAsyncFree(ac);
+	}
+	free(st->q);
+	free(st->digest);
+	free(st);
+}
+
+/* ---- reporting ---- */
+
+static const char *
+mr_state_link_name(const struct mr_state *st)
+{
+	if (st->auth_failed)
+		return "auth_failed";
+	return st->link == LINK_UP ? "connected" : st->link == LINK_CONNECTING ? "connecting" :
+		"down";
+}
+
+json_t *
+mr_state_json(const struct mr_state *st)
+{
+	if (st == NULL)
+		return json_null();
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "redis", mr_state_link_name(st), "address", st->host,
+			 "identity", st->conf->identity, "queued", (json_int_t)st->q_n,
+			 "queue_max", (json_int_t)st->q_cap, "in_flight", (json_int_t)st->inflight,
+			 "resync_pending", st->resync != 0,
+			 "writes", (json_int_t)st->n.writes, "deletes", (json_int_t)st->n.deletes,
+			 "bytes", (json_int_t)st->n.bytes, "dropped", (json_int_t)st->n.dropped,
+			 "errors", (json_int_t)st->n.errors,
+			 "restored", (json_int_t)st->n.restored,
+			 "restore_failed", (json_int_t)st->n.restore_failed);
+}
+
+void
+mr_state_metrics(const struct mr_state *st, FILE *f)
+{
+	if (st == NULL)
+		return;
+	fprintf(f, "# HELP mrelay_state_connected 1 when the state store (Redis) is connected\n"
+		"# TYPE mrelay_state_connected gauge\nmrelay_state_connected %d\n"
+		"# HELP mrelay_state_queued Session changes waiting for Redis\n"
+		"# TYPE mrelay_state_queued gauge\nmrelay_state_queued %u\n"
+		"# HELP mrelay_state_writes_total Session records written to Redis\n"
+		"# TYPE mrelay_state_writes_total counter\nmrelay_state_writes_total %" PRIu64 "\n"
+		"# HELP mrelay_state_deletes_total Session records deleted from Redis\n"
+		"# TYPE mrelay_state_deletes_total counter\nmrelay_state_deletes_total %" PRIu64 "\n"
+		"# HELP mrelay_state_bytes_total Record bytes written to Redis\n"
+		"# TYPE mrelay_state_bytes_total counter\nmrelay_state_bytes_total %" PRIu64 "\n"
+		"# HELP mrelay_state_dropped_total Changes refused by a full queue (a full "
+		"rewrite follows)\n"
+		"# TYPE mrelay_state_dropped_total counter\nmrelay_state_dropped_total %" PRIu64 "\n"
+		"# HELP mrelay_state_errors_total Error replies from Redis\n"
+		"# TYPE mrelay_state_errors_total counter\nmrelay_state_errors_total %" PRIu64 "\n"
+		"# HELP mrelay_state_resyncs_total Full rewrites of the state\n"
+		"# TYPE mrelay_state_resyncs_total counter\nmrelay_state_resyncs_total %" PRIu64 "\n"
+		"# HELP mrelay_state_restored_sessions Sessions restored at start\n"
+		"# TYPE mrelay_state_restored_sessions gauge\n"
+		"mrelay_state_restored_sessions %" PRIu64 "\n",
+		st->link == LINK_UP, st->q_n, st->n.writes, st->n.deletes, st->n.bytes,
+		st->n.dropped, st->n.errors, st->n.resyncs, st->n.restored);
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * The state store (docs/OPERATIONS.md "State in Redis"): every session is written to Redis
+ * when it changes, so that mrelayd started again with the same state.identity, or a standby,
+ * relays it on the same id, endpoints, remotes and keys.
+ *
+ * Runs on the control thread only, on hiredis' asynchronous API driven from the control loop
+ * (mr_state_poll() each turn, mr_state_tick() on the loop's timer); nothing here blocks the
+ * loop. Writes wait in a bounded queue while Redis is slow or away: beyond it they are
+ * counted as dropped and the whole state is written again once Redis keeps up (a resync).
+ * Only the restore at start (before the API opens) talks to Redis synchronously.
+ *
+ * Redis keys, for identity ID:
+ *   mrelay:ID:sessions    hash: session id (16 hex digits) -> record (controlplane/sessions/
+ *                         persist.c); SRTP master keys in it: sensitive
+ *   mrelay:ID:heartbeat   the appliance's Unix time in ms, expiring after 3 s
+ */
+#ifndef MR_STATE_H
+#define MR_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <jansson.h>
+
+struct mr_appliance;
+struct mr_state;
+
+/* For a->cfg->state; NULL when it is off (err empty) or on error (err says why). The
+ * connection is made later, by the loop. */
+struct mr_state *mr_state_create(struct mr_appliance *a, char *err, size_t errlen);
+/* NULL is a no-op. What is still queued is not written. */
+void mr_state_free(struct mr_state *st);
+
+/* Restore the sessions stored under this identity (before the API opens; synchronous, within
+ * state.restore_timeout). A Redis that cannot be reached is logged and the appliance starts
+ * empty; records that cannot be restored are logged and removed. Returns the number
+ * restored. */
+unsigned int mr_state_restore(struct mr_state *st);
+
+/* Each control loop turn: Redis I/O and the queue. */
+void mr_state_poll(struct mr_state *st);
+/* On the loop's timer: reconnection, heartbeat, and the scan for changes made without the
+ * API (latched remotes, SRTP rollover counters). */
+void mr_state_tick(struct mr_state *st, uint64_t now_tsc);
+
+/* Hooks of the session manager: session id was created or changed / has ended. NULL st is a
+ * no-op (state off). */
+void mr_state_session_put(struct mr_state *st, uint64_t id);
+void mr_state_session_del(struct mr_state *st, uint64_t id);
+
+/* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
+json_t *mr_state_json(const struct mr_state *st);
+void mr_state_metrics(const struct mr_state *st, FILE *f);
+
+#endif

@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""State in Redis (docs/OPERATIONS.md "State in Redis"): sessions written to a redis-server
+this module starts (loopback, no persistence), mrelayd killed with SIGKILL and started again
+with the same identity: the same session ids answer, media flows again through the same local
+ports, and SRTP carries on across a rollover-counter change (RFC 3711 §3.3.1), both ways.
+
+The SRTP of the test hosts is a small AES_CM_128_HMAC_SHA1_80 implementation here (Python's
+cryptography package), checked by the relay itself before the restart."""
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import harness as h
+from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
+
+SUITE = "AES_CM_128_HMAC_SHA1_80"
+_REDIS = {}
+PASSWORD = "smoke-redis-pass"
+
+
+# ---- redis-server for this module -------------------------------------------------------
+
+def _redis_server(port):
+	"""Start a redis-server on loopback port (no persistence, this module's password);
+	returns the redis-cli argv prefix for it. Stopped by the cleanup."""
+	if not shutil.which("redis-server") or not shutil.which("redis-cli"):
+		raise h.Skip("redis-server not installed (scripts/setup installs it)")
+	workdir = os.path.join("/tmp", f"mrelay-redis-{h.PID}-{port}")
+	os.makedirs(workdir, exist_ok=True)
+	proc = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port),
+				 "--save", "", "--appendonly", "no", "--dir", workdir,
+				 "--requirepass", PASSWORD],
+				stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+				stdin=subprocess.DEVNULL, start_new_session=True)
+
+	def stop():
+		proc.terminate()
+		try:
+			proc.wait(timeout=5)
+		except subprocess.TimeoutExpired:
+			proc.kill()
+		shutil.rmtree(workdir, ignore_errors=True)
+	h.CLEANUP.add(f"redis-server :{port}", stop)
+	cli = ["redis-cli", "-h", "127.0.0.1", "-p", str(port), "--no-auth-warning", "-a", PASSWORD]
+	h.wait_for(lambda: subprocess.run(cli + ["PING"], capture_output=True, text=True,
+					  timeout=5).stdout.strip() == "PONG",
+		   10, what="redis-server to answer PING")
+	return cli
+
+
+def _redis():
+	"""(port, cli argv prefix) of this module's redis-server, started on first use."""
+	if not _REDIS:
+		port = h.free_tcp_port()
+		_REDIS.update(port=port, cli=_redis_server(port))
+	return _REDIS["port"], _REDIS["cli"]
+
+
+def _rcli(*args, cli=None):
+	cli = cli or _redis()[1]
+	p = subprocess.run(cli + list(args), capture_output=True, text=True, timeout=10)
+	if p.returncode != 0:
+		raise h.SmokeError(f"redis-cli {' '.join(args)}: {p.stderr.strip()}")
+	return p.stdout.rstrip("\n")
+
+
+def _state_conf(identity, port, extra=""):
+	return (f'\nstate = {{\n\tredis = "127.0.0.1:{port}";\n\tidentity = "{identity}";\n'
+		f'\tpassword = "{PASSWORD}";\n{extra}}};\n')
+
+
+def _daemon(env, name, identity):
+	port, _ = _redis()
+	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
+	with open(d.conf, "a") as f:
+		f.write(_state_conf(identity, port))
+	return d
+
+
+def _restart(env, d):
+	"""Start d again (same configuration, same TAP name) and put its TAP on the bridge."""
+	d.start()
+	d.wait_health()
+	env.topo.attach_tap(d.tap)
+	# The new TAP has another MAC address: the hosts must ask again.
+	env.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
+
+
+def _record(identity, sid):
+	text = _rcli("HGET", f"mrelay:{identity}:sessions", sid)
+	return json.loads(text) if text else None
+
+
+# ---- SRTP, RFC 3711, AES_CM_128_HMAC_SHA1_80 --------------------------------------------
+
+def _aes_ctr(key, iv16, n):
+	from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+	enc = Cipher(algorithms.AES(key), modes.CTR(iv16)).encryptor()
+	return enc.update(b"\0" * n) + enc.finalize()
+
+
+class Srtp:
+	"""One direction's session keys (key derivation rate 0, §4.3)."""
+
+	def __init__(self, master):
+		mkey, msalt = master[:16], master[16:30]
+
+		def derive(label, n):
+			x = int.from_bytes(msalt, "big") ^ (label << 48)
+			return _aes_ctr(mkey, (x << 16).to_bytes(16, "big"), n)
+		self.key = derive(0, 16)
+		self.auth = derive(1, 20)
+		self.salt = derive(2, 14)
+
+	def _ks(self, ssrc, index, n):
+		iv = (int.from_bytes(self.salt, "big") << 16) ^ (ssrc << 64) ^ (index << 16)
+		return _aes_ctr(self.key, (iv & ((1 << 128) - 1)).to_bytes(16, "big"), n)
+
+	def protect(self, pkt, roc):
+		seq, ssrc = struct.unpack("!H", pkt[2:4])[0], struct.unpack("!I", pkt[8:12])[0]
+		ks = self._ks(ssrc, (roc << 16) | seq, len(pkt) - 12)
+		body = pkt[:12] + bytes(a ^ b for a, b in zip(pkt[12:], ks))
+		tag = hmac.new(self.auth, body + struct.pack("!I", roc), hashlib.sha1).digest()[:10]
+		return body + tag
+
+	def unprotect(self, pkt, roc):
+		"""The plain packet, or None when the tag does not verify under roc."""
+		body, tag = pkt[:-10], pkt[-10:]
+		want = hmac.new(self.auth, body + struct.pack("!I", roc), hashlib.sha1).digest()[:10]
+		if not hmac.compare_digest(tag, want):
+			return None
+		seq, ssrc = struct.unpack("!H", body[2:4])[0], struct.unpack("!I", body[8:12])[0]
+		ks = self._ks(ssrc, (roc << 16) | seq, len(body) - 12)
+		return body[:12] + bytes(a ^ b for a, b in zip(body[12:], ks))
+
+
+def _sdes(master):
+	import base64
+	return f"{SUITE} inline:{base64.b64encode(master).decode()}"
+
+
+def _srtp_in(src, dst, sink, ctx, ssrc, seqs, tag):
+	"""src sends SRTP (index roc << 16 | seq for each (roc, seq)) to dst; sink must receive
+	exactly the plain packets."""
+	want = []
+	for roc, seq in seqs:
+		plain = h.rtp(seq, ssrc, payload=h.payload_for(tag, seq))
+		src.sendto(ctx.protect(plain, roc), dst)
+		want.append(plain)
+		time.sleep(0.002)
+	got = h.recv_n(sink, len(want), timeout=3)
+	h.same_packets(got, want, tag)
+
+
+def _srtp_out(src, dst, sink, ctx, ssrc, seqs, tag):
+	"""src sends plain RTP; sink must receive it as SRTP that decrypts under each (roc, seq)."""
+	sent = []
+	for roc, seq in seqs:
+		plain = h.rtp(seq, ssrc, payload=h.payload_for(tag, seq))
+		src.sendto(plain, dst)
+		sent.append((roc, plain))
+		time.sleep(0.002)
+	got = h.recv_n(sink, len(sent), timeout=3)
+	eq(len(got), len(sent), f"{tag}: packets received")
+	for (roc, plain), (data, _) in zip(sent, got):
+		out = ctx.unprotect(data, roc)
+		check(out is not None, f"{tag}: seq {h.rtp_seq(plain)} does not authenticate under "
+		      f"ROC {roc}")
+		check(out == plain, f"{tag}: seq {h.rtp_seq(plain)} decrypts to other bytes")
+
+
+# ---- tests ------------------------------------------------------------------------------
+
+def test_redis_restart_keeps_calls(env):
+	"""Plain and SRTP sessions survive SIGKILL: same ids, ports, remotes and keys; SRTP
+	resumes from the stored rollover counters in both directions."""
+	try:
+		import cryptography  # noqa: F401
+	except ImportError:
+		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
+	identity = f"smoke-{h.PID}"
+	d = _daemon(env, "redis1", identity)
+	env.start_daemon(d)
+	try:
+		health = d.ok("GET", "/v1/health", want=200)
+		check(isinstance(health.get("state"), dict), f"/v1/health has no state: {health}")
+		h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] ==
+			   "connected", 10, what="the state store to connect")
+
+		pa, pb, pc, pd = env.ports(4)
+		a = env.host.udp(NS_V4[0], pa)
+		b = env.host.udp(NS_V4[1], pb)
+		c = env.host.udp(NS_V4[2], pc)
+		e = env.host.udp(NS_V4[3], pd)
+		plain = d.create([{"remote": fmt_ep(NS_V4[0], pa)},
+				  {"remote": fmt_ep(NS_V4[1], pb)}], label="plain")
+		k_remote, k_local = os.urandom(30), os.urandom(30)
+		srtp = d.create([{"remote": fmt_ep(NS_V4[2], pc)},
+				 {"remote": fmt_ep(NS_V4[3], pd),
+				  "srtp": {"remote_key": _sdes(k_remote), "local_key": _sdes(k_local)}}],
+				label="srtp")
+		rx, tx = Srtp(k_remote), Srtp(k_local)
+		# No remotes given: both legs latch from packets, and the scan writes that.
+		latch = d.create([{}, {}], label="latch")
+
+		# Before: plain both ways; SRTP across a ROC change both ways (e sends ROC 0 then
+		# ROC 1; c's plain packets leave encrypted with ROC 0 then 1).
+		sa = h.prime(a, plain.local[0], b, 0x7E000001, seq0=1)
+		sb = h.prime(b, plain.local[1], a, 0x7E000002, seq0=1)
+		sa = h.relay_check(a, plain.local[0], b, 5, 0x7E000001, "plain A->B", sa,
+				   want_from=plain.local[1])
+		wrap = [(0, s) for s in range(65526, 65536)] + [(1, s) for s in range(0, 10)]
+		_srtp_in(e, srtp.local[1], c, rx, 0x5E000001, wrap, "SRTP in before restart")
+		_srtp_out(c, srtp.local[0], e, tx, 0x5E000002, wrap, "SRTP out before restart")
+
+		a.sendto(h.rtp(1, 0x7E000003, payload=b"latch-a"), latch.local[0])
+		b.sendto(h.rtp(1, 0x7E000004, payload=b"latch-b"), latch.local[1])
+		want = [fmt_ep(NS_V4[0], pa), fmt_ep(NS_V4[1], pb)]
+		h.wait_for(lambda: [x["remote"] for x in (_record(identity, latch.id) or
+							   {"legs": [{}, {}]})["legs"]] == want,
+			   10, what="the latched remotes in Redis")
+		h.drain(a)
+		h.drain(b)
+
+		# The stored record has caught up with ROC 1 both ways (the change scan).
+		def stored():
+			r = _record(identity, srtp.id)
+			s = r and r["legs"][1]["srtp"]
+			return bool(s) and any(x[1] >= 0x10000 for x in s["rx"]) and \
+				any(x[1] >= 0x10000 for x in s["tx"])
+		h.wait_for(stored, 10, what="the SRTP indexes in Redis")
+		check(_record(identity, plain.id) is not None, "plain session not in Redis")
+
+		d.stop(signal.SIGKILL)
+		_restart(env, d)
+		health = d.ok("GET", "/v1/health", want=200)
+		eq(health["state"]["restored"], 3, "sessions restored")
+		eq(health["sessions"], 3, "sessions after the restart")
+		eq([x["remote"] for x in latch.get()["legs"]], want,
+		   "latched remotes after the restart")
+		for s in (plain, srtp):
+			g = s.get()
+			eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
+			   f"session {s.body['label']}: local endpoints after the restart")
+			eq(g["state"], "active", "state after the restart")
+		eq(srtp.get()["legs"][1]["srtp"]["suite"], SUITE, "SRTP suite after the restart")
+
+		# After: the same ports relay again, without a new signalling exchange (priming
+		# first: the relay resolves the hosts' addresses again).
+		sa = h.prime(a, plain.local[0], b, 0x7E000001, seq0=sa)
+		sb = h.prime(b, plain.local[1], a, 0x7E000002, seq0=sb)
+		h.relay_check(a, plain.local[0], b, 5, 0x7E000001, "plain A->B after restart", sa,
+			      want_from=plain.local[1])
+		h.relay_check(b, plain.local[1], a, 5, 0x7E000002, "plain B->A after restart", sb,
+			      want_from=plain.local[0])
+		after = [(1, s) for s in range(10, 20)]
+		_srtp_in(e, srtp.local[1], c, rx, 0x5E000001, after, "SRTP in after restart")
+		_srtp_out(c, srtp.local[0], e, tx, 0x5E000002, after, "SRTP out after restart")
+
+		# An ended session leaves Redis.
+		eq(plain.delete(), 204, "DELETE after the restart")
+		h.wait_for(lambda: _record(identity, plain.id) is None, 10,
+			   what="the deleted session to leave Redis")
+		srtp.delete()
+		latch.delete()
+		rc = d.stop(signal.SIGTERM)
+		eq(rc, 0, f"exit status (log tail:\n{d.log_tail(10)})")
+	finally:
+		d.kill()
+		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:heartbeat")
+
+
+def test_redis_down_queues(env):
+	"""A Redis that is away at start and then comes up: the API keeps working, changes queue
+	up to state.queue and beyond are counted as dropped (/v1/health, /metrics); once Redis
+	answers, the whole state is written again (a resync) and matches the sessions."""
+	identity = f"smoke-down-{h.PID}"
+	port = h.free_tcp_port()	# nobody listens there yet
+	d = env.new_daemon("redis2", addr4=RELAY4_B, addr6=RELAY6_B)
+	with open(d.conf, "a") as f:
+		f.write(_state_conf(identity, port, "\tqueue = 16;\n\trestore_timeout = 1;\n"))
+	env.start_daemon(d)
+	try:
+		ss = []
+		for _ in range(20):
+			pa, pb = env.ports(2)
+			ss.append(d.create([{"remote": fmt_ep(NS_V4[0], pa)},
+					    {"remote": fmt_ep(NS_V4[1], pb)}]))
+		st = d.ok("GET", "/v1/health", want=200)["state"]
+		check(st["redis"] != "connected", f"state says connected to a dead port: {st}")
+		eq(st["queued"], 16, "changes queued while Redis is away (state.queue)")
+		eq(st["dropped"], 4, "changes beyond state.queue")
+		check(st["resync_pending"], "no resync pending after drops")
+		m = d.ok("GET", "/metrics", want=200)
+		for line in ("mrelay_state_connected 0", "mrelay_state_queued 16",
+			     "mrelay_state_dropped_total 4"):
+			check(line in m, f"/metrics lacks '{line}'")
+		for s in ss[:5]:
+			eq(s.delete(), 204, "DELETE while Redis is away")
+		cli = _redis_server(port)
+		want = sorted(s.id for s in ss[5:])
+
+		def stored():
+			keys = _rcli("HKEYS", f"mrelay:{identity}:sessions", cli=cli)
+			return sorted(keys.split()) == want
+		h.wait_for(stored, 15, what="the resync to write the 15 active sessions")
+		st = d.ok("GET", "/v1/health", want=200)["state"]
+		eq(st["redis"], "connected", "state after Redis came up")
+		for s in ss[5:]:
+			s.delete()
+	finally:
+		d.kill()
