@@ -1340,6 +1340,37 @@ parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cf
 	return ret;
 }
 
+/* recording = { directory = "/var/lib/mrelay/recordings"; ring = 8192; }; (docs/CONFIG.md
+ * "recording"): no directory, no recording. */
+static int
+parse_recording(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "directory", "ring", NULL };
+	config_setting_t *g, *ds;
+	const char *dir = NULL;
+	int ret;
+
+	ret = get_group(x, root, "recording", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = get_string(x, g, "directory", 0, &dir, &ds);
+	if (ret == 0 && dir != NULL) {
+		if (dir[0] != '/' || strlen(dir) >= sizeof(cfg->rec_dir) - 80)
+			return cfg_err(x, ds,
+				       "'%.64s': must be an absolute path shorter than %zu bytes",
+				       dir, sizeof(cfg->rec_dir) - 80);
+		snprintf(cfg->rec_dir, sizeof(cfg->rec_dir), "%s", dir);
+	}
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ring", 256, 1 << 20, &cfg->rec_ring);
+	if (ret == 0 && (cfg->rec_ring & (cfg->rec_ring - 1)))
+		return cfg_err(x, config_setting_get_member(g, "ring"),
+			       "%u: must be a power of two", cfg->rec_ring);
+	return ret;
+}
+
 /* log = { level = "info"; }; */
 static int
 parse_log(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
@@ -1397,6 +1428,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.nack_cache_video_ms = 2000;
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
 	cfg->srtp_rekey_overlap_ms = 1000;
+	cfg->rec_ring = 8192;
 }
 
 static int
@@ -1404,7 +1436,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		 struct mr_config *cfg, char *err, size_t errlen)
 {
 	static const char *const top_keys[] = {
-		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", NULL
+		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "recording",
+		NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1457,6 +1490,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_rooms(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_srtp(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_recording(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

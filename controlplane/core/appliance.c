@@ -24,6 +24,7 @@
 #include "flows.h"
 #include "neigh.h"
 #include "port.h"
+#include "recorder.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "srtp.h"
@@ -327,6 +328,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		snprintf(err, errlen, "out of memory for rooms");
 		return -ENOMEM;
 	}
+	a->rec = mr_recorder_create(a, err, errlen);
+	if (a->rec == NULL && err[0] != '\0')
+		return -EINVAL;
 	rc = mr_steer_init(a, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -378,6 +382,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_defer_poll(&a->defer);
 			mr_sessions_tick(a->sess, now);
 			mr_rooms_tick(a->rooms, now);
+			mr_recorder_tick(a->rec);
 			mr_telemetry_tick(a);
 		}
 	}
@@ -399,6 +404,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	/* What waits for its grace period first: its free callbacks need the rooms, the
 	 * sessions and the endpoints. */
 	mr_defer_drain(&a->defer);
+	mr_recorder_free(a->rec);
+	a->rec = NULL;
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
 	mr_sessions_free(a->sess);

@@ -39,6 +39,7 @@ struct mr_appliance {
 	struct mr_defer_q defer;	/* what waits for the workers before it is freed */
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
+	struct mr_recorder *rec;	/* recording (controlplane/media/), NULL when off */
 	struct mr_api *api;
 	time_t start_time;
 	uint64_t start_tsc;

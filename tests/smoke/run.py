@@ -87,7 +87,9 @@ class Env:
 			self._main = None
 			raise h.SmokeError(f"main mrelayd died (rc {died.proc.returncode}); "
 					   f"log tail:\n{died.log_tail(25)}")
-		d = self.new_daemon(f"main{self._tap_idx + 1}", token=self.token)
+		# Recordings (test_media.py) go into the run's directory.
+		d = self.new_daemon(f"main{self._tap_idx + 1}", token=self.token,
+				    recording_dir=os.path.join(self.workdir, "recordings"))
 		self.start_daemon(d)
 		# Forget what the hosts knew about an earlier daemon's MAC address.
 		self.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
