@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 
 #include "port.h"
+#include "rss.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_port, port);
@@ -147,10 +148,103 @@ mr_port_queue_err(const struct mr_port_conf *pc, const struct rte_eth_dev_info *
 	return -EINVAL;
 }
 
+/* The RSS functions that hash the local endpoint only (rss.h): UDP over IPv4 and IPv6 where
+ * the port has such addresses, on the destination address and port. */
+static uint64_t
+mr_port_rss_dst_hf(const struct mr_port_conf *pc)
+{
+	uint64_t hf = RTE_ETH_RSS_L3_DST_ONLY | RTE_ETH_RSS_L4_DST_ONLY;
+
+	if (pc->addr4.family)
+		hf |= RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+	if (pc->addr6.family)
+		hf |= RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+	return hf;
+}
+
+/* Why the device cannot steer by RSS on the local endpoint, or NULL when it can with nrxq
+ * queues (capabilities of rte_eth_dev_info; the device may still refuse at configure). */
+static const char *
+mr_port_rss_unfit(const struct mr_port_conf *pc, const struct rte_eth_dev_info *di,
+		  uint16_t nrxq)
+{
+	uint64_t hf = mr_port_rss_dst_hf(pc);
+
+	if (nrxq < 2)
+		return "one RX queue";
+	if ((di->flow_type_rss_offloads & hf) != hf)
+		return "no RSS on the UDP destination (RTE_ETH_RSS_L3_DST_ONLY | "
+			"RTE_ETH_RSS_L4_DST_ONLY)";
+	if (di->reta_size == 0 || di->reta_size > MR_RSS_RETA_MAX ||
+	    (di->reta_size & (di->reta_size - 1)) != 0)
+		return "no redirection table of a usable size";
+	if (di->hash_key_size != 0 && (di->hash_key_size < 24 ||
+				       di->hash_key_size > MR_RSS_KEY_MAX))
+		return "an RSS key of an unusual size";
+	return NULL;
+}
+
+/* After start: program the redirection table that keeps p and p + 1 on one queue
+ * (mr_rss_reta_fill), then read back what the prediction needs: the key, the hash functions
+ * in force and the table. A device that does not confirm all of it does not steer by RSS
+ * (*why says what failed). */
+static int
+mr_port_rss_readback(uint16_t pid, const struct mr_port_conf *pc,
+		     const struct rte_eth_dev_info *di, uint16_t nrxq, struct mr_rss *r,
+		     const char **why)
+{
+	struct rte_eth_rss_reta_entry64 reta[MR_RSS_RETA_MAX / RTE_ETH_RETA_GROUP_SIZE];
+	struct rte_eth_rss_conf rc;
+	uint64_t hf = mr_port_rss_dst_hf(pc);
+	unsigned int i, n_grp = (di->reta_size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+		RTE_ETH_RETA_GROUP_SIZE;
+
+	memset(&rc, 0, sizeof(rc));
+	rc.rss_key = r->key;
+	rc.rss_key_len = sizeof(r->key);
+	if (rte_eth_dev_rss_hash_conf_get(pid, &rc) != 0 || rc.rss_key_len < 24) {
+		*why = "the RSS key cannot be read back";
+		return -ENOTSUP;
+	}
+	if ((rc.rss_hf & hf) != hf) {
+		*why = "the device dropped the destination-only RSS functions";
+		return -ENOTSUP;
+	}
+	r->key_len = rc.rss_key_len;
+	r->reta_size = di->reta_size;
+	mr_rss_reta_fill(r->key, r->reta_size, nrxq, r->reta);
+	memset(reta, 0, sizeof(reta));
+	for (i = 0; i < r->reta_size; i++) {
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].mask |= 1ULL << (i % RTE_ETH_RETA_GROUP_SIZE);
+		reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE] = r->reta[i];
+	}
+	if (rte_eth_dev_rss_reta_update(pid, reta, r->reta_size) != 0)
+		PORT_LOG(WARNING, "port %s: the redirection table cannot be set: RTP and RTCP "
+			"ports may land on different queues\n", pc->name);
+	for (i = 0; i < n_grp; i++)
+		reta[i].mask = UINT64_MAX;
+	if (rte_eth_dev_rss_reta_query(pid, reta, r->reta_size) != 0) {
+		*why = "the redirection table cannot be read back";
+		r->reta_size = 0;
+		return -ENOTSUP;
+	}
+	for (i = 0; i < r->reta_size; i++) {
+		r->reta[i] = reta[i / RTE_ETH_RETA_GROUP_SIZE].reta[i % RTE_ETH_RETA_GROUP_SIZE];
+		if (r->reta[i] >= nrxq) {
+			*why = "the redirection table names a queue that is not configured";
+			r->reta_size = 0;
+			return -ENOTSUP;
+		}
+	}
+	return 0;
+}
+
 int
 mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool *mp,
-	      struct mr_dp_port *out, char *err, size_t errlen)
+	      struct mr_dp_port *out, struct mr_rss *rss, char *err, size_t errlen)
 {
+	const char *why = NULL;
+	int want_rss;
 	struct rte_eth_conf conf;
 	struct rte_eth_dev_info di;
 	uint16_t pid, q, nrx = pc->rx_desc, ntx = pc->tx_desc, nrxq = pc->rx_queues;
@@ -170,10 +264,43 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 	 * Every RX queue that gets traffic is polled: more than asked for where the device
 	 * fills them anyway. */
 	nrxq = RTE_MAX(nrxq, mr_port_rxq_floor(&di, n_txq));
+	/* RSS on the local endpoint (rss.h) with several workers: a queue per worker at
+	 * least, so that every worker can be the one a relay port lands on. */
+	memset(rss, 0, sizeof(*rss));
+	want_rss = (pc->steering == MR_STEER_AUTO || pc->steering == MR_STEER_RSS) &&
+		n_txq > 1;
+	if (pc->steering == MR_STEER_RSS_EMULATED) {
+		/* The peer hashes (perf/rtpgen --spread rss): the table it assumes. */
+		nrxq = RTE_MAX(nrxq, n_txq);
+		memcpy(rss->key, mr_rss_default_key, sizeof(rss->key));
+		rss->key_len = 40;
+		rss->reta_size = 128;
+		mr_rss_reta_fill(rss->key, rss->reta_size, nrxq, rss->reta);
+	} else if (want_rss) {
+		why = mr_port_rss_unfit(pc, &di, RTE_MIN(RTE_MAX(nrxq, n_txq),
+							 di.max_rx_queues));
+		if (why == NULL)
+			nrxq = RTE_MAX(nrxq, n_txq);
+	} else if (pc->steering == MR_STEER_RSS) {
+		why = "one worker";
+	}
+	if (why != NULL && pc->steering == MR_STEER_RSS) {
+		snprintf(err, errlen, "port %s: steering = \"rss\" but the device cannot: %s",
+			 pc->name, why);
+		return -ENOTSUP;
+	}
 	if (nrxq > di.max_rx_queues || n_txq > di.max_tx_queues)
 		return mr_port_queue_err(pc, &di, nrxq, n_txq, err, errlen);
 	memset(&conf, 0, sizeof(conf));
-	if (nrxq > 1) {
+	if (want_rss && why == NULL) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = mr_port_rss_dst_hf(pc);
+		if (di.hash_key_size != 0) {
+			memcpy(rss->key, mr_rss_default_key, di.hash_key_size);
+			conf.rx_adv_conf.rss_conf.rss_key = rss->key;
+			conf.rx_adv_conf.rss_conf.rss_key_len = di.hash_key_size;
+		}
+	} else if (nrxq > 1) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf =
 			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) & di.flow_type_rss_offloads;
@@ -236,6 +363,17 @@ mr_port_setup(const struct mr_port_conf *pc, uint16_t n_txq, struct rte_mempool 
 	 * unicast by MAC itself. */
 	rte_eth_promiscuous_enable(pid);
 	rte_eth_allmulticast_enable(pid);
+	if (want_rss && why == NULL &&
+	    mr_port_rss_readback(pid, pc, &di, nrxq, rss, &why) != 0) {
+		memset(rss, 0, sizeof(*rss));
+		if (pc->steering == MR_STEER_RSS) {
+			snprintf(err, errlen, "port %s: steering = \"rss\" but %s", pc->name, why);
+			rte_eth_dev_stop(pid);
+			return -ENOTSUP;
+		}
+	}
+	if (want_rss && why != NULL)
+		PORT_LOG(INFO, "port %s: no RSS on the local endpoint: %s\n", pc->name, why);
 
 	out->port_id = pid;
 	out->n_rxq = nrxq;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * NIC steering of relay ports to their owner lcore's RX queue with rte_flow (DESIGN.md §2
- * "Ownership"): one rule per local UDP port, ETH / IPV4|IPV6 (dst) / UDP (dst) → QUEUE.
- * Where a port refuses the rules, packets reach the owner over the software hand-off ring.
+ * rte_flow port-range steering (steer.h): per family, one rule per range of UDP destination
+ * ports, ETH / IPV4|IPV6 / UDP (dst under a mask) → QUEUE. 2^bits rules a family whatever the
+ * number of sessions: real NICs take thousands of rules, not one per session port.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,12 +11,10 @@
 #include "steer.h"
 
 static struct rte_flow *
-mr_steer_rule(uint16_t pid, const struct mr_ep *local, uint16_t queue, int validate_only,
-	      struct rte_flow_error *fe)
+mr_steer_range_rule(uint16_t pid, int v6, uint16_t value, uint16_t mask, uint16_t queue,
+		    struct rte_flow_error *fe)
 {
 	struct rte_flow_attr attr = { .ingress = 1 };
-	struct rte_flow_item_ipv4 ip4 = { 0 }, ip4m = { 0 };
-	struct rte_flow_item_ipv6 ip6 = { 0 }, ip6m = { 0 };
 	struct rte_flow_item_udp udp = { 0 }, udpm = { 0 };
 	struct rte_flow_action_queue qa = { .index = queue };
 	struct rte_flow_item pattern[4];
@@ -25,21 +23,9 @@ mr_steer_rule(uint16_t pid, const struct mr_ep *local, uint16_t queue, int valid
 	memset(pattern, 0, sizeof(pattern));
 	memset(actions, 0, sizeof(actions));
 	pattern[0].type = RTE_FLOW_ITEM_TYPE_ETH;
-	if (local->family == MR_AF4) {
-		memcpy(&ip4.hdr.dst_addr, local->a, 4);
-		ip4m.hdr.dst_addr = UINT32_MAX;
-		pattern[1].type = RTE_FLOW_ITEM_TYPE_IPV4;
-		pattern[1].spec = &ip4;
-		pattern[1].mask = &ip4m;
-	} else {
-		memcpy(ip6.hdr.dst_addr, local->a, 16);
-		memset(ip6m.hdr.dst_addr, 0xff, 16);
-		pattern[1].type = RTE_FLOW_ITEM_TYPE_IPV6;
-		pattern[1].spec = &ip6;
-		pattern[1].mask = &ip6m;
-	}
-	udp.hdr.dst_port = rte_cpu_to_be_16(local->port);
-	udpm.hdr.dst_port = UINT16_MAX;
+	pattern[1].type = v6 ? RTE_FLOW_ITEM_TYPE_IPV6 : RTE_FLOW_ITEM_TYPE_IPV4;
+	udp.hdr.dst_port = rte_cpu_to_be_16(value);
+	udpm.hdr.dst_port = rte_cpu_to_be_16(mask);
 	pattern[2].type = RTE_FLOW_ITEM_TYPE_UDP;
 	pattern[2].spec = &udp;
 	pattern[2].mask = &udpm;
@@ -47,42 +33,47 @@ mr_steer_rule(uint16_t pid, const struct mr_ep *local, uint16_t queue, int valid
 	actions[0].type = RTE_FLOW_ACTION_TYPE_QUEUE;
 	actions[0].conf = &qa;
 	actions[1].type = RTE_FLOW_ACTION_TYPE_END;
-	if (validate_only)
-		return rte_flow_validate(pid, &attr, pattern, actions, fe) == 0 ?
-			(struct rte_flow *)1 : NULL;
+	/* Validate first: some PMDs (net_tap without its qdiscs) validate rules they cannot
+	 * install, others install what they would not validate; both must say yes. */
+	if (rte_flow_validate(pid, &attr, pattern, actions, fe) != 0)
+		return NULL;
 	return rte_flow_create(pid, &attr, pattern, actions, fe);
 }
 
 int
-mr_steer_probe(uint16_t port_id, const struct mr_ep *probe, const char **why)
+mr_steer_ranges_install(uint16_t port_id, struct mr_port_steer *s, int v4, int v6,
+			const char **why)
 {
-	struct rte_flow_error fe = { 0 };
-	struct rte_flow *f;
+	struct rte_flow_error fe;
+	uint16_t mask = (uint16_t)(((1u << s->range_bits) - 1) << 1);
+	unsigned int r, f;
 
-	if (mr_steer_rule(port_id, probe, 0, 1, &fe) != NULL) {
-		f = mr_steer_rule(port_id, probe, 0, 0, &fe);
-		if (f != NULL) {
-			rte_flow_destroy(port_id, f, &fe);
-			return 1;
+	s->n_rules = 0;
+	for (f = 0; f < 2; f++) {
+		if (!(f ? v6 : v4))
+			continue;
+		for (r = 0; r < (1u << s->range_bits); r++) {
+			struct rte_flow *rule;
+
+			memset(&fe, 0, sizeof(fe));
+			rule = mr_steer_range_rule(port_id, (int)f, (uint16_t)(r << 1), mask,
+						   s->range_q[r], &fe);
+			if (rule == NULL) {
+				*why = fe.message ? fe.message : "unsupported";
+				mr_steer_ranges_remove(port_id, s);
+				return -ENOTSUP;
+			}
+			s->rules[s->n_rules++] = rule;
 		}
 	}
-	*why = fe.message ? fe.message : "unsupported";
 	return 0;
 }
 
-struct rte_flow *
-mr_steer_add(uint16_t port_id, const struct mr_ep *local, uint16_t queue)
-{
-	struct rte_flow_error fe = { 0 };
-
-	return mr_steer_rule(port_id, local, queue, 0, &fe);
-}
-
 void
-mr_steer_del(uint16_t port_id, struct rte_flow *f)
+mr_steer_ranges_remove(uint16_t port_id, struct mr_port_steer *s)
 {
 	struct rte_flow_error fe;
 
-	if (f != NULL)
-		rte_flow_destroy(port_id, f, &fe);
+	while (s->n_rules > 0)
+		rte_flow_destroy(port_id, s->rules[--s->n_rules], &fe);
 }

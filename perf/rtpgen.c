@@ -61,9 +61,11 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 #include <rte_udp.h>
 
 #include "httpc.h"
+#include "rss.h"
 #include "rtpgen_rx.h"
 
 #define RTPGEN_BURST 32
@@ -101,6 +103,7 @@ struct rtpgen_stream {
 	uint32_t sum;			/* partial UDP sum with seq, ts, TSC, pattern zero */
 	uint32_t sent;			/* packets sent */
 	uint32_t sent_base;		/* sent when the trial began */
+	uint16_t txq;			/* TX queue = the peer's RX queue (--txq, --spread) */
 };
 
 /* Written by the receiving lcore, read by the main lcore with relaxed loads. */
@@ -142,9 +145,19 @@ struct rtpgen_trial {
 	int pass;		/* for --search: loss within the tolerance */
 };
 
+/* Which of the peer's RX queues a stream is sent to (--spread), as a NIC would pick them. */
+enum rtpgen_spread {
+	RTPGEN_SPREAD_RSS = 0,	/* RSS on the destination address and port (drivers/rss.h) with
+				 * mrelayd's key and table: a steering NIC */
+	RTPGEN_SPREAD_TUPLE,	/* RSS on the 4-tuple: a NIC that does not steer for mrelay */
+};
+
 struct rtpgen {
 	uint16_t port;
 	uint16_t n_rxq;
+	uint16_t n_txq;			/* the peer's RX queues (--txq) */
+	enum rtpgen_spread spread;
+	struct mr_rss rss;		/* the table and key of RTPGEN_SPREAD_RSS */
 	struct rte_mempool *mp;
 	struct rte_ring *arp_ring;	/* receiving lcore -> sender: ARP replies */
 	struct rte_ether_addr mac, dst_mac;
@@ -408,6 +421,29 @@ rtpgen_build_template(struct rtpgen *g)
 	udp->dgram_len = rte_cpu_to_be_16(8 + RTPGEN_RTP_HLEN + g->payload);
 }
 
+/* The queue of the peer a NIC would deliver stream f to (--spread). */
+static uint16_t
+rtpgen_stream_queue(const struct rtpgen *g, const struct rtpgen_stream *f)
+{
+	struct mr_ep dst = { .family = MR_AF4 };
+	union rte_thash_tuple t;
+
+	if (g->n_txq <= 1)
+		return 0;
+	if (g->spread == RTPGEN_SPREAD_RSS) {
+		memcpy(dst.a, &f->dst_ip, 4);
+		dst.port = rte_be_to_cpu_16(f->dport);
+		return mr_rss_queue(&g->rss, &dst);
+	}
+	memset(&t, 0, sizeof(t));
+	t.v4.src_addr = rte_be_to_cpu_32(f->src_ip);
+	t.v4.dst_addr = rte_be_to_cpu_32(f->dst_ip);
+	t.v4.sport = rte_be_to_cpu_16(f->sport);
+	t.v4.dport = rte_be_to_cpu_16(f->dport);
+	return (uint16_t)(rte_softrss((uint32_t *)&t, RTE_THASH_V4_L4_LEN, mr_rss_default_key) %
+			  g->n_txq);
+}
+
 /* A stream's IPv4 header checksum and partial UDP sum: the packet with seq, timestamp, TSC
  * zero and no pattern. Per packet only those are added (RFC 1071 §2: the sum is commutative
  * and associative). */
@@ -441,6 +477,7 @@ rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
 	f->sum = rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(udp, ulen);
 	f->seq = seq0;
 	f->ts = i * 104729u;
+	f->txq = rtpgen_stream_queue(g, f);
 }
 
 /* Fill one packet of stream i, stamped tsc. */
@@ -470,6 +507,52 @@ rtpgen_fill_one(struct rtpgen *g, struct rte_mbuf *m, uint32_t i, uint64_t tsc)
 	f->sent++;
 }
 
+/* Take back the last packet of stream i, which the port refused. */
+static inline void
+rtpgen_unsend(struct rtpgen *g, uint32_t i)
+{
+	struct rtpgen_stream *f = &g->st[i];
+
+	f->seq--;
+	f->ts -= g->payload;
+	f->sent--;
+}
+
+/* Send a filled burst over the peer's queues (--txq): each packet on its stream's queue, one
+ * TX burst per queue. A refused packet is taken back: its stream sends the same sequence
+ * number next time, so it stays in order. */
+static unsigned int
+rtpgen_send_spread(struct rtpgen *g, struct rte_mbuf **m, const uint32_t *idx, unsigned int n)
+{
+	struct rte_mbuf *qm[RTPGEN_BURST];
+	uint32_t qi[RTPGEN_BURST];
+	uint8_t done[RTPGEN_BURST] = { 0 };
+	unsigned int i, j, k, sent, total = 0;
+
+	for (i = 0; i < n; i++) {
+		uint16_t q = g->st[idx[i]].txq;
+
+		if (done[i])
+			continue;
+		for (j = i, k = 0; j < n; j++) {
+			if (done[j] || g->st[idx[j]].txq != q)
+				continue;
+			done[j] = 1;
+			qm[k] = m[j];
+			qi[k++] = idx[j];
+		}
+		sent = rte_eth_tx_burst(g->port, q, qm, (uint16_t)k);
+		total += sent;
+		if (sent < k) {
+			for (j = sent; j < k; j++)
+				rtpgen_unsend(g, qi[j]);
+			rte_pktmbuf_free_bulk(&qm[sent], k - sent);
+			g->tx_full += k - sent;
+		}
+	}
+	return total;
+}
+
 /* Send up to n packets of the next streams; returns how many the port took. */
 static unsigned int
 rtpgen_send(struct rtpgen *g, unsigned int n)
@@ -491,17 +574,18 @@ rtpgen_send(struct rtpgen *g, unsigned int n)
 		if (cur >= g->n_main)
 			cur = g->first;
 	}
+	if (g->n_txq > 1) {
+		sent = rtpgen_send_spread(g, m, idx, n);
+		g->cur = cur;
+		g->tx += sent;
+		return sent;
+	}
 	sent = rte_eth_tx_burst(g->port, 0, m, n);
 	if (sent < n) {
 		/* Ring full: the refused packets are sent again next time, with the same
 		 * sequence numbers, so every stream stays in order. */
-		for (i = sent; i < n; i++) {
-			struct rtpgen_stream *f = &g->st[idx[i]];
-
-			f->seq--;
-			f->ts -= g->payload;
-			f->sent--;
-		}
+		for (i = sent; i < n; i++)
+			rtpgen_unsend(g, idx[i]);
 		cur = idx[sent];
 		rte_pktmbuf_free_bulk(&m[sent], n - sent);
 		g->tx_full += n - sent;
@@ -853,7 +937,7 @@ rtpgen_port_init(struct rtpgen *g)
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
-	rc = rte_eth_dev_configure(g->port, g->n_rxq, 1, &conf);
+	rc = rte_eth_dev_configure(g->port, g->n_rxq, g->n_txq, &conf);
 	if (rc < 0)
 		return rc;
 	rte_eth_dev_adjust_nb_rx_tx_desc(g->port, &nrx, &ntx);
@@ -863,9 +947,12 @@ rtpgen_port_init(struct rtpgen *g)
 		if (rc < 0)
 			return rc;
 	}
-	rc = rte_eth_tx_queue_setup(g->port, 0, ntx, rte_eth_dev_socket_id(g->port), NULL);
-	if (rc < 0)
-		return rc;
+	for (q = 0; q < g->n_txq; q++) {
+		rc = rte_eth_tx_queue_setup(g->port, q, ntx, rte_eth_dev_socket_id(g->port),
+					    NULL);
+		if (rc < 0)
+			return rc;
+	}
 	rc = rte_eth_dev_start(g->port);
 	if (rc < 0)
 		return rc;
@@ -1470,6 +1557,11 @@ usage(FILE *f)
 		"  -s, --payload BYTES  RTP payload size (default 200, at least 16)\n"
 		"  -w, --warmup MS      warm-up: a packet per stream, then wait (default 200)\n"
 		"  -q, --rxq N          RX queues to poll (= the peer's TX queues; default 1)\n"
+		"  --txq N              TX queues (= the peer's RX queues; default 1): each stream\n"
+		"                       goes to the queue a NIC would pick (--spread)\n"
+		"  --spread rss|tuple   rss: RSS on the destination address and port with mrelayd's\n"
+		"                       key and table (steering = \"rss_emulated\", a steering NIC);\n"
+		"                       tuple: RSS on the 4-tuple (a NIC that does not steer)\n"
 		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first stream's dst)\n"
 		"checks:\n"
 		"  -V, --verify         check IPv4/UDP checksums of what comes back\n"
@@ -1493,6 +1585,7 @@ enum {
 	OPT_FLOWS_OUT,
 	OPT_STREAM_PPS, OPT_DIR, OPT_CHECK_PAYLOAD, OPT_EXPECT, OPT_DRAIN, OPT_SEARCH, OPT_TRIAL,
 	OPT_PRECISION, OPT_TOLERANCE, OPT_LATENCY_AT, OPT_FIRST_PACKET, OPT_PACKETS,
+	OPT_TXQ, OPT_SPREAD,
 };
 
 static int
@@ -1544,6 +1637,8 @@ main(int argc, char **argv)
 		{ "latency-at", required_argument, NULL, OPT_LATENCY_AT },
 		{ "first-packet", required_argument, NULL, OPT_FIRST_PACKET },
 		{ "packets", required_argument, NULL, OPT_PACKETS },
+		{ "txq", required_argument, NULL, OPT_TXQ },
+		{ "spread", required_argument, NULL, OPT_SPREAD },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rtpgen gen;
@@ -1572,6 +1667,7 @@ main(int argc, char **argv)
 	argv += rc;
 	g->payload = 200;
 	g->n_rxq = 1;
+	g->n_txq = 1;
 	api.sessions = 1;
 	api.idle_timeout = 3600;
 	search.trial_s = 5;
@@ -1713,6 +1809,19 @@ main(int argc, char **argv)
 			if (rtpgen_num(optarg, 0.001, 1, &search.latency_at) < 0)
 				goto bad;
 			break;
+		case OPT_TXQ:
+			if (rtpgen_num(optarg, 1, 64, &v) < 0)
+				goto bad;
+			g->n_txq = (uint16_t)v;
+			break;
+		case OPT_SPREAD:
+			if (strcmp(optarg, "rss") == 0)
+				g->spread = RTPGEN_SPREAD_RSS;
+			else if (strcmp(optarg, "tuple") == 0)
+				g->spread = RTPGEN_SPREAD_TUPLE;
+			else
+				goto bad;
+			break;
 		case OPT_PACKETS:
 			if (rtpgen_num(optarg, 1, 1e15, &v) < 0)
 				goto bad;
@@ -1773,6 +1882,11 @@ bad:
 		fprintf(stderr, "rtpgen: -r or --stream-pps, not both\n");
 		return 2;
 	}
+	/* The table mrelayd's "rss_emulated" ports assume: its key, 128 entries. */
+	memcpy(g->rss.key, mr_rss_default_key, sizeof(g->rss.key));
+	g->rss.key_len = 40;
+	g->rss.reta_size = 128;
+	mr_rss_reta_fill(g->rss.key, g->rss.reta_size, g->n_txq, g->rss.reta);
 	if (rte_eth_dev_count_avail() < 1) {
 		fprintf(stderr, "rtpgen: no port: give one with --vdev\n");
 		return 1;

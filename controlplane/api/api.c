@@ -988,7 +988,9 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 						   mr_json_echo(method, mbuf, sizeof(mbuf)));
 			return mr_ws_accept(api->ws, conn);
 		}
-		if (api->token_len != 0 && !auth_ok(api, conn))
+		/* The WebRTC demo page is static and public (controlplane/webrtc/demo.c). */
+		if (api->token_len != 0 && strcmp(url, "/demo/") != 0 && strcmp(url, "/demo") != 0 &&
+		    !auth_ok(api, conn))
 			return reply_error(conn, 401, NULL, 1,
 					   "authorization: missing or invalid bearer token");
 		if (route(conn, url, method, r, &ret) < 0)

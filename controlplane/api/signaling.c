@@ -28,7 +28,9 @@
 #include "appliance.h"
 #include "json_req.h"
 #include "rooms.h"
+#include "sdp.h"
 #include "signaling.h"
+#include "webrtc.h"
 #include "ws.h"
 
 /* A request_id is echoed in the answer: bounded so that an answer stays small. */
@@ -309,10 +311,132 @@ sig_id(json_t *o, const char *field, uint32_t *id, struct sig_err *e)
 
 /* join {"token"} or, on an API without a token, {"room", "name", ...}: the rest of the
  * message is the body of POST /v1/rooms/{room}/participants, checked there. */
+/* ---- WebRTC: join with an SDP offer (docs/API.md "WebRTC") ---- */
+
+/* The offer of a join, parsed (NULL when the join has none). */
+static struct mr_sdp *
+sig_sdp_parse(json_t *o, struct sig_err *e, int *bad)
+{
+	json_t *v = json_object_get(o, "sdp");
+	struct mr_sdp *sdp;
+	char err[200];
+
+	*bad = 0;
+	if (v == NULL)
+		return NULL;
+	*bad = 1;
+	if (!json_is_string(v)) {
+		sig_fail(e, 1, "sdp: must be a string (the SDP offer)");
+		return NULL;
+	}
+	sdp = malloc(sizeof(*sdp));
+	if (sdp == NULL) {
+		sig_fail(e, 0, "internal: out of memory");
+		return NULL;
+	}
+	if (mr_sdp_parse(json_string_value(v), json_string_length(v), sdp, err,
+			 sizeof(err)) < 0) {
+		sig_fail(e, 1, "sdp: %s", err);
+		free(sdp);
+		return NULL;
+	}
+	*bad = 0;
+	return sdp;
+}
+
+/* After the join: start DTLS with the offer's fingerprint, publish the offer's SSRCs, put the
+ * answer in the reply. 0, or -1 (e filled). */
+static int
+sig_sdp_answer(struct mr_signal *sg, uint32_t room, uint32_t part, const struct mr_sdp *sdp,
+	       json_t *reply, struct sig_err *e)
+{
+	struct mr_dp_part *dp = mr_rooms_part_dp(sg->rs, room, part);
+	struct mr_webrtc *wr = sg->a->webrtc;
+	struct mr_sdp_local l;
+	json_t *pubs = json_array();
+	unsigned int i, k, n;
+	char *ans;
+	int len;
+
+	if (dp == NULL || mr_webrtc_ufrag(wr, dp) == NULL) {
+		json_decref(pubs);
+		sig_fail(e, 1, "sdp: participant %" PRIu32 " was not created for WebRTC "
+			 "(\"webrtc\": true)", part);
+		return -1;
+	}
+	if (mr_webrtc_set_remote(wr, dp, sdp->fingerprint) < 0) {
+		json_decref(pubs);
+		sig_fail(e, 1, "sdp: a=fingerprint: unsupported hash or malformed");
+		return -1;
+	}
+	memset(&l, 0, sizeof(l));
+	l.ufrag = mr_webrtc_ufrag(wr, dp);
+	l.pwd = mr_webrtc_pwd(wr, dp);
+	l.fingerprint = mr_webrtc_fingerprint(wr);
+	l.session_id = ((uint64_t)room << 32) | part;
+	l.n_cand = 1;
+	l.cand[0] = dp->local;
+	ans = malloc(16384);
+	if (ans == NULL || (len = mr_sdp_answer(sdp, &l, ans, 16384)) < 0) {
+		free(ans);
+		json_decref(pubs);
+		sig_fail(e, 0, "internal: SDP answer too large");
+		return -1;
+	}
+	/* Publishing comes from the offer's tracks (a=ssrc; RTX SSRCs are not answered). */
+	for (i = 0; i < sdp->n_media; i++) {
+		const struct mr_sdp_media *m = &sdp->m[i];
+		const struct mr_sdp_codec *c = m->port0 ? NULL : mr_sdp_pick(m);
+		uint32_t ssrc[MR_SDP_MAX_SSRC];
+
+		if (c == NULL || m->dir == MR_SDP_RECVONLY || m->dir == MR_SDP_INACTIVE)
+			continue;
+		n = mr_sdp_ssrcs(m, ssrc, MR_SDP_MAX_SSRC);
+		for (k = 0; k < n; k++) {
+			struct mr_stream_req req;
+			json_t *out = NULL;
+
+			memset(&req, 0, sizeof(req));
+			req.ssrc = ssrc[k];
+			req.kind = m->kind == MR_SDP_AUDIO ? MR_KIND_AUDIO : MR_KIND_VIDEO;
+			req.pt = c->pt;
+			req.clock_rate = c->clock;
+			snprintf(req.codec, sizeof(req.codec), "%.31s", c->name);
+			if (mr_rooms_publish(sg->rs, room, part, &req, &out) == 201)
+				json_array_append(pubs, json_object_get(out, "id"));
+			json_decref(out);
+		}
+	}
+	json_object_set_new(reply, "sdp", json_stringn(ans, (size_t)len));
+	json_object_set_new(reply, "published", pubs);
+	free(ans);
+	return 0;
+}
+
+static json_t *
+req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct mr_sdp *sdp,
+	     const char *const *tok_keys, struct sig_err *e);
+
 static json_t *
 req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
 {
-	static const char *const tok_keys[] = { "token", NULL };
+	static const char *const tok_keys[] = { "token", "sdp", NULL };
+	struct mr_sdp *sdp;
+	json_t *r;
+	int bad;
+
+	sdp = sig_sdp_parse(o, e, &bad);
+	if (bad)
+		return NULL;
+	r = req_join_sdp(sg, sc, o, sdp, tok_keys, e);
+	free(sdp);
+	return r;
+}
+
+static json_t *
+req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct mr_sdp *sdp,
+	     const char *const *tok_keys, struct sig_err *e)
+{
 	struct sig_conn *old;
 	uint32_t room, part;
 	json_t *out = NULL;
@@ -355,6 +479,15 @@ req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e
 		json_object_del(req, "type");
 		json_object_del(req, "request_id");
 		json_object_del(req, "room");
+		if (sdp != NULL) {
+			uint8_t lid = sdp->m[0].kind == MR_SDP_AUDIO ?
+				mr_sdp_ext_id(&sdp->m[0], MR_SDP_EXT_LEVEL) : 0;
+
+			json_object_del(req, "sdp");
+			json_object_set_new(req, "webrtc", json_true());
+			if (lid >= 1 && lid <= 14 && !json_object_get(req, "audio_level_ext_id"))
+				json_object_set_new(req, "audio_level_ext_id", json_integer(lid));
+		}
 		body = json_dumps(req, JSON_COMPACT);
 		json_decref(req);
 		if (body == NULL) {
@@ -406,6 +539,15 @@ req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e
 		json_decref(out);
 		mr_rooms_leave(sg->rs, room, part, MR_LEAVE_TIMEOUT);
 		sig_fail(e, 0, "internal: out of memory");
+		return NULL;
+	}
+	if (sdp != NULL && sig_sdp_answer(sg, room, part, sdp, out, e) < 0) {
+		json_decref(out);
+		sig_detach(sg, sc);
+		if (created)
+			mr_rooms_leave(sg->rs, room, part, MR_LEAVE_LEFT);
+		else
+			mr_rooms_disconnect(sg->rs, room, part);
 		return NULL;
 	}
 	sg->joins++;

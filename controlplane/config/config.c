@@ -848,7 +848,8 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 		"rx_queues", "rx_desc", "tx_desc", "vlan", "mtu", "steering",
 		"tx_checksum_offload", "rx_checksum", NULL
 	};
-	static const char *const steering[] = { "auto", "software", "rte_flow", NULL };
+	static const char *const steering[] = { "auto", "software", "rte_flow", "rss",
+		"rss_emulated", NULL };
 	static const char *const rx_cksum[] = { "auto", "trust", "recompute", NULL };
 	struct mr_port_conf *p = &cfg->ports[idx];
 	const char *const desc_keys[] = { "rx_desc", "tx_desc" };

@@ -15,10 +15,18 @@
 #define MR_MAX_WORKER_RXQ 64		/* RX queues one worker polls at most (MR_WORKER_MAX_RXQ) */
 #define MR_NAME_LEN 32
 
+/* How packets reach the worker that owns their local port (docs/ARCHITECTURE.md
+ * "Steering"). */
 enum mr_steering {
-	MR_STEER_AUTO = 0,	/* rte_flow where the port accepts the rules, else software */
+	MR_STEER_AUTO = 0,	/* RSS on the local endpoint, else rte_flow port ranges, else
+				 * software, whichever the port takes first */
 	MR_STEER_SOFTWARE,	/* always the software hand-off ring between workers */
-	MR_STEER_RTE_FLOW,	/* rte_flow required: startup fails when the port refuses */
+	MR_STEER_RTE_FLOW,	/* rte_flow port-range rules required: startup fails when refused */
+	MR_STEER_RSS,		/* RSS on the local endpoint required: startup fails when the
+				 * device cannot hash on the destination only */
+	MR_STEER_RSS_EMULATED,	/* the peer spreads packets over the queues as such a NIC
+				 * would, with mrelayd's key and a 128-entry table (perf/rtpgen
+				 * --spread rss over memif): benchmarks only */
 };
 
 /* Whether the UDP checksums a port receives can be updated (RFC 1624) as they are. */

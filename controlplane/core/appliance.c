@@ -30,6 +30,7 @@
 #include "srtp.h"
 #include "steer.h"
 #include "telemetry.h"
+#include "webrtc.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_appliance, appliance);
@@ -164,8 +165,36 @@ mr_workers_create(struct mr_appliance *a, char *err, size_t errlen)
 	return 0;
 }
 
-/* Which ports steer relay ports to their owner's queue with rte_flow (DESIGN.md §2
- * "Ownership"); the others hand packets over in software. */
+/* The queues of port pidx for rte_flow range steering: range r goes to the r-th worker (round
+ * robin) of those that poll a queue of the port, to the first such queue. */
+static void
+mr_steer_ranges_plan(struct mr_dp *dp, unsigned int pidx, struct mr_port_steer *s)
+{
+	uint8_t wl[MR_DP_MAX_WORKERS];
+	uint16_t ql[MR_DP_MAX_WORKERS];
+	unsigned int w, i, n = 0, r;
+
+	for (w = 0; w < dp->n_workers; w++) {
+		for (i = 0; i < dp->w[w]->n_rxq; i++)
+			if (dp->w[w]->rxq[i].port_idx == pidx)
+				break;
+		if (i == dp->w[w]->n_rxq)
+			continue;
+		wl[n] = (uint8_t)w;
+		ql[n++] = dp->w[w]->rxq[i].queue;
+	}
+	s->range_bits = 0;
+	while ((1u << s->range_bits) < n && s->range_bits < MR_STEER_RANGE_BITS_MAX)
+		s->range_bits++;
+	for (r = 0; r < (1u << s->range_bits); r++) {
+		s->range_w[r] = wl[r % n];
+		s->range_q[r] = ql[r % n];
+	}
+}
+
+/* How each port brings packets to the owner of their relay port (docs/ARCHITECTURE.md
+ * "Steering"): RSS on the local endpoint where drivers/port.c set it up, else rte_flow rules
+ * on port ranges where the device takes them, else the software hand-off. */
 static int
 mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 {
@@ -174,27 +203,34 @@ mr_steer_init(struct mr_appliance *a, char *err, size_t errlen)
 
 	for (i = 0; i < a->dp->n_ports; i++) {
 		const struct mr_port_conf *pc = &cfg->ports[i];
-		struct mr_ep probe = { 0 };
+		struct mr_port_steer *s = &a->steer[i];
 		const char *why = NULL;
 
-		a->steer_flow[i] = 0;
+		if (s->rss.reta_size != 0) {
+			s->mode = MR_STEERED_RSS;
+			APP_LOG(INFO, "port %s: steering relay ports by RSS on the local endpoint "
+				"(%u queues, table of %u)\n", pc->name, a->dp->port[i].n_rxq,
+				s->rss.reta_size);
+			continue;
+		}
+		s->mode = MR_STEERED_SOFTWARE;
 		if (pc->steering == MR_STEER_SOFTWARE)
 			continue;
 		/* With one worker there is nobody to steer to. */
 		if (a->dp->n_workers == 1 && pc->steering == MR_STEER_AUTO)
 			continue;
-		probe.family = pc->addr4.family ? MR_AF4 : MR_AF6;
-		memcpy(probe.a, probe.family == MR_AF4 ? pc->addr4.a : pc->addr6.a, 16);
-		probe.port = cfg->port_min;
-		if (mr_steer_probe(a->dp->port[i].port_id, &probe, &why)) {
-			a->steer_flow[i] = 1;
-			APP_LOG(INFO, "port %s: steering relay ports with rte_flow\n",
-				pc->name);
+		mr_steer_ranges_plan(a->dp, i, s);
+		if (mr_steer_ranges_install(a->dp->port[i].port_id, s, pc->addr4.family != 0,
+					    pc->addr6.family != 0, &why) == 0) {
+			s->mode = MR_STEERED_RTE_FLOW;
+			a->cps.steer_rules += s->n_rules;
+			APP_LOG(INFO, "port %s: steering relay ports with %u rte_flow port-range "
+				"rules\n", pc->name, s->n_rules);
 			continue;
 		}
 		if (pc->steering == MR_STEER_RTE_FLOW) {
 			snprintf(err, errlen, "port %s: steering = \"rte_flow\" but the device "
-				 "refuses UDP port rules: %s", pc->name, why);
+				 "refuses UDP port-range rules: %s", pc->name, why);
 			return -ENOTSUP;
 		}
 		APP_LOG(INFO, "port %s: no rte_flow steering (%s): software hand-off\n",
@@ -283,14 +319,18 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		return -ENOMEM;
 	}
 	for (i = 0; i < cfg->n_ports; i++) {
-		rc = mr_port_setup(&cfg->ports[i], dp->n_workers, a->mp, &dp->port[i], err,
-				   errlen);
+		rc = mr_port_setup(&cfg->ports[i], dp->n_workers, a->mp, &dp->port[i],
+				   &a->steer[i].rss, err, errlen);
 		if (rc < 0)
 			return rc;
 		dp->port_idx_of[dp->port[i].port_id] = i;
 		dp->n_ports = i + 1;
 	}
 	rc = mr_workers_create(a, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Before the endpoints: their allocator picks relay ports by where they land. */
+	rc = mr_steer_init(a, err, errlen);
 	if (rc < 0)
 		return rc;
 	mr_srtp_setup(a);
@@ -331,9 +371,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->rec = mr_recorder_create(a, err, errlen);
 	if (a->rec == NULL && err[0] != '\0')
 		return -EINVAL;
-	rc = mr_steer_init(a, err, errlen);
-	if (rc < 0)
-		return rc;
+	a->webrtc = mr_webrtc_create(a, err, errlen);
+	if (a->webrtc == NULL)
+		return -ENOMEM;
 	/* Resolve the gateways right away: most remotes are behind them. */
 	for (i = 0; i < dp->n_ports; i++) {
 		if (cfg->ports[i].gw4.family)
@@ -372,10 +412,16 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		mr_api_poll(a->api, 1);
 		for (i = 0; i < dp->n_workers; i++) {
 			n = rte_ring_sc_dequeue_burst(dp->w[i]->exc, (void **)pkts, MR_BURST, NULL);
-			while (n > 0)
-				mr_neigh_input(a->neigh, pkts[--n]);
+			while (n > 0) {
+				struct rte_mbuf *m = pkts[--n];
+
+				/* DTLS of WebRTC participants, else ARP/ND. */
+				if (mr_webrtc_input(a->webrtc, m) < 0)
+					mr_neigh_input(a->neigh, m);
+			}
 		}
 		now = rte_get_tsc_cycles();
+		mr_webrtc_tick(a->webrtc, now);
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
@@ -408,6 +454,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	a->rec = NULL;
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
+	mr_webrtc_free(a->webrtc);
+	a->webrtc = NULL;
 	mr_sessions_free(a->sess);
 	a->sess = NULL;
 	mr_flows_free(a->flows);
@@ -441,8 +489,10 @@ mr_appliance_stop(struct mr_appliance *a)
 		rte_free(w);
 		dp->w[i] = NULL;
 	}
-	for (i = 0; i < dp->n_ports; i++)
+	for (i = 0; i < dp->n_ports; i++) {
+		mr_steer_ranges_remove(dp->port[i].port_id, &a->steer[i]);
 		mr_port_close(&dp->port[i]);
+	}
 	rte_mempool_free(a->mp);
 	rte_free(dp->qsv);
 	rte_free(dp->owner);

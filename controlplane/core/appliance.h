@@ -13,19 +13,22 @@
 #include "config.h"
 #include "defer.h"
 #include "dp.h"
+#include "steer.h"
 
 struct mr_api;
 struct mr_flows;
 struct mr_neigh;
 struct mr_sessions;
 struct mr_rooms;
+struct mr_webrtc;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
 	uint64_t arp_requests_sent;
 	uint64_t nd_solicits_sent;
-	uint64_t steer_rules;		/* rte_flow rules installed */
-	uint64_t steer_failures;	/* rules refused (the flow falls back to the hand-off) */
+	uint64_t steer_rules;		/* rte_flow port-range rules installed */
+	uint64_t steer_misses;		/* endpoints on a steering port that got no relay port
+					 * landing on their owner (their packets are handed off) */
 	uint64_t tx_ring_full;		/* ARP/ND requests dropped: worker 0's cp_tx ring full */
 };
 
@@ -40,10 +43,11 @@ struct mr_appliance {
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
 	struct mr_recorder *rec;	/* recording (controlplane/media/), NULL when off */
+	struct mr_webrtc *webrtc;	/* ICE-lite/DTLS participants (controlplane/webrtc/) */
 	struct mr_api *api;
 	time_t start_time;
 	uint64_t start_tsc;
-	int steer_flow[MR_DP_MAX_PORTS];	/* 1: this port steers by rte_flow */
+	struct mr_port_steer steer[MR_DP_MAX_PORTS];	/* how each port steers (start) */
 	int srtp_ok;			/* every worker has an SRTP engine */
 	int srtp_kind;			/* enum mr_srtp_engine_kind of the engines */
 	struct mr_cp_stats cps;

@@ -4,20 +4,37 @@
 
 #include "portalloc.h"
 
+#define MR_PA_END 0xffffu	/* end of the free list (at most 32768 pairs) */
+
+/* Free pairs form a singly linked FIFO list (head: next to hand out, tail: the last freed),
+ * so that mr_portalloc_get_if() can take a pair from the middle while the others keep
+ * their order. */
 struct mr_portalloc {
 	uint16_t min;
 	unsigned int cap;	/* number of pairs */
-	unsigned int head;	/* next to hand out */
-	unsigned int count;	/* free pairs in the ring */
+	unsigned int count;	/* free pairs in the list */
+	uint16_t head, tail;
 	uint8_t *used;		/* per pair */
-	uint16_t *ring;		/* free pair indexes, FIFO */
+	uint16_t *next;		/* per free pair: the next free one */
 };
+
+static void
+mr_pa_link(struct mr_portalloc *pa, unsigned int first)
+{
+	unsigned int i;
+
+	for (i = 0; i < pa->cap; i++)
+		pa->next[(first + i) % pa->cap] = (uint16_t)((first + i + 1) % pa->cap);
+	pa->head = (uint16_t)first;
+	pa->tail = (uint16_t)((first + pa->cap - 1) % pa->cap);
+	pa->next[pa->tail] = MR_PA_END;
+	pa->count = pa->cap;
+}
 
 struct mr_portalloc *
 mr_portalloc_create(uint16_t min, uint16_t max)
 {
 	struct mr_portalloc *pa;
-	unsigned int i;
 
 	if ((min & 1) || max < min + 1) {
 		errno = EINVAL;
@@ -29,15 +46,13 @@ mr_portalloc_create(uint16_t min, uint16_t max)
 	pa->min = min;
 	pa->cap = ((unsigned int)max - min + 1) / 2;
 	pa->used = calloc(pa->cap, 1);
-	pa->ring = calloc(pa->cap, sizeof(*pa->ring));
-	if (pa->used == NULL || pa->ring == NULL) {
+	pa->next = calloc(pa->cap, sizeof(*pa->next));
+	if (pa->used == NULL || pa->next == NULL) {
 		mr_portalloc_free(pa);
 		errno = ENOMEM;
 		return NULL;
 	}
-	for (i = 0; i < pa->cap; i++)
-		pa->ring[i] = i;
-	pa->count = pa->cap;
+	mr_pa_link(pa, 0);
 	return pa;
 }
 
@@ -47,30 +62,53 @@ mr_portalloc_free(struct mr_portalloc *pa)
 	if (pa == NULL)
 		return;
 	free(pa->used);
-	free(pa->ring);
+	free(pa->next);
 	free(pa);
 }
 
 void
 mr_portalloc_rotate(struct mr_portalloc *pa, unsigned int n)
 {
-	/* A full ring read from another place is the same FIFO. */
+	/* A full list read from another place is the same FIFO. */
 	if (pa->count == pa->cap)
-		pa->head = (pa->head + n) % pa->cap;
+		mr_pa_link(pa, n % pa->cap);
+}
+
+/* Take free pair idx out of the list; prev is the free pair before it, MR_PA_END at the
+ * head. */
+static int
+mr_pa_take(struct mr_portalloc *pa, unsigned int prev, unsigned int idx)
+{
+	if (prev == MR_PA_END)
+		pa->head = pa->next[idx];
+	else
+		pa->next[prev] = pa->next[idx];
+	if (pa->tail == idx)
+		pa->tail = (uint16_t)prev;
+	pa->count--;
+	pa->used[idx] = 1;
+	return pa->min + 2 * (int)idx;
 }
 
 int
 mr_portalloc_get(struct mr_portalloc *pa)
 {
-	unsigned int idx;
+	if (pa->count == 0)
+		return -ENOSPC;
+	return mr_pa_take(pa, MR_PA_END, pa->head);
+}
+
+int
+mr_portalloc_get_if(struct mr_portalloc *pa, int (*ok)(void *arg, uint16_t port), void *arg)
+{
+	unsigned int prev = MR_PA_END, idx;
 
 	if (pa->count == 0)
 		return -ENOSPC;
-	idx = pa->ring[pa->head];
-	pa->head = (pa->head + 1) % pa->cap;
-	pa->count--;
-	pa->used[idx] = 1;
-	return pa->min + 2 * idx;
+	for (idx = pa->head; idx != MR_PA_END; prev = idx, idx = pa->next[idx])
+		if (ok(arg, (uint16_t)(pa->min + 2 * idx)))
+			return mr_pa_take(pa, prev, idx);
+	return -ESRCH;
 }
 
 int
@@ -84,7 +122,12 @@ mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
 	if (idx >= pa->cap || !pa->used[idx])
 		return -EINVAL;
 	pa->used[idx] = 0;
-	pa->ring[(pa->head + pa->count) % pa->cap] = idx;
+	pa->next[idx] = MR_PA_END;
+	if (pa->count == 0)
+		pa->head = (uint16_t)idx;
+	else
+		pa->next[pa->tail] = (uint16_t)idx;
+	pa->tail = (uint16_t)idx;
 	pa->count++;
 	return 0;
 }

@@ -18,6 +18,11 @@ void mr_portalloc_free(struct mr_portalloc *pa);
 void mr_portalloc_rotate(struct mr_portalloc *pa, unsigned int n);
 /* An even port p (p+1 reserved with it), or -ENOSPC. */
 int mr_portalloc_get(struct mr_portalloc *pa);
+/* The first free port p, in FIFO order, for which ok(arg, p) is true (the pairs skipped keep
+ * their places); -ESRCH when none is, -ENOSPC when none is free. Scans the free list: the
+ * steering of relay ports uses it to pick a port whose packets land on a given worker
+ * (controlplane/core/flows.c), about one in N workers. */
+int mr_portalloc_get_if(struct mr_portalloc *pa, int (*ok)(void *arg, uint16_t port), void *arg);
 /* Give p back; -EINVAL if p is not an allocated port of this allocator. */
 int mr_portalloc_put(struct mr_portalloc *pa, uint16_t p);
 unsigned int mr_portalloc_available(const struct mr_portalloc *pa);

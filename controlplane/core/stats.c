@@ -71,6 +71,11 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		 * cost measure (DESIGN.md §6). */
 		json_object_set_new(j, "cycles_per_packet", pkts ?
 				    json_real((double)s.busy_cycles / pkts) : json_null());
+		/* Steering (docs/ARCHITECTURE.md "Steering"): relay packets that arrived on a
+		 * queue of their owner, and the enqueue bursts that carried the others. */
+		json_object_set_new(j, "rx_owned", json_integer((json_int_t)s.rx_owned));
+		json_object_set_new(j, "handoff_bursts",
+				    json_integer((json_int_t)s.handoff_bursts));
 		json_object_set_new(j, "sessions", json_integer(mr_sessions_owned(a->sess, i)));
 		json_object_set_new(j, "room_participants",
 				    json_integer(a->rooms ? mr_rooms_owned(a->rooms, i) : 0));
@@ -96,7 +101,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			"rx_bytes", (json_int_t)es.ibytes, "tx_bytes", (json_int_t)es.obytes,
 			"rx_missed", (json_int_t)es.imissed, "rx_errors", (json_int_t)es.ierrors,
 			"tx_errors", (json_int_t)es.oerrors, "rx_nombuf", (json_int_t)es.rx_nombuf,
-			"steering", a->steer_flow[i] ? "rte_flow" : "software"));
+			"steering", mr_steer_mode_name(a->steer[i].mode)));
 		/* The MAC a traffic generator (pktgen) must send to. */
 		json_object_set_new(pj, "mac", json_string(mac));
 	}
@@ -114,7 +119,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "command_ring_full", (json_int_t)a->cmdq.full,
 			  "commands_refused", (json_int_t)a->cmdq.refused,
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
-			  "steering_failures", (json_int_t)a->cps.steer_failures,
+			  "steering_misses", (json_int_t)a->cps.steer_misses,
 			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
 	if (*body != NULL && a->rooms != NULL) {
@@ -203,6 +208,9 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	X(relayed, "relayed_packets_total", "Media packets relayed") \
 	X(handoff_in, "handoff_in_packets_total", "Packets received from other lcores") \
 	X(handoff_out, "handoff_out_packets_total", "Packets handed to their owner lcore") \
+	X(handoff_bursts, "handoff_bursts_total", "Enqueue bursts to hand-off rings") \
+	X(rx_owned, "rx_owned_packets_total", \
+	  "Relay packets received on a queue of their owner lcore") \
 	X(exception, "exception_packets_total", "Packets passed to the control plane") \
 	X(arp_replies, "arp_replies_total", "ARP requests answered") \
 	X(nd_replies, "nd_replies_total", "Neighbor solicitations answered") \

@@ -161,6 +161,8 @@ mr_tel_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "relayed", s.relayed);
 	U64(d, "handoff_in", s.handoff_in);
 	U64(d, "handoff_out", s.handoff_out);
+	U64(d, "handoff_bursts", s.handoff_bursts);
+	U64(d, "rx_owned", s.rx_owned);
 	U64(d, "exceptions", s.exception);
 	U64(d, "arp_replies", s.arp_replies);
 	U64(d, "nd_replies", s.nd_replies);
@@ -244,7 +246,7 @@ mr_tel_port_info(const char *cmd, const char *params, struct rte_tel_data *d)
 	rte_tel_data_add_dict_string(d, "mac", mac);
 	rte_tel_data_add_dict_int(d, "link_up", mr_port_link_up(p));
 	rte_tel_data_add_dict_string(d, "steering",
-				     a->steer_flow[i] ? "rte_flow" : "software");
+				     mr_steer_mode_name(a->steer[i].mode));
 	mr_tel_put();
 	U64(d, "rx_packets", es.ipackets);
 	U64(d, "tx_packets", es.opackets);

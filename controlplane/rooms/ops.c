@@ -57,6 +57,15 @@ mr_rooms_join(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t **out)
 	return 200;
 }
 
+struct mr_dp_part *
+mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part)
+{
+	struct mr_cp_room *r = mr_room_find(rs, room);
+	struct mr_cp_part *p = r ? mr_room_part_find(r, part) : NULL;
+
+	return p != NULL ? p->dp : NULL;
+}
+
 int
 mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part)
 {

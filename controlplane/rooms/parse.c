@@ -180,7 +180,7 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 		  size_t errlen)
 {
 	static const char *const known[] = { "name", "audio_level_ext_id", "interface", "family",
-					     "srtp", NULL };
+					     "srtp", "webrtc", NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
@@ -230,6 +230,17 @@ mr_parse_part_req(const char *body, size_t len, struct mr_part_req *r, char *err
 	}
 	if ((v = json_object_get(o, "srtp")) && mr_parse_srtp(v, "srtp", 0, &r->srtp, err, errlen))
 		goto decref_obj;
+	if ((v = json_object_get(o, "webrtc"))) {
+		if (!json_is_boolean(v)) {
+			err_set(err, errlen, "webrtc: must be a boolean");
+			goto decref_obj;
+		}
+		r->webrtc = json_is_true(v);
+		if (r->webrtc && r->srtp.present) {
+			err_set(err, errlen, "webrtc: SRTP keys come from DTLS: no 'srtp' with it");
+			goto decref_obj;
+		}
+	}
 	rc = 0;
 decref_obj:
 	json_decref(o);

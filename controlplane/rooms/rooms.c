@@ -37,6 +37,7 @@
 #include "json_req.h"
 #include "rooms.h"
 #include "rooms_priv.h"
+#include "webrtc.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Memory the dataplane reads, and its deferred release */
@@ -162,6 +163,7 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 		mr_flows_ep_free(rs->a->flows, p->pidx, &p->dp->local);
 	mr_cp_srtp_release(&p->srtp);
 	mr_srtp_key_wipe(&p->srtp_new.key);
+	mr_webrtc_ice_free(p->dp);
 	mr_dpmem_poison(p->dp, sizeof(*p->dp));
 	rte_free(p->dp);
 	free(p->subs);
@@ -527,10 +529,10 @@ mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_rea
 	r->n_dying++;
 	mr_tokens_del(rs, p);
 	mr_speaker_forget(&r->spk, p->id);
+	mr_webrtc_part_gone(rs->a->webrtc, p->dp);
 	/* Out of every list first, then out of the flow table, then the deferral queue. */
 	mr_room_sync(rs, r);
-	mr_flows_del(rs->a->flows, p->pidx, &p->dp->local, p->dp->local.port, r->owner,
-		     &p->steer);
+	mr_flows_del(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner);
 	mr_flows_load_add(rs->a->flows, r->owner, -1);
 	rs->owned[r->owner]--;
 	mr_room_defer(rs, &p->defer, r->owner, &mr_part_defer_ops);
@@ -672,13 +674,25 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		}
 		mr_cp_srtp_set(&p->srtp, p->dp->srtp, &req->srtp, &p->srtp_new);
 	}
+	if (req->webrtc) {
+		rc = mr_webrtc_part_new(rs->a->webrtc, r->id, p->id, r->owner, p->dp, &p->srtp,
+					body);
+		if (rc) {
+			mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
+			rte_free(p->dp);
+			free(p);
+			return rc;
+		}
+	}
 
 	/* Publish: the owner map was set by mr_flows_ep_alloc; the participant is whole before
 	 * its key is added (a release). */
-	if (mr_flows_add(rs->a->flows, pidx, &p->dp->local, p->dp->local.port, r->owner,
-			 mr_room_flow_val(p->dp), &p->steer) < 0) {
+	if (mr_flows_add(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner,
+			 mr_room_flow_val(p->dp)) < 0) {
 		/* Never visible to a worker: no grace period needed. */
 		mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
+		mr_webrtc_part_gone(rs->a->webrtc, p->dp);
+		mr_webrtc_ice_free(p->dp);
 		mr_cp_srtp_release(&p->srtp);
 		mr_srtp_key_wipe(&p->srtp_new.key);
 		rte_free(p->dp);

@@ -81,6 +81,7 @@ struct mr_part_req {
 	char interface[MR_ROOM_IFNAME_LEN];	/* "" = first with the family */
 	uint8_t family;			/* MR_AF4/MR_AF6, 0 = IPv4 if any port has it */
 	struct mr_srtp_req srtp;	/* "srtp": the participant speaks SRTP (docs/API.md) */
+	int webrtc;			/* "webrtc": ICE-lite + DTLS-SRTP (docs/API.md "WebRTC") */
 };
 
 /* POST /v1/rooms/{room}/participants/{p}/streams (and signaling "publish") */
@@ -263,6 +264,8 @@ int mr_rooms_find_token(struct mr_rooms *rs, const char *token, uint32_t *room,
  * tells the owner to forget the latched media address (MR_CMD_PART_RESET), so media may
  * come from the new place at once. 200. */
 int mr_rooms_join(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t **out);
+/* The dataplane struct of a participant (its local endpoint, ICE state), or NULL. */
+struct mr_dp_part *mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part);
 /* The connection went away without a leave: connected = false, nothing else. 204. */
 int mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part);
 /* Remove the participant (its streams too), with the reason of participant_left. 204. */

@@ -73,7 +73,6 @@ struct mr_cp_part {
 	struct mr_cp_room *room;
 	struct mr_dp_part *dp;
 	unsigned int pidx;
-	struct rte_flow *steer;
 	char name[MR_ROOM_NAME_LEN];
 	char token[MR_TOKEN_LEN];
 	uint8_t connected;

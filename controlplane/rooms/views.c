@@ -18,6 +18,7 @@
 #include "json_req.h"
 #include "rooms.h"
 #include "rooms_priv.h"
+#include "webrtc.h"
 #include "rtp_stats.h"
 
 /* RFC 3550 §6.4.1: the fraction lost in a report block is 8-bit fixed point. */
@@ -148,6 +149,9 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 	if (flags & PJ_TOKEN)
 		json_object_set_new(j, "token", json_string(p->token));
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&p->srtp, flags & PJ_FULL));
+	if (p->dp->ice != NULL)
+		json_object_set_new(j, "webrtc", mr_webrtc_part_json(rs->a->webrtc, p->dp,
+								    flags & PJ_TOKEN));
 	if (flags & PJ_FULL) {
 		struct mr_dp_path path;
 		struct mr_part_ctr c;

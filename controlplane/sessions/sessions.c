@@ -39,7 +39,6 @@ struct mr_cp_leg {
 	unsigned int pidx;
 	uint16_t rtp_port;
 	int nh[2];			/* neighbor slots held for path 0/1, -1 none */
-	struct rte_flow *steer[2];
 	struct mr_cp_srtp srtp;		/* SRTP towards this leg's remote (srtp.dp NULL: plain) */
 };
 
@@ -454,8 +453,8 @@ mr_session_unpublish(struct mr_sessions *ss, struct mr_cp_session *s)
 		if (cl->rtp_port == 0)
 			continue;
 		for (p = 0; p < 2; p++)
-			mr_flows_del(ss->a->flows, cl->pidx, &s->dp->leg[i].local,
-				     (uint16_t)(cl->rtp_port + p), s->owner, &cl->steer[p]);
+			mr_flows_del(ss->a->flows, &s->dp->leg[i].local,
+				     (uint16_t)(cl->rtp_port + p), s->owner);
 	}
 }
 
@@ -721,9 +720,9 @@ mr_http_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	 * add is a release, so a reader that finds the key sees the whole session). */
 	for (i = 0; i < 2; i++) {
 		for (p = 0; p < (s->rtcp_mux ? 1u : 2u); p++) {
-			rc = mr_flows_add(a->flows, s->leg[i].pidx, &s->dp->leg[i].local,
+			rc = mr_flows_add(a->flows, &s->dp->leg[i].local,
 					  (uint16_t)(s->leg[i].rtp_port + p), best,
-					  mr_flow_val(s->dp, i, p), &s->leg[i].steer[p]);
+					  mr_flow_val(s->dp, i, p));
 			if (rc < 0) {
 				rc = mr_err(body, 503, "flows: table of lcore %u is full",
 					    dp->w[best]->lcore_id);

@@ -181,6 +181,46 @@ mr_srtp_tx_finish(struct mr_worker *w)
 	}
 }
 
+/* ---- software hand-off (DESIGN.md §2 "Ownership"): packets the NIC did not steer to their
+ * owner, gathered during an RX burst and passed on at its end, one enqueue burst per
+ * destination worker rather than one per packet. ---- */
+
+struct mr_handoff {
+	unsigned int n;
+	uint8_t to[MR_BURST];		/* destination worker index */
+	struct rte_mbuf *m[MR_BURST];
+};
+
+/* Enqueue what h gathered, in arrival order per destination; what a full ring refuses is
+ * dropped and counted per packet (handoff_ring_full). */
+static __rte_noinline void
+mr_handoff_flush(struct mr_worker *w, struct mr_handoff *h)
+{
+	struct rte_mbuf *batch[MR_BURST];
+	unsigned int n = h->n, i, nb, keep, sent;
+
+	while (n != 0) {
+		uint8_t to = h->to[0];
+
+		for (i = 0, nb = 0, keep = 0; i < n; i++) {
+			if (h->to[i] == to) {
+				batch[nb++] = h->m[i];
+			} else {
+				h->to[keep] = h->to[i];
+				h->m[keep++] = h->m[i];
+			}
+		}
+		n = keep;
+		sent = rte_ring_sp_enqueue_burst(w->dp->w[to]->handoff[w->idx], (void **)batch,
+						 nb, NULL);
+		w->stats.handoff_out += sent;
+		w->stats.handoff_bursts++;
+		for (i = sent; i < nb; i++)
+			mr_drop(w, batch[i], MR_DROP_HANDOFF_FULL);
+	}
+	h->n = 0;
+}
+
 /* Process received packets. from_handoff and ck are compile-time constants: packets that came
  * over a hand-off ring were already checked by another worker and must not travel again; ck
  * says whether their port vouches for their UDP checksums (MR_CK_PORT: look at each packet's
@@ -194,9 +234,11 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 	struct mr_pkt_info pis[MR_BURST];
 	struct rte_mbuf *own[MR_BURST];
 	uintptr_t data[MR_BURST];
+	struct mr_handoff ho;
 	uint64_t hits = 0;
 	unsigned int i, k = 0;
 
+	ho.n = 0;
 	for (i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct mr_pkt_info *pi = &pis[k];
@@ -270,11 +312,8 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 				mr_drop(w, m, MR_DROP_HANDOFF_STALE);
 				continue;
 			}
-			if (unlikely(rte_ring_sp_enqueue(dp->w[owner - 1]->handoff[w->idx], m) != 0)) {
-				mr_drop(w, m, MR_DROP_HANDOFF_FULL);
-				continue;
-			}
-			w->stats.handoff_out++;
+			ho.to[ho.n] = (uint8_t)(owner - 1);
+			ho.m[ho.n++] = m;
 			continue;
 		}
 		memset(&keys[k], 0, sizeof(keys[k]));
@@ -284,6 +323,12 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		keys[k].family = pi->family;
 		own[k] = m;
 		k++;
+	}
+	if (!from_handoff) {
+		/* Received on a queue of their owner: what steering is for. */
+		w->stats.rx_owned += k;
+		if (ho.n != 0)
+			mr_handoff_flush(w, &ho);
 	}
 	if (k == 0)
 		return;

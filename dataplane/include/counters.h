@@ -58,7 +58,14 @@
 	  "tag, or SRTCP without its index") \
 	X(SRTP_NO_KEY, "srtp_no_key", "SRTP on an endpoint whose remote key is not known yet") \
 	X(SRTP_PROTECT, "srtp_protect_failed", "packet to an SRTP remote that could not be " \
-	  "encrypted (no room for the tag, or an engine error)")
+	  "encrypted (no room for the tag, or an engine error)") \
+	X(STUN_AUTH, "stun_auth_fail", "STUN Binding request on a WebRTC participant's " \
+	  "endpoint with an unknown USERNAME or a MESSAGE-INTEGRITY that does not verify") \
+	X(STUN_MALFORMED, "stun_malformed", "STUN message that does not parse, fails its " \
+	  "FINGERPRINT or has an unknown comprehension-required attribute") \
+	X(STUN_IGNORED, "stun_ignored", "STUN message other than a Binding request on a " \
+	  "WebRTC participant's endpoint") \
+	X(DTLS_SRC, "dtls_not_latched", "DTLS record from a source ICE has not latched")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */
@@ -86,7 +93,11 @@ struct mr_lcore_stats {
 	uint64_t tx_pkts;		/* handed to NIC queues (accepted) */
 	uint64_t tx_bytes;
 	uint64_t relayed;		/* media packets relayed */
+	uint64_t rx_owned;		/* UDP packets for a relay port this lcore owns, received
+					 * from its own RX queues (steered right: no hand-off) */
 	uint64_t handoff_out;		/* sent to another lcore's hand-off ring */
+	uint64_t handoff_bursts;	/* enqueue bursts to hand-off rings (one per destination
+					 * per RX burst) */
 	uint64_t handoff_in;		/* received from hand-off rings */
 	uint64_t exception;		/* sent to the control plane */
 	uint64_t arp_replies;		/* ARP requests answered */

@@ -37,6 +37,7 @@ enum mr_media_kind {
 
 struct mr_dp_part;
 struct mr_dp_stream;
+struct mr_dp_ice;
 
 /* Subscribers of one stream: immutable once published. Never contains the publisher. */
 struct mr_dp_sublist {
@@ -188,7 +189,10 @@ struct mr_dp_part {
 	uint32_t id;			/* control-plane participant id */
 	uint32_t relay_ssrc;		/* SSRC the relay's own RTCP to this participant uses */
 	struct mr_dp_srtp *srtp;	/* SRTP with this participant (session_dp.h), NULL:
-					 * plain; set before publication */
+					 * plain; set before publication, then replaced by the
+					 * owner only (MR_CMD_PART_SRTP_SET) */
+	struct mr_dp_ice *ice;		/* WebRTC (ice_dp.h): ICE-lite and DTLS on this
+					 * endpoint; NULL: plain RTP. Set before publication */
 
 	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
 	 * publication. Line 1 is all a fan-out copy to this participant writes or reads

@@ -18,6 +18,7 @@
 #include <rte_prefetch.h>
 
 #include "dp_priv.h"
+#include "ice.h"
 #include "pkt_parse.h"
 #include "rec_dp.h"
 #include "room_dp.h"
@@ -126,7 +127,9 @@ room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16
 	uint16_t hlen = mr_hdr_len(op, to->local.family);
 	uint8_t *payload = rte_pktmbuf_mtod(m, uint8_t *);
 
-	if (unlikely(to->path.state != MR_PATH_LATCHED)) {
+	/* A WebRTC participant gets nothing in clear before DTLS gave its keys. */
+	if (unlikely(to->path.state != MR_PATH_LATCHED) ||
+	    unlikely(to->ice != NULL && !room_sub_srtp(to))) {
 		to->ctr.drop_no_remote++;
 		mr_drop(w, m, MR_DROP_NO_REMOTE);
 		return -1;
@@ -781,8 +784,13 @@ mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *p
 		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
 		return;
 	}
-	/* Plain RTP/RTCP rooms: STUN, DTLS and the rest neither latch nor travel. */
+	/* Plain RTP/RTCP rooms: STUN, DTLS and the rest neither latch nor travel. WebRTC
+	 * participants (ice_dp.h): STUN to ICE-lite, DTLS to the control plane. */
 	if (unlikely(pi->class != MR_CLASS_RTP && pi->class != MR_CLASS_RTCP)) {
+		if (part->ice != NULL) {
+			mr_ice_input(w, m, pi, part, now);
+			return;
+		}
 		part->ctr.drop_class++;
 		mr_drop(w, m, MR_DROP_ROOM_CLASS);
 		return;

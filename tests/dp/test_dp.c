@@ -1838,7 +1838,6 @@ test_owner_map(void **state)
 	struct mr_worker *w0 = dp->w[0], *w1 = dp->w[1];
 	struct mr_flows *fl = cp_flows();
 	struct mr_dp_session *s;
-	struct rte_flow *steer = (struct rte_flow *)&steer;
 	struct mr_ep ep, ep2, x = X, r0 = R0;
 	struct rte_mbuf *in, *out;
 	uint8_t pl[64];
@@ -1869,8 +1868,7 @@ test_owner_map(void **state)
 	s = sess_new(1, 1, P_A, MR_AF4, 20600, P_B, MR_AF4, ep.port);
 	path_set(s, 0, 0, &r0, 1);
 	neigh_set(P_A, 1, RMAC0);
-	assert_int_equal(mr_flows_add(fl, P_B, &ep, ep.port, 1, mr_flow_val(s, 1, 0), &steer), 0);
-	assert_null(steer);			/* ring ports do not steer */
+	assert_int_equal(mr_flows_add(fl, &ep, ep.port, 1, mr_flow_val(s, 1, 0)), 0);
 	plen = rtp(pl, 0, 1, 0, 0x1, 16);
 	build_udp(&f, MAC_B, XMAC, &x, &ep, pl, plen, &PLAIN);
 	in = inject_f(P_B, &f);
@@ -1885,7 +1883,7 @@ test_owner_map(void **state)
 	/* Unpublished: the key is gone at once; the map keeps the owner until the endpoint
 	 * is given back (after the grace period), so a stray packet still reaches worker 1,
 	 * which has no flow for it. */
-	mr_flows_del(fl, P_B, &ep, ep.port, 1, &steer);
+	mr_flows_del(fl, &ep, ep.port, 1);
 	assert_int_equal(mr_owner_load(dp, 0, ep.port), 2);
 	inject_f(P_B, &f);
 	mr_worker_iteration(w0, T0 + 2);

@@ -34,6 +34,8 @@
 
 #include "counters.h"
 #include "dp_priv.h"
+#include "ice_dp.h"
+#include "stun.h"
 #include "flow_table.h"
 #include "pkt_parse.h"
 #include "rec.h"
@@ -1866,6 +1868,173 @@ test_short_data_room(void **state)
 	assert_quiet();
 }
 
+/* ---- 13. ICE-lite on a WebRTC participant (dataplane/stun/ice.c) ---- */
+
+/* A Binding request as a browser sends it: USERNAME "ufrag:theirs", PRIORITY, ICE-CONTROLLING,
+ * [USE-CANDIDATE], MESSAGE-INTEGRITY under pwd, FINGERPRINT. */
+static uint8_t stun_type = 1;	/* low byte of the message type: 1 request, 0x11 indication */
+
+static uint16_t
+stun_req(uint8_t *p, const char *user, const char *pwd, int use_cand, uint8_t tid0)
+{
+	struct mr_hmac_sha1_key k;
+	uint16_t n = 20, ul = (uint16_t)strlen(user);
+	uint32_t crc;
+	unsigned int i;
+
+	memset(p, 0, 160);
+	p[1] = stun_type;
+	p[4] = 0x21; p[5] = 0x12; p[6] = 0xa4; p[7] = 0x42;
+	for (i = 0; i < 12; i++)
+		p[8 + i] = (uint8_t)(tid0 + i);
+	p[n + 1] = 0x06; p[n + 3] = (uint8_t)ul;
+	memcpy(p + n + 4, user, ul);
+	n += 4 + ((ul + 3) & ~3);
+	p[n + 1] = 0x24; p[n + 3] = 4; p[n + 4] = 0x6e; p[n + 7] = 0xff;
+	n += 8;
+	p[n] = 0x80; p[n + 1] = 0x2a; p[n + 3] = 8; memset(p + n + 4, 0x42, 8);
+	n += 12;
+	if (use_cand) {
+		p[n + 1] = 0x25;
+		n += 4;
+	}
+	p[2] = (uint8_t)((n + 24 - 20) >> 8);
+	p[3] = (uint8_t)(n + 24 - 20);
+	mr_hmac_sha1_key_init(&k, (const uint8_t *)pwd, strlen(pwd));
+	p[n + 1] = 0x08; p[n + 3] = 20;
+	mr_hmac_sha1(&k, p, n, NULL, 0, p + n + 4);
+	n += 24;
+	p[2] = (uint8_t)((n + 8 - 20) >> 8);
+	p[3] = (uint8_t)(n + 8 - 20);
+	crc = mr_crc32(0, p, n) ^ MR_STUN_FP_XOR;
+	p[n] = 0x80; p[n + 1] = 0x28; p[n + 3] = 4;
+	p[n + 4] = (uint8_t)(crc >> 24); p[n + 5] = (uint8_t)(crc >> 16);
+	p[n + 6] = (uint8_t)(crc >> 8); p[n + 7] = (uint8_t)crc;
+	return n + 8;
+}
+
+static void
+test_ice(void **state)
+{
+	static const char pwd[] = "0123456789abcdefghijklmn";
+	struct mr_ep r1 = ep4(198, 18, 0, 31, 7001), r2 = ep4(198, 18, 0, 32, 7002);
+	struct mr_hmac_sha1_key k;
+	struct mr_stun_msg sm;
+	struct mr_dp_ice *ice;
+	struct mr_dp_part *p;
+	struct rte_mbuf *out;
+	struct mr_ep mapped;
+	const uint8_t *o;
+	uint8_t pl[200];
+	uint16_t plen, olen;
+	struct frame f;
+
+	(void)state;
+	ice = rte_zmalloc("t_ice", sizeof(*ice), RTE_CACHE_LINE_SIZE);
+	assert_non_null(ice);
+	assert_int_equal(mr_ice_dp_init(ice, "uFr4g", pwd), 0);
+	mr_hmac_sha1_key_init(&k, (const uint8_t *)pwd, strlen(pwd));
+	p = part_new(P_A, MR_AF4, 30600);
+	p->ice = ice;
+
+	/* Wrong password, then an unknown ufrag: counted, dropped, nothing latched. */
+	plen = stun_req(pl, "uFr4g:abcd", "0123456789abcdefghijklmX", 1, 1);
+	build_udp(&f, MAC_A, SMAC1, &r1, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	plen = stun_req(pl, "uFr4x:abcd", pwd, 1, 2);
+	build_udp(&f, MAC_A, SMAC1, &r1, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	/* A DTLS record before ICE: not to the control plane. */
+	memset(pl, 0, 20);
+	pl[0] = 22;
+	build_udp(&f, MAC_A, SMAC1, &r1, &p->local, pl, 20, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 1);
+	assert_int_equal(ice->ctr.auth_fail, 2);
+	assert_int_equal(w->stats.drops[MR_DROP_STUN_AUTH], 2);
+	assert_int_equal(ice->ctr.dtls_drop, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_DTLS_SRC], 1);
+	assert_int_equal(p->path.state, MR_PATH_NONE);
+	assert_int_equal(rte_ring_count(w->exc), 0);
+	assert_quiet();
+
+	/* The first valid check (no USE-CANDIDATE) latches and is answered in place. */
+	plen = stun_req(pl, "uFr4g:abcd", pwd, 0, 3);
+	build_udp(&f, MAC_A, SMAC1, &r1, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 2);
+	assert_int_equal(p->path.state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&p->path.remote, &r1));
+	assert_int_equal(ice->last_check_tsc, T0 + 2);
+	out = take1(P_A);
+	o = out_payload(out, &olen);
+	assert_int_equal(olen, mr_stun_ok_len(MR_AF4));
+	assert_int_equal(mr_stun_parse(o, olen, &sm), 0);
+	assert_int_equal(sm.type, MR_STUN_BINDING_OK);
+	assert_memory_equal(o + 8, pl + 8, 12);
+	assert_true(mr_stun_integrity_ok(o, &sm, &k));
+	assert_true(sm.fp_off != 0 && mr_stun_fingerprint_ok(o, &sm));
+	assert_int_equal(mr_stun_mapped(o, &sm, &mapped), 0);
+	assert_true(mr_ep_eq(&mapped, &r1));
+	{
+		uint8_t resp[128];
+
+		memcpy(resp, o, olen);
+		check_out(out, SMAC1, MAC_A, -1, &p->local, &r1, 0, resp, olen, 0);
+	}
+	rte_pktmbuf_free(out);
+
+	/* A valid check from elsewhere without USE-CANDIDATE: answered, the remote stays. */
+	plen = stun_req(pl, "uFr4g:abcd", pwd, 0, 4);
+	build_udp(&f, MAC_A, SMAC2, &r2, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 3);
+	rte_pktmbuf_free(take1(P_A));
+	assert_true(mr_ep_eq(&p->path.remote, &r1));
+	assert_int_equal(ice->last_check_tsc, T0 + 2);
+	/* DTLS from the latched remote goes to the control plane; from r2 it does not. */
+	pl[0] = 22;
+	build_udp(&f, MAC_A, SMAC1, &r1, &p->local, pl, 20, &PLAIN);
+	inject_f(P_A, &f);
+	build_udp(&f, MAC_A, SMAC2, &r2, &p->local, pl, 20, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 4);
+	assert_int_equal(ice->ctr.dtls_in, 1);
+	assert_int_equal(ice->ctr.dtls_drop, 2);
+	assert_int_equal(rte_ring_count(w->exc), 1);
+	drain(w->exc);
+
+	/* USE-CANDIDATE from r2 nominates it. */
+	plen = stun_req(pl, "uFr4g:abcd", pwd, 1, 5);
+	build_udp(&f, MAC_A, SMAC2, &r2, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 5);
+	rte_pktmbuf_free(take1(P_A));
+	assert_true(mr_ep_eq(&p->path.remote, &r2));
+	assert_memory_equal(p->path.mac.addr_bytes, SMAC2, 6);
+	assert_int_equal(ice->ctr.nominations, 1);
+	assert_int_equal(ice->ctr.latches, 2);
+	assert_int_equal(ice->ctr.answered, 3);
+	assert_int_equal(ice->last_check_tsc, T0 + 5);
+	/* A corrupted FINGERPRINT, and a Binding indication. */
+	plen = stun_req(pl, "uFr4g:abcd", pwd, 1, 6);
+	pl[plen - 1] ^= 1;
+	build_udp(&f, MAC_A, SMAC2, &r2, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	stun_type = 0x11;
+	plen = stun_req(pl, "uFr4g:abcd", pwd, 1, 7);
+	stun_type = 1;
+	build_udp(&f, MAC_A, SMAC2, &r2, &p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0 + 6);
+	assert_int_equal(ice->ctr.malformed, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_STUN_MALFORMED], 1);
+	assert_int_equal(w->stats.drops[MR_DROP_STUN_IGNORED], 1);
+	assert_quiet();
+	p->ice = NULL;
+	rte_free(ice);
+}
+
 /* ---- 12. layout: who writes what, on which cache line (issue 8) ---- */
 
 #define LINE_OF(type, field) (offsetof(struct type, field) / RTE_CACHE_LINE_SIZE)
@@ -1915,6 +2084,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_data_room, case_up, case_down),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test_setup_teardown(test_record_capture, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_ice, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rooms_setup, case_up, case_down),
 	};
 	int rc;

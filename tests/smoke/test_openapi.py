@@ -179,6 +179,10 @@ def test_openapi_drive_all(env):
 	call("patch", "/v1/rooms/{room}/participants/{participant}", ids,
 	     body={"muted": {"video": True}}, want=200)
 	call("get", "/v1/rooms/{room}/participants/{participant}", ids, want=200)
+	# A WebRTC participant (ICE credentials, DTLS fingerprint in its view).
+	wp = call("post", "/v1/rooms/{room}/participants", ids, body={"name": "carol",
+								       "webrtc": True}, want=201)
+	check(len(wp["webrtc"]["ice_pwd"]) >= 22, "WebRTC participant without an ICE pwd")
 	call("get", "/v1/rooms/{room}", ids, want=200)
 	if websockets is not None:
 		# leave removes the participant: a second one for the WebSocket.
@@ -213,6 +217,9 @@ def test_openapi_drive_all(env):
 	call("get", "/v1/health", want=200)
 	call("get", "/v1/stats", want=200)
 	call("get", "/metrics", want=200)
+	# The WebRTC demo page: public.
+	call("get", "/demo/", token="", want=200)
+	call("get", "/demo", token="", want=200)
 
 	missing = [f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m in ops
 		   if m in METHODS and (p, m) not in v.done]

@@ -113,6 +113,23 @@ def tone_of(wav):
 	return zc / 2 / (len(s) / rate), max(abs(x) for x in s), len(s) / rate
 
 
+def _stop(tx, rx):
+	"""End the sender (if still running) and the receiver (SIGINT: EOS, so its WAV file is
+	complete)."""
+	if tx.poll() is None:
+		tx.kill()
+		tx.wait(timeout=5)
+	if rx.poll() is None:
+		rx.send_signal(signal.SIGINT)
+		try:
+			rx.wait(timeout=10)
+		except subprocess.TimeoutExpired:
+			rx.kill()
+			rx.wait(timeout=5)
+	rx.stdout.close()
+	tx.stdout.close()
+
+
 def play_through(env, s, tx_leg, rx_leg, tx_suite=None, tx_key=None, rx_suite=None,
 		 rx_key=None):
 	"""GStreamer plays the tone into leg tx_leg of session s; another GStreamer receives what
@@ -136,18 +153,7 @@ def play_through(env, s, tx_leg, rx_leg, tx_suite=None, tx_key=None, rx_suite=No
 		except h.SmokeError as e:
 			raise h.SmokeError(f"{e}: session {s.get()}") from None
 	finally:
-		if tx.poll() is None:
-			tx.kill()
-			tx.wait(timeout=5)
-		if rx.poll() is None:
-			rx.send_signal(signal.SIGINT)
-			try:
-				rx.wait(timeout=10)
-			except subprocess.TimeoutExpired:
-				rx.kill()
-				rx.wait(timeout=5)
-		rx.stdout.close()
-		tx.stdout.close()
+		_stop(tx, rx)
 	return tone_of(wav)
 
 
@@ -432,18 +438,7 @@ def test_srtp_room_srtp_and_plain(env):
 			   ["counters"]["encrypted"] >= BUFFERS * 9 // 10, 10,
 			   what="the room to encrypt the tone for A")
 	finally:
-		if tx.poll() is None:
-			tx.kill()
-			tx.wait(timeout=5)
-		if rx.poll() is None:
-			rx.send_signal(signal.SIGINT)
-			try:
-				rx.wait(timeout=10)
-			except subprocess.TimeoutExpired:
-				rx.kill()
-				rx.wait(timeout=5)
-		rx.stdout.close()
-		tx.stdout.close()
+		_stop(tx, rx)
 	f, peak, secs = tone_of(wav)
 	_tone_ok(f, peak, secs, "room: plain in, SRTP out to A")
 	c = d.ok("GET", f"/v1/rooms/{rid}/participants/{a['id']}")["srtp"]["counters"]

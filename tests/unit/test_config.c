@@ -128,7 +128,7 @@ test_non_default_values(void **state)
 		"            gateway = \"198.18.0.1\"; mtu = 68; steering = \"software\";\n"
 		"            tx_checksum_offload = false; },\n"
 		"          { name = \"c\"; device = \"net_null1\";"
-		" address = \"198.19.0.1/32\"; } );\n"
+		" address = \"198.19.0.1/32\"; steering = \"rss\"; } );\n"
 		"relay = { port_min = 1024; port_max = 1028; idle_timeout = 86400;\n"
 		"          relatch_timeout_ms = 0; max_sessions = 4000000; ended_history = 0;\n"
 		"          mbufs = 0; };\n"
@@ -164,6 +164,7 @@ test_non_default_values(void **state)
 	assert_int_equal(cfg.ports[1].addr6.family, 0);
 	assert_int_equal(cfg.ports[1].mtu, 68);
 	assert_int_equal(cfg.ports[1].steering, MR_STEER_SOFTWARE);
+	assert_int_equal(cfg.ports[2].steering, MR_STEER_RSS);
 	assert_int_equal(cfg.ports[1].tx_offload, 0);
 	assert_int_equal(cfg.ports[1].line, 6);
 	assert_int_equal(cfg.ports[2].addr4.len, 32);

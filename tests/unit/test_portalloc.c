@@ -87,6 +87,52 @@ test_rotate(void **state)
 	mr_portalloc_free(pa);
 }
 
+static int
+mr_mult6(void *arg, uint16_t port)
+{
+	(void)arg;
+	return port % 6 == 0;
+}
+
+static int
+mr_never(void *arg, uint16_t port)
+{
+	(void)arg;
+	(void)port;
+	return 0;
+}
+
+/* Steering takes the first free port that fits (flows.c: lands on the owner's queue) from
+ * the middle of the FIFO; the others keep their order, the freed one still goes last. */
+static void
+test_get_if(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(30000, 30019);	/* 10 pairs */
+
+	(void)state;
+	assert_int_equal(mr_portalloc_get(pa), 30000);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), 30006);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), 30012);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), 30018);	/* the tail */
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), -ESRCH);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_never, NULL), -ESRCH);
+	assert_int_equal(mr_portalloc_available(pa), 6);
+	assert_int_equal(mr_portalloc_put(pa, 30006), 0);
+	assert_int_equal(mr_portalloc_get(pa), 30002);
+	assert_int_equal(mr_portalloc_get(pa), 30004);
+	assert_int_equal(mr_portalloc_get(pa), 30008);
+	assert_int_equal(mr_portalloc_get(pa), 30010);
+	assert_int_equal(mr_portalloc_get(pa), 30014);
+	assert_int_equal(mr_portalloc_get(pa), 30016);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), 30006);
+	assert_int_equal(mr_portalloc_get_if(pa, mr_mult6, NULL), -ENOSPC);
+	assert_int_equal(mr_portalloc_put(pa, 30012), 0);
+	assert_int_equal(mr_portalloc_put(pa, 30002), 0);
+	assert_int_equal(mr_portalloc_get(pa), 30012);
+	assert_int_equal(mr_portalloc_get(pa), 30002);
+	mr_portalloc_free(pa);
+}
+
 int
 main(void)
 {
@@ -95,6 +141,7 @@ main(void)
 		cmocka_unit_test(test_even_pairs_and_exhaustion),
 		cmocka_unit_test(test_fifo_reuse_and_bad_put),
 		cmocka_unit_test(test_rotate),
+		cmocka_unit_test(test_get_if),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SDP offer parsing and answer building for WebRTC participants (sdp.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+
+#include "sdp.h"
+
+static void __attribute__((format(printf, 4, 5)))
+sdp_err(char *err, size_t errlen, unsigned int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(err, errlen, "line %u: ", line);
+
+	if (n < 0 || (size_t)n >= errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Copy the token at *p (up to a space or the end) into out; advance *p past it and its
+ * spaces. 0, or -1 when empty or too long. */
+static int
+tok(const char **p, char *out, size_t len)
+{
+	size_t n = strcspn(*p, " ");
+
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, *p, n);
+	out[n] = '\0';
+	*p += n;
+	while (**p == ' ')
+		(*p)++;
+	return 0;
+}
+
+static int
+num(const char **p, unsigned long max, unsigned long *v)
+{
+	char buf[16], *end;
+
+	if (tok(p, buf, sizeof(buf)) < 0 || buf[0] < '0' || buf[0] > '9')
+		return -1;
+	*v = strtoul(buf, &end, 10);
+	return *end == '\0' && *v <= max ? 0 : -1;
+}
+
+static int
+copy(char *out, size_t len, const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(out, v, n + 1);
+	return 0;
+}
+
+static struct mr_sdp_codec *
+codec_of(struct mr_sdp_media *m, unsigned long pt)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n_codecs; i++)
+		if (m->codec[i].pt == pt)
+			return &m->codec[i];
+	return NULL;
+}
+
+/* An attribute line "a=name[:value]" of media m (NULL: session level). */
+static int
+attr(struct mr_sdp *s, struct mr_sdp_media *m, const char *a, unsigned int ln, char *err,
+     size_t errlen)
+{
+	const char *colon = strchr(a, ':'), *v = colon ? colon + 1 : "";
+	char name[64];
+	size_t nl = colon ? (size_t)(colon - a) : strlen(a);
+	char *ufrag = m ? m->ufrag : s->ufrag, *pwd = m ? m->pwd : s->pwd;
+	char *fp = m ? m->fingerprint : s->fingerprint, *setup = m ? m->setup : s->setup;
+	unsigned long pt, x, y;
+	struct mr_sdp_codec *c;
+
+	if (nl == 0 || nl >= sizeof(name)) {
+		sdp_err(err, errlen, ln, "a=: bad attribute name");
+		return -1;
+	}
+	memcpy(name, a, nl);
+	name[nl] = '\0';
+	if (strcmp(name, "ice-ufrag") == 0) {
+		if (copy(ufrag, MR_SDP_TOKEN, v) < 0)
+			goto bad;
+		return 0;
+	}
+	if (strcmp(name, "ice-pwd") == 0) {
+		if (copy(pwd, MR_SDP_LONG, v) < 0)
+			goto bad;
+		return 0;
+	}
+	if (strcmp(name, "fingerprint") == 0) {
+		if (copy(fp, MR_SDP_LONG, v) < 0 || strchr(v, ' ') == NULL)
+			goto bad;
+		return 0;
+	}
+	if (strcmp(name, "setup") == 0) {
+		if (copy(setup, 16, v) < 0)
+			goto bad;
+		return 0;
+	}
+	if (m == NULL)
+		return 0;		/* group, msid-semantic, ice-options, ... */
+	if (strcmp(name, "mid") == 0) {
+		if (copy(m->mid, sizeof(m->mid), v) < 0 || strchr(v, ' ') != NULL)
+			goto bad;
+	} else if (strcmp(name, "sendrecv") == 0) {
+		m->dir = MR_SDP_SENDRECV;
+	} else if (strcmp(name, "sendonly") == 0) {
+		m->dir = MR_SDP_SENDONLY;
+	} else if (strcmp(name, "recvonly") == 0) {
+		m->dir = MR_SDP_RECVONLY;
+	} else if (strcmp(name, "inactive") == 0) {
+		m->dir = MR_SDP_INACTIVE;
+	} else if (strcmp(name, "rtcp-mux") == 0) {
+		m->rtcp_mux = 1;
+	} else if (strcmp(name, "rtpmap") == 0) {
+		char enc[MR_SDP_LONG], *sl, *sl2;
+
+		if (num(&v, 127, &pt) < 0 || tok(&v, enc, sizeof(enc)) < 0 || *v != '\0')
+			goto bad;
+		c = codec_of(m, pt);
+		sl = strchr(enc, '/');
+		if (c == NULL || sl == NULL || (size_t)(sl - enc) >= sizeof(c->name))
+			goto bad;
+		*sl = '\0';
+		memcpy(c->name, enc, (size_t)(sl - enc) + 1);
+		c->clock = (uint32_t)strtoul(sl + 1, &sl2, 10);
+		if (sl2 == sl + 1 || c->clock == 0 || (*sl2 != '\0' && *sl2 != '/'))
+			goto bad;
+		c->channels = *sl2 == '/' ? (uint8_t)strtoul(sl2 + 1, NULL, 10) : 1;
+	} else if (strcmp(name, "fmtp") == 0) {
+		if (num(&v, 127, &pt) < 0 || (c = codec_of(m, pt)) == NULL ||
+		    copy(c->fmtp, sizeof(c->fmtp), v) < 0)
+			goto bad;
+	} else if (strcmp(name, "rtcp-fb") == 0) {
+		if (*v == '*') {
+			/* wildcard feedback: ignored (browsers list it per payload type) */
+			return 0;
+		}
+		if (num(&v, 127, &pt) < 0)
+			goto bad;
+		c = codec_of(m, pt);
+		if (c == NULL)
+			goto bad;
+		if (strcmp(v, "nack") == 0)
+			c->fb |= MR_SDP_FB_NACK;
+		else if (strcmp(v, "nack pli") == 0)
+			c->fb |= MR_SDP_FB_PLI;
+		else if (strcmp(v, "ccm fir") == 0)
+			c->fb |= MR_SDP_FB_FIR;
+		else if (strcmp(v, "goog-remb") == 0)
+			c->fb |= MR_SDP_FB_REMB;
+		else if (strcmp(v, "transport-cc") == 0)
+			c->fb |= MR_SDP_FB_TCC;
+	} else if (strcmp(name, "extmap") == 0) {
+		char idd[16], uri[MR_SDP_LONG];
+		const char *q = v;
+
+		if (tok(&q, idd, sizeof(idd)) < 0 || tok(&q, uri, sizeof(uri)) < 0)
+			goto bad;
+		x = strtoul(idd, NULL, 10);
+		if (x < 1 || x > 255 || idd[0] < '0' || idd[0] > '9')
+			goto bad;
+		if (m->n_ext < MR_SDP_MAX_EXT) {
+			m->ext[m->n_ext].id = (uint8_t)x;
+			memcpy(m->ext[m->n_ext].uri, uri, strlen(uri) + 1);
+			m->n_ext++;
+		}
+	} else if (strcmp(name, "ssrc") == 0) {
+		unsigned int i;
+
+		if (num(&v, UINT32_MAX, &x) < 0)
+			goto bad;
+		for (i = 0; i < m->n_ssrc; i++)
+			if (m->ssrc[i] == x)
+				return 0;
+		if (m->n_ssrc < MR_SDP_MAX_SSRC)
+			m->ssrc[m->n_ssrc++] = (uint32_t)x;
+	} else if (strcmp(name, "ssrc-group") == 0) {
+		char sem[16];
+
+		if (tok(&v, sem, sizeof(sem)) < 0)
+			goto bad;
+		if (strcmp(sem, "FID") == 0 || strcmp(sem, "FEC-FR") == 0) {
+			if (num(&v, UINT32_MAX, &x) < 0 || num(&v, UINT32_MAX, &y) < 0)
+				goto bad;
+			if (m->n_fid < MR_SDP_MAX_SSRC)
+				m->fid[m->n_fid++] = (uint32_t)y;
+		}
+	}
+	return 0;
+bad:
+	sdp_err(err, errlen, ln, "a=%s: malformed", name);
+	return -1;
+}
+
+static int
+mline(struct mr_sdp_media *m, const char *v, unsigned int ln, char *err, size_t errlen)
+{
+	char media[16], fmt[16];
+	unsigned long port, pt;
+
+	memset(m, 0, sizeof(*m));
+	if (tok(&v, media, sizeof(media)) < 0 || num(&v, 65535, &port) < 0 ||
+	    tok(&v, m->proto, sizeof(m->proto)) < 0) {
+		sdp_err(err, errlen, ln, "m=: expected 'media port proto fmt...'");
+		return -1;
+	}
+	m->kind = strcmp(media, "audio") == 0 ? MR_SDP_AUDIO :
+		  strcmp(media, "video") == 0 ? MR_SDP_VIDEO : MR_SDP_OTHER;
+	m->port0 = port == 0;
+	while (*v != '\0') {
+		if (tok(&v, fmt, sizeof(fmt)) < 0) {
+			sdp_err(err, errlen, ln, "m=: bad format list");
+			return -1;
+		}
+		if (m->kind == MR_SDP_OTHER)
+			continue;		/* application (data channels): rejected */
+		pt = strtoul(fmt, NULL, 10);
+		if (fmt[0] < '0' || fmt[0] > '9' || pt > 127) {
+			sdp_err(err, errlen, ln, "m=: payload type '%s' is not 0..127", fmt);
+			return -1;
+		}
+		if (m->n_codecs < MR_SDP_MAX_CODECS)
+			m->codec[m->n_codecs++].pt = (uint8_t)pt;
+	}
+	return 0;
+}
+
+int
+mr_sdp_parse(const char *text, size_t len, struct mr_sdp *s, char *err, size_t errlen)
+{
+	char line[1024];
+	size_t off = 0;
+	unsigned int ln = 0, i;
+	struct mr_sdp_media *m = NULL;
+	int seen_v = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (len > MR_SDP_MAX_LEN) {
+		snprintf(err, errlen, "longer than %d bytes", MR_SDP_MAX_LEN);
+		return -1;
+	}
+	while (off < len) {
+		size_t e = off, n;
+
+		while (e < len && text[e] != '\n')
+			e++;
+		n = e - off;
+		if (n > 0 && text[off + n - 1] == '\r')
+			n--;
+		ln++;
+		if (n >= sizeof(line)) {
+			sdp_err(err, errlen, ln, "longer than %zu bytes", sizeof(line) - 1);
+			return -1;
+		}
+		memcpy(line, text + off, n);
+		line[n] = '\0';
+		off = e + 1;
+		if (n == 0)
+			continue;
+		if (memchr(line, '\0', n) != NULL) {
+			sdp_err(err, errlen, ln, "NUL byte");
+			return -1;
+		}
+		if (n < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z') {
+			sdp_err(err, errlen, ln, "not 'x=value'");
+			return -1;
+		}
+		if (!seen_v) {
+			if (line[0] != 'v' || strcmp(line, "v=0") != 0) {
+				sdp_err(err, errlen, ln, "must be v=0");
+				return -1;
+			}
+			seen_v = 1;
+			continue;
+		}
+		if (line[0] == 'm') {
+			if (s->n_media == MR_SDP_MAX_MEDIA) {
+				sdp_err(err, errlen, ln, "more than %d m-lines", MR_SDP_MAX_MEDIA);
+				return -1;
+			}
+			m = &s->m[s->n_media++];
+			if (mline(m, line + 2, ln, err, errlen) < 0)
+				return -1;
+		} else if (line[0] == 'a') {
+			if (attr(s, m, line + 2, ln, err, errlen) < 0)
+				return -1;
+		}
+	}
+	if (!seen_v) {
+		snprintf(err, errlen, "empty (no v=0)");
+		return -1;
+	}
+	if (s->n_media == 0) {
+		snprintf(err, errlen, "no m-line");
+		return -1;
+	}
+	/* JSEP: ICE and DTLS attributes in each m-section (bundled: the same); take the
+	 * first's where the session has none. */
+	if (s->ufrag[0] == '\0')
+		memcpy(s->ufrag, s->m[0].ufrag, sizeof(s->ufrag));
+	if (s->pwd[0] == '\0')
+		memcpy(s->pwd, s->m[0].pwd, sizeof(s->pwd));
+	if (s->fingerprint[0] == '\0')
+		memcpy(s->fingerprint, s->m[0].fingerprint, sizeof(s->fingerprint));
+	if (s->setup[0] == '\0')
+		memcpy(s->setup, s->m[0].setup, sizeof(s->setup));
+	if (s->ufrag[0] == '\0' || s->pwd[0] == '\0') {
+		snprintf(err, errlen, "no a=ice-ufrag / a=ice-pwd");
+		return -1;
+	}
+	if (s->fingerprint[0] == '\0') {
+		snprintf(err, errlen, "no a=fingerprint (DTLS-SRTP is required)");
+		return -1;
+	}
+	if (strcmp(s->setup, "passive") == 0) {
+		snprintf(err, errlen, "a=setup:passive: mrelay is passive, the offerer must be "
+			 "active or actpass");
+		return -1;
+	}
+	for (i = 0; i < s->n_media; i++)
+		if (s->m[i].mid[0] == '\0') {
+			snprintf(err, errlen, "m-line %u: no a=mid (BUNDLE needs one)", i + 1);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+h264_ok(const char *fmtp)
+{
+	const char *p = strstr(fmtp, "profile-level-id=");
+
+	if (strstr(fmtp, "packetization-mode=1") == NULL || p == NULL)
+		return 0;
+	p += strlen("profile-level-id=");
+	/* Constrained baseline: profile_idc 0x42 with constraint_set1 (0xe0 or 0x40 flags),
+	 * RFC 6184 §8.1, as browsers offer it (42e01f, 42001f). */
+	return strncasecmp(p, "42e0", 4) == 0 || strncasecmp(p, "4200", 4) == 0;
+}
+
+const struct mr_sdp_codec *
+mr_sdp_pick(const struct mr_sdp_media *m)
+{
+	unsigned int i;
+
+	if (m->kind == MR_SDP_AUDIO) {
+		for (i = 0; i < m->n_codecs; i++)
+			if (strcasecmp(m->codec[i].name, "opus") == 0 && m->codec[i].clock == 48000)
+				return &m->codec[i];
+		return NULL;
+	}
+	if (m->kind != MR_SDP_VIDEO)
+		return NULL;
+	for (i = 0; i < m->n_codecs; i++)
+		if (strcasecmp(m->codec[i].name, "VP8") == 0 && m->codec[i].clock == 90000)
+			return &m->codec[i];
+	for (i = 0; i < m->n_codecs; i++)
+		if (strcasecmp(m->codec[i].name, "H264") == 0 && m->codec[i].clock == 90000 &&
+		    h264_ok(m->codec[i].fmtp))
+			return &m->codec[i];
+	return NULL;
+}
+
+unsigned int
+mr_sdp_ssrcs(const struct mr_sdp_media *m, uint32_t *out, unsigned int max)
+{
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < m->n_ssrc && n < max; i++) {
+		for (j = 0; j < m->n_fid; j++)
+			if (m->fid[j] == m->ssrc[i])
+				break;
+		if (j == m->n_fid)
+			out[n++] = m->ssrc[i];
+	}
+	return n;
+}
+
+uint8_t
+mr_sdp_ext_id(const struct mr_sdp_media *m, const char *uri)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n_ext; i++)
+		if (strcmp(m->ext[i].uri, uri) == 0)
+			return m->ext[i].id;
+	return 0;
+}
+
+struct out {
+	char *p;
+	size_t len, n;
+	int over;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->over)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p + o->n, o->len - o->n, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->n)
+		o->over = 1;
+	else
+		o->n += (size_t)n;
+}
+
+static const char *
+ep_addr(const struct mr_ep *e, char *buf, size_t len)
+{
+	return inet_ntop(e->family == MR_AF4 ? AF_INET : AF_INET6, e->a, buf, (socklen_t)len);
+}
+
+int
+mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, size_t len)
+{
+	static const char *const exts[] = { MR_SDP_EXT_MID, MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST,
+					    MR_SDP_EXT_TCC };
+	static const char *const dirs[] = { "sendrecv", "recvonly", "sendonly", "inactive" };
+	struct out b = { out, len, 0, 0 };
+	char a[INET6_ADDRSTRLEN];
+	unsigned int i, k, bundled = 0;
+
+	if (len == 0)
+		return -1;
+	out[0] = '\0';
+	put(&b, "v=0\r\no=mrelay %" PRIu64 " 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+	    l->session_id);
+	put(&b, "a=ice-lite\r\na=group:BUNDLE");
+	for (i = 0; i < o->n_media; i++)
+		if (!o->m[i].port0 && mr_sdp_pick(&o->m[i]) != NULL) {
+			put(&b, " %s", o->m[i].mid);
+			bundled++;
+		}
+	put(&b, "\r\na=msid-semantic: WMS *\r\n");
+	for (i = 0; i < o->n_media; i++) {
+		const struct mr_sdp_media *m = &o->m[i];
+		const struct mr_sdp_codec *c = m->port0 ? NULL : mr_sdp_pick(m);
+
+		if (c == NULL) {
+			/* Rejected (RFC 8829 §5.3.1): port 0, the offered formats echoed. */
+			put(&b, "m=%s 0 %s", m->kind == MR_SDP_AUDIO ? "audio" :
+			    m->kind == MR_SDP_VIDEO ? "video" : "application", m->proto);
+			if (m->n_codecs == 0)
+				put(&b, " %s", m->kind == MR_SDP_OTHER ? "webrtc-datachannel" : "0");
+			for (k = 0; k < m->n_codecs; k++)
+				put(&b, " %u", m->codec[k].pt);
+			put(&b, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", m->mid);
+			continue;
+		}
+		put(&b, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", m->kind == MR_SDP_AUDIO ? "audio" :
+		    "video", c->pt);
+		put(&b, "c=IN %s %s\r\n", l->cand[0].family == MR_AF4 ? "IP4" : "IP6",
+		    ep_addr(&l->cand[0], a, sizeof(a)));
+		put(&b, "a=rtcp:9 IN IP4 0.0.0.0\r\n");
+		put(&b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ufrag, l->pwd);
+		put(&b, "a=fingerprint:%s\r\na=setup:passive\r\n", l->fingerprint);
+		put(&b, "a=mid:%s\r\n", m->mid);
+		for (k = 0; k < m->n_ext; k++) {
+			unsigned int e;
+
+			for (e = 0; e < sizeof(exts) / sizeof(exts[0]); e++)
+				if (strcmp(m->ext[k].uri, exts[e]) == 0 &&
+				    (e != 1 || m->kind == MR_SDP_AUDIO))
+					put(&b, "a=extmap:%u %s\r\n", m->ext[k].id, m->ext[k].uri);
+		}
+		put(&b, "a=%s\r\na=rtcp-mux\r\n", dirs[m->dir]);
+		if (c->channels > 1)
+			put(&b, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock, c->channels);
+		else
+			put(&b, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock);
+		if (c->fb & MR_SDP_FB_REMB)
+			put(&b, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+		if (c->fb & MR_SDP_FB_TCC)
+			put(&b, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
+		if (c->fb & MR_SDP_FB_FIR)
+			put(&b, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+		if (c->fb & MR_SDP_FB_NACK)
+			put(&b, "a=rtcp-fb:%u nack\r\n", c->pt);
+		if (c->fb & MR_SDP_FB_PLI)
+			put(&b, "a=rtcp-fb:%u nack pli\r\n", c->pt);
+		if (m->kind == MR_SDP_AUDIO)
+			put(&b, "a=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt);
+		else if (c->fmtp[0] != '\0')
+			put(&b, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+		for (k = 0; k < l->n_cand; k++)
+			put(&b, "a=candidate:%u 1 udp %u %s %u typ host\r\n", k + 1,
+			    2130706431u - k, ep_addr(&l->cand[k], a, sizeof(a)), l->cand[k].port);
+		put(&b, "a=end-of-candidates\r\n");
+	}
+	(void)bundled;
+	return b.over ? -1 : (int)b.n;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * SDP offer/answer for WebRTC participants (RFC 8866, JSEP RFC 8829, BUNDLE RFC 8843): parse
+ * a browser's offer, build mrelay's answer (ice-lite, one candidate per media address,
+ * setup:passive, BUNDLE, rtcp-mux, Opus and VP8 / H.264 constrained baseline with the
+ * offer's payload types, header extensions and RTCP feedback mrelay passes through). Pure C,
+ * no EAL: unit-tested and fuzzed.
+ */
+#ifndef MR_SDP_H
+#define MR_SDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mr_types.h"
+
+#define MR_SDP_MAX_MEDIA 8
+#define MR_SDP_MAX_CODECS 32
+#define MR_SDP_MAX_EXT 16
+#define MR_SDP_MAX_SSRC 8
+#define MR_SDP_TOKEN 64			/* mids, ufrags, codec names */
+#define MR_SDP_LONG 256			/* pwds, fmtp, fingerprints */
+#define MR_SDP_MAX_LEN 65536
+
+enum { MR_SDP_AUDIO = 0, MR_SDP_VIDEO = 1, MR_SDP_OTHER = 2 };
+enum { MR_SDP_SENDRECV = 0, MR_SDP_SENDONLY, MR_SDP_RECVONLY, MR_SDP_INACTIVE };
+
+struct mr_sdp_codec {
+	uint8_t pt;
+	char name[MR_SDP_TOKEN];	/* "opus", "VP8", "H264", ... */
+	uint32_t clock;
+	uint8_t channels;
+	char fmtp[MR_SDP_LONG];
+	uint8_t fb;			/* MR_SDP_FB_* offered for this payload type */
+};
+
+#define MR_SDP_FB_NACK		1
+#define MR_SDP_FB_PLI		2
+#define MR_SDP_FB_FIR		4
+#define MR_SDP_FB_REMB		8
+#define MR_SDP_FB_TCC		16
+
+struct mr_sdp_ext {
+	uint8_t id;
+	char uri[MR_SDP_LONG];
+};
+
+struct mr_sdp_media {
+	uint8_t kind;			/* MR_SDP_AUDIO, VIDEO, OTHER */
+	uint8_t dir;			/* MR_SDP_SENDRECV ... */
+	uint8_t rtcp_mux;
+	uint8_t port0;			/* m= port 0: rejected by the offerer */
+	char proto[MR_SDP_TOKEN];
+	char mid[MR_SDP_TOKEN];
+	unsigned int n_codecs, n_ext, n_ssrc, n_fid;
+	struct mr_sdp_codec codec[MR_SDP_MAX_CODECS];
+	struct mr_sdp_ext ext[MR_SDP_MAX_EXT];
+	uint32_t ssrc[MR_SDP_MAX_SSRC];		/* every a=ssrc id, in order */
+	uint32_t fid[MR_SDP_MAX_SSRC];		/* second ids of a=ssrc-group:FID (RTX) */
+	/* per-media ICE/DTLS attributes (JSEP puts them in each m-section) */
+	char ufrag[MR_SDP_TOKEN], pwd[MR_SDP_LONG], fingerprint[MR_SDP_LONG], setup[16];
+};
+
+struct mr_sdp {
+	char ufrag[MR_SDP_TOKEN], pwd[MR_SDP_LONG], fingerprint[MR_SDP_LONG], setup[16];
+	unsigned int n_media;
+	struct mr_sdp_media m[MR_SDP_MAX_MEDIA];
+};
+
+/* Parse an offer. 0, or -1 with err naming the line ("line 7: a=rtpmap: ..."). The session
+ * or its first media section must give ice-ufrag, ice-pwd and a fingerprint; every m-line
+ * must be UDP/TLS/RTP/SAVPF or be rejected in the answer. */
+int mr_sdp_parse(const char *text, size_t len, struct mr_sdp *s, char *err, size_t errlen);
+
+/* The codec mrelay takes from media m (Opus for audio; VP8, else H.264 packetization-mode 1
+ * with a constrained baseline profile, for video), or NULL. */
+const struct mr_sdp_codec *mr_sdp_pick(const struct mr_sdp_media *m);
+/* The primary SSRCs of m (a=ssrc ids that are not the second of an FID group) into out (at
+ * most max). Returns the count. */
+unsigned int mr_sdp_ssrcs(const struct mr_sdp_media *m, uint32_t *out, unsigned int max);
+/* The id of a header extension URI offered in m, 0 when absent. */
+uint8_t mr_sdp_ext_id(const struct mr_sdp_media *m, const char *uri);
+
+struct mr_sdp_local {
+	const char *ufrag, *pwd, *fingerprint;
+	uint64_t session_id;
+	unsigned int n_cand;
+	struct mr_ep cand[4];		/* the participant's endpoint, one per media address */
+};
+
+/* The answer to offer o into out (len bytes, NUL-terminated). Returns its length, or -1 when
+ * out is too small. */
+int mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, size_t len);
+
+#define MR_SDP_EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
+#define MR_SDP_EXT_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
+#define MR_SDP_EXT_AST "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+#define MR_SDP_EXT_TCC "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+#endif

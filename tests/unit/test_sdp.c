@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Unit tests for controlplane/webrtc/sdp.c: a Chromium offer (audio + video, BUNDLE, RTX
+ * groups) parsed and answered; malformed offers refused with the line named.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sdp.h"
+
+static const char offer[] =
+	"v=0\r\n"
+	"o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n"
+	"s=-\r\n"
+	"t=0 0\r\n"
+	"a=group:BUNDLE 0 1\r\n"
+	"a=extmap-allow-mixed\r\n"
+	"a=msid-semantic: WMS stream\r\n"
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8\r\n"
+	"c=IN IP4 0.0.0.0\r\n"
+	"a=rtcp:9 IN IP4 0.0.0.0\r\n"
+	"a=ice-ufrag:Ab1c\r\n"
+	"a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+	"a=ice-options:trickle\r\n"
+	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55"
+	":66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+	"a=setup:actpass\r\n"
+	"a=mid:0\r\n"
+	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+	"a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n"
+	"a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+	"a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+	"a=sendrecv\r\n"
+	"a=msid:stream track-a\r\n"
+	"a=rtcp-mux\r\n"
+	"a=rtpmap:111 opus/48000/2\r\n"
+	"a=rtcp-fb:111 transport-cc\r\n"
+	"a=fmtp:111 minptime=10;useinbandfec=1\r\n"
+	"a=rtpmap:63 red/48000/2\r\n"
+	"a=fmtp:63 111/111\r\n"
+	"a=rtpmap:9 G722/8000\r\n"
+	"a=rtpmap:0 PCMU/8000\r\n"
+	"a=rtpmap:8 PCMA/8000\r\n"
+	"a=ssrc:1111 cname:x\r\n"
+	"a=ssrc:1111 msid:stream track-a\r\n"
+	"m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103\r\n"
+	"c=IN IP4 0.0.0.0\r\n"
+	"a=ice-ufrag:Ab1c\r\n"
+	"a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
+	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55"
+	":66:77:88:99:AA:BB:CC:DD:EE:FF\r\n"
+	"a=setup:actpass\r\n"
+	"a=mid:1\r\n"
+	"a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"
+	"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+	"a=sendrecv\r\n"
+	"a=rtcp-mux\r\n"
+	"a=rtpmap:96 VP8/90000\r\n"
+	"a=rtcp-fb:96 goog-remb\r\n"
+	"a=rtcp-fb:96 transport-cc\r\n"
+	"a=rtcp-fb:96 ccm fir\r\n"
+	"a=rtcp-fb:96 nack\r\n"
+	"a=rtcp-fb:96 nack pli\r\n"
+	"a=rtpmap:97 rtx/90000\r\n"
+	"a=fmtp:97 apt=96\r\n"
+	"a=rtpmap:102 H264/90000\r\n"
+	"a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+	"a=rtpmap:103 rtx/90000\r\n"
+	"a=ssrc-group:FID 2222 3333\r\n"
+	"a=ssrc:2222 cname:x\r\n"
+	"a=ssrc:3333 cname:x\r\n";
+
+static void
+test_parse_answer(void **state)
+{
+	struct mr_sdp *s = malloc(sizeof(*s));
+	struct mr_sdp_local l = { .ufrag = "uFr4g", .pwd = "0123456789abcdefghijklmn",
+				  .fingerprint = "sha-256 AA:BB", .session_id = 7, .n_cand = 1 };
+	const struct mr_sdp_codec *c;
+	char err[128], ans[8192];
+	uint32_t ss[8];
+
+	(void)state;
+	assert_int_equal(mr_sdp_parse(offer, strlen(offer), s, err, sizeof(err)), 0);
+	assert_string_equal(s->ufrag, "Ab1c");
+	assert_string_equal(s->pwd, "abcdefghijklmnopqrstuvwx");
+	assert_int_equal(s->n_media, 2);
+	assert_int_equal(s->m[0].kind, MR_SDP_AUDIO);
+	assert_int_equal(s->m[0].rtcp_mux, 1);
+	c = mr_sdp_pick(&s->m[0]);
+	assert_non_null(c);
+	assert_int_equal(c->pt, 111);
+	assert_int_equal(c->fb, MR_SDP_FB_TCC);
+	c = mr_sdp_pick(&s->m[1]);
+	assert_int_equal(c->pt, 96);
+	assert_int_equal(c->fb, 31);
+	assert_int_equal(mr_sdp_ssrcs(&s->m[0], ss, 8), 1);
+	assert_int_equal(ss[0], 1111);
+	assert_int_equal(mr_sdp_ssrcs(&s->m[1], ss, 8), 1);
+	assert_int_equal(ss[0], 2222);
+	assert_int_equal(mr_sdp_ext_id(&s->m[0], MR_SDP_EXT_LEVEL), 1);
+
+	l.cand[0].family = MR_AF4;
+	l.cand[0].port = 30000;
+	l.cand[0].a[0] = 198; l.cand[0].a[1] = 18; l.cand[0].a[3] = 1;
+	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
+	assert_non_null(strstr(ans, "a=ice-lite\r\n"));
+	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
+	assert_non_null(strstr(ans, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+	assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"));
+	assert_non_null(strstr(ans, "a=setup:passive\r\n"));
+	assert_non_null(strstr(ans, "a=ice-ufrag:uFr4g\r\n"));
+	assert_non_null(strstr(ans, "a=candidate:1 1 udp 2130706431 198.18.0.1 30000 typ host\r\n"));
+	assert_non_null(strstr(ans, "a=fmtp:111 minptime=10;useinbandfec=1\r\n"));
+	assert_non_null(strstr(ans, "a=rtcp-fb:96 nack pli\r\n"));
+	/* The audio level extension only on audio; rtx not answered. */
+	assert_null(strstr(ans, "rtx/90000"));
+	assert_int_equal(strstr(strstr(ans, "m=video"), "ssrc-audio-level") == NULL, 1);
+	/* Too small a buffer. */
+	assert_int_equal(mr_sdp_answer(s, &l, ans, 100), -1);
+	/* H.264 when VP8 is not offered. */
+	s->m[1].codec[0].name[0] = 'X';
+	assert_int_equal(mr_sdp_pick(&s->m[1])->pt, 102);
+	free(s);
+}
+
+static void
+bad(const char *text, const char *want)
+{
+	struct mr_sdp *s = malloc(sizeof(*s));
+	char err[128];
+
+	assert_int_equal(mr_sdp_parse(text, strlen(text), s, err, sizeof(err)), -1);
+	if (strstr(err, want) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, want);
+	free(s);
+}
+
+static void
+test_malformed(void **state)
+{
+	(void)state;
+	bad("", "empty");
+	bad("v=1\r\n", "line 1: must be v=0");
+	bad("v=0\r\nxyz\r\n", "line 2: not 'x=value'");
+	bad("v=0\r\nm=audio\r\n", "line 2: m=");
+	bad("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 300\r\n", "line 2: m=: payload type");
+	bad("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:112 opus/48000\r\n",
+	    "line 3: a=rtpmap");
+	bad("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus\r\n", "line 3: a=rtpmap");
+	bad("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n", "ice-ufrag");
+	bad("v=0\r\na=ice-ufrag:a\r\na=ice-pwd:b\r\nm=audio 9 X 111\r\na=mid:0\r\n",
+	    "fingerprint");
+	bad("v=0\r\na=ice-ufrag:a\r\na=ice-pwd:b\r\na=fingerprint:sha-256 00\r\n"
+	    "m=audio 9 X 111\r\n", "no a=mid");
+	bad("v=0\r\na=ice-ufrag:a\r\na=ice-pwd:b\r\na=fingerprint:sha-256 00\r\n"
+	    "a=setup:passive\r\nm=audio 9 X 111\r\na=mid:0\r\n", "setup:passive");
+	bad("v=0\r\nm=audio 9 X 111\r\na=ssrc:99999999999 cname:x\r\n", "line 3: a=ssrc");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_answer),
+		cmocka_unit_test(test_malformed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
