@@ -24,14 +24,17 @@ mr_rss_hash(const uint8_t *key, const struct mr_ep *dst)
 {
 	/* rte_softrss takes the input as host-order words of the byte stream: the address's
 	 * bytes, then the port's two bytes at the top of the last word. */
-	uint32_t t[5];
+	uint32_t t[5], k[6];
 	unsigned int i, n = dst->family == MR_AF6 ? 4 : 1;
 
 	for (i = 0; i < n; i++)
 		t[i] = (uint32_t)dst->a[4 * i] << 24 | (uint32_t)dst->a[4 * i + 1] << 16 |
 		       (uint32_t)dst->a[4 * i + 2] << 8 | dst->a[4 * i + 3];
 	t[n] = (uint32_t)dst->port << 16;
-	return rte_softrss(t, n + 1, key);
+	/* rte_softrss reads the key as 32-bit words: give it an aligned copy of the bytes it
+	 * uses (input words + 1: 24 at most), whatever the caller's alignment. */
+	memcpy(k, key, sizeof(k));
+	return rte_softrss(t, n + 1, (const uint8_t *)k);
 }
 
 uint16_t

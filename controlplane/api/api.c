@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 #include <arpa/inet.h>
@@ -447,6 +448,31 @@ reply_internal(struct MHD_Connection *conn, unsigned int status)
 			  NULL, 0);
 }
 
+/* A file download: fd is sent whole (libmicrohttpd reads it as the client takes it) and
+ * closed in every case. */
+static enum MHD_Result
+reply_fd(struct MHD_Connection *conn, int fd, const char *ctype)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	struct stat sb;
+
+	if (fstat(fd, &sb) != 0) {
+		close(fd);
+		return reply_internal(conn, 500);
+	}
+	resp = MHD_create_response_from_fd((uint64_t)sb.st_size, fd);
+	if (resp == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	if (ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* Send body (a reference we own) as compact JSON. */
 static enum MHD_Result
 reply_json(struct MHD_Connection *conn, unsigned int status, json_t *body,
@@ -859,6 +885,17 @@ dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 			return reply_internal(conn, 500);
 		}
 		return queue_text(conn, 200, text, 0, rt->text_type, NULL, NULL, 0);
+	}
+	if (rt->file != NULL && r->method == MR_HTTP_GET) {
+		const char *ctype = NULL;
+		int fd = -1;
+
+		status = rt->file(api->a, &hr, &fd, &ctype, &body);
+		if (status == 200 && fd >= 0)
+			return reply_fd(conn, fd, ctype);
+		if (fd >= 0)
+			close(fd);
+		return reply_handler(api, conn, rt, hr.method_name, status, body);
 	}
 	if (rt->body_required && r->want_body && r->len == 0)
 		return reply_err(conn, 400, "body: empty");

@@ -61,6 +61,11 @@ struct mr_http_route {
 	 * failure (500). GET only. */
 	char *(*text)(struct mr_appliance *a);
 	const char *text_type;		/* its Content-Type */
+	/* GET of a file (a download): the status and, with 200, an open descriptor that the
+	 * HTTP layer sends whole and closes, with its Content-Type; otherwise *out as a
+	 * handler's. Other methods go to handler. */
+	int (*file)(struct mr_appliance *a, const struct mr_http_req *r, int *fd,
+		    const char **ctype, json_t **out);
 	unsigned int body_required;	/* POST/PATCH without a body: 400 "body: empty" */
 	unsigned int paged;		/* GET takes ?cursor=&limit= (anything else is a 400) */
 	/* 201 answers get "Location: <location>/<the answer's "id">" when set. */

@@ -1441,6 +1441,35 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	}
 	st->enabled = 1;
 	return 0;
+/* recording = { directory = "/var/lib/mrelay/recordings"; ring = 8192; }; (docs/CONFIG.md
+ * "recording"): no directory, no recording. */
+static int
+parse_recording(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "directory", "ring", NULL };
+	config_setting_t *g, *ds;
+	const char *dir = NULL;
+	int ret;
+
+	ret = get_group(x, root, "recording", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = get_string(x, g, "directory", 0, &dir, &ds);
+	if (ret == 0 && dir != NULL) {
+		if (dir[0] != '/' || strlen(dir) >= sizeof(cfg->rec_dir) - 80)
+			return cfg_err(x, ds,
+				       "'%.64s': must be an absolute path shorter than %zu bytes",
+				       dir, sizeof(cfg->rec_dir) - 80);
+		snprintf(cfg->rec_dir, sizeof(cfg->rec_dir), "%s", dir);
+	}
+	if (ret == 0)
+		ret = get_uint_range(x, g, "ring", 256, 1 << 20, &cfg->rec_ring);
+	if (ret == 0 && (cfg->rec_ring & (cfg->rec_ring - 1)))
+		return cfg_err(x, config_setting_get_member(g, "ring"),
+			       "%u: must be a power of two", cfg->rec_ring);
+	return ret;
 }
 
 /* log = { level = "info"; }; */
@@ -1504,6 +1533,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->state.queue = 100000;
 	cfg->state.restore_timeout_ms = 5000;
 	cfg->state.restore = 1;
+	cfg->rec_ring = 8192;
 }
 
 static int
@@ -1512,7 +1542,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 {
 	static const char *const top_keys[] = {
 		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng",
-		"state", NULL
+		"state", "recording", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1569,6 +1599,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_ng(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_state(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_recording(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

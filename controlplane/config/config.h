@@ -153,7 +153,10 @@ struct mr_config {
 	/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; } (docs/CONFIGURATION.md) */
 	unsigned int srtp_engine;	/* enum mr_srtp_engine_kind: 0 ipsec-mb, 1 libsrtp */
 	struct mr_state_conf state;
-	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */
+	/* recording = { directory = "..."; ring = 8192; } (docs/CONFIG.md "recording") */
+	char rec_dir[256];		/* "" = recording off (REST answers 503) */
+	unsigned int rec_ring;		/* captures in flight to the writer, power of two */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

@@ -25,6 +25,7 @@
 #include "neigh.h"
 #include "ng.h"
 #include "port.h"
+#include "recorder.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "srtp.h"
@@ -369,6 +370,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		snprintf(err, errlen, "out of memory for rooms");
 		return -ENOMEM;
 	}
+	a->rec = mr_recorder_create(a, err, errlen);
+	if (a->rec == NULL && err[0] != '\0')
+		return -EINVAL;
 	a->webrtc = mr_webrtc_create(a, err, errlen);
 	if (a->webrtc == NULL)
 		return -ENOMEM;
@@ -439,6 +443,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_ng_tick(a->ng);
 			mr_rooms_tick(a->rooms, now);
 			mr_state_tick(a->state, now);
+			mr_recorder_tick(a->rec);
 			mr_telemetry_tick(a);
 		}
 	}
@@ -463,6 +468,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	/* What waits for its grace period first: its free callbacks need the rooms, the
 	 * sessions and the endpoints. */
 	mr_defer_drain(&a->defer);
+	mr_recorder_free(a->rec);
+	a->rec = NULL;
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
 	mr_webrtc_free(a->webrtc);

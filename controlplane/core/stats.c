@@ -15,6 +15,7 @@
 #include "port.h"
 #include "router.h"
 #include "ng.h"
+#include "recorder.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "state.h"
@@ -84,6 +85,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		json_object_set_new(j, "sessions", json_integer(mr_sessions_owned(a->sess, i)));
 		json_object_set_new(j, "room_participants",
 				    json_integer(a->rooms ? mr_rooms_owned(a->rooms, i) : 0));
+		json_object_set_new(j, "recording_captures", json_integer(s.rec_captured));
+		json_object_set_new(j, "recording_captures_dropped", json_integer(s.rec_dropped));
 		json_object_set_new(j, "drops", drops);
 		json_array_append_new(lcores, j);
 	}
@@ -221,7 +224,10 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	X(nd_replies, "nd_replies_total", "Neighbor solicitations answered") \
 	X(echo_replies, "echo_replies_total", "ICMP and ICMPv6 echo requests answered") \
 	X(busy_cycles, "busy_cycles_total", "TSC cycles spent in loop iterations that did work") \
-	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations")
+	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations") \
+	X(rec_captured, "recording_captures_total", "RTP packets copied for a recording") \
+	X(rec_dropped, "recording_captures_dropped_total", "Captures for a recording not " \
+	  "made: ring to the writer full or capture pool empty (the media went on)")
 
 static char *
 mr_http_metrics(struct mr_appliance *a)
@@ -318,6 +324,7 @@ mr_http_metrics(struct mr_appliance *a)
 			if (a->rooms != NULL)
 				mr_rooms_metrics(a->rooms, f);
 			mr_ng_metrics(a->ng, f);
+			mr_recorder_metrics(a->rec, f);
 			if (fclose(f) != 0 || text == NULL)
 				b.oom = 1;
 			else

@@ -225,6 +225,16 @@ void mr_rooms_metrics(struct mr_rooms *rs, FILE *f);
 int mr_http_rooms(struct mr_appliance *a, const char *method, const char *path,
 		  const char *body, size_t len, json_t **out);
 
+/* ---- recording (record.c; controlplane/media/recorder.c drives it) ---- */
+
+/* Record room's audio streams, those published later included, under recording rec_id
+ * (0: stop). 0, -ENOENT (no such room) or -EBUSY (recorded already under another id). */
+int mr_rooms_set_rec(struct mr_rooms *rs, uint32_t room, uint16_t rec_id);
+/* A "recording" event to the room's participants: {"recording": id, "state": state,
+ * "error": error or null}. */
+void mr_rooms_rec_event(struct mr_rooms *rs, uint32_t room, uint16_t rec_id, const char *state,
+			const char *error);
+
 /* ---- signaling API ---- */
 
 /* Event hook: cb(arg, room, only_part, except_part, event) for every room event, with

@@ -109,6 +109,7 @@ struct mr_cp_room {
 	uint32_t next_part, next_stream;
 	struct mr_speaker spk;
 	time_t created;
+	uint16_t rec_id;		/* recording of its audio streams, 0 = none (record.c) */
 };
 
 struct mr_rooms {

@@ -524,6 +524,17 @@ mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reas
 	SESS_LOG(DEBUG, "session %016" PRIx64 " ended: %s\n", s->id, reason);
 }
 
+static struct mr_cp_session *mr_session_find(struct mr_sessions *ss, const char *id);
+
+/* sessions.h */
+struct mr_dp_session *
+mr_sessions_live(struct mr_sessions *ss, const char *id)
+{
+	struct mr_cp_session *s = mr_session_find(ss, id);
+
+	return s != NULL && s->state == CS_ACTIVE ? s->dp : NULL;
+}
+
 /* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */
 static struct mr_cp_session *
 mr_session_find(struct mr_sessions *ss, const char *id)

@@ -30,6 +30,9 @@ struct mr_sessions *mr_sessions_create(struct mr_appliance *a);
 void mr_sessions_free(struct mr_sessions *ss);
 /* Idle timeouts; call a few times per second at least. */
 void mr_sessions_tick(struct mr_sessions *ss, uint64_t now_tsc);
+/* The live dataplane session of an active session id (16 hex digits), NULL when there is
+ * none (unknown, ending or ended): valid until the control loop ends a session. */
+struct mr_dp_session *mr_sessions_live(struct mr_sessions *ss, const char *id);
 void mr_sessions_counts(const struct mr_sessions *ss, struct mr_sessions_counts *c);
 /* Active sessions owned by worker w. */
 unsigned int mr_sessions_owned(const struct mr_sessions *ss, unsigned int w);

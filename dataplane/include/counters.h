@@ -107,6 +107,9 @@ struct mr_lcore_stats {
 	uint64_t busy_cycles;		/* TSC cycles in iterations that did work */
 	uint64_t idle_cycles;		/* TSC cycles in empty iterations */
 	uint64_t iterations;
+	uint64_t rec_captured;		/* RTP packets copied for a recording (rec.h) */
+	uint64_t rec_dropped;		/* captures not made: recording ring full or pool empty
+					 * (the media itself went on) */
 	uint64_t drops[MR_DROP_MAX];
 };
 

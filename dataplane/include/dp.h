@@ -183,6 +183,12 @@ struct mr_dp {
 	struct mr_scale tsc_to_q16;	/* TSC cycles → 1/65536 s (DLSR, RTT: RFC 3550 §6.4.1) */
 	struct mr_scale rtx_refill;	/* TSC cycles → retransmission tokens * 2^16 */
 	uint64_t rtx_bucket;		/* nack_budget tokens * 2^16: the bucket's depth */
+	/* Recording (rec.h): captures of recorded streams to the writer thread. cp: written
+	 * before launch, dp: ro. NULL when recording is not configured. */
+	struct rte_ring *rec_ring;	/* MP/SC: the workers (and the control thread's
+					 * messages) → the writer thread */
+	struct rte_mempool *rec_mp;	/* MR_REC_BUF data rooms, apart from the packet pool
+					 * so a slow disk never starves the media */
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };

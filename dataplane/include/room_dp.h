@@ -121,6 +121,8 @@ struct mr_dp_stream {
 	 * acquire load; muted: relaxed store and load. */
 	struct mr_dp_sublist *subs __rte_cache_aligned;
 	uint8_t muted;
+	uint16_t rec_id;		/* recording of this stream, 0 = none (rec.h): relaxed
+					 * store and load */
 
 	/* Lines 2-6. dp: rw (the owner, per packet), cp: ro (relaxed loads). What every RTP
 	 * packet writes (rtp, level, the first counters) is on lines 2-3. */

@@ -89,6 +89,9 @@ struct mr_dp_leg {
 	struct mr_rtp_stats rtp;
 	uint32_t clock_rate;		/* clock used for jitter (0 = unknown) */
 	uint8_t clock_pt;		/* payload type clock_rate was derived for */
+	uint16_t rec_id;		/* cp: rw (relaxed store), dp: ro (relaxed load): the
+					 * recording of this leg's RTP, 0 = none (rec.h); in the
+					 * padding, the leg does not grow */
 	uint64_t ts_mult;		/* clock_rate / tsc_hz as a 32.32 fixed-point factor */
 	struct mr_dp_srtp *srtp;	/* dp: rw (owner, MR_CMD_SRTP_SET); NULL: plain RTP */
 };	/* not cache aligned: both legs are the owner's, and packing them saves 128 bytes a

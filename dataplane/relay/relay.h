@@ -14,6 +14,7 @@
 
 #include "dp_priv.h"
 #include "hdr.h"
+#include "rec_dp.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
 
@@ -83,8 +84,12 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		const uint8_t *rtp = f + pi->payload_off;
 		uint32_t arrival = 0;
 		int have = mr_leg_clock(w, s, l, rtp[1] & 0x7f, now, &arrival);
+		/* Relaxed: a recording id the control plane sets and clears (rec.h). */
+		uint16_t rec = __atomic_load_n(&l->rec_id, __ATOMIC_RELAXED);
 
 		mr_rtp_stats_update(&l->rtp, rtp, arrival, have);
+		if (unlikely(rec != 0))
+			mr_rec_capture(w, rec, li, rtp, pi->payload_len, now);
 	}
 
 	/* Where it goes: RTP path (and everything with rtcp-mux) to the other leg's RTP remote,

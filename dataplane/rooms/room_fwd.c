@@ -20,6 +20,7 @@
 #include "dp_priv.h"
 #include "ice.h"
 #include "pkt_parse.h"
+#include "rec_dp.h"
 #include "room_dp.h"
 #include "room_fwd.h"
 #include "rtcp.h"
@@ -464,6 +465,13 @@ room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 		room_level(st, part, rtp, pi->payload_len);
 	if (st->cache != NULL)
 		room_cache(st->cache, rtp, pi->payload_len, now);
+	{
+		/* Relaxed: a recording id the control plane sets and clears (rec.h). */
+		uint16_t rec = __atomic_load_n(&st->rec_id, __ATOMIC_RELAXED);
+
+		if (unlikely(rec != 0))
+			mr_rec_capture(w, rec, st->ssrc, rtp, pi->payload_len, now);
+	}
 
 	/* Acquire: pairs with the release store of a completely built list. */
 	sl = __atomic_load_n(&st->subs, __ATOMIC_ACQUIRE);

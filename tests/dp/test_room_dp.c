@@ -38,6 +38,7 @@
 #include "stun.h"
 #include "flow_table.h"
 #include "pkt_parse.h"
+#include "rec.h"
 #include "room_dp.h"
 #include "room_fwd.h"
 #include "rtcp.h"
@@ -883,6 +884,78 @@ test_no_mbuf(void **state)
 	assert_int_equal(w->stats.drops[MR_DROP_NO_MBUF], 6);
 	assert_int_equal(r.s[2]->ctr.pkts_out, 3);
 	assert_int_equal(r.s[0]->ctr.pkts_out, 0);
+	assert_quiet();
+}
+
+/* Recording (rec.h): a recorded stream's packets are copied onto the recording ring with
+ * their recording id and SSRC; a full ring (or no ring) drops the capture, counted, and the
+ * media is forwarded all the same; an unrecorded stream costs nothing. */
+static void
+test_record_capture(void **state)
+{
+	struct std_room r;
+	struct rte_mbuf *outa[4], *cap = NULL;
+	struct rte_ring *ring;
+	struct rte_mempool *rmp;
+	const struct mr_rec_cap *c;
+	uint8_t pl[300];
+	uint16_t plen;
+
+	(void)state;
+	ring = rte_ring_create("r_rec", 2, 0, RING_F_SC_DEQ);	/* holds one */
+	rmp = rte_pktmbuf_pool_create("r_rec_mp", 15, 0, 0, RTE_PKTMBUF_HEADROOM + MR_REC_BUF,
+				      0);
+	assert_non_null(ring);
+	assert_non_null(rmp);
+	std_room(&r, 30350, 0);
+	dp->fanout = MR_DP_FANOUT_COPY;
+	plen = rtp(pl, 96, 1, 0, SSRC_PUB, 100);
+
+	/* Not recorded: nothing captured, even without a ring. */
+	pub_send(&r, pl, plen, &PLAIN);
+	mr_worker_iteration(w, T0);
+	assert_int_equal(take(P_A, outa, 4), 2);
+	free_n(outa, 2);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(w->stats.rec_captured + w->stats.rec_dropped, 0);
+
+	/* Recorded without a ring: counted, forwarded. */
+	r.st->rec_id = 7;
+	pub_send(&r, pl, plen, &PLAIN);
+	mr_worker_iteration(w, T0 + 1);
+	assert_int_equal(take(P_A, outa, 4), 2);
+	free_n(outa, 2);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(w->stats.rec_dropped, 1);
+
+	dp->rec_ring = ring;
+	dp->rec_mp = rmp;
+	pl[3] = 2;
+	pub_send(&r, pl, plen, &PLAIN);
+	pl[3] = 3;
+	pub_send(&r, pl, plen, &PLAIN);		/* the ring is full by then */
+	mr_worker_iteration(w, T0 + 2);
+	assert_int_equal(take(P_A, outa, 4), 4);
+	free_n(outa, 4);
+	take_n(P_C, outa, 2);
+	free_n(outa, 2);
+	assert_int_equal(w->stats.rec_captured, 1);
+	assert_int_equal(w->stats.rec_dropped, 2);
+	assert_int_equal(rte_ring_dequeue(ring, (void **)&cap), 0);
+	c = rte_pktmbuf_mtod(cap, const struct mr_rec_cap *);
+	assert_int_equal(c->rec_id, 7);
+	assert_int_equal(c->key, SSRC_PUB);
+	assert_int_equal(c->len, plen);
+	assert_int_equal(cap->data_len, sizeof(*c) + plen);
+	pl[3] = 2;
+	assert_memory_equal(c + 1, pl, plen);
+	rte_pktmbuf_free(cap);
+	assert_int_equal(drops_total(), 0);
+	dp->rec_ring = NULL;
+	dp->rec_mp = NULL;
+	r.st->rec_id = 0;
+	rte_ring_free(ring);
+	rte_mempool_free(rmp);
 	assert_quiet();
 }
 
@@ -2010,6 +2083,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_nack_age, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_short_data_room, case_up, case_down),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test_setup_teardown(test_record_capture, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_ice, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rooms_setup, case_up, case_down),
 	};

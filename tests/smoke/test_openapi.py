@@ -199,6 +199,20 @@ def test_openapi_drive_all(env):
 	call("delete", "/v1/rooms/{room}", ids, want=204)
 	call("get", "/v1/rooms/{room}", ids, want=404)
 
+	# Recording (the smoke daemon has recording.directory): a session's leg.
+	sess = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
+	rec = call("post", "/v1/recordings", body={"session": sess["id"], "leg": "a"}, want=201)
+	call("post", "/v1/recordings", body={"session": sess["id"]}, want=409)
+	call("get", "/v1/recordings", want=200)
+	call("get", "/v1/recordings/{id}", {"id": rec["id"]}, want=200)
+	call("delete", "/v1/recordings/{id}", {"id": rec["id"]}, want=204)
+	call("delete", "/v1/sessions/{id}", {"id": sess["id"]}, want=204)
+	call("get", "/v1/recordings/{id}", {"id": "65535"}, want=404)
+	call("get", "/v1/recording-files", want=200)
+	# No packet arrived, so no file was made: the file routes answer 404.
+	call("get", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
+	call("delete", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
+
 	# Operations.
 	call("get", "/v1/health", want=200)
 	call("get", "/v1/stats", want=200)
@@ -219,7 +233,8 @@ def test_openapi_drive_all(env):
 		  {"room": r["id"], "participant": p["id"]},
 		  body={"ssrc": 77, "kind": "video", "pt": 96}, want=201)
 	s = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
-	ids = {"room": r["id"], "participant": p["id"], "stream": st["id"], "id": s["id"]}
+	ids = {"room": r["id"], "participant": p["id"], "stream": st["id"], "id": s["id"],
+	       "name": "no-such-file"}
 	try:
 		for path, ops in spec["paths"].items():
 			for m in METHODS:

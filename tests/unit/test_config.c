@@ -849,6 +849,34 @@ test_rx_queue_bound(void **state)
 	mr_config_free(&cfg);
 }
 
+/* recording = { directory; ring; }: off by default, an absolute path, a power of two. */
+static void
+test_recording(void **state)
+{
+	struct mr_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.rec_dir, "");
+	assert_int_equal(cfg.rec_ring, 8192);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "recording = { directory = \"/var/rec\"; ring = 1024; };\n",
+			      &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.rec_dir, "/var/rec");
+	assert_int_equal(cfg.rec_ring, 1024);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "recording = { directory = \"rel\"; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "recording.directory"));
+	assert_int_equal(load(MINIMAL "recording = { ring = 1000; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "recording.ring"));
+	assert_int_equal(load(MINIMAL "recording = { dir = \"/x\"; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "dir"));
+}
+
 /* ports.rx_checksum, and which EAL options mrelayd adds (controlplane/core/main.c). */
 static void
 test_rx_checksum_and_eal(void **state)
@@ -1068,6 +1096,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rx_queue_bound),
 		cmocka_unit_test(test_rx_checksum_and_eal),
+		cmocka_unit_test(test_recording),
 		cmocka_unit_test(test_hostile_calls),
 		cmocka_unit_test(test_load_files),
 	};

@@ -1,0 +1,901 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Recording: the writer thread, the recordings, their REST routes (recorder.h).
+ *
+ * Threads. The workers copy recorded packets onto dp->rec_ring (rec.h). The control thread
+ * creates and stops recordings: it puts a start message on the same ring before it gives
+ * the streams the recording's id, and a stop message after it took the id off them, so the
+ * writer sees a recording's captures between its start and its stop (a capture a worker
+ * made just before the id was cleared may arrive after the stop: it is counted as late and
+ * dropped). The writer thread alone opens, writes and closes the files of an active
+ * recording; it publishes the end of a recording with a release store of its state, after
+ * which the recording is the control thread's again (to show and to free).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "appliance.h"
+#include "json_req.h"
+#include "mr_log.h"
+#include "oggopus.h"
+#include "rec.h"
+#include "recorder.h"
+#include "rooms.h"
+#include "router.h"
+#include "sessions.h"
+
+MR_LOG_REGISTER(mr_logtype_rec, recording);
+#define REC_LOG(level, ...) MR_LOG(level, mr_logtype_rec, "recording", __VA_ARGS__)
+
+#define REC_BURST 64
+#define REC_IDLE_NS 2000000L		/* the writer's sleep when the ring is empty: 2 ms */
+#define REC_MSG_WAIT_US 5000		/* how long the control thread waits on a full ring */
+#define REC_FILE_EXT ".opus"
+#define REC_ECHO 48			/* client text quoted in errors */
+#define REC_HISTORY 256			/* ended recordings kept for GET */
+
+enum rec_state { REC_ACTIVE = 0, REC_STOPPED, REC_FAILED };
+static const char *const rec_state_name[] = { "active", "stopped", "failed" };
+
+struct rec_file {
+	struct rec_file *next;
+	uint32_t key;
+	struct mr_oggw w;
+};
+
+struct mr_rec {
+	TAILQ_ENTRY(mr_rec) link;	/* cp: the recorder's list */
+	/* cp: written before the start message; writer: ro */
+	uint16_t id;
+	uint8_t is_room;
+	uint8_t legs;			/* sessions: bit i = leg i recorded */
+	uint32_t room;
+	char session[17];
+	char base[80];			/* file names: base + "-" + stream + ".opus" */
+	time_t started;
+	/* cp only */
+	uint8_t stop_sent;		/* the stop message is on the ring */
+	uint8_t deleted;		/* forgotten: freed once the writer is done with it */
+	uint8_t end_seen;		/* the end was logged and announced */
+	time_t stopped;
+	/* writer: rw (relaxed stores; state with release), cp: ro (relaxed loads; state
+	 * with acquire) */
+	uint32_t state;			/* enum rec_state */
+	int err;			/* errno of the failure */
+	uint64_t packets, bytes, gaps, skipped, files;
+	/* writer only, while active */
+	struct rec_file *fl;
+	struct mr_rec *wnext;
+};
+
+TAILQ_HEAD(mr_rec_list, mr_rec);
+
+enum rec_msg_type { MSG_START, MSG_STOP, MSG_QUIT };
+
+struct rec_msg {
+	enum rec_msg_type type;
+	struct mr_rec *rec;
+};
+
+struct mr_recorder {
+	struct mr_appliance *a;
+	char dir[256];
+	struct rte_ring *ring;
+	struct rte_mempool *mp;
+	pthread_t thr;
+	int thr_started;
+	struct mr_rec_list recs;	/* cp */
+	uint16_t next_id;
+	/* writer: rw (relaxed stores), cp: ro */
+	uint64_t late;			/* captures of no active recording */
+	uint64_t write_errors;		/* files that could not be opened or written */
+	uint64_t written;		/* packets written */
+	/* writer only */
+	struct mr_rec *active;
+};
+
+static inline void
+st64(uint64_t *p, uint64_t v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t
+ld64(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* ---- the writer thread ---- */
+
+static void
+wr_close_files(struct mr_rec *rec, int *err)
+{
+	struct rec_file *f, *n;
+
+	for (f = rec->fl; f != NULL; f = n) {
+		int rc = mr_oggw_close(&f->w);
+
+		if (rc < 0 && *err == 0)
+			*err = -rc;
+		n = f->next;
+		free(f);
+	}
+	rec->fl = NULL;
+}
+
+/* Take rec off the writer's list, close its files and hand it back with its final state.
+ * rec belongs to the control thread after the release store. */
+static void
+wr_end(struct mr_recorder *r, struct mr_rec *rec, int err)
+{
+	struct mr_rec **pp;
+
+	for (pp = &r->active; *pp != NULL; pp = &(*pp)->wnext)
+		if (*pp == rec) {
+			*pp = rec->wnext;
+			break;
+		}
+	wr_close_files(rec, &err);
+	if (err != 0) {
+		st64(&r->write_errors, r->write_errors + 1);
+		__atomic_store_n(&rec->err, err, __ATOMIC_RELAXED);
+	}
+	/* Release: the counters, err and the closed files before the state. */
+	__atomic_store_n(&rec->state, err ? REC_FAILED : REC_STOPPED, __ATOMIC_RELEASE);
+}
+
+static struct rec_file *
+wr_file(struct mr_recorder *r, struct mr_rec *rec, uint32_t key, int *err)
+{
+	struct rec_file *f;
+	char path[512];
+
+	for (f = rec->fl; f != NULL; f = f->next)
+		if (f->key == key)
+			return f;
+	f = calloc(1, sizeof(*f));
+	if (f == NULL) {
+		*err = ENOMEM;
+		return NULL;
+	}
+	if (rec->is_room)
+		snprintf(path, sizeof(path), "%s/%s-%08" PRIx32 REC_FILE_EXT, r->dir, rec->base,
+			 key);
+	else
+		snprintf(path, sizeof(path), "%s/%s-leg-%c" REC_FILE_EXT, r->dir, rec->base,
+			 key ? 'b' : 'a');
+	*err = -mr_oggw_open(&f->w, path, key ^ rec->id);
+	if (*err != 0) {
+		REC_LOG(ERR, "recording %u: cannot create %s: %s\n", rec->id, path,
+			strerror(*err));
+		free(f);
+		return NULL;
+	}
+	f->key = key;
+	f->next = rec->fl;
+	rec->fl = f;
+	st64(&rec->files, rec->files + 1);
+	return f;
+}
+
+static void
+wr_capture(struct mr_recorder *r, struct rte_mbuf *m)
+{
+	const struct mr_rec_cap *c = rte_pktmbuf_mtod(m, const struct mr_rec_cap *);
+	const uint8_t *rtp = (const uint8_t *)(c + 1), *pay;
+	struct mr_rec *rec;
+	struct rec_file *f;
+	uint64_t before;
+	size_t plen;
+	int rc, err = 0;
+
+	for (rec = r->active; rec != NULL; rec = rec->wnext)
+		if (rec->id == c->rec_id)
+			break;
+	if (rec == NULL) {
+		st64(&r->late, r->late + 1);
+		return;
+	}
+	if (mr_rtp_payload(rtp, c->len, &pay, &plen) != 0) {
+		st64(&rec->skipped, rec->skipped + 1);
+		return;
+	}
+	f = wr_file(r, rec, c->key, &err);
+	if (f == NULL) {
+		wr_end(r, rec, err);
+		return;
+	}
+	before = f->w.bytes;
+	rc = mr_oggw_packet(&f->w, (uint32_t)rtp[4] << 24 | (uint32_t)rtp[5] << 16 |
+			    (uint32_t)rtp[6] << 8 | rtp[7], pay, plen);
+	if (rc < 0) {
+		REC_LOG(ERR, "recording %u: write error: %s: recording stopped\n", rec->id,
+			strerror(-rc));
+		wr_end(r, rec, -rc);
+		return;
+	}
+	st64(&rec->bytes, rec->bytes + (f->w.bytes - before));
+	if (rc == 0) {
+		st64(&rec->packets, rec->packets + 1);
+		st64(&r->written, r->written + 1);
+		if (f->w.gaps != 0 && rec->gaps < f->w.gaps)
+			st64(&rec->gaps, rec->gaps + 1);
+	} else {
+		st64(&rec->skipped, rec->skipped + 1);
+	}
+}
+
+/* 1 when the thread must end. */
+static int
+wr_msg(struct mr_recorder *r, struct rec_msg *msg)
+{
+	enum rec_msg_type t = msg->type;
+	struct mr_rec *rec = msg->rec;
+
+	free(msg);
+	switch (t) {
+	case MSG_START:
+		rec->wnext = r->active;
+		r->active = rec;
+		return 0;
+	case MSG_STOP:
+		/* Failed already: it is off the list and back with the control thread. */
+		if (__atomic_load_n(&rec->state, __ATOMIC_RELAXED) == REC_ACTIVE)
+			wr_end(r, rec, 0);
+		return 0;
+	case MSG_QUIT:
+	default:
+		while (r->active != NULL)
+			wr_end(r, r->active, 0);
+		return 1;
+	}
+}
+
+static void *
+wr_main(void *arg)
+{
+	struct mr_recorder *r = arg;
+	void *objs[REC_BURST];
+	unsigned int i, n;
+	int quit = 0;
+
+	while (!quit) {
+		n = rte_ring_sc_dequeue_burst(r->ring, objs, REC_BURST, NULL);
+		if (n == 0) {
+			struct timespec ts = { 0, REC_IDLE_NS };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			uintptr_t o = (uintptr_t)objs[i];
+
+			if (o & MR_REC_MSG_TAG) {
+				quit |= wr_msg(r, (struct rec_msg *)(o & ~(uintptr_t)MR_REC_MSG_TAG));
+			} else {
+				wr_capture(r, objs[i]);
+				rte_pktmbuf_free(objs[i]);
+			}
+		}
+	}
+	return NULL;
+}
+
+/* ---- the control thread's side ---- */
+
+static int
+rec_send(struct mr_recorder *r, enum rec_msg_type type, struct mr_rec *rec)
+{
+	struct rec_msg *msg = malloc(sizeof(*msg));
+	uint64_t until;
+
+	if (msg == NULL)
+		return -ENOMEM;
+	msg->type = type;
+	msg->rec = rec;
+	until = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000000 * REC_MSG_WAIT_US;
+	/* The ring's release hands msg and rec (filled before) to the writer. A full ring is
+	 * waited on a few milliseconds at most (the writer drains it unless the disk hangs). */
+	while (rte_ring_mp_enqueue(r->ring, (void *)((uintptr_t)msg | MR_REC_MSG_TAG)) != 0) {
+		if (rte_get_tsc_cycles() > until) {
+			free(msg);
+			return -ENOBUFS;
+		}
+		rte_pause();
+	}
+	return 0;
+}
+
+static uint32_t
+rec_state(const struct mr_rec *rec)
+{
+	/* Acquire: pairs with the writer's release in wr_end(). */
+	return __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
+}
+
+/* Take the recording's id off its streams, then send the stop: from then on no new
+ * capture names it. */
+static int
+rec_stop(struct mr_recorder *r, struct mr_rec *rec)
+{
+	struct mr_appliance *a = r->a;
+	unsigned int i;
+
+	if (rec->stop_sent)
+		return 0;
+	if (rec->is_room) {
+		if (a->rooms != NULL)
+			mr_rooms_set_rec(a->rooms, rec->room, 0);
+	} else {
+		struct mr_dp_session *s = mr_sessions_live(a->sess, rec->session);
+
+		for (i = 0; s != NULL && i < 2; i++)
+			if (s->leg[i].rec_id == rec->id)
+				__atomic_store_n(&s->leg[i].rec_id, 0, __ATOMIC_RELAXED);
+	}
+	if (rec_state(rec) != REC_ACTIVE) {
+		rec->stop_sent = 1;	/* the writer ended it already (failure) */
+		return 0;
+	}
+	if (rec_send(r, MSG_STOP, rec) < 0)
+		return -ENOBUFS;	/* tried again by the tick */
+	rec->stop_sent = 1;
+	rec->stopped = time(NULL);
+	return 0;
+}
+
+static int
+rec_id_used(const struct mr_recorder *r, uint16_t id)
+{
+	const struct mr_rec *rec;
+
+	TAILQ_FOREACH(rec, &r->recs, link)
+		if (rec->id == id)
+			return 1;
+	return 0;
+}
+
+static json_t *
+rec_files_json(const struct mr_recorder *r, const char *base)
+{
+	json_t *arr = json_array();
+	size_t bl = base != NULL ? strlen(base) : 0, el = strlen(REC_FILE_EXT);
+	struct dirent *de;
+	DIR *d = opendir(r->dir);
+
+	if (d == NULL)
+		return arr;
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
+
+		if (nl > el && strcmp(de->d_name + nl - el, REC_FILE_EXT) == 0 &&
+		    (base == NULL || (nl > bl && strncmp(de->d_name, base, bl) == 0 &&
+				      de->d_name[bl] == '-')))
+			json_array_append_new(arr, json_stringn(de->d_name, nl - el));
+	}
+	closedir(d);
+	return arr;
+}
+
+static json_t *
+rec_json(const struct mr_recorder *r, const struct mr_rec *rec)
+{
+	uint32_t state = rec_state(rec);
+	char id[8];
+	json_t *o;
+
+	snprintf(id, sizeof(id), "%u", rec->id);
+	o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "id", id,
+		      "state", state == REC_ACTIVE && rec->stop_sent ? "stopping" :
+		      rec_state_name[state],
+		      "started", (json_int_t)rec->started,
+		      "packets", (json_int_t)ld64(&rec->packets),
+		      "bytes", (json_int_t)ld64(&rec->bytes),
+		      "gaps", (json_int_t)ld64(&rec->gaps),
+		      "skipped", (json_int_t)ld64(&rec->skipped),
+		      "file_count", (json_int_t)ld64(&rec->files));
+	if (rec->is_room) {
+		snprintf(id, sizeof(id), "%u", rec->room);
+		json_object_set_new(o, "room", json_string(id));
+	} else {
+		json_object_set_new(o, "session", json_string(rec->session));
+		json_object_set_new(o, "leg", json_string(rec->legs == 3 ? "both" :
+							  rec->legs == 1 ? "a" : "b"));
+	}
+	json_object_set_new(o, "stopped", rec->stopped ? json_integer(rec->stopped) :
+			    json_null());
+	json_object_set_new(o, "error", state == REC_FAILED ?
+			    json_string(strerror(__atomic_load_n(&rec->err, __ATOMIC_RELAXED))) :
+			    json_null());
+	json_object_set_new(o, "files", rec_files_json(r, rec->base));
+	return o;
+}
+
+static struct mr_rec *
+rec_find(struct mr_recorder *r, const char *id)
+{
+	struct mr_rec *rec;
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(id, &end, 10);
+	if (errno || *end || id[0] == '0' || v == 0 || v > UINT16_MAX)
+		return NULL;
+	TAILQ_FOREACH(rec, &r->recs, link)
+		if (rec->id == v && !rec->deleted)
+			return rec;
+	return NULL;
+}
+
+/* POST /v1/recordings */
+static int
+rec_create(struct mr_recorder *r, const char *body, size_t len, json_t **out)
+{
+	struct mr_appliance *a = r->a;
+	const char *room = NULL, *session = NULL, *leg = NULL, *key;
+	char err[256], ts[32], buf[REC_ECHO];
+	struct mr_dp_session *s = NULL;
+	struct mr_rec *rec;
+	unsigned long room_id = 0;
+	json_t *o, *v;
+	struct tm tm;
+	unsigned int i;
+	int rc;
+
+	o = mr_json_body_load(body, len, err, sizeof(err));
+	if (o == NULL)
+		return mr_json_err(out, 400, "%s", err);
+	json_object_foreach(o, key, v) {
+		if (strcmp(key, "room") != 0 && strcmp(key, "session") != 0 &&
+		    strcmp(key, "leg") != 0) {
+			rc = mr_json_err(out, 400, "%s: unknown field (allowed: room, session, "
+					 "leg)", mr_json_echo(key, buf, sizeof(buf)));
+			goto out;
+		}
+		if (!json_is_string(v)) {
+			rc = mr_json_err(out, 400, "%s: must be a string", key);
+			goto out;
+		}
+	}
+	room = json_string_value(json_object_get(o, "room"));
+	session = json_string_value(json_object_get(o, "session"));
+	leg = json_string_value(json_object_get(o, "leg"));
+	if ((room == NULL) == (session == NULL)) {
+		rc = mr_json_err(out, 400, "room: give either room or session");
+		goto out;
+	}
+	if (room != NULL && leg != NULL) {
+		rc = mr_json_err(out, 400, "leg: only with session");
+		goto out;
+	}
+	if (leg != NULL && strcmp(leg, "a") != 0 && strcmp(leg, "b") != 0 &&
+	    strcmp(leg, "both") != 0) {
+		rc = mr_json_err(out, 400, "leg: must be \"a\", \"b\" or \"both\"");
+		goto out;
+	}
+	if (room != NULL) {
+		uint32_t rid;
+
+		if (mr_rooms_id_parse(room, strlen(room), &rid) < 0) {
+			rc = mr_json_err(out, 404, "room: no such room '%s'",
+					 mr_json_echo(room, buf, sizeof(buf)));
+			goto out;
+		}
+		room_id = rid;
+	} else {
+		s = mr_sessions_live(a->sess, session);
+		if (s == NULL) {
+			rc = mr_json_err(out, 404, "session: no such active session '%s'",
+					 mr_json_echo(session, buf, sizeof(buf)));
+			goto out;
+		}
+	}
+	rec = calloc(1, sizeof(*rec));
+	if (rec == NULL) {
+		rc = mr_json_err(out, 503, "recording: out of memory");
+		goto out;
+	}
+	do
+		r->next_id = r->next_id == UINT16_MAX ? 1 : r->next_id + 1;
+	while (rec_id_used(r, r->next_id));
+	rec->id = r->next_id;
+	rec->started = time(NULL);
+	gmtime_r(&rec->started, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	if (room != NULL) {
+		rec->is_room = 1;
+		rec->room = (uint32_t)room_id;
+		snprintf(rec->base, sizeof(rec->base), "room-%lu-%s-%u", room_id, ts, rec->id);
+	} else {
+		snprintf(rec->session, sizeof(rec->session), "%s", session);
+		rec->legs = leg == NULL || strcmp(leg, "both") == 0 ? 3 : leg[0] == 'a' ? 1 : 2;
+		for (i = 0; i < 2; i++)
+			if ((rec->legs & (1u << i)) && s->leg[i].rec_id != 0) {
+				free(rec);
+				rc = mr_json_err(out, 409, "session: leg %c is being recorded "
+						 "(recording %u)", 'a' + i, s->leg[i].rec_id);
+				goto out;
+			}
+		snprintf(rec->base, sizeof(rec->base), "session-%s-%s-%u", session, ts, rec->id);
+	}
+	/* The writer must know the recording before any stream carries its id. */
+	if (rec_send(r, MSG_START, rec) < 0) {
+		free(rec);
+		rc = mr_json_err(out, 503, "recording: the writer's ring is full");
+		goto out;
+	}
+	TAILQ_INSERT_TAIL(&r->recs, rec, link);
+	if (rec->is_room) {
+		rc = mr_rooms_set_rec(a->rooms, rec->room, rec->id);
+		if (rc < 0) {
+			rec_stop(r, rec);
+			rec->deleted = 1;
+			rc = rc == -EBUSY ? mr_json_err(out, 409, "room: %lu is being recorded",
+							room_id) :
+				mr_json_err(out, 404, "room: no such room '%s'",
+					    mr_json_echo(room, buf, sizeof(buf)));
+			goto out;
+		}
+	} else {
+		for (i = 0; i < 2; i++)
+			if (rec->legs & (1u << i))
+				__atomic_store_n(&s->leg[i].rec_id, rec->id, __ATOMIC_RELAXED);
+	}
+	REC_LOG(INFO, "recording %u started: %s\n", rec->id, rec->base);
+	if (rec->is_room)
+		mr_rooms_rec_event(a->rooms, rec->room, rec->id, "active", NULL);
+	*out = rec_json(r, rec);
+	rc = 201;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* Free what was forgotten (DELETE of an ended recording, a failed start) and the oldest
+ * ended ones past REC_HISTORY, once the writer is done with them. */
+static void
+rec_free_done(struct mr_recorder *r)
+{
+	struct mr_rec *rec, *n;
+	unsigned int ended = 0;
+
+	TAILQ_FOREACH(rec, &r->recs, link)
+		ended += rec->stop_sent && !rec->deleted && rec_state(rec) != REC_ACTIVE;
+	for (rec = TAILQ_FIRST(&r->recs); rec != NULL; rec = n) {
+		n = TAILQ_NEXT(rec, link);
+		if (!rec->stop_sent || rec_state(rec) == REC_ACTIVE)
+			continue;
+		if (!rec->deleted) {
+			if (ended <= REC_HISTORY)
+				continue;
+			ended--;
+		}
+		TAILQ_REMOVE(&r->recs, rec, link);
+		free(rec);
+	}
+}
+
+void
+mr_recorder_tick(struct mr_recorder *r)
+{
+	struct mr_appliance *a;
+	struct mr_rec *rec;
+
+	if (r == NULL)
+		return;
+	a = r->a;
+	TAILQ_FOREACH(rec, &r->recs, link) {
+		uint32_t st = rec_state(rec);
+
+		if (!rec->stop_sent) {
+			/* A stop that found the ring full, a failure, a room deleted or a
+			 * session ended: the recording ends. */
+			int gone = rec->is_room ? a->rooms == NULL ||
+				mr_rooms_set_rec(a->rooms, rec->room, rec->id) == -ENOENT :
+				mr_sessions_live(a->sess, rec->session) == NULL;
+
+			if (rec->deleted || st == REC_FAILED || gone)
+				rec_stop(r, rec);
+		}
+		if (st != REC_ACTIVE && !rec->end_seen) {
+			rec->end_seen = 1;
+			if (rec->stopped == 0)
+				rec->stopped = time(NULL);
+			if (st == REC_FAILED)
+				REC_LOG(WARNING, "recording %u failed: %s\n", rec->id,
+					strerror(rec->err));
+			else
+				REC_LOG(INFO, "recording %u stopped: %" PRIu64 " packets\n",
+					rec->id, ld64(&rec->packets));
+			if (rec->is_room && a->rooms != NULL)
+				mr_rooms_rec_event(a->rooms, rec->room, rec->id,
+						   rec_state_name[st],
+						   st == REC_FAILED ? strerror(rec->err) : NULL);
+		}
+	}
+	rec_free_done(r);
+}
+
+/* ---- REST ---- */
+
+static int
+rec_off(json_t **out)
+{
+	return mr_json_err(out, 503, "recording: not configured (recording.directory)");
+}
+
+static int
+mr_route_recordings(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
+{
+	struct mr_recorder *r = a->rec;
+	struct mr_rec *rec;
+	json_t *arr;
+
+	if (r == NULL)
+		return rec_off(out);
+	if (req->method == MR_HTTP_POST)
+		return rec_create(r, req->body, req->len, out);
+	arr = json_array();
+	TAILQ_FOREACH(rec, &r->recs, link)
+		if (!rec->deleted)
+			json_array_append_new(arr, rec_json(r, rec));
+	*out = json_pack("{s:o}", "recordings", arr);
+	return 200;
+}
+
+static int
+mr_route_recording(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
+{
+	struct mr_recorder *r = a->rec;
+	struct mr_rec *rec;
+	char buf[REC_ECHO];
+
+	if (r == NULL)
+		return rec_off(out);
+	rec = rec_find(r, req->rest);
+	if (rec == NULL)
+		return mr_json_err(out, 404, "recording: no such recording '%s'",
+				   mr_json_echo(req->rest, buf, sizeof(buf)));
+	if (req->method == MR_HTTP_GET) {
+		*out = rec_json(r, rec);
+		return 200;
+	}
+	/* DELETE: stop it; an ended one is forgotten. Its files stay either way. */
+	if (rec->stop_sent && rec_state(rec) != REC_ACTIVE)
+		rec->deleted = 1;
+	else if (rec_stop(r, rec) < 0)
+		return mr_json_err(out, 503, "recording: the writer's ring is full");
+	rec_free_done(r);
+	return 204;
+}
+
+static struct mr_http_route mr_recordings_route = {
+	.path = "/v1/recordings", .match = MR_ROUTE_EXACT, .name = "/v1/recordings",
+	.methods = MR_HTTP_GET | MR_HTTP_POST, .handler = mr_route_recordings,
+	.body_required = 1, .location = "/v1/recordings",
+};
+MR_HTTP_ROUTE(mr_recordings_route)
+
+static struct mr_http_route mr_recording_route = {
+	.path = "/v1/recordings", .match = MR_ROUTE_ID, .name = "/v1/recordings/{id}",
+	.methods = MR_HTTP_GET | MR_HTTP_DELETE, .handler = mr_route_recording,
+	.not_found = "recording: no such recording",
+};
+MR_HTTP_ROUTE(mr_recording_route)
+
+static int
+rf_list(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
+{
+	struct mr_recorder *r = a->rec;
+	json_t *names, *arr, *v;
+	size_t i;
+
+	if (r == NULL)
+		return rec_off(out);
+	names = rec_files_json(r, NULL);
+	arr = json_array();
+	json_array_foreach(names, i, v) {
+		char path[512];
+		struct stat sb;
+
+		snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir, json_string_value(v));
+		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+			continue;
+		json_array_append_new(arr, json_pack("{s:O,s:I,s:I}", "name", v,
+						     "size", (json_int_t)sb.st_size,
+						     "modified", (json_int_t)sb.st_mtime));
+	}
+	json_decref(names);
+	*out = json_pack("{s:o}", "files", arr);
+	return 200;
+}
+
+static struct mr_http_route mr_rfiles_route = {
+	.path = "/v1/recording-files", .match = MR_ROUTE_EXACT, .name = "/v1/recording-files",
+	.methods = MR_HTTP_GET, .handler = rf_list,
+};
+MR_HTTP_ROUTE(mr_rfiles_route)
+
+/* The id segment is [A-Za-z0-9_-] (router.h): no path can leave the directory. */
+static void
+rf_path(const struct mr_recorder *r, const char *name, char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s" REC_FILE_EXT, r->dir, name);
+}
+
+static int
+rf_get(struct mr_appliance *a, const struct mr_http_req *req, int *fd, const char **ctype,
+       json_t **out)
+{
+	struct mr_recorder *r = a->rec;
+	char path[512], buf[REC_ECHO];
+
+	if (r == NULL)
+		return rec_off(out);
+	rf_path(r, req->rest, path, sizeof(path));
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return mr_json_err(out, errno == ENOENT ? 404 : 500, "file: %s: %s",
+				   mr_json_echo(req->rest, buf, sizeof(buf)), strerror(errno));
+	*ctype = "audio/ogg";	/* RFC 7845 §9 */
+	return 200;
+}
+
+static int
+rf_delete(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
+{
+	struct mr_recorder *r = a->rec;
+	struct mr_rec *rec;
+	char path[512], buf[REC_ECHO];
+
+	if (r == NULL)
+		return rec_off(out);
+	TAILQ_FOREACH(rec, &r->recs, link) {
+		size_t bl = strlen(rec->base);
+
+		if (rec_state(rec) == REC_ACTIVE && strncmp(req->rest, rec->base, bl) == 0 &&
+		    req->rest[bl] == '-')
+			return mr_json_err(out, 409, "file: being written by recording %u (stop "
+					   "it first)", rec->id);
+	}
+	rf_path(r, req->rest, path, sizeof(path));
+	if (unlink(path) != 0)
+		return mr_json_err(out, errno == ENOENT ? 404 : 500, "file: %s: %s",
+				   mr_json_echo(req->rest, buf, sizeof(buf)), strerror(errno));
+	return 204;
+}
+
+static struct mr_http_route mr_rfile_route = {
+	.path = "/v1/recording-files", .match = MR_ROUTE_ID, .name = "/v1/recording-files/{name}",
+	.methods = MR_HTTP_GET | MR_HTTP_DELETE, .handler = rf_delete, .file = rf_get,
+	.not_found = "file: no such file",
+};
+MR_HTTP_ROUTE(mr_rfile_route)
+
+/* ---- life cycle ---- */
+
+struct mr_recorder *
+mr_recorder_create(struct mr_appliance *a, char *err, size_t errlen)
+{
+	const struct mr_config *cfg = a->cfg;
+	struct mr_recorder *r;
+	unsigned int n;
+
+	err[0] = '\0';
+	if (cfg->rec_dir[0] == '\0')
+		return NULL;
+	if (mkdir(cfg->rec_dir, 0750) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "recording.directory: cannot create %s: %s", cfg->rec_dir,
+			 strerror(errno));
+		return NULL;
+	}
+	if (access(cfg->rec_dir, W_OK | X_OK) != 0) {
+		snprintf(err, errlen, "recording.directory: %s: %s", cfg->rec_dir,
+			 strerror(errno));
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, errlen, "recording: out of memory");
+		return NULL;
+	}
+	r->a = a;
+	TAILQ_INIT(&r->recs);
+	snprintf(r->dir, sizeof(r->dir), "%s", cfg->rec_dir);
+	n = cfg->rec_ring;
+	r->ring = rte_ring_create("mr_rec", n, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	/* As many buffers as the ring holds: captures wait in the ring, nowhere else. */
+	r->mp = rte_pktmbuf_pool_create("mr_rec_mp", n - 1, 64, 0,
+					RTE_PKTMBUF_HEADROOM + MR_REC_BUF, SOCKET_ID_ANY);
+	if (r->ring == NULL || r->mp == NULL) {
+		snprintf(err, errlen, "recording: cannot create the capture ring and pool (%u "
+			 "buffers of %u bytes): %s", n, MR_REC_BUF, rte_strerror(rte_errno));
+		goto fail;
+	}
+	if (pthread_create(&r->thr, NULL, wr_main, r) != 0) {
+		snprintf(err, errlen, "recording: cannot start the writer thread");
+		goto fail;
+	}
+	pthread_setname_np(r->thr, "mr-rec-writer");
+	r->thr_started = 1;
+	a->dp->rec_ring = r->ring;
+	a->dp->rec_mp = r->mp;
+	REC_LOG(INFO, "recording into %s\n", r->dir);
+	return r;
+fail:
+	rte_ring_free(r->ring);
+	rte_mempool_free(r->mp);
+	free(r);
+	return NULL;
+}
+
+void
+mr_recorder_free(struct mr_recorder *r)
+{
+	struct mr_rec *rec;
+	void *o;
+
+	if (r == NULL)
+		return;
+	if (r->thr_started) {
+		while (rec_send(r, MSG_QUIT, NULL) < 0)
+			;
+		pthread_join(r->thr, NULL);
+	}
+	/* Nothing runs any more: what is left in the ring is freed. */
+	while (rte_ring_dequeue(r->ring, &o) == 0) {
+		if ((uintptr_t)o & MR_REC_MSG_TAG)
+			free((void *)((uintptr_t)o & ~(uintptr_t)MR_REC_MSG_TAG));
+		else
+			rte_pktmbuf_free(o);
+	}
+	while ((rec = TAILQ_FIRST(&r->recs)) != NULL) {
+		TAILQ_REMOVE(&r->recs, rec, link);
+		free(rec);
+	}
+	r->a->dp->rec_ring = NULL;
+	r->a->dp->rec_mp = NULL;
+	rte_ring_free(r->ring);
+	rte_mempool_free(r->mp);
+	free(r);
+}
+
+void
+mr_recorder_metrics(struct mr_recorder *r, FILE *f)
+{
+	const struct mr_rec *rec;
+	unsigned int active = 0;
+
+	if (r == NULL)
+		return;
+	TAILQ_FOREACH(rec, &r->recs, link)
+		active += rec_state(rec) == REC_ACTIVE;
+	fprintf(f, "# HELP mrelay_recordings_active Recordings being written\n"
+		"# TYPE mrelay_recordings_active gauge\nmrelay_recordings_active %u\n"
+		"# HELP mrelay_recording_packets_total Packets written into recordings\n"
+		"# TYPE mrelay_recording_packets_total counter\n"
+		"mrelay_recording_packets_total %" PRIu64 "\n"
+		"# HELP mrelay_recording_write_errors_total Recordings stopped by a write error\n"
+		"# TYPE mrelay_recording_write_errors_total counter\n"
+		"mrelay_recording_write_errors_total %" PRIu64 "\n"
+		"# HELP mrelay_recording_late_total Captures that arrived after their "
+		"recording ended\n# TYPE mrelay_recording_late_total counter\n"
+		"mrelay_recording_late_total %" PRIu64 "\n", active, ld64(&r->written),
+		ld64(&r->write_errors), ld64(&r->late));
+}
