@@ -1441,6 +1441,8 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	}
 	st->enabled = 1;
 	return 0;
+}
+
 /* recording = { directory = "/var/lib/mrelay/recordings"; ring = 8192; }; (docs/CONFIG.md
  * "recording"): no directory, no recording. */
 static int
