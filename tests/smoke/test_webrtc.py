@@ -13,11 +13,14 @@ for the webrtcbin test gstreamer1.0-plugins-bad, gstreamer1.0-nice, python3-gst-
 gir1.2-gst-plugins-bad-1.0 (scripts/setup installs them).
 """
 
+import asyncio
 import contextlib
 import json
 import os
+import queue
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -30,6 +33,10 @@ try:
 	from selenium.webdriver.chrome.service import Service
 except ImportError:	# reported as a skip by every test
 	webdriver = None
+try:
+	import websockets
+except ImportError:
+	websockets = None
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -334,5 +341,165 @@ def test_webrtc_two_browsers(env):
 			   "alice's audio again after unmute")
 		for x in (a, b):
 			x.quit()
+	finally:
+		d.stop()
+
+
+# ------------------------------------------------------------------------------------------
+# GStreamer's webrtcbin beside a browser
+
+def _need_gst_webrtc():
+	if websockets is None:
+		raise h.Skip("python3-websockets not installed")
+	p = subprocess.run(["/usr/bin/python3", "-c", "import gi; gi.require_version('Gst', '1.0'); "
+			    "gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst; "
+			    "Gst.init(None); import sys; sys.exit(0 if all(Gst.ElementFactory.find(e) "
+			    "for e in ('webrtcbin', 'nicesrc', 'opusenc', 'level')) else 1)"],
+			   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+	if p.returncode != 0:
+		raise h.Skip("GStreamer webrtcbin not usable (gstreamer1.0-plugins-bad, "
+			     "gstreamer1.0-nice, python3-gst-1.0, gir1.2-gst-plugins-bad-1.0)")
+
+
+class WsPeer:
+	"""A WebSocket signaling connection (root namespace, straight to the API) in a thread of
+	its own: joins with `join`, then pings every 5 s until closed. The first answer (joined or
+	error) lands in self.reply."""
+
+	def __init__(self, url, join):
+		self.q = queue.Queue()
+		self.done = threading.Event()
+		self.t = threading.Thread(target=lambda: asyncio.run(self._run(url, join)),
+					  daemon=True)
+		self.t.start()
+		h.CLEANUP.add("signaling connection", self.close)
+
+	async def _run(self, url, join):
+		try:
+			async with websockets.connect(url, max_size=1 << 20) as ws:
+				await ws.send(json.dumps(join))
+				while True:
+					m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+					if m.get("type") in ("joined", "error"):
+						self.q.put(m)
+						break
+				last = time.monotonic()
+				while not self.done.is_set():
+					if time.monotonic() - last > 5:
+						await ws.send(json.dumps({"type": "ping"}))
+						last = time.monotonic()
+					with contextlib.suppress(asyncio.TimeoutError):
+						await asyncio.wait_for(ws.recv(), 0.5)
+		except Exception as e:	# noqa: BLE001 - reported to the test
+			self.q.put({"type": "exception", "error": f"{type(e).__name__}: {e}"})
+
+	def reply(self, timeout=15):
+		try:
+			return self.q.get(timeout=timeout)
+		except queue.Empty:
+			raise h.SmokeError("no answer to the signaling join") from None
+
+	def close(self):
+		self.done.set()
+		self.t.join(timeout=5)
+
+
+class GstPeer:
+	"""tests/smoke/webrtc_gst_peer.py in the namespace: an Opus tone out, Opus decoded in."""
+
+	def __init__(self, ns):
+		self.p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3",
+					   os.path.join(HERE, "webrtc_gst_peer.py"), "--seconds", "85"],
+					  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+					  stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+		h.CLEANUP.add("webrtcbin peer", self.close)
+		self.q = queue.Queue()
+		self.last = {}
+		threading.Thread(target=self._read, daemon=True).start()
+
+	def _read(self):
+		for line in self.p.stdout:
+			with contextlib.suppress(ValueError):
+				self.q.put(json.loads(line))
+		self.q.put({"error": f"webrtcbin peer exited ({self.p.wait()})"})
+
+	def next(self, key, timeout=20):
+		deadline = time.monotonic() + timeout
+		while True:
+			try:
+				o = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
+			except queue.Empty:
+				raise h.SmokeError(f"webrtcbin peer: no '{key}' within {timeout}s "
+						   f"(last {self.last})") from None
+			if "error" in o:
+				raise h.SmokeError(f"webrtcbin peer: {o['error']}")
+			if "rx_buffers" in o:
+				self.last = o
+			if key in o:
+				return o
+
+	def wait(self, pred, what, timeout=WAIT):
+		deadline = time.monotonic() + timeout
+		while not pred(self.last):
+			self.next("rx_buffers", timeout=max(1, deadline - time.monotonic()))
+			if time.monotonic() > deadline:
+				raise h.SmokeError(f"webrtcbin peer: timed out after {timeout}s waiting "
+						   f"for {what} (last {self.last})")
+		return self.last
+
+	def answer(self, sdp):
+		self.p.stdin.write(json.dumps({"answer": sdp}) + "\n")
+		self.p.stdin.flush()
+
+	def close(self):
+		if self.p.poll() is None:
+			with contextlib.suppress(OSError):
+				self.p.stdin.close()
+			try:
+				self.p.wait(timeout=5)
+			except subprocess.TimeoutExpired:
+				self.p.kill()
+				self.p.wait(timeout=5)
+
+
+def test_webrtc_gstreamer_browser(env):
+	"""GStreamer's webrtcbin (libnice, OpenSSL DTLS, libsrtp) and Chromium in one room:
+	Opus both ways through mrelayd."""
+	_need_browser()
+	_need_gst_webrtc()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		g = GstPeer(env.host.ns)
+		offer = g.next("offer")["offer"]
+		ws = WsPeer(f"ws://127.0.0.1:{d.api_port}/v1/ws",
+			    {"type": "join", "room": room, "name": "gst", "sdp": offer})
+		r = ws.reply()
+		eq(r.get("type"), "joined", f"webrtcbin's join ({r})")
+		check(len(r.get("published") or []) == 1, f"webrtcbin's published streams: {r}")
+		g.answer(r["sdp"])
+		(b,) = join_browsers(env, d, room, ["carol"])
+		parts = h.wait_for(lambda: (lambda p: len(p) == 2 and all(
+			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
+			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
+		check_connected(b, parts["carol"]["local"], parts["carol"])
+		# Chromium hears webrtcbin's tone...
+		s0 = wait_stats(b, lambda s: audio_packets(s) > 0 and
+				(s.get("audio") or {}).get("energy", 0) > 0, "webrtcbin's Opus tone")
+		wait_stats(b, lambda s: audio_packets(s) > audio_packets(s0) and
+			   s["audio"]["energy"] > s0["audio"]["energy"], "more of webrtcbin's tone")
+		# ... and webrtcbin decodes Chromium's beeps.
+		g0 = g.wait(lambda s: s.get("rx_buffers", 0) > 0 and s.get("peak_db", -200) > -60,
+			    "Opus from Chromium, decoded, louder than -60 dB")
+		g.wait(lambda s: s["rx_buffers"] > g0["rx_buffers"], "more Opus from Chromium")
+		gp = parts["gst"]
+		eq(gp["webrtc"]["dtls_version"], "DTLSv1.2", "webrtcbin's DTLS version")
+		v = part_view(d, room, gp["id"])
+		c = v["srtp"]["counters"]
+		check(c["decrypted"] > 0 and c["encrypted"] > 0, f"webrtcbin: mrelayd's SRTP {c}")
+		b.quit()
+		ws.close()
+		g.close()
 	finally:
 		d.stop()
