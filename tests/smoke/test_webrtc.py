@@ -169,6 +169,14 @@ def webrtc_daemon(env):
 	return d
 
 
+def stop_clean(d):
+	"""Stop the test's daemon: exit 0 and no sanitizer report (an ASan build) in its log."""
+	rc = d.stop()
+	text = d.log_text()
+	check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+	      f"mrelayd ({d.name}) exited with {rc}:\n{d.log_tail(30)}")
+
+
 def create_room(d):
 	b = d.ok("POST", "/v1/rooms", {"name": "webrtc"}, want=201)
 	return b["id"]
@@ -341,6 +349,7 @@ def test_webrtc_two_browsers(env):
 			   "alice's audio again after unmute")
 		for x in (a, b):
 			x.quit()
+		stop_clean(d)
 	finally:
 		d.stop()
 
@@ -501,5 +510,6 @@ def test_webrtc_gstreamer_browser(env):
 		b.quit()
 		ws.close()
 		g.close()
+		stop_clean(d)
 	finally:
 		d.stop()
