@@ -344,6 +344,35 @@ sig_sdp_parse(json_t *o, struct sig_err *e, int *bad)
 	return sdp;
 }
 
+/* The first audio and the first video stream of another participant in the room view of a
+ * joined reply: what part receives on its m-lines (sdp.h mr_sdp_local.recv). */
+static void
+sig_sdp_recv(json_t *reply, uint32_t part, struct mr_sdp_local *l)
+{
+	json_t *ps = json_object_get(json_object_get(reply, "room"), "participants"), *p, *st;
+	size_t i, j;
+	uint32_t pid;
+
+	json_array_foreach(ps, i, p) {
+		json_t *id = json_object_get(p, "id");
+
+		if (!json_is_string(id) || mr_rooms_id_parse(json_string_value(id),
+				json_string_length(id), &pid) < 0 || pid == part)
+			continue;
+		json_array_foreach(json_object_get(p, "streams"), j, st) {
+			const char *kind = json_string_value(json_object_get(st, "kind"));
+			json_int_t ssrc = json_integer_value(json_object_get(st, "ssrc"));
+			int k = kind == NULL ? -1 : strcmp(kind, "audio") == 0 ? MR_SDP_AUDIO :
+				strcmp(kind, "video") == 0 ? MR_SDP_VIDEO : -1;
+
+			if (k < 0 || ssrc <= 0 || ssrc > UINT32_MAX || l->recv[k].ssrc != 0)
+				continue;
+			l->recv[k].ssrc = (uint32_t)ssrc;
+			l->recv[k].part = pid;
+		}
+	}
+}
+
 /* After the join: start DTLS with the offer's fingerprint, publish the offer's SSRCs, put the
  * answer in the reply. 0, or -1 (e filled). */
 static int
@@ -376,6 +405,7 @@ sig_sdp_answer(struct mr_signal *sg, uint32_t room, uint32_t part, const struct 
 	l.session_id = ((uint64_t)room << 32) | part;
 	l.n_cand = 1;
 	l.cand[0] = dp->local;
+	sig_sdp_recv(reply, part, &l);
 	ans = malloc(16384);
 	if (ans == NULL || (len = mr_sdp_answer(sdp, &l, ans, 16384)) < 0) {
 		free(ans);

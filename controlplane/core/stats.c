@@ -19,6 +19,7 @@
 #include "rooms.h"
 #include "sessions.h"
 #include "state.h"
+#include "webrtc.h"
 
 static int
 mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
@@ -159,6 +160,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			total += ms.heap_totalsz_bytes;
 		}
 		json_object_set_new(*body, "websocket", mr_api_ws_stats(a->api));
+		json_object_set_new(*body, "webrtc", mr_webrtc_stats(a->webrtc));
 		json_object_set_new(*body, "api", mr_api_stats(a->api));
 		json_object_set_new(*body, "memory", json_pack("{s:I,s:I,s:I}",
 			"heap_used_bytes", (json_int_t)used, "heap_total_bytes", (json_int_t)total,

@@ -443,6 +443,7 @@ mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, s
 	struct out b = { out, len, 0, 0 };
 	char a[INET6_ADDRSTRLEN];
 	unsigned int i, k, bundled = 0;
+	uint8_t declared[2] = { 0, 0 };
 
 	if (len == 0)
 		return -1;
@@ -506,6 +507,16 @@ mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, s
 			put(&b, "a=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt);
 		else if (c->fmtp[0] != '\0')
 			put(&b, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+		if ((m->dir == MR_SDP_SENDRECV || m->dir == MR_SDP_RECVONLY) &&
+		    !declared[m->kind] && l->recv[m->kind].ssrc != 0) {
+			uint32_t ss = l->recv[m->kind].ssrc, pp = l->recv[m->kind].part;
+
+			declared[m->kind] = 1;
+			put(&b, "a=msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n", pp, ss);
+			put(&b, "a=ssrc:%" PRIu32 " cname:mrelay-%" PRIu32 "\r\n", ss, pp);
+			put(&b, "a=ssrc:%" PRIu32 " msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n",
+			    ss, pp, ss);
+		}
 		for (k = 0; k < l->n_cand; k++)
 			put(&b, "a=candidate:%u 1 udp %u %s %u typ host\r\n", k + 1,
 			    2130706431u - k, ep_addr(&l->cand[k], a, sizeof(a)), l->cand[k].port);

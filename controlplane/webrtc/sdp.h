@@ -85,6 +85,14 @@ struct mr_sdp_local {
 	uint64_t session_id;
 	unsigned int n_cand;
 	struct mr_ep cand[4];		/* the participant's endpoint, one per media address */
+	/* What the participant receives on the first m-line of each kind (MR_SDP_AUDIO,
+	 * MR_SDP_VIDEO): another participant's stream (ssrc 0: none). Declared with a=ssrc and
+	 * a=msid so that the browser routes it by SSRC: a browser puts the MID header extension
+	 * only in a stream's first packets (until a receiver report acknowledges them). */
+	struct {
+		uint32_t ssrc;
+		uint32_t part;
+	} recv[2];
 };
 
 /* The answer to offer o into out (len bytes, NUL-terminated). Returns its length, or -1 when

@@ -98,7 +98,7 @@ mr_sha1_update(struct mr_sha1 *s, const void *data, size_t len)
 	const uint8_t *p = data;
 
 	if (len == 0)
-		return;
+		return;		/* data may be NULL (mr_stun_build_ok's second part) */
 	s->total += len;
 	if (s->n != 0) {
 		size_t take = 64 - s->n < len ? 64 - s->n : len;

@@ -121,6 +121,20 @@ test_parse_answer(void **state)
 	/* The audio level extension only on audio; rtx not answered. */
 	assert_null(strstr(ans, "rtx/90000"));
 	assert_int_equal(strstr(strstr(ans, "m=video"), "ssrc-audio-level") == NULL, 1);
+	/* No other participant yet: nothing declared to receive. */
+	assert_null(strstr(ans, "a=ssrc:"));
+	assert_null(strstr(ans, "a=msid:"));
+	/* Another participant's streams declared on the m-line of their kind. */
+	l.recv[MR_SDP_AUDIO].ssrc = 3333;
+	l.recv[MR_SDP_AUDIO].part = 2;
+	l.recv[MR_SDP_VIDEO].ssrc = 4444;
+	l.recv[MR_SDP_VIDEO].part = 2;
+	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
+	assert_non_null(strstr(ans, "a=ssrc:3333 cname:mrelay-2\r\n"));
+	assert_non_null(strstr(ans, "a=msid:mrelay-2 mrelay-3333\r\n"));
+	assert_true(strstr(ans, "a=ssrc:3333 ") < strstr(ans, "m=video"));
+	assert_true(strstr(ans, "a=ssrc:4444 msid:mrelay-2 mrelay-4444\r\n") >
+		    strstr(ans, "m=video"));
 	/* Too small a buffer. */
 	assert_int_equal(mr_sdp_answer(s, &l, ans, 100), -1);
 	/* H.264 when VP8 is not offered. */

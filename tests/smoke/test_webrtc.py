@@ -1,0 +1,515 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""WebRTC through mrelayd with real stacks (docs/API.md "WebRTC"): headless Chromium on the demo
+page (/demo/), and GStreamer's webrtcbin beside a browser.
+
+The browsers run in the test hosts' namespace, where the relay's media address is; the page and
+the WebSocket come from the daemon's API on 127.0.0.1 of the root namespace through a TCP
+forwarder that listens on the same address and port inside the namespace (so Host and Origin are
+the API's own). Each browser's only remote candidate is the relay's: the browsers never learn
+each other's addresses, so what they receive went through mrelayd, which its counters show.
+
+Needs chromium, chromium-driver and python3-selenium (Debian's Python: /usr/bin/python3), and
+for the webrtcbin test gstreamer1.0-plugins-bad, gstreamer1.0-nice, python3-gst-1.0 and
+gir1.2-gst-plugins-bad-1.0 (scripts/setup installs them).
+"""
+
+import asyncio
+import contextlib
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import harness as h
+from harness import check, eq
+
+try:
+	from selenium import webdriver
+	from selenium.webdriver.chrome.service import Service
+except ImportError:	# reported as a skip by every test
+	webdriver = None
+try:
+	import websockets
+except ImportError:
+	websockets = None
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT = 40			# seconds for a browser to connect or for media to show
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _need_browser():
+	if webdriver is None:
+		raise h.Skip("python3-selenium not importable (apt-get install python3-selenium; run "
+			     "the suite with /usr/bin/python3)")
+	for b in (CHROMIUM, CHROMEDRIVER):
+		if not os.access(b, os.X_OK):
+			raise h.Skip(f"{b} not installed (apt-get install chromium chromium-driver)")
+
+
+# ------------------------------------------------------------------------------------------
+# The API inside the namespace
+
+class Forwarder:
+	"""Listens on 127.0.0.1:port inside namespace ns and forwards each connection to
+	127.0.0.1:port of the root namespace (the daemon's API)."""
+
+	def __init__(self, ns, port):
+		self.port = port
+		with h.inside(ns):
+			self.ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+		self.ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		self.ls.bind(("127.0.0.1", port))
+		self.ls.listen(64)
+		self.socks = []
+		self.closed = False
+		self.t = threading.Thread(target=self._accept, daemon=True)
+		self.t.start()
+		h.CLEANUP.add(f"forwarder :{port}", self.close)
+
+	def _accept(self):
+		while not self.closed:
+			try:
+				c, _ = self.ls.accept()
+			except OSError:
+				return
+			try:
+				u = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+				u.settimeout(None)
+			except OSError:
+				c.close()
+				continue
+			self.socks += [c, u]
+			for a, b in ((c, u), (u, c)):
+				threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+	@staticmethod
+	def _pump(a, b):
+		try:
+			while True:
+				d = a.recv(65536)
+				if not d:
+					break
+				b.sendall(d)
+		except OSError:
+			pass
+		with contextlib.suppress(OSError):
+			b.shutdown(socket.SHUT_WR)
+
+	def close(self):
+		self.closed = True
+		with contextlib.suppress(OSError):
+			self.ls.close()
+		for s in self.socks:
+			with contextlib.suppress(OSError):
+				s.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Browsers
+
+class Browser:
+	"""Headless Chromium (and its chromedriver) started inside namespace ns; every WebDriver
+	call is made from inside it too, where chromedriver listens."""
+
+	def __init__(self, ns, name):
+		self.ns = ns
+		self.name = name
+		self.dir = tempfile.mkdtemp(prefix=f"mrelay-smoke-{h.PID}-chromium-")
+		o = webdriver.ChromeOptions()
+		o.binary_location = CHROMIUM
+		for a in ("--headless=new", "--no-sandbox", "--disable-gpu",
+			  "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+			  "--disable-features=WebRtcHideLocalIpsWithMdns", "--no-first-run",
+			  "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required",
+			  f"--user-data-dir={self.dir}"):
+			o.add_argument(a)
+		self.log = os.path.join(self.dir, "chromedriver.log")
+		svc = Service(CHROMEDRIVER, log_path=self.log)
+		with h.inside(ns):
+			self.drv = webdriver.Chrome(service=svc, options=o)
+		h.CLEANUP.add(f"browser {name}", self.quit)
+
+	def js(self, script, *args):
+		with h.inside(self.ns):
+			return self.drv.execute_script(script, *args)
+
+	def get(self, url):
+		with h.inside(self.ns):
+			self.drv.get(url)
+
+	def quit(self):
+		if self.drv is not None:
+			with contextlib.suppress(Exception), h.inside(self.ns):
+				self.drv.quit()
+			self.drv = None
+		shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_browser(ns, name):
+	try:
+		return Browser(ns, name)
+	except Exception as e:	# noqa: BLE001 - any failure to start means no browser here
+		raise h.Skip(f"chromium does not start: {str(e).splitlines()[0][:200]}") from None
+
+
+# ------------------------------------------------------------------------------------------
+# The daemon for these tests: an API without a token (joins by room and name), as for the demo
+
+def webrtc_daemon(env):
+	d = env.new_daemon(f"webrtc{env._tap_idx + 1}")
+	env.start_daemon(d)
+	env.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
+	return d
+
+
+def stop_clean(d):
+	"""Stop the test's daemon: exit 0 and no sanitizer report (an ASan build) in its log."""
+	rc = d.stop()
+	text = d.log_text()
+	check(rc == 0 and "Sanitizer" not in text and "runtime error" not in text,
+	      f"mrelayd ({d.name}) exited with {rc}:\n{d.log_tail(30)}")
+
+
+def create_room(d):
+	b = d.ok("POST", "/v1/rooms", {"name": "webrtc"}, want=201)
+	return b["id"]
+
+
+SRTP_CIPHERS = ("SRTP_AEAD_AES_128_GCM", "SRTP_AES128_CM_HMAC_SHA1_80")
+
+# What a test reads from a page's RTCPeerConnection (the demo page's global `pc`).
+STATS_JS = """
+const done = arguments[arguments.length - 1];
+if (typeof pc === "undefined" || pc === null) { done(null); return; }
+pc.getStats().then((r) => {
+	const o = { audio: null, video: null, dtls: null, cipher: null, local: null, remote: null,
+		    state: window.mrState || null, muted: window.mrMuted === true };
+	r.forEach((x) => {
+		if (x.type === "inbound-rtp" && x.kind === "audio")
+			o.audio = { packets: x.packetsReceived, energy: x.totalAudioEnergy || 0,
+				    ssrc: x.ssrc };
+		if (x.type === "inbound-rtp" && x.kind === "video")
+			o.video = { packets: x.packetsReceived, frames: x.framesDecoded || 0,
+				    ssrc: x.ssrc };
+		if (x.type === "transport") {
+			o.dtls = x.dtlsState;
+			o.cipher = x.srtpCipher || null;
+			const p = r.get(x.selectedCandidatePairId);
+			const l = p ? r.get(p.localCandidateId) : null;
+			const c = p ? r.get(p.remoteCandidateId) : null;
+			if (l) o.local = l.address + ":" + l.port;
+			if (c) o.remote = c.address + ":" + c.port;
+		}
+	});
+	done(o);
+}, (e) => done({ error: String(e) }));
+"""
+
+
+def rtc_stats(b):
+	with h.inside(b.ns):
+		return b.drv.execute_async_script(STATS_JS)
+
+
+def wait_stats(b, pred, what, timeout=WAIT):
+	"""Poll a page's stats until pred(stats) holds; returns them."""
+	last = {}
+
+	def ok():
+		nonlocal last
+		last = rtc_stats(b) or {}
+		return pred(last)
+	try:
+		h.wait_for(ok, timeout, interval=0.25, what=f"{b.name}: {what}")
+	except h.SmokeError:
+		raise h.SmokeError(f"{b.name}: timed out after {timeout}s waiting for {what}; "
+				   f"page stats {last}") from None
+	return last
+
+
+def audio_packets(s):
+	return (s.get("audio") or {}).get("packets", 0)
+
+
+def part_view(d, room, pid):
+	return d.ok("GET", f"/v1/rooms/{room}/participants/{pid}", want=200)
+
+
+def room_parts(d, room):
+	"""{name: participant view} of the room."""
+	v = d.ok("GET", f"/v1/rooms/{room}", want=200)
+	return {p["name"]: p for p in v["participants"]}
+
+
+def join_browsers(env, d, room, names):
+	browsers = [start_browser(env.host.ns, n) for n in names]
+	base = f"http://127.0.0.1:{d.api_port}/demo/?room={room}&join=1"
+	for b in browsers:
+		b.get(f"{base}&name={b.name}")
+	return browsers
+
+
+def media_flows(b, other, base=None):
+	"""b receives other's audio (packets and energy) and video (decoded frames), more than
+	in base (stats from before) when given."""
+	base = base or {}
+	ba, bv = base.get("audio") or {}, base.get("video") or {}
+
+	def grown(s):
+		a, v = s.get("audio") or {}, s.get("video") or {}
+		return (a.get("packets", 0) > ba.get("packets", 0) and
+			a.get("energy", 0) > ba.get("energy", 0) and
+			v.get("frames", 0) > bv.get("frames", 0))
+	return wait_stats(b, grown, f"audio packets, audio energy and decoded video frames from "
+			  f"{other.name}" + (" growing" if base else ""))
+
+
+def check_connected(b, relay_ep, part):
+	"""The page's DTLS is connected with an SRTP cipher, over the relay's endpoint only."""
+	s = wait_stats(b, lambda s: s.get("dtls") == "connected" and s.get("cipher"),
+		       "DTLS connected")
+	check(s["cipher"] in SRTP_CIPHERS, f"{b.name}: SRTP cipher {s['cipher']!r}")
+	eq(s["remote"], relay_ep, f"{b.name}: remote of the selected candidate pair")
+	eq(part.get("remote"), s["local"], f"{b.name}: remote latched by mrelayd (the page's local "
+	   "candidate)")
+	w = part.get("webrtc") or {}
+	eq(w.get("dtls"), "connected", f"{b.name}: mrelayd's DTLS state")
+	return s
+
+
+def test_webrtc_two_browsers(env):
+	"""Two Chromiums on the demo page, fake microphone and camera: each hears and sees the
+	other through mrelayd; mute stops the other's inbound audio, unmute brings it back."""
+	_need_browser()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		a, b = join_browsers(env, d, room, ["alice", "bob"])
+		# Both connected over DTLS-SRTP through the relay's endpoint, and nothing else.
+		parts = h.wait_for(lambda: (lambda p: len(p) == 2 and all(
+			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
+			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
+		for x, other in ((a, b), (b, a)):
+			check_connected(x, parts[x.name]["local"], parts[x.name])
+		# Media both ways: audio packets with energy (the fake microphone's beeps) and
+		# decoded frames, then more of each.
+		sa = media_flows(a, b)
+		sb = media_flows(b, a)
+		sa = media_flows(a, b, sa)
+		sb = media_flows(b, a, sb)
+		# The media went through mrelayd: it decrypted each one's SRTP and encrypted the
+		# copies for the other, and forwarded at least what the other's page received.
+		parts = room_parts(d, room)
+		for x, other in ((a, sb), (b, sa)):
+			p = parts[x.name]
+			c = p["srtp"]["counters"]
+			check(c["decrypted"] > 0 and c["encrypted"] > 0,
+			      f"{x.name}: mrelayd's SRTP counters {c}")
+			out = {st["kind"]: st["stats"]["packets_out"] for st in p["streams"]}
+			check(out.get("audio", 0) >= other["audio"]["packets"] and
+			      out.get("video", 0) >= other["video"]["packets"],
+			      f"{x.name}: mrelayd forwarded {out}, the other page received audio "
+			      f"{other['audio']['packets']}, video {other['video']['packets']}")
+			ssrcs = {st["kind"]: st["ssrc"] for st in p["streams"]}
+			eq(ssrcs.get("audio"), other["audio"]["ssrc"], f"{x.name}'s audio SSRC as received")
+			eq(ssrcs.get("video"), other["video"]["ssrc"], f"{x.name}'s video SSRC as received")
+		w = d.stats().get("webrtc") or {}
+		check(w.get("dtls_handshakes", 0) >= 2 and w.get("dtls_failed", 1) == 0,
+		      f"/v1/stats webrtc: {w}")
+
+		# Mute in alice's page: the relay stops forwarding her audio, bob's inbound audio
+		# packets stop (her video goes on); unmute brings them back.
+		a.js("document.getElementById('mute').click();")
+		wait_stats(a, lambda s: s.get("muted"), "mute_done")
+		astream = next(st for st in parts["alice"]["streams"] if st["kind"] == "audio")
+
+		def muted_drops():
+			v = part_view(d, room, parts["alice"]["id"])
+			st = next(x for x in v["streams"] if x["id"] == astream["id"])
+			return st["stats"]["drop_muted"]
+		m0 = h.wait_for(muted_drops, WAIT, what="alice's audio dropped as muted")
+		s0 = rtc_stats(b)
+		h.wait_for(lambda: muted_drops() >= m0 + 50, WAIT,
+			   what="50 more of alice's audio packets dropped as muted")
+		s1 = wait_stats(b, lambda s: (s.get("video") or {}).get("frames", 0) >
+				s0["video"]["frames"], "video while alice is muted")
+		eq(audio_packets(s1), audio_packets(s0), "bob's inbound audio packets while alice "
+		   "is muted")
+		a.js("document.getElementById('mute').click();")
+		wait_stats(a, lambda s: not s.get("muted"), "unmute_done")
+		wait_stats(b, lambda s: audio_packets(s) > audio_packets(s1),
+			   "alice's audio again after unmute")
+		for x in (a, b):
+			x.quit()
+		stop_clean(d)
+	finally:
+		d.stop()
+
+
+# ------------------------------------------------------------------------------------------
+# GStreamer's webrtcbin beside a browser
+
+def _need_gst_webrtc():
+	if websockets is None:
+		raise h.Skip("python3-websockets not installed")
+	p = subprocess.run(["/usr/bin/python3", "-c", "import gi; gi.require_version('Gst', '1.0'); "
+			    "gi.require_version('GstWebRTC', '1.0'); from gi.repository import Gst; "
+			    "Gst.init(None); import sys; sys.exit(0 if all(Gst.ElementFactory.find(e) "
+			    "for e in ('webrtcbin', 'nicesrc', 'opusenc', 'level')) else 1)"],
+			   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+	if p.returncode != 0:
+		raise h.Skip("GStreamer webrtcbin not usable (gstreamer1.0-plugins-bad, "
+			     "gstreamer1.0-nice, python3-gst-1.0, gir1.2-gst-plugins-bad-1.0)")
+
+
+class WsPeer:
+	"""A WebSocket signaling connection (root namespace, straight to the API) in a thread of
+	its own: joins with `join`, then pings every 5 s until closed. The first answer (joined or
+	error) lands in self.reply."""
+
+	def __init__(self, url, join):
+		self.q = queue.Queue()
+		self.done = threading.Event()
+		self.t = threading.Thread(target=lambda: asyncio.run(self._run(url, join)),
+					  daemon=True)
+		self.t.start()
+		h.CLEANUP.add("signaling connection", self.close)
+
+	async def _run(self, url, join):
+		try:
+			async with websockets.connect(url, max_size=1 << 20) as ws:
+				await ws.send(json.dumps(join))
+				while True:
+					m = json.loads(await asyncio.wait_for(ws.recv(), 10))
+					if m.get("type") in ("joined", "error"):
+						self.q.put(m)
+						break
+				last = time.monotonic()
+				while not self.done.is_set():
+					if time.monotonic() - last > 5:
+						await ws.send(json.dumps({"type": "ping"}))
+						last = time.monotonic()
+					with contextlib.suppress(asyncio.TimeoutError):
+						await asyncio.wait_for(ws.recv(), 0.5)
+		except Exception as e:	# noqa: BLE001 - reported to the test
+			self.q.put({"type": "exception", "error": f"{type(e).__name__}: {e}"})
+
+	def reply(self, timeout=15):
+		try:
+			return self.q.get(timeout=timeout)
+		except queue.Empty:
+			raise h.SmokeError("no answer to the signaling join") from None
+
+	def close(self):
+		self.done.set()
+		self.t.join(timeout=5)
+
+
+class GstPeer:
+	"""tests/smoke/webrtc_gst_peer.py in the namespace: an Opus tone out, Opus decoded in."""
+
+	def __init__(self, ns):
+		self.p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3",
+					   os.path.join(HERE, "webrtc_gst_peer.py"), "--seconds", "85"],
+					  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+					  stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+		h.CLEANUP.add("webrtcbin peer", self.close)
+		self.q = queue.Queue()
+		self.last = {}
+		threading.Thread(target=self._read, daemon=True).start()
+
+	def _read(self):
+		for line in self.p.stdout:
+			with contextlib.suppress(ValueError):
+				self.q.put(json.loads(line))
+		self.q.put({"error": f"webrtcbin peer exited ({self.p.wait()})"})
+
+	def next(self, key, timeout=20):
+		deadline = time.monotonic() + timeout
+		while True:
+			try:
+				o = self.q.get(timeout=max(0.01, deadline - time.monotonic()))
+			except queue.Empty:
+				raise h.SmokeError(f"webrtcbin peer: no '{key}' within {timeout}s "
+						   f"(last {self.last})") from None
+			if "error" in o:
+				raise h.SmokeError(f"webrtcbin peer: {o['error']}")
+			if "rx_buffers" in o:
+				self.last = o
+			if key in o:
+				return o
+
+	def wait(self, pred, what, timeout=WAIT):
+		deadline = time.monotonic() + timeout
+		while not pred(self.last):
+			self.next("rx_buffers", timeout=max(1, deadline - time.monotonic()))
+			if time.monotonic() > deadline:
+				raise h.SmokeError(f"webrtcbin peer: timed out after {timeout}s waiting "
+						   f"for {what} (last {self.last})")
+		return self.last
+
+	def answer(self, sdp):
+		self.p.stdin.write(json.dumps({"answer": sdp}) + "\n")
+		self.p.stdin.flush()
+
+	def close(self):
+		if self.p.poll() is None:
+			with contextlib.suppress(OSError):
+				self.p.stdin.close()
+			try:
+				self.p.wait(timeout=5)
+			except subprocess.TimeoutExpired:
+				self.p.kill()
+				self.p.wait(timeout=5)
+
+
+def test_webrtc_gstreamer_browser(env):
+	"""GStreamer's webrtcbin (libnice, OpenSSL DTLS, libsrtp) and Chromium in one room:
+	Opus both ways through mrelayd."""
+	_need_browser()
+	_need_gst_webrtc()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		g = GstPeer(env.host.ns)
+		offer = g.next("offer")["offer"]
+		ws = WsPeer(f"ws://127.0.0.1:{d.api_port}/v1/ws",
+			    {"type": "join", "room": room, "name": "gst", "sdp": offer})
+		r = ws.reply()
+		eq(r.get("type"), "joined", f"webrtcbin's join ({r})")
+		check(len(r.get("published") or []) == 1, f"webrtcbin's published streams: {r}")
+		g.answer(r["sdp"])
+		(b,) = join_browsers(env, d, room, ["carol"])
+		parts = h.wait_for(lambda: (lambda p: len(p) == 2 and all(
+			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
+			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
+		check_connected(b, parts["carol"]["local"], parts["carol"])
+		# Chromium hears webrtcbin's tone...
+		s0 = wait_stats(b, lambda s: audio_packets(s) > 0 and
+				(s.get("audio") or {}).get("energy", 0) > 0, "webrtcbin's Opus tone")
+		wait_stats(b, lambda s: audio_packets(s) > audio_packets(s0) and
+			   s["audio"]["energy"] > s0["audio"]["energy"], "more of webrtcbin's tone")
+		# ... and webrtcbin decodes Chromium's beeps.
+		g0 = g.wait(lambda s: s.get("rx_buffers", 0) > 0 and s.get("peak_db", -200) > -60,
+			    "Opus from Chromium, decoded, louder than -60 dB")
+		g.wait(lambda s: s["rx_buffers"] > g0["rx_buffers"], "more Opus from Chromium")
+		gp = parts["gst"]
+		eq(gp["webrtc"]["dtls_version"], "DTLSv1.2", "webrtcbin's DTLS version")
+		v = part_view(d, room, gp["id"])
+		c = v["srtp"]["counters"]
+		check(c["decrypted"] > 0 and c["encrypted"] > 0, f"webrtcbin: mrelayd's SRTP {c}")
+		b.quit()
+		ws.close()
+		g.close()
+		stop_clean(d)
+	finally:
+		d.stop()
