@@ -53,6 +53,10 @@ struct cfg_ctx {
 /* Ranges that are not spelled out in config.h (docs/CONFIG.md explains each). */
 #define IDLE_SLEEP_MAX 10000		/* µs: longer naps add that much latency to media */
 #define RELATCH_MS_MAX 600000
+#define DEF_LATCH_PACKETS 3
+#define LATCH_PACKETS_MAX 64
+#define DEF_LATCH_WINDOW_MS 60000
+#define LATCH_WINDOW_MS_MAX 3600000
 #define ENDED_HISTORY_MAX 1000000
 #define MBUFS_MIN 1023
 #define MBUFS_MAX 16777215
@@ -1058,7 +1062,8 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"port_min", "port_max", "idle_timeout", "relatch_timeout_ms", "max_sessions",
-		"ended_history", "mbufs", "max_flows", NULL
+		"ended_history", "mbufs", "max_flows", "latch_packets", "latch_window_ms",
+		"latch_signalled_only", NULL
 	};
 	config_setting_t *g, *s;
 	long long v = 0;
@@ -1105,8 +1110,20 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 				     &cfg->ended_history);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "max_flows", 0, 16000000, &cfg->max_flows);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "latch_packets", 1, LATCH_PACKETS_MAX,
+				     &cfg->latch_packets);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "latch_window_ms", 0, LATCH_WINDOW_MS_MAX,
+				     &cfg->latch_window_ms);
 	if (ret < 0)
 		return ret;
+	s = config_setting_get_member(g, "latch_signalled_only");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		cfg->latch_signalled_only = config_setting_get_bool(s);
+	}
 
 	ret = get_int(x, g, "mbufs", &v, &s);
 	if (ret < 0)
@@ -1371,6 +1388,9 @@ config_defaults(struct mr_config *cfg)
 	cfg->port_max = DEF_PORT_MAX;
 	cfg->idle_timeout = DEF_IDLE_TIMEOUT;
 	cfg->relatch_timeout_ms = DEF_RELATCH_MS;
+	cfg->latch_packets = DEF_LATCH_PACKETS;
+	cfg->latch_window_ms = DEF_LATCH_WINDOW_MS;
+	cfg->latch_signalled_only = 1;
 	cfg->max_sessions = DEF_MAX_SESSIONS;
 	cfg->ended_history = DEF_ENDED_HISTORY;
 	cfg->mbufs = DEF_MBUFS;

@@ -100,6 +100,9 @@ struct mr_config {
 	uint16_t port_max;		/* default 39999; > port_min */
 	unsigned int idle_timeout;	/* seconds, default 60, 1..86400 */
 	unsigned int relatch_timeout_ms;/* default 5000; 0 disables re-latching */
+	unsigned int latch_packets;	/* consistent packets to latch, default 3 (1..64) */
+	unsigned int latch_window_ms;	/* learning window, default 60000; 0 = no limit */
+	int latch_signalled_only;	/* default true */
 	unsigned int max_sessions;	/* default 100000 */
 	unsigned int max_flows;		/* flow table entries per worker, 0 = 4 per session
 					 * (+ room participants) */

@@ -27,6 +27,8 @@ struct mr_cp_stats {
 	uint64_t steer_rules;		/* rte_flow rules installed */
 	uint64_t steer_failures;	/* rules refused (the flow falls back to the hand-off) */
 	uint64_t tx_ring_full;		/* ARP/ND requests dropped: worker 0's cp_tx ring full */
+	uint64_t neigh_changes;		/* resolved neighbors whose MAC changed (probe replies) */
+	uint64_t neigh_refused;		/* MAC changes refused: unasked, or to a resolved entry */
 };
 
 struct mr_appliance {
@@ -46,6 +48,9 @@ struct mr_appliance {
 	int srtp_ok;			/* every worker has an SRTP engine */
 	int srtp_kind;			/* enum mr_srtp_engine_kind of the engines */
 	struct mr_cp_stats cps;
+	/* Re-latches and refused re-latches already logged, per worker (mr_latch_log). */
+	uint64_t relatch_logged[MR_DP_MAX_WORKERS][2];
+	uint64_t relatch_log_tsc;
 };
 
 /* Bring the appliance up after rte_eal_init: ports, workers, tables, API. 0 or -errno with a

@@ -335,6 +335,7 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		p->remote = c->remote;
 		p->nh = c->nh;
 		p->state = c->remote.family ? MR_PATH_CONFIGURED : MR_PATH_NONE;
+		p->signalled = c->remote.family != 0;
 		p->last_rx_tsc = rte_get_tsc_cycles();
 		rte_seqcount_write_end(&l->seq);
 		break;

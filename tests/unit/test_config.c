@@ -98,6 +98,9 @@ test_full_example(void **state)
 	assert_int_equal(cfg.port_max, 39999);
 	assert_int_equal(cfg.idle_timeout, 60);
 	assert_int_equal(cfg.relatch_timeout_ms, 5000);
+	assert_int_equal(cfg.latch_packets, 3);
+	assert_int_equal(cfg.latch_window_ms, 60000);
+	assert_int_equal(cfg.latch_signalled_only, 1);
 	assert_int_equal(cfg.max_sessions, 100000);
 	assert_int_equal(cfg.ended_history, 1000);
 	assert_int_equal(cfg.mbufs, 16383);
@@ -663,6 +666,12 @@ test_bad_relay_api_log(void **state)
 		  "between 1 and 4000000" },
 		{ MINIMAL "relay = { relatch_timeout_ms = -5; };\n",
 		  "bad.conf:5: relay.relatch_timeout_ms:", "between 0 and 600000" },
+		{ MINIMAL "relay = { latch_packets = 0; };\n",
+		  "bad.conf:5: relay.latch_packets:", "between 1 and 64" },
+		{ MINIMAL "relay = { latch_window_ms = 3600001; };\n",
+		  "bad.conf:5: relay.latch_window_ms:", "between 0 and 3600000" },
+		{ MINIMAL "relay = { latch_signalled_only = 1; };\n",
+		  "bad.conf:5: relay.latch_signalled_only:", "true or false" },
 		{ MINIMAL "relay = { ended_history = 1000001; };\n",
 		  "bad.conf:5: relay.ended_history:", "between 0 and 1000000" },
 		{ MINIMAL "relay = { mbufs = 100; };\n", "bad.conf:5: relay.mbufs:",
