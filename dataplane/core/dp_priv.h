@@ -201,6 +201,73 @@ mr_rx_recompute(const struct mr_dp *dp, const struct rte_mbuf *m, const int ck)
 	return ck == MR_CK_PORT ? dp->port[dp->port_idx_of[m->port]].rx_cksum_recompute : ck;
 }
 
+/* Is the IPv4 header checksum of frame f (parsed into pi, family MR_AF4) wrong? The NIC's
+ * verdict when it gave one (m->ol_flags), else the header's 20..60 bytes summed. */
+static __rte_always_inline int
+mr_ip4_ck_bad(const struct rte_mbuf *m, const uint8_t *f, const struct mr_pkt_info *pi)
+{
+	uint64_t fl = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+	if (likely(fl == RTE_MBUF_F_RX_IP_CKSUM_GOOD))
+		return 0;
+	if (fl == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return 1;
+	if (likely(pi->l3_len == 20)) {
+		/* No options: five words, no loop (docs/PERFORMANCE.md "Checksum checks"). */
+		uint32_t x[5];
+
+		memcpy(x, f + pi->l2_len, 20);
+		return mr_csum_fold(mr_csum_fold64((uint64_t)x[0] + x[1] + x[2] + x[3] +
+						   x[4])) != 0xffff;
+	}
+	return mr_csum_fold(mr_csum_partial(f + pi->l2_len, pi->l3_len, 0)) != 0xffff;
+}
+
+/* Is the UDP checksum of the datagram in frame f (parsed into pi) wrong? One pass over it,
+ * which also leaves the checksum computed from its bytes in pi (ck_fresh, for
+ * mr_udp_ck_of()). Not wrong: a valid field; none (0) over IPv4; or, where a local Linux
+ * sender offloaded its checksum through a veth, the bare pseudo-header sum, which cannot be
+ * verified (docs/CONFIG.md ports.rx_checksum). IPv6 requires a checksum (RFC 8200 §8.1). */
+static inline int
+mr_udp_ck_verify(const uint8_t *f, struct mr_pkt_info *pi)
+{
+	const uint8_t *src = f + pi->l2_len + (pi->family == MR_AF4 ? 12 : 8);
+	const uint8_t *dst = src + (pi->family == MR_AF4 ? 4 : 16);
+	const uint8_t *u = f + pi->l4_off;
+	uint32_t ph, sum;
+	uint16_t field, c;
+
+	memcpy(&field, u + 6, 2);
+	if (field == 0 && pi->family == MR_AF4)
+		return 0;
+	ph = mr_udp_pseudo_sum(pi->family, src, dst, pi->l4_len);
+	sum = mr_csum_partial(u, 6, ph);
+	if (pi->l4_len > 8)
+		sum = mr_csum_partial(u + 8, (size_t)pi->l4_len - 8, sum);
+	c = (uint16_t)~mr_csum_fold(sum);
+	pi->ck_fresh = c == 0 ? 0xffff : c;
+	pi->ck_have = 1;
+	if (field == 0)
+		return 1;
+	return mr_csum_fold(mr_csum_partial(&field, 2, sum)) != 0xffff &&
+		field != mr_csum_fold(ph);
+}
+
+/* Is the UDP checksum wrong where it must be checked: the NIC said so, or the port cannot
+ * vouch for it (recompute: the relay would send the datagram with a fresh checksum)? */
+static __rte_always_inline int
+mr_udp_ck_bad(const struct rte_mbuf *m, const uint8_t *f, struct mr_pkt_info *pi,
+	      const int recompute)
+{
+	uint64_t fl = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (unlikely(fl == RTE_MBUF_F_RX_L4_CKSUM_BAD))
+		return 1;
+	if (!recompute || fl == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		return 0;
+	return mr_udp_ck_verify(f, pi);
+}
+
 /* The checksum of the datagram in frame f (parsed into pi). recompute (a constant where the
  * caller can make it one) takes it from the datagram itself instead of its checksum field:
  * for ports that cannot vouch for that field, where a sender's offloaded checksum arrives as
@@ -222,7 +289,8 @@ mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *c
 	}
 	memcpy(&ck->ocks, f + pi->l4_off + 6, 2);
 	if (recompute && (ck->ocks != 0 || pi->family == MR_AF6))
-		ck->ocks = mr_udp_cksum(pi->family, osrc, odst, f + pi->l4_off, pi->l4_len);
+		ck->ocks = pi->ck_have ? pi->ck_fresh :
+			mr_udp_cksum(pi->family, osrc, odst, f + pi->l4_off, pi->l4_len);
 	ck->osum = mr_csum_partial(osrc, alen, 0);
 	ck->osum = mr_csum_partial(odst, alen, ck->osum);
 	ck->osum = mr_csum_partial(f + pi->l4_off, 4, ck->osum);	/* both ports */

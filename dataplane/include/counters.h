@@ -17,11 +17,16 @@
 	X(NOT_FOR_US_MAC, "not_our_mac", "unicast frame for another MAC address") \
 	X(IP4_MALFORMED, "ipv4_malformed", "bad IPv4 version, header length or total length") \
 	X(IP4_FRAG, "ipv4_fragment", "IPv4 fragment (not reassembled)") \
+	X(IP4_CKSUM, "ipv4_bad_checksum", "IPv4 header checksum wrong (verified unless the NIC " \
+	  "did)") \
 	X(IP6_MALFORMED, "ipv6_malformed", "bad IPv6 version or payload length") \
 	X(IP6_EXT, "ipv6_ext_header", "IPv6 packet with an extension header") \
 	X(NOT_OUR_IP, "not_our_address", "destination is not one of the port's addresses") \
 	X(L4_PROTO, "unknown_l4_protocol", "neither UDP nor ICMP/ICMPv6") \
 	X(UDP_MALFORMED, "udp_malformed", "UDP length inconsistent with the IP length") \
+	X(UDP_CKSUM, "udp_bad_checksum", "UDP checksum wrong, where the relay would send the " \
+	  "datagram with a fresh one (ports.rx_checksum = recompute, to an SRTP remote) or the " \
+	  "NIC found it bad") \
 	X(ARP_MALFORMED, "arp_malformed", "ARP packet not Ethernet/IPv4 or truncated") \
 	X(ARP_IGNORED, "arp_ignored", "ARP packet not for our addresses") \
 	X(ICMP_IGNORED, "icmp_ignored", "ICMP/ICMPv6 message the appliance does not answer") \

@@ -197,7 +197,8 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	 uint64_t now, const int rx_recompute)
 {
 	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
-	struct mr_dp_leg *l = &s->leg[(val >> 1) & 1];
+	unsigned int li = (val >> 1) & 1;
+	struct mr_dp_leg *l = &s->leg[li];
 
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		l->ctr.drop_rtp++;
@@ -206,6 +207,14 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	}
 	if (unlikely(l->srtp != NULL) && mr_srtp_rx_stage(w, m, pi, val, l->srtp))
 		return;
+	/* A plain packet the other leg encrypts leaves with a fresh checksum under an
+	 * authentication tag: a corrupted one must not be laundered into a valid one. */
+	if (unlikely(s->leg[li ^ 1].srtp != NULL) && s->leg[li ^ 1].srtp->tx != NULL &&
+	    !pi->ck_have &&
+	    mr_udp_ck_verify(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
+		mr_drop(w, m, MR_DROP_UDP_CKSUM);
+		return;
+	}
 	mr_relay_accept(w, m, pi, val, now, rx_recompute);
 }
 

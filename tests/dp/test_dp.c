@@ -1787,6 +1787,11 @@ test_slowpath(void **state)
 		/* Echo request to another address: not answered. */
 		p[20] = 8;
 		memcpy(p + 16, other4, 4);
+		expect_drop(P_A, b, len, MR_DROP_IP4_CKSUM);	/* the header changed */
+		p[10] = p[11] = 0;
+		c = ref_ip4(p, 20);
+		p[10] = c >> 8;
+		p[11] = (uint8_t)c;
 		expect_drop(P_A, b, len, MR_DROP_ICMP_IGNORED);
 	}
 
@@ -1901,7 +1906,7 @@ test_slowpath(void **state)
 	assert_ptr_equal(out, in);
 	rte_pktmbuf_free(out);
 	assert_int_equal(w->stats.exception, 3);
-	assert_int_equal(drops_total(w), 8);
+	assert_int_equal(drops_total(w), 9);
 	assert_quiet();
 }
 
@@ -2365,6 +2370,79 @@ test_rx_cksum_recompute(void **state)
 	assert_quiet();
 }
 
+/* Corruption is not laundered (issue 14 §2): a wrong IPv4 header checksum is dropped (the
+ * relay writes a fresh header), a wrong UDP checksum where the relay would send a fresh one
+ * (rx_checksum recompute) too; on a port that is trusted, the updated checksum stays wrong. */
+static void
+test_bad_checksums(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s;
+	struct mr_ep x = X, r0 = R0;
+	struct rte_mbuf *out, *in;
+	uint8_t pl[256];
+	uint16_t plen;
+	struct frame f;
+	const uint8_t *o;
+
+	(void)state;
+	s = sess_std(0, 21200, 21202);
+	plen = rtp(pl, 0, 1, 160, 0x1, 101);
+
+	/* IPv4 header checksum wrong: dropped before anything latches. */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	f.b[14 + 10] ^= 0x40;
+	expect_drop(P_B, f.b, f.len, MR_DROP_IP4_CKSUM);
+	assert_int_equal(s->leg[1].path[0].state, MR_PATH_NONE);
+	/* ...unless the NIC vouched for it. */
+	in = inject_f(P_B, &f);
+	in->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	assert_int_equal(mr_worker_iteration(w, T0), 1);
+	rte_pktmbuf_free(take1(P_A, 0));
+
+	/* A payload byte corrupted on a trusted port: relayed, and the updated checksum is
+	 * still wrong (the receiver sees the corruption). */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	f.b[f.len - 1] ^= 0x01;
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 1), 1);
+	out = take1(P_A, 0);
+	o = rte_pktmbuf_mtod(out, const uint8_t *);
+	assert_int_not_equal(be16(o + 34 + 6), ref_udp(MR_AF4, s->leg[0].local.a, r0.a, o + 34,
+						      8 + plen));
+	rte_pktmbuf_free(out);
+	/* The NIC saying it is bad is enough. */
+	in = inject_f(P_B, &f);
+	in->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	assert_int_equal(mr_worker_iteration(w, T0 + 2), 1);
+	assert_int_equal(w->stats.drops[MR_DROP_UDP_CKSUM], 1);
+
+	/* A port that cannot vouch (recompute): the same packet is dropped, a valid one, one
+	 * without a checksum and a partial one (a local sender's offload) are relayed. */
+	dp->port[P_B].rx_cksum_recompute = 1;
+	expect_drop(P_B, f.b, f.len, MR_DROP_UDP_CKSUM);
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 3), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+	partial_cksum(&f, &x, &s->leg[1].local);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 4), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+
+	/* An empty datagram on a leg is a malformed RTP packet, charged to the leg. */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, 0, &PLAIN);
+	expect_drop(P_B, f.b, f.len, MR_DROP_RTP_MALFORMED);
+	assert_int_equal(s->leg[1].ctr.drop_rtp, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_IP4_CKSUM], 1);
+	assert_int_equal(w->stats.drops[MR_DROP_UDP_CKSUM], 2);
+	assert_quiet();
+}
+
 /* ---- the control thread's packets (ARP/ND requests) leave through worker 0 ---- */
 
 static void
@@ -2607,6 +2685,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_bad_checksums, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_srtp, case_up, case_down),
 	};
