@@ -150,5 +150,8 @@ int mr_config_eal_find(const struct mr_config *cfg, const char *opt);
  * "--in-memory", "--no-shconf" where that clashes with the eal list (legacy memory), or NULL
  * when the eal list decides itself (--file-prefix, --in-memory, --no-shconf). */
 const char *mr_config_eal_runtime_opt(const struct mr_config *cfg);
+/* The --file-prefix NAME of eal when the instance shares runtime files under it (no
+ * --in-memory, no --no-shconf), else NULL. */
+const char *mr_config_eal_file_prefix(const struct mr_config *cfg);
 
 #endif

@@ -177,3 +177,31 @@ def test_bad_config_exits_2(env):
 	if p.returncode == 0 or "does-not-exist.conf" not in p.stderr:
 		problems.append(f"missing file: exit {p.returncode}, stderr {p.stderr.strip()[-200:]!r}")
 	check(not problems, "; ".join(problems))
+
+
+def test_file_prefix_clash(env):
+	"""A second instance started with the --file-prefix of a running one says so and exits
+	1, instead of the EAL's "Success" (issue 14 §4)."""
+	first = h.Daemon(env.binary, env.workdir, "clash1")
+	text = (GOOD_CONFIG % h.PID).replace('"mrt%dbad", "--no-shconf" ]' % h.PID,
+					       '"%s" ]' % first.file_prefix)
+	first.write_config(text.replace("127.0.0.1:1", f"127.0.0.1:{first.api_port}")
+			   .replace("mrtbad0", f"mrt{h.PID}cl1"))
+	first.start()
+	try:
+		first.wait_health()
+		path = os.path.join(env.workdir, "clash2.conf")
+		with open(path, "w") as f:
+			f.write(text.replace("127.0.0.1:1", f"127.0.0.1:{h.free_tcp_port()}")
+				.replace("mrtbad0", f"mrt{h.PID}cl2"))
+		p = subprocess.run([env.binary, "-c", path], stdout=subprocess.PIPE,
+				   stderr=subprocess.PIPE, text=True, timeout=30,
+				   stdin=subprocess.DEVNULL)
+		eq(p.returncode, 1, f"exit status of the second instance ({p.stderr.strip()[-300:]!r})")
+		want = f"--file-prefix {first.file_prefix} is in use by a running DPDK process " \
+		       f"(pid {first.proc.pid}"
+		check(want in p.stderr, f"stderr does not say {want!r}: {p.stderr.strip()[-300:]!r}")
+		check("Success" not in p.stderr, f"stderr says Success: {p.stderr.strip()[-300:]!r}")
+		check(first.alive(), "the first instance died")
+	finally:
+		eq(first.stop(), 0, "exit status of the first instance after SIGTERM")
