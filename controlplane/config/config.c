@@ -53,6 +53,10 @@ struct cfg_ctx {
 /* Ranges that are not spelled out in config.h (docs/CONFIG.md explains each). */
 #define IDLE_SLEEP_MAX 10000		/* µs: longer naps add that much latency to media */
 #define RELATCH_MS_MAX 600000
+#define DEF_LATCH_PACKETS 3
+#define LATCH_PACKETS_MAX 64
+#define DEF_LATCH_WINDOW_MS 60000
+#define LATCH_WINDOW_MS_MAX 3600000
 #define ENDED_HISTORY_MAX 1000000
 #define MBUFS_MIN 1023
 #define MBUFS_MAX 16777215
@@ -422,6 +426,50 @@ check_overflow(struct cfg_ctx *x, const char *text, const char *file)
 	return -EINVAL;
 }
 
+/* A device's identity for duplicate checks: a PCI address as domain:bus:device.function
+ * (the domain 0000 may be left out, hex digits in either case), a vdev by its name (what
+ * comes before its arguments). -1 when a PCI address does not parse (the EAL says why). */
+static int
+device_key(const char *dev, char *out, size_t len)
+{
+	unsigned int d = 0, b, s, f;
+	int n = 0;
+
+	if (strncmp(dev, "net_", 4) == 0) {
+		size_t k = strcspn(dev, ",");
+
+		snprintf(out, len, "%.*s", (int)k, dev);
+		return 0;
+	}
+	if (sscanf(dev, "%x:%x:%x.%x%n", &d, &b, &s, &f, &n) == 4 &&
+	    (dev[n] == '\0' || dev[n] == ','))
+		goto ok;
+	d = 0;
+	if (sscanf(dev, "%x:%x.%x%n", &b, &s, &f, &n) == 3 && (dev[n] == '\0' || dev[n] == ','))
+		goto ok;
+	return -1;
+ok:
+	snprintf(out, len, "%04x:%02x:%02x.%x", d, b, s, f);
+	return 0;
+}
+
+/* Do two configured prefixes (family 0: none) share addresses? */
+static int
+prefix_overlap(const struct mr_prefix *x, const struct mr_prefix *y)
+{
+	unsigned int len, k;
+
+	if (x->family == 0 || x->family != y->family)
+		return 0;
+	len = x->len < y->len ? x->len : y->len;
+	for (k = 0; k < len / 8; k++)
+		if (x->a[k] != y->a[k])
+			return 0;
+	if (len % 8 && ((x->a[k] ^ y->a[k]) & (uint8_t)(0xff << (8 - len % 8))))
+		return 0;
+	return 1;
+}
+
 static char *
 read_text(const char *path, int *err)
 {
@@ -433,7 +481,8 @@ read_text(const char *path, int *err)
 
 	f = fopen(path, "r");
 	if (f == NULL) {
-		*err = errno == ENOENT ? -ENOENT : -EIO;
+		/* The reason as the system gave it: "Permission denied" says what to fix. */
+		*err = errno ? -errno : -EIO;
 		return NULL;
 	}
 	*err = -EIO;
@@ -613,6 +662,16 @@ eal_unlink_never(const struct mr_config *cfg)
 	const char *v = i >= 0 ? eal_value(cfg, i, 0) : NULL;
 
 	return v != NULL && strcmp(v, "never") == 0;
+}
+
+const char *
+mr_config_eal_file_prefix(const struct mr_config *cfg)
+{
+	int i = mr_config_eal_find(cfg, "--file-prefix");
+
+	if (i < 0 || eal_find_any(cfg, "--in-memory|--no-shconf") >= 0)
+		return NULL;
+	return eal_value(cfg, i, 1);
 }
 
 const char *
@@ -891,10 +950,16 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 	for (k = 0; v[k] != '\0'; k++)
 		if (!isgraph((unsigned char)v[k]))
 			return cfg_err(x, s, "must not contain spaces or control characters");
-	for (i = 0; i < idx; i++)
-		if (strcmp(cfg->ports[i].device, v) == 0)
-			return cfg_err(x, s, "'%s' is already the device of ports.[%u] (line %d)",
-				       v, i, cfg->ports[i].line);
+	for (i = 0; i < idx; i++) {
+		char a[64], b[64];
+
+		if (device_key(cfg->ports[i].device, a, sizeof(a)) == 0 &&
+		    device_key(v, b, sizeof(b)) == 0 && strcmp(a, b) == 0)
+			return cfg_err(x, s, "'%s' is already the device of ports.[%u] (line %d)%s",
+				       v, i, cfg->ports[i].line,
+				       strcmp(cfg->ports[i].device, v) ? ", spelled another way" :
+				       "");
+	}
 	snprintf(p->device, sizeof(p->device), "%s", v);
 
 	ret = parse_addr(x, g, "address", "gateway", MR_AF4, &p->addr4, &p->gw4);
@@ -953,6 +1018,16 @@ parse_port(struct cfg_ctx *x, config_setting_t *g, struct mr_config *cfg, unsign
 			return cfg_err(x, config_setting_get_member(g, "address6"),
 				       "the address is already that of ports.[%u] (line %d)",
 				       i, o->line);
+		/* Two ports on one subnet: which one answers ARP/ND for it, and which one a
+		 * remote there is reached from, would be a guess. */
+		if (prefix_overlap(&p->addr4, &o->addr4))
+			return cfg_err(x, config_setting_get_member(g, "address"),
+				       "on the same subnet as ports.[%u].address (line %d): "
+				       "give each port a subnet of its own", i, o->line);
+		if (prefix_overlap(&p->addr6, &o->addr6))
+			return cfg_err(x, config_setting_get_member(g, "address6"),
+				       "on the same subnet as ports.[%u].address6 (line %d): "
+				       "give each port a subnet of its own", i, o->line);
 	}
 
 	u = DEF_RX_QUEUES;
@@ -1059,7 +1134,8 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"port_min", "port_max", "idle_timeout", "relatch_timeout_ms", "max_sessions",
-		"ended_history", "mbufs", "max_flows", NULL
+		"ended_history", "mbufs", "max_flows", "latch_packets", "latch_window_ms",
+		"latch_signalled_only", NULL
 	};
 	config_setting_t *g, *s;
 	long long v = 0;
@@ -1106,8 +1182,20 @@ parse_relay(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 				     &cfg->ended_history);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "max_flows", 0, 16000000, &cfg->max_flows);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "latch_packets", 1, LATCH_PACKETS_MAX,
+				     &cfg->latch_packets);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "latch_window_ms", 0, LATCH_WINDOW_MS_MAX,
+				     &cfg->latch_window_ms);
 	if (ret < 0)
 		return ret;
+	s = config_setting_get_member(g, "latch_signalled_only");
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		cfg->latch_signalled_only = config_setting_get_bool(s);
+	}
 
 	ret = get_int(x, g, "mbufs", &v, &s);
 	if (ret < 0)
@@ -1505,6 +1593,9 @@ config_defaults(struct mr_config *cfg)
 	cfg->port_max = DEF_PORT_MAX;
 	cfg->idle_timeout = DEF_IDLE_TIMEOUT;
 	cfg->relatch_timeout_ms = DEF_RELATCH_MS;
+	cfg->latch_packets = DEF_LATCH_PACKETS;
+	cfg->latch_window_ms = DEF_LATCH_WINDOW_MS;
+	cfg->latch_signalled_only = 1;
 	cfg->max_sessions = DEF_MAX_SESSIONS;
 	cfg->ended_history = DEF_ENDED_HISTORY;
 	cfg->mbufs = DEF_MBUFS;
@@ -1643,7 +1734,8 @@ mr_config_load(const char *path, struct mr_config *cfg, char *err, size_t errlen
 			snprintf(err, errlen, "%s: %s", path,
 				 ret == -EILSEQ ? "the file contains a NUL byte" :
 				 ret == -EISDIR ? "not a regular file" : strerror(-ret));
-		return ret == -ENOENT ? -ENOENT : ret == -EILSEQ ? -EINVAL : -EIO;
+		return ret == -ENOENT ? -ENOENT : ret == -EILSEQ ? -EINVAL :
+			ret == -EACCES ? -EACCES : -EIO;
 	}
 	/* "@include" names are relative to the including file, as in a compiler. */
 	slash = strrchr(path, '/');

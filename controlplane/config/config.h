@@ -121,6 +121,9 @@ struct mr_config {
 	uint16_t port_max;		/* default 39999; > port_min */
 	unsigned int idle_timeout;	/* seconds, default 60, 1..86400 */
 	unsigned int relatch_timeout_ms;/* default 5000; 0 disables re-latching */
+	unsigned int latch_packets;	/* consistent packets to latch, default 3 (1..64) */
+	unsigned int latch_window_ms;	/* learning window, default 60000; 0 = no limit */
+	int latch_signalled_only;	/* default true */
 	unsigned int max_sessions;	/* default 100000 */
 	unsigned int max_flows;		/* flow table entries per worker, 0 = 4 per session
 					 * (+ room participants) */
@@ -177,5 +180,8 @@ int mr_config_eal_find(const struct mr_config *cfg, const char *opt);
  * "--in-memory", "--no-shconf" where that clashes with the eal list (legacy memory), or NULL
  * when the eal list decides itself (--file-prefix, --in-memory, --no-shconf). */
 const char *mr_config_eal_runtime_opt(const struct mr_config *cfg);
+/* The --file-prefix NAME of eal when the instance shares runtime files under it (no
+ * --in-memory, no --no-shconf), else NULL. */
+const char *mr_config_eal_file_prefix(const struct mr_config *cfg);
 
 #endif

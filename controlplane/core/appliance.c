@@ -2,6 +2,7 @@
  * Bring-up, control loop and shutdown of the appliance (the control thread).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include "addr.h"
 #include "api.h"
 #include "appliance.h"
 #include "flow_table.h"
@@ -299,6 +301,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	dp->owner = rte_zmalloc("mr_owner", (size_t)dp->n_addr_idx * 65536, RTE_CACHE_LINE_SIZE);
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->relatch_tsc = (uint64_t)cfg->relatch_timeout_ms * dp->tsc_hz / 1000;
+	dp->latch_window_tsc = (uint64_t)cfg->latch_window_ms * dp->tsc_hz / 1000;
+	dp->latch_packets = (uint8_t)cfg->latch_packets;
+	dp->latch_signalled_only = (uint8_t)(cfg->latch_signalled_only != 0);
 	dp->idle_sleep_us = cfg->idle_sleep_us;
 	dp->n_workers = cfg->n_workers;
 	sz = rte_rcu_qsbr_get_memsize(dp->n_workers);
@@ -409,6 +414,51 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	return 0;
 }
 
+/* Log the workers' re-latches (docs/OPERATIONS.md "Security"): at most one line a second per
+ * worker for those that happened, with the last one's addresses, and one for refused ones.
+ * Workers never log; they count and keep the last event (struct mr_worker last_relatch). */
+static void
+mr_latch_log(struct mr_appliance *a, uint64_t now)
+{
+	struct mr_dp *dp = a->dp;
+	unsigned int i;
+
+	if (now - a->relatch_log_tsc < dp->tsc_hz)
+		return;
+	a->relatch_log_tsc = now;
+	for (i = 0; i < dp->n_workers; i++) {
+		struct mr_worker *w = dp->w[i];
+		uint64_t n = __atomic_load_n(&w->stats.relatches, __ATOMIC_RELAXED);
+		uint64_t r = __atomic_load_n(&w->stats.drops[MR_DROP_RELATCH_SSRC],
+					     __ATOMIC_RELAXED);
+		uint64_t *seen = a->relatch_logged[i];
+
+		if (n != seen[0]) {
+			struct mr_ep local, from, to;
+			char l[64], f[64], t[64];
+			uint32_t sn;
+
+			do {
+				sn = rte_seqcount_read_begin(&w->last_relatch.seq);
+				local = w->last_relatch.local;
+				from = w->last_relatch.from;
+				to = w->last_relatch.to;
+			} while (rte_seqcount_read_retry(&w->last_relatch.seq, sn));
+			APP_LOG(NOTICE, "latch: %" PRIu64 " re-latch(es) on worker %u; the last: "
+				"%s followed its remote from %s to %s\n", n - seen[0], i,
+				mr_ep_fmt(&local, l, sizeof(l), 1), mr_ep_fmt(&from, f, sizeof(f), 1),
+				mr_ep_fmt(&to, t, sizeof(t), 1));
+			seen[0] = n;
+		}
+		if (r != seen[1]) {
+			APP_LOG(NOTICE, "latch: %" PRIu64 " packet(s) from new sources refused a "
+				"re-latch on worker %u (not the SSRC the endpoint received: "
+				"relatch_refused)\n", r - seen[1], i);
+			seen[1] = r;
+		}
+	}
+}
+
 void
 mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 {
@@ -445,6 +495,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_state_tick(a->state, now);
 			mr_recorder_tick(a->rec);
 			mr_telemetry_tick(a);
+			mr_latch_log(a, now);
 		}
 	}
 }

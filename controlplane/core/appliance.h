@@ -32,6 +32,8 @@ struct mr_cp_stats {
 	uint64_t steer_misses;		/* endpoints on a steering port that got no relay port
 					 * landing on their owner (their packets are handed off) */
 	uint64_t tx_ring_full;		/* ARP/ND requests dropped: worker 0's cp_tx ring full */
+	uint64_t neigh_changes;		/* resolved neighbors whose MAC changed (probe replies) */
+	uint64_t neigh_refused;		/* MAC changes refused: unasked, or to a resolved entry */
 };
 
 struct mr_appliance {
@@ -55,6 +57,9 @@ struct mr_appliance {
 	int srtp_ok;			/* every worker has an SRTP engine */
 	int srtp_kind;			/* enum mr_srtp_engine_kind of the engines */
 	struct mr_cp_stats cps;
+	/* Re-latches and refused re-latches already logged, per worker (mr_latch_log). */
+	uint64_t relatch_logged[MR_DP_MAX_WORKERS][2];
+	uint64_t relatch_log_tsc;
 };
 
 /* Bring the appliance up after rte_eal_init: ports, workers, tables, API. 0 or -errno with a

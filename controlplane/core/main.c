@@ -2,6 +2,8 @@
  * mrelayd: mrelayd -c FILE
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <glob.h>
 #include <signal.h>
@@ -29,6 +31,29 @@ MR_LOG_REGISTER(mr_logtype_main, main);
 #define MR_EXIT_CONFIG 2
 
 static volatile int mr_stop;
+
+/* The pid of the DPDK primary process that holds the runtime configuration of --file-prefix
+ * prefix (the EAL's write lock on its config file), or 0 when none does. The EAL only says
+ * "Cannot init config" and leaves rte_errno at 0 ("Success"). */
+static long
+mr_prefix_owner(const char *prefix)
+{
+	const char *run = getenv("XDG_RUNTIME_DIR");
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	char path[PATH_MAX];
+	int fd;
+
+	if (geteuid() == 0 || run == NULL)
+		run = geteuid() == 0 ? "/var/run" : "/tmp";
+	snprintf(path, sizeof(path), "%s/dpdk/%s/config", run, prefix);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) != 0 || fl.l_type == F_UNLCK)
+		fl.l_pid = 0;
+	close(fd);
+	return fl.l_pid;
+}
 
 static void
 mr_on_signal(int sig)
@@ -116,11 +141,12 @@ main(int argc, char **argv)
 	struct mr_appliance app;
 	char err[1024], lcores[1024], mainl[16], loglvl[64];
 	char *eal_argv[MR_MAX_EAL_ARGS + 16 + 2 * MR_MAX_PORTS];
-	const char *path = NULL, *runtime_opt;
+	const char *path = NULL, *runtime_opt, *prefix;
 	int c, eal_argc = 0, check = 0, rc, i, n_pci, pdump;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	rlim_t nofile, nofile_before;
 	size_t off;
+	long owner;
 
 	while ((c = getopt_long(argc, argv, "c:thV", opts, NULL)) != -1) {
 		switch (c) {
@@ -209,12 +235,29 @@ main(int argc, char **argv)
 		eal_argv[eal_argc++] = cfg.eal_args[i];
 	eal_argv[eal_argc] = NULL;
 
+	prefix = mr_config_eal_file_prefix(&cfg);
+	owner = prefix != NULL ? mr_prefix_owner(prefix) : 0;
+	if (owner != 0) {
+		fprintf(stderr, "mrelayd: eal: --file-prefix %s is in use by a running DPDK "
+			"process (pid %ld, another mrelayd?): stop it or give this instance "
+			"another prefix\n", prefix, owner);
+		mr_config_free(&cfg);
+		return 1;
+	}
 	rc = rte_eal_init(eal_argc, eal_argv);
 	if (rc < 0) {
-		fprintf(stderr, "mrelayd: EAL initialisation failed: %s%s\n",
-			rte_strerror(rte_errno),
-			rte_errno == ENOMEM ? " (not enough memory: reserve hugepages or raise "
-			"-m with --no-huge)" : "");
+		owner = prefix != NULL ? mr_prefix_owner(prefix) : 0;
+		if (owner != 0)
+			fprintf(stderr, "mrelayd: EAL initialisation failed: --file-prefix %s is "
+				"in use by a running DPDK process (pid %ld)\n", prefix, owner);
+		else if (rte_errno == 0)
+			fprintf(stderr, "mrelayd: EAL initialisation failed (the EAL gave no "
+				"reason: see its lines above)\n");
+		else
+			fprintf(stderr, "mrelayd: EAL initialisation failed: %s%s\n",
+				rte_strerror(rte_errno),
+				rte_errno == ENOMEM ? " (not enough memory: reserve hugepages or "
+				"raise -m with --no-huge)" : "");
 		mr_config_free(&cfg);
 		return 1;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <rte_errno.h>
@@ -7,6 +8,7 @@
 #include <rte_log.h>
 #include <rte_mbuf.h>
 
+#include "addr.h"
 #include "appliance.h"
 #include "dp.h"
 #include "neigh.h"
@@ -31,6 +33,8 @@ struct mr_nentry {
 struct mr_neigh {
 	struct mr_appliance *a;
 	uint64_t now_ms;
+	uint64_t log_ms;		/* last refusal line (at most one a second) */
+	uint64_t log_quiet;		/* refusals not logged since */
 	struct mr_nentry e[MR_DP_MAX_PORTS][MR_NEIGH_SLOTS];
 };
 
@@ -173,16 +177,68 @@ mr_neigh_put(struct mr_neigh *n, unsigned int pidx, int slot)
 		e->unused_since_ms = n->now_ms;
 }
 
+static uint64_t
+mr_mac48(const uint8_t *mac)
+{
+	return MR_NEIGH_VALID | ((uint64_t)mac[0] << 40) | ((uint64_t)mac[1] << 32) |
+		((uint64_t)mac[2] << 24) | ((uint64_t)mac[3] << 16) | ((uint64_t)mac[4] << 8) |
+		mac[5];
+}
+
 static void
-mr_neigh_learn(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip, const uint8_t *mac)
+mr_neigh_log_mac(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip, uint64_t old,
+		 const uint8_t *mac, const char *what)
+{
+	char a[64];
+
+	if (n->log_ms != 0 && n->now_ms - n->log_ms < 1000) {
+		n->log_quiet++;
+		return;
+	}
+	NEIGH_LOG(WARNING, "%s: %s on port %s from %02x:%02x:%02x:%02x:%02x:%02x to "
+		  "%02x:%02x:%02x:%02x:%02x:%02x; %" PRIu64 " more since the last such line\n",
+		  what, mr_ep_fmt(ip, a, sizeof(a), 0), n->a->dp->port[pidx].name,
+		  (unsigned int)(old >> 40) & 0xff, (unsigned int)(old >> 32) & 0xff,
+		  (unsigned int)(old >> 24) & 0xff, (unsigned int)(old >> 16) & 0xff,
+		  (unsigned int)(old >> 8) & 0xff, (unsigned int)old & 0xff,
+		  mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], n->log_quiet);
+	n->log_ms = n->now_ms ? n->now_ms : 1;
+	n->log_quiet = 0;
+}
+
+/* What a neighbor said (docs/OPERATIONS.md "Security"): an entry takes a MAC only from a
+ * reply to the relay's own probes, which it sends while the entry is unresolved (INCOMPLETE,
+ * FAILED) or expired (PROBE, after MR_NEIGH_REACHABLE_S). A resolved entry keeps its MAC:
+ * a gratuitous ARP, an unsolicited advertisement or an unasked reply that would change it is
+ * refused, counted and logged, so one spoofed packet cannot blackhole a neighbor's calls. */
+static void
+mr_neigh_learn(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip, const uint8_t *mac,
+	       int reply)
 {
 	int slot = mr_neigh_find(n, pidx, ip);
 	struct mr_nentry *e;
+	uint64_t old;
 
 	/* Only entries we asked for: no table growth from unsolicited traffic. */
 	if (slot < 0)
 		return;
 	e = &n->e[pidx][slot];
+	old = __atomic_load_n(&n->a->dp->port[pidx].neigh[slot].w, __ATOMIC_RELAXED);
+	if (old == mr_mac48(mac) && e->state != NS_FAILED && reply) {
+		/* The MAC it has, confirmed by a reply: refresh below. */
+	} else if (old == mr_mac48(mac)) {
+		return;			/* an announcement of what we know: nothing to do */
+	} else if (!reply || e->state == NS_REACHABLE) {
+		n->a->cps.neigh_refused++;
+		mr_neigh_log_mac(n, pidx, ip, old, mac, reply ?
+				 "refused an unasked reply changing a resolved neighbor" :
+				 "refused an unsolicited announcement (gratuitous ARP or "
+				 "unsolicited NA) for a neighbor");
+		return;
+	} else if (old & MR_NEIGH_VALID) {
+		n->a->cps.neigh_changes++;
+		mr_neigh_log_mac(n, pidx, ip, old, mac, "neighbor moved (reply to a re-probe)");
+	}
 	if (e->state != NS_REACHABLE)
 		NEIGH_LOG(DEBUG, "neighbor resolved on port %u\n", pidx);
 	e->state = NS_REACHABLE;
@@ -198,10 +254,11 @@ mr_neigh_input(struct mr_neigh *n, struct rte_mbuf *m)
 	unsigned int pidx = n->a->dp->port_idx_of[m->port];
 	struct mr_ep ip;
 	uint8_t mac[6];
+	int reply = 0;
 
 	n->a->cps.exceptions++;
-	if (mr_neigh_pkt_learn(m, &ip, mac) == 0)
-		mr_neigh_learn(n, pidx, &ip, mac);
+	if (mr_neigh_pkt_learn(m, &ip, mac, &reply) == 0)
+		mr_neigh_learn(n, pidx, &ip, mac, reply);
 	rte_pktmbuf_free(m);
 }
 

@@ -60,7 +60,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		for (r = 0; r < MR_DROP_MAX; r++)
 			json_object_set_new(drops, mr_drop_name[r], json_integer(s.drops[r]));
 		pkts = s.rx_pkts + s.handoff_in;
-		j = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		j = json_pack("{s:i,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			      "s:I}",
 			      "lcore", (int)dp->w[i]->lcore_id, "role", "worker",
 			      "rx_packets", (json_int_t)s.rx_pkts, "rx_bytes", (json_int_t)s.rx_bytes,
 			      "tx_packets", (json_int_t)s.tx_pkts, "tx_bytes", (json_int_t)s.tx_bytes,
@@ -72,6 +73,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			      "nd_replies", (json_int_t)s.nd_replies,
 			      "echo_replies", (json_int_t)s.echo_replies,
 			      "commands", (json_int_t)s.cmds,
+			      "relatches", (json_int_t)s.relatches,
 			      "busy_cycles", (json_int_t)s.busy_cycles,
 			      "idle_cycles", (json_int_t)s.idle_cycles);
 		/* Busy cycles per packet handled (received or handed over): the dataplane's own
@@ -114,7 +116,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 	}
 	mr_sessions_counts(a->sess, &c);
 	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},"
-			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "lcores", lcores, "ports", ports,
 			  "sessions", "active", (json_int_t)c.active,
@@ -128,6 +130,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "steering_rules", (json_int_t)a->cps.steer_rules,
 			  "steering_misses", (json_int_t)a->cps.steer_misses,
 			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
+			  "neighbor_changes", (json_int_t)a->cps.neigh_changes,
+			  "neighbor_changes_refused", (json_int_t)a->cps.neigh_refused,
 			  "neighbors", (int)mr_neigh_count(a->neigh));
 	if (*body != NULL && a->ng != NULL)
 		json_object_set_new(*body, "ng", mr_ng_stats(a->ng));
@@ -225,6 +229,7 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	X(arp_replies, "arp_replies_total", "ARP requests answered") \
 	X(nd_replies, "nd_replies_total", "Neighbor solicitations answered") \
 	X(echo_replies, "echo_replies_total", "ICMP and ICMPv6 echo requests answered") \
+	X(relatches, "relatches_total", "Remotes followed to a new source after silence") \
 	X(busy_cycles, "busy_cycles_total", "TSC cycles spent in loop iterations that did work") \
 	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations") \
 	X(rec_captured, "recording_captures_total", "RTP packets copied for a recording") \
@@ -311,8 +316,17 @@ mr_http_metrics(struct mr_appliance *a)
 		   "# HELP mrelay_control_commands_refused_total Commands given up: a worker's "
 		   "command ring stayed full\n"
 		   "# TYPE mrelay_control_commands_refused_total counter\n"
-		   "mrelay_control_commands_refused_total %lu\n",
-		   (unsigned long)a->cmdq.full, (unsigned long)a->cmdq.refused);
+		   "mrelay_control_commands_refused_total %lu\n"
+		   "# HELP mrelay_neighbor_changes_total Resolved neighbors whose MAC changed in a "
+		   "reply to the relay's probe\n"
+		   "# TYPE mrelay_neighbor_changes_total counter\n"
+		   "mrelay_neighbor_changes_total %lu\n"
+		   "# HELP mrelay_neighbor_changes_refused_total MAC changes refused: gratuitous "
+		   "ARP, unsolicited NA or unasked replies\n"
+		   "# TYPE mrelay_neighbor_changes_refused_total counter\n"
+		   "mrelay_neighbor_changes_refused_total %lu\n",
+		   (unsigned long)a->cmdq.full, (unsigned long)a->cmdq.refused,
+		   (unsigned long)a->cps.neigh_changes, (unsigned long)a->cps.neigh_refused);
 	{
 		char *text = NULL;
 		size_t tlen = 0;

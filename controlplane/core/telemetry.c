@@ -168,6 +168,7 @@ mr_tel_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "nd_replies", s.nd_replies);
 	U64(d, "echo_replies", s.echo_replies);
 	U64(d, "commands", s.cmds);
+	U64(d, "relatches", s.relatches);
 	U64(d, "busy_cycles", s.busy_cycles);
 	U64(d, "idle_cycles", s.idle_cycles);
 	drops = rte_tel_data_alloc();

@@ -662,6 +662,7 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		<< 16;
 	p->dp->rtx_refill_tsc = rte_get_tsc_cycles();
 	p->dp->last_rx_tsc = p->dp->rtx_refill_tsc;
+	p->dp->path.last_rx_tsc = p->dp->rtx_refill_tsc;	/* the learning window opens */
 	if (req->srtp.present) {
 		rc = mr_cp_srtp_build(rs->a, "srtp", &req->srtp, NULL,
 				      (int)rte_lcore_to_socket_id(dp->w[r->owner]->lcore_id),

@@ -164,7 +164,7 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 			memcpy(&path, &p->dp->path, sizeof(path));
 		} while (rte_seqcount_read_retry(&p->dp->seq, sn));
 		mr_read_u64s(&c, &p->dp->ctr, sizeof(c));
-		json_object_set_new(j, "remote", path.state == MR_PATH_NONE ? json_null() :
+		json_object_set_new(j, "remote", !mr_path_has_remote(&path) ? json_null() :
 				    mr_json_ep(&path.remote));
 		json_object_set_new(j, "interface",
 				    json_string(rs->a->cfg->ports[p->pidx].name));
@@ -180,7 +180,7 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 		}
 		json_object_set_new(j, "subscriptions", subs);
 		json_object_set_new(j, "counters", json_pack(
-			"{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I}}",
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 			"packets_in", (json_int_t)c.pkts_in, "bytes_in", (json_int_t)c.bytes_in,
 			"packets_out", (json_int_t)c.pkts_out,
 			"bytes_out", (json_int_t)c.bytes_out, "rtcp_in", (json_int_t)c.rtcp_in,
@@ -189,7 +189,11 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 			"unknown_ssrc", (json_int_t)c.drop_unknown_ssrc,
 			"ssrc_of_another", (json_int_t)c.drop_not_publisher,
 			"rtcp_malformed", (json_int_t)c.drop_rtcp,
-			"no_remote", (json_int_t)c.drop_no_remote));
+			"no_remote", (json_int_t)c.drop_no_remote,
+			"source_address", (json_int_t)c.latch.drop_address,
+			"latch_learning", (json_int_t)c.latch.drop_learning,
+			"latch_window_closed", (json_int_t)c.latch.drop_window,
+			"relatch_refused", (json_int_t)c.latch.drop_relatch));
 	}
 	return j;
 }

@@ -293,11 +293,12 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 		ep.port++;
 		json_object_set_new(j, "local_rtcp", mr_json_ep(&ep));
 	}
-	json_object_set_new(j, "remote", mr_json_ep(&path[0].remote));
+	json_object_set_new(j, "remote", mr_path_has_remote(&path[0]) ?
+			    mr_json_ep(&path[0].remote) : json_null());
 	if (!s->rtcp_mux) {
-		if (path[1].state != MR_PATH_NONE) {
+		if (mr_path_has_remote(&path[1])) {
 			json_object_set_new(j, "rtcp_remote", mr_json_ep(&path[1].remote));
-		} else if (path[0].state != MR_PATH_NONE) {
+		} else if (mr_path_has_remote(&path[0])) {
 			ep = path[0].remote;
 			ep.port++;
 			json_object_set_new(j, "rtcp_remote", mr_json_ep(&ep));
@@ -328,11 +329,15 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 			       "other_packets", (json_int_t)(c.pkts_in - c.cls[MR_CLASS_RTP] -
 							     c.cls[MR_CLASS_RTCP]),
 			       "relatches", (json_int_t)c.relatches);
-		dj = json_pack("{s:I,s:I,s:I,s:I}",
+		dj = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			       "source_mismatch", (json_int_t)c.drop_src,
 			       "no_remote", (json_int_t)c.drop_no_remote,
 			       "no_neighbor", (json_int_t)c.drop_no_neigh,
-			       "rtp_malformed", (json_int_t)c.drop_rtp);
+			       "rtp_malformed", (json_int_t)c.drop_rtp,
+			       "source_address", (json_int_t)c.latch.drop_address,
+			       "latch_learning", (json_int_t)c.latch.drop_learning,
+			       "latch_window_closed", (json_int_t)c.latch.drop_window,
+			       "relatch_refused", (json_int_t)c.latch.drop_relatch);
 		json_object_set_new(cj, "drops", dj);
 		json_object_set_new(j, "counters", cj);
 		rj = json_object();
@@ -580,6 +585,7 @@ mr_fill_path(struct mr_sessions *ss, struct mr_cp_session *s, unsigned int li, u
 	p->remote = *remote;
 	p->nh = s->leg[li].nh[pi];
 	p->state = MR_PATH_CONFIGURED;
+	p->signalled = 1;
 	p->last_rx_tsc = rte_get_tsc_cycles();
 	return 0;
 }
@@ -654,6 +660,8 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		l->port_idx = s->leg[i].pidx;
 		rte_seqcount_init(&l->seq);
 		mr_rtp_stats_init(&l->rtp);
+		/* The learning window of a path without a remote opens now. */
+		l->path[0].last_rx_tsc = l->path[1].last_rx_tsc = now;
 		if (lr->has_remote) {
 			rc = mr_fill_path(ss, s, i, 0, &lr->remote, "remote", body);
 			if (rc)

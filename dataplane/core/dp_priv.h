@@ -60,6 +60,14 @@ mr_eth_write(uint8_t *h, const uint8_t *dst, const struct mr_dp_port *p, uint16_
 
 void mr_txbuf_flush(struct mr_worker *w, unsigned int pidx);
 
+static inline void
+mr_drop(struct mr_worker *w, struct rte_mbuf *m, enum mr_drop why)
+{
+	w->stats.drops[why]++;
+	rte_pktmbuf_free(m);
+}
+
+
 /* ---- Pieces of the relay path shared by sessions (worker.c) and rooms (room_fwd.c) ---- */
 
 /* The UDP source of a parsed packet as an endpoint (the remote to latch). */
@@ -91,41 +99,89 @@ mr_path_latch(rte_seqcount_t *seq, struct mr_dp_path *p, const struct mr_ep *src
 }
 
 enum mr_latch {
-	MR_LATCH_REFUSED = -1,	/* another source while the remote is alive: drop */
 	MR_LATCH_SAME = 0,	/* from the latched remote */
-	MR_LATCH_NEW,		/* first packet (or first from the configured remote): latched */
+	MR_LATCH_NEW,		/* a source proved itself, or the first packet from the configured
+				 * remote: latched */
 	MR_LATCH_MOVED,		/* the remote was silent for relatch_tsc: followed the new one */
+	/* Refused (the packet is dropped): */
+	MR_LATCH_R_SOURCE,	/* another source while the remote is alive: source_mismatch */
+	MR_LATCH_R_ADDRESS,	/* not the address the remote must have: source_address */
+	MR_LATCH_R_LEARNING,	/* a source still proving itself: latch_learning */
+	MR_LATCH_R_WINDOW,	/* the learning window closed: latch_window_closed */
+	MR_LATCH_R_SSRC,	/* after silence, not the endpoint's SSRC: relatch_refused */
 };
 
-/* The latching rule (docs/ARCHITECTURE.md "Latching and next hops") for a packet from src
- * (source MAC smac) on path p, guarded by seq. The caller stamps p->last_rx_tsc when it
- * accepts the packet. */
-static inline enum mr_latch
-mr_path_accept(const struct mr_dp *dp, rte_seqcount_t *seq, struct mr_dp_path *p,
-	       const struct mr_ep *src, const struct rte_ether_addr *smac, uint64_t now)
+/* What the latching rules need to know about a packet that is not from the latched remote
+ * (dataplane/core/latch.c). */
+struct mr_latch_pkt {
+	const struct mr_ep *src;
+	const struct rte_ether_addr *smac;
+	const struct mr_ep *local;	/* the endpoint, for the re-latch log line */
+	const uint8_t *pl;		/* UDP payload */
+	uint16_t len;
+	uint8_t class;			/* enum mr_class */
+	uint8_t authentic;		/* an SRTP packet that authenticated: proof enough */
+	int8_t own_ssrc;		/* the packet's SSRC is the endpoint's (1), another (-1),
+					 * or the endpoint has none yet (0) */
+	uint8_t rtcp_port;		/* the RTCP port of a leg without rtcp-mux: it follows
+					 * the RTP port's remote (follow) */
+	const struct mr_ep *follow;	/* rtcp_port: the RTP port's remote, NULL if none */
+};
+
+/* The latching rules for a packet that is not from p's latched remote (docs/ARCHITECTURE.md
+ * "Latching and next hops"). Out of line: a latched flow's packets never get here. */
+enum mr_latch mr_path_latch_slow(struct mr_worker *w, rte_seqcount_t *seq,
+				 struct mr_dp_path *p, const struct mr_latch_pkt *k, uint64_t now);
+
+/* Is p latched to src? The one test a latched flow's packet pays. */
+static __rte_always_inline int
+mr_path_is_latched(const struct mr_dp_path *p, const struct mr_ep *src)
 {
-	if (unlikely(p->state == MR_PATH_NONE)) {
-		mr_path_latch(seq, p, src, smac);
-		return MR_LATCH_NEW;
+	return likely(p->state == MR_PATH_LATCHED) && likely(mr_ep_eq(src, &p->remote));
+}
+
+/* The SSRC of an RTP packet or the sender SSRC of an RTCP one (the parser checked their
+ * fixed headers' lengths); 0 with *have 0 for other classes. */
+static inline uint32_t
+mr_pkt_ssrc(const uint8_t *pl, uint8_t cls, int *have)
+{
+	*have = 1;
+	if (cls == MR_CLASS_RTP)
+		return mr_pkt_be32(pl + 8);
+	if (cls == MR_CLASS_RTCP)
+		return mr_pkt_be32(pl + 4);
+	*have = 0;
+	return 0;
+}
+
+/* Count and drop a packet the latching rules refused (r >= MR_LATCH_R_SOURCE), on the
+ * endpoint's counters. */
+static inline void
+mr_latch_refuse(struct mr_worker *w, struct rte_mbuf *m, enum mr_latch r, uint64_t *drop_src,
+		struct mr_latch_ctr *c)
+{
+	switch (r) {
+	case MR_LATCH_R_ADDRESS:
+		c->drop_address++;
+		mr_drop(w, m, MR_DROP_LATCH_ADDRESS);
+		break;
+	case MR_LATCH_R_LEARNING:
+		c->drop_learning++;
+		mr_drop(w, m, MR_DROP_LATCH_LEARNING);
+		break;
+	case MR_LATCH_R_WINDOW:
+		c->drop_window++;
+		mr_drop(w, m, MR_DROP_LATCH_WINDOW);
+		break;
+	case MR_LATCH_R_SSRC:
+		c->drop_relatch++;
+		mr_drop(w, m, MR_DROP_RELATCH_SSRC);
+		break;
+	default:
+		(*drop_src)++;
+		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
+		break;
 	}
-	if (unlikely(!mr_ep_eq(src, &p->remote))) {
-		/* Signed: the control plane or a command may have stamped last_rx_tsc after
-		 * this iteration read its clock. */
-		if (dp->relatch_tsc != 0 &&
-		    (int64_t)(now - p->last_rx_tsc) > (int64_t)dp->relatch_tsc) {
-			/* The remote fell silent: a NAT rebinding moved it. Follow it. */
-			mr_path_latch(seq, p, src, smac);
-			return MR_LATCH_MOVED;
-		}
-		return MR_LATCH_REFUSED;
-	}
-	if (unlikely(p->state == MR_PATH_CONFIGURED)) {
-		/* First packet from the configured remote: from now on answer the MAC it came
-		 * from, which is the next hop whether the remote is on-link or routed. */
-		mr_path_latch(seq, p, src, smac);
-		return MR_LATCH_NEW;
-	}
-	return MR_LATCH_SAME;
 }
 
 /* What the received UDP checksum says, taken before its headers are overwritten: enough to
@@ -143,6 +199,73 @@ static __rte_always_inline int
 mr_rx_recompute(const struct mr_dp *dp, const struct rte_mbuf *m, const int ck)
 {
 	return ck == MR_CK_PORT ? dp->port[dp->port_idx_of[m->port]].rx_cksum_recompute : ck;
+}
+
+/* Is the IPv4 header checksum of frame f (parsed into pi, family MR_AF4) wrong? The NIC's
+ * verdict when it gave one (m->ol_flags), else the header's 20..60 bytes summed. */
+static __rte_always_inline int
+mr_ip4_ck_bad(const struct rte_mbuf *m, const uint8_t *f, const struct mr_pkt_info *pi)
+{
+	uint64_t fl = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+
+	if (likely(fl == RTE_MBUF_F_RX_IP_CKSUM_GOOD))
+		return 0;
+	if (fl == RTE_MBUF_F_RX_IP_CKSUM_BAD)
+		return 1;
+	if (likely(pi->l3_len == 20)) {
+		/* No options: five words, no loop (docs/PERFORMANCE.md "Checksum checks"). */
+		uint32_t x[5];
+
+		memcpy(x, f + pi->l2_len, 20);
+		return mr_csum_fold(mr_csum_fold64((uint64_t)x[0] + x[1] + x[2] + x[3] +
+						   x[4])) != 0xffff;
+	}
+	return mr_csum_fold(mr_csum_partial(f + pi->l2_len, pi->l3_len, 0)) != 0xffff;
+}
+
+/* Is the UDP checksum of the datagram in frame f (parsed into pi) wrong? One pass over it,
+ * which also leaves the checksum computed from its bytes in pi (ck_fresh, for
+ * mr_udp_ck_of()). Not wrong: a valid field; none (0) over IPv4; or, where a local Linux
+ * sender offloaded its checksum through a veth, the bare pseudo-header sum, which cannot be
+ * verified (docs/CONFIG.md ports.rx_checksum). IPv6 requires a checksum (RFC 8200 §8.1). */
+static inline int
+mr_udp_ck_verify(const uint8_t *f, struct mr_pkt_info *pi)
+{
+	const uint8_t *src = f + pi->l2_len + (pi->family == MR_AF4 ? 12 : 8);
+	const uint8_t *dst = src + (pi->family == MR_AF4 ? 4 : 16);
+	const uint8_t *u = f + pi->l4_off;
+	uint32_t ph, sum;
+	uint16_t field, c;
+
+	memcpy(&field, u + 6, 2);
+	if (field == 0 && pi->family == MR_AF4)
+		return 0;
+	ph = mr_udp_pseudo_sum(pi->family, src, dst, pi->l4_len);
+	sum = mr_csum_partial(u, 6, ph);
+	if (pi->l4_len > 8)
+		sum = mr_csum_partial(u + 8, (size_t)pi->l4_len - 8, sum);
+	c = (uint16_t)~mr_csum_fold(sum);
+	pi->ck_fresh = c == 0 ? 0xffff : c;
+	pi->ck_have = 1;
+	if (field == 0)
+		return 1;
+	return mr_csum_fold(mr_csum_partial(&field, 2, sum)) != 0xffff &&
+		field != mr_csum_fold(ph);
+}
+
+/* Is the UDP checksum wrong where it must be checked: the NIC said so, or the port cannot
+ * vouch for it (recompute: the relay would send the datagram with a fresh checksum)? */
+static __rte_always_inline int
+mr_udp_ck_bad(const struct rte_mbuf *m, const uint8_t *f, struct mr_pkt_info *pi,
+	      const int recompute)
+{
+	uint64_t fl = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+
+	if (unlikely(fl == RTE_MBUF_F_RX_L4_CKSUM_BAD))
+		return 1;
+	if (!recompute || fl == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		return 0;
+	return mr_udp_ck_verify(f, pi);
 }
 
 /* The checksum of the datagram in frame f (parsed into pi). recompute (a constant where the
@@ -166,7 +289,8 @@ mr_udp_ck_of(const uint8_t *f, const struct mr_pkt_info *pi, struct mr_udp_ck *c
 	}
 	memcpy(&ck->ocks, f + pi->l4_off + 6, 2);
 	if (recompute && (ck->ocks != 0 || pi->family == MR_AF6))
-		ck->ocks = mr_udp_cksum(pi->family, osrc, odst, f + pi->l4_off, pi->l4_len);
+		ck->ocks = pi->ck_have ? pi->ck_fresh :
+			mr_udp_cksum(pi->family, osrc, odst, f + pi->l4_off, pi->l4_len);
 	ck->osum = mr_csum_partial(osrc, alen, 0);
 	ck->osum = mr_csum_partial(odst, alen, ck->osum);
 	ck->osum = mr_csum_partial(f + pi->l4_off, 4, ck->osum);	/* both ports */
@@ -199,13 +323,6 @@ mr_worker_tx(struct mr_worker *w, unsigned int pidx, struct rte_mbuf *m)
 	b->m[b->n++] = m;
 	if (unlikely(b->n == MR_BURST))
 		mr_txbuf_flush(w, pidx);
-}
-
-static inline void
-mr_drop(struct mr_worker *w, struct rte_mbuf *m, enum mr_drop why)
-{
-	w->stats.drops[why]++;
-	rte_pktmbuf_free(m);
 }
 
 /* SRTP within one burst (dataplane/relay/relay.h, worker.c): packets of legs whose remote

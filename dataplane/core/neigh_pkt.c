@@ -70,7 +70,7 @@ mr_neigh_pkt_solicit(struct rte_mbuf *m, const struct mr_dp_port *p, const struc
 }
 
 int
-mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6])
+mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6], int *reply)
 {
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
 	struct mr_pkt_info pi;
@@ -83,6 +83,7 @@ mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6])
 		ip->family = MR_AF4;
 		memcpy(ip->a, arp + 14, 4);
 		memcpy(mac, arp + 8, 6);
+		*reply = arp[6] == 0 && arp[7] == 2 && memcmp(arp + 14, arp + 24, 4) != 0;
 		return 0;
 	}
 	if (v == MR_V_ICMP6) {
@@ -94,6 +95,7 @@ mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6])
 		/* RFC 4861 §4.4: the target link-layer address option carries the MAC. */
 		ip->family = MR_AF6;
 		memcpy(ip->a, icmp + 8, 16);
+		*reply = (icmp[4] & 0x40) != 0;
 		while (off + 8 <= pi.l4_len && icmp[off + 1] != 0) {
 			if (icmp[off] == 2 && icmp[off + 1] == 1) {
 				memcpy(mac, icmp + off + 2, 6);

@@ -36,6 +36,9 @@ struct mr_pkt_info {
 	uint8_t drop;		/* enum mr_drop when the verdict is MR_V_DROP */
 	uint8_t decrypted;	/* set by the relay: the payload was decrypted in place (SRTP),
 				 * so its UDP checksum is computed afresh, never updated */
+	uint8_t ck_have;	/* set by the relay: ck_fresh holds the datagram's checksum
+				 * computed from its bytes (mr_udp_ck_verify) */
+	uint16_t ck_fresh;
 };
 
 #define MR_ETH_HLEN		14
@@ -131,6 +134,10 @@ mr_pkt_parse_udp(const uint8_t *frame, uint32_t off, uint32_t ip_avail, struct m
 
 	c = mr_pkt_classify(udp + MR_UDP_HLEN, pi->payload_len);
 	pi->class = (uint8_t)c;
+	/* Every local UDP port is an RTP/RTCP endpoint: an empty datagram is nothing it
+	 * carries (issue 14; RFC 6263's 0-byte keepalives are not relayed). */
+	if (pi->payload_len == 0)
+		return mr_pkt_drop(pi, MR_DROP_RTP_MALFORMED);
 	/* RFC 3550 §5.1 / §6.4.1: nothing shorter than the fixed header can be relayed or
 	 * accounted (the flow code reads the SSRC without further checks). */
 	if (c == MR_CLASS_RTP && pi->payload_len < MR_RTP_MIN_LEN)

@@ -258,6 +258,13 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		switch (mr_pkt_parse(f, m->data_len, pi)) {
 		case MR_V_UDP:
 			pi->drop = MR_DROP_MAX;
+			/* A header the relay rewrites with a fresh checksum is checked first
+			 * (handed-off packets were, by the worker that received them). */
+			if (!from_handoff && pi->family == MR_AF4 &&
+			    unlikely(mr_ip4_ck_bad(m, f, pi))) {
+				mr_drop(w, m, MR_DROP_IP4_CKSUM);
+				continue;
+			}
 			break;
 		case MR_V_ARP:
 			if (unlikely(pi->vlan != p->vlan || pi->has_vlan != (p->vlan != 0))) {
@@ -272,6 +279,10 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 				mr_drop(w, m, MR_DROP_VLAN);
 				continue;
 			}
+			if (pi->family == MR_AF4 && unlikely(mr_ip4_ck_bad(m, f, pi))) {
+				mr_drop(w, m, MR_DROP_IP4_CKSUM);
+				continue;
+			}
 			if (pi->family == MR_AF4)
 				mr_slow_icmp4(w, p, m, pi);
 			else
@@ -279,8 +290,14 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 			continue;
 		default:
 			/* A short RTP/RTCP packet is charged to its leg: look its flow up. */
-			if (pi->drop == MR_DROP_RTP_MALFORMED)
+			if (pi->drop == MR_DROP_RTP_MALFORMED) {
+				if (!from_handoff && pi->family == MR_AF4 &&
+				    unlikely(mr_ip4_ck_bad(m, f, pi))) {
+					mr_drop(w, m, MR_DROP_IP4_CKSUM);
+					continue;
+				}
 				break;
+			}
 			mr_drop(w, m, pi->drop);
 			continue;
 		}
@@ -302,6 +319,10 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 		owner = mr_owner_load(dp, (unsigned int)aidx, pi->dport);
 		if (unlikely(owner == 0)) {
 			mr_drop(w, m, MR_DROP_NO_FLOW);
+			continue;
+		}
+		if (!from_handoff && unlikely(mr_udp_ck_bad(m, f, pi, mr_rx_recompute(dp, m, ck)))) {
+			mr_drop(w, m, MR_DROP_UDP_CKSUM);
 			continue;
 		}
 		if (owner - 1 != w->idx) {
@@ -401,6 +422,7 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		p->remote = c->remote;
 		p->nh = c->nh;
 		p->state = c->remote.family ? MR_PATH_CONFIGURED : MR_PATH_NONE;
+		p->signalled = c->remote.family != 0;
 		p->last_rx_tsc = rte_get_tsc_cycles();
 		rte_seqcount_write_end(&l->seq);
 		break;

@@ -17,16 +17,31 @@
 	X(NOT_FOR_US_MAC, "not_our_mac", "unicast frame for another MAC address") \
 	X(IP4_MALFORMED, "ipv4_malformed", "bad IPv4 version, header length or total length") \
 	X(IP4_FRAG, "ipv4_fragment", "IPv4 fragment (not reassembled)") \
+	X(IP4_CKSUM, "ipv4_bad_checksum", "IPv4 header checksum wrong (verified unless the NIC " \
+	  "did)") \
 	X(IP6_MALFORMED, "ipv6_malformed", "bad IPv6 version or payload length") \
 	X(IP6_EXT, "ipv6_ext_header", "IPv6 packet with an extension header") \
 	X(NOT_OUR_IP, "not_our_address", "destination is not one of the port's addresses") \
 	X(L4_PROTO, "unknown_l4_protocol", "neither UDP nor ICMP/ICMPv6") \
 	X(UDP_MALFORMED, "udp_malformed", "UDP length inconsistent with the IP length") \
+	X(UDP_CKSUM, "udp_bad_checksum", "UDP checksum wrong, where the relay would send the " \
+	  "datagram with a fresh one (ports.rx_checksum = recompute, to an SRTP remote) or the " \
+	  "NIC found it bad") \
 	X(ARP_MALFORMED, "arp_malformed", "ARP packet not Ethernet/IPv4 or truncated") \
 	X(ARP_IGNORED, "arp_ignored", "ARP packet not for our addresses") \
 	X(ICMP_IGNORED, "icmp_ignored", "ICMP/ICMPv6 message the appliance does not answer") \
 	X(NO_FLOW, "no_flow", "UDP port with no session or room participant") \
 	X(SRC_MISMATCH, "source_mismatch", "packet from a source other than the latched remote") \
+	X(LATCH_ADDRESS, "source_address", "packet from an address the remote cannot have: " \
+	  "not the one the signalling gave (relay.latch_signalled_only), or on an RTCP port " \
+	  "not the RTP port's remote") \
+	X(LATCH_LEARNING, "latch_learning", "packet from a source not latched yet that has " \
+	  "not sent relay.latch_packets consistent RTP/RTCP packets (a lone packet latches " \
+	  "nothing)") \
+	X(LATCH_WINDOW, "latch_window_closed", "packet to an endpoint that latched nothing " \
+	  "within relay.latch_window_ms") \
+	X(RELATCH_SSRC, "relatch_refused", "packet from a new source after the remote fell " \
+	  "silent, without the SSRC the endpoint was receiving") \
 	X(NO_REMOTE, "no_remote", "no remote address to send to yet (the other leg, or a room " \
 	  "subscriber or publisher: one count per copy or relay packet not sent)") \
 	X(NO_NEIGHBOR, "no_neighbor", "next-hop MAC not resolved yet") \
@@ -104,6 +119,7 @@ struct mr_lcore_stats {
 	uint64_t nd_replies;		/* neighbor solicitations answered */
 	uint64_t echo_replies;		/* ICMP/ICMPv6 echo requests answered */
 	uint64_t cmds;			/* control-plane commands applied */
+	uint64_t relatches;		/* remotes followed after silence (sessions and rooms) */
 	uint64_t busy_cycles;		/* TSC cycles in iterations that did work */
 	uint64_t idle_cycles;		/* TSC cycles in empty iterations */
 	uint64_t iterations;

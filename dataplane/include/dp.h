@@ -13,6 +13,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_seqcount.h>
 
 #include "mr_types.h"
 #include "counters.h"
@@ -114,6 +115,14 @@ struct mr_worker {
 	 * packet. */
 	uint64_t cmd_done __rte_cache_aligned;
 
+	/* The last re-latch, for the control plane's log line (nothing is logged on a worker).
+	 * dp: rw under seq (a re-latch is rare), cp: ro under seq; the count is
+	 * stats.relatches. */
+	struct {
+		rte_seqcount_t seq;
+		struct mr_ep local, from, to;
+	} last_relatch;
+
 	/* dp: rw */
 	uint64_t now;			/* the TSC of the current loop iteration */
 	struct mr_txbuf tx[MR_DP_MAX_PORTS] __rte_cache_aligned;
@@ -153,6 +162,12 @@ struct mr_dp {
 	struct rte_rcu_qsbr *qsv;	/* one reader thread per worker, thread id = worker index */
 	uint64_t tsc_hz;
 	uint64_t relatch_tsc;		/* 0 = never re-latch */
+	/* Latching against RTP Bleed (docs/ARCHITECTURE.md "Latching and next hops"). A
+	 * zeroed struct mr_dp keeps the first-packet latching of old (tests rely on it). */
+	uint64_t latch_window_tsc;	/* learning window; 0 = no limit */
+	uint8_t latch_packets;		/* consistent packets a source sends to latch; <= 1:
+					 * the first packet latches */
+	uint8_t latch_signalled_only;	/* a signalled remote's address only, any port */
 	uint64_t srtp_overlap_tsc;	/* after a re-key, the previous remote key is accepted
 					 * this long (srtp.rekey_overlap) */
 	unsigned int idle_sleep_us;

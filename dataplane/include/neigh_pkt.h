@@ -21,8 +21,11 @@
 int mr_neigh_pkt_solicit(struct rte_mbuf *m, const struct mr_dp_port *p,
 			 const struct mr_ep *target);
 
-/* What a neighbor said in m: its address (port 0) and MAC. 0, or -EINVAL when m is not an
- * ARP packet or a neighbor advertisement with a target link-layer address option. */
-int mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6]);
+/* What a neighbor said in m: its address (port 0) and MAC, and whether it answers a probe
+ * (*reply: an ARP reply that is not gratuitous, RFC 826; a neighbor advertisement with the
+ * Solicited flag, RFC 4861 §4.4) or announces itself unasked (gratuitous ARP, unsolicited
+ * advertisement). 0, or -EINVAL when m is not an ARP packet or a neighbor advertisement with
+ * a target link-layer address option. */
+int mr_neigh_pkt_learn(const struct rte_mbuf *m, struct mr_ep *ip, uint8_t mac[6], int *reply);
 
 #endif

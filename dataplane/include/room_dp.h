@@ -163,6 +163,7 @@ struct mr_part_ctr {
 					 * about SSRCs the room lacks (or the sender's own),
 					 * BYE/APP/XR outside a forwarded SR compound */
 	uint64_t rtx_sent;		/* retransmissions sent to this subscriber */
+	struct mr_latch_ctr latch;
 };
 
 struct mr_dp_room {

@@ -16,20 +16,55 @@
 #include "rtp_stats.h"
 
 enum mr_path_state {
-	MR_PATH_NONE = 0,	/* no remote: the first packet latches */
+	MR_PATH_NONE = 0,	/* no remote: a source that proves itself latches (learning) */
 	MR_PATH_CONFIGURED,	/* remote given by the API; MAC from the neighbor table */
 	MR_PATH_LATCHED,	/* remote confirmed by a packet from it; MAC learned from that packet */
+	MR_PATH_LEARNING,	/* no remote yet: remote holds a candidate source that has sent
+				 * learn.n consistent packets (docs/ARCHITECTURE.md "Latching") */
 };
 
 /* One local UDP port of a leg: path 0 is RTP (port p, also RTCP with rtcp-mux), path 1 is
- * RTCP on p+1 when rtcp-mux is off (RFC 3550 §11, RFC 5761). */
+ * RTCP on p+1 when rtcp-mux is off (RFC 3550 §11, RFC 5761). 40 bytes: the learning state
+ * shares the bytes of mac and nh, which only LATCHED and CONFIGURED paths use. */
 struct mr_dp_path {
 	/* dp: rw (owner lcore only), cp: ro under the leg's seqcount */
-	struct mr_ep remote;
-	struct rte_ether_addr mac;	/* valid when state == MR_PATH_LATCHED */
+	struct mr_ep remote;		/* CONFIGURED, LATCHED: the remote; LEARNING: the
+					 * candidate */
+	union {
+		struct {
+			struct rte_ether_addr mac;	/* valid when state == LATCHED */
+			uint16_t nh;		/* neighbor slot when state == CONFIGURED */
+		};
+		struct {
+			uint32_t ssrc;		/* the candidate's SSRC */
+			uint16_t seq;		/* its last RTP sequence number */
+			uint8_t n;		/* consistent packets received from it */
+			uint8_t pad;
+		} learn;			/* state == LEARNING */
+	};
 	uint8_t state;			/* enum mr_path_state */
-	uint16_t nh;			/* neighbor slot when state == MR_PATH_CONFIGURED */
-	uint64_t last_rx_tsc;		/* last accepted packet, or when the remote was set */
+	uint8_t signalled;		/* remote given by the signalling (API, ng): with
+					 * relay.latch_signalled_only, packets are taken only
+					 * from its address (any port) */
+	uint16_t pad;
+	uint64_t last_rx_tsc;		/* last accepted packet, or when the remote was set;
+					 * NONE, LEARNING: when the learning window opened */
+};
+
+/* Does path p have a remote to send to (not NONE or LEARNING)? */
+static inline int
+mr_path_has_remote(const struct mr_dp_path *p)
+{
+	return p->state == MR_PATH_CONFIGURED || p->state == MR_PATH_LATCHED;
+}
+
+/* Counters of the latching rules added against RTP Bleed (docs/OPERATIONS.md "Security"),
+ * per leg and per room participant. dp: rw (owner), cp: ro (relaxed loads). */
+struct mr_latch_ctr {
+	uint64_t drop_address;		/* MR_DROP_LATCH_ADDRESS */
+	uint64_t drop_learning;		/* MR_DROP_LATCH_LEARNING */
+	uint64_t drop_window;		/* MR_DROP_LATCH_WINDOW */
+	uint64_t drop_relatch;		/* MR_DROP_RELATCH_SSRC */
 };
 
 /* Per-leg counters: dp: rw (plain stores by the owner), cp: ro (relaxed atomic loads). */
@@ -44,6 +79,7 @@ struct mr_leg_ctr {
 	uint64_t drop_no_remote;	/* MR_DROP_NO_REMOTE (counted on the receiving leg) */
 	uint64_t drop_no_neigh;		/* MR_DROP_NO_NEIGHBOR */
 	uint64_t drop_rtp;		/* MR_DROP_RTP_MALFORMED */
+	struct mr_latch_ctr latch;
 };
 
 /* A leg's SRTP counters (in struct mr_dp_srtp: plain legs pay nothing for them). dp: rw

@@ -40,6 +40,41 @@ mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_le
 	return 1;
 }
 
+/* The latching rules for a packet from src on path pidx of leg l that is not from its
+ * latched remote (dataplane/core/latch.c). */
+static __rte_noinline enum mr_latch
+mr_relay_latch(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_leg *l,
+	       unsigned int pidx, const struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	       const struct mr_ep *src, uint64_t now)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mr_latch_pkt k = {
+		.src = src,
+		.smac = (const struct rte_ether_addr *)(f + 6),
+		.local = &l->local,
+		.pl = f + pi->payload_off,
+		.len = pi->payload_len,
+		.class = pi->class,
+		.authentic = pi->decrypted,
+		.rtcp_port = pidx == 1 && !s->rtcp_mux,
+	};
+	struct mr_ep local;
+	uint32_t ssrc;
+	int have;
+
+	ssrc = mr_pkt_ssrc(k.pl, k.class, &have);
+	if (have && l->rtp.have_ssrc)
+		k.own_ssrc = ssrc == l->rtp.ssrc ? 1 : -1;
+	if (k.rtcp_port) {
+		local = l->local;
+		local.port++;
+		k.local = &local;
+		if (mr_path_has_remote(&l->path[0]))
+			k.follow = &l->path[0].remote;
+	}
+	return mr_path_latch_slow(w, &l->seq, &l->path[pidx], &k, now);
+}
+
 /* A packet of flow val accepted by the leg it arrived on (authenticated and decrypted when
  * the leg's remote sends SRTP): latch, count, and send it on from the other leg's endpoint,
  * or stage it for encryption when the other leg's remote takes SRTP. */
@@ -53,7 +88,6 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 	struct mr_dp_leg *l = &s->leg[li], *o = &s->leg[li ^ 1];
 	struct mr_dp_path *p = &l->path[pidx], *op;
 	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
-	const struct rte_ether_addr *smac = (const struct rte_ether_addr *)(f + 6);
 	const struct mr_dp_port *oport;
 	struct mr_ep src, dst, from;
 	uint8_t nmac[RTE_ETHER_ADDR_LEN];
@@ -63,16 +97,15 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 	 * symmetric RTP, RFC 4961, is why the reply goes where the packets come from). */
 	mr_pkt_src_ep(f, pi, &src);
 
-	switch (mr_path_accept(dp, &l->seq, p, &src, smac, now)) {
-	case MR_LATCH_REFUSED:
-		l->ctr.drop_src++;
-		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
-		return;
-	case MR_LATCH_MOVED:
-		l->ctr.relatches++;
-		break;
-	default:
-		break;
+	if (unlikely(!mr_path_is_latched(p, &src))) {
+		enum mr_latch r = mr_relay_latch(w, s, l, pidx, m, pi, &src, now);
+
+		if (r >= MR_LATCH_R_SOURCE) {
+			mr_latch_refuse(w, m, r, &l->ctr.drop_src, &l->ctr.latch);
+			return;
+		}
+		if (r == MR_LATCH_MOVED)
+			l->ctr.relatches++;
 	}
 	p->last_rx_tsc = now;
 	s->last_rx_tsc = now;
@@ -96,11 +129,11 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 	 * the RTCP port to the other leg's RTCP remote, by default RTP port + 1 (RFC 3550 §11). */
 	opi = (s->rtcp_mux || pidx == 0) ? 0 : 1;
 	op = &o->path[opi];
-	if (op->state == MR_PATH_NONE && opi == 1 && o->path[0].state != MR_PATH_NONE) {
+	if (!mr_path_has_remote(op) && opi == 1 && mr_path_has_remote(&o->path[0])) {
 		op = &o->path[0];
 		dst = op->remote;
 		dst.port++;
-	} else if (op->state != MR_PATH_NONE) {
+	} else if (mr_path_has_remote(op)) {
 		dst = op->remote;
 	} else {
 		l->ctr.drop_no_remote++;
@@ -169,7 +202,8 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	 uint64_t now, const int rx_recompute)
 {
 	struct mr_dp_session *s = (struct mr_dp_session *)(val & ~(uintptr_t)RTE_CACHE_LINE_MASK);
-	struct mr_dp_leg *l = &s->leg[(val >> 1) & 1];
+	unsigned int li = (val >> 1) & 1;
+	struct mr_dp_leg *l = &s->leg[li];
 
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		l->ctr.drop_rtp++;
@@ -178,6 +212,14 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	}
 	if (unlikely(l->srtp != NULL) && mr_srtp_rx_stage(w, m, pi, val, l->srtp))
 		return;
+	/* A plain packet the other leg encrypts leaves with a fresh checksum under an
+	 * authentication tag: a corrupted one must not be laundered into a valid one. */
+	if (unlikely(s->leg[li ^ 1].srtp != NULL) && s->leg[li ^ 1].srtp->tx != NULL &&
+	    !pi->ck_have &&
+	    mr_udp_ck_verify(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
+		mr_drop(w, m, MR_DROP_UDP_CKSUM);
+		return;
+	}
 	mr_relay_accept(w, m, pi, val, now, rx_recompute);
 }
 

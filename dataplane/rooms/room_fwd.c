@@ -801,6 +801,52 @@ mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *p
 	mr_room_fwd_accept(w, m, pi, part, now);
 }
 
+/* Is ssrc the participant's own: 1 when it publishes it, -1 when it is another's or the
+ * participant publishes other SSRCs, 0 when it publishes nothing (a subscriber's RTCP). Only
+ * for packets that are not from the latched remote. */
+static int
+room_own_ssrc(const struct mr_dp_part *part, uint32_t ssrc)
+{
+	const struct mr_dp_ssrc_map *map = room_map(part->room);
+	const struct mr_dp_stream *st;
+	uint32_t i;
+
+	if (map == NULL)
+		return 0;
+	st = room_stream_find(map, ssrc);
+	if (st != NULL)
+		return st->pub == part ? 1 : -1;
+	for (i = 0; i < map->n; i++)
+		if (map->e[i].st->pub == part)
+			return -1;
+	return 0;
+}
+
+/* The latching rules for a packet that is not from the latched remote (latch.c): the same
+ * as a session leg's RTP port, the SSRC being any the participant publishes. */
+static __rte_noinline enum mr_latch
+room_latch(struct mr_worker *w, struct mr_dp_part *part, const struct rte_mbuf *m,
+	   const struct mr_pkt_info *pi, const struct mr_ep *src, uint64_t now)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	struct mr_latch_pkt k = {
+		.src = src,
+		.smac = (const struct rte_ether_addr *)(f + 6),
+		.local = &part->local,
+		.pl = f + pi->payload_off,
+		.len = pi->payload_len,
+		.class = pi->class,
+		.authentic = pi->decrypted,
+	};
+	uint32_t ssrc;
+	int have;
+
+	ssrc = mr_pkt_ssrc(k.pl, k.class, &have);
+	if (have)
+		k.own_ssrc = (int8_t)room_own_ssrc(part, ssrc);
+	return mr_path_latch_slow(w, &part->seq, &part->path, &k, now);
+}
+
 void
 mr_room_fwd_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 		   struct mr_dp_part *part, uint64_t now)
@@ -809,17 +855,15 @@ mr_room_fwd_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_
 	struct mr_ep src;
 
 	mr_pkt_src_ep(f, pi, &src);
-	switch (mr_path_accept(w->dp, &part->seq, &part->path, &src,
-			       (const struct rte_ether_addr *)(f + 6), now)) {
-	case MR_LATCH_REFUSED:
-		part->ctr.drop_src++;
-		mr_drop(w, m, MR_DROP_SRC_MISMATCH);
-		return;
-	case MR_LATCH_MOVED:
-		part->ctr.relatches++;
-		break;
-	default:
-		break;
+	if (unlikely(!mr_path_is_latched(&part->path, &src))) {
+		enum mr_latch r = room_latch(w, part, m, pi, &src, now);
+
+		if (r >= MR_LATCH_R_SOURCE) {
+			mr_latch_refuse(w, m, r, &part->ctr.drop_src, &part->ctr.latch);
+			return;
+		}
+		if (r == MR_LATCH_MOVED)
+			part->ctr.relatches++;
 	}
 	part->path.last_rx_tsc = now;
 	part->last_rx_tsc = now;
@@ -893,7 +937,8 @@ mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 		memset(&p->path.remote, 0, sizeof(p->path.remote));
 		memset(&p->path.mac, 0, sizeof(p->path.mac));
 		p->path.state = MR_PATH_NONE;
-		p->path.last_rx_tsc = now;
+		p->path.signalled = 0;
+		p->path.last_rx_tsc = now;	/* the learning window opens again */
 		rte_seqcount_write_end(&p->seq);
 		break;
 	default:

@@ -15,10 +15,11 @@ its own SSRC, sequence numbers +1 and timestamps +160 per packet; IPv4 DSCP EF (
 perf/rtpgen sends). The file holds --packets rounds; a round is one packet of every stream,
 leg 0 and leg 1 of a session back to back, pcap timestamps 20 ms apart per round.
 
-The legs have no remote: each latches its first sender (symmetric RTP), so mrelayd relays
-every packet back to pktgen. The very first packet of a session (to leg 0, whose peer leg has
-not latched yet) is counted as `no_remote`, as the API documents: after the first round every
-leg has latched. pktgen replays the file in a loop: on each new pass a stream's sequence
+The legs have no remote: each latches its sender (symmetric RTP) once it sent
+relay.latch_packets (3) packets in sequence, so mrelayd relays every later packet back to
+pktgen. The first packets of each stream are counted as `latch_learning`, and the first
+relayable packet of a session (to leg 0, whose peer leg has not latched yet) as `no_remote`,
+as the API documents: after the third round every leg has latched. pktgen replays the file in a loop: on each new pass a stream's sequence
 number goes back by --packets - 1, which RFC 3550 A.1 (and mrelayd's statistics) treats as
 the sender restarting its sequence: one packet per pass is left out of the statistics, and loss
 and jitter count from the start of the pass. Keep --packets above 100 (MAX_MISORDER) so that

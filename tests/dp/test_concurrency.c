@@ -592,7 +592,10 @@ appliance_up(void)
 		 "            address = \"198.18.1.1/24\"; gateway = \"198.18.1.254\";\n"
 		 "            steering = \"software\"; } );\n"
 		 "relay = { port_min = %u; port_max = %u; idle_timeout = 86400;\n"
-		 "          relatch_timeout_ms = 0; max_sessions = 256; ended_history = %u; };\n"
+		 "          relatch_timeout_ms = 0; max_sessions = 256; ended_history = %u;\n"
+		 /* Remotes' generations differ by port only: exact-match latching, the first
+		  * packet latching (the RTP Bleed rules are tests/dp/test_dp.c's). */
+		 "          latch_packets = 1; latch_signalled_only = false; };\n"
 		 "api = { listen = \"127.0.0.1:%d\"; };\n"
 		 "log = { level = \"warning\"; };\n"
 		 "rooms = { max_rooms = %u; max_participants = %u; nack_cache = 64; };\n",

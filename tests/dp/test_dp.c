@@ -643,6 +643,10 @@ case_up(void **state)
 		dp->port[i].rx_cksum_recompute = 0;
 	}
 	dp->relatch_tsc = dp->tsc_hz;
+	/* First-packet latching unless a case asks for the RTP Bleed rules. */
+	dp->latch_packets = 0;
+	dp->latch_window_tsc = 0;
+	dp->latch_signalled_only = 0;
 	pool_base = rte_mempool_avail_count(pool);
 	return 0;
 }
@@ -820,6 +824,161 @@ test_src_mismatch_relatch(void **state)
 	assert_int_equal(s->leg[1].ctr.drop_src, 5);
 	assert_int_equal(s->leg[1].ctr.relatches, 1);
 	assert_int_equal(w->stats.drops[MR_DROP_SRC_MISMATCH], 5);
+	assert_quiet();
+}
+
+/* ---- 2b. RTP Bleed: learning, signalled addresses, re-latch by SSRC ---- */
+
+/* Send one RTP packet from src (source MAC smac) to leg li's path pi of s at now; returns
+ * how many packets came out on the other leg's port (0 or 1, freed). */
+static unsigned int
+bleed_send(struct mr_dp_session *s, unsigned int li, unsigned int pi, const uint8_t *smac,
+	   const struct mr_ep *src, uint16_t seq, uint32_t ssrc, uint64_t now)
+{
+	struct mr_worker *w = dp->w[0];
+	unsigned int in_port = s->leg[li].port_idx, out_port = s->leg[li ^ 1].port_idx;
+	struct mr_ep dst = s->leg[li].local;
+	struct rte_mbuf *out[64];
+	uint8_t pl[64];
+	uint16_t plen;
+	struct frame f;
+	unsigned int n, i;
+
+	dst.port += pi;
+	if (pi == 1)
+		plen = rtcp_sr(pl, ssrc);
+	else
+		plen = rtp(pl, 0, seq, seq * 160u, ssrc, 8);
+	build_udp(&f, in_port == P_A ? MAC_A : MAC_B, smac, src, &dst, pl, plen, &PLAIN);
+	inject_f(in_port, &f);
+	mr_worker_iteration(w, now);
+	n = rte_ring_sc_dequeue_burst(tx_ring[out_port][0], (void **)out, 64, NULL);
+	for (i = 0; i < n; i++)
+		rte_pktmbuf_free(out[i]);
+	return n;
+}
+
+static void
+test_rtp_bleed(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s, *t;
+	struct mr_ep x = X, a = ep4(198, 18, 0, 66, 7000), a2 = ep4(198, 18, 0, 66, 7002);
+	struct mr_ep r0 = R0, r0p = ep4(198, 18, 0, 10, 5100), y = ep4(198, 18, 0, 12, 6000);
+	struct mr_ep x2 = ep4(198, 18, 0, 11, 6100);
+	struct mr_dp_leg *l1;
+	uint64_t now = T0;
+	unsigned int k;
+
+	(void)state;
+	dp->latch_packets = 3;
+	dp->latch_window_tsc = 10 * dp->tsc_hz;
+	dp->latch_signalled_only = 1;
+	s = sess_std(0, 20700, 20702);
+	s->leg[0].path[0].signalled = 1;
+	s->leg[1].path[0].last_rx_tsc = T0;	/* created: the learning window opens */
+	l1 = &s->leg[1];
+
+	/* The attack: one packet at the fresh call's port latches nothing, relays nothing. */
+	assert_int_equal(bleed_send(s, 1, 0, YMAC, &a, 100, 0xbad, ++now), 0);
+	assert_int_equal(l1->path[0].state, MR_PATH_LEARNING);
+	assert_false(mr_path_has_remote(&l1->path[0]));
+	assert_int_equal(l1->ctr.latch.drop_learning, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_LATCH_LEARNING], 1);
+	assert_int_equal(l1->ctr.pkts_in, 0);
+
+	/* The caller X: its third consistent packet latches. A stranger's packet in between
+	 * makes it start again; a non-RTP packet neither counts nor interrupts. */
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x, 10, 0x1234, ++now), 0);
+	assert_int_equal(bleed_send(s, 1, 0, YMAC, &a, 101, 0xbad, ++now), 0);
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x, 11, 0x1234, ++now), 0);
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x, 12, 0x1234, ++now), 0);
+	{
+		uint8_t pl[20] = { 0x00, 0x01 };	/* a STUN binding request */
+		struct mr_ep dst = l1->local;
+		struct frame f;
+
+		build_udp(&f, MAC_B, XMAC, &x, &dst, pl, sizeof(pl), &PLAIN);
+		inject_f(P_B, &f);
+		mr_worker_iteration(w, ++now);
+	}
+	assert_int_equal(l1->path[0].learn.n, 2);
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x, 13, 0x1234, ++now), 1);
+	assert_int_equal(l1->path[0].state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&l1->path[0].remote, &x));
+	assert_memory_equal(l1->path[0].mac.addr_bytes, XMAC, 6);
+	assert_int_equal(l1->ctr.latch.drop_learning, 6);
+	assert_int_equal(l1->ctr.pkts_in, 1);
+	assert_int_equal(l1->ctr.relatches, 0);
+	/* Latched: the stranger is a source_mismatch, the caller flows. */
+	assert_int_equal(bleed_send(s, 1, 0, YMAC, &a, 102, 0xbad, ++now), 0);
+	assert_int_equal(l1->ctr.drop_src, 1);
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x, 14, 0x1234, ++now), 1);
+
+	/* Leg 0's remote came from the signalling: another address is refused however silent
+	 * R0 is; R0's address from another port latches at once. */
+	assert_int_equal(bleed_send(s, 0, 0, YMAC, &y, 1, 0x55, now + 5 * dp->tsc_hz), 0);
+	assert_int_equal(s->leg[0].ctr.latch.drop_address, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_LATCH_ADDRESS], 1);
+	assert_int_equal(s->leg[0].path[0].state, MR_PATH_CONFIGURED);
+	assert_int_equal(bleed_send(s, 0, 0, RMAC0, &r0p, 1, 0x55, ++now), 1);
+	assert_int_equal(s->leg[0].path[0].state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&s->leg[0].path[0].remote, &r0p));
+	(void)r0;
+
+	/* Re-latch after silence: only with the SSRC the leg was receiving. */
+	now += dp->relatch_tsc + 1;
+	assert_int_equal(bleed_send(s, 1, 0, YMAC, &a2, 500, 0xbad, ++now), 0);
+	assert_int_equal(l1->ctr.latch.drop_relatch, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_RELATCH_SSRC], 1);
+	assert_true(mr_ep_eq(&l1->path[0].remote, &x));
+	assert_int_equal(bleed_send(s, 1, 0, XMAC, &x2, 15, 0x1234, ++now), 1);
+	assert_int_equal(l1->ctr.relatches, 1);
+	assert_int_equal(w->stats.relatches, 1);
+	assert_true(mr_ep_eq(&l1->path[0].remote, &x2));
+	assert_true(mr_ep_eq(&w->last_relatch.from, &x));
+	assert_true(mr_ep_eq(&w->last_relatch.to, &x2));
+	assert_true(mr_ep_eq(&w->last_relatch.local, &l1->local));
+
+	/* RTCP port without rtcp-mux: nothing before the RTP port latched, then only from the
+	 * RTP remote's address (any port), at the first packet. */
+	t = sess_new(0, 0, P_A, MR_AF4, 20710, P_B, MR_AF4, 20712);
+	sess_publish(t);
+	neigh_set(P_A, 1, RMAC0);
+	for (k = 0; k < 2; k++)
+		t->leg[k].path[0].last_rx_tsc = t->leg[k].path[1].last_rx_tsc = now;
+	{
+		struct mr_ep rr0 = R0;
+
+		t->leg[0].path[0].remote = rr0;
+		t->leg[0].path[0].nh = 1;
+		t->leg[0].path[0].state = MR_PATH_CONFIGURED;
+		t->leg[0].path[0].signalled = 1;
+	}
+	x2.port = 6101;
+	assert_int_equal(bleed_send(t, 1, 1, XMAC, &x2, 0, 0x1234, ++now), 0);
+	assert_int_equal(t->leg[1].ctr.latch.drop_learning, 1);
+	for (k = 0; k < 3; k++)
+		bleed_send(t, 1, 0, XMAC, &x, (uint16_t)(40 + k), 0x1234, ++now);
+	assert_int_equal(t->leg[1].path[0].state, MR_PATH_LATCHED);
+	assert_int_equal(bleed_send(t, 1, 1, YMAC, &a2, 0, 0x1234, ++now), 0);
+	assert_int_equal(t->leg[1].ctr.latch.drop_address, 1);
+	x2 = x;
+	x2.port = 7777;
+	assert_int_equal(bleed_send(t, 1, 1, XMAC, &x2, 0, 0x1234, ++now), 1);
+	assert_int_equal(t->leg[1].path[1].state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&t->leg[1].path[1].remote, &x2));
+
+	/* The learning window: nothing latches once it closed, however good the stream. */
+	t = sess_std(0, 20720, 20722);
+	t->leg[1].path[0].last_rx_tsc = now;
+	now += dp->latch_window_tsc + 1;
+	for (k = 0; k < 4; k++)
+		assert_int_equal(bleed_send(t, 1, 0, XMAC, &x, (uint16_t)(1 + k), 0x77, ++now),
+				 0);
+	assert_int_equal(t->leg[1].ctr.latch.drop_window, 4);
+	assert_int_equal(w->stats.drops[MR_DROP_LATCH_WINDOW], 4);
+	assert_int_equal(t->leg[1].path[0].state, MR_PATH_NONE);
 	assert_quiet();
 }
 
@@ -1628,6 +1787,11 @@ test_slowpath(void **state)
 		/* Echo request to another address: not answered. */
 		p[20] = 8;
 		memcpy(p + 16, other4, 4);
+		expect_drop(P_A, b, len, MR_DROP_IP4_CKSUM);	/* the header changed */
+		p[10] = p[11] = 0;
+		c = ref_ip4(p, 20);
+		p[10] = c >> 8;
+		p[11] = (uint8_t)c;
 		expect_drop(P_A, b, len, MR_DROP_ICMP_IGNORED);
 	}
 
@@ -1742,7 +1906,7 @@ test_slowpath(void **state)
 	assert_ptr_equal(out, in);
 	rte_pktmbuf_free(out);
 	assert_int_equal(w->stats.exception, 3);
-	assert_int_equal(drops_total(w), 8);
+	assert_int_equal(drops_total(w), 9);
 	assert_quiet();
 }
 
@@ -2204,6 +2368,79 @@ test_rx_cksum_recompute(void **state)
 	assert_quiet();
 }
 
+/* Corruption is not laundered (issue 14 §2): a wrong IPv4 header checksum is dropped (the
+ * relay writes a fresh header), a wrong UDP checksum where the relay would send a fresh one
+ * (rx_checksum recompute) too; on a port that is trusted, the updated checksum stays wrong. */
+static void
+test_bad_checksums(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s;
+	struct mr_ep x = X, r0 = R0;
+	struct rte_mbuf *out, *in;
+	uint8_t pl[256];
+	uint16_t plen;
+	struct frame f;
+	const uint8_t *o;
+
+	(void)state;
+	s = sess_std(0, 21200, 21202);
+	plen = rtp(pl, 0, 1, 160, 0x1, 101);
+
+	/* IPv4 header checksum wrong: dropped before anything latches. */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	f.b[14 + 10] ^= 0x40;
+	expect_drop(P_B, f.b, f.len, MR_DROP_IP4_CKSUM);
+	assert_int_equal(s->leg[1].path[0].state, MR_PATH_NONE);
+	/* ...unless the NIC vouched for it. */
+	in = inject_f(P_B, &f);
+	in->ol_flags |= RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	assert_int_equal(mr_worker_iteration(w, T0), 1);
+	rte_pktmbuf_free(take1(P_A, 0));
+
+	/* A payload byte corrupted on a trusted port: relayed, and the updated checksum is
+	 * still wrong (the receiver sees the corruption). */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	f.b[f.len - 1] ^= 0x01;
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 1), 1);
+	out = take1(P_A, 0);
+	o = rte_pktmbuf_mtod(out, const uint8_t *);
+	assert_int_not_equal(be16(o + 34 + 6), ref_udp(MR_AF4, s->leg[0].local.a, r0.a, o + 34,
+						      8 + plen));
+	rte_pktmbuf_free(out);
+	/* The NIC saying it is bad is enough. */
+	in = inject_f(P_B, &f);
+	in->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	assert_int_equal(mr_worker_iteration(w, T0 + 2), 1);
+	assert_int_equal(w->stats.drops[MR_DROP_UDP_CKSUM], 1);
+
+	/* A port that cannot vouch (recompute): the same packet is dropped, a valid one, one
+	 * without a checksum and a partial one (a local sender's offload) are relayed. */
+	dp->port[P_B].rx_cksum_recompute = 1;
+	expect_drop(P_B, f.b, f.len, MR_DROP_UDP_CKSUM);
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 3), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+	partial_cksum(&f, &x, &s->leg[1].local);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 4), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+
+	/* An empty datagram on a leg is a malformed RTP packet, charged to the leg. */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, 0, &PLAIN);
+	expect_drop(P_B, f.b, f.len, MR_DROP_RTP_MALFORMED);
+	assert_int_equal(s->leg[1].ctr.drop_rtp, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_IP4_CKSUM], 1);
+	assert_int_equal(w->stats.drops[MR_DROP_UDP_CKSUM], 2);
+	assert_quiet();
+}
+
 /* ---- the control thread's packets (ARP/ND requests) leave through worker 0 ---- */
 
 static void
@@ -2431,6 +2668,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_relay_v4, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_src_mismatch_relatch, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_set_remote_then_stranger, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_rtp_bleed, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_no_remote_no_neighbor, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_drops, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_handoff, case_up, case_down),
@@ -2445,6 +2683,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_bad_checksums, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_srtp, case_up, case_down),
 	};

@@ -599,6 +599,9 @@ case_up(void **state)
 	w->mp = pool;
 	w->hdr_mp = hdr_pool;
 	dp->relatch_tsc = dp->tsc_hz;
+	dp->latch_packets = 0;		/* first-packet latching unless a case asks */
+	dp->latch_window_tsc = 0;
+	dp->latch_signalled_only = 0;
 	dp->fanout = MR_DP_FANOUT_AUTO;
 	dp->fanout_copy_max = 0;
 	dp->nack_budget = 0;
@@ -2062,6 +2065,74 @@ test_layout(void **state)
 	assert_true(LAST_LINE_OF(mr_dp_room, id) < LINE_OF(mr_dp_room, map));
 }
 
+/* RTP Bleed in rooms: a participant latches only to a source that sends latch_packets
+ * consistent packets, and re-latches after silence only to one sending its own SSRC. */
+static void
+test_room_bleed(void **state)
+{
+	struct std_room r;
+	struct mr_ep x = ep4(198, 18, 0, 66, 7000), moved = ep4(198, 18, 0, 10, 5020);
+	struct rte_mbuf *out[64];
+	uint8_t pl[64];
+	uint16_t plen;
+	struct frame f;
+	uint64_t now = T0;
+	unsigned int k;
+
+	(void)state;
+	std_room(&r, 23000, 0);
+	dp->latch_packets = 3;
+	dp->latch_window_tsc = 10 * dp->tsc_hz;
+	memset(&r.p->path, 0, sizeof(r.p->path));	/* the publisher has not sent yet */
+	r.p->path.last_rx_tsc = T0;
+
+	/* One sprayed packet with the publisher's SSRC: nothing latched, nothing sent. */
+	plen = rtp(pl, 96, 1, 0, SSRC_PUB, 8);
+	build_udp(&f, MAC_A, XMAC, &x, &r.p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, ++now);
+	assert_int_equal(take(P_A, out, 64) + take(P_C, out, 64), 0);
+	assert_int_equal(r.p->path.state, MR_PATH_LEARNING);
+	assert_int_equal(r.p->ctr.latch.drop_learning, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_LATCH_LEARNING], 1);
+
+	/* The publisher's stream: the third packet latches and is fanned out. */
+	for (k = 0; k < 3; k++) {
+		plen = rtp(pl, 96, (uint16_t)(10 + k), 0, SSRC_PUB, 8);
+		build_udp(&f, MAC_A, PMAC, &r.rp, &r.p->local, pl, plen, &PLAIN);
+		inject_f(P_A, &f);
+		mr_worker_iteration(w, ++now);
+	}
+	take_n(P_A, out, 2);
+	free_n(out, 2);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(r.p->path.state, MR_PATH_LATCHED);
+	assert_true(mr_ep_eq(&r.p->path.remote, &r.rp));
+	assert_int_equal(r.p->ctr.latch.drop_learning, 3);
+
+	/* Silence, then a stranger with another SSRC: refused; the publisher's SSRC from a
+	 * new port: followed. */
+	now += dp->relatch_tsc + 1;
+	plen = rtp(pl, 96, 2, 0, 0xbad, 8);
+	build_udp(&f, MAC_A, XMAC, &x, &r.p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, ++now);
+	assert_int_equal(r.p->ctr.latch.drop_relatch, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_RELATCH_SSRC], 1);
+	assert_true(mr_ep_eq(&r.p->path.remote, &r.rp));
+	plen = rtp(pl, 96, 13, 0, SSRC_PUB, 8);
+	build_udp(&f, MAC_A, PMAC, &moved, &r.p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, ++now);
+	take_n(P_A, out, 2);
+	free_n(out, 2);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(r.p->ctr.relatches, 1);
+	assert_int_equal(w->stats.relatches, 1);
+	assert_true(mr_ep_eq(&r.p->path.remote, &moved));
+	assert_quiet();
+}
+
 int
 main(void)
 {
@@ -2086,6 +2157,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_record_capture, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_ice, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rooms_setup, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_room_bleed, case_up, case_down),
 	};
 	int rc;
 

@@ -329,8 +329,10 @@ def test_pktgen_pcap(env):
 		for (s0, t0, d0), (s1, t1, d1) in zip(pk, pk[1:]):
 			check((s1 - s0) % 65536 == 1 and (t1 - t0) % (1 << 32) == 160 and d0 == d1,
 			      f"stream {ssrc}: {s0}/{t0} then {s1}/{t1}")
-	# Two rounds through mrelayd: counted as RTP, relayed back to the sender's address.
-	frames = _read_pcap(pcap)[:12]
+	# Four rounds through mrelayd: the first three of each stream latch its leg
+	# (relay.latch_packets), the later ones are counted as RTP and relayed back to the
+	# sender's address.
+	frames = _read_pcap(pcap)[:24]
 	s = h.Session(d, d.ok("GET", f"/v1/sessions/{info['sessions'][0]}"))
 	ps = env.host.packet_socket()
 	# mrelayd must know our MAC for the replies: one ping resolves both ways.

@@ -118,10 +118,21 @@ def test_latching_and_relatch(env):
 	   "legs[0].counters.relatches while A was active (a host stall of 500 ms?)")
 	eq(_delta(after, before, "source_mismatch"), 10, "legs[0].counters.drops.source_mismatch")
 	eq(s.leg(0).get("remote"), fmt_ep(NS_V4[0], pa), "legs[0].remote after C's packets")
-	# Once A has been silent for longer than relatch_timeout_ms, C's packets move the latch:
-	# C sends until one comes out, then a marker flushes what it sent before.
-	seq_c = h.prime(c, s.local[0], b, 0xCCCC0001, seq0=100, tries=100)
-	sent = [h.rtp(seq_c + i, 0xCCCC0001, payload=h.payload_for("C", i)) for i in range(10)]
+	# Once A has been silent for longer than relatch_timeout_ms, C still cannot take the leg
+	# with an SSRC of its own (RTP Bleed): C sends until such a refusal is counted.
+	for i in range(100):
+		c.sendto(h.rtp(50 + i, 0xCCCC0001, payload=b"intruder"), s.local[0])
+		if h.recv_n(b, 1, timeout=0.1):
+			raise h.SmokeError("a packet of C's own SSRC was relayed after A fell silent")
+		if _drops(s.counters(0)).get("relatch_refused", 0) > 0:
+			break
+	check(_drops(s.counters(0)).get("relatch_refused", 0) > 0,
+	      "legs[0].counters.drops.relatch_refused after A fell silent")
+	eq(s.leg(0).get("remote"), fmt_ep(NS_V4[0], pa), "legs[0].remote after C's refused packets")
+	# A's stream from C's address (A's NAT moved it) does: C sends A's SSRC until one comes
+	# out, then a marker flushes what it sent before.
+	seq_c = h.prime(c, s.local[0], b, 0xAAAA0001, seq0=seq_a, tries=100)
+	sent = [h.rtp(seq_c + i, 0xAAAA0001, payload=h.payload_for("C", i)) for i in range(10)]
 	for p in sent:
 		c.sendto(p, s.local[0])
 	got = h.recv_n(b, 10, timeout=3)
@@ -133,6 +144,41 @@ def test_latching_and_relatch(env):
 		      want_from=s.local[0])
 	h.expect_none(a, wait=0.2, what="packet to the old remote A")
 
+
+
+def test_rtp_bleed_spray(env):
+	"""RTP Bleed: one packet at each even port of the range right after a call is created
+	takes neither leg; the real parties then talk, and the sprayer hears nothing."""
+	pa, pb, pe = env.ports(3)
+	a = env.host.udp(NS_V4[0], pa)
+	b = env.host.udp(NS_V4[1], pb)
+	e = env.host.udp(NS_V4[2], pe)
+	# Leg 0 has its remote from the signalling; leg 1 (the callee) must latch.
+	s = env.main.create([{"remote": fmt_ep(NS_V4[0], pa)}, {}])
+	for port in range(30000, 31000, 2):
+		e.sendto(h.rtp(port, 0xE0E0E0E0, payload=b"bleed"), (RELAY4, port))
+	d0 = h.wait_for(lambda: (lambda d: d if d.get("source_address", 0) >= 1 else None)(
+		_drops(s.counters(0))), timeout=5, what="leg 0's source_address drop")
+	d1 = h.wait_for(lambda: (lambda d: d if d.get("latch_learning", 0) >= 1 else None)(
+		_drops(s.counters(1))), timeout=5, what="leg 1's latch_learning drop")
+	eq(d0.get("source_address"), 1, "legs[0].counters.drops.source_address")
+	eq(d1.get("latch_learning"), 1, "legs[1].counters.drops.latch_learning")
+	eq(s.leg(1).get("remote"), None, "legs[1].remote after the spray")
+	# The callee's stream latches leg 1; the caller's flows to it, and back.
+	seq_b = h.prime(b, s.local[1], a, 0xB1EED001, seq0=1)
+	eq(s.leg(1).get("remote"), fmt_ep(NS_V4[1], pb), "legs[1].remote after the callee sent")
+	seq_a = h.prime(a, s.local[0], b, 0xA1EED001, seq0=1)
+	h.relay_check(a, s.local[0], b, 10, 0xA1EED001, "A->B after the spray", seq_a,
+		      want_from=s.local[1])
+	h.relay_check(b, s.local[1], a, 10, 0xB1EED001, "B->A after the spray", seq_b,
+		      want_from=s.local[0])
+	h.expect_none(e, wait=0.3, what="media to the sprayer")
+	# Still the real parties after the sprayer sends again.
+	for port in (s.local[0][1], s.local[1][1]):
+		e.sendto(h.rtp(7, 0xE0E0E0E0, payload=b"bleed"), (RELAY4, port))
+	h.relay_check(a, s.local[0], b, 5, 0xA1EED001, "A->B after a second spray",
+		      (seq_a + 10) & 0xFFFF, want_from=s.local[1])
+	h.expect_none(e, wait=0.2, what="media to the sprayer")
 
 def test_rtcp_no_mux(env):
 	pa, pb = env.ports(2)

@@ -13,7 +13,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "config.h"
 
@@ -98,6 +102,9 @@ test_full_example(void **state)
 	assert_int_equal(cfg.port_max, 39999);
 	assert_int_equal(cfg.idle_timeout, 60);
 	assert_int_equal(cfg.relatch_timeout_ms, 5000);
+	assert_int_equal(cfg.latch_packets, 3);
+	assert_int_equal(cfg.latch_window_ms, 60000);
+	assert_int_equal(cfg.latch_signalled_only, 1);
 	assert_int_equal(cfg.max_sessions, 100000);
 	assert_int_equal(cfg.ended_history, 1000);
 	assert_int_equal(cfg.mbufs, 16383);
@@ -538,6 +545,28 @@ test_duplicates(void **state)
 		  "{ name = \"a\"; device = \"x\"; address6 = \"2001:db8::1/64\"; },\n"
 		  "{ name = \"b\"; device = \"y\";\n address6 = \"2001:db8::1/64\"; } );\n",
 		  "bad.conf:5: ports.[1].address6:", "already that of ports.[0]" },
+		/* One PCI device spelled two ways (no domain, capitals, with devargs). */
+		{ LCORES "ports = (\n"
+		  "{ name = \"a\"; device = \"0000:03:00.0\"; address = \"198.18.0.1/24\"; },\n"
+		  "{ name = \"b\";\n device = \"03:00.0,txq_inline_max=0\"; address = \"198.18.1.1/24\"; } );\n",
+		  "bad.conf:5: ports.[1].device:",
+		  "'03:00.0,txq_inline_max=0' is already the device of ports.[0] (line 3), "
+		  "spelled another way" },
+		{ LCORES "ports = (\n"
+		  "{ name = \"a\"; device = \"0000:0a:00.1\"; address = \"198.18.0.1/24\"; },\n"
+		  "{ name = \"b\";\n device = \"0000:0A:00.1\"; address = \"198.18.1.1/24\"; } );\n",
+		  "bad.conf:5: ports.[1].device:", "spelled another way" },
+		/* Two ports on one subnet. */
+		{ LCORES "ports = (\n"
+		  "{ name = \"a\"; device = \"x\"; address = \"198.18.0.1/24\"; },\n"
+		  "{ name = \"b\"; device = \"y\";\n address = \"198.18.0.2/25\"; } );\n",
+		  "bad.conf:5: ports.[1].address:",
+		  "on the same subnet as ports.[0].address (line 3)" },
+		{ LCORES "ports = (\n"
+		  "{ name = \"a\"; device = \"x\"; address6 = \"2001:db8::1/64\"; },\n"
+		  "{ name = \"b\"; device = \"y\";\n address6 = \"2001:db8::2/64\"; } );\n",
+		  "bad.conf:5: ports.[1].address6:",
+		  "on the same subnet as ports.[0].address6 (line 3)" },
 		{ "lcores = { workers = [ 1,\n 2, 1 ]; };\n" PORT0,
 		  "bad.conf:2: lcores.workers.[2]:", "lcore 1 is listed twice" },
 		{ "lcores = { control = 2; workers = [ 1, 2 ]; };\n" PORT0,
@@ -664,6 +693,12 @@ test_bad_relay_api_log(void **state)
 		  "between 1 and 4000000" },
 		{ MINIMAL "relay = { relatch_timeout_ms = -5; };\n",
 		  "bad.conf:5: relay.relatch_timeout_ms:", "between 0 and 600000" },
+		{ MINIMAL "relay = { latch_packets = 0; };\n",
+		  "bad.conf:5: relay.latch_packets:", "between 1 and 64" },
+		{ MINIMAL "relay = { latch_window_ms = 3600001; };\n",
+		  "bad.conf:5: relay.latch_window_ms:", "between 0 and 3600000" },
+		{ MINIMAL "relay = { latch_signalled_only = 1; };\n",
+		  "bad.conf:5: relay.latch_signalled_only:", "true or false" },
 		{ MINIMAL "relay = { ended_history = 1000001; };\n",
 		  "bad.conf:5: relay.ended_history:", "between 0 and 1000000" },
 		{ MINIMAL "relay = { mbufs = 100; };\n", "bad.conf:5: relay.mbufs:",
@@ -1075,6 +1110,39 @@ test_load_files(void **state)
 	assert_string_equal(err, "../config: not a regular file");
 }
 
+/* A file mrelayd may not read says so (issue 14 §4), as another user than root (who reads
+ * anything) in a child. */
+static void
+test_unreadable_file(void **state)
+{
+	char path[] = "/tmp/mrelay-test-config-XXXXXX";
+	int fd = mkstemp(path), st;
+	pid_t pid;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x = 1;\n", 7), 7);
+	close(fd);
+	assert_int_equal(chmod(path, 0), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mr_config cfg;
+		char err[256];
+		int rc;
+
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(3);
+		rc = mr_config_load(path, &cfg, err, sizeof(err));
+		_exit(rc == -EACCES && strstr(err, "Permission denied") != NULL &&
+		      strncmp(err, path, strlen(path)) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	unlink(path);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int
 main(void)
 {
@@ -1099,6 +1167,7 @@ main(void)
 		cmocka_unit_test(test_recording),
 		cmocka_unit_test(test_hostile_calls),
 		cmocka_unit_test(test_load_files),
+		cmocka_unit_test(test_unreadable_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
