@@ -363,6 +363,17 @@ struct mr_srtp_burst {
 	uint8_t room_tclass[MR_BURST];
 };
 
+/* Bytes protect may write after the plen-byte packet at p in m: the rest of the buffer of a
+ * single-segment mbuf, none for a chain. */
+static inline uint16_t
+mr_srtp_room(const struct rte_mbuf *m, const uint8_t *p, uint16_t plen)
+{
+	if (m->nb_segs != 1)
+		return 0;
+	return (uint16_t)RTE_MIN((uintptr_t)65535,
+				 (uintptr_t)((const uint8_t *)m->buf_addr + m->buf_len - (p + plen)));
+}
+
 /* The SRTP state of flow val: a session leg's or a room participant's. */
 static inline struct mr_dp_srtp *
 mr_flow_srtp(uintptr_t val)

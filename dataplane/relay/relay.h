@@ -171,9 +171,7 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		so->ctx = o->srtp->tx;
 		so->pkt = pl;
 		so->len = pi->payload_len;
-		so->room = m->nb_segs == 1 ?
-			(uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)((uint8_t *)m->buf_addr +
-					  m->buf_len - (pl + pi->payload_len))) : 0;
+		so->room = mr_srtp_room(m, pl, pi->payload_len);
 		so->rtcp = pi->class == MR_CLASS_RTCP;
 		tp->m = m;
 		tp->pi = (struct mr_pkt_info *)(uintptr_t)pi;

@@ -169,8 +169,7 @@ room_srtp_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, 
 	op->ctx = to->srtp->tx;
 	op->pkt = p;
 	op->len = plen;
-	op->room = m->nb_segs == 1 ? (uint16_t)RTE_MIN((uintptr_t)65535, (uintptr_t)
-		((uint8_t *)m->buf_addr + m->buf_len - (p + plen))) : 0;
+	op->room = mr_srtp_room(m, p, plen);
 	/* RTCP by its packet type (RFC 5761 §4: 64..95 with the marker bit masked). */
 	op->rtcp = pt >= 64 && pt <= 95;
 	b->room_m[b->n_room] = m;
