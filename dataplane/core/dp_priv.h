@@ -67,7 +67,6 @@ mr_drop(struct mr_worker *w, struct rte_mbuf *m, enum mr_drop why)
 	rte_pktmbuf_free(m);
 }
 
-
 /* ---- Pieces of the relay path shared by sessions (worker.c) and rooms (room_fwd.c) ---- */
 
 /* The UDP source of a parsed packet as an endpoint (the remote to latch). */
