@@ -28,6 +28,8 @@
 
 #include <microhttpd.h>
 #include <jansson.h>
+
+#include "mono.h"
 #include <rte_log.h>
 
 #include "api.h"
@@ -180,15 +182,6 @@ api_log(struct mr_api *api, const char *fmt, ...)
 	va_start(ap, fmt);
 	api_vlog(api, fmt, ap);
 	va_end(ap);
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- connections: slots, deadlines, per-address caps (docs/OPERATIONS.md "Security") ---- */
@@ -345,7 +338,7 @@ notify_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
 		if (c->peer != NULL)
 			c->peer->rest++;
 		api->nconns++;
-		conn_list_add(&api->waiting, c, mono_ms() + api->header_ms);
+		conn_list_add(&api->waiting, c, mr_mono_ms() + api->header_ms);
 		*socket_context = c;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED && c != NULL) {
 		if (c->cut)
@@ -970,7 +963,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		r->started = 1;
 		/* From now on the whole request has api.request_timeout. */
 		if (c != NULL && !c->cut)
-			conn_list_add(&api->busy, c, mono_ms() + api->request_ms);
+			conn_list_add(&api->busy, c, mr_mono_ms() + api->request_ms);
 		if (request_check(api, conn, r, version, &ret) < 0)
 			return ret;
 		/* The WebSocket upgrade needs no bearer token: browsers cannot set headers on
@@ -1047,7 +1040,7 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	/* Between requests (keep-alive), the next one's headers have api.header_timeout. */
 	if (c != NULL && c->list == &api->busy)
-		conn_list_add(&api->waiting, c, mono_ms() + api->header_ms);
+		conn_list_add(&api->waiting, c, mr_mono_ms() + api->header_ms);
 	if (r != NULL) {
 		free(r->body);
 		free(r);
@@ -1243,7 +1236,7 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	 * every turn, and once more after the last is gone (that run listens again), cheap
 	 * next to the work those connections bring; and at least every API_MHD_RUN_MS, so
 	 * that no other such gap can leave the API deaf. */
-	now = mono_ms();
+	now = mr_mono_ms();
 	info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
 	busy = info == NULL || info->num_connections != 0;
 	if (busy || api->mhd_had_conns || now - api->mhd_run_ms >= API_MHD_RUN_MS)
@@ -1275,16 +1268,16 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 		/* Upgrades happen in here (on_open, and the frames that came with the
 		 * handshake): their idle timeout counts from now, not from the last time
 		 * the WebSocket server had work (ws.h). */
-		now = mono_ms();
+		now = mr_mono_ms();
 		mr_ws_server_set_now(api->ws, now);
 		/* Cut first: libmicrohttpd then sees the end of those connections in this
 		 * run, and accepts new ones into the slots freed. */
 		conns_expire(api, now);
 		if (MHD_run(api->mhd) != MHD_YES)
 			api_log(api, "libmicrohttpd: MHD_run failed");
-		api->mhd_run_ms = mono_ms();
+		api->mhd_run_ms = mr_mono_ms();
 	}
-	now = mono_ms();
+	now = mr_mono_ms();
 	if ((n > 0 && pfd[1].revents != 0) || mr_ws_server_next_timeout(api->ws, now) == 0)
 		mr_ws_server_poll(api->ws, now);
 	if (n > 0 && api->extra_fd >= 0 && pfd[2].revents != 0)

@@ -33,6 +33,7 @@
 #include <sys/uio.h>
 
 #include "guard.h"
+#include "mono.h"
 #include "ws.h"
 
 /* §7.1.1/§7.1.2: how long we wait for the peer's close frame (or its FIN) after ours. */
@@ -104,15 +105,6 @@ struct mr_ws_server {
 	struct ws_list pending;		/* linked by pprev/pnext */
 	struct mr_ws_stats st;
 };
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 list_del(struct ws_list *l, struct mr_ws_conn *c)
@@ -586,7 +578,7 @@ mr_ws_server_create(const struct mr_ws_limits *lim, const struct mr_ws_handler *
 	s->lim = *lim;
 	s->h = *h;
 	s->arg = arg;
-	s->now = mono_ms();
+	s->now = mr_mono_ms();
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0) {
 		int e = errno;

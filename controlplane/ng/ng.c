@@ -19,6 +19,7 @@
 
 #include <rte_log.h>
 
+#include "mono.h"
 #include "addr.h"
 #include "appliance.h"
 #include "config.h"
@@ -56,14 +57,12 @@ struct mr_ng {
 	char *rx;
 };
 
+/* The call model's clock (struct mr_ng_backend now_ms). */
 static uint64_t
 mono_ms(void *ctx)
 {
-	struct timespec ts;
-
 	(void)ctx;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return mr_mono_ms();
 }
 
 /* ---- the backend: the session manager ---- */
@@ -341,7 +340,7 @@ udp_turn(struct mr_ng *ng)
 		if (r < 0)
 			break;
 		out.len = 0;
-		if (mr_ng_message(ng->calls, ng->cache, &ng->pc, ng->rx, (size_t)r, mono_ms(NULL),
+		if (mr_ng_message(ng->calls, ng->cache, &ng->pc, ng->rx, (size_t)r, mr_mono_ms(),
 				  &out) < 0 || out.oom || out.len == 0)
 			continue;
 		/* Non-blocking: a full socket buffer loses this answer; the client
@@ -409,14 +408,14 @@ conn_turn(struct mr_ng *ng, unsigned int i, uint32_t events)
 			struct mr_bbuf tmp = { 0 };
 
 			if (mr_ng_message(ng->calls, ng->cache, &ng->pc, c->in, c->in_len,
-					  mono_ms(NULL), &tmp) == 0)
+					  mr_mono_ms(), &tmp) == 0)
 				(void)send(c->fd, tmp.p, tmp.len, MSG_DONTWAIT | MSG_NOSIGNAL);
 			mr_bbuf_free(&tmp);
 			ng->tcp_closed_bad++;
 			conn_close(ng, i);
 			return;
 		}
-		mr_ng_message(ng->calls, ng->cache, &ng->pc, c->in, (size_t)fl, mono_ms(NULL),
+		mr_ng_message(ng->calls, ng->cache, &ng->pc, c->in, (size_t)fl, mr_mono_ms(),
 			      &c->out);
 		memmove(c->in, c->in + fl, c->in_len - (size_t)fl);
 		c->in_len -= (size_t)fl;
