@@ -62,6 +62,37 @@ mr_on_signal(int sig)
 	mr_stop = 1;
 }
 
+/* The EAL's cleanup takes the shared memory lock. A secondary process (dpdk-dumpcap,
+ * dpdk-proc-info) killed while it held that lock (SIGINT or SIGKILL during its own EAL
+ * init) leaves it held forever, and rte_eal_cleanup would spin on it: a stop that never
+ * ends. Everything that matters is already stopped by then (workers, ports, the API), so
+ * after MR_CLEANUP_TIMEOUT_S seconds mrelayd says why and exits without it; the kernel
+ * releases the memory. */
+#define MR_CLEANUP_TIMEOUT_S 5
+
+static void
+mr_on_cleanup_timeout(int sig)
+{
+	static const char msg[] = "MRELAY: main: EAL cleanup still waiting after 5 s for the "
+		"shared memory lock, held by a DPDK secondary process (dpdk-dumpcap?) that was "
+		"killed while holding it; exiting without the cleanup\n";
+	ssize_t n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
+	_exit(0);
+}
+
+static void
+mr_eal_cleanup(void)
+{
+	signal(SIGALRM, mr_on_cleanup_timeout);
+	alarm(MR_CLEANUP_TIMEOUT_S);
+	rte_eal_cleanup();
+	alarm(0);
+}
+
 /* Tell systemd (Type=notify, $NOTIFY_SOCKET) how far we are; nothing without it. */
 static void
 mr_notify(const char *state)
@@ -295,7 +326,7 @@ main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "mrelayd: %s\n", err);
 		mr_appliance_stop(&app);
-		rte_eal_cleanup();
+		mr_eal_cleanup();
 		mr_config_free(&cfg);
 		return 1;
 	}
@@ -309,7 +340,7 @@ main(int argc, char **argv)
 	if (pdump)
 		rte_pdump_uninit();
 	mr_appliance_stop(&app);
-	rte_eal_cleanup();
+	mr_eal_cleanup();
 	mr_config_free(&cfg);
 	return 0;
 }

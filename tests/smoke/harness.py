@@ -746,11 +746,26 @@ class Daemon:
 		try:
 			self.rc = self.proc.wait(timeout=timeout)
 		except subprocess.TimeoutExpired:
+			stacks = self._stacks()
 			self.proc.kill()
 			self.proc.wait(timeout=5)
 			raise SmokeError(f"mrelayd ({self.name}) still running {timeout}s after "
-					 f"{signal.Signals(sig).name}:\n{self.log_tail(20)}") from None
+					 f"{signal.Signals(sig).name}:\n{self.log_tail(20)}\n"
+					 f"threads:\n{stacks}") from None
 		return self.rc
+
+	def _stacks(self):
+		"""Where a hung daemon's threads are (gdb, when installed): the failure says why."""
+		if shutil.which("gdb") is None:
+			return "(gdb not installed)"
+		try:
+			p = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-nx",
+					    "-ex", "thread apply all bt 12"], capture_output=True,
+					   text=True, timeout=30)
+		except subprocess.TimeoutExpired:
+			return "(gdb timed out)"
+		return "\n".join(ln for ln in p.stdout.splitlines()
+				 if ln.startswith(("Thread", "#")))[-6000:]
 
 	def kill(self):
 		if self.alive():

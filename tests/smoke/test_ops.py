@@ -197,19 +197,22 @@ def test_dpdk_telemetry(env):
 		d.stop()
 
 
-def test_dpdk_dumpcap(env):
-	"""dpdk-dumpcap attached to a running mrelayd captures the relayed packets (read back
-	with tshark, through mrelayctl capture start/stop/fetch)."""
-	for tool in ("dpdk-dumpcap", "tshark"):
+HUGE_NR = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
+
+
+def _secondary_hugepages(env, tools):
+	"""Hugepages for a daemon that a DPDK secondary process (dpdk-dumpcap) attaches to,
+	reserved and mounted by mrelay's own setup script: (hugetlbfs dir, setup env, count
+	before)."""
+	for tool in tools:
 		if shutil.which(tool) is None:
-			raise h.Skip(f"{tool} not installed (apt-get install dpdk-dev tshark)")
-	nr = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages"
-	if not os.access(nr, os.W_OK):
+			raise h.Skip(f"{tool} not installed (scripts/setup installs it)")
+	if not os.access(HUGE_NR, os.W_OK):
 		raise h.Skip("no writable 2 MiB hugepages: dpdk-dumpcap (a DPDK secondary "
 			     "process) cannot share memory with --no-huge")
 	huge = os.path.join(env.workdir, "huge")
 	conf = os.path.join(env.workdir, "dpdk.conf")
-	have = int(open(nr).read())
+	have = int(open(HUGE_NR).read())
 	with open(conf, "w") as f:
 		# Enough for the daemon (64 MB), dumpcap's pool and what others hold.
 		f.write(f"HUGEPAGES={(have + 200) * 2}M\nHUGEPAGE_SIZE=2M\nHUGEPAGE_DIR={huge}\n")
@@ -218,6 +221,46 @@ def test_dpdk_dumpcap(env):
 	h.sh(SETUP, "start", env=senv)
 	h.CLEANUP.add("hugepages of the dumpcap test",
 		      lambda: subprocess.run([SETUP, "stop"], env=senv, capture_output=True))
+	return huge, senv, have
+
+
+def test_dumpcap_killed_in_init(env):
+	"""A dpdk-dumpcap killed while it holds the EAL's shared memory lock (here: stopped by
+	gdb right after it took the lock, then killed) must not make mrelayd's stop hang
+	in rte_eal_cleanup: it exits 0 within its 5 s cleanup bound and says why."""
+	huge, senv, have = _secondary_hugepages(env, ("dpdk-dumpcap", "gdb"))
+	d = None
+	try:
+		d = _shared_daemon(env, "dumpcap-killed", huge)
+		p = subprocess.run(["gdb", "-batch", "-nx", "-ex", "set breakpoint pending on",
+				    "-ex", "break rte_mcfg_mem_read_lock", "-ex", "run",
+				    "-ex", "finish", "-ex", "kill", "--args", "dpdk-dumpcap",
+				    f"--file-prefix={d.file_prefix}", "-i", "0", "-q",
+				    "-w", os.path.join(env.workdir, "never.pcapng")],
+				   stdin=subprocess.DEVNULL, capture_output=True, text=True,
+				   timeout=60)
+		check("hit Breakpoint 1" in p.stdout and "killed" in p.stdout,
+		      f"gdb did not kill dpdk-dumpcap holding the lock:\n{p.stdout[-1500:]}")
+		eq(d.api("GET", "/v1/health")[0], 200, "health with the lock held")
+		eq(d.stop(), 0, "exit status")
+		check("EAL cleanup still waiting" in d.log_tail(5),
+		      f"no word on the skipped cleanup:\n{d.log_tail(5)}")
+		# The next start on the same --file-prefix and hugepages starts clean.
+		env.start_daemon(d)
+		eq(d.stop(), 0, "exit status of the restarted daemon")
+		check("EAL cleanup still waiting" not in d.log_tail(3),
+		      f"the restarted daemon's cleanup waited:\n{d.log_tail(3)}")
+	finally:
+		if d is not None:
+			d.kill()
+		subprocess.run([SETUP, "stop"], env=senv, capture_output=True)
+	eq(int(open(HUGE_NR).read()), have, "hugepages given back")
+
+
+def test_dpdk_dumpcap(env):
+	"""dpdk-dumpcap attached to a running mrelayd captures the relayed packets (read back
+	with tshark, through mrelayctl capture start/stop/fetch)."""
+	huge, senv, have = _secondary_hugepages(env, ("dpdk-dumpcap", "tshark"))
 	d = None
 	try:
 		d = _shared_daemon(env, "dumpcap", huge)
@@ -262,7 +305,7 @@ def test_dpdk_dumpcap(env):
 		if d is not None:
 			d.stop()
 		subprocess.run([SETUP, "stop"], env=senv, capture_output=True)
-	eq(int(open(nr).read()), have, "hugepages given back")
+	eq(int(open(HUGE_NR).read()), have, "hugepages given back")
 
 
 def _tshark_count(path, flt):
