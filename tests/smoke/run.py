@@ -188,6 +188,12 @@ def main():
 				status, reason = ("FAIL" if env.require_all else "SKIP"), str(e)
 			except h.SmokeError as e:
 				status, reason = "FAIL", str(e)
+				# A failure in a test's cleanup (finally:) must not hide the one
+				# that sent it there.
+				first = e.__context__
+				if first is not None and not isinstance(first, Interrupted):
+					reason += (f"\n  while cleaning up after {type(first).__name__}: "
+						   f"{first}")
 			except Interrupted:
 				raise
 			except Exception as e:	# noqa: BLE001 - a test bug is a failure, not a crash
