@@ -190,7 +190,7 @@ def test_dpdk_telemetry(env):
 		tool = shutil.which("dpdk-telemetry.py")
 		if tool:
 			p = subprocess.run([tool, "-f", d.file_prefix], input="/mrelay/ports\n",
-					   capture_output=True, text=True, timeout=30)
+					   capture_output=True, text=True, timeout=90)
 			check('"edge0"' in p.stdout, f"dpdk-telemetry.py: {p.stdout} {p.stderr}")
 		s.delete()
 	finally:
@@ -218,7 +218,7 @@ def _secondary_hugepages(env, tools):
 		f.write(f"HUGEPAGES={(have + 200) * 2}M\nHUGEPAGE_SIZE=2M\nHUGEPAGE_DIR={huge}\n")
 	senv = dict(os.environ, MRELAY_DPDK_CONF=conf,
 		    MRELAY_DPDK_STATE=os.path.join(env.workdir, "dpdk.state"))
-	h.sh(SETUP, "start", env=senv)
+	h.sh(SETUP, "start", env=senv, timeout=90)
 	h.CLEANUP.add("hugepages of the dumpcap test",
 		      lambda: subprocess.run([SETUP, "stop"], env=senv, capture_output=True))
 	return huge, senv, have
