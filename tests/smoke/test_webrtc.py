@@ -355,6 +355,139 @@ def test_webrtc_two_browsers(env):
 
 
 # ------------------------------------------------------------------------------------------
+# Three browsers: renegotiation
+
+# Every inbound stream of a page by SSRC, its transceivers, and the offers it answered.
+STREAMS_JS = """
+const done = arguments[arguments.length - 1];
+if (typeof pc === "undefined" || pc === null) { done(null); return; }
+pc.getStats().then((r) => {
+	const o = { inbound: {}, dtls: null, offers: window.mrOffers || 0,
+		    answered: window.mrAnswered || 0, state: window.mrState || null,
+		    transceivers: pc.getTransceivers().map((t) => ({ mid: t.mid,
+			    dir: t.currentDirection })) };
+	r.forEach((x) => {
+		if (x.type === "inbound-rtp")
+			o.inbound[String(x.ssrc)] = { kind: x.kind, packets: x.packetsReceived,
+				energy: x.totalAudioEnergy || 0, frames: x.framesDecoded || 0 };
+		if (x.type === "transport")
+			o.dtls = x.dtlsState;
+	});
+	done(o);
+}, (e) => done({ error: String(e) }));
+"""
+
+
+def page_streams(b):
+	with h.inside(b.ns):
+		return b.drv.execute_async_script(STREAMS_JS) or {}
+
+
+def receives(b, others, parts, base=None):
+	"""b's page decodes every stream the participants named in others publish: audio packets
+	with energy, decoded video frames; each more than in base (an earlier page_streams())
+	when given. Returns the page's streams."""
+	want = {str(st["ssrc"]): (o, st["kind"]) for o in others for st in parts[o]["streams"]}
+	check(len(want) == 2 * len(others), f"{b.name}: streams of {others}: {want}")
+	old = (base or {}).get("inbound") or {}
+	last = {}
+
+	def grown():
+		nonlocal last
+		last = page_streams(b)
+		inb = last.get("inbound") or {}
+		for ssrc, (_, kind) in want.items():
+			x, y = inb.get(ssrc), old.get(ssrc) or {}
+			if x is None or x["kind"] != kind or x["packets"] <= y.get("packets", 0):
+				return False
+			if kind == "audio" and x["energy"] <= y.get("energy", 0):
+				return False
+			if kind == "video" and x["frames"] <= y.get("frames", 0):
+				return False
+		return True
+	try:
+		h.wait_for(grown, WAIT, interval=0.5, what=f"{b.name}: media of {others}")
+	except h.SmokeError:
+		raise h.SmokeError(f"{b.name}: timed out after {WAIT}s waiting for the audio and "
+				   f"video of {others} (SSRCs {sorted(want)})"
+				   f"{' growing' if base else ''}; page {last}") from None
+	return last
+
+
+def test_webrtc_three_browsers(env):
+	"""Three Chromiums join one after the other: mrelay renegotiates (its offers, the pages'
+	answers) so that each decodes the audio and video of both others, every stream on an
+	m-section of its own; one leaves: its sections go to port 0 in the others' sessions,
+	which keep receiving each other."""
+	_need_browser()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		names = ["alice", "bob", "carol"]
+		browsers = {}
+		for i, n in enumerate(names):
+			(browsers[n],) = [start_browser(env.host.ns, n)]
+			browsers[n].get(f"http://127.0.0.1:{d.api_port}/demo/?room={room}&join=1"
+					f"&small=1&name={n}")
+			# One after the other: the later ones come into a room with media.
+			h.wait_for(lambda: (lambda p: len(p) == i + 1 and all(
+				(x.get("webrtc") or {}).get("dtls") == "connected" and
+				len(x["streams"]) == 2 for x in p.values()))(room_parts(d, room)),
+				WAIT, interval=0.25, what=f"{n}'s DTLS handshake and streams")
+		parts = room_parts(d, room)
+		a, b, c = (browsers[n] for n in names)
+		pages = {}
+		for x in names:
+			others = [o for o in names if o != x]
+			pages[x] = receives(browsers[x], others, parts)
+		for x in names:
+			others = [o for o in names if o != x]
+			pages[x] = receives(browsers[x], others, parts, pages[x])
+			# Four remote streams, each on a transceiver of its own: the page's two
+			# sendrecv sections and two that mrelay added.
+			live = [t for t in pages[x]["transceivers"] if t["dir"] not in (None, "stopped")]
+			check(len(live) == 4, f"{x}: transceivers {pages[x]['transceivers']}")
+		ws = d.stats().get("websocket") or {}
+		check(ws.get("offers", 0) >= 3 and ws.get("answers", 0) >= 3,
+		      f"/v1/stats websocket: {ws}")
+		check(pages["alice"]["offers"] >= 2 and pages["carol"]["offers"] >= 1,
+		      f"offers answered: alice {pages['alice']['offers']}, carol "
+		      f"{pages['carol']['offers']}")
+		# The copies went through mrelayd, re-encrypted for each subscriber.
+		for x in names:
+			p = part_view(d, room, parts[x]["id"])
+			out = {st["kind"]: st["stats"]["packets_out"] for st in p["streams"]}
+			check(out.get("audio", 0) > 0 and out.get("video", 0) > 0,
+			      f"{x}: mrelayd forwarded {out}")
+
+		# bob leaves: alice and carol get an offer without his streams (on carol's added
+		# sections: port 0, stopped) and keep receiving each other.
+		n0 = {x: pages[x]["offers"] for x in ("alice", "carol")}
+		b.js("document.getElementById('leave').click();")
+		h.wait_for(lambda: set(room_parts(d, room)) == {"alice", "carol"}, WAIT,
+			   interval=0.25, what="bob gone from the room")
+		for x in ("alice", "carol"):
+			h.wait_for(lambda: (lambda s: s.get("offers", 0) > n0[x] and
+					    s.get("answered", 0) >= s["offers"])(page_streams(browsers[x])),
+				   WAIT, interval=0.25, what=f"{x}: the offer without bob, answered")
+		# carol came last: alice's streams are on her own sections, bob's were on the two
+		# mrelay added ("mr..."), now stopped (and gone from getTransceivers()).
+		st = page_streams(c)
+		live = [t for t in st["transceivers"] if t["dir"] not in (None, "stopped")]
+		check(len(live) == 2 and not any((t["mid"] or "").startswith("mr") for t in live),
+		      f"carol: bob's sections not stopped: {st['transceivers']}")
+		b.quit()
+		for x, other in (("alice", "carol"), ("carol", "alice")):
+			pages[x] = receives(browsers[x], [other], parts, page_streams(browsers[x]))
+		for x in (a, c):
+			x.quit()
+		stop_clean(d)
+	finally:
+		d.stop()
+
+
+# ------------------------------------------------------------------------------------------
 # GStreamer's webrtcbin beside a browser
 
 def _need_gst_webrtc():
