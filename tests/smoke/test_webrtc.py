@@ -506,10 +506,14 @@ def _need_gst_webrtc():
 class WsPeer:
 	"""A WebSocket signaling connection (root namespace, straight to the API) in a thread of
 	its own: joins with `join`, then pings every 5 s until closed. The first answer (joined or
-	error) lands in self.reply."""
+	error) lands in self.reply; mrelay's offers in self.offers, the answers to them in
+	self.answered; send() queues a message."""
 
 	def __init__(self, url, join):
 		self.q = queue.Queue()
+		self.offers = queue.Queue()
+		self.answered = queue.Queue()
+		self.outq = queue.Queue()
 		self.done = threading.Event()
 		self.t = threading.Thread(target=lambda: asyncio.run(self._run(url, join)),
 					  daemon=True)
@@ -530,8 +534,14 @@ class WsPeer:
 					if time.monotonic() - last > 5:
 						await ws.send(json.dumps({"type": "ping"}))
 						last = time.monotonic()
+					while not self.outq.empty():
+						await ws.send(json.dumps(self.outq.get()))
 					with contextlib.suppress(asyncio.TimeoutError):
-						await asyncio.wait_for(ws.recv(), 0.5)
+						m = json.loads(await asyncio.wait_for(ws.recv(), 0.2))
+						if m.get("type") == "offer":
+							self.offers.put(m)
+						elif m.get("type") in ("answered", "error"):
+							self.answered.put(m)
 		except Exception as e:	# noqa: BLE001 - reported to the test
 			self.q.put({"type": "exception", "error": f"{type(e).__name__}: {e}"})
 
@@ -541,6 +551,9 @@ class WsPeer:
 		except queue.Empty:
 			raise h.SmokeError("no answer to the signaling join") from None
 
+	def send(self, o):
+		self.outq.put(o)
+
 	def close(self):
 		self.done.set()
 		self.t.join(timeout=5)
@@ -549,9 +562,10 @@ class WsPeer:
 class GstPeer:
 	"""tests/smoke/webrtc_gst_peer.py in the namespace: an Opus tone out, Opus decoded in."""
 
-	def __init__(self, ns):
+	def __init__(self, ns, pt=111):
 		self.p = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3",
-					   os.path.join(HERE, "webrtc_gst_peer.py"), "--seconds", "85"],
+					   os.path.join(HERE, "webrtc_gst_peer.py"), "--seconds", "85",
+					   "--pt", str(pt)],
 					  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
 					  stderr=subprocess.DEVNULL, text=True, start_new_session=True)
 		h.CLEANUP.add("webrtcbin peer", self.close)
@@ -593,6 +607,10 @@ class GstPeer:
 		self.p.stdin.write(json.dumps({"answer": sdp}) + "\n")
 		self.p.stdin.flush()
 
+	def offer(self, sdp):
+		self.p.stdin.write(json.dumps({"offer": sdp}) + "\n")
+		self.p.stdin.flush()
+
 	def close(self):
 		if self.p.poll() is None:
 			with contextlib.suppress(OSError):
@@ -604,16 +622,22 @@ class GstPeer:
 				self.p.wait(timeout=5)
 
 
+GST_OPUS_PT = 109		# webrtcbin's Opus payload type, not Chromium's
+CHROMIUM_OPUS_PT = 111
+
+
 def test_webrtc_gstreamer_browser(env):
 	"""GStreamer's webrtcbin (libnice, OpenSSL DTLS, libsrtp) and Chromium in one room:
-	Opus both ways through mrelayd."""
+	Opus both ways through mrelayd. webrtcbin numbers Opus 109, Chromium 111: mrelayd
+	rewrites the payload type of each copy to the subscriber's. webrtcbin joins first and
+	answers mrelay's renegotiation offer that declares Chromium's audio."""
 	_need_browser()
 	_need_gst_webrtc()
 	d = webrtc_daemon(env)
 	try:
 		Forwarder(env.host.ns, d.api_port)
 		room = create_room(d)
-		g = GstPeer(env.host.ns)
+		g = GstPeer(env.host.ns, pt=GST_OPUS_PT)
 		offer = g.next("offer")["offer"]
 		ws = WsPeer(f"ws://127.0.0.1:{d.api_port}/v1/ws",
 			    {"type": "join", "room": room, "name": "gst", "sdp": offer})
@@ -626,9 +650,39 @@ def test_webrtc_gstreamer_browser(env):
 			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
 			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
 		check_connected(b, parts["carol"]["local"], parts["carol"])
+		# mrelay's offer to webrtcbin: Chromium's audio on webrtcbin's audio section (in
+		# webrtcbin's numbering), and not Chromium's video (webrtcbin offered no video).
+		try:
+			o = ws.offers.get(timeout=WAIT)
+		except queue.Empty:
+			raise h.SmokeError("no renegotiation offer to webrtcbin") from None
+		ca = next(st for st in parts["carol"]["streams"] if st["kind"] == "audio")
+		check(f"a=ssrc:{ca['ssrc']} " in o["sdp"] and "m=video" not in o["sdp"] and
+		      f"m=audio 9 UDP/TLS/RTP/SAVPF {GST_OPUS_PT}\r\n" in o["sdp"],
+		      f"mrelay's offer to webrtcbin:\n{o['sdp']}")
+		g.offer(o["sdp"])
+		ws.send({"type": "answer", "sdp": g.next("answer")["answer"]})
+		try:
+			r = ws.answered.get(timeout=WAIT)
+		except queue.Empty:
+			raise h.SmokeError("no reply to webrtcbin's answer") from None
+		eq(r.get("type"), "answered", f"webrtcbin's answer ({r})")
+		# Each side's payload type, and what the copies to each are rewritten to.
+		pts = {x: {st["kind"]: st["pt"] for st in p["streams"]} for x, p in parts.items()}
+		eq(pts["gst"].get("audio"), GST_OPUS_PT, "webrtcbin's published Opus payload type")
+		eq(pts["carol"].get("audio"), CHROMIUM_OPUS_PT, "Chromium's published Opus payload type")
+		for x, want in (("gst", GST_OPUS_PT), ("carol", CHROMIUM_OPUS_PT)):
+			eq(part_view(d, room, parts[x]["id"])["rx_pt"]["audio"], want,
+			   f"{x}: payload type of the audio copies it gets")
 		# Chromium hears webrtcbin's tone...
-		s0 = wait_stats(b, lambda s: audio_packets(s) > 0 and
-				(s.get("audio") or {}).get("energy", 0) > 0, "webrtcbin's Opus tone")
+		try:
+			s0 = wait_stats(b, lambda s: audio_packets(s) > 0 and
+					(s.get("audio") or {}).get("energy", 0) > 0,
+					"webrtcbin's Opus tone")
+		except h.SmokeError as e:
+			raise h.SmokeError(f"{e}\nmrelayd: {d.stats().get('webrtc')}, room "
+					   f"{d.ok('GET', f'/v1/rooms/{room}', want=200)}, webrtcbin "
+					   f"{g.last}") from None
 		wait_stats(b, lambda s: audio_packets(s) > audio_packets(s0) and
 			   s["audio"]["energy"] > s0["audio"]["energy"], "more of webrtcbin's tone")
 		# ... and webrtcbin decodes Chromium's beeps.
