@@ -360,7 +360,10 @@ def test_webrtc_two_browsers(env):
 # Every inbound stream of a page by SSRC, its transceivers, and the offers it answered.
 STREAMS_JS = """
 const done = arguments[arguments.length - 1];
-if (typeof pc === "undefined" || pc === null) { done(null); return; }
+if (typeof pc === "undefined" || pc === null) {
+	done({ no_pc: true, url: String(location.href), state: window.mrState || null });
+	return;
+}
 pc.getStats().then((r) => {
 	const o = { inbound: {}, dtls: null, offers: window.mrOffers || 0,
 		    answered: window.mrAnswered || 0, state: window.mrState || null,
