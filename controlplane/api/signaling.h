@@ -42,7 +42,9 @@
  *
  * Messages, server to client (events, without request_id): participant_joined,
  * participant_left, stream_published, stream_unpublished, muted, unmuted, active_speaker,
- * as rooms.h describes them, to the connected participants of the room.
+ * as rooms.h describes them, to the connected participants of the room; and to a WebRTC
+ * participant, {"type":"offer", "sdp"} when the streams it receives change (renegotiation:
+ * the events mark its connection, mr_signal_tick makes the offer; one at a time).
  *
  * Lifetime. One connection per participant: a second join for a participant that has a
  * connection takes over (a browser that reconnects after a network change must not wait for
