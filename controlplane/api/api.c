@@ -1221,6 +1221,8 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 
 	if (api == NULL)
 		return;
+	/* Renegotiations due to what happened since the last turn (the rooms' tick). */
+	mr_signal_tick(api->sig);
 	wait = timeout_ms > 0 ? timeout_ms : 0;
 	/* libmicrohttpd says when it must run again regardless of socket activity:
 	 * connection timeouts, and data it has read but not processed yet (0 then). */
@@ -1282,6 +1284,7 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 		mr_ws_server_poll(api->ws, now);
 	if (n > 0 && api->extra_fd >= 0 && pfd[2].revents != 0)
 		api->extra_cb(api->extra_arg);
+	mr_signal_tick(api->sig);
 }
 
 void

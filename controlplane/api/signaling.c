@@ -47,6 +47,12 @@ struct sig_conn {
 	struct sig_conn *next;
 	uint32_t part;			/* participant id, when room != NULL */
 	uint8_t closing;		/* we closed it: ignore what it still sends */
+	/* WebRTC (joined with an SDP offer): the session mrelay renegotiates when the room's
+	 * streams change (sdp.h "Renegotiation"). */
+	struct mr_sdp_sess *sess;	/* NULL: no SDP */
+	uint8_t offer_out;		/* an offer of ours waits for the answer */
+	uint8_t dirty;			/* on sg->dirty: the room's streams changed */
+	struct sig_conn *dprev, *dnext;	/* sg->dirty list */
 };
 
 /* The joined connections of one room. */
@@ -62,6 +68,7 @@ struct mr_signal {
 	struct mr_rooms *rs;
 	int open_join;
 	struct sig_room **tab;		/* hash on the room id, tab_size a power of two */
+	struct sig_conn *dirty;		/* WebRTC connections to renegotiate (mr_signal_tick) */
 	uint32_t tab_size;
 	uint32_t n_rooms;
 	uint64_t joined;		/* connections attached to a participant now */
@@ -71,6 +78,8 @@ struct mr_signal {
 	uint64_t errors;
 	uint64_t events;
 	uint64_t removed;
+	uint64_t offers;		/* renegotiation offers sent */
+	uint64_t answers;		/* and answered */
 };
 
 /* The outcome of a failed request: the error text and whether it counts against the
@@ -89,6 +98,36 @@ sig_fail(struct sig_err *e, int count, const char *fmt, ...)
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
 	e->count = count;
+}
+
+/* ---- renegotiation: connections whose room's streams changed ---- */
+
+static void
+sig_dirty_add(struct mr_signal *sg, struct sig_conn *sc)
+{
+	if (sc->dirty || sc->sess == NULL)
+		return;
+	sc->dirty = 1;
+	sc->dprev = NULL;
+	sc->dnext = sg->dirty;
+	if (sg->dirty != NULL)
+		sg->dirty->dprev = sc;
+	sg->dirty = sc;
+}
+
+static void
+sig_dirty_del(struct mr_signal *sg, struct sig_conn *sc)
+{
+	if (!sc->dirty)
+		return;
+	if (sc->dprev != NULL)
+		sc->dprev->dnext = sc->dnext;
+	else
+		sg->dirty = sc->dnext;
+	if (sc->dnext != NULL)
+		sc->dnext->dprev = sc->dprev;
+	sc->dprev = sc->dnext = NULL;
+	sc->dirty = 0;
 }
 
 /* ---- rooms and their connections ---- */
@@ -186,6 +225,10 @@ sig_detach(struct mr_signal *sg, struct sig_conn *sc)
 {
 	struct sig_room *r = sc->room;
 
+	sig_dirty_del(sg, sc);
+	free(sc->sess);
+	sc->sess = NULL;
+	sc->offer_out = 0;
 	if (r == NULL)
 		return;
 	if (sc->prev != NULL)
@@ -344,14 +387,15 @@ sig_sdp_parse(json_t *o, struct sig_err *e, int *bad)
 	return sdp;
 }
 
-/* The first audio and the first video stream of another participant in the room view of a
- * joined reply: what part receives on its m-lines (sdp.h mr_sdp_local.recv). */
-static void
-sig_sdp_recv(json_t *reply, uint32_t part, struct mr_sdp_local *l)
+/* The streams of the other participants in a room view (GET /v1/rooms/{room}, or a joined
+ * reply's "room"): what part is to receive. Returns the count (at most max). */
+static unsigned int
+sig_want(json_t *room, uint32_t part, struct mr_sdp_out *w, unsigned int max)
 {
-	json_t *ps = json_object_get(json_object_get(reply, "room"), "participants"), *p, *st;
+	json_t *ps = json_object_get(room, "participants"), *p, *st;
+	unsigned int n = 0;
 	size_t i, j;
-	uint32_t pid;
+	uint32_t pid, sid;
 
 	json_array_foreach(ps, i, p) {
 		json_t *id = json_object_get(p, "id");
@@ -361,26 +405,56 @@ sig_sdp_recv(json_t *reply, uint32_t part, struct mr_sdp_local *l)
 			continue;
 		json_array_foreach(json_object_get(p, "streams"), j, st) {
 			const char *kind = json_string_value(json_object_get(st, "kind"));
+			const char *codec = json_string_value(json_object_get(st, "codec"));
+			json_t *sj = json_object_get(st, "id");
 			json_int_t ssrc = json_integer_value(json_object_get(st, "ssrc"));
 			int k = kind == NULL ? -1 : strcmp(kind, "audio") == 0 ? MR_SDP_AUDIO :
 				strcmp(kind, "video") == 0 ? MR_SDP_VIDEO : -1;
 
-			if (k < 0 || ssrc <= 0 || ssrc > UINT32_MAX || l->recv[k].ssrc != 0)
+			if (k < 0 || ssrc <= 0 || ssrc > UINT32_MAX || n == max ||
+			    !json_is_string(sj) || mr_rooms_id_parse(json_string_value(sj),
+					json_string_length(sj), &sid) < 0)
 				continue;
-			l->recv[k].ssrc = (uint32_t)ssrc;
-			l->recv[k].part = pid;
+			memset(&w[n], 0, sizeof(w[n]));
+			w[n].ssrc = (uint32_t)ssrc;
+			w[n].part = pid;
+			w[n].stream = sid;
+			w[n].kind = (uint8_t)k;
+			if (codec != NULL)
+				snprintf(w[n].codec, sizeof(w[n].codec), "%s", codec);
+			n++;
 		}
 	}
+	return n;
 }
+
+/* What mrelay's descriptions of a participant say about mrelay. */
+static void
+sig_local(struct mr_signal *sg, const struct mr_dp_part *dp, struct mr_sdp_local *l)
+{
+	struct mr_webrtc *wr = sg->a->webrtc;
+
+	memset(l, 0, sizeof(*l));
+	l->ufrag = mr_webrtc_ufrag(wr, dp);
+	l->pwd = mr_webrtc_pwd(wr, dp);
+	l->fingerprint = mr_webrtc_fingerprint(wr);
+	l->n_cand = 1;
+	l->cand[0] = dp->local;
+}
+
+#define SIG_WANT_MAX (2 * MR_SDP_MAX_SEC)
+#define SIG_SDP_MAX 65536
 
 /* After the join: start DTLS with the offer's fingerprint, publish the offer's SSRCs, put the
  * answer in the reply. 0, or -1 (e filled). */
 static int
-sig_sdp_answer(struct mr_signal *sg, uint32_t room, uint32_t part, const struct mr_sdp *sdp,
+sig_sdp_answer(struct mr_signal *sg, struct sig_conn *sc, const struct mr_sdp *sdp,
 	       json_t *reply, struct sig_err *e)
 {
+	uint32_t room = sc->room->id, part = sc->part;
 	struct mr_dp_part *dp = mr_rooms_part_dp(sg->rs, room, part);
 	struct mr_webrtc *wr = sg->a->webrtc;
+	struct mr_sdp_out want[SIG_WANT_MAX];
 	struct mr_sdp_local l;
 	json_t *pubs = json_array();
 	unsigned int i, k, n;
@@ -398,21 +472,32 @@ sig_sdp_answer(struct mr_signal *sg, uint32_t room, uint32_t part, const struct 
 		sig_fail(e, 1, "sdp: a=fingerprint: unsupported hash or malformed");
 		return -1;
 	}
-	memset(&l, 0, sizeof(l));
-	l.ufrag = mr_webrtc_ufrag(wr, dp);
-	l.pwd = mr_webrtc_pwd(wr, dp);
-	l.fingerprint = mr_webrtc_fingerprint(wr);
-	l.session_id = ((uint64_t)room << 32) | part;
-	l.n_cand = 1;
-	l.cand[0] = dp->local;
-	sig_sdp_recv(reply, part, &l);
-	ans = malloc(16384);
-	if (ans == NULL || (len = mr_sdp_answer(sdp, &l, ans, 16384)) < 0) {
+	sig_local(sg, dp, &l);
+	free(sc->sess);
+	sc->sess = malloc(sizeof(*sc->sess));
+	ans = malloc(SIG_SDP_MAX);
+	if (sc->sess == NULL || ans == NULL) {
+		free(ans);
+		json_decref(pubs);
+		sig_fail(e, 0, "internal: out of memory");
+		return -1;
+	}
+	/* The answer puts the others' streams on the participant's own sections; the rest
+	 * comes in mrelay's first offer (mr_signal_tick), since an answer adds no section. */
+	mr_sdp_sess_init(sc->sess, sdp, ((uint64_t)room << 32) | part);
+	n = sig_want(json_object_get(reply, "room"), part, want, SIG_WANT_MAX);
+	mr_sdp_sess_sync(sc->sess, want, n, 0);
+	len = mr_sdp_render(sc->sess, &l, 0, ans, SIG_SDP_MAX);
+	if (len < 0) {
 		free(ans);
 		json_decref(pubs);
 		sig_fail(e, 0, "internal: SDP answer too large");
 		return -1;
 	}
+	/* Copies of every stream carry the payload type of the participant's SDP. */
+	for (k = MR_SDP_AUDIO; k <= MR_SDP_VIDEO; k++)
+		mr_rooms_set_rx_pt(sg->rs, room, part, (uint8_t)k, mr_sdp_sess_pt(sc->sess,
+								(uint8_t)k));
 	/* Publishing comes from the offer's tracks (a=ssrc; RTX SSRCs are not answered). */
 	for (i = 0; i < sdp->n_media; i++) {
 		const struct mr_sdp_media *m = &sdp->m[i];
@@ -440,6 +525,7 @@ sig_sdp_answer(struct mr_signal *sg, uint32_t room, uint32_t part, const struct 
 	json_object_set_new(reply, "sdp", json_stringn(ans, (size_t)len));
 	json_object_set_new(reply, "published", pubs);
 	free(ans);
+	sig_dirty_add(sg, sc);
 	return 0;
 }
 
@@ -571,7 +657,7 @@ req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct 
 		sig_fail(e, 0, "internal: out of memory");
 		return NULL;
 	}
-	if (sdp != NULL && sig_sdp_answer(sg, room, part, sdp, out, e) < 0) {
+	if (sdp != NULL && sig_sdp_answer(sg, sc, sdp, out, e) < 0) {
 		json_decref(out);
 		sig_detach(sg, sc);
 		if (created)
@@ -681,6 +767,111 @@ req_stats(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *
 	return out != NULL ? json_pack("{s:o}", "participant", out) : NULL;
 }
 
+/* answer {"sdp"}: the participant's answer to mrelay's last offer (a renegotiation). */
+static json_t *
+req_answer(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const keys[] = { "sdp", NULL };
+	struct mr_sdp_sess *ss = sc->sess;
+	struct mr_sdp *a;
+	unsigned int i;
+	int bad;
+
+	if (sig_keys(o, keys, e) < 0)
+		return NULL;
+	if (ss == NULL || !sc->offer_out) {
+		sig_fail(e, 1, "type: no offer of mrelay's waits for an answer");
+		return NULL;
+	}
+	if (json_object_get(o, "sdp") == NULL) {
+		sig_fail(e, 1, "sdp: required");
+		return NULL;
+	}
+	a = sig_sdp_parse(o, e, &bad);
+	if (a == NULL)
+		return NULL;
+	if (a->n_media != ss->n) {
+		sig_fail(e, 1, "sdp: %u m-lines, mrelay's offer has %u", a->n_media, ss->n);
+		free(a);
+		return NULL;
+	}
+	for (i = 0; i < ss->n; i++) {
+		if (strcmp(a->m[i].mid, ss->sec[i].mid) != 0) {
+			sig_fail(e, 1, "sdp: m-line %u: a=mid:%.20s, mrelay's offer has %s", i + 1,
+				 a->m[i].mid, ss->sec[i].mid);
+			free(a);
+			return NULL;
+		}
+	}
+	/* A section the participant refused (port 0, RFC 8829 §5.3.1) stays off; its stream
+	 * stays assigned to it, so it is not offered again. */
+	for (i = 0; i < ss->n; i++)
+		if (a->m[i].port0 && ss->sec[i].added)
+			ss->sec[i].off = 1;
+	free(a);
+	sc->offer_out = 0;
+	sg->answers++;
+	return json_object();
+}
+
+/* mrelay's offer to a WebRTC participant whose room's streams changed: the streams of the
+ * others now, placed by mr_sdp_sess_sync. Nothing is sent when nothing changed. */
+static void
+sig_offer(struct mr_signal *sg, struct sig_conn *sc)
+{
+	struct mr_sdp_out want[SIG_WANT_MAX];
+	struct mr_dp_part *dp;
+	struct mr_sdp_local l;
+	json_t *room = NULL;
+	char path[32], *text;
+	unsigned int n;
+	int len;
+
+	if (sc->room == NULL || sc->sess == NULL)
+		return;
+	dp = mr_rooms_part_dp(sg->rs, sc->room->id, sc->part);
+	if (dp == NULL || mr_webrtc_ufrag(sg->a->webrtc, dp) == NULL)
+		return;
+	snprintf(path, sizeof(path), "/%" PRIu32, sc->room->id);
+	if (mr_http_rooms(sg->a, "GET", path, NULL, 0, &room) != 200) {
+		json_decref(room);
+		return;
+	}
+	n = sig_want(room, sc->part, want, SIG_WANT_MAX);
+	json_decref(room);
+	if (mr_sdp_sess_sync(sc->sess, want, n, 1) == 0)
+		return;
+	text = malloc(SIG_SDP_MAX);
+	if (text == NULL)
+		return;
+	sig_local(sg, dp, &l);
+	len = mr_sdp_render(sc->sess, &l, 1, text, SIG_SDP_MAX);
+	if (len > 0) {
+		sig_send(sc, json_pack("{s:s,s:s%}", "type", "offer", "sdp", text, (size_t)len));
+		sc->offer_out = 1;
+		sg->offers++;
+	}
+	free(text);
+}
+
+void
+mr_signal_tick(struct mr_signal *sg)
+{
+	struct sig_conn *sc, *next;
+
+	if (sg == NULL)
+		return;
+	for (sc = sg->dirty; sc != NULL; sc = next) {
+		next = sc->dnext;
+		/* One offer at a time (RFC 8829 §4.1.8.1: no new offer while one is out):
+		 * the next after the answer. */
+		if (sc->offer_out)
+			continue;
+		sig_dirty_del(sg, sc);
+		sig_offer(sg, sc);
+	}
+}
+
 /* leave: the participant goes ("left" to the others, not to itself), the answer is queued
  * and the close handshake started behind it. */
 static json_t *
@@ -701,7 +892,7 @@ req_leave(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *
 
 enum sig_type {
 	T_JOIN, T_PUBLISH, T_UNPUBLISH, T_MUTE, T_UNMUTE, T_SUBSCRIBE, T_UNSUBSCRIBE,
-	T_STATS, T_PING, T_LEAVE,
+	T_STATS, T_PING, T_LEAVE, T_ANSWER,
 };
 
 static const struct {
@@ -719,6 +910,7 @@ static const struct {
 	[T_STATS] = { "stats", "stats", 1 },
 	[T_PING] = { "ping", "pong", 0 },
 	[T_LEAVE] = { "leave", "left", 0 },
+	[T_ANSWER] = { "answer", "answered", 1 },
 };
 
 /* Parse and run one request: the answer, or NULL with e filled in. *rid is set to the
@@ -788,6 +980,8 @@ sig_request(struct mr_signal *sg, struct sig_conn *sc, json_t *o, json_t **rid,
 		return sig_keys(o, none, e) < 0 ? NULL : json_object();
 	case T_LEAVE:
 		return req_leave(sg, sc, o, e);
+	case T_ANSWER:
+		return req_answer(sg, sc, o, e);
 	}
 	sig_fail(e, 0, "internal");
 	return NULL;
@@ -922,6 +1116,14 @@ sig_event(void *arg, uint32_t room_id, uint32_t only, uint32_t except, json_t *e
 			gone = 0;
 		reason = json_string_value(json_object_get(ev, "reason"));
 	}
+	/* What the WebRTC participants receive changes with the streams: renegotiate them
+	 * from mr_signal_tick (this hook may not call back into the rooms). */
+	if (type != NULL && (strcmp(type, "stream_published") == 0 ||
+			     strcmp(type, "stream_unpublished") == 0 ||
+			     strcmp(type, "participant_left") == 0))
+		for (sc = r->head; sc != NULL; sc = sc->next)
+			if (sc->part != gone)
+				sig_dirty_add(sg, sc);
 	text = json_dumps(ev, JSON_COMPACT);
 	if (text == NULL)
 		return;
@@ -1004,4 +1206,6 @@ mr_signal_stats(const struct mr_signal *sg, json_t *o)
 	json_object_set_new(o, "errors", json_integer((json_int_t)sg->errors));
 	json_object_set_new(o, "events", json_integer((json_int_t)sg->events));
 	json_object_set_new(o, "removed", json_integer((json_int_t)sg->removed));
+	json_object_set_new(o, "offers", json_integer((json_int_t)sg->offers));
+	json_object_set_new(o, "answers", json_integer((json_int_t)sg->answers));
 }

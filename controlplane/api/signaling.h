@@ -32,6 +32,8 @@
  *   stats       {} -> {"type":"stats", "participant": {participant with counters}}
  *   ping        {} -> {"type":"pong"}   (application level; WebSocket pings are ws.c's)
  *   leave       {} -> {"type":"left"}, then the server closes the connection (1000 "left")
+ *   answer      {"sdp"} -> {"type":"answered"}: a WebRTC participant's answer to mrelay's
+ *                   last {"type":"offer", "sdp"} (renegotiation, docs/API.md "WebRTC")
  * A failed request is answered {"type":"error", "request_id", "error": "field: reason"}.
  * Errors that are the client's fault (not JSON, unknown type or field, bad value, unknown
  * id, not joined) count against the connection (mr_ws_error_count): the sixth closes it
@@ -40,7 +42,9 @@
  *
  * Messages, server to client (events, without request_id): participant_joined,
  * participant_left, stream_published, stream_unpublished, muted, unmuted, active_speaker,
- * as rooms.h describes them, to the connected participants of the room.
+ * as rooms.h describes them, to the connected participants of the room; and to a WebRTC
+ * participant, {"type":"offer", "sdp"} when the streams it receives change (renegotiation:
+ * the events mark its connection, mr_signal_tick makes the offer; one at a time).
  *
  * Lifetime. One connection per participant: a second join for a participant that has a
  * connection takes over (a browser that reconnects after a network change must not wait for
@@ -73,11 +77,15 @@ struct mr_signal *mr_signal_create(struct mr_appliance *a, int open_join);
 /* Give the event hook back. Free the WebSocket server first (its on_close calls come here).
  * NULL is a no-op. */
 void mr_signal_free(struct mr_signal *sg);
+/* Renegotiate the WebRTC participants whose room's streams changed (an offer each, one at a
+ * time per participant: the next after its answer). Call from the control loop. */
+void mr_signal_tick(struct mr_signal *sg);
 /* The callbacks to create the WebSocket server with, arg = the mr_signal. */
 const struct mr_ws_handler *mr_signal_handler(void);
 /* Add the signaling counters to o: "joined" (connections with a participant now), "joins",
  * "joins_replaced", "requests", "errors", "events" (event messages queued), "removed"
- * (participants removed because their connection ended). */
+ * (participants removed because their connection ended), "offers" (renegotiation offers
+ * sent) and "answers" (answered). */
 void mr_signal_stats(const struct mr_signal *sg, struct json_t *o);
 
 #endif

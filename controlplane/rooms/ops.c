@@ -67,6 +67,19 @@ mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part)
 }
 
 int
+mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t kind, int pt)
+{
+	struct mr_dp_part *dp = mr_rooms_part_dp(rs, room, part);
+
+	if (dp == NULL || kind > MR_KIND_VIDEO || pt > 127)
+		return -ENOENT;
+	/* Relaxed: a byte the owner reads per copy (room_dp.h rx_pt); set before the
+	 * participant has keys, so no packet is ever sent to it with the old value. */
+	__atomic_store_n(&dp->rx_pt[kind], pt < 0 ? 0 : (uint8_t)(MR_PT_SET | pt), __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
 mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part)
 {
 	struct mr_cp_room *r = mr_room_find(rs, room);

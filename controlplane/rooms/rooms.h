@@ -266,6 +266,11 @@ int mr_rooms_find_token(struct mr_rooms *rs, const char *token, uint32_t *room,
 int mr_rooms_join(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t **out);
 /* The dataplane struct of a participant (its local endpoint, ICE state), or NULL. */
 struct mr_dp_part *mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part);
+/* The payload type the participant takes for kind (its SDP's), pt < 0: as published. The
+ * dataplane writes it into every copy of that kind sent to the participant (room_dp.h
+ * rx_pt). 0 or -ENOENT. */
+int mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t kind,
+		       int pt);
 /* The connection went away without a leave: connected = false, nothing else. 204. */
 int mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part);
 /* Remove the participant (its streams too), with the reason of participant_left. 204. */

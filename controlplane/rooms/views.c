@@ -170,6 +170,15 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 				    json_string(rs->a->cfg->ports[p->pidx].name));
 		json_object_set_new(j, "relay_ssrc", json_integer(p->dp->relay_ssrc));
 		json_object_set_new(j, "audio_level_ext_id", json_integer(p->dp->level_ext_id));
+		{
+			/* Relaxed: bytes signaling sets (room_dp.h rx_pt). */
+			uint8_t a = __atomic_load_n(&p->dp->rx_pt[MR_KIND_AUDIO], __ATOMIC_RELAXED);
+			uint8_t v = __atomic_load_n(&p->dp->rx_pt[MR_KIND_VIDEO], __ATOMIC_RELAXED);
+
+			json_object_set_new(j, "rx_pt", json_pack("{s:o,s:o}",
+				"audio", a == 0 ? json_null() : json_integer(a & 0x7f),
+				"video", v == 0 ? json_null() : json_integer(v & 0x7f)));
+		}
 		json_object_set_new(j, "created", json_integer(p->created));
 		if (r->auto_subscribe) {
 			subs = json_null();

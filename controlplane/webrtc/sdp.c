@@ -434,94 +434,272 @@ ep_addr(const struct mr_ep *e, char *buf, size_t len)
 	return inet_ntop(e->family == MR_AF4 ? AF_INET : AF_INET6, e->a, buf, (socklen_t)len);
 }
 
-int
-mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, size_t len)
+/* ---- sessions (sdp.h "Renegotiation") ---- */
+
+/* Header extensions mrelay passes through, by index of mr_sdp_sec.ext. The MID (RFC 8843
+ * §15) is not among them: a forwarded packet would carry the publisher's mid, which names a
+ * section of the publisher's session, not the subscriber's; every stream mrelay sends is
+ * declared with a=ssrc instead, which is how the subscriber routes it. */
+static const char *const sdp_exts[3] = { MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST, MR_SDP_EXT_TCC };
+
+void
+mr_sdp_sess_init(struct mr_sdp_sess *s, const struct mr_sdp *o, uint64_t id)
 {
-	static const char *const exts[] = { MR_SDP_EXT_MID, MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST,
-					    MR_SDP_EXT_TCC };
+	unsigned int i, k;
+
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->version = 2;
+	for (i = 0; i < o->n_media && i < MR_SDP_MAX_SEC; i++) {
+		const struct mr_sdp_media *m = &o->m[i];
+		const struct mr_sdp_codec *c = m->port0 ? NULL : mr_sdp_pick(m);
+		struct mr_sdp_sec *x = &s->sec[s->n++];
+
+		x->kind = m->kind;
+		x->dir = m->dir;
+		memcpy(x->mid, m->mid, sizeof(x->mid));
+		memcpy(x->proto, m->proto, sizeof(x->proto));
+		if (c == NULL) {
+			x->off = 1;
+			x->n_fmt = m->n_codecs;
+			for (k = 0; k < m->n_codecs; k++)
+				x->fmt[k] = m->codec[k].pt;
+			continue;
+		}
+		x->codec = *c;
+		for (k = 0; k < 3; k++)
+			if (k != 0 || m->kind == MR_SDP_AUDIO)
+				x->ext[k] = mr_sdp_ext_id(m, sdp_exts[k]);
+	}
+}
+
+/* The participant's first accepted own section of kind. */
+static const struct mr_sdp_sec *
+sess_own(const struct mr_sdp_sess *s, uint8_t kind)
+{
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!s->sec[i].added && !s->sec[i].off && s->sec[i].kind == kind)
+			return &s->sec[i];
+	return NULL;
+}
+
+int
+mr_sdp_sess_pt(const struct mr_sdp_sess *s, uint8_t kind)
+{
+	const struct mr_sdp_sec *x = sess_own(s, kind);
+
+	return x != NULL ? x->codec.pt : -1;
+}
+
+/* Where a new stream of kind goes: a free own section that receives, else (add) a new or
+ * recycled added one. NULL when there is none. */
+static struct mr_sdp_sec *
+sess_place(struct mr_sdp_sess *s, const struct mr_sdp_sec *own, uint8_t kind, int add)
+{
+	struct mr_sdp_sec *x = NULL;
+	unsigned int i;
+
+	for (i = 0; i < s->n; i++) {
+		x = &s->sec[i];
+		if (!x->added && !x->off && x->kind == kind && x->ssrc == 0 &&
+		    (x->dir == MR_SDP_SENDRECV || x->dir == MR_SDP_RECVONLY))
+			return x;
+	}
+	if (!add)
+		return NULL;
+	if (s->n < MR_SDP_MAX_SEC) {
+		x = &s->sec[s->n++];
+	} else {
+		/* Full: recycle a removed section (RFC 8829 §5.2.2), with a new mid. */
+		for (i = 0; i < s->n; i++)
+			if (s->sec[i].added && s->sec[i].off)
+				break;
+		if (i == s->n)
+			return NULL;
+		x = &s->sec[i];
+	}
+	memset(x, 0, sizeof(*x));
+	x->kind = kind;
+	x->dir = MR_SDP_RECVONLY;	/* the participant only receives on it */
+	x->added = 1;
+	snprintf(x->mid, sizeof(x->mid), "mr%u", ++s->next_mid);
+	snprintf(x->proto, sizeof(x->proto), "UDP/TLS/RTP/SAVPF");
+	x->codec = own->codec;
+	memcpy(x->ext, own->ext, sizeof(x->ext));
+	return x;
+}
+
+unsigned int
+mr_sdp_sess_sync(struct mr_sdp_sess *s, const struct mr_sdp_out *want, unsigned int n, int add)
+{
+	unsigned int i, j, changed = 0;
+
+	for (i = 0; i < s->n; i++) {
+		struct mr_sdp_sec *x = &s->sec[i];
+
+		if (x->ssrc == 0)
+			continue;
+		for (j = 0; j < n; j++)
+			if (want[j].ssrc == x->ssrc && want[j].stream == x->stream)
+				break;
+		if (j < n)
+			continue;
+		x->ssrc = x->part = x->stream = 0;
+		if (x->added)
+			x->off = 1;
+		changed++;
+	}
+	for (j = 0; j < n; j++) {
+		const struct mr_sdp_out *w = &want[j];
+		const struct mr_sdp_sec *own;
+		struct mr_sdp_sec *x;
+
+		for (i = 0; i < s->n; i++)
+			if (s->sec[i].ssrc == w->ssrc)
+				break;
+		if (i < s->n || w->ssrc == 0 || w->kind > MR_SDP_VIDEO)
+			continue;
+		own = sess_own(s, w->kind);
+		if (own == NULL || (w->codec[0] != '\0' && strcasecmp(w->codec, own->codec.name)))
+			continue;	/* a kind or codec the participant does not take */
+		x = sess_place(s, own, w->kind, add);
+		if (x == NULL)
+			continue;
+		x->ssrc = w->ssrc;
+		x->part = w->part;
+		x->stream = w->stream;
+		changed++;
+	}
+	return changed;
+}
+
+static const char *
+kind_name(uint8_t kind)
+{
+	return kind == MR_SDP_AUDIO ? "audio" : kind == MR_SDP_VIDEO ? "video" : "application";
+}
+
+/* mrelay's direction on x: the participant's own reversed (RFC 8866 §6.7); on an added
+ * section it only sends. */
+static const char *
+sec_dir(const struct mr_sdp_sec *x)
+{
 	static const char *const dirs[] = { "sendrecv", "recvonly", "sendonly", "inactive" };
-	struct out b = { out, len, 0, 0 };
+
+	return x->added ? "sendonly" : dirs[x->dir & 3];
+}
+
+static void
+put_sec(struct out *b, const struct mr_sdp_sec *x, const struct mr_sdp_local *l)
+{
+	const struct mr_sdp_codec *c = &x->codec;
 	char a[INET6_ADDRSTRLEN];
-	unsigned int i, k, bundled = 0;
-	uint8_t declared[2] = { 0, 0 };
+	unsigned int k;
+
+	if (x->off) {
+		/* Rejected or removed (RFC 8829 §5.2.2, §5.3.1): port 0, formats echoed. */
+		put(b, "m=%s 0 %s", kind_name(x->kind), x->proto);
+		if (x->added)
+			put(b, " %u", c->pt);
+		else if (x->n_fmt == 0)
+			put(b, " %s", x->kind == MR_SDP_OTHER ? "webrtc-datachannel" : "0");
+		for (k = 0; !x->added && k < x->n_fmt; k++)
+			put(b, " %u", x->fmt[k]);
+		put(b, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", x->mid);
+		return;
+	}
+	put(b, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", kind_name(x->kind), c->pt);
+	put(b, "c=IN %s %s\r\n", l->cand[0].family == MR_AF4 ? "IP4" : "IP6",
+	    ep_addr(&l->cand[0], a, sizeof(a)));
+	put(b, "a=rtcp:9 IN IP4 0.0.0.0\r\n");
+	put(b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ufrag, l->pwd);
+	put(b, "a=fingerprint:%s\r\na=setup:passive\r\n", l->fingerprint);
+	put(b, "a=mid:%s\r\n", x->mid);
+	for (k = 0; k < 3; k++)
+		if (x->ext[k] != 0)
+			put(b, "a=extmap:%u %s\r\n", x->ext[k], sdp_exts[k]);
+	put(b, "a=%s\r\na=rtcp-mux\r\n", sec_dir(x));
+	if (c->channels > 1)
+		put(b, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock, c->channels);
+	else
+		put(b, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock);
+	if (c->fb & MR_SDP_FB_REMB)
+		put(b, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
+	if (c->fb & MR_SDP_FB_TCC)
+		put(b, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
+	if (c->fb & MR_SDP_FB_FIR)
+		put(b, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
+	if (c->fb & MR_SDP_FB_NACK)
+		put(b, "a=rtcp-fb:%u nack\r\n", c->pt);
+	if (c->fb & MR_SDP_FB_PLI)
+		put(b, "a=rtcp-fb:%u nack pli\r\n", c->pt);
+	if (x->kind == MR_SDP_AUDIO)
+		put(b, "a=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt);
+	else if (c->fmtp[0] != '\0')
+		put(b, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
+	if (x->ssrc != 0) {
+		/* Declared with a=ssrc and a=msid (one media stream per participant) so that
+		 * the browser routes it by SSRC and groups a participant's tracks. */
+		put(b, "a=msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n", x->part, x->ssrc);
+		put(b, "a=ssrc:%" PRIu32 " cname:mrelay-%" PRIu32 "\r\n", x->ssrc, x->part);
+		put(b, "a=ssrc:%" PRIu32 " msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n",
+		    x->ssrc, x->part, x->ssrc);
+	}
+	for (k = 0; k < l->n_cand; k++)
+		put(b, "a=candidate:%u 1 udp %u %s %u typ host\r\n", k + 1, 2130706431u - k,
+		    ep_addr(&l->cand[k], a, sizeof(a)), l->cand[k].port);
+	put(b, "a=end-of-candidates\r\n");
+}
+
+int
+mr_sdp_render(struct mr_sdp_sess *s, const struct mr_sdp_local *l, int offer, char *out,
+	      size_t len)
+{
+	struct out b = { out, len, 0, 0 };
+	unsigned int i;
 
 	if (len == 0)
 		return -1;
 	out[0] = '\0';
-	put(&b, "v=0\r\no=mrelay %" PRIu64 " 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
-	    l->session_id);
+	/* RFC 8866 §5.2: each new description of the session has a higher version. */
+	if (offer)
+		s->version++;
+	put(&b, "v=0\r\no=mrelay %" PRIu64 " %" PRIu32 " IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n",
+	    s->id, s->version);
 	put(&b, "a=ice-lite\r\na=group:BUNDLE");
-	for (i = 0; i < o->n_media; i++)
-		if (!o->m[i].port0 && mr_sdp_pick(&o->m[i]) != NULL) {
-			put(&b, " %s", o->m[i].mid);
-			bundled++;
-		}
+	for (i = 0; i < s->n; i++)
+		if (!s->sec[i].off)
+			put(&b, " %s", s->sec[i].mid);
 	put(&b, "\r\na=msid-semantic: WMS *\r\n");
-	for (i = 0; i < o->n_media; i++) {
-		const struct mr_sdp_media *m = &o->m[i];
-		const struct mr_sdp_codec *c = m->port0 ? NULL : mr_sdp_pick(m);
-
-		if (c == NULL) {
-			/* Rejected (RFC 8829 §5.3.1): port 0, the offered formats echoed. */
-			put(&b, "m=%s 0 %s", m->kind == MR_SDP_AUDIO ? "audio" :
-			    m->kind == MR_SDP_VIDEO ? "video" : "application", m->proto);
-			if (m->n_codecs == 0)
-				put(&b, " %s", m->kind == MR_SDP_OTHER ? "webrtc-datachannel" : "0");
-			for (k = 0; k < m->n_codecs; k++)
-				put(&b, " %u", m->codec[k].pt);
-			put(&b, "\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\na=inactive\r\n", m->mid);
-			continue;
-		}
-		put(&b, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n", m->kind == MR_SDP_AUDIO ? "audio" :
-		    "video", c->pt);
-		put(&b, "c=IN %s %s\r\n", l->cand[0].family == MR_AF4 ? "IP4" : "IP6",
-		    ep_addr(&l->cand[0], a, sizeof(a)));
-		put(&b, "a=rtcp:9 IN IP4 0.0.0.0\r\n");
-		put(&b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ufrag, l->pwd);
-		put(&b, "a=fingerprint:%s\r\na=setup:passive\r\n", l->fingerprint);
-		put(&b, "a=mid:%s\r\n", m->mid);
-		for (k = 0; k < m->n_ext; k++) {
-			unsigned int e;
-
-			for (e = 0; e < sizeof(exts) / sizeof(exts[0]); e++)
-				if (strcmp(m->ext[k].uri, exts[e]) == 0 &&
-				    (e != 1 || m->kind == MR_SDP_AUDIO))
-					put(&b, "a=extmap:%u %s\r\n", m->ext[k].id, m->ext[k].uri);
-		}
-		put(&b, "a=%s\r\na=rtcp-mux\r\n", dirs[m->dir]);
-		if (c->channels > 1)
-			put(&b, "a=rtpmap:%u %s/%u/%u\r\n", c->pt, c->name, c->clock, c->channels);
-		else
-			put(&b, "a=rtpmap:%u %s/%u\r\n", c->pt, c->name, c->clock);
-		if (c->fb & MR_SDP_FB_REMB)
-			put(&b, "a=rtcp-fb:%u goog-remb\r\n", c->pt);
-		if (c->fb & MR_SDP_FB_TCC)
-			put(&b, "a=rtcp-fb:%u transport-cc\r\n", c->pt);
-		if (c->fb & MR_SDP_FB_FIR)
-			put(&b, "a=rtcp-fb:%u ccm fir\r\n", c->pt);
-		if (c->fb & MR_SDP_FB_NACK)
-			put(&b, "a=rtcp-fb:%u nack\r\n", c->pt);
-		if (c->fb & MR_SDP_FB_PLI)
-			put(&b, "a=rtcp-fb:%u nack pli\r\n", c->pt);
-		if (m->kind == MR_SDP_AUDIO)
-			put(&b, "a=fmtp:%u minptime=10;useinbandfec=1\r\n", c->pt);
-		else if (c->fmtp[0] != '\0')
-			put(&b, "a=fmtp:%u %s\r\n", c->pt, c->fmtp);
-		if ((m->dir == MR_SDP_SENDRECV || m->dir == MR_SDP_RECVONLY) &&
-		    !declared[m->kind] && l->recv[m->kind].ssrc != 0) {
-			uint32_t ss = l->recv[m->kind].ssrc, pp = l->recv[m->kind].part;
-
-			declared[m->kind] = 1;
-			put(&b, "a=msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n", pp, ss);
-			put(&b, "a=ssrc:%" PRIu32 " cname:mrelay-%" PRIu32 "\r\n", ss, pp);
-			put(&b, "a=ssrc:%" PRIu32 " msid:mrelay-%" PRIu32 " mrelay-%" PRIu32 "\r\n",
-			    ss, pp, ss);
-		}
-		for (k = 0; k < l->n_cand; k++)
-			put(&b, "a=candidate:%u 1 udp %u %s %u typ host\r\n", k + 1,
-			    2130706431u - k, ep_addr(&l->cand[k], a, sizeof(a)), l->cand[k].port);
-		put(&b, "a=end-of-candidates\r\n");
-	}
-	(void)bundled;
+	for (i = 0; i < s->n; i++)
+		put_sec(&b, &s->sec[i], l);
 	return b.over ? -1 : (int)b.n;
+}
+
+int
+mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, size_t len)
+{
+	struct mr_sdp_sess *s = malloc(sizeof(*s));
+	struct mr_sdp_out w[2];
+	unsigned int k, n = 0;
+	int rc;
+
+	if (s == NULL)
+		return -1;
+	mr_sdp_sess_init(s, o, l->session_id);
+	for (k = 0; k < 2; k++) {
+		if (l->recv[k].ssrc == 0)
+			continue;
+		memset(&w[n], 0, sizeof(w[n]));
+		w[n].ssrc = l->recv[k].ssrc;
+		w[n].part = l->recv[k].part;
+		w[n].stream = l->recv[k].ssrc;
+		w[n++].kind = (uint8_t)k;
+	}
+	mr_sdp_sess_sync(s, w, n, 0);
+	rc = mr_sdp_render(s, l, 0, out, len);
+	free(s);
+	return rc;
 }

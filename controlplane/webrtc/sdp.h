@@ -13,7 +13,7 @@
 
 #include "mr_types.h"
 
-#define MR_SDP_MAX_MEDIA 8
+#define MR_SDP_MAX_MEDIA 32		/* a participant's own sections and those mrelay added */
 #define MR_SDP_MAX_CODECS 32
 #define MR_SDP_MAX_EXT 16
 #define MR_SDP_MAX_SSRC 8
@@ -96,8 +96,66 @@ struct mr_sdp_local {
 };
 
 /* The answer to offer o into out (len bytes, NUL-terminated). Returns its length, or -1 when
- * out is too small. */
+ * out is too small. (mr_sdp_sess_init, the recv streams placed with mr_sdp_sess_sync, and
+ * mr_sdp_render.) */
 int mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *out, size_t len);
+
+/* ---- Renegotiation (docs/API.md "WebRTC", RFC 8829 §5.2.2, §5.3.2) ----
+ *
+ * mrelay keeps each WebRTC participant's session as a list of m-sections: first the
+ * participant's own (from its offer, in order, never removed), then the ones mrelay added in
+ * its own offers, one per stream of another participant it sends. A stream goes on an own
+ * section of its kind that the participant may receive on (sendrecv or recvonly) and that
+ * carries nothing yet, else on an added one (sendonly); when the stream goes, an own
+ * section just stops declaring it, an added one is disabled (port 0, RFC 8829 §5.2.2) and may
+ * be recycled with a new mid once the list is full. Only kinds the participant accepted in
+ * its offer, with the same codec, are sent: their payload type is the participant's
+ * (mr_sdp_sess_pt), which the dataplane rewrites per subscriber. */
+#define MR_SDP_MAX_SEC MR_SDP_MAX_MEDIA
+
+struct mr_sdp_sec {
+	uint8_t kind;			/* MR_SDP_AUDIO, VIDEO, OTHER */
+	uint8_t dir;			/* the participant's direction (its offer), MR_SDP_* */
+	uint8_t off;			/* port 0: rejected (own) or removed (added) */
+	uint8_t added;			/* mrelay added it in a renegotiation */
+	char mid[MR_SDP_TOKEN];
+	char proto[MR_SDP_TOKEN];
+	struct mr_sdp_codec codec;	/* the one mrelay takes (not for a rejected section) */
+	unsigned int n_fmt;		/* a rejected section's formats, echoed */
+	uint8_t fmt[MR_SDP_MAX_CODECS];
+	uint8_t ext[3];			/* ids of audio level, abs-send-time, transport-cc */
+	uint32_t ssrc, part, stream;	/* what mrelay sends on it (ssrc 0: nothing) */
+};
+
+struct mr_sdp_sess {
+	uint64_t id;			/* o= session id */
+	uint32_t version;		/* o= version of the last description mrelay made */
+	uint32_t next_mid;		/* added sections are "mr1", "mr2", ... */
+	unsigned int n;
+	struct mr_sdp_sec sec[MR_SDP_MAX_SEC];
+};
+
+/* A stream of another participant to send (mr_sdp_sess_sync). */
+struct mr_sdp_out {
+	uint32_t ssrc, part, stream;
+	uint8_t kind;			/* MR_SDP_AUDIO or MR_SDP_VIDEO */
+	char codec[MR_SDP_TOKEN];	/* "opus", "VP8" ...; "" = any */
+};
+
+/* The session from the participant's offer (o, parsed): its own sections. */
+void mr_sdp_sess_init(struct mr_sdp_sess *s, const struct mr_sdp *o, uint64_t id);
+/* The payload type the participant uses for kind (its first accepted section of the kind),
+ * or -1 when it takes none. */
+int mr_sdp_sess_pt(const struct mr_sdp_sess *s, uint8_t kind);
+/* Bring the sections in step with want[0..n): streams no longer wanted come off, new ones
+ * go on an own section, or on an added one when add is set (never in an answer). Returns
+ * the number of sections that changed (0: nothing to renegotiate). */
+unsigned int mr_sdp_sess_sync(struct mr_sdp_sess *s, const struct mr_sdp_out *want,
+			      unsigned int n, int add);
+/* The session as an answer (offer 0) or as mrelay's offer (offer 1; bumps the version).
+ * Returns the length, or -1 when out is too small. */
+int mr_sdp_render(struct mr_sdp_sess *s, const struct mr_sdp_local *l, int offer, char *out,
+		  size_t len);
 
 #define MR_SDP_EXT_MID "urn:ietf:params:rtp-hdrext:sdes:mid"
 #define MR_SDP_EXT_LEVEL "urn:ietf:params:rtp-hdrext:ssrc-audio-level"

@@ -194,6 +194,13 @@ struct mr_dp_part {
 					 * owner only (MR_CMD_PART_SRTP_SET) */
 	struct mr_dp_ice *ice;		/* WebRTC (ice_dp.h): ICE-lite and DTLS on this
 					 * endpoint; NULL: plain RTP. Set before publication */
+	/* The RTP payload type this participant takes, by enum mr_media_kind: the copies of
+	 * every stream of that kind sent to it carry it (a WebRTC subscriber numbers its
+	 * codecs in its own SDP), as MR_PT_SET | pt; 0: sent as published. One codec a kind is
+	 * forwarded to WebRTC participants, so the kind is the whole map. cp: relaxed byte
+	 * stores when the participant's SDP is known (before DTLS gives it keys, so before
+	 * anything is sent to it); dp: relaxed loads, one a copy. */
+	uint8_t rx_pt[2];
 
 	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
 	 * publication. Line 1 is all a fan-out copy to this participant writes or reads
@@ -214,6 +221,8 @@ struct mr_dp_part {
 	uint8_t autopub_pt;
 	uint32_t autopub_seq;		/* bumped on every such packet */
 } __rte_cache_aligned;
+
+#define MR_PT_SET 0x80		/* rx_pt: a payload type is set */
 
 static inline uintptr_t
 mr_room_flow_val(struct mr_dp_part *p)

@@ -201,10 +201,36 @@ mr_room_srtp_flush(struct mr_worker *w)
 	}
 }
 
-/* A fresh packet with a copy of len bytes at src as its UDP payload, to to. */
+#define ROOM_PT_ASIS 0xff		/* room_pt_for(): no change */
+
+/* The payload type of st's copies to sub when it must change (room_dp.h rx_pt), else
+ * ROOM_PT_ASIS (and for RTCP: st NULL). One byte load: the map is indexed by kind. */
+static inline uint8_t
+room_pt_for(const struct mr_dp_part *sub, const struct mr_dp_stream *st, const uint8_t *rtp)
+{
+	uint8_t v;
+
+	if (st == NULL)
+		return ROOM_PT_ASIS;
+	/* Relaxed: a byte the control plane sets before the subscriber gets anything. */
+	v = __atomic_load_n(&sub->rx_pt[st->kind & 1], __ATOMIC_RELAXED);
+	if (likely(v == 0) || (v & 0x7f) == (rtp[1] & 0x7f))
+		return ROOM_PT_ASIS;
+	return v & 0x7f;
+}
+
+/* Rewrite the payload type of the RTP packet at rtp, keeping the marker bit. */
+static inline void
+room_set_pt(uint8_t *rtp, uint8_t pt)
+{
+	rtp[1] = (uint8_t)((rtp[1] & 0x80) | pt);
+}
+
+/* A fresh packet with a copy of len bytes at src as its UDP payload, to to, with payload
+ * type pt (ROOM_PT_ASIS: as it is). */
 static int
 room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, uint16_t len,
-		uint8_t tclass, const struct mr_udp_ck *ck)
+		uint8_t tclass, const struct mr_udp_ck *ck, uint8_t pt)
 {
 	struct rte_mbuf *m;
 
@@ -221,6 +247,10 @@ room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, 
 		return -1;
 	}
 	rte_memcpy(rte_pktmbuf_mtod(m, uint8_t *), src, len);
+	if (pt != ROOM_PT_ASIS) {
+		room_set_pt(rte_pktmbuf_mtod(m, uint8_t *), pt);
+		ck = NULL;	/* the payload changed: the checksum is computed afresh */
+	}
 	return room_send(w, m, to, len, tclass, ck);
 }
 
@@ -262,12 +292,13 @@ room_send_indirect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *t
 
 /* Send the UDP payload of m (pi) to every ready subscriber in sl. The last one gets m itself
  * with its headers rewritten in place; the others a copy, or a header mbuf chained to an
- * indirect mbuf on m's payload (indirect, a compile-time constant). Consumes m; returns the
- * copies sent. */
+ * indirect mbuf on m's payload (indirect, a compile-time constant). st: the stream of an RTP
+ * packet, whose payload type each subscriber may want changed (a copy of its own then, never
+ * a clone sharing the payload); NULL for RTCP. Consumes m; returns the copies sent. */
 static __rte_always_inline unsigned int
 room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 		 const struct mr_dp_sublist *sl, const struct mr_dp_part *from,
-		 const int indirect)
+		 const struct mr_dp_stream *st, const int indirect)
 {
 	struct mr_dp *dp = w->dp;
 	uint16_t plen = pi->payload_len, pay_off = m->data_off + pi->payload_off, hlen;
@@ -276,6 +307,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	unsigned int i, last = sl->n, sent = 0, clones = 0;
 	struct mr_dp_part *sub;
 	struct mr_udp_ck ck, *ckp = &ck;
+	uint8_t pt;
 
 	/* The last ready subscriber takes m; scanning from the end counts the others once. */
 	while (last > 0) {
@@ -309,11 +341,13 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		}
 		if (!room_sub_ready(w, sub, from))
 			continue;
-		if (indirect && !dp->port[sub->port_idx].tx_no_chain && !room_sub_srtp(sub)) {
+		pt = room_pt_for(sub, st, payload);
+		if (indirect && pt == ROOM_PT_ASIS && !dp->port[sub->port_idx].tx_no_chain &&
+		    !room_sub_srtp(sub)) {
 			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, ckp) != 0)
 				continue;
 			clones++;
-		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp) != 0) {
+		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt) != 0) {
 			continue;
 		}
 		sent++;
@@ -322,10 +356,11 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 
 	sub = sl->sub[last];
 	op = &dp->port[sub->port_idx];
-	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub))) {
+	pt = room_pt_for(sub, st, payload);
+	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub) || pt != ROOM_PT_ASIS)) {
 		/* m is shared by the clones: that port must not get it (fast free), nor may
-		 * its payload be encrypted for one subscriber. */
-		if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp) == 0) {
+		 * its payload be encrypted or rewritten for one subscriber. */
+		if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt) == 0) {
 			sent++;
 			w->stats.relayed++;
 		}
@@ -336,6 +371,11 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	if (unlikely(pay_off < hlen)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return sent;
+	}
+	if (pt != ROOM_PT_ASIS) {
+		/* m is this subscriber's alone here: its payload type, in place. */
+		room_set_pt((uint8_t *)(uintptr_t)payload, pt);
+		ckp = NULL;
 	}
 	if (room_sub_srtp(sub)) {
 		/* No clone shares m here: its payload is encrypted in place with the batch. */
@@ -362,15 +402,16 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 
 static unsigned int
 room_fanout(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
-	    const struct mr_dp_sublist *sl, const struct mr_dp_part *from)
+	    const struct mr_dp_sublist *sl, const struct mr_dp_part *from,
+	    const struct mr_dp_stream *st)
 {
 	const struct mr_dp *dp = w->dp;
 
 	if (sl->n > 1 && (dp->fanout == MR_DP_FANOUT_INDIRECT ||
 			  (dp->fanout == MR_DP_FANOUT_AUTO &&
 			   pi->payload_len > dp->fanout_copy_max)))
-		return room_fanout_body(w, m, pi, sl, from, 1);
-	return room_fanout_body(w, m, pi, sl, from, 0);
+		return room_fanout_body(w, m, pi, sl, from, st, 1);
+	return room_fanout_body(w, m, pi, sl, from, st, 0);
 }
 
 /* ---- RTP ---- */
@@ -478,7 +519,7 @@ room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 		mr_drop(w, m, MR_DROP_NO_SUBSCRIBER);
 		return;
 	}
-	sent = room_fanout(w, m, pi, sl, part);
+	sent = room_fanout(w, m, pi, sl, part, st);
 	st->ctr.pkts_out += sent;
 	st->ctr.bytes_out += (uint64_t)sent * pi->payload_len;
 }
@@ -530,7 +571,7 @@ static inline int
 room_to_publisher(struct mr_worker *w, struct mr_dp_stream *st, const struct mr_rtcp_hdr *h,
 		  uint8_t tclass)
 {
-	return room_send_bytes(w, st->pub, h->p, h->len, tclass, NULL);
+	return room_send_bytes(w, st->pub, h->p, h->len, tclass, NULL, ROOM_PT_ASIS);
 }
 
 /* Refill part's retransmission bucket: nack_budget tokens per second, as deep. */
@@ -597,8 +638,10 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 					continue;
 				}
 				part->rtx_tokens -= ROOM_TOKEN;
-				if (room_send_bytes(w, part, c->data + (size_t)k * c->slot_bytes,
-						    s->len, tclass, NULL) == 0) {
+				const uint8_t *rtp = c->data + (size_t)k * c->slot_bytes;
+
+				if (room_send_bytes(w, part, rtp, s->len, tclass, NULL,
+						    room_pt_for(part, st, rtp)) == 0) {
 					st->ctr.rtx_sent++;
 					part->ctr.rtx_sent++;
 				}
@@ -760,7 +803,7 @@ room_rtcp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 			return;
 		}
 		sr_st->ctr.rtcp_sr++;
-		room_fanout(w, m, pi, sl, part);
+		room_fanout(w, m, pi, sl, part, NULL);
 		return;
 	}
 	if (acted == 0) {

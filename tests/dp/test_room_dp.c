@@ -842,6 +842,54 @@ test_fanout_one_in_place(void **state)
 	assert_quiet();
 }
 
+/* Per-subscriber payload types (room_dp.h rx_pt): each copy carries its subscriber's, marker
+ * bit kept, checksums right; a subscriber whose type differs gets a copy of its own, never
+ * a clone sharing the payload, nor the received mbuf once clones share it. */
+static void
+test_pt_rewrite(void **state)
+{
+	struct std_room r;
+	struct rte_mbuf *in, *outa[2], *outc;
+	uint8_t pl[1400], p0[1400], p2[1400];
+	uint16_t plen;
+	unsigned int round;
+
+	(void)state;
+	std_room(&r, 30250, 0);
+	r.s[0]->rx_pt[MR_KIND_VIDEO] = MR_PT_SET | 120;
+	r.s[2]->rx_pt[MR_KIND_VIDEO] = MR_PT_SET | 121;
+	r.s[1]->rx_pt[MR_KIND_AUDIO] = MR_PT_SET | 111;	/* another kind: no effect */
+	for (round = 0; round < 3; round++) {
+		dp->fanout = round == 0 ? MR_DP_FANOUT_COPY : MR_DP_FANOUT_INDIRECT;
+		if (round == 2)		/* the same type as published: nothing to change */
+			r.s[1]->rx_pt[MR_KIND_VIDEO] = MR_PT_SET | 96;
+		plen = rtp(pl, 96, (uint16_t)(round + 1), 0, SSRC_PUB, 900);
+		pl[1] |= 0x80;		/* marker */
+		memcpy(p0, pl, plen);
+		memcpy(p2, pl, plen);
+		p0[1] = 0x80 | 120;
+		p2[1] = 0x80 | 121;
+		in = pub_send(&r, pl, plen, &PLAIN);
+		assert_int_equal(mr_worker_iteration(w, T0 + round), 1);
+		take_n(P_A, outa, 2);
+		outc = take1(P_C);
+		check_out(outa[0], SMAC1, MAC_A, -1, &r.s[0]->local, &r.rs[0], 0, p0, plen, 0);
+		check_out(outa[1], SMAC2, MAC_A, -1, &r.s[1]->local, &r.rs[1], 0, pl, plen, 0);
+		check_out(outc, SMAC3, MAC_C, 100, &r.s[2]->local, &r.rs[2], 0, p2, plen, 0);
+		assert_int_equal(outa[0]->nb_segs, 1);
+		assert_int_equal(outa[1]->nb_segs, round == 0 ? 1 : 2);
+		if (round == 0)
+			assert_ptr_equal(outc, in);	/* in place, rewritten */
+		else
+			assert_ptr_not_equal(outc, in);	/* m is shared by s[1]'s clone */
+		free_n(outa, 2);
+		rte_pktmbuf_free(outc);
+	}
+	assert_int_equal(r.st->ctr.pkts_out, 9);
+	assert_int_equal(drops_total(), 0);
+	assert_quiet();
+}
+
 /* Out of mbufs: copies are counted, never a crash; the last subscriber still gets m. */
 static void
 test_no_mbuf(void **state)
@@ -2142,6 +2190,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fanout_copy, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_fanout_indirect, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_fanout_one_in_place, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_pt_rewrite, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_no_mbuf, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_mute_unknown_foreign, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_latching, case_up, case_down),

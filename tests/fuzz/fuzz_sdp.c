@@ -6,7 +6,9 @@
  *  - what is accepted has its counts within the arrays, ICE credentials, a fingerprint and a
  *    mid on every m-line, and no a=setup:passive;
  *  - the answer fits or is refused (-1), is NUL-terminated, as long as it says, and an answer
- *    cut short by a smaller buffer is refused rather than truncated.
+ *    cut short by a smaller buffer is refused rather than truncated;
+ *  - a session built from it renegotiates: streams placed, an offer rendered, a second sync
+ *    with the same streams changes nothing.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +73,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(k == -1);
 	k = mr_sdp_answer(&s, &l, small, (size_t)n + 1);
 	CHECK(k == n && memcmp(small, ans, (size_t)n + 1) == 0);
+	/* Renegotiation of what was accepted: mrelay's offer fits or is refused, like the
+	 * answer. */
+	{
+		static struct mr_sdp_sess ss;
+		struct mr_sdp_out w[3];
+
+		memset(w, 0, sizeof(w));
+		w[0].ssrc = 1111;
+		w[0].kind = MR_SDP_AUDIO;
+		w[1].ssrc = 3333;
+		w[1].kind = MR_SDP_AUDIO;
+		w[2].ssrc = 4444;
+		w[2].kind = MR_SDP_VIDEO;
+		mr_sdp_sess_init(&ss, &s, 7);
+		CHECK(ss.n == s.n_media);
+		mr_sdp_sess_sync(&ss, w, 3, 1);
+		CHECK(ss.n <= MR_SDP_MAX_SEC);
+		n = mr_sdp_render(&ss, &l, 1, ans, sizeof(ans));
+		CHECK(n > 0 && strlen(ans) == (size_t)n);
+		CHECK(mr_sdp_sess_sync(&ss, w, 3, 1) == 0);
+	}
 	free(text);
 	return 0;
 }

@@ -5,6 +5,8 @@
 Sends an Opus sine tone and decodes what it receives. Line protocol, JSON one object a line:
   stdout {"offer": SDP}          once the offer is made (set as the local description)
   stdin  {"answer": SDP}         the answer, set as the remote description
+  stdin  {"offer": SDP}          a renegotiation offer of mrelay's: set, answered with
+  stdout {"answer": SDP}         the answer (set as the local description)
   stdout {"rx_buffers": N, "peak_db": X, "pads": N, "ice": S, "connection": S}
                                  every 200 ms: decoded Opus buffers received so far, the
                                  loudest 100 ms level seen (dB), receive pads added
@@ -35,15 +37,17 @@ def main():
 	ap = argparse.ArgumentParser()
 	ap.add_argument("--seconds", type=float, default=80)
 	ap.add_argument("--freq", type=int, default=440)
+	ap.add_argument("--pt", type=int, default=111, help="Opus payload type to offer")
 	args = ap.parse_args()
 	Gst.init(None)
 	pipe = Gst.parse_launch(
 		"webrtcbin name=w bundle-policy=max-bundle "
 		f"audiotestsrc is-live=true wave=sine freq={args.freq} volume=0.5 ! audioconvert ! "
-		"audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc ! rtpopuspay pt=111 ! "
-		"application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! w.")
+		"audioresample ! audio/x-raw,rate=48000,channels=1 ! opusenc ! "
+		f"rtpopuspay pt={args.pt} ! application/x-rtp,media=audio,encoding-name=OPUS,"
+		f"payload={args.pt},clock-rate=48000 ! w.")
 	w = pipe.get_by_name("w")
-	st = {"rx_buffers": 0, "peak_db": -200.0, "pads": 0}
+	st = {"rx_buffers": 0, "peak_db": -200.0, "pads": 0, "offered": False}
 	loop = GLib.MainLoop()
 
 	def on_offer(promise, _w, _data):
@@ -55,7 +59,24 @@ def main():
 		out({"offer": offer.sdp.as_text()})
 
 	def on_negotiation_needed(_w):
+		# Once: later renegotiations are mrelay's offers.
+		if st["offered"]:
+			return
+		st["offered"] = True
 		w.emit("create-offer", None, Gst.Promise.new_with_change_func(on_offer, w, None))
+
+	def on_answer(promise, _w, _data):
+		promise.wait()
+		reply = promise.get_reply()
+		ans = reply.get_value("answer")
+		KEEP.extend([reply, ans])
+		w.emit("set-local-description", ans, Gst.Promise.new())
+		out({"answer": ans.sdp.as_text()})
+
+	def on_remote_offer_set(promise, _w, _data):
+		promise.wait()
+		KEEP.append(promise.get_reply())
+		w.emit("create-answer", None, Gst.Promise.new_with_change_func(on_answer, w, None))
 
 	def count(_pad, _info):
 		st["rx_buffers"] += 1
@@ -109,11 +130,25 @@ def main():
 		w.emit("set-remote-description", ans, Gst.Promise.new())
 		return False
 
+	def set_offer(text):
+		ok, msg = GstSdp.SDPMessage.new_from_text(text)
+		if ok != GstSdp.SDPResult.OK:
+			out({"error": "the offer does not parse"})
+			loop.quit()
+			return False
+		off = GstWebRTC.WebRTCSessionDescription.new(GstWebRTC.WebRTCSDPType.OFFER, msg)
+		KEEP.append(off)
+		w.emit("set-remote-description", off,
+		       Gst.Promise.new_with_change_func(on_remote_offer_set, w, None))
+		return False
+
 	def stdin_reader():
 		for line in sys.stdin:
 			o = json.loads(line)
 			if "answer" in o:
 				GLib.idle_add(set_answer, o["answer"])
+			if "offer" in o:
+				GLib.idle_add(set_offer, o["offer"])
 		GLib.idle_add(loop.quit)
 
 	w.connect("on-negotiation-needed", on_negotiation_needed)

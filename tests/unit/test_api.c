@@ -278,6 +278,12 @@ mr_signal_free(struct mr_signal *sg)
 	(void)sg;
 }
 
+void
+mr_signal_tick(struct mr_signal *sg)
+{
+	(void)sg;
+}
+
 const struct mr_ws_handler *
 mr_signal_handler(void)
 {

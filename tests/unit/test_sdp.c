@@ -177,12 +177,120 @@ test_malformed(void **state)
 	bad("v=0\r\nm=audio 9 X 111\r\na=ssrc:99999999999 cname:x\r\n", "line 3: a=ssrc");
 }
 
+static unsigned int
+count(const char *hay, const char *needle)
+{
+	unsigned int n = 0;
+
+	for (; (hay = strstr(hay, needle)) != NULL; hay++)
+		n++;
+	return n;
+}
+
+static struct mr_sdp_out
+out_of(uint32_t ssrc, uint32_t part, uint32_t stream, uint8_t kind, const char *codec)
+{
+	struct mr_sdp_out w;
+
+	memset(&w, 0, sizeof(w));
+	w.ssrc = ssrc;
+	w.part = part;
+	w.stream = stream;
+	w.kind = kind;
+	snprintf(w.codec, sizeof(w.codec), "%s", codec);
+	return w;
+}
+
+/* Renegotiation: streams on the participant's own sections first, then on sections mrelay
+ * adds (sendonly, in the participant's payload types); a stream that goes leaves its own
+ * section without a=ssrc and its added section at port 0, out of BUNDLE; full lists recycle
+ * removed sections under a new mid. */
+static void
+test_session(void **state)
+{
+	struct mr_sdp *o = malloc(sizeof(*o));
+	struct mr_sdp_sess *ss = malloc(sizeof(*ss));
+	struct mr_sdp_local l = { .ufrag = "uFr4g", .pwd = "0123456789abcdefghijklmn",
+				  .fingerprint = "sha-256 AA:BB", .session_id = 7, .n_cand = 1 };
+	struct mr_sdp_out w[MR_SDP_MAX_SEC + 4];
+	static char txt[65536];
+	char err[128];
+	unsigned int i;
+
+	(void)state;
+	l.cand[0].family = MR_AF4;
+	l.cand[0].port = 30000;
+	l.cand[0].a[0] = 198; l.cand[0].a[1] = 18; l.cand[0].a[3] = 1;
+	assert_int_equal(mr_sdp_parse(offer, strlen(offer), o, err, sizeof(err)), 0);
+	mr_sdp_sess_init(ss, o, 7);
+	assert_int_equal(ss->n, 2);
+	assert_int_equal(mr_sdp_sess_pt(ss, MR_SDP_AUDIO), 111);
+	assert_int_equal(mr_sdp_sess_pt(ss, MR_SDP_VIDEO), 96);
+	/* Two others: B (audio 109 elsewhere, video) and C (audio). In an answer only the
+	 * own sections take them. */
+	w[0] = out_of(1001, 2, 11, MR_SDP_AUDIO, "OPUS");
+	w[1] = out_of(1002, 2, 12, MR_SDP_VIDEO, "VP8");
+	w[2] = out_of(1003, 3, 13, MR_SDP_AUDIO, "opus");
+	w[3] = out_of(1004, 3, 14, MR_SDP_VIDEO, "H264");	/* not the codec taken */
+	assert_int_equal(mr_sdp_sess_sync(ss, w, 4, 0), 2);
+	assert_int_equal(ss->n, 2);
+	assert_true(mr_sdp_render(ss, &l, 0, txt, sizeof(txt)) > 0);
+	assert_non_null(strstr(txt, "o=mrelay 7 2 IN IP4"));
+	assert_non_null(strstr(txt, "a=ssrc:1001 cname:mrelay-2\r\n"));
+	assert_non_null(strstr(txt, "a=ssrc:1002 cname:mrelay-2\r\n"));
+	assert_null(strstr(txt, "a=ssrc:1003"));
+	/* The MID extension is not negotiated (streams are declared by SSRC). */
+	assert_null(strstr(txt, "sdes:mid"));
+	assert_non_null(strstr(txt, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level"));
+	/* mrelay's offer adds a section for C's audio, in the participant's Opus type. */
+	assert_int_equal(mr_sdp_sess_sync(ss, w, 4, 1), 1);
+	assert_int_equal(mr_sdp_sess_sync(ss, w, 4, 1), 0);	/* nothing more */
+	assert_int_equal(ss->n, 3);
+	assert_true(mr_sdp_render(ss, &l, 1, txt, sizeof(txt)) > 0);
+	assert_non_null(strstr(txt, "o=mrelay 7 3 IN IP4"));
+	assert_non_null(strstr(txt, "a=group:BUNDLE 0 1 mr1\r\n"));
+	assert_non_null(strstr(txt, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"));
+	assert_non_null(strstr(strstr(txt, "a=mid:mr1"), "a=sendonly\r\n"));
+	assert_non_null(strstr(strstr(txt, "a=mid:mr1"), "a=ssrc:1003 msid:mrelay-3 "));
+	assert_int_equal(count(txt, "a=setup:passive"), 3);
+	/* B leaves: its own sections stop declaring it; C's added section stays. */
+	w[0] = w[2];
+	assert_int_equal(mr_sdp_sess_sync(ss, w, 1, 1), 2);
+	assert_true(mr_sdp_render(ss, &l, 1, txt, sizeof(txt)) > 0);
+	assert_null(strstr(txt, "a=ssrc:1001"));
+	assert_null(strstr(txt, "a=ssrc:1002"));
+	assert_non_null(strstr(txt, "a=ssrc:1003"));
+	/* C leaves: port 0, inactive, out of BUNDLE, mid kept. */
+	assert_int_equal(mr_sdp_sess_sync(ss, w, 0, 1), 1);
+	assert_true(mr_sdp_render(ss, &l, 1, txt, sizeof(txt)) > 0);
+	assert_non_null(strstr(txt, "a=group:BUNDLE 0 1\r\n"));
+	assert_non_null(strstr(txt, "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+				    "a=mid:mr1\r\na=inactive\r\n"));
+	assert_null(strstr(txt, "a=ssrc:"));
+	/* A new stream goes on a free own section first; more than fit recycle removed
+	 * sections with new mids and never exceed the list. */
+	for (i = 0; i < MR_SDP_MAX_SEC + 4; i++)
+		w[i] = out_of(2000 + i, 4 + i, 100 + i, MR_SDP_AUDIO, "opus");
+	assert_int_equal(mr_sdp_sess_sync(ss, w, MR_SDP_MAX_SEC + 4, 1), MR_SDP_MAX_SEC - 1);
+	assert_int_equal(ss->n, MR_SDP_MAX_SEC);
+	assert_int_equal(ss->sec[0].ssrc, 2000);
+	assert_int_equal(ss->sec[1].ssrc, 0);		/* video: not for audio */
+	assert_string_equal(ss->sec[3].mid, "mr2");	/* appended while there is room */
+	assert_string_equal(ss->sec[2].mid, "mr31");	/* then mr1 recycled */
+	assert_true(mr_sdp_render(ss, &l, 1, txt, sizeof(txt)) > 0);
+	assert_null(strstr(txt, "a=mid:mr1\r\n"));
+	assert_int_equal(mr_sdp_render(ss, &l, 1, txt, 200), -1);
+	free(ss);
+	free(o);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_answer),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_session),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
