@@ -487,7 +487,8 @@ cap_parse_target(struct mr_capture *r, json_t *o, struct mr_cap *cap, json_t **o
 		return mr_json_err(out, 400, "leg: only with session");
 	if (part == NULL)
 		return mr_json_err(out, 400, "participant: required with room");
-	if (mr_rooms_id_parse(room, strlen(room), &cap->room) < 0 || r->a->rooms == NULL)
+	if (r->a->rooms == NULL || mr_rooms_id_parse(room, strlen(room), &cap->room) < 0 ||
+	    !mr_rooms_exists(r->a->rooms, cap->room))
 		return mr_json_err(out, 404, "room: no such room '%s'",
 				   mr_json_echo(room, buf, sizeof(buf)));
 	if (mr_rooms_id_parse(part, strlen(part), &cap->part) < 0 ||

@@ -67,6 +67,12 @@ mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part)
 }
 
 int
+mr_rooms_exists(const struct mr_rooms *rs, uint32_t room)
+{
+	return mr_room_find(rs, room) != NULL;
+}
+
+int
 mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part)
 {
 	struct mr_cp_room *r = mr_room_find(rs, room);

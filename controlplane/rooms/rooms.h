@@ -266,6 +266,8 @@ int mr_rooms_find_token(struct mr_rooms *rs, const char *token, uint32_t *room,
 int mr_rooms_join(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t **out);
 /* The dataplane struct of a participant (its local endpoint, ICE state), or NULL. */
 struct mr_dp_part *mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t part);
+/* 1 when the room exists. */
+int mr_rooms_exists(const struct mr_rooms *rs, uint32_t room);
 /* The connection went away without a leave: connected = false, nothing else. 204. */
 int mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part);
 /* Remove the participant (its streams too), with the reason of participant_left. 204. */
