@@ -679,25 +679,30 @@ cap_off(json_t **out)
 	return mr_json_err(out, 503, "capture: not configured (capture.directory)");
 }
 
-/* "/{id}" or "/{id}/pcapng" after /v1/captures: the capture (NULL: 404 in *status), and
- * whether the file was asked for. */
+/* What rest (after /v1/captures) names: 0 the list, 1 a capture ("/{id}"), 2 its file
+ * ("/{id}/pcapng"), -1 nothing. */
+static int
+cap_res(const char *rest)
+{
+	const char *slash;
+
+	if (rest[0] == '\0')
+		return 0;
+	slash = strchr(rest + 1, '/');
+	if (slash == NULL)
+		return 1;
+	return strcmp(slash, "/pcapng") == 0 ? 2 : -1;
+}
+
+/* The capture of "/{id}[/pcapng]" (NULL: a 404 in *status and *out). */
 static struct mr_cap *
-cap_path(struct mr_capture *r, const char *rest, int *file, int *status, json_t **out)
+cap_path(struct mr_capture *r, const char *rest, int *status, json_t **out)
 {
 	const char *id = rest + 1, *slash = strchr(id, '/');
 	size_t len = slash != NULL ? (size_t)(slash - id) : strlen(id);
 	struct mr_cap *cap;
 	char idb[CAP_ECHO], buf[CAP_ECHO];
 
-	*file = 0;
-	if (slash != NULL) {
-		if (strcmp(slash, "/pcapng") != 0) {
-			*status = mr_json_err(out, 404, "path: no such resource (/v1/captures/{id} "
-					      "or /v1/captures/{id}/pcapng)");
-			return NULL;
-		}
-		*file = 1;
-	}
 	cap = cap_find(r, id, len);
 	if (cap == NULL) {
 		snprintf(idb, sizeof(idb), "%.*s", (int)RTE_MIN(len, sizeof(idb) - 1), id);
@@ -720,24 +725,33 @@ cap_list(struct mr_capture *r, json_t **out)
 	return 200;
 }
 
+static int
+cap_no_res(json_t **out)
+{
+	return mr_json_err(out, 404, "path: no such resource (/v1/captures, /v1/captures/{id}, "
+			   "/v1/captures/{id}/pcapng)");
+}
+
 /* GET: the list, one capture, or its file. */
 static int
 cap_get(struct mr_appliance *a, const struct mr_http_req *req, int *fd, const char **ctype,
 	json_t **out)
 {
 	struct mr_capture *r = a->cap;
+	int res = cap_res(req->rest), status;
 	struct mr_cap *cap;
 	char path[512];
-	int file, status;
 
 	if (r == NULL)
 		return cap_off(out);
-	if (req->rest[0] == '\0')
+	if (res < 0)
+		return cap_no_res(out);
+	if (res == 0)
 		return cap_list(r, out);
-	cap = cap_path(r, req->rest, &file, &status, out);
+	cap = cap_path(r, req->rest, &status, out);
 	if (cap == NULL)
 		return status;
-	if (!file) {
+	if (res == 1) {
 		*out = cap_json(cap);
 		return 200;
 	}
@@ -758,24 +772,27 @@ static int
 mr_route_captures(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
 {
 	struct mr_capture *r = a->cap;
+	int res = cap_res(req->rest), status;
 	struct mr_cap *cap;
-	int file, status;
 
-	if (r == NULL)
-		return cap_off(out);
-	if (req->rest[0] == '\0') {
-		if (req->method == MR_HTTP_POST)
-			return cap_create(r, req->body, req->len, out);
+	if (res < 0)
+		return cap_no_res(out);
+	/* The methods of each resource first: POST /v1/captures, DELETE /v1/captures/{id}
+	 * (GET goes to cap_get). */
+	if (res == 0 && req->method != MR_HTTP_POST)
 		return mr_json_err(out, 405, "method: %s not allowed on /v1/captures (GET, POST)",
 				   req->method_name);
-	}
-	cap = cap_path(r, req->rest, &file, &status, out);
+	if (res != 0 && (req->method != MR_HTTP_DELETE || res == 2))
+		return mr_json_err(out, 405, "method: %s not allowed on %s", req->method_name,
+				   res == 2 ? "/v1/captures/{id}/pcapng (GET)" :
+				   "/v1/captures/{id} (GET, DELETE)");
+	if (r == NULL)
+		return cap_off(out);
+	if (res == 0)
+		return cap_create(r, req->body, req->len, out);
+	cap = cap_path(r, req->rest, &status, out);
 	if (cap == NULL)
 		return status;
-	if (req->method != MR_HTTP_DELETE || file)
-		return mr_json_err(out, 405, "method: %s not allowed on %s", req->method_name,
-				   file ? "/v1/captures/{id}/pcapng (GET)" :
-				   "/v1/captures/{id} (GET, DELETE)");
 	/* DELETE: stop it; an ended one is forgotten with its file. */
 	if (cap->stop_sent && cap_state(cap) != CAP_ACTIVE)
 		cap->deleted = 1;
