@@ -1577,7 +1577,7 @@ parse_recording(struct cfg_ctx *x, const config_setting_t *root, struct mr_confi
 }
 
 /* capture = { directory = "/var/lib/mrelay/captures"; ring = 4096; max_active = 8; };
- * (docs/CONFIGURATION.md "capture"): no directory, no per-flow capture. */
+ * (docs/CONFIG.md "capture"): no directory, no per-flow capture. */
 static int
 parse_capture(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {

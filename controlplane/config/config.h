@@ -161,7 +161,7 @@ struct mr_config {
 	char rec_dir[256];		/* "" = recording off (REST answers 503) */
 	unsigned int rec_ring;		/* captures in flight to the writer, power of two */
 	/* capture = { directory = "..."; ring = 4096; max_active = 8; }
-	 * (docs/CONFIGURATION.md "capture"): per-flow captures over REST */
+	 * (docs/CONFIG.md "capture"): per-flow captures over REST */
 	char cap_dir[256];		/* "" = per-flow capture off (REST answers 503) */
 	unsigned int cap_ring;		/* frame copies in flight to the writer, power of two */
 	unsigned int cap_max_active;	/* captures running at once, 1..64 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */

@@ -10,12 +10,15 @@ import http.client
 import os
 import shutil
 import subprocess
+import sys
 
 import harness as h
 import test_rooms as tr
 from harness import NS_V4, check, eq
 
 SSRC_A, SSRC_B = 0xCA970001, 0xCA970002
+CTL = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+		   "tools", "mrelayctl")
 
 
 def _need_tshark():
@@ -238,3 +241,52 @@ def test_capture_room_participant(env):
 	check(len(fin) + len(fout) <= 20 and len(fin) >= 5 and len(fout) >= 5,
 	      f"{len(fin)} inbound and {len(fout)} outbound RTP frames of 20")
 	d.api("DELETE", f"/v1/rooms/{room}")
+
+
+def test_capture_mrelayctl_flow(env):
+	"""mrelayctl capture flow -c 10 -o FILE: starts the capture, waits for its end at the
+	count while RTP flows both ways, writes the pcapng (10 frames, both directions); capture
+	flows lists it; errors are exit status 1 (the API) and 2 (usage)."""
+	_need_tshark()
+	d = env.main
+	pa, pb = env.ports(2)
+	s = d.create([{"remote": f"{NS_V4[0]}:{pa}"}, {"remote": f"{NS_V4[1]}:{pb}"}])
+	a = env.host.udp(NS_V4[0], pa)
+	b = env.host.udp(NS_V4[1], pb)
+	h.prime(a, s.local[0], b, SSRC_A)
+	h.prime(b, s.local[1], a, SSRC_B)
+	base = [sys.executable, CTL, "--url", f"127.0.0.1:{d.api_port}", "--token", d.token]
+	out = os.path.join(env.workdir, "ctl-flow.pcapng")
+	p = subprocess.Popen(base + ["capture", "flow", "--session", s.id, "--leg", "1", "-c", "10",
+				     "-o", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+			     text=True)
+	try:
+		first = p.stderr.readline()
+		check(first.startswith("capture ") and "active" in first,
+		      f"mrelayctl capture flow said {first!r}")
+		for seq in range(10, 15):
+			a.sendto(h.rtp(seq, SSRC_A, payload=b"ctl"), s.local[0])
+			b.sendto(h.rtp(seq, SSRC_B, payload=b"ctl"), s.local[1])
+		eq(len(h.recv_n(b, 5)), 5, "relayed a -> b")
+		eq(len(h.recv_n(a, 5)), 5, "relayed b -> a")
+		_, err = p.communicate(timeout=30)
+		eq(p.returncode, 0, f"mrelayctl capture flow exit status ({first}{err})")
+	finally:
+		if p.poll() is None:
+			p.kill()
+			p.wait()
+	frames = _frames(out)
+	eq(sorted((f["dir"], f["seq"]) for f in frames),
+	   sorted([(1, q) for q in range(10, 15)] + [(2, q) for q in range(10, 15)]),
+	   "frames of leg 1 in the file mrelayctl wrote")
+	r = subprocess.run(base + ["capture", "flows"], capture_output=True, text=True, timeout=30)
+	check(r.returncode == 0 and f"session {s.id} leg 1: stopped (packets)" in r.stdout,
+	      f"mrelayctl capture flows: {r.returncode} {r.stdout[-500:]} {r.stderr[-300:]}")
+	r = subprocess.run(base + ["capture", "flow", "--session", "00000000deadbeef", "--leg",
+				   "0"], capture_output=True, text=True, timeout=30)
+	check(r.returncode == 1 and "404 session:" in r.stderr,
+	      f"capture flow of no session: {r.returncode} {r.stderr[-300:]}")
+	r = subprocess.run(base + ["capture", "flow", "--session", s.id], capture_output=True,
+			   text=True, timeout=30)
+	eq(r.returncode, 2, f"capture flow without --leg ({r.stderr[-300:]})")
+	s.delete()
