@@ -16,19 +16,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 #include <rte_cycles.h>
-#include <rte_errno.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include "appliance.h"
 #include "cap.h"
@@ -39,12 +35,11 @@
 #include "rooms.h"
 #include "router.h"
 #include "sessions.h"
+#include "wring.h"
 
 MR_LOG_REGISTER(mr_logtype_cap, capture);
 #define CAP_LOG(level, ...) MR_LOG(level, mr_logtype_cap, "capture", __VA_ARGS__)
 
-#define CAP_BURST 64
-#define CAP_IDLE_NS 2000000L		/* the writer's sleep when the ring is empty: 2 ms */
 #define CAP_MSG_WAIT_US 5000		/* how long the control thread waits on a full ring */
 #define CAP_ECHO 48			/* client text quoted in errors */
 #define CAP_HISTORY 32			/* ended captures kept (with their files) */
@@ -100,19 +95,11 @@ TAILQ_HEAD(mr_cap_list, mr_cap);
 
 enum cap_msg_type { MSG_START, MSG_STOP, MSG_QUIT };
 
-struct cap_msg {
-	enum cap_msg_type type;
-	struct mr_cap *cap;
-};
-
 struct mr_capture {
 	struct mr_appliance *a;
 	char dir[256];
 	unsigned int max_active;
-	struct rte_ring *ring;
-	struct rte_mempool *mp;
-	pthread_t thr;
-	int thr_started;
+	struct mr_wring wr;		/* the ring and the writer thread */
 	uint64_t hz;
 	struct mr_cap_list caps;	/* cp */
 	uint32_t next_id;
@@ -125,17 +112,8 @@ struct mr_capture {
 	struct mr_cap *slot[MR_CAP_SLOTS];
 };
 
-static inline void
-st64(uint64_t *p, uint64_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t
-ld64(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
+#define st64 mr_wring_st64
+#define ld64 mr_wring_ld64
 
 /* ---- the writer thread ---- */
 
@@ -160,8 +138,9 @@ wr_end(struct mr_capture *r, struct mr_cap *cap, int err, enum cap_reason why)
 }
 
 static void
-wr_frame(struct mr_capture *r, struct rte_mbuf *m)
+wr_frame(void *arg, struct rte_mbuf *m)
 {
+	struct mr_capture *r = arg;
 	const struct mr_cap_hdr *h = rte_pktmbuf_mtod(m, const struct mr_cap_hdr *);
 	struct mr_cap *cap = r->slot[h->slot];
 	int64_t d;
@@ -197,16 +176,15 @@ wr_frame(struct mr_capture *r, struct rte_mbuf *m)
 
 /* 1 when the thread must end. */
 static int
-wr_msg(struct mr_capture *r, struct cap_msg *msg)
+wr_msg(void *arg, int type, void *p)
 {
-	enum cap_msg_type t = msg->type;
-	struct mr_cap *cap = msg->cap;
+	struct mr_capture *r = arg;
+	struct mr_cap *cap = p;
 	char ifname[32];
 	unsigned int i;
 	int rc;
 
-	free(msg);
-	switch (t) {
+	switch ((enum cap_msg_type)type) {
 	case MSG_START:
 		snprintf(ifname, sizeof(ifname), "mrelay-capture-%u", cap->id);
 		{
@@ -238,59 +216,13 @@ wr_msg(struct mr_capture *r, struct cap_msg *msg)
 	}
 }
 
-static void *
-wr_main(void *arg)
-{
-	struct mr_capture *r = arg;
-	void *objs[CAP_BURST];
-	unsigned int i, n;
-	int quit = 0;
-
-	while (!quit) {
-		n = rte_ring_sc_dequeue_burst(r->ring, objs, CAP_BURST, NULL);
-		if (n == 0) {
-			struct timespec ts = { 0, CAP_IDLE_NS };
-
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			uintptr_t o = (uintptr_t)objs[i];
-
-			if (o & MR_CAP_MSG_TAG) {
-				quit |= wr_msg(r, (struct cap_msg *)(o & ~(uintptr_t)MR_CAP_MSG_TAG));
-			} else {
-				wr_frame(r, objs[i]);
-				rte_pktmbuf_free(objs[i]);
-			}
-		}
-	}
-	return NULL;
-}
-
 /* ---- the control thread's side ---- */
 
 static int
 cap_send(struct mr_capture *r, enum cap_msg_type type, struct mr_cap *cap)
 {
-	struct cap_msg *msg = malloc(sizeof(*msg));
-	uint64_t until;
-
-	if (msg == NULL)
-		return -ENOMEM;
-	msg->type = type;
-	msg->cap = cap;
-	until = rte_get_tsc_cycles() + r->hz / 1000000 * CAP_MSG_WAIT_US;
-	/* The ring's release hands msg and cap (filled before) to the writer. A full ring is
-	 * waited on a few milliseconds at most (the writer drains it unless the disk hangs). */
-	while (rte_ring_mp_enqueue(r->ring, (void *)((uintptr_t)msg | MR_CAP_MSG_TAG)) != 0) {
-		if (rte_get_tsc_cycles() > until) {
-			free(msg);
-			return -ENOBUFS;
-		}
-		rte_pause();
-	}
-	return 0;
+	/* The ring's release hands cap (filled before) to the writer. */
+	return mr_wring_send(&r->wr, type, cap, CAP_MSG_WAIT_US);
 }
 
 static uint32_t
@@ -816,21 +748,12 @@ mr_capture_create(struct mr_appliance *a, char *err, size_t errlen)
 {
 	const struct mr_config *cfg = a->cfg;
 	struct mr_capture *r;
-	unsigned int n;
 
 	err[0] = '\0';
 	if (cfg->cap_dir[0] == '\0')
 		return NULL;
-	if (mkdir(cfg->cap_dir, 0750) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "capture.directory: cannot create %s: %s", cfg->cap_dir,
-			 strerror(errno));
+	if (mr_wring_dir("capture.directory", cfg->cap_dir, err, errlen) < 0)
 		return NULL;
-	}
-	if (access(cfg->cap_dir, W_OK | X_OK) != 0) {
-		snprintf(err, errlen, "capture.directory: %s: %s", cfg->cap_dir,
-			 strerror(errno));
-		return NULL;
-	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		snprintf(err, errlen, "capture: out of memory");
@@ -841,61 +764,34 @@ mr_capture_create(struct mr_appliance *a, char *err, size_t errlen)
 	r->max_active = cfg->cap_max_active;
 	TAILQ_INIT(&r->caps);
 	snprintf(r->dir, sizeof(r->dir), "%s", cfg->cap_dir);
-	n = cfg->cap_ring;
-	r->ring = rte_ring_create("mr_cap", n, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	/* As many buffers as the ring holds: copies wait in the ring, nowhere else. */
-	r->mp = rte_pktmbuf_pool_create("mr_cap_mp", n - 1, 64, 0,
-					RTE_PKTMBUF_HEADROOM + MR_CAP_BUF, SOCKET_ID_ANY);
-	if (r->ring == NULL || r->mp == NULL) {
-		snprintf(err, errlen, "capture: cannot create the ring and pool (%u buffers of "
-			 "%u bytes): %s", n, MR_CAP_BUF, rte_strerror(rte_errno));
-		goto fail;
+	r->wr.on_copy = wr_frame;
+	r->wr.on_msg = wr_msg;
+	r->wr.arg = r;
+	if (mr_wring_start(&r->wr, "capture", "mr_cap", cfg->cap_ring, MR_CAP_BUF,
+			   "mr-cap-writer", err, errlen) < 0) {
+		free(r);
+		return NULL;
 	}
-	if (pthread_create(&r->thr, NULL, wr_main, r) != 0) {
-		snprintf(err, errlen, "capture: cannot start the writer thread");
-		goto fail;
-	}
-	pthread_setname_np(r->thr, "mr-cap-writer");
-	r->thr_started = 1;
-	a->dp->cap_ring = r->ring;
-	a->dp->cap_mp = r->mp;
+	a->dp->cap_ring = r->wr.ring;
+	a->dp->cap_mp = r->wr.mp;
 	CAP_LOG(INFO, "per-flow captures into %s\n", r->dir);
 	return r;
-fail:
-	rte_ring_free(r->ring);
-	rte_mempool_free(r->mp);
-	free(r);
-	return NULL;
 }
 
 void
 mr_capture_free(struct mr_capture *r)
 {
 	struct mr_cap *cap;
-	void *o;
 
 	if (r == NULL)
 		return;
-	if (r->thr_started) {
-		while (cap_send(r, MSG_QUIT, NULL) < 0)
-			;
-		pthread_join(r->thr, NULL);
-	}
-	/* Nothing runs any more: what is left in the ring is freed. */
-	while (rte_ring_dequeue(r->ring, &o) == 0) {
-		if ((uintptr_t)o & MR_CAP_MSG_TAG)
-			free((void *)((uintptr_t)o & ~(uintptr_t)MR_CAP_MSG_TAG));
-		else
-			rte_pktmbuf_free(o);
-	}
+	r->a->dp->cap_ring = NULL;
+	r->a->dp->cap_mp = NULL;
+	mr_wring_stop(&r->wr, MSG_QUIT);
 	while ((cap = TAILQ_FIRST(&r->caps)) != NULL) {
 		TAILQ_REMOVE(&r->caps, cap, link);
 		free(cap);
 	}
-	r->a->dp->cap_ring = NULL;
-	r->a->dp->cap_mp = NULL;
-	rte_ring_free(r->ring);
-	rte_mempool_free(r->mp);
 	free(r);
 }
 

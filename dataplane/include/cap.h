@@ -15,8 +15,8 @@
  * empty pool drops the copy, counted in the lcore's cap_dropped, never the media.
  *
  * The control plane also puts its own messages on the ring (start, stop), as tagged
- * pointers (bit 0 set: mbufs are never odd), so that a stop reaches the writer after the
- * copies enqueued before it.
+ * pointers (bit 0 set: mbufs are never odd; controlplane/media/wring.h), so that a stop
+ * reaches the writer after the copies enqueued before it.
  */
 #ifndef MR_CAP_H
 #define MR_CAP_H
@@ -41,6 +41,5 @@ struct mr_cap_hdr {
 #define MR_CAP_BUF 2048
 #define MR_CAP_SNAP (MR_CAP_BUF - (unsigned int)sizeof(struct mr_cap_hdr))
 #define MR_CAP_SLOTS 256		/* slot ids are a byte; 0 = none */
-#define MR_CAP_MSG_TAG 1u
 
 #endif

@@ -92,6 +92,19 @@ def _api_err(d, body, status, prefix):
 	      f"POST /v1/captures {body}: error {msg!r}, want it to start with {prefix!r}")
 
 
+def _call(env, d):
+	"""A session between two host sockets, media flowing both ways (next hops resolved,
+	remotes latched) before any capture starts: (session, socket of leg 0's remote, socket
+	of leg 1's, leg 0's remote port)."""
+	pa, pb = env.ports(2)
+	s = d.create([{"remote": f"{NS_V4[0]}:{pa}"}, {"remote": f"{NS_V4[1]}:{pb}"}])
+	a = env.host.udp(NS_V4[0], pa)
+	b = env.host.udp(NS_V4[1], pb)
+	h.prime(a, s.local[0], b, SSRC_A)
+	h.prime(b, s.local[1], a, SSRC_B)
+	return s, a, b, pa
+
+
 def test_capture_session_leg(env):
 	"""Leg 0 of a session captured with packets=40 while 20 RTP packets go each way: the
 	capture stops by itself at 40 frames, the downloaded pcapng holds the 20 that came in on
@@ -99,13 +112,7 @@ def test_capture_session_leg(env):
 	(outbound, from leg 0's endpoint to its remote), in order, and nothing of leg 1."""
 	_need_tshark()
 	d = env.main
-	pa, pb = env.ports(2)
-	s = d.create([{"remote": f"{NS_V4[0]}:{pa}"}, {"remote": f"{NS_V4[1]}:{pb}"}])
-	a = env.host.udp(NS_V4[0], pa)
-	b = env.host.udp(NS_V4[1], pb)
-	# Both ways flow (next hops resolved, remotes latched) before the capture starts.
-	h.prime(a, s.local[0], b, SSRC_A)
-	h.prime(b, s.local[1], a, SSRC_B)
+	s, a, b, pa = _call(env, d)
 
 	# Bad requests, each naming its field.
 	_api_err(d, {"session": s.id, "leg": 0, "packets": 0}, 400, "packets:")
@@ -249,12 +256,7 @@ def test_capture_mrelayctl_flow(env):
 	flows lists it; errors are exit status 1 (the API) and 2 (usage)."""
 	_need_tshark()
 	d = env.main
-	pa, pb = env.ports(2)
-	s = d.create([{"remote": f"{NS_V4[0]}:{pa}"}, {"remote": f"{NS_V4[1]}:{pb}"}])
-	a = env.host.udp(NS_V4[0], pa)
-	b = env.host.udp(NS_V4[1], pb)
-	h.prime(a, s.local[0], b, SSRC_A)
-	h.prime(b, s.local[1], a, SSRC_B)
+	s, a, b, _ = _call(env, d)
 	base = [sys.executable, CTL, "--url", f"127.0.0.1:{d.api_port}", "--token", d.token]
 	out = os.path.join(env.workdir, "ctl-flow.pcapng")
 	p = subprocess.Popen(base + ["capture", "flow", "--session", s.id, "--leg", "1", "-c", "10",
