@@ -201,6 +201,36 @@ def test_capture_session_leg(env):
 	s.delete()
 
 
+def test_capture_duration_and_limit(env):
+	"""A capture ends by itself at its duration; at most capture.max_active (8) run at once,
+	the next is refused with 503; a capture whose session ends stops (endpoint_gone)."""
+	d = env.main
+	sessions = [d.create([{}, {}]) for _ in range(5)]
+	st, cap, _ = d.api("POST", "/v1/captures", {"session": sessions[0].id, "leg": 0,
+						     "duration_ms": 200})
+	eq(st, 201, f"POST /v1/captures: {cap}")
+	c = _wait_end(d, cap["id"], "duration")
+	eq(c["packets"], 0, f"an idle leg's capture: {c}")
+	cids = []
+	for s in sessions[:4]:
+		for leg in (0, 1):
+			st, cap, _ = d.api("POST", "/v1/captures", {"session": s.id, "leg": leg})
+			eq(st, 201, f"capture {len(cids) + 1} of 8: {cap}")
+			cids.append(cap["id"])
+	_api_err(d, {"session": sessions[4].id, "leg": 0}, 503, "capture:")
+	sessions[0].delete()
+	_wait_end(d, cids[0], "endpoint_gone")
+	_wait_end(d, cids[1], "endpoint_gone")
+	st, cap, _ = d.api("POST", "/v1/captures", {"session": sessions[4].id, "leg": 0})
+	eq(st, 201, f"a capture once others ended: {cap}")
+	cids.append(cap["id"])
+	for cid in cids:
+		st, body, _ = d.api("DELETE", f"/v1/captures/{cid}")
+		check(st == 204, f"DELETE /v1/captures/{cid}: {st} {body}")
+	for s in sessions[1:]:
+		s.delete()
+
+
 def test_capture_room_participant(env):
 	"""A room participant captured while two participants send each other RTP: inbound
 	frames are its own RTP to its endpoint, outbound frames the other's RTP forwarded to it
