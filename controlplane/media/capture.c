@@ -79,12 +79,15 @@ struct mr_cap {
 	uint8_t deleted;		/* forgotten: freed once the writer is done with it */
 	uint8_t end_seen;		/* the end was logged */
 	uint8_t why;			/* enum cap_reason of a stop the control thread made */
+	uint8_t stop_msg;		/* a stop message went on the ring: cap is freed only
+					 * once the writer saw it (stop_seen) */
 	uint64_t deadline_tsc;
 	time_t stopped;
 	/* writer: rw (relaxed stores; state with release), cp: ro (relaxed loads; state
 	 * with acquire) */
 	uint32_t state;			/* enum cap_state */
 	uint32_t wr_why;		/* enum cap_reason of an end the writer made */
+	uint32_t stop_seen;		/* the writer is done with the stop message (release) */
 	int err;
 	uint64_t packets, pkts_in, pkts_out, bytes, truncated;
 	/* writer only, while active */
@@ -206,6 +209,8 @@ wr_msg(void *arg, int type, void *p)
 		/* Ended already (its count, an error): back with the control thread. */
 		if (__atomic_load_n(&cap->state, __ATOMIC_RELAXED) == CAP_ACTIVE)
 			wr_end(r, cap, 0, WHY_NONE);
+		/* Release: the last the writer touches of cap; it may be freed after. */
+		__atomic_store_n(&cap->stop_seen, 1, __ATOMIC_RELEASE);
 		return 0;
 	case MSG_QUIT:
 	default:
@@ -271,6 +276,7 @@ cap_stop(struct mr_capture *r, struct mr_cap *cap, enum cap_reason why)
 	if (cap_send(r, MSG_STOP, cap) < 0)
 		return -ENOBUFS;	/* tried again by the tick */
 	cap->stop_sent = 1;
+	cap->stop_msg = 1;
 	cap->why = (uint8_t)why;
 	cap->stopped = time(NULL);
 	return 0;
@@ -543,6 +549,16 @@ cap_unlink(const struct mr_capture *r, const struct mr_cap *cap)
 			strerror(errno));
 }
 
+/* Is the writer done with cap: ended, taken off its endpoint, its stop message (if one was
+ * sent) handled? */
+static int
+cap_done(const struct mr_cap *cap)
+{
+	/* Acquire: pairs with the writer's release of stop_seen. */
+	return cap->stop_sent && cap_state(cap) != CAP_ACTIVE &&
+		(!cap->stop_msg || __atomic_load_n(&cap->stop_seen, __ATOMIC_ACQUIRE));
+}
+
 /* Free what was forgotten (DELETE of an ended capture) and the oldest ended ones past
  * CAP_HISTORY (their files too), once the writer is done with them. */
 static void
@@ -552,10 +568,10 @@ cap_free_done(struct mr_capture *r)
 	unsigned int ended = 0;
 
 	TAILQ_FOREACH(cap, &r->caps, link)
-		ended += cap->stop_sent && !cap->deleted && cap_state(cap) != CAP_ACTIVE;
+		ended += !cap->deleted && cap_done(cap);
 	for (cap = TAILQ_FIRST(&r->caps); cap != NULL; cap = n) {
 		n = TAILQ_NEXT(cap, link);
-		if (!cap->stop_sent || cap_state(cap) == CAP_ACTIVE)
+		if (!cap_done(cap))
 			continue;
 		if (!cap->deleted) {
 			if (ended <= CAP_HISTORY)

@@ -63,13 +63,17 @@ struct mr_rec {
 	char base[80];			/* file names: base + "-" + stream + ".opus" */
 	time_t started;
 	/* cp only */
-	uint8_t stop_sent;		/* the stop message is on the ring */
+	uint8_t stop_sent;		/* taken off its streams (and the stop message is on the
+					 * ring unless the writer ended it first) */
+	uint8_t stop_msg;		/* a stop message went on the ring: rec is freed only
+					 * once the writer saw it (stop_seen) */
 	uint8_t deleted;		/* forgotten: freed once the writer is done with it */
 	uint8_t end_seen;		/* the end was logged and announced */
 	time_t stopped;
 	/* writer: rw (relaxed stores; state with release), cp: ro (relaxed loads; state
 	 * with acquire) */
 	uint32_t state;			/* enum rec_state */
+	uint32_t stop_seen;		/* the writer is done with the stop message (release) */
 	int err;			/* errno of the failure */
 	uint64_t packets, bytes, gaps, skipped, files;
 	/* writer only, while active */
@@ -235,6 +239,8 @@ wr_msg(void *arg, int type, void *p)
 		/* Failed already: it is off the list and back with the control thread. */
 		if (__atomic_load_n(&rec->state, __ATOMIC_RELAXED) == REC_ACTIVE)
 			wr_end(r, rec, 0);
+		/* Release: the last the writer touches of rec; it may be freed after. */
+		__atomic_store_n(&rec->stop_seen, 1, __ATOMIC_RELEASE);
 		return 0;
 	case MSG_QUIT:
 	default:
@@ -287,6 +293,7 @@ rec_stop(struct mr_recorder *r, struct mr_rec *rec)
 	if (rec_send(r, MSG_STOP, rec) < 0)
 		return -ENOBUFS;	/* tried again by the tick */
 	rec->stop_sent = 1;
+	rec->stop_msg = 1;
 	rec->stopped = time(NULL);
 	return 0;
 }
@@ -499,6 +506,16 @@ out:
 	return rc;
 }
 
+/* Is the writer done with rec: ended, taken off its streams, its stop message (if one
+ * was sent) handled? */
+static int
+rec_done(const struct mr_rec *rec)
+{
+	/* Acquire: pairs with the writer's release of stop_seen. */
+	return rec->stop_sent && rec_state(rec) != REC_ACTIVE &&
+		(!rec->stop_msg || __atomic_load_n(&rec->stop_seen, __ATOMIC_ACQUIRE));
+}
+
 /* Free what was forgotten (DELETE of an ended recording, a failed start) and the oldest
  * ended ones past REC_HISTORY, once the writer is done with them. */
 static void
@@ -508,10 +525,10 @@ rec_free_done(struct mr_recorder *r)
 	unsigned int ended = 0;
 
 	TAILQ_FOREACH(rec, &r->recs, link)
-		ended += rec->stop_sent && !rec->deleted && rec_state(rec) != REC_ACTIVE;
+		ended += !rec->deleted && rec_done(rec);
 	for (rec = TAILQ_FIRST(&r->recs); rec != NULL; rec = n) {
 		n = TAILQ_NEXT(rec, link);
-		if (!rec->stop_sent || rec_state(rec) == REC_ACTIVE)
+		if (!rec_done(rec))
 			continue;
 		if (!rec->deleted) {
 			if (ended <= REC_HISTORY)
