@@ -183,22 +183,18 @@ wr_msg(void *arg, int type, void *p)
 {
 	struct mr_capture *r = arg;
 	struct mr_cap *cap = p;
-	char ifname[32];
+	char ifname[32], path[512];
 	unsigned int i;
 	int rc;
 
 	switch ((enum cap_msg_type)type) {
 	case MSG_START:
 		snprintf(ifname, sizeof(ifname), "mrelay-capture-%u", cap->id);
-		{
-			char path[512];
-
-			snprintf(path, sizeof(path), "%s/%s", r->dir, cap->file);
-			rc = mr_pcapng_open(&cap->pw, path, ifname, cap->desc, MR_CAP_SNAP);
-			if (rc < 0)
-				CAP_LOG(ERR, "capture %u: cannot create %s: %s\n", cap->id, path,
-					strerror(-rc));
-		}
+		snprintf(path, sizeof(path), "%s/%s", r->dir, cap->file);
+		rc = mr_pcapng_open(&cap->pw, path, ifname, cap->desc, MR_CAP_SNAP);
+		if (rc < 0)
+			CAP_LOG(ERR, "capture %u: cannot create %s: %s\n", cap->id, path,
+				strerror(-rc));
 		r->slot[cap->slot] = cap;
 		if (rc < 0)
 			wr_end(r, cap, -rc, WHY_ERROR);
