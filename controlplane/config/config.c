@@ -1531,34 +1531,64 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	return 0;
 }
 
+/* The keys a writer thread's group has (recording, capture): directory (an absolute path,
+ * room left for the file names, "" = off) and ring (a power of two). *g is the group, NULL
+ * when absent. */
+static int
+parse_writer_group(struct cfg_ctx *x, const config_setting_t *root, const char *name,
+		   const char *const *keys, config_setting_t **g, char *dirv, size_t dirlen,
+		   unsigned int *ring)
+{
+	config_setting_t *ds;
+	const char *dir = NULL;
+	int ret;
+
+	ret = get_group(x, root, name, 0, g);
+	if (ret < 0 || *g == NULL)
+		return ret;
+	ret = check_keys(x, *g, keys);
+	if (ret == 0)
+		ret = get_string(x, *g, "directory", 0, &dir, &ds);
+	if (ret == 0 && dir != NULL) {
+		if (dir[0] != '/' || strlen(dir) >= dirlen - 80)
+			return cfg_err(x, ds,
+				       "'%.64s': must be an absolute path shorter than %zu bytes",
+				       dir, dirlen - 80);
+		snprintf(dirv, dirlen, "%s", dir);
+	}
+	if (ret == 0)
+		ret = get_uint_range(x, *g, "ring", 256, 1 << 20, ring);
+	if (ret == 0 && (*ring & (*ring - 1)))
+		return cfg_err(x, config_setting_get_member(*g, "ring"),
+			       "%u: must be a power of two", *ring);
+	return ret;
+}
+
 /* recording = { directory = "/var/lib/mrelay/recordings"; ring = 8192; }; (docs/CONFIG.md
  * "recording"): no directory, no recording. */
 static int
 parse_recording(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
 	static const char *const keys[] = { "directory", "ring", NULL };
-	config_setting_t *g, *ds;
-	const char *dir = NULL;
+	config_setting_t *g;
+
+	return parse_writer_group(x, root, "recording", keys, &g, cfg->rec_dir,
+				  sizeof(cfg->rec_dir), &cfg->rec_ring);
+}
+
+/* capture = { directory = "/var/lib/mrelay/captures"; ring = 4096; max_active = 8; };
+ * (docs/CONFIG.md "capture"): no directory, no per-flow capture. */
+static int
+parse_capture(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "directory", "ring", "max_active", NULL };
+	config_setting_t *g = NULL;
 	int ret;
 
-	ret = get_group(x, root, "recording", 0, &g);
-	if (ret < 0 || g == NULL)
-		return ret;
-	ret = check_keys(x, g, keys);
-	if (ret == 0)
-		ret = get_string(x, g, "directory", 0, &dir, &ds);
-	if (ret == 0 && dir != NULL) {
-		if (dir[0] != '/' || strlen(dir) >= sizeof(cfg->rec_dir) - 80)
-			return cfg_err(x, ds,
-				       "'%.64s': must be an absolute path shorter than %zu bytes",
-				       dir, sizeof(cfg->rec_dir) - 80);
-		snprintf(cfg->rec_dir, sizeof(cfg->rec_dir), "%s", dir);
-	}
-	if (ret == 0)
-		ret = get_uint_range(x, g, "ring", 256, 1 << 20, &cfg->rec_ring);
-	if (ret == 0 && (cfg->rec_ring & (cfg->rec_ring - 1)))
-		return cfg_err(x, config_setting_get_member(g, "ring"),
-			       "%u: must be a power of two", cfg->rec_ring);
+	ret = parse_writer_group(x, root, "capture", keys, &g, cfg->cap_dir,
+				 sizeof(cfg->cap_dir), &cfg->cap_ring);
+	if (ret == 0 && g != NULL)
+		ret = get_uint_range(x, g, "max_active", 1, 64, &cfg->cap_max_active);
 	return ret;
 }
 
@@ -1627,6 +1657,8 @@ config_defaults(struct mr_config *cfg)
 	cfg->state.restore_timeout_ms = 5000;
 	cfg->state.restore = 1;
 	cfg->rec_ring = 8192;
+	cfg->cap_ring = 4096;
+	cfg->cap_max_active = 8;
 }
 
 static int
@@ -1635,7 +1667,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 {
 	static const char *const top_keys[] = {
 		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng",
-		"state", "recording", NULL
+		"state", "recording", "capture", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1694,6 +1726,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_state(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_recording(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_capture(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

@@ -159,7 +159,12 @@ struct mr_config {
 	unsigned int srtp_rekey_overlap_ms;	/* previous remote key accepted this long, 1000 */
 	/* recording = { directory = "..."; ring = 8192; } (docs/CONFIG.md "recording") */
 	char rec_dir[256];		/* "" = recording off (REST answers 503) */
-	unsigned int rec_ring;		/* captures in flight to the writer, power of two */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+	unsigned int rec_ring;		/* captures in flight to the writer, power of two */
+	/* capture = { directory = "..."; ring = 4096; max_active = 8; }
+	 * (docs/CONFIG.md "capture"): per-flow captures over REST */
+	char cap_dir[256];		/* "" = per-flow capture off (REST answers 503) */
+	unsigned int cap_ring;		/* frame copies in flight to the writer, power of two */
+	unsigned int cap_max_active;	/* captures running at once, 1..64 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

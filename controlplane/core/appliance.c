@@ -28,6 +28,7 @@
 #include "ng.h"
 #include "port.h"
 #include "recorder.h"
+#include "capture.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "srtp.h"
@@ -378,6 +379,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->rec = mr_recorder_create(a, err, errlen);
 	if (a->rec == NULL && err[0] != '\0')
 		return -EINVAL;
+	a->cap = mr_capture_create(a, err, errlen);
+	if (a->cap == NULL && err[0] != '\0')
+		return -EINVAL;
 	a->webrtc = mr_webrtc_create(a, err, errlen);
 	if (a->webrtc == NULL)
 		return -ENOMEM;
@@ -494,6 +498,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 			mr_rooms_tick(a->rooms, now);
 			mr_state_tick(a->state, now);
 			mr_recorder_tick(a->rec);
+			mr_capture_tick(a->cap);
 			mr_telemetry_tick(a);
 			mr_latch_log(a, now);
 		}
@@ -521,6 +526,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	mr_defer_drain(&a->defer);
 	mr_recorder_free(a->rec);
 	a->rec = NULL;
+	mr_capture_free(a->cap);
+	a->cap = NULL;
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
 	mr_webrtc_free(a->webrtc);

@@ -47,6 +47,8 @@ struct mr_appliance {
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
 	struct mr_recorder *rec;	/* recording (controlplane/media/), NULL when off */
+	struct mr_capture *cap;		/* per-flow capture (controlplane/media/), NULL when
+					 * off */
 	struct mr_webrtc *webrtc;	/* ICE-lite/DTLS participants (controlplane/webrtc/) */
 	struct mr_api *api;
 	struct mr_ng *ng;		/* the ng control protocol (controlplane/ng/), NULL: off */

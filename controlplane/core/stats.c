@@ -16,6 +16,7 @@
 #include "router.h"
 #include "ng.h"
 #include "recorder.h"
+#include "capture.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "state.h"
@@ -90,6 +91,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 				    json_integer(a->rooms ? mr_rooms_owned(a->rooms, i) : 0));
 		json_object_set_new(j, "recording_captures", json_integer(s.rec_captured));
 		json_object_set_new(j, "recording_captures_dropped", json_integer(s.rec_dropped));
+		json_object_set_new(j, "capture_captured", json_integer(s.cap_captured));
+		json_object_set_new(j, "capture_dropped", json_integer(s.cap_dropped));
 		json_object_set_new(j, "drops", drops);
 		json_array_append_new(lcores, j);
 	}
@@ -234,6 +237,9 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	X(idle_cycles, "idle_cycles_total", "TSC cycles spent in empty loop iterations") \
 	X(rec_captured, "recording_captures_total", "RTP packets copied for a recording") \
 	X(rec_dropped, "recording_captures_dropped_total", "Captures for a recording not " \
+	  "made: ring to the writer full or capture pool empty (the media went on)") \
+	X(cap_captured, "capture_captured_total", "Frames copied for a per-flow capture") \
+	X(cap_dropped, "capture_dropped_total", "Frame copies for a per-flow capture not " \
 	  "made: ring to the writer full or capture pool empty (the media went on)")
 
 static char *
@@ -341,6 +347,7 @@ mr_http_metrics(struct mr_appliance *a)
 				mr_rooms_metrics(a->rooms, f);
 			mr_ng_metrics(a->ng, f);
 			mr_recorder_metrics(a->rec, f);
+			mr_capture_metrics(a->cap, f);
 			if (fclose(f) != 0 || text == NULL)
 				b.oom = 1;
 			else

@@ -171,6 +171,10 @@ mr_tel_lcore(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "relatches", s.relatches);
 	U64(d, "busy_cycles", s.busy_cycles);
 	U64(d, "idle_cycles", s.idle_cycles);
+	U64(d, "recording_captures", s.rec_captured);
+	U64(d, "recording_captures_dropped", s.rec_dropped);
+	U64(d, "capture_captured", s.cap_captured);
+	U64(d, "capture_dropped", s.cap_dropped);
 	drops = rte_tel_data_alloc();
 	if (drops == NULL)
 		return -ENOMEM;

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
-#include <rte_cycles.h>
-#include <rte_errno.h>
 #include <rte_mbuf.h>
-#include <rte_ring.h>
 
 #include "appliance.h"
 #include "json_req.h"
@@ -37,12 +33,11 @@
 #include "rooms.h"
 #include "router.h"
 #include "sessions.h"
+#include "wring.h"
 
 MR_LOG_REGISTER(mr_logtype_rec, recording);
 #define REC_LOG(level, ...) MR_LOG(level, mr_logtype_rec, "recording", __VA_ARGS__)
 
-#define REC_BURST 64
-#define REC_IDLE_NS 2000000L		/* the writer's sleep when the ring is empty: 2 ms */
 #define REC_MSG_WAIT_US 5000		/* how long the control thread waits on a full ring */
 #define REC_FILE_EXT ".opus"
 #define REC_ECHO 48			/* client text quoted in errors */
@@ -68,13 +63,17 @@ struct mr_rec {
 	char base[80];			/* file names: base + "-" + stream + ".opus" */
 	time_t started;
 	/* cp only */
-	uint8_t stop_sent;		/* the stop message is on the ring */
+	uint8_t stop_sent;		/* taken off its streams (and the stop message is on the
+					 * ring unless the writer ended it first) */
+	uint8_t stop_msg;		/* a stop message went on the ring: rec is freed only
+					 * once the writer saw it (stop_seen) */
 	uint8_t deleted;		/* forgotten: freed once the writer is done with it */
 	uint8_t end_seen;		/* the end was logged and announced */
 	time_t stopped;
 	/* writer: rw (relaxed stores; state with release), cp: ro (relaxed loads; state
 	 * with acquire) */
 	uint32_t state;			/* enum rec_state */
+	uint32_t stop_seen;		/* the writer is done with the stop message (release) */
 	int err;			/* errno of the failure */
 	uint64_t packets, bytes, gaps, skipped, files;
 	/* writer only, while active */
@@ -86,18 +85,10 @@ TAILQ_HEAD(mr_rec_list, mr_rec);
 
 enum rec_msg_type { MSG_START, MSG_STOP, MSG_QUIT };
 
-struct rec_msg {
-	enum rec_msg_type type;
-	struct mr_rec *rec;
-};
-
 struct mr_recorder {
 	struct mr_appliance *a;
 	char dir[256];
-	struct rte_ring *ring;
-	struct rte_mempool *mp;
-	pthread_t thr;
-	int thr_started;
+	struct mr_wring wr;		/* the ring and the writer thread */
 	struct mr_rec_list recs;	/* cp */
 	uint16_t next_id;
 	/* writer: rw (relaxed stores), cp: ro */
@@ -108,17 +99,8 @@ struct mr_recorder {
 	struct mr_rec *active;
 };
 
-static inline void
-st64(uint64_t *p, uint64_t v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t
-ld64(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
+#define st64 mr_wring_st64
+#define ld64 mr_wring_ld64
 
 /* ---- the writer thread ---- */
 
@@ -194,8 +176,9 @@ wr_file(struct mr_recorder *r, struct mr_rec *rec, uint32_t key, int *err)
 }
 
 static void
-wr_capture(struct mr_recorder *r, struct rte_mbuf *m)
+wr_capture(void *arg, struct rte_mbuf *m)
 {
+	struct mr_recorder *r = arg;
 	const struct mr_rec_cap *c = rte_pktmbuf_mtod(m, const struct mr_rec_cap *);
 	const uint8_t *rtp = (const uint8_t *)(c + 1), *pay;
 	struct mr_rec *rec;
@@ -242,13 +225,12 @@ wr_capture(struct mr_recorder *r, struct rte_mbuf *m)
 
 /* 1 when the thread must end. */
 static int
-wr_msg(struct mr_recorder *r, struct rec_msg *msg)
+wr_msg(void *arg, int type, void *p)
 {
-	enum rec_msg_type t = msg->type;
-	struct mr_rec *rec = msg->rec;
+	struct mr_recorder *r = arg;
+	struct mr_rec *rec = p;
 
-	free(msg);
-	switch (t) {
+	switch ((enum rec_msg_type)type) {
 	case MSG_START:
 		rec->wnext = r->active;
 		r->active = rec;
@@ -257,6 +239,8 @@ wr_msg(struct mr_recorder *r, struct rec_msg *msg)
 		/* Failed already: it is off the list and back with the control thread. */
 		if (__atomic_load_n(&rec->state, __ATOMIC_RELAXED) == REC_ACTIVE)
 			wr_end(r, rec, 0);
+		/* Release: the last the writer touches of rec; it may be freed after. */
+		__atomic_store_n(&rec->stop_seen, 1, __ATOMIC_RELEASE);
 		return 0;
 	case MSG_QUIT:
 	default:
@@ -266,59 +250,13 @@ wr_msg(struct mr_recorder *r, struct rec_msg *msg)
 	}
 }
 
-static void *
-wr_main(void *arg)
-{
-	struct mr_recorder *r = arg;
-	void *objs[REC_BURST];
-	unsigned int i, n;
-	int quit = 0;
-
-	while (!quit) {
-		n = rte_ring_sc_dequeue_burst(r->ring, objs, REC_BURST, NULL);
-		if (n == 0) {
-			struct timespec ts = { 0, REC_IDLE_NS };
-
-			nanosleep(&ts, NULL);
-			continue;
-		}
-		for (i = 0; i < n; i++) {
-			uintptr_t o = (uintptr_t)objs[i];
-
-			if (o & MR_REC_MSG_TAG) {
-				quit |= wr_msg(r, (struct rec_msg *)(o & ~(uintptr_t)MR_REC_MSG_TAG));
-			} else {
-				wr_capture(r, objs[i]);
-				rte_pktmbuf_free(objs[i]);
-			}
-		}
-	}
-	return NULL;
-}
-
 /* ---- the control thread's side ---- */
 
 static int
 rec_send(struct mr_recorder *r, enum rec_msg_type type, struct mr_rec *rec)
 {
-	struct rec_msg *msg = malloc(sizeof(*msg));
-	uint64_t until;
-
-	if (msg == NULL)
-		return -ENOMEM;
-	msg->type = type;
-	msg->rec = rec;
-	until = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000000 * REC_MSG_WAIT_US;
-	/* The ring's release hands msg and rec (filled before) to the writer. A full ring is
-	 * waited on a few milliseconds at most (the writer drains it unless the disk hangs). */
-	while (rte_ring_mp_enqueue(r->ring, (void *)((uintptr_t)msg | MR_REC_MSG_TAG)) != 0) {
-		if (rte_get_tsc_cycles() > until) {
-			free(msg);
-			return -ENOBUFS;
-		}
-		rte_pause();
-	}
-	return 0;
+	/* The ring's release hands rec (filled before) to the writer. */
+	return mr_wring_send(&r->wr, type, rec, REC_MSG_WAIT_US);
 }
 
 static uint32_t
@@ -355,6 +293,7 @@ rec_stop(struct mr_recorder *r, struct mr_rec *rec)
 	if (rec_send(r, MSG_STOP, rec) < 0)
 		return -ENOBUFS;	/* tried again by the tick */
 	rec->stop_sent = 1;
+	rec->stop_msg = 1;
 	rec->stopped = time(NULL);
 	return 0;
 }
@@ -567,6 +506,16 @@ out:
 	return rc;
 }
 
+/* Is the writer done with rec: ended, taken off its streams, its stop message (if one
+ * was sent) handled? */
+static int
+rec_done(const struct mr_rec *rec)
+{
+	/* Acquire: pairs with the writer's release of stop_seen. */
+	return rec->stop_sent && rec_state(rec) != REC_ACTIVE &&
+		(!rec->stop_msg || __atomic_load_n(&rec->stop_seen, __ATOMIC_ACQUIRE));
+}
+
 /* Free what was forgotten (DELETE of an ended recording, a failed start) and the oldest
  * ended ones past REC_HISTORY, once the writer is done with them. */
 static void
@@ -576,10 +525,10 @@ rec_free_done(struct mr_recorder *r)
 	unsigned int ended = 0;
 
 	TAILQ_FOREACH(rec, &r->recs, link)
-		ended += rec->stop_sent && !rec->deleted && rec_state(rec) != REC_ACTIVE;
+		ended += !rec->deleted && rec_done(rec);
 	for (rec = TAILQ_FIRST(&r->recs); rec != NULL; rec = n) {
 		n = TAILQ_NEXT(rec, link);
-		if (!rec->stop_sent || rec_state(rec) == REC_ACTIVE)
+		if (!rec_done(rec))
 			continue;
 		if (!rec->deleted) {
 			if (ended <= REC_HISTORY)
@@ -795,21 +744,12 @@ mr_recorder_create(struct mr_appliance *a, char *err, size_t errlen)
 {
 	const struct mr_config *cfg = a->cfg;
 	struct mr_recorder *r;
-	unsigned int n;
 
 	err[0] = '\0';
 	if (cfg->rec_dir[0] == '\0')
 		return NULL;
-	if (mkdir(cfg->rec_dir, 0750) != 0 && errno != EEXIST) {
-		snprintf(err, errlen, "recording.directory: cannot create %s: %s", cfg->rec_dir,
-			 strerror(errno));
+	if (mr_wring_dir("recording.directory", cfg->rec_dir, err, errlen) < 0)
 		return NULL;
-	}
-	if (access(cfg->rec_dir, W_OK | X_OK) != 0) {
-		snprintf(err, errlen, "recording.directory: %s: %s", cfg->rec_dir,
-			 strerror(errno));
-		return NULL;
-	}
 	r = calloc(1, sizeof(*r));
 	if (r == NULL) {
 		snprintf(err, errlen, "recording: out of memory");
@@ -818,61 +758,34 @@ mr_recorder_create(struct mr_appliance *a, char *err, size_t errlen)
 	r->a = a;
 	TAILQ_INIT(&r->recs);
 	snprintf(r->dir, sizeof(r->dir), "%s", cfg->rec_dir);
-	n = cfg->rec_ring;
-	r->ring = rte_ring_create("mr_rec", n, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	/* As many buffers as the ring holds: captures wait in the ring, nowhere else. */
-	r->mp = rte_pktmbuf_pool_create("mr_rec_mp", n - 1, 64, 0,
-					RTE_PKTMBUF_HEADROOM + MR_REC_BUF, SOCKET_ID_ANY);
-	if (r->ring == NULL || r->mp == NULL) {
-		snprintf(err, errlen, "recording: cannot create the capture ring and pool (%u "
-			 "buffers of %u bytes): %s", n, MR_REC_BUF, rte_strerror(rte_errno));
-		goto fail;
+	r->wr.on_copy = wr_capture;
+	r->wr.on_msg = wr_msg;
+	r->wr.arg = r;
+	if (mr_wring_start(&r->wr, "recording", "mr_rec", cfg->rec_ring, MR_REC_BUF,
+			   "mr-rec-writer", err, errlen) < 0) {
+		free(r);
+		return NULL;
 	}
-	if (pthread_create(&r->thr, NULL, wr_main, r) != 0) {
-		snprintf(err, errlen, "recording: cannot start the writer thread");
-		goto fail;
-	}
-	pthread_setname_np(r->thr, "mr-rec-writer");
-	r->thr_started = 1;
-	a->dp->rec_ring = r->ring;
-	a->dp->rec_mp = r->mp;
+	a->dp->rec_ring = r->wr.ring;
+	a->dp->rec_mp = r->wr.mp;
 	REC_LOG(INFO, "recording into %s\n", r->dir);
 	return r;
-fail:
-	rte_ring_free(r->ring);
-	rte_mempool_free(r->mp);
-	free(r);
-	return NULL;
 }
 
 void
 mr_recorder_free(struct mr_recorder *r)
 {
 	struct mr_rec *rec;
-	void *o;
 
 	if (r == NULL)
 		return;
-	if (r->thr_started) {
-		while (rec_send(r, MSG_QUIT, NULL) < 0)
-			;
-		pthread_join(r->thr, NULL);
-	}
-	/* Nothing runs any more: what is left in the ring is freed. */
-	while (rte_ring_dequeue(r->ring, &o) == 0) {
-		if ((uintptr_t)o & MR_REC_MSG_TAG)
-			free((void *)((uintptr_t)o & ~(uintptr_t)MR_REC_MSG_TAG));
-		else
-			rte_pktmbuf_free(o);
-	}
+	r->a->dp->rec_ring = NULL;
+	r->a->dp->rec_mp = NULL;
+	mr_wring_stop(&r->wr, MSG_QUIT);
 	while ((rec = TAILQ_FIRST(&r->recs)) != NULL) {
 		TAILQ_REMOVE(&r->recs, rec, link);
 		free(rec);
 	}
-	r->a->dp->rec_ring = NULL;
-	r->a->dp->rec_mp = NULL;
-	rte_ring_free(r->ring);
-	rte_mempool_free(r->mp);
 	free(r);
 }
 

@@ -80,6 +80,12 @@ mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t ki
 }
 
 int
+mr_rooms_exists(const struct mr_rooms *rs, uint32_t room)
+{
+	return mr_room_find(rs, room) != NULL;
+}
+
+int
 mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part)
 {
 	struct mr_cp_room *r = mr_room_find(rs, room);

@@ -271,6 +271,8 @@ struct mr_dp_part *mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t
  * rx_pt). 0 or -ENOENT. */
 int mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t kind,
 		       int pt);
+/* 1 when the room exists. */
+int mr_rooms_exists(const struct mr_rooms *rs, uint32_t room);
 /* The connection went away without a leave: connected = false, nothing else. 204. */
 int mr_rooms_disconnect(struct mr_rooms *rs, uint32_t room, uint32_t part);
 /* Remove the participant (its streams too), with the reason of participant_left. 204. */

@@ -177,6 +177,7 @@ mr_srtp_tx_finish(struct mr_worker *w)
 		o->ctr.pkts_out++;
 		o->ctr.bytes_out += tp->pi->payload_len;
 		w->stats.relayed++;
+		mr_cap(w, &o->cap_id, MR_CAP_OUT, tp->m);
 		mr_worker_tx(w, o->port_idx, tp->m);
 	}
 }

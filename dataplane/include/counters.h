@@ -126,6 +126,9 @@ struct mr_lcore_stats {
 	uint64_t rec_captured;		/* RTP packets copied for a recording (rec.h) */
 	uint64_t rec_dropped;		/* captures not made: recording ring full or pool empty
 					 * (the media itself went on) */
+	uint64_t cap_captured;		/* frames copied for a per-flow capture (cap.h) */
+	uint64_t cap_dropped;		/* copies not made: capture ring full or pool empty
+					 * (the media itself went on) */
 	uint64_t drops[MR_DROP_MAX];
 };
 

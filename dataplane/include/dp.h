@@ -204,6 +204,12 @@ struct mr_dp {
 					 * messages) → the writer thread */
 	struct rte_mempool *rec_mp;	/* MR_REC_BUF data rooms, apart from the packet pool
 					 * so a slow disk never starves the media */
+	/* Per-flow capture (cap.h): copies of captured endpoints' frames to the capture
+	 * writer thread. cp: written before launch, dp: ro. NULL when capture is not
+	 * configured. */
+	struct rte_ring *cap_ring;	/* MP/SC: the workers (and the control thread's
+					 * messages) → the writer thread */
+	struct rte_mempool *cap_mp;	/* MR_CAP_BUF data rooms, apart from the packet pool */
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };

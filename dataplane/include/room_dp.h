@@ -186,7 +186,10 @@ struct mr_dp_part {
 	struct mr_ep local;		/* the participant's relay endpoint (RTP and RTCP) */
 	uint16_t port_idx;		/* appliance port the local address is on */
 	uint8_t level_ext_id;		/* RFC 8285 one-byte id of RFC 6464 audio level, 0 = none */
-	uint8_t pad;
+	uint8_t cap_id;			/* the exception to line 0: cp: rw (relaxed store, when
+					 * a capture starts or stops), dp: ro (relaxed load): the
+					 * capture slot of this participant's frames, 0 = none
+					 * (cap.h) */
 	uint32_t id;			/* control-plane participant id */
 	uint32_t relay_ssrc;		/* SSRC the relay's own RTCP to this participant uses */
 	struct mr_dp_srtp *srtp;	/* SRTP with this participant (session_dp.h), NULL:

@@ -125,6 +125,9 @@ struct mr_dp_leg {
 	struct mr_rtp_stats rtp;
 	uint32_t clock_rate;		/* clock used for jitter (0 = unknown) */
 	uint8_t clock_pt;		/* payload type clock_rate was derived for */
+	uint8_t cap_id;			/* cp: rw (relaxed store), dp: ro (relaxed load): the
+					 * capture slot of this leg's frames, 0 = none (cap.h);
+					 * in the padding */
 	uint16_t rec_id;		/* cp: rw (relaxed store), dp: ro (relaxed load): the
 					 * recording of this leg's RTP, 0 = none (rec.h); in the
 					 * padding, the leg does not grow */

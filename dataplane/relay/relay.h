@@ -13,6 +13,7 @@
 #include <rte_prefetch.h>
 
 #include "dp_priv.h"
+#include "cap_dp.h"
 #include "hdr.h"
 #include "rec_dp.h"
 #include "rtp_stats.h"
@@ -189,6 +190,7 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 	o->ctr.pkts_out++;
 	o->ctr.bytes_out += pi->payload_len;
 	w->stats.relayed++;
+	mr_cap(w, &o->cap_id, MR_CAP_OUT, m);
 	mr_worker_tx(w, o->port_idx, m);
 }
 
@@ -203,6 +205,8 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	unsigned int li = (val >> 1) & 1;
 	struct mr_dp_leg *l = &s->leg[li];
 
+	/* A captured leg's frames as they arrived (cap.h). */
+	mr_cap(w, &l->cap_id, MR_CAP_IN, m);
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		l->ctr.drop_rtp++;
 		mr_drop(w, m, MR_DROP_RTP_MALFORMED);

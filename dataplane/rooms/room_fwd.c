@@ -17,6 +17,7 @@
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
 
+#include "cap_dp.h"
 #include "dp_priv.h"
 #include "ice.h"
 #include "pkt_parse.h"
@@ -152,6 +153,7 @@ room_send(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, uint16
 		     to->path.mac.addr_bytes, tclass, payload, plen, ck);
 	to->ctr.pkts_out++;
 	to->ctr.bytes_out += plen;
+	mr_cap(w, &to->cap_id, MR_CAP_OUT, m);
 	mr_worker_tx(w, to->port_idx, m);
 	return 0;
 }
@@ -286,6 +288,7 @@ room_send_indirect(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *t
 		     to->path.mac.addr_bytes, tclass, payload, plen, ck);
 	to->ctr.pkts_out++;
 	to->ctr.bytes_out += plen;
+	mr_cap(w, &to->cap_id, MR_CAP_OUT, h);
 	mr_worker_tx(w, to->port_idx, h);
 	return 0;
 }
@@ -396,6 +399,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	sub->ctr.pkts_out++;
 	sub->ctr.bytes_out += plen;
 	w->stats.relayed++;
+	mr_cap(w, &sub->cap_id, MR_CAP_OUT, m);
 	mr_worker_tx(w, sub->port_idx, m);
 	return sent + 1;
 }
@@ -821,6 +825,8 @@ void
 mr_room_fwd_input(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi,
 		  struct mr_dp_part *part, uint64_t now)
 {
+	/* A captured participant's frames as they arrived (cap.h). */
+	mr_cap(w, &part->cap_id, MR_CAP_IN, m);
 	if (unlikely(pi->drop == MR_DROP_RTP_MALFORMED)) {
 		part->ctr.drop_rtp++;
 		mr_drop(w, m, MR_DROP_RTP_MALFORMED);

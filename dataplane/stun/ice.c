@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "cap_dp.h"
 #include "dp_priv.h"
 #include "ice.h"
 #include "ice_dp.h"
@@ -85,6 +86,7 @@ ice_stun(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	mr_hdr_write(m, p - hlen, op, &part->local, &src, smac.addr_bytes, pi->tclass, p,
 		     (uint16_t)len, NULL);
 	ice->ctr.answered++;
+	mr_cap(w, &part->cap_id, MR_CAP_OUT, m);
 	mr_worker_tx(w, part->port_idx, m);
 }
 

@@ -29,6 +29,7 @@
 #include <rte_seqcount.h>
 
 #include "appliance.h"
+#include "cap.h"
 #include "cmdq.h"
 #include "counters.h"
 #include "defer.h"
@@ -2659,6 +2660,142 @@ test_srtp(void **state)
 	srtp_case(MR_SRTP_ENGINE_LIBSRTP);
 }
 
+/* ---- per-flow capture (cap.h) ---- */
+
+/* The next copy on ring: its header checked, its frame compared with want. */
+static void
+cap_expect(struct rte_ring *ring, uint8_t slot, uint8_t dir, const uint8_t *want, uint16_t len)
+{
+	const struct mr_cap_hdr *h;
+	struct rte_mbuf *c = NULL;
+
+	assert_int_equal(rte_ring_dequeue(ring, (void **)&c), 0);
+	h = rte_pktmbuf_mtod(c, const struct mr_cap_hdr *);
+	assert_int_equal(h->slot, slot);
+	assert_int_equal(h->dir, dir);
+	assert_int_equal(h->len, len);
+	assert_int_equal(h->orig_len, len);
+	assert_int_equal(c->data_len, sizeof(*h) + len);
+	assert_memory_equal(h + 1, want, len);
+	rte_pktmbuf_free(c);
+}
+
+/* A captured leg: the frame that arrives on it as it came (SRTP, before decryption) and
+ * the frame that leaves from it as it went (headers rewritten, encrypted), nothing of the
+ * other leg; a full ring drops the copy (capture_dropped), never the media; an uncaptured
+ * leg copies nothing, even without a ring. */
+static void
+test_capture(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	enum mr_srtp_engine_kind kind = MR_SRTP_ENGINE_IPSEC_MB;
+	struct mr_srtp_engine *e = mr_srtp_engine_create(kind), *te = mr_srtp_engine_create(kind);
+	struct mr_srtp_ctx *snd = srtp_ctx(kind, 0x11);
+	struct rte_ring *ring = rte_ring_create("t_cap", 4, 0, RING_F_SC_DEQ);	/* holds 3 */
+	struct rte_mempool *cmp = rte_pktmbuf_pool_create("t_cap_mp", 15, 0, 0,
+							  RTE_PKTMBUF_HEADROOM + MR_CAP_BUF, 0);
+	struct mr_ep x = X, r0 = R0, l0, l1;
+	struct mr_dp_srtp *d1;
+	struct mr_dp_session *s;
+	struct rte_mbuf *out, *outs[64];
+	uint8_t pl[256], enc[256];
+	uint16_t n, elen;
+	struct frame f, g;
+	unsigned int i;
+
+	(void)state;
+	assert_non_null(e);
+	assert_non_null(te);
+	assert_non_null(ring);
+	assert_non_null(cmp);
+	assert_int_equal(mr_worker_srtp_setup(w, e), 0);
+	s = sess_std(0, 20200, 20202);
+	l0 = s->leg[0].local;
+	l1 = s->leg[1].local;
+	d1 = rte_zmalloc("t_srtp", sizeof(*d1), 0);
+	assert_non_null(d1);
+	d1->rx = srtp_ctx(kind, 0x11);
+	d1->tx = srtp_ctx(kind, 0x33);
+	d1->rx_srtp = 1;
+	s->leg[1].srtp = d1;
+	n = rtp(pl, 0, 100, 16000, 0x5ec0de01, 40);
+	memcpy(enc, pl, n);
+	elen = srtp_do(te, snd, enc, n, 1, MR_SRTP_OK);
+
+	/* Not captured, no ring: nothing copied, nothing counted. */
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc, elen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 10), 1);
+	rte_pktmbuf_free(take1(P_A, 0));
+	assert_int_equal(w->stats.cap_captured + w->stats.cap_dropped, 0);
+
+	/* Captured without a ring: counted, relayed. */
+	s->leg[1].cap_id = 3;
+	n = rtp(pl, 0, 101, 16160, 0x5ec0de01, 40);
+	memcpy(enc, pl, n);
+	elen = srtp_do(te, snd, enc, n, 1, MR_SRTP_OK);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc, elen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 20), 1);
+	rte_pktmbuf_free(take1(P_A, 0));
+	assert_int_equal(w->stats.cap_dropped, 1);
+
+	/* In on leg 1 as it arrived (encrypted); R0's packet to leg 0 is not copied there, only
+	 * when it leaves leg 1, as it went (from l1 to X, encrypted under leg 1's key). */
+	dp->cap_ring = ring;
+	dp->cap_mp = cmp;
+	n = rtp(pl, 0, 102, 16320, 0x5ec0de01, 40);
+	memcpy(enc, pl, n);
+	elen = srtp_do(te, snd, enc, n, 1, MR_SRTP_OK);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, enc, elen, &PLAIN);
+	inject_f(P_B, &f);
+	n = rtp(pl, 8, 7, 999, 0xaabbccdd, 100);
+	build_udp(&g, MAC_A, RMAC0, &r0, &l0, pl, n, &PLAIN);
+	inject_f(P_A, &g);
+	assert_int_equal(mr_worker_iteration(w, T0 + 30), 2);
+	rte_pktmbuf_free(take1(P_A, 0));
+	out = take1(P_B, 0);
+	assert_int_equal(out->data_len, 14 + 20 + 8 + n + 10);
+	assert_int_equal(w->stats.cap_captured, 2);
+	/* (port A is polled first: its packet's copy comes first) */
+	cap_expect(ring, 3, MR_CAP_OUT, rte_pktmbuf_mtod(out, const uint8_t *), out->data_len);
+	cap_expect(ring, 3, MR_CAP_IN, f.b, f.len);
+	rte_pktmbuf_free(out);
+
+	/* A full ring: the copies are dropped and counted, the media goes on. */
+	for (i = 0; i < 4; i++) {
+		build_udp(&g, MAC_A, RMAC0, &r0, &l0, pl, n, &PLAIN);
+		inject_f(P_A, &g);
+	}
+	assert_int_equal(mr_worker_iteration(w, T0 + 40), 4);
+	take_n(P_B, 0, outs, 4);
+	rte_pktmbuf_free_bulk(outs, 4);
+	assert_int_equal(w->stats.cap_captured, 5);
+	assert_int_equal(w->stats.cap_dropped, 2);
+	assert_int_equal(drops_total(w), 0);
+	for (i = 0; i < 3; i++) {
+		struct rte_mbuf *c = NULL;
+
+		assert_int_equal(rte_ring_dequeue(ring, (void **)&c), 0);
+		assert_int_equal(rte_pktmbuf_mtod(c, const struct mr_cap_hdr *)->dir, MR_CAP_OUT);
+		rte_pktmbuf_free(c);
+	}
+
+	dp->cap_ring = NULL;
+	dp->cap_mp = NULL;
+	s->leg[1].cap_id = 0;
+	s->leg[1].srtp = NULL;
+	mr_srtp_ctx_free(d1->rx);
+	mr_srtp_ctx_free(d1->tx);
+	rte_free(d1);
+	mr_srtp_ctx_free(snd);
+	mr_srtp_engine_free(te);
+	mr_worker_srtp_free(w);
+	rte_ring_free(ring);
+	rte_mempool_free(cmp);
+	assert_quiet();
+}
+
 int
 main(void)
 {
@@ -2686,6 +2823,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bad_checksums, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_srtp, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_capture, case_up, case_down),
 	};
 	int rc;
 

@@ -32,6 +32,7 @@
 #include <rte_ring_elem.h>
 #include <rte_seqcount.h>
 
+#include "cap.h"
 #include "counters.h"
 #include "dp_priv.h"
 #include "ice_dp.h"
@@ -1007,6 +1008,72 @@ test_record_capture(void **state)
 	r.st->rec_id = 0;
 	rte_ring_free(ring);
 	rte_mempool_free(rmp);
+	assert_quiet();
+}
+
+/* Per-flow capture (cap.h) of a publisher and a subscriber: the publisher's frame as it
+ * arrived, the subscriber's indirect copy (a header mbuf chained to the payload) joined into
+ * one frame as it left; other subscribers' copies are not copied. */
+static void
+test_capture_parts(void **state)
+{
+	struct std_room r;
+	struct rte_mbuf *outa[4], *c = NULL;
+	struct rte_ring *ring = rte_ring_create("r_cap", 8, 0, RING_F_SC_DEQ);
+	struct rte_mempool *cmp = rte_pktmbuf_pool_create("r_cap_mp", 15, 0, 0,
+							  RTE_PKTMBUF_HEADROOM + MR_CAP_BUF, 0);
+	const struct mr_cap_hdr *h;
+	uint8_t pl[1000], flat[1200];
+	const void *want;
+	struct frame f;
+	uint16_t plen;
+
+	(void)state;
+	assert_non_null(ring);
+	assert_non_null(cmp);
+	std_room(&r, 30370, 0);
+	dp->fanout = MR_DP_FANOUT_INDIRECT;
+	dp->cap_ring = ring;
+	dp->cap_mp = cmp;
+	r.p->cap_id = 5;
+	r.s[0]->cap_id = 6;
+	plen = rtp(pl, 96, 1, 0, SSRC_PUB, 900);
+	build_udp(&f, MAC_A, PMAC, &r.rp, &r.p->local, pl, plen, &PLAIN);
+	inject_f(P_A, &f);
+	mr_worker_iteration(w, T0);
+	take_n(P_A, outa, 2);
+	rte_pktmbuf_free(take1(P_C));
+	assert_int_equal(outa[0]->nb_segs, 2);
+	assert_int_equal(w->stats.cap_captured, 2);
+	assert_int_equal(rte_ring_count(ring), 2);
+
+	assert_int_equal(rte_ring_dequeue(ring, (void **)&c), 0);
+	h = rte_pktmbuf_mtod(c, const struct mr_cap_hdr *);
+	assert_int_equal(h->slot, 5);
+	assert_int_equal(h->dir, MR_CAP_IN);
+	assert_int_equal(h->len, f.len);
+	assert_memory_equal(h + 1, f.b, f.len);
+	rte_pktmbuf_free(c);
+
+	assert_int_equal(rte_ring_dequeue(ring, (void **)&c), 0);
+	h = rte_pktmbuf_mtod(c, const struct mr_cap_hdr *);
+	assert_int_equal(h->slot, 6);
+	assert_int_equal(h->dir, MR_CAP_OUT);
+	assert_int_equal(h->len, outa[0]->pkt_len);
+	assert_int_equal(h->orig_len, outa[0]->pkt_len);
+	want = rte_pktmbuf_read(outa[0], 0, outa[0]->pkt_len, flat);
+	assert_non_null(want);
+	assert_memory_equal(h + 1, want, h->len);
+	rte_pktmbuf_free(c);
+	free_n(outa, 2);
+
+	dp->cap_ring = NULL;
+	dp->cap_mp = NULL;
+	r.p->cap_id = 0;
+	r.s[0]->cap_id = 0;
+	rte_ring_free(ring);
+	rte_mempool_free(cmp);
+	assert_int_equal(drops_total(), 0);
 	assert_quiet();
 }
 
@@ -2204,6 +2271,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_short_data_room, case_up, case_down),
 		cmocka_unit_test(test_layout),
 		cmocka_unit_test_setup_teardown(test_record_capture, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_capture_parts, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_ice, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rooms_setup, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_room_bleed, case_up, case_down),

@@ -603,7 +603,7 @@ def free_tcp_port():
 def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=(1,),
 		idle_sleep_us=50, rx_queues=1, token="", relay=None, api_extra=None,
 		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None,
-		srtp_overlap_ms=60000, recording_dir=None):
+		srtp_overlap_ms=60000, recording_dir=None, capture_dir=None):
 	"""A daemon configuration: one port, net_tap on `tap` unless `device` names another;
 	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port. The SRTP
 	re-key overlap is long, so that a test's packets under the old key are in it whatever
@@ -652,7 +652,8 @@ log = {{
 srtp = {{
 	rekey_overlap_ms = {srtp_overlap_ms};
 }};
-{f'{chr(10)}recording = {{{chr(10)}{chr(9)}directory = "{recording_dir}";{chr(10)}}};{chr(10)}' if recording_dir else ""}"""
+{f'{chr(10)}recording = {{{chr(10)}{chr(9)}directory = "{recording_dir}";{chr(10)}}};{chr(10)}' if recording_dir else ""}\
+{f'{chr(10)}capture = {{{chr(10)}{chr(9)}directory = "{capture_dir}";{chr(10)}}};{chr(10)}' if capture_dir else ""}"""
 
 
 class Daemon:

@@ -213,6 +213,26 @@ def test_openapi_drive_all(env):
 	call("get", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 	call("delete", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 
+	# Per-flow capture (the smoke daemon has capture.directory): a session's leg.
+	sess = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
+	cap = call("post", "/v1/captures", body={"session": sess["id"], "leg": 0, "packets": 10,
+						  "duration_ms": 60000}, want=201)
+	cid = {"id": cap["id"]}
+	call("post", "/v1/captures", body={"session": sess["id"], "leg": "a"}, want=409)
+	call("post", "/v1/captures", body={"session": sess["id"], "leg": 0, "packets": 0},
+	     want=400)
+	call("get", "/v1/captures", want=200)
+	call("get", "/v1/captures/{id}", cid, want=200)
+	call("get", "/v1/captures/{id}/pcapng", cid, want=409)
+	call("delete", "/v1/captures/{id}", cid, want=204)
+	h.wait_for(lambda: d.ok("GET", f"/v1/captures/{cap['id']}")["state"] == "stopped", 10,
+		   what="the capture to stop")
+	call("get", "/v1/captures/{id}/pcapng", cid, want=200)
+	call("delete", "/v1/captures/{id}", cid, want=204)
+	call("get", "/v1/captures/{id}", cid, want=404)
+	call("get", "/v1/captures/{id}/pcapng", cid, want=404)
+	call("delete", "/v1/sessions/{id}", {"id": sess["id"]}, want=204)
+
 	# Operations.
 	call("get", "/v1/health", want=200)
 	call("get", "/v1/stats", want=200)

@@ -912,6 +912,39 @@ test_recording(void **state)
 	assert_non_null(strstr(err, "dir"));
 }
 
+/* capture = { directory; ring; max_active; }: off by default, bounds checked. */
+static void
+test_capture(void **state)
+{
+	struct mr_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cap_dir, "");
+	assert_int_equal(cfg.cap_ring, 4096);
+	assert_int_equal(cfg.cap_max_active, 8);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "capture = { directory = \"/var/cap\"; ring = 512; "
+			      "max_active = 2; };\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.cap_dir, "/var/cap");
+	assert_int_equal(cfg.cap_ring, 512);
+	assert_int_equal(cfg.cap_max_active, 2);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "capture = { directory = \"cap\"; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "capture.directory"));
+	assert_int_equal(load(MINIMAL "capture = { ring = 3000; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "capture.ring"));
+	assert_int_equal(load(MINIMAL "capture = { max_active = 65; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "capture.max_active"));
+	assert_int_equal(load(MINIMAL "capture = { snaplen = 64; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "snaplen"));
+}
+
 /* ports.rx_checksum, and which EAL options mrelayd adds (controlplane/core/main.c). */
 static void
 test_rx_checksum_and_eal(void **state)
@@ -1165,6 +1198,7 @@ main(void)
 		cmocka_unit_test(test_rx_queue_bound),
 		cmocka_unit_test(test_rx_checksum_and_eal),
 		cmocka_unit_test(test_recording),
+		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_hostile_calls),
 		cmocka_unit_test(test_load_files),
 		cmocka_unit_test(test_unreadable_file),
