@@ -88,8 +88,12 @@ class Ng:
 		self.s.close()
 
 
-NG_ROOT = "198.19.255.1"	# the control link: root namespace side (mrelayd's ng socket)
-NG_NS = "198.19.255.2"		# the test namespace side (Kamailio)
+# The control link, a /30 of 198.19.128.0/17 chosen by the runner's PID: its root side is an
+# address of the root namespace, which parallel runs share (one fixed /30 made a second run's
+# ng requests leave through the first run's veth).
+_LINK = (198 << 24) | (19 << 16) | (128 << 8) | 4 * (h.PID % 8192)
+NG_ROOT = socket.inet_ntoa((_LINK + 1).to_bytes(4, "big"))	# root side: mrelayd's ng socket
+NG_NS = socket.inet_ntoa((_LINK + 2).to_bytes(4, "big"))	# the test namespace side (Kamailio)
 
 
 def control_link(env):
@@ -118,7 +122,7 @@ def ng_daemon(env):
 		return d
 	control_link(env)
 	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B,
-			   relay={"max_sessions": 512, "port_max": 31999},
+			   relay={"max_sessions": 512, "port_max": 31999, "ended_history": 512},
 			   api_extra={"insecure": "true"})
 	d.ng_port = h.free_tcp_port()
 	d.ng_addr = NG_ROOT
@@ -601,3 +605,70 @@ def test_ng_kamailio_cancel(env):
 	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 10, what="no session left")
 	eq(d.stats()["ng"]["calls"], 0, "ng calls left")
 	uas.wait(timeout=10)
+
+
+CALLS = 100
+
+
+def test_ng_kamailio_100_calls(env):
+	"""100 simultaneous calls through Kamailio's rtpengine module: sipp's uac_pcap places them
+	(50 a second, at most 100 open) against uas -rtp_echo; each plays g711a.pcap and a digit
+	for about 9 s, so all 100 are up together. At the peak mrelay holds 100 ng calls, 100
+	sessions and ng `list` names every one; every call had its offer, answer and delete
+	(no ng error); every call's media went through mrelay both ways, each leg relaying every
+	packet it received; at the end no session and no call is left."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	want = pcap_udp_count("/usr/share/sip-tester/g711a.pcap") + \
+		pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
+	ng0 = ng_stats(d)
+	created0 = d.stats()["sessions"]["created"]
+	c = Ng(d.ng_port)
+	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
+		   "-m", str(CALLS))
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5066", "-mi", UAC,
+		   "-s", "echo", "-r", "50", "-l", str(CALLS), "-m", str(CALLS), "-timeout", "90")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	try:
+		# The peak: every call up at once (each lasts about 9 s; all start within 2 s).
+		h.wait_for(lambda: ng_stats(d)["calls"] == CALLS, 60, what=f"{CALLS} ng calls at once")
+		peak = d.stats()["sessions"]["active"]
+		listed = c.request({"command": "list", "limit": 1000})
+		st = c.request({"command": "statistics"})["statistics"]
+		# The sessions by call (GET lists the active ones; an ended one is found by id).
+		page = d.ok("GET", "/v1/sessions?limit=1000")
+	finally:
+		c.close()
+	eq(peak, CALLS, "sessions at the peak")
+	eq(len(set(listed["calls"])), CALLS, "calls listed at the peak")
+	eq(st["currentstatistics"]["sessionstotal"], CALLS, "ng statistics at the peak")
+	sipp_wait(uac, 120)
+	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 20, what="no session left")
+	ng1 = ng_stats(d)
+	eq(ng1["calls"], 0, "ng calls left")
+	for cmd in ("offer", "answer", "delete"):
+		eq(ng1["requests"][cmd] - ng0["requests"][cmd], CALLS, f"ng {cmd} requests")
+	for k in ("errors", "malformed", "unknown_flags", "unknown_keys"):
+		eq(ng1[k] - ng0[k], 0, f"ng {k}")
+	eq(ng1["calls_created"] - ng0["calls_created"], CALLS, "ng calls created")
+	eq(ng1["calls_deleted"] - ng0["calls_deleted"], CALLS, "ng calls deleted")
+	eq(d.stats()["sessions"]["created"] - created0, CALLS, "sessions created")
+	calls = {s["label"]: s["id"] for s in page["sessions"]}
+	eq(sorted(calls), sorted(listed["calls"]), "the calls of the sessions at the peak")
+	# Media: each call's session, ended (ended sessions stay visible to GET by id).
+	sent = echoed = 0
+	for label in listed["calls"]:
+		s = d.ok("GET", f"/v1/sessions/{calls[label]}")
+		eq(s["state"], "ended", f"{label}: session after the BYE")
+		l0, l1 = (x["counters"] for x in s["legs"])
+		check(0 < l0["packets_in"] <= want and 0 < l1["packets_in"],
+		      f"{label}: no media both ways: {s['legs']}")
+		eq(l1["packets_out"], l0["packets_in"], f"{label}: caller's packets relayed")
+		eq(l0["packets_out"], l1["packets_in"], f"{label}: echoes relayed")
+		sent += l0["packets_in"]
+		echoed += l1["packets_in"]
+	print(f"    {CALLS} calls: {sent} packets from the callers ({CALLS * want} played), "
+	      f"{echoed} echoed, all relayed")
+	uas.wait(timeout=20)
