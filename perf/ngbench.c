@@ -221,6 +221,8 @@ receive(struct client *c, unsigned int ci)
 			send_slot(c, s);
 		}
 	}
+	if (n < 0 && errno == ECONNREFUSED)
+		die("no ng server there (ICMP port unreachable)");
 }
 
 static int
@@ -328,7 +330,7 @@ main(int argc, char **argv)
 		if (poll(pfd, g.clients, 100) < 0 && errno != EINTR)
 			die("poll failed");
 		for (i = 0; i < g.clients; i++)
-			if (pfd[i].revents & POLLIN)
+			if (pfd[i].revents & (POLLIN | POLLERR))
 				receive(&cl[i], i);
 		t = now_ns();
 		for (i = 0; i < g.clients; i++)
@@ -367,5 +369,10 @@ main(int argc, char **argv)
 		if (g.errors)
 			printf("  first error: %s\n", g.first_error);
 	}
+	for (i = 0; i < g.clients; i++)
+		close(cl[i].fd);
+	free(cl);
+	for (i = 0; i < NCMD; i++)
+		free(g.lat[i].ns);
 	return g.errors ? 1 : 0;
 }

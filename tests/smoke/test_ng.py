@@ -635,11 +635,11 @@ def test_ng_kamailio_100_calls(env):
 		   "-m", str(CALLS))
 	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
 	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5066", "-mi", UAC,
-		   "-s", "echo", "-r", "50", "-l", str(CALLS), "-m", str(CALLS), "-timeout", "90")
+		   "-s", "echo", "-r", "50", "-l", str(CALLS), "-m", str(CALLS), "-timeout", "80")
 	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
 	try:
 		# The peak: every call up at once (each lasts about 9 s; all start within 2 s).
-		h.wait_for(lambda: ng_stats(d)["calls"] == CALLS, 60, what=f"{CALLS} ng calls at once")
+		h.wait_for(lambda: ng_stats(d)["calls"] == CALLS, 40, what=f"{CALLS} ng calls at once")
 		peak = d.stats()["sessions"]["active"]
 		listed = c.request({"command": "list", "limit": 1000})
 		st = c.request({"command": "statistics"})["statistics"]
@@ -650,7 +650,7 @@ def test_ng_kamailio_100_calls(env):
 	eq(peak, CALLS, "sessions at the peak")
 	eq(len(set(listed["calls"])), CALLS, "calls listed at the peak")
 	eq(st["currentstatistics"]["sessionstotal"], CALLS, "ng statistics at the peak")
-	sipp_wait(uac, 120)
+	sipp_wait(uac, 60)
 	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 20, what="no session left")
 	ng1 = ng_stats(d)
 	eq(ng1["calls"], 0, "ng calls left")
