@@ -629,7 +629,8 @@ def test_ng_kamailio_100_calls(env):
 	want = pcap_udp_count("/usr/share/sip-tester/g711a.pcap") + \
 		pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
 	ng0 = ng_stats(d)
-	created0 = d.stats()["sessions"]["created"]
+	st0 = d.stats()
+	created0 = st0["sessions"]["created"]
 	c = Ng(d.ng_port)
 	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
 		   "-m", str(CALLS))
@@ -654,8 +655,12 @@ def test_ng_kamailio_100_calls(env):
 	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 20, what="no session left")
 	ng1 = ng_stats(d)
 	eq(ng1["calls"], 0, "ng calls left")
+	# At least one of each a call; more where SIP was retransmitted under load (a 200 OK sent
+	# again before the ACK came runs Kamailio's rtpengine_answer() again: the same answer,
+	# which mrelay must take as such, with no error and no new call).
 	for cmd in ("offer", "answer", "delete"):
-		eq(ng1["requests"][cmd] - ng0["requests"][cmd], CALLS, f"ng {cmd} requests")
+		n = ng1["requests"][cmd] - ng0["requests"][cmd]
+		check(n >= CALLS, f"ng {cmd} requests: {n}, want at least {CALLS}")
 	for k in ("errors", "malformed", "unknown_flags", "unknown_keys"):
 		eq(ng1[k] - ng0[k], 0, f"ng {k}")
 	eq(ng1["calls_created"] - ng0["calls_created"], CALLS, "ng calls created")
@@ -675,8 +680,11 @@ def test_ng_kamailio_100_calls(env):
 		eq(l0["packets_out"], l1["packets_in"], f"{label}: echoes relayed")
 		sent += l0["packets_in"]
 		echoed += l1["packets_in"]
+	p0, p1 = st0["ports"][0], d.stats()["ports"][0]
+	eq(p1["rx_nombuf"] - p0["rx_nombuf"], 0, "RX failures for want of mbufs")
 	print(f"    {CALLS} calls: {sent} packets from the callers ({CALLS * want} played), "
-	      f"{echoed} echoed, all relayed")
+	      f"{echoed} echoed, all relayed; the port's rx_missed "
+	      f"+{p1['rx_missed'] - p0['rx_missed']}")
 	uas.wait(timeout=20)
 
 
