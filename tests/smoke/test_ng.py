@@ -334,6 +334,11 @@ def test_ng_sdes_bridge(env):
 		check(re.search(r"^m=audio \d+ RTP/SAVP ", o["sdp"], re.M), o["sdp"])
 		m = re.search(r"^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", o["sdp"], re.M)
 		check(m, f"no a=crypto towards B: {o['sdp']}")
+		# The INVITE again (retransmitted before Kamailio's transaction existed): the same
+		# offer to B, with the same key.
+		o2 = c.request({"command": "offer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
+			       "sdp": sdp(NS_V4[0], 42000), "transport-protocol": "RTP/SAVP"})
+		eq(o2.get("sdp"), o["sdp"], "the offer to B, asked again")
 		a = c.request({"command": "answer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
 			       "to-tag": "sB", "sdp": sdp(NS_V4[1], 42002, proto="RTP/SAVP",
 							  extra=f"a=crypto:1 {KEY_B}\r\n")})
@@ -351,11 +356,16 @@ def test_ng_sdes_bridge(env):
 			       "transport-protocol": "RTP/AVP"})
 		eq(o["result"], "ok", f"offer {o}")
 		check(" RTP/AVP " in o["sdp"] and "a=crypto" not in o["sdp"], o["sdp"])
-		a = c.request({"command": "answer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
-			       "to-tag": "tB", "sdp": sdp(NS_V4[1], 42006)})
+		ans = {"command": "answer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
+		       "to-tag": "tB", "sdp": sdp(NS_V4[1], 42006)}
+		a = c.request(ans)
 		check(" RTP/SAVP " in a["sdp"] and
 		      re.search(r"^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:", a["sdp"], re.M),
 		      f"answer to A: {a['sdp']}")
+		# The same answer again (Kamailio runs rtpengine_answer() on a retransmitted 200
+		# OK, with a new cookie): A keeps the key it was given.
+		a2 = c.request(ans)
+		eq(a2.get("sdp"), a["sdp"], "the answer to A, asked again")
 		r = c.request({"command": "offer", "call-id": f"sdes3-{h.PID}", "from-tag": "uA",
 			       "sdp": sdp(NS_V4[0], 42008, proto="RTP/SAVP")})
 		eq(r["result"], "error", "SAVP without a=crypto")
