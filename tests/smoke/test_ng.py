@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import time
+import wave
 
 import harness as h
 from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq
@@ -88,8 +89,12 @@ class Ng:
 		self.s.close()
 
 
-NG_ROOT = "198.19.255.1"	# the control link: root namespace side (mrelayd's ng socket)
-NG_NS = "198.19.255.2"		# the test namespace side (Kamailio)
+# The control link, a /30 of 198.19.128.0/17 chosen by the runner's PID: its root side is an
+# address of the root namespace, which parallel runs share (one fixed /30 made a second run's
+# ng requests leave through the first run's veth).
+_LINK = (198 << 24) | (19 << 16) | (128 << 8) | 4 * (h.PID % 8192)
+NG_ROOT = socket.inet_ntoa((_LINK + 1).to_bytes(4, "big"))	# root side: mrelayd's ng socket
+NG_NS = socket.inet_ntoa((_LINK + 2).to_bytes(4, "big"))	# the test namespace side (Kamailio)
 
 
 def control_link(env):
@@ -118,7 +123,7 @@ def ng_daemon(env):
 		return d
 	control_link(env)
 	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B,
-			   relay={"max_sessions": 512, "port_max": 31999},
+			   relay={"max_sessions": 512, "port_max": 31999, "ended_history": 512},
 			   api_extra={"insecure": "true"})
 	d.ng_port = h.free_tcp_port()
 	d.ng_addr = NG_ROOT
@@ -329,6 +334,11 @@ def test_ng_sdes_bridge(env):
 		check(re.search(r"^m=audio \d+ RTP/SAVP ", o["sdp"], re.M), o["sdp"])
 		m = re.search(r"^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:(\S+)", o["sdp"], re.M)
 		check(m, f"no a=crypto towards B: {o['sdp']}")
+		# The INVITE again (retransmitted before Kamailio's transaction existed): the same
+		# offer to B, with the same key.
+		o2 = c.request({"command": "offer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
+			       "sdp": sdp(NS_V4[0], 42000), "transport-protocol": "RTP/SAVP"})
+		eq(o2.get("sdp"), o["sdp"], "the offer to B, asked again")
 		a = c.request({"command": "answer", "call-id": f"sdes-{h.PID}", "from-tag": "sA",
 			       "to-tag": "sB", "sdp": sdp(NS_V4[1], 42002, proto="RTP/SAVP",
 							  extra=f"a=crypto:1 {KEY_B}\r\n")})
@@ -346,11 +356,16 @@ def test_ng_sdes_bridge(env):
 			       "transport-protocol": "RTP/AVP"})
 		eq(o["result"], "ok", f"offer {o}")
 		check(" RTP/AVP " in o["sdp"] and "a=crypto" not in o["sdp"], o["sdp"])
-		a = c.request({"command": "answer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
-			       "to-tag": "tB", "sdp": sdp(NS_V4[1], 42006)})
+		ans = {"command": "answer", "call-id": f"sdes2-{h.PID}", "from-tag": "tA",
+		       "to-tag": "tB", "sdp": sdp(NS_V4[1], 42006)}
+		a = c.request(ans)
 		check(" RTP/SAVP " in a["sdp"] and
 		      re.search(r"^a=crypto:3 AES_CM_128_HMAC_SHA1_80 inline:", a["sdp"], re.M),
 		      f"answer to A: {a['sdp']}")
+		# The same answer again (Kamailio runs rtpengine_answer() on a retransmitted 200
+		# OK, with a new cookie): A keeps the key it was given.
+		a2 = c.request(ans)
+		eq(a2.get("sdp"), a["sdp"], "the answer to A, asked again")
 		r = c.request({"command": "offer", "call-id": f"sdes3-{h.PID}", "from-tag": "uA",
 			       "sdp": sdp(NS_V4[0], 42008, proto="RTP/SAVP")})
 		eq(r["result"], "error", "SAVP without a=crypto")
@@ -400,7 +415,12 @@ request_route {{
 		rtpengine_delete();
 	}}
 	if (is_method("INVITE") && has_body("application/sdp")) {{
-		rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address");
+		# An SDES-SRTP caller (RTP/SAVP) is bridged to plain RTP towards the callee.
+		if (search_body("RTP/SAVP")) {{
+			rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address RTP/AVP");
+		}} else {{
+			rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address");
+		}}
 	}}
 	if (is_method("ACK") && has_body("application/sdp")) {{
 		rtpengine_answer("replace-origin ICE=remove trust-address");
@@ -601,3 +621,238 @@ def test_ng_kamailio_cancel(env):
 	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 10, what="no session left")
 	eq(d.stats()["ng"]["calls"], 0, "ng calls left")
 	uas.wait(timeout=10)
+
+
+CALLS = 100
+
+
+def test_ng_kamailio_100_calls(env):
+	"""100 simultaneous calls through Kamailio's rtpengine module: sipp's uac_pcap places them
+	(50 a second, at most 100 open) against uas -rtp_echo; each plays g711a.pcap and a digit
+	for about 9 s, so all 100 are up together. At the peak mrelay holds 100 ng calls, 100
+	sessions and ng `list` names every one; every call had its offer, answer and delete
+	(no ng error); every call's media went through mrelay both ways, each leg relaying every
+	packet it received; at the end no session and no call is left."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	want = pcap_udp_count("/usr/share/sip-tester/g711a.pcap") + \
+		pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
+	ng0 = ng_stats(d)
+	st0 = d.stats()
+	created0 = st0["sessions"]["created"]
+	c = Ng(d.ng_port)
+	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
+		   "-m", str(CALLS))
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5066", "-mi", UAC,
+		   "-s", "echo", "-r", "50", "-l", str(CALLS), "-m", str(CALLS), "-timeout", "80")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	try:
+		# The peak: every call up at once (each lasts about 9 s; all start within 2 s).
+		h.wait_for(lambda: ng_stats(d)["calls"] == CALLS, 40, what=f"{CALLS} ng calls at once")
+		peak = d.stats()["sessions"]["active"]
+		listed = c.request({"command": "list", "limit": 1000})
+		st = c.request({"command": "statistics"})["statistics"]
+		# The sessions by call (GET lists the active ones; an ended one is found by id).
+		page = d.ok("GET", "/v1/sessions?limit=1000")
+	finally:
+		c.close()
+	eq(peak, CALLS, "sessions at the peak")
+	eq(len(set(listed["calls"])), CALLS, "calls listed at the peak")
+	eq(st["currentstatistics"]["sessionstotal"], CALLS, "ng statistics at the peak")
+	sipp_wait(uac, 60)
+	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 20, what="no session left")
+	ng1 = ng_stats(d)
+	eq(ng1["calls"], 0, "ng calls left")
+	# At least one of each a call; more where SIP was retransmitted under load (a 200 OK sent
+	# again before the ACK came runs Kamailio's rtpengine_answer() again: the same answer,
+	# which mrelay must take as such, with no error and no new call).
+	for cmd in ("offer", "answer", "delete"):
+		n = ng1["requests"][cmd] - ng0["requests"][cmd]
+		check(n >= CALLS, f"ng {cmd} requests: {n}, want at least {CALLS}")
+	for k in ("errors", "malformed", "unknown_flags", "unknown_keys"):
+		eq(ng1[k] - ng0[k], 0, f"ng {k}")
+	eq(ng1["calls_created"] - ng0["calls_created"], CALLS, "ng calls created")
+	eq(ng1["calls_deleted"] - ng0["calls_deleted"], CALLS, "ng calls deleted")
+	eq(d.stats()["sessions"]["created"] - created0, CALLS, "sessions created")
+	calls = {s["label"]: s["id"] for s in page["sessions"]}
+	eq(sorted(calls), sorted(listed["calls"]), "the calls of the sessions at the peak")
+	# Media: each call's session, ended (ended sessions stay visible to GET by id).
+	sent = echoed = 0
+	for label in listed["calls"]:
+		s = d.ok("GET", f"/v1/sessions/{calls[label]}")
+		eq(s["state"], "ended", f"{label}: session after the BYE")
+		l0, l1 = (x["counters"] for x in s["legs"])
+		check(0 < l0["packets_in"] <= want and 0 < l1["packets_in"],
+		      f"{label}: no media both ways: {s['legs']}")
+		eq(l1["packets_out"], l0["packets_in"], f"{label}: caller's packets relayed")
+		eq(l0["packets_out"], l1["packets_in"], f"{label}: echoes relayed")
+		sent += l0["packets_in"]
+		echoed += l1["packets_in"]
+	p0, p1 = st0["ports"][0], d.stats()["ports"][0]
+	eq(p1["rx_nombuf"] - p0["rx_nombuf"], 0, "RX failures for want of mbufs")
+	print(f"    {CALLS} calls: {sent} packets from the callers ({CALLS * want} played), "
+	      f"{echoed} echoed, all relayed; the port's rx_missed "
+	      f"+{p1['rx_missed'] - p0['rx_missed']}")
+	uas.wait(timeout=20)
+
+
+# ---- an SDES-SRTP caller, a plain callee, real SRTP from GStreamer (libsrtp2) ------------------
+
+SDES_BUFFERS = 100		# 20 ms PCMA packets: 2 s of a 440 Hz tone each way
+SDES_SSRC_A, SDES_SSRC_B = 0x5DE50001, 0x5DE50002
+_SRTP_CAPS = ("srtp-cipher=(string)aes-128-icm,srtp-auth=(string)hmac-sha1-80,"
+	      "srtcp-cipher=(string)aes-128-icm,srtcp-auth=(string)hmac-sha1-80")
+
+
+def _pcma_tx(src, dst, ssrc, key=None):
+	"""GStreamer plays SDES_BUFFERS PCMA packets of a 440 Hz tone from src to dst, SRTP
+	(AES_CM_128_HMAC_SHA1_80, srtpenc) when a key is given."""
+	enc = ""
+	if key is not None:
+		enc = (f" ! srtpenc key={key.hex()} rtp-cipher=aes-128-icm rtp-auth=hmac-sha1-80 "
+		       f"rtcp-cipher=aes-128-icm rtcp-auth=hmac-sha1-80")
+	return (f"audiotestsrc num-buffers={SDES_BUFFERS} freq=440 samplesperbuffer=160 "
+		f"is-live=true ! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay pt=8 "
+		f"ssrc={ssrc}{enc} ! udpsink host={dst[0]} port={dst[1]} bind-address={src[0]} "
+		f"bind-port={src[1]} sync=true")
+
+
+def _pcma_rx(at, wav, ssrc, key=None):
+	"""GStreamer receives on at (srtpdec with the key when given), decodes PCMA into a WAV
+	file: its samples / 160 are the packets decoded."""
+	if key is not None:
+		head = (f"udpsrc address={at[0]} port={at[1]} caps=application/x-srtp,payload=(int)8,"
+			f"ssrc=(uint){ssrc},srtp-key=(buffer){key.hex()},{_SRTP_CAPS},roc=(uint)0 "
+			f"! srtpdec ! ")
+	else:
+		head = f"udpsrc address={at[0]} port={at[1]} ! "
+	return (f"{head}application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMA,"
+		f"payload=8 ! rtppcmadepay ! alawdec ! audio/x-raw,format=S16LE,channels=1,rate=8000 "
+		f"! wavenc ! filesink location={wav}")
+
+
+def _media_through(env, name, tx_pipe, rx_pipe, rx_at, leg_out, s_get):
+	"""Run a GStreamer receiver and sender; returns (packets decoded, tone) once the relay has
+	sent on leg_out everything it will (sender done, counters settled)."""
+	import test_srtp as srtp
+	wav = os.path.join(env.workdir, f"sdes-{name}.wav")
+	rx = srtp.gst(env.host.ns, rx_pipe.replace("WAV", wav), eos_on_int=True)
+	h.wait_for(lambda: f":{rx_at[1]} " in env.host.run("ss", "-Hunl").stdout, 10,
+		   what=f"the {name} receiver's socket")
+	tx = srtp.gst(env.host.ns, tx_pipe)
+	try:
+		try:
+			out = tx.communicate(timeout=30)[0]
+		except subprocess.TimeoutExpired:
+			raise h.SmokeError(f"{name}: GStreamer sender still running after 30 s") from None
+		eq(tx.returncode, 0, f"{name}: sender's exit status ({(out or '').strip()[-300:]})")
+		# The relay has forwarded the tone once its counter for the receiving leg says
+		# so (the receiver then gets SIGINT: EOS, so its WAV file is complete).
+		h.wait_for(lambda: s_get()["legs"][leg_out]["counters"]["packets_out"] >=
+			   SDES_BUFFERS * 9 // 10, 10, what=f"{name}: the relay to forward the tone")
+	finally:
+		srtp._stop(tx, rx)
+	try:
+		with wave.open(wav) as w:
+			decoded = w.getnframes() // 160
+	except (OSError, EOFError, wave.Error):
+		return 0, (0.0, 0, 0.0)	# nothing decoded: wavenc wrote no header
+	return decoded, srtp.tone_of(wav)
+
+
+def test_ng_kamailio_sdes_gstreamer(env):
+	"""A sipp caller offers SDES-SRTP (RTP/SAVP, a=crypto); Kamailio asks mrelay for plain
+	RTP/AVP towards the sipp callee, which answers plain. The caller's answer is RTP/SAVP with
+	mrelay's own a=crypto key. Real SRTP with libsrtp2 (GStreamer srtpenc/srtpdec) on the
+	caller's side, plain RTP on the callee's: the caller's tone, encrypted with its key, is
+	decrypted by mrelay and decoded plain at the callee; the callee's plain tone is encrypted
+	by mrelay and decrypted at the caller with the key from mrelay's SDP. Each receiver counts
+	the packets it decoded."""
+	import base64
+	import test_srtp as srtp
+	_need_carrier()
+	srtp._need_gst()
+	for el in ("alawenc", "alawdec", "rtppcmapay", "rtppcmadepay"):
+		if subprocess.run(["gst-inspect-1.0", el], capture_output=True).returncode != 0:
+			raise h.Skip(f"GStreamer element {el} missing (gstreamer1.0-plugins-good)")
+	d = ng_daemon(env)
+	kamailio(env, d)
+	here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sipp")
+	pa, pb = env.ports(2)
+	key_a = os.urandom(30)
+	wd = sipp_dir(env)
+	log = os.path.join(wd, f"sdes-{pa}.log")
+	uas = sipp(env, "-sf", os.path.join(here, "uas_plain.xml"), "-i", UAS, "-p", str(UAS_PORT),
+		   "-key", "rtp_port", str(pb), "-m", "1")
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sf", os.path.join(here, "uac_sdes.xml"), f"{KAM}:5060", "-i", UAC,
+		   "-p", "5068", "-s", "sdes", "-key", "rtp_port", str(pa), "-key", "crypto",
+		   base64.b64encode(key_a).decode(), "-trace_logs", "-log_file", log, "-m", "1",
+		   "-timeout", "120")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+
+	def answered():
+		with contextlib.suppress(OSError):
+			m = re.search(r"^ANSWER (\S+) (\S+) (\d+) (\S+)$", open(log).read(), re.M)
+			return m
+		return None
+	try:
+		m = h.wait_for(answered, 30, what="the caller's 200 OK (sipp's log)")
+	except h.SmokeError:
+		_stop(uac)
+		sipp_wait(uac, 5)
+		raise
+	cid, addr, port, mkey = m.group(1), m.group(2), int(m.group(3)), m.group(4)
+	eq(addr, RELAY4_B, "the caller's answer names mrelay")
+	key_m = base64.b64decode(mkey)
+	eq(len(key_m), 30, "mrelay's key: AES_CM_128 master key + salt")
+	check(key_m != key_a, "mrelay answered the caller's own key")
+	sess = [x for x in d.ok("GET", "/v1/sessions?limit=1000")["sessions"] if x["label"] == cid]
+	eq(len(sess), 1, f"sessions of call {cid}")
+	sid = sess[0]["id"]
+
+	def s_get():
+		return d.ok("GET", f"/v1/sessions/{sid}")
+	s = s_get()
+	l0, l1 = s["legs"]
+	eq(l0["local"], f"{RELAY4_B}:{port}", "the caller's leg")
+	eq((l0["srtp"] or {}).get("remote_key_set"), True, "the caller's key installed")
+	eq(l1["srtp"], None, "the callee's leg is plain")
+	port_b = int(l1["local"].rsplit(":", 1)[1])
+	# Caller -> callee: srtpenc with the caller's key, decoded plain at the callee.
+	n1, tone1 = _media_through(
+		env, "savp-to-avp", _pcma_tx((UAC, pa), (RELAY4_B, port), SDES_SSRC_A, key_a),
+		_pcma_rx((UAS, pb), "WAV", SDES_SSRC_A), (UAS, pb), 1, s_get)
+	# Callee -> caller: plain PCMA, encrypted by mrelay, srtpdec with mrelay's SDP key.
+	n2, tone2 = _media_through(
+		env, "avp-to-savp", _pcma_tx((UAS, pb), (RELAY4_B, port_b), SDES_SSRC_B),
+		_pcma_rx((UAC, pa), "WAV", SDES_SSRC_B, key_m), (UAC, pa), 0, s_get)
+	s = s_get()
+	c0, c1 = s["legs"][0]["srtp"]["counters"], s["legs"][1]["counters"]
+	print(f"    decoded: {n1} plain at the callee, {n2} SRTP at the caller (of {SDES_BUFFERS} "
+	      f"each); mrelay decrypted {c0['decrypted']}, encrypted {c0['encrypted']}")
+	for n, tone, what in ((n1, tone1, "callee (plain)"), (n2, tone2, "caller (SRTP)")):
+		check(n >= SDES_BUFFERS * 9 // 10, f"{what}: {n} of {SDES_BUFFERS} packets decoded")
+		srtp._tone_ok(*tone, what)
+	eq(c0["srtp_auth_fail"], 0, "SRTP authentication failures")
+	eq(c0["decrypted"], s["legs"][0]["counters"]["packets_in"], "caller's packets decrypted")
+	eq(c0["encrypted"], s["legs"][0]["counters"]["packets_out"], "callee's packets encrypted")
+	eq(c1["packets_out"], c0["decrypted"], "decrypted packets sent plain")
+	# Hang up: an INFO in the dialog tells the caller to send its BYE.
+	s_sock = env.host.udp(UAC, 0)
+	info = (f"INFO sip:sipp@{UAC}:5068 SIP/2.0\r\nVia: SIP/2.0/UDP {UAC}:{s_sock.getsockname()[1]}"
+		f";branch=z9hG4bKinfo{pa}\r\nFrom: <sip:test@{UAC}>;tag=info{pa}\r\n"
+		f"To: <sip:sipp@{UAC}>\r\nCall-ID: {cid}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+		f"Content-Length: 0\r\n\r\n")
+	s_sock.sendto(info.encode(), (UAC, 5068))
+	s_sock.close()
+	sipp_wait(uac, 30)
+	eq(s_get()["state"], "ended", "session after the BYE")
+	uas.wait(timeout=10)
+	# The callee was offered plain RTP: its INVITE (sipp's message log) has no a=crypto.
+	invite = open(uas.files + ".msg", errors="replace").read()
+	inv = invite[invite.find("INVITE sip:"):]
+	check(re.search(r"^m=audio \d+ RTP/AVP 8", inv, re.M) and "a=crypto" not in inv and
+	      f"c=IN IP4 {RELAY4_B}" in inv, f"the callee's INVITE: {inv[:1500]}")
