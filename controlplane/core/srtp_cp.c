@@ -239,3 +239,134 @@ mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl)
 	mr_srtp_key_wipe(&nl->key);
 	nl->set = 0;
 }
+
+/* ---- the state store's records ---- */
+
+static json_t *
+mr_seeds_json(const struct mr_srtp_ctx *c)
+{
+	struct mr_srtp_seed sd[MR_SRTP_SSRCS];
+	unsigned int i, n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
+	json_t *a = json_array();
+
+	for (i = 0; i < n; i++)
+		json_array_append_new(a, json_pack("[I,I,I]", (json_int_t)sd[i].ssrc,
+						   (json_int_t)sd[i].index,
+						   (json_int_t)sd[i].rtcp_tx));
+	return a;
+}
+
+static json_t *
+mr_key_json(int has, const struct mr_srtp_key *k)
+{
+	char sdes[128];
+	json_t *j;
+
+	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0)
+		return json_null();
+	j = json_string(sdes);
+	explicit_bzero(sdes, sizeof(sdes));
+	return j;
+}
+
+json_t *
+mr_cp_srtp_record(const struct mr_cp_srtp *cs)
+{
+	if (cs->dp == NULL)
+		return json_null();
+	return json_pack("{s:o,s:o,s:o,s:o}",
+			 "remote_key", mr_key_json(cs->has_rx_key, &cs->rx_key),
+			 "local_key", mr_key_json(cs->has_tx_key, &cs->tx_key),
+			 "rx", mr_seeds_json(cs->dp->rx), "tx", mr_seeds_json(cs->dp->tx));
+}
+
+static int
+mr_rec_seeds(json_t *a, struct mr_srtp_seed *sd, unsigned int *n, int tx)
+{
+	size_t k;
+	json_t *e;
+
+	*n = 0;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > MR_SRTP_SSRCS)
+		return -1;
+	json_array_foreach(a, k, e) {
+		json_int_t ssrc, idx, rtcp;
+
+		if (json_unpack(e, "[III]", &ssrc, &idx, &rtcp) != 0 || ssrc < 0 ||
+		    ssrc > UINT32_MAX || idx < 0 || idx >= (1ll << 48) || rtcp < 0 ||
+		    rtcp > 0x7fffffff)
+			return -1;
+		sd[*n].ssrc = (uint32_t)ssrc;
+		sd[*n].index = (uint64_t)idx;
+		sd[*n].rtcp_tx = tx ? (uint32_t)rtcp + MR_SRTCP_RESTORE_SKIP : (uint32_t)rtcp;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+mr_rec_key(json_t *v, int *has, struct mr_srtp_key *k, uint8_t *suite)
+{
+	char e[128];
+
+	*has = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || mr_srtp_sdes_parse(json_string_value(v), k, e, sizeof(e)) < 0)
+		return -1;
+	*has = 1;
+	*suite = k->suite;
+	return 0;
+}
+
+int
+mr_cp_srtp_record_parse(json_t *sj, struct mr_srtp_req *r, struct mr_cp_srtp_seeds *sd)
+{
+	memset(sd->n, 0, sizeof(sd->n));
+	if (sj == NULL || json_is_null(sj))
+		return 0;
+	r->present = 1;
+	if (!json_is_object(sj) ||
+	    mr_rec_key(json_object_get(sj, "remote_key"), &r->has_remote_key, &r->remote_key,
+		       &r->suite) < 0 ||
+	    mr_rec_key(json_object_get(sj, "local_key"), &r->has_local_key, &r->local_key,
+		       &r->suite) < 0 ||
+	    mr_rec_seeds(json_object_get(sj, "rx"), sd->s[0], &sd->n[0], 0) < 0 ||
+	    mr_rec_seeds(json_object_get(sj, "tx"), sd->s[1], &sd->n[1], 1) < 0)
+		return -1;
+	return 0;
+}
+
+void
+mr_cp_srtp_seed(struct mr_dp_srtp *d, const struct mr_cp_srtp_seeds *sd)
+{
+	if (d == NULL)
+		return;
+	if (d->rx != NULL)
+		mr_srtp_ctx_seed(d->rx, sd->s[0], sd->n[0]);
+	if (d->tx != NULL)
+		mr_srtp_ctx_seed(d->tx, sd->s[1], sd->n[1]);
+}
+
+uint64_t
+mr_cp_srtp_digest(uint64_t h, const struct mr_dp_srtp *d)
+{
+	unsigned int k, n, dir;
+
+	if (d == NULL)
+		return h;
+	for (dir = 0; dir < 2; dir++) {
+		struct mr_srtp_seed sd[MR_SRTP_SSRCS];
+		const struct mr_srtp_ctx *c = dir ? d->tx : d->rx;
+
+		n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
+		for (k = 0; k < n; k++) {
+			uint64_t v[3] = { sd[k].ssrc, sd[k].index >> 12, sd[k].rtcp_tx >> 8 };
+
+			h = mr_fnv1a(h, v, sizeof(v));
+		}
+	}
+	return h;
+}

@@ -13,6 +13,7 @@
 
 #include "json_req.h"
 #include "srtp.h"
+#include "srtp_cp.h"
 
 struct mr_appliance;
 struct mr_sessions;
@@ -62,8 +63,7 @@ struct mr_session_restore {
 	unsigned int owner;
 	time_t created;
 	struct mr_ep local[2];
-	unsigned int n_seed[2][2];
-	struct mr_srtp_seed seed[2][2][MR_SRTP_SSRCS];
+	struct mr_cp_srtp_seeds seed[2];	/* per leg */
 };
 
 /* Re-create a session from its stored record (a JSON object of mr_session_record()) on the

@@ -17,6 +17,7 @@
 
 #include "addr.h"
 #include "appliance.h"
+#include "rooms.h"
 #include "sessions.h"
 #include "state.h"
 #include "mr_log.h"
@@ -33,13 +34,15 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 
 enum mr_state_link { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
 
+enum mr_state_op_kind { OP_SESSION_PUT = 0, OP_SESSION_DEL, OP_ROOM };
+
 struct mr_state_op {
 	uint64_t id;
-	uint8_t del;
+	uint8_t kind;		/* enum mr_state_op_kind */
 };
 
 struct mr_state_ctr {
-	uint64_t writes;	/* HSET of a record */
+	uint64_t writes;	/* HSET of a record (session or room) */
 	uint64_t deletes;	/* HDEL */
 	uint64_t bytes;		/* record bytes written */
 	uint64_t dropped;	/* changes that found the queue full (a resync follows) */
@@ -51,6 +54,8 @@ struct mr_state_ctr {
 	uint64_t scan_changes;	/* sessions rewritten because the scan saw a change */
 	uint64_t restored;	/* sessions restored at start */
 	uint64_t restore_failed;	/* records that could not be restored */
+	uint64_t rooms_restored;
+	uint64_t room_writes;	/* of writes: room records */
 };
 
 struct mr_state {
@@ -60,6 +65,8 @@ struct mr_state {
 	char key[128];		/* mrelay:ID:sessions */
 	char tmp_key[128];	/* mrelay:ID:sessions:resync */
 	char hb_key[128];	/* mrelay:ID:heartbeat */
+	char rooms_key[128];	/* mrelay:ID:rooms */
+	char rooms_tmp_key[128];	/* mrelay:ID:rooms:resync */
 	redisAsyncContext *ac;
 	enum mr_state_link link;
 	int want_read, want_write;
@@ -69,14 +76,18 @@ struct mr_state {
 	/* The queue: a ring of changes. */
 	struct mr_state_op *q;
 	uint32_t q_cap, q_head, q_n;
-	/* Resync: 1 wanted, 2 under way (cursor: the next slot). */
+	/* Resync: 1 wanted, 2 under way (cursor: the next slot, then the last room id
+	 * written once resync_rooms is set). */
 	int resync;
 	uint32_t resync_cursor;
+	int resync_rooms;
+	/* Set while mr_state_restore() runs: what it re-creates is in Redis already. */
+	int restoring;
 	int auth_failed;
 	/* The change scan: each session's digest as last written. */
 	uint64_t *digest;
 	uint32_t max;
-	uint64_t scan_cursor, scan_end, last_scan_tsc;
+	uint64_t scan_cursor, scan_end, last_scan_tsc, room_scan_tsc;
 	struct mr_state_ctr n;
 };
 
@@ -233,7 +244,7 @@ mr_state_connect(struct mr_state *st)
 /* ---- writes ---- */
 
 static void
-mr_state_enqueue(struct mr_state *st, uint64_t id, int del)
+mr_state_enqueue(struct mr_state *st, uint64_t id, enum mr_state_op_kind kind)
 {
 	struct mr_state_op *op;
 
@@ -246,7 +257,7 @@ mr_state_enqueue(struct mr_state *st, uint64_t id, int del)
 	}
 	op = &st->q[(st->q_head + st->q_n) % st->q_cap];
 	op->id = id;
-	op->del = (uint8_t)del;
+	op->kind = (uint8_t)kind;
 	st->q_n++;
 }
 
@@ -254,14 +265,72 @@ void
 mr_state_session_put(struct mr_state *st, uint64_t id)
 {
 	if (st != NULL)
-		mr_state_enqueue(st, id, 0);
+		mr_state_enqueue(st, id, OP_SESSION_PUT);
 }
 
 void
 mr_state_session_del(struct mr_state *st, uint64_t id)
 {
 	if (st != NULL)
-		mr_state_enqueue(st, id, 1);
+		mr_state_enqueue(st, id, OP_SESSION_DEL);
+}
+
+void
+mr_state_room_put(struct mr_state *st, uint32_t id)
+{
+	if (st != NULL && !st->restoring)
+		mr_state_enqueue(st, id, OP_ROOM);
+}
+
+/* HSET key field rec (serialised, then wiped: it holds keys), with "next" = next when it is
+ * not NULL. */
+static int
+mr_state_hset(struct mr_state *st, const char *key, const char *field, json_t *rec,
+	      const char *next)
+{
+	const char *argv[6];
+	size_t len[6];
+	char *text = json_dumps(rec, JSON_COMPACT);
+	int rc, argc = 4;
+
+	json_decref(rec);
+	if (text == NULL)
+		return -1;
+	argv[0] = "HSET";
+	argv[1] = key;
+	argv[2] = field;
+	argv[3] = text;
+	len[0] = 4;
+	len[1] = strlen(key);
+	len[2] = strlen(field);
+	len[3] = strlen(text);
+	if (next != NULL) {
+		argv[4] = "next";
+		argv[5] = next;
+		len[4] = 4;
+		len[5] = strlen(next);
+		argc = 6;
+	}
+	rc = mr_state_cmd(st, argc, argv, len);
+	if (rc == 0) {
+		st->n.writes++;
+		st->n.bytes += len[3];
+	}
+	explicit_bzero(text, len[3]);
+	free(text);
+	return rc;
+}
+
+static int
+mr_state_hdel(struct mr_state *st, const char *key, const char *field)
+{
+	const char *argv[3] = { "HDEL", key, field };
+	size_t len[3] = { 4, strlen(key), strlen(field) };
+
+	if (mr_state_cmd(st, 3, argv, len) < 0)
+		return -1;
+	st->n.deletes++;
+	return 0;
 }
 
 /* HSET of the record of session id into key; 0 when it is no longer active. */
@@ -270,57 +339,40 @@ mr_state_write(struct mr_state *st, const char *key, uint64_t id)
 {
 	struct mr_sessions *ss = st->a->sess;
 	json_t *rec = mr_session_record(ss, id);
-	const char *argv[4];
-	size_t len[4];
-	char ids[24], *text;
+	char ids[24];
 	uint64_t dummy;
-	int rc;
 
 	if (rec == NULL)
 		return 0;
-	text = json_dumps(rec, JSON_COMPACT);
-	json_decref(rec);
-	if (text == NULL)
-		return -1;
 	/* What the scan compares with from now on. */
 	st->digest[(uint32_t)id] = mr_session_digest(ss, (uint32_t)id, &dummy);
 	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	argv[0] = "HSET";
-	argv[1] = key;
-	argv[2] = ids;
-	argv[3] = text;
-	len[0] = 4;
-	len[1] = strlen(key);
-	len[2] = 16;
-	len[3] = strlen(text);
-	rc = mr_state_cmd(st, 4, argv, len);
-	if (rc == 0) {
-		st->n.writes++;
-		st->n.bytes += len[3];
-	}
-	explicit_bzero(text, len[3]);	/* it holds keys */
-	free(text);
-	return rc;
+	return mr_state_hset(st, key, ids, rec, NULL);
 }
 
 static int
 mr_state_delete(struct mr_state *st, const char *key, uint64_t id)
 {
-	const char *argv[3];
-	size_t len[3];
 	char ids[24];
 
 	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	argv[0] = "HDEL";
-	argv[1] = key;
-	argv[2] = ids;
-	len[0] = 4;
-	len[1] = strlen(key);
-	len[2] = 16;
-	if (mr_state_cmd(st, 3, argv, len) < 0)
-		return -1;
-	st->n.deletes++;
-	return 0;
+	return mr_state_hdel(st, key, ids);
+}
+
+/* The record of room id into key (with the last room id handed out), or its deletion when
+ * the room is gone. */
+static int
+mr_state_room_write(struct mr_state *st, const char *key, uint32_t id)
+{
+	json_t *rec = mr_rooms_record(st->a->rooms, id);
+	char ids[16], next[16];
+
+	snprintf(ids, sizeof(ids), "%" PRIu32, id);
+	if (rec == NULL)
+		return mr_state_hdel(st, key, ids);
+	snprintf(next, sizeof(next), "%" PRIu32, mr_rooms_last_id(st->a->rooms));
+	st->n.room_writes++;
+	return mr_state_hset(st, key, ids, rec, next);
 }
 
 static int
@@ -338,30 +390,38 @@ static void
 mr_state_flush(struct mr_state *st)
 {
 	while (st->link == LINK_UP && st->ac != NULL && st->inflight < MR_STATE_INFLIGHT) {
-		/* While a resync is under way, changes go to the hash being built. */
+		/* While a resync is under way, changes go to the hashes being built. */
 		const char *key = st->resync == 2 ? st->tmp_key : st->key;
+		const char *rkey = st->resync == 2 ? st->rooms_tmp_key : st->rooms_key;
 
 		if (st->q_n > 0) {
 			struct mr_state_op op = st->q[st->q_head];
 
 			st->q_head = (st->q_head + 1) % st->q_cap;
 			st->q_n--;
-			if (op.del)
+			if (op.kind == OP_SESSION_DEL)
 				mr_state_delete(st, key, op.id);
-			else
+			else if (op.kind == OP_SESSION_PUT)
 				mr_state_write(st, key, op.id);
+			else
+				mr_state_room_write(st, rkey, (uint32_t)op.id);
 			continue;
 		}
 		if (st->resync == 1) {
 			st->resync = 2;
 			st->resync_cursor = 0;
+			st->resync_rooms = 0;
 			mr_state_simple(st, "DEL", st->tmp_key, NULL);
+			mr_state_simple(st, "DEL", st->rooms_tmp_key, NULL);
 			continue;
 		}
-		if (st->resync == 2) {
+		if (st->resync == 2 && !st->resync_rooms) {
 			struct mr_sessions *ss = st->a->sess;
 			uint32_t end = st->resync_cursor + MR_STATE_RESYNC_BATCH;
 			uint64_t id;
+			char next[16];
+			const char *argv[4] = { "HSET", st->rooms_tmp_key, "next", next };
+			size_t len[4] = { 4, strlen(st->rooms_tmp_key), 4, 0 };
 
 			for (; st->resync_cursor < end && st->resync_cursor < st->max;
 			     st->resync_cursor++)
@@ -372,6 +432,29 @@ mr_state_flush(struct mr_state *st)
 			/* Nothing written: RENAME would fail on a missing key. */
 			mr_state_simple(st, "DEL", st->key, NULL);
 			mr_state_simple(st, "RENAME", st->tmp_key, st->key);
+			/* Then the rooms, after the last room id (never empty, so the RENAME
+			 * below has a key). */
+			st->resync_rooms = 1;
+			st->resync_cursor = 0;
+			len[3] = (size_t)snprintf(next, sizeof(next), "%" PRIu32,
+						  mr_rooms_last_id(st->a->rooms));
+			mr_state_cmd(st, 4, argv, len);
+			continue;
+		}
+		if (st->resync == 2) {
+			unsigned int k;
+
+			for (k = 0; k < MR_STATE_RESYNC_BATCH; k++) {
+				uint32_t id = mr_rooms_next(st->a->rooms, st->resync_cursor);
+
+				if (id == 0)
+					break;
+				mr_state_room_write(st, st->rooms_tmp_key, id);
+				st->resync_cursor = id;
+			}
+			if (k == MR_STATE_RESYNC_BATCH)
+				continue;
+			mr_state_simple(st, "RENAME", st->rooms_tmp_key, st->rooms_key);
 			st->resync = 0;
 			st->n.resyncs++;
 			STATE_LOG(INFO, "redis %s: state written again in full\n", st->host);
@@ -434,6 +517,11 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		st->last_scan_tsc = now;
 		return;
 	}
+	/* Rooms: all of them once a second (far fewer than sessions). */
+	if (now - st->room_scan_tsc >= hz) {
+		st->room_scan_tsc = now;
+		mr_rooms_scan(st->a->rooms);
+	}
 	{
 		uint64_t dt = now - st->last_scan_tsc;
 		uint32_t n = dt >= hz ? st->max : (uint32_t)((double)st->max * dt / hz);
@@ -452,7 +540,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		if (d != 0 && st->digest[i] != 0) {
 			/* Latched elsewhere, or an SRTP index moved on: write it again. */
 			st->n.scan_changes++;
-			mr_state_enqueue(st, id, 0);
+			mr_state_enqueue(st, id, OP_SESSION_PUT);
 		}
 		/* A new session was queued by its creation; an ended one by its end. */
 		st->digest[i] = d;
@@ -472,14 +560,85 @@ mr_restore_hdel(redisContext *c, const char *key, const char *field)
 	return 0;
 }
 
+/* Read hash key (HSCAN, 1000 fields a round trip) and hand each field to fn; a field fn
+ * refuses is logged and removed. The count restored, and the failures in *bad. */
+static unsigned int
+mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const char *what,
+		int (*fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
+			  size_t errlen),
+		unsigned int *bad)
+{
+	redisReply *r;
+	char cursor[32] = "0", err[256];
+	unsigned int ok = 0;
+	size_t i;
+
+	do {
+		r = redisCommand(c, "HSCAN %s %s COUNT 1000", key, cursor);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			STATE_LOG(ERR, "redis %s: HSCAN %s: %s: restore incomplete\n", st->host,
+				  key, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
+				  r->str : "unexpected reply");
+			freeReplyObject(r);
+			st->resync = 1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
+			const char *field = r->element[1]->element[i]->str;
+			redisReply *v = r->element[1]->element[i + 1];
+			json_error_t je;
+			json_t *rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
+			int rc = rec == NULL ? -1 : fn(st, field, rec, err, sizeof(err));
+
+			if (rc < 0) {
+				STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field,
+					  rec == NULL ? je.text : err);
+				mr_restore_hdel(c, key, field);
+				(*bad)++;
+			} else if (rc > 0) {
+				ok++;
+			}
+			json_decref(rec);
+			explicit_bzero(v->str, v->len);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return ok;
+}
+
+static int
+mr_restore_session(struct mr_state *st, const char *field, json_t *rec, char *err,
+		   size_t errlen)
+{
+	(void)field;
+	return mr_session_restore_json(st->a, rec, err, errlen) < 0 ? -1 : 1;
+}
+
+/* The rooms' hash: room id -> record, and "next" -> the last room id handed out. */
+static int
+mr_restore_room(struct mr_state *st, const char *field, json_t *rec, char *err, size_t errlen)
+{
+	if (strcmp(field, "next") == 0) {
+		json_int_t v = json_is_integer(rec) ? json_integer_value(rec) : -1;
+
+		if (v < 0 || v > UINT32_MAX) {
+			snprintf(err, errlen, "not a room id");
+			return -1;
+		}
+		mr_rooms_restored(st->a->rooms, (uint32_t)v);
+		return 0;
+	}
+	return mr_rooms_restore_json(st->a->rooms, rec, err, errlen) < 0 ? -1 : 1;
+}
+
 unsigned int
 mr_state_restore(struct mr_state *st)
 {
 	struct timeval tv;
 	redisContext *c;
 	redisReply *r;
-	char cursor[32] = "0", err[256];
-	unsigned int ok = 0, bad = 0;
+	unsigned int ok = 0, bad = 0, rooms, rooms_bad = 0;
 	size_t i;
 
 	if (st == NULL || !st->conf->restore)
@@ -509,49 +668,24 @@ mr_state_restore(struct mr_state *st)
 		}
 		freeReplyObject(r);
 	}
-	do {
-		r = redisCommand(c, "HSCAN %s %s COUNT 1000", st->key, cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			STATE_LOG(ERR, "redis %s: HSCAN: %s: restore incomplete\n", st->host,
-				  r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
-				  r->str : "unexpected reply");
-			freeReplyObject(r);
-			st->resync = 1;
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
-			const char *field = r->element[1]->element[i]->str;
-			redisReply *v = r->element[1]->element[i + 1];
-			json_error_t je;
-			json_t *rec = json_loadb(v->str, v->len, 0, &je);
-
-			if (rec == NULL ||
-			    mr_session_restore_json(st->a, rec, err, sizeof(err)) < 0) {
-				STATE_LOG(WARNING, "session %s: not restored: %s\n", field,
-					  rec == NULL ? je.text : err);
-				mr_restore_hdel(c, st->key, field);
-				bad++;
-			} else {
-				ok++;
-			}
-			json_decref(rec);
-			explicit_bzero(v->str, v->len);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	st->restoring = 1;
+	ok = mr_restore_hash(st, c, st->key, "session", mr_restore_session, &bad);
+	rooms = mr_restore_hash(st, c, st->rooms_key, "room", mr_restore_room, &rooms_bad);
+	st->restoring = 0;
 	redisFree(c);
+	/* After the rooms too: the ports they took are out of the free ones. */
 	mr_sessions_restored(st->a->sess);
 	st->n.restored = ok;
-	st->n.restore_failed = bad;
+	st->n.rooms_restored = rooms;
+	st->n.restore_failed = bad + rooms_bad;
 	/* The scan starts from what was restored: no rewrite of every session. */
 	for (i = 0; i < st->max; i++) {
 		uint64_t id;
 
 		st->digest[i] = mr_session_digest(st->a->sess, (uint32_t)i, &id);
 	}
-	STATE_LOG(INFO, "redis %s: %u session(s) restored as %s, %u could not be\n", st->host,
-		  ok, st->conf->identity, bad);
+	STATE_LOG(INFO, "redis %s: %u session(s) and %u room(s) restored as %s, %u could not "
+		  "be\n", st->host, ok, rooms, st->conf->identity, bad + rooms_bad);
 	return ok;
 }
 
@@ -577,6 +711,9 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	snprintf(st->key, sizeof(st->key), "mrelay:%s:sessions", conf->identity);
 	snprintf(st->tmp_key, sizeof(st->tmp_key), "mrelay:%s:sessions:resync", conf->identity);
 	snprintf(st->hb_key, sizeof(st->hb_key), "mrelay:%s:heartbeat", conf->identity);
+	snprintf(st->rooms_key, sizeof(st->rooms_key), "mrelay:%s:rooms", conf->identity);
+	snprintf(st->rooms_tmp_key, sizeof(st->rooms_tmp_key), "mrelay:%s:rooms:resync",
+		 conf->identity);
 	st->q_cap = conf->queue;
 	st->q = calloc(st->q_cap, sizeof(*st->q));
 	st->max = mr_sessions_max(a->sess);
@@ -624,7 +761,7 @@ mr_state_json(const struct mr_state *st)
 {
 	if (st == NULL)
 		return json_null();
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "redis", mr_state_link_name(st), "address", st->host,
 			 "identity", st->conf->identity, "queued", (json_int_t)st->q_n,
 			 "queue_max", (json_int_t)st->q_cap, "in_flight", (json_int_t)st->inflight,
@@ -633,6 +770,8 @@ mr_state_json(const struct mr_state *st)
 			 "bytes", (json_int_t)st->n.bytes, "dropped", (json_int_t)st->n.dropped,
 			 "errors", (json_int_t)st->n.errors,
 			 "restored", (json_int_t)st->n.restored,
+			 "rooms_restored", (json_int_t)st->n.rooms_restored,
+			 "room_writes", (json_int_t)st->n.room_writes,
 			 "restore_failed", (json_int_t)st->n.restore_failed);
 }
 
