@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "appliance.h"
 #include "defer.h"
 #include "dpmem.h"
+#include "jbuf.h"
 #include "srtp_cp.h"
 #include "mr_log.h"
 
@@ -242,42 +244,62 @@ mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl)
 
 /* ---- the state store's records ---- */
 
-static json_t *
-mr_seeds_json(const struct mr_srtp_ctx *c)
+static void
+mr_seeds_text(const struct mr_srtp_ctx *c, struct mr_jbuf *b)
 {
 	struct mr_srtp_seed sd[MR_SRTP_SSRCS];
 	unsigned int i, n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
-	json_t *a = json_array();
 
+	mr_jb_raw(b, "[");
 	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("[I,I,I]", (json_int_t)sd[i].ssrc,
-						   (json_int_t)sd[i].index,
-						   (json_int_t)sd[i].rtcp_tx));
-	return a;
+		mr_jb_fmt(b, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu32 "]", i ? "," : "", sd[i].ssrc,
+			  sd[i].index, sd[i].rtcp_tx);
+	mr_jb_raw(b, "]");
 }
 
-static json_t *
-mr_key_json(int has, const struct mr_srtp_key *k)
+static void
+mr_key_text(int has, const struct mr_srtp_key *k, struct mr_jbuf *b)
 {
 	char sdes[128];
-	json_t *j;
 
-	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0)
-		return json_null();
-	j = json_string(sdes);
+	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0) {
+		mr_jb_raw(b, "null");
+		return;
+	}
+	mr_jb_str(b, sdes);
 	explicit_bzero(sdes, sizeof(sdes));
-	return j;
+}
+
+void
+mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jbuf *b)
+{
+	if (cs->dp == NULL) {
+		mr_jb_raw(b, "null");
+		return;
+	}
+	mr_jb_raw(b, "{\"remote_key\":");
+	mr_key_text(cs->has_rx_key, &cs->rx_key, b);
+	mr_jb_raw(b, ",\"local_key\":");
+	mr_key_text(cs->has_tx_key, &cs->tx_key, b);
+	mr_jb_raw(b, ",\"rx\":");
+	mr_seeds_text(cs->dp->rx, b);
+	mr_jb_raw(b, ",\"tx\":");
+	mr_seeds_text(cs->dp->tx, b);
+	mr_jb_raw(b, "}");
 }
 
 json_t *
 mr_cp_srtp_record(const struct mr_cp_srtp *cs)
 {
-	if (cs->dp == NULL)
-		return json_null();
-	return json_pack("{s:o,s:o,s:o,s:o}",
-			 "remote_key", mr_key_json(cs->has_rx_key, &cs->rx_key),
-			 "local_key", mr_key_json(cs->has_tx_key, &cs->tx_key),
-			 "rx", mr_seeds_json(cs->dp->rx), "tx", mr_seeds_json(cs->dp->tx));
+	char text[1024];
+	struct mr_jbuf b;
+	json_t *j;
+
+	mr_jb_init(&b, text, sizeof(text));
+	mr_cp_srtp_record_text(cs, &b);
+	j = b.overflow ? NULL : json_loads(text, 0, NULL);
+	explicit_bzero(text, b.len);
+	return j != NULL ? j : json_null();
 }
 
 static int

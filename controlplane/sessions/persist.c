@@ -21,46 +21,53 @@
 
 #include "addr.h"
 #include "appliance.h"
+#include "jbuf.h"
 #include "sessions.h"
 #include "sessions_priv.h"
 
-json_t *
-mr_session_record(struct mr_sessions *ss, uint64_t id)
+int
+mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 {
 	uint32_t slot = (uint32_t)id;
 	const struct mr_cp_session *s;
-	json_t *j, *legs;
-	char ids[24];
+	struct mr_jbuf b;
 	unsigned int i;
 
 	if (slot >= ss->max || ss->slot[slot] == NULL || ss->slot[slot]->id != id)
-		return NULL;
+		return 0;
 	s = ss->slot[slot];
-	snprintf(ids, sizeof(ids), "%016" PRIx64, s->id);
-	j = json_pack("{s:i,s:s,s:s,s:I,s:i,s:b,s:I,s:i}", "v", 1, "id", ids, "label", s->label,
-		      "created", (json_int_t)s->created, "idle_timeout", (int)s->idle_timeout,
-		      "rtcp_mux", (int)s->rtcp_mux, "clock_rate", (json_int_t)s->dp->clock_rate,
-		      "owner", (int)s->owner);
-	legs = json_array();
+	mr_jb_init(&b, buf, len);
+	mr_jb_fmt(&b, "{\"v\":1,\"id\":\"%016" PRIx64 "\",\"label\":", s->id);
+	mr_jb_str(&b, s->label);
+	mr_jb_fmt(&b, ",\"created\":%" PRId64 ",\"idle_timeout\":%d,\"rtcp_mux\":%s,"
+		  "\"clock_rate\":%" PRIu32 ",\"owner\":%u,\"legs\":[", (int64_t)s->created,
+		  (int)s->idle_timeout, s->rtcp_mux ? "true" : "false", s->dp->clock_rate,
+		  s->owner);
 	for (i = 0; i < 2; i++) {
 		const struct mr_dp_leg *l = &s->dp->leg[i];
-		const struct mr_cp_srtp *cs = &s->leg[i].srtp;
 		struct mr_dp_path path[2];
-		json_t *lj;
+		struct mr_ep none = { 0 };
 
 		mr_leg_snapshot(l, path);
-		lj = json_pack("{s:s,s:o,s:o,s:o}",
-			       "interface", ss->a->cfg->ports[s->leg[i].pidx].name,
-			       "local", mr_json_ep(&l->local),
-			       "remote", path[0].state != MR_PATH_NONE ?
-					mr_json_ep(&path[0].remote) : json_null(),
-			       "rtcp_remote", !s->rtcp_mux && path[1].state != MR_PATH_NONE ?
-					mr_json_ep(&path[1].remote) : json_null());
-		json_object_set_new(lj, "srtp", mr_cp_srtp_record(cs));
-		json_array_append_new(legs, lj);
+		mr_jb_raw(&b, i ? ",{\"interface\":" : "{\"interface\":");
+		mr_jb_str(&b, ss->a->cfg->ports[s->leg[i].pidx].name);
+		mr_jb_raw(&b, ",\"local\":");
+		mr_jb_ep(&b, &l->local);
+		mr_jb_raw(&b, ",\"remote\":");
+		mr_jb_ep(&b, path[0].state != MR_PATH_NONE ? &path[0].remote : &none);
+		mr_jb_raw(&b, ",\"rtcp_remote\":");
+		mr_jb_ep(&b, !s->rtcp_mux && path[1].state != MR_PATH_NONE ? &path[1].remote :
+			 &none);
+		mr_jb_raw(&b, ",\"srtp\":");
+		mr_cp_srtp_record_text(&s->leg[i].srtp, &b);
+		mr_jb_raw(&b, "}");
 	}
-	json_object_set_new(j, "legs", legs);
-	return j;
+	mr_jb_raw(&b, "]}");
+	if (b.overflow) {
+		explicit_bzero(buf, len);
+		return -1;
+	}
+	return (int)b.len;
 }
 
 uint64_t

@@ -24,6 +24,7 @@ from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 _REDIS = {}
 PASSWORD = "smoke-redis-pass"
+LABEL = 'plain "quoted" \\ back-slashed, \u00e9\u00e8 \u2192'	# JSON escapes in a record
 
 
 # ---- redis-server for this module -------------------------------------------------------
@@ -201,7 +202,7 @@ def test_redis_restart_keeps_calls(env):
 		c = env.host.udp(NS_V4[2], pc)
 		e = env.host.udp(NS_V4[3], pd)
 		plain = d.create([{"remote": fmt_ep(NS_V4[0], pa)},
-				  {"remote": fmt_ep(NS_V4[1], pb)}], label="plain")
+				  {"remote": fmt_ep(NS_V4[1], pb)}], label=LABEL)
 		k_remote, k_local = os.urandom(30), os.urandom(30)
 		srtp = d.create([{"remote": fmt_ep(NS_V4[2], pc)},
 				 {"remote": fmt_ep(NS_V4[3], pd),
@@ -244,6 +245,7 @@ def test_redis_restart_keeps_calls(env):
 		health = d.ok("GET", "/v1/health", want=200)
 		eq(health["state"]["restored"], 3, "sessions restored")
 		eq(health["sessions"], 3, "sessions after the restart")
+		eq(plain.get()["label"], LABEL, "label after the restart (the record escapes it)")
 		eq([x["remote"] for x in latch.get()["legs"]], want,
 		   "latched remotes after the restart")
 		for s in (plain, srtp):
