@@ -38,6 +38,8 @@ MR_LOG_REGISTER(mr_logtype_state, state);
  * per cent instead of a third. */
 #define MR_STATE_BATCH 256
 #define MR_STATE_COALESCE_US 2000
+/* Room for a run's header: "*ARGC", the verb and the key (at most 127 bytes). */
+#define MR_STATE_RESP_HDR 192
 
 enum mr_state_link { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
 
@@ -85,6 +87,11 @@ struct mr_state {
 	uint32_t q_cap, q_head, q_n;
 	uint64_t q_first_tsc;	/* when the queue last stopped being empty */
 	uint64_t coalesce_tsc;	/* MR_STATE_COALESCE_US in TSC cycles */
+	/* A run: one HSET or HDEL of many fields, written as RESP (the Redis protocol) after
+	 * MR_STATE_RESP_HDR bytes left for its header (mr_state_run_*). */
+	char *resp;
+	size_t resp_len, resp_cap;
+	unsigned int resp_fields;
 	/* Resync: 1 wanted, 2 under way (cursor: the next slot, then the last room id
 	 * written once resync_rooms is set). */
 	int resync;
@@ -333,33 +340,145 @@ mr_state_hdel(struct mr_state *st, const char *key, const char *field)
 	return 0;
 }
 
-/* HSET of the record of session id into key; 0 when it is no longer active. */
+static int mr_state_room_write(struct mr_state *st, const char *key, uint32_t id);
+
+/* ---- runs: the changes of a batch as one command (one answer, one callback) ---- */
+
+static void
+mr_state_run_begin(struct mr_state *st)
+{
+	st->resp_len = MR_STATE_RESP_HDR;
+	st->resp_fields = 0;
+}
+
+/* Append one argument ("$LEN\r\nBYTES\r\n"). 0, or -1 without memory. */
 static int
-mr_state_write(struct mr_state *st, const char *key, uint64_t id)
+mr_state_run_arg(struct mr_state *st, const char *p, size_t n)
+{
+	size_t need = st->resp_len + n + 32;
+
+	if (need > st->resp_cap) {
+		size_t cap = st->resp_cap ? st->resp_cap : 65536;
+		char *nr;
+
+		while (cap < need)
+			cap *= 2;
+		nr = malloc(cap);
+		if (nr == NULL)
+			return -1;
+		if (st->resp != NULL) {
+			memcpy(nr, st->resp, st->resp_len);
+			explicit_bzero(st->resp, st->resp_len);	/* records hold keys */
+			free(st->resp);
+		}
+		st->resp = nr;
+		st->resp_cap = cap;
+	}
+	st->resp_len += (size_t)sprintf(st->resp + st->resp_len, "$%zu\r\n", n);
+	memcpy(st->resp + st->resp_len, p, n);
+	memcpy(st->resp + st->resp_len + n, "\r\n", 2);
+	st->resp_len += n + 2;
+	return 0;
+}
+
+/* Send the run as VERB key fields... (args_per_field arguments each); nothing when empty. */
+static void
+mr_state_run_end(struct mr_state *st, const char *verb, const char *key,
+		 unsigned int args_per_field)
+{
+	char hdr[MR_STATE_RESP_HDR];
+	size_t klen = strlen(key);
+	int h;
+
+	if (st->resp_fields == 0)
+		return;
+	h = snprintf(hdr, sizeof(hdr), "*%u\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+		     2 + st->resp_fields * args_per_field, strlen(verb), verb, klen, key);
+	if (h > 0 && (size_t)h <= MR_STATE_RESP_HDR) {
+		char *cmd = st->resp + MR_STATE_RESP_HDR - h;
+
+		memcpy(cmd, hdr, (size_t)h);
+		if (redisAsyncFormattedCommand(st->ac, on_reply, NULL, cmd,
+					       st->resp_len - MR_STATE_RESP_HDR + (size_t)h) ==
+		    REDIS_OK)
+			st->inflight++;
+	}
+	/* hiredis has its own copy; the records hold keys. */
+	explicit_bzero(st->resp + MR_STATE_RESP_HDR, st->resp_len - MR_STATE_RESP_HDR);
+	st->resp_fields = 0;
+}
+
+/* Session id's record into the run (an HSET); nothing when it is no longer active. */
+static void
+mr_state_run_put(struct mr_state *st, uint64_t id)
 {
 	struct mr_sessions *ss = st->a->sess;
 	char ids[24], text[MR_SESSION_RECORD_MAX];
-	int n = mr_session_record(ss, id, text, sizeof(text)), rc;
+	int n = mr_session_record(ss, id, text, sizeof(text));
 	uint64_t dummy;
 
 	if (n <= 0)
-		return n;
+		return;
 	/* What the scan compares with from now on. */
 	st->digest[(uint32_t)id] = mr_session_digest(ss, (uint32_t)id, &dummy);
 	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	/* hiredis has its own copy (the command buffer) once this returns. */
-	rc = mr_state_hset(st, key, ids, text, (size_t)n, NULL);
-	explicit_bzero(text, (size_t)n);	/* it holds keys */
-	return rc;
+	if (mr_state_run_arg(st, ids, 16) == 0 &&
+	    mr_state_run_arg(st, text, (size_t)n) == 0) {
+		st->resp_fields++;
+		st->n.writes++;
+		st->n.bytes += (uint64_t)n;
+	} else {
+		st->resync = 1;	/* no memory: write everything again later */
+	}
+	explicit_bzero(text, (size_t)n);
 }
 
-static int
-mr_state_delete(struct mr_state *st, const char *key, uint64_t id)
+/* Session id out of the hash (an HDEL run). */
+static void
+mr_state_run_del(struct mr_state *st, uint64_t id)
 {
 	char ids[24];
 
 	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	return mr_state_hdel(st, key, ids);
+	if (mr_state_run_arg(st, ids, 16) == 0) {
+		st->resp_fields++;
+		st->n.deletes++;
+	} else {
+		st->resync = 1;
+	}
+}
+
+/* The changes at the head of the queue of one kind, up to a batch, as one command; a room
+ * alone. */
+static void
+mr_state_run(struct mr_state *st, const char *key, const char *rkey)
+{
+	struct mr_state_op op = st->q[st->q_head];
+	unsigned int n;
+
+	if (op.kind == OP_ROOM) {
+		st->q_head = (st->q_head + 1) % st->q_cap;
+		st->q_n--;
+		mr_state_room_write(st, rkey, (uint32_t)op.id);
+		return;
+	}
+	mr_state_run_begin(st);
+	for (n = 0; st->q_n > 0 && n < MR_STATE_BATCH; n++) {
+		struct mr_state_op o = st->q[st->q_head];
+
+		if (o.kind != op.kind)
+			break;
+		st->q_head = (st->q_head + 1) % st->q_cap;
+		st->q_n--;
+		if (o.kind == OP_SESSION_DEL)
+			mr_state_run_del(st, o.id);
+		else
+			mr_state_run_put(st, o.id);
+	}
+	if (op.kind == OP_SESSION_DEL)
+		mr_state_run_end(st, "HDEL", key, 1);
+	else
+		mr_state_run_end(st, "HSET", key, 2);
 }
 
 /* The record of room id into key (with the last room id handed out), or its deletion when
@@ -408,16 +527,7 @@ mr_state_flush(struct mr_state *st)
 		const char *rkey = st->resync == 2 ? st->rooms_tmp_key : st->rooms_key;
 
 		if (st->q_n > 0) {
-			struct mr_state_op op = st->q[st->q_head];
-
-			st->q_head = (st->q_head + 1) % st->q_cap;
-			st->q_n--;
-			if (op.kind == OP_SESSION_DEL)
-				mr_state_delete(st, key, op.id);
-			else if (op.kind == OP_SESSION_PUT)
-				mr_state_write(st, key, op.id);
-			else
-				mr_state_room_write(st, rkey, (uint32_t)op.id);
+			mr_state_run(st, key, rkey);
 			continue;
 		}
 		if (st->resync == 1) {
@@ -436,10 +546,12 @@ mr_state_flush(struct mr_state *st)
 			const char *argv[4] = { "HSET", st->rooms_tmp_key, "next", next };
 			size_t len[4] = { 4, strlen(st->rooms_tmp_key), 4, 0 };
 
+			mr_state_run_begin(st);
 			for (; st->resync_cursor < end && st->resync_cursor < st->max;
 			     st->resync_cursor++)
 				if (mr_session_digest(ss, st->resync_cursor, &id) != 0)
-					mr_state_write(st, st->tmp_key, id);
+					mr_state_run_put(st, id);
+			mr_state_run_end(st, "HSET", st->tmp_key, 2);
 			if (st->resync_cursor < st->max)
 				continue;
 			/* Nothing written: RENAME would fail on a missing key. */
@@ -772,6 +884,9 @@ mr_state_free(struct mr_state *st)
 	}
 	free(st->q);
 	free(st->digest);
+	if (st->resp != NULL)
+		explicit_bzero(st->resp, st->resp_cap);
+	free(st->resp);
 	free(st);
 }
 
