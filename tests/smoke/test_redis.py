@@ -20,6 +20,7 @@ import time
 
 import harness as h
 from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
+from test_rooms import recv_rtp
 
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 _REDIS = {}
@@ -83,6 +84,22 @@ def _daemon(env, name, identity):
 	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
 		f.write(_state_conf(identity, port))
+	return d
+
+
+def _start_connected(env, name, identity):
+	"""A daemon with the state store (SRTP tests here need python3-cryptography), started and
+	connected to Redis."""
+	try:
+		import cryptography  # noqa: F401
+	except ImportError:
+		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
+	d = _daemon(env, name, identity)
+	env.start_daemon(d)
+	health = d.ok("GET", "/v1/health", want=200)
+	check(isinstance(health.get("state"), dict), f"/v1/health has no state: {health}")
+	h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] == "connected",
+		   10, what="the state store to connect")
 	return d
 
 
@@ -183,18 +200,9 @@ def _srtp_out(src, dst, sink, ctx, ssrc, seqs, tag):
 def test_redis_restart_keeps_calls(env):
 	"""Plain and SRTP sessions survive SIGKILL: same ids, ports, remotes and keys; SRTP
 	resumes from the stored rollover counters in both directions."""
-	try:
-		import cryptography  # noqa: F401
-	except ImportError:
-		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
 	identity = f"smoke-{h.PID}"
-	d = _daemon(env, "redis1", identity)
-	env.start_daemon(d)
+	d = _start_connected(env, "redis1", identity)
 	try:
-		health = d.ok("GET", "/v1/health", want=200)
-		check(isinstance(health.get("state"), dict), f"/v1/health has no state: {health}")
-		h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] ==
-			   "connected", 10, what="the state store to connect")
 
 		pa, pb, pc, pd = env.ports(4)
 		a = env.host.udp(NS_V4[0], pa)
@@ -324,22 +332,6 @@ def test_redis_down_queues(env):
 
 # ---- rooms ------------------------------------------------------------------------------
 
-def _is_rtcp(data):
-	return len(data) >= 2 and 192 <= data[1] <= 223
-
-
-def _recv_rtp(sock, n, timeout=3.0):
-	"""Up to n RTP datagrams (the relay's own RTCP skipped)."""
-	out = []
-	deadline = time.monotonic() + timeout
-	while len(out) < n:
-		left = deadline - time.monotonic()
-		if left <= 0:
-			break
-		out += [x for x in h.recv_n(sock, n - len(out), timeout=left) if not _is_rtcp(x[0])]
-	return out
-
-
 class _Part:
 	"""A room participant on a host socket: plain, or SRTP with keys rx (what it sends with:
 	the relay's remote key) and tx (what the relay sends to it with: its local key)."""
@@ -374,7 +366,7 @@ def _room_latch(parts, tries=40):
 		for p in parts:
 			p.send("latch", 3)
 		time.sleep(0.1)
-		heard = {p.id: {h.rtp_ssrc(d) for d, _ in _recv_rtp(p.sock, 100, timeout=0.05)}
+		heard = {p.id: {h.rtp_ssrc(d) for d, _ in recv_rtp(p.sock, 100, timeout=0.05)}
 			 for p in parts}
 		if all(heard[p.id] >= {o.ssrc for o in parts if o is not p} for p in parts):
 			break
@@ -390,7 +382,7 @@ def _room_fanout(sender, receivers, tag, n=10):
 	own local endpoint."""
 	sent = sender.send(tag, n)
 	for r in receivers:
-		got = _recv_rtp(r.sock, n, timeout=3)
+		got = recv_rtp(r.sock, n, timeout=3)
 		for _, frm in got:
 			eq(frm, r.local, f"{tag}: source of a packet to participant {r.id}")
 		plain = [(r.plain(d), None) for d, _ in got]
@@ -410,16 +402,9 @@ def test_redis_restart_keeps_rooms(env):
 	latched remotes come back, so media reaches every participant before it sent anything
 	again, and SRTP goes on both ways under the same keys. Deleted rooms leave Redis; room
 	ids are not handed out again after the restart."""
-	try:
-		import cryptography  # noqa: F401
-	except ImportError:
-		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
 	identity = f"smoke-rooms-{h.PID}"
-	d = _daemon(env, "redis3", identity)
-	env.start_daemon(d)
+	d = _start_connected(env, "redis3", identity)
 	try:
-		h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] ==
-			   "connected", 10, what="the state store to connect")
 		gone = d.ok("POST", "/v1/rooms", {"name": "gone"})["id"]
 		rid = d.ok("POST", "/v1/rooms", {"name": "kept", "auto_subscribe": True})["id"]
 		k_remote = os.urandom(30)
