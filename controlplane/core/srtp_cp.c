@@ -9,7 +9,7 @@
 #include "appliance.h"
 #include "defer.h"
 #include "dpmem.h"
-#include "jbuf.h"
+#include "jtext.h"
 #include "srtp_cp.h"
 #include "mr_log.h"
 
@@ -245,57 +245,57 @@ mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl)
 /* ---- the state store's records ---- */
 
 static void
-mr_seeds_text(const struct mr_srtp_ctx *c, struct mr_jbuf *b)
+mr_seeds_text(const struct mr_srtp_ctx *c, struct mr_jtext *b)
 {
 	struct mr_srtp_seed sd[MR_SRTP_SSRCS];
 	unsigned int i, n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
 
-	mr_jb_raw(b, "[");
+	mr_jt_raw(b, "[");
 	for (i = 0; i < n; i++)
-		mr_jb_fmt(b, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu32 "]", i ? "," : "", sd[i].ssrc,
+		mr_jt_fmt(b, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu32 "]", i ? "," : "", sd[i].ssrc,
 			  sd[i].index, sd[i].rtcp_tx);
-	mr_jb_raw(b, "]");
+	mr_jt_raw(b, "]");
 }
 
 static void
-mr_key_text(int has, const struct mr_srtp_key *k, struct mr_jbuf *b)
+mr_key_text(int has, const struct mr_srtp_key *k, struct mr_jtext *b)
 {
 	char sdes[128];
 
 	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0) {
-		mr_jb_raw(b, "null");
+		mr_jt_raw(b, "null");
 		return;
 	}
-	mr_jb_str(b, sdes);
+	mr_jt_str(b, sdes);
 	explicit_bzero(sdes, sizeof(sdes));
 }
 
 void
-mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jbuf *b)
+mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jtext *b)
 {
 	if (cs->dp == NULL) {
-		mr_jb_raw(b, "null");
+		mr_jt_raw(b, "null");
 		return;
 	}
-	mr_jb_raw(b, "{\"remote_key\":");
+	mr_jt_raw(b, "{\"remote_key\":");
 	mr_key_text(cs->has_rx_key, &cs->rx_key, b);
-	mr_jb_raw(b, ",\"local_key\":");
+	mr_jt_raw(b, ",\"local_key\":");
 	mr_key_text(cs->has_tx_key, &cs->tx_key, b);
-	mr_jb_raw(b, ",\"rx\":");
+	mr_jt_raw(b, ",\"rx\":");
 	mr_seeds_text(cs->dp->rx, b);
-	mr_jb_raw(b, ",\"tx\":");
+	mr_jt_raw(b, ",\"tx\":");
 	mr_seeds_text(cs->dp->tx, b);
-	mr_jb_raw(b, "}");
+	mr_jt_raw(b, "}");
 }
 
 json_t *
 mr_cp_srtp_record(const struct mr_cp_srtp *cs)
 {
 	char text[1024];
-	struct mr_jbuf b;
+	struct mr_jtext b;
 	json_t *j;
 
-	mr_jb_init(&b, text, sizeof(text));
+	mr_jt_init(&b, text, sizeof(text));
 	mr_cp_srtp_record_text(cs, &b);
 	j = b.overflow ? NULL : json_loads(text, 0, NULL);
 	explicit_bzero(text, b.len);

@@ -77,12 +77,12 @@ struct mr_cp_srtp_seeds {
 	struct mr_srtp_seed s[2][MR_SRTP_SSRCS];
 };
 
-struct mr_jbuf;
+struct mr_jtext;
 
 /* The "srtp" of a record: null for plain, else {"remote_key": SDES|null, "local_key":
  * SDES|null, "rx": [[ssrc, index, srtcp_index], ...], "tx": [...]}. Holds the keys. As
- * text appended to b (jbuf.h), or as a new JSON reference. */
-void mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jbuf *b);
+ * text appended to b (jtext.h), or as a new JSON reference. */
+void mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jtext *b);
 json_t *mr_cp_srtp_record(const struct mr_cp_srtp *cs);
 /* Back from a record's "srtp" (absent or null: r->present stays 0): 0, or -1. */
 int mr_cp_srtp_record_parse(json_t *sj, struct mr_srtp_req *r, struct mr_cp_srtp_seeds *sd);

@@ -21,7 +21,7 @@
 
 #include "addr.h"
 #include "appliance.h"
-#include "jbuf.h"
+#include "jtext.h"
 #include "sessions.h"
 #include "sessions_priv.h"
 
@@ -30,16 +30,16 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 {
 	uint32_t slot = (uint32_t)id;
 	const struct mr_cp_session *s;
-	struct mr_jbuf b;
+	struct mr_jtext b;
 	unsigned int i;
 
 	if (slot >= ss->max || ss->slot[slot] == NULL || ss->slot[slot]->id != id)
 		return 0;
 	s = ss->slot[slot];
-	mr_jb_init(&b, buf, len);
-	mr_jb_fmt(&b, "{\"v\":1,\"id\":\"%016" PRIx64 "\",\"label\":", s->id);
-	mr_jb_str(&b, s->label);
-	mr_jb_fmt(&b, ",\"created\":%" PRId64 ",\"idle_timeout\":%d,\"rtcp_mux\":%s,"
+	mr_jt_init(&b, buf, len);
+	mr_jt_fmt(&b, "{\"v\":1,\"id\":\"%016" PRIx64 "\",\"label\":", s->id);
+	mr_jt_str(&b, s->label);
+	mr_jt_fmt(&b, ",\"created\":%" PRId64 ",\"idle_timeout\":%d,\"rtcp_mux\":%s,"
 		  "\"clock_rate\":%" PRIu32 ",\"owner\":%u,\"legs\":[", (int64_t)s->created,
 		  (int)s->idle_timeout, s->rtcp_mux ? "true" : "false", s->dp->clock_rate,
 		  s->owner);
@@ -49,20 +49,20 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 		struct mr_ep none = { 0 };
 
 		mr_leg_snapshot(l, path);
-		mr_jb_raw(&b, i ? ",{\"interface\":" : "{\"interface\":");
-		mr_jb_str(&b, ss->a->cfg->ports[s->leg[i].pidx].name);
-		mr_jb_raw(&b, ",\"local\":");
-		mr_jb_ep(&b, &l->local);
-		mr_jb_raw(&b, ",\"remote\":");
-		mr_jb_ep(&b, path[0].state != MR_PATH_NONE ? &path[0].remote : &none);
-		mr_jb_raw(&b, ",\"rtcp_remote\":");
-		mr_jb_ep(&b, !s->rtcp_mux && path[1].state != MR_PATH_NONE ? &path[1].remote :
+		mr_jt_raw(&b, i ? ",{\"interface\":" : "{\"interface\":");
+		mr_jt_str(&b, ss->a->cfg->ports[s->leg[i].pidx].name);
+		mr_jt_raw(&b, ",\"local\":");
+		mr_jt_ep(&b, &l->local);
+		mr_jt_raw(&b, ",\"remote\":");
+		mr_jt_ep(&b, path[0].state != MR_PATH_NONE ? &path[0].remote : &none);
+		mr_jt_raw(&b, ",\"rtcp_remote\":");
+		mr_jt_ep(&b, !s->rtcp_mux && path[1].state != MR_PATH_NONE ? &path[1].remote :
 			 &none);
-		mr_jb_raw(&b, ",\"srtp\":");
+		mr_jt_raw(&b, ",\"srtp\":");
 		mr_cp_srtp_record_text(&s->leg[i].srtp, &b);
-		mr_jb_raw(&b, "}");
+		mr_jt_raw(&b, "}");
 	}
-	mr_jb_raw(&b, "]}");
+	mr_jt_raw(&b, "]}");
 	if (b.overflow) {
 		explicit_bzero(buf, len);
 		return -1;

@@ -2,10 +2,11 @@
  * Compact JSON written straight into a buffer: the state store's session records
  * (controlplane/sessions/persist.c), written at the REST rate, where building a jansson object
  * and dumping it cost more than the rest of the write (docs/PERFORMANCE.md "State in Redis").
- * What comes out is what json_dumps(JSON_COMPACT) writes for the same values.
+ * What comes out is compact JSON that any parser (jansson at the restore) reads back to the
+ * same values (tests/unit/test_jtext.c); control characters are written as \u00XX.
  */
-#ifndef MR_JBUF_H
-#define MR_JBUF_H
+#ifndef MR_JTEXT_H
+#define MR_JTEXT_H
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,14 +15,14 @@
 
 #include "addr.h"
 
-struct mr_jbuf {
+struct mr_jtext {
 	char *p;
 	size_t len, cap;
 	int overflow;		/* something did not fit: the text is not valid */
 };
 
 static inline void
-mr_jb_init(struct mr_jbuf *b, char *p, size_t cap)
+mr_jt_init(struct mr_jtext *b, char *p, size_t cap)
 {
 	b->p = p;
 	b->len = 0;
@@ -32,7 +33,7 @@ mr_jb_init(struct mr_jbuf *b, char *p, size_t cap)
 }
 
 static inline void __attribute__((format(printf, 2, 3)))
-mr_jb_fmt(struct mr_jbuf *b, const char *fmt, ...)
+mr_jt_fmt(struct mr_jtext *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -50,7 +51,7 @@ mr_jb_fmt(struct mr_jbuf *b, const char *fmt, ...)
 }
 
 static inline void
-mr_jb_raw(struct mr_jbuf *b, const char *s)
+mr_jt_raw(struct mr_jtext *b, const char *s)
 {
 	size_t n = strlen(s);
 
@@ -64,11 +65,11 @@ mr_jb_raw(struct mr_jbuf *b, const char *s)
 
 /* A JSON string (RFC 8259 §7): quotes, backslashes and control characters escaped. */
 static inline void
-mr_jb_str(struct mr_jbuf *b, const char *s)
+mr_jt_str(struct mr_jtext *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 
-	mr_jb_raw(b, "\"");
+	mr_jt_raw(b, "\"");
 	for (; *s != '\0' && !b->overflow; s++) {
 		unsigned char c = (unsigned char)*s;
 		char e[7];
@@ -86,21 +87,21 @@ mr_jb_str(struct mr_jbuf *b, const char *s)
 			e[0] = (char)c;
 			e[1] = '\0';
 		}
-		mr_jb_raw(b, e);
+		mr_jt_raw(b, e);
 	}
-	mr_jb_raw(b, "\"");
+	mr_jt_raw(b, "\"");
 }
 
 /* An endpoint as "ip:port", or null when it has no family. */
 static inline void
-mr_jb_ep(struct mr_jbuf *b, const struct mr_ep *ep)
+mr_jt_ep(struct mr_jtext *b, const struct mr_ep *ep)
 {
 	char buf[64];
 
 	if (ep->family == 0)
-		mr_jb_raw(b, "null");
+		mr_jt_raw(b, "null");
 	else
-		mr_jb_str(b, mr_ep_fmt(ep, buf, sizeof(buf), 1));
+		mr_jt_str(b, mr_ep_fmt(ep, buf, sizeof(buf), 1));
 }
 
 #endif
