@@ -315,6 +315,12 @@ def test_redis_down_queues(env):
 			check(line in m, f"/metrics lacks '{line}'")
 		for s in ss[:5]:
 			eq(s.delete(), 204, "DELETE while Redis is away")
+		# Rooms too: changes beyond the queue, written by the resync (a room deleted
+		# meanwhile is not, but its id counts in "next").
+		kept = d.ok("POST", "/v1/rooms", {"name": "kept"})["id"]
+		part = d.ok("POST", f"/v1/rooms/{kept}/participants", {"name": "p"})
+		gone = d.ok("POST", "/v1/rooms", {"name": "gone"})["id"]
+		d.ok("DELETE", f"/v1/rooms/{gone}", want=204)
 		cli = _redis_server(port)
 		want = sorted(s.id for s in ss[5:])
 
@@ -322,6 +328,16 @@ def test_redis_down_queues(env):
 			keys = _rcli("HKEYS", f"mrelay:{identity}:sessions", cli=cli)
 			return sorted(keys.split()) == want
 		h.wait_for(stored, 15, what="the resync to write the 15 active sessions")
+
+		def rooms_stored():
+			keys = _rcli("HKEYS", f"mrelay:{identity}:rooms", cli=cli)
+			return sorted(keys.split()) == sorted([kept, "next"])
+		h.wait_for(rooms_stored, 15, what="the resync to write the room")
+		eq(_rcli("HGET", f"mrelay:{identity}:rooms", "next", cli=cli), gone,
+		   "the last room id handed out")
+		rec = json.loads(_rcli("HGET", f"mrelay:{identity}:rooms", kept, cli=cli))
+		eq([(p["id"], p["token"]) for p in rec["participants"]],
+		   [(int(part["id"]), part["token"])], "participants of the resynced room")
 		st = d.ok("GET", "/v1/health", want=200)["state"]
 		eq(st["redis"], "connected", "state after Redis came up")
 		for s in ss[5:]:
