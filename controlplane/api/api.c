@@ -49,6 +49,8 @@
 #define API_CONN_TIMEOUT_S 10
 /* Connections shut down by us that libmicrohttpd has not closed yet, at most. */
 #define API_CUT_MARGIN 256
+/* Descriptors of other modules in the control loop's wait (mr_api_watch). */
+#define API_MAX_WATCH 4
 /* libmicrohttpd runs at least this often, whatever its epoll set says (mr_api_poll). */
 #define API_MHD_RUN_MS 100
 /* Application errors (signaling.c) a WebSocket client may make before it is disconnected. */
@@ -108,9 +110,11 @@ struct mr_api {
 	struct mr_ws_server *ws;	/* /v1/ws: the upgraded connections (ws.c) */
 	struct mr_signal *sig;		/* their protocol (signaling.c) */
 	int ws_fd;			/* ws.c's epoll set */
-	int extra_fd;			/* mr_api_watch(): ng's epoll set, -1 none */
-	void (*extra_cb)(void *);
-	void *extra_arg;
+	struct {			/* mr_api_watch(): ng's epoll set, Redis; fd -1: free */
+		int fd;
+		void (*cb)(void *);
+		void *arg;
+	} extra[API_MAX_WATCH];
 	int mhd_had_conns;		/* libmicrohttpd had connections at the last turn */
 	uint64_t mhd_run_ms;		/* when MHD_run() last ran */
 	size_t max_body;
@@ -1058,6 +1062,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	char cause[256] = "";
 	struct mr_api *api;
 	size_t toklen;
+	int i;
 
 	if (err != NULL && errlen != 0)
 		err[0] = '\0';
@@ -1072,7 +1077,8 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	}
 	api->a = a;
 	api->epoll_fd = -1;
-	api->extra_fd = -1;
+	for (i = 0; i < API_MAX_WATCH; i++)
+		api->extra[i].fd = -1;
 	api->max_body = cfg->api_max_body;
 	api->max_conns = cfg->api_max_connections ? cfg->api_max_connections : API_MAX_CONNS;
 	api->max_per_addr = cfg->api_max_conns_per_addr ? cfg->api_max_conns_per_addr :
@@ -1215,8 +1221,8 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 {
 	const union MHD_DaemonInfo *info;
 	MHD_UNSIGNED_LONG_LONG mhd_to;
-	struct pollfd pfd[3];
-	int wait, n, timed, ws_to, busy;
+	struct pollfd pfd[2 + API_MAX_WATCH];
+	int wait, n, timed, ws_to, busy, i;
 	uint64_t now;
 
 	if (api == NULL)
@@ -1260,10 +1266,13 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	pfd[1].fd = api->ws_fd;
 	pfd[1].events = POLLIN;
 	pfd[1].revents = 0;
-	pfd[2].fd = api->extra_fd;
-	pfd[2].events = POLLIN;
-	pfd[2].revents = 0;
-	n = poll(pfd, api->extra_fd >= 0 ? 3 : 2, wait);
+	/* A free slot's fd is -1: poll() leaves it alone. */
+	for (i = 0; i < API_MAX_WATCH; i++) {
+		pfd[2 + i].fd = api->extra[i].fd;
+		pfd[2 + i].events = POLLIN;
+		pfd[2 + i].revents = 0;
+	}
+	n = poll(pfd, 2 + API_MAX_WATCH, wait);
 	if (n < 0 && errno != EINTR)
 		api_log(api, "poll: %s", strerror(errno));
 	if ((n > 0 && pfd[0].revents != 0) || timed) {
@@ -1282,8 +1291,9 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 	now = mr_mono_ms();
 	if ((n > 0 && pfd[1].revents != 0) || mr_ws_server_next_timeout(api->ws, now) == 0)
 		mr_ws_server_poll(api->ws, now);
-	if (n > 0 && api->extra_fd >= 0 && pfd[2].revents != 0)
-		api->extra_cb(api->extra_arg);
+	for (i = 0; n > 0 && i < API_MAX_WATCH; i++)
+		if (api->extra[i].fd >= 0 && pfd[2 + i].revents != 0)
+			api->extra[i].cb(api->extra[i].arg);
 	mr_signal_tick(api->sig);
 }
 
@@ -1292,9 +1302,21 @@ mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg)
 {
 	if (api == NULL)
 		return;
-	api->extra_fd = fd;
-	api->extra_cb = cb;
-	api->extra_arg = arg;
+	int i, k = -1;
+
+	for (i = 0; i < API_MAX_WATCH; i++) {
+		if (api->extra[i].fd >= 0 && api->extra[i].cb == cb && api->extra[i].arg == arg) {
+			k = i;
+			break;
+		}
+		if (k < 0 && api->extra[i].fd < 0)
+			k = i;
+	}
+	if (k < 0)
+		return;	/* API_MAX_WATCH callers at most: a bug */
+	api->extra[k].fd = fd;
+	api->extra[k].cb = cb;
+	api->extra[k].arg = arg;
 }
 
 json_t *

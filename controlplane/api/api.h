@@ -21,8 +21,10 @@ struct mr_api *mr_api_create(const struct mr_config *cfg, struct mr_appliance *a
  * at most timeout_ms for something to happen. */
 void mr_api_poll(struct mr_api *api, int timeout_ms);
 void mr_api_free(struct mr_api *api);
-/* One more descriptor for the control loop's wait (the ng listener's epoll set): when it is
- * readable, mr_api_poll() calls cb(arg) on the control thread. fd -1 removes it. */
+/* One more descriptor for the control loop's wait (the ng listener's epoll set, the state
+ * store's Redis connection): when it is readable (or in error), mr_api_poll() calls cb(arg) on
+ * the control thread. One per (cb, arg): a second call changes its fd; fd -1 removes it. At
+ * most 4. */
 void mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg);
 /* The WebSocket signaling counters for GET /v1/stats ("websocket"): ws.c's connection
  * counters ("connections" open now, "accepted", "refused", "rx_bytes", "tx_bytes",

@@ -6,9 +6,10 @@
 
 #define MR_PA_END 0xffffu	/* end of the free list (at most 32768 pairs) */
 
-/* Free pairs form a singly linked FIFO list (head: next to hand out, tail: the last freed),
+/* Free pairs form a doubly linked FIFO list (head: next to hand out, tail: the last freed),
  * so that mr_portalloc_get_if() can take a pair from the middle while the others keep
- * their order. */
+ * their order, and mr_portalloc_take() (a restore: every stored port once) takes any pair
+ * at once rather than after a walk of the list. */
 struct mr_portalloc {
 	uint16_t min;
 	unsigned int cap;	/* number of pairs */
@@ -16,6 +17,7 @@ struct mr_portalloc {
 	uint16_t head, tail;
 	uint8_t *used;		/* per pair */
 	uint16_t *next;		/* per free pair: the next free one */
+	uint16_t *prev;		/* per free pair: the one before, MR_PA_END at the head */
 };
 
 static void
@@ -23,11 +25,14 @@ mr_pa_link(struct mr_portalloc *pa, unsigned int first)
 {
 	unsigned int i;
 
-	for (i = 0; i < pa->cap; i++)
+	for (i = 0; i < pa->cap; i++) {
 		pa->next[(first + i) % pa->cap] = (uint16_t)((first + i + 1) % pa->cap);
+		pa->prev[(first + i + 1) % pa->cap] = (uint16_t)((first + i) % pa->cap);
+	}
 	pa->head = (uint16_t)first;
 	pa->tail = (uint16_t)((first + pa->cap - 1) % pa->cap);
 	pa->next[pa->tail] = MR_PA_END;
+	pa->prev[pa->head] = MR_PA_END;
 	pa->count = pa->cap;
 }
 
@@ -47,7 +52,8 @@ mr_portalloc_create(uint16_t min, uint16_t max)
 	pa->cap = ((unsigned int)max - min + 1) / 2;
 	pa->used = calloc(pa->cap, 1);
 	pa->next = calloc(pa->cap, sizeof(*pa->next));
-	if (pa->used == NULL || pa->next == NULL) {
+	pa->prev = calloc(pa->cap, sizeof(*pa->prev));
+	if (pa->used == NULL || pa->next == NULL || pa->prev == NULL) {
 		mr_portalloc_free(pa);
 		errno = ENOMEM;
 		return NULL;
@@ -63,6 +69,7 @@ mr_portalloc_free(struct mr_portalloc *pa)
 		return;
 	free(pa->used);
 	free(pa->next);
+	free(pa->prev);
 	free(pa);
 }
 
@@ -83,6 +90,8 @@ mr_pa_take(struct mr_portalloc *pa, unsigned int prev, unsigned int idx)
 		pa->head = pa->next[idx];
 	else
 		pa->next[prev] = pa->next[idx];
+	if (pa->next[idx] != MR_PA_END)
+		pa->prev[pa->next[idx]] = (uint16_t)prev;
 	if (pa->tail == idx)
 		pa->tail = (uint16_t)prev;
 	pa->count--;
@@ -123,6 +132,7 @@ mr_portalloc_put(struct mr_portalloc *pa, uint16_t p)
 		return -EINVAL;
 	pa->used[idx] = 0;
 	pa->next[idx] = MR_PA_END;
+	pa->prev[idx] = pa->count == 0 ? MR_PA_END : pa->tail;
 	if (pa->count == 0)
 		pa->head = (uint16_t)idx;
 	else
@@ -147,18 +157,16 @@ mr_portalloc_capacity(const struct mr_portalloc *pa)
 int
 mr_portalloc_take(struct mr_portalloc *pa, uint16_t p)
 {
-	unsigned int prev = MR_PA_END, idx, want;
+	unsigned int want;
 
 	if (p < pa->min || ((p - pa->min) & 1) || (unsigned int)(p - pa->min) / 2 >= pa->cap)
 		return -EINVAL;
 	want = (unsigned int)(p - pa->min) / 2;
 	if (pa->used[want])
 		return -EBUSY;
-	/* A restore, once per port at start: a walk of the free list is fine. */
-	for (idx = pa->head; idx != MR_PA_END; prev = idx, idx = pa->next[idx])
-		if (idx == want)
-			return mr_pa_take(pa, prev, idx) < 0 ? -EBUSY : 0;
-	return -EBUSY;
+	/* Free: in the list, right after prev[want]. */
+	mr_pa_take(pa, pa->prev[want], want);
+	return 0;
 }
 
 void

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include "appliance.h"
 #include "defer.h"
 #include "dpmem.h"
+#include "jtext.h"
 #include "srtp_cp.h"
 #include "mr_log.h"
 
@@ -238,4 +240,155 @@ mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl)
 	explicit_bzero(sdes, sizeof(sdes));
 	mr_srtp_key_wipe(&nl->key);
 	nl->set = 0;
+}
+
+/* ---- the state store's records ---- */
+
+static void
+mr_seeds_text(const struct mr_srtp_ctx *c, struct mr_jtext *b)
+{
+	struct mr_srtp_seed sd[MR_SRTP_SSRCS];
+	unsigned int i, n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
+
+	mr_jt_raw(b, "[");
+	for (i = 0; i < n; i++)
+		mr_jt_fmt(b, "%s[%" PRIu32 ",%" PRIu64 ",%" PRIu32 "]", i ? "," : "", sd[i].ssrc,
+			  sd[i].index, sd[i].rtcp_tx);
+	mr_jt_raw(b, "]");
+}
+
+static void
+mr_key_text(int has, const struct mr_srtp_key *k, struct mr_jtext *b)
+{
+	char sdes[128];
+
+	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0) {
+		mr_jt_raw(b, "null");
+		return;
+	}
+	mr_jt_str(b, sdes);
+	explicit_bzero(sdes, sizeof(sdes));
+}
+
+void
+mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jtext *b)
+{
+	if (cs->dp == NULL) {
+		mr_jt_raw(b, "null");
+		return;
+	}
+	mr_jt_raw(b, "{\"remote_key\":");
+	mr_key_text(cs->has_rx_key, &cs->rx_key, b);
+	mr_jt_raw(b, ",\"local_key\":");
+	mr_key_text(cs->has_tx_key, &cs->tx_key, b);
+	mr_jt_raw(b, ",\"rx\":");
+	mr_seeds_text(cs->dp->rx, b);
+	mr_jt_raw(b, ",\"tx\":");
+	mr_seeds_text(cs->dp->tx, b);
+	mr_jt_raw(b, "}");
+}
+
+json_t *
+mr_cp_srtp_record(const struct mr_cp_srtp *cs)
+{
+	char text[1024];
+	struct mr_jtext b;
+	json_t *j;
+
+	mr_jt_init(&b, text, sizeof(text));
+	mr_cp_srtp_record_text(cs, &b);
+	j = b.overflow ? NULL : json_loads(text, 0, NULL);
+	explicit_bzero(text, b.len);
+	return j != NULL ? j : json_null();
+}
+
+static int
+mr_rec_seeds(json_t *a, struct mr_srtp_seed *sd, unsigned int *n, int tx)
+{
+	size_t k;
+	json_t *e;
+
+	*n = 0;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > MR_SRTP_SSRCS)
+		return -1;
+	json_array_foreach(a, k, e) {
+		json_int_t ssrc, idx, rtcp;
+
+		if (json_unpack(e, "[III]", &ssrc, &idx, &rtcp) != 0 || ssrc < 0 ||
+		    ssrc > UINT32_MAX || idx < 0 || idx >= (1ll << 48) || rtcp < 0 ||
+		    rtcp > 0x7fffffff)
+			return -1;
+		sd[*n].ssrc = (uint32_t)ssrc;
+		sd[*n].index = (uint64_t)idx;
+		sd[*n].rtcp_tx = tx ? (uint32_t)rtcp + MR_SRTCP_RESTORE_SKIP : (uint32_t)rtcp;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+mr_rec_key(json_t *v, int *has, struct mr_srtp_key *k, uint8_t *suite)
+{
+	char e[128];
+
+	*has = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v) || mr_srtp_sdes_parse(json_string_value(v), k, e, sizeof(e)) < 0)
+		return -1;
+	*has = 1;
+	*suite = k->suite;
+	return 0;
+}
+
+int
+mr_cp_srtp_record_parse(json_t *sj, struct mr_srtp_req *r, struct mr_cp_srtp_seeds *sd)
+{
+	memset(sd->n, 0, sizeof(sd->n));
+	if (sj == NULL || json_is_null(sj))
+		return 0;
+	r->present = 1;
+	if (!json_is_object(sj) ||
+	    mr_rec_key(json_object_get(sj, "remote_key"), &r->has_remote_key, &r->remote_key,
+		       &r->suite) < 0 ||
+	    mr_rec_key(json_object_get(sj, "local_key"), &r->has_local_key, &r->local_key,
+		       &r->suite) < 0 ||
+	    mr_rec_seeds(json_object_get(sj, "rx"), sd->s[0], &sd->n[0], 0) < 0 ||
+	    mr_rec_seeds(json_object_get(sj, "tx"), sd->s[1], &sd->n[1], 1) < 0)
+		return -1;
+	return 0;
+}
+
+void
+mr_cp_srtp_seed(struct mr_dp_srtp *d, const struct mr_cp_srtp_seeds *sd)
+{
+	if (d == NULL)
+		return;
+	if (d->rx != NULL)
+		mr_srtp_ctx_seed(d->rx, sd->s[0], sd->n[0]);
+	if (d->tx != NULL)
+		mr_srtp_ctx_seed(d->tx, sd->s[1], sd->n[1]);
+}
+
+uint64_t
+mr_cp_srtp_digest(uint64_t h, const struct mr_dp_srtp *d)
+{
+	unsigned int k, n, dir;
+
+	if (d == NULL)
+		return h;
+	for (dir = 0; dir < 2; dir++) {
+		struct mr_srtp_seed sd[MR_SRTP_SSRCS];
+		const struct mr_srtp_ctx *c = dir ? d->tx : d->rx;
+
+		n = c != NULL ? mr_srtp_ctx_snapshot(c, sd) : 0;
+		for (k = 0; k < n; k++) {
+			uint64_t v[3] = { sd[k].ssrc, sd[k].index >> 12, sd[k].rtcp_tx >> 8 };
+
+			h = mr_fnv1a(h, v, sizeof(v));
+		}
+	}
+	return h;
 }

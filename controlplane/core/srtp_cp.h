@@ -7,6 +7,7 @@
 #ifndef MR_SRTP_CP_H
 #define MR_SRTP_CP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -61,5 +62,47 @@ json_t *mr_cp_srtp_json(const struct mr_cp_srtp *cs, int full);
 /* Put the new local key into the object sj ("srtp" of an answer) as local_key, then wipe
  * it. */
 void mr_cp_srtp_show_key(json_t *sj, struct mr_cp_srtp_new *nl);
+
+/* ---- the state store's records (controlplane/state/, docs/OPERATIONS.md "State in Redis") */
+
+/* SRTCP indexes sent since the last snapshot are not known: a restore skips this many ahead
+ * so that the receiver does not take the next ones for replays (the digest changes every
+ * 256 of them). */
+#define MR_SRTCP_RESTORE_SKIP 512u
+
+/* What a restore needs of an SRTP endpoint's contexts: per direction (0 rx, 1 tx) the SSRCs
+ * and their last known indexes. */
+struct mr_cp_srtp_seeds {
+	unsigned int n[2];
+	struct mr_srtp_seed s[2][MR_SRTP_SSRCS];
+};
+
+struct mr_jtext;
+
+/* The "srtp" of a record: null for plain, else {"remote_key": SDES|null, "local_key":
+ * SDES|null, "rx": [[ssrc, index, srtcp_index], ...], "tx": [...]}. Holds the keys. As
+ * text appended to b (jtext.h), or as a new JSON reference. */
+void mr_cp_srtp_record_text(const struct mr_cp_srtp *cs, struct mr_jtext *b);
+json_t *mr_cp_srtp_record(const struct mr_cp_srtp *cs);
+/* Back from a record's "srtp" (absent or null: r->present stays 0): 0, or -1. */
+int mr_cp_srtp_record_parse(json_t *sj, struct mr_srtp_req *r, struct mr_cp_srtp_seeds *sd);
+/* Start the contexts of a restored endpoint (before publication) from sd. */
+void mr_cp_srtp_seed(struct mr_dp_srtp *d, const struct mr_cp_srtp_seeds *sd);
+/* Fold what changes without the API in d (each SSRC's index at a granularity of 4096
+ * packets, the SRTCP index sent at 256) into the FNV-1a hash h; d NULL leaves h. */
+uint64_t mr_cp_srtp_digest(uint64_t h, const struct mr_dp_srtp *d);
+
+/* FNV-1a, 64 bits: the state store's change digests. */
+static inline uint64_t
+mr_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return h;
+}
+
+#define MR_FNV1A_INIT 0xcbf29ce484222325ull
 
 #endif

@@ -122,7 +122,7 @@ mr_rooms_publish(struct mr_rooms *rs, uint32_t room, uint32_t part,
 		return rc;
 	if (req->kind > MR_KIND_VIDEO || req->pt > 127)
 		return mr_err(out, 400, "kind: must be 'audio' or 'video'");
-	rc = mr_room_stream_publish(rs, p, req, 0, &st, out);
+	rc = mr_room_stream_publish(rs, p, req, 0, 0, &st, out);
 	if (rc != 201)
 		return rc;
 	*out = mr_room_stream_json(rs, st, 0);
@@ -170,6 +170,7 @@ mr_rooms_mute(struct mr_rooms *rs, uint32_t room, uint32_t part, uint32_t stream
 		if (kind > MR_KIND_VIDEO)
 			return mr_err(out, 400, "kind: must be 'audio' or 'video'");
 		p->kind_muted[kind] = muted != 0;
+		mr_room_persist(rs, r);
 		TAILQ_FOREACH(st, &p->streams, link)
 			if (st->dp->kind == kind)
 				mr_room_stream_mute(rs, st, muted != 0);

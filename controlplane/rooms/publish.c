@@ -111,6 +111,8 @@ free_arrays:
 	free(ents);
 	free(tmp);
 	r->dirty = rc != 0;
+	/* Called after every change of participants, streams and subscriptions. */
+	mr_room_persist(rs, r);
 	return rc;
 }
 
@@ -119,7 +121,7 @@ free_arrays:
 
 int
 mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct mr_stream_req *req,
-		       int autopub, struct mr_cp_stream **out, json_t **body)
+		       int autopub, uint32_t id, struct mr_cp_stream **out, json_t **body)
 {
 	struct mr_cp_room *r = p->room;
 	struct mr_cp_stream *st;
@@ -153,7 +155,11 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 		if (st->dp->cache == NULL)
 			goto free_stream_dp;
 	}
-	st->id = ++r->next_stream;
+	if (id == 0)
+		id = ++r->next_stream;
+	else if (id > r->next_stream)
+		r->next_stream = id;
+	st->id = id;
 	st->pub = p;
 	st->room = r;
 	st->autopub = autopub != 0;
@@ -250,6 +256,7 @@ mr_room_stream_mute(struct mr_rooms *rs, struct mr_cp_stream *st, int muted)
 	if (__atomic_load_n(&st->dp->muted, __ATOMIC_RELAXED) == (uint8_t)muted)
 		return;
 	__atomic_store_n(&st->dp->muted, (uint8_t)muted, __ATOMIC_RELAXED);
+	mr_room_persist(rs, r);
 	mr_room_emit(rs, r, 0, 0, json_pack("{s:s,s:o,s:o,s:s}", "type",
 					    muted ? "muted" : "unmuted",
 					    "participant", mr_room_idj(st->pub->id), "stream",

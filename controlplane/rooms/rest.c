@@ -111,6 +111,7 @@ mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part 
 		mr_room_sync(rs, r);
 	}
 	mr_part_patch_clear(&pt);
+	mr_room_persist(rs, r);		/* keys, mutes */
 	*out = mr_room_part_json(rs, p, PJ_FULL);
 	mr_cp_srtp_show_key(json_object_get(*out, "srtp"), &nl);
 	return 200;
@@ -204,7 +205,7 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 			if (mr_parse_room_req(body, len, rs->cfg->max_participants, &req, err,
 					      sizeof(err)) < 0)
 				return mr_err(out, 400, "%s", err);
-			rc = mr_room_create(rs, &req, &r, out);
+			rc = mr_room_create(rs, &req, NULL, &r, out);
 			if (rc != 201)
 				return rc;
 			*out = mr_room_json(rs, r, 0);
@@ -237,7 +238,7 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 				mr_srtp_req_wipe(&req.srtp);
 				return mr_err(out, 400, "%s", err);
 			}
-			rc = mr_room_part_create(rs, r, &req, &p, out);
+			rc = mr_room_part_create(rs, r, &req, NULL, &p, out);
 			mr_srtp_req_wipe(&req.srtp);
 			if (rc != 201)
 				return rc;

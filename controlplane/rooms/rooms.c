@@ -425,10 +425,14 @@ mr_random(void *buf, size_t n)
 	return 0;
 }
 
+static uint32_t mr_room_slot_of(const struct mr_rooms *rs, uint32_t id);
+
 int
-mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_room **out,
-	       json_t **body)
+mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
+	       const struct mr_room_restore *rst, struct mr_cp_room **out, json_t **body)
 {
+	uint32_t slot;
+
 	struct mr_cp_room *r;
 	struct mr_dp_ssrc_map *map;
 
@@ -458,7 +462,13 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_
 		rs->n.rejected++;
 		return mr_err(body, 503, "memory: no room for another room");
 	}
-	r->id = ++rs->next_room;
+	if (rst != NULL) {
+		r->id = rst->id;
+		if (rst->id > rs->next_room)
+			rs->next_room = rst->id;
+	} else {
+		r->id = ++rs->next_room;
+	}
 	snprintf(r->name, sizeof(r->name), "%s", req->name);
 	r->max_participants = req->max_participants ? req->max_participants :
 		rs->cfg->max_participants;
@@ -467,8 +477,9 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_
 	r->auto_publish_kind = req->auto_publish_kind;
 	/* The least loaded worker owns the whole room: every participant's endpoint, so that
 	 * fan-out reads no state another lcore writes (room_dp.h). */
-	r->owner = mr_flows_least_loaded(rs->a->flows);
-	r->created = time(NULL);
+	r->owner = rst != NULL ? rst->owner % rs->a->dp->n_workers :
+		mr_flows_least_loaded(rs->a->flows);
+	r->created = rst != NULL ? rst->created : time(NULL);
 	TAILQ_INIT(&r->parts);
 	mr_speaker_init(&r->spk);
 	r->dp->id = r->id;
@@ -476,23 +487,29 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_
 	r->dp->auto_publish = r->auto_publish;
 	mr_ntp_now(&r->dp->ntp_base, &r->dp->tsc_base);
 	r->dp->map = map;
-	/* Ids only grow: appending keeps the array sorted. */
-	rs->room[rs->n_rooms++] = r;
+	/* Ids only grow: appending keeps the array sorted (a restore comes in any order). */
+	slot = mr_room_slot_of(rs, r->id);
+	memmove(&rs->room[slot + 1], &rs->room[slot], (rs->n_rooms - slot) * sizeof(rs->room[0]));
+	rs->room[slot] = r;
+	rs->n_rooms++;
 	rs->n.active++;
-	rs->n.created++;
+	if (rst == NULL)
+		rs->n.created++;
+	mr_room_persist(rs, r);
 	*out = r;
 	return 201;
 }
 
+/* Where room id is or would go in the sorted array. */
 static uint32_t
-mr_room_slot(const struct mr_rooms *rs, const struct mr_cp_room *r)
+mr_room_slot_of(const struct mr_rooms *rs, uint32_t id)
 {
 	uint32_t lo = 0, hi = rs->n_rooms;
 
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
 
-		if (rs->room[mid]->id < r->id)
+		if (rs->room[mid]->id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -542,10 +559,13 @@ void
 mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r)
 {
 	struct mr_cp_part *p;
-	uint32_t slot = mr_room_slot(rs, r);
+	uint32_t slot;
 
 	while ((p = TAILQ_FIRST(&r->parts)) != NULL)
 		mr_room_part_remove(rs, p, MR_LEAVE_ROOM_DELETED);
+	/* Its record leaves the state store: the write finds no room of that id. */
+	mr_room_persist(rs, r);
+	slot = mr_room_slot_of(rs, r->id);
 	memmove(&rs->room[slot], &rs->room[slot + 1],
 		(rs->n_rooms - slot - 1) * sizeof(rs->room[0]));
 	rs->n_rooms--;
@@ -606,7 +626,7 @@ mr_part_port(struct mr_rooms *rs, const struct mr_part_req *req, unsigned int *p
 
 int
 mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_part_req *req,
-		    struct mr_cp_part **out, json_t **body)
+		    const struct mr_part_restore *rst, struct mr_cp_part **out, json_t **body)
 {
 	struct mr_dp *dp = rs->a->dp;
 	struct mr_cp_part *p;
@@ -625,8 +645,12 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		rs->n.rejected++;
 		return mr_err(body, 503, "ports: no free relay ports");
 	}
+	if (rst != NULL && json_object_get(rs->tokens, rst->token) != NULL)
+		return mr_err(body, 409, "token: held by another participant");
 	if (mr_random(rnd, sizeof(rnd)) < 0 || mr_random(&relay_ssrc, sizeof(relay_ssrc)) < 0)
 		return mr_err(body, 500, "internal: no random numbers (getrandom)");
+	if (rst != NULL)
+		relay_ssrc = rst->relay_ssrc;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return mr_err(body, 500, "internal: out of memory");
@@ -639,17 +663,30 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 	TAILQ_INIT(&p->streams);
 	p->room = r;
 	p->pidx = pidx;
-	p->created = time(NULL);
+	p->created = rst != NULL ? rst->created : time(NULL);
 	snprintf(p->name, sizeof(p->name), "%s", req->name);
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(p->token + 2 * i, 3, "%02x", rnd[i]);
-	if (mr_flows_ep_alloc(rs->a->flows, pidx, fam, r->owner, &p->dp->local) < 0) {
-		rte_free(p->dp);
-		free(p);
-		rs->n.rejected++;
-		return mr_err(body, 503, "ports: no free relay ports");
+	if (rst != NULL) {
+		snprintf(p->token, sizeof(p->token), "%s", rst->token);
+		if (mr_flows_ep_take(rs->a->flows, pidx, &rst->local, r->owner) < 0) {
+			rte_free(p->dp);
+			free(p);
+			return mr_err(body, 409, "local: not free on this appliance");
+		}
+		p->dp->local = rst->local;
+		p->id = rst->id;
+		if (rst->id > r->next_part)
+			r->next_part = rst->id;
+	} else {
+		if (mr_flows_ep_alloc(rs->a->flows, pidx, fam, r->owner, &p->dp->local) < 0) {
+			rte_free(p->dp);
+			free(p);
+			rs->n.rejected++;
+			return mr_err(body, 503, "ports: no free relay ports");
+		}
+		p->id = ++r->next_part;
 	}
-	p->id = ++r->next_part;
 	p->dp->room = r->dp;
 	p->dp->port_idx = (uint16_t)pidx;
 	p->dp->level_ext_id = req->level_ext_id;
@@ -663,6 +700,12 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 	p->dp->rtx_refill_tsc = rte_get_tsc_cycles();
 	p->dp->last_rx_tsc = p->dp->rtx_refill_tsc;
 	p->dp->path.last_rx_tsc = p->dp->rtx_refill_tsc;	/* the learning window opens */
+	if (rst != NULL && rst->latched) {
+		/* As latched before the restart: media goes out at once. */
+		p->dp->path.remote = rst->remote;
+		memcpy(p->dp->path.mac.addr_bytes, rst->mac, sizeof(rst->mac));
+		p->dp->path.state = MR_PATH_LATCHED;
+	}
 	if (req->srtp.present) {
 		rc = mr_cp_srtp_build(rs->a, "srtp", &req->srtp, NULL,
 				      (int)rte_lcore_to_socket_id(dp->w[r->owner]->lcore_id),
@@ -674,6 +717,8 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 			return rc;
 		}
 		mr_cp_srtp_set(&p->srtp, p->dp->srtp, &req->srtp, &p->srtp_new);
+		if (rst != NULL)
+			mr_cp_srtp_seed(p->dp->srtp, &rst->seeds);
 	}
 	if (req->webrtc) {
 		rc = mr_webrtc_part_new(rs->a->webrtc, r->id, p->id, r->owner, p->dp, &p->srtp,

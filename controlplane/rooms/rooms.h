@@ -235,6 +235,26 @@ int mr_rooms_set_rec(struct mr_rooms *rs, uint32_t room, uint16_t rec_id);
 void mr_rooms_rec_event(struct mr_rooms *rs, uint32_t room, uint16_t rec_id, const char *state,
 			const char *error);
 
+/* ---- the state store (persist.c; controlplane/state/ drives it) ---- */
+
+/* The record of room id (docs/OPERATIONS.md "State in Redis"; it holds SRTP keys), a new
+ * reference; NULL when there is no such room (it was deleted). Clears the room's queued
+ * mark and remembers what the change scan compares with. */
+json_t *mr_rooms_record(struct mr_rooms *rs, uint32_t id);
+/* The first room id above id, 0 when there is none: the walk of a full rewrite. */
+uint32_t mr_rooms_next(const struct mr_rooms *rs, uint32_t id);
+/* The highest room id handed out: ids are never reused, across restarts either. */
+uint32_t mr_rooms_last_id(const struct mr_rooms *rs);
+/* Queue a write of every room whose participants' latched remotes or SRTP indexes changed
+ * since its record was written. */
+void mr_rooms_scan(struct mr_rooms *rs);
+/* Re-create a room from its record on the same ids, endpoints, tokens, latched remotes,
+ * keys and streams (before the API opens). Participants or streams that cannot be restored
+ * are logged and left out. 0, or -1 with the reason in err (nothing restored). */
+int mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen);
+/* The restore is over: room ids up to last are never handed out again. */
+void mr_rooms_restored(struct mr_rooms *rs, uint32_t last);
+
 /* ---- signaling API ---- */
 
 /* Event hook: cb(arg, room, only_part, except_part, event) for every room event, with

@@ -16,6 +16,7 @@
  *   lists.c     SSRC maps and subscriber lists: fill, compare, search (pure)
  *   speaker.c   active speaker with hysteresis (pure)
  *   media.c     clock rate and kind guesses, MOS (pure)
+ *   persist.c   records of rooms for the state store (controlplane/state/) and their restore
  * The pure files need no EAL (cp_pure_lib in meson.build; tests/unit/test_rooms.c); of this
  * header they use MR_ECHO, MR_LEVEL_SILENCE_Q8 and mr_rooms_u32_cmp() only.
  */
@@ -110,6 +111,10 @@ struct mr_cp_room {
 	struct mr_speaker spk;
 	time_t created;
 	uint16_t rec_id;		/* recording of its audio streams, 0 = none (record.c) */
+	/* The state store (persist.c): a write of its record is queued; the digest of what
+	 * changes without the API, as last written. */
+	uint8_t persist_queued;
+	uint64_t persist_digest;
 };
 
 struct mr_rooms {
@@ -170,18 +175,43 @@ int mr_room_part_subscribed(const struct mr_cp_part *p, uint32_t stream);
 int mr_room_lookup(struct mr_rooms *rs, uint32_t room, uint32_t part, struct mr_cp_room **r,
 		   struct mr_cp_part **p, json_t **out);
 
-/* rooms.c: rooms and participants */
-int mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req, struct mr_cp_room **out,
-		   json_t **body);
+/* A restore from the state store (persist.c): what a room or participant had. */
+struct mr_room_restore {
+	uint32_t id;
+	unsigned int owner;		/* modulo the workers now configured */
+	time_t created;
+};
+
+struct mr_part_restore {
+	uint32_t id;
+	char token[MR_TOKEN_LEN];
+	struct mr_ep local;
+	uint32_t relay_ssrc;
+	time_t created;
+	int latched;			/* remote and mac: the latched remote */
+	struct mr_ep remote;
+	uint8_t mac[6];
+	struct mr_cp_srtp_seeds seeds;
+};
+
+/* rooms.c: rooms and participants; rst NULL for a new one, else a restore on its ids,
+ * owner, endpoint and latched remote. */
+int mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
+		   const struct mr_room_restore *rst, struct mr_cp_room **out, json_t **body);
 void mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r);
 int mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r,
-			const struct mr_part_req *req, struct mr_cp_part **out, json_t **body);
+			const struct mr_part_req *req, const struct mr_part_restore *rst,
+			struct mr_cp_part **out, json_t **body);
+/* The room changed: queue a write of its record to the state store (once until written;
+ * nothing when the store is off). */
+void mr_room_persist(struct mr_rooms *rs, struct mr_cp_room *r);
 void mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_reason why);
 
 /* publish.c */
 int mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r);
+/* id 0: the room's next stream id; else the id it had (a restore). */
 int mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p,
-			   const struct mr_stream_req *req, int autopub,
+			   const struct mr_stream_req *req, int autopub, uint32_t id,
 			   struct mr_cp_stream **out, json_t **body);
 void mr_room_stream_remove(struct mr_rooms *rs, struct mr_cp_stream *st);
 void mr_room_stream_mute(struct mr_rooms *rs, struct mr_cp_stream *st, int muted);

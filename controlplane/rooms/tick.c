@@ -42,7 +42,7 @@ mr_autopub_poll(struct mr_rooms *rs, struct mr_cp_room *r)
 			continue;	/* published meanwhile, or another's: not forwarded */
 		req.kind = mr_rooms_guess_kind(req.pt, r->auto_publish_kind);
 		req.clock_rate = mr_rooms_guess_clock(req.kind, req.pt);
-		if (mr_room_stream_publish(rs, p, &req, 1, &st, &body) == 201)
+		if (mr_room_stream_publish(rs, p, &req, 1, 0, &st, &body) == 201)
 			rs->n.autopublished++;
 		json_decref(body);
 	}

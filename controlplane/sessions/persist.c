@@ -21,102 +21,61 @@
 
 #include "addr.h"
 #include "appliance.h"
+#include "jtext.h"
 #include "sessions.h"
 #include "sessions_priv.h"
 
-/* SRTCP indexes sent since the last snapshot are not known: a restore skips this many ahead
- * so that the receiver does not take the next ones for replays (the digest changes every
- * 256 of them). */
-#define MR_SRTCP_RESTORE_SKIP 512u
-
-static json_t *
-mr_seeds_json(const struct mr_srtp_ctx *c)
-{
-	struct mr_srtp_seed sd[MR_SRTP_SSRCS];
-	unsigned int i, n = mr_srtp_ctx_snapshot(c, sd);
-	json_t *a = json_array();
-
-	for (i = 0; i < n; i++)
-		json_array_append_new(a, json_pack("[I,I,I]", (json_int_t)sd[i].ssrc,
-						   (json_int_t)sd[i].index,
-						   (json_int_t)sd[i].rtcp_tx));
-	return a;
-}
-
-static json_t *
-mr_key_json(int has, const struct mr_srtp_key *k)
-{
-	char sdes[128];
-	json_t *j;
-
-	if (!has || mr_srtp_sdes_format(k, sdes, sizeof(sdes)) < 0)
-		return json_null();
-	j = json_string(sdes);
-	explicit_bzero(sdes, sizeof(sdes));
-	return j;
-}
-
-json_t *
-mr_session_record(struct mr_sessions *ss, uint64_t id)
+int
+mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 {
 	uint32_t slot = (uint32_t)id;
 	const struct mr_cp_session *s;
-	json_t *j, *legs;
-	char ids[24];
+	struct mr_jtext b;
 	unsigned int i;
 
 	if (slot >= ss->max || ss->slot[slot] == NULL || ss->slot[slot]->id != id)
-		return NULL;
+		return 0;
 	s = ss->slot[slot];
-	snprintf(ids, sizeof(ids), "%016" PRIx64, s->id);
-	j = json_pack("{s:i,s:s,s:s,s:I,s:i,s:b,s:I,s:i}", "v", 1, "id", ids, "label", s->label,
-		      "created", (json_int_t)s->created, "idle_timeout", (int)s->idle_timeout,
-		      "rtcp_mux", (int)s->rtcp_mux, "clock_rate", (json_int_t)s->dp->clock_rate,
-		      "owner", (int)s->owner);
-	legs = json_array();
+	mr_jt_init(&b, buf, len);
+	mr_jt_fmt(&b, "{\"v\":1,\"id\":\"%016" PRIx64 "\",\"label\":", s->id);
+	mr_jt_str(&b, s->label);
+	mr_jt_fmt(&b, ",\"created\":%" PRId64 ",\"idle_timeout\":%d,\"rtcp_mux\":%s,"
+		  "\"clock_rate\":%" PRIu32 ",\"owner\":%u,\"legs\":[", (int64_t)s->created,
+		  (int)s->idle_timeout, s->rtcp_mux ? "true" : "false", s->dp->clock_rate,
+		  s->owner);
 	for (i = 0; i < 2; i++) {
 		const struct mr_dp_leg *l = &s->dp->leg[i];
-		const struct mr_cp_srtp *cs = &s->leg[i].srtp;
 		struct mr_dp_path path[2];
-		json_t *lj, *sj = json_null();
+		struct mr_ep none = { 0 };
 
 		mr_leg_snapshot(l, path);
-		lj = json_pack("{s:s,s:o,s:o,s:o}",
-			       "interface", ss->a->cfg->ports[s->leg[i].pidx].name,
-			       "local", mr_json_ep(&l->local),
-			       "remote", path[0].state != MR_PATH_NONE ?
-					mr_json_ep(&path[0].remote) : json_null(),
-			       "rtcp_remote", !s->rtcp_mux && path[1].state != MR_PATH_NONE ?
-					mr_json_ep(&path[1].remote) : json_null());
-		if (cs->dp != NULL)
-			sj = json_pack("{s:o,s:o,s:o,s:o}",
-				       "remote_key", mr_key_json(cs->has_rx_key, &cs->rx_key),
-				       "local_key", mr_key_json(cs->has_tx_key, &cs->tx_key),
-				       "rx", mr_seeds_json(cs->dp->rx),
-				       "tx", mr_seeds_json(cs->dp->tx));
-		json_object_set_new(lj, "srtp", sj);
-		json_array_append_new(legs, lj);
+		mr_jt_raw(&b, i ? ",{\"interface\":" : "{\"interface\":");
+		mr_jt_str(&b, ss->a->cfg->ports[s->leg[i].pidx].name);
+		mr_jt_raw(&b, ",\"local\":");
+		mr_jt_ep(&b, &l->local);
+		mr_jt_raw(&b, ",\"remote\":");
+		mr_jt_ep(&b, path[0].state != MR_PATH_NONE ? &path[0].remote : &none);
+		mr_jt_raw(&b, ",\"rtcp_remote\":");
+		mr_jt_ep(&b, !s->rtcp_mux && path[1].state != MR_PATH_NONE ? &path[1].remote :
+			 &none);
+		mr_jt_raw(&b, ",\"srtp\":");
+		mr_cp_srtp_record_text(&s->leg[i].srtp, &b);
+		mr_jt_raw(&b, "}");
 	}
-	json_object_set_new(j, "legs", legs);
-	return j;
-}
-
-static uint64_t
-mr_fnv(uint64_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n--)
-		h = (h ^ *b++) * 0x100000001b3ull;
-	return h;
+	mr_jt_raw(&b, "]}");
+	if (b.overflow) {
+		explicit_bzero(buf, len);
+		return -1;
+	}
+	return (int)b.len;
 }
 
 uint64_t
 mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 {
 	const struct mr_cp_session *s = ss->slot[i];
-	uint64_t h = 0xcbf29ce484222325ull;
-	unsigned int li, k, n, d;
+	uint64_t h = MR_FNV1A_INIT;
+	unsigned int li, k;
 
 	if (s == NULL)
 		return 0;
@@ -128,23 +87,11 @@ mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 
 		mr_leg_snapshot(l, path);
 		for (k = 0; k < 2; k++) {
-			h = mr_fnv(h, &path[k].state, sizeof(path[k].state));
+			h = mr_fnv1a(h, &path[k].state, sizeof(path[k].state));
 			if (path[k].state != MR_PATH_NONE)
-				h = mr_fnv(h, &path[k].remote, sizeof(path[k].remote));
+				h = mr_fnv1a(h, &path[k].remote, sizeof(path[k].remote));
 		}
-		if (sd == NULL)
-			continue;
-		for (d = 0; d < 2; d++) {
-			struct mr_srtp_seed sdd[MR_SRTP_SSRCS];
-
-			n = mr_srtp_ctx_snapshot(d ? sd->tx : sd->rx, sdd);
-			for (k = 0; k < n; k++) {
-				uint64_t v[3] = { sdd[k].ssrc, sdd[k].index >> 12,
-						  sdd[k].rtcp_tx >> 8 };
-
-				h = mr_fnv(h, v, sizeof(v));
-			}
-		}
+		h = mr_cp_srtp_digest(h, sd);
 	}
 	return h | 1;	/* never 0: that is "no session" */
 }
@@ -155,47 +102,6 @@ static int
 mr_rec_ep(json_t *v, struct mr_ep *ep)
 {
 	return json_is_string(v) && mr_ep_parse(json_string_value(v), ep) == 0 ? 0 : -1;
-}
-
-static int
-mr_rec_seeds(json_t *a, struct mr_srtp_seed *sd, unsigned int *n, int tx)
-{
-	size_t k;
-	json_t *e;
-
-	*n = 0;
-	if (a == NULL || json_is_null(a))
-		return 0;
-	if (!json_is_array(a) || json_array_size(a) > MR_SRTP_SSRCS)
-		return -1;
-	json_array_foreach(a, k, e) {
-		json_int_t ssrc, idx, rtcp;
-
-		if (json_unpack(e, "[III]", &ssrc, &idx, &rtcp) != 0 || ssrc < 0 ||
-		    ssrc > UINT32_MAX || idx < 0 || idx >= (1ll << 48) || rtcp < 0 ||
-		    rtcp > 0x7fffffff)
-			return -1;
-		sd[*n].ssrc = (uint32_t)ssrc;
-		sd[*n].index = (uint64_t)idx;
-		sd[*n].rtcp_tx = tx ? (uint32_t)rtcp + MR_SRTCP_RESTORE_SKIP : (uint32_t)rtcp;
-		(*n)++;
-	}
-	return 0;
-}
-
-static int
-mr_rec_key(json_t *v, int *has, struct mr_srtp_key *k, uint8_t *suite)
-{
-	char e[128];
-
-	*has = 0;
-	if (v == NULL || json_is_null(v))
-		return 0;
-	if (!json_is_string(v) || mr_srtp_sdes_parse(json_string_value(v), k, e, sizeof(e)) < 0)
-		return -1;
-	*has = 1;
-	*suite = k->suite;
-	return 0;
 }
 
 int
@@ -236,7 +142,7 @@ mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t e
 	req.rtcp_mux = mux;
 	req.clock_rate = clock > 0 && clock <= UINT32_MAX ? (uint32_t)clock : 0;
 	for (i = 0; i < 2; i++) {
-		json_t *l = json_array_get(legs, i), *sj;
+		json_t *l = json_array_get(legs, i);
 		struct mr_leg_req *lr = &req.legs[i];
 		const char *ifname = NULL;
 
@@ -262,18 +168,8 @@ mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t e
 			}
 			lr->has_rtcp_remote = 1;
 		}
-		sj = json_object_get(l, "srtp");
-		if (sj == NULL || json_is_null(sj))
-			continue;
-		lr->srtp.present = 1;
-		if (mr_rec_key(json_object_get(sj, "remote_key"), &lr->srtp.has_remote_key,
-			       &lr->srtp.remote_key, &lr->srtp.suite) < 0 ||
-		    mr_rec_key(json_object_get(sj, "local_key"), &lr->srtp.has_local_key,
-			       &lr->srtp.local_key, &lr->srtp.suite) < 0 ||
-		    mr_rec_seeds(json_object_get(sj, "rx"), rst->seed[i][0], &rst->n_seed[i][0],
-				 0) < 0 ||
-		    mr_rec_seeds(json_object_get(sj, "tx"), rst->seed[i][1], &rst->n_seed[i][1],
-				 1) < 0) {
+		if (mr_cp_srtp_record_parse(json_object_get(l, "srtp"), &lr->srtp,
+					    &rst->seed[i]) < 0) {
 			snprintf(err, errlen, "legs[%u].srtp: bad keys or indexes", i);
 			goto out;
 		}

@@ -682,10 +682,8 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 			if (rc)
 				goto undo;
 			mr_cp_srtp_set(&s->leg[i].srtp, l->srtp, &lr->srtp, &nl[i]);
-			if (rst != NULL) {
-				mr_srtp_ctx_seed(l->srtp->rx, rst->seed[i][0], rst->n_seed[i][0]);
-				mr_srtp_ctx_seed(l->srtp->tx, rst->seed[i][1], rst->n_seed[i][1]);
-			}
+			if (rst != NULL)
+				mr_cp_srtp_seed(l->srtp, &rst->seed[i]);
 		}
 	}
 

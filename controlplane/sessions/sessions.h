@@ -13,6 +13,7 @@
 
 #include "json_req.h"
 #include "srtp.h"
+#include "srtp_cp.h"
 
 struct mr_appliance;
 struct mr_sessions;
@@ -62,19 +63,20 @@ struct mr_session_restore {
 	unsigned int owner;
 	time_t created;
 	struct mr_ep local[2];
-	unsigned int n_seed[2][2];
-	struct mr_srtp_seed seed[2][2][MR_SRTP_SSRCS];
+	struct mr_cp_srtp_seeds seed[2];	/* per leg */
 };
 
-/* Re-create a session from its stored record (a JSON object of mr_session_record()) on the
+/* Re-create a session from its stored record (the JSON of mr_session_record()) on the
  * same id, local endpoints, remotes and keys, before the API opens. 0, or -1 with a reason in
  * err (the record is skipped). */
 int mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t errlen);
 /* After the last restore: the free slots and relay ports are rebuilt without the taken ones. */
 void mr_sessions_restored(struct mr_sessions *ss);
-/* The record of the active session id (a new reference; it holds SRTP keys), NULL when it is
- * no longer active. */
-json_t *mr_session_record(struct mr_sessions *ss, uint64_t id);
+/* The record of the active session id, compact JSON written into buf (it holds SRTP keys:
+ * wipe it after use). Its length; 0 when the session is no longer active, -1 when it does not
+ * fit in len bytes (MR_SESSION_RECORD_MAX always does). */
+#define MR_SESSION_RECORD_MAX 4096
+int mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len);
 /* A digest of what changes without the API: the latched remotes and the SRTP indexes (coarse:
  * a new value every 4096 packets) of the session in slot i; 0 when the slot is empty. Sets
  * *id. Cheap enough to run over every session each second. */

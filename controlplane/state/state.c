@@ -16,7 +16,9 @@
 #include <rte_log.h>
 
 #include "addr.h"
+#include "api.h"
 #include "appliance.h"
+#include "rooms.h"
 #include "sessions.h"
 #include "state.h"
 #include "mr_log.h"
@@ -30,16 +32,26 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 /* Slots the resync writes per turn of the flush loop. */
 #define MR_STATE_RESYNC_BATCH 256
 #define MR_STATE_HEARTBEAT_TTL_MS 3000
+/* Changes are sent in batches (docs/PERFORMANCE.md "State in Redis"): once this many wait,
+ * or once the oldest has waited MR_STATE_COALESCE_US. One write() and one wake-up of Redis
+ * per batch instead of one per API request: creating sessions at the REST rate costs a few
+ * per cent instead of a third. */
+#define MR_STATE_BATCH 256
+#define MR_STATE_COALESCE_US 2000
+/* Room for a run's header: "*ARGC", the verb and the key (at most 127 bytes). */
+#define MR_STATE_RESP_HDR 192
 
 enum mr_state_link { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
 
+enum mr_state_op_kind { OP_SESSION_PUT = 0, OP_SESSION_DEL, OP_ROOM };
+
 struct mr_state_op {
 	uint64_t id;
-	uint8_t del;
+	uint8_t kind;		/* enum mr_state_op_kind */
 };
 
 struct mr_state_ctr {
-	uint64_t writes;	/* HSET of a record */
+	uint64_t writes;	/* HSET of a record (session or room) */
 	uint64_t deletes;	/* HDEL */
 	uint64_t bytes;		/* record bytes written */
 	uint64_t dropped;	/* changes that found the queue full (a resync follows) */
@@ -51,6 +63,8 @@ struct mr_state_ctr {
 	uint64_t scan_changes;	/* sessions rewritten because the scan saw a change */
 	uint64_t restored;	/* sessions restored at start */
 	uint64_t restore_failed;	/* records that could not be restored */
+	uint64_t rooms_restored;
+	uint64_t room_writes;	/* of writes: room records */
 };
 
 struct mr_state {
@@ -60,6 +74,8 @@ struct mr_state {
 	char key[128];		/* mrelay:ID:sessions */
 	char tmp_key[128];	/* mrelay:ID:sessions:resync */
 	char hb_key[128];	/* mrelay:ID:heartbeat */
+	char rooms_key[128];	/* mrelay:ID:rooms */
+	char rooms_tmp_key[128];	/* mrelay:ID:rooms:resync */
 	redisAsyncContext *ac;
 	enum mr_state_link link;
 	int want_read, want_write;
@@ -69,14 +85,25 @@ struct mr_state {
 	/* The queue: a ring of changes. */
 	struct mr_state_op *q;
 	uint32_t q_cap, q_head, q_n;
-	/* Resync: 1 wanted, 2 under way (cursor: the next slot). */
+	uint64_t q_first_tsc;	/* when the queue last stopped being empty */
+	uint64_t coalesce_tsc;	/* MR_STATE_COALESCE_US in TSC cycles */
+	/* A run: one HSET or HDEL of many fields, written as RESP (the Redis protocol) after
+	 * MR_STATE_RESP_HDR bytes left for its header (mr_state_run_*). */
+	char *resp;
+	size_t resp_len, resp_cap;
+	unsigned int resp_fields;
+	/* Resync: 1 wanted, 2 under way (cursor: the next slot, then the last room id
+	 * written once resync_rooms is set). */
 	int resync;
 	uint32_t resync_cursor;
+	int resync_rooms;
+	/* Set while mr_state_restore() runs: what it re-creates is in Redis already. */
+	int restoring;
 	int auth_failed;
 	/* The change scan: each session's digest as last written. */
 	uint64_t *digest;
 	uint32_t max;
-	uint64_t scan_cursor, scan_end, last_scan_tsc;
+	uint64_t scan_cursor, scan_end, last_scan_tsc, room_scan_tsc;
 	struct mr_state_ctr n;
 };
 
@@ -114,9 +141,20 @@ ev_cleanup(void *p)
 	st->want_read = st->want_write = 0;
 }
 
+/* The control loop's wait found the connection readable (api.h mr_api_watch). */
+static void
+mr_state_readable(void *arg)
+{
+	struct mr_state *st = arg;
+
+	if (st->ac != NULL)
+		redisAsyncHandleRead(st->ac);	/* may free the context (on_disconnect) */
+}
+
 static void
 mr_state_gone(struct mr_state *st)
 {
+	mr_api_watch(st->a->api, -1, mr_state_readable, st);
 	st->ac = NULL;
 	st->link = LINK_DOWN;
 	st->want_read = st->want_write = 0;
@@ -221,6 +259,8 @@ mr_state_connect(struct mr_state *st)
 	ac->ev.cleanup = ev_cleanup;
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
+	/* Answers wake the control loop's own wait: no system call of ours per turn. */
+	mr_api_watch(st->a->api, ac->c.fd, mr_state_readable, st);
 	/* AUTH first in the pipeline: everything after it runs authenticated. */
 	if (st->conf->password[0] != '\0') {
 		const char *argv[2] = { "AUTH", st->conf->password };
@@ -233,7 +273,7 @@ mr_state_connect(struct mr_state *st)
 /* ---- writes ---- */
 
 static void
-mr_state_enqueue(struct mr_state *st, uint64_t id, int del)
+mr_state_enqueue(struct mr_state *st, uint64_t id, enum mr_state_op_kind kind)
 {
 	struct mr_state_op *op;
 
@@ -246,81 +286,225 @@ mr_state_enqueue(struct mr_state *st, uint64_t id, int del)
 	}
 	op = &st->q[(st->q_head + st->q_n) % st->q_cap];
 	op->id = id;
-	op->del = (uint8_t)del;
-	st->q_n++;
+	op->kind = (uint8_t)kind;
+	if (st->q_n++ == 0)
+		st->q_first_tsc = rte_get_tsc_cycles();
 }
 
 void
 mr_state_session_put(struct mr_state *st, uint64_t id)
 {
 	if (st != NULL)
-		mr_state_enqueue(st, id, 0);
+		mr_state_enqueue(st, id, OP_SESSION_PUT);
 }
 
 void
 mr_state_session_del(struct mr_state *st, uint64_t id)
 {
 	if (st != NULL)
-		mr_state_enqueue(st, id, 1);
+		mr_state_enqueue(st, id, OP_SESSION_DEL);
 }
 
-/* HSET of the record of session id into key; 0 when it is no longer active. */
-static int
-mr_state_write(struct mr_state *st, const char *key, uint64_t id)
+void
+mr_state_room_put(struct mr_state *st, uint32_t id)
 {
-	struct mr_sessions *ss = st->a->sess;
-	json_t *rec = mr_session_record(ss, id);
-	const char *argv[4];
-	size_t len[4];
-	char ids[24], *text;
-	uint64_t dummy;
-	int rc;
+	if (st != NULL && !st->restoring)
+		mr_state_enqueue(st, id, OP_ROOM);
+}
 
-	if (rec == NULL)
-		return 0;
-	text = json_dumps(rec, JSON_COMPACT);
-	json_decref(rec);
-	if (text == NULL)
-		return -1;
-	/* What the scan compares with from now on. */
-	st->digest[(uint32_t)id] = mr_session_digest(ss, (uint32_t)id, &dummy);
-	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	argv[0] = "HSET";
-	argv[1] = key;
-	argv[2] = ids;
-	argv[3] = text;
-	len[0] = 4;
-	len[1] = strlen(key);
-	len[2] = 16;
-	len[3] = strlen(text);
-	rc = mr_state_cmd(st, 4, argv, len);
+/* HSET key field text, with "next" = next when it is not NULL. */
+static int
+mr_state_hset(struct mr_state *st, const char *key, const char *field, const char *text,
+	      size_t tlen, const char *next)
+{
+	const char *argv[6] = { "HSET", key, field, text, "next", next };
+	size_t len[6] = { 4, strlen(key), strlen(field), tlen, 4, next ? strlen(next) : 0 };
+	int rc = mr_state_cmd(st, next != NULL ? 6 : 4, argv, len);
+
 	if (rc == 0) {
 		st->n.writes++;
-		st->n.bytes += len[3];
+		st->n.bytes += tlen;
 	}
-	explicit_bzero(text, len[3]);	/* it holds keys */
-	free(text);
 	return rc;
 }
 
 static int
-mr_state_delete(struct mr_state *st, const char *key, uint64_t id)
+mr_state_hdel(struct mr_state *st, const char *key, const char *field)
 {
-	const char *argv[3];
-	size_t len[3];
-	char ids[24];
+	const char *argv[3] = { "HDEL", key, field };
+	size_t len[3] = { 4, strlen(key), strlen(field) };
 
-	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-	argv[0] = "HDEL";
-	argv[1] = key;
-	argv[2] = ids;
-	len[0] = 4;
-	len[1] = strlen(key);
-	len[2] = 16;
 	if (mr_state_cmd(st, 3, argv, len) < 0)
 		return -1;
 	st->n.deletes++;
 	return 0;
+}
+
+static int mr_state_room_write(struct mr_state *st, const char *key, uint32_t id);
+
+/* ---- runs: the changes of a batch as one command (one answer, one callback) ---- */
+
+static void
+mr_state_run_begin(struct mr_state *st)
+{
+	st->resp_len = MR_STATE_RESP_HDR;
+	st->resp_fields = 0;
+}
+
+/* Append one argument ("$LEN\r\nBYTES\r\n"). 0, or -1 without memory. */
+static int
+mr_state_run_arg(struct mr_state *st, const char *p, size_t n)
+{
+	size_t need = st->resp_len + n + 32;
+
+	if (need > st->resp_cap) {
+		size_t cap = st->resp_cap ? st->resp_cap : 65536;
+		char *nr;
+
+		while (cap < need)
+			cap *= 2;
+		nr = malloc(cap);
+		if (nr == NULL)
+			return -1;
+		if (st->resp != NULL) {
+			memcpy(nr, st->resp, st->resp_len);
+			explicit_bzero(st->resp, st->resp_len);	/* records hold keys */
+			free(st->resp);
+		}
+		st->resp = nr;
+		st->resp_cap = cap;
+	}
+	st->resp_len += (size_t)sprintf(st->resp + st->resp_len, "$%zu\r\n", n);
+	memcpy(st->resp + st->resp_len, p, n);
+	memcpy(st->resp + st->resp_len + n, "\r\n", 2);
+	st->resp_len += n + 2;
+	return 0;
+}
+
+/* Send the run as VERB key fields... (args_per_field arguments each); nothing when empty. */
+static void
+mr_state_run_end(struct mr_state *st, const char *verb, const char *key,
+		 unsigned int args_per_field)
+{
+	char hdr[MR_STATE_RESP_HDR];
+	size_t klen = strlen(key);
+	int h;
+
+	if (st->resp_fields == 0)
+		return;
+	h = snprintf(hdr, sizeof(hdr), "*%u\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+		     2 + st->resp_fields * args_per_field, strlen(verb), verb, klen, key);
+	if (h > 0 && (size_t)h <= MR_STATE_RESP_HDR) {
+		char *cmd = st->resp + MR_STATE_RESP_HDR - h;
+
+		memcpy(cmd, hdr, (size_t)h);
+		if (redisAsyncFormattedCommand(st->ac, on_reply, NULL, cmd,
+					       st->resp_len - MR_STATE_RESP_HDR + (size_t)h) ==
+		    REDIS_OK)
+			st->inflight++;
+	}
+	/* hiredis has its own copy; the records hold keys. */
+	explicit_bzero(st->resp + MR_STATE_RESP_HDR, st->resp_len - MR_STATE_RESP_HDR);
+	st->resp_fields = 0;
+}
+
+/* Session id's record into the run (an HSET); nothing when it is no longer active. */
+static void
+mr_state_run_put(struct mr_state *st, uint64_t id)
+{
+	struct mr_sessions *ss = st->a->sess;
+	char ids[24], text[MR_SESSION_RECORD_MAX];
+	int n = mr_session_record(ss, id, text, sizeof(text));
+	uint64_t dummy;
+
+	if (n <= 0)
+		return;
+	/* What the scan compares with from now on. */
+	st->digest[(uint32_t)id] = mr_session_digest(ss, (uint32_t)id, &dummy);
+	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+	if (mr_state_run_arg(st, ids, 16) == 0 &&
+	    mr_state_run_arg(st, text, (size_t)n) == 0) {
+		st->resp_fields++;
+		st->n.writes++;
+		st->n.bytes += (uint64_t)n;
+	} else {
+		st->resync = 1;	/* no memory: write everything again later */
+	}
+	explicit_bzero(text, (size_t)n);
+}
+
+/* Session id out of the hash (an HDEL run). */
+static void
+mr_state_run_del(struct mr_state *st, uint64_t id)
+{
+	char ids[24];
+
+	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+	if (mr_state_run_arg(st, ids, 16) == 0) {
+		st->resp_fields++;
+		st->n.deletes++;
+	} else {
+		st->resync = 1;
+	}
+}
+
+/* The changes at the head of the queue of one kind, up to a batch, as one command; a room
+ * alone. */
+static void
+mr_state_run(struct mr_state *st, const char *key, const char *rkey)
+{
+	struct mr_state_op op = st->q[st->q_head];
+	unsigned int n;
+
+	if (op.kind == OP_ROOM) {
+		st->q_head = (st->q_head + 1) % st->q_cap;
+		st->q_n--;
+		mr_state_room_write(st, rkey, (uint32_t)op.id);
+		return;
+	}
+	mr_state_run_begin(st);
+	for (n = 0; st->q_n > 0 && n < MR_STATE_BATCH; n++) {
+		struct mr_state_op o = st->q[st->q_head];
+
+		if (o.kind != op.kind)
+			break;
+		st->q_head = (st->q_head + 1) % st->q_cap;
+		st->q_n--;
+		if (o.kind == OP_SESSION_DEL)
+			mr_state_run_del(st, o.id);
+		else
+			mr_state_run_put(st, o.id);
+	}
+	if (op.kind == OP_SESSION_DEL)
+		mr_state_run_end(st, "HDEL", key, 1);
+	else
+		mr_state_run_end(st, "HSET", key, 2);
+}
+
+/* The record of room id into key (with the last room id handed out), or its deletion when
+ * the room is gone. */
+static int
+mr_state_room_write(struct mr_state *st, const char *key, uint32_t id)
+{
+	json_t *rec = mr_rooms_record(st->a->rooms, id);
+	char ids[16], next[16], *text;
+	size_t n;
+	int rc;
+
+	snprintf(ids, sizeof(ids), "%" PRIu32, id);
+	if (rec == NULL)
+		return mr_state_hdel(st, key, ids);
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (text == NULL)
+		return -1;
+	n = strlen(text);
+	snprintf(next, sizeof(next), "%" PRIu32, mr_rooms_last_id(st->a->rooms));
+	st->n.room_writes++;
+	rc = mr_state_hset(st, key, ids, text, n, next);
+	explicit_bzero(text, n);	/* it holds keys */
+	free(text);
+	return rc;
 }
 
 static int
@@ -338,40 +522,64 @@ static void
 mr_state_flush(struct mr_state *st)
 {
 	while (st->link == LINK_UP && st->ac != NULL && st->inflight < MR_STATE_INFLIGHT) {
-		/* While a resync is under way, changes go to the hash being built. */
+		/* While a resync is under way, changes go to the hashes being built. */
 		const char *key = st->resync == 2 ? st->tmp_key : st->key;
+		const char *rkey = st->resync == 2 ? st->rooms_tmp_key : st->rooms_key;
 
 		if (st->q_n > 0) {
-			struct mr_state_op op = st->q[st->q_head];
-
-			st->q_head = (st->q_head + 1) % st->q_cap;
-			st->q_n--;
-			if (op.del)
-				mr_state_delete(st, key, op.id);
-			else
-				mr_state_write(st, key, op.id);
+			mr_state_run(st, key, rkey);
 			continue;
 		}
 		if (st->resync == 1) {
 			st->resync = 2;
 			st->resync_cursor = 0;
+			st->resync_rooms = 0;
 			mr_state_simple(st, "DEL", st->tmp_key, NULL);
+			mr_state_simple(st, "DEL", st->rooms_tmp_key, NULL);
 			continue;
 		}
-		if (st->resync == 2) {
+		if (st->resync == 2 && !st->resync_rooms) {
 			struct mr_sessions *ss = st->a->sess;
 			uint32_t end = st->resync_cursor + MR_STATE_RESYNC_BATCH;
 			uint64_t id;
+			char next[16];
+			const char *argv[4] = { "HSET", st->rooms_tmp_key, "next", next };
+			size_t len[4] = { 4, strlen(st->rooms_tmp_key), 4, 0 };
 
+			mr_state_run_begin(st);
 			for (; st->resync_cursor < end && st->resync_cursor < st->max;
 			     st->resync_cursor++)
 				if (mr_session_digest(ss, st->resync_cursor, &id) != 0)
-					mr_state_write(st, st->tmp_key, id);
+					mr_state_run_put(st, id);
+			mr_state_run_end(st, "HSET", st->tmp_key, 2);
 			if (st->resync_cursor < st->max)
 				continue;
 			/* Nothing written: RENAME would fail on a missing key. */
 			mr_state_simple(st, "DEL", st->key, NULL);
 			mr_state_simple(st, "RENAME", st->tmp_key, st->key);
+			/* Then the rooms, after the last room id (never empty, so the RENAME
+			 * below has a key). */
+			st->resync_rooms = 1;
+			st->resync_cursor = 0;
+			len[3] = (size_t)snprintf(next, sizeof(next), "%" PRIu32,
+						  mr_rooms_last_id(st->a->rooms));
+			mr_state_cmd(st, 4, argv, len);
+			continue;
+		}
+		if (st->resync == 2) {
+			unsigned int k;
+
+			for (k = 0; k < MR_STATE_RESYNC_BATCH; k++) {
+				uint32_t id = mr_rooms_next(st->a->rooms, st->resync_cursor);
+
+				if (id == 0)
+					break;
+				mr_state_room_write(st, st->rooms_tmp_key, id);
+				st->resync_cursor = id;
+			}
+			if (k == MR_STATE_RESYNC_BATCH)
+				continue;
+			mr_state_simple(st, "RENAME", st->rooms_tmp_key, st->rooms_key);
 			st->resync = 0;
 			st->n.resyncs++;
 			STATE_LOG(INFO, "redis %s: state written again in full\n", st->host);
@@ -381,6 +589,18 @@ mr_state_flush(struct mr_state *st)
 	}
 }
 
+/* Is a batch due? A full one, an old one, or a resync's work. */
+static int
+mr_state_due(struct mr_state *st)
+{
+	if (st->resync)
+		return 1;
+	if (st->q_n == 0)
+		return 0;
+	return st->q_n >= MR_STATE_BATCH ||
+		rte_get_tsc_cycles() - st->q_first_tsc >= st->coalesce_tsc;
+}
+
 void
 mr_state_poll(struct mr_state *st)
 {
@@ -388,19 +608,22 @@ mr_state_poll(struct mr_state *st)
 
 	if (st == NULL || st->ac == NULL)
 		return;
-	mr_state_flush(st);
-	if (st->ac == NULL)
+	if (mr_state_due(st))
+		mr_state_flush(st);
+	/* Answers come through the loop's wait (mr_state_readable). Writing is looked at only
+	 * while hiredis has something to write: the batch just queued (one write()), the rest
+	 * of one the socket did not take, or the connection's completion. */
+	if (st->ac == NULL || !st->want_write)
 		return;
 	pfd.fd = st->ac->c.fd;
-	pfd.events = (short)((st->want_read ? POLLIN : 0) | (st->want_write ? POLLOUT : 0));
+	pfd.events = POLLOUT;
 	pfd.revents = 0;
-	if (pfd.events == 0 || poll(&pfd, 1, 0) <= 0)
+	if (poll(&pfd, 1, 0) <= 0)
 		return;
-	if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
+	if (pfd.revents & (POLLERR | POLLHUP))
 		redisAsyncHandleRead(st->ac);	/* may free the context (on_disconnect) */
-	if (st->ac != NULL && (pfd.revents & POLLOUT))
+	else if (pfd.revents & POLLOUT)
 		redisAsyncHandleWrite(st->ac);
-	mr_state_flush(st);
 }
 
 void
@@ -434,6 +657,11 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		st->last_scan_tsc = now;
 		return;
 	}
+	/* Rooms: all of them once a second (far fewer than sessions). */
+	if (now - st->room_scan_tsc >= hz) {
+		st->room_scan_tsc = now;
+		mr_rooms_scan(st->a->rooms);
+	}
 	{
 		uint64_t dt = now - st->last_scan_tsc;
 		uint32_t n = dt >= hz ? st->max : (uint32_t)((double)st->max * dt / hz);
@@ -452,7 +680,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		if (d != 0 && st->digest[i] != 0) {
 			/* Latched elsewhere, or an SRTP index moved on: write it again. */
 			st->n.scan_changes++;
-			mr_state_enqueue(st, id, 0);
+			mr_state_enqueue(st, id, OP_SESSION_PUT);
 		}
 		/* A new session was queued by its creation; an ended one by its end. */
 		st->digest[i] = d;
@@ -472,14 +700,85 @@ mr_restore_hdel(redisContext *c, const char *key, const char *field)
 	return 0;
 }
 
+/* Read hash key (HSCAN, 1000 fields a round trip) and hand each field to fn; a field fn
+ * refuses is logged and removed. The count restored, and the failures in *bad. */
+static unsigned int
+mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const char *what,
+		int (*fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
+			  size_t errlen),
+		unsigned int *bad)
+{
+	redisReply *r;
+	char cursor[32] = "0", err[256];
+	unsigned int ok = 0;
+	size_t i;
+
+	do {
+		r = redisCommand(c, "HSCAN %s %s COUNT 1000", key, cursor);
+		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+			STATE_LOG(ERR, "redis %s: HSCAN %s: %s: restore incomplete\n", st->host,
+				  key, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
+				  r->str : "unexpected reply");
+			freeReplyObject(r);
+			st->resync = 1;
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
+			const char *field = r->element[1]->element[i]->str;
+			redisReply *v = r->element[1]->element[i + 1];
+			json_error_t je;
+			json_t *rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
+			int rc = rec == NULL ? -1 : fn(st, field, rec, err, sizeof(err));
+
+			if (rc < 0) {
+				STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field,
+					  rec == NULL ? je.text : err);
+				mr_restore_hdel(c, key, field);
+				(*bad)++;
+			} else if (rc > 0) {
+				ok++;
+			}
+			json_decref(rec);
+			explicit_bzero(v->str, v->len);
+		}
+		freeReplyObject(r);
+	} while (strcmp(cursor, "0") != 0);
+	return ok;
+}
+
+static int
+mr_restore_session(struct mr_state *st, const char *field, json_t *rec, char *err,
+		   size_t errlen)
+{
+	(void)field;
+	return mr_session_restore_json(st->a, rec, err, errlen) < 0 ? -1 : 1;
+}
+
+/* The rooms' hash: room id -> record, and "next" -> the last room id handed out. */
+static int
+mr_restore_room(struct mr_state *st, const char *field, json_t *rec, char *err, size_t errlen)
+{
+	if (strcmp(field, "next") == 0) {
+		json_int_t v = json_is_integer(rec) ? json_integer_value(rec) : -1;
+
+		if (v < 0 || v > UINT32_MAX) {
+			snprintf(err, errlen, "not a room id");
+			return -1;
+		}
+		mr_rooms_restored(st->a->rooms, (uint32_t)v);
+		return 0;
+	}
+	return mr_rooms_restore_json(st->a->rooms, rec, err, errlen) < 0 ? -1 : 1;
+}
+
 unsigned int
 mr_state_restore(struct mr_state *st)
 {
 	struct timeval tv;
 	redisContext *c;
 	redisReply *r;
-	char cursor[32] = "0", err[256];
-	unsigned int ok = 0, bad = 0;
+	unsigned int ok = 0, bad = 0, rooms, rooms_bad = 0;
 	size_t i;
 
 	if (st == NULL || !st->conf->restore)
@@ -509,49 +808,24 @@ mr_state_restore(struct mr_state *st)
 		}
 		freeReplyObject(r);
 	}
-	do {
-		r = redisCommand(c, "HSCAN %s %s COUNT 1000", st->key, cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			STATE_LOG(ERR, "redis %s: HSCAN: %s: restore incomplete\n", st->host,
-				  r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
-				  r->str : "unexpected reply");
-			freeReplyObject(r);
-			st->resync = 1;
-			break;
-		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
-			const char *field = r->element[1]->element[i]->str;
-			redisReply *v = r->element[1]->element[i + 1];
-			json_error_t je;
-			json_t *rec = json_loadb(v->str, v->len, 0, &je);
-
-			if (rec == NULL ||
-			    mr_session_restore_json(st->a, rec, err, sizeof(err)) < 0) {
-				STATE_LOG(WARNING, "session %s: not restored: %s\n", field,
-					  rec == NULL ? je.text : err);
-				mr_restore_hdel(c, st->key, field);
-				bad++;
-			} else {
-				ok++;
-			}
-			json_decref(rec);
-			explicit_bzero(v->str, v->len);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
+	st->restoring = 1;
+	ok = mr_restore_hash(st, c, st->key, "session", mr_restore_session, &bad);
+	rooms = mr_restore_hash(st, c, st->rooms_key, "room", mr_restore_room, &rooms_bad);
+	st->restoring = 0;
 	redisFree(c);
+	/* After the rooms too: the ports they took are out of the free ones. */
 	mr_sessions_restored(st->a->sess);
 	st->n.restored = ok;
-	st->n.restore_failed = bad;
+	st->n.rooms_restored = rooms;
+	st->n.restore_failed = bad + rooms_bad;
 	/* The scan starts from what was restored: no rewrite of every session. */
 	for (i = 0; i < st->max; i++) {
 		uint64_t id;
 
 		st->digest[i] = mr_session_digest(st->a->sess, (uint32_t)i, &id);
 	}
-	STATE_LOG(INFO, "redis %s: %u session(s) restored as %s, %u could not be\n", st->host,
-		  ok, st->conf->identity, bad);
+	STATE_LOG(INFO, "redis %s: %u session(s) and %u room(s) restored as %s, %u could not "
+		  "be\n", st->host, ok, rooms, st->conf->identity, bad + rooms_bad);
 	return ok;
 }
 
@@ -577,6 +851,9 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	snprintf(st->key, sizeof(st->key), "mrelay:%s:sessions", conf->identity);
 	snprintf(st->tmp_key, sizeof(st->tmp_key), "mrelay:%s:sessions:resync", conf->identity);
 	snprintf(st->hb_key, sizeof(st->hb_key), "mrelay:%s:heartbeat", conf->identity);
+	snprintf(st->rooms_key, sizeof(st->rooms_key), "mrelay:%s:rooms", conf->identity);
+	snprintf(st->rooms_tmp_key, sizeof(st->rooms_tmp_key), "mrelay:%s:rooms:resync",
+		 conf->identity);
 	st->q_cap = conf->queue;
 	st->q = calloc(st->q_cap, sizeof(*st->q));
 	st->max = mr_sessions_max(a->sess);
@@ -587,6 +864,7 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		return NULL;
 	}
 	st->last_scan_tsc = rte_get_tsc_cycles();
+	st->coalesce_tsc = rte_get_tsc_hz() / 1000000 * MR_STATE_COALESCE_US;
 	return st;
 }
 
@@ -601,10 +879,14 @@ mr_state_free(struct mr_state *st)
 		/* Its callbacks run from here: nothing of st must be used by them after. */
 		st->ac = NULL;
 		ac->onDisconnect = NULL;
+		mr_api_watch(st->a->api, -1, mr_state_readable, st);
 		redisAsyncFree(ac);
 	}
 	free(st->q);
 	free(st->digest);
+	if (st->resp != NULL)
+		explicit_bzero(st->resp, st->resp_cap);
+	free(st->resp);
 	free(st);
 }
 
@@ -624,7 +906,7 @@ mr_state_json(const struct mr_state *st)
 {
 	if (st == NULL)
 		return json_null();
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "redis", mr_state_link_name(st), "address", st->host,
 			 "identity", st->conf->identity, "queued", (json_int_t)st->q_n,
 			 "queue_max", (json_int_t)st->q_cap, "in_flight", (json_int_t)st->inflight,
@@ -633,6 +915,8 @@ mr_state_json(const struct mr_state *st)
 			 "bytes", (json_int_t)st->n.bytes, "dropped", (json_int_t)st->n.dropped,
 			 "errors", (json_int_t)st->n.errors,
 			 "restored", (json_int_t)st->n.restored,
+			 "rooms_restored", (json_int_t)st->n.rooms_restored,
+			 "room_writes", (json_int_t)st->n.room_writes,
 			 "restore_failed", (json_int_t)st->n.restore_failed);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause
- * The state store (docs/OPERATIONS.md "State in Redis"): every session is written to Redis
+ * The state store (docs/OPERATIONS.md "State in Redis"): every session and room is written to Redis
  * when it changes, so that mrelayd started again with the same state.identity, or a standby,
  * relays it on the same id, endpoints, remotes and keys.
  *
@@ -12,6 +12,8 @@
  * Redis keys, for identity ID:
  *   mrelay:ID:sessions    hash: session id (16 hex digits) -> record (controlplane/sessions/
  *                         persist.c); SRTP master keys in it: sensitive
+ *   mrelay:ID:rooms       hash: room id (decimal) -> record (controlplane/rooms/persist.c),
+ *                         and "next" -> the last room id handed out; sensitive too
  *   mrelay:ID:heartbeat   the appliance's Unix time in ms, expiring after 3 s
  */
 #ifndef MR_STATE_H
@@ -46,6 +48,9 @@ void mr_state_tick(struct mr_state *st, uint64_t now_tsc);
  * no-op (state off). */
 void mr_state_session_put(struct mr_state *st, uint64_t id);
 void mr_state_session_del(struct mr_state *st, uint64_t id);
+/* Hook of the rooms: room id was created, changed or deleted (the write finds out which).
+ * NULL st is a no-op. */
+void mr_state_room_put(struct mr_state *st, uint32_t id);
 
 /* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
 json_t *mr_state_json(const struct mr_state *st);

@@ -20,10 +20,12 @@ import time
 
 import harness as h
 from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq, fmt_ep
+from test_rooms import recv_rtp
 
 SUITE = "AES_CM_128_HMAC_SHA1_80"
 _REDIS = {}
 PASSWORD = "smoke-redis-pass"
+LABEL = 'plain "quoted" \\ back-slashed, \u00e9\u00e8 \u2192'	# JSON escapes in a record
 
 
 # ---- redis-server for this module -------------------------------------------------------
@@ -82,6 +84,22 @@ def _daemon(env, name, identity):
 	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
 		f.write(_state_conf(identity, port))
+	return d
+
+
+def _start_connected(env, name, identity):
+	"""A daemon with the state store (SRTP tests here need python3-cryptography), started and
+	connected to Redis."""
+	try:
+		import cryptography  # noqa: F401
+	except ImportError:
+		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
+	d = _daemon(env, name, identity)
+	env.start_daemon(d)
+	health = d.ok("GET", "/v1/health", want=200)
+	check(isinstance(health.get("state"), dict), f"/v1/health has no state: {health}")
+	h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] == "connected",
+		   10, what="the state store to connect")
 	return d
 
 
@@ -182,18 +200,9 @@ def _srtp_out(src, dst, sink, ctx, ssrc, seqs, tag):
 def test_redis_restart_keeps_calls(env):
 	"""Plain and SRTP sessions survive SIGKILL: same ids, ports, remotes and keys; SRTP
 	resumes from the stored rollover counters in both directions."""
-	try:
-		import cryptography  # noqa: F401
-	except ImportError:
-		raise h.Skip("python3-cryptography not installed (scripts/setup installs it)")
 	identity = f"smoke-{h.PID}"
-	d = _daemon(env, "redis1", identity)
-	env.start_daemon(d)
+	d = _start_connected(env, "redis1", identity)
 	try:
-		health = d.ok("GET", "/v1/health", want=200)
-		check(isinstance(health.get("state"), dict), f"/v1/health has no state: {health}")
-		h.wait_for(lambda: d.ok("GET", "/v1/health", want=200)["state"]["redis"] ==
-			   "connected", 10, what="the state store to connect")
 
 		pa, pb, pc, pd = env.ports(4)
 		a = env.host.udp(NS_V4[0], pa)
@@ -201,7 +210,7 @@ def test_redis_restart_keeps_calls(env):
 		c = env.host.udp(NS_V4[2], pc)
 		e = env.host.udp(NS_V4[3], pd)
 		plain = d.create([{"remote": fmt_ep(NS_V4[0], pa)},
-				  {"remote": fmt_ep(NS_V4[1], pb)}], label="plain")
+				  {"remote": fmt_ep(NS_V4[1], pb)}], label=LABEL)
 		k_remote, k_local = os.urandom(30), os.urandom(30)
 		srtp = d.create([{"remote": fmt_ep(NS_V4[2], pc)},
 				 {"remote": fmt_ep(NS_V4[3], pd),
@@ -244,6 +253,7 @@ def test_redis_restart_keeps_calls(env):
 		health = d.ok("GET", "/v1/health", want=200)
 		eq(health["state"]["restored"], 3, "sessions restored")
 		eq(health["sessions"], 3, "sessions after the restart")
+		eq(plain.get()["label"], LABEL, "label after the restart (the record escapes it)")
 		eq([x["remote"] for x in latch.get()["legs"]], want,
 		   "latched remotes after the restart")
 		for s in (plain, srtp):
@@ -305,6 +315,12 @@ def test_redis_down_queues(env):
 			check(line in m, f"/metrics lacks '{line}'")
 		for s in ss[:5]:
 			eq(s.delete(), 204, "DELETE while Redis is away")
+		# Rooms too: changes beyond the queue, written by the resync (a room deleted
+		# meanwhile is not, but its id counts in "next").
+		kept = d.ok("POST", "/v1/rooms", {"name": "kept"})["id"]
+		part = d.ok("POST", f"/v1/rooms/{kept}/participants", {"name": "p"})
+		gone = d.ok("POST", "/v1/rooms", {"name": "gone"})["id"]
+		d.ok("DELETE", f"/v1/rooms/{gone}", want=204)
 		cli = _redis_server(port)
 		want = sorted(s.id for s in ss[5:])
 
@@ -312,9 +328,166 @@ def test_redis_down_queues(env):
 			keys = _rcli("HKEYS", f"mrelay:{identity}:sessions", cli=cli)
 			return sorted(keys.split()) == want
 		h.wait_for(stored, 15, what="the resync to write the 15 active sessions")
+
+		def rooms_stored():
+			keys = _rcli("HKEYS", f"mrelay:{identity}:rooms", cli=cli)
+			return sorted(keys.split()) == sorted([kept, "next"])
+		h.wait_for(rooms_stored, 15, what="the resync to write the room")
+		eq(_rcli("HGET", f"mrelay:{identity}:rooms", "next", cli=cli), gone,
+		   "the last room id handed out")
+		rec = json.loads(_rcli("HGET", f"mrelay:{identity}:rooms", kept, cli=cli))
+		eq([(p["id"], p["token"]) for p in rec["participants"]],
+		   [(int(part["id"]), part["token"])], "participants of the resynced room")
 		st = d.ok("GET", "/v1/health", want=200)["state"]
 		eq(st["redis"], "connected", "state after Redis came up")
 		for s in ss[5:]:
 			s.delete()
 	finally:
 		d.kill()
+
+
+# ---- rooms ------------------------------------------------------------------------------
+
+class _Part:
+	"""A room participant on a host socket: plain, or SRTP with keys rx (what it sends with:
+	the relay's remote key) and tx (what the relay sends to it with: its local key)."""
+
+	def __init__(self, body, sock, ssrc, rx=None, tx=None):
+		self.body, self.id, self.sock, self.ssrc = body, body["id"], sock, ssrc
+		self.local = h.parse_ep(body["local"])
+		self.rx, self.tx = rx, tx
+		self.seq = 1
+
+	def send(self, tag, n):
+		"""n packets to the relay; returns them as the others must receive them (plain)."""
+		out = []
+		for _ in range(n):
+			plain = h.rtp(self.seq, self.ssrc, pt=111, payload=h.payload_for(tag, self.seq))
+			self.sock.sendto(plain if self.rx is None else self.rx.protect(plain, 0),
+					 self.local)
+			out.append(plain)
+			self.seq += 1
+			time.sleep(0.002)
+		return out
+
+	def plain(self, data):
+		"""What the relay sent, decrypted for an SRTP participant (None: not authentic)."""
+		return data if self.tx is None else self.tx.unprotect(data, 0)
+
+
+def _room_latch(parts, tries=40):
+	"""Everyone sends until everyone hears everyone else (the relay latched each one's
+	address and resolved nothing: rooms latch from packets), then drain."""
+	for _ in range(tries):
+		for p in parts:
+			p.send("latch", 3)
+		time.sleep(0.1)
+		heard = {p.id: {h.rtp_ssrc(d) for d, _ in recv_rtp(p.sock, 100, timeout=0.05)}
+			 for p in parts}
+		if all(heard[p.id] >= {o.ssrc for o in parts if o is not p} for p in parts):
+			break
+	else:
+		raise h.SmokeError("media did not flow between all the room's participants")
+	time.sleep(0.2)
+	for p in parts:
+		h.drain(p.sock)
+
+
+def _room_fanout(sender, receivers, tag, n=10):
+	"""sender sends n packets; every receiver gets exactly them (decrypted if SRTP), from its
+	own local endpoint."""
+	sent = sender.send(tag, n)
+	for r in receivers:
+		got = recv_rtp(r.sock, n, timeout=3)
+		for _, frm in got:
+			eq(frm, r.local, f"{tag}: source of a packet to participant {r.id}")
+		plain = [(r.plain(d), None) for d, _ in got]
+		check(all(x is not None for x, _ in plain),
+		      f"{tag}: a packet to SRTP participant {r.id} does not authenticate")
+		h.same_packets(plain, sent, f"{tag}: {sender.id} -> {r.id}")
+
+
+def _room_record(identity, rid):
+	text = _rcli("HGET", f"mrelay:{identity}:rooms", rid)
+	return json.loads(text) if text else None
+
+
+def test_redis_restart_keeps_rooms(env):
+	"""A room with two plain participants and an SRTP one, each publishing a stream, survives
+	SIGKILL: the same room, participant and stream ids, tokens and local endpoints; the
+	latched remotes come back, so media reaches every participant before it sent anything
+	again, and SRTP goes on both ways under the same keys. Deleted rooms leave Redis; room
+	ids are not handed out again after the restart."""
+	identity = f"smoke-rooms-{h.PID}"
+	d = _start_connected(env, "redis3", identity)
+	try:
+		gone = d.ok("POST", "/v1/rooms", {"name": "gone"})["id"]
+		rid = d.ok("POST", "/v1/rooms", {"name": "kept", "auto_subscribe": True})["id"]
+		k_remote = os.urandom(30)
+		bodies = [d.ok("POST", f"/v1/rooms/{rid}/participants", {"name": "a"}),
+			  d.ok("POST", f"/v1/rooms/{rid}/participants", {"name": "b"}),
+			  d.ok("POST", f"/v1/rooms/{rid}/participants",
+			       {"name": "c", "srtp": {"remote_key": _sdes(k_remote)}})]
+		import base64
+		k_local = base64.b64decode(bodies[2]["srtp"]["local_key"].split("inline:")[1])
+		ports = env.ports(3)
+		parts = []
+		for i, (b, port) in enumerate(zip(bodies, ports)):
+			srtp = (Srtp(k_remote), Srtp(k_local)) if i == 2 else (None, None)
+			parts.append(_Part(b, env.host.udp(NS_V4[i], port), 0x700000A1 + i, *srtp))
+		streams = {}
+		for p in parts:
+			s = d.ok("POST", f"/v1/rooms/{rid}/participants/{p.id}/streams",
+				 {"ssrc": p.ssrc, "kind": "audio", "pt": 111, "codec": "opus"})
+			streams[p.id] = s["id"]
+		d.ok("DELETE", f"/v1/rooms/{gone}", want=204)
+
+		_room_latch(parts)
+		for p in parts:
+			_room_fanout(p, [o for o in parts if o is not p], f"before {p.id}")
+
+		# The latched remotes reach Redis (the change scan); the deleted room left it.
+		def latched():
+			r = _room_record(identity, rid)
+			return r is not None and all(q["remote"] for q in r["participants"])
+		h.wait_for(latched, 10, what="the latched remotes in Redis")
+		h.wait_for(lambda: _room_record(identity, gone) is None, 10,
+			   what="the deleted room to leave Redis")
+		before = d.ok("GET", f"/v1/rooms/{rid}")
+
+		d.stop(signal.SIGKILL)
+		_restart(env, d)
+		health = d.ok("GET", "/v1/health", want=200)
+		eq(health["state"]["rooms_restored"], 1, "rooms restored")
+		after = d.ok("GET", f"/v1/rooms/{rid}")
+		eq(sorted(p["id"] for p in after["participants"]),
+		   sorted(p.id for p in parts), "participant ids after the restart")
+		for p in parts:
+			g = d.ok("GET", f"/v1/rooms/{rid}/participants/{p.id}")
+			eq(h.parse_ep(g["local"]), p.local, f"participant {p.id}: local endpoint")
+			eq(g["token"], p.body["token"], f"participant {p.id}: token")
+			eq([s["id"] for s in g["streams"]], [streams[p.id]],
+			   f"participant {p.id}: stream ids")
+			eq([s["ssrc"] for s in g["streams"]], [p.ssrc], f"participant {p.id}: SSRC")
+		eq(after["name"], before["name"], "room name after the restart")
+		check(d.api("GET", f"/v1/rooms/{gone}")[0] == 404, "the deleted room came back")
+
+		# Nobody has sent since the restart: a's packets reach b and c at once (their
+		# remotes were restored), c's through its own key; then everyone the other way.
+		_room_fanout(parts[0], parts[1:], "after a")
+		_room_fanout(parts[1], [parts[0], parts[2]], "after b")
+		_room_fanout(parts[2], parts[:2], "after c (SRTP)")
+
+		# Room ids go on from where they were: the deleted room's id is not reused.
+		new = d.ok("POST", "/v1/rooms", {"name": "new"})["id"]
+		check(int(new) > int(rid) > int(gone), f"room id {new} after {gone} and {rid}")
+		d.ok("DELETE", f"/v1/rooms/{new}", want=204)
+		d.ok("DELETE", f"/v1/rooms/{rid}", want=204)
+		h.wait_for(lambda: _room_record(identity, rid) is None, 10,
+			   what="the deleted room to leave Redis")
+		rc = d.stop(signal.SIGTERM)
+		eq(rc, 0, f"exit status (log tail:\n{d.log_tail(10)})")
+	finally:
+		d.kill()
+		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
+		      f"mrelay:{identity}:heartbeat")

@@ -159,12 +159,45 @@ test_take_and_compact(void **state)
 	mr_portalloc_free(pa);
 }
 
+/* Takes anywhere in the list (the tail, the head, freed pairs, the last one) keep the list
+ * whole: the others come out in FIFO order. */
+static void
+test_take_anywhere(void **state)
+{
+	struct mr_portalloc *pa = mr_portalloc_create(20000, 20011);	/* 6 pairs */
+
+	(void)state;
+	assert_non_null(pa);
+	assert_int_equal(mr_portalloc_take(pa, 20010), 0);	/* the tail */
+	assert_int_equal(mr_portalloc_take(pa, 20002), 0);	/* the middle */
+	assert_int_equal(mr_portalloc_get(pa), 20000);
+	assert_int_equal(mr_portalloc_put(pa, 20010), 0);
+	assert_int_equal(mr_portalloc_put(pa, 20000), 0);
+	/* free, in order: 20004 20006 20008 20010 20000 */
+	assert_int_equal(mr_portalloc_take(pa, 20010), 0);	/* freed, in the middle */
+	assert_int_equal(mr_portalloc_take(pa, 20000), 0);	/* freed, the tail */
+	assert_int_equal(mr_portalloc_take(pa, 20004), 0);	/* the head */
+	assert_int_equal(mr_portalloc_put(pa, 20002), 0);
+	assert_int_equal(mr_portalloc_get(pa), 20006);
+	assert_int_equal(mr_portalloc_take(pa, 20002), 0);	/* the tail again */
+	assert_int_equal(mr_portalloc_take(pa, 20008), 0);	/* the last one */
+	assert_int_equal(mr_portalloc_available(pa), 0);
+	assert_int_equal(mr_portalloc_get(pa), -ENOSPC);
+	assert_int_equal(mr_portalloc_put(pa, 20008), 0);
+	assert_int_equal(mr_portalloc_put(pa, 20004), 0);
+	assert_int_equal(mr_portalloc_get(pa), 20008);
+	assert_int_equal(mr_portalloc_get(pa), 20004);
+	assert_int_equal(mr_portalloc_get(pa), -ENOSPC);
+	mr_portalloc_free(pa);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_range),
 		cmocka_unit_test(test_take_and_compact),
+		cmocka_unit_test(test_take_anywhere),
 		cmocka_unit_test(test_even_pairs_and_exhaustion),
 		cmocka_unit_test(test_fifo_reuse_and_bad_put),
 		cmocka_unit_test(test_rotate),
