@@ -754,11 +754,50 @@ check_eal(struct cfg_ctx *x, const config_setting_t *root, const struct mr_confi
 	return 0;
 }
 
-/* lcores = { control = 0; workers = [ 1 ]; idle_sleep_us = 0; }; */
+/* lcores.media = [ 2 ]: optional; ids neither the control lcore, a worker nor repeated. */
+static int
+parse_media_lcores(struct cfg_ctx *x, const config_setting_t *g, struct mr_config *cfg)
+{
+	config_setting_t *m = config_setting_get_member(g, "media"), *e;
+	unsigned int i, j, n;
+	long long v = 0;
+	int ret;
+
+	if (m == NULL)
+		return 0;
+	if (!config_setting_is_array(m) && !config_setting_is_list(m))
+		return cfg_err(x, m, "must be an array of lcore ids, not %s", type_name(m));
+	n = (unsigned int)config_setting_length(m);
+	if (n > MR_MAX_MEDIA)
+		return cfg_err(x, m, "must list at most %d lcore ids", MR_MAX_MEDIA);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(m, i);
+		ret = want_int(x, e, &v);
+		if (ret < 0)
+			return ret;
+		if (v < 0 || v >= RTE_MAX_LCORE)
+			return cfg_err(x, e, "lcore id %lld is out of range: must be between "
+				       "0 and %d", v, RTE_MAX_LCORE - 1);
+		if ((unsigned int)v == cfg->control_lcore)
+			return cfg_err(x, e, "lcore %lld is the control lcore (lcores.control)", v);
+		for (j = 0; j < cfg->n_workers; j++)
+			if (cfg->worker_lcores[j] == (unsigned int)v)
+				return cfg_err(x, e, "lcore %lld is a worker (lcores.workers)", v);
+		for (j = 0; j < i; j++)
+			if (cfg->media_lcores[j] == (unsigned int)v)
+				return cfg_err(x, e, "lcore %lld is listed twice", v);
+		cfg->media_lcores[i] = (unsigned int)v;
+	}
+	cfg->n_media = n;
+	return 0;
+}
+
+/* lcores = { control = 0; workers = [ 1 ]; media = [ 2 ]; idle_sleep_us = 0; }; */
 static int
 parse_lcores(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
-	static const char *const keys[] = { "control", "workers", "idle_sleep_us", NULL };
+	static const char *const keys[] = { "control", "workers", "media", "idle_sleep_us",
+					    NULL };
 	config_setting_t *g, *w, *e;
 	unsigned int i, j, n;
 	long long v = 0;
@@ -801,7 +840,7 @@ parse_lcores(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *
 		cfg->worker_lcores[i] = (unsigned int)v;
 	}
 	cfg->n_workers = n;
-	return 0;
+	return parse_media_lcores(x, g, cfg);
 }
 
 /* A host address on a link: not unspecified, loopback or multicast, and not a v4 network or

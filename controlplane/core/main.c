@@ -236,6 +236,14 @@ main(int argc, char **argv)
 				"(only %ld CPUs)\n", lc, lc % ncpu, ncpu);
 		off += snprintf(lcores + off, sizeof(lcores) - off, ",%u@%ld", lc, lc % ncpu);
 	}
+	for (i = 0; i < (int)cfg.n_media; i++) {
+		unsigned int lc = cfg.media_lcores[i];
+
+		if (lc >= ncpu)
+			fprintf(stderr, "mrelayd: warning: media lcore %u shares CPU %ld "
+				"(only %ld CPUs)\n", lc, lc % ncpu, ncpu);
+		off += snprintf(lcores + off, sizeof(lcores) - off, ",%u@%ld", lc, lc % ncpu);
+	}
 	snprintf(mainl, sizeof(mainl), "%u", cfg.control_lcore);
 	snprintf(loglvl, sizeof(loglvl), "mrelay.*:%d", cfg.log_level);
 	eal_argv[eal_argc++] = argv[0];

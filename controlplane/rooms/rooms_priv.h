@@ -86,6 +86,12 @@ struct mr_cp_part {
 	time_t created;
 	struct mr_cp_srtp srtp;		/* SRTP with this participant (srtp.dp NULL: plain) */
 	struct mr_cp_srtp_new srtp_new;	/* its local key until the creation answer shows it */
+	/* Mixing rooms (media_dp.h): its decoder, encoder and jitter buffer, handed to the
+	 * room's media lcore; its slot (0 = none) and, once it left, where the media lcore's
+	 * command count must get before it may be freed (0: MR_MEDIA_DEL_PART not sent). */
+	struct mr_mix_part *mix;
+	uint32_t mix_slot;
+	uint64_t mix_del_seq;
 };
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);
@@ -110,6 +116,9 @@ struct mr_cp_room {
 	struct mr_speaker spk;
 	time_t created;
 	uint16_t rec_id;		/* recording of its audio streams, 0 = none (record.c) */
+	struct mr_mix_room *mix;	/* "mode": "mix": its state on the media lcore */
+	uint8_t mix_pt;			/* payload type of the mix */
+	uint64_t mix_del_seq;		/* deleted: MR_MEDIA_DEL_ROOM's count, 0 = not sent */
 };
 
 struct mr_rooms {
@@ -125,6 +134,12 @@ struct mr_rooms {
 	void *cb_arg;
 	uint64_t last_look, last_rr;
 	struct mr_rooms_counts n;
+	/* Mixing rooms: free slots of dp->mix_slot (a stack), the last generation given,
+	 * rooms per media lcore */
+	uint32_t *mix_free;
+	uint32_t n_mix_free;
+	uint32_t mix_gen;
+	unsigned int media_rooms[MR_MEDIA_MAX];
 };
 
 /* What the tick and the views need of a stream's quality, read once. */

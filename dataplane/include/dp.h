@@ -21,6 +21,7 @@
 #include "room_dp.h"
 #include "cmd.h"
 #include "flow_table.h"
+#include "media_dp.h"
 
 #define MR_DP_MAX_PORTS 16
 #define MR_DP_MAX_WORKERS 64
@@ -204,6 +205,11 @@ struct mr_dp {
 					 * messages) → the writer thread */
 	struct rte_mempool *rec_mp;	/* MR_REC_BUF data rooms, apart from the packet pool
 					 * so a slow disk never starves the media */
+	/* Media lcores (media_dp.h, lcores.media): cp: written before launch; workers: ro.
+	 * mix_slot: MR_MIX_SLOTS entries, NULL when there are no media lcores. */
+	unsigned int n_media;
+	struct mr_media *media[MR_MEDIA_MAX];
+	struct mr_mix_slot *mix_slot;
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };

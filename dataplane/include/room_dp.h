@@ -38,6 +38,7 @@ enum mr_media_kind {
 struct mr_dp_part;
 struct mr_dp_stream;
 struct mr_dp_ice;
+struct mr_mix_part;
 
 /* Subscribers of one stream: immutable once published. Never contains the publisher. */
 struct mr_dp_sublist {
@@ -171,7 +172,9 @@ struct mr_dp_room {
 	uint32_t id;
 	uint8_t owner;			/* worker index */
 	uint8_t auto_publish;		/* unknown SSRCs are reported, not just dropped */
-	uint8_t pad[2];
+	uint8_t mix;			/* a mixing room: audio goes to its media lcore
+					 * (media_dp.h), nothing is forwarded */
+	uint8_t pad;
 	uint64_t ntp_base;		/* NTP time (RFC 3550 §4, 32.32) at tsc_base */
 	uint64_t tsc_base;
 	/* Line 1. cp: rw (release store of a new map), dp: ro (acquire load). 128 bytes a room. */
@@ -194,6 +197,8 @@ struct mr_dp_part {
 					 * owner only (MR_CMD_PART_SRTP_SET) */
 	struct mr_dp_ice *ice;		/* WebRTC (ice_dp.h): ICE-lite and DTLS on this
 					 * endpoint; NULL: plain RTP. Set before publication */
+	struct mr_mix_part *mix;	/* a mixing room's participant (media_dp.h): set
+					 * before publication; NULL in forwarding rooms */
 
 	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
 	 * publication. Line 1 is all a fan-out copy to this participant writes or reads

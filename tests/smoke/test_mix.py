@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Audio-mixing rooms (docs/API.md "Mixing rooms"): three GStreamer senders play Opus tones of
+440, 660 and 880 Hz into a room created with "mode": "mix"; each participant receives what the
+relay mixed for it from its own endpoint, and GStreamer decodes it (rtpopusdepay, opusdec). Each
+must hear the other two tones and not its own (N-1), found with Goertzel filters. The room's GET
+shows each participant's jitter buffer and codec figures; a daemon without media lcores refuses
+the mode."""
+
+import math
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import wave
+
+import harness as h
+import test_srtp as ts
+from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq
+
+PT = 111
+TONES = (440, 660, 880)
+BUFFERS = 250			# 20 ms frames: 5 s
+SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_shim.py")
+
+
+def goertzel(samples, rate, freq):
+	"""Power of freq in samples (Goertzel's algorithm), normalised by the length."""
+	w = 2 * math.pi * freq / rate
+	c = 2 * math.cos(w)
+	s1 = s2 = 0.0
+	for x in samples:
+		s0 = x + c * s1 - s2
+		s2 = s1
+		s1 = s0
+	return (s1 * s1 + s2 * s2 - c * s1 * s2) / (len(samples) ** 2)
+
+
+def tone_powers(wav, skip_s=1.0, tail_s=1.0):
+	"""{freq: power} of TONES over a mono S16 WAV file, leaving out its first skip_s and last
+	tail_s seconds (the senders start and stop at slightly different times)."""
+	with wave.open(wav) as w:
+		rate = w.getframerate()
+		n = w.getnframes()
+		data = w.readframes(n)
+	s = struct.unpack(f"<{n}h", data)
+	a, b = int(skip_s * rate), n - int(tail_s * rate)
+	check(b - a >= rate // 2, f"{wav}: only {n / rate:.2f} s decoded")
+	part = s[a:b]
+	return {f: goertzel(part, rate, f) for f in TONES}, max(abs(x) for x in part)
+
+
+def _popen(ns, argv):
+	return subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=subprocess.PIPE,
+				stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+
+
+def _end(p, sig=signal.SIGTERM):
+	if p.poll() is None:
+		p.send_signal(sig)
+		try:
+			p.wait(timeout=10)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.wait(timeout=5)
+	if p.stdout is None or p.stdout.closed:
+		return ""
+	out = p.stdout.read()
+	p.stdout.close()
+	return out
+
+
+def test_mix_room_refused_without_media_lcores(env):
+	"""The main daemon has no lcores.media: "mode": "mix" is refused, naming the key; bad
+	modes and payload types are 400s naming the field."""
+	d = env.main
+	st, body, _ = d.api("POST", "/v1/rooms", {"name": "m", "mode": "mix"})
+	eq(st, 409, f"mix room without media lcores: {body}")
+	check("lcores.media" in body.get("error", ""), f"error names lcores.media: {body}")
+	for req, field in (({"mode": "mixed"}, "mode"), ({"mode": 1}, "mode"),
+			   ({"mode": "mix", "mix_payload_type": 5}, "mix_payload_type"),
+			   ({"mix_payload_type": 111}, "mix_payload_type")):
+		st, body, _ = d.api("POST", "/v1/rooms", req)
+		eq(st, 400, f"POST /v1/rooms {req}: {body}")
+		check(field in body.get("error", ""), f"error names {field}: {body}")
+	st, body, _ = d.api("POST", "/v1/rooms", {"name": "f", "mode": "forward"})
+	eq(st, 201, f"forwarding room by name: {body}")
+	eq(body.get("mode"), "forward", "mode of a forwarding room")
+	d.api("DELETE", f"/v1/rooms/{body['id']}")
+
+
+def test_mix_room_gstreamer_tones(env):
+	"""Three participants each play a tone; each receives the other two and not its own."""
+	ts._need_gst()
+	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
+		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
+				  stderr=subprocess.DEVNULL, timeout=30).returncode != 0:
+			raise h.Skip(f"GStreamer element {el} missing")
+	d = env.new_daemon("mix", addr4=RELAY4_B, addr6=RELAY6_B, workers=(1,), media=(2,),
+			   idle_sleep_us=200)
+	env.start_daemon(d)
+	procs = []
+	try:
+		st, room, _ = d.api("POST", "/v1/rooms", {"name": "mix", "mode": "mix"})
+		eq(st, 201, f"POST /v1/rooms mix: {room}")
+		eq(room["mode"], "mix", "room mode")
+		eq(room["mix_payload_type"], PT, "default payload type of the mix")
+		rid = room["id"]
+		parts = []
+		for i, f in enumerate(TONES):
+			st, p, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": f"t{f}"})
+			eq(st, 201, f"participant {i}: {p}")
+			ssrc = 0x31C00000 + i
+			st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/{p['id']}/streams",
+					    {"ssrc": ssrc, "kind": "audio", "pt": PT})
+			eq(st, 201, f"publish {i}: {body}")
+			parts.append((p, ssrc, f))
+
+		ns = env.host.ns
+		base = env.ports(len(TONES) * 3)
+		wavs, rx, shims, tx = [], [], [], []
+		for i, (p, ssrc, f) in enumerate(parts):
+			ext, lin, lout = base[3 * i], base[3 * i + 1], base[3 * i + 2]
+			local = h.parse_ep(p["local"])
+			sh = _popen(ns, [sys.executable, SHIM, NS_V4[i], str(ext), local[0],
+					 str(local[1]), str(lin), str(lout)])
+			procs.append(sh)
+			shims.append(sh)
+			eq(sh.stdout.readline().strip(), "ready", f"shim {i} start")
+			wav = os.path.join(env.workdir, f"mix-{rid}-{f}.wav")
+			r = ts.gst(ns, f"udpsrc address=127.0.0.1 port={lout} caps=application/x-rtp,"
+				   f"media=audio,clock-rate=48000,encoding-name=OPUS,payload={PT} "
+				   f"! rtpjitterbuffer latency=100 ! rtpopusdepay ! opusdec ! "
+				   f"audio/x-raw,format=S16LE,channels=1,rate=48000 ! wavenc ! "
+				   f"filesink location={wav}", eos_on_int=True)
+			procs.append(r)
+			rx.append(r)
+			wavs.append(wav)
+		time.sleep(0.5)		# paces nothing: gives the receivers' sockets time to exist
+		for i, (p, ssrc, f) in enumerate(parts):
+			lin = base[3 * i + 1]
+			s = ts.gst(ns, f"audiotestsrc num-buffers={BUFFERS} freq={f} volume=0.3 "
+				   f"samplesperbuffer=960 is-live=true ! audio/x-raw,rate=48000,"
+				   f"channels=1 ! opusenc ! rtpopuspay pt={PT} ssrc={ssrc} ! udpsink "
+				   f"host=127.0.0.1 port={lin} sync=true")
+			procs.append(s)
+			tx.append(s)
+		for i, s in enumerate(tx):
+			out = s.communicate(timeout=40)[0]
+			eq(s.returncode, 0, f"sender {i} exit status ({(out or '').strip()[-300:]})")
+			s.stdout.close()
+
+		last = {}
+
+		def all_mixed():
+			g = last["g"] = d.ok("GET", f"/v1/rooms/{rid}")
+			return all(x["mix"]["packets"] + x["mix"]["late_packets"] >= BUFFERS * 9 // 10
+				   and x["counters"]["packets_out"] > 0
+				   for x in g["participants"]) and g
+		try:
+			g = h.wait_for(all_mixed, 15, what="every participant's packets mixed and sent")
+		except h.SmokeError as e:
+			raise h.SmokeError(f"{e}: room {last.get('g')}; media {d.stats().get('media')}; "
+					   f"drops {h.drops(d.stats()) if hasattr(h, 'drops') else ''}")
+		for r in rx:
+			_end(r, signal.SIGINT)
+		for sh in shims:
+			_end(sh)
+
+		stats = d.stats()
+		for x in g["participants"]:
+			m = x["mix"]
+			for k in ("jitter_buffer_depth", "late_packets", "frames_concealed",
+				  "frames_fec_recovered", "frames_played", "frames_encoded"):
+				check(k in m, f"participant {x['id']} mix stats lack {k}: {m}")
+			# How many frames were played, concealed or skipped depends on the machine's
+			# load (the senders' pace, the lcore's ticks): only that media went through.
+			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
+			      f"participant {x['id']}: nothing played or encoded: {m}; "
+			      f"media {stats['media']}")
+		check(stats["media"] and stats["media"][0]["frames_encoded"] > 0,
+		      f"media lcore stats: {stats.get('media')}")
+
+		for i, (p, ssrc, f) in enumerate(parts):
+			pw, peak = tone_powers(wavs[i])
+			others = [pw[o] for o in TONES if o != f]
+			desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
+			check(peak > 1000, f"participant {f} Hz received silence (peak {peak}; {desc})")
+			# Each other tone at least 20 times (13 dB) the participant's own: a mix that
+			# included it would have it as loud as the others.
+			check(min(others) > 20 * pw[f],
+			      f"participant {f} Hz: its own tone is in its mix or another is missing "
+			      f"({desc})")
+		d.api("DELETE", f"/v1/rooms/{rid}")
+		st, body, _ = d.api("GET", f"/v1/rooms/{rid}")
+		eq(st, 404, f"GET of a deleted mix room: {body}")
+	finally:
+		for p in procs:
+			_end(p, signal.SIGKILL)
+		d.kill()
