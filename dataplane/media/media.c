@@ -527,11 +527,15 @@ media_send(struct mr_media *md, struct mr_mix_room *r, struct mr_mix_part *p,
 static int
 media_decode(struct mr_media *md, struct mr_mix_part *p)
 {
+	uint64_t skipped = p->jb.st.skipped;
+	enum mr_jb_out o;
 	const uint8_t *data;
 	uint16_t len;
 	int n;
 
-	switch (mr_jb_get(&p->jb, &data, &len)) {
+	o = mr_jb_get(&p->jb, &data, &len);
+	md->stats.drop_jb_skipped += p->jb.st.skipped - skipped;
+	switch (o) {
 	case MR_JB_PACKET:
 		n = opus_decode(p->dec, data, len, p->pcm, MR_MIX_FRAME, 0);
 		break;
