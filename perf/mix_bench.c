@@ -10,7 +10,9 @@
  * look and a copy of the room's one shared encoding (media_dp.h), which is encoded once a
  * tick.
  *
- *	mix_bench [-n SPEAKERS] [-l LISTENERS] [-f FRAMES] [-c COMPLEXITY] [-b BITRATE]
+ *	mix_bench [-n SPEAKERS] [-l LISTENERS] [-f FRAMES] [-c COMPLEXITY] [-b BITRATE] [-w]
+ *
+ * -w caps the encoders at wideband (16 kHz audio: SILK only, no CELT layer).
  */
 #include <inttypes.h>
 #include <math.h>
@@ -37,6 +39,8 @@ struct spk {
 	int len[PKTS];
 };
 
+static int wideband;
+
 static OpusEncoder *
 encoder(int complexity, int bitrate)
 {
@@ -48,6 +52,8 @@ encoder(int complexity, int bitrate)
 	opus_encoder_ctl(e, OPUS_SET_COMPLEXITY(complexity));
 	opus_encoder_ctl(e, OPUS_SET_BITRATE(bitrate));
 	opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+	if (wideband)
+		opus_encoder_ctl(e, OPUS_SET_MAX_BANDWIDTH(OPUS_BANDWIDTH_WIDEBAND));
 	return e;
 }
 
@@ -83,10 +89,11 @@ main(int argc, char **argv)
 	struct spk *s;
 	double hz, per;
 
-	while ((opt = getopt(argc, argv, "n:l:f:c:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:f:c:b:w")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'l': nl = atoi(optarg); break;
+		case 'w': wideband = 1; break;
 		case 'f': frames = atoi(optarg); break;
 		case 'c': complexity = atoi(optarg); break;
 		case 'b': bitrate = atoi(optarg); break;
@@ -182,8 +189,8 @@ main(int argc, char **argv)
 	}
 	printf("wall: %.0f TSC cycles per speaker per frame\n",
 	       (double)(t1 - t0) / ((double)frames * n));
-	printf("speakers %d, frames %d, opus complexity %d, %d b/s, TSC %.2f GHz\n", n, frames,
-	       complexity, bitrate, hz / 1e9);
+	printf("speakers %d, frames %d, opus complexity %d, %d b/s%s, TSC %.2f GHz\n", n,
+	       frames, complexity, bitrate, wideband ? ", wideband" : "", hz / 1e9);
 	printf("CPU cycles per speaker per 20 ms frame: %.0f (decode + mix + N-1 + limit + encode)\n",
 	       per);
 	printf("speakers per core at 20 ms frames: %.0f\n", hz * 0.020 / per);
