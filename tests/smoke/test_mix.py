@@ -2,10 +2,12 @@
 """Audio-mixing rooms (docs/API.md "Mixing rooms"): three GStreamer senders play Opus tones of
 440, 660 and 880 Hz into a room created with "mode": "mix"; each participant receives what the
 relay mixed for it from its own endpoint, and GStreamer decodes it (rtpopusdepay, opusdec). Each
-must hear the other two tones and not its own (N-1), found with Goertzel filters. The room's GET
-shows each participant's jitter buffer and codec figures; a daemon without media lcores refuses
-the mode."""
+must hear the other two tones and not its own (N-1), found with Goertzel filters; a fourth
+participant who publishes nothing (a listener, latched by its RTCP) hears all three from the
+room's shared encoding. The 440 Hz participant speaks SRTP both ways. The room's GET shows each participant's jitter buffer and codec
+figures; a daemon without media lcores refuses the mode."""
 
+import base64
 import math
 import os
 import signal
@@ -107,31 +109,48 @@ def test_mix_room_gstreamer_tones(env):
 		eq(room["mode"], "mix", "room mode")
 		eq(room["mix_payload_type"], PT, "default payload type of the mix")
 		rid = room["id"]
+		# The first participant speaks SRTP: its tone comes in encrypted (srtpenc), its mix
+		# goes out encrypted under its own key through the worker's SRTP egress.
+		suite = "AES_CM_128_HMAC_SHA1_80"
+		k_in = ts.new_key(suite)
 		parts = []
 		for i, f in enumerate(TONES):
-			st, p, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": f"t{f}"})
+			req = {"name": f"t{f}"}
+			if i == 0:
+				req["srtp"] = {"remote_key": ts.sdes(suite, k_in)}
+			st, p, _ = d.api("POST", f"/v1/rooms/{rid}/participants", req)
 			eq(st, 201, f"participant {i}: {p}")
 			ssrc = 0x31C00000 + i
 			st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/{p['id']}/streams",
 					    {"ssrc": ssrc, "kind": "audio", "pt": PT})
 			eq(st, 201, f"publish {i}: {body}")
 			parts.append((p, ssrc, f))
+		st, lis, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": "listener"})
+		eq(st, 201, f"listener: {lis}")
 
 		ns = env.host.ns
-		base = env.ports(len(TONES) * 3)
+		base = env.ports(len(TONES) * 3 + 3)
 		wavs, rx, shims, tx = [], [], [], []
-		for i, (p, ssrc, f) in enumerate(parts):
+		for i, (p, ssrc, f) in enumerate(parts + [(lis, 0x31C000FF, None)]):
 			ext, lin, lout = base[3 * i], base[3 * i + 1], base[3 * i + 2]
 			local = h.parse_ep(p["local"])
 			sh = _popen(ns, [sys.executable, SHIM, NS_V4[i], str(ext), local[0],
-					 str(local[1]), str(lin), str(lout)])
+					 str(local[1]), str(lin), str(lout)] +
+				    ([str(ssrc)] if f is None else []))
 			procs.append(sh)
 			shims.append(sh)
 			eq(sh.stdout.readline().strip(), "ready", f"shim {i} start")
-			wav = os.path.join(env.workdir, f"mix-{rid}-{f}.wav")
-			r = ts.gst(ns, f"udpsrc address=127.0.0.1 port={lout} caps=application/x-rtp,"
-				   f"media=audio,clock-rate=48000,encoding-name=OPUS,payload={PT} "
-				   f"! rtpjitterbuffer latency=100 ! rtpopusdepay ! opusdec ! "
+			wav = os.path.join(env.workdir, f"mix-{rid}-{f or 'listener'}.wav")
+			caps = (f"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
+				f"payload={PT}")
+			if i == 0:
+				l_key = base64.b64decode(p["srtp"]["local_key"].split("inline:")[1])
+				head = (f"udpsrc address=127.0.0.1 port={lout} "
+					f"caps={ts._srtp_caps(suite, l_key, p['relay_ssrc'])} ! srtpdec "
+					f"! {caps}")
+			else:
+				head = f"udpsrc address=127.0.0.1 port={lout} caps={caps}"
+			r = ts.gst(ns, f"{head} ! rtpjitterbuffer latency=100 ! rtpopusdepay ! opusdec ! "
 				   f"audio/x-raw,format=S16LE,channels=1,rate=48000 ! wavenc ! "
 				   f"filesink location={wav}", eos_on_int=True)
 			procs.append(r)
@@ -142,7 +161,8 @@ def test_mix_room_gstreamer_tones(env):
 			lin = base[3 * i + 1]
 			s = ts.gst(ns, f"audiotestsrc num-buffers={BUFFERS} freq={f} volume=0.3 "
 				   f"samplesperbuffer=960 is-live=true ! audio/x-raw,rate=48000,"
-				   f"channels=1 ! opusenc ! rtpopuspay pt={PT} ssrc={ssrc} ! udpsink "
+				   f"channels=1 ! opusenc ! rtpopuspay pt={PT} ssrc={ssrc} "
+				   f"{'! ' + ts._srtpenc(suite, k_in) if i == 0 else ''} ! udpsink "
 				   f"host=127.0.0.1 port={lin} sync=true")
 			procs.append(s)
 			tx.append(s)
@@ -155,7 +175,8 @@ def test_mix_room_gstreamer_tones(env):
 
 		def all_mixed():
 			g = last["g"] = d.ok("GET", f"/v1/rooms/{rid}")
-			return all(x["mix"]["packets"] + x["mix"]["late_packets"] >= BUFFERS * 9 // 10
+			return all((x["id"] == lis["id"] or
+				    x["mix"]["packets"] + x["mix"]["late_packets"] >= BUFFERS * 9 // 10)
 				   and x["counters"]["packets_out"] > 0
 				   for x in g["participants"]) and g
 		try:
@@ -163,14 +184,19 @@ def test_mix_room_gstreamer_tones(env):
 		except h.SmokeError as e:
 			raise h.SmokeError(f"{e}: room {last.get('g')}; media {d.stats().get('media')}; "
 					   f"drops {h.drops(d.stats()) if hasattr(h, 'drops') else ''}")
-		for r in rx:
-			_end(r, signal.SIGINT)
+		rx_out = [_end(r, signal.SIGINT) for r in rx]
 		for sh in shims:
 			_end(sh)
 
 		stats = d.stats()
+		eq(len(g["participants"]), len(TONES) + 1, "participants")
 		for x in g["participants"]:
 			m = x["mix"]
+			if x["id"] == lis["id"]:
+				eq(m["packets"], 0, f"listener's jitter buffer: {m}")
+				check(m["frames_shared_mix"] > 0 and m["frames_encoded"] == 0,
+				      f"the listener gets the shared mix: {m}")
+				continue
 			for k in ("jitter_buffer_depth", "late_packets", "frames_concealed",
 				  "frames_fec_recovered", "frames_played", "frames_encoded"):
 				check(k in m, f"participant {x['id']} mix stats lack {k}: {m}")
@@ -182,6 +208,9 @@ def test_mix_room_gstreamer_tones(env):
 		check(stats["media"] and stats["media"][0]["frames_encoded"] > 0,
 		      f"media lcore stats: {stats.get('media')}")
 
+		for i, r in enumerate(rx):
+			eq(r.returncode, 0, f"receiver {i} exit status ({rx_out[i].strip()[-3000:]}); "
+			   f"participant {g['participants'][i]}")
 		for i, (p, ssrc, f) in enumerate(parts):
 			pw, peak = tone_powers(wavs[i])
 			others = [pw[o] for o in TONES if o != f]
@@ -192,6 +221,12 @@ def test_mix_room_gstreamer_tones(env):
 			check(min(others) > 20 * pw[f],
 			      f"participant {f} Hz: its own tone is in its mix or another is missing "
 			      f"({desc})")
+		pw, peak = tone_powers(wavs[len(TONES)])
+		desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
+		check(peak > 1000, f"the listener received silence (peak {peak}; {desc})")
+		# All three tones, none more than 10 times (10 dB) another.
+		check(max(pw.values()) < 10 * min(pw.values()),
+		      f"the listener does not hear all three tones ({desc})")
 		d.api("DELETE", f"/v1/rooms/{rid}")
 		st, body, _ = d.api("GET", f"/v1/rooms/{rid}")
 		eq(st, 404, f"GET of a deleted mix room: {body}")

@@ -3,14 +3,20 @@
 participant: the relay sends the mix to the address it latched from the participant's
 packets), for tools that cannot share a socket between a sender and a receiver (GStreamer's
 udpsink and udpsrc): datagrams to 127.0.0.1:IN go out of the socket bound to BIND to RELAY;
-datagrams that arrive on that socket go to 127.0.0.1:OUT. Runs until killed.
+RTP datagrams that arrive on that socket go to 127.0.0.1:OUT (RTCP is left out). Runs until
+killed.
 
-	udp_shim.py BIND_ADDR BIND_PORT RELAY_ADDR RELAY_PORT IN_PORT OUT_PORT
+	udp_shim.py BIND_ADDR BIND_PORT RELAY_ADDR RELAY_PORT IN_PORT OUT_PORT [RR_SSRC]
+
+With RR_SSRC (a listener that sends no media) it first sends the relay five empty RTCP
+receiver reports (RFC 3550 §6.4.2) of that SSRC, so that the relay latches its address.
 """
 
 import select
 import socket
+import struct
 import sys
+import time
 
 
 def main():
@@ -21,6 +27,11 @@ def main():
 	loc.bind(("127.0.0.1", int(in_port)))
 	relay = (relay_addr, int(relay_port))
 	out = ("127.0.0.1", int(out_port))
+	if len(sys.argv) > 7:
+		rr = struct.pack("!BBHI", 0x80, 201, 1, int(sys.argv[7]))
+		for _ in range(5):
+			ext.sendto(rr, relay)
+			time.sleep(0.02)
 	print("ready", flush=True)
 	while True:
 		r, _, _ = select.select([ext, loc], [], [])
@@ -29,6 +40,10 @@ def main():
 			ext.sendto(data, relay)
 		if ext in r:
 			data, _ = ext.recvfrom(2048)
+			# RTP only to the receiver: the relay's own RTCP (receiver reports to a
+			# publisher, on the same port: RFC 5761 §4) would stop srtpdec.
+			if len(data) > 1 and 192 <= data[1] <= 223:
+				continue
 			try:
 				loc.sendto(data, out)
 			except OSError:
