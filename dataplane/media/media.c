@@ -100,6 +100,7 @@ TAILQ_HEAD(mr_mix_room_list, mr_mix_room);
 
 struct mr_media_priv {
 	struct mr_mix_room_list active;
+	uint64_t n_active;
 	uint64_t period;		/* TSC cycles a frame */
 	uint64_t next_tick;
 	/* scratch */
@@ -344,6 +345,7 @@ room_activate(struct mr_media_priv *pv, struct mr_mix_room *r)
 		return;
 	r->active = 1;
 	TAILQ_INSERT_TAIL(&pv->active, r, link);
+	pv->n_active++;
 }
 
 static void
@@ -353,6 +355,7 @@ room_deactivate(struct mr_media_priv *pv, struct mr_mix_room *r)
 		return;
 	r->active = 0;
 	TAILQ_REMOVE(&pv->active, r, link);
+	pv->n_active--;
 }
 
 /* The lcore's participant in slot, when gen is still its generation. Participants are found
@@ -654,13 +657,7 @@ media_tick(struct mr_media *md, struct mr_media_priv *pv)
 	}
 	md->stats.ticks++;
 	md->stats.busy_cycles += rte_get_tsc_cycles() - t0;
-	{
-		uint64_t n = 0;
-
-		TAILQ_FOREACH(r, &pv->active, link)
-			n++;
-		__atomic_store_n(&md->stats.rooms_active, n, __ATOMIC_RELAXED);
-	}
+	md->stats.rooms_active = pv->n_active;
 }
 
 int

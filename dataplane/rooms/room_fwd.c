@@ -474,18 +474,19 @@ room_mix_rx(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *p
  * participant's endpoint like any room copy (encrypted for SRTP participants). A ring is
  * emptied, not just a burst taken: a participant's packets never outlive its grace period
  * here (media_dp.h). */
-void
+unsigned int
 mr_room_mix_tx(struct mr_worker *w)
 {
 	const struct mr_dp *dp = w->dp;
 	struct mr_mix_item it[MR_BURST];
-	unsigned int k, i, n;
+	unsigned int k, i, n, work = 0;
 
 	for (k = 0; k < dp->n_media; k++) {
 		struct rte_ring *r = dp->media[k]->tx[w->idx];
 
 		do {
 			n = rte_ring_sc_dequeue_burst_elem(r, it, sizeof(it[0]), MR_BURST, NULL);
+			work += n;
 			for (i = 0; i < n; i++) {
 				const struct mr_mix_slot *s = &dp->mix_slot[it[i].slot];
 				struct mr_dp_part *to;
@@ -502,6 +503,7 @@ mr_room_mix_tx(struct mr_worker *w)
 			}
 		} while (n == MR_BURST);
 	}
+	return work;
 }
 
 static void

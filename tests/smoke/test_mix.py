@@ -94,6 +94,16 @@ def test_mix_room_refused_without_media_lcores(env):
 
 def test_mix_room_gstreamer_tones(env):
 	"""Three participants each play a tone; each receives the other two and not its own."""
+	_tones(env, None)
+
+
+def test_mix_room_muted(env):
+	"""The 660 Hz participant is muted (PATCH, as in a forwarding room): nobody hears it, it
+	still hears the other two."""
+	_tones(env, 660)
+
+
+def _tones(env, mute):
 	ts._need_gst()
 	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
 		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
@@ -125,6 +135,9 @@ def test_mix_room_gstreamer_tones(env):
 					    {"ssrc": ssrc, "kind": "audio", "pt": PT})
 			eq(st, 201, f"publish {i}: {body}")
 			parts.append((p, ssrc, f))
+			if f == mute:
+				d.ok("PATCH", f"/v1/rooms/{rid}/participants/{p['id']}",
+				     {"muted": {"audio": True}})
 		st, lis, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": "listener"})
 		eq(st, 201, f"listener: {lis}")
 
@@ -175,10 +188,11 @@ def test_mix_room_gstreamer_tones(env):
 
 		def all_mixed():
 			g = last["g"] = d.ok("GET", f"/v1/rooms/{rid}")
-			return all((x["id"] == lis["id"] or
+			return all((x["id"] in (lis["id"], muted_id) or
 				    x["mix"]["packets"] + x["mix"]["late_packets"] >= BUFFERS * 9 // 10)
 				   and x["counters"]["packets_out"] > 0
 				   for x in g["participants"]) and g
+		muted_id = next((p["id"] for p, _, f in parts if f == mute), None)
 		try:
 			g = h.wait_for(all_mixed, 15, what="every participant's packets mixed and sent")
 		except h.SmokeError as e:
@@ -192,8 +206,8 @@ def test_mix_room_gstreamer_tones(env):
 		eq(len(g["participants"]), len(TONES) + 1, "participants")
 		for x in g["participants"]:
 			m = x["mix"]
-			if x["id"] == lis["id"]:
-				eq(m["packets"], 0, f"listener's jitter buffer: {m}")
+			if x["id"] in (lis["id"], muted_id):
+				eq(m["packets"], 0, f"jitter buffer of a listener or muted one: {m}")
 				check(m["frames_shared_mix"] > 0 and m["frames_encoded"] == 0,
 				      f"the listener gets the shared mix: {m}")
 				continue
@@ -211,22 +225,20 @@ def test_mix_room_gstreamer_tones(env):
 		for i, r in enumerate(rx):
 			eq(r.returncode, 0, f"receiver {i} exit status ({rx_out[i].strip()[-3000:]}); "
 			   f"participant {g['participants'][i]}")
-		for i, (p, ssrc, f) in enumerate(parts):
+		for i, (p, ssrc, f) in enumerate(parts + [(lis, None, None)]):
+			who = f"participant {f} Hz" if f else "the listener"
 			pw, peak = tone_powers(wavs[i])
-			others = [pw[o] for o in TONES if o != f]
+			heard = [t for t in TONES if t not in (f, mute)]
+			unheard = [t for t in TONES if t not in heard]
 			desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
-			check(peak > 1000, f"participant {f} Hz received silence (peak {peak}; {desc})")
-			# Each other tone at least 20 times (13 dB) the participant's own: a mix that
-			# included it would have it as loud as the others.
-			check(min(others) > 20 * pw[f],
-			      f"participant {f} Hz: its own tone is in its mix or another is missing "
-			      f"({desc})")
-		pw, peak = tone_powers(wavs[len(TONES)])
-		desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
-		check(peak > 1000, f"the listener received silence (peak {peak}; {desc})")
-		# All three tones, none more than 10 times (10 dB) another.
-		check(max(pw.values()) < 10 * min(pw.values()),
-		      f"the listener does not hear all three tones ({desc})")
+			check(peak > 1000, f"{who} received silence (peak {peak}; {desc})")
+			# Each tone it should hear at least 20 times (13 dB) each it should not: a
+			# mix that included its own (or a muted one) would have it as loud.
+			check(min(pw[t] for t in heard) > 20 * max([pw[t] for t in unheard] or [0]),
+			      f"{who}: hears {unheard} or misses one of {heard} ({desc})")
+			# Those it hears, none more than 10 times (10 dB) another.
+			check(max(pw[t] for t in heard) < 10 * min(pw[t] for t in heard),
+			      f"{who}: the tones it hears are unbalanced ({desc})")
 		d.api("DELETE", f"/v1/rooms/{rid}")
 		st, body, _ = d.api("GET", f"/v1/rooms/{rid}")
 		eq(st, 404, f"GET of a deleted mix room: {body}")
