@@ -134,6 +134,15 @@ def _tones(env, mute):
 			st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/{p['id']}/streams",
 					    {"ssrc": ssrc, "kind": "audio", "pt": PT})
 			eq(st, 201, f"publish {i}: {body}")
+			if i == 0:
+				# One audio stream a participant, no video: 409s naming the field.
+				for req, field in (({"ssrc": 7, "kind": "audio", "pt": PT}, "streams"),
+						   ({"ssrc": 8, "kind": "video", "pt": 96}, "kind")):
+					st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/"
+							    f"{p['id']}/streams", req)
+					eq(st, 409, f"publish {req} in a mixing room: {body}")
+					check(body.get("error", "").startswith(field),
+					      f"error names {field}: {body}")
 			parts.append((p, ssrc, f))
 			if f == mute:
 				d.ok("PATCH", f"/v1/rooms/{rid}/participants/{p['id']}",
