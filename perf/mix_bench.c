@@ -26,6 +26,7 @@
 
 #include "jbuf.h"
 #include "mix.h"
+#include "tsc_hz.h"
 
 #define PKTS 50				/* distinct packets per speaker, replayed */
 
@@ -55,21 +56,6 @@ encoder(int complexity, int bitrate)
 	if (wideband)
 		opus_encoder_ctl(e, OPUS_SET_MAX_BANDWIDTH(OPUS_BANDWIDTH_WIDEBAND));
 	return e;
-}
-
-static double
-tsc_hz(void)
-{
-	struct timespec a, b;
-	uint64_t t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	t0 = __rdtsc();
-	usleep(200000);
-	t1 = __rdtsc();
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	return (double)(t1 - t0) / ((double)(b.tv_sec - a.tv_sec) +
-				    (double)(b.tv_nsec - a.tv_nsec) / 1e9);
 }
 
 int
@@ -134,7 +120,7 @@ main(int argc, char **argv)
 		}
 		opus_encoder_destroy(pe);
 	}
-	hz = tsc_hz();
+	hz = mr_bench_tsc_hz();
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	t0 = __rdtsc();
 	for (f = 0; f < frames; f++) {
