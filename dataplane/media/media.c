@@ -72,6 +72,7 @@ struct mr_mix_part {
 	uint32_t gain_q8;
 	/* media: rw */
 	uint32_t idx;			/* in room->p[] */
+	uint32_t gain_now;		/* gain_q8 as this tick read it */
 	uint8_t has_frame;		/* decoded a frame this tick */
 	uint64_t encoded, shared;
 	struct mr_mix_out out;
@@ -93,7 +94,6 @@ struct mr_mix_room {
 	uint32_t idle;			/* ticks without a frame */
 	TAILQ_ENTRY(mr_mix_room) link;	/* on the active list */
 	struct mr_limiter lim;
-	uint32_t shared_ts;		/* ticks of the shared mix */
 };
 
 TAILQ_HEAD(mr_mix_room_list, mr_mix_room);
@@ -585,10 +585,10 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 		if (!p->has_frame)
 			continue;
 		speakers++;
-		mr_mix_add(pv->sum, p->pcm, __atomic_load_n(&p->gain_q8, __ATOMIC_RELAXED),
-			   MR_MIX_FRAME);
+		/* Once a tick: the same gain goes in with the sum and out with the N-1. */
+		p->gain_now = __atomic_load_n(&p->gain_q8, __ATOMIC_RELAXED);
+		mr_mix_add(pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
 	}
-	r->shared_ts++;
 	if (speakers == 0) {
 		/* Nobody speaks: nothing is sent (the receivers' decoders conceal, then go
 		 * quiet); a room silent for a second leaves the active list. */
@@ -612,8 +612,7 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 		}
 		if (p->has_frame) {
 			/* A speaker: everyone but itself, its own limiter and encoder. */
-			mr_mix_minus(pv->tmp, pv->sum, p->pcm,
-				     __atomic_load_n(&p->gain_q8, __ATOMIC_RELAXED), MR_MIX_FRAME);
+			mr_mix_minus(pv->tmp, pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
 			mr_limit(&p->lim, pv->tmp, pv->out16, MR_MIX_FRAME);
 			len = opus_encode(p->enc, pv->out16, MR_MIX_FRAME, pkt, sizeof(pkt));
 			if (unlikely(len <= 0)) {
