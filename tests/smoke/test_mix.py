@@ -178,6 +178,9 @@ def _tones(env, mute):
 			procs.append(r)
 			rx.append(r)
 			wavs.append(wav)
+		# The receivers are up once filesink has opened its file (READY to PAUSED).
+		h.wait_for(lambda: all(os.path.exists(w) for w in wavs), 30,
+			   what="the GStreamer receivers to start")
 		time.sleep(0.5)		# paces nothing: gives the receivers' sockets time to exist
 		for i, (p, ssrc, f) in enumerate(parts):
 			lin = base[3 * i + 1]
@@ -203,10 +206,12 @@ def _tones(env, mute):
 				   for x in g["participants"]) and g
 		muted_id = next((p["id"] for p, _, f in parts if f == mute), None)
 		try:
-			g = h.wait_for(all_mixed, 15, what="every participant's packets mixed and sent")
+			g = h.wait_for(all_mixed, 30, what="every participant's packets mixed and sent")
 		except h.SmokeError as e:
-			raise h.SmokeError(f"{e}: room {last.get('g')}; media {d.stats().get('media')}; "
-					   f"drops {h.drops(d.stats()) if hasattr(h, 'drops') else ''}")
+			brief = [(x["name"], x.get("mix"), x["counters"]["packets_out"])
+				 for x in (last.get("g") or {}).get("participants", [])]
+			raise h.SmokeError(f"{e}: participants (name, mix, packets out) {brief}; "
+					   f"media {d.stats().get('media')}")
 		rx_out = [_end(r, signal.SIGINT) for r in rx]
 		for sh in shims:
 			_end(sh)
