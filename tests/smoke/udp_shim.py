@@ -8,8 +8,9 @@ killed.
 
 	udp_shim.py BIND_ADDR BIND_PORT RELAY_ADDR RELAY_PORT IN_PORT OUT_PORT [RR_SSRC]
 
-With RR_SSRC (a listener that sends no media) it first sends the relay five empty RTCP
-receiver reports (RFC 3550 §6.4.2) of that SSRC, so that the relay latches its address.
+With RR_SSRC (a listener that sends no media) it sends the relay an empty RTCP receiver report
+(RFC 3550 §6.4.2) of that SSRC every 100 ms, as a receiver does (more often), so that the relay
+latches its address whenever the path to the relay is up.
 """
 
 import select
@@ -27,14 +28,14 @@ def main():
 	loc.bind(("127.0.0.1", int(in_port)))
 	relay = (relay_addr, int(relay_port))
 	out = ("127.0.0.1", int(out_port))
-	if len(sys.argv) > 7:
-		rr = struct.pack("!BBHI", 0x80, 201, 1, int(sys.argv[7]))
-		for _ in range(5):
-			ext.sendto(rr, relay)
-			time.sleep(0.02)
+	rr = struct.pack("!BBHI", 0x80, 201, 1, int(sys.argv[7])) if len(sys.argv) > 7 else None
+	next_rr = 0.0
 	print("ready", flush=True)
 	while True:
-		r, _, _ = select.select([ext, loc], [], [])
+		if rr is not None and time.monotonic() >= next_rr:
+			ext.sendto(rr, relay)
+			next_rr = time.monotonic() + 0.1
+		r, _, _ = select.select([ext, loc], [], [], 0.1 if rr is not None else None)
 		if loc in r:
 			data, _ = loc.recvfrom(2048)
 			ext.sendto(data, relay)
