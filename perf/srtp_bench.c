@@ -18,26 +18,13 @@
 
 #include "srtp.h"
 #include "srtp_internal.h"
+#include "tsc_hz.h"
 
 #define NPKT 8192
 #define SLOT 1280
 
 static uint8_t *plain, *wire, *work;
 static uint16_t wlen[NPKT];
-
-static double
-tsc_hz(void)
-{
-	struct timespec a, b;
-	uint64_t t0, t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	t0 = __rdtsc();
-	usleep(100000);
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	t1 = __rdtsc();
-	return (double)(t1 - t0) / ((double)(b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9);
-}
 
 static void
 make_plain(unsigned int size, int rtcp)
@@ -182,7 +169,7 @@ main(int argc, char **argv)
 	work = malloc((size_t)NPKT * SLOT);
 	if (plain == NULL || wire == NULL || work == NULL)
 		return 1;
-	hz = tsc_hz();
+	hz = mr_bench_tsc_hz();
 	printf("%s, bursts of %u, best of %u rounds of %d packets, TSC %.2f GHz: cycles (ns) per "
 	       "packet\n\n", rtcp ? "SRTCP" : "SRTP", burst, rounds, NPKT, hz / 1e9);
 	printf("| suite | bytes | libsrtp protect | libsrtp unprotect | ipsec-mb protect | "

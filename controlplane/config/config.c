@@ -754,14 +754,61 @@ check_eal(struct cfg_ctx *x, const config_setting_t *root, const struct mr_confi
 	return 0;
 }
 
-/* lcores = { control = 0; workers = [ 1 ]; idle_sleep_us = 0; }; */
+/* An array of lcore ids, lcores.<key>: between min and max of them, each in range, none the
+ * control lcore, a worker (for the media lcores, parsed after the workers) or listed twice.
+ * Absent: none, unless min > 0. */
+static int
+parse_lcore_list(struct cfg_ctx *x, const config_setting_t *g, const char *key,
+		 unsigned int min, unsigned int max, const struct mr_config *cfg,
+		 unsigned int *out, unsigned int *n_out)
+{
+	config_setting_t *a = config_setting_get_member(g, key), *e;
+	unsigned int i, j, n;
+	long long v = 0;
+	int ret;
+
+	if (a == NULL && min == 0) {
+		*n_out = 0;
+		return 0;
+	}
+	if (a == NULL)
+		return cfg_err_at(x, g, key, "required key is missing");
+	if (!config_setting_is_array(a) && !config_setting_is_list(a))
+		return cfg_err(x, a, "must be an array of lcore ids, not %s", type_name(a));
+	n = (unsigned int)config_setting_length(a);
+	if (n < min || n > max)
+		return cfg_err(x, a, "must list between %u and %u lcore ids", min, max);
+	for (i = 0; i < n; i++) {
+		e = config_setting_get_elem(a, i);
+		ret = want_int(x, e, &v);
+		if (ret < 0)
+			return ret;
+		if (v < 0 || v >= RTE_MAX_LCORE)
+			return cfg_err(x, e, "lcore id %lld is out of range: must be between "
+				       "0 and %d", v, RTE_MAX_LCORE - 1);
+		if ((unsigned int)v == cfg->control_lcore)
+			return cfg_err(x, e, "lcore %lld is the control lcore (lcores.control)", v);
+		/* cfg->worker_lcores is out itself while the workers are parsed. */
+		for (j = 0; out != cfg->worker_lcores && j < cfg->n_workers; j++)
+			if (cfg->worker_lcores[j] == (unsigned int)v)
+				return cfg_err(x, e, "lcore %lld is a worker (lcores.workers)", v);
+		for (j = 0; j < i; j++)
+			if (out[j] == (unsigned int)v)
+				return cfg_err(x, e, "lcore %lld is listed twice", v);
+		out[i] = (unsigned int)v;
+	}
+	*n_out = n;
+	return 0;
+}
+
+/* lcores = { control = 0; workers = [ 1 ]; media = [ 2 ]; idle_sleep_us = 0; }; media (the
+ * mixing rooms' lcores) is optional. */
 static int
 parse_lcores(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
-	static const char *const keys[] = { "control", "workers", "idle_sleep_us", NULL };
-	config_setting_t *g, *w, *e;
-	unsigned int i, j, n;
-	long long v = 0;
+	static const char *const keys[] = { "control", "workers", "media", "idle_sleep_us",
+					    NULL };
+	config_setting_t *g;
 	int ret;
 
 	ret = get_group(x, root, "lcores", 1, &g);
@@ -776,32 +823,13 @@ parse_lcores(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *
 	ret = get_uint_range(x, g, "idle_sleep_us", 0, IDLE_SLEEP_MAX, &cfg->idle_sleep_us);
 	if (ret < 0)
 		return ret;
-
-	w = config_setting_get_member(g, "workers");
-	if (w == NULL)
-		return cfg_err_at(x, g, "workers", "required key is missing");
-	if (!config_setting_is_array(w) && !config_setting_is_list(w))
-		return cfg_err(x, w, "must be an array of lcore ids, not %s", type_name(w));
-	n = (unsigned int)config_setting_length(w);
-	if (n < 1 || n > MR_MAX_WORKERS)
-		return cfg_err(x, w, "must list between 1 and %d lcore ids", MR_MAX_WORKERS);
-	for (i = 0; i < n; i++) {
-		e = config_setting_get_elem(w, i);
-		ret = want_int(x, e, &v);
-		if (ret < 0)
-			return ret;
-		if (v < 0 || v >= RTE_MAX_LCORE)
-			return cfg_err(x, e, "lcore id %lld is out of range: must be between "
-				       "0 and %d", v, RTE_MAX_LCORE - 1);
-		if ((unsigned int)v == cfg->control_lcore)
-			return cfg_err(x, e, "lcore %lld is the control lcore (lcores.control)", v);
-		for (j = 0; j < i; j++)
-			if (cfg->worker_lcores[j] == (unsigned int)v)
-				return cfg_err(x, e, "lcore %lld is listed twice", v);
-		cfg->worker_lcores[i] = (unsigned int)v;
-	}
-	cfg->n_workers = n;
-	return 0;
+	cfg->n_workers = 0;
+	ret = parse_lcore_list(x, g, "workers", 1, MR_MAX_WORKERS, cfg, cfg->worker_lcores,
+			       &cfg->n_workers);
+	if (ret < 0)
+		return ret;
+	return parse_lcore_list(x, g, "media", 0, MR_MAX_MEDIA, cfg, cfg->media_lcores,
+				&cfg->n_media);
 }
 
 /* A host address on a link: not unspecified, loopback or multicast, and not a v4 network or

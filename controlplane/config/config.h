@@ -11,6 +11,7 @@
 #define MR_MAX_PORTS 16
 #define MR_MAX_ADDRS 256		/* address_count at most */
 #define MR_MAX_WORKERS 64
+#define MR_MAX_MEDIA 8		/* lcores.media (MR_MEDIA_MAX) */
 #define MR_MAX_EAL_ARGS 64
 #define MR_MAX_WORKER_RXQ 64		/* RX queues one worker polls at most (MR_WORKER_MAX_RXQ) */
 #define MR_NAME_LEN 32
@@ -113,6 +114,9 @@ struct mr_config {
 	unsigned int n_workers;
 	unsigned int worker_lcores[MR_MAX_WORKERS];
 	unsigned int idle_sleep_us;	/* 0 = pure polling (default) */
+	/* lcores.media = [ 2 ]: media lcores (mixing rooms), none by default */
+	unsigned int n_media;
+	unsigned int media_lcores[MR_MAX_MEDIA];
 	/* ports = ( { ... } ) */
 	unsigned int n_ports;
 	struct mr_port_conf ports[MR_MAX_PORTS];

@@ -81,7 +81,37 @@ mr_mbufs_needed(const struct mr_config *cfg)
 	/* Rooms: copies, indirect headers, RRs and retransmissions a worker builds in one
 	 * burst before its TX flush, twice over for what the NIC still holds. */
 	n += nw * cfg->n_ports * MR_BURST * 2 * 8;
+	/* Media lcores: Opus payloads on their way in, mixed packets on their way out. */
+	n += cfg->n_media * nw * 2 * 1024;
 	return n;
+}
+
+/* Media lcores (lcores.media, dataplane/media/media.c) and the mixing slot table. */
+static int
+mr_media_lcores_create(struct mr_appliance *a, char *err, size_t errlen)
+{
+	struct mr_config *cfg = a->cfg;
+	struct mr_dp *dp = a->dp;
+	unsigned int i;
+
+	if (cfg->n_media == 0)
+		return 0;
+	dp->mix_slot = rte_zmalloc("mr_mix_slot", MR_MIX_SLOTS * sizeof(*dp->mix_slot),
+				   RTE_CACHE_LINE_SIZE);
+	if (dp->mix_slot == NULL) {
+		snprintf(err, errlen, "media lcores: out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < cfg->n_media; i++) {
+		dp->media[i] = mr_media_create(dp, i, cfg->media_lcores[i], a->mp);
+		if (dp->media[i] == NULL) {
+			snprintf(err, errlen, "media lcore %u: cannot create its rings: %s",
+				 cfg->media_lcores[i], rte_strerror(rte_errno));
+			return -ENOMEM;
+		}
+		dp->n_media = i + 1;
+	}
+	return 0;
 }
 
 static int
@@ -337,6 +367,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	rc = mr_workers_create(a, err, errlen);
 	if (rc < 0)
 		return rc;
+	rc = mr_media_lcores_create(a, err, errlen);
+	if (rc < 0)
+		return rc;
 	/* Before the endpoints: their allocator picks relay ports by where they land. */
 	rc = mr_steer_init(a, err, errlen);
 	if (rc < 0)
@@ -413,8 +446,17 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 			return rc;
 		}
 	}
-	APP_LOG(INFO, "mrelay up: %u port(s), %u worker(s), API on %s\n", dp->n_ports,
-		dp->n_workers, cfg->api_listen.family == MR_AF4 ? "IPv4" : "IPv6");
+	for (i = 0; i < dp->n_media; i++) {
+		rc = rte_eal_remote_launch(mr_media_main, dp->media[i], dp->media[i]->lcore_id);
+		if (rc < 0) {
+			snprintf(err, errlen, "cannot launch media lcore %u: %s",
+				 dp->media[i]->lcore_id, rte_strerror(-rc));
+			return rc;
+		}
+	}
+	APP_LOG(INFO, "mrelay up: %u port(s), %u worker(s), %u media lcore(s), API on %s\n",
+		dp->n_ports, dp->n_workers, dp->n_media,
+		cfg->api_listen.family == MR_AF4 ? "IPv4" : "IPv6");
 	return 0;
 }
 
@@ -569,6 +611,14 @@ mr_appliance_stop(struct mr_appliance *a)
 		rte_free(w);
 		dp->w[i] = NULL;
 	}
+	/* After the rooms, which freed their mixing state: the rings' mbufs go back. */
+	for (i = 0; i < dp->n_media; i++) {
+		mr_media_free(dp->media[i]);
+		dp->media[i] = NULL;
+	}
+	dp->n_media = 0;
+	rte_free(dp->mix_slot);
+	dp->mix_slot = NULL;
 	for (i = 0; i < dp->n_ports; i++) {
 		mr_steer_ranges_remove(dp->port[i].port_id, &a->steer[i]);
 		mr_port_close(&dp->port[i]);

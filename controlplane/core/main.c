@@ -228,8 +228,10 @@ main(int argc, char **argv)
 	 * machines, never for production. */
 	off = snprintf(lcores, sizeof(lcores), "%u@%ld", cfg.control_lcore,
 		       cfg.control_lcore % ncpu);
-	for (i = 0; i < (int)cfg.n_workers; i++) {
-		unsigned int lc = cfg.worker_lcores[i];
+	/* The workers, then the media lcores (mixing rooms). */
+	for (i = 0; i < (int)(cfg.n_workers + cfg.n_media); i++) {
+		unsigned int lc = i < (int)cfg.n_workers ? cfg.worker_lcores[i] :
+			cfg.media_lcores[i - (int)cfg.n_workers];
 
 		if (lc >= ncpu)
 			fprintf(stderr, "mrelayd: warning: lcore %u shares CPU %ld "

@@ -44,6 +44,29 @@ mr_http_health(struct mr_appliance *a, const struct mr_http_req *r, json_t **bod
 	return 200;
 }
 
+/* The media lcores' counters (media_dp.h): [] without lcores.media. */
+static json_t *
+mr_media_stats_json(const struct mr_dp *dp)
+{
+	json_t *arr = json_array();
+	unsigned int i, k;
+
+	for (i = 0; i < dp->n_media; i++) {
+		struct mr_media_stats s;
+		const uint64_t *v = (const uint64_t *)&s;
+		json_t *j;
+
+		mr_read_u64s(&s, &dp->media[i]->stats, sizeof(s));
+		j = json_pack("{s:i,s:s,s:I,s:I}", "lcore", (int)dp->media[i]->lcore_id,
+			      "role", "media", "busy_cycles", (json_int_t)s.busy_cycles,
+			      "rooms_active", (json_int_t)s.rooms_active);
+		for (k = 0; k < MR_MEDIA_N_COUNTERS; k++)
+			json_object_set_new(j, mr_media_counter_name[k], json_integer(v[k]));
+		json_array_append_new(arr, j);
+	}
+	return arr;
+}
+
 static int
 mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **body)
 {
@@ -138,6 +161,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "neighbors", (int)mr_neigh_count(a->neigh));
 	if (*body != NULL && a->ng != NULL)
 		json_object_set_new(*body, "ng", mr_ng_stats(a->ng));
+	if (*body != NULL)
+		json_object_set_new(*body, "media", mr_media_stats_json(dp));
 	if (*body != NULL && a->rooms != NULL) {
 		struct mr_rooms_counts rc;
 
@@ -298,6 +323,21 @@ mr_http_metrics(struct mr_appliance *a)
 				mr_bprintf(&b, "mrelay_%s{port=\"%s\"} %lu\n", pm[m][0],
 					   dp->port[i].name, (unsigned long)v[m]);
 			}
+		}
+	}
+	for (r = 0; r < MR_MEDIA_N_COUNTERS; r++) {
+		const char *n = mr_media_counter_name[r];
+
+		if (dp->n_media == 0)
+			break;
+		mr_bprintf(&b, "# HELP mrelay_media_%s_total Media lcores: %s\n"
+			   "# TYPE mrelay_media_%s_total counter\n", n, mr_media_counter_help[r], n);
+		for (i = 0; i < dp->n_media; i++) {
+			const uint64_t *v = (const uint64_t *)&dp->media[i]->stats;
+
+			mr_bprintf(&b, "mrelay_media_%s_total{lcore=\"%u\"} %lu\n", n,
+				   dp->media[i]->lcore_id,
+				   (unsigned long)__atomic_load_n(&v[r], __ATOMIC_RELAXED));
 		}
 	}
 	mr_sessions_counts(a->sess, &c);

@@ -141,7 +141,8 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 		  struct mr_room_req *r, char *err, size_t errlen)
 {
 	static const char *const known[] = { "name", "max_participants", "auto_subscribe",
-					     "auto_publish", "auto_publish_kind", NULL };
+					     "auto_publish", "auto_publish_kind", "mode",
+					     "mix_payload_type", NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
@@ -153,6 +154,26 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
 		goto decref_obj;
+	if ((v = json_object_get(o, "mode"))) {
+		const char *m = json_is_string(v) ? json_string_value(v) : NULL;
+
+		if (m != NULL && strcmp(m, "mix") == 0) {
+			r->mix = 1;
+			r->auto_publish_kind = MR_KIND_AUDIO;
+		} else if (m == NULL || strcmp(m, "forward") != 0) {
+			err_set(err, errlen, "mode: must be 'forward' or 'mix'");
+			goto decref_obj;
+		}
+	}
+	if ((v = json_object_get(o, "mix_payload_type"))) {
+		if (!r->mix) {
+			err_set(err, errlen, "mix_payload_type: only for \"mode\": \"mix\"");
+			goto decref_obj;
+		}
+		if (get_range(v, "mix_payload_type", 96, 127, &i, err, errlen))
+			goto decref_obj;
+		r->mix_pt = (uint8_t)i;
+	}
 	if ((v = json_object_get(o, "name")) && get_name(v, "name", r->name, err, errlen))
 		goto decref_obj;
 	if ((v = json_object_get(o, "max_participants"))) {

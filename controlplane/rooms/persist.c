@@ -4,7 +4,8 @@
  * endpoints, tokens, latched remotes, keys and streams. One JSON object per room:
  *
  *   {"v": 1, "id", "name", "max_participants", "auto_subscribe", "auto_publish",
- *    "auto_publish_kind", "owner", "created", "next_part", "next_stream",
+ *    "auto_publish_kind", "mix", "mix_payload_type", "owner", "created", "next_part",
+ *    "next_stream",
  *    "participants": [{"id", "name", "token", "interface", "local": "ip:port",
  *                      "remote": "ip:port"|null, "mac": "xx:xx:xx:xx:xx:xx"|null,
  *                      "level_ext_id", "relay_ssrc", "created", "muted": [audio, video],
@@ -139,11 +140,12 @@ mr_rooms_record(struct mr_rooms *rs, uint32_t id)
 	TAILQ_FOREACH(p, &r->parts, link)
 		if (p->dp->ice == NULL)
 			json_array_append_new(parts, mr_part_record(rs, p));
-	j = json_pack("{s:i,s:I,s:s,s:i,s:b,s:b,s:i,s:i,s:I,s:I,s:I,s:o}", "v", 1,
+	j = json_pack("{s:i,s:I,s:s,s:i,s:b,s:b,s:i,s:b,s:i,s:i,s:I,s:I,s:I,s:o}", "v", 1,
 		      "id", (json_int_t)r->id, "name", r->name,
 		      "max_participants", (int)r->max_participants,
 		      "auto_subscribe", (int)r->auto_subscribe, "auto_publish", (int)r->auto_publish,
-		      "auto_publish_kind", (int)r->auto_publish_kind, "owner", (int)r->owner,
+		      "auto_publish_kind", (int)r->auto_publish_kind, "mix", r->mix != NULL,
+		      "mix_payload_type", (int)r->mix_pt, "owner", (int)r->owner,
 		      "created", (json_int_t)r->created, "next_part", (json_int_t)r->next_part,
 		      "next_stream", (json_int_t)r->next_stream, "participants", parts);
 	return j;
@@ -346,13 +348,14 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	const char *name = "";
 	json_t *parts, *pj, *body = NULL;
 	uint32_t maxp = 0, owner = 0, created = 0, np = 0, ns = 0, kind = 0;
-	int v = 0, asub = 1, apub = 0;
+	uint32_t mix_pt = 0;
+	int v = 0, asub = 1, apub = 0, mix = 0;
 	size_t k;
 
 	memset(&req, 0, sizeof(req));
 	memset(&rst, 0, sizeof(rst));
-	if (json_unpack(rec, "{s:i,s?s,s?b,s?b,s:o}", "v", &v, "name", &name,
-			"auto_subscribe", &asub, "auto_publish", &apub,
+	if (json_unpack(rec, "{s:i,s?s,s?b,s?b,s?b,s:o}", "v", &v, "name", &name,
+			"auto_subscribe", &asub, "auto_publish", &apub, "mix", &mix,
 			"participants", &parts) != 0 || v != 1 || !json_is_array(parts) ||
 	    mr_rec_u32(rec, "id", &rst.id, 1) < 0 || rst.id == 0 ||
 	    mr_rec_u32(rec, "max_participants", &maxp, 0) < 0 ||
@@ -360,6 +363,7 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	    mr_rec_u32(rec, "created", &created, 0) < 0 ||
 	    mr_rec_u32(rec, "next_part", &np, 0) < 0 ||
 	    mr_rec_u32(rec, "next_stream", &ns, 0) < 0 ||
+	    mr_rec_u32(rec, "mix_payload_type", &mix_pt, 0) < 0 || mix_pt > 127 ||
 	    mr_rec_u32(rec, "auto_publish_kind", &kind, 0) < 0 || kind > MR_KIND_VIDEO) {
 		snprintf(err, errlen, "not a version 1 room record");
 		return -1;
@@ -373,6 +377,8 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	req.auto_subscribe = asub;
 	req.auto_publish = apub;
 	req.auto_publish_kind = (uint8_t)kind;
+	req.mix = (uint8_t)mix;
+	req.mix_pt = (uint8_t)mix_pt;
 	rst.owner = owner;
 	rst.created = (time_t)created;
 	if (mr_room_create(rs, &req, &rst, &r, &body) != 201) {

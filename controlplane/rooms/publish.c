@@ -131,6 +131,16 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	if (p->n_streams >= rs->cfg->max_streams)
 		return mr_err(body, 409, "streams: participant %" PRIu32 " already publishes %u "
 			      "streams (rooms.max_streams)", p->id, p->n_streams);
+	if (r->mix != NULL) {
+		/* A mixing room mixes one audio stream a participant (its jitter buffer). */
+		if (req->kind != MR_KIND_AUDIO)
+			return mr_err(body, 409, "kind: room %" PRIu32 " mixes audio only "
+				      "(\"mode\": \"mix\")", r->id);
+		if (p->n_streams != 0)
+			return mr_err(body, 409, "streams: participant %" PRIu32 " already "
+				      "publishes its audio stream in mixing room %" PRIu32, p->id,
+				      r->id);
+	}
 	st = mr_room_stream_by_ssrc(r, req->ssrc);
 	if (st != NULL) {
 		rs->n.ssrc_clashes++;

@@ -26,6 +26,7 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
+#include <rte_log.h>
 #include <rte_seqcount.h>
 
 #include "appliance.h"
@@ -35,6 +36,8 @@
 #include "dpmem.h"
 #include "flows.h"
 #include "json_req.h"
+#include "media_dp.h"
+#include "mr_log.h"
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "webrtc.h"
@@ -150,6 +153,127 @@ mr_room_rtx_cache_alloc(uint32_t size, uint32_t slot_bytes)
 
 static void mr_tokens_del(struct mr_rooms *rs, struct mr_cp_part *p);
 
+extern int mr_logtype_rooms;
+
+/* ---- mixing slots (media_dp.h): dp->mix_slot[] entries, given at join, taken back once
+ * the participant is freed ---- */
+
+static uint32_t
+mr_mix_slot_get(struct mr_rooms *rs)
+{
+	uint32_t i;
+
+	if (rs->mix_free == NULL) {
+		rs->mix_free = malloc(MR_MIX_SLOTS * sizeof(*rs->mix_free));
+		if (rs->mix_free == NULL)
+			return 0;
+		for (i = 1; i < MR_MIX_SLOTS; i++)
+			rs->mix_free[rs->n_mix_free++] = MR_MIX_SLOTS - i;
+	}
+	return rs->n_mix_free ? rs->mix_free[--rs->n_mix_free] : 0;
+}
+
+static void
+mr_mix_slot_put(struct mr_rooms *rs, uint32_t slot)
+{
+	struct mr_mix_slot *s = &rs->a->dp->mix_slot[slot];
+
+	s->part = NULL;
+	rs->mix_free[rs->n_mix_free++] = slot;
+}
+
+/* Out of the workers' view: a mixed packet still in a ring for it is dropped (mix_stale). */
+static void
+mr_mix_slot_close(struct mr_rooms *rs, uint32_t slot)
+{
+	/* Release: with the grace period that follows, no worker uses the participant
+	 * through the slot once it is freed. */
+	__atomic_store_n(&rs->a->dp->mix_slot[slot].gen, 0, __ATOMIC_RELEASE);
+}
+
+/* Send a command to a media lcore and wait (at most 100 ms) until it was applied; for the
+ * error paths of a join only. 0 or -EBUSY. */
+static int
+mr_media_cmd_sync(struct mr_media *md, uint32_t type, void *obj)
+{
+	uint64_t end = rte_get_tsc_cycles() + rte_get_tsc_hz() / 10;
+
+	while (mr_media_cmd(md, type, obj) < 0) {
+		if ((int64_t)(rte_get_tsc_cycles() - end) > 0)
+			return -EBUSY;
+		rte_delay_us_block(100);
+	}
+	while (!mr_media_caught_up(md, md->cmd_sent)) {
+		if ((int64_t)(rte_get_tsc_cycles() - end) > 0)
+			return -EBUSY;
+		rte_delay_us_block(100);
+	}
+	return 0;
+}
+
+/* A mixing room's new participant: a slot, its decoder, encoder and jitter buffer, handed
+ * to the room's media lcore before the participant is published. */
+static int
+mr_mix_join(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p, json_t **body)
+{
+	struct mr_dp *dp = rs->a->dp;
+	unsigned int media = mr_mix_room_media(r->mix);
+	struct mr_mix_slot *s;
+	uint32_t slot, gen;
+
+	slot = mr_mix_slot_get(rs);
+	if (slot == 0) {
+		rs->n.rejected++;
+		return mr_err(body, 503, "mix: all %d mixing slots are in use", MR_MIX_SLOTS - 1);
+	}
+	gen = ++rs->mix_gen ? rs->mix_gen : ++rs->mix_gen;
+	p->mix = mr_mix_part_create(r->mix, p->dp, slot, gen, p->dp->relay_ssrc);
+	if (p->mix == NULL) {
+		mr_mix_slot_put(rs, slot);
+		rs->n.rejected++;
+		return mr_err(body, 503, "memory: no room for another Opus decoder and encoder");
+	}
+	if (mr_media_cmd(dp->media[media], MR_MEDIA_ADD_PART, p->mix) < 0) {
+		mr_mix_part_free(p->mix);
+		p->mix = NULL;
+		mr_mix_slot_put(rs, slot);
+		rs->n.rejected++;
+		return mr_err(body, 503, "mix: the command ring of media lcore %u is full",
+			      dp->media[media]->lcore_id);
+	}
+	s = &dp->mix_slot[slot];
+	s->part = p->dp;
+	s->media = (uint8_t)media;
+	/* Release: the workers' acquire load of gen sees part. */
+	__atomic_store_n(&s->gen, gen, __ATOMIC_RELEASE);
+	p->dp->mix = p->mix;
+	p->mix_slot = slot;
+	return 0;
+}
+
+/* Undo mr_mix_join() for a participant no worker saw. */
+static void
+mr_mix_unjoin(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p)
+{
+	struct mr_media *md = rs->a->dp->media[mr_mix_room_media(r->mix)];
+
+	if (p->mix == NULL)
+		return;
+	mr_mix_slot_close(rs, p->mix_slot);
+	if (mr_media_cmd_sync(md, MR_MEDIA_DEL_PART, p->mix) < 0) {
+		/* Still the lcore's: leaked rather than freed under it. */
+		MR_LOG(ERR, mr_logtype_rooms, "rooms", "media lcore %u does not answer: the "
+		       "mixing state of a refused participant is leaked\n", md->lcore_id);
+		p->mix_slot = 0;
+		return;
+	}
+	mr_mix_part_free(p->mix);
+	mr_mix_slot_put(rs, p->mix_slot);
+	p->mix = NULL;
+	p->mix_slot = 0;
+}
+
+
 static void
 mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 {
@@ -164,6 +288,9 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 	mr_cp_srtp_release(&p->srtp);
 	mr_srtp_key_wipe(&p->srtp_new.key);
 	mr_webrtc_ice_free(p->dp);
+	mr_mix_part_free(p->mix);
+	if (p->mix_slot != 0)
+		mr_mix_slot_put(rs, p->mix_slot);
 	mr_dpmem_poison(p->dp, sizeof(*p->dp));
 	rte_free(p->dp);
 	free(p->subs);
@@ -171,8 +298,12 @@ mr_part_free_now(struct mr_rooms *rs, struct mr_cp_part *p, int endpoint)
 }
 
 static void
-mr_room_free_now(struct mr_cp_room *r)
+mr_room_free_now(struct mr_rooms *rs, struct mr_cp_room *r)
 {
+	if (r->mix != NULL) {
+		rs->media_rooms[mr_mix_room_media(r->mix)]--;
+		mr_mix_room_free(r->mix);
+	}
 	if (r->dp != NULL) {
 		mr_room_dpmem_free_now(r->dp->map);
 		mr_dpmem_poison(r->dp, sizeof(*r->dp));
@@ -213,10 +344,34 @@ static const struct mr_defer_ops mr_stream_defer_ops = {
 	.free = mr_stream_defer_free,
 };
 
+/* Has the media lcore let go of what it was given (a participant's or a room's mixing
+ * state)? The command goes out on the first call (again on later ones while its ring is
+ * full); *seq keeps the count it must reach. */
+static int
+mr_mix_released(struct mr_rooms *rs, unsigned int media, uint32_t type, void *obj,
+		uint64_t *seq)
+{
+	struct mr_media *md = rs->a->dp->media[media];
+
+	if (*seq == 0) {
+		if (mr_media_cmd(md, type, obj) < 0)
+			return 0;
+		*seq = md->cmd_sent;
+	}
+	return mr_media_caught_up(md, *seq);
+}
+
 static int
 mr_part_defer_ready(struct mr_defer *d, void *arg)
 {
-	return mr_room_in_step(arg, container_of(d, struct mr_cp_part, defer)->room);
+	struct mr_cp_part *p = container_of(d, struct mr_cp_part, defer);
+
+	/* The media lcore first: it reads the participant (its latched path, its room). */
+	if (p->mix != NULL &&
+	    !mr_mix_released(arg, mr_mix_room_media(p->room->mix), MR_MEDIA_DEL_PART, p->mix,
+			     &p->mix_del_seq))
+		return 0;
+	return mr_room_in_step(arg, p->room);
 }
 
 static void
@@ -240,7 +395,12 @@ static const struct mr_defer_ops mr_part_defer_ops = {
 static int
 mr_room_defer_ready(struct mr_defer *d, void *arg)
 {
-	return container_of(d, struct mr_cp_room, defer)->n_dying == 0;
+	struct mr_cp_room *r = container_of(d, struct mr_cp_room, defer);
+
+	if (r->n_dying != 0)
+		return 0;
+	return r->mix == NULL || mr_mix_released(arg, mr_mix_room_media(r->mix),
+						 MR_MEDIA_DEL_ROOM, r->mix, &r->mix_del_seq);
 }
 
 static void
@@ -249,7 +409,7 @@ mr_room_defer_free(struct mr_defer *d, void *arg)
 	struct mr_rooms *rs = arg;
 
 	rs->n.retiring--;
-	mr_room_free_now(container_of(d, struct mr_cp_room, defer));
+	mr_room_free_now(rs, container_of(d, struct mr_cp_room, defer));
 }
 
 static const struct mr_defer_ops mr_room_defer_ops = {
@@ -472,6 +632,36 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
 	snprintf(r->name, sizeof(r->name), "%s", req->name);
 	r->max_participants = req->max_participants ? req->max_participants :
 		rs->cfg->max_participants;
+	if (req->mix) {
+		struct mr_dp *dp = rs->a->dp;
+		unsigned int m, best = 0;
+
+		if (dp->n_media == 0) {
+			--rs->next_room;
+			mr_room_dpmem_free_now(map);
+			rte_free(r->dp);
+			free(r);
+			return mr_err(body, 409, "mode: 'mix' needs media lcores (lcores.media "
+				      "in the configuration)");
+		}
+		for (m = 1; m < dp->n_media; m++)
+			if (rs->media_rooms[m] < rs->media_rooms[best])
+				best = m;
+		r->mix = mr_mix_room_create(r->id, best, req->mix_pt);
+		if (r->mix == NULL) {
+			--rs->next_room;
+			mr_room_dpmem_free_now(map);
+			rte_free(r->dp);
+			free(r);
+			rs->n.rejected++;
+			return mr_err(body, 503, "memory: no room for another mixing room");
+		}
+		rs->media_rooms[best]++;
+		r->mix_pt = req->mix_pt ? req->mix_pt : MR_MIX_PT;
+		if (r->max_participants > MR_MIX_MAX_PARTS)
+			r->max_participants = MR_MIX_MAX_PARTS;
+		r->dp->mix = 1;
+	}
 	r->auto_subscribe = req->auto_subscribe != 0;
 	r->auto_publish = req->auto_publish != 0;
 	r->auto_publish_kind = req->auto_publish_kind;
@@ -547,6 +737,8 @@ mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_rea
 	mr_tokens_del(rs, p);
 	mr_speaker_forget(&r->spk, p->id);
 	mr_webrtc_part_gone(rs->a->webrtc, p->dp);
+	if (p->mix_slot != 0)
+		mr_mix_slot_close(rs, p->mix_slot);
 	/* Out of every list first, then out of the flow table, then the deferral queue. */
 	mr_room_sync(rs, r);
 	mr_flows_del(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner);
@@ -706,11 +898,21 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		memcpy(p->dp->path.mac.addr_bytes, rst->mac, sizeof(rst->mac));
 		p->dp->path.state = MR_PATH_LATCHED;
 	}
+	if (r->mix != NULL) {
+		rc = mr_mix_join(rs, r, p, body);
+		if (rc) {
+			mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
+			rte_free(p->dp);
+			free(p);
+			return rc;
+		}
+	}
 	if (req->srtp.present) {
 		rc = mr_cp_srtp_build(rs->a, "srtp", &req->srtp, NULL,
 				      (int)rte_lcore_to_socket_id(dp->w[r->owner]->lcore_id),
 				      &p->dp->srtp, &p->srtp_new, body);
 		if (rc) {
+			mr_mix_unjoin(rs, r, p);
 			mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
 			rte_free(p->dp);
 			free(p);
@@ -724,6 +926,7 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 		rc = mr_webrtc_part_new(rs->a->webrtc, r->id, p->id, r->owner, p->dp, &p->srtp,
 					body);
 		if (rc) {
+			mr_mix_unjoin(rs, r, p);
 			mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
 			rte_free(p->dp);
 			free(p);
@@ -736,6 +939,7 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 	if (mr_flows_add(rs->a->flows, &p->dp->local, p->dp->local.port, r->owner,
 			 mr_room_flow_val(p->dp)) < 0) {
 		/* Never visible to a worker: no grace period needed. */
+		mr_mix_unjoin(rs, r, p);
 		mr_flows_ep_free(rs->a->flows, pidx, &p->dp->local);
 		mr_webrtc_part_gone(rs->a->webrtc, p->dp);
 		mr_webrtc_ice_free(p->dp);
@@ -801,9 +1005,10 @@ mr_rooms_free(struct mr_rooms *rs)
 			TAILQ_REMOVE(&r->parts, p, link);
 			mr_part_free_now(rs, p, 1);
 		}
-		mr_room_free_now(r);
+		mr_room_free_now(rs, r);
 	}
 	json_decref(rs->tokens);
+	free(rs->mix_free);
 	free(rs->room);
 	free(rs);
 }

@@ -71,7 +71,10 @@ struct mr_room_req {
 	unsigned int max_participants;	/* 0 = rooms.max_participants */
 	int auto_subscribe;		/* default 1 */
 	int auto_publish;		/* default 0 */
-	uint8_t auto_publish_kind;	/* enum mr_media_kind for dynamic PTs, default video */
+	uint8_t auto_publish_kind;	/* enum mr_media_kind for dynamic PTs, default video
+					 * (audio in mixing rooms) */
+	uint8_t mix;			/* "mode": "mix" (1) or "forward" (0, default) */
+	uint8_t mix_pt;			/* "mix_payload_type", 0 = 111 */
 };
 
 /* POST /v1/rooms/{room}/participants */

@@ -87,6 +87,12 @@ struct mr_cp_part {
 	time_t created;
 	struct mr_cp_srtp srtp;		/* SRTP with this participant (srtp.dp NULL: plain) */
 	struct mr_cp_srtp_new srtp_new;	/* its local key until the creation answer shows it */
+	/* Mixing rooms (media_dp.h): its decoder, encoder and jitter buffer, handed to the
+	 * room's media lcore; its slot (0 = none) and, once it left, where the media lcore's
+	 * command count must get before it may be freed (0: MR_MEDIA_DEL_PART not sent). */
+	struct mr_mix_part *mix;
+	uint32_t mix_slot;
+	uint64_t mix_del_seq;
 };
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);
@@ -115,6 +121,9 @@ struct mr_cp_room {
 	 * changes without the API, as last written. */
 	uint8_t persist_queued;
 	uint64_t persist_digest;
+	struct mr_mix_room *mix;	/* "mode": "mix": its state on the media lcore */
+	uint8_t mix_pt;			/* payload type of the mix */
+	uint64_t mix_del_seq;		/* deleted: MR_MEDIA_DEL_ROOM's count, 0 = not sent */
 };
 
 struct mr_rooms {
@@ -130,6 +139,12 @@ struct mr_rooms {
 	void *cb_arg;
 	uint64_t last_look, last_rr;
 	struct mr_rooms_counts n;
+	/* Mixing rooms: free slots of dp->mix_slot (a stack), the last generation given,
+	 * rooms per media lcore */
+	uint32_t *mix_free;
+	uint32_t n_mix_free;
+	uint32_t mix_gen;
+	unsigned int media_rooms[MR_MEDIA_MAX];
 };
 
 /* What the tick and the views need of a stream's quality, read once. */

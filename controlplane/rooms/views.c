@@ -15,6 +15,7 @@
 
 #include "appliance.h"
 #include "dp.h"
+#include "media_dp.h"
 #include "json_req.h"
 #include "rooms.h"
 #include "rooms_priv.h"
@@ -130,6 +131,23 @@ mr_room_stream_json(struct mr_rooms *rs, const struct mr_cp_stream *st, int full
 }
 
 
+/* A mixing room's participant on its media lcore (media_dp.h): jitter buffer and codec. */
+static json_t *
+mr_room_mix_json(const struct mr_mix_part *m)
+{
+	struct mr_mix_part_stats s;
+
+	mr_mix_part_stats(m, &s);
+	return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "jitter_buffer_depth", (int)s.depth, "packets", (json_int_t)s.packets,
+			 "late_packets", (json_int_t)s.late, "frames_played", (json_int_t)s.played,
+			 "frames_fec_recovered", (json_int_t)s.fec,
+			 "frames_concealed", (json_int_t)s.concealed,
+			 "frames_skipped", (json_int_t)s.skipped,
+			 "frames_encoded", (json_int_t)s.encoded,
+			 "frames_shared_mix", (json_int_t)s.shared);
+}
+
 json_t *
 mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 {
@@ -203,6 +221,8 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 			"latch_learning", (json_int_t)c.latch.drop_learning,
 			"latch_window_closed", (json_int_t)c.latch.drop_window,
 			"relatch_refused", (json_int_t)c.latch.drop_relatch));
+		if (p->mix != NULL)
+			json_object_set_new(j, "mix", mr_room_mix_json(p->mix));
 	}
 	return j;
 }
@@ -231,6 +251,14 @@ mr_room_json(struct mr_rooms *rs, const struct mr_cp_room *r, int full)
 		      "participant_count", (int)r->n_parts, "stream_count", (int)r->n_streams,
 		      "created", (json_int_t)r->created,
 		      "owner_lcore", (int)rs->a->dp->w[r->owner]->lcore_id);
+	if (j != NULL) {
+		json_object_set_new(j, "mode", json_string(r->mix != NULL ? "mix" : "forward"));
+		if (r->mix != NULL) {
+			json_object_set_new(j, "mix_payload_type", json_integer(r->mix_pt));
+			json_object_set_new(j, "media_lcore", json_integer(
+				rs->a->dp->media[mr_mix_room_media(r->mix)]->lcore_id));
+		}
+	}
 	if (j != NULL && full) {
 		json_t *parts = json_array(), *levels = json_array();
 		struct mr_cp_part *p;

@@ -508,6 +508,8 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 		w->stats.handoff_in += n;
 		mr_input(w, pkts, n, now, 1, MR_CK_PORT);
 	}
+	if (dp->n_media != 0)
+		work += mr_room_mix_tx(w);
 	if (unlikely(w->srtp_burst != NULL) && w->srtp_burst->n_room)
 		mr_room_srtp_flush(w);
 	mr_worker_flush(w);

@@ -80,7 +80,13 @@
 	  "FINGERPRINT or has an unknown comprehension-required attribute") \
 	X(STUN_IGNORED, "stun_ignored", "STUN message other than a Binding request on a " \
 	  "WebRTC participant's endpoint") \
-	X(DTLS_SRC, "dtls_not_latched", "DTLS record from a source ICE has not latched")
+	X(DTLS_SRC, "dtls_not_latched", "DTLS record from a source ICE has not latched") \
+	X(MIX_NOT_AUDIO, "mix_not_audio", "RTP of a video stream in a mixing room (only audio " \
+	  "is mixed)") \
+	X(MIX_RING_FULL, "mix_ring_full", "Opus packet for a mixing room not handed to the " \
+	  "media lcore: its ring was full") \
+	X(MIX_STALE, "mix_stale", "mixed packet for a participant that left before the worker " \
+	  "could send it")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */

@@ -21,6 +21,7 @@
 #include "room_dp.h"
 #include "cmd.h"
 #include "flow_table.h"
+#include "media_dp.h"
 
 #define MR_DP_MAX_PORTS 16
 #define MR_DP_MAX_WORKERS 64
@@ -210,6 +211,11 @@ struct mr_dp {
 	struct rte_ring *cap_ring;	/* MP/SC: the workers (and the control thread's
 					 * messages) → the writer thread */
 	struct rte_mempool *cap_mp;	/* MR_CAP_BUF data rooms, apart from the packet pool */
+	/* Media lcores (media_dp.h, lcores.media): cp: written before launch; workers: ro.
+	 * mix_slot: MR_MIX_SLOTS entries, NULL when there are no media lcores. */
+	unsigned int n_media;
+	struct mr_media *media[MR_MEDIA_MAX];
+	struct mr_mix_slot *mix_slot;
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
 };

@@ -38,6 +38,7 @@ enum mr_media_kind {
 struct mr_dp_part;
 struct mr_dp_stream;
 struct mr_dp_ice;
+struct mr_mix_part;
 
 /* Subscribers of one stream: immutable once published. Never contains the publisher. */
 struct mr_dp_sublist {
@@ -171,7 +172,9 @@ struct mr_dp_room {
 	uint32_t id;
 	uint8_t owner;			/* worker index */
 	uint8_t auto_publish;		/* unknown SSRCs are reported, not just dropped */
-	uint8_t pad[2];
+	uint8_t mix;			/* a mixing room: audio goes to its media lcore
+					 * (media_dp.h), nothing is forwarded */
+	uint8_t pad;
 	uint64_t ntp_base;		/* NTP time (RFC 3550 §4, 32.32) at tsc_base */
 	uint64_t tsc_base;
 	/* Line 1. cp: rw (release store of a new map), dp: ro (acquire load). 128 bytes a room. */
@@ -223,6 +226,11 @@ struct mr_dp_part {
 	uint32_t autopub_ssrc;
 	uint8_t autopub_pt;
 	uint32_t autopub_seq;		/* bumped on every such packet */
+	/* cp: written before publication; dp: ro. Here, not in line 0 (full): only a mixing
+	 * room's own paths read it (the hand-over to the media lcore and back), never a
+	 * forwarding room's fan-out. */
+	struct mr_mix_part *mix;	/* a mixing room's participant (media_dp.h); NULL in
+					 * forwarding rooms */
 } __rte_cache_aligned;
 
 #define MR_PT_SET 0x80		/* rx_pt: a payload type is set */

@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
+#include <rte_ring_elem.h>
 
 #include "cap_dp.h"
 #include "dp_priv.h"
@@ -462,6 +463,94 @@ room_cache(struct mr_rtx_cache *c, const uint8_t *rtp, uint16_t len, uint64_t no
 	s->tsc = now;
 }
 
+/* ---- mixing rooms (media_dp.h) ---- */
+
+/* An audio packet of a mixing room's participant: its Opus payload goes to the room's media
+ * lcore, which mixes it; nothing is forwarded. */
+static void
+room_mix_rx(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
+	    struct mr_dp_part *part, struct mr_dp_stream *st, const uint8_t *rtp)
+{
+	const struct mr_mix_ref *ref;
+	struct mr_mix_item it;
+	uint32_t hl, len = pi->payload_len;
+
+	if (unlikely(st->kind != MR_KIND_AUDIO || part->mix == NULL)) {
+		mr_drop(w, m, MR_DROP_MIX_NOT_AUDIO);
+		return;
+	}
+	/* RFC 3550 §5.1: fixed header, CSRCs, extension, padding. */
+	hl = 12u + 4u * (rtp[0] & 0x0f);
+	if (rtp[0] & 0x10) {
+		if (hl + 4 > len) {
+			part->ctr.drop_rtp++;
+			mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+			return;
+		}
+		hl += 4u + 4u * ((uint32_t)rtp[hl + 2] << 8 | rtp[hl + 3]);
+	}
+	if ((rtp[0] & 0x20) && len > hl)
+		len -= rtp[len - 1];
+	if (unlikely(hl >= len)) {
+		/* Nothing to decode (or a malformed header). */
+		part->ctr.drop_rtp++;
+		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
+		return;
+	}
+	ref = mr_mix_ref(part->mix);
+	it.m = m;
+	it.slot = ref->slot;
+	it.gen = ref->gen;
+	it.seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
+	memset(it.pad, 0, sizeof(it.pad));
+	rte_pktmbuf_adj(m, (uint16_t)(pi->payload_off + hl));
+	m->data_len = (uint16_t)(len - hl);
+	m->pkt_len = m->data_len;
+	if (unlikely(rte_ring_sp_enqueue_elem(w->dp->media[ref->media]->rx[w->idx], &it,
+					      sizeof(it)) != 0)) {
+		mr_drop(w, m, MR_DROP_MIX_RING_FULL);
+		return;
+	}
+	st->ctr.pkts_out++;
+	st->ctr.bytes_out += len - hl;
+}
+
+/* The mixed packets the media lcores made for this worker's participants: sent from each
+ * participant's endpoint like any room copy (encrypted for SRTP participants). A ring is
+ * emptied, not just a burst taken: a participant's packets never outlive its grace period
+ * here (media_dp.h). */
+unsigned int
+mr_room_mix_tx(struct mr_worker *w)
+{
+	const struct mr_dp *dp = w->dp;
+	struct mr_mix_item it[MR_BURST];
+	unsigned int k, i, n, work = 0;
+
+	for (k = 0; k < dp->n_media; k++) {
+		struct rte_ring *r = dp->media[k]->tx[w->idx];
+
+		do {
+			n = rte_ring_sc_dequeue_burst_elem(r, it, sizeof(it[0]), MR_BURST, NULL);
+			work += n;
+			for (i = 0; i < n; i++) {
+				const struct mr_mix_slot *s = &dp->mix_slot[it[i].slot];
+				struct mr_dp_part *to;
+
+				/* Acquire: pairs with the control plane's release of gen, which
+				 * it stores after part; 0 once the participant left. */
+				if (unlikely(__atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) !=
+					     it[i].gen)) {
+					mr_drop(w, it[i].m, MR_DROP_MIX_STALE);
+					continue;
+				}
+				to = s->part;
+				room_send(w, it[i].m, to, it[i].m->data_len, 0, NULL);
+			}
+		} while (n == MR_BURST);
+	}
+	return work;
+}
+
 static void
 room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	 struct mr_dp_part *part, uint64_t now)
@@ -507,6 +596,16 @@ room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 			    st->clock_rate != 0 && st->ts_mult != 0);
 	if (part->level_ext_id && st->kind == MR_KIND_AUDIO)
 		room_level(st, part, rtp, pi->payload_len);
+	if (room->mix) {
+		{
+			uint16_t rec = __atomic_load_n(&st->rec_id, __ATOMIC_RELAXED);
+
+			if (unlikely(rec != 0))
+				mr_rec_capture(w, rec, st->ssrc, rtp, pi->payload_len, now);
+		}
+		room_mix_rx(w, m, pi, part, st, rtp);
+		return;
+	}
 	if (st->cache != NULL)
 		room_cache(st->cache, rtp, pi->payload_len, now);
 	{

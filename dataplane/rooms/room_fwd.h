@@ -21,6 +21,8 @@ void mr_room_fwd_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr
 			struct mr_dp_part *part, uint64_t now);
 /* Encrypt and send the room copies staged for SRTP participants (struct mr_srtp_burst). */
 void mr_room_srtp_flush(struct mr_worker *w);
+/* Send the mixed packets the media lcores handed this worker (media_dp.h); how many. */
+unsigned int mr_room_mix_tx(struct mr_worker *w);
 /* A room command (enum mr_room_cmd_type) from the command ring; now is the TSC. */
 void mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now);
 

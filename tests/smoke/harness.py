@@ -603,7 +603,7 @@ def free_tcp_port():
 def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=(1,),
 		idle_sleep_us=50, rx_queues=1, token="", relay=None, api_extra=None,
 		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None,
-		srtp_overlap_ms=60000, recording_dir=None, capture_dir=None):
+		srtp_overlap_ms=60000, recording_dir=None, capture_dir=None, media=()):
 	"""A daemon configuration: one port, net_tap on `tap` unless `device` names another;
 	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port. The SRTP
 	re-key overlap is long, so that a test's packets under the old key are in it whatever
@@ -627,7 +627,7 @@ eal = [ "--no-huge", "-m", "512", "--no-pci",
 
 lcores = {{
 	control = 0;
-	workers = [ {", ".join(str(w) for w in workers)} ];
+	workers = [ {", ".join(str(w) for w in workers)} ];{f'{chr(10)}{chr(9)}media = [ {", ".join(str(m) for m in media)} ];' if media else ""}
 	idle_sleep_us = {idle_sleep_us};
 }};
 

@@ -34,7 +34,8 @@ import harness as h  # noqa: E402
 # Module order is test order: the most important cases first, the daemon's shutdown last.
 MODULES = ["test_net", "test_relay", "test_api", "test_robustness", "test_workers",
 	   "test_af_packet", "test_media", "test_srtp", "test_ng", "test_redis", "test_recording",
-	   "test_capture", "test_rtpgen", "test_rooms", "test_webrtc", "test_openapi", "test_ops",
+	   "test_capture", "test_rtpgen", "test_rooms", "test_mix", "test_webrtc", "test_openapi",
+	   "test_ops",
 	   "test_lifecycle"]
 TEST_TIMEOUT = 90
 

@@ -72,6 +72,7 @@ test_full_example(void **state)
 	assert_int_equal(cfg.control_lcore, 0);
 	assert_int_equal(cfg.n_workers, 1);
 	assert_int_equal(cfg.worker_lcores[0], 1);
+	assert_int_equal(cfg.n_media, 0);
 	assert_int_equal(cfg.idle_sleep_us, 0);
 
 	assert_int_equal(cfg.n_ports, 1);
@@ -125,7 +126,8 @@ test_non_default_values(void **state)
 {
 	static const char text[] =
 		"eal = ( \"-a\", \"0000:03:00.0\" );\n"
-		"lcores = { control = 3; workers = ( 5, 4, 127 ); idle_sleep_us = 10000; };\n"
+		"lcores = { control = 3; workers = ( 5, 4, 127 ); idle_sleep_us = 10000;\n"
+		"           media = [ 6, 0 ]; };\n"
 		"ports = ( { name = \"core.1\"; device = \"0000:03:00.0\";"
 		" address6 = \"2001:db8::1/127\";\n"
 		"            gateway6 = \"2001:db8::\"; rx_queues = 64; rx_desc = 64;"
@@ -153,6 +155,9 @@ test_non_default_values(void **state)
 	assert_int_equal(cfg.worker_lcores[0], 5);
 	assert_int_equal(cfg.worker_lcores[1], 4);
 	assert_int_equal(cfg.worker_lcores[2], 127);
+	assert_int_equal(cfg.n_media, 2);
+	assert_int_equal(cfg.media_lcores[0], 6);
+	assert_int_equal(cfg.media_lcores[1], 0);
 	assert_int_equal(cfg.idle_sleep_us, 10000);
 	assert_int_equal(cfg.n_ports, 3);
 	assert_string_equal(cfg.ports[0].name, "core.1");
@@ -166,17 +171,17 @@ test_non_default_values(void **state)
 	assert_int_equal(cfg.ports[0].vlan, 4094);
 	assert_int_equal(cfg.ports[0].mtu, 9600);
 	assert_int_equal(cfg.ports[0].steering, MR_STEER_RTE_FLOW);
-	assert_int_equal(cfg.ports[0].line, 3);
+	assert_int_equal(cfg.ports[0].line, 4);
 	assert_int_equal(cfg.ports[1].addr4.len, 31);
 	assert_int_equal(cfg.ports[1].addr6.family, 0);
 	assert_int_equal(cfg.ports[1].mtu, 68);
 	assert_int_equal(cfg.ports[1].steering, MR_STEER_SOFTWARE);
 	assert_int_equal(cfg.ports[2].steering, MR_STEER_RSS);
 	assert_int_equal(cfg.ports[1].tx_offload, 0);
-	assert_int_equal(cfg.ports[1].line, 6);
+	assert_int_equal(cfg.ports[1].line, 7);
 	assert_int_equal(cfg.ports[2].addr4.len, 32);
 	assert_int_equal(cfg.ports[2].tx_offload, 1);
-	assert_int_equal(cfg.ports[2].line, 9);
+	assert_int_equal(cfg.ports[2].line, 10);
 	assert_int_equal(cfg.port_min, 1024);
 	assert_int_equal(cfg.port_max, 1028);
 	assert_int_equal(cfg.idle_timeout, 86400);
@@ -573,6 +578,19 @@ test_duplicates(void **state)
 		  "bad.conf:1: lcores.workers.[1]:", "lcore 2 is the control lcore" },
 		{ "lcores = { workers = [ 0 ]; };\n" PORT0,
 		  "bad.conf:1: lcores.workers.[0]:", "lcore 0 is the control lcore" },
+		/* lcores.media (mixing rooms) */
+		{ "lcores = { workers = [ 1 ];\n media = [ 2, 1 ]; };\n" PORT0,
+		  "bad.conf:2: lcores.media.[1]:", "lcore 1 is a worker (lcores.workers)" },
+		{ "lcores = { workers = [ 1 ]; media = [ 0 ]; };\n" PORT0,
+		  "bad.conf:1: lcores.media.[0]:", "lcore 0 is the control lcore" },
+		{ "lcores = { workers = [ 1 ];\n media = [ 2, 2 ]; };\n" PORT0,
+		  "bad.conf:2: lcores.media.[1]:", "lcore 2 is listed twice" },
+		{ "lcores = { workers = [ 1 ]; media = [ 500 ]; };\n" PORT0,
+		  "bad.conf:1: lcores.media.[0]:", "lcore id 500 is out of range" },
+		{ "lcores = { workers = [ 1 ];\n media = 2; };\n" PORT0,
+		  "bad.conf:2: lcores.media:", "must be an array of lcore ids" },
+		{ "lcores = { workers = [ 1 ]; media = [ \"x\" ]; };\n" PORT0,
+		  "bad.conf:1: lcores.media.[0]:", "" },
 	};
 
 	(void)state;

@@ -112,6 +112,21 @@ test_room_req(void **state)
 						   sizeof(err)), 0);
 		assert_int_equal(strlen(r.name), 63);
 	}
+	/* Mixing rooms (issue 12 §1) */
+	assert_int_equal(r.mix, 0);
+	assert_int_equal(mr_parse_room_req(S("{\"mode\":\"mix\",\"mix_payload_type\":100}"), 100,
+					   &r, err, sizeof(err)), 0);
+	assert_int_equal(r.mix, 1);
+	assert_int_equal(r.mix_pt, 100);
+	assert_int_equal(r.auto_publish_kind, MR_KIND_AUDIO);
+	assert_int_equal(mr_parse_room_req(S("{\"mode\":\"forward\"}"), 100, &r, err,
+					   sizeof(err)), 0);
+	assert_int_equal(r.mix, 0);
+	room_bad("{\"mode\":\"mixed\"}", "mode: must be 'forward' or 'mix'");
+	room_bad("{\"mode\":null}", "mode: must be 'forward' or 'mix'");
+	room_bad("{\"mix_payload_type\":111}", "mix_payload_type: only for \"mode\": \"mix\"");
+	room_bad("{\"mode\":\"mix\",\"mix_payload_type\":95}",
+		 "mix_payload_type: must be an integer between 96 and 127");
 	room_bad("{\"max_participants\":0}",
 		 "max_participants: must be an integer between 1 and 100");
 	room_bad("{\"max_participants\":101}",

@@ -1,0 +1,262 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Audio-mixing rooms (docs/API.md "Mixing rooms"): three GStreamer senders play Opus tones of
+440, 660 and 880 Hz into a room created with "mode": "mix"; each participant receives what the
+relay mixed for it from its own endpoint, and GStreamer decodes it (rtpopusdepay, opusdec). Each
+must hear the other two tones and not its own (N-1), found with Goertzel filters; a fourth
+participant who publishes nothing (a listener, latched by its RTCP) hears all three from the
+room's shared encoding. The 440 Hz participant speaks SRTP both ways. The room's GET shows each participant's jitter buffer and codec
+figures; a daemon without media lcores refuses the mode."""
+
+import base64
+import math
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import wave
+
+import harness as h
+import test_srtp as ts
+from harness import NS_V4, RELAY4_B, RELAY6_B, check, eq
+
+PT = 111
+TONES = (440, 660, 880)
+BUFFERS = 250			# 20 ms frames: 5 s
+SHIM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_shim.py")
+
+
+def goertzel(samples, rate, freq):
+	"""Power of freq in samples (Goertzel's algorithm), normalised by the length."""
+	w = 2 * math.pi * freq / rate
+	c = 2 * math.cos(w)
+	s1 = s2 = 0.0
+	for x in samples:
+		s0 = x + c * s1 - s2
+		s2 = s1
+		s1 = s0
+	return (s1 * s1 + s2 * s2 - c * s1 * s2) / (len(samples) ** 2)
+
+
+def tone_powers(wav, skip_s=1.0, tail_s=1.0):
+	"""{freq: power} of TONES over a mono S16 WAV file, leaving out its first skip_s and last
+	tail_s seconds (the senders start and stop at slightly different times)."""
+	with wave.open(wav) as w:
+		rate = w.getframerate()
+		n = w.getnframes()
+		data = w.readframes(n)
+	s = struct.unpack(f"<{n}h", data)
+	a, b = int(skip_s * rate), n - int(tail_s * rate)
+	check(b - a >= rate // 2, f"{wav}: only {n / rate:.2f} s decoded")
+	part = s[a:b]
+	return {f: goertzel(part, rate, f) for f in TONES}, max(abs(x) for x in part)
+
+
+def _popen(ns, argv):
+	return subprocess.Popen(["ip", "netns", "exec", ns] + argv, stdout=subprocess.PIPE,
+				stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+
+
+def _end(p, sig=signal.SIGTERM):
+	if p.poll() is None:
+		p.send_signal(sig)
+		try:
+			p.wait(timeout=10)
+		except subprocess.TimeoutExpired:
+			p.kill()
+			p.wait(timeout=5)
+	if p.stdout is None or p.stdout.closed:
+		return ""
+	out = p.stdout.read()
+	p.stdout.close()
+	return out
+
+
+def test_mix_room_refused_without_media_lcores(env):
+	"""The main daemon has no lcores.media: "mode": "mix" is refused, naming the key; bad
+	modes and payload types are 400s naming the field."""
+	d = env.main
+	st, body, _ = d.api("POST", "/v1/rooms", {"name": "m", "mode": "mix"})
+	eq(st, 409, f"mix room without media lcores: {body}")
+	check("lcores.media" in body.get("error", ""), f"error names lcores.media: {body}")
+	for req, field in (({"mode": "mixed"}, "mode"), ({"mode": 1}, "mode"),
+			   ({"mode": "mix", "mix_payload_type": 5}, "mix_payload_type"),
+			   ({"mix_payload_type": 111}, "mix_payload_type")):
+		st, body, _ = d.api("POST", "/v1/rooms", req)
+		eq(st, 400, f"POST /v1/rooms {req}: {body}")
+		check(field in body.get("error", ""), f"error names {field}: {body}")
+	st, body, _ = d.api("POST", "/v1/rooms", {"name": "f", "mode": "forward"})
+	eq(st, 201, f"forwarding room by name: {body}")
+	eq(body.get("mode"), "forward", "mode of a forwarding room")
+	d.api("DELETE", f"/v1/rooms/{body['id']}")
+
+
+def test_mix_room_gstreamer_tones(env):
+	"""Three participants each play a tone; each receives the other two and not its own."""
+	_tones(env, None)
+
+
+def test_mix_room_muted(env):
+	"""The 660 Hz participant is muted (PATCH, as in a forwarding room): nobody hears it, it
+	still hears the other two."""
+	_tones(env, 660)
+
+
+def _tones(env, mute):
+	ts._need_gst()
+	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
+		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
+				  stderr=subprocess.DEVNULL, timeout=30).returncode != 0:
+			raise h.Skip(f"GStreamer element {el} missing")
+	d = env.new_daemon("mix", addr4=RELAY4_B, addr6=RELAY6_B, workers=(1,), media=(2,),
+			   idle_sleep_us=200)
+	env.start_daemon(d)
+	procs = []
+	try:
+		st, room, _ = d.api("POST", "/v1/rooms", {"name": "mix", "mode": "mix"})
+		eq(st, 201, f"POST /v1/rooms mix: {room}")
+		eq(room["mode"], "mix", "room mode")
+		eq(room["mix_payload_type"], PT, "default payload type of the mix")
+		rid = room["id"]
+		# The first participant speaks SRTP: its tone comes in encrypted (srtpenc), its mix
+		# goes out encrypted under its own key through the worker's SRTP egress.
+		suite = "AES_CM_128_HMAC_SHA1_80"
+		k_in = ts.new_key(suite)
+		parts = []
+		for i, f in enumerate(TONES):
+			req = {"name": f"t{f}"}
+			if i == 0:
+				req["srtp"] = {"remote_key": ts.sdes(suite, k_in)}
+			st, p, _ = d.api("POST", f"/v1/rooms/{rid}/participants", req)
+			eq(st, 201, f"participant {i}: {p}")
+			ssrc = 0x31C00000 + i
+			st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/{p['id']}/streams",
+					    {"ssrc": ssrc, "kind": "audio", "pt": PT})
+			eq(st, 201, f"publish {i}: {body}")
+			if i == 0:
+				# One audio stream a participant, no video: 409s naming the field.
+				for req, field in (({"ssrc": 7, "kind": "audio", "pt": PT}, "streams"),
+						   ({"ssrc": 8, "kind": "video", "pt": 96}, "kind")):
+					st, body, _ = d.api("POST", f"/v1/rooms/{rid}/participants/"
+							    f"{p['id']}/streams", req)
+					eq(st, 409, f"publish {req} in a mixing room: {body}")
+					check(body.get("error", "").startswith(field),
+					      f"error names {field}: {body}")
+			parts.append((p, ssrc, f))
+			if f == mute:
+				d.ok("PATCH", f"/v1/rooms/{rid}/participants/{p['id']}",
+				     {"muted": {"audio": True}})
+		st, lis, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": "listener"})
+		eq(st, 201, f"listener: {lis}")
+
+		ns = env.host.ns
+		base = env.ports(len(TONES) * 3 + 3)
+		wavs, rx, shims, tx = [], [], [], []
+		for i, (p, ssrc, f) in enumerate(parts + [(lis, 0x31C000FF, None)]):
+			ext, lin, lout = base[3 * i], base[3 * i + 1], base[3 * i + 2]
+			local = h.parse_ep(p["local"])
+			sh = _popen(ns, [sys.executable, SHIM, NS_V4[i], str(ext), local[0],
+					 str(local[1]), str(lin), str(lout)] +
+				    ([str(ssrc)] if f is None else []))
+			procs.append(sh)
+			shims.append(sh)
+			eq(sh.stdout.readline().strip(), "ready", f"shim {i} start")
+			wav = os.path.join(env.workdir, f"mix-{rid}-{f or 'listener'}.wav")
+			caps = (f"application/x-rtp,media=audio,clock-rate=48000,encoding-name=OPUS,"
+				f"payload={PT}")
+			if i == 0:
+				l_key = base64.b64decode(p["srtp"]["local_key"].split("inline:")[1])
+				head = (f"udpsrc address=127.0.0.1 port={lout} "
+					f"caps={ts._srtp_caps(suite, l_key, p['relay_ssrc'])} ! srtpdec "
+					f"! {caps}")
+			else:
+				head = f"udpsrc address=127.0.0.1 port={lout} caps={caps}"
+			r = ts.gst(ns, f"{head} ! rtpjitterbuffer latency=100 ! rtpopusdepay ! opusdec ! "
+				   f"audio/x-raw,format=S16LE,channels=1,rate=48000 ! wavenc ! "
+				   f"filesink location={wav}", eos_on_int=True)
+			procs.append(r)
+			rx.append(r)
+			wavs.append(wav)
+		# The receivers are up once filesink has opened its file (READY to PAUSED).
+		h.wait_for(lambda: all(os.path.exists(w) for w in wavs), 30,
+			   what="the GStreamer receivers to start")
+		time.sleep(0.5)		# paces nothing: gives the receivers' sockets time to exist
+		for i, (p, ssrc, f) in enumerate(parts):
+			lin = base[3 * i + 1]
+			s = ts.gst(ns, f"audiotestsrc num-buffers={BUFFERS} freq={f} volume=0.3 "
+				   f"samplesperbuffer=960 is-live=true ! audio/x-raw,rate=48000,"
+				   f"channels=1 ! opusenc ! rtpopuspay pt={PT} ssrc={ssrc} "
+				   f"{'! ' + ts._srtpenc(suite, k_in) if i == 0 else ''} ! udpsink "
+				   f"host=127.0.0.1 port={lin} sync=true")
+			procs.append(s)
+			tx.append(s)
+		for i, s in enumerate(tx):
+			out = s.communicate(timeout=40)[0]
+			eq(s.returncode, 0, f"sender {i} exit status ({(out or '').strip()[-300:]})")
+			s.stdout.close()
+
+		last = {}
+
+		def all_mixed():
+			g = last["g"] = d.ok("GET", f"/v1/rooms/{rid}")
+			return all((x["id"] in (lis["id"], muted_id) or
+				    x["mix"]["packets"] + x["mix"]["late_packets"] >= BUFFERS * 9 // 10)
+				   and x["counters"]["packets_out"] > 0
+				   for x in g["participants"]) and g
+		muted_id = next((p["id"] for p, _, f in parts if f == mute), None)
+		try:
+			g = h.wait_for(all_mixed, 30, what="every participant's packets mixed and sent")
+		except h.SmokeError as e:
+			brief = [(x["name"], x.get("mix"), x["counters"]["packets_out"])
+				 for x in (last.get("g") or {}).get("participants", [])]
+			raise h.SmokeError(f"{e}: participants (name, mix, packets out) {brief}; "
+					   f"media {d.stats().get('media')}")
+		rx_out = [_end(r, signal.SIGINT) for r in rx]
+		for sh in shims:
+			_end(sh)
+
+		stats = d.stats()
+		eq(len(g["participants"]), len(TONES) + 1, "participants")
+		for x in g["participants"]:
+			m = x["mix"]
+			if x["id"] in (lis["id"], muted_id):
+				eq(m["packets"], 0, f"jitter buffer of a listener or muted one: {m}")
+				check(m["frames_shared_mix"] > 0 and m["frames_encoded"] == 0,
+				      f"the listener gets the shared mix: {m}")
+				continue
+			for k in ("jitter_buffer_depth", "late_packets", "frames_concealed",
+				  "frames_fec_recovered", "frames_played", "frames_encoded"):
+				check(k in m, f"participant {x['id']} mix stats lack {k}: {m}")
+			# How many frames were played, concealed or skipped depends on the machine's
+			# load (the senders' pace, the lcore's ticks): only that media went through.
+			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
+			      f"participant {x['id']}: nothing played or encoded: {m}; "
+			      f"media {stats['media']}")
+		check(stats["media"] and stats["media"][0]["frames_encoded"] > 0,
+		      f"media lcore stats: {stats.get('media')}")
+
+		for i, r in enumerate(rx):
+			eq(r.returncode, 0, f"receiver {i} exit status ({rx_out[i].strip()[-3000:]}); "
+			   f"participant {g['participants'][i]}")
+		for i, (p, ssrc, f) in enumerate(parts + [(lis, None, None)]):
+			who = f"participant {f} Hz" if f else "the listener"
+			pw, peak = tone_powers(wavs[i])
+			heard = [t for t in TONES if t not in (f, mute)]
+			unheard = [t for t in TONES if t not in heard]
+			desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
+			check(peak > 1000, f"{who} received silence (peak {peak}; {desc})")
+			# Each tone it should hear at least 20 times (13 dB) each it should not: a
+			# mix that included its own (or a muted one) would have it as loud.
+			check(min(pw[t] for t in heard) > 20 * max([pw[t] for t in unheard] or [0]),
+			      f"{who}: hears {unheard} or misses one of {heard} ({desc})")
+			# Those it hears, none more than 10 times (10 dB) another.
+			check(max(pw[t] for t in heard) < 10 * min(pw[t] for t in heard),
+			      f"{who}: the tones it hears are unbalanced ({desc})")
+		d.api("DELETE", f"/v1/rooms/{rid}")
+		st, body, _ = d.api("GET", f"/v1/rooms/{rid}")
+		eq(st, 404, f"GET of a deleted mix room: {body}")
+	finally:
+		for p in procs:
+			_end(p, signal.SIGKILL)
+		d.kill()
