@@ -68,6 +68,17 @@ mr_neigh_count(const struct mr_neigh *n)
 	return c;
 }
 
+unsigned int
+mr_neigh_count_resolved(const struct mr_neigh *n)
+{
+	unsigned int p, i, c = 0;
+
+	for (p = 0; p < n->a->dp->n_ports; p++)
+		for (i = 0; i < MR_NEIGH_SLOTS; i++)
+			c += n->e[p][i].state == NS_REACHABLE || n->e[p][i].state == NS_PROBE;
+	return c;
+}
+
 int
 mr_neigh_nexthop(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *dst,
 		 struct mr_ep *nh)

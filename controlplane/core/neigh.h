@@ -33,5 +33,7 @@ void mr_neigh_input(struct mr_neigh *n, struct rte_mbuf *m);
 /* Timers: probes, retries, expiry. Call often (every few ms is fine). */
 void mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms);
 unsigned int mr_neigh_count(const struct mr_neigh *n);
+/* Of those, the entries with a usable MAC (resolved, or expired and being re-probed). */
+unsigned int mr_neigh_count_resolved(const struct mr_neigh *n);
 
 #endif

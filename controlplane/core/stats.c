@@ -142,7 +142,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 	}
 	mr_sessions_counts(a->sess, &c);
 	*body = json_pack("{s:I,s:o,s:o,s:{s:I,s:I,s:I,s:I,s:I},"
-			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i}}",
+			  "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i}}",
 			  "uptime_s", (json_int_t)mr_appliance_uptime(a),
 			  "lcores", lcores, "ports", ports,
 			  "sessions", "active", (json_int_t)c.active,
@@ -158,7 +158,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "tx_ring_full", (json_int_t)a->cps.tx_ring_full,
 			  "neighbor_changes", (json_int_t)a->cps.neigh_changes,
 			  "neighbor_changes_refused", (json_int_t)a->cps.neigh_refused,
-			  "neighbors", (int)mr_neigh_count(a->neigh));
+			  "neighbors", (int)mr_neigh_count(a->neigh),
+			  "neighbors_resolved", (int)mr_neigh_count_resolved(a->neigh));
 	if (*body != NULL && a->ng != NULL)
 		json_object_set_new(*body, "ng", mr_ng_stats(a->ng));
 	if (*body != NULL)

@@ -110,6 +110,13 @@ def _restart(env, d):
 	env.topo.attach_tap(d.tap)
 	# The new TAP has another MAC address: the hosts must ask again.
 	env.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
+	# The restored remotes' neighbors were probed as they came back, maybe before the TAP
+	# was on the bridge: media towards them counts as no_neighbor until a later probe is
+	# answered (every second). What a test sends next must not race that.
+	def resolved():
+		c = d.ok("GET", "/v1/stats", want=200)["control"]
+		return c["neighbors"] > 0 and c["neighbors_resolved"] == c["neighbors"]
+	h.wait_for(resolved, 15, what="the relay to resolve the restored remotes' neighbors")
 
 
 def _record(identity, sid):
