@@ -177,6 +177,7 @@ static struct mr_config cfg;
 static struct mr_appliance app;
 static struct rte_mempool *pool;
 static uint16_t port_id[N_PORTS];
+static unsigned int n_dev_start;	/* ports started through the wrapper */
 static struct rte_ring *rx_ring[N_PORTS];
 static struct rte_ring *tx_ring[N_PORTS][N_TXQ];
 static struct rte_ether_addr port_mac[N_PORTS];
@@ -501,6 +502,36 @@ tx_cb(uint16_t port, uint16_t queue, struct rte_mbuf *pkts[], uint16_t n, void *
 	return n;
 }
 
+/* The callbacks go in as the appliance starts each port (this takes precedence over
+ * librte_ethdev's, like the rte_hash wrappers above): mr_appliance_start() asks for the
+ * gateways' MACs before it launches the workers, and worker 0 sends those ARP requests at
+ * once. Added after mr_appliance_start() returned, the callbacks missed them, and the
+ * control thread's reuse of their mbufs looked like a race with worker 0's TX. */
+static __typeof__(rte_eth_dev_start) *real_dev_start;
+
+int
+rte_eth_dev_start(uint16_t pid)
+{
+	unsigned int p, q;
+	int rc;
+
+	if (real_dev_start == NULL)
+		*(void **)&real_dev_start = dlsym(RTLD_NEXT, "rte_eth_dev_start");
+	check(real_dev_start != NULL, "dlsym(rte_eth_dev_start): %s", dlerror());
+	rc = real_dev_start(pid);
+	for (p = 0; rc == 0 && p < N_PORTS; p++) {
+		if (pid != port_id[p])
+			continue;
+		check(rte_eth_add_rx_callback(pid, 0, rx_cb, rx_ring[p]) != NULL,
+		      "RX callback: %s", rte_strerror(rte_errno));
+		for (q = 0; q < N_TXQ; q++)
+			check(rte_eth_add_tx_callback(pid, q, tx_cb, tx_ring[p][q]) != NULL,
+			      "TX callback: %s", rte_strerror(rte_errno));
+		n_dev_start++;
+	}
+	return rc;
+}
+
 /* ---- addresses: remotes encode what they belong to ---- */
 
 static struct mr_ep
@@ -579,7 +610,7 @@ static void
 appliance_up(void)
 {
 	char text[2048], err[256];
-	unsigned int p, q;
+	unsigned int p;
 	int api_port = free_tcp_port();
 
 	check(api_port > 0, "no free loopback TCP port for the API");
@@ -604,14 +635,11 @@ appliance_up(void)
 		die("config: %s", err);
 	if (mr_appliance_start(&app, &cfg, err, sizeof(err)) != 0)
 		die("appliance: %s", err);
-	for (p = 0; p < N_PORTS; p++) {
+	/* The wrapper must be in the path, or the TSan annotations miss the first packets. */
+	check(n_dev_start == N_PORTS, "rte_eth_dev_start() wrapper saw %u of %u ports: no longer "
+	      "in the path?", n_dev_start, N_PORTS);
+	for (p = 0; p < N_PORTS; p++)
 		port_mac[p] = app.dp->port[p].mac;
-		check(rte_eth_add_rx_callback(port_id[p], 0, rx_cb, rx_ring[p]) != NULL,
-		      "RX callback: %s", rte_strerror(rte_errno));
-		for (q = 0; q < N_TXQ; q++)
-			check(rte_eth_add_tx_callback(port_id[p], q, tx_cb, tx_ring[p][q]) != NULL,
-			      "TX callback: %s", rte_strerror(rte_errno));
-	}
 }
 
 /* ---- injection ---- */

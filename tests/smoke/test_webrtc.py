@@ -271,6 +271,31 @@ def media_flows(b, other, base=None):
 			  f"{other.name}" + (" growing" if base else ""))
 
 
+def wait_dtls(d, room, n, peers=()):
+	"""{name: participant} once the room has n participants, all DTLS connected. On a
+	timeout the error says where each one stands (mrelayd's view, the pages' and
+	webrtcbin's), not just that the wait ran out."""
+	def state():
+		p = room_parts(d, room)
+		ok = len(p) == n and all((x.get("webrtc") or {}).get("dtls") == "connected"
+					 for x in p.values())
+		return ok and p
+	try:
+		return h.wait_for(state, WAIT, interval=0.25, what=f"{n} DTLS handshakes")
+	except h.SmokeError as e:
+		seen = {k: {"webrtc": v.get("webrtc"), "remote": v.get("remote")}
+			for k, v in room_parts(d, room).items()}
+		more = []
+		for x in peers:
+			try:
+				more.append(f"{getattr(x, 'name', 'webrtcbin')}: "
+					    f"{x.last if hasattr(x, 'last') else rtc_stats(x)}")
+			except Exception as ex:		# a dead page says so, not masks the error
+				more.append(f"{x!r}: {ex}")
+		raise h.SmokeError(f"{e}\nmrelayd participants: {seen}\nmrelayd webrtc: "
+				   f"{d.stats().get('webrtc')}\n" + "\n".join(more)) from None
+
+
 def check_connected(b, relay_ep, part):
 	"""The page's DTLS is connected with an SRTP cipher, over the relay's endpoint only."""
 	s = wait_stats(b, lambda s: s.get("dtls") == "connected" and s.get("cipher"),
@@ -294,9 +319,7 @@ def test_webrtc_two_browsers(env):
 		room = create_room(d)
 		a, b = join_browsers(env, d, room, ["alice", "bob"])
 		# Both connected over DTLS-SRTP through the relay's endpoint, and nothing else.
-		parts = h.wait_for(lambda: (lambda p: len(p) == 2 and all(
-			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
-			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
+		parts = wait_dtls(d, room, 2, (a, b))
 		for x, other in ((a, b), (b, a)):
 			check_connected(x, parts[x.name]["local"], parts[x.name])
 		# Media both ways: audio packets with energy (the fake microphone's beeps) and
@@ -655,9 +678,7 @@ def test_webrtc_gstreamer_browser(env):
 		check(len(r.get("published") or []) == 1, f"webrtcbin's published streams: {r}")
 		g.answer(r["sdp"])
 		b.js("document.getElementById('join').click();")
-		parts = h.wait_for(lambda: (lambda p: len(p) == 2 and all(
-			(x.get("webrtc") or {}).get("dtls") == "connected" for x in p.values()) and p)(
-			room_parts(d, room)), WAIT, interval=0.25, what="both DTLS handshakes")
+		parts = wait_dtls(d, room, 2, (b, g))
 		check_connected(b, parts["carol"]["local"], parts["carol"])
 		# mrelay's offer to webrtcbin: Chromium's audio on webrtcbin's audio section (in
 		# webrtcbin's numbering), and not Chromium's video (webrtcbin offered no video).
