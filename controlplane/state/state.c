@@ -794,6 +794,23 @@ mr_restore_page(struct mr_state *st, redisContext *c, const char *key, const cha
 	return 0;
 }
 
+/* The holder's renewal on the synchronous connection of the restore at start, after each
+ * page: a long restore must not let the lock expire before the loop renews it. */
+static void
+mr_state_renew_sync(struct mr_state *st, redisContext *c)
+{
+	uint64_t t0 = rte_get_tsc_cycles();
+	redisReply *r;
+
+	if (st->ha != HA_ACTIVE)
+		return;
+	r = redisCommand(c, "EVAL %s 1 %s %s %u", mr_state_renew_lua, st->hb_key, st->node,
+			 st->conf->takeover_ms);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		st->ha_ok_tsc = t0;
+	freeReplyObject(r);
+}
+
 /* Read hash key (HSCAN, 1000 fields a round trip) and hand each field to fn; a field fn
  * refuses is logged and removed. The count restored, and the failures in *bad. */
 static unsigned int
@@ -816,6 +833,7 @@ mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const cha
 			break;
 		}
 		freeReplyObject(r);
+		mr_state_renew_sync(st, c);
 	} while (strcmp(cursor, "0") != 0);
 	return ok;
 }
