@@ -114,8 +114,10 @@ struct mr_state_conf {
 /* state.role */
 enum mr_state_role {
 	MR_STATE_SINGLE = 0,		/* one appliance per identity (no lock): the default */
-	MR_STATE_ACTIVE,		/* takes the service at start unless another node holds it */
-	MR_STATE_STANDBY,		/* starts standby, takes the service when the lock expires */
+	MR_STATE_ACTIVE,		/* takes the service at start unless another node
+					 * holds it */
+	MR_STATE_STANDBY,		/* starts standby, takes the service when the lock
+					 * expires */
 };
 
 struct mr_config {

@@ -281,7 +281,8 @@ def test_redis_restart_keeps_calls(env):
 
 		# After: the same ports relay again, without a new signalling exchange (priming
 		# first: the relay resolves the hosts' addresses again).
-		_relay_both(a, b, plain, (0x7E000001, sa), (0x7E000002, sb), "plain", "after restart")
+		_relay_both(a, b, plain, (0x7E000001, sa), (0x7E000002, sb), "plain",
+			    "after restart")
 		after = [(1, s) for s in range(10, 20)]
 		_srtp_in(e, srtp.local[1], c, rx, 0x5E000001, after, "SRTP in after restart")
 		_srtp_out(c, srtp.local[0], e, tx, 0x5E000002, after, "SRTP out after restart")
@@ -606,8 +607,8 @@ def test_redis_standby_takeover(env):
 		check(relayed is not None, "the standby relayed nothing within 15 s of the "
 		      f"active's death; its log:\n{sb.log_tail(20)}")
 		st = _ha(sb)
-		h.log(f"takeover: first packet relayed by the standby {relayed * 1000:.0f} ms after "
-		      f"SIGKILL of the active (lock seen free -> relaying: "
+		h.log(f"takeover: first packet relayed by the standby {relayed * 1000:.0f} ms "
+		      f"after SIGKILL of the active (lock seen free -> relaying: "
 		      f"{st['last_takeover_ms']} ms)")
 		eq(st["role"], "active", "role of node-b after the takeover")
 		eq(st["active_node"], "node-b", "holder after the takeover")

@@ -665,6 +665,9 @@ test_bad_lcores_eal(void **state)
 	run_bad(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A state group's first line; its next line is bad.conf:6. */
+#define ST_A "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n "
+
 static void
 test_bad_relay_api_log(void **state)
 {
@@ -736,22 +739,22 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:6: state.restore:", "must be true or false" },
 		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n host = 1; };\n",
 		  "bad.conf:6: state.host:", "unknown key" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n role = \"auto\"; };\n",
+		{ MINIMAL ST_A "role = \"auto\"; };\n",
 		  "bad.conf:6: state.role:", "'auto' is not one of \"single\", \"active\", "
 		  "\"standby\"" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n role = 1; };\n",
+		{ MINIMAL ST_A "role = 1; };\n",
 		  "bad.conf:6: state.role:", "must be a string" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n node = \"\"; };\n",
+		{ MINIMAL ST_A "node = \"\"; };\n",
 		  "bad.conf:6: state.node:", "must be 1 to 63 characters" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n node = \"a b\"; };\n",
+		{ MINIMAL ST_A "node = \"a b\"; };\n",
 		  "bad.conf:6: state.node:", "only letters, digits" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n heartbeat_ms = 5; };\n",
+		{ MINIMAL ST_A "heartbeat_ms = 5; };\n",
 		  "bad.conf:6: state.heartbeat_ms:", "between 10 and 10000" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n takeover_ms = 60001; };\n",
+		{ MINIMAL ST_A "takeover_ms = 60001; };\n",
 		  "bad.conf:6: state.takeover_ms:", "between 50 and 60000" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n takeover_ms = 150; };\n",
+		{ MINIMAL ST_A "takeover_ms = 150; };\n",
 		  "bad.conf:6: state.takeover_ms:", "at least twice heartbeat_ms (100)" },
-		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n heartbeat_ms = 300; };\n",
+		{ MINIMAL ST_A "heartbeat_ms = 300; };\n",
 		  "bad.conf:6: state.heartbeat_ms:", "takeover_ms (500) must be at least twice" },
 		/* libconfig 1.5 would read these back as 1 and 705032704. */
 		{ MINIMAL "relay = { max_sessions = 4294967297; };\n",
