@@ -115,6 +115,9 @@ struct mr_api {
 		void (*cb)(void *);
 		void *arg;
 	} extra[API_MAX_WATCH];
+	/* mr_api_set_refusal(): the service's objects are not served here (a standby). */
+	int (*refuse)(void *arg, char *msg, size_t len);
+	void *refuse_arg;
 	int mhd_had_conns;		/* libmicrohttpd had connections at the last turn */
 	uint64_t mhd_run_ms;		/* when MHD_run() last ran */
 	size_t max_body;
@@ -995,6 +998,14 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 					   "authorization: missing or invalid bearer token");
 		if (route(conn, url, method, r, &ret) < 0)
 			return ret;
+		/* A standby serves none of the service's objects: the holder does
+		 * (docs/OPERATIONS.md "Active/standby takeover"). */
+		if (strncmp(url, "/v1/sessions", 12) == 0 || strncmp(url, "/v1/rooms", 9) == 0) {
+			char msg[160];
+
+			if (api->refuse != NULL && api->refuse(api->refuse_arg, msg, sizeof(msg)))
+				return reply_err(conn, 503, "%s", msg);
+		}
 		r->want_body = r->method == MR_HTTP_POST || r->method == MR_HTTP_PATCH;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -1295,6 +1306,13 @@ mr_api_poll(struct mr_api *api, int timeout_ms)
 		if (api->extra[i].fd >= 0 && pfd[2 + i].revents != 0)
 			api->extra[i].cb(api->extra[i].arg);
 	mr_signal_tick(api->sig);
+}
+
+void
+mr_api_set_refusal(struct mr_api *api, int (*fn)(void *arg, char *msg, size_t len), void *arg)
+{
+	api->refuse = fn;
+	api->refuse_arg = arg;
 }
 
 void

@@ -26,6 +26,10 @@ void mr_api_free(struct mr_api *api);
  * the control thread. One per (cb, arg): a second call changes its fd; fd -1 removes it. At
  * most 4. */
 void mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg);
+/* Requests under /v1/sessions and /v1/rooms are answered 503 {"error": msg} while fn(arg)
+ * returns 1 with msg (the state store's standby, controlplane/state/). NULL fn: never. */
+void mr_api_set_refusal(struct mr_api *api, int (*fn)(void *arg, char *msg, size_t len),
+			void *arg);
 /* The WebSocket signaling counters for GET /v1/stats ("websocket"): ws.c's connection
  * counters ("connections" open now, "accepted", "refused", "rx_bytes", "tx_bytes",
  * "rx_messages", "tx_messages", "protocol_errors", "app_errors", "timeouts", "slow") and

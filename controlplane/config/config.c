@@ -1496,18 +1496,71 @@ parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cf
 
 /* state = { redis = "127.0.0.1:6379"; identity = "pop1-a"; password = "..."; queue = 100000;
  * restore = true; restore_timeout = 5; }; */
+/* A name that is part of Redis keys or values (state.identity, state.node) into out. */
+static int
+state_name(struct cfg_ctx *x, const config_setting_t *s, const char *v, char *out,
+	   size_t outlen)
+{
+	size_t k;
+
+	if (v[0] == '\0' || strlen(v) >= outlen)
+		return cfg_err(x, s, "must be 1 to %zu characters long", outlen - 1);
+	for (k = 0; v[k] != '\0'; k++)
+		if (!isalnum((unsigned char)v[k]) && strchr("._-", v[k]) == NULL)
+			return cfg_err(x, s, "'%s': only letters, digits, '.', '_' and '-' "
+				       "(it is part of Redis keys)", v);
+	snprintf(out, outlen, "%s", v);
+	return 0;
+}
+
+/* state.role, node, heartbeat_ms, takeover_ms (docs/OPERATIONS.md "Active/standby
+ * takeover"). */
+static int
+parse_state_role(struct cfg_ctx *x, const config_setting_t *g, struct mr_state_conf *st)
+{
+	static const char *const roles[] = { "single", "active", "standby", NULL };
+	config_setting_t *s;
+	const char *v;
+	int ret, idx = -1;
+
+	ret = get_enum(x, g, "role", roles, &idx);
+	if (ret < 0)
+		return ret;
+	if (idx >= 0)
+		st->role = (unsigned int)idx;
+	ret = get_string(x, g, "node", 0, &v, &s);
+	if (ret == 0 && v != NULL)
+		ret = state_name(x, s, v, st->node, sizeof(st->node));
+	if (ret == 0)
+		ret = get_uint_range(x, g, "heartbeat_ms", 10, 10000, &st->heartbeat_ms);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "takeover_ms", 50, 60000, &st->takeover_ms);
+	if (ret < 0)
+		return ret;
+	/* The holder renews at least twice per TTL: one late renewal must not fence it. */
+	if (st->takeover_ms < 2 * st->heartbeat_ms) {
+		/* One of the two was given (the defaults agree): name that one. */
+		s = config_setting_get_member(g, "takeover_ms");
+		if (s == NULL)
+			s = config_setting_get_member(g, "heartbeat_ms");
+		return cfg_err(x, s, "takeover_ms (%u) must be at least twice heartbeat_ms (%u)",
+			       st->takeover_ms, st->heartbeat_ms);
+	}
+	return 0;
+}
+
 static int
 parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
 	static const char *const keys[] = {
-		"redis", "identity", "password", "queue", "restore", "restore_timeout", NULL
+		"redis", "identity", "password", "queue", "restore", "restore_timeout", "role",
+		"node", "heartbeat_ms", "takeover_ms", NULL
 	};
 	struct mr_state_conf *st = &cfg->state;
 	config_setting_t *g, *s;
 	const char *v;
 	unsigned int sec;
 	int ret;
-	size_t k;
 
 	ret = get_group(x, root, "state", 0, &g);
 	if (ret < 0 || g == NULL)
@@ -1522,16 +1575,12 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		return cfg_err(x, s, "'%s' is not an IP:port (Redis by address, e.g. "
 			       "\"127.0.0.1:6379\")", v);
 	ret = get_string(x, g, "identity", 1, &v, &s);
+	if (ret == 0)
+		ret = state_name(x, s, v, st->identity, sizeof(st->identity));
+	if (ret == 0)
+		ret = parse_state_role(x, g, st);
 	if (ret < 0)
 		return ret;
-	if (v[0] == '\0' || strlen(v) >= sizeof(st->identity))
-		return cfg_err(x, s, "must be 1 to %zu characters long",
-			       sizeof(st->identity) - 1);
-	for (k = 0; v[k] != '\0'; k++)
-		if (!isalnum((unsigned char)v[k]) && strchr("._-", v[k]) == NULL)
-			return cfg_err(x, s, "'%s': only letters, digits, '.', '_' and '-' "
-				       "(it is part of Redis keys)", v);
-	snprintf(st->identity, sizeof(st->identity), "%s", v);
 	ret = get_string(x, g, "password", 0, &v, &s);
 	if (ret < 0)
 		return ret;
@@ -1684,6 +1733,8 @@ config_defaults(struct mr_config *cfg)
 	cfg->state.queue = 100000;
 	cfg->state.restore_timeout_ms = 5000;
 	cfg->state.restore = 1;
+	cfg->state.heartbeat_ms = 100;
+	cfg->state.takeover_ms = 500;
 	cfg->rec_ring = 8192;
 	cfg->cap_ring = 4096;
 	cfg->cap_max_active = 8;

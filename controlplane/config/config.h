@@ -102,6 +102,22 @@ struct mr_state_conf {
 	unsigned int queue;		/* writes waiting for Redis at most (default 100000) */
 	unsigned int restore_timeout_ms;	/* restore.timeout (s) at start, default 5 */
 	int restore;			/* restore at start (default true) */
+	/* Active/standby (docs/OPERATIONS.md "Active/standby takeover"): enum
+	 * mr_state_role; node names this appliance ("" = the host name); the holder of the
+	 * service renews its lock every heartbeat_ms, the lock expires after takeover_ms. */
+	unsigned int role;
+	char node[64];
+	unsigned int heartbeat_ms;	/* default 100 */
+	unsigned int takeover_ms;	/* default 500 */
+};
+
+/* state.role */
+enum mr_state_role {
+	MR_STATE_SINGLE = 0,		/* one appliance per identity (no lock): the default */
+	MR_STATE_ACTIVE,		/* takes the service at start unless another node
+					 * holds it */
+	MR_STATE_STANDBY,		/* starts standby, takes the service when the lock
+					 * expires */
 };
 
 struct mr_config {

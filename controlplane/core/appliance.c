@@ -418,21 +418,24 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->webrtc = mr_webrtc_create(a, err, errlen);
 	if (a->webrtc == NULL)
 		return -ENOMEM;
-	/* Resolve the gateways right away: most remotes are behind them. */
+	/* The state store restores before the API opens: same ids, ports, remotes, keys. */
+	a->state = mr_state_create(a, err, errlen);
+	if (a->state == NULL && err[0] != '\0')
+		return -ENOMEM;
+	mr_state_restore(a->state);
+	/* Resolve the gateways right away: most remotes are behind them (after the state
+	 * store said whether this node is a standby, which stays silent). */
 	for (i = 0; i < dp->n_ports; i++) {
 		if (cfg->ports[i].gw4.family)
 			mr_neigh_get(a->neigh, i, &cfg->ports[i].gw4);
 		if (cfg->ports[i].gw6.family)
 			mr_neigh_get(a->neigh, i, &cfg->ports[i].gw6);
 	}
-	/* The state store restores before the API opens: same ids, ports, remotes, keys. */
-	a->state = mr_state_create(a, err, errlen);
-	if (a->state == NULL && err[0] != '\0')
-		return -ENOMEM;
-	mr_state_restore(a->state);
 	a->api = mr_api_create(cfg, a, err, errlen);
 	if (a->api == NULL)
 		return -EADDRNOTAVAIL;
+	if (a->state != NULL)
+		mr_api_set_refusal(a->api, mr_state_refusal, a->state);
 	a->ng = mr_ng_create(cfg, a, err, errlen);
 	if (a->ng == NULL && err[0] != '\0')
 		return -EADDRNOTAVAIL;

@@ -34,6 +34,7 @@ struct mr_cp_stats {
 	uint64_t tx_ring_full;		/* ARP/ND requests dropped: worker 0's cp_tx ring full */
 	uint64_t neigh_changes;		/* resolved neighbors whose MAC changed (probe replies) */
 	uint64_t neigh_refused;		/* MAC changes refused: unasked, or to a resolved entry */
+	uint64_t announcements;		/* gratuitous ARPs and NAs at takeovers */
 };
 
 struct mr_appliance {

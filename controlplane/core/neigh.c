@@ -13,6 +13,7 @@
 #include "dp.h"
 #include "neigh.h"
 #include "neigh_pkt.h"
+#include "state.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_neigh, neigh);
@@ -117,8 +118,14 @@ static void
 mr_neigh_solicit(struct mr_neigh *n, unsigned int pidx, const struct mr_nentry *e)
 {
 	struct mr_appliance *a = n->a;
-	struct rte_mbuf *m = rte_pktmbuf_alloc(a->mp);
+	struct rte_mbuf *m;
 
+	/* A standby is silent: its ARP requests, from the shared address, would move the
+	 * hosts' entries to it. The entry is probed again after the takeover
+	 * (mr_neigh_kick). */
+	if (mr_state_silent(a->state))
+		return;
+	m = rte_pktmbuf_alloc(a->mp);
 	if (m == NULL)
 		return;
 	if (mr_neigh_pkt_solicit(m, &a->dp->port[pidx], &e->ip) < 0) {
@@ -319,4 +326,67 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 			}
 		}
 	}
+}
+
+void
+mr_neigh_kick(struct mr_neigh *n)
+{
+	unsigned int p, i;
+
+	for (p = 0; p < n->a->dp->n_ports; p++)
+		for (i = 0; i < MR_NEIGH_SLOTS; i++)
+			if (n->e[p][i].state != NS_FREE && n->e[p][i].state != NS_REACHABLE)
+				n->e[p][i].next_ms = 0;
+}
+
+/* One announcement of address a on port pidx. */
+static unsigned int
+mr_neigh_announce_one(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *addr)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(n->a->mp);
+
+	if (m == NULL)
+		return 0;
+	if (mr_neigh_pkt_announce(m, &n->a->dp->port[pidx], addr) < 0) {
+		rte_pktmbuf_free(m);
+		return 0;
+	}
+	return mr_cp_tx(n->a, pidx, m) == 0;
+}
+
+unsigned int
+mr_neigh_announce(struct mr_neigh *n)
+{
+	const struct mr_dp *dp = n->a->dp;
+	unsigned int p, k, sent = 0;
+
+	for (p = 0; p < dp->n_ports; p++) {
+		const struct mr_dp_port *dpp = &dp->port[p];
+		struct mr_ep ip;
+
+		memset(&ip, 0, sizeof(ip));
+		if (dpp->has4) {
+			uint32_t base = (uint32_t)dpp->addr4[0] << 24 |
+				(uint32_t)dpp->addr4[1] << 16 | (uint32_t)dpp->addr4[2] << 8 |
+				dpp->addr4[3];
+
+			ip.family = MR_AF4;
+			for (k = 0; k < (dpp->n_addr4 ? dpp->n_addr4 : 1u); k++) {
+				uint32_t v = base + k;
+
+				ip.a[0] = (uint8_t)(v >> 24);
+				ip.a[1] = (uint8_t)(v >> 16);
+				ip.a[2] = (uint8_t)(v >> 8);
+				ip.a[3] = (uint8_t)v;
+				sent += mr_neigh_announce_one(n, p, &ip);
+			}
+		}
+		if (dpp->has6) {
+			ip.family = MR_AF6;
+			memcpy(ip.a, dpp->addr6, 16);
+			sent += mr_neigh_announce_one(n, p, &ip);
+		}
+	}
+	n->a->cps.announcements += sent;
+	return sent;
 }

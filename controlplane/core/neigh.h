@@ -32,6 +32,13 @@ void mr_neigh_put(struct mr_neigh *n, unsigned int pidx, int slot);
 void mr_neigh_input(struct mr_neigh *n, struct rte_mbuf *m);
 /* Timers: probes, retries, expiry. Call often (every few ms is fine). */
 void mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms);
+/* After a takeover (controlplane/state/): probe now every entry not resolved, those the
+ * standby did not probe included. */
+void mr_neigh_kick(struct mr_neigh *n);
+/* A takeover: announce every media address of every port from the port's MAC (a gratuitous
+ * ARP per IPv4 address, an unsolicited neighbor advertisement for the IPv6 one). The count
+ * sent. */
+unsigned int mr_neigh_announce(struct mr_neigh *n);
 unsigned int mr_neigh_count(const struct mr_neigh *n);
 /* Of those, the entries with a usable MAC (resolved, or expired and being re-probed). */
 unsigned int mr_neigh_count_resolved(const struct mr_neigh *n);

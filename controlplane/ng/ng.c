@@ -26,6 +26,7 @@
 #include "ng.h"
 #include "ng_proto.h"
 #include "sessions.h"
+#include "state.h"
 #include "mr_log.h"
 
 MR_LOG_REGISTER(mr_logtype_ng, ng);
@@ -106,9 +107,14 @@ static int
 be_create(void *ctx, const struct mr_session_req *req, struct mr_ng_sess_info *out,
 	  char *err, size_t errlen)
 {
+	struct mr_appliance *a = ctx;
 	json_t *body = NULL;
-	int st = mr_http_session_create(ctx, req, &body);
+	int st;
 
+	/* A standby creates nothing: the node holding the service does. */
+	if (mr_state_refusal(a->state, err, errlen))
+		return -EIO;
+	st = mr_http_session_create(ctx, req, &body);
 	if (st != 201) {
 		body_err(body, err, errlen);
 		json_decref(body);
@@ -124,9 +130,13 @@ static int
 be_patch(void *ctx, const char *id, const struct mr_session_patch *p,
 	 struct mr_ng_sess_info *out, char *err, size_t errlen)
 {
+	struct mr_appliance *a = ctx;
 	json_t *body = NULL;
-	int st = mr_http_session_patch(ctx, id, p, &body);
+	int st;
 
+	if (mr_state_refusal(a->state, err, errlen))
+		return -EIO;
+	st = mr_http_session_patch(ctx, id, p, &body);
 	if (st == 404 || st == 409) {
 		json_decref(body);
 		return -ENOENT;

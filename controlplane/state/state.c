@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -18,6 +19,7 @@
 #include "addr.h"
 #include "api.h"
 #include "appliance.h"
+#include "neigh.h"
 #include "rooms.h"
 #include "sessions.h"
 #include "state.h"
@@ -105,7 +107,50 @@ struct mr_state {
 	uint32_t max;
 	uint64_t scan_cursor, scan_end, last_scan_tsc, room_scan_tsc;
 	struct mr_state_ctr n;
+	/* Active/standby (docs/OPERATIONS.md "Active/standby takeover"): hb_key is the
+	 * service's lock, its value the holder's node name. */
+	int ha;			/* enum mr_state_ha */
+	char node[64];		/* this appliance (state.node, else the host name) */
+	char holder[64];	/* the holder as last seen; "" none or not known */
+	uint64_t hb_period_tsc;	/* state.heartbeat_ms */
+	uint64_t ttl_tsc;	/* state.takeover_ms */
+	uint64_t ha_tsc;	/* next renewal (holder) or poll (standby) */
+	uint64_t ha_ok_tsc;	/* when the last renewal Redis confirmed was sent */
+	int poll_pending;	/* a standby's GET or SET NX is unanswered */
+	uint64_t free_tsc;	/* standby: when it first saw the lock free */
+	uint64_t claim_tsc;	/* when the lock was won */
+	int load_stage;		/* while loading: 1 sessions, 2 rooms */
+	unsigned int load_ok, load_rooms, load_bad;
+	int ann_step;		/* announcements sent after a takeover (MR_STATE_ANNOUNCE) */
+	uint64_t ann_base_tsc;
+	uint64_t takeovers, fences;
+	uint64_t last_takeover_ms;	/* lock seen free -> relaying, at the last takeover */
+	uint64_t last_load_ms;		/* of which loading the service */
 };
+
+/* Where an appliance with a role stands. */
+enum mr_state_ha {
+	HA_SINGLE = 0,		/* state.role single: no lock */
+	HA_STANDBY,		/* another node holds the lock (or none, or Redis is away) */
+	HA_LOADING,		/* lock won, the service's hashes being loaded */
+	HA_ACTIVE,		/* lock held, relaying */
+};
+
+/* Renew only if the lock is still ours (KEYS[1] lock, ARGV[1] node, ARGV[2] TTL in ms). */
+static const char mr_state_renew_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
+/* Announcements of the shared addresses after a takeover, in ms after it: the first at
+ * once; the later ones for hosts that missed one, and past Linux' ARP locktime (1 s). */
+static const unsigned int mr_state_announce_ms[] = { 0, 100, 500, 1500 };
+#define MR_STATE_ANNOUNCE (sizeof(mr_state_announce_ms) / sizeof(mr_state_announce_ms[0]))
+
+static void mr_state_fence(struct mr_state *st, const char *why);
+static void mr_state_ha_tick(struct mr_state *st, uint64_t now);
+static int mr_state_start_role(struct mr_state *st, redisContext *c);
+static void mr_state_loaded(struct mr_state *st, unsigned int ok, unsigned int rooms,
+			    unsigned int bad);
+static void mr_state_set_standby(struct mr_state *st, uint32_t on);
 
 /* ---- hiredis event hooks: the control loop polls the descriptor (mr_state_poll) ---- */
 
@@ -277,6 +322,9 @@ mr_state_enqueue(struct mr_state *st, uint64_t id, enum mr_state_op_kind kind)
 {
 	struct mr_state_op *op;
 
+	/* Not the holder: the service's hashes are the holder's to write. */
+	if (st->ha == HA_STANDBY || st->ha == HA_LOADING)
+		return;
 	if (st->q_n == st->q_cap) {
 		/* Redis is away or slower than the changes: forget the detail, rewrite all
 		 * once it keeps up. */
@@ -593,6 +641,9 @@ mr_state_flush(struct mr_state *st)
 static int
 mr_state_due(struct mr_state *st)
 {
+	/* Above all no resync: it would replace the holder's hashes with nothing. */
+	if (st->ha == HA_STANDBY || st->ha == HA_LOADING)
+		return 0;
 	if (st->resync)
 		return 1;
 	if (st->q_n == 0)
@@ -635,7 +686,8 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		return;
 	if (st->ac == NULL && now >= st->retry_tsc)
 		mr_state_connect(st);
-	if (st->link == LINK_UP && now >= st->hb_tsc) {
+	mr_state_ha_tick(st, now);
+	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
 		struct timespec ts;
 		char ms[32], ttl[16];
 		const char *argv[5] = { "SET", st->hb_key, ms, "PX", ttl };
@@ -653,7 +705,8 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 	}
 	/* The change scan: one pass over the slots a second, a slice each tick (as the idle
 	 * scan of sessions.c). Only while Redis keeps up: a resync writes everything anyway. */
-	if (st->link != LINK_UP || st->resync || st->q_n > st->q_cap / 2) {
+	if (st->link != LINK_UP || st->resync || st->q_n > st->q_cap / 2 ||
+	    st->ha == HA_STANDBY || st->ha == HA_LOADING) {
 		st->last_scan_tsc = now;
 		return;
 	}
@@ -700,22 +753,78 @@ mr_restore_hdel(redisContext *c, const char *key, const char *field)
 	return 0;
 }
 
+typedef int (*mr_restore_fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
+			     size_t errlen);
+
+/* One HSCAN answer r of hash key: each field to fn. A field fn refuses is logged, counted in
+ * *bad and, with c (the restore at start), removed; a takeover (c NULL) leaves it to the
+ * next holder. The next cursor into cursor; 0, or -1 when r is not an HSCAN answer. */
+static int
+mr_restore_page(struct mr_state *st, redisContext *c, const char *key, const char *what,
+		mr_restore_fn fn, redisReply *r, char *cursor, size_t clen, unsigned int *ok,
+		unsigned int *bad)
+{
+	char err[256];
+	size_t i;
+
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY)
+		return -1;
+	snprintf(cursor, clen, "%s", r->element[0]->str);
+	for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
+		const char *field = r->element[1]->element[i]->str;
+		redisReply *v = r->element[1]->element[i + 1];
+		json_error_t je;
+		json_t *rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
+		int rc = rec == NULL ? -1 : fn(st, field, rec, err, sizeof(err));
+
+		if (rc < 0) {
+			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field,
+				  rec == NULL ? je.text : err);
+			if (c != NULL)
+				mr_restore_hdel(c, key, field);
+			(*bad)++;
+		} else if (rc > 0) {
+			(*ok)++;
+		}
+		json_decref(rec);
+		explicit_bzero(v->str, v->len);
+	}
+	return 0;
+}
+
+/* The holder's renewal on the synchronous connection of the restore at start, after each
+ * page: a long restore must not let the lock expire before the loop renews it. */
+static void
+mr_state_renew_sync(struct mr_state *st, redisContext *c)
+{
+	uint64_t t0 = rte_get_tsc_cycles();
+	redisReply *r;
+
+	if (st->ha != HA_ACTIVE)
+		return;
+	r = redisCommand(c, "EVAL %s 1 %s %s %u", mr_state_renew_lua, st->hb_key, st->node,
+			 st->conf->takeover_ms);
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1)
+		st->ha_ok_tsc = t0;
+	freeReplyObject(r);
+}
+
 /* Read hash key (HSCAN, 1000 fields a round trip) and hand each field to fn; a field fn
  * refuses is logged and removed. The count restored, and the failures in *bad. */
 static unsigned int
 mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const char *what,
-		int (*fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
-			  size_t errlen),
-		unsigned int *bad)
+		mr_restore_fn fn, unsigned int *bad)
 {
 	redisReply *r;
-	char cursor[32] = "0", err[256];
+	char cursor[32] = "0";
 	unsigned int ok = 0;
-	size_t i;
 
 	do {
 		r = redisCommand(c, "HSCAN %s %s COUNT 1000", key, cursor);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+		if (mr_restore_page(st, c, key, what, fn, r, cursor, sizeof(cursor), &ok,
+				    bad) < 0) {
 			STATE_LOG(ERR, "redis %s: HSCAN %s: %s: restore incomplete\n", st->host,
 				  key, r == NULL ? c->errstr : r->type == REDIS_REPLY_ERROR ?
 				  r->str : "unexpected reply");
@@ -723,26 +832,8 @@ mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const cha
 			st->resync = 1;
 			break;
 		}
-		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-		for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
-			const char *field = r->element[1]->element[i]->str;
-			redisReply *v = r->element[1]->element[i + 1];
-			json_error_t je;
-			json_t *rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
-			int rc = rec == NULL ? -1 : fn(st, field, rec, err, sizeof(err));
-
-			if (rc < 0) {
-				STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field,
-					  rec == NULL ? je.text : err);
-				mr_restore_hdel(c, key, field);
-				(*bad)++;
-			} else if (rc > 0) {
-				ok++;
-			}
-			json_decref(rec);
-			explicit_bzero(v->str, v->len);
-		}
 		freeReplyObject(r);
+		mr_state_renew_sync(st, c);
 	} while (strcmp(cursor, "0") != 0);
 	return ok;
 }
@@ -779,9 +870,14 @@ mr_state_restore(struct mr_state *st)
 	redisContext *c;
 	redisReply *r;
 	unsigned int ok = 0, bad = 0, rooms, rooms_bad = 0;
-	size_t i;
 
-	if (st == NULL || !st->conf->restore)
+	if (st == NULL)
+		return 0;
+	/* With a role, Redis says first whether this node is the holder: until then it is
+	 * silent (a standby). */
+	if (st->ha != HA_SINGLE)
+		mr_state_set_standby(st, 1);
+	if (!st->conf->restore && st->ha == HA_SINGLE)
 		return 0;
 	tv.tv_sec = st->conf->restore_timeout_ms / 1000;
 	tv.tv_usec = (st->conf->restore_timeout_ms % 1000) * 1000;
@@ -808,25 +904,407 @@ mr_state_restore(struct mr_state *st)
 		}
 		freeReplyObject(r);
 	}
+	/* With a role: restore only as the holder of the service. */
+	if (st->ha != HA_SINGLE && mr_state_start_role(st, c) != HA_ACTIVE) {
+		redisFree(c);
+		return 0;
+	}
+	if (!st->conf->restore) {
+		redisFree(c);
+		return 0;
+	}
 	st->restoring = 1;
 	ok = mr_restore_hash(st, c, st->key, "session", mr_restore_session, &bad);
 	rooms = mr_restore_hash(st, c, st->rooms_key, "room", mr_restore_room, &rooms_bad);
 	st->restoring = 0;
 	redisFree(c);
+	mr_state_loaded(st, ok, rooms, bad + rooms_bad);
+	STATE_LOG(INFO, "redis %s: %u session(s) and %u room(s) restored as %s, %u could not "
+		  "be\n", st->host, ok, rooms, st->conf->identity, bad + rooms_bad);
+	return ok;
+}
+
+/* ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") ---- */
+
+static const char *const mr_state_ha_name[] = { "single", "standby", "loading", "active" };
+
+/* The workers' flag (struct mr_dp standby). Relaxed: it guards no data (dp.h). */
+static void
+mr_state_set_standby(struct mr_state *st, uint32_t on)
+{
+	__atomic_store_n(&st->a->dp->standby, on, __ATOMIC_RELAXED);
+}
+
+static uint64_t
+mr_state_ms(uint64_t tsc)
+{
+	return tsc * 1000 / rte_get_tsc_hz();
+}
+
+/* What counts as this appliance's sessions and rooms after loading them (the restore at
+ * start or a takeover). */
+static void
+mr_state_loaded(struct mr_state *st, unsigned int ok, unsigned int rooms, unsigned int bad)
+{
+	size_t i;
+
 	/* After the rooms too: the ports they took are out of the free ones. */
 	mr_sessions_restored(st->a->sess);
 	st->n.restored = ok;
 	st->n.rooms_restored = rooms;
-	st->n.restore_failed = bad + rooms_bad;
+	st->n.restore_failed = bad;
 	/* The scan starts from what was restored: no rewrite of every session. */
 	for (i = 0; i < st->max; i++) {
 		uint64_t id;
 
 		st->digest[i] = mr_session_digest(st->a->sess, (uint32_t)i, &id);
 	}
-	STATE_LOG(INFO, "redis %s: %u session(s) and %u room(s) restored as %s, %u could not "
-		  "be\n", st->host, ok, rooms, st->conf->identity, bad + rooms_bad);
-	return ok;
+}
+
+/* The lock's TTL as text (PX argument). */
+static size_t
+mr_state_ttl_text(const struct mr_state *st, char *buf, size_t len)
+{
+	return (size_t)snprintf(buf, len, "%u", st->conf->takeover_ms);
+}
+
+/* At start, on the synchronous connection: who holds the service? Role active takes a free
+ * lock (or keeps its own, after a quick restart); otherwise, and for role standby, this node
+ * starts standby. The new st->ha. */
+static int
+mr_state_start_role(struct mr_state *st, redisContext *c)
+{
+	char ttl[16];
+	redisReply *r;
+
+	mr_state_ttl_text(st, ttl, sizeof(ttl));
+	if (st->conf->role == MR_STATE_ACTIVE) {
+		uint64_t t0 = rte_get_tsc_cycles();
+		int won;
+
+		r = redisCommand(c, "SET %s %s NX PX %s", st->hb_key, st->node, ttl);
+		won = r != NULL && r->type == REDIS_REPLY_STATUS;
+		freeReplyObject(r);
+		if (!won) {
+			r = redisCommand(c, "EVAL %s 1 %s %s %s", mr_state_renew_lua, st->hb_key,
+					 st->node, ttl);
+			won = r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+			freeReplyObject(r);
+		}
+		if (won) {
+			st->ha = HA_ACTIVE;
+			st->ha_ok_tsc = t0;
+			snprintf(st->holder, sizeof(st->holder), "%s", st->node);
+			mr_state_set_standby(st, 0);
+			STATE_LOG(NOTICE, "service %s: node %s is active\n", st->conf->identity,
+				  st->node);
+			return st->ha;
+		}
+	}
+	r = redisCommand(c, "GET %s", st->hb_key);
+	if (r != NULL && r->type == REDIS_REPLY_STRING)
+		snprintf(st->holder, sizeof(st->holder), "%s", r->str);
+	freeReplyObject(r);
+	STATE_LOG(NOTICE, "service %s: node %s starts standby (%s%s): media dropped, addresses "
+		  "silent until it takes over\n", st->conf->identity, st->node,
+		  st->holder[0] ? "held by node " : "not held", st->holder);
+	return st->ha;
+}
+
+/* Drop this node's copy of the service: the holder's now (the standby starts empty). */
+static void
+mr_state_drop_local(struct mr_state *st)
+{
+	struct mr_appliance *a = st->a;
+	uint32_t i, room;
+	json_t *out;
+
+	for (i = 0; i < st->max; i++) {
+		uint64_t id;
+		char ids[24];
+
+		if (mr_session_digest(a->sess, i, &id) == 0)
+			continue;
+		snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+		out = NULL;
+		mr_http_session_delete(a, ids, &out);
+		json_decref(out);
+	}
+	while ((room = mr_rooms_next(a->rooms, 0)) != 0) {
+		char path[24];
+
+		snprintf(path, sizeof(path), "/%" PRIu32, room);
+		out = NULL;
+		if (mr_http_rooms(a, "DELETE", path, NULL, 0, &out) >= 300) {
+			json_decref(out);
+			break;
+		}
+		json_decref(out);
+	}
+	memset(st->digest, 0, st->max * sizeof(*st->digest));
+}
+
+/* Stop relaying at once (docs/OPERATIONS.md: no packet accepted by two nodes): the renewal
+ * failed, or the load. */
+static void
+mr_state_fence(struct mr_state *st, const char *why)
+{
+	if (st->ha != HA_ACTIVE && st->ha != HA_LOADING)
+		return;
+	mr_state_set_standby(st, 1);
+	st->ha = HA_STANDBY;
+	st->fences++;
+	st->q_n = 0;
+	st->resync = 0;
+	st->restoring = 0;
+	st->load_stage = 0;
+	st->ann_step = MR_STATE_ANNOUNCE;
+	st->free_tsc = 0;
+	st->poll_pending = 0;
+	st->holder[0] = '\0';		/* the next poll says who */
+	st->ha_tsc = rte_get_tsc_cycles();
+	STATE_LOG(WARNING, "service %s: node %s fenced itself: %s; media dropped (standby), "
+		  "its sessions and rooms are the holder's\n", st->conf->identity, st->node, why);
+	mr_state_drop_local(st);
+}
+
+static void
+on_renew(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+	uint64_t sent = (uint64_t)(uintptr_t)priv;
+
+	if (reply == NULL || (st->ha != HA_ACTIVE && st->ha != HA_LOADING))
+		return;
+	if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 1) {
+		if (sent > st->ha_ok_tsc)
+			st->ha_ok_tsc = sent;
+	} else if (reply->type == REDIS_REPLY_INTEGER) {
+		mr_state_fence(st, "the lock is no longer ours (another node holds it, or it "
+			       "expired)");
+	} else {
+		st->n.errors++;		/* no answer that counts: fenced after takeover_ms */
+	}
+}
+
+static void mr_state_load_next(struct mr_state *st, const char *cursor);
+
+/* One page of the service's hashes at a takeover (HSCAN, 1000 records): one control loop
+ * turn each, so that the API and the other timers keep running. */
+static void
+on_load(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	char cursor[32];
+	int rc;
+
+	(void)priv;
+	if (st->ha != HA_LOADING)
+		return;
+	if (st->load_stage == 1)
+		rc = mr_restore_page(st, NULL, st->key, "session", mr_restore_session, r, cursor,
+				     sizeof(cursor), &st->load_ok, &st->load_bad);
+	else
+		rc = mr_restore_page(st, NULL, st->rooms_key, "room", mr_restore_room, r,
+				     cursor, sizeof(cursor), &st->load_rooms, &st->load_bad);
+	if (rc < 0) {
+		mr_state_fence(st, "the service's state could not be loaded from Redis");
+		return;
+	}
+	mr_state_load_next(st, cursor);
+}
+
+/* The takeover's last step: relay. */
+static void
+mr_state_takeover_done(struct mr_state *st)
+{
+	uint64_t now = rte_get_tsc_cycles();
+
+	st->restoring = 0;
+	st->load_stage = 0;
+	mr_state_loaded(st, st->load_ok, st->load_rooms, st->load_bad);
+	st->ha = HA_ACTIVE;
+	mr_state_set_standby(st, 0);
+	/* Probe the restored remotes now (the standby was silent), and take the addresses. */
+	mr_neigh_kick(st->a->neigh);
+	st->ann_step = 0;
+	st->ann_base_tsc = now;
+	st->takeovers++;
+	st->last_load_ms = mr_state_ms(now - st->claim_tsc);
+	st->last_takeover_ms = mr_state_ms(now - (st->free_tsc ? st->free_tsc : st->claim_tsc));
+	STATE_LOG(NOTICE, "service %s: node %s took over: %u session(s) and %u room(s) loaded "
+		  "(%u could not be) in %" PRIu64 " ms; relaying %" PRIu64 " ms after the lock "
+		  "was seen free\n", st->conf->identity, st->node, st->load_ok, st->load_rooms,
+		  st->load_bad, st->last_load_ms, st->last_takeover_ms);
+}
+
+/* The next page of the hash being loaded. */
+static void
+mr_state_load_ask(struct mr_state *st, const char *cursor)
+{
+	const char *argv[5] = { "HSCAN", st->load_stage == 1 ? st->key : st->rooms_key, cursor,
+				"COUNT", "1000" };
+	size_t len[5];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, on_load, NULL, 5, argv, len) != REDIS_OK)
+		mr_state_fence(st, "the service's state could not be asked for");
+}
+
+/* After a page: the next one, the rooms after the sessions, or relaying. */
+static void
+mr_state_load_next(struct mr_state *st, const char *cursor)
+{
+	if (strcmp(cursor, "0") == 0) {
+		if (st->load_stage == 2) {
+			mr_state_takeover_done(st);
+			return;
+		}
+		st->load_stage = 2;
+	}
+	mr_state_load_ask(st, cursor);
+}
+
+/* The lock won: load the service, then relay. */
+static void
+mr_state_takeover(struct mr_state *st, uint64_t sent)
+{
+	st->ha = HA_LOADING;
+	st->claim_tsc = rte_get_tsc_cycles();
+	st->ha_ok_tsc = sent;
+	st->ha_tsc = st->claim_tsc;	/* renew from now on */
+	snprintf(st->holder, sizeof(st->holder), "%s", st->node);
+	st->resync = 0;
+	st->q_n = 0;
+	st->load_ok = st->load_rooms = st->load_bad = 0;
+	STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service\n",
+		  st->conf->identity, st->node);
+	mr_state_drop_local(st);	/* what a fenced node may still have */
+	st->restoring = 1;
+	st->load_stage = 1;
+	mr_state_load_ask(st, "0");
+}
+
+static void
+on_claim(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+
+	st->poll_pending = 0;
+	if (st->ha != HA_STANDBY || reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_STATUS)
+		mr_state_takeover(st, (uint64_t)(uintptr_t)priv);
+	else
+		st->free_tsc = 0;	/* another node was quicker */
+}
+
+/* A standby's poll: the holder, or nobody (the lock expired: claim it). */
+static void
+on_poll(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+	uint64_t now = rte_get_tsc_cycles();
+	char ttl[16];
+	const char *argv[6] = { "SET", st->hb_key, st->node, "NX", "PX", ttl };
+	size_t len[6];
+	int i;
+
+	(void)priv;
+	st->poll_pending = 0;
+	if (st->ha != HA_STANDBY || reply == NULL)
+		return;
+	if (reply->type == REDIS_REPLY_STRING) {
+		snprintf(st->holder, sizeof(st->holder), "%s", reply->str);
+		st->free_tsc = 0;
+		return;
+	}
+	if (reply->type != REDIS_REPLY_NIL)
+		return;
+	if (st->free_tsc == 0) {
+		st->free_tsc = now;
+		STATE_LOG(NOTICE, "service %s: the lock of node %s expired; node %s claims it\n",
+			  st->conf->identity, st->holder[0] ? st->holder : "(none)", st->node);
+	}
+	st->holder[0] = '\0';
+	mr_state_ttl_text(st, ttl, sizeof(ttl));
+	for (i = 0; i < 6; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, on_claim, (void *)(uintptr_t)now, 6, argv, len) ==
+	    REDIS_OK)
+		st->poll_pending = 1;
+}
+
+/* On the loop's timer: the holder renews, a standby polls; announcements after a takeover. */
+static void
+mr_state_ha_tick(struct mr_state *st, uint64_t now)
+{
+	if (st->ha == HA_SINGLE)
+		return;
+	while (st->ann_step < (int)MR_STATE_ANNOUNCE && st->ha == HA_ACTIVE &&
+	       now - st->ann_base_tsc >=
+	       mr_state_announce_ms[st->ann_step] * rte_get_tsc_hz() / 1000) {
+		mr_neigh_announce(st->a->neigh);
+		st->ann_step++;
+	}
+	if (st->ha == HA_ACTIVE || st->ha == HA_LOADING) {
+		/* The lock expires ttl after the last confirmed renewal was sent, at the
+		 * earliest: fence before another node can have it. */
+		if (now - st->ha_ok_tsc >= st->ttl_tsc) {
+			mr_state_fence(st, "Redis confirmed no renewal of the lock for "
+				       "state.takeover_ms");
+			return;
+		}
+		if (st->link == LINK_UP && now >= st->ha_tsc) {
+			char ttl[16];
+			const char *argv[6] = { "EVAL", mr_state_renew_lua, "1", st->hb_key,
+						st->node, ttl };
+			size_t len[6];
+			int i;
+
+			mr_state_ttl_text(st, ttl, sizeof(ttl));
+			for (i = 0; i < 6; i++)
+				len[i] = strlen(argv[i]);
+			(void)redisAsyncCommandArgv(st->ac, on_renew, (void *)(uintptr_t)now, 6,
+						    argv, len);
+			st->ha_tsc = now + st->hb_period_tsc;
+		}
+		return;
+	}
+	if (st->link == LINK_UP && !st->poll_pending && now >= st->ha_tsc) {
+		const char *argv[2] = { "GET", st->hb_key };
+		size_t len[2] = { 3, strlen(st->hb_key) };
+
+		if (redisAsyncCommandArgv(st->ac, on_poll, NULL, 2, argv, len) == REDIS_OK)
+			st->poll_pending = 1;
+		st->ha_tsc = now + st->hb_period_tsc;
+	}
+}
+
+int
+mr_state_silent(const struct mr_state *st)
+{
+	return st != NULL && st->ha == HA_STANDBY;
+}
+
+int
+mr_state_refusal(void *arg, char *msg, size_t len)
+{
+	const struct mr_state *st = arg;
+
+	if (st == NULL || st->ha == HA_SINGLE || st->ha == HA_ACTIVE)
+		return 0;
+	if (st->ha == HA_LOADING)
+		snprintf(msg, len, "state: node %s is taking over; try again", st->node);
+	else
+		snprintf(msg, len, "state: standby of node %s",
+			 st->holder[0] ? st->holder : "(none)");
+	return 1;
 }
 
 /* ---- life ---- */
@@ -863,6 +1341,15 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		snprintf(err, errlen, "state: out of memory for a queue of %u", conf->queue);
 		return NULL;
 	}
+	if (conf->node[0] != '\0')
+		snprintf(st->node, sizeof(st->node), "%s", conf->node);
+	else if (gethostname(st->node, sizeof(st->node)) < 0 || st->node[0] == '\0')
+		snprintf(st->node, sizeof(st->node), "mrelay");
+	st->node[sizeof(st->node) - 1] = '\0';
+	st->ha = conf->role == MR_STATE_SINGLE ? HA_SINGLE : HA_STANDBY;
+	st->hb_period_tsc = rte_get_tsc_hz() / 1000 * conf->heartbeat_ms;
+	st->ttl_tsc = rte_get_tsc_hz() / 1000 * conf->takeover_ms;
+	st->ann_step = MR_STATE_ANNOUNCE;
 	st->last_scan_tsc = rte_get_tsc_cycles();
 	st->coalesce_tsc = rte_get_tsc_hz() / 1000000 * MR_STATE_COALESCE_US;
 	return st;
@@ -904,9 +1391,11 @@ mr_state_link_name(const struct mr_state *st)
 json_t *
 mr_state_json(const struct mr_state *st)
 {
+	json_t *j;
+
 	if (st == NULL)
 		return json_null();
-	return json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	j = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "redis", mr_state_link_name(st), "address", st->host,
 			 "identity", st->conf->identity, "queued", (json_int_t)st->q_n,
 			 "queue_max", (json_int_t)st->q_cap, "in_flight", (json_int_t)st->inflight,
@@ -918,6 +1407,16 @@ mr_state_json(const struct mr_state *st)
 			 "rooms_restored", (json_int_t)st->n.rooms_restored,
 			 "room_writes", (json_int_t)st->n.room_writes,
 			 "restore_failed", (json_int_t)st->n.restore_failed);
+	/* Active/standby: where this node stands, and who holds the service. */
+	json_object_set_new(j, "role", json_string(mr_state_ha_name[st->ha]));
+	json_object_set_new(j, "node", json_string(st->node));
+	json_object_set_new(j, "active_node", st->ha == HA_SINGLE ? json_string(st->node) :
+			    st->holder[0] ? json_string(st->holder) : json_null());
+	json_object_set_new(j, "takeovers", json_integer((json_int_t)st->takeovers));
+	json_object_set_new(j, "fenced", json_integer((json_int_t)st->fences));
+	json_object_set_new(j, "last_takeover_ms", st->takeovers ?
+			    json_integer((json_int_t)st->last_takeover_ms) : json_null());
+	return j;
 }
 
 void
@@ -944,7 +1443,17 @@ mr_state_metrics(const struct mr_state *st, FILE *f)
 		"# TYPE mrelay_state_resyncs_total counter\nmrelay_state_resyncs_total %" PRIu64 "\n"
 		"# HELP mrelay_state_restored_sessions Sessions restored at start\n"
 		"# TYPE mrelay_state_restored_sessions gauge\n"
-		"mrelay_state_restored_sessions %" PRIu64 "\n",
+		"mrelay_state_restored_sessions %" PRIu64 "\n"
+		"# HELP mrelay_state_active 1 when this node relays its service (holds the lock, "
+		"or state.role single)\n"
+		"# TYPE mrelay_state_active gauge\nmrelay_state_active %d\n"
+		"# HELP mrelay_state_takeovers_total Services taken over from another node\n"
+		"# TYPE mrelay_state_takeovers_total counter\n"
+		"mrelay_state_takeovers_total %" PRIu64 "\n"
+		"# HELP mrelay_state_fenced_total Times this node stopped relaying on losing the "
+		"lock\n"
+		"# TYPE mrelay_state_fenced_total counter\nmrelay_state_fenced_total %" PRIu64 "\n",
 		st->link == LINK_UP, st->q_n, st->n.writes, st->n.deletes, st->n.bytes,
-		st->n.dropped, st->n.errors, st->n.resyncs, st->n.restored);
+		st->n.dropped, st->n.errors, st->n.resyncs, st->n.restored,
+		st->ha == HA_SINGLE || st->ha == HA_ACTIVE, st->takeovers, st->fences);
 }

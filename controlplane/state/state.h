@@ -7,14 +7,17 @@
  * (mr_state_poll() each turn, mr_state_tick() on the loop's timer); nothing here blocks the
  * loop. Writes wait in a bounded queue while Redis is slow or away: beyond it they are
  * counted as dropped and the whole state is written again once Redis keeps up (a resync).
- * Only the restore at start (before the API opens) talks to Redis synchronously.
+ * Only the restore at start (before the API opens) talks to Redis synchronously; a takeover
+ * loads the service asynchronously, a page of records per loop turn.
  *
  * Redis keys, for identity ID:
  *   mrelay:ID:sessions    hash: session id (16 hex digits) -> record (controlplane/sessions/
  *                         persist.c); SRTP master keys in it: sensitive
  *   mrelay:ID:rooms       hash: room id (decimal) -> record (controlplane/rooms/persist.c),
  *                         and "next" -> the last room id handed out; sensitive too
- *   mrelay:ID:heartbeat   the appliance's Unix time in ms, expiring after 3 s
+ *   mrelay:ID:heartbeat   state.role single: the appliance's Unix time in ms, expiring
+ *                         after 3 s; active/standby: the lock of the service, the holder's
+ *                         node name, expiring after state.takeover_ms unless renewed
  */
 #ifndef MR_STATE_H
 #define MR_STATE_H
@@ -51,6 +54,13 @@ void mr_state_session_del(struct mr_state *st, uint64_t id);
 /* Hook of the rooms: room id was created, changed or deleted (the write finds out which).
  * NULL st is a no-op. */
 void mr_state_room_put(struct mr_state *st, uint32_t id);
+
+/* Active/standby (state.role): 1 while another node holds the service (this one sends no
+ * ARP/ND from the shared addresses). 0 when st is NULL. */
+int mr_state_silent(const struct mr_state *st);
+/* 1 and the reason in msg ("state: standby of node X") while this node does not serve the
+ * service's objects (standby, or loading them at a takeover): the API answers 503. */
+int mr_state_refusal(void *st, char *msg, size_t len);
 
 /* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
 json_t *mr_state_json(const struct mr_state *st);

@@ -470,6 +470,19 @@ mr_worker_cp_tx(struct mr_worker *w, struct rte_mbuf **pkts)
 	return n;
 }
 
+/* A standby (struct mr_dp standby): the burst is dropped whole, counted once. */
+static __rte_noinline void
+mr_worker_standby_drop(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t i;
+
+	for (i = 0; i < n; i++)
+		w->stats.rx_bytes += pkts[i]->pkt_len;
+	w->stats.rx_pkts += n;
+	w->stats.drops[MR_DROP_STANDBY] += n;
+	rte_pktmbuf_free_bulk(pkts, n);
+}
+
 unsigned int
 mr_worker_iteration(struct mr_worker *w, uint64_t now)
 {
@@ -489,6 +502,10 @@ mr_worker_iteration(struct mr_worker *w, uint64_t now)
 		if (n == 0)
 			continue;
 		work += n;
+		if (unlikely(__atomic_load_n(&dp->standby, __ATOMIC_RELAXED))) {
+			mr_worker_standby_drop(w, pkts, n);
+			continue;
+		}
 		/* One test a burst, none a packet: a queue belongs to one port. */
 		if (dp->port[q->port_idx].rx_cksum_recompute)
 			mr_input(w, pkts, n, now, 0, 1);

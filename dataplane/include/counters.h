@@ -86,7 +86,10 @@
 	X(MIX_RING_FULL, "mix_ring_full", "Opus packet for a mixing room not handed to the " \
 	  "media lcore: its ring was full") \
 	X(MIX_STALE, "mix_stale", "mixed packet for a participant that left before the worker " \
-	  "could send it")
+	  "could send it") \
+	X(STANDBY, "standby", "received while the appliance is the standby of its service (or " \
+	  "fenced itself, or is loading the service at a takeover): another node holds the " \
+	  "shared addresses (docs/OPERATIONS.md \"Active/standby takeover\")")
 
 /* What a UDP payload is, from its first byte (RFC 7983 §7) and, for RTP/RTCP, its second
  * byte (RFC 5761 §4): the index of the per-class packet counters. */

@@ -218,6 +218,13 @@ struct mr_dp {
 	struct mr_mix_slot *mix_slot;
 	/* cp: rw, dp: ro (relaxed) */
 	volatile uint32_t stop;
+	/* Active/standby (controlplane/state/): 1 while another node holds the service's
+	 * shared addresses, or this one is still loading it. Every received packet is then
+	 * dropped (standby): no media accepted, no ARP/ND/ICMP answered. cp: rw (relaxed
+	 * store), dp: ro (one relaxed load per RX burst). Relaxed is enough: the flag guards
+	 * no data; a burst read on either side of a change is dropped or relayed whole, and
+	 * what relaying reads (flow entries) is published by the flow tables themselves. */
+	uint32_t standby;
 };
 
 /* Address index of dst (network order, family af) among port p's media addresses, or -1

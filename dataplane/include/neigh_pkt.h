@@ -21,6 +21,15 @@
 int mr_neigh_pkt_solicit(struct rte_mbuf *m, const struct mr_dp_port *p,
 			 const struct mr_ep *target);
 
+/* Fill m (as above) with an announcement of port p's address addr (family MR_AF4: one of
+ * its IPv4 media addresses; MR_AF6: its IPv6 address) at a takeover: a gratuitous ARP
+ * request, broadcast, sender and target address addr (RFC 5227 §3), or an unsolicited
+ * neighbor advertisement to all-nodes with the Override flag and the target link-layer
+ * address option (RFC 4861 §7.2.6). 0, or -EAFNOSUPPORT when p has no address of that
+ * family. */
+int mr_neigh_pkt_announce(struct rte_mbuf *m, const struct mr_dp_port *p,
+			  const struct mr_ep *addr);
+
 /* What a neighbor said in m: its address (port 0) and MAC, and whether it answers a probe
  * (*reply: an ARP reply that is not gratuitous, RFC 826; a neighbor advertisement with the
  * Solicited flag, RFC 4861 §4.4) or announces itself unasked (gratuitous ARP, unsolicited

@@ -36,6 +36,7 @@
 #include "dp_priv.h"
 #include "flow_table.h"
 #include "flows.h"
+#include "neigh_pkt.h"
 #include "pkt_parse.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
@@ -1649,6 +1650,79 @@ build_ip6(uint8_t *b, const uint8_t *dmac, const uint8_t *smac, const uint8_t *s
 	return 14 + 40 + ilen;
 }
 
+/* Active/standby (struct mr_dp standby): a standby drops every frame, media and ARP alike,
+ * counted as standby, and sends nothing; cleared, the same packets relay and are answered.
+ * The announcement of a takeover reads back as a gratuitous ARP and an unsolicited NA. */
+static void
+test_standby(void **state)
+{
+	static const uint8_t zero6[6];
+	static const uint8_t peer4[4] = { 198, 18, 0, 50 };
+	const uint8_t *a4 = dp->port[P_A].addr4;
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s;
+	struct mr_ep x = X, l1, ip;
+	struct rte_mbuf *m;
+	uint8_t pl[64], b[64], mac[6];
+	uint16_t plen, len;
+	struct frame f;
+	int reply = -1;
+
+	(void)state;
+	s = sess_std(0, 20400, 20402);
+	l1 = s->leg[1].local;
+	plen = rtp(pl, 0, 1, 0, 0x5, 8);
+	build_udp(&f, MAC_B, XMAC, &x, &l1, pl, plen, &PLAIN);
+	len = build_arp(b, 1, XMAC, peer4, zero6, a4, BCAST);
+
+	__atomic_store_n(&dp->standby, 1, __ATOMIC_RELAXED);
+	inject_f(P_B, &f);
+	inject(P_A, b, len);
+	mr_worker_iteration(w, T0);
+	assert_int_equal(w->stats.drops[MR_DROP_STANDBY], 2);
+	assert_int_equal(w->stats.rx_pkts, 2);
+	assert_int_equal(w->stats.arp_replies, 0);
+	assert_int_equal(w->stats.relayed, 0);
+	assert_int_equal(drops_total(w), 2);
+	assert_quiet();
+
+	__atomic_store_n(&dp->standby, 0, __ATOMIC_RELAXED);
+	inject_f(P_B, &f);
+	mr_worker_iteration(w, T0 + 1);
+	rte_pktmbuf_free(take1(P_A, 0));
+	assert_int_equal(w->stats.relayed, 1);
+	inject(P_A, b, len);
+	mr_worker_iteration(w, T0 + 2);
+	rte_pktmbuf_free(take1(P_A, 0));
+	assert_int_equal(w->stats.arp_replies, 1);
+	assert_int_equal(w->stats.drops[MR_DROP_STANDBY], 2);
+	assert_quiet();
+
+	/* RFC 5227 §3 / RFC 4861 §7.2.6 announcements, read back by the neighbor parser. */
+	m = rte_pktmbuf_alloc(pool);
+	assert_non_null(m);
+	memset(&ip, 0, sizeof(ip));
+	ip.family = MR_AF4;
+	memcpy(ip.a, a4, 4);
+	assert_int_equal(mr_neigh_pkt_announce(m, &dp->port[P_A], &ip), 0);
+	assert_int_equal(mr_neigh_pkt_learn(m, &x, mac, &reply), 0);
+	assert_int_equal(x.family, MR_AF4);
+	assert_memory_equal(x.a, a4, 4);
+	assert_memory_equal(mac, MAC_A, 6);
+	assert_int_equal(reply, 0);		/* gratuitous: not a reply */
+	assert_memory_equal(rte_pktmbuf_mtod(m, uint8_t *), BCAST, 6);
+	ip.family = MR_AF6;
+	memcpy(ip.a, dp->port[P_A].addr6, 16);
+	assert_int_equal(mr_neigh_pkt_announce(m, &dp->port[P_A], &ip), 0);
+	reply = -1;
+	assert_int_equal(mr_neigh_pkt_learn(m, &x, mac, &reply), 0);
+	assert_int_equal(x.family, MR_AF6);
+	assert_memory_equal(x.a, dp->port[P_A].addr6, 16);
+	assert_memory_equal(mac, MAC_A, 6);
+	assert_int_equal(reply, 0);		/* unsolicited */
+	rte_pktmbuf_free(m);
+}
+
 static void
 test_slowpath(void **state)
 {
@@ -2814,6 +2888,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_vlan, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rtp_stats, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_slowpath, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_standby, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_commands, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_owner_map, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cmdq_bounded, case_up, case_down),

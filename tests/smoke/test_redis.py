@@ -119,6 +119,15 @@ def _restart(env, d):
 	h.wait_for(resolved, 15, what="the relay to resolve the restored remotes' neighbors")
 
 
+def _relay_both(a, b, s, ka, kb, name, when):
+	"""Session s relays both ways between host sockets a (leg 0) and b (leg 1): prime, then
+	5 packets each way. ka, kb: (SSRC, next sequence number) of a's and b's streams."""
+	sa = h.prime(a, s.local[0], b, ka[0], seq0=ka[1])
+	sb = h.prime(b, s.local[1], a, kb[0], seq0=kb[1])
+	h.relay_check(a, s.local[0], b, 5, ka[0], f"{name} A->B {when}", sa, want_from=s.local[1])
+	h.relay_check(b, s.local[1], a, 5, kb[0], f"{name} B->A {when}", sb, want_from=s.local[0])
+
+
 def _record(identity, sid):
 	text = _rcli("HGET", f"mrelay:{identity}:sessions", sid)
 	return json.loads(text) if text else None
@@ -272,12 +281,8 @@ def test_redis_restart_keeps_calls(env):
 
 		# After: the same ports relay again, without a new signalling exchange (priming
 		# first: the relay resolves the hosts' addresses again).
-		sa = h.prime(a, plain.local[0], b, 0x7E000001, seq0=sa)
-		sb = h.prime(b, plain.local[1], a, 0x7E000002, seq0=sb)
-		h.relay_check(a, plain.local[0], b, 5, 0x7E000001, "plain A->B after restart", sa,
-			      want_from=plain.local[1])
-		h.relay_check(b, plain.local[1], a, 5, 0x7E000002, "plain B->A after restart", sb,
-			      want_from=plain.local[0])
+		_relay_both(a, b, plain, (0x7E000001, sa), (0x7E000002, sb), "plain",
+			    "after restart")
 		after = [(1, s) for s in range(10, 20)]
 		_srtp_in(e, srtp.local[1], c, rx, 0x5E000001, after, "SRTP in after restart")
 		_srtp_out(c, srtp.local[0], e, tx, 0x5E000002, after, "SRTP out after restart")
@@ -498,3 +503,198 @@ def test_redis_restart_keeps_rooms(env):
 		d.kill()
 		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
 		      f"mrelay:{identity}:heartbeat")
+
+
+# ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") -----------------------
+
+def _ha_daemon(env, name, identity, role, node):
+	"""A daemon of service identity with state.role role as node, on the shared addresses
+	(RELAY4_B, RELAY6_B) and its own TAP; started, its TAP on the bridge."""
+	port, _ = _redis()
+	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
+	with open(d.conf, "a") as f:
+		f.write(_state_conf(identity, port, f'\trole = "{role}";\n\tnode = "{node}";\n'))
+	env.start_daemon(d)
+	return d
+
+
+def _ha(d):
+	return d.ok("GET", "/v1/health", want=200)["state"]
+
+
+def _mac(d):
+	return d.ok("GET", "/v1/stats", want=200)["ports"][0]["mac"].lower()
+
+
+def _garp_from(sock, mac, addr, timeout):
+	"""Wait on packet socket sock for a gratuitous ARP (RFC 5227 §3: a request whose sender
+	and target are addr) from mac. True when one came within timeout s."""
+	want_ip = socket.inet_aton(addr)
+	want_mac = h.mac_bytes(mac)
+	deadline = time.monotonic() + timeout
+	while time.monotonic() < deadline:
+		sock.settimeout(max(0.01, deadline - time.monotonic()))
+		try:
+			f = sock.recv(2048)
+		except socket.timeout:
+			return False
+		if len(f) < 42 or f[12:14] != b"\x08\x06":
+			continue
+		arp = f[14:42]
+		if arp[6:8] == b"\x00\x01" and arp[8:14] == want_mac and arp[14:18] == want_ip \
+				and arp[24:28] == want_ip:
+			return True
+	return False
+
+
+def _standby_drops(d):
+	return sum(lc["drops"].get("standby", 0) for lc in d.stats()["lcores"])
+
+
+def test_redis_standby_takeover(env):
+	"""Two mrelayd share a service (identity) and its addresses on one bridge: the active
+	relays a call, the standby is silent and refuses the service's objects (503). SIGKILL
+	of the active: the standby takes the lock once it expired, loads the session from Redis,
+	announces the addresses (gratuitous ARP, checked on the hosts' link) and relays the same
+	call on the same local address and port, the hosts unchanged."""
+	identity = f"smoke-ha-{h.PID}"
+	act = _ha_daemon(env, "ha1", identity, "active", "node-a")
+	sb = None
+	try:
+		h.wait_for(lambda: _ha(act)["role"] == "active", 10, what="node-a to be active")
+		sb = _ha_daemon(env, "ha2", identity, "standby", "node-b")
+		h.wait_for(lambda: _ha(sb)["active_node"] == "node-a", 10,
+			   what="the standby to see node-a holding the service")
+		st = _ha(sb)
+		eq(st["role"], "standby", "role of the second node")
+		eq(st["node"], "node-b", "node name")
+		code, body, _ = sb.api("POST", "/v1/sessions", {"legs": [{}, {}]})
+		eq(code, 503, f"POST /v1/sessions on the standby ({body})")
+		eq(body["error"], "state: standby of node node-a", "the standby's refusal")
+		eq(sb.api("GET", "/v1/sessions")[0], 503, "GET /v1/sessions on the standby")
+
+		pa, pb = env.ports(2)
+		a = env.host.udp(NS_V4[0], pa)
+		b = env.host.udp(NS_V4[1], pb)
+		s = act.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}],
+			       label="ha")
+		sa = h.prime(a, s.local[0], b, 0x7E0000A1, seq0=1)
+		sb_seq = h.prime(b, s.local[1], a, 0x7E0000A2, seq0=1)
+		sa = h.relay_check(a, s.local[0], b, 5, 0x7E0000A1, "A->B on the active", sa,
+				   want_from=s.local[1])
+		h.wait_for(lambda: _record(identity, s.id) is not None, 10,
+			   what="the session in Redis")
+		mac_a, mac_b = _mac(act), _mac(sb)
+		check(mac_a != mac_b, "the two nodes have the same MAC address")
+		eq(env.host.mac_of(RELAY4_B), mac_a, "the hosts' neighbor entry before")
+		check(_standby_drops(act) == 0, "the active counted standby drops")
+
+		# Every frame the hosts' link sees (ETH_P_ALL; protocol 0 would receive none).
+		with h.inside(env.host.ns):
+			garp = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+		garp.bind(("eth0", 0))
+		t0 = time.monotonic()
+		act.stop(signal.SIGKILL)
+		# The hosts go on sending, unchanged, until the standby relays.
+		relayed = None
+		seq = sa
+		while time.monotonic() - t0 < 15:
+			a.sendto(h.rtp(seq, 0x7E0000A1, payload=b"during"), s.local[0])
+			seq += 1
+			if h.recv_n(b, 1, timeout=0.02):
+				relayed = time.monotonic() - t0
+				break
+		check(relayed is not None, "the standby relayed nothing within 15 s of the "
+		      f"active's death; its log:\n{sb.log_tail(20)}")
+		st = _ha(sb)
+		h.log(f"takeover: first packet relayed by the standby {relayed * 1000:.0f} ms "
+		      f"after SIGKILL of the active (lock seen free -> relaying: "
+		      f"{st['last_takeover_ms']} ms)")
+		eq(st["role"], "active", "role of node-b after the takeover")
+		eq(st["active_node"], "node-b", "holder after the takeover")
+		eq(st["takeovers"], 1, "takeovers")
+		eq(st["restored"], 1, "sessions loaded at the takeover")
+		try:
+			check(_garp_from(garp, mac_b, RELAY4_B, 5),
+			      "no gratuitous ARP for the shared address from the standby's MAC")
+		finally:
+			garp.close()
+		h.wait_for(lambda: env.host.mac_of(RELAY4_B) == mac_b, 5,
+			   what="the hosts' neighbor entry to move to the standby's MAC")
+
+		g = sb.ok("GET", f"/v1/sessions/{s.id}")
+		eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
+		   "local endpoints on the standby")
+		h.drain(a)
+		h.drain(b)
+		_relay_both(a, b, s, (0x7E0000A1, seq), (0x7E0000A2, sb_seq), "call",
+			    "after the takeover")
+		eq(sb.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE on the new active")
+		rc = sb.stop(signal.SIGTERM)
+		eq(rc, 0, f"exit status (log tail:\n{sb.log_tail(10)})")
+	finally:
+		act.kill()
+		if sb is not None:
+			sb.kill()
+		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
+		      f"mrelay:{identity}:heartbeat")
+
+
+def test_redis_active_fenced(env):
+	"""An active whose lock another node took (overwritten in Redis) fences itself at once:
+	media to its addresses counts as standby drops, the service's REST requests get 503
+	naming the holder, and it does not take the service back while the other holds it. Once
+	the lock is free it takes the service again, from Redis."""
+	identity = f"smoke-fence-{h.PID}"
+	lock = f"mrelay:{identity}:heartbeat"
+	d = _ha_daemon(env, "ha3", identity, "active", "node-c")
+	try:
+		h.wait_for(lambda: _ha(d)["role"] == "active", 10, what="node-c to be active")
+		eq(_rcli("GET", lock), "node-c", "the lock's value")
+		pa, pb = env.ports(2)
+		a = env.host.udp(NS_V4[0], pa)
+		b = env.host.udp(NS_V4[1], pb)
+		s = d.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}])
+		seq = h.prime(a, s.local[0], b, 0x7E0000B1, seq0=1)
+		h.wait_for(lambda: _record(identity, s.id) is not None, 10,
+			   what="the session in Redis")
+
+		_rcli("SET", lock, "intruder", "PX", "60000")
+		h.wait_for(lambda: _ha(d)["role"] == "standby", 5, what="node-c to fence itself")
+		h.wait_for(lambda: _ha(d)["active_node"] == "intruder", 5,
+			   what="the fenced node to see the new holder")
+		st = _ha(d)
+		eq(st["fenced"], 1, "fences")
+		code, body, _ = d.api("POST", "/v1/sessions", {"legs": [{}, {}]})
+		eq(code, 503, f"POST /v1/sessions when fenced ({body})")
+		eq(body["error"], "state: standby of node intruder", "the fenced node's refusal")
+		eq(d.api("DELETE", f"/v1/sessions/{s.id}")[0], 503, "DELETE when fenced")
+		before = _standby_drops(d)
+		for i in range(10):
+			a.sendto(h.rtp(seq + i, 0x7E0000B1, payload=b"fenced"), s.local[0])
+		h.wait_for(lambda: _standby_drops(d) >= before + 10, 5,
+			   what="the fenced node to count standby drops")
+		h.expect_none(b, wait=0.3, what="a packet relayed by the fenced node")
+		m = d.ok("GET", "/metrics", want=200)
+		check("mrelay_state_active 0" in m, "/metrics: mrelay_state_active is not 0")
+		check('reason="standby"' in m, "/metrics has no standby drop reason")
+		# The fenced node's copy is gone, Redis' stays (the holder's).
+		check(_record(identity, s.id) is not None, "the fenced node deleted the record")
+		time.sleep(0.5)
+		eq(_ha(d)["role"], "standby", "node-c took the service back while held")
+
+		# The lock free again: node-c takes it (nobody else) and loads the session.
+		_rcli("DEL", lock)
+		h.wait_for(lambda: _ha(d)["role"] == "active", 10, what="node-c to take over")
+		eq(_rcli("GET", lock), "node-c", "the lock's value after the takeover")
+		g = d.ok("GET", f"/v1/sessions/{s.id}")
+		eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
+		   "local endpoints after taking the service back")
+		h.drain(b)
+		h.prime(a, s.local[0], b, 0x7E0000B1, seq0=seq + 10)
+		eq(d.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE after the takeover")
+		h.wait_for(lambda: _record(identity, s.id) is None, 10,
+			   what="the deleted session to leave Redis")
+	finally:
+		d.kill()
+		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms", lock)

@@ -665,6 +665,9 @@ test_bad_lcores_eal(void **state)
 	run_bad(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A state group's first line; its next line is bad.conf:6. */
+#define ST_A "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n "
+
 static void
 test_bad_relay_api_log(void **state)
 {
@@ -736,6 +739,23 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:6: state.restore:", "must be true or false" },
 		{ MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"a\";\n host = 1; };\n",
 		  "bad.conf:6: state.host:", "unknown key" },
+		{ MINIMAL ST_A "role = \"auto\"; };\n",
+		  "bad.conf:6: state.role:", "'auto' is not one of \"single\", \"active\", "
+		  "\"standby\"" },
+		{ MINIMAL ST_A "role = 1; };\n",
+		  "bad.conf:6: state.role:", "must be a string" },
+		{ MINIMAL ST_A "node = \"\"; };\n",
+		  "bad.conf:6: state.node:", "must be 1 to 63 characters" },
+		{ MINIMAL ST_A "node = \"a b\"; };\n",
+		  "bad.conf:6: state.node:", "only letters, digits" },
+		{ MINIMAL ST_A "heartbeat_ms = 5; };\n",
+		  "bad.conf:6: state.heartbeat_ms:", "between 10 and 10000" },
+		{ MINIMAL ST_A "takeover_ms = 60001; };\n",
+		  "bad.conf:6: state.takeover_ms:", "between 50 and 60000" },
+		{ MINIMAL ST_A "takeover_ms = 150; };\n",
+		  "bad.conf:6: state.takeover_ms:", "at least twice heartbeat_ms (100)" },
+		{ MINIMAL ST_A "heartbeat_ms = 300; };\n",
+		  "bad.conf:6: state.heartbeat_ms:", "takeover_ms (500) must be at least twice" },
 		/* libconfig 1.5 would read these back as 1 and 705032704. */
 		{ MINIMAL "relay = { max_sessions = 4294967297; };\n",
 		  "bad.conf:5: relay.max_sessions:", "integer 4294967297 does not fit in 32 bits" },
@@ -798,6 +818,16 @@ test_bad_relay_api_log(void **state)
 
 /* state = { }: off by default; the values and defaults when given. */
 static void
+expect_role(const struct mr_state_conf *st, unsigned int role, const char *node,
+	    unsigned int heartbeat_ms, unsigned int takeover_ms)
+{
+	assert_int_equal(st->role, role);
+	assert_string_equal(st->node, node);
+	assert_int_equal(st->heartbeat_ms, heartbeat_ms);
+	assert_int_equal(st->takeover_ms, takeover_ms);
+}
+
+static void
 test_state(void **state)
 {
 	struct mr_config cfg;
@@ -817,6 +847,17 @@ test_state(void **state)
 	assert_int_equal(cfg.state.queue, 100000);
 	assert_int_equal(cfg.state.restore, 1);
 	assert_int_equal(cfg.state.restore_timeout_ms, 5000);
+	/* Active/standby: off (single) by default. */
+	expect_role(&cfg.state, MR_STATE_SINGLE, "", 100, 500);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"svc\"; "
+			      "role = \"standby\"; node = \"edge-2.b_c\"; heartbeat_ms = 50; "
+			      "takeover_ms = 300; };\n", &cfg, err, sizeof(err)), 0);
+	expect_role(&cfg.state, MR_STATE_STANDBY, "edge-2.b_c", 50, 300);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"svc\"; "
+			      "role = \"active\"; };\n", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.state.role, MR_STATE_ACTIVE);
 	mr_config_free(&cfg);
 	assert_int_equal(load(MINIMAL "state = { redis = \"[::1]:6379\"; identity = \"x\"; "
 			      "queue = 16; restore = false; restore_timeout = 2; };\n", &cfg, err,
