@@ -213,6 +213,23 @@ def test_openapi_drive_all(env):
 	call("get", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 	call("delete", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 
+	# Voice messages (the smoke daemon has messages.directory): an upload, a bad one.
+	import test_messages as tm
+	data = tm.make_ogg(env, "openapi.ogg", buffers=10)
+	got = {}
+	for raw, want in ((data, 201), (data[:-5], 400)):
+		st, got[want], hd = tm.upload(d, raw)
+		eq(st, want, f"POST /v1/messages ({str(got[want])[:200]})")
+		v.reply("/v1/messages", "post", st, got[want], hd)
+	msg = got[201]
+	call("post", "/v1/messages", body={"from_recording": "no-such-file"}, want=404)
+	call("get", "/v1/messages", want=200)
+	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=200)
+	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=200)
+	call("delete", "/v1/messages/{id}", {"id": msg["id"]}, want=204)
+	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=404)
+	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=404)
+
 	# Per-flow capture (the smoke daemon has capture.directory): a session's leg.
 	sess = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
 	cap = call("post", "/v1/captures", body={"session": sess["id"], "leg": 0, "packets": 10,

@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Voice messages (docs/API.md "Voice messages"): a real Ogg/Opus file made by GStreamer
+(audiotestsrc ! opusenc ! oggmux) is uploaded, listed, fetched and deleted; uploads that are
+not valid Ogg/Opus (bad CRC, truncated, not Opus, wrong content type, too large) get 400s
+(413, 415) naming the problem; a message played into a forwarding room reaches every
+participant from its own endpoint with its own SSRC, as many 20 ms packets as the message
+has, the tone intact, and the playback ends with an event."""
+
+import os
+import struct
+import subprocess
+
+import harness as h
+from harness import check, eq
+
+TONE = 440
+BUFFERS = 50			# audiotestsrc buffers of 1024 samples at 48 kHz: about 1.07 s
+
+
+def _need_gst():
+	for tool in ("gst-launch-1.0",):
+		if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+			raise h.Skip(f"{tool} not installed (scripts/setup installs it)")
+
+
+def make_ogg(env, name, buffers=BUFFERS, freq=TONE):
+	"""An Ogg/Opus file from GStreamer: a mono tone, 20 ms frames."""
+	_need_gst()
+	path = os.path.join(env.workdir, name)
+	p = subprocess.run(["gst-launch-1.0", "-q", "audiotestsrc", f"num-buffers={buffers}",
+			    f"freq={freq}", "volume=0.5", "!",
+			    "audio/x-raw,rate=48000,channels=1", "!", "audioconvert", "!",
+			    "opusenc", "frame-size=20", "!", "oggmux", "!", "filesink",
+			    f"location={path}"],
+			   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+	eq(p.returncode, 0, f"GStreamer making {name}: {p.stdout[-300:]}")
+	with open(path, "rb") as f:
+		return f.read()
+
+
+def ogg_pages(data):
+	"""(offset, length) of each Ogg page (RFC 3533 §6)."""
+	out, off = [], 0
+	while off + 27 <= len(data):
+		n = data[off + 26]
+		body = sum(data[off + 27:off + 27 + n])
+		out.append((off, 27 + n + body))
+		off += 27 + n + body
+	return out
+
+
+def _crc_table():
+	t = []
+	for i in range(256):
+		r = i << 24
+		for _ in range(8):
+			r = ((r << 1) ^ 0x04C11DB7) if r & 0x80000000 else r << 1
+		t.append(r & 0xFFFFFFFF)
+	return t
+
+
+CRC = _crc_table()
+
+
+def fix_crc(buf, off, length):
+	"""Recompute the CRC of the page at off (RFC 3533 §6) after an edit."""
+	buf[off + 22:off + 26] = b"\0\0\0\0"
+	c = 0
+	for b in buf[off:off + length]:
+		c = ((c << 8) & 0xFFFFFFFF) ^ CRC[((c >> 24) ^ b) & 0xFF]
+	buf[off + 22:off + 26] = struct.pack("<I", c)
+
+
+def opus_packets(data):
+	"""The audio packets' count and 48 kHz samples, from the segment tables and TOCs
+	(RFC 6716 §3.1), independently of the daemon's reader."""
+	pkts, cur = [], b""
+	for off, _ in ogg_pages(data):
+		n = data[off + 26]
+		lace = data[off + 27:off + 27 + n]
+		p = off + 27 + n
+		for v in lace:
+			cur += data[p:p + v]
+			p += v
+			if v < 255:
+				pkts.append(cur)
+				cur = b""
+	audio = pkts[2:]
+	samples = 0
+	for pk in audio:
+		cfg = pk[0] >> 3
+		if cfg < 12:
+			fs = (480, 960, 1920, 2880)[cfg & 3]
+		elif cfg < 16:
+			fs = (480, 960)[cfg & 1]
+		else:
+			fs = (120, 240, 480, 960)[cfg & 3]
+		c = pk[0] & 3
+		frames = 1 if c == 0 else 2 if c in (1, 2) else pk[1] & 0x3F
+		samples += fs * frames
+	return len(audio), samples
+
+
+def upload(d, data, ctype="audio/ogg"):
+	return d.api("POST", "/v1/messages", raw=data, headers={"Content-Type": ctype})
+
+
+def download(d, mid):
+	return d.get_bytes(f"/v1/messages/{mid}/ogg")
+
+
+def _err(st, body, want_status, want_text, what):
+	eq(st, want_status, f"{what}: status ({body})")
+	msg = body.get("error") if isinstance(body, dict) else None
+	check(isinstance(msg, str) and want_text in msg,
+	      f"{what}: error {msg!r}, want it to contain {want_text!r}")
+
+
+def test_messages_upload(env):
+	"""Upload, list, metadata, download (byte for byte), delete; invalid uploads refused
+	with the problem named."""
+	d = env.main
+	data = make_ogg(env, "msg-upload.ogg")
+	npk, samples = opus_packets(data)
+	check(npk > 40, f"GStreamer's file has {npk} packets")
+
+	st, m, hd = upload(d, data)
+	eq(st, 201, f"POST /v1/messages: {m}")
+	mid = m["id"]
+	h.CLEANUP.add(f"message {mid}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{mid}", timeout=3))
+	eq(hd.get("location"), f"/v1/messages/{mid}", "Location")
+	eq((m["size"], m["packets"], m["duration_ms"], m["channels"]),
+	   (len(data), npk, samples // 48, 1), f"metadata {m}")
+	check(isinstance(m["created"], int) and m["created"] > 1600000000, f"created {m}")
+	eq(d.ok("GET", f"/v1/messages/{mid}"), m, "GET /v1/messages/{id}")
+	lst = d.ok("GET", "/v1/messages")["messages"]
+	check(any(x["id"] == mid for x in lst), f"{mid} in the list {lst}")
+	st, got, ctype = download(d, mid)
+	eq((st, ctype), (200, "audio/ogg"), "download")
+	check(got == data, "the download is the upload, byte for byte")
+
+	# Invalid uploads: each names its problem.
+	pages = ogg_pages(data)
+	bad = bytearray(data)
+	off2 = pages[2][0]
+	bad[off2 + 30] ^= 0x40
+	st, b, _ = upload(d, bytes(bad))
+	_err(st, b, 400, "body: page 2: bad CRC", "bad CRC")
+	st, b, _ = upload(d, data[:len(data) - 7])
+	_err(st, b, 400, "body: page", "truncated")
+	check("truncated" in b["error"], f"truncated: {b}")
+	st, b, _ = upload(d, data[:pages[-1][0]])
+	_err(st, b, 400, "end-of-stream", "cut at a page boundary")
+	notopus = bytearray(data)
+	notopus[28:36] = b"Speex   "
+	st, b, _ = upload(d, bytes(notopus))
+	_err(st, b, 400, "body: page 0: bad CRC", "OpusHead replaced (CRC first)")
+	fix_crc(notopus, 0, pages[0][1])
+	st, b, _ = upload(d, bytes(notopus))
+	_err(st, b, 400, "body: page 0: packet 0: not an OpusHead header", "not Opus")
+	st, b, _ = upload(d, b"RIFF\x00\x00\x00\x00WAVEfmt ")
+	_err(st, b, 400, "body: page 0: not an Ogg page", "a WAV header")
+	st, b, _ = upload(d, data, ctype="text/plain")
+	_err(st, b, 415, "content-type", "text/plain")
+	st, b, _ = upload(d, b"\x00" * (h.MESSAGES_MAX_BYTES + 1))
+	_err(st, b, 413, "body: larger than", "too large")
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": "../../etc/passwd"})
+	_err(st, b, 400, "from_recording", "from_recording with a path")
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": "no-such-file"})
+	_err(st, b, 404, "from_recording", "from_recording of a missing file")
+	st, b, _ = d.api("POST", "/v1/messages", {"x": 1})
+	_err(st, b, 400, "x: unknown field", "unknown field")
+
+	for path in ("/v1/messages/0123456789abcdef", "/v1/messages/zz",
+		     "/v1/messages/0123456789abcdef/ogg", f"/v1/messages/{mid}/wav"):
+		st, b, _ = d.api("GET", path)
+		eq(st, 404, f"GET {path}: {b}")
+	st, b, _ = d.api("DELETE", f"/v1/messages/{mid}")
+	eq(st, 204, f"DELETE: {b}")
+	st, b, _ = d.api("DELETE", f"/v1/messages/{mid}")
+	eq(st, 404, f"second DELETE: {b}")
+	st, _, _ = download(d, mid)
+	eq(st, 404, "download of a deleted message")
+	check(all(x["id"] != mid for x in d.ok("GET", "/v1/messages")["messages"]),
+	      "deleted message still listed")
