@@ -535,6 +535,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		}
 		now = rte_get_tsc_cycles();
 		mr_webrtc_tick(a->webrtc, now);
+		mr_rooms_play_tick(a->rooms, now);
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);

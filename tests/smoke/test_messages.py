@@ -10,8 +10,11 @@ import os
 import struct
 import subprocess
 
+import asyncio
+
 import harness as h
-from harness import check, eq
+import test_rooms as tr
+from harness import NS_V4, check, eq
 
 TONE = 440
 BUFFERS = 50			# audiotestsrc buffers of 1024 samples at 48 kHz: about 1.07 s
@@ -71,9 +74,10 @@ def fix_crc(buf, off, length):
 	buf[off + 22:off + 26] = struct.pack("<I", c)
 
 
-def opus_packets(data):
+def opus_packets(data, want_list=False):
 	"""The audio packets' count and 48 kHz samples, from the segment tables and TOCs
-	(RFC 6716 §3.1), independently of the daemon's reader."""
+	(RFC 6716 §3.1), independently of the daemon's reader (and the packets themselves
+	with want_list)."""
 	pkts, cur = [], b""
 	for off, _ in ogg_pages(data):
 		n = data[off + 26]
@@ -98,6 +102,8 @@ def opus_packets(data):
 		c = pk[0] & 3
 		frames = 1 if c == 0 else 2 if c in (1, 2) else pk[1] & 0x3F
 		samples += fs * frames
+	if want_list:
+		return audio
 	return len(audio), samples
 
 
@@ -184,3 +190,100 @@ def test_messages_upload(env):
 	eq(st, 404, "download of a deleted message")
 	check(all(x["id"] != mid for x in d.ok("GET", "/v1/messages")["messages"]),
 	      "deleted message still listed")
+
+
+def test_messages_play_room(env):
+	"""A message played into a forwarding room of three participants: each gets every
+	packet of the message, byte for byte, in order, with one new SSRC, consecutive sequence
+	numbers and 20 ms timestamps, from its own endpoint; a WebSocket participant gets
+	message_started and message_ended; DELETE stops a playback; errors are named."""
+	tr._need_ws()
+	d = env.main
+	data = make_ogg(env, "msg-play.ogg")
+	want = opus_packets(data, want_list=True)
+	st, m, _ = upload(d, data)
+	eq(st, 201, f"upload: {m}")
+	mid = m["id"]
+	h.CLEANUP.add(f"message {mid}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{mid}", timeout=3))
+	room = tr.create_room(d, name="voice")
+	bodies = [tr.create_part(d, room, n) for n in ("ann", "bob", "cat")]
+	ports = env.ports(3)
+	members = []
+	for i, b in enumerate(bodies):
+		ssrc = 0x56000001 + i
+		st, body, _ = d.api("POST", f"/v1/rooms/{room}/participants/{b['id']}/streams",
+				    {"ssrc": ssrc, "kind": "audio", "pt": tr.PT_OPUS})
+		eq(st, 201, f"publish: {body}")
+		members.append(tr.Member(b, None, env.host.udp(NS_V4[i], ports[i]), ssrc))
+	tr.latch(members)
+	tr.run_async(_play(d, room, mid, members, want))
+	d.api("DELETE", f"/v1/rooms/{room}")
+
+
+async def _play(d, room, mid, members, want):
+	base = f"/v1/rooms/{room}/playbacks"
+	peer = await tr.Peer.connect(d, "ann-ws")
+	try:
+		await peer.ok("join", "joined", token=members[0].body["token"])
+		await peer.settle(0.2)
+		for body, status, text in (({}, 400, "message: required"),
+					   ({"message": "0123456789abcdef"}, 404, "message"),
+					   ({"message": mid, "pt": 300}, 400, "pt"),
+					   ({"message": mid, "x": 1}, 400, "x: unknown field")):
+			st, b, _ = d.api("POST", base, body)
+			_err(st, b, status, text, f"POST {base} {body}")
+		st, b, _ = d.api("GET", f"{base}/99")
+		eq(st, 404, f"GET of an unknown playback: {b}")
+
+		st, pb, _ = d.api("POST", base, {"message": mid})
+		eq(st, 201, f"POST {base}: {pb}")
+		eq((pb["state"], pb["message"], pb["packets"], pb["pt"]),
+		   ("playing", mid, len(want), tr.PT_OPUS), f"playback {pb}")
+		ssrc = pb["ssrc"]
+		check(ssrc not in [x.ssrc for x in members], f"playback SSRC {ssrc:#x} is new")
+		e = await peer.event("message_started", timeout=3)
+		eq((e["playback"], e["message"], e["ssrc"]), (pb["id"], mid, ssrc), "message_started")
+		# The message lasts about a second; allow for a slow machine, not for loss.
+		for mb in members:
+			got = tr.recv_rtp(mb.sock, len(want), timeout=len(want) * 0.02 + 10)
+			pk = [(dt, frm) for dt, frm in got if h.rtp_ssrc(dt) == ssrc]
+			eq(len(pk), len(want), f"{mb.id}: packets of the message received")
+			for k, (dt, frm) in enumerate(pk):
+				eq(frm, mb.local, f"{mb.id}: source of packet {k}")
+				check(dt[12:] == want[k], f"{mb.id}: packet {k}'s payload is the file's")
+				eq(dt[1] & 0x7F, tr.PT_OPUS, f"{mb.id}: payload type")
+			seqs = [h.rtp_seq(dt) for dt, _ in pk]
+			check(all((seqs[i + 1] - seqs[i]) & 0xFFFF == 1 for i in range(len(seqs) - 1)),
+			      f"{mb.id}: sequence numbers not consecutive: {seqs[:8]}...")
+			tss = [struct.unpack("!I", dt[4:8])[0] for dt, _ in pk]
+			check(all((tss[i + 1] - tss[i]) & 0xFFFFFFFF == 960 for i in range(len(tss) - 1)),
+			      f"{mb.id}: timestamps not 20 ms apart")
+			check(pk[0][0][1] & 0x80, f"{mb.id}: marker bit on the first packet")
+		e = await peer.event("message_ended", timeout=5)
+		eq((e["playback"], e["reason"], e["sent"]), (pb["id"], "done", len(want)),
+		   f"message_ended {e}")
+		done = d.ok("GET", f"{base}/{pb['id']}")
+		eq((done["state"], done["sent"], done["dropped_no_mbuf"], done["dropped_ring_full"]),
+		   ("ended", len(want), 0, 0), f"ended playback {done}")
+		eq(done["copies"], len(want) * len(members), f"copies sent {done}")
+
+		# A second one, stopped at once.
+		st, pb2, _ = d.api("POST", base, {"message": mid, "pt": 96})
+		eq(st, 201, f"second playback: {pb2}")
+		st, b, _ = d.api("DELETE", f"{base}/{pb2['id']}")
+		eq(st, 204, f"DELETE of a playing playback: {b}")
+		e = await peer.event("message_ended", timeout=5, playback=pb2["id"])
+		eq(e["reason"], "stopped", f"message_ended of a stopped playback {e}")
+		eq(d.ok("GET", f"{base}/{pb2['id']}")["state"], "stopped", "state after DELETE")
+		lst = d.ok("GET", base)["playbacks"]
+		eq([x["id"] for x in lst], [pb["id"], pb2["id"]], "playbacks listed")
+		st, b, _ = d.api("DELETE", f"{base}/{pb2['id']}")
+		eq(st, 204, f"DELETE of an ended playback forgets it: {b}")
+		st, b, _ = d.api("GET", f"{base}/{pb2['id']}")
+		eq(st, 404, f"GET of a forgotten playback: {b}")
+		await asyncio.sleep(0.3)
+		for mb in members:	# what the stopped one sent before it stopped
+			tr.recv_rtp(mb.sock, 100, timeout=0.2)
+	finally:
+		await peer.ws.close()

@@ -226,6 +226,20 @@ def test_openapi_drive_all(env):
 	call("get", "/v1/messages", want=200)
 	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=200)
 	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=200)
+	# Played into a room (nobody in it: the packets are counted and dropped).
+	pr = call("post", "/v1/rooms", body={"name": "playback"}, want=201)
+	pids = {"room": pr["id"]}
+	pb = call("post", "/v1/rooms/{room}/playbacks", pids, body={"message": msg["id"]},
+		  want=201)
+	pids["playback"] = pb["id"]
+	call("post", "/v1/rooms/{room}/playbacks", pids, body={"message": "0" * 16}, want=404)
+	call("get", "/v1/rooms/{room}/playbacks", pids, want=200)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=200)
+	call("delete", "/v1/rooms/{room}/playbacks/{playback}", pids, want=204)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=200)
+	call("delete", "/v1/rooms/{room}/playbacks/{playback}", pids, want=204)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=404)
+	call("delete", "/v1/rooms/{room}", pids, want=204)
 	call("delete", "/v1/messages/{id}", {"id": msg["id"]}, want=204)
 	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=404)
 	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=404)
@@ -271,7 +285,7 @@ def test_openapi_drive_all(env):
 		  body={"ssrc": 77, "kind": "video", "pt": 96}, want=201)
 	s = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
 	ids = {"room": r["id"], "participant": p["id"], "stream": st["id"], "id": s["id"],
-	       "name": "no-such-file"}
+	       "name": "no-such-file", "playback": "1"}
 	try:
 		for path, ops in spec["paths"].items():
 			for m in METHODS:
