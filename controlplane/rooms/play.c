@@ -117,30 +117,38 @@ play_trim(struct mr_cp_room *r)
 	}
 }
 
+/* Is ssrc free in the room (no stream, no playing playback)? */
+static int
+play_ssrc_free(const struct mr_cp_room *r, uint32_t ssrc)
+{
+	const struct mr_cp_play *pl;
+
+	if (ssrc == 0 || mr_room_stream_by_ssrc(r, ssrc) != NULL)
+		return 0;
+	TAILQ_FOREACH(pl, &r->plays, link)
+		if (pl->state == PLAY_PLAYING && pl->ssrc == ssrc)
+			return 0;
+	return 1;
+}
+
 /* An SSRC no stream of the room has (RFC 3550 §8.1: chosen at random). */
 static int
 play_ssrc(const struct mr_cp_room *r, uint32_t *ssrc)
 {
-	const struct mr_cp_play *pl;
 	int tries;
 
 	for (tries = 0; tries < 16; tries++) {
 		if (getrandom(ssrc, sizeof(*ssrc), 0) != (ssize_t)sizeof(*ssrc))
 			return -errno;
-		if (*ssrc == 0 || mr_room_stream_by_ssrc(r, *ssrc) != NULL)
-			continue;
-		TAILQ_FOREACH(pl, &r->plays, link)
-			if (pl->state == PLAY_PLAYING && pl->ssrc == *ssrc)
-				break;
-		if (pl == NULL)
+		if (play_ssrc_free(r, *ssrc))
 			return 0;
 	}
 	return -EEXIST;
 }
 
 static int
-play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, json_t **o,
-	   json_t **out)
+play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, uint32_t *ssrc,
+	   json_t **o, json_t **out)
 {
 	char err[256], buf[MR_ECHO];
 	const char *key;
@@ -151,8 +159,9 @@ play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, json_t *
 	if (*o == NULL)
 		return mr_err(out, 400, "%s", err);
 	json_object_foreach(*o, key, x) {
-		if (strcmp(key, "message") != 0 && strcmp(key, "pt") != 0)
-			return mr_err(out, 400, "%s: unknown field (allowed: message, pt)",
+		if (strcmp(key, "message") != 0 && strcmp(key, "pt") != 0 &&
+		    strcmp(key, "ssrc") != 0)
+			return mr_err(out, 400, "%s: unknown field (allowed: message, pt, ssrc)",
 				      mr_json_echo(key, buf, sizeof(buf)));
 	}
 	*msg = json_string_value(json_object_get(*o, "message"));
@@ -166,6 +175,14 @@ play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, json_t *
 			return mr_err(out, 400, "pt: must be an RTP payload type, 0..127 (not "
 				      "72..76, RFC 5761 §4)");
 		*pt = (uint8_t)v;
+	}
+	*ssrc = 0;
+	x = json_object_get(*o, "ssrc");
+	if (x != NULL) {
+		v = json_is_integer(x) ? json_integer_value(x) : -1;
+		if (v < 1 || v > 0xffffffffLL)
+			return mr_err(out, 400, "ssrc: must be an integer, 1..4294967295");
+		*ssrc = (uint32_t)v;
 	}
 	return 0;
 }
@@ -186,9 +203,10 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	uint32_t ts0;
 	json_t *o = NULL;
 	uint8_t pt = PLAY_PT;
+	uint32_t ssrc = 0;
 	int rc;
 
-	rc = play_parse(body, len, &msg, &pt, &o, out);
+	rc = play_parse(body, len, &msg, &pt, &ssrc, &o, out);
 	if (rc != 0)
 		goto out;
 	if (r->mix != NULL) {
@@ -198,6 +216,11 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	}
 	TAILQ_FOREACH(q, &r->plays, link)
 		active += q->state == PLAY_PLAYING;
+	if (ssrc != 0 && !play_ssrc_free(r, ssrc)) {
+		rc = mr_err(out, 409, "ssrc: %" PRIu32 " is already sent in room %" PRIu32, ssrc,
+			    r->id);
+		goto out;
+	}
 	if (active >= PLAY_MAX_ACTIVE) {
 		rc = mr_err(out, 409, "playbacks: %u already playing in room %" PRIu32, active,
 			    r->id);
@@ -216,7 +239,8 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	empty = mr_room_dpmem_alloc(mr_sublist_size(0));
 	if (st->dp == NULL || empty == NULL)
 		goto nomem;
-	if (play_ssrc(r, &pl->ssrc) < 0 || getrandom(&seq0, sizeof(seq0), 0) < 0 ||
+	pl->ssrc = ssrc;
+	if ((ssrc == 0 && play_ssrc(r, &pl->ssrc) < 0) || getrandom(&seq0, sizeof(seq0), 0) < 0 ||
 	    getrandom(&ts0, sizeof(ts0), 0) < 0) {
 		rc = mr_err(out, 500, "playback: no SSRC free or no random numbers");
 		goto free_all;

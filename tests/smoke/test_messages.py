@@ -9,11 +9,15 @@ has, the tone intact, and the playback ends with an event."""
 import os
 import struct
 import subprocess
+import time
 
 import asyncio
+import base64
 
 import harness as h
+import test_mix as tmix
 import test_rooms as tr
+import test_srtp as ts
 from harness import NS_V4, check, eq
 
 TONE = 440
@@ -192,12 +196,18 @@ def test_messages_upload(env):
 	      "deleted message still listed")
 
 
+PLAY_SSRC = 0x5E550001		# the first playback's SSRC (the request names it)
+
+
 def test_messages_play_room(env):
-	"""A message played into a forwarding room of three participants: each gets every
-	packet of the message, byte for byte, in order, with one new SSRC, consecutive sequence
-	numbers and 20 ms timestamps, from its own endpoint; a WebSocket participant gets
-	message_started and message_ended; DELETE stops a playback; errors are named."""
+	"""A message played into a forwarding room of three plain participants and one SRTP
+	participant: each plain one gets every packet of the message, byte for byte, in order,
+	with the playback's SSRC, consecutive sequence numbers and 20 ms timestamps, from its own
+	endpoint; the SRTP one (GStreamer's srtpdec, under its own key) decodes the 440 Hz tone
+	for the message's duration; a WebSocket participant gets message_started and
+	message_ended; DELETE stops a playback; errors are named."""
 	tr._need_ws()
+	ts._need_gst()
 	d = env.main
 	data = make_ogg(env, "msg-play.ogg")
 	want = opus_packets(data, want_list=True)
@@ -216,8 +226,43 @@ def test_messages_play_room(env):
 				    {"ssrc": ssrc, "kind": "audio", "pt": tr.PT_OPUS})
 		eq(st, 201, f"publish: {body}")
 		members.append(tr.Member(b, None, env.host.udp(NS_V4[i], ports[i]), ssrc))
+	# The SRTP participant: latched by srtpenc's packets (authenticated SRTP latches at
+	# once), then GStreamer decrypts and decodes what it receives.
+	suite = "AES_CM_128_HMAC_SHA1_80"
+	k_d = ts.new_key(suite)
+	dan = tr.create_part(d, room, "dan", srtp={"remote_key": ts.sdes(suite, k_d)})
+	l_d = base64.b64decode(dan["srtp"]["local_key"].split("inline:")[1])
+	sd = 0x56000009
+	st, body, _ = d.api("POST", f"/v1/rooms/{room}/participants/{dan['id']}/streams",
+			    {"ssrc": sd, "kind": "audio", "pt": tr.PT_OPUS})
+	eq(st, 201, f"publish dan: {body}")
+	pd = env.ports(1)
+	sock_d = env.host.udp(NS_V4[3], pd)
+	for p in ts.capture(env, suite, k_d, n=5, ssrc=sd):
+		sock_d.sendto(p, h.parse_ep(dan["local"]))
+	sock_d.close()
+	h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{dan['id']}")
+		   .get("remote") is not None, 5, what="dan to latch")
 	tr.latch(members)
-	tr.run_async(_play(d, room, mid, members, want))
+	wav = os.path.join(env.workdir, "msg-play-srtp.wav")
+	rx = ts.receive(env, (NS_V4[3], pd), wav, suite, l_d, ssrc=PLAY_SSRC)
+	try:
+		time.sleep(0.5)		# paces nothing: the receiver's socket must exist
+		tr.run_async(_play(d, room, mid, members, want))
+	finally:
+		ts.stop_rx(rx)
+	_, _, secs = ts.tone_of(wav)
+	# RTP has no end trimming: the last frame's padding decodes too, so the tone is found
+	# by Goertzel filters away from both ends (test_mix.py), not by zero crossings.
+	pw, peak = tmix.tone_powers(wav, skip_s=0.1, tail_s=0.1)
+	check(peak > 1000 and pw[TONE] > 20 * max(pw[660], pw[880]),
+	      f"SRTP participant's decoded tone: powers {pw}, peak {peak} (want {TONE} Hz)")
+	# tone_of skips the first 100 ms; the decoder trims the pre-skip (312 samples).
+	dur = len(want) * 0.02 - 312 / 48000 - 0.1
+	check(abs(secs - dur) <= 0.02 + 1e-6,
+	      f"SRTP participant decoded {secs:.3f} s, want {dur:.3f} s (one frame)")
+	c = d.ok("GET", f"/v1/rooms/{room}/participants/{dan['id']}")["srtp"]["counters"]
+	check(c["encrypted"] >= len(want), f"dan's encrypted count {c}")
 	d.api("DELETE", f"/v1/rooms/{room}")
 
 
@@ -236,12 +281,14 @@ async def _play(d, room, mid, members, want):
 		st, b, _ = d.api("GET", f"{base}/99")
 		eq(st, 404, f"GET of an unknown playback: {b}")
 
-		st, pb, _ = d.api("POST", base, {"message": mid})
+		st, pb, _ = d.api("POST", base, {"message": mid, "ssrc": members[0].ssrc})
+		_err(st, pb, 409, "ssrc", "a playback SSRC a participant publishes")
+		st, pb, _ = d.api("POST", base, {"message": mid, "ssrc": PLAY_SSRC})
 		eq(st, 201, f"POST {base}: {pb}")
 		eq((pb["state"], pb["message"], pb["packets"], pb["pt"]),
 		   ("playing", mid, len(want), tr.PT_OPUS), f"playback {pb}")
 		ssrc = pb["ssrc"]
-		check(ssrc not in [x.ssrc for x in members], f"playback SSRC {ssrc:#x} is new")
+		eq(ssrc, PLAY_SSRC, "the SSRC asked for")
 		e = await peer.event("message_started", timeout=3)
 		eq((e["playback"], e["message"], e["ssrc"]), (pb["id"], mid, ssrc), "message_started")
 		# The message lasts about a second; allow for a slow machine, not for loss.
@@ -266,11 +313,13 @@ async def _play(d, room, mid, members, want):
 		done = d.ok("GET", f"{base}/{pb['id']}")
 		eq((done["state"], done["sent"], done["dropped_no_mbuf"], done["dropped_ring_full"]),
 		   ("ended", len(want), 0, 0), f"ended playback {done}")
-		eq(done["copies"], len(want) * len(members), f"copies sent {done}")
+		eq(done["copies"], len(want) * (len(members) + 1), f"copies sent {done}")
 
 		# A second one, stopped at once.
 		st, pb2, _ = d.api("POST", base, {"message": mid, "pt": 96})
 		eq(st, 201, f"second playback: {pb2}")
+		check(pb2["ssrc"] not in [x.ssrc for x in members] + [PLAY_SSRC],
+		      f"random SSRC {pb2['ssrc']:#x} is new")
 		st, b, _ = d.api("DELETE", f"{base}/{pb2['id']}")
 		eq(st, 204, f"DELETE of a playing playback: {b}")
 		e = await peer.event("message_ended", timeout=5, playback=pb2["id"])
