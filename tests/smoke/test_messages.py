@@ -336,3 +336,44 @@ async def _play(d, room, mid, members, want):
 			tr.recv_rtp(mb.sock, 100, timeout=0.2)
 	finally:
 		await peer.ws.close()
+
+
+def test_messages_from_recording(env):
+	"""A stopped recording file becomes a message ({"from_recording": name}): its packets
+	and duration are the recording's; the file's name is checked; a missing file is a 404."""
+	d = env.main
+	pa, pb = env.ports(2)
+	sa = env.host.udp(NS_V4[0], pa)
+	sb = env.host.udp(NS_V4[1], pb)
+	s = d.create([{"remote": h.fmt_ep(NS_V4[0], pa)}, {"remote": h.fmt_ep(NS_V4[1], pb)}])
+	h.prime(sa, s.local[0], sb, 0x5E5A0001, seq0=1)
+	st, rec, _ = d.api("POST", "/v1/recordings", {"session": s.id, "leg": "a"})
+	eq(st, 201, f"POST /v1/recordings: {rec}")
+	# CELT fullband 20 ms frames (RFC 6716 §3.1: config 31, mono, one frame).
+	opus = b"\xf8" + b"\x55" * 40
+	n = 25
+	for k in range(n):
+		sa.sendto(struct.pack("!BBHII", 0x80, 111, 100 + k, k * 960, 0x5E5A0002) + opus,
+			  s.local[0])
+	h.recv_n(sb, n, timeout=3)
+	h.wait_for(lambda: d.ok("GET", f"/v1/recordings/{rec['id']}")["packets"] >= n - 1, 10,
+		   what="the writer")
+	name = d.ok("GET", f"/v1/recordings/{rec['id']}")["files"][0]
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": name})
+	_err(st, b, 409, "from_recording", "a recording still being written")
+	s.delete()
+	h.wait_for(lambda: d.ok("GET", f"/v1/recordings/{rec['id']}")["state"] == "stopped", 10,
+		   what="the recording to stop with its session")
+	st, m, _ = d.api("POST", "/v1/messages", {"from_recording": name})
+	eq(st, 201, f"POST /v1/messages from_recording: {m}")
+	h.CLEANUP.add(f"message {m['id']}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{m['id']}", timeout=3))
+	eq((m["packets"], m["duration_ms"], m["channels"]), (n, n * 20, 1), f"message {m}")
+	st, data, _ = download(d, m["id"])
+	eq(st, 200, "download")
+	eq(opus_packets(data, want_list=True), [opus] * n, "the message's packets")
+	d.ok("DELETE", f"/v1/messages/{m['id']}")
+	d.ok("DELETE", f"/v1/recording-files/{name}")
+	d.ok("DELETE", f"/v1/recordings/{rec['id']}")
+	sa.close()
+	sb.close()
