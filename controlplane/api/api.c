@@ -145,6 +145,8 @@ struct api_req {
 	enum mr_http_method method;
 	int want_body;		/* POST/PATCH: buffer the body; otherwise it is discarded */
 	int too_big;		/* the body crossed max_body: answer 413 */
+	size_t max_body;	/* the route's limit (api.max_body unless it has its own) */
+	int raw;		/* the body is of the route's body_type, not JSON */
 	size_t seen;		/* body bytes received, kept or not */
 	char rest[MR_HTTP_SUBTREE_MAX + 1];	/* the id, or the rest of a subtree's path */
 	char *body;
@@ -657,13 +659,13 @@ origin_ok(const struct mr_api *api, const char *origin, const char *host)
 	return auth != NULL && host != NULL && strcasecmp(auth, host) == 0;
 }
 
-/* "application/json", any case, with or without parameters (RFC 9110 §8.3.1). */
+/* The media type t, any case, with or without parameters (RFC 9110 §8.3.1). */
 static int
-ctype_json(const char *v)
+ctype_is(const char *v, const char *t)
 {
-	size_t n = strlen(CT_JSON);
+	size_t n = strlen(t);
 
-	if (v == NULL || strncasecmp(v, CT_JSON, n) != 0)
+	if (v == NULL || strncasecmp(v, t, n) != 0)
 		return 0;
 	v += n;
 	while (*v == ' ' || *v == '\t')
@@ -717,19 +719,29 @@ request_check(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r
 	return 0;
 }
 
-/* A body must say it is JSON: a form a web page may post to any site without asking
- * (text/plain, application/x-www-form-urlencoded, multipart/form-data) is not. */
+/* A body must say it is JSON (or the route's own media type, an upload): a form a web
+ * page may post to any site without asking (text/plain, application/x-www-form-urlencoded,
+ * multipart/form-data) is not. */
 static int
 ctype_check(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r,
 	    enum MHD_Result *ret)
 {
-	if (!r->want_body || !r->has_body ||
-	    ctype_json(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						   MHD_HTTP_HEADER_CONTENT_TYPE)))
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_TYPE);
+
+	if (!r->want_body || !r->has_body || ctype_is(v, CT_JSON))
 		return 0;
+	if (r->rt->body_type != NULL && ctype_is(v, r->rt->body_type)) {
+		r->raw = 1;
+		return 0;
+	}
 	mr_guard_refuse(api->guard, MR_REFUSE_CONTENT_TYPE, conn_sa(conn_of(conn)),
 			"a body that is not application/json");
-	*ret = reply_err(conn, 415, "content-type: must be application/json");
+	if (r->rt->body_type != NULL)
+		*ret = reply_err(conn, 415, "content-type: must be application/json or %s",
+				 r->rt->body_type);
+	else
+		*ret = reply_err(conn, 415, "content-type: must be application/json");
 	return -1;
 }
 
@@ -871,7 +883,7 @@ dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 	const struct mr_http_route *rt = r->rt;
 	struct mr_http_req hr = {
 		.method = r->method, .method_name = names[r->method], .rest = r->rest,
-		.body = r->len ? r->body : NULL, .len = r->len,
+		.body = r->len ? r->body : NULL, .len = r->len, .raw = r->raw,
 		.limit = MR_HTTP_PAGE_LIMIT_DEFAULT,
 	};
 	json_t *body = NULL;
@@ -919,7 +931,7 @@ body_append(struct mr_api *api, struct api_req *r, const char *data, size_t n)
 	size_t cap;
 	char *p;
 
-	if (n > api->max_body - r->len) {
+	if (n > r->max_body - r->len) {
 		r->too_big = 1;
 		free(r->body);
 		r->body = NULL;
@@ -930,8 +942,8 @@ body_append(struct mr_api *api, struct api_req *r, const char *data, size_t n)
 		cap = r->cap != 0 ? r->cap : 1024;
 		while (cap < r->len + n)
 			cap *= 2;
-		if (cap > api->max_body)
-			cap = api->max_body;
+		if (cap > r->max_body)
+			cap = r->max_body;
 		p = realloc(r->body, cap);
 		if (p == NULL)
 			return -ENOMEM;
@@ -1007,11 +1019,14 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 				return reply_err(conn, 503, "%s", msg);
 		}
 		r->want_body = r->method == MR_HTTP_POST || r->method == MR_HTTP_PATCH;
+		r->max_body = r->rt->body_max != NULL ? r->rt->body_max(api->a) : 0;
+		if (r->max_body == 0)
+			r->max_body = api->max_body;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (r->want_body && cl != NULL && ulong_parse(cl, &clen) == 0 &&
-		    clen > api->max_body)
-			return reply_err(conn, 413, "body: larger than %zu bytes", api->max_body);
+		    clen > r->max_body)
+			return reply_err(conn, 413, "body: larger than %zu bytes", r->max_body);
 		if (ctype_check(api, conn, r, &ret) < 0)
 			return ret;
 		return MHD_YES;
@@ -1024,7 +1039,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		 * in the middle of an upload. Either way nothing is kept, and a client that
 		 * goes on sending far past the limit is cut off. */
 		r->seen += *upload_data_size;
-		if (r->seen > api->max_body + API_DISCARD_MAX)
+		if (r->seen > (r->rt != NULL ? r->max_body : api->max_body) + API_DISCARD_MAX)
 			return MHD_NO;
 		if (r->want_body && !r->too_big &&
 		    body_append(api, r, upload_data, *upload_data_size) < 0) {
@@ -1040,7 +1055,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 	if (r->rt == NULL)
 		return MHD_NO;
 	if (r->too_big)
-		return reply_err(conn, 413, "body: larger than %zu bytes", api->max_body);
+		return reply_err(conn, 413, "body: larger than %zu bytes", r->max_body);
 	return dispatch(api, conn, r);
 }
 

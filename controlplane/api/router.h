@@ -41,6 +41,8 @@ struct mr_http_req {
 					 * the route's ("" or "/..."); MR_ROUTE_EXACT: "" */
 	const char *body;		/* POST/PATCH body, not NUL-terminated; NULL when none */
 	size_t len;
+	int raw;			/* the body is of the route's body_type (an upload), not
+					 * JSON */
 	/* Routes with .paged, GET: ?cursor=N&limit=N, checked by the HTTP layer. */
 	unsigned long cursor;		/* 0 when absent */
 	unsigned int limit;		/* MR_HTTP_PAGE_LIMIT_DEFAULT when absent */
@@ -67,6 +69,12 @@ struct mr_http_route {
 	int (*file)(struct mr_appliance *a, const struct mr_http_req *r, int *fd,
 		    const char **ctype, json_t **out);
 	unsigned int body_required;	/* POST/PATCH without a body: 400 "body: empty" */
+	/* A media type POST takes besides application/json ("audio/ogg": an upload, given to
+	 * the handler as it came, with req->raw set); NULL: JSON only (415 otherwise). */
+	const char *body_type;
+	/* The largest body of this route, instead of api.max_body (an upload's own
+	 * configured limit); NULL or 0: api.max_body. */
+	size_t (*body_max)(struct mr_appliance *a);
 	unsigned int paged;		/* GET takes ?cursor=&limit= (anything else is a 400) */
 	/* 201 answers get "Location: <location>/<the answer's "id">" when set. */
 	const char *location;

@@ -1608,24 +1608,16 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 	return 0;
 }
 
-/* The keys a writer thread's group has (recording, capture): directory (an absolute path,
- * room left for the file names, "" = off) and ring (a power of two). *g is the group, NULL
- * when absent. */
+/* A group's directory key (recording, capture, messages): an absolute path with room left
+ * for the file names; absent leaves dirv as it is ("" = off). */
 static int
-parse_writer_group(struct cfg_ctx *x, const config_setting_t *root, const char *name,
-		   const char *const *keys, config_setting_t **g, char *dirv, size_t dirlen,
-		   unsigned int *ring)
+parse_dir(struct cfg_ctx *x, const config_setting_t *g, char *dirv, size_t dirlen)
 {
 	config_setting_t *ds;
 	const char *dir = NULL;
 	int ret;
 
-	ret = get_group(x, root, name, 0, g);
-	if (ret < 0 || *g == NULL)
-		return ret;
-	ret = check_keys(x, *g, keys);
-	if (ret == 0)
-		ret = get_string(x, *g, "directory", 0, &dir, &ds);
+	ret = get_string(x, g, "directory", 0, &dir, &ds);
 	if (ret == 0 && dir != NULL) {
 		if (dir[0] != '/' || strlen(dir) >= dirlen - 80)
 			return cfg_err(x, ds,
@@ -1633,6 +1625,24 @@ parse_writer_group(struct cfg_ctx *x, const config_setting_t *root, const char *
 				       dir, dirlen - 80);
 		snprintf(dirv, dirlen, "%s", dir);
 	}
+	return ret;
+}
+
+/* The keys a writer thread's group has (recording, capture): directory (parse_dir) and ring
+ * (a power of two). *g is the group, NULL when absent. */
+static int
+parse_writer_group(struct cfg_ctx *x, const config_setting_t *root, const char *name,
+		   const char *const *keys, config_setting_t **g, char *dirv, size_t dirlen,
+		   unsigned int *ring)
+{
+	int ret;
+
+	ret = get_group(x, root, name, 0, g);
+	if (ret < 0 || *g == NULL)
+		return ret;
+	ret = check_keys(x, *g, keys);
+	if (ret == 0)
+		ret = parse_dir(x, *g, dirv, dirlen);
 	if (ret == 0)
 		ret = get_uint_range(x, *g, "ring", 256, 1 << 20, ring);
 	if (ret == 0 && (*ring & (*ring - 1)))
@@ -1666,6 +1676,28 @@ parse_capture(struct cfg_ctx *x, const config_setting_t *root, struct mr_config 
 				 sizeof(cfg->cap_dir), &cfg->cap_ring);
 	if (ret == 0 && g != NULL)
 		ret = get_uint_range(x, g, "max_active", 1, 64, &cfg->cap_max_active);
+	return ret;
+}
+
+/* messages = { directory = "/var/lib/mrelay/messages"; max_bytes = 1048576;
+ * max_count = 1000; }; (docs/CONFIG.md "messages"): no directory, no voice messages. */
+static int
+parse_messages(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
+{
+	static const char *const keys[] = { "directory", "max_bytes", "max_count", NULL };
+	config_setting_t *g;
+	int ret;
+
+	ret = get_group(x, root, "messages", 0, &g);
+	if (ret < 0 || g == NULL)
+		return ret;
+	ret = check_keys(x, g, keys);
+	if (ret == 0)
+		ret = parse_dir(x, g, cfg->msg_dir, sizeof(cfg->msg_dir));
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_bytes", 1024, 64u << 20, &cfg->msg_max_bytes);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "max_count", 1, 100000, &cfg->msg_max_count);
 	return ret;
 }
 
@@ -1738,6 +1770,8 @@ config_defaults(struct mr_config *cfg)
 	cfg->rec_ring = 8192;
 	cfg->cap_ring = 4096;
 	cfg->cap_max_active = 8;
+	cfg->msg_max_bytes = 1u << 20;
+	cfg->msg_max_count = 1000;
 }
 
 static int
@@ -1746,7 +1780,7 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 {
 	static const char *const top_keys[] = {
 		"eal", "lcores", "ports", "relay", "api", "log", "rooms", "srtp", "ng",
-		"state", "recording", "capture", NULL
+		"state", "recording", "capture", "messages", NULL
 	};
 	char dummy[1];
 	struct cfg_ctx x = {
@@ -1807,6 +1841,8 @@ config_from_text(const char *text, const char *path, const char *include_dir,
 		ret = parse_recording(&x, root, cfg);
 	if (ret == 0)
 		ret = parse_capture(&x, root, cfg);
+	if (ret == 0)
+		ret = parse_messages(&x, root, cfg);
 destroy:
 	config_destroy(&x.lc);
 	if (ret < 0)

@@ -184,7 +184,12 @@ struct mr_config {
 	 * (docs/CONFIG.md "capture"): per-flow captures over REST */
 	char cap_dir[256];		/* "" = per-flow capture off (REST answers 503) */
 	unsigned int cap_ring;		/* frame copies in flight to the writer, power of two */
-	unsigned int cap_max_active;	/* captures running at once, 1..64 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
+	unsigned int cap_max_active;	/* captures running at once, 1..64 */
+	/* messages = { directory = "..."; max_bytes = 1048576; max_count = 1000; }
+	 * (docs/CONFIG.md "messages"): stored voice messages */
+	char msg_dir[256];		/* "" = voice messages off (REST answers 503) */
+	unsigned int msg_max_bytes;	/* largest upload (bytes), 1 KiB..64 MiB */
+	unsigned int msg_max_count;	/* messages stored at once, 1..100000 */			/* RTE_LOG_* value (ERR=4 .. DEBUG=8), default INFO=7 */
 };
 
 /* Load and validate a configuration file. On error returns -EINVAL (bad value or unknown key)

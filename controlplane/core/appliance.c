@@ -27,6 +27,7 @@
 #include "neigh.h"
 #include "ng.h"
 #include "port.h"
+#include "messages.h"
 #include "recorder.h"
 #include "capture.h"
 #include "rooms.h"
@@ -415,6 +416,9 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->cap = mr_capture_create(a, err, errlen);
 	if (a->cap == NULL && err[0] != '\0')
 		return -EINVAL;
+	a->msgs = mr_messages_create(a, err, errlen);
+	if (a->msgs == NULL && err[0] != '\0')
+		return -EINVAL;
 	a->webrtc = mr_webrtc_create(a, err, errlen);
 	if (a->webrtc == NULL)
 		return -ENOMEM;
@@ -534,6 +538,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		}
 		now = rte_get_tsc_cycles();
 		mr_webrtc_tick(a->webrtc, now);
+		mr_rooms_play_tick(a->rooms, now);
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
@@ -573,6 +578,8 @@ mr_appliance_stop(struct mr_appliance *a)
 	a->rec = NULL;
 	mr_capture_free(a->cap);
 	a->cap = NULL;
+	mr_messages_free(a->msgs);
+	a->msgs = NULL;
 	mr_rooms_free(a->rooms);
 	a->rooms = NULL;
 	mr_webrtc_free(a->webrtc);

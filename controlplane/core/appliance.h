@@ -23,6 +23,7 @@ struct mr_rooms;
 struct mr_webrtc;
 struct mr_ng;
 struct mr_state;
+struct mr_messages;
 
 struct mr_cp_stats {
 	uint64_t exceptions;		/* packets received from the exception rings */
@@ -48,6 +49,7 @@ struct mr_appliance {
 	struct mr_sessions *sess;
 	struct mr_rooms *rooms;		/* the SFU (controlplane/rooms/) */
 	struct mr_recorder *rec;	/* recording (controlplane/media/), NULL when off */
+	struct mr_messages *msgs;	/* voice messages (controlplane/media/), NULL when off */
 	struct mr_capture *cap;		/* per-flow capture (controlplane/media/), NULL when
 					 * off */
 	struct mr_webrtc *webrtc;	/* ICE-lite/DTLS participants (controlplane/webrtc/) */

@@ -15,6 +15,7 @@
 #include "port.h"
 #include "router.h"
 #include "ng.h"
+#include "messages.h"
 #include "recorder.h"
 #include "capture.h"
 #include "rooms.h"
@@ -389,6 +390,7 @@ mr_http_metrics(struct mr_appliance *a)
 			mr_ng_metrics(a->ng, f);
 			mr_recorder_metrics(a->rec, f);
 			mr_capture_metrics(a->cap, f);
+			mr_messages_metrics(a->msgs, f);
 			if (fclose(f) != 0 || text == NULL)
 				b.oom = 1;
 			else

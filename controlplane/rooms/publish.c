@@ -79,6 +79,29 @@ map_entry:
 			ents[ns++].st = st->dp;
 		}
 	}
+	/* Voice message playbacks (play.c): every participant hears them. Not in the SSRC
+	 * map: nobody publishes them, so nothing from a participant can be theirs. */
+	if (!TAILQ_EMPTY(&r->plays)) {
+		struct mr_cp_play *pl;
+
+		memset(want, 1, np);
+		TAILQ_FOREACH(pl, &r->plays, link) {
+			struct mr_dp_sublist *nl;
+
+			if (pl->st == NULL)
+				continue;
+			mr_sublist_fill(tmp, parts, want, np, NULL);
+			if (mr_sublist_same(tmp, pl->st->dp->subs))
+				continue;
+			nl = mr_room_dpmem_alloc(mr_sublist_size(tmp->n));
+			if (nl == NULL)
+				goto free_arrays;
+			memcpy(nl, tmp, mr_sublist_size(tmp->n));
+			/* Release: as a publisher's stream's list. */
+			mr_room_dpmem_defer(rs, __atomic_exchange_n(&pl->st->dp->subs, nl,
+								    __ATOMIC_RELEASE));
+		}
+	}
 	map = r->dp->map;
 	if (map != NULL && map->n == ns) {
 		/* Same size and every SSRC of the model maps to its stream: the same map

@@ -142,6 +142,23 @@ mr_path_split(const char *path, const char *seg[5], size_t len[5])
 	return n;
 }
 
+/* The room a path's first segment names, or NULL with a 404 in *out. */
+static struct mr_cp_room *
+mr_room_of_seg(struct mr_rooms *rs, const char *seg, size_t sl, json_t **out)
+{
+	struct mr_cp_room *r = NULL;
+	char id[24], buf[MR_ECHO];
+	uint32_t rid;
+
+	if (mr_rooms_id_parse(seg, sl, &rid) == 0)
+		r = mr_room_find(rs, rid);
+	if (r != NULL)
+		return r;
+	snprintf(id, sizeof(id), "%.*s", (int)(sl < 20 ? sl : 20), seg);
+	mr_err(out, 404, "room: no such room '%s'", mr_json_echo(id, buf, sizeof(buf)));
+	return NULL;
+}
+
 int
 mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, const char *body,
 	      size_t len, json_t **out)
@@ -160,19 +177,23 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 	if (rs == NULL)
 		return mr_err(out, 503, "rooms: not available");
 	n = mr_path_split(path, seg, sl);
+	if (n >= 2 && n <= 3 && sl[1] == 9 && memcmp(seg[1], "playbacks", 9) == 0) {
+		/* Voice message playbacks (play.c). */
+		r = mr_room_of_seg(rs, seg[0], sl[0], out);
+		if (r == NULL)
+			return 404;
+		return mr_http_room_plays(rs, r, method, path, n == 3 ? seg[2] : NULL,
+					  n == 3 ? sl[2] : 0, body, len, out);
+	}
 	if (n < 0 || (n >= 2 && (sl[1] != 12 || memcmp(seg[1], "participants", 12) != 0)) ||
 	    (n >= 4 && (sl[3] != 7 || memcmp(seg[3], "streams", 7) != 0)))
 		return mr_err(out, 404, "path: no such resource '/v1/rooms%s'",
 			      mr_json_echo(path, buf, sizeof(buf)));
 	if (n >= 1) {
-		if (mr_rooms_id_parse(seg[0], sl[0], &rid) < 0 ||
-		    (r = mr_room_find(rs, rid)) == NULL) {
-			char id[24];
-
-			snprintf(id, sizeof(id), "%.*s", (int)(sl[0] < 20 ? sl[0] : 20), seg[0]);
-			return mr_err(out, 404, "room: no such room '%s'",
-				      mr_json_echo(id, buf, sizeof(buf)));
-		}
+		r = mr_room_of_seg(rs, seg[0], sl[0], out);
+		if (r == NULL)
+			return 404;
+		rid = r->id;
 	}
 	if (n >= 3) {
 		if (mr_rooms_id_parse(seg[2], sl[2], &pid) < 0 ||

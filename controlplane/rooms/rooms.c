@@ -121,6 +121,15 @@ mr_room_rtx_cache_free(struct mr_rtx_cache *c)
 }
 
 static void
+mr_stream_free_now(struct mr_cp_stream *st);
+
+void
+mr_room_stream_free_now(struct mr_cp_stream *st)
+{
+	mr_stream_free_now(st);
+}
+
+static void
 mr_stream_free_now(struct mr_cp_stream *st)
 {
 	if (st->dp != NULL) {
@@ -671,6 +680,7 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
 		mr_flows_least_loaded(rs->a->flows);
 	r->created = rst != NULL ? rst->created : time(NULL);
 	TAILQ_INIT(&r->parts);
+	TAILQ_INIT(&r->plays);
 	mr_speaker_init(&r->spk);
 	r->dp->id = r->id;
 	r->dp->owner = (uint8_t)r->owner;
@@ -753,6 +763,7 @@ mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r)
 	struct mr_cp_part *p;
 	uint32_t slot;
 
+	mr_room_plays_stop(rs, r);
 	while ((p = TAILQ_FIRST(&r->parts)) != NULL)
 		mr_room_part_remove(rs, p, MR_LEAVE_ROOM_DELETED);
 	/* Its record leaves the state store: the write finds no room of that id. */
@@ -980,6 +991,7 @@ mr_rooms_create(struct mr_appliance *a)
 	}
 	rs->a = a;
 	rs->cfg = &a->cfg->rooms;
+	TAILQ_INIT(&rs->plays_active);
 	rs->tokens = json_object();
 	if (rs->tokens == NULL) {
 		free(rs);
@@ -1001,6 +1013,7 @@ mr_rooms_free(struct mr_rooms *rs)
 	for (i = 0; i < rs->n_rooms; i++) {
 		struct mr_cp_room *r = rs->room[i];
 
+		mr_room_plays_free_now(rs, r);
 		while ((p = TAILQ_FIRST(&r->parts)) != NULL) {
 			TAILQ_REMOVE(&r->parts, p, link);
 			mr_part_free_now(rs, p, 1);

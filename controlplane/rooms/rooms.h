@@ -214,6 +214,9 @@ void mr_rooms_free(struct mr_rooms *rs);
  * active speaker (every 100 ms). Call at least every 100 ms. (Deferred frees are the
  * deferral queue's, polled by the control loop.) */
 void mr_rooms_tick(struct mr_rooms *rs, uint64_t now_tsc);
+/* Every turn of the control loop: the packets of voice message playbacks that are due go to
+ * their rooms' owners (controlplane/rooms/play.c). Nothing to do costs one test. */
+void mr_rooms_play_tick(struct mr_rooms *rs, uint64_t now_tsc);
 void mr_rooms_counts(const struct mr_rooms *rs, struct mr_rooms_counts *c);
 /* Participants whose room worker w owns. */
 unsigned int mr_rooms_owned(const struct mr_rooms *rs, unsigned int w);

@@ -97,6 +97,38 @@ struct mr_cp_part {
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);
 
+struct mr_msg_audio;
+
+/* A voice message played into a forwarding room (play.c): a stream without a publisher
+ * whose packets the control thread hands to the owner (MR_CMD_PLAY_PKT) at the message's
+ * own pace. */
+struct mr_cp_play {
+	TAILQ_ENTRY(mr_cp_play) link;	/* in its room, oldest first */
+	TAILQ_ENTRY(mr_cp_play) alink;	/* playing: in the rooms' active list */
+	uint32_t id;
+	struct mr_cp_room *room;
+	struct mr_cp_stream *st;	/* its stream while it plays; NULL after (deferred) */
+	struct mr_msg_audio *au;	/* the packets, NULL once ended */
+	char msg[17];
+	uint8_t state;			/* enum mr_play_state */
+	uint8_t pt;
+	uint16_t seq0;
+	uint32_t ts0, ssrc;
+	uint32_t next;			/* next packet to send */
+	uint32_t packets;
+	uint64_t duration_ms;
+	uint64_t samples;		/* 48 kHz samples before packet next */
+	uint64_t start_tsc;
+	time_t started, ended;
+	/* counters */
+	uint64_t sent;			/* handed to the owner */
+	uint64_t drop_no_mbuf;		/* not sent: the packet pool was empty */
+	uint64_t drop_ring_full;	/* not sent: the owner's command ring was full */
+	uint64_t copies;		/* what its stream sent to subscribers, at the end */
+};
+
+TAILQ_HEAD(mr_cp_play_list, mr_cp_play);
+
 struct mr_cp_room {
 	struct mr_defer defer;
 	uint32_t id;
@@ -124,6 +156,8 @@ struct mr_cp_room {
 	struct mr_mix_room *mix;	/* "mode": "mix": its state on the media lcore */
 	uint8_t mix_pt;			/* payload type of the mix */
 	uint64_t mix_del_seq;		/* deleted: MR_MEDIA_DEL_ROOM's count, 0 = not sent */
+	struct mr_cp_play_list plays;	/* voice message playbacks (play.c) */
+	uint32_t n_plays, next_play;
 };
 
 struct mr_rooms {
@@ -145,6 +179,7 @@ struct mr_rooms {
 	uint32_t n_mix_free;
 	uint32_t mix_gen;
 	unsigned int media_rooms[MR_MEDIA_MAX];
+	struct mr_cp_play_list plays_active;	/* playbacks playing, all rooms */
 };
 
 /* What the tick and the views need of a stream's quality, read once. */
@@ -221,6 +256,18 @@ int mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r,
  * nothing when the store is off). */
 void mr_room_persist(struct mr_rooms *rs, struct mr_cp_room *r);
 void mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_reason why);
+
+/* rooms.c: a stream's memory, freed at once (the workers are stopped) */
+void mr_room_stream_free_now(struct mr_cp_stream *st);
+
+/* play.c: everything under /v1/rooms/{room}/playbacks (path: what follows the room id) */
+int mr_http_room_plays(struct mr_rooms *rs, struct mr_cp_room *r, const char *method,
+		       const char *path, const char *id, size_t idlen, const char *body,
+		       size_t len, json_t **out);
+/* play.c: the room is deleted: its playbacks end (streams deferred) and are freed */
+void mr_room_plays_stop(struct mr_rooms *rs, struct mr_cp_room *r);
+/* play.c: shutdown, the workers stopped: everything freed at once */
+void mr_room_plays_free_now(struct mr_rooms *rs, struct mr_cp_room *r);
 
 /* publish.c */
 int mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r);

@@ -436,6 +436,7 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 		break;
 	case MR_CMD_SEND_RR:
 	case MR_CMD_PART_RESET:
+	case MR_CMD_PLAY_PKT:
 		mr_room_fwd_cmd(w, c, rte_get_tsc_cycles());
 		break;
 	default:

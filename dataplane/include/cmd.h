@@ -27,6 +27,11 @@ enum mr_room_cmd_type {
 	MR_CMD_SEND_RR = 17,		/* build and send a receiver report to st->pub */
 	MR_CMD_PART_RESET,		/* forget the latched remote (re-join from elsewhere) */
 	MR_CMD_PART_SRTP_SET,		/* install arg (struct mr_dp_srtp, or NULL) on obj */
+	MR_CMD_PLAY_PKT,		/* a voice message's packet (controlplane/rooms/play.c):
+					 * arg is an mbuf whose data is the RTP packet, with the
+					 * default headroom; the owner fans it out to the
+					 * subscribers of obj, the playback's stream (its pub is
+					 * NULL), like a publisher's packet, and consumes it */
 };
 
 struct mr_cmd {

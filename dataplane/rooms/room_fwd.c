@@ -1070,6 +1070,32 @@ room_send_rr(struct mr_worker *w, struct mr_dp_stream *st, uint64_t now)
 		st->ctr.rr_sent++;
 }
 
+/* A voice message's packet (MR_CMD_PLAY_PKT): the playback's stream has no publisher; its
+ * subscribers get it as they get any stream's packets (payload type, SRTP, fan-out mode). The
+ * control thread paces the commands; here it costs what a publisher's packet costs. */
+static void
+room_play(struct mr_worker *w, struct mr_dp_stream *st, struct rte_mbuf *m)
+{
+	const struct mr_dp_sublist *sl;
+	struct mr_pkt_info pi;
+	unsigned int sent;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.payload_len = m->data_len;
+	pi.decrypted = 1;	/* built here, no datagram checksum to update: computed */
+	st->ctr.pkts_in++;
+	st->ctr.bytes_in += pi.payload_len;
+	/* Acquire: pairs with the release store of a completely built list. */
+	sl = __atomic_load_n(&st->subs, __ATOMIC_ACQUIRE);
+	if (unlikely(sl == NULL || sl->n == 0)) {
+		mr_drop(w, m, MR_DROP_NO_SUBSCRIBER);
+		return;
+	}
+	sent = room_fanout(w, m, &pi, sl, NULL, st);
+	st->ctr.pkts_out += sent;
+	st->ctr.bytes_out += (uint64_t)sent * pi.payload_len;
+}
+
 void
 mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 {
@@ -1087,6 +1113,9 @@ mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 		p->path.signalled = 0;
 		p->path.last_rx_tsc = now;	/* the learning window opens again */
 		rte_seqcount_write_end(&p->seq);
+		break;
+	case MR_CMD_PLAY_PKT:
+		room_play(w, c->obj, c->arg);
 		break;
 	default:
 		break;

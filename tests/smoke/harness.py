@@ -35,6 +35,7 @@ import time
 CLONE_NEWNET = 0x40000000
 PREFIX = "mrt"
 PID = os.getpid()
+MESSAGES_MAX_BYTES = 262144	# messages.max_bytes of the main daemon (test_messages.py)
 
 NS_V4 = ["198.18.0.10", "198.18.0.11", "198.18.0.12", "198.18.0.13"]
 NS_V6 = ["2001:2::10", "2001:2::11", "2001:2::12"]
@@ -603,7 +604,8 @@ def free_tcp_port():
 def config_text(tap, api_port, file_prefix, addr4=RELAY4, addr6=RELAY6, workers=(1,),
 		idle_sleep_us=50, rx_queues=1, token="", relay=None, api_extra=None,
 		log_level="info", device=None, gw4=GW4, gw6=GW6, port_extra=None,
-		srtp_overlap_ms=60000, recording_dir=None, capture_dir=None, media=()):
+		srtp_overlap_ms=60000, recording_dir=None, capture_dir=None, media=(),
+		messages_dir=None, messages_max_bytes=None):
 	"""A daemon configuration: one port, net_tap on `tap` unless `device` names another;
 	addr6/gw4/gw6 None leave those keys out; port_extra adds keys to the port. The SRTP
 	re-key overlap is long, so that a test's packets under the old key are in it whatever
@@ -653,7 +655,8 @@ srtp = {{
 	rekey_overlap_ms = {srtp_overlap_ms};
 }};
 {f'{chr(10)}recording = {{{chr(10)}{chr(9)}directory = "{recording_dir}";{chr(10)}}};{chr(10)}' if recording_dir else ""}\
-{f'{chr(10)}capture = {{{chr(10)}{chr(9)}directory = "{capture_dir}";{chr(10)}}};{chr(10)}' if capture_dir else ""}"""
+{f'{chr(10)}capture = {{{chr(10)}{chr(9)}directory = "{capture_dir}";{chr(10)}}};{chr(10)}' if capture_dir else ""}\
+{f'{chr(10)}messages = {{{chr(10)}{chr(9)}directory = "{messages_dir}";{chr(10)}{chr(9)}max_bytes = {messages_max_bytes or 1048576};{chr(10)}}};{chr(10)}' if messages_dir else ""}"""
 
 
 class Daemon:
@@ -730,6 +733,17 @@ class Daemon:
 				with contextlib.suppress(ValueError):
 					parsed = json.loads(text)
 			return resp.status, parsed, hd
+		finally:
+			conn.close()
+
+	def get_bytes(self, path, timeout=10):
+		"""GET a download: (status, body bytes, Content-Type)."""
+		conn = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=timeout)
+		try:
+			conn.request("GET", path, headers={"Authorization": f"Bearer {self.token}"}
+				     if self.token else {})
+			resp = conn.getresponse()
+			return resp.status, resp.read(), resp.getheader("Content-Type")
 		finally:
 			conn.close()
 

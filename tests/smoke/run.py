@@ -34,7 +34,8 @@ import harness as h  # noqa: E402
 # Module order is test order: the most important cases first, the daemon's shutdown last.
 MODULES = ["test_net", "test_relay", "test_api", "test_robustness", "test_workers",
 	   "test_af_packet", "test_media", "test_srtp", "test_ng", "test_redis", "test_recording",
-	   "test_capture", "test_rtpgen", "test_rooms", "test_mix", "test_webrtc", "test_openapi",
+	   "test_capture", "test_rtpgen", "test_rooms", "test_mix", "test_messages", "test_webrtc",
+	   "test_openapi",
 	   "test_ops",
 	   "test_lifecycle"]
 TEST_TIMEOUT = 90
@@ -89,11 +90,13 @@ class Env:
 			self._main = None
 			raise h.SmokeError(f"main mrelayd died (rc {died.proc.returncode}); "
 					   f"log tail:\n{died.log_tail(25)}")
-		# Recordings (test_recording.py) and captures (test_capture.py) go into the
-		# run's directory.
+		# Recordings (test_recording.py), captures (test_capture.py) and voice messages
+		# (test_messages.py) go into the run's directory.
 		d = self.new_daemon(f"main{self._tap_idx + 1}", token=self.token,
 				    recording_dir=os.path.join(self.workdir, "recordings"),
-				    capture_dir=os.path.join(self.workdir, "captures"))
+				    capture_dir=os.path.join(self.workdir, "captures"),
+				    messages_dir=os.path.join(self.workdir, "messages"),
+				    messages_max_bytes=h.MESSAGES_MAX_BYTES)
 		self.start_daemon(d)
 		# Forget what the hosts knew about an earlier daemon's MAC address.
 		self.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)

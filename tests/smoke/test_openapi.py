@@ -213,6 +213,37 @@ def test_openapi_drive_all(env):
 	call("get", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 	call("delete", "/v1/recording-files/{name}", {"name": "no-such-file"}, want=404)
 
+	# Voice messages (the smoke daemon has messages.directory): an upload, a bad one.
+	import test_messages as tm
+	data = tm.make_ogg(env, "openapi.ogg", buffers=10)
+	got = {}
+	for raw, want in ((data, 201), (data[:-5], 400)):
+		st, got[want], hd = tm.upload(d, raw)
+		eq(st, want, f"POST /v1/messages ({str(got[want])[:200]})")
+		v.reply("/v1/messages", "post", st, got[want], hd)
+	msg = got[201]
+	call("post", "/v1/messages", body={"from_recording": "no-such-file"}, want=404)
+	call("get", "/v1/messages", want=200)
+	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=200)
+	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=200)
+	# Played into a room (nobody in it: the packets are counted and dropped).
+	pr = call("post", "/v1/rooms", body={"name": "playback"}, want=201)
+	pids = {"room": pr["id"]}
+	pb = call("post", "/v1/rooms/{room}/playbacks", pids, body={"message": msg["id"]},
+		  want=201)
+	pids["playback"] = pb["id"]
+	call("post", "/v1/rooms/{room}/playbacks", pids, body={"message": "0" * 16}, want=404)
+	call("get", "/v1/rooms/{room}/playbacks", pids, want=200)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=200)
+	call("delete", "/v1/rooms/{room}/playbacks/{playback}", pids, want=204)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=200)
+	call("delete", "/v1/rooms/{room}/playbacks/{playback}", pids, want=204)
+	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=404)
+	call("delete", "/v1/rooms/{room}", pids, want=204)
+	call("delete", "/v1/messages/{id}", {"id": msg["id"]}, want=204)
+	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=404)
+	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=404)
+
 	# Per-flow capture (the smoke daemon has capture.directory): a session's leg.
 	sess = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
 	cap = call("post", "/v1/captures", body={"session": sess["id"], "leg": 0, "packets": 10,
@@ -254,7 +285,7 @@ def test_openapi_drive_all(env):
 		  body={"ssrc": 77, "kind": "video", "pt": 96}, want=201)
 	s = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
 	ids = {"room": r["id"], "participant": p["id"], "stream": st["id"], "id": s["id"],
-	       "name": "no-such-file"}
+	       "name": "no-such-file", "playback": "1"}
 	try:
 		for path, ops in spec["paths"].items():
 			for m in METHODS:

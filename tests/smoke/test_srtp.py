@@ -119,6 +119,12 @@ def _stop(tx, rx):
 	if tx.poll() is None:
 		tx.kill()
 		tx.wait(timeout=5)
+	stop_rx(rx)
+	tx.stdout.close()
+
+
+def stop_rx(rx):
+	"""End a receiver (SIGINT: EOS, so its WAV file is complete)."""
 	if rx.poll() is None:
 		rx.send_signal(signal.SIGINT)
 		try:
@@ -127,7 +133,6 @@ def _stop(tx, rx):
 			rx.kill()
 			rx.wait(timeout=5)
 	rx.stdout.close()
-	tx.stdout.close()
 
 
 def play_through(env, s, tx_leg, rx_leg, tx_suite=None, tx_key=None, rx_suite=None,

@@ -253,6 +253,32 @@ static struct mr_http_route stub_metrics_route = {
 };
 MR_HTTP_ROUTE(stub_metrics_route)
 
+/* An upload route (like POST /v1/messages): a media type besides JSON and its own body
+ * limit, larger than api.max_body. It answers what it was given. */
+#define UPLOAD_MAX 4096
+
+static int
+stub_upload(struct mr_appliance *a, const struct mr_http_req *r, json_t **body)
+{
+	(void)a;
+	*body = json_pack("{s:b,s:I}", "raw", r->raw, "len", (json_int_t)r->len);
+	return 201;
+}
+
+static size_t
+stub_upload_max(struct mr_appliance *a)
+{
+	(void)a;
+	return UPLOAD_MAX;
+}
+
+static struct mr_http_route stub_upload_route = {
+	.path = "/v1/upload", .match = MR_ROUTE_EXACT, .name = "/v1/upload",
+	.methods = MR_HTTP_POST, .handler = stub_upload, .body_required = 1,
+	.body_type = "audio/ogg", .body_max = stub_upload_max,
+};
+MR_HTTP_ROUTE(stub_upload_route)
+
 /* /v1/ws: the real WebSocket layer (controlplane/api/ws.c is linked in) with an echo protocol in
  * place of controlplane/signal.c. */
 static void
@@ -1020,6 +1046,39 @@ test_body_limit(void **state)
 	assert_int_equal(stub_calls(H_CREATE), 2);
 }
 
+/* A route's body_type and body_max: its media type is taken (the handler told it is raw),
+ * JSON still is, anything else is a 415 naming both; its own limit replaces api.max_body. */
+static void
+test_upload_route(void **state)
+{
+	static char body[UPLOAD_MAX + 2], req[UPLOAD_MAX + 512];
+	struct resp r;
+	int n;
+
+	(void)state;
+	memset(body, 'O', sizeof(body));
+	n = snprintf(req, sizeof(req), "POST /v1/upload HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nContent-Type: audio/ogg\r\nContent-Length: %d\r\n"
+		     "\r\n%.*s", 3000, 3000, body);
+	raw_on(srv.port, req, (size_t)n, &r);
+	assert_json(&r, 201, "{\"raw\":true,\"len\":3000}");
+	n = snprintf(req, sizeof(req), "POST /v1/upload HTTP/1.1\r\nHost: x\r\n"
+		     "Connection: close\r\nContent-Type: audio/ogg\r\nContent-Length: %d\r\n"
+		     "\r\n%.*s", UPLOAD_MAX + 1, UPLOAD_MAX + 1, body);
+	raw_on(srv.port, req, (size_t)n, &r);
+	assert_json(&r, 413, "{\"error\":\"body: larger than 4096 bytes\"}");
+	http("POST", "/v1/upload", "{}", &r);
+	assert_json(&r, 201, "{\"raw\":false,\"len\":2}");
+	raw("POST /v1/upload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nab", &r);
+	assert_json(&r, 415, "{\"error\":\"content-type: must be application/json or "
+		    "audio/ogg\"}");
+	/* Other routes keep api.max_body and JSON only. */
+	raw("POST /v1/sessions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: audio/ogg\r\nContent-Length: 2\r\n\r\nab", &r);
+	assert_json(&r, 415, "{\"error\":\"content-type: must be application/json\"}");
+}
+
 static void
 test_body_ignored(void **state)
 {
@@ -1720,6 +1779,7 @@ main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_body_limit),
+		cmocka_unit_test(test_upload_route),
 		cmocka_unit_test(test_body_ignored),
 		cmocka_unit_test(test_handler_replies),
 		cmocka_unit_test(test_auth),

@@ -971,6 +971,39 @@ test_recording(void **state)
 	assert_non_null(strstr(err, "dir"));
 }
 
+/* messages = { directory; max_bytes; max_count; }: off by default, bounds checked. */
+static void
+test_messages(void **state)
+{
+	struct mr_config cfg;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(load(MINIMAL, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.msg_dir, "");
+	assert_int_equal(cfg.msg_max_bytes, 1 << 20);
+	assert_int_equal(cfg.msg_max_count, 1000);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "messages = { directory = \"/var/msg\"; max_bytes = 4096; "
+			      "max_count = 3; };\n", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.msg_dir, "/var/msg");
+	assert_int_equal(cfg.msg_max_bytes, 4096);
+	assert_int_equal(cfg.msg_max_count, 3);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "messages = { directory = \"msg\"; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "messages.directory"));
+	assert_int_equal(load(MINIMAL "messages = { max_bytes = 100; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "messages.max_bytes"));
+	assert_int_equal(load(MINIMAL "messages = { max_count = 0; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "messages.max_count"));
+	assert_int_equal(load(MINIMAL "messages = { dir = \"/x\"; };\n", &cfg, err,
+			      sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "dir"));
+}
+
 /* capture = { directory; ring; max_active; }: off by default, bounds checked. */
 static void
 test_capture(void **state)
@@ -1257,6 +1290,7 @@ main(void)
 		cmocka_unit_test(test_rx_queue_bound),
 		cmocka_unit_test(test_rx_checksum_and_eal),
 		cmocka_unit_test(test_recording),
+		cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_hostile_calls),
 		cmocka_unit_test(test_load_files),

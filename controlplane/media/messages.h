@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Voice messages (issue 12 §3; docs/API.md "Voice messages"): Ogg/Opus files stored under
+ * messages.directory, uploaded over REST (checked by the strict reader, oggread.h) or taken
+ * from a recording file, listed, downloaded and deleted over REST, and played into rooms
+ * (controlplane/rooms/play.c, which loads a message's packets with mr_messages_load).
+ *
+ * REST (routes registered in messages.c):
+ *   POST   /v1/messages               audio/ogg body, or {"from_recording": "<file name>"}
+ *   GET    /v1/messages               the list
+ *   GET    /v1/messages/{id}          metadata; DELETE removes it
+ *   GET    /v1/messages/{id}/ogg      the file (audio/ogg)
+ *
+ * Everything runs on the control thread. Files are small (messages.max_bytes) and are
+ * written whole into the page cache (no fsync): one upload costs the control loop about
+ * what receiving its body did.
+ */
+#ifndef MR_MESSAGES_H
+#define MR_MESSAGES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct mr_appliance;
+struct mr_messages;
+
+#define MR_MSG_ID_LEN 16		/* hex digits of a message id */
+
+/* One audio packet of a loaded message: len bytes at off in the message's data, and its
+ * 48 kHz samples (from its TOC). */
+struct mr_msg_pkt {
+	uint32_t off;
+	uint16_t len;
+	uint16_t samples;
+};
+
+/* A message's packets in memory (for playback): malloc'd, freed with free(). */
+struct mr_msg_audio {
+	char id[MR_MSG_ID_LEN + 1];
+	uint32_t n;			/* packets */
+	uint64_t duration_ms;
+	struct mr_msg_pkt *pkt;		/* n entries, in data below */
+	uint8_t *data;
+};
+
+/* With messages.directory set: the directory (created if missing) and the messages already
+ * in it (each file read and checked; invalid ones are logged and left alone). NULL without
+ * error when messages are off (err empty); NULL with err set when configured but unusable. */
+struct mr_messages *mr_messages_create(struct mr_appliance *a, char *err, size_t errlen);
+void mr_messages_free(struct mr_messages *ms);
+/* Read message id's file and its packets: a new struct (free with mr_msg_audio_free), or
+ * NULL with the reason in err (prefixed "message: ..."); *status: 404 (no such message),
+ * 500 (the file cannot be read or no longer parses), 503 (messages off). */
+struct mr_msg_audio *mr_messages_load(struct mr_messages *ms, const char *id, int *status,
+				      char *err, size_t errlen);
+void mr_msg_audio_free(struct mr_msg_audio *au);
+/* Prometheus series (mrelay_messages_*), appended to f. */
+void mr_messages_metrics(struct mr_messages *ms, FILE *f);
+
+#endif

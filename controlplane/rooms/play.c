@@ -1,0 +1,459 @@
+/* SPDX-License-Identifier: BSD-3-Clause
+ * Rooms: voice messages played into forwarding rooms (docs/API.md "Playing a message into a
+ * room", docs/ARCHITECTURE.md "Voice message playback").
+ *
+ * A playback is a stream without a publisher (struct mr_cp_stream, pub NULL), with its own
+ * random SSRC, whose subscriber list is every participant (publish.c). The control thread
+ * paces it: on every turn of its loop (mr_rooms_play_tick, about once a millisecond) each
+ * packet whose time has come (the sum of the TOC durations before it, from the start) is
+ * written into an mbuf (RTP header and Opus payload, the default headroom left for the
+ * headers) and handed to the room's owner worker on its command ring (MR_CMD_PLAY_PKT),
+ * which fans it out like a publisher's packet (room_fwd.c: payload type, SRTP, fan-out mode).
+ * The worker does nothing per packet it does not do for a participant's. An empty pool or a
+ * full ring drops the packet, counted on the playback; the next one goes at its own time.
+ * The stream is freed like an unpublished one (after the owner applied every command sent
+ * so far, which may name it, and a grace period).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/random.h>
+#include <time.h>
+#include <jansson.h>
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "appliance.h"
+#include "cmdq.h"
+#include "messages.h"
+#include "rooms.h"
+#include "rooms_priv.h"
+#include "rtp_stats.h"
+
+#define PLAY_MAX_ACTIVE 8		/* playing at once in one room */
+#define PLAY_MAX_KEPT 16		/* ended ones kept for GET, per room */
+#define PLAY_PT 111			/* payload type unless the request names one */
+
+enum mr_play_state { PLAY_PLAYING = 0, PLAY_ENDED, PLAY_STOPPED };
+static const char *const play_state_name[] = { "playing", "ended", "stopped" };
+
+static json_t *
+play_json(const struct mr_cp_play *pl)
+{
+	uint64_t copies = pl->copies;
+
+	if (pl->st != NULL)
+		copies = __atomic_load_n(&pl->st->dp->ctr.pkts_out, __ATOMIC_RELAXED);
+	return json_pack("{s:o,s:o,s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+			 "id", mr_room_idj(pl->id), "room", mr_room_idj(pl->room->id),
+			 "message", pl->msg, "state", play_state_name[pl->state],
+			 "ssrc", (json_int_t)pl->ssrc, "pt", pl->pt,
+			 "packets", (json_int_t)pl->packets, "sent", (json_int_t)pl->sent,
+			 "copies", (json_int_t)copies,
+			 "dropped_no_mbuf", (json_int_t)pl->drop_no_mbuf,
+			 "dropped_ring_full", (json_int_t)pl->drop_ring_full,
+			 "duration_ms", (json_int_t)pl->duration_ms,
+			 "started", (json_int_t)pl->started,
+			 "ended", pl->ended ? json_integer(pl->ended) : json_null());
+}
+
+/* End a playback: its stream leaves the lists and is deferred, its packets are freed, the
+ * room's participants get message_ended. */
+static void
+play_end(struct mr_rooms *rs, struct mr_cp_play *pl, enum mr_play_state why, int emit)
+{
+	struct mr_cp_room *r = pl->room;
+
+	if (pl->state != PLAY_PLAYING)
+		return;
+	pl->state = (uint8_t)why;
+	pl->ended = time(NULL);
+	TAILQ_REMOVE(&rs->plays_active, pl, alink);
+	pl->copies = __atomic_load_n(&pl->st->dp->ctr.pkts_out, __ATOMIC_RELAXED);
+	/* Out of the lists first (no new copy reaches the subscribers), then freed once the
+	 * owner applied every packet command sent so far. */
+	mr_room_stream_defer(rs, r, pl->st);
+	pl->st = NULL;
+	mr_room_sync(rs, r);
+	mr_msg_audio_free(pl->au);
+	pl->au = NULL;
+	if (emit)
+		mr_room_emit(rs, r, 0, 0, json_pack("{s:s,s:o,s:s,s:s,s:I,s:I}", "type",
+						    "message_ended", "playback",
+						    mr_room_idj(pl->id), "message", pl->msg,
+						    "reason", why == PLAY_ENDED ? "done" : "stopped",
+						    "sent", (json_int_t)pl->sent,
+						    "ssrc", (json_int_t)pl->ssrc));
+}
+
+static void
+play_forget(struct mr_cp_room *r, struct mr_cp_play *pl)
+{
+	TAILQ_REMOVE(&r->plays, pl, link);
+	r->n_plays--;
+	free(pl);
+}
+
+/* Keep at most PLAY_MAX_KEPT ended playbacks: the oldest go. */
+static void
+play_trim(struct mr_cp_room *r)
+{
+	struct mr_cp_play *pl, *nx;
+	uint32_t ended = 0;
+
+	TAILQ_FOREACH(pl, &r->plays, link)
+		ended += pl->state != PLAY_PLAYING;
+	for (pl = TAILQ_FIRST(&r->plays); pl != NULL && ended > PLAY_MAX_KEPT; pl = nx) {
+		nx = TAILQ_NEXT(pl, link);
+		if (pl->state != PLAY_PLAYING) {
+			play_forget(r, pl);
+			ended--;
+		}
+	}
+}
+
+/* Is ssrc free in the room (no stream, no playing playback)? */
+static int
+play_ssrc_free(const struct mr_cp_room *r, uint32_t ssrc)
+{
+	const struct mr_cp_play *pl;
+
+	if (ssrc == 0 || mr_room_stream_by_ssrc(r, ssrc) != NULL)
+		return 0;
+	TAILQ_FOREACH(pl, &r->plays, link)
+		if (pl->state == PLAY_PLAYING && pl->ssrc == ssrc)
+			return 0;
+	return 1;
+}
+
+/* An SSRC no stream of the room has (RFC 3550 §8.1: chosen at random). */
+static int
+play_ssrc(const struct mr_cp_room *r, uint32_t *ssrc)
+{
+	int tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		if (getrandom(ssrc, sizeof(*ssrc), 0) != (ssize_t)sizeof(*ssrc))
+			return -errno;
+		if (play_ssrc_free(r, *ssrc))
+			return 0;
+	}
+	return -EEXIST;
+}
+
+static int
+play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, uint32_t *ssrc,
+	   json_t **o, json_t **out)
+{
+	char err[256], buf[MR_ECHO];
+	const char *key;
+	json_int_t v;
+	json_t *x;
+
+	*o = mr_json_body_load(body, len, err, sizeof(err));
+	if (*o == NULL)
+		return mr_err(out, 400, "%s", err);
+	json_object_foreach(*o, key, x) {
+		if (strcmp(key, "message") != 0 && strcmp(key, "pt") != 0 &&
+		    strcmp(key, "ssrc") != 0)
+			return mr_err(out, 400, "%s: unknown field (allowed: message, pt, ssrc)",
+				      mr_json_echo(key, buf, sizeof(buf)));
+	}
+	*msg = json_string_value(json_object_get(*o, "message"));
+	if (*msg == NULL)
+		return mr_err(out, 400, "message: required, a voice message id (string)");
+	*pt = PLAY_PT;
+	x = json_object_get(*o, "pt");
+	if (x != NULL) {
+		v = json_is_integer(x) ? json_integer_value(x) : -1;
+		if (v < 0 || v > 127 || (v >= 72 && v <= 76))
+			return mr_err(out, 400, "pt: must be an RTP payload type, 0..127 (not "
+				      "72..76, RFC 5761 §4)");
+		*pt = (uint8_t)v;
+	}
+	*ssrc = 0;
+	x = json_object_get(*o, "ssrc");
+	if (x != NULL) {
+		v = json_is_integer(x) ? json_integer_value(x) : -1;
+		if (v < 1 || v > 0xffffffffLL)
+			return mr_err(out, 400, "ssrc: must be an integer, 1..4294967295");
+		*ssrc = (uint32_t)v;
+	}
+	return 0;
+}
+
+static int
+play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t len,
+	   json_t **out)
+{
+	struct mr_dp_sublist *empty = NULL;
+	struct mr_cp_play *pl = NULL;
+	struct mr_cp_stream *st = NULL;
+	struct mr_msg_audio *au;
+	const struct mr_cp_play *q;
+	const char *msg = NULL;
+	char err[256];
+	unsigned int active = 0;
+	uint16_t seq0;
+	uint32_t ts0;
+	json_t *o = NULL;
+	uint8_t pt = PLAY_PT;
+	uint32_t ssrc = 0;
+	int rc;
+
+	rc = play_parse(body, len, &msg, &pt, &ssrc, &o, out);
+	if (rc != 0)
+		goto out;
+	if (r->mix != NULL) {
+		rc = mr_err(out, 409, "room: %" PRIu32 " is a mixing room: messages play into "
+			    "forwarding rooms only", r->id);
+		goto out;
+	}
+	TAILQ_FOREACH(q, &r->plays, link)
+		active += q->state == PLAY_PLAYING;
+	if (ssrc != 0 && !play_ssrc_free(r, ssrc)) {
+		rc = mr_err(out, 409, "ssrc: %" PRIu32 " is already sent in room %" PRIu32, ssrc,
+			    r->id);
+		goto out;
+	}
+	if (active >= PLAY_MAX_ACTIVE) {
+		rc = mr_err(out, 409, "playbacks: %u already playing in room %" PRIu32, active,
+			    r->id);
+		goto out;
+	}
+	au = mr_messages_load(rs->a->msgs, msg, &rc, err, sizeof(err));
+	if (au == NULL) {
+		rc = mr_err(out, rc, "%s", err);
+		goto out;
+	}
+	pl = calloc(1, sizeof(*pl));
+	st = calloc(1, sizeof(*st));
+	if (pl == NULL || st == NULL)
+		goto nomem;
+	st->dp = rte_zmalloc("mr_stream", sizeof(*st->dp), RTE_CACHE_LINE_SIZE);
+	empty = mr_room_dpmem_alloc(mr_sublist_size(0));
+	if (st->dp == NULL || empty == NULL)
+		goto nomem;
+	pl->ssrc = ssrc;
+	if ((ssrc == 0 && play_ssrc(r, &pl->ssrc) < 0) || getrandom(&seq0, sizeof(seq0), 0) < 0 ||
+	    getrandom(&ts0, sizeof(ts0), 0) < 0) {
+		rc = mr_err(out, 500, "playback: no SSRC free or no random numbers");
+		goto free_all;
+	}
+	st->room = r;
+	st->created = time(NULL);
+	st->mos = -1;
+	snprintf(st->codec, sizeof(st->codec), "opus");
+	st->dp->subs = empty;
+	st->dp->ssrc = pl->ssrc;
+	st->dp->kind = MR_KIND_AUDIO;
+	st->dp->pt = pt;
+	st->dp->clock_rate = 48000;
+	st->dp->level_q8 = MR_LEVEL_SILENCE_Q8;
+	mr_rtp_stats_init(&st->dp->rtp);
+	pl->id = ++r->next_play;
+	pl->room = r;
+	pl->st = st;
+	pl->au = au;
+	pl->pt = pt;
+	pl->seq0 = seq0;
+	pl->ts0 = ts0;
+	pl->packets = au->n;
+	pl->duration_ms = au->duration_ms;
+	memcpy(pl->msg, au->id, sizeof(pl->msg));
+	pl->started = time(NULL);
+	pl->start_tsc = rte_get_tsc_cycles();
+	TAILQ_INSERT_TAIL(&r->plays, pl, link);
+	r->n_plays++;
+	TAILQ_INSERT_TAIL(&rs->plays_active, pl, alink);
+	if (mr_room_sync(rs, r) < 0) {
+		/* The tick retries the lists; the packets wait for nothing. */
+		r->dirty = 1;
+	}
+	play_trim(r);
+	mr_room_emit(rs, r, 0, 0, json_pack("{s:s,s:o,s:s,s:I,s:I}", "type", "message_started",
+					    "playback", mr_room_idj(pl->id), "message", pl->msg,
+					    "ssrc", (json_int_t)pl->ssrc,
+					    "duration_ms", (json_int_t)au->duration_ms));
+	*out = play_json(pl);
+	rc = 201;
+	goto out;
+
+nomem:
+	rc = mr_err(out, 503, "memory: no room for a playback");
+free_all:
+	mr_room_dpmem_free_now(empty);
+	if (st != NULL)
+		rte_free(st->dp);
+	free(st);
+	free(pl);
+	mr_msg_audio_free(au);
+out:
+	json_decref(o);
+	return rc;
+}
+
+int
+mr_http_room_plays(struct mr_rooms *rs, struct mr_cp_room *r, const char *method,
+		   const char *path, const char *id, size_t idlen, const char *body,
+		   size_t len, json_t **out)
+{
+	struct mr_cp_play *pl;
+	char buf[MR_ECHO], mbuf[16], ids[24];
+	uint32_t pid;
+
+	if (id == NULL) {
+		if (strcmp(method, "GET") == 0) {
+			json_t *arr = json_array();
+
+			TAILQ_FOREACH(pl, &r->plays, link)
+				json_array_append_new(arr, play_json(pl));
+			*out = json_pack("{s:o}", "playbacks", arr);
+			return 200;
+		}
+		if (strcmp(method, "POST") == 0)
+			return play_start(rs, r, body, len, out);
+		return mr_err(out, 405, "method: %s not allowed on /v1/rooms%s (allowed: GET, "
+			      "POST)", mr_json_echo(method, mbuf, sizeof(mbuf)),
+			      mr_json_echo(path, buf, sizeof(buf)));
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "DELETE") != 0)
+		return mr_err(out, 405, "method: %s not allowed on /v1/rooms%s (allowed: GET, "
+			      "DELETE)", mr_json_echo(method, mbuf, sizeof(mbuf)),
+			      mr_json_echo(path, buf, sizeof(buf)));
+	pl = NULL;
+	if (mr_rooms_id_parse(id, idlen, &pid) == 0)
+		TAILQ_FOREACH(pl, &r->plays, link)
+			if (pl->id == pid)
+				break;
+	if (pl == NULL) {
+		snprintf(ids, sizeof(ids), "%.*s", (int)(idlen < 20 ? idlen : 20), id);
+		return mr_err(out, 404, "playback: no such playback '%s' in room %" PRIu32,
+			      mr_json_echo(ids, buf, sizeof(buf)), r->id);
+	}
+	if (strcmp(method, "GET") == 0) {
+		*out = play_json(pl);
+		return 200;
+	}
+	/* DELETE stops one that plays (message_ended, reason stopped), forgets an ended
+	 * one. */
+	if (pl->state == PLAY_PLAYING)
+		play_end(rs, pl, PLAY_STOPPED, 1);
+	else
+		play_forget(r, pl);
+	return 204;
+}
+
+/* Packet k of pl as an RTP packet (RFC 3550 §5.1; RFC 7587: 48 kHz timestamps) in a new
+ * mbuf, or NULL (the pool is empty). */
+static struct rte_mbuf *
+play_packet(struct mr_rooms *rs, const struct mr_cp_play *pl)
+{
+	const struct mr_msg_pkt *p = &pl->au->pkt[pl->next];
+	struct rte_mbuf *m = rte_pktmbuf_alloc(rs->a->mp);
+	rte_be16_t seq = rte_cpu_to_be_16((uint16_t)(pl->seq0 + pl->next));
+	rte_be32_t ts = rte_cpu_to_be_32(pl->ts0 + (uint32_t)pl->samples);
+	rte_be32_t ssrc = rte_cpu_to_be_32(pl->ssrc);
+	uint8_t *h;
+
+	if (m == NULL)
+		return NULL;
+	h = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(12 + p->len));
+	if (h == NULL) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	h[0] = 0x80;
+	/* The marker bit on the first packet of a talkspurt (RFC 3551 §4.1). */
+	h[1] = (uint8_t)((pl->next == 0 ? 0x80 : 0) | pl->pt);
+	memcpy(h + 2, &seq, 2);
+	memcpy(h + 4, &ts, 4);
+	memcpy(h + 8, &ssrc, 4);
+	memcpy(h + 12, pl->au->data + p->off, p->len);
+	return m;
+}
+
+/* Send what is due of one playback; 1 when it ended. */
+static int
+play_run(struct mr_rooms *rs, struct mr_cp_play *pl, uint64_t now, uint64_t hz)
+{
+	struct mr_cp_room *r = pl->room;
+	struct rte_mbuf *m;
+	struct mr_cmd c;
+
+	while (pl->next < pl->packets &&
+	       now - pl->start_tsc >= (uint64_t)((unsigned __int128)pl->samples * hz / 48000)) {
+		m = play_packet(rs, pl);
+		if (m == NULL) {
+			pl->drop_no_mbuf++;
+		} else {
+			memset(&c, 0, sizeof(c));
+			c.type = MR_CMD_PLAY_PKT;
+			c.obj = pl->st->dp;
+			c.arg = m;
+			/* Never waited on: a packet late is a packet lost. */
+			if (mr_cmdq_send(&rs->a->cmdq, r->owner, &c, 1, 0, NULL) < 0) {
+				rte_pktmbuf_free(m);
+				pl->drop_ring_full++;
+			} else {
+				pl->sent++;
+			}
+		}
+		pl->samples += pl->au->pkt[pl->next].samples;
+		pl->next++;
+	}
+	if (pl->next < pl->packets)
+		return 0;
+	/* The last packet lasts its own frame: the end is announced when it has played. */
+	if (now - pl->start_tsc < (uint64_t)((unsigned __int128)pl->samples * hz / 48000))
+		return 0;
+	play_end(rs, pl, PLAY_ENDED, 1);
+	play_trim(r);
+	return 1;
+}
+
+void
+mr_rooms_play_tick(struct mr_rooms *rs, uint64_t now)
+{
+	struct mr_cp_play *pl, *nx;
+	uint64_t hz;
+
+	if (rs == NULL || TAILQ_EMPTY(&rs->plays_active))
+		return;
+	hz = rs->a->dp->tsc_hz;
+	for (pl = TAILQ_FIRST(&rs->plays_active); pl != NULL; pl = nx) {
+		nx = TAILQ_NEXT(pl, alink);
+		play_run(rs, pl, now, hz);
+	}
+}
+
+void
+mr_room_plays_stop(struct mr_rooms *rs, struct mr_cp_room *r)
+{
+	struct mr_cp_play *pl;
+
+	while ((pl = TAILQ_FIRST(&r->plays)) != NULL) {
+		play_end(rs, pl, PLAY_STOPPED, 1);
+		play_forget(r, pl);
+	}
+}
+
+void
+mr_room_plays_free_now(struct mr_rooms *rs, struct mr_cp_room *r)
+{
+	struct mr_cp_play *pl;
+
+	while ((pl = TAILQ_FIRST(&r->plays)) != NULL) {
+		if (pl->state == PLAY_PLAYING) {
+			TAILQ_REMOVE(&rs->plays_active, pl, alink);
+			mr_room_stream_free_now(pl->st);
+			mr_msg_audio_free(pl->au);
+		}
+		play_forget(r, pl);
+	}
+}

@@ -1,0 +1,379 @@
+# SPDX-License-Identifier: BSD-3-Clause
+"""Voice messages (docs/API.md "Voice messages"): a real Ogg/Opus file made by GStreamer
+(audiotestsrc ! opusenc ! oggmux) is uploaded, listed, fetched and deleted; uploads that are
+not valid Ogg/Opus (bad CRC, truncated, not Opus, wrong content type, too large) get 400s
+(413, 415) naming the problem; a message played into a forwarding room reaches every
+participant from its own endpoint with its own SSRC, as many 20 ms packets as the message
+has, the tone intact, and the playback ends with an event."""
+
+import os
+import struct
+import subprocess
+import time
+
+import asyncio
+import base64
+
+import harness as h
+import test_mix as tmix
+import test_rooms as tr
+import test_srtp as ts
+from harness import NS_V4, check, eq
+
+TONE = 440
+BUFFERS = 50			# audiotestsrc buffers of 1024 samples at 48 kHz: about 1.07 s
+
+
+def _need_gst():
+	for tool in ("gst-launch-1.0",):
+		if subprocess.run(["which", tool], stdout=subprocess.DEVNULL).returncode != 0:
+			raise h.Skip(f"{tool} not installed (scripts/setup installs it)")
+
+
+def make_ogg(env, name, buffers=BUFFERS, freq=TONE):
+	"""An Ogg/Opus file from GStreamer: a mono tone, 20 ms frames."""
+	_need_gst()
+	path = os.path.join(env.workdir, name)
+	p = subprocess.run(["gst-launch-1.0", "-q", "audiotestsrc", f"num-buffers={buffers}",
+			    f"freq={freq}", "volume=0.5", "!",
+			    "audio/x-raw,rate=48000,channels=1", "!", "audioconvert", "!",
+			    "opusenc", "frame-size=20", "!", "oggmux", "!", "filesink",
+			    f"location={path}"],
+			   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+	eq(p.returncode, 0, f"GStreamer making {name}: {p.stdout[-300:]}")
+	with open(path, "rb") as f:
+		return f.read()
+
+
+def ogg_pages(data):
+	"""(offset, length) of each Ogg page (RFC 3533 §6)."""
+	out, off = [], 0
+	while off + 27 <= len(data):
+		n = data[off + 26]
+		body = sum(data[off + 27:off + 27 + n])
+		out.append((off, 27 + n + body))
+		off += 27 + n + body
+	return out
+
+
+def _crc_table():
+	t = []
+	for i in range(256):
+		r = i << 24
+		for _ in range(8):
+			r = ((r << 1) ^ 0x04C11DB7) if r & 0x80000000 else r << 1
+		t.append(r & 0xFFFFFFFF)
+	return t
+
+
+CRC = _crc_table()
+
+
+def fix_crc(buf, off, length):
+	"""Recompute the CRC of the page at off (RFC 3533 §6) after an edit."""
+	buf[off + 22:off + 26] = b"\0\0\0\0"
+	c = 0
+	for b in buf[off:off + length]:
+		c = ((c << 8) & 0xFFFFFFFF) ^ CRC[((c >> 24) ^ b) & 0xFF]
+	buf[off + 22:off + 26] = struct.pack("<I", c)
+
+
+def opus_packets(data, want_list=False):
+	"""The audio packets' count and 48 kHz samples, from the segment tables and TOCs
+	(RFC 6716 §3.1), independently of the daemon's reader (and the packets themselves
+	with want_list)."""
+	pkts, cur = [], b""
+	for off, _ in ogg_pages(data):
+		n = data[off + 26]
+		lace = data[off + 27:off + 27 + n]
+		p = off + 27 + n
+		for v in lace:
+			cur += data[p:p + v]
+			p += v
+			if v < 255:
+				pkts.append(cur)
+				cur = b""
+	audio = pkts[2:]
+	samples = 0
+	for pk in audio:
+		cfg = pk[0] >> 3
+		if cfg < 12:
+			fs = (480, 960, 1920, 2880)[cfg & 3]
+		elif cfg < 16:
+			fs = (480, 960)[cfg & 1]
+		else:
+			fs = (120, 240, 480, 960)[cfg & 3]
+		c = pk[0] & 3
+		frames = 1 if c == 0 else 2 if c in (1, 2) else pk[1] & 0x3F
+		samples += fs * frames
+	if want_list:
+		return audio
+	return len(audio), samples
+
+
+def upload(d, data, ctype="audio/ogg"):
+	return d.api("POST", "/v1/messages", raw=data, headers={"Content-Type": ctype})
+
+
+def download(d, mid):
+	return d.get_bytes(f"/v1/messages/{mid}/ogg")
+
+
+def _err(st, body, want_status, want_text, what):
+	eq(st, want_status, f"{what}: status ({body})")
+	msg = body.get("error") if isinstance(body, dict) else None
+	check(isinstance(msg, str) and want_text in msg,
+	      f"{what}: error {msg!r}, want it to contain {want_text!r}")
+
+
+def test_messages_upload(env):
+	"""Upload, list, metadata, download (byte for byte), delete; invalid uploads refused
+	with the problem named."""
+	d = env.main
+	data = make_ogg(env, "msg-upload.ogg")
+	npk, samples = opus_packets(data)
+	check(npk > 40, f"GStreamer's file has {npk} packets")
+
+	st, m, hd = upload(d, data)
+	eq(st, 201, f"POST /v1/messages: {m}")
+	mid = m["id"]
+	h.CLEANUP.add(f"message {mid}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{mid}", timeout=3))
+	eq(hd.get("location"), f"/v1/messages/{mid}", "Location")
+	eq((m["size"], m["packets"], m["duration_ms"], m["channels"]),
+	   (len(data), npk, samples // 48, 1), f"metadata {m}")
+	check(isinstance(m["created"], int) and m["created"] > 1600000000, f"created {m}")
+	eq(d.ok("GET", f"/v1/messages/{mid}"), m, "GET /v1/messages/{id}")
+	lst = d.ok("GET", "/v1/messages")["messages"]
+	check(any(x["id"] == mid for x in lst), f"{mid} in the list {lst}")
+	st, got, ctype = download(d, mid)
+	eq((st, ctype), (200, "audio/ogg"), "download")
+	check(got == data, "the download is the upload, byte for byte")
+
+	# Invalid uploads: each names its problem.
+	pages = ogg_pages(data)
+	bad = bytearray(data)
+	off2 = pages[2][0]
+	bad[off2 + 30] ^= 0x40
+	st, b, _ = upload(d, bytes(bad))
+	_err(st, b, 400, "body: page 2: bad CRC", "bad CRC")
+	st, b, _ = upload(d, data[:len(data) - 7])
+	_err(st, b, 400, "body: page", "truncated")
+	check("truncated" in b["error"], f"truncated: {b}")
+	st, b, _ = upload(d, data[:pages[-1][0]])
+	_err(st, b, 400, "end-of-stream", "cut at a page boundary")
+	notopus = bytearray(data)
+	notopus[28:36] = b"Speex   "
+	st, b, _ = upload(d, bytes(notopus))
+	_err(st, b, 400, "body: page 0: bad CRC", "OpusHead replaced (CRC first)")
+	fix_crc(notopus, 0, pages[0][1])
+	st, b, _ = upload(d, bytes(notopus))
+	_err(st, b, 400, "body: page 0: packet 0: not an OpusHead header", "not Opus")
+	st, b, _ = upload(d, b"RIFF\x00\x00\x00\x00WAVEfmt ")
+	_err(st, b, 400, "body: page 0: not an Ogg page", "a WAV header")
+	st, b, _ = upload(d, data, ctype="text/plain")
+	_err(st, b, 415, "content-type", "text/plain")
+	st, b, _ = upload(d, b"\x00" * (h.MESSAGES_MAX_BYTES + 1))
+	_err(st, b, 413, "body: larger than", "too large")
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": "../../etc/passwd"})
+	_err(st, b, 400, "from_recording", "from_recording with a path")
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": "no-such-file"})
+	_err(st, b, 404, "from_recording", "from_recording of a missing file")
+	st, b, _ = d.api("POST", "/v1/messages", {"x": 1})
+	_err(st, b, 400, "x: unknown field", "unknown field")
+
+	for path in ("/v1/messages/0123456789abcdef", "/v1/messages/zz",
+		     "/v1/messages/0123456789abcdef/ogg", f"/v1/messages/{mid}/wav"):
+		st, b, _ = d.api("GET", path)
+		eq(st, 404, f"GET {path}: {b}")
+	st, b, _ = d.api("DELETE", f"/v1/messages/{mid}")
+	eq(st, 204, f"DELETE: {b}")
+	st, b, _ = d.api("DELETE", f"/v1/messages/{mid}")
+	eq(st, 404, f"second DELETE: {b}")
+	st, _, _ = download(d, mid)
+	eq(st, 404, "download of a deleted message")
+	check(all(x["id"] != mid for x in d.ok("GET", "/v1/messages")["messages"]),
+	      "deleted message still listed")
+
+
+PLAY_SSRC = 0x5E550001		# the first playback's SSRC (the request names it)
+
+
+def test_messages_play_room(env):
+	"""A message played into a forwarding room of three plain participants and one SRTP
+	participant: each plain one gets every packet of the message, byte for byte, in order,
+	with the playback's SSRC, consecutive sequence numbers and 20 ms timestamps, from its own
+	endpoint; the SRTP one (GStreamer's srtpdec, under its own key) decodes the 440 Hz tone
+	for the message's duration; a WebSocket participant gets message_started and
+	message_ended; DELETE stops a playback; errors are named."""
+	tr._need_ws()
+	ts._need_gst()
+	d = env.main
+	data = make_ogg(env, "msg-play.ogg")
+	want = opus_packets(data, want_list=True)
+	st, m, _ = upload(d, data)
+	eq(st, 201, f"upload: {m}")
+	mid = m["id"]
+	h.CLEANUP.add(f"message {mid}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{mid}", timeout=3))
+	room = tr.create_room(d, name="voice")
+	bodies = [tr.create_part(d, room, n) for n in ("ann", "bob", "cat")]
+	ports = env.ports(3)
+	members = []
+	for i, b in enumerate(bodies):
+		ssrc = 0x56000001 + i
+		st, body, _ = d.api("POST", f"/v1/rooms/{room}/participants/{b['id']}/streams",
+				    {"ssrc": ssrc, "kind": "audio", "pt": tr.PT_OPUS})
+		eq(st, 201, f"publish: {body}")
+		members.append(tr.Member(b, None, env.host.udp(NS_V4[i], ports[i]), ssrc))
+	# The SRTP participant: latched by srtpenc's packets (authenticated SRTP latches at
+	# once), then GStreamer decrypts and decodes what it receives.
+	suite = "AES_CM_128_HMAC_SHA1_80"
+	k_d = ts.new_key(suite)
+	dan = tr.create_part(d, room, "dan", srtp={"remote_key": ts.sdes(suite, k_d)})
+	l_d = base64.b64decode(dan["srtp"]["local_key"].split("inline:")[1])
+	sd = 0x56000009
+	st, body, _ = d.api("POST", f"/v1/rooms/{room}/participants/{dan['id']}/streams",
+			    {"ssrc": sd, "kind": "audio", "pt": tr.PT_OPUS})
+	eq(st, 201, f"publish dan: {body}")
+	pd = env.ports(1)
+	sock_d = env.host.udp(NS_V4[3], pd)
+	for p in ts.capture(env, suite, k_d, n=5, ssrc=sd):
+		sock_d.sendto(p, h.parse_ep(dan["local"]))
+	sock_d.close()
+	h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{dan['id']}")
+		   .get("remote") is not None, 5, what="dan to latch")
+	tr.latch(members)
+	wav = os.path.join(env.workdir, "msg-play-srtp.wav")
+	rx = ts.receive(env, (NS_V4[3], pd), wav, suite, l_d, ssrc=PLAY_SSRC)
+	try:
+		time.sleep(0.5)		# paces nothing: the receiver's socket must exist
+		tr.run_async(_play(d, room, mid, members, want))
+	finally:
+		ts.stop_rx(rx)
+	_, _, secs = ts.tone_of(wav)
+	# RTP has no end trimming: the last frame's padding decodes too, so the tone is found
+	# by Goertzel filters away from both ends (test_mix.py), not by zero crossings.
+	pw, peak = tmix.tone_powers(wav, skip_s=0.1, tail_s=0.1)
+	check(peak > 1000 and pw[TONE] > 20 * max(pw[660], pw[880]),
+	      f"SRTP participant's decoded tone: powers {pw}, peak {peak} (want {TONE} Hz)")
+	# tone_of skips the first 100 ms; the decoder trims the pre-skip (312 samples).
+	dur = len(want) * 0.02 - 312 / 48000 - 0.1
+	check(abs(secs - dur) <= 0.02 + 1e-6,
+	      f"SRTP participant decoded {secs:.3f} s, want {dur:.3f} s (one frame)")
+	c = d.ok("GET", f"/v1/rooms/{room}/participants/{dan['id']}")["srtp"]["counters"]
+	check(c["encrypted"] >= len(want), f"dan's encrypted count {c}")
+	d.api("DELETE", f"/v1/rooms/{room}")
+
+
+async def _play(d, room, mid, members, want):
+	base = f"/v1/rooms/{room}/playbacks"
+	peer = await tr.Peer.connect(d, "ann-ws")
+	try:
+		await peer.ok("join", "joined", token=members[0].body["token"])
+		await peer.settle(0.2)
+		for body, status, text in (({}, 400, "message: required"),
+					   ({"message": "0123456789abcdef"}, 404, "message"),
+					   ({"message": mid, "pt": 300}, 400, "pt"),
+					   ({"message": mid, "x": 1}, 400, "x: unknown field")):
+			st, b, _ = d.api("POST", base, body)
+			_err(st, b, status, text, f"POST {base} {body}")
+		st, b, _ = d.api("GET", f"{base}/99")
+		eq(st, 404, f"GET of an unknown playback: {b}")
+
+		st, pb, _ = d.api("POST", base, {"message": mid, "ssrc": members[0].ssrc})
+		_err(st, pb, 409, "ssrc", "a playback SSRC a participant publishes")
+		st, pb, _ = d.api("POST", base, {"message": mid, "ssrc": PLAY_SSRC})
+		eq(st, 201, f"POST {base}: {pb}")
+		eq((pb["state"], pb["message"], pb["packets"], pb["pt"]),
+		   ("playing", mid, len(want), tr.PT_OPUS), f"playback {pb}")
+		ssrc = pb["ssrc"]
+		eq(ssrc, PLAY_SSRC, "the SSRC asked for")
+		e = await peer.event("message_started", timeout=3)
+		eq((e["playback"], e["message"], e["ssrc"]), (pb["id"], mid, ssrc), "message_started")
+		# The message lasts about a second; allow for a slow machine, not for loss.
+		for mb in members:
+			got = tr.recv_rtp(mb.sock, len(want), timeout=len(want) * 0.02 + 10)
+			pk = [(dt, frm) for dt, frm in got if h.rtp_ssrc(dt) == ssrc]
+			eq(len(pk), len(want), f"{mb.id}: packets of the message received")
+			for k, (dt, frm) in enumerate(pk):
+				eq(frm, mb.local, f"{mb.id}: source of packet {k}")
+				check(dt[12:] == want[k], f"{mb.id}: packet {k}'s payload is the file's")
+				eq(dt[1] & 0x7F, tr.PT_OPUS, f"{mb.id}: payload type")
+			seqs = [h.rtp_seq(dt) for dt, _ in pk]
+			check(all((seqs[i + 1] - seqs[i]) & 0xFFFF == 1 for i in range(len(seqs) - 1)),
+			      f"{mb.id}: sequence numbers not consecutive: {seqs[:8]}...")
+			tss = [struct.unpack("!I", dt[4:8])[0] for dt, _ in pk]
+			check(all((tss[i + 1] - tss[i]) & 0xFFFFFFFF == 960 for i in range(len(tss) - 1)),
+			      f"{mb.id}: timestamps not 20 ms apart")
+			check(pk[0][0][1] & 0x80, f"{mb.id}: marker bit on the first packet")
+		e = await peer.event("message_ended", timeout=5)
+		eq((e["playback"], e["reason"], e["sent"]), (pb["id"], "done", len(want)),
+		   f"message_ended {e}")
+		done = d.ok("GET", f"{base}/{pb['id']}")
+		eq((done["state"], done["sent"], done["dropped_no_mbuf"], done["dropped_ring_full"]),
+		   ("ended", len(want), 0, 0), f"ended playback {done}")
+		eq(done["copies"], len(want) * (len(members) + 1), f"copies sent {done}")
+
+		# A second one, stopped at once.
+		st, pb2, _ = d.api("POST", base, {"message": mid, "pt": 96})
+		eq(st, 201, f"second playback: {pb2}")
+		check(pb2["ssrc"] not in [x.ssrc for x in members] + [PLAY_SSRC],
+		      f"random SSRC {pb2['ssrc']:#x} is new")
+		st, b, _ = d.api("DELETE", f"{base}/{pb2['id']}")
+		eq(st, 204, f"DELETE of a playing playback: {b}")
+		e = await peer.event("message_ended", timeout=5, playback=pb2["id"])
+		eq(e["reason"], "stopped", f"message_ended of a stopped playback {e}")
+		eq(d.ok("GET", f"{base}/{pb2['id']}")["state"], "stopped", "state after DELETE")
+		lst = d.ok("GET", base)["playbacks"]
+		eq([x["id"] for x in lst], [pb["id"], pb2["id"]], "playbacks listed")
+		st, b, _ = d.api("DELETE", f"{base}/{pb2['id']}")
+		eq(st, 204, f"DELETE of an ended playback forgets it: {b}")
+		st, b, _ = d.api("GET", f"{base}/{pb2['id']}")
+		eq(st, 404, f"GET of a forgotten playback: {b}")
+		await asyncio.sleep(0.3)
+		for mb in members:	# what the stopped one sent before it stopped
+			tr.recv_rtp(mb.sock, 100, timeout=0.2)
+	finally:
+		await peer.ws.close()
+
+
+def test_messages_from_recording(env):
+	"""A stopped recording file becomes a message ({"from_recording": name}): its packets
+	and duration are the recording's; the file's name is checked; a missing file is a 404."""
+	d = env.main
+	pa, pb = env.ports(2)
+	sa = env.host.udp(NS_V4[0], pa)
+	sb = env.host.udp(NS_V4[1], pb)
+	s = d.create([{"remote": h.fmt_ep(NS_V4[0], pa)}, {"remote": h.fmt_ep(NS_V4[1], pb)}])
+	h.prime(sa, s.local[0], sb, 0x5E5A0001, seq0=1)
+	st, rec, _ = d.api("POST", "/v1/recordings", {"session": s.id, "leg": "a"})
+	eq(st, 201, f"POST /v1/recordings: {rec}")
+	# CELT fullband 20 ms frames (RFC 6716 §3.1: config 31, mono, one frame).
+	opus = b"\xf8" + b"\x55" * 40
+	n = 25
+	for k in range(n):
+		sa.sendto(struct.pack("!BBHII", 0x80, 111, 100 + k, k * 960, 0x5E5A0002) + opus,
+			  s.local[0])
+	h.recv_n(sb, n, timeout=3)
+	h.wait_for(lambda: d.ok("GET", f"/v1/recordings/{rec['id']}")["packets"] >= n - 1, 10,
+		   what="the writer")
+	name = d.ok("GET", f"/v1/recordings/{rec['id']}")["files"][0]
+	st, b, _ = d.api("POST", "/v1/messages", {"from_recording": name})
+	_err(st, b, 409, "from_recording", "a recording still being written")
+	s.delete()
+	h.wait_for(lambda: d.ok("GET", f"/v1/recordings/{rec['id']}")["state"] == "stopped", 10,
+		   what="the recording to stop with its session")
+	st, m, _ = d.api("POST", "/v1/messages", {"from_recording": name})
+	eq(st, 201, f"POST /v1/messages from_recording: {m}")
+	h.CLEANUP.add(f"message {m['id']}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{m['id']}", timeout=3))
+	eq((m["packets"], m["duration_ms"], m["channels"]), (n, n * 20, 1), f"message {m}")
+	st, data, _ = download(d, m["id"])
+	eq(st, 200, "download")
+	eq(opus_packets(data, want_list=True), [opus] * n, "the message's packets")
+	d.ok("DELETE", f"/v1/messages/{m['id']}")
+	d.ok("DELETE", f"/v1/recording-files/{name}")
+	d.ok("DELETE", f"/v1/recordings/{rec['id']}")
+	sa.close()
+	sb.close()
