@@ -54,6 +54,7 @@ class Env:
 		self.require_all = args.require_all
 		self._main = None
 		self._main_failed = None
+		self._live = []		# daemons start_daemon started (on the bridge)
 		self._tap_idx = 0
 		self._port = 40000
 
@@ -70,13 +71,28 @@ class Env:
 		tap = self.topo.tap_name(self._tap_idx)
 		d = h.Daemon(self.binary, self.workdir, name, token=token)
 		d.tap = tap
+		d.addr4 = conf.get("addr4", h.RELAY4)
 		d.write_config(h.config_text(tap, d.api_port, d.file_prefix, token=token, **conf))
 		return d
 
-	def start_daemon(self, d):
+	def start_daemon(self, d, beside=()):
+		"""Start d and put its TAP on the bridge. Two daemons with one address on the bridge
+		both answer ARP for it and the hosts send to whichever answered last, so every other
+		live daemon on d's address is stopped first (the main daemon and test_ng.py's module
+		daemon start again when a test next wants them), except those in beside: an
+		active/standby pair shares its address on purpose. The hosts then forget the MAC
+		addresses they knew, so that the next packet asks who has the address now."""
+		for x in self._live:
+			if x is d or x in beside or not x.alive() or x.addr4 != d.addr4:
+				continue
+			if x is self._main:
+				self.stop_main()
+			x.stop()
+		self._live = [x for x in self._live if x.alive()] + [d]
 		d.start()
 		d.wait_health()
 		self.topo.attach_tap(d.tap)
+		self.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
 		return d
 
 	@property
@@ -98,8 +114,6 @@ class Env:
 				    messages_dir=os.path.join(self.workdir, "messages"),
 				    messages_max_bytes=h.MESSAGES_MAX_BYTES)
 		self.start_daemon(d)
-		# Forget what the hosts knew about an earlier daemon's MAC address.
-		self.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
 		self._main = d
 		return d
 

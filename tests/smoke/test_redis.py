@@ -507,14 +507,15 @@ def test_redis_restart_keeps_rooms(env):
 
 # ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") -----------------------
 
-def _ha_daemon(env, name, identity, role, node):
+def _ha_daemon(env, name, identity, role, node, beside=()):
 	"""A daemon of service identity with state.role role as node, on the shared addresses
-	(RELAY4_B, RELAY6_B) and its own TAP; started, its TAP on the bridge."""
+	(RELAY4_B, RELAY6_B) and its own TAP; started, its TAP on the bridge beside the daemons
+	of its pair (run.py stops any other daemon on those addresses)."""
 	port, _ = _redis()
 	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
 		f.write(_state_conf(identity, port, f'\trole = "{role}";\n\tnode = "{node}";\n'))
-	env.start_daemon(d)
+	env.start_daemon(d, beside)
 	return d
 
 
@@ -562,7 +563,7 @@ def test_redis_standby_takeover(env):
 	sb = None
 	try:
 		h.wait_for(lambda: _ha(act)["role"] == "active", 10, what="node-a to be active")
-		sb = _ha_daemon(env, "ha2", identity, "standby", "node-b")
+		sb = _ha_daemon(env, "ha2", identity, "standby", "node-b", (act,))
 		h.wait_for(lambda: _ha(sb)["active_node"] == "node-a", 10,
 			   what="the standby to see node-a holding the service")
 		st = _ha(sb)

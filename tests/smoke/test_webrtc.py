@@ -163,10 +163,10 @@ def start_browser(ns, name):
 # The daemon for these tests: an API without a token (joins by room and name), as for the demo
 
 def webrtc_daemon(env):
-	d = env.new_daemon(f"webrtc{env._tap_idx + 1}")
-	env.start_daemon(d)
-	env.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
-	return d
+	# start_daemon stops any other daemon on these addresses (test_ng.py's, kept for its
+	# module) and has the hosts forget the MAC addresses they knew.
+	d = env.new_daemon(f"webrtc{env._tap_idx + 1}", addr4=h.RELAY4_B, addr6=h.RELAY6_B)
+	return env.start_daemon(d)
 
 
 def stop_clean(d):
@@ -271,29 +271,36 @@ def media_flows(b, other, base=None):
 			  f"{other.name}" + (" growing" if base else ""))
 
 
-def wait_dtls(d, room, n, peers=()):
-	"""{name: participant} once the room has n participants, all DTLS connected. On a
-	timeout the error says where each one stands (mrelayd's view, the pages' and
+def wait_dtls(d, room, n, peers=(), what=None, more=lambda p: True):
+	"""{name: participant} once the room has n participants, all DTLS connected (and
+	more(participant) true of each). On a timeout the error says where each one stands
+	(mrelayd's full participant view with its ICE and DTLS counters, the pages' and
 	webrtcbin's), not just that the wait ran out."""
 	def state():
 		p = room_parts(d, room)
-		ok = len(p) == n and all((x.get("webrtc") or {}).get("dtls") == "connected"
-					 for x in p.values())
+		ok = len(p) == n and all((x.get("webrtc") or {}).get("dtls") == "connected" and
+					 more(x) for x in p.values())
 		return ok and p
 	try:
-		return h.wait_for(state, WAIT, interval=0.25, what=f"{n} DTLS handshakes")
+		return h.wait_for(state, WAIT, interval=0.25, what=what or f"{n} DTLS handshakes")
 	except h.SmokeError as e:
-		seen = {k: {"webrtc": v.get("webrtc"), "remote": v.get("remote")}
-			for k, v in room_parts(d, room).items()}
-		more = []
+		lines = [str(e)]
+		try:
+			for k, v in room_parts(d, room).items():
+				lines.append(f"mrelayd {k}: {part_view(d, room, v['id'])}")
+			st = d.stats()
+			lines.append(f"mrelayd webrtc: {st.get('webrtc')}")
+			lines.append("mrelayd drops: " + str([{k: v for k, v in (
+				lc.get("drops") or {}).items() if v} for lc in st.get("lcores", [])]))
+		except Exception as ex:		# the daemon's own state, if it still answers
+			lines.append(f"mrelayd: {ex}")
 		for x in peers:
 			try:
-				more.append(f"{getattr(x, 'name', 'webrtcbin')}: "
-					    f"{x.last if hasattr(x, 'last') else rtc_stats(x)}")
+				lines.append(f"{getattr(x, 'name', 'webrtcbin')}: "
+					     f"{x.last if hasattr(x, 'last') else rtc_stats(x)}")
 			except Exception as ex:		# a dead page says so, not masks the error
-				more.append(f"{x!r}: {ex}")
-		raise h.SmokeError(f"{e}\nmrelayd participants: {seen}\nmrelayd webrtc: "
-				   f"{d.stats().get('webrtc')}\n" + "\n".join(more)) from None
+				lines.append(f"{x!r}: {ex}")
+		raise h.SmokeError("\n".join(lines)) from None
 
 
 def check_connected(b, relay_ep, part):
@@ -457,10 +464,9 @@ def test_webrtc_three_browsers(env):
 			browsers[n].get(f"http://127.0.0.1:{d.api_port}/demo/?room={room}&join=1"
 					f"&small=1&name={n}")
 			# One after the other: the later ones come into a room with media.
-			h.wait_for(lambda: (lambda p: len(p) == i + 1 and all(
-				(x.get("webrtc") or {}).get("dtls") == "connected" and
-				len(x["streams"]) == 2 for x in p.values()))(room_parts(d, room)),
-				WAIT, interval=0.25, what=f"{n}'s DTLS handshake and streams")
+			wait_dtls(d, room, i + 1, list(browsers.values()),
+				  f"{n}'s DTLS handshake and streams",
+				  lambda x: len(x["streams"]) == 2)
 		parts = room_parts(d, room)
 		a, b, c = (browsers[n] for n in names)
 		pages = {}
