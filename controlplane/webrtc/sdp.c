@@ -129,6 +129,10 @@ attr(struct mr_sdp *s, struct mr_sdp_media *m, const char *a, unsigned int ln, c
 		m->dir = MR_SDP_INACTIVE;
 	} else if (strcmp(name, "rtcp-mux") == 0) {
 		m->rtcp_mux = 1;
+	} else if (strcmp(name, "bundle-only") == 0) {
+		/* RFC 8843 §6: an offer's port 0 with bundle-only (Firefox's every m-section but
+		 * the first) is in the BUNDLE group, not rejected. */
+		m->port0 = 0;
 	} else if (strcmp(name, "rtpmap") == 0) {
 		char enc[MR_SDP_LONG], *sl, *sl2;
 

@@ -60,6 +60,15 @@ class Skip(Exception):
 	"""The test cannot run here (missing tool); reported as SKIP."""
 
 
+def read_text(path):
+	"""A file's text ('' when it cannot be read, e.g. not written yet)."""
+	try:
+		with open(path, errors="replace") as f:
+			return f.read()
+	except OSError:
+		return ""
+
+
 def check(cond, msg):
 	if not cond:
 		raise SmokeError(msg)
@@ -792,11 +801,7 @@ class Daemon:
 				self.proc.wait(timeout=5)
 
 	def log_text(self):
-		try:
-			with open(self.logpath, errors="replace") as f:
-				return f.read()
-		except OSError:
-			return ""
+		return read_text(self.logpath)
 
 	def log_tail(self, n=20):
 		return "\n".join("    | " + ln for ln in self.log_text().splitlines()[-n:])

@@ -26,6 +26,7 @@ import threading
 import time
 
 import harness as h
+from firefox import Firefox
 from harness import check, eq
 
 try:
@@ -40,6 +41,7 @@ except ImportError:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+NOBODY4 = "198.18.0.99"		# on the hosts' segment, answered by nobody
 WAIT = 40			# seconds for a browser to connect or for media to show
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -516,6 +518,55 @@ def test_webrtc_three_browsers(env):
 			x.quit()
 		stop_clean(d)
 	finally:
+		d.stop()
+
+
+# ------------------------------------------------------------------------------------------
+# Firefox beside Chromium
+
+def test_webrtc_firefox_and_chromium(env):
+	"""Firefox (its own WebRTC stack: NSS DTLS, its ICE agent and SDP) and Chromium on the demo
+	page in one room: DTLS-SRTP with each, through the relay's endpoint only; each decodes
+	the other's audio and video, which mrelayd decrypted and encrypted again for it. Firefox
+	is driven over WebDriver BiDi (tests/smoke/firefox.py)."""
+	_need_browser()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		base = f"http://127.0.0.1:{d.api_port}/demo/?room={room}&join=1&small=1"
+		# Firefox gathers only the address of the default route when the page holds no
+		# stored camera permission (fake devices never store one), and the hosts have no
+		# default route: one, for this test, via an address nobody answers (no packet
+		# leaves the segment; a UDP connect() is all Firefox does with it).
+		env.host.run("ip", "route", "add", "default", "via", NOBODY4, "dev", "eth0")
+		h.CLEANUP.add("default route", lambda: env.host.run(
+			"ip", "route", "del", "default", check_rc=False))
+		f = Firefox(env.host.ns, "dave")
+		f.get(f"{base}&name=dave")
+		wait_dtls(d, room, 1, (f,), "Firefox's DTLS handshake")
+		(c,) = join_browsers(env, d, room, ["erin"])
+		parts = wait_dtls(d, room, 2, (f, c))
+		for x in (f, c):
+			check_connected(x, parts[x.name]["local"], parts[x.name])
+		sf = media_flows(f, c)
+		sc = media_flows(c, f)
+		media_flows(f, c, sf)
+		media_flows(c, f, sc)
+		parts = room_parts(d, room)
+		for x in ("dave", "erin"):
+			p = parts[x]
+			cnt = p["srtp"]["counters"]
+			check(cnt["decrypted"] > 0 and cnt["encrypted"] > 0,
+			      f"{x}: mrelayd's SRTP counters {cnt}")
+			out = {st["kind"]: st["stats"]["packets_out"] for st in p["streams"]}
+			check(out.get("audio", 0) > 0 and out.get("video", 0) > 0,
+			      f"{x}: mrelayd forwarded {out}")
+		for x in (f, c):
+			x.quit()
+		stop_clean(d)
+	finally:
+		env.host.run("ip", "route", "del", "default", check_rc=False)
 		d.stop()
 
 

@@ -75,6 +75,15 @@ static const char offer[] =
 	"a=ssrc:2222 cname:x\r\n"
 	"a=ssrc:3333 cname:x\r\n";
 
+/* The relay's one candidate in an answer: 198.18.0.1:30000. */
+static void
+relay_cand(struct mr_sdp_local *l)
+{
+	l->cand[0].family = MR_AF4;
+	l->cand[0].port = 30000;
+	l->cand[0].a[0] = 198; l->cand[0].a[1] = 18; l->cand[0].a[3] = 1;
+}
+
 static void
 test_parse_answer(void **state)
 {
@@ -105,9 +114,7 @@ test_parse_answer(void **state)
 	assert_int_equal(ss[0], 2222);
 	assert_int_equal(mr_sdp_ext_id(&s->m[0], MR_SDP_EXT_LEVEL), 1);
 
-	l.cand[0].family = MR_AF4;
-	l.cand[0].port = 30000;
-	l.cand[0].a[0] = 198; l.cand[0].a[1] = 18; l.cand[0].a[3] = 1;
+	relay_cand(&l);
 	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
 	assert_non_null(strstr(ans, "a=ice-lite\r\n"));
 	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
@@ -140,6 +147,66 @@ test_parse_answer(void **state)
 	/* H.264 when VP8 is not offered. */
 	s->m[1].codec[0].name[0] = 'X';
 	assert_int_equal(mr_sdp_pick(&s->m[1])->pt, 102);
+	free(s);
+}
+
+/* Firefox offers every m-section but the first with port 0 and a=bundle-only (RFC 8843 §6):
+ * in the BUNDLE group, answered like the others, not rejected. */
+static void
+test_bundle_only(void **state)
+{
+	static const char ff[] =
+		"v=0\r\n"
+		"o=mozilla...THIS_IS_SDPARTA-99.0 353696453711345711 0 IN IP4 0.0.0.0\r\n"
+		"s=-\r\n"
+		"t=0 0\r\n"
+		"a=fingerprint:sha-256 C9:CD:84:AF:36:6D:1F:41:A7:71:D8:AD:83:2B:E5:C3:C5:60:07:33:BF"
+		":77:9D:0D:72:04:93:E3:AA:D0:E1:B6\r\n"
+		"a=group:BUNDLE 0 1\r\n"
+		"a=ice-options:trickle\r\n"
+		"m=audio 9 UDP/TLS/RTP/SAVPF 109 0\r\n"
+		"c=IN IP4 0.0.0.0\r\n"
+		"a=sendrecv\r\n"
+		"a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
+		"a=ice-pwd:fabd1a3c05d1a656ec2b3d1f9db97fd3\r\n"
+		"a=ice-ufrag:a64f2b93\r\n"
+		"a=mid:0\r\n"
+		"a=rtcp-mux\r\n"
+		"a=rtpmap:109 opus/48000/2\r\n"
+		"a=rtpmap:0 PCMU/8000\r\n"
+		"a=setup:actpass\r\n"
+		"a=ssrc:1774668757 cname:{fab0a482}\r\n"
+		"m=video 0 UDP/TLS/RTP/SAVPF 120 124\r\n"
+		"c=IN IP4 0.0.0.0\r\n"
+		"a=bundle-only\r\n"
+		"a=sendrecv\r\n"
+		"a=ice-pwd:fabd1a3c05d1a656ec2b3d1f9db97fd3\r\n"
+		"a=ice-ufrag:a64f2b93\r\n"
+		"a=mid:1\r\n"
+		"a=rtcp-fb:120 nack pli\r\n"
+		"a=rtcp-mux\r\n"
+		"a=rtpmap:120 VP8/90000\r\n"
+		"a=rtpmap:124 rtx/90000\r\n"
+		"a=fmtp:124 apt=120\r\n"
+		"a=setup:actpass\r\n"
+		"a=ssrc:2213359798 cname:{fab0a482}\r\n";
+	struct mr_sdp *s = malloc(sizeof(*s));
+	struct mr_sdp_local l = { .ufrag = "uFr4g", .pwd = "0123456789abcdefghijklmn",
+				  .fingerprint = "sha-256 AA:BB", .session_id = 7, .n_cand = 1 };
+	char err[128], ans[8192];
+
+	(void)state;
+	assert_int_equal(mr_sdp_parse(ff, strlen(ff), s, err, sizeof(err)), 0);
+	assert_int_equal(s->n_media, 2);
+	assert_int_equal(s->m[1].port0, 0);
+	relay_cand(&l);
+	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
+	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
+	assert_non_null(strstr(ans, "m=video 9 UDP/TLS/RTP/SAVPF 120\r\n"));
+	/* Without bundle-only, port 0 is a rejected section: answered with port 0. */
+	s->m[1].port0 = 1;
+	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
+	assert_non_null(strstr(ans, "m=video 0 "));
 	free(s);
 }
 
@@ -218,9 +285,7 @@ test_session(void **state)
 	unsigned int i;
 
 	(void)state;
-	l.cand[0].family = MR_AF4;
-	l.cand[0].port = 30000;
-	l.cand[0].a[0] = 198; l.cand[0].a[1] = 18; l.cand[0].a[3] = 1;
+	relay_cand(&l);
 	assert_int_equal(mr_sdp_parse(offer, strlen(offer), o, err, sizeof(err)), 0);
 	mr_sdp_sess_init(ss, o, 7);
 	assert_int_equal(ss->n, 2);
@@ -289,6 +354,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_answer),
+		cmocka_unit_test(test_bundle_only),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_session),
 	};
