@@ -1379,7 +1379,7 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		"max_rooms", "max_participants", "max_streams", "ws_timeout",
 		"ws_max_connections", "ws_max_message", "ws_max_sendbuf", "nack_cache",
 		"ws_join_timeout", "ws_max_pending_per_address", "nack_budget", "pli_interval_ms", "nack_cache_audio_ms", "nack_cache_video_ms",
-		"fanout", NULL
+		"fanout", "consent_timeout", NULL
 	};
 	static const char *const fanouts[] = { "auto", "copy", "indirect", NULL };
 	struct mr_rooms_conf *r = &cfg->rooms;
@@ -1398,6 +1398,8 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		ret = get_uint_range(x, g, "max_streams", 1, 64, &r->max_streams);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ws_timeout", 1, 3600, &r->ws_timeout);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "consent_timeout", 5, 3600, &r->consent_timeout);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ws_max_connections", 1, 1000000,
 				     &r->ws_max_connections);
@@ -1745,6 +1747,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.max_participants = 100;
 	cfg->rooms.max_streams = 8;
 	cfg->rooms.ws_timeout = 30;
+	cfg->rooms.consent_timeout = 30;
 	cfg->rooms.ws_max_connections = 65536;
 	cfg->rooms.ws_join_timeout = 10;
 	cfg->rooms.ws_max_pending_per_address = 16;

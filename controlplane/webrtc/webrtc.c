@@ -423,10 +423,12 @@ mr_webrtc_tick(struct mr_webrtc *wr, uint64_t now)
 {
 	uint64_t hz = rte_get_tsc_hz();
 	struct wr_part *p, *next;
+	uint64_t consent;
 	int slow;
 
 	if (wr == NULL)
 		return;
+	consent = wr->a->cfg->rooms.consent_timeout;
 	slow = now - wr->last_slow > hz / 10;
 	if (slow)
 		wr->last_slow = now;
@@ -442,12 +444,20 @@ mr_webrtc_tick(struct mr_webrtc *wr, uint64_t now)
 				wr_leave(p, MR_LEAVE_TIMEOUT);
 			}
 		} else {
-			/* Relaxed: a word the owner stores; stale by a burst at most. */
-			uint64_t last = __atomic_load_n(&p->dp->ice->last_check_tsc,
-							__ATOMIC_RELAXED);
+			/* Consent (RFC 7675): a valid check from the latched remote, or an
+			 * authenticated SRTP/SRTCP packet from it (last_rx_tsc: a WebRTC
+			 * participant's RTP is dropped before it unless it authenticates), which
+			 * only the peer holding the DTLS-exported keys can send. libnice
+			 * (GStreamer's webrtcbin) keeps its pair alive with Binding indications,
+			 * which prove nothing; its media does. Relaxed: words the owner stores;
+			 * stale by a burst at most. */
+			uint64_t last = RTE_MAX(__atomic_load_n(&p->dp->ice->last_check_tsc,
+								__ATOMIC_RELAXED),
+						__atomic_load_n(&p->dp->last_rx_tsc,
+								__ATOMIC_RELAXED));
 
 			if ((int64_t)(now - RTE_MAX(last, p->dtls_done_tsc)) >
-			    (int64_t)(MR_WEBRTC_CONSENT_S * hz)) {
+			    (int64_t)(consent * hz)) {
 				wr->consent_timeout++;
 				wr_leave(p, MR_LEAVE_TIMEOUT);
 			}

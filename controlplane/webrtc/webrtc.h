@@ -3,7 +3,7 @@
  * dataplane's struct mr_dp_ice (ICE-lite answers are the owner lcore's, dataplane/stun/),
  * the DTLS-SRTP handshake over the exception ring (dtls.c), the SRTP keys it exports
  * installed on the owner with MR_CMD_PART_SRTP_SET, the 30 s handshake limit and consent
- * freshness (RFC 7675). The rooms module (controlplane/rooms/) creates and removes the
+ * freshness (RFC 7675, rooms.consent_timeout). The rooms module (controlplane/rooms/) creates and removes the
  * participants and calls in here; signaling.c adds the SDP (sdp.c). Nothing blocks: each
  * call does at most one datagram's or one timer's work.
  */
@@ -21,7 +21,6 @@ struct mr_dp_part;
 struct rte_mbuf;
 
 #define MR_WEBRTC_HANDSHAKE_S 30	/* join to DTLS done, or the participant goes */
-#define MR_WEBRTC_CONSENT_S 30		/* RFC 7675 §5.1: no valid check for this long */
 
 /* The certificate is made here (ECDSA P-256). NULL with err filled. */
 struct mr_webrtc *mr_webrtc_create(struct mr_appliance *a, char *err, size_t errlen);

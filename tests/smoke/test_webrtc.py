@@ -19,6 +19,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -164,10 +165,14 @@ def start_browser(ns, name):
 # ------------------------------------------------------------------------------------------
 # The daemon for these tests: an API without a token (joins by room and name), as for the demo
 
-def webrtc_daemon(env):
+def webrtc_daemon(env, consent=None):
+	"""consent: rooms.consent_timeout (s), else the default (30)."""
 	# start_daemon stops any other daemon on these addresses (test_ng.py's, kept for its
 	# module) and has the hosts forget the MAC addresses they knew.
 	d = env.new_daemon(f"webrtc{env._tap_idx + 1}", addr4=h.RELAY4_B, addr6=h.RELAY6_B)
+	if consent is not None:
+		with open(d.conf, "a") as f:
+			f.write(f"\nrooms = {{\n\tconsent_timeout = {consent};\n}};\n")
 	return env.start_daemon(d)
 
 
@@ -706,6 +711,7 @@ class GstPeer:
 
 
 GST_OPUS_PT = 109		# webrtcbin's Opus payload type, not Chromium's
+GST_CONSENT = 8			# rooms.consent_timeout of the webrtcbin test's daemon
 CHROMIUM_OPUS_PT = 111
 
 
@@ -713,17 +719,17 @@ def test_webrtc_gstreamer_browser(env):
 	"""GStreamer's webrtcbin (libnice, OpenSSL DTLS, libsrtp) and Chromium in one room:
 	Opus both ways through mrelayd. webrtcbin numbers Opus 109, Chromium 111: mrelayd
 	rewrites the payload type of each copy to the subscriber's. webrtcbin joins first and
-	answers mrelay's renegotiation offer that declares Chromium's audio."""
+	answers mrelay's renegotiation offer that declares Chromium's audio. Consent freshness
+	(rooms.consent_timeout, 8 s here): libnice keeps its pair alive with Binding indications,
+	not requests, and webrtcbin stays on its authenticated SRTP; stopped (SIGSTOP: no media,
+	no STUN, its WebSocket still open), it is removed as timed out, and Chromium stays."""
 	_need_browser()
 	_need_gst_webrtc()
-	d = webrtc_daemon(env)
+	d = webrtc_daemon(env, consent=GST_CONSENT)
 	try:
 		Forwarder(env.host.ns, d.api_port)
 		room = create_room(d)
-		# The browser starts first (seconds on a busy machine) and joins only after
-		# webrtcbin: libnice keeps its pair alive with Binding indications, not requests,
-		# so mrelayd removes webrtcbin 30 s after its DTLS (no consent, RFC 7675); the
-		# test must be done by then.
+		# The browser starts first (seconds on a busy machine) and joins after webrtcbin.
 		b = start_browser(env.host.ns, "carol")
 		b.get(f"http://127.0.0.1:{d.api_port}/demo/?room={room}&name=carol")
 		g = GstPeer(env.host.ns, pt=GST_OPUS_PT)
@@ -736,6 +742,7 @@ def test_webrtc_gstreamer_browser(env):
 		g.answer(r["sdp"])
 		b.js("document.getElementById('join').click();")
 		parts = wait_dtls(d, room, 2, (b, g))
+		t_dtls = time.monotonic()
 		check_connected(b, parts["carol"]["local"], parts["carol"])
 		# mrelay's offer to webrtcbin: Chromium's audio on webrtcbin's audio section (in
 		# webrtcbin's numbering), and not Chromium's video (webrtcbin offered no video).
@@ -781,6 +788,28 @@ def test_webrtc_gstreamer_browser(env):
 		v = part_view(d, room, gp["id"])
 		c = v["srtp"]["counters"]
 		check(c["decrypted"] > 0 and c["encrypted"] > 0, f"webrtcbin: mrelayd's SRTP {c}")
+
+		# Consent: past rooms.consent_timeout since its DTLS, webrtcbin is still in the room
+		# (its checks stopped at the nomination; its SRTP goes on), with no consent timeout.
+		time.sleep(max(0.0, t_dtls + GST_CONSENT + 2 - time.monotonic()))
+		now = room_parts(d, room)
+		w = d.stats().get("webrtc") or {}
+		check("gst" in now and w.get("consent_timeouts") == 0,
+		      f"webrtcbin {GST_CONSENT + 2} s after its DTLS: participants {sorted(now)}, "
+		      f"/v1/stats webrtc {w}")
+		h.log(f"webrtcbin's ICE checks: {now['gst']['webrtc']['ice']['requests']} "
+		      f"requests, kept by its SRTP past {GST_CONSENT} s")
+		# Stopped, it sends nothing (its WebSocket, in this process, stays open): removed
+		# as timed out after rooms.consent_timeout; Chromium stays.
+		os.kill(g.p.pid, signal.SIGSTOP)
+		try:
+			h.wait_for(lambda: "gst" not in room_parts(d, room), GST_CONSENT + 5,
+				   interval=0.25, what="webrtcbin removed without consent")
+		finally:
+			os.kill(g.p.pid, signal.SIGCONT)
+		w = d.stats().get("webrtc") or {}
+		eq(w.get("consent_timeouts"), 1, "/v1/stats webrtc consent_timeouts")
+		check("carol" in room_parts(d, room), "Chromium removed with webrtcbin")
 		b.quit()
 		ws.close()
 		g.close()

@@ -698,6 +698,8 @@ test_bad_relay_api_log(void **state)
 		  "'multicast' is not one of \"auto\", \"copy\", \"indirect\"" },
 		{ MINIMAL "rooms = { ws_timeout = 0; };\n", "bad.conf:5: rooms.ws_timeout:",
 		  "between 1 and 3600" },
+		{ MINIMAL "rooms = { consent_timeout = 4; };\n",
+		  "bad.conf:5: rooms.consent_timeout:", "between 5 and 3600" },
 		{ MINIMAL "rooms = { nack_cache_audio_ms = 0; };\n",
 		  "bad.conf:5: rooms.nack_cache_audio_ms:", "0 is out of range: must be between 1 "
 		  "and 60000" },
@@ -1103,7 +1105,7 @@ test_addresses_and_rooms(void **state)
 		"  gateway = \"198.18.0.254\"; address_count = 64; } );\n"
 		"rooms = { max_rooms = 7; max_participants = 1001; nack_cache = 1024;\n"
 		"  fanout = \"indirect\"; ws_timeout = 5; nack_cache_audio_ms = 500;\n"
-		"  nack_cache_video_ms = 60000; };\n";
+		"  nack_cache_video_ms = 60000; consent_timeout = 8; };\n";
 	struct mr_config cfg;
 	char err[256] = "";
 
@@ -1116,6 +1118,7 @@ test_addresses_and_rooms(void **state)
 	assert_int_equal(cfg.rooms.nack_cache, 1024);
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_INDIRECT);
 	assert_int_equal(cfg.rooms.ws_timeout, 5);
+	assert_int_equal(cfg.rooms.consent_timeout, 8);
 	assert_int_equal(cfg.rooms.pli_interval_ms, 1000);
 	assert_int_equal(cfg.rooms.nack_cache_audio_ms, 500);
 	assert_int_equal(cfg.rooms.nack_cache_video_ms, 60000);
@@ -1127,6 +1130,7 @@ test_addresses_and_rooms(void **state)
 	assert_int_equal(cfg.rooms.nack_cache_audio_ms, 1000);
 	assert_int_equal(cfg.rooms.nack_cache_video_ms, 2000);
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_AUTO);
+	assert_int_equal(cfg.rooms.consent_timeout, 30);
 	mr_config_free(&cfg);
 }
 
