@@ -498,6 +498,8 @@ sig_sdp_answer(struct mr_signal *sg, struct sig_conn *sc, const struct mr_sdp *s
 	for (k = MR_SDP_AUDIO; k <= MR_SDP_VIDEO; k++)
 		mr_rooms_set_rx_pt(sg->rs, room, part, (uint8_t)k, mr_sdp_sess_pt(sc->sess,
 								(uint8_t)k));
+	/* And the header extension ids of its SDP (room_dp.h ext_out). */
+	mr_rooms_set_ext(sg->rs, room, part, mr_sdp_ext_map(sdp));
 	/* Publishing comes from the offer's tracks (a=ssrc; RTX SSRCs are not answered). */
 	for (i = 0; i < sdp->n_media; i++) {
 		const struct mr_sdp_media *m = &sdp->m[i];

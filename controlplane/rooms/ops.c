@@ -80,6 +80,18 @@ mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t ki
 }
 
 int
+mr_rooms_set_ext(struct mr_rooms *rs, uint32_t room, uint32_t part, uint32_t map)
+{
+	struct mr_dp_part *dp = mr_rooms_part_dp(rs, room, part);
+
+	if (dp == NULL)
+		return -ENOENT;
+	/* Relaxed: as rx_pt, before the participant has keys. */
+	__atomic_store_n(&dp->ext_out, map, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
 mr_rooms_exists(const struct mr_rooms *rs, uint32_t room)
 {
 	return mr_room_find(rs, room) != NULL;

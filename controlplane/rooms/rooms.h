@@ -297,6 +297,9 @@ struct mr_dp_part *mr_rooms_part_dp(struct mr_rooms *rs, uint32_t room, uint32_t
  * rx_pt). 0 or -ENOENT. */
 int mr_rooms_set_rx_pt(struct mr_rooms *rs, uint32_t room, uint32_t part, uint8_t kind,
 		       int pt);
+/* The participant's header extension numbering (room_dp.h ext_out, mr_sdp_ext_map), set with
+ * rx_pt: copies from publishers numbered otherwise are renumbered to it. 0 or -ENOENT. */
+int mr_rooms_set_ext(struct mr_rooms *rs, uint32_t room, uint32_t part, uint32_t map);
 /* 1 when the room exists. */
 int mr_rooms_exists(const struct mr_rooms *rs, uint32_t room);
 /* The connection went away without a leave: connected = false, nothing else. 204. */

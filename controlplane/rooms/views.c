@@ -28,6 +28,28 @@
 const char *const mr_room_kind_name[] = { [MR_KIND_AUDIO] = "audio",
 					   [MR_KIND_VIDEO] = "video" };
 
+
+/* A participant's header extension ids (room_dp.h ext_out), null when it has none. */
+static json_t *
+view_ext_ids(const struct mr_dp_part *dp)
+{
+	/* Relaxed: a word signaling sets. */
+	uint32_t x = __atomic_load_n(&dp->ext_out, __ATOMIC_RELAXED);
+	static const char *const names[] = { [MR_EXT_LEVEL] = "audio_level",
+					      [MR_EXT_AST] = "abs_send_time",
+					      [MR_EXT_TCC] = "transport_cc" };
+	json_t *o;
+	unsigned int k, id;
+
+	if (x == 0)
+		return json_null();
+	o = json_pack("{s:i}", "unused", (int)(x & 0xf));
+	for (k = 1; o != NULL && k <= MR_EXT_KINDS; k++) {
+		id = (x >> (4 * k)) & 0xf;
+		json_object_set_new(o, names[k], id ? json_integer(id) : json_null());
+	}
+	return o != NULL ? o : json_null();
+}
 static json_t *
 mr_real_or_null(double v, int have)
 {
@@ -197,6 +219,7 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 				"audio", a == 0 ? json_null() : json_integer(a & 0x7f),
 				"video", v == 0 ? json_null() : json_integer(v & 0x7f)));
 		}
+		json_object_set_new(j, "ext_ids", view_ext_ids(p->dp));
 		json_object_set_new(j, "created", json_integer(p->created));
 		if (r->auto_subscribe) {
 			subs = json_null();

@@ -446,6 +446,34 @@ ep_addr(const struct mr_ep *e, char *buf, size_t len)
  * declared with a=ssrc instead, which is how the subscriber routes it. */
 static const char *const sdp_exts[3] = { MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST, MR_SDP_EXT_TCC };
 
+uint32_t
+mr_sdp_ext_map(const struct mr_sdp *s)
+{
+	uint32_t map = 0;
+	unsigned int i, k, id, used = 0;
+
+	for (i = 0; i < s->n_media; i++) {
+		const struct mr_sdp_media *m = &s->m[i];
+
+		if (m->port0 || m->kind == MR_SDP_OTHER)
+			continue;
+		/* The unused id is none the participant offered, for any extension. */
+		for (k = 0; k < m->n_ext; k++)
+			if (m->ext[k].id <= 14)
+				used |= 1u << m->ext[k].id;
+		for (k = 0; k < 3; k++) {
+			id = mr_sdp_ext_id(m, sdp_exts[k]);
+			/* One-byte ids only: a two-byte id (15..255) cannot be renumbered to. */
+			if (((map >> (4 * (k + 1))) & 0xf) != 0 || id < 1 || id > 14)
+				continue;
+			map |= (uint32_t)id << (4 * (k + 1));
+		}
+	}
+	for (id = 1; id <= 14 && (used & (1u << id)); id++)
+		;
+	return map | id;	/* 15 only if 14 ids were taken: it ends a receiver's parse */
+}
+
 void
 mr_sdp_sess_init(struct mr_sdp_sess *s, const struct mr_sdp *o, uint64_t id)
 {

@@ -79,6 +79,11 @@ const struct mr_sdp_codec *mr_sdp_pick(const struct mr_sdp_media *m);
 unsigned int mr_sdp_ssrcs(const struct mr_sdp_media *m, uint32_t *out, unsigned int max);
 /* The id of a header extension URI offered in m, 0 when absent. */
 uint8_t mr_sdp_ext_id(const struct mr_sdp_media *m, const char *uri);
+/* The participant's numbering of the header extensions mrelay negotiates (audio level,
+ * abs-send-time, transport-cc), as the dataplane renumbers copies to it (rtp_ext.h: nibble
+ * k = its id of extension k, 1..14 or 0; nibble 0 = an id its SDP gave no extension).
+ * From the first accepted m-section that names each one. */
+uint32_t mr_sdp_ext_map(const struct mr_sdp *s);
 
 struct mr_sdp_local {
 	const char *ufrag, *pwd, *fingerprint;

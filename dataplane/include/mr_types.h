@@ -77,4 +77,17 @@ struct mr_prefix {
 	uint8_t a[16];
 };
 
+/*
+ * Header extension numbering maps (room_dp.h ext_out, rtp_ext.h mr_rtp_ext_renumber): what a
+ * participant's SDP numbered the extensions mrelay negotiates, a nibble each: nibble
+ * MR_EXT_LEVEL (RFC 6464 audio level), MR_EXT_AST (abs-send-time), MR_EXT_TCC
+ * (transport-wide-cc), 0 when not negotiated; nibble 0 holds an id (1..14) the participant
+ * gave none of them, under which a receiver ignores an element. A map of 0: no numbering
+ * known (plain RTP participants).
+ */
+#define MR_EXT_LEVEL	1
+#define MR_EXT_AST	2
+#define MR_EXT_TCC	3
+#define MR_EXT_KINDS	3
+
 #endif

@@ -207,6 +207,11 @@ struct mr_dp_part {
 	 * stores when the participant's SDP is known (before DTLS gives it keys, so before
 	 * anything is sent to it); dp: relaxed loads, one a copy. */
 	uint8_t rx_pt[2];
+	/* The ids this participant's SDP gave the header extensions mrelay negotiates
+	 * (rtp_ext.h MR_EXT_*, and an id it left unused), 0: none known (plain RTP). A copy
+	 * from a publisher with another nonzero map has its elements renumbered to this one.
+	 * cp: relaxed store with rx_pt (before the participant has keys); dp: relaxed loads. */
+	uint32_t ext_out;
 
 	/* Lines 1-4. dp: rw (owner), cp: ro; the control plane initializes them before
 	 * publication. Line 1 is all a fan-out copy to this participant writes or reads

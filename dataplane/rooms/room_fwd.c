@@ -222,6 +222,33 @@ room_pt_for(const struct mr_dp_part *sub, const struct mr_dp_stream *st, const u
 	return v & 0x7f;
 }
 
+/* The two numberings (publisher's << 32 | sub's) when st's copies to sub must have their
+ * header extension elements renumbered (room_dp.h ext_out), else 0. */
+static inline uint64_t
+room_ext_for(const struct mr_dp_part *sub, const struct mr_dp_stream *st)
+{
+	uint32_t to, from;
+
+	if (st == NULL || st->pub == NULL)	/* RTCP, or a playback (play.c): none */
+		return 0;
+	/* Relaxed: words the control plane sets before the participant gets anything. */
+	to = __atomic_load_n(&sub->ext_out, __ATOMIC_RELAXED);
+	if (likely(to == 0))
+		return 0;
+	from = __atomic_load_n(&st->pub->ext_out, __ATOMIC_RELAXED);
+	if (from == 0 || from == to)
+		return 0;
+	return (uint64_t)from << 32 | to;
+}
+
+/* Renumber the extension elements of a copy (room_ext_for's ext nonzero); a malformed
+ * extension is sent as it is, its elements before the fault renumbered. */
+static inline void
+room_set_ext(uint8_t *rtp, uint16_t len, uint64_t ext)
+{
+	(void)mr_rtp_ext_renumber(rtp, len, (uint32_t)(ext >> 32), (uint32_t)ext);
+}
+
 /* Rewrite the payload type of the RTP packet at rtp, keeping the marker bit. */
 static inline void
 room_set_pt(uint8_t *rtp, uint8_t pt)
@@ -230,10 +257,11 @@ room_set_pt(uint8_t *rtp, uint8_t pt)
 }
 
 /* A fresh packet with a copy of len bytes at src as its UDP payload, to to, with payload
- * type pt (ROOM_PT_ASIS: as it is). */
+ * type pt (ROOM_PT_ASIS: as it is) and its extension elements renumbered when ext is not 0
+ * (room_ext_for). */
 static int
 room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, uint16_t len,
-		uint8_t tclass, const struct mr_udp_ck *ck, uint8_t pt)
+		uint8_t tclass, const struct mr_udp_ck *ck, uint8_t pt, uint64_t ext)
 {
 	struct rte_mbuf *m;
 
@@ -253,6 +281,10 @@ room_send_bytes(struct mr_worker *w, struct mr_dp_part *to, const uint8_t *src, 
 	if (pt != ROOM_PT_ASIS) {
 		room_set_pt(rte_pktmbuf_mtod(m, uint8_t *), pt);
 		ck = NULL;	/* the payload changed: the checksum is computed afresh */
+	}
+	if (unlikely(ext != 0)) {
+		room_set_ext(rte_pktmbuf_mtod(m, uint8_t *), len, ext);
+		ck = NULL;
 	}
 	return room_send(w, m, to, len, tclass, ck);
 }
@@ -311,6 +343,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	unsigned int i, last = sl->n, sent = 0, clones = 0;
 	struct mr_dp_part *sub;
 	struct mr_udp_ck ck, *ckp = &ck;
+	uint64_t ext;
 	uint8_t pt;
 
 	/* The last ready subscriber takes m; scanning from the end counts the others once. */
@@ -346,12 +379,13 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		if (!room_sub_ready(w, sub, from))
 			continue;
 		pt = room_pt_for(sub, st, payload);
-		if (indirect && pt == ROOM_PT_ASIS && !dp->port[sub->port_idx].tx_no_chain &&
-		    !room_sub_srtp(sub)) {
+		ext = room_ext_for(sub, st);
+		if (indirect && pt == ROOM_PT_ASIS && ext == 0 &&
+		    !dp->port[sub->port_idx].tx_no_chain && !room_sub_srtp(sub)) {
 			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, ckp) != 0)
 				continue;
 			clones++;
-		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt) != 0) {
+		} else if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt, ext) != 0) {
 			continue;
 		}
 		sent++;
@@ -361,10 +395,12 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	sub = sl->sub[last];
 	op = &dp->port[sub->port_idx];
 	pt = room_pt_for(sub, st, payload);
-	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub) || pt != ROOM_PT_ASIS)) {
+	ext = room_ext_for(sub, st);
+	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub) || pt != ROOM_PT_ASIS ||
+				   ext != 0)) {
 		/* m is shared by the clones: that port must not get it (fast free), nor may
 		 * its payload be encrypted or rewritten for one subscriber. */
-		if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt) == 0) {
+		if (room_send_bytes(w, sub, payload, plen, pi->tclass, ckp, pt, ext) == 0) {
 			sent++;
 			w->stats.relayed++;
 		}
@@ -379,6 +415,11 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	if (pt != ROOM_PT_ASIS) {
 		/* m is this subscriber's alone here: its payload type, in place. */
 		room_set_pt((uint8_t *)(uintptr_t)payload, pt);
+		ckp = NULL;
+	}
+	if (unlikely(ext != 0)) {
+		/* And its extension ids. */
+		room_set_ext((uint8_t *)(uintptr_t)payload, plen, ext);
 		ckp = NULL;
 	}
 	if (room_sub_srtp(sub)) {
@@ -674,7 +715,7 @@ static inline int
 room_to_publisher(struct mr_worker *w, struct mr_dp_stream *st, const struct mr_rtcp_hdr *h,
 		  uint8_t tclass)
 {
-	return room_send_bytes(w, st->pub, h->p, h->len, tclass, NULL, ROOM_PT_ASIS);
+	return room_send_bytes(w, st->pub, h->p, h->len, tclass, NULL, ROOM_PT_ASIS, 0);
 }
 
 /* Refill part's retransmission bucket: nack_budget tokens per second, as deep. */
@@ -744,7 +785,8 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 				const uint8_t *rtp = c->data + (size_t)k * c->slot_bytes;
 
 				if (room_send_bytes(w, part, rtp, s->len, tclass, NULL,
-						    room_pt_for(part, st, rtp)) == 0) {
+						    room_pt_for(part, st, rtp),
+						    room_ext_for(part, st)) == 0) {
 					st->ctr.rtx_sent++;
 					part->ctr.rtx_sent++;
 				}

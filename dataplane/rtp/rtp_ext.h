@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mr_types.h"
+
 #define MR_RTP_HDR_LEN		12	/* RFC 3550 §5.1 fixed header */
 #define MR_RTP_EXT_ONE_BYTE	0xBEDE	/* RFC 8285 §4.2 "defined by profile" value */
 #define MR_RTP_EXT_TWO_BYTE	0x1000	/* RFC 8285 §4.3: 0x100 + 4 "appbits" */
@@ -48,6 +50,63 @@ mr_rtp_ext_locate(const uint8_t *rtp, size_t len, size_t *start, size_t *end)
 	return 1;
 }
 
+/* A walk over the RFC 8285 elements of one packet (mr_rtp_ext_walk, mr_rtp_ext_next). */
+struct mr_rtp_ext_iter {
+	size_t i, end;		/* next byte, end of the extension data */
+	int two;		/* two-byte form */
+};
+
+/* Start a walk: 1 when the packet has RFC 8285 elements to walk, 0 when it has no extension
+ * or another profile's (§5.3.1: valid, no element), -EINVAL when malformed. */
+static inline int
+mr_rtp_ext_walk(const uint8_t *rtp, size_t len, struct mr_rtp_ext_iter *it)
+{
+	size_t start;
+	uint16_t profile;
+	int rc;
+
+	rc = mr_rtp_ext_locate(rtp, len, &start, &it->end);
+	if (rc <= 0)
+		return rc;
+	profile = (uint16_t)(rtp[start] << 8 | rtp[start + 1]);
+	it->i = start + 4;
+	it->two = (profile & MR_RTP_EXT_TWO_MASK) == MR_RTP_EXT_TWO_BYTE;
+	return profile == MR_RTP_EXT_ONE_BYTE || it->two;
+}
+
+/* The next element, padding skipped: 1 with *at (the offset of its ID byte), *id, and its
+ * data at rtp + *data_at, *dlen bytes; 0 at the end (or at a one-byte ID 15); -EINVAL when
+ * it runs past the extension. */
+static inline int
+mr_rtp_ext_next(const uint8_t *rtp, struct mr_rtp_ext_iter *it, size_t *at, unsigned int *id,
+		size_t *data_at, uint8_t *dlen)
+{
+	size_t elen, hl = it->two ? 2 : 1;
+
+	while (it->i < it->end && rtp[it->i] == 0)
+		it->i++;
+	if (it->i >= it->end)
+		return 0;
+	if (it->two) {
+		if (it->end - it->i < 2)
+			return -EINVAL;
+		*id = rtp[it->i];
+		elen = rtp[it->i + 1];
+	} else {
+		*id = rtp[it->i] >> 4;
+		if (*id == MR_RTP_EXT_ID_STOP)
+			return 0;
+		elen = (size_t)(rtp[it->i] & 0x0f) + 1;
+	}
+	if (elen > it->end - it->i - hl)
+		return -EINVAL;
+	*at = it->i;
+	*data_at = it->i + hl;
+	*dlen = (uint8_t)elen;
+	it->i += hl + elen;
+	return 1;
+}
+
 /*
  * Find the RFC 8285 element with local identifier id. Returns 1 with *data and *dlen set to
  * the element's bytes (inside rtp), 0 when the packet has no such element (no X bit, or an
@@ -64,64 +123,66 @@ static inline int
 mr_rtp_ext_find(const uint8_t *rtp, size_t len, uint8_t id, const uint8_t **data,
 		uint8_t *dlen)
 {
-	size_t i, end, start, elen;
-	uint16_t profile;
+	struct mr_rtp_ext_iter it;
+	size_t at, dat;
+	unsigned int eid;
 	int rc;
 
 	if (data == NULL || dlen == NULL)
 		return -EINVAL;
-	rc = mr_rtp_ext_locate(rtp, len, &start, &end);
-	if (rc <= 0)
-		return rc;
-	profile = (uint16_t)(rtp[start] << 8 | rtp[start + 1]);
-	i = start + 4;
-	if (profile == MR_RTP_EXT_ONE_BYTE) {
-		while (i < end) {
-			uint8_t b = rtp[i];
-			uint8_t eid = b >> 4;
-
-			if (b == 0) {
-				i++;
-				continue;
-			}
-			if (eid == MR_RTP_EXT_ID_STOP)
-				return 0;
-			elen = (size_t)(b & 0x0f) + 1;
-			if (elen > end - i - 1)
-				return -EINVAL;
-			if (eid == id) {
-				*data = rtp + i + 1;
-				*dlen = (uint8_t)elen;
-				return 1;
-			}
-			i += 1 + elen;
+	rc = mr_rtp_ext_walk(rtp, len, &it);
+	while (rc > 0) {
+		rc = mr_rtp_ext_next(rtp, &it, &at, &eid, &dat, dlen);
+		if (rc > 0 && eid == id) {
+			*data = rtp + dat;
+			return 1;
 		}
-		return 0;
 	}
-	if ((profile & MR_RTP_EXT_TWO_MASK) == MR_RTP_EXT_TWO_BYTE) {
-		while (i < end) {
-			uint8_t eid = rtp[i];
+	return rc;
+}
 
-			if (eid == 0) {
-				i++;
-				continue;
-			}
-			if (end - i < 2)
-				return -EINVAL;
-			elen = rtp[i + 1];
-			if (elen > end - i - 2)
-				return -EINVAL;
-			if (eid == id) {
-				*data = rtp + i + 2;
-				*dlen = (uint8_t)elen;
-				return 1;
-			}
-			i += 2 + elen;
+/* The id in map `to` of the element numbered id in map `from` (nonzero maps): the same
+ * extension's id, or to's unused id when to did not negotiate it or from does not know id. */
+static inline uint8_t
+mr_rtp_ext_map_id(uint32_t from, uint32_t to, unsigned int id)
+{
+	unsigned int k;
+
+	for (k = 1; k <= MR_EXT_KINDS; k++)
+		if (((from >> (4 * k)) & 0xf) == id) {
+			uint8_t t = (uint8_t)((to >> (4 * k)) & 0xf);
+
+			return t != 0 ? t : (uint8_t)(to & 0xf);
 		}
-		return 0;
+	return (uint8_t)(to & 0xf);
+}
+
+/*
+ * Renumber in place the RFC 8285 elements of an RTP packet from numbering `from` to numbering
+ * `to` (both nonzero maps): each element keeps its bytes, its id becomes mr_rtp_ext_map_id().
+ * Padding stays, the one-byte form's ID 15 ends the walk as it ends a parse. Returns the
+ * elements renumbered, or -EINVAL when the header or an element is malformed (the elements
+ * before it are renumbered, the rest left as they are).
+ */
+static inline int
+mr_rtp_ext_renumber(uint8_t *rtp, size_t len, uint32_t from, uint32_t to)
+{
+	struct mr_rtp_ext_iter it;
+	size_t at, dat;
+	unsigned int id;
+	uint8_t dlen, nid;
+	int rc, n = 0;
+
+	rc = mr_rtp_ext_walk(rtp, len, &it);
+	while (rc > 0) {
+		rc = mr_rtp_ext_next(rtp, &it, &at, &id, &dat, &dlen);
+		if (rc <= 0)
+			break;
+		nid = mr_rtp_ext_map_id(from, to, id);
+		rtp[at] = it.two ? nid : (uint8_t)(nid << 4 | (rtp[at] & 0x0f));
+		n++;
 	}
-	/* Some other profile-defined extension (§5.3.1): valid, but holds no RFC 8285 element. */
-	return 0;
+	return rc < 0 ? rc : n;
 }
 
 /*

@@ -843,6 +843,25 @@ test_fanout_one_in_place(void **state)
 	assert_quiet();
 }
 
+/* The three copies of one std_room packet: s[0]'s (payload p0, a copy of its own), s[1]'s
+ * (p1; a clone after the copy round 0), s[2]'s (p2), which is returned to the caller. */
+static struct rte_mbuf *
+three_copies(struct std_room *r, const uint8_t *p0, const uint8_t *p1, const uint8_t *p2,
+	     uint16_t plen, unsigned int round)
+{
+	struct rte_mbuf *outa[2], *outc;
+
+	take_n(P_A, outa, 2);
+	outc = take1(P_C);
+	check_out(outa[0], SMAC1, MAC_A, -1, &r->s[0]->local, &r->rs[0], 0, p0, plen, 0);
+	check_out(outa[1], SMAC2, MAC_A, -1, &r->s[1]->local, &r->rs[1], 0, p1, plen, 0);
+	check_out(outc, SMAC3, MAC_C, 100, &r->s[2]->local, &r->rs[2], 0, p2, plen, 0);
+	assert_int_equal(outa[0]->nb_segs, 1);
+	assert_int_equal(outa[1]->nb_segs, round == 0 ? 1 : 2);
+	free_n(outa, 2);
+	return outc;
+}
+
 /* Per-subscriber payload types (room_dp.h rx_pt): each copy carries its subscriber's, marker
  * bit kept, checksums right; a subscriber whose type differs gets a copy of its own, never
  * a clone sharing the payload, nor the received mbuf once clones share it. */
@@ -850,7 +869,7 @@ static void
 test_pt_rewrite(void **state)
 {
 	struct std_room r;
-	struct rte_mbuf *in, *outa[2], *outc;
+	struct rte_mbuf *in, *outc;
 	uint8_t pl[1400], p0[1400], p2[1400];
 	uint16_t plen;
 	unsigned int round;
@@ -872,21 +891,57 @@ test_pt_rewrite(void **state)
 		p2[1] = 0x80 | 121;
 		in = pub_send(&r, pl, plen, &PLAIN);
 		assert_int_equal(mr_worker_iteration(w, T0 + round), 1);
-		take_n(P_A, outa, 2);
-		outc = take1(P_C);
-		check_out(outa[0], SMAC1, MAC_A, -1, &r.s[0]->local, &r.rs[0], 0, p0, plen, 0);
-		check_out(outa[1], SMAC2, MAC_A, -1, &r.s[1]->local, &r.rs[1], 0, pl, plen, 0);
-		check_out(outc, SMAC3, MAC_C, 100, &r.s[2]->local, &r.rs[2], 0, p2, plen, 0);
-		assert_int_equal(outa[0]->nb_segs, 1);
-		assert_int_equal(outa[1]->nb_segs, round == 0 ? 1 : 2);
+		outc = three_copies(&r, p0, pl, p2, plen, round);
 		if (round == 0)
 			assert_ptr_equal(outc, in);	/* in place, rewritten */
 		else
 			assert_ptr_not_equal(outc, in);	/* m is shared by s[1]'s clone */
-		free_n(outa, 2);
 		rte_pktmbuf_free(outc);
 	}
 	assert_int_equal(r.st->ctr.pkts_out, 9);
+	assert_int_equal(drops_total(), 0);
+	assert_quiet();
+}
+
+/* Header extension numbering (room_dp.h ext_out): a subscriber whose SDP numbers the
+ * extensions otherwise than the publisher's gets a copy of its own with the elements
+ * renumbered (Firefox's transport-cc 7 -> Chromium's 3, the level 1 -> 1, an element neither
+ * negotiates -> the subscriber's unused id); one without a map (plain RTP) or with the
+ * publisher's gets the bytes as published, a clone where the mode allows. */
+static void
+test_ext_renumber(void **state)
+{
+	struct std_room r;
+	uint8_t pl[600], p0[600];
+	uint16_t plen, n;
+	unsigned int round;
+
+	(void)state;
+	std_room(&r, 30280, 0);
+	r.p->ext_out = 0x7418;		/* level 1, abs-send-time 4, transport-cc 7; 8 unused */
+	r.s[0]->ext_out = 0x3219;	/* level 1, abs-send-time 2, transport-cc 3; 9 unused */
+	r.s[2]->ext_out = 0x7418;	/* the publisher's numbering: as it is */
+	for (round = 0; round < 2; round++) {
+		dp->fanout = round == 0 ? MR_DP_FANOUT_COPY : MR_DP_FANOUT_INDIRECT;
+		n = rtp(pl, 96, (uint16_t)(round + 1), 0, SSRC_PUB, 0);
+		pl[0] |= 0x10;
+		memcpy(pl + n, (const uint8_t[]){ 0xbe, 0xde, 0x00, 0x02,
+				0x10, 0x9a,		/* id 1: level */
+				0x71, 0x01, 0x02,	/* id 7: transport-cc */
+				0x50, 0x33,		/* id 5: neither's */
+				0x00 }, 12);		/* padding */
+		n += 12;
+		memset(pl + n, 0x5c, 500);
+		plen = n + 500;
+		memcpy(p0, pl, plen);
+		p0[n - 8] = 0x10;
+		p0[n - 6] = 0x31;
+		p0[n - 3] = 0x90;
+		pub_send(&r, pl, plen, &PLAIN);
+		assert_int_equal(mr_worker_iteration(w, T0 + round), 1);
+		rte_pktmbuf_free(three_copies(&r, p0, pl, pl, plen, round));
+	}
+	assert_int_equal(r.st->ctr.pkts_out, 6);
 	assert_int_equal(drops_total(), 0);
 	assert_quiet();
 }
@@ -2258,6 +2313,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_fanout_indirect, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_fanout_one_in_place, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_pt_rewrite, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_ext_renumber, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_no_mbuf, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_mute_unknown_foreign, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_latching, case_up, case_down),

@@ -27,6 +27,7 @@ import threading
 import time
 
 import harness as h
+import test_capture as tc
 from firefox import Firefox
 from harness import check, eq
 
@@ -165,11 +166,16 @@ def start_browser(ns, name):
 # ------------------------------------------------------------------------------------------
 # The daemon for these tests: an API without a token (joins by room and name), as for the demo
 
-def webrtc_daemon(env, consent=None):
-	"""consent: rooms.consent_timeout (s), else the default (30)."""
+def webrtc_daemon(env, consent=None, capture=False):
+	"""consent: rooms.consent_timeout (s), else the default (30); capture: packet captures
+	(into the run's directory)."""
 	# start_daemon stops any other daemon on these addresses (test_ng.py's, kept for its
 	# module) and has the hosts forget the MAC addresses they knew.
-	d = env.new_daemon(f"webrtc{env._tap_idx + 1}", addr4=h.RELAY4_B, addr6=h.RELAY6_B)
+	name = f"webrtc{env._tap_idx + 1}"
+	cap = os.path.join(env.workdir, f"{name}-captures") if capture else None
+	if cap:
+		os.makedirs(cap, exist_ok=True)
+	d = env.new_daemon(name, addr4=h.RELAY4_B, addr6=h.RELAY6_B, capture_dir=cap)
 	if consent is not None:
 		with open(d.conf, "a") as f:
 			f.write(f"\nrooms = {{\n\tconsent_timeout = {consent};\n}};\n")
@@ -529,13 +535,42 @@ def test_webrtc_three_browsers(env):
 # ------------------------------------------------------------------------------------------
 # Firefox beside Chromium
 
+def ext_ids_renumbered(env, d, room, parts, src, dst):
+	"""The copies of src's audio sent to dst carry dst's header extension ids only, its
+	transport-cc among them where src numbers it otherwise (a capture on dst's endpoint)."""
+	xs, xd = (part_view(d, room, parts[x]["id"])["ext_ids"] for x in (src, dst))
+	check(xs and xd and xs["transport_cc"] and xd["transport_cc"] and
+	      xs["transport_cc"] != xd["transport_cc"], f"ext_ids: {src} {xs}, {dst} {xd}")
+	ssrc = next(st["ssrc"] for st in parts[src]["streams"] if st["kind"] == "audio")
+	st, cap, _ = d.api("POST", "/v1/captures", {"room": room, "participant": parts[dst]["id"],
+						     "packets": 300})
+	eq(st, 201, f"POST /v1/captures: {cap}")
+	tc._wait_end(d, cap["id"], "packets")
+	path = tc._fetch(env, d, cap["id"], f"{src}-to-{dst}.pcapng")
+	p = subprocess.run(["tshark", "-r", path, "-d", "udp.port==30000-30999,rtp", "-T",
+			    "fields", "-e", "rtp.ext.rfc5285.id", "-Y",
+			    f"frame.packet_flags_direction == 2 && rtp.ssrc == {ssrc}"],
+			   capture_output=True, text=True, timeout=60)
+	eq(p.returncode, 0, f"tshark -r {path}: {p.stderr[-500:]}")
+	frames = [ln for ln in p.stdout.splitlines() if ln.strip()]
+	seen = {int(i) for ln in frames for i in ln.split(",")}
+	allowed = {v for v in xd.values() if v}
+	check(frames and seen <= allowed and xd["transport_cc"] in seen,
+	      f"{len(frames)} copies of {src}'s audio to {dst}: extension ids {sorted(seen)}, "
+	      f"{dst} numbers {xd}, {src} {xs}")
+
+
 def test_webrtc_firefox_and_chromium(env):
 	"""Firefox (its own WebRTC stack: NSS DTLS, its ICE agent and SDP) and Chromium on the demo
 	page in one room: DTLS-SRTP with each, through the relay's endpoint only; each decodes
 	the other's audio and video, which mrelayd decrypted and encrypted again for it. Firefox
-	is driven over WebDriver BiDi (tests/smoke/firefox.py)."""
+	is driven over WebDriver BiDi (tests/smoke/firefox.py). The two number their RTP header
+	extensions differently (transport-cc: Firefox 7, Chromium 3): the copies of Firefox's
+	audio that Chromium gets carry Chromium's ids (a capture on Chromium's endpoint; SRTP
+	leaves the RTP header in the clear)."""
 	_need_browser()
-	d = webrtc_daemon(env)
+	tc._need_tshark()
+	d = webrtc_daemon(env, capture=True)
 	try:
 		Forwarder(env.host.ns, d.api_port)
 		room = create_room(d)
@@ -559,6 +594,7 @@ def test_webrtc_firefox_and_chromium(env):
 		media_flows(f, c, sf)
 		media_flows(c, f, sc)
 		parts = room_parts(d, room)
+		ext_ids_renumbered(env, d, room, parts, "dave", "erin")
 		for x in ("dave", "erin"):
 			p = parts[x]
 			cnt = p["srtp"]["counters"]

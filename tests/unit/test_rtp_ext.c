@@ -359,6 +359,8 @@ test_hostile_bytes(void **state)
 	const uint8_t *src[] = { one_byte, two_byte };
 	size_t n[] = { sizeof(one_byte), sizeof(two_byte) };
 	unsigned int s, pos, v, id;
+	size_t po0;
+	int rc2;
 
 	(void)state;
 	for (s = 0; s < 2; s++) {
@@ -369,6 +371,7 @@ test_hostile_bytes(void **state)
 			for (v = 0; v < 256; v++) {
 				memcpy(b, src[s], n[s]);
 				b[pos] = (uint8_t)v;
+				po0 = mr_rtp_payload_offset(b, n[s]);
 				for (id = 0; id < 256; id += 5) {
 					const uint8_t *d = NULL;
 					uint8_t dl = 0;
@@ -380,10 +383,68 @@ test_hostile_bytes(void **state)
 					if (rc == 1)
 						assert_true(d > b && d + dl <= b + n[s]);
 				}
+				/* Renumbering writes only ID bytes inside the packet (a
+				 * sanitizer sees any write past it) and keeps its length. */
+				rc2 = mr_rtp_ext_renumber(b, n[s], 0x7418, 0x3219);
+				assert_true(rc2 == -EINVAL || (rc2 >= 0 && rc2 <= 28));
+				assert_int_equal(mr_rtp_payload_offset(b, n[s]), po0);
 			}
 		}
 		free(b);
 	}
+}
+
+/* Renumbering between two participants' maps: Firefox numbers audio level 1, transport-cc 7
+ * and mid 3 (not negotiated by mrelay); Chromium level 1, abs-send-time 2, transport-cc 3. */
+#define MAP(unused, level, ast, tcc) \
+	((uint32_t)(unused) | (uint32_t)(level) << 4 | (uint32_t)(ast) << 8 | (uint32_t)(tcc) << 12)
+
+static void
+test_renumber(void **state)
+{
+	const uint32_t firefox = MAP(2, 1, 0, 7), chromium = MAP(4, 1, 2, 3);
+	/* Firefox's audio: level (1), mid "0" (3), transport-cc seq 0x0102 (7), padding. */
+	uint8_t pkt[] = {
+		0x90, 0x6d, 0x00, 0x01, 0x00, 0x00, 0x00, 0xa0, 0x11, 0x22, 0x33, 0x44,
+		0xbe, 0xde, 0x00, 0x02,
+		0x10, 0x9a,		/* id 1, 1 byte */
+		0x30, 0x30,		/* id 3, 1 byte: mid "0" */
+		0x71, 0x01, 0x02,	/* id 7, 2 bytes */
+		0x00,			/* padding */
+		0xde, 0xad,
+	};
+	uint8_t two[sizeof(two_byte)], cut[sizeof(pkt)];
+
+	(void)state;
+	assert_int_equal(mr_rtp_ext_map_id(firefox, chromium, 1), 1);
+	assert_int_equal(mr_rtp_ext_map_id(firefox, chromium, 7), 3);
+	assert_int_equal(mr_rtp_ext_map_id(firefox, chromium, 3), 4);	/* unknown: hidden */
+	assert_int_equal(mr_rtp_ext_map_id(chromium, firefox, 2), 2);	/* not negotiated */
+	assert_int_equal(mr_rtp_ext_map_id(chromium, firefox, 3), 7);
+	assert_int_equal(mr_rtp_ext_renumber(pkt, sizeof(pkt), firefox, chromium), 3);
+	/* Chromium reads transport-cc under 3, the level under 1, and mid under 4, which it did
+	 * not negotiate: not as its transport-cc. Bytes and lengths unchanged. */
+	expect_elem(pkt, sizeof(pkt), 1, (const uint8_t[]){ 0x9a }, 1);
+	expect_elem(pkt, sizeof(pkt), 3, (const uint8_t[]){ 0x01, 0x02 }, 2);
+	expect_elem(pkt, sizeof(pkt), 4, (const uint8_t[]){ 0x30 }, 1);
+	assert_int_equal(find(pkt, sizeof(pkt), 7), 0);
+	assert_int_equal(pkt[sizeof(pkt) - 2], 0xde);
+	/* And back. */
+	assert_int_equal(mr_rtp_ext_renumber(pkt, sizeof(pkt), chromium, firefox), 3);
+	expect_elem(pkt, sizeof(pkt), 7, (const uint8_t[]){ 0x01, 0x02 }, 2);
+	expect_elem(pkt, sizeof(pkt), 2, (const uint8_t[]){ 0x30 }, 1);
+	/* Two-byte form: id 1 stays 1, ids 5 and 200 (unknown) become the unused id. */
+	memcpy(two, two_byte, sizeof(two));
+	assert_int_equal(mr_rtp_ext_renumber(two, sizeof(two), firefox, chromium), 3);
+	expect_elem(two, sizeof(two), 1, (const uint8_t[]){ 0xaa }, 1);
+	expect_elem(two, sizeof(two), 4, (const uint8_t[]){ 0x01, 0x02, 0x03 }, 3);
+	assert_int_equal(find(two, sizeof(two), 200), 0);
+	/* Malformed: an element past the end; no extension: nothing to do. */
+	memcpy(cut, pkt, sizeof(cut));
+	cut[15] = 0x05;
+	assert_int_equal(mr_rtp_ext_renumber(cut, sizeof(cut), firefox, chromium), -EINVAL);
+	cut[0] = 0x80;
+	assert_int_equal(mr_rtp_ext_renumber(cut, sizeof(cut), firefox, chromium), 0);
 }
 
 int
@@ -391,6 +452,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gstreamer_audio_level),
+		cmocka_unit_test(test_renumber),
 		cmocka_unit_test(test_one_byte),
 		cmocka_unit_test(test_two_byte),
 		cmocka_unit_test(test_id15_stops),

@@ -113,6 +113,9 @@ test_parse_answer(void **state)
 	assert_int_equal(mr_sdp_ssrcs(&s->m[1], ss, 8), 1);
 	assert_int_equal(ss[0], 2222);
 	assert_int_equal(mr_sdp_ext_id(&s->m[0], MR_SDP_EXT_LEVEL), 1);
+	/* The numbering copies to it are renumbered to: level 1, abs-send-time 2,
+	 * transport-cc 3, and 4 (its mid) is not one mrelay negotiates: 5 is unused. */
+	assert_int_equal(mr_sdp_ext_map(s), 0x3215);
 
 	relay_cand(&l);
 	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
@@ -199,6 +202,8 @@ test_bundle_only(void **state)
 	assert_int_equal(mr_sdp_parse(ff, strlen(ff), s, err, sizeof(err)), 0);
 	assert_int_equal(s->n_media, 2);
 	assert_int_equal(s->m[1].port0, 0);
+	/* Only the audio level (1) of the three: 2 is the unused id. */
+	assert_int_equal(mr_sdp_ext_map(s), 0x12);
 	relay_cand(&l);
 	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
 	assert_non_null(strstr(ans, "a=group:BUNDLE 0 1\r\n"));
