@@ -28,7 +28,6 @@
 const char *const mr_room_kind_name[] = { [MR_KIND_AUDIO] = "audio",
 					   [MR_KIND_VIDEO] = "video" };
 
-
 /* A participant's header extension ids (room_dp.h ext_out), null when it has none. */
 static json_t *
 view_ext_ids(const struct mr_dp_part *dp)
@@ -50,6 +49,7 @@ view_ext_ids(const struct mr_dp_part *dp)
 	}
 	return o != NULL ? o : json_null();
 }
+
 static json_t *
 mr_real_or_null(double v, int have)
 {

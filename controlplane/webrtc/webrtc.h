@@ -3,9 +3,9 @@
  * dataplane's struct mr_dp_ice (ICE-lite answers are the owner lcore's, dataplane/stun/),
  * the DTLS-SRTP handshake over the exception ring (dtls.c), the SRTP keys it exports
  * installed on the owner with MR_CMD_PART_SRTP_SET, the 30 s handshake limit and consent
- * freshness (RFC 7675, rooms.consent_timeout). The rooms module (controlplane/rooms/) creates and removes the
- * participants and calls in here; signaling.c adds the SDP (sdp.c). Nothing blocks: each
- * call does at most one datagram's or one timer's work.
+ * freshness (RFC 7675, rooms.consent_timeout). The rooms module (controlplane/rooms/)
+ * creates and removes the participants and calls in here; signaling.c adds the SDP (sdp.c).
+ * Nothing blocks: each call does at most one datagram's or one timer's work.
  */
 #ifndef MR_WEBRTC_H
 #define MR_WEBRTC_H
