@@ -222,21 +222,28 @@ room_pt_for(const struct mr_dp_part *sub, const struct mr_dp_stream *st, const u
 	return v & 0x7f;
 }
 
-/* The two numberings (publisher's << 32 | sub's) when st's copies to sub must have their
- * header extension elements renumbered (room_dp.h ext_out), else 0. */
-static inline uint64_t
-room_ext_for(const struct mr_dp_part *sub, const struct mr_dp_stream *st)
+/* The header extension numbering of st's publisher (room_dp.h ext_out), once a packet; 0 for
+ * RTCP (st NULL), a playback (play.c: no publisher) or a plain publisher. */
+static inline uint32_t
+room_ext_from(const struct mr_dp_stream *st)
 {
-	uint32_t to, from;
+	if (st == NULL || st->pub == NULL)
+		return 0;
+	/* Relaxed: a word the control plane sets before the participant gets anything. */
+	return __atomic_load_n(&st->pub->ext_out, __ATOMIC_RELAXED);
+}
 
-	if (st == NULL || st->pub == NULL)	/* RTCP, or a playback (play.c): none */
+/* The two numberings (publisher's << 32 | sub's) when copies from a publisher numbering
+ * `from` (room_ext_from) to sub must have their extension elements renumbered, else 0. */
+static inline uint64_t
+room_ext_for(const struct mr_dp_part *sub, uint32_t from)
+{
+	uint32_t to;
+
+	if (likely(from == 0))
 		return 0;
-	/* Relaxed: words the control plane sets before the participant gets anything. */
-	to = __atomic_load_n(&sub->ext_out, __ATOMIC_RELAXED);
-	if (likely(to == 0))
-		return 0;
-	from = __atomic_load_n(&st->pub->ext_out, __ATOMIC_RELAXED);
-	if (from == 0 || from == to)
+	to = __atomic_load_n(&sub->ext_out, __ATOMIC_RELAXED);	/* as in room_ext_from */
+	if (to == 0 || to == from)
 		return 0;
 	return (uint64_t)from << 32 | to;
 }
@@ -343,6 +350,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	unsigned int i, last = sl->n, sent = 0, clones = 0;
 	struct mr_dp_part *sub;
 	struct mr_udp_ck ck, *ckp = &ck;
+	uint32_t ext_from = room_ext_from(st);
 	uint64_t ext;
 	uint8_t pt;
 
@@ -379,7 +387,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 		if (!room_sub_ready(w, sub, from))
 			continue;
 		pt = room_pt_for(sub, st, payload);
-		ext = room_ext_for(sub, st);
+		ext = room_ext_for(sub, ext_from);
 		if (indirect && pt == ROOM_PT_ASIS && ext == 0 &&
 		    !dp->port[sub->port_idx].tx_no_chain && !room_sub_srtp(sub)) {
 			if (room_send_indirect(w, m, sub, payload, plen, pi->tclass, ckp) != 0)
@@ -395,7 +403,7 @@ room_fanout_body(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_in
 	sub = sl->sub[last];
 	op = &dp->port[sub->port_idx];
 	pt = room_pt_for(sub, st, payload);
-	ext = room_ext_for(sub, st);
+	ext = room_ext_for(sub, ext_from);
 	if (indirect && clones && (op->tx_no_chain || room_sub_srtp(sub) || pt != ROOM_PT_ASIS ||
 				   ext != 0)) {
 		/* m is shared by the clones: that port must not get it (fast free), nor may
@@ -786,7 +794,7 @@ room_nack(struct mr_worker *w, struct mr_dp_part *part, const struct mr_rtcp_hdr
 
 				if (room_send_bytes(w, part, rtp, s->len, tclass, NULL,
 						    room_pt_for(part, st, rtp),
-						    room_ext_for(part, st)) == 0) {
+						    room_ext_for(part, room_ext_from(st))) == 0) {
 					st->ctr.rtx_sent++;
 					part->ctr.rtx_sent++;
 				}
