@@ -48,6 +48,7 @@ mr_http_route_find(const char *url, const char **rest, const struct mr_http_rout
 {
 	const struct mr_http_route *rt, *best = NULL;
 	size_t best_len = 0;
+	int sub;
 
 	*bad_route = NULL;
 	for (rt = mr_routes; rt != NULL; rt = rt->next) {
@@ -61,10 +62,17 @@ mr_http_route_find(const char *url, const char **rest, const struct mr_http_rout
 
 		if (rt->match == MR_ROUTE_EXACT || strncmp(url, rt->path, n) != 0 || n < best_len)
 			continue;
+		/* On one path an id route takes /path/{id}, a subtree route what lies below
+		 * an id (/path/{id}/more), whichever comes first in the registry. */
+		sub = url[n] == '/' && strchr(url + n + 1, '/') != NULL;
 		if (rt->match == MR_ROUTE_ID && url[n] == '/' && url[n + 1] != '\0') {
+			if (best != NULL && best_len == n && sub)
+				continue;
 			best = rt;
 			best_len = n;
 		} else if (rt->match == MR_ROUTE_SUBTREE && (url[n] == '\0' || url[n] == '/')) {
+			if (best != NULL && best_len == n && best->match == MR_ROUTE_ID && !sub)
+				continue;
 			best = rt;
 			best_len = n;
 		}

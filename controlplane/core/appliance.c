@@ -539,6 +539,7 @@ mr_appliance_run(struct mr_appliance *a, volatile int *stop)
 		now = rte_get_tsc_cycles();
 		mr_webrtc_tick(a->webrtc, now);
 		mr_rooms_play_tick(a->rooms, now);
+		mr_sessions_play_tick(a, now);
 		if (now - last_tick > hz / 100) {
 			last_tick = now;
 			mr_neigh_tick(a->neigh, (now - a->start_tsc) * 1000 / hz);
@@ -578,6 +579,7 @@ mr_appliance_stop(struct mr_appliance *a)
 	a->rec = NULL;
 	mr_capture_free(a->cap);
 	a->cap = NULL;
+	mr_sessions_play_free();
 	mr_messages_free(a->msgs);
 	a->msgs = NULL;
 	mr_rooms_free(a->rooms);

@@ -31,13 +31,13 @@
 #include "appliance.h"
 #include "cmdq.h"
 #include "messages.h"
+#include "player.h"
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "rtp_stats.h"
 
 #define PLAY_MAX_ACTIVE 8		/* playing at once in one room */
 #define PLAY_MAX_KEPT 16		/* ended ones kept for GET, per room */
-#define PLAY_PT 111			/* payload type unless the request names one */
 
 enum mr_play_state { PLAY_PLAYING = 0, PLAY_ENDED, PLAY_STOPPED };
 static const char *const play_state_name[] = { "playing", "ended", "stopped" };
@@ -52,8 +52,8 @@ play_json(const struct mr_cp_play *pl)
 	return json_pack("{s:o,s:o,s:s,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
 			 "id", mr_room_idj(pl->id), "room", mr_room_idj(pl->room->id),
 			 "message", pl->msg, "state", play_state_name[pl->state],
-			 "ssrc", (json_int_t)pl->ssrc, "pt", pl->pt,
-			 "packets", (json_int_t)pl->packets, "sent", (json_int_t)pl->sent,
+			 "ssrc", (json_int_t)pl->pr.ssrc, "pt", pl->pr.pt,
+			 "packets", (json_int_t)pl->pr.packets, "sent", (json_int_t)pl->sent,
 			 "copies", (json_int_t)copies,
 			 "dropped_no_mbuf", (json_int_t)pl->drop_no_mbuf,
 			 "dropped_ring_full", (json_int_t)pl->drop_ring_full,
@@ -80,15 +80,14 @@ play_end(struct mr_rooms *rs, struct mr_cp_play *pl, enum mr_play_state why, int
 	mr_room_stream_defer(rs, r, pl->st);
 	pl->st = NULL;
 	mr_room_sync(rs, r);
-	mr_msg_audio_free(pl->au);
-	pl->au = NULL;
+	mr_player_fini(&pl->pr);
 	if (emit)
 		mr_room_emit(rs, r, 0, 0, json_pack("{s:s,s:o,s:s,s:s,s:I,s:I}", "type",
 						    "message_ended", "playback",
 						    mr_room_idj(pl->id), "message", pl->msg,
 						    "reason", why == PLAY_ENDED ? "done" : "stopped",
 						    "sent", (json_int_t)pl->sent,
-						    "ssrc", (json_int_t)pl->ssrc));
+						    "ssrc", (json_int_t)pl->pr.ssrc));
 }
 
 static void
@@ -126,7 +125,7 @@ play_ssrc_free(const struct mr_cp_room *r, uint32_t ssrc)
 	if (ssrc == 0 || mr_room_stream_by_ssrc(r, ssrc) != NULL)
 		return 0;
 	TAILQ_FOREACH(pl, &r->plays, link)
-		if (pl->state == PLAY_PLAYING && pl->ssrc == ssrc)
+		if (pl->state == PLAY_PLAYING && pl->pr.ssrc == ssrc)
 			return 0;
 	return 1;
 }
@@ -147,66 +146,21 @@ play_ssrc(const struct mr_cp_room *r, uint32_t *ssrc)
 }
 
 static int
-play_parse(const char *body, size_t len, const char **msg, uint8_t *pt, uint32_t *ssrc,
-	   json_t **o, json_t **out)
-{
-	char err[256], buf[MR_ECHO];
-	const char *key;
-	json_int_t v;
-	json_t *x;
-
-	*o = mr_json_body_load(body, len, err, sizeof(err));
-	if (*o == NULL)
-		return mr_err(out, 400, "%s", err);
-	json_object_foreach(*o, key, x) {
-		if (strcmp(key, "message") != 0 && strcmp(key, "pt") != 0 &&
-		    strcmp(key, "ssrc") != 0)
-			return mr_err(out, 400, "%s: unknown field (allowed: message, pt, ssrc)",
-				      mr_json_echo(key, buf, sizeof(buf)));
-	}
-	*msg = json_string_value(json_object_get(*o, "message"));
-	if (*msg == NULL)
-		return mr_err(out, 400, "message: required, a voice message id (string)");
-	*pt = PLAY_PT;
-	x = json_object_get(*o, "pt");
-	if (x != NULL) {
-		v = json_is_integer(x) ? json_integer_value(x) : -1;
-		if (v < 0 || v > 127 || (v >= 72 && v <= 76))
-			return mr_err(out, 400, "pt: must be an RTP payload type, 0..127 (not "
-				      "72..76, RFC 5761 §4)");
-		*pt = (uint8_t)v;
-	}
-	*ssrc = 0;
-	x = json_object_get(*o, "ssrc");
-	if (x != NULL) {
-		v = json_is_integer(x) ? json_integer_value(x) : -1;
-		if (v < 1 || v > 0xffffffffLL)
-			return mr_err(out, 400, "ssrc: must be an integer, 1..4294967295");
-		*ssrc = (uint32_t)v;
-	}
-	return 0;
-}
-
-static int
 play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t len,
 	   json_t **out)
 {
 	struct mr_dp_sublist *empty = NULL;
 	struct mr_cp_play *pl = NULL;
 	struct mr_cp_stream *st = NULL;
-	struct mr_msg_audio *au;
+	struct mr_msg_audio *au = NULL;
 	const struct mr_cp_play *q;
-	const char *msg = NULL;
+	struct mr_play_req rq;
 	char err[256];
 	unsigned int active = 0;
-	uint16_t seq0;
-	uint32_t ts0;
 	json_t *o = NULL;
-	uint8_t pt = PLAY_PT;
-	uint32_t ssrc = 0;
 	int rc;
 
-	rc = play_parse(body, len, &msg, &pt, &ssrc, &o, out);
+	rc = mr_player_req_parse(body, len, 0, &rq, &o, out);
 	if (rc != 0)
 		goto out;
 	if (r->mix != NULL) {
@@ -216,9 +170,9 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	}
 	TAILQ_FOREACH(q, &r->plays, link)
 		active += q->state == PLAY_PLAYING;
-	if (ssrc != 0 && !play_ssrc_free(r, ssrc)) {
-		rc = mr_err(out, 409, "ssrc: %" PRIu32 " is already sent in room %" PRIu32, ssrc,
-			    r->id);
+	if (rq.ssrc != 0 && !play_ssrc_free(r, rq.ssrc)) {
+		rc = mr_err(out, 409, "ssrc: %" PRIu32 " is already sent in room %" PRIu32,
+			    rq.ssrc, r->id);
 		goto out;
 	}
 	if (active >= PLAY_MAX_ACTIVE) {
@@ -226,7 +180,7 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 			    r->id);
 		goto out;
 	}
-	au = mr_messages_load(rs->a->msgs, msg, &rc, err, sizeof(err));
+	au = mr_messages_load(rs->a->msgs, rq.message, &rc, err, sizeof(err));
 	if (au == NULL) {
 		rc = mr_err(out, rc, "%s", err);
 		goto out;
@@ -239,35 +193,29 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	empty = mr_room_dpmem_alloc(mr_sublist_size(0));
 	if (st->dp == NULL || empty == NULL)
 		goto nomem;
-	pl->ssrc = ssrc;
-	if ((ssrc == 0 && play_ssrc(r, &pl->ssrc) < 0) || getrandom(&seq0, sizeof(seq0), 0) < 0 ||
-	    getrandom(&ts0, sizeof(ts0), 0) < 0) {
-		rc = mr_err(out, 500, "playback: no SSRC free or no random numbers");
+	if ((rq.ssrc == 0 && play_ssrc(r, &rq.ssrc) < 0) ||
+	    mr_player_init(&pl->pr, au, rq.codec, rq.pt, rq.ssrc, rte_get_tsc_cycles()) < 0) {
+		rc = mr_err(out, 500, "playback: no SSRC free, no random numbers or no memory");
 		goto free_all;
 	}
+	au = NULL;			/* the player's now */
 	st->room = r;
 	st->created = time(NULL);
 	st->mos = -1;
-	snprintf(st->codec, sizeof(st->codec), "opus");
+	snprintf(st->codec, sizeof(st->codec), "%s", mr_player_codec_name(rq.codec));
 	st->dp->subs = empty;
-	st->dp->ssrc = pl->ssrc;
+	st->dp->ssrc = rq.ssrc;
 	st->dp->kind = MR_KIND_AUDIO;
-	st->dp->pt = pt;
-	st->dp->clock_rate = 48000;
+	st->dp->pt = rq.pt;
+	st->dp->clock_rate = rq.codec == MR_PLAY_OPUS ? 48000 : 8000;
 	st->dp->level_q8 = MR_LEVEL_SILENCE_Q8;
 	mr_rtp_stats_init(&st->dp->rtp);
 	pl->id = ++r->next_play;
 	pl->room = r;
 	pl->st = st;
-	pl->au = au;
-	pl->pt = pt;
-	pl->seq0 = seq0;
-	pl->ts0 = ts0;
-	pl->packets = au->n;
-	pl->duration_ms = au->duration_ms;
-	memcpy(pl->msg, au->id, sizeof(pl->msg));
+	pl->duration_ms = pl->pr.au->duration_ms;
+	memcpy(pl->msg, pl->pr.au->id, sizeof(pl->msg));
 	pl->started = time(NULL);
-	pl->start_tsc = rte_get_tsc_cycles();
 	TAILQ_INSERT_TAIL(&r->plays, pl, link);
 	r->n_plays++;
 	TAILQ_INSERT_TAIL(&rs->plays_active, pl, alink);
@@ -278,8 +226,8 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 	play_trim(r);
 	mr_room_emit(rs, r, 0, 0, json_pack("{s:s,s:o,s:s,s:I,s:I}", "type", "message_started",
 					    "playback", mr_room_idj(pl->id), "message", pl->msg,
-					    "ssrc", (json_int_t)pl->ssrc,
-					    "duration_ms", (json_int_t)au->duration_ms));
+					    "ssrc", (json_int_t)pl->pr.ssrc,
+					    "duration_ms", (json_int_t)pl->duration_ms));
 	*out = play_json(pl);
 	rc = 201;
 	goto out;
@@ -287,6 +235,8 @@ play_start(struct mr_rooms *rs, struct mr_cp_room *r, const char *body, size_t l
 nomem:
 	rc = mr_err(out, 503, "memory: no room for a playback");
 free_all:
+	if (pl != NULL)
+		mr_player_fini(&pl->pr);
 	mr_room_dpmem_free_now(empty);
 	if (st != NULL)
 		rte_free(st->dp);
@@ -349,35 +299,6 @@ mr_http_room_plays(struct mr_rooms *rs, struct mr_cp_room *r, const char *method
 	return 204;
 }
 
-/* Packet k of pl as an RTP packet (RFC 3550 §5.1; RFC 7587: 48 kHz timestamps) in a new
- * mbuf, or NULL (the pool is empty). */
-static struct rte_mbuf *
-play_packet(struct mr_rooms *rs, const struct mr_cp_play *pl)
-{
-	const struct mr_msg_pkt *p = &pl->au->pkt[pl->next];
-	struct rte_mbuf *m = rte_pktmbuf_alloc(rs->a->mp);
-	rte_be16_t seq = rte_cpu_to_be_16((uint16_t)(pl->seq0 + pl->next));
-	rte_be32_t ts = rte_cpu_to_be_32(pl->ts0 + (uint32_t)pl->samples);
-	rte_be32_t ssrc = rte_cpu_to_be_32(pl->ssrc);
-	uint8_t *h;
-
-	if (m == NULL)
-		return NULL;
-	h = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(12 + p->len));
-	if (h == NULL) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	h[0] = 0x80;
-	/* The marker bit on the first packet of a talkspurt (RFC 3551 §4.1). */
-	h[1] = (uint8_t)((pl->next == 0 ? 0x80 : 0) | pl->pt);
-	memcpy(h + 2, &seq, 2);
-	memcpy(h + 4, &ts, 4);
-	memcpy(h + 8, &ssrc, 4);
-	memcpy(h + 12, pl->au->data + p->off, p->len);
-	return m;
-}
-
 /* Send what is due of one playback; 1 when it ended. */
 static int
 play_run(struct mr_rooms *rs, struct mr_cp_play *pl, uint64_t now, uint64_t hz)
@@ -386,9 +307,8 @@ play_run(struct mr_rooms *rs, struct mr_cp_play *pl, uint64_t now, uint64_t hz)
 	struct rte_mbuf *m;
 	struct mr_cmd c;
 
-	while (pl->next < pl->packets &&
-	       now - pl->start_tsc >= (uint64_t)((unsigned __int128)pl->samples * hz / 48000)) {
-		m = play_packet(rs, pl);
+	while (mr_player_due(&pl->pr, now, hz)) {
+		m = mr_player_packet(&pl->pr, rs->a->mp);
 		if (m == NULL) {
 			pl->drop_no_mbuf++;
 		} else {
@@ -404,13 +324,9 @@ play_run(struct mr_rooms *rs, struct mr_cp_play *pl, uint64_t now, uint64_t hz)
 				pl->sent++;
 			}
 		}
-		pl->samples += pl->au->pkt[pl->next].samples;
-		pl->next++;
+		mr_player_advance(&pl->pr);
 	}
-	if (pl->next < pl->packets)
-		return 0;
-	/* The last packet lasts its own frame: the end is announced when it has played. */
-	if (now - pl->start_tsc < (uint64_t)((unsigned __int128)pl->samples * hz / 48000))
+	if (!mr_player_done(&pl->pr, now, hz))
 		return 0;
 	play_end(rs, pl, PLAY_ENDED, 1);
 	play_trim(r);
@@ -452,7 +368,7 @@ mr_room_plays_free_now(struct mr_rooms *rs, struct mr_cp_room *r)
 		if (pl->state == PLAY_PLAYING) {
 			TAILQ_REMOVE(&rs->plays_active, pl, alink);
 			mr_room_stream_free_now(pl->st);
-			mr_msg_audio_free(pl->au);
+			mr_player_fini(&pl->pr);
 		}
 		play_forget(r, pl);
 	}

@@ -32,6 +32,7 @@
 #include "defer.h"
 #include "dp.h"
 #include "json_req.h"
+#include "player.h"
 #include "rooms.h"
 #include "srtp_cp.h"
 
@@ -108,17 +109,10 @@ struct mr_cp_play {
 	uint32_t id;
 	struct mr_cp_room *room;
 	struct mr_cp_stream *st;	/* its stream while it plays; NULL after (deferred) */
-	struct mr_msg_audio *au;	/* the packets, NULL once ended */
+	struct mr_player pr;		/* the packets (freed once ended) and their pacing */
 	char msg[17];
 	uint8_t state;			/* enum mr_play_state */
-	uint8_t pt;
-	uint16_t seq0;
-	uint32_t ts0, ssrc;
-	uint32_t next;			/* next packet to send */
-	uint32_t packets;
 	uint64_t duration_ms;
-	uint64_t samples;		/* 48 kHz samples before packet next */
-	uint64_t start_tsc;
 	time_t started, ended;
 	/* counters */
 	uint64_t sent;			/* handed to the owner */

@@ -338,6 +338,8 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 			       "latch_learning", (json_int_t)c.latch.drop_learning,
 			       "latch_window_closed", (json_int_t)c.latch.drop_window,
 			       "relatch_refused", (json_int_t)c.latch.drop_relatch);
+		json_object_set_new(dj, "muted", json_integer(__atomic_load_n(&l->drop_muted,
+									      __ATOMIC_RELAXED)));
 		json_object_set_new(cj, "drops", dj);
 		json_object_set_new(j, "counters", cj);
 		rj = json_object();

@@ -49,6 +49,10 @@ int mr_http_session_get(struct mr_appliance *a, const char *id, json_t **body);
 int mr_http_session_patch(struct mr_appliance *a, const char *id,
 			  const struct mr_session_patch *p, json_t **body);
 int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body);
+/* Voice message playbacks into session legs (play.c): send what is due (every turn of the
+ * control loop), and free them all at shutdown. */
+void mr_sessions_play_tick(struct mr_appliance *a, uint64_t now_tsc);
+void mr_sessions_play_free(void);
 /* 1 when session id exists and is active (for the ng call model: controlplane/ng/). */
 int mr_session_active(struct mr_appliance *a, const char *id);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */

@@ -19,6 +19,11 @@ struct mr_dp_session;
 enum mr_cmd_type {
 	MR_CMD_SET_REMOTE = 1,	/* set (or clear, family 0) path[].remote of a leg */
 	MR_CMD_SRTP_SET,	/* install arg (struct mr_dp_srtp, or NULL: plain) on a leg */
+	MR_CMD_LEG_PLAY_PKT,	/* a voice message's packet for leg's remote (controlplane/
+				 * sessions/play.c): arg is an mbuf whose data is the RTP
+				 * packet, with the default headroom; the owner sends it from
+				 * the leg's local endpoint (encrypted when the leg's remote
+				 * takes SRTP) and consumes it */
 };
 
 /* Room commands on the owner's command ring: struct mr_cmd with type one of

@@ -57,7 +57,8 @@
 	X(ROOM_CLASS, "room_not_rtp", "neither RTP nor RTCP on a room participant's endpoint") \
 	X(UNKNOWN_SSRC, "unknown_ssrc", "RTP from a participant with an SSRC the room does not know") \
 	X(SSRC_FOREIGN, "ssrc_foreign", "RTP with an SSRC another participant publishes") \
-	X(MUTED, "muted", "RTP of a muted stream") \
+	X(MUTED, "muted", "RTP of a muted room stream, or for a session leg that is blocked or " \
+	  "hears a voice message instead") \
 	X(NO_SUBSCRIBER, "no_subscriber", "RTP or SR of a stream with no subscriber to send it " \
 	  "to (none subscribed, or none latched yet)") \
 	X(RTCP_MALFORMED, "rtcp_malformed", "RTCP compound failing the RFC 3550 A.2 checks") \

@@ -67,6 +67,10 @@ struct mr_latch_ctr {
 	uint64_t drop_relatch;		/* MR_DROP_RELATCH_SSRC */
 };
 
+/* struct mr_dp_leg mute: why the RTP relayed towards a leg is held back. */
+#define MR_LEG_MUTE_BLOCK 1		/* blocked (ng "block media", PATCH "muted") */
+#define MR_LEG_MUTE_PLAY 2		/* a voice message plays into the leg instead */
+
 /* Per-leg counters: dp: rw (plain stores by the owner), cp: ro (relaxed atomic loads). */
 struct mr_leg_ctr {
 	uint64_t pkts_in;
@@ -117,9 +121,15 @@ struct mr_dp_leg {
 	/* cp: written before publication; dp: ro */
 	struct mr_ep local;		/* local address and RTP port */
 	uint16_t port_idx;		/* index of the appliance port the local address is on */
+	uint8_t mute;			/* cp: rw (relaxed store), dp: ro (relaxed load):
+					 * MR_LEG_MUTE_* bits; the RTP relayed towards this leg's
+					 * remote is dropped while any is set (in a hole) */
 
 	/* dp: rw (owner), cp: ro. Writers bracket changes of path[] with seq. */
 	rte_seqcount_t seq;
+	uint32_t drop_muted;		/* dp: rw (owner), cp: ro: RTP received on this leg and
+					 * not relayed because the other leg was muted
+					 * (MR_DROP_MUTED; in a hole, 32 bits) */
 	struct mr_dp_path path[2];
 	struct mr_leg_ctr ctr;
 	struct mr_rtp_stats rtp;

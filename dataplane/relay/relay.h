@@ -41,6 +41,26 @@ mr_leg_clock(struct mr_worker *w, const struct mr_dp_session *s, struct mr_dp_le
 	return 1;
 }
 
+/* The destination MAC towards path op's remote, out of port oport: the latched source's, or
+ * the next hop's from the neighbor table (copied into nmac); NULL while it is unresolved. */
+static __rte_always_inline const uint8_t *
+mr_path_dmac(const struct mr_dp_port *oport, const struct mr_dp_path *op, uint8_t *nmac)
+{
+	uint64_t nw;
+	unsigned int b;
+
+	if (op->state == MR_PATH_LATCHED)
+		return op->mac.addr_bytes;
+	/* Relaxed: the control plane replaces the whole word; either value is a MAC that was
+	 * valid for this next hop. */
+	nw = __atomic_load_n(&oport->neigh[op->nh].w, __ATOMIC_RELAXED);
+	if (unlikely(!(nw & MR_NEIGH_VALID)))
+		return NULL;
+	for (b = 0; b < RTE_ETHER_ADDR_LEN; b++)
+		nmac[b] = nw >> (40 - 8 * b);
+	return nmac;
+}
+
 /* The latching rules for a packet from src on path pidx of leg l that is not from its
  * latched remote (dataplane/core/latch.c). */
 static __rte_noinline enum mr_latch
@@ -124,6 +144,14 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		mr_rtp_stats_update(&l->rtp, rtp, arrival, have);
 		if (unlikely(rec != 0))
 			mr_rec_capture(w, rec, li, rtp, pi->payload_len, now);
+		/* Relaxed: a flag the control plane sets and clears (MR_LEG_MUTE_*); the
+		 * other leg's first line, which the send below reads anyway. Counted and
+		 * recorded like any packet it received, not relayed; RTCP still is. */
+		if (unlikely(__atomic_load_n(&o->mute, __ATOMIC_RELAXED) != 0)) {
+			l->drop_muted++;
+			mr_drop(w, m, MR_DROP_MUTED);
+			return;
+		}
 	}
 
 	/* Where it goes: RTP path (and everything with rtcp-mux) to the other leg's RTP remote,
@@ -142,22 +170,11 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		return;
 	}
 	oport = &dp->port[o->port_idx];
-	if (op->state == MR_PATH_LATCHED) {
-		dmac = op->mac.addr_bytes;
-	} else {
-		/* Relaxed: the control plane replaces the whole word; either value is a MAC
-		 * that was valid for this next hop. */
-		uint64_t nw = __atomic_load_n(&oport->neigh[op->nh].w, __ATOMIC_RELAXED);
-		unsigned int b;
-
-		if (unlikely(!(nw & MR_NEIGH_VALID))) {
-			l->ctr.drop_no_neigh++;
-			mr_drop(w, m, MR_DROP_NO_NEIGHBOR);
-			return;
-		}
-		for (b = 0; b < RTE_ETHER_ADDR_LEN; b++)
-			nmac[b] = nw >> (40 - 8 * b);
-		dmac = nmac;
+	dmac = mr_path_dmac(oport, op, nmac);
+	if (unlikely(dmac == NULL)) {
+		l->ctr.drop_no_neigh++;
+		mr_drop(w, m, MR_DROP_NO_NEIGHBOR);
+		return;
 	}
 	from = o->local;
 	from.port += opi;

@@ -4,12 +4,17 @@
 not valid Ogg/Opus (bad CRC, truncated, not Opus, wrong content type, too large) get 400s
 (413, 415) naming the problem; a message played into a forwarding room reaches every
 participant from its own endpoint with its own SSRC, as many 20 ms packets as the message
-has, the tone intact, and the playback ends with an event."""
+has, the tone intact, and the playback ends with an event; a message played into a leg of a
+two-leg call replaces what the other side says for its duration, as G.711 (mu-law decoded by
+Python's audioop, A-law under SRTP decrypted and decoded by GStreamer)."""
 
 import os
 import struct
 import subprocess
+import threading
 import time
+import warnings
+import wave
 
 import asyncio
 import base64
@@ -375,5 +380,165 @@ def test_messages_from_recording(env):
 	d.ok("DELETE", f"/v1/messages/{m['id']}")
 	d.ok("DELETE", f"/v1/recording-files/{name}")
 	d.ok("DELETE", f"/v1/recordings/{rec['id']}")
+	sa.close()
+	sb.close()
+
+
+PLAY_SSRC_SESS = 0x5E550011
+PLAY_SSRC_SRTP = 0x5E550012
+TALK_SSRC = 0x5E5A0B0B
+
+
+def _ulaw_wav(payloads, wav):
+	"""mu-law payloads decoded by Python's audioop (not mrelay's code) into an 8 kHz WAV."""
+	with warnings.catch_warnings():
+		warnings.simplefilter("ignore", DeprecationWarning)
+		import audioop
+	with wave.open(wav, "wb") as w:
+		w.setnchannels(1)
+		w.setsampwidth(2)
+		w.setframerate(8000)
+		w.writeframes(b"".join(audioop.ulaw2lin(p, 2) for p in payloads))
+
+
+def _check_tone(wav, what):
+	pw, peak = tmix.tone_powers(wav, skip_s=0.1, tail_s=0.1)
+	check(peak > 1000 and pw[TONE] > 20 * max(pw[660], pw[880]),
+	      f"{what}: tone powers {pw}, peak {peak} (want {TONE} Hz)")
+
+
+def test_messages_play_session(env):
+	"""A message played into leg 0 of a two-leg call while leg 1's remote talks: leg 0's
+	remote gets every packet of the message as PCMU (payload type 0, 160 bytes, 8 kHz
+	timestamps, consecutive sequence numbers, the playback's SSRC) from leg 0's local
+	endpoint, and nothing of the talker meanwhile (counted as leg 1's drops.muted); the talker
+	is heard again once the message ended; the mu-law decodes to the message's tone. Then an
+	SRTP leg: GStreamer decrypts (srtpdec) and decodes (alawdec) the message played as PCMA.
+	Errors are named."""
+	ts._need_gst()
+	d = env.main
+	data = make_ogg(env, "msg-sess.ogg")
+	want = len(opus_packets(data, want_list=True))
+	st, m, _ = upload(d, data)
+	eq(st, 201, f"upload: {m}")
+	mid = m["id"]
+	h.CLEANUP.add(f"message {mid}", lambda: d.alive() and
+		      d.api("DELETE", f"/v1/messages/{mid}", timeout=3))
+	pa, pbp = env.ports(2)
+	sa = env.host.udp(NS_V4[0], pa)
+	sb = env.host.udp(NS_V4[1], pbp)
+	s = d.create([{"remote": h.fmt_ep(NS_V4[0], pa)}, {"remote": h.fmt_ep(NS_V4[1], pbp)}])
+	base = f"/v1/sessions/{s.id}/playbacks"
+	for body, status, text in (({"message": mid}, 400, "leg: required"),
+				   ({"message": mid, "leg": 2}, 400, "leg"),
+				   ({"message": mid, "leg": 0, "codec": "g729"}, 400, "codec"),
+				   ({"message": mid, "leg": 0, "x": 1}, 400, "x: unknown field"),
+				   ({"leg": 0}, 400, "message: required"),
+				   ({"message": "0123456789abcdef", "leg": 0}, 404, "message")):
+		st, b, _ = d.api("POST", base, body)
+		_err(st, b, status, text, f"POST {base} {body}")
+	st, b, _ = d.api("POST", "/v1/sessions/00000000ffffffff/playbacks",
+			 {"message": mid, "leg": 0})
+	_err(st, b, 404, "no such active session", "a playback into an unknown session")
+	st, b, _ = d.api("GET", f"{base}/99")
+	eq(st, 404, f"GET of an unknown playback: {b}")
+
+	seq = h.prime(sb, s.local[1], sa, TALK_SSRC)
+	stop = threading.Event()
+
+	def talk(seq):
+		while not stop.is_set():
+			sb.sendto(h.rtp(seq, TALK_SSRC, pt=0, payload=b"\xff" * 160), s.local[1])
+			seq += 1
+			time.sleep(0.02)
+
+	talker = threading.Thread(target=talk, args=(seq,), daemon=True)
+	talker.start()
+	try:
+		got = tr.recv_rtp(sa, 5, timeout=3)
+		eq([h.rtp_ssrc(x) for x, _ in got], [TALK_SSRC] * 5, "the talker before the message")
+		st, pb, _ = d.api("POST", base, {"message": mid, "leg": 0, "codec": "pcmu",
+						 "ssrc": PLAY_SSRC_SESS})
+		eq(st, 201, f"POST {base}: {pb}")
+		eq((pb["state"], pb["leg"], pb["codec"], pb["pt"], pb["packets"], pb["ssrc"]),
+		   ("playing", 0, "pcmu", 0, want, PLAY_SSRC_SESS), f"playback {pb}")
+		st, b, _ = d.api("POST", base, {"message": mid, "leg": 0})
+		_err(st, b, 409, "leg", "a second playback into the same leg")
+		# Everything until the talker is heard again after the message.
+		out, seen_play = [], False
+		deadline = time.monotonic() + want * 0.02 + 10
+		while time.monotonic() < deadline:
+			for x, frm in tr.recv_rtp(sa, 10, timeout=0.5):
+				out.append((x, frm))
+				seen_play |= h.rtp_ssrc(x) == PLAY_SSRC_SESS
+			if seen_play and h.rtp_ssrc(out[-1][0]) == TALK_SSRC:
+				break
+	finally:
+		stop.set()
+		talker.join(timeout=2)
+	idx = [i for i, (x, _) in enumerate(out) if h.rtp_ssrc(x) == PLAY_SSRC_SESS]
+	eq(len(idx), want, "packets of the message received")
+	eq(idx, list(range(idx[0], idx[0] + want)), "the talker in the middle of the message")
+	check(idx[-1] + 1 < len(out) and h.rtp_ssrc(out[-1][0]) == TALK_SSRC,
+	      "the talker is heard again after the message")
+	pk = [out[i] for i in idx]
+	seq0, ts0 = h.rtp_seq(pk[0][0]), struct.unpack("!I", pk[0][0][4:8])[0]
+	for k, (x, frm) in enumerate(pk):
+		eq(frm, s.local[0], f"source of packet {k}")
+		eq((x[1] & 0x7F, len(x), h.rtp_seq(x), struct.unpack("!I", x[4:8])[0]),
+		   (0, 12 + 160, (seq0 + k) & 0xFFFF, (ts0 + 160 * k) & 0xFFFFFFFF),
+		   f"packet {k}: payload type, length, sequence, timestamp")
+	check(pk[0][0][1] & 0x80, "the marker bit on the first packet")
+	wav = os.path.join(env.workdir, "msg-sess-ulaw.wav")
+	_ulaw_wav([x[12:] for x, _ in pk], wav)
+	_check_tone(wav, "the mu-law message")
+	h.wait_for(lambda: d.ok("GET", f"{base}/{pb['id']}")["state"] == "ended", 5,
+		   what="the playback to end")
+	pb = d.ok("GET", f"{base}/{pb['id']}")
+	eq((pb["sent"], pb["reason"], pb["dropped_no_mbuf"], pb["dropped_ring_full"]),
+	   (want, "done", 0, 0), f"ended playback {pb}")
+	muted = s.leg(1)["counters"]["drops"]["muted"]
+	check(want - 10 <= muted <= want + 10,
+	      f"leg 1 drops.muted {muted}: the talker's packets held back during {want} frames")
+	eq([p["id"] for p in d.ok("GET", base)["playbacks"]], [pb["id"]], "GET of the list")
+	s.delete()
+
+	# SRTP towards leg 0: GStreamer decrypts and decodes A-law.
+	suite = "AES_CM_128_HMAC_SHA1_80"
+	pc = env.ports(1)
+	s2 = d.create([{"remote": h.fmt_ep(NS_V4[2], pc), "srtp": {"suite": suite}},
+		       {"remote": h.fmt_ep(NS_V4[1], pbp)}])
+	key = base64.b64decode(s2.body["legs"][0]["srtp"]["local_key"].split("inline:")[1])
+	caps = ts._srtp_caps(suite, key, PLAY_SSRC_SRTP).replace(f"payload=(int){ts.PT}",
+								 "payload=(int)8")
+	wav2 = os.path.join(env.workdir, "msg-sess-alaw.wav")
+	rx = ts.gst(env.host.ns, f"udpsrc address={NS_V4[2]} port={pc} caps={caps} ! srtpdec ! "
+		    "application/x-rtp,media=audio,clock-rate=8000,encoding-name=PCMA,payload=8 ! "
+		    "rtppcmadepay ! alawdec ! audio/x-raw,format=S16LE,channels=1,rate=8000 ! "
+		    f"wavenc ! filesink location={wav2}", eos_on_int=True)
+	try:
+		time.sleep(0.5)		# the receiver's socket must exist
+		base2 = f"/v1/sessions/{s2.id}/playbacks"
+		st, p2, _ = d.api("POST", base2, {"message": mid, "leg": 0, "codec": "pcma",
+						  "ssrc": PLAY_SSRC_SRTP})
+		eq(st, 201, f"POST {base2}: {p2}")
+		h.wait_for(lambda: d.ok("GET", f"{base2}/{p2['id']}")["state"] == "ended",
+			   want * 0.02 + 10, what="the SRTP playback to end")
+		time.sleep(0.3)
+	finally:
+		ts.stop_rx(rx)
+	_check_tone(wav2, "the A-law message GStreamer decrypted")
+	with wave.open(wav2) as w:
+		secs = w.getnframes() / w.getframerate()
+	check(abs(secs - want * 0.02) <= 0.02 + 1e-6,
+	      f"GStreamer decoded {secs:.3f} s of A-law, want {want * 0.02:.3f} s (one frame)")
+	c = s2.leg(0)["srtp"]["counters"]
+	eq(c["encrypted"], want, f"leg 0's SRTP counters {c}")
+	# A playback whose session ends stops with it.
+	st, p3, _ = d.api("POST", base2, {"message": mid, "leg": 0})
+	eq(st, 201, f"POST {base2}: {p3}")
+	s2.delete()
+	h.wait_for(lambda: d.ok("GET", f"{base2}/{p3['id']}")["reason"] == "session_ended", 5,
+		   what="the playback to stop with its session")
 	sa.close()
 	sb.close()

@@ -240,6 +240,22 @@ def test_openapi_drive_all(env):
 	call("delete", "/v1/rooms/{room}/playbacks/{playback}", pids, want=204)
 	call("get", "/v1/rooms/{room}/playbacks/{playback}", pids, want=404)
 	call("delete", "/v1/rooms/{room}", pids, want=204)
+	# Played into a session's leg (no remote: the packets are counted and dropped).
+	sess = call("post", "/v1/sessions", body={"legs": [{}, {}]}, want=201)
+	sids = {"id": sess["id"]}
+	sp = call("post", "/v1/sessions/{id}/playbacks", sids,
+		  body={"message": msg["id"], "leg": 1, "codec": "pcma"}, want=201)
+	call("post", "/v1/sessions/{id}/playbacks", sids, body={"message": msg["id"], "leg": 1},
+	     want=409)
+	sids["playback"] = sp["id"]
+	call("get", "/v1/sessions/{id}/playbacks", sids, want=200)
+	call("get", "/v1/sessions/{id}/playbacks/{playback}", sids, want=200)
+	call("delete", "/v1/sessions/{id}/playbacks/{playback}", sids, want=204)
+	call("get", "/v1/sessions/{id}/playbacks/{playback}", sids, want=200)
+	call("delete", "/v1/sessions/{id}/playbacks/{playback}", sids, want=204)
+	call("get", "/v1/sessions/{id}/playbacks/{playback}", sids, want=404)
+	call("delete", "/v1/sessions/{id}", sids, want=204)
+	call("get", "/v1/sessions/{id}/playbacks", {"id": "ffffffffffffffff"}, want=404)
 	call("delete", "/v1/messages/{id}", {"id": msg["id"]}, want=204)
 	call("get", "/v1/messages/{id}", {"id": msg["id"]}, want=404)
 	call("get", "/v1/messages/{id}/ogg", {"id": msg["id"]}, want=404)

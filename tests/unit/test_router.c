@@ -38,6 +38,23 @@ static struct mr_http_route rt_tree_deep = {
 	.path = "/v1/tree/deep", .match = MR_ROUTE_SUBTREE, .methods = MR_HTTP_GET,
 	.handler = h_any,
 };
+/* An id route and a subtree route on one path, registered in both orders. */
+static struct mr_http_route rt_pair_id = {
+	.path = "/v1/pair", .match = MR_ROUTE_ID, .methods = MR_HTTP_GET, .handler = h_any,
+};
+static struct mr_http_route rt_pair_sub = {
+	.path = "/v1/pair", .match = MR_ROUTE_SUBTREE, .methods = MR_HTTP_GET, .handler = h_any,
+};
+static struct mr_http_route rt_riap_sub = {
+	.path = "/v1/riap", .match = MR_ROUTE_SUBTREE, .methods = MR_HTTP_GET, .handler = h_any,
+};
+static struct mr_http_route rt_riap_id = {
+	.path = "/v1/riap", .match = MR_ROUTE_ID, .methods = MR_HTTP_GET, .handler = h_any,
+};
+MR_HTTP_ROUTE(rt_pair_id)
+MR_HTTP_ROUTE(rt_pair_sub)
+MR_HTTP_ROUTE(rt_riap_sub)
+MR_HTTP_ROUTE(rt_riap_id)
 MR_HTTP_ROUTE(rt_list)
 MR_HTTP_ROUTE(rt_batch)
 MR_HTTP_ROUTE(rt_one)
@@ -123,6 +140,24 @@ test_subtree(void **state)
 }
 
 static void
+test_id_and_subtree(void **state)
+{
+	const struct mr_http_route *bad;
+	const char *rest;
+
+	(void)state;
+	assert_ptr_equal(find("/v1/pair/abc", &rest, &bad), &rt_pair_id);
+	assert_string_equal(rest, "abc");
+	assert_ptr_equal(find("/v1/pair/abc/plays/1", &rest, &bad), &rt_pair_sub);
+	assert_string_equal(rest, "/abc/plays/1");
+	assert_ptr_equal(find("/v1/riap/abc", &rest, &bad), &rt_riap_id);
+	assert_ptr_equal(find("/v1/riap/abc/plays", &rest, &bad), &rt_riap_sub);
+	assert_string_equal(rest, "/abc/plays");
+	/* Nothing after the slash: not an id, the subtree's to answer. */
+	assert_ptr_equal(find("/v1/pair/", &rest, &bad), &rt_pair_sub);
+}
+
+static void
 test_twice(void **state)
 {
 	static struct mr_http_route dup = {
@@ -161,6 +196,7 @@ main(void)
 		cmocka_unit_test(test_exact_before_id),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_subtree),
+		cmocka_unit_test(test_id_and_subtree),
 		cmocka_unit_test(test_twice),
 		cmocka_unit_test(test_methods),
 	};
