@@ -10,7 +10,13 @@
  * look and a copy of the room's one shared encoding (media_dp.h), which is encoded once a
  * tick.
  *
- *	mix_bench [-n SPEAKERS] [-l LISTENERS] [-f FRAMES] [-c COMPLEXITY] [-b BITRATE] [-w]
+ * With -k K (the room's mix_max_speakers), the selection media_room_tick makes: every frame
+ * is still decoded and its level measured and smoothed (mix.h), only the K loudest are summed
+ * and get their own N-1 encode; the other speakers get the shared encoding of those K, encoded
+ * once a tick, as listeners do.
+ *
+ *	mix_bench [-n SPEAKERS] [-l LISTENERS] [-k K] [-f FRAMES] [-c COMPLEXITY] [-b BITRATE]
+ *		  [-w]
  *
  * -w caps the encoders at wideband (16 kHz audio: SILK only, no CELT layer).
  */
@@ -35,6 +41,8 @@ struct spk {
 	OpusEncoder *enc;
 	struct mr_jb jb;
 	struct mr_limiter lim;
+	uint32_t level;			/* smoothed */
+	uint8_t in_mix;
 	int16_t pcm[MR_MIX_FRAME];
 	uint8_t pkt[PKTS][MR_JB_MAX_PKT];
 	int len[PKTS];
@@ -62,6 +70,8 @@ int
 main(int argc, char **argv)
 {
 	int n = 50, nl = 0, frames = 500, complexity = 5, bitrate = 32000, opt, i, f, k;
+	int kmax = 0, sl = 0, nsel;
+	struct mr_mix_cand *cand;
 	static uint8_t shared[MR_JB_MAX_PKT], copy[MR_JB_MAX_PKT];
 	struct mr_jb *ljb;
 	struct mr_limiter rlim;
@@ -69,31 +79,34 @@ main(int argc, char **argv)
 	static int32_t sum[MR_MIX_FRAME], tmp[MR_MIX_FRAME];
 	static int16_t out[MR_MIX_FRAME];
 	uint8_t enc_out[MR_JB_MAX_PKT];
-	uint64_t t0, t1, bytes = 0, decoded = 0;
+	uint64_t t0, t1, bytes = 0, decoded = 0, mixed = 0;
 	struct timespec c0, c1;
 	double cpu;
 	struct spk *s;
 	double hz, per;
 
-	while ((opt = getopt(argc, argv, "n:l:f:c:b:w")) != -1) {
+	while ((opt = getopt(argc, argv, "n:l:k:f:c:b:w")) != -1) {
 		switch (opt) {
 		case 'n': n = atoi(optarg); break;
 		case 'l': nl = atoi(optarg); break;
+		case 'k': kmax = atoi(optarg); break;
 		case 'w': wideband = 1; break;
 		case 'f': frames = atoi(optarg); break;
 		case 'c': complexity = atoi(optarg); break;
 		case 'b': bitrate = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: mix_bench [-n speakers] [-f frames] "
-				"[-c complexity] [-b bitrate]\n");
+			fprintf(stderr, "usage: mix_bench [-n speakers] [-l listeners] "
+				"[-k max speakers mixed] [-f frames] [-c complexity] "
+				"[-b bitrate] [-w]\n");
 			return 2;
 		}
 	}
-	if (n < 2 || frames < 1 || nl < 0)
+	if (n < 2 || frames < 1 || nl < 0 || kmax < 0 || kmax > MR_MIX_MAX_SPEAKERS)
 		return 2;
 	s = calloc((size_t)n, sizeof(*s));
 	ljb = calloc((size_t)nl + 1, sizeof(*ljb));
-	if (s == NULL || ljb == NULL)
+	cand = calloc((size_t)n, sizeof(*cand));
+	if (s == NULL || ljb == NULL || cand == NULL)
 		return 1;
 	for (i = 0; i < nl; i++)
 		mr_jb_init(&ljb[i], 1);
@@ -131,6 +144,7 @@ main(int argc, char **argv)
 		for (i = 0; i < n; i++) {
 			const uint8_t *d;
 			uint16_t len;
+			uint8_t was = s[i].in_mix;
 
 			if (mr_jb_get(&s[i].jb, &d, &len) == MR_JB_PACKET)
 				decoded += opus_decode(s[i].dec, d, len, s[i].pcm, MR_MIX_FRAME,
@@ -138,9 +152,39 @@ main(int argc, char **argv)
 			else
 				decoded += opus_decode(s[i].dec, NULL, 0, s[i].pcm, MR_MIX_FRAME,
 						       0) == MR_MIX_FRAME;
-			mr_mix_add(sum, s[i].pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME);
+			if (kmax == 0) {
+				s[i].in_mix = 1;
+				mr_mix_add(sum, s[i].pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME);
+				continue;
+			}
+			s[i].level = mr_mix_level_smooth(s[i].level, mr_mix_level(s[i].pcm,
+						MR_MIX_UNITY_Q8, MR_MIX_FRAME));
+			cand[i].level = s[i].level;
+			cand[i].idx = (uint32_t)i;
+			cand[i].was = was;
+		}
+		nsel = n;
+		if (kmax != 0) {
+			nsel = (int)mr_mix_select(cand, (unsigned int)n, (unsigned int)kmax);
+			for (i = 0; i < n; i++) {
+				s[i].in_mix = cand[i].sel;
+				if (s[i].in_mix)
+					mr_mix_add(sum, s[i].pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME);
+			}
+		}
+		/* The shared encoding, once a tick, when someone hears it. */
+		if (nl != 0 || nsel < n) {
+			mr_limit(&rlim, sum, out, MR_MIX_FRAME);
+			sl = opus_encode(renc, out, MR_MIX_FRAME, shared, sizeof(shared));
 		}
 		for (i = 0; i < n; i++) {
+			if (!s[i].in_mix) {
+				/* Left out: a copy of the shared encoding, as a listener. */
+				memcpy(copy, shared, (size_t)sl);
+				bytes += (uint64_t)sl;
+				continue;
+			}
+			mixed++;
 			mr_mix_minus(tmp, sum, s[i].pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME);
 			mr_limit(&s[i].lim, tmp, out, MR_MIX_FRAME);
 			bytes += (uint64_t)opus_encode(s[i].enc, out, MR_MIX_FRAME, enc_out,
@@ -149,10 +193,7 @@ main(int argc, char **argv)
 		if (nl != 0) {
 			const uint8_t *d;
 			uint16_t len;
-			int sl;
 
-			mr_limit(&rlim, sum, out, MR_MIX_FRAME);
-			sl = opus_encode(renc, out, MR_MIX_FRAME, shared, sizeof(shared));
 			for (i = 0; i < nl; i++) {
 				if (mr_jb_get(&ljb[i], &d, &len) != MR_JB_NONE)
 					return 1;
@@ -177,6 +218,9 @@ main(int argc, char **argv)
 	       (double)(t1 - t0) / ((double)frames * n));
 	printf("speakers %d, frames %d, opus complexity %d, %d b/s%s, TSC %.2f GHz\n", n,
 	       frames, complexity, bitrate, wideband ? ", wideband" : "", hz / 1e9);
+	if (kmax != 0)
+		printf("mix_max_speakers %d: %.1f speakers mixed a frame (own N-1 encode), the "
+		       "others the shared encoding\n", kmax, (double)mixed / frames);
 	printf("CPU cycles per speaker per 20 ms frame: %.0f (decode + mix + N-1 + limit + encode)\n",
 	       per);
 	printf("speakers per core at 20 ms frames: %.0f\n", hz * 0.020 / per);
@@ -187,5 +231,7 @@ main(int argc, char **argv)
 		opus_encoder_destroy(s[i].enc);
 	}
 	free(s);
+	free(cand);
+	free(ljb);
 	return 0;
 }

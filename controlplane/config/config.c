@@ -1379,7 +1379,7 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		"max_rooms", "max_participants", "max_streams", "ws_timeout",
 		"ws_max_connections", "ws_max_message", "ws_max_sendbuf", "nack_cache",
 		"ws_join_timeout", "ws_max_pending_per_address", "nack_budget", "pli_interval_ms", "nack_cache_audio_ms", "nack_cache_video_ms",
-		"fanout", "consent_timeout", NULL
+		"fanout", "consent_timeout", "mix_max_speakers", NULL
 	};
 	static const char *const fanouts[] = { "auto", "copy", "indirect", NULL };
 	struct mr_rooms_conf *r = &cfg->rooms;
@@ -1400,6 +1400,8 @@ parse_rooms(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		ret = get_uint_range(x, g, "ws_timeout", 1, 3600, &r->ws_timeout);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "consent_timeout", 5, 3600, &r->consent_timeout);
+	if (ret == 0)
+		ret = get_uint_range(x, g, "mix_max_speakers", 0, 64, &r->mix_max_speakers);
 	if (ret == 0)
 		ret = get_uint_range(x, g, "ws_max_connections", 1, 1000000,
 				     &r->ws_max_connections);
@@ -1748,6 +1750,8 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.max_streams = 8;
 	cfg->rooms.ws_timeout = 30;
 	cfg->rooms.consent_timeout = 30;
+	/* Everyone is mixed unless told: selection changes what rooms sound like. */
+	cfg->rooms.mix_max_speakers = 0;
 	cfg->rooms.ws_max_connections = 65536;
 	cfg->rooms.ws_join_timeout = 10;
 	cfg->rooms.ws_max_pending_per_address = 16;

@@ -78,6 +78,8 @@ struct mr_rooms_conf {
 	unsigned int ws_timeout;	/* s without a frame before a participant is removed, 30 */
 	unsigned int consent_timeout;	/* s without a valid ICE check or authenticated SRTP from
 					 * a WebRTC participant before it is removed, 30 */
+	unsigned int mix_max_speakers;	/* mixing rooms mix only the loudest this many (0..64),
+					 * default 0 = everyone; a room may say otherwise */
 	unsigned int ws_max_connections;/* WebSocket connections at once, default 65536 */
 	unsigned int ws_join_timeout;	/* s for a new connection to join, default 10 */
 	unsigned int ws_max_pending_per_address;/* unjoined connections per address, 16 */

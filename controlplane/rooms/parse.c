@@ -142,7 +142,7 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 {
 	static const char *const known[] = { "name", "max_participants", "auto_subscribe",
 					     "auto_publish", "auto_publish_kind", "mode",
-					     "mix_payload_type", NULL };
+					     "mix_payload_type", "mix_max_speakers", NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
@@ -150,6 +150,7 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 	memset(r, 0, sizeof(*r));
 	r->auto_subscribe = 1;
 	r->auto_publish_kind = MR_KIND_VIDEO;
+	r->mix_max_speakers = -1;
 	if (o == NULL)
 		return -EINVAL;
 	if (keys_check(o, known, NULL, "", err, errlen))
@@ -173,6 +174,15 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 		if (get_range(v, "mix_payload_type", 96, 127, &i, err, errlen))
 			goto decref_obj;
 		r->mix_pt = (uint8_t)i;
+	}
+	if ((v = json_object_get(o, "mix_max_speakers"))) {
+		if (!r->mix) {
+			err_set(err, errlen, "mix_max_speakers: only for \"mode\": \"mix\"");
+			goto decref_obj;
+		}
+		if (get_range(v, "mix_max_speakers", 0, MR_ROOM_MIX_MAX_SPEAKERS, &i, err, errlen))
+			goto decref_obj;
+		r->mix_max_speakers = (int)i;
 	}
 	if ((v = json_object_get(o, "name")) && get_name(v, "name", r->name, err, errlen))
 		goto decref_obj;

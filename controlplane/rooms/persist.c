@@ -4,8 +4,8 @@
  * endpoints, tokens, latched remotes, keys and streams. One JSON object per room:
  *
  *   {"v": 1, "id", "name", "max_participants", "auto_subscribe", "auto_publish",
- *    "auto_publish_kind", "mix", "mix_payload_type", "owner", "created", "next_part",
- *    "next_stream",
+ *    "auto_publish_kind", "mix", "mix_payload_type", "mix_max_speakers", "owner", "created",
+ *    "next_part", "next_stream",
  *    "participants": [{"id", "name", "token", "interface", "local": "ip:port",
  *                      "remote": "ip:port"|null, "mac": "xx:xx:xx:xx:xx:xx"|null,
  *                      "level_ext_id", "relay_ssrc", "created", "muted": [audio, video],
@@ -140,12 +140,13 @@ mr_rooms_record(struct mr_rooms *rs, uint32_t id)
 	TAILQ_FOREACH(p, &r->parts, link)
 		if (p->dp->ice == NULL)
 			json_array_append_new(parts, mr_part_record(rs, p));
-	j = json_pack("{s:i,s:I,s:s,s:i,s:b,s:b,s:i,s:b,s:i,s:i,s:I,s:I,s:I,s:o}", "v", 1,
+	j = json_pack("{s:i,s:I,s:s,s:i,s:b,s:b,s:i,s:b,s:i,s:i,s:i,s:I,s:I,s:I,s:o}", "v", 1,
 		      "id", (json_int_t)r->id, "name", r->name,
 		      "max_participants", (int)r->max_participants,
 		      "auto_subscribe", (int)r->auto_subscribe, "auto_publish", (int)r->auto_publish,
 		      "auto_publish_kind", (int)r->auto_publish_kind, "mix", r->mix != NULL,
-		      "mix_payload_type", (int)r->mix_pt, "owner", (int)r->owner,
+		      "mix_payload_type", (int)r->mix_pt,
+		      "mix_max_speakers", (int)r->mix_max_speakers, "owner", (int)r->owner,
 		      "created", (json_int_t)r->created, "next_part", (json_int_t)r->next_part,
 		      "next_stream", (json_int_t)r->next_stream, "participants", parts);
 	return j;
@@ -348,7 +349,7 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	const char *name = "";
 	json_t *parts, *pj, *body = NULL;
 	uint32_t maxp = 0, owner = 0, created = 0, np = 0, ns = 0, kind = 0;
-	uint32_t mix_pt = 0;
+	uint32_t mix_pt = 0, mix_k = 0;
 	int v = 0, asub = 1, apub = 0, mix = 0;
 	size_t k;
 
@@ -364,6 +365,8 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	    mr_rec_u32(rec, "next_part", &np, 0) < 0 ||
 	    mr_rec_u32(rec, "next_stream", &ns, 0) < 0 ||
 	    mr_rec_u32(rec, "mix_payload_type", &mix_pt, 0) < 0 || mix_pt > 127 ||
+	    mr_rec_u32(rec, "mix_max_speakers", &mix_k, 0) < 0 ||
+	    mix_k > MR_ROOM_MIX_MAX_SPEAKERS ||
 	    mr_rec_u32(rec, "auto_publish_kind", &kind, 0) < 0 || kind > MR_KIND_VIDEO) {
 		snprintf(err, errlen, "not a version 1 room record");
 		return -1;
@@ -379,6 +382,9 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	req.auto_publish_kind = (uint8_t)kind;
 	req.mix = (uint8_t)mix;
 	req.mix_pt = (uint8_t)mix_pt;
+	/* A record from before mix_max_speakers: the configuration's, as for a new room. */
+	req.mix_max_speakers = json_object_get(rec, "mix_max_speakers") != NULL ?
+		(int)mix_k : -1;
 	rst.owner = owner;
 	rst.created = (time_t)created;
 	if (mr_room_create(rs, &req, &rst, &r, &body) != 201) {

@@ -656,7 +656,9 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
 		for (m = 1; m < dp->n_media; m++)
 			if (rs->media_rooms[m] < rs->media_rooms[best])
 				best = m;
-		r->mix = mr_mix_room_create(r->id, best, req->mix_pt);
+		r->mix_max_speakers = (uint8_t)(req->mix_max_speakers >= 0 ?
+			req->mix_max_speakers : (int)rs->cfg->mix_max_speakers);
+		r->mix = mr_mix_room_create(r->id, best, req->mix_pt, r->mix_max_speakers);
 		if (r->mix == NULL) {
 			--rs->next_room;
 			mr_room_dpmem_free_now(map);

@@ -75,7 +75,11 @@ struct mr_room_req {
 					 * (audio in mixing rooms) */
 	uint8_t mix;			/* "mode": "mix" (1) or "forward" (0, default) */
 	uint8_t mix_pt;			/* "mix_payload_type", 0 = 111 */
+	int mix_max_speakers;		/* "mix_max_speakers" 0..64, -1 if absent (then
+					 * rooms.mix_max_speakers) */
 };
+
+#define MR_ROOM_MIX_MAX_SPEAKERS 64	/* mix_max_speakers at most (media mix.h) */
 
 /* POST /v1/rooms/{room}/participants */
 struct mr_part_req {

@@ -149,6 +149,7 @@ struct mr_cp_room {
 	uint64_t persist_digest;
 	struct mr_mix_room *mix;	/* "mode": "mix": its state on the media lcore */
 	uint8_t mix_pt;			/* payload type of the mix */
+	uint8_t mix_max_speakers;	/* only the loudest this many are mixed, 0 = everyone */
 	uint64_t mix_del_seq;		/* deleted: MR_MEDIA_DEL_ROOM's count, 0 = not sent */
 	struct mr_cp_play_list plays;	/* voice message playbacks (play.c) */
 	uint32_t n_plays, next_play;

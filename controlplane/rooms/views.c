@@ -160,14 +160,16 @@ mr_room_mix_json(const struct mr_mix_part *m)
 	struct mr_mix_part_stats s;
 
 	mr_mix_part_stats(m, &s);
-	return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "jitter_buffer_depth", (int)s.depth, "packets", (json_int_t)s.packets,
 			 "late_packets", (json_int_t)s.late, "frames_played", (json_int_t)s.played,
 			 "frames_fec_recovered", (json_int_t)s.fec,
 			 "frames_concealed", (json_int_t)s.concealed,
 			 "frames_skipped", (json_int_t)s.skipped,
 			 "frames_encoded", (json_int_t)s.encoded,
-			 "frames_shared_mix", (json_int_t)s.shared);
+			 "frames_shared_mix", (json_int_t)s.shared,
+			 "frames_mixed", (json_int_t)s.mixed,
+			 "frames_not_mixed", (json_int_t)s.not_mixed);
 }
 
 json_t *
@@ -278,6 +280,8 @@ mr_room_json(struct mr_rooms *rs, const struct mr_cp_room *r, int full)
 		json_object_set_new(j, "mode", json_string(r->mix != NULL ? "mix" : "forward"));
 		if (r->mix != NULL) {
 			json_object_set_new(j, "mix_payload_type", json_integer(r->mix_pt));
+			json_object_set_new(j, "mix_max_speakers",
+					    json_integer(r->mix_max_speakers));
 			json_object_set_new(j, "media_lcore", json_integer(
 				rs->a->dp->media[mr_mix_room_media(r->mix)]->lcore_id));
 		}

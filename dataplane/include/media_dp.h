@@ -70,7 +70,9 @@ struct mr_mix_slot {
 	X(drop_encode_error, "frames libopus refused to encode") \
 	X(drop_no_mbuf, "mixed packets not sent: packet pool empty") \
 	X(drop_tx_ring_full, "mixed packets not sent: the owner worker's ring was full") \
-	X(drop_no_remote, "mixed frames not encoded: the participant has no latched remote")
+	X(drop_no_remote, "mixed frames not encoded: the participant has no latched remote") \
+	X(frames_not_mixed, "decoded frames left out of the mix: not among the room's " \
+	  "mix_max_speakers loudest (the speaker got the shared mix)")
 
 struct mr_media_stats {
 #define MR_X_FIELD(n, h) uint64_t n;
@@ -124,6 +126,8 @@ struct mr_mix_part_stats {
 	uint64_t skipped;		/* frames dropped for drift */
 	uint64_t encoded;		/* frames encoded for this participant (its own N-1) */
 	uint64_t shared;		/* frames it got from the room's shared mix */
+	uint64_t mixed;			/* its frames that went into the mix */
+	uint64_t not_mixed;		/* its frames left out: not among the room's K loudest */
 	uint32_t depth;			/* packets held now */
 };
 
@@ -155,8 +159,11 @@ int mr_media_cmd(struct mr_media *md, uint32_t type, void *obj);
 /* Have all commands sent so far been applied? */
 int mr_media_caught_up(const struct mr_media *md, uint64_t sent);
 
-/* pt: payload type of the mix packets; 0 = MR_MIX_PT. NULL and rte_errno on failure. */
-struct mr_mix_room *mr_mix_room_create(uint32_t id, unsigned int media, uint8_t pt);
+/* pt: payload type of the mix packets; 0 = MR_MIX_PT. max_speakers: only that many of the
+ * loudest speakers are mixed, 0 = everyone (at most 64, mix.h). NULL and rte_errno on
+ * failure. */
+struct mr_mix_room *mr_mix_room_create(uint32_t id, unsigned int media, uint8_t pt,
+				       unsigned int max_speakers);
 void mr_mix_room_free(struct mr_mix_room *r);
 unsigned int mr_mix_room_media(const struct mr_mix_room *r);
 /* A participant of room r in slot (gen): decoder, encoder, jitter buffer. ssrc: the SSRC of
@@ -171,6 +178,6 @@ void mr_mix_part_stats(const struct mr_mix_part *p, struct mr_mix_part_stats *s)
 /* Counter names and help (media.c), in the order of MR_MEDIA_COUNTERS. */
 extern const char *const mr_media_counter_name[];
 extern const char *const mr_media_counter_help[];
-#define MR_MEDIA_N_COUNTERS 16
+#define MR_MEDIA_N_COUNTERS 17
 
 #endif

@@ -4,8 +4,11 @@
  * runs the rooms on its active list: one frame out of each jitter buffer (the packet, the
  * next packet's FEC, concealment, or nothing), decoded, summed once; each speaker gets the
  * sum less its own frame through its own limiter and encoder, everyone else the room's one
- * shared encoding of the whole sum. The encoded packets go back to the room's owner worker,
- * which sends them from the participant's endpoint (SRTP when keyed).
+ * shared encoding of the whole sum. A room with mix_max_speakers K > 0 sums only the K
+ * loudest speakers of the tick (mix.h mr_mix_select, by a smoothed level with hysteresis):
+ * the others are decoded all the same (their decoders stay in step, their levels are known)
+ * but get the shared encoding, which cannot contain them. The encoded packets go back to the
+ * room's owner worker, which sends them from the participant's endpoint (SRTP when keyed).
  *
  * Nothing is allocated per frame: decoders, encoders, jitter buffers and scratch are made by
  * the control plane at join (mr_mix_part_create) and room creation. A room whose
@@ -74,7 +77,10 @@ struct mr_mix_part {
 	uint32_t idx;			/* in room->p[] */
 	uint32_t gain_now;		/* gain_q8 as this tick read it */
 	uint8_t has_frame;		/* decoded a frame this tick */
+	uint8_t in_mix;			/* its frame is in this tick's sum (until the next) */
+	uint32_t level;			/* smoothed (mix.h), rooms with max_speakers only */
 	uint64_t encoded, shared;
+	uint64_t mixed, not_mixed;	/* frames summed, frames left out (not loud enough) */
 	struct mr_mix_out out;
 	struct mr_limiter lim;
 	int16_t pcm[MR_MIX_FRAME];
@@ -86,7 +92,8 @@ struct mr_mix_room {
 	uint32_t id;
 	unsigned int media;
 	uint8_t pt;
-	OpusEncoder *enc;		/* the shared mix of everyone (listeners, silent ones) */
+	uint32_t max_speakers;		/* K: the K loudest are mixed, 0 = everyone */
+	OpusEncoder *enc;		/* the shared mix (listeners, silent, left out) */
 	/* media: rw */
 	uint32_t n;
 	struct mr_mix_part *p[MR_MIX_MAX_PARTS];
@@ -109,6 +116,7 @@ struct mr_media_priv {
 	int16_t out16[MR_MIX_FRAME];
 	uint8_t shared_pkt[MR_MIX_MAX_OUT];
 	int shared_len;
+	struct mr_mix_cand cand[MR_MIX_MAX_PARTS];	/* a tick's speakers, to select from */
 	struct mr_mix_item rx[MR_MIX_RX_BURST];
 };
 
@@ -143,7 +151,7 @@ mix_encoder(void)
 }
 
 struct mr_mix_room *
-mr_mix_room_create(uint32_t id, unsigned int media, uint8_t pt)
+mr_mix_room_create(uint32_t id, unsigned int media, uint8_t pt, unsigned int max_speakers)
 {
 	struct mr_mix_room *r = mix_zalloc(sizeof(*r));
 
@@ -160,6 +168,7 @@ mr_mix_room_create(uint32_t id, unsigned int media, uint8_t pt)
 	r->id = id;
 	r->media = media;
 	r->pt = pt ? pt : MR_MIX_PT;
+	r->max_speakers = RTE_MIN(max_speakers, (unsigned int)MR_MIX_MAX_SPEAKERS);
 	mr_limiter_init(&r->lim);
 	return r;
 }
@@ -244,6 +253,8 @@ mr_mix_part_stats(const struct mr_mix_part *p, struct mr_mix_part_stats *s)
 	s->skipped = LD(p->jb.st.skipped);
 	s->encoded = LD(p->encoded);
 	s->shared = LD(p->shared);
+	s->mixed = LD(p->mixed);
+	s->not_mixed = LD(p->not_mixed);
 	s->depth = LD(p->jb.count);
 }
 
@@ -570,6 +581,29 @@ media_latched(const struct mr_mix_part *p)
 	return __atomic_load_n(&p->part->path.state, __ATOMIC_RELAXED) == MR_PATH_LATCHED;
 }
 
+/* Sums the K loudest of the tick's speakers (pv->cand[0..n)) into pv->sum: the others are
+ * left out of the mix and hear the shared encoding. */
+static void
+media_select(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *r,
+	     unsigned int n)
+{
+	unsigned int j;
+
+	mr_mix_select(pv->cand, n, r->max_speakers);
+	for (j = 0; j < n; j++) {
+		struct mr_mix_part *p = r->p[pv->cand[j].idx];
+
+		p->in_mix = pv->cand[j].sel;
+		if (p->in_mix) {
+			mr_mix_add(pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
+			p->mixed++;
+		} else {
+			p->not_mixed++;
+			md->stats.frames_not_mixed++;
+		}
+	}
+}
+
 static void
 media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *r)
 {
@@ -580,15 +614,34 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 	memset(pv->sum, 0, sizeof(pv->sum));
 	for (i = 0; i < r->n; i++) {
 		struct mr_mix_part *p = r->p[i];
+		uint8_t was = p->in_mix;	/* in last tick's mix: hysteresis */
 
 		p->has_frame = (uint8_t)media_decode(md, p);
-		if (!p->has_frame)
+		p->in_mix = 0;
+		if (!p->has_frame) {
+			/* Silence brings the level down as a quiet frame would. */
+			p->level = mr_mix_level_smooth(p->level, 0);
 			continue;
-		speakers++;
+		}
 		/* Once a tick: the same gain goes in with the sum and out with the N-1. */
 		p->gain_now = __atomic_load_n(&p->gain_q8, __ATOMIC_RELAXED);
-		mr_mix_add(pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
+		if (r->max_speakers == 0) {
+			speakers++;
+			p->in_mix = 1;
+			p->mixed++;
+			mr_mix_add(pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
+			continue;
+		}
+		/* The level after the gain: a muted participant is the quietest of all. */
+		p->level = mr_mix_level_smooth(p->level, mr_mix_level(p->pcm, p->gain_now,
+								      MR_MIX_FRAME));
+		pv->cand[speakers].level = p->level;
+		pv->cand[speakers].idx = i;
+		pv->cand[speakers].was = was;
+		speakers++;
 	}
+	if (r->max_speakers != 0 && speakers != 0)
+		media_select(md, pv, r, speakers);
 	if (speakers == 0) {
 		/* Nobody speaks: nothing is sent (the receivers' decoders conceal, then go
 		 * quiet); a room silent for a second leaves the active list. */
@@ -610,8 +663,9 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 			p->out.ts += MR_MIX_FRAME;
 			continue;
 		}
-		if (p->has_frame) {
-			/* A speaker: everyone but itself, its own limiter and encoder. */
+		if (p->in_mix) {
+			/* A speaker in the mix: everyone but itself, its own limiter and
+			 * encoder. */
 			mr_mix_minus(pv->tmp, pv->sum, p->pcm, p->gain_now, MR_MIX_FRAME);
 			mr_limit(&p->lim, pv->tmp, pv->out16, MR_MIX_FRAME);
 			len = opus_encode(p->enc, pv->out16, MR_MIX_FRAME, pkt, sizeof(pkt));
@@ -624,7 +678,8 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 			p->encoded++;
 			media_send(md, r, p, pkt, len);
 		} else {
-			/* A listener (or silent): the room's one encoding of everyone. */
+			/* A listener, silent, or a speaker left out of the mix: the room's one
+			 * encoding of everyone mixed, which by construction is not it. */
 			if (pv->shared_len < 0) {
 				mr_limit(&r->lim, pv->sum, pv->out16, MR_MIX_FRAME);
 				pv->shared_len = opus_encode(r->enc, pv->out16, MR_MIX_FRAME,

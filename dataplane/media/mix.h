@@ -34,4 +34,35 @@ void mr_limiter_init(struct mr_limiter *l);
 void mr_limit(struct mr_limiter *l, const int32_t *in, int16_t *out, unsigned int n);
 #define MR_LIMIT_ATTACK 48		/* 1 ms */
 
+/* Loudest-speaker selection (a room's mix_max_speakers, K): when more than K participants
+ * have a frame in a tick, only the K loudest are summed and get an N-1 of their own; the
+ * others hear the room's shared encoding of those K. Nobody can follow more than a few
+ * simultaneous talkers, and every speaker left out saves its encoder (the costly part,
+ * docs/PERFORMANCE.md "Mixing"). */
+#define MR_MIX_MAX_SPEAKERS 64		/* K at most */
+#define MR_MIX_LEVEL_SHIFT 4		/* smoothed levels carry 4 fractional bits */
+
+/* A frame's level: its mean absolute sample times gain_q8 / 256, i.e. what it would bring to
+ * the sum (a muted participant's is 0). One pass, no multiply per sample. */
+uint32_t mr_mix_level(const int16_t *pcm, uint32_t gain_q8, unsigned int n);
+/* The smoothed level (Q MR_MIX_LEVEL_SHIFT) after a frame of level: it rises fast (half the
+ * distance a tick: a new talker is heard within 2-3 frames) and falls slowly (1/16 a tick, a
+ * 320 ms time constant: the pauses between words do not cost a talker its place). */
+uint32_t mr_mix_level_smooth(uint32_t smoothed, uint32_t level);
+
+/* One participant with a frame this tick, for mr_mix_select. */
+struct mr_mix_cand {
+	uint32_t level;			/* smoothed (mr_mix_level_smooth) */
+	uint32_t idx;			/* the caller's: which participant */
+	uint8_t was;			/* in: was in the mix last tick */
+	uint8_t sel;			/* out: in the mix this tick */
+};
+
+/* Marks sel on the k (1..MR_MIX_MAX_SPEAKERS) loudest of the n candidates (all of them when
+ * n <= k or k is 0); returns how many. Hysteresis: one in the mix last tick counts 1.5 times
+ * its level (3.5 dB), so a newcomer takes its place only when clearly louder, and two talkers
+ * of about the same level do not swap every tick. Ties go to the earlier candidate. O(n k) at worst,
+ * O(n) for most candidates (one comparison with the quietest of the k so far). */
+unsigned int mr_mix_select(struct mr_mix_cand *c, unsigned int n, unsigned int k);
+
 #endif

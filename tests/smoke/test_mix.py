@@ -4,8 +4,10 @@
 relay mixed for it from its own endpoint, and GStreamer decodes it (rtpopusdepay, opusdec). Each
 must hear the other two tones and not its own (N-1), found with Goertzel filters; a fourth
 participant who publishes nothing (a listener, latched by its RTCP) hears all three from the
-room's shared encoding. The 440 Hz participant speaks SRTP both ways. The room's GET shows each participant's jitter buffer and codec
-figures; a daemon without media lcores refuses the mode."""
+room's shared encoding. The 440 Hz participant speaks SRTP both ways. The room's GET shows each
+participant's jitter buffer and codec figures; a daemon without media lcores refuses the mode.
+A room with "mix_max_speakers": 2 and tones of three loudnesses mixes only the two loudest:
+nobody hears the quietest, which hears the others from the shared mix."""
 
 import base64
 import math
@@ -82,7 +84,9 @@ def test_mix_room_refused_without_media_lcores(env):
 	check("lcores.media" in body.get("error", ""), f"error names lcores.media: {body}")
 	for req, field in (({"mode": "mixed"}, "mode"), ({"mode": 1}, "mode"),
 			   ({"mode": "mix", "mix_payload_type": 5}, "mix_payload_type"),
-			   ({"mix_payload_type": 111}, "mix_payload_type")):
+			   ({"mix_payload_type": 111}, "mix_payload_type"),
+			   ({"mode": "mix", "mix_max_speakers": 65}, "mix_max_speakers"),
+			   ({"mix_max_speakers": 2}, "mix_max_speakers")):
 		st, body, _ = d.api("POST", "/v1/rooms", req)
 		eq(st, 400, f"POST /v1/rooms {req}: {body}")
 		check(field in body.get("error", ""), f"error names {field}: {body}")
@@ -103,7 +107,14 @@ def test_mix_room_muted(env):
 	_tones(env, 660)
 
 
-def _tones(env, mute):
+def test_mix_room_loudest(env):
+	""""mix_max_speakers": 2, 880 Hz loud, 660 Hz less, 440 Hz quiet (a third of 660's level,
+	past the selection's hysteresis): only 880 and 660 are mixed. 880 hears 660 only, 660
+	hears 880 only, and 440 and the listener hear both from the shared mix, never 440."""
+	_tones(env, None, max_speakers=2, volumes={440: 0.1, 660: 0.3, 880: 0.6})
+
+
+def _tones(env, mute, max_speakers=None, volumes=None):
 	ts._need_gst()
 	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
 		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
@@ -114,10 +125,16 @@ def _tones(env, mute):
 	env.start_daemon(d)
 	procs = []
 	try:
-		st, room, _ = d.api("POST", "/v1/rooms", {"name": "mix", "mode": "mix"})
+		req = {"name": "mix", "mode": "mix"}
+		if max_speakers is not None:
+			req["mix_max_speakers"] = max_speakers
+		st, room, _ = d.api("POST", "/v1/rooms", req)
 		eq(st, 201, f"POST /v1/rooms mix: {room}")
 		eq(room["mode"], "mix", "room mode")
 		eq(room["mix_payload_type"], PT, "default payload type of the mix")
+		eq(room["mix_max_speakers"], max_speakers or 0, "mix_max_speakers of the room")
+		# Left out of the mix (mix_max_speakers): the quietest, which hears the shared mix.
+		quiet = min(TONES, key=lambda t: volumes[t]) if max_speakers else None
 		rid = room["id"]
 		# The first participant speaks SRTP: its tone comes in encrypted (srtpenc), its mix
 		# goes out encrypted under its own key through the worker's SRTP egress.
@@ -184,7 +201,8 @@ def _tones(env, mute):
 		time.sleep(0.5)		# paces nothing: gives the receivers' sockets time to exist
 		for i, (p, ssrc, f) in enumerate(parts):
 			lin = base[3 * i + 1]
-			s = ts.gst(ns, f"audiotestsrc num-buffers={BUFFERS} freq={f} volume=0.3 "
+			vol = volumes[f] if volumes else 0.3
+			s = ts.gst(ns, f"audiotestsrc num-buffers={BUFFERS} freq={f} volume={vol} "
 				   f"samplesperbuffer=960 is-live=true ! audio/x-raw,rate=48000,"
 				   f"channels=1 ! opusenc ! rtpopuspay pt={PT} ssrc={ssrc} "
 				   f"{'! ' + ts._srtpenc(suite, k_in) if i == 0 else ''} ! udpsink "
@@ -230,11 +248,22 @@ def _tones(env, mute):
 				check(k in m, f"participant {x['id']} mix stats lack {k}: {m}")
 			# How many frames were played, concealed or skipped depends on the machine's
 			# load (the senders' pace, the lcore's ticks): only that media went through.
-			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
+			check(m["frames_played"] > 0 and m["frames_encoded"] > 0 or
+			      x["name"] == f"t{quiet}",
 			      f"participant {x['id']}: nothing played or encoded: {m}; "
 			      f"media {stats['media']}")
+			# Mixed or not: the senders start and stop a little apart, and whoever
+			# sends alone (or with one other) is mixed then; most frames tell.
+			if x["name"] == f"t{quiet}":
+				check(m["frames_not_mixed"] > 3 * m["frames_mixed"] and
+				      m["frames_shared_mix"] > 0, f"the quietest is left out: {m}")
+			else:
+				check(m["frames_mixed"] > 10 * m["frames_not_mixed"],
+				      f"participant {x['id']} is mixed: {m}")
 		check(stats["media"] and stats["media"][0]["frames_encoded"] > 0,
 		      f"media lcore stats: {stats.get('media')}")
+		check((stats["media"][0]["frames_not_mixed"] > 0) == bool(max_speakers),
+		      f"media lcore frames_not_mixed: {stats['media']}")
 
 		for i, r in enumerate(rx):
 			eq(r.returncode, 0, f"receiver {i} exit status ({rx_out[i].strip()[-3000:]}); "
@@ -242,7 +271,7 @@ def _tones(env, mute):
 		for i, (p, ssrc, f) in enumerate(parts + [(lis, None, None)]):
 			who = f"participant {f} Hz" if f else "the listener"
 			pw, peak = tone_powers(wavs[i])
-			heard = [t for t in TONES if t not in (f, mute)]
+			heard = [t for t in TONES if t not in (f, mute, quiet)]
 			unheard = [t for t in TONES if t not in heard]
 			desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
 			check(peak > 1000, f"{who} received silence (peak {peak}; {desc})")

@@ -700,6 +700,8 @@ test_bad_relay_api_log(void **state)
 		  "between 1 and 3600" },
 		{ MINIMAL "rooms = { consent_timeout = 4; };\n",
 		  "bad.conf:5: rooms.consent_timeout:", "between 5 and 3600" },
+		{ MINIMAL "rooms = { mix_max_speakers = 65; };\n",
+		  "bad.conf:5: rooms.mix_max_speakers:", "between 0 and 64" },
 		{ MINIMAL "rooms = { nack_cache_audio_ms = 0; };\n",
 		  "bad.conf:5: rooms.nack_cache_audio_ms:", "0 is out of range: must be between 1 "
 		  "and 60000" },
@@ -1105,7 +1107,7 @@ test_addresses_and_rooms(void **state)
 		"  gateway = \"198.18.0.254\"; address_count = 64; } );\n"
 		"rooms = { max_rooms = 7; max_participants = 1001; nack_cache = 1024;\n"
 		"  fanout = \"indirect\"; ws_timeout = 5; nack_cache_audio_ms = 500;\n"
-		"  nack_cache_video_ms = 60000; consent_timeout = 8; };\n";
+		"  nack_cache_video_ms = 60000; consent_timeout = 8; mix_max_speakers = 3; };\n";
 	struct mr_config cfg;
 	char err[256] = "";
 
@@ -1119,6 +1121,7 @@ test_addresses_and_rooms(void **state)
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_INDIRECT);
 	assert_int_equal(cfg.rooms.ws_timeout, 5);
 	assert_int_equal(cfg.rooms.consent_timeout, 8);
+	assert_int_equal(cfg.rooms.mix_max_speakers, 3);
 	assert_int_equal(cfg.rooms.pli_interval_ms, 1000);
 	assert_int_equal(cfg.rooms.nack_cache_audio_ms, 500);
 	assert_int_equal(cfg.rooms.nack_cache_video_ms, 60000);
@@ -1131,6 +1134,7 @@ test_addresses_and_rooms(void **state)
 	assert_int_equal(cfg.rooms.nack_cache_video_ms, 2000);
 	assert_int_equal(cfg.rooms.fanout, MR_FANOUT_AUTO);
 	assert_int_equal(cfg.rooms.consent_timeout, 30);
+	assert_int_equal(cfg.rooms.mix_max_speakers, 0);
 	mr_config_free(&cfg);
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * The pure parts of a mixing room (dataplane/media/): the jitter buffer (reordering, loss with
  * FEC and concealment, late and duplicate packets, clock drift, the end of a talk spurt) and
- * the mixer and limiter (sums, N-1, loud inputs without wraparound, a smooth gain), with real
- * Opus packets from libopus where decoding matters.
+ * the mixer and limiter (sums, N-1, loud inputs without wraparound, a smooth gain), the
+ * loudest-speaker selection (levels, smoothing, the K loudest, hysteresis), with real Opus
+ * packets from libopus where decoding matters.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,6 +225,207 @@ test_limiter(void **state)
 		assert_true((out[i] > 0) == (in[i] > 0));
 }
 
+static void
+test_mix_level(void **state)
+{
+	int16_t pcm[MR_MIX_FRAME];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < MR_MIX_FRAME; i++)
+		pcm[i] = (int16_t)((i & 1) ? 1000 : -1000);
+	assert_int_equal(mr_mix_level(pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME), 1000);
+	assert_int_equal(mr_mix_level(pcm, 128, MR_MIX_FRAME), 500);
+	assert_int_equal(mr_mix_level(pcm, 0, MR_MIX_FRAME), 0);	/* muted */
+	/* Full scale both ways: no overflow of the 32-bit sum, -32768 counted as 32768. */
+	for (i = 0; i < MR_MIX_FRAME; i++)
+		pcm[i] = (int16_t)((i & 1) ? 32767 : -32768);
+	assert_int_equal(mr_mix_level(pcm, MR_MIX_UNITY_Q8, MR_MIX_FRAME), 32767);
+	assert_int_equal(mr_mix_level(pcm, MR_MIX_UNITY_Q8, 0), 0);
+}
+
+static void
+test_mix_level_smooth(void **state)
+{
+	uint32_t s = 0;
+	unsigned int t;
+
+	(void)state;
+	/* Attack: half the way a tick. */
+	s = mr_mix_level_smooth(s, 1000);
+	assert_int_equal(s, 500 << MR_MIX_LEVEL_SHIFT);
+	s = mr_mix_level_smooth(s, 1000);
+	assert_int_equal(s, 750 << MR_MIX_LEVEL_SHIFT);
+	for (t = 0; t < 30; t++)
+		s = mr_mix_level_smooth(s, 1000);
+	assert_int_equal(s, 1000 << MR_MIX_LEVEL_SHIFT);
+	/* Release: 1/16 a tick, so ten ticks of silence keep more than a third... */
+	for (t = 0; t < 10; t++)
+		s = mr_mix_level_smooth(s, 0);
+	assert_true(s > (1000 << MR_MIX_LEVEL_SHIFT) / 3 &&
+		    s < (1000 << MR_MIX_LEVEL_SHIFT) * 6 / 10);
+	/* ...and it comes all the way down to 0, no remainder. */
+	for (t = 0; t < 300; t++)
+		s = mr_mix_level_smooth(s, 0);
+	assert_int_equal(s, 0);
+	assert_int_equal(mr_mix_level_smooth(0, 0), 0);
+	assert_int_equal(mr_mix_level_smooth(0, 32767), (32767 << MR_MIX_LEVEL_SHIFT) / 2);
+}
+
+static void
+cands(struct mr_mix_cand *c, const uint32_t *level, const uint8_t *was, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		c[i].level = level[i];
+		c[i].idx = 100 + i;
+		c[i].was = was != NULL ? was[i] : 0;
+		c[i].sel = 7;			/* must be overwritten, 0 or 1 */
+	}
+}
+
+/* sel[] as a bit mask, checking each is 0 or 1. */
+static unsigned int
+selected(const struct mr_mix_cand *c, unsigned int n)
+{
+	unsigned int i, mask = 0;
+
+	for (i = 0; i < n; i++) {
+		assert_true(c[i].sel <= 1);
+		assert_int_equal(c[i].idx, 100 + i);
+		mask |= (unsigned int)c[i].sel << i;
+	}
+	return mask;
+}
+
+/* The mask of those mr_mix_select picks of n candidates (levels lv, last tick's choice was)
+ * for k places, checking the count it returns. */
+static unsigned int
+pick(const uint32_t *lv, const uint8_t *was, unsigned int n, unsigned int k)
+{
+	struct mr_mix_cand c[8];
+
+	cands(c, lv, was, n);
+	assert_int_equal(mr_mix_select(c, n, k), k == 0 || n <= k ? n : k);
+	return selected(c, n);
+}
+
+static void
+test_mix_select(void **state)
+{
+	static const uint32_t lv[6] = { 300, 900, 250, 700, 900, 50 };
+	static const uint8_t was[6] = { 0, 0, 1, 0, 0, 1 };
+	static const struct {
+		const uint8_t *was;
+		unsigned int k, want;
+	} t[] = {
+		/* The loudest k, whatever their order; the tie (1 and 4) goes to the earlier. */
+		{ NULL, 1, 1u << 1 },
+		{ NULL, 2, 1u << 1 | 1u << 4 },
+		{ NULL, 3, 1u << 1 | 1u << 3 | 1u << 4 },
+		{ NULL, 4, 1u << 0 | 1u << 1 | 1u << 3 | 1u << 4 },
+		/* n <= k, and k 0 (everyone): all of them, whatever their level. */
+		{ NULL, 6, 0x3f },
+		{ NULL, 0, 0x3f },
+		/* Hysteresis: those in the mix last tick count 1.5 times: 2 (250 -> 375) now
+		 * beats 0 (300) for the fourth place; 5 (50 -> 75) still loses the fifth. */
+		{ was, 4, 1u << 1 | 1u << 2 | 1u << 3 | 1u << 4 },
+		{ was, 5, 0x3fu & ~(1u << 5) },
+		{ was, 3, 1u << 1 | 1u << 3 | 1u << 4 },
+	};
+	struct mr_mix_cand c[MR_MIX_MAX_SPEAKERS + 2];
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		assert_int_equal(pick(lv, t[i].was, 6, t[i].k), t[i].want);
+	assert_int_equal(mr_mix_select(c, 0, 3), 0);
+	/* One in the mix at 1000 keeps its place against 1499, loses it to 1501. */
+	assert_int_equal(pick((const uint32_t[]){ 1000, 1499 }, (const uint8_t[]){ 1, 0 }, 2, 1),
+			 1);
+	assert_int_equal(pick((const uint32_t[]){ 1000, 1501 }, (const uint8_t[]){ 1, 0 }, 2, 1),
+			 2);
+	/* k above MR_MIX_MAX_SPEAKERS is capped: 66 candidates, the two quietest left out. */
+	for (i = 0; i < MR_MIX_MAX_SPEAKERS + 2; i++) {
+		c[i].level = i == 10 || i == 20 ? 1 : 1000 + i;
+		c[i].was = 0;
+	}
+	assert_int_equal(mr_mix_select(c, MR_MIX_MAX_SPEAKERS + 2, 1000), MR_MIX_MAX_SPEAKERS);
+	for (i = 0; i < MR_MIX_MAX_SPEAKERS + 2; i++)
+		assert_int_equal(c[i].sel, i != 10 && i != 20);
+}
+
+/* A room as media_room_tick runs it: n speakers' frame levels a tick, smoothed, selected
+ * with last tick's choice, ticks from..to-1. Returns how often the selection changed. */
+static unsigned int
+room_run(uint32_t *smooth, uint8_t *in_mix, unsigned int n, unsigned int k,
+	 unsigned int from, unsigned int to, uint32_t (*level)(unsigned int who, unsigned int t))
+{
+	struct mr_mix_cand c[8];
+	unsigned int t, i, changes = 0;
+
+	for (t = from; t < to; t++) {
+		for (i = 0; i < n; i++) {
+			smooth[i] = mr_mix_level_smooth(smooth[i], level(i, t));
+			c[i].level = smooth[i];
+			c[i].idx = i;
+			c[i].was = in_mix[i];
+		}
+		mr_mix_select(c, n, k);
+		for (i = 0; i < n; i++) {
+			changes += c[i].sel != in_mix[i];
+			in_mix[i] = c[i].sel;
+		}
+	}
+	return changes;
+}
+
+/* 0 and 1 talk about as loud as each other, each a little louder every other tick (speech
+ * is not steady); 2 is quiet. */
+static uint32_t
+lv_close(unsigned int who, unsigned int t)
+{
+	return who == 2 ? 200 : (who ^ (t & 1)) ? 1000 : 1250;
+}
+
+/* 0 stops talking at tick 50 (its frames go quiet); 1 goes on. */
+static uint32_t
+lv_stop(unsigned int who, unsigned int t)
+{
+	return who == 0 ? (t < 50 ? 1000 : 20) : 900;
+}
+
+static void
+test_mix_select_hysteresis(void **state)
+{
+	uint32_t sm[3] = { 0 };
+	uint8_t in[3] = { 0 };
+	unsigned int changes;
+
+	(void)state;
+	/* Two of about the same level, one place: whoever has it keeps it (without the
+	 * hysteresis the choice would follow every tick's louder one). */
+	changes = room_run(sm, in, 3, 1, 0, 100, lv_close);
+	assert_int_equal(in[2], 0);
+	assert_true(changes <= 2);		/* the first pick, at most one correction */
+	/* Two places: the quiet one never gets in. */
+	memset(sm, 0, sizeof(sm));
+	memset(in, 0, sizeof(in));
+	room_run(sm, in, 3, 2, 0, 100, lv_close);
+	assert_true(in[0] && in[1] && !in[2]);
+	/* The one in the mix stops: the other takes its place within a few frames (the slow
+	 * release keeps it over the pauses between words, not longer). */
+	memset(sm, 0, sizeof(sm));
+	memset(in, 0, sizeof(in));
+	room_run(sm, in, 2, 1, 0, 50, lv_stop);
+	assert_true(in[0] && !in[1]);
+	room_run(sm, in, 2, 1, 50, 53, lv_stop);
+	assert_true(in[0] && !in[1]);		/* a pause of 60 ms: it keeps its place */
+	room_run(sm, in, 2, 1, 53, 63, lv_stop);
+	assert_true(!in[0] && in[1]);		/* 260 ms: it has lost it */
+}
+
 int
 main(void)
 {
@@ -233,6 +435,10 @@ main(void)
 		cmocka_unit_test(test_jb_drift),
 		cmocka_unit_test(test_mix_sums),
 		cmocka_unit_test(test_limiter),
+		cmocka_unit_test(test_mix_level),
+		cmocka_unit_test(test_mix_level_smooth),
+		cmocka_unit_test(test_mix_select),
+		cmocka_unit_test(test_mix_select_hysteresis),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -127,6 +127,23 @@ test_room_req(void **state)
 	room_bad("{\"mix_payload_type\":111}", "mix_payload_type: only for \"mode\": \"mix\"");
 	room_bad("{\"mode\":\"mix\",\"mix_payload_type\":95}",
 		 "mix_payload_type: must be an integer between 96 and 127");
+	/* mix_max_speakers: absent is -1 (the configuration's), 0 is everyone. */
+	assert_int_equal(r.mix_max_speakers, -1);
+	assert_int_equal(mr_parse_room_req(S("{\"mode\":\"mix\",\"mix_max_speakers\":3}"), 100,
+					   &r, err, sizeof(err)), 0);
+	assert_int_equal(r.mix_max_speakers, 3);
+	assert_int_equal(mr_parse_room_req(S("{\"mode\":\"mix\",\"mix_max_speakers\":0}"), 100,
+					   &r, err, sizeof(err)), 0);
+	assert_int_equal(r.mix_max_speakers, 0);
+	room_bad("{\"mix_max_speakers\":3}", "mix_max_speakers: only for \"mode\": \"mix\"");
+	room_bad("{\"mode\":\"forward\",\"mix_max_speakers\":0}",
+		 "mix_max_speakers: only for \"mode\": \"mix\"");
+	room_bad("{\"mode\":\"mix\",\"mix_max_speakers\":65}",
+		 "mix_max_speakers: must be an integer between 0 and 64");
+	room_bad("{\"mode\":\"mix\",\"mix_max_speakers\":-1}",
+		 "mix_max_speakers: must be an integer between 0 and 64");
+	room_bad("{\"mode\":\"mix\",\"mix_max_speakers\":true}",
+		 "mix_max_speakers: must be an integer between 0 and 64");
 	room_bad("{\"max_participants\":0}",
 		 "max_participants: must be an integer between 1 and 100");
 	room_bad("{\"max_participants\":101}",
