@@ -27,6 +27,7 @@
 #include "api.h"
 #include "appliance.h"
 #include "json_req.h"
+#include "recorder.h"
 #include "rooms.h"
 #include "sdp.h"
 #include "signaling.h"
@@ -892,9 +893,36 @@ req_leave(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *
 	return json_object();
 }
 
+/* {"action": "start" | "stop"}: a voice message of the participant's own audio. */
+static json_t *
+req_record_message(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
+{
+	static const char *const keys[] = { "action", NULL };
+	const char *act = json_string_value(json_object_get(o, "action"));
+	char err[256], id[8];
+	uint16_t rid = 0;
+	int st, start;
+
+	if (sig_keys(o, keys, e) < 0)
+		return NULL;
+	if (act == NULL || (strcmp(act, "start") != 0 && strcmp(act, "stop") != 0)) {
+		sig_fail(e, 1, "action: required, 'start' or 'stop'");
+		return NULL;
+	}
+	start = act[2] == 'a';
+	st = mr_recorder_part_message(sg->a->rec, sc->room->id, sc->part, start, &rid, err,
+				      sizeof(err));
+	if (st != 200 && st != 201) {
+		sig_fail(e, st != 409 && st < 500, "%s", err);
+		return NULL;
+	}
+	snprintf(id, sizeof(id), "%u", rid);
+	return json_pack("{s:s,s:s}", "recording", id, "state", start ? "active" : "stopping");
+}
+
 enum sig_type {
 	T_JOIN, T_PUBLISH, T_UNPUBLISH, T_MUTE, T_UNMUTE, T_SUBSCRIBE, T_UNSUBSCRIBE,
-	T_STATS, T_PING, T_LEAVE, T_ANSWER,
+	T_STATS, T_PING, T_LEAVE, T_ANSWER, T_RECORD_MESSAGE,
 };
 
 static const struct {
@@ -913,6 +941,7 @@ static const struct {
 	[T_PING] = { "ping", "pong", 0 },
 	[T_LEAVE] = { "leave", "left", 0 },
 	[T_ANSWER] = { "answer", "answered", 1 },
+	[T_RECORD_MESSAGE] = { "record_message", "record_message_done", 1 },
 };
 
 /* Parse and run one request: the answer, or NULL with e filled in. *rid is set to the
@@ -984,6 +1013,8 @@ sig_request(struct mr_signal *sg, struct sig_conn *sc, json_t *o, json_t **rid,
 		return req_leave(sg, sc, o, e);
 	case T_ANSWER:
 		return req_answer(sg, sc, o, e);
+	case T_RECORD_MESSAGE:
+		return req_record_message(sg, sc, o, e);
 	}
 	sig_fail(e, 0, "internal");
 	return NULL;

@@ -305,6 +305,49 @@ out:
 	return rc;
 }
 
+/* messages.h */
+int
+mr_messages_import(struct mr_messages *ms, const char *path, char *id, uint64_t *duration_ms,
+		   char *err, size_t errlen)
+{
+	struct mr_oggr_info info;
+	json_t *out = NULL;
+	uint8_t *data;
+	size_t len = 0;
+	int rc;
+
+	if (ms == NULL) {
+		snprintf(err, errlen, "messages: not configured (messages.directory)");
+		return 503;
+	}
+	data = file_read(path, ms->max_bytes, &len);
+	if (data == NULL) {
+		rc = errno == EFBIG ? 413 : 500;
+		if (errno == EFBIG)
+			snprintf(err, errlen, "message: larger than %zu bytes (messages.max_bytes)",
+				 ms->max_bytes);
+		else
+			snprintf(err, errlen, "message: cannot read the recording: %s",
+				 strerror(errno));
+		return rc;
+	}
+	if (mr_oggr_parse(data, len, &info, NULL, NULL, err, errlen) != 0) {
+		free(data);
+		return 500;
+	}
+	rc = msg_store(ms, data, len, &info, &out);
+	free(data);
+	if (rc == 201) {
+		snprintf(id, MR_MSG_ID_LEN + 1, "%s",
+			 json_string_value(json_object_get(out, "id")));
+		*duration_ms = info.duration_ms;
+	} else {
+		snprintf(err, errlen, "%s", json_string_value(json_object_get(out, "error")));
+	}
+	json_decref(out);
+	return rc;
+}
+
 static int
 msg_off(json_t **out)
 {

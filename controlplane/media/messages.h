@@ -54,6 +54,12 @@ void mr_messages_free(struct mr_messages *ms);
 struct mr_msg_audio *mr_messages_load(struct mr_messages *ms, const char *id, int *status,
 				      char *err, size_t errlen);
 void mr_msg_audio_free(struct mr_msg_audio *au);
+/* Store the Ogg/Opus file at path (a stopped recording made to be a message) as a new
+ * message: 201 with its id (MR_MSG_ID_LEN + 1 bytes) and duration, or the status of what
+ * failed (413 too large, 500 unreadable or invalid, 503 messages off, 507 too many) with the
+ * reason in err. The file stays; the caller removes it. */
+int mr_messages_import(struct mr_messages *ms, const char *path, char *id, uint64_t *duration_ms,
+		       char *err, size_t errlen);
 /* Prometheus series (mrelay_messages_*), appended to f. */
 void mr_messages_metrics(struct mr_messages *ms, FILE *f);
 

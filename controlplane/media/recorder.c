@@ -26,6 +26,7 @@
 
 #include "appliance.h"
 #include "json_req.h"
+#include "messages.h"
 #include "mr_log.h"
 #include "oggopus.h"
 #include "rec.h"
@@ -58,7 +59,9 @@ struct mr_rec {
 	uint16_t id;
 	uint8_t is_room;
 	uint8_t legs;			/* sessions: bit i = leg i recorded */
+	uint8_t as_message;		/* stored as a voice message once stopped */
 	uint32_t room;
+	uint32_t part;			/* rooms: the one participant recorded, 0 = all */
 	char session[17];
 	char base[80];			/* file names: base + "-" + stream + ".opus" */
 	time_t started;
@@ -70,6 +73,9 @@ struct mr_rec {
 	uint8_t deleted;		/* forgotten: freed once the writer is done with it */
 	uint8_t end_seen;		/* the end was logged and announced */
 	time_t stopped;
+	char message[MR_MSG_ID_LEN + 1];	/* as_message: the message made, "" until then */
+	char msg_err[128];		/* as_message: why none was made */
+	uint64_t msg_ms;		/* its duration */
 	/* writer: rw (relaxed stores; state with release), cp: ro (relaxed loads; state
 	 * with acquire) */
 	uint32_t state;			/* enum rec_state */
@@ -276,7 +282,10 @@ rec_stop(struct mr_recorder *r, struct mr_rec *rec)
 
 	if (rec->stop_sent)
 		return 0;
-	if (rec->is_room) {
+	if (rec->is_room && rec->part != 0) {
+		if (a->rooms != NULL)
+			mr_rooms_set_part_rec(a->rooms, rec->room, rec->part, 0);
+	} else if (rec->is_room) {
 		if (a->rooms != NULL)
 			mr_rooms_set_rec(a->rooms, rec->room, 0);
 	} else {
@@ -351,6 +360,8 @@ rec_json(const struct mr_recorder *r, const struct mr_rec *rec)
 	if (rec->is_room) {
 		snprintf(id, sizeof(id), "%u", rec->room);
 		json_object_set_new(o, "room", json_string(id));
+		snprintf(id, sizeof(id), "%u", rec->part);
+		json_object_set_new(o, "participant", rec->part ? json_string(id) : json_null());
 	} else {
 		json_object_set_new(o, "session", json_string(rec->session));
 		json_object_set_new(o, "leg", json_string(rec->legs == 3 ? "both" :
@@ -362,6 +373,11 @@ rec_json(const struct mr_recorder *r, const struct mr_rec *rec)
 			    json_string(strerror(__atomic_load_n(&rec->err, __ATOMIC_RELAXED))) :
 			    json_null());
 	json_object_set_new(o, "files", rec_files_json(r, rec->base));
+	json_object_set_new(o, "as_message", json_boolean(rec->as_message));
+	json_object_set_new(o, "message", rec->message[0] ? json_string(rec->message) :
+			    json_null());
+	json_object_set_new(o, "message_error", rec->msg_err[0] ? json_string(rec->msg_err) :
+			    json_null());
 	return o;
 }
 
@@ -382,29 +398,145 @@ rec_find(struct mr_recorder *r, const char *id)
 	return NULL;
 }
 
+/* What to record: a room (all its audio streams, or one participant's), or a session's
+ * legs; optionally to be stored as a voice message. */
+struct rec_target {
+	uint32_t room, part;		/* part 0: the whole room */
+	const char *session;		/* NULL: a room */
+	uint8_t legs;			/* sessions: bit i = leg i */
+	uint8_t as_message;
+};
+
+/* Start a recording of t: 201 with *recp, or the status with the reason in err. */
+static int
+rec_begin(struct mr_recorder *r, const struct rec_target *t, struct mr_rec **recp, char *err,
+	  size_t errlen)
+{
+	struct mr_appliance *a = r->a;
+	struct mr_dp_session *s = NULL;
+	struct mr_rec *rec;
+	char ts[32];
+	struct tm tm;
+	unsigned int i;
+	int rc;
+
+	if (t->as_message && a->msgs == NULL) {
+		snprintf(err, errlen, "as_message: messages are not configured "
+			 "(messages.directory)");
+		return 503;
+	}
+	if (t->session != NULL) {
+		s = mr_sessions_live(a->sess, t->session);
+		if (s == NULL) {
+			snprintf(err, errlen, "session: no such active session '%.20s'",
+				 t->session);
+			return 404;
+		}
+		for (i = 0; i < 2; i++)
+			if ((t->legs & (1u << i)) && s->leg[i].rec_id != 0) {
+				snprintf(err, errlen, "session: leg %c is being recorded "
+					 "(recording %u)", 'a' + i, s->leg[i].rec_id);
+				return 409;
+			}
+	}
+	rec = calloc(1, sizeof(*rec));
+	if (rec == NULL) {
+		snprintf(err, errlen, "recording: out of memory");
+		return 503;
+	}
+	do
+		r->next_id = r->next_id == UINT16_MAX ? 1 : r->next_id + 1;
+	while (rec_id_used(r, r->next_id));
+	rec->id = r->next_id;
+	rec->started = time(NULL);
+	rec->as_message = t->as_message;
+	gmtime_r(&rec->started, &tm);
+	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
+	if (t->session == NULL) {
+		rec->is_room = 1;
+		rec->room = t->room;
+		rec->part = t->part;
+		if (t->part != 0)
+			snprintf(rec->base, sizeof(rec->base), "room-%" PRIu32 "-%s-%u-p%" PRIu32,
+				 t->room, ts, rec->id, t->part);
+		else
+			snprintf(rec->base, sizeof(rec->base), "room-%" PRIu32 "-%s-%u", t->room,
+				 ts, rec->id);
+	} else {
+		snprintf(rec->session, sizeof(rec->session), "%s", t->session);
+		rec->legs = t->legs;
+		snprintf(rec->base, sizeof(rec->base), "session-%s-%s-%u", t->session, ts,
+			 rec->id);
+	}
+	/* The writer must know the recording before any stream carries its id. */
+	if (rec_send(r, MSG_START, rec) < 0) {
+		free(rec);
+		snprintf(err, errlen, "recording: the writer's ring is full");
+		return 503;
+	}
+	TAILQ_INSERT_TAIL(&r->recs, rec, link);
+	if (rec->is_room) {
+		rc = rec->part != 0 ?
+			mr_rooms_set_part_rec(a->rooms, rec->room, rec->part, rec->id) :
+			mr_rooms_set_rec(a->rooms, rec->room, rec->id);
+		if (rc < 0) {
+			rec_stop(r, rec);
+			rec->deleted = 1;
+			if (rc == -EBUSY && rec->part != 0)
+				snprintf(err, errlen, "participant: %" PRIu32 " of room %" PRIu32
+					 " is being recorded (or its room is)", rec->part,
+					 rec->room);
+			else if (rc == -EBUSY)
+				snprintf(err, errlen, "room: %" PRIu32 " is being recorded (or a "
+					 "participant of it records a message)", rec->room);
+			else if (rec->part != 0)
+				snprintf(err, errlen, "participant: no such participant %" PRIu32
+					 " in room %" PRIu32, rec->part, rec->room);
+			else
+				snprintf(err, errlen, "room: no such room '%" PRIu32 "'",
+					 rec->room);
+			return rc == -EBUSY ? 409 : 404;
+		}
+	} else {
+		for (i = 0; i < 2; i++)
+			if (rec->legs & (1u << i))
+				__atomic_store_n(&s->leg[i].rec_id, rec->id, __ATOMIC_RELAXED);
+	}
+	REC_LOG(INFO, "recording %u started: %s%s\n", rec->id, rec->base,
+		rec->as_message ? " (a voice message)" : "");
+	if (rec->is_room && rec->part == 0)
+		mr_rooms_rec_event(a->rooms, rec->room, rec->id, "active", NULL);
+	*recp = rec;
+	return 201;
+}
+
 /* POST /v1/recordings */
 static int
 rec_create(struct mr_recorder *r, const char *body, size_t len, json_t **out)
 {
-	struct mr_appliance *a = r->a;
-	const char *room = NULL, *session = NULL, *leg = NULL, *key;
-	char err[256], ts[32], buf[REC_ECHO];
-	struct mr_dp_session *s = NULL;
-	struct mr_rec *rec;
-	unsigned long room_id = 0;
+	const char *room = NULL, *part = NULL, *leg = NULL, *key;
+	char err[256], buf[REC_ECHO];
+	struct rec_target t = { 0 };
+	struct mr_rec *rec = NULL;
 	json_t *o, *v;
-	struct tm tm;
-	unsigned int i;
 	int rc;
 
 	o = mr_json_body_load(body, len, err, sizeof(err));
 	if (o == NULL)
 		return mr_json_err(out, 400, "%s", err);
 	json_object_foreach(o, key, v) {
+		if (strcmp(key, "as_message") == 0) {
+			if (!json_is_boolean(v)) {
+				rc = mr_json_err(out, 400, "as_message: must be true or false");
+				goto out;
+			}
+			continue;
+		}
 		if (strcmp(key, "room") != 0 && strcmp(key, "session") != 0 &&
-		    strcmp(key, "leg") != 0) {
-			rc = mr_json_err(out, 400, "%s: unknown field (allowed: room, session, "
-					 "leg)", mr_json_echo(key, buf, sizeof(buf)));
+		    strcmp(key, "leg") != 0 && strcmp(key, "participant") != 0) {
+			rc = mr_json_err(out, 400, "%s: unknown field (allowed: room, participant, "
+					 "session, leg, as_message)",
+					 mr_json_echo(key, buf, sizeof(buf)));
 			goto out;
 		}
 		if (!json_is_string(v)) {
@@ -413,9 +545,11 @@ rec_create(struct mr_recorder *r, const char *body, size_t len, json_t **out)
 		}
 	}
 	room = json_string_value(json_object_get(o, "room"));
-	session = json_string_value(json_object_get(o, "session"));
+	part = json_string_value(json_object_get(o, "participant"));
+	t.session = json_string_value(json_object_get(o, "session"));
 	leg = json_string_value(json_object_get(o, "leg"));
-	if ((room == NULL) == (session == NULL)) {
+	t.as_message = json_is_true(json_object_get(o, "as_message"));
+	if ((room == NULL) == (t.session == NULL)) {
 		rc = mr_json_err(out, 400, "room: give either room or session");
 		goto out;
 	}
@@ -423,86 +557,74 @@ rec_create(struct mr_recorder *r, const char *body, size_t len, json_t **out)
 		rc = mr_json_err(out, 400, "leg: only with session");
 		goto out;
 	}
+	if (part != NULL && room == NULL) {
+		rc = mr_json_err(out, 400, "participant: only with room");
+		goto out;
+	}
 	if (leg != NULL && strcmp(leg, "a") != 0 && strcmp(leg, "b") != 0 &&
 	    strcmp(leg, "both") != 0) {
 		rc = mr_json_err(out, 400, "leg: must be \"a\", \"b\" or \"both\"");
 		goto out;
 	}
-	if (room != NULL) {
-		uint32_t rid;
-
-		if (mr_rooms_id_parse(room, strlen(room), &rid) < 0) {
-			rc = mr_json_err(out, 404, "room: no such room '%s'",
-					 mr_json_echo(room, buf, sizeof(buf)));
-			goto out;
-		}
-		room_id = rid;
-	} else {
-		s = mr_sessions_live(a->sess, session);
-		if (s == NULL) {
-			rc = mr_json_err(out, 404, "session: no such active session '%s'",
-					 mr_json_echo(session, buf, sizeof(buf)));
-			goto out;
-		}
-	}
-	rec = calloc(1, sizeof(*rec));
-	if (rec == NULL) {
-		rc = mr_json_err(out, 503, "recording: out of memory");
+	t.legs = leg == NULL || strcmp(leg, "both") == 0 ? 3 : leg[0] == 'a' ? 1 : 2;
+	if (t.as_message && ((room != NULL && part == NULL) || (room == NULL && t.legs == 3))) {
+		rc = mr_json_err(out, 400, "as_message: a message is one voice: give a "
+				 "participant, or a session's leg \"a\" or \"b\"");
 		goto out;
 	}
-	do
-		r->next_id = r->next_id == UINT16_MAX ? 1 : r->next_id + 1;
-	while (rec_id_used(r, r->next_id));
-	rec->id = r->next_id;
-	rec->started = time(NULL);
-	gmtime_r(&rec->started, &tm);
-	strftime(ts, sizeof(ts), "%Y%m%dT%H%M%SZ", &tm);
-	if (room != NULL) {
-		rec->is_room = 1;
-		rec->room = (uint32_t)room_id;
-		snprintf(rec->base, sizeof(rec->base), "room-%lu-%s-%u", room_id, ts, rec->id);
-	} else {
-		snprintf(rec->session, sizeof(rec->session), "%s", session);
-		rec->legs = leg == NULL || strcmp(leg, "both") == 0 ? 3 : leg[0] == 'a' ? 1 : 2;
-		for (i = 0; i < 2; i++)
-			if ((rec->legs & (1u << i)) && s->leg[i].rec_id != 0) {
-				free(rec);
-				rc = mr_json_err(out, 409, "session: leg %c is being recorded "
-						 "(recording %u)", 'a' + i, s->leg[i].rec_id);
-				goto out;
-			}
-		snprintf(rec->base, sizeof(rec->base), "session-%s-%s-%u", session, ts, rec->id);
-	}
-	/* The writer must know the recording before any stream carries its id. */
-	if (rec_send(r, MSG_START, rec) < 0) {
-		free(rec);
-		rc = mr_json_err(out, 503, "recording: the writer's ring is full");
+	if (room != NULL && mr_rooms_id_parse(room, strlen(room), &t.room) < 0) {
+		rc = mr_json_err(out, 404, "room: no such room '%s'",
+				 mr_json_echo(room, buf, sizeof(buf)));
 		goto out;
 	}
-	TAILQ_INSERT_TAIL(&r->recs, rec, link);
-	if (rec->is_room) {
-		rc = mr_rooms_set_rec(a->rooms, rec->room, rec->id);
-		if (rc < 0) {
-			rec_stop(r, rec);
-			rec->deleted = 1;
-			rc = rc == -EBUSY ? mr_json_err(out, 409, "room: %lu is being recorded",
-							room_id) :
-				mr_json_err(out, 404, "room: no such room '%s'",
-					    mr_json_echo(room, buf, sizeof(buf)));
-			goto out;
-		}
-	} else {
-		for (i = 0; i < 2; i++)
-			if (rec->legs & (1u << i))
-				__atomic_store_n(&s->leg[i].rec_id, rec->id, __ATOMIC_RELAXED);
+	if (part != NULL && mr_rooms_id_parse(part, strlen(part), &t.part) < 0) {
+		rc = mr_json_err(out, 404, "participant: no such participant '%s'",
+				 mr_json_echo(part, buf, sizeof(buf)));
+		goto out;
 	}
-	REC_LOG(INFO, "recording %u started: %s\n", rec->id, rec->base);
-	if (rec->is_room)
-		mr_rooms_rec_event(a->rooms, rec->room, rec->id, "active", NULL);
-	*out = rec_json(r, rec);
-	rc = 201;
+	rc = rec_begin(r, &t, &rec, err, sizeof(err));
+	if (rc != 201)
+		rc = mr_json_err(out, rc, "%s", err);
+	else
+		*out = rec_json(r, rec);
 out:
 	json_decref(o);
+	return rc;
+}
+
+/* recorder.h */
+int
+mr_recorder_part_message(struct mr_recorder *r, uint32_t room, uint32_t part, int start,
+			 uint16_t *id, char *err, size_t errlen)
+{
+	struct rec_target t = { .room = room, .part = part, .as_message = 1 };
+	struct mr_rec *rec;
+	int rc;
+
+	if (r == NULL) {
+		snprintf(err, errlen, "recording: not configured (recording.directory)");
+		return 503;
+	}
+	TAILQ_FOREACH(rec, &r->recs, link)
+		if (rec->is_room && rec->room == room && rec->part == part && rec->as_message &&
+		    !rec->stop_sent && !rec->deleted)
+			break;
+	if (!start) {
+		if (rec == NULL) {
+			snprintf(err, errlen, "action: no message is being recorded");
+			return 409;
+		}
+		*id = rec->id;
+		return rec_stop(r, rec) < 0 ? 503 : 200;
+	}
+	if (rec != NULL) {
+		snprintf(err, errlen, "action: a message is being recorded already (recording "
+			 "%u)", rec->id);
+		return 409;
+	}
+	rc = rec_begin(r, &t, &rec, err, errlen);
+	if (rc == 201)
+		*id = rec->id;
 	return rc;
 }
 
@@ -540,6 +662,59 @@ rec_free_done(struct mr_recorder *r)
 	}
 }
 
+/* A recording made to be a voice message has ended (state st): its file becomes the message
+ * and goes; the participant who recorded it gets message_recorded. With several files (the
+ * participant published two audio streams) the largest is kept. */
+static void
+rec_to_message(struct mr_recorder *r, struct mr_rec *rec, uint32_t st)
+{
+	struct mr_appliance *a = r->a;
+	json_t *names = rec_files_json(r, rec->base), *v;
+	char path[512], best[512] = "", id[8];
+	off_t best_size = -1;
+	struct stat sb;
+	size_t i;
+	int rc;
+
+	json_array_foreach(names, i, v) {
+		snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir, json_string_value(v));
+		if (stat(path, &sb) == 0 && sb.st_size > best_size) {
+			best_size = sb.st_size;
+			snprintf(best, sizeof(best), "%s", path);
+		}
+	}
+	json_decref(names);
+	if (st == REC_FAILED)
+		snprintf(rec->msg_err, sizeof(rec->msg_err), "the recording failed: %s",
+			 strerror(rec->err));
+	else if (best[0] == '\0')
+		snprintf(rec->msg_err, sizeof(rec->msg_err), "no audio was recorded");
+	else if ((rc = mr_messages_import(a->msgs, best, rec->message, &rec->msg_ms,
+					  rec->msg_err, sizeof(rec->msg_err))) != 201)
+		rec->message[0] = '\0';
+	if (rec->message[0] != '\0') {
+		/* The message has its own copy; the recording's files go. */
+		names = rec_files_json(r, rec->base);
+		json_array_foreach(names, i, v) {
+			snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir,
+				 json_string_value(v));
+			unlink(path);
+		}
+		json_decref(names);
+		REC_LOG(INFO, "recording %u: stored as message %s (%" PRIu64 " ms)\n", rec->id,
+			rec->message, rec->msg_ms);
+	} else {
+		REC_LOG(WARNING, "recording %u: no message: %s\n", rec->id, rec->msg_err);
+	}
+	snprintf(id, sizeof(id), "%u", rec->id);
+	if (rec->is_room && a->rooms != NULL)
+		mr_rooms_part_event(a->rooms, rec->room, rec->part, json_pack(
+			"{s:s,s:s,s:o,s:I,s:o}", "type", "message_recorded", "recording", id,
+			"message", rec->message[0] ? json_string(rec->message) : json_null(),
+			"duration_ms", (json_int_t)rec->msg_ms,
+			"error", rec->msg_err[0] ? json_string(rec->msg_err) : json_null()));
+}
+
 void
 mr_recorder_tick(struct mr_recorder *r)
 {
@@ -555,9 +730,11 @@ mr_recorder_tick(struct mr_recorder *r)
 		if (!rec->stop_sent) {
 			/* A stop that found the ring full, a failure, a room deleted or a
 			 * session ended: the recording ends. */
-			int gone = rec->is_room ? a->rooms == NULL ||
-				mr_rooms_set_rec(a->rooms, rec->room, rec->id) == -ENOENT :
-				mr_sessions_live(a->sess, rec->session) == NULL;
+			int gone = !rec->is_room ?
+				mr_sessions_live(a->sess, rec->session) == NULL :
+				a->rooms == NULL || (rec->part != 0 ?
+				mr_rooms_set_part_rec(a->rooms, rec->room, rec->part, rec->id) :
+				mr_rooms_set_rec(a->rooms, rec->room, rec->id)) == -ENOENT;
 
 			if (rec->deleted || st == REC_FAILED || gone)
 				rec_stop(r, rec);
@@ -572,7 +749,9 @@ mr_recorder_tick(struct mr_recorder *r)
 			else
 				REC_LOG(INFO, "recording %u stopped: %" PRIu64 " packets\n",
 					rec->id, ld64(&rec->packets));
-			if (rec->is_room && a->rooms != NULL)
+			if (rec->as_message)
+				rec_to_message(r, rec, st);
+			else if (rec->is_room && a->rooms != NULL)
 				mr_rooms_rec_event(a->rooms, rec->room, rec->id,
 						   rec_state_name[st],
 						   st == REC_FAILED ? strerror(rec->err) : NULL);

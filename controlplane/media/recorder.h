@@ -32,6 +32,13 @@ void mr_recorder_free(struct mr_recorder *r);
 /* Control loop: recordings the writer stopped on an error are taken off their streams
  * (logged, an event to a room's participants), sessions that ended stop theirs. */
 void mr_recorder_tick(struct mr_recorder *r);
+/* A participant records a voice message (WebSocket record_message, docs/API.md "Recording a
+ * voice message"): start records its audio streams (201, the recording's id in *id), stop
+ * ends that recording (200; the message is stored once the writer closed the file, and the
+ * participant gets message_recorded). Other statuses with the reason in err: 409 (already
+ * recording, the room is recorded, nothing to stop), 503 (recording or messages off). */
+int mr_recorder_part_message(struct mr_recorder *r, uint32_t room, uint32_t part, int start,
+			     uint16_t *id, char *err, size_t errlen);
 /* Prometheus series (mrelay_recording_*), appended to f. */
 void mr_recorder_metrics(struct mr_recorder *r, FILE *f);
 

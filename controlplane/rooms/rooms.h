@@ -240,6 +240,13 @@ int mr_http_rooms(struct mr_appliance *a, const char *method, const char *path,
 /* Record room's audio streams, those published later included, under recording rec_id
  * (0: stop). 0, -ENOENT (no such room) or -EBUSY (recorded already under another id). */
 int mr_rooms_set_rec(struct mr_rooms *rs, uint32_t room, uint16_t rec_id);
+/* Record participant part's audio streams (those it publishes later included) under
+ * rec_id, 0: stop (a voice message it records). 0, -ENOENT (no such room or participant) or
+ * -EBUSY (the room is recorded, or the participant under another id). A room-wide recording
+ * is refused (-EBUSY) while a participant's runs. */
+int mr_rooms_set_part_rec(struct mr_rooms *rs, uint32_t room, uint32_t part, uint16_t rec_id);
+/* An event to one participant of room (its signaling connection, if any). */
+void mr_rooms_part_event(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t *ev);
 /* A "recording" event to the room's participants: {"recording": id, "state": state,
  * "error": error or null}. */
 void mr_rooms_rec_event(struct mr_rooms *rs, uint32_t room, uint16_t rec_id, const char *state,

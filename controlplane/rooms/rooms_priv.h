@@ -80,6 +80,8 @@ struct mr_cp_part {
 	uint8_t connected;
 	uint8_t joined;			/* joined at least once (a second join resets media) */
 	uint8_t kind_muted[2];
+	uint16_t rec_id;		/* recording of this participant's audio streams (a voice
+					 * message it records, record.c), 0 = none */
 	uint32_t n_streams;
 	struct mr_cp_stream_list streams;
 	uint32_t n_subs;		/* explicit subscriptions: stream ids, sorted */

@@ -542,3 +542,120 @@ def test_messages_play_session(env):
 		   what="the playback to stop with its session")
 	sa.close()
 	sb.close()
+
+
+REC_TONE = 660
+REC_SSRC = 0x5E5A0C0C
+
+
+def _decode_ogg(env, data, name):
+	"""A stored message decoded by GStreamer (oggdemux, opusdec) into a WAV file."""
+	src = os.path.join(env.workdir, name + ".ogg")
+	wav = os.path.join(env.workdir, name + ".wav")
+	with open(src, "wb") as f:
+		f.write(data)
+	p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={src}", "!", "oggdemux",
+			    "!", "opusdec", "!", "audio/x-raw,format=S16LE,channels=1,rate=48000",
+			    "!", "wavenc", "!", "filesink", f"location={wav}"],
+			   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+	eq(p.returncode, 0, f"GStreamer decoding {name}: {p.stdout[-300:]}")
+	return wav
+
+
+def test_messages_record(env):
+	"""A participant records a voice message of its own audio (GStreamer sends a 660 Hz Opus
+	tone): record_message start and stop over the WebSocket, then message_recorded names the
+	stored message, whose duration is the time between start and stop and which GStreamer
+	decodes to the tone; the recording's file is gone. The same over REST (POST
+	/v1/recordings with participant and as_message, DELETE to stop). Conflicts and errors are
+	named."""
+	tr._need_ws()
+	ts._need_gst()
+	d = env.main
+	room = tr.create_room(d, name="rec-msg")
+	ann = tr.create_part(d, room, "ann")
+	st, body, _ = d.api("POST", f"/v1/rooms/{room}/participants/{ann['id']}/streams",
+			    {"ssrc": REC_SSRC, "kind": "audio", "pt": tr.PT_OPUS})
+	eq(st, 201, f"publish: {body}")
+	local = h.parse_ep(ann["local"])
+	tx = ts.gst(env.host.ns, f"audiotestsrc is-live=true num-buffers=400 freq={REC_TONE} "
+		    "volume=0.5 ! audio/x-raw,rate=48000,channels=1 ! audioconvert ! "
+		    f"opusenc frame-size=20 ! rtpopuspay pt={tr.PT_OPUS} ssrc={REC_SSRC} ! "
+		    f"udpsink host={local[0]} port={local[1]}")
+	try:
+		h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{ann['id']}")
+			   .get("remote") is not None, 5, what="ann to latch")
+		rest = _record_rest(d, room, ann)
+		# Last: the participant leaves when its WebSocket closes.
+		msg = tr.run_async(_record_ws(d, room, ann))
+	finally:
+		if tx.poll() is None:
+			tx.kill()
+		tx.wait(timeout=5)
+	for m, secs, what in ((msg, 1.0, "the WebSocket's"), (rest, 0.8, "the REST one")):
+		h.CLEANUP.add(f"message {m['id']}", lambda m=m: d.alive() and
+			      d.api("DELETE", f"/v1/messages/{m['id']}", timeout=3))
+		check(abs(m["duration_ms"] / 1000 - secs) <= 0.3,
+		      f"{what} message lasts {m['duration_ms']} ms, recorded for about {secs} s")
+		st, data, _ = download(d, m["id"])
+		eq(st, 200, "download")
+		wav = _decode_ogg(env, data, f"rec-msg-{m['id']}")
+		pw, peak = tmix.tone_powers(wav, skip_s=0.1, tail_s=0.1)
+		check(peak > 1000 and pw[REC_TONE] > 20 * max(pw[440], pw[880]),
+		      f"{what} message decodes to {pw}, peak {peak} (want {REC_TONE} Hz)")
+	d.api("DELETE", f"/v1/rooms/{room}")
+
+
+async def _record_ws(d, room, ann):
+	peer = await tr.Peer.connect(d, "ann-rec")
+	try:
+		await peer.ok("join", "joined", token=ann["token"])
+		for fields, text in (({}, "action: required"), ({"action": "pause"}, "action"),
+				     ({"action": "stop"}, "no message is being recorded")):
+			m = await peer.request("record_message", **fields)
+			eq(m.get("type"), "error", f"record_message {fields}: {m}")
+			check(text in m.get("error", ""), f"record_message {fields}: {m}")
+		m = await peer.ok("record_message", "record_message_done", action="start")
+		rid = m["recording"]
+		eq(m["state"], "active", f"record_message start: {m}")
+		m = await peer.request("record_message", action="start")
+		check(m.get("type") == "error" and "already" in m.get("error", ""),
+		      f"a second start: {m}")
+		# The room cannot be recorded meanwhile; the participant's stream is.
+		st, b, _ = d.api("POST", "/v1/recordings", {"room": room})
+		_err(st, b, 409, "room", "a room recording while a participant records a message")
+		await asyncio.sleep(1.0)
+		m = await peer.ok("record_message", "record_message_done", action="stop")
+		eq((m["recording"], m["state"]), (rid, "stopping"), f"record_message stop: {m}")
+		e = await peer.event("message_recorded", timeout=5)
+		eq(e["recording"], rid, f"message_recorded: {e}")
+		check(e["message"] is not None and e["error"] is None, f"message_recorded: {e}")
+		r = d.ok("GET", f"/v1/recordings/{rid}")
+		eq((r["state"], r["participant"], r["as_message"], r["message"], r["files"]),
+		   ("stopped", ann["id"], True, e["message"], []), f"the recording {r}")
+		m = d.ok("GET", f"/v1/messages/{e['message']}")
+		eq(m["duration_ms"], e["duration_ms"], "message_recorded's duration")
+		return m
+	finally:
+		await peer.ws.close()
+
+
+def _record_rest(d, room, ann):
+	for body, status, text in (
+			({"room": room, "as_message": True}, 400, "as_message"),
+			({"room": room, "participant": ann["id"], "as_message": 1}, 400, "as_message"),
+			({"session": "0000000100000001", "participant": "1"}, 400, "participant"),
+			({"room": room, "participant": "999"}, 404, "participant")):
+		st, b, _ = d.api("POST", "/v1/recordings", body)
+		_err(st, b, status, text, f"POST /v1/recordings {body}")
+	st, rec, _ = d.api("POST", "/v1/recordings", {"room": room, "participant": ann["id"],
+						       "as_message": True})
+	eq(st, 201, f"POST /v1/recordings as_message: {rec}")
+	time.sleep(0.8)
+	st, b, _ = d.api("DELETE", f"/v1/recordings/{rec['id']}")
+	eq(st, 204, f"DELETE /v1/recordings/{rec['id']}: {b}")
+	h.wait_for(lambda: d.ok("GET", f"/v1/recordings/{rec['id']}")["message"] is not None, 5,
+		   what="the recording to become a message")
+	r = d.ok("GET", f"/v1/recordings/{rec['id']}")
+	eq((r["message_error"], r["files"]), (None, []), f"the REST recording {r}")
+	return d.ok("GET", f"/v1/messages/{r['message']}")
