@@ -96,9 +96,14 @@ def test_mix_room_refused_without_media_lcores(env):
 	d.api("DELETE", f"/v1/rooms/{body['id']}")
 
 
+LOSSY = 880			# test_mix_room_gstreamer_tones: this sender loses 5 % of its packets
+
+
 def test_mix_room_gstreamer_tones(env):
-	"""Three participants each play a tone; each receives the other two and not its own."""
-	_tones(env, None)
+	"""Three participants each play a tone; each receives the other two and not its own. The
+	880 Hz sender loses every 20th packet on the way (5 %): its frames are concealed (counted)
+	and the others still hear its tone as loud as the third one's."""
+	_tones(env, None, lossy=LOSSY)
 
 
 def test_mix_room_muted(env):
@@ -114,7 +119,7 @@ def test_mix_room_loudest(env):
 	_tones(env, None, max_speakers=2, volumes={440: 0.1, 660: 0.3, 880: 0.6})
 
 
-def _tones(env, mute, max_speakers=None, volumes=None):
+def _tones(env, mute, max_speakers=None, volumes=None, lossy=None):
 	ts._need_gst()
 	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
 		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
@@ -173,8 +178,9 @@ def _tones(env, mute, max_speakers=None, volumes=None):
 		for i, (p, ssrc, f) in enumerate(parts + [(lis, 0x31C000FF, None)]):
 			ext, lin, lout = base[3 * i], base[3 * i + 1], base[3 * i + 2]
 			local = h.parse_ep(p["local"])
-			sh = _popen(ns, [sys.executable, SHIM, NS_V4[i], str(ext), local[0],
-					 str(local[1]), str(lin), str(lout)] +
+			sh = _popen(ns, [sys.executable, SHIM] +
+				    (["--drop-every", "20"] if f is not None and f == lossy else []) +
+				    [NS_V4[i], str(ext), local[0], str(local[1]), str(lin), str(lout)] +
 				    ([str(ssrc)] if f is None else []))
 			procs.append(sh)
 			shims.append(sh)
@@ -252,6 +258,11 @@ def _tones(env, mute, max_speakers=None, volumes=None):
 			      x["name"] == f"t{quiet}",
 			      f"participant {x['id']}: nothing played or encoded: {m}; "
 			      f"media {stats['media']}")
+			if x["name"] == f"t{lossy}":
+				# About 5 % of its frames were lost and concealed (or recovered).
+				lost = m["frames_concealed"] + m["frames_fec_recovered"]
+				check(lost >= BUFFERS // 40,
+				      f"the lossy sender's frames concealed: {m}")
 			# Mixed or not: the senders start and stop a little apart, and whoever
 			# sends alone (or with one other) is mixed then; most frames tell.
 			if x["name"] == f"t{quiet}":

@@ -6,7 +6,11 @@ udpsink and udpsrc): datagrams to 127.0.0.1:IN go out of the socket bound to BIN
 RTP datagrams that arrive on that socket go to 127.0.0.1:OUT (RTCP is left out). Runs until
 killed.
 
-	udp_shim.py BIND_ADDR BIND_PORT RELAY_ADDR RELAY_PORT IN_PORT OUT_PORT [RR_SSRC]
+	udp_shim.py [--drop-every N] BIND_ADDR BIND_PORT RELAY_ADDR RELAY_PORT IN_PORT OUT_PORT
+		[RR_SSRC]
+
+With --drop-every N, every Nth datagram towards the relay is lost (N = 20: 5 % packet loss),
+the first 10 always go (the relay latches the address from them).
 
 With RR_SSRC (a listener that sends no media) it sends the relay an empty RTCP receiver report
 (RFC 3550 §6.4.2) of that SSRC every 100 ms, as a receiver does (more often), so that the relay
@@ -21,14 +25,20 @@ import time
 
 
 def main():
-	bind_addr, bind_port, relay_addr, relay_port, in_port, out_port = sys.argv[1:7]
+	args = sys.argv[1:]
+	drop_every = 0
+	if args[:1] == ["--drop-every"]:
+		drop_every = int(args[1])
+		args = args[2:]
+	bind_addr, bind_port, relay_addr, relay_port, in_port, out_port = args[:6]
+	sent = 0
 	ext = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	ext.bind((bind_addr, int(bind_port)))
 	loc = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	loc.bind(("127.0.0.1", int(in_port)))
 	relay = (relay_addr, int(relay_port))
 	out = ("127.0.0.1", int(out_port))
-	rr = struct.pack("!BBHI", 0x80, 201, 1, int(sys.argv[7])) if len(sys.argv) > 7 else None
+	rr = struct.pack("!BBHI", 0x80, 201, 1, int(args[6])) if len(args) > 6 else None
 	next_rr = 0.0
 	print("ready", flush=True)
 	while True:
@@ -38,7 +48,9 @@ def main():
 		r, _, _ = select.select([ext, loc], [], [], 0.1 if rr is not None else None)
 		if loc in r:
 			data, _ = loc.recvfrom(2048)
-			ext.sendto(data, relay)
+			sent += 1
+			if not (drop_every and sent > 10 and sent % drop_every == 0):
+				ext.sendto(data, relay)
 		if ext in r:
 			data, _ = ext.recvfrom(2048)
 			# RTP only to the receiver: the relay's own RTCP (receiver reports to a
