@@ -103,6 +103,8 @@ struct mr_recorder {
 	uint64_t written;		/* packets written */
 	/* writer only */
 	struct mr_rec *active;
+	struct mr_rec **by_id;		/* the active recordings by id: a capture finds its
+					 * recording in one load, however many run */
 };
 
 #define st64 mr_wring_st64
@@ -133,6 +135,7 @@ wr_end(struct mr_recorder *r, struct mr_rec *rec, int err)
 {
 	struct mr_rec **pp;
 
+	r->by_id[rec->id] = NULL;
 	for (pp = &r->active; *pp != NULL; pp = &(*pp)->wnext)
 		if (*pp == rec) {
 			*pp = rec->wnext;
@@ -193,9 +196,7 @@ wr_capture(void *arg, struct rte_mbuf *m)
 	size_t plen;
 	int rc, err = 0;
 
-	for (rec = r->active; rec != NULL; rec = rec->wnext)
-		if (rec->id == c->rec_id)
-			break;
+	rec = r->by_id[c->rec_id];
 	if (rec == NULL) {
 		st64(&r->late, r->late + 1);
 		return;
@@ -240,6 +241,7 @@ wr_msg(void *arg, int type, void *p)
 	case MSG_START:
 		rec->wnext = r->active;
 		r->active = rec;
+		r->by_id[rec->id] = rec;
 		return 0;
 	case MSG_STOP:
 		/* Failed already: it is off the list and back with the control thread. */
@@ -936,12 +938,20 @@ mr_recorder_create(struct mr_appliance *a, char *err, size_t errlen)
 	}
 	r->a = a;
 	TAILQ_INIT(&r->recs);
+	/* Ids are 16 bits: 512 KiB of pointers, the writer's alone. */
+	r->by_id = calloc((size_t)UINT16_MAX + 1, sizeof(*r->by_id));
+	if (r->by_id == NULL) {
+		free(r);
+		snprintf(err, errlen, "recording: out of memory");
+		return NULL;
+	}
 	snprintf(r->dir, sizeof(r->dir), "%s", cfg->rec_dir);
 	r->wr.on_copy = wr_capture;
 	r->wr.on_msg = wr_msg;
 	r->wr.arg = r;
 	if (mr_wring_start(&r->wr, "recording", "mr_rec", cfg->rec_ring, MR_REC_BUF,
 			   "mr-rec-writer", err, errlen) < 0) {
+		free(r->by_id);
 		free(r);
 		return NULL;
 	}
@@ -965,6 +975,7 @@ mr_recorder_free(struct mr_recorder *r)
 		TAILQ_REMOVE(&r->recs, rec, link);
 		free(rec);
 	}
+	free(r->by_id);
 	free(r);
 }
 
