@@ -389,7 +389,7 @@ int
 mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char *err,
 		    size_t errlen)
 {
-	static const char *const known[] = { "muted", "subscriptions", "srtp", NULL };
+	static const char *const known[] = { "muted", "subscriptions", "srtp", "gain", NULL };
 	static const char *const kinds[] = { "audio", "video", NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v, *e;
 	size_t i;
@@ -465,7 +465,19 @@ mr_parse_part_patch(const char *body, size_t len, struct mr_part_patch *p, char 
 			goto decref_obj;
 		p->has_srtp = 1;
 	}
-	if (!p->has_subs && !p->has_mute[0] && !p->has_mute[1] && !p->has_srtp) {
+	if ((v = json_object_get(o, "gain"))) {
+		double g = json_number_value(v);
+
+		if (!json_is_number(v) || !(g >= 0.0 && g <= 4.0)) {
+			err_set(err, errlen, "gain: must be a number from 0 to 4 (1: as it comes; "
+				"mixing rooms)");
+			goto decref_obj;
+		}
+		p->has_gain = 1;
+		p->gain_q8 = (uint32_t)(g * 256.0 + 0.5);
+	}
+	if (!p->has_subs && !p->has_mute[0] && !p->has_mute[1] && !p->has_srtp &&
+	    !p->has_gain) {
 		err_set(err, errlen, "body: nothing to change");
 		goto decref_obj;
 	}

@@ -9,6 +9,7 @@
  *    "participants": [{"id", "name", "token", "interface", "local": "ip:port",
  *                      "remote": "ip:port"|null, "mac": "xx:xx:xx:xx:xx:xx"|null,
  *                      "level_ext_id", "relay_ssrc", "created", "muted": [audio, video],
+ *                      ["gain_q8": N, mixing rooms, when not 256],
  *                      "subs": [stream ids], "srtp": null|{srtp_cp.h record},
  *                      "streams": [{"id", "ssrc", "kind", "pt", "clock_rate", "codec",
  *                                   "muted", "autopub", "created"}]}]}
@@ -29,6 +30,7 @@
 
 #include "addr.h"
 #include "appliance.h"
+#include "media_dp.h"
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "state.h"
@@ -122,6 +124,8 @@ mr_part_record(struct mr_rooms *rs, const struct mr_cp_part *p)
 		      "created", (json_int_t)p->created,
 		      "muted", (int)p->kind_muted[MR_KIND_AUDIO], (int)p->kind_muted[MR_KIND_VIDEO],
 		      "subs", subs, "srtp", mr_cp_srtp_record(&p->srtp), "streams", streams);
+	if (p->mix != NULL && p->gain_q8 != 256)
+		json_object_set_new(j, "gain_q8", json_integer(p->gain_q8));
 	return j;
 }
 
@@ -286,6 +290,12 @@ mr_part_restore_json(struct mr_rooms *rs, struct mr_cp_room *r, json_t *pj, char
 	muted = json_object_get(pj, "muted");
 	for (k = 0; k < 2; k++)
 		p->kind_muted[k] = json_is_true(json_array_get(muted, k));
+	x = json_object_get(pj, "gain_q8");
+	if (p->mix != NULL && json_is_integer(x) && json_integer_value(x) >= 0 &&
+	    json_integer_value(x) <= 1024) {
+		p->gain_q8 = (uint32_t)json_integer_value(x);
+		mr_mix_part_gain(p->mix, p->gain_q8);
+	}
 	subs = json_object_get(pj, "subs");
 	if (json_array_size(subs) > 0) {
 		p->subs = calloc(json_array_size(subs), sizeof(*p->subs));

@@ -211,7 +211,8 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	st->dp->muted = p->kind_muted[req->kind];
 	/* A recorded room (or participant recording a message) records its new audio streams
 	 * too (record.c). */
-	st->dp->rec_id = req->kind == MR_KIND_AUDIO ? (r->rec_id ? r->rec_id : p->rec_id) : 0;
+	st->dp->rec_id = req->kind != MR_KIND_AUDIO ? 0 : r->mix != NULL ? p->rec_id :
+		(r->rec_id ? r->rec_id : p->rec_id);
 	st->dp->level_q8 = MR_LEVEL_SILENCE_Q8;
 	mr_rtp_stats_init(&st->dp->rtp);
 	TAILQ_INSERT_TAIL(&p->streams, st, link);

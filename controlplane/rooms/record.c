@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <jansson.h>
 
+#include "media_dp.h"
 #include "rooms.h"
 #include "rooms_priv.h"
 
@@ -26,6 +27,11 @@ mr_rooms_set_rec(struct mr_rooms *rs, uint32_t room, uint16_t rec_id)
 			if (p->rec_id != 0)
 				return -EBUSY;	/* a participant records a message */
 	r->rec_id = rec_id;
+	if (r->mix != NULL) {
+		/* A mixing room records its mix, encoded once on the media lcore. */
+		mr_mix_room_set_rec(r->mix, rec_id);
+		return 0;
+	}
 	TAILQ_FOREACH(p, &r->parts, link)
 		TAILQ_FOREACH(st, &p->streams, link)
 			if (st->dp->kind == MR_KIND_AUDIO)

@@ -14,6 +14,7 @@
 #include "appliance.h"
 #include "cmdq.h"
 #include "json_req.h"
+#include "media_dp.h"
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "router.h"
@@ -60,6 +61,10 @@ mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part 
 		return mr_err(out, 400, "%s", err);
 	}
 	/* Check everything before changing anything. */
+	if (pt.has_gain && r->mix == NULL) {
+		mr_part_patch_clear(&pt);
+		return mr_err(out, 409, "gain: only in a mixing room (\"mode\": \"mix\")");
+	}
 	if (pt.has_subs) {
 		rc = mr_room_subs_check(r, p, pt.subs, pt.n_subs, out);
 		if (rc) {
@@ -102,6 +107,10 @@ mr_http_part_patch(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part 
 		TAILQ_FOREACH(st, &p->streams, link)
 			if (st->dp->kind == k)
 				mr_room_stream_mute(rs, st, pt.mute[k]);
+	}
+	if (pt.has_gain) {
+		p->gain_q8 = pt.gain_q8;
+		mr_mix_part_gain(p->mix, p->gain_q8);
 	}
 	if (pt.has_subs) {
 		free(p->subs);

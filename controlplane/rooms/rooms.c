@@ -257,6 +257,7 @@ mr_mix_join(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p, jso
 	__atomic_store_n(&s->gen, gen, __ATOMIC_RELEASE);
 	p->dp->mix = p->mix;
 	p->mix_slot = slot;
+	p->gain_q8 = 256;		/* 1.0: mr_mix_part_create's */
 	return 0;
 }
 

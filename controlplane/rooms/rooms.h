@@ -110,6 +110,8 @@ struct mr_part_patch {
 					 * mr_part_patch_clear() */
 	int has_srtp;			/* "srtp": re-key, turn SRTP on, or null: off */
 	struct mr_srtp_req srtp;
+	int has_gain;			/* "gain": mixing rooms, 0..4 */
+	uint32_t gain_q8;		/* in Q8: 256 = 1.0 */
 };
 
 /* Each parser: 0, or -EINVAL with one line in err naming the field ("ssrc: must be an

@@ -80,6 +80,8 @@ struct mr_cp_part {
 	uint8_t connected;
 	uint8_t joined;			/* joined at least once (a second join resets media) */
 	uint8_t kind_muted[2];
+	uint32_t gain_q8;		/* mixing rooms: what it says goes into the mix at this
+					 * gain (Q8, 256 = 1.0; PATCH "gain") */
 	uint16_t rec_id;		/* recording of this participant's audio streams (a voice
 					 * message it records, record.c), 0 = none */
 	uint32_t n_streams;

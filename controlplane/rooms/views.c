@@ -246,8 +246,10 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 			"latch_learning", (json_int_t)c.latch.drop_learning,
 			"latch_window_closed", (json_int_t)c.latch.drop_window,
 			"relatch_refused", (json_int_t)c.latch.drop_relatch));
-		if (p->mix != NULL)
+		if (p->mix != NULL) {
 			json_object_set_new(j, "mix", mr_room_mix_json(p->mix));
+			json_object_set_new(j, "gain", json_real(p->gain_q8 / 256.0));
+		}
 	}
 	return j;
 }

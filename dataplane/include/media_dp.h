@@ -72,7 +72,10 @@ struct mr_mix_slot {
 	X(drop_tx_ring_full, "mixed packets not sent: the owner worker's ring was full") \
 	X(drop_no_remote, "mixed frames not encoded: the participant has no latched remote") \
 	X(frames_not_mixed, "decoded frames left out of the mix: not among the room's " \
-	  "mix_max_speakers loudest (the speaker got the shared mix)")
+	  "mix_max_speakers loudest (the speaker got the shared mix)") \
+	X(rec_captured, "mixed frames copied to the recording writer (a recorded mix room)") \
+	X(rec_dropped, "mixed frames of a recorded mix room not copied to the recording " \
+	  "writer: its ring full or its pool empty (the media went on)")
 
 struct mr_media_stats {
 #define MR_X_FIELD(n, h) uint64_t n;
@@ -166,6 +169,9 @@ struct mr_mix_room *mr_mix_room_create(uint32_t id, unsigned int media, uint8_t 
 				       unsigned int max_speakers);
 void mr_mix_room_free(struct mr_mix_room *r);
 unsigned int mr_mix_room_media(const struct mr_mix_room *r);
+/* Record the room's mix (the shared encoding, what a listener hears) under recording rec_id
+ * (rec.h), one file; 0 stops. cp: any time. */
+void mr_mix_room_set_rec(struct mr_mix_room *r, uint16_t rec_id);
 /* A participant of room r in slot (gen): decoder, encoder, jitter buffer. ssrc: the SSRC of
  * the mix it receives. */
 struct mr_mix_part *mr_mix_part_create(struct mr_mix_room *r, struct mr_dp_part *part,
@@ -178,6 +184,6 @@ void mr_mix_part_stats(const struct mr_mix_part *p, struct mr_mix_part_stats *s)
 /* Counter names and help (media.c), in the order of MR_MEDIA_COUNTERS. */
 extern const char *const mr_media_counter_name[];
 extern const char *const mr_media_counter_help[];
-#define MR_MEDIA_N_COUNTERS 17
+#define MR_MEDIA_N_COUNTERS 19
 
 #endif

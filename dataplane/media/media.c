@@ -33,6 +33,7 @@
 #include "jbuf.h"
 #include "media_dp.h"
 #include "mix.h"
+#include "rec_dp.h"
 
 #define MR_MIX_IDLE_TICKS 50		/* 1 s without a frame: off the active list */
 #define MR_MIX_MAX_OUT 400		/* bytes of one encoded frame at most */
@@ -101,6 +102,14 @@ struct mr_mix_room {
 	uint32_t idle;			/* ticks without a frame */
 	TAILQ_ENTRY(mr_mix_room) link;	/* on the active list */
 	struct mr_limiter lim;
+	/* cp: relaxed store; media: relaxed load. The recording of the mix (rec.h), 0 = none */
+	uint16_t rec_id;
+	/* media: rw. The recorded stream: its own SSRC and sequence, timestamps from the
+	 * lcore's tick count since the recording started (silence stays a gap in the file). */
+	uint16_t rec_seen;		/* rec_id the fields below are for */
+	uint16_t rec_seq;
+	uint32_t rec_ssrc;
+	uint64_t rec_tick0;
 };
 
 TAILQ_HEAD(mr_mix_room_list, mr_mix_room);
@@ -180,6 +189,13 @@ mr_mix_room_free(struct mr_mix_room *r)
 		return;
 	free(r->enc);
 	free(r);
+}
+
+void
+mr_mix_room_set_rec(struct mr_mix_room *r, uint16_t rec_id)
+{
+	/* Relaxed: the lcore reads the id once a tick and needs nothing published with it. */
+	__atomic_store_n(&r->rec_id, rec_id, __ATOMIC_RELAXED);
 }
 
 unsigned int
@@ -604,11 +620,68 @@ media_select(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *
 	}
 }
 
+/* The room's one encoding of everyone mixed (pv->shared_pkt), made once a tick on first use;
+ * 0 when libopus refused it. */
+static int
+media_shared(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *r)
+{
+	if (pv->shared_len < 0) {
+		mr_limit(&r->lim, pv->sum, pv->out16, MR_MIX_FRAME);
+		pv->shared_len = opus_encode(r->enc, pv->out16, MR_MIX_FRAME, pv->shared_pkt,
+					     sizeof(pv->shared_pkt));
+		if (pv->shared_len > 0)
+			md->stats.frames_encoded++;
+		else
+			md->stats.drop_encode_error++;
+	}
+	return pv->shared_len > 0;
+}
+
+/* The shared encoding as an RTP packet of the mix's recording rec, onto the recording ring
+ * (rec.h): what a listener hears, encoded once. A full ring or an empty pool drops the copy
+ * (counted), nothing else. */
+static void
+media_rec(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *r, uint16_t rec)
+{
+	uint8_t h[12];
+	uint32_t ts;
+
+	if (r->rec_seen != rec) {
+		r->rec_seen = rec;
+		r->rec_tick0 = md->stats.ticks;
+		r->rec_ssrc = (uint32_t)rte_rdtsc() * 2654435761u | 1;
+		r->rec_seq = (uint16_t)rte_rdtsc();
+	}
+	if (!media_shared(md, pv, r))
+		return;
+	ts = (uint32_t)((md->stats.ticks - r->rec_tick0) * MR_MIX_FRAME);
+	h[0] = 0x80;
+	h[1] = r->pt;
+	h[2] = (uint8_t)(r->rec_seq >> 8);
+	h[3] = (uint8_t)r->rec_seq;
+	h[4] = (uint8_t)(ts >> 24);
+	h[5] = (uint8_t)(ts >> 16);
+	h[6] = (uint8_t)(ts >> 8);
+	h[7] = (uint8_t)ts;
+	h[8] = (uint8_t)(r->rec_ssrc >> 24);
+	h[9] = (uint8_t)(r->rec_ssrc >> 16);
+	h[10] = (uint8_t)(r->rec_ssrc >> 8);
+	h[11] = (uint8_t)r->rec_ssrc;
+	r->rec_seq++;
+	if (unlikely(mr_rec_copy(md->dp, rec, r->rec_ssrc, h, sizeof(h), pv->shared_pkt,
+				 (uint16_t)pv->shared_len, rte_get_tsc_cycles()) != 0)) {
+		md->stats.rec_dropped++;
+		return;
+	}
+	md->stats.rec_captured++;
+}
+
 static void
 media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_room *r)
 {
 	unsigned int i, speakers = 0;
 	uint8_t pkt[MR_MIX_MAX_OUT];
+	uint16_t rec;
 	int len;
 
 	memset(pv->sum, 0, sizeof(pv->sum));
@@ -655,6 +728,10 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 	}
 	r->idle = 0;
 	pv->shared_len = -1;		/* encoded on first use */
+	/* Relaxed: an id the control plane sets and clears, nothing published with it. */
+	rec = __atomic_load_n(&r->rec_id, __ATOMIC_RELAXED);
+	if (unlikely(rec != 0))
+		media_rec(md, pv, r, rec);
 	for (i = 0; i < r->n; i++) {
 		struct mr_mix_part *p = r->p[i];
 
@@ -680,17 +757,7 @@ media_room_tick(struct mr_media *md, struct mr_media_priv *pv, struct mr_mix_roo
 		} else {
 			/* A listener, silent, or a speaker left out of the mix: the room's one
 			 * encoding of everyone mixed, which by construction is not it. */
-			if (pv->shared_len < 0) {
-				mr_limit(&r->lim, pv->sum, pv->out16, MR_MIX_FRAME);
-				pv->shared_len = opus_encode(r->enc, pv->out16, MR_MIX_FRAME,
-							     pv->shared_pkt,
-							     sizeof(pv->shared_pkt));
-				if (pv->shared_len > 0)
-					md->stats.frames_encoded++;
-				else
-					md->stats.drop_encode_error++;
-			}
-			if (pv->shared_len > 0) {
+			if (media_shared(md, pv, r)) {
 				p->shared++;
 				media_send(md, r, p, pv->shared_pkt, pv->shared_len);
 			}

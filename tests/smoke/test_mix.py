@@ -77,7 +77,8 @@ def _end(p, sig=signal.SIGTERM):
 
 def test_mix_room_refused_without_media_lcores(env):
 	"""The main daemon has no lcores.media: "mode": "mix" is refused, naming the key; bad
-	modes and payload types are 400s naming the field."""
+	modes and payload types are 400s naming the field; a gain in a forwarding room is a
+	409."""
 	d = env.main
 	st, body, _ = d.api("POST", "/v1/rooms", {"name": "m", "mode": "mix"})
 	eq(st, 409, f"mix room without media lcores: {body}")
@@ -93,6 +94,11 @@ def test_mix_room_refused_without_media_lcores(env):
 	st, body, _ = d.api("POST", "/v1/rooms", {"name": "f", "mode": "forward"})
 	eq(st, 201, f"forwarding room by name: {body}")
 	eq(body.get("mode"), "forward", "mode of a forwarding room")
+	st, p, _ = d.api("POST", f"/v1/rooms/{body['id']}/participants", {"name": "g"})
+	eq(st, 201, f"participant: {p}")
+	st, x, _ = d.api("PATCH", f"/v1/rooms/{body['id']}/participants/{p['id']}", {"gain": 2})
+	eq(st, 409, f"gain in a forwarding room: {x}")
+	check(x.get("error", "").startswith("gain"), f"error names gain: {x}")
 	d.api("DELETE", f"/v1/rooms/{body['id']}")
 
 
@@ -102,14 +108,18 @@ LOSSY = 880			# test_mix_room_gstreamer_tones: this sender loses 5 % of its pack
 def test_mix_room_gstreamer_tones(env):
 	"""Three participants each play a tone; each receives the other two and not its own. The
 	880 Hz sender loses every 20th packet on the way (5 %): its frames are concealed (counted)
-	and the others still hear its tone as loud as the third one's."""
-	_tones(env, None, lossy=LOSSY)
+	and the others still hear its tone as loud as the third one's. The room is recorded: one
+	file, the mix encoded once, which GStreamer decodes to all three tones for about the
+	senders' 5 s."""
+	_tones(env, None, lossy=LOSSY, record=True)
 
 
 def test_mix_room_muted(env):
 	"""The 660 Hz participant is muted (PATCH, as in a forwarding room): nobody hears it, it
-	still hears the other two."""
-	_tones(env, 660)
+	still hears the other two. The 880 Hz one is mixed at gain 0.25 (PATCH "gain"): whoever
+	hears it and 440 hears 880 12 dB quieter (a sixteenth of the power, within a factor of
+	two)."""
+	_tones(env, 660, gains={880: 0.25})
 
 
 def test_mix_room_loudest(env):
@@ -119,14 +129,40 @@ def test_mix_room_loudest(env):
 	_tones(env, None, max_speakers=2, volumes={440: 0.1, 660: 0.3, 880: 0.6})
 
 
-def _tones(env, mute, max_speakers=None, volumes=None, lossy=None):
+def _check_mix_recording(env, d, rec):
+	"""The recording of a mix room: one file (the mix, not the participants' streams),
+	every tone in it, about as long as the senders sent."""
+	import test_messages as tm
+	st, b, _ = d.api("DELETE", f"/v1/recordings/{rec['id']}")
+	eq(st, 204, f"DELETE /v1/recordings/{rec['id']}: {b}")
+	r = h.wait_for(lambda: (lambda x: x["state"] == "stopped" and x)(
+		d.ok("GET", f"/v1/recordings/{rec['id']}")), 10, what="the mix recording to stop")
+	eq(len(r["files"]), 1, f"the mix room's recording: {r}")
+	st, data, _ = d.get_bytes(f"/v1/recording-files/{r['files'][0]}")
+	eq(st, 200, "download of the mix recording")
+	wav = tm._decode_ogg(env, data, "mix-recording")
+	pw, peak = tone_powers(wav)
+	desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())
+	check(peak > 1000 and max(pw.values()) < 10 * min(pw.values()),
+	      f"the recorded mix has every tone ({desc}; peak {peak})")
+	with wave.open(wav) as w:
+		secs = w.getnframes() / w.getframerate()
+	check(abs(secs - BUFFERS * 0.02) <= 1.5,
+	      f"the recorded mix lasts {secs:.2f} s, the senders sent {BUFFERS * 0.02:.1f} s")
+	stats = d.stats()["media"][0]
+	check(stats["rec_captured"] >= r["packets"] > BUFFERS // 2 and stats["rec_dropped"] == 0,
+	      f"media lcore recording counters {stats}, recording {r}")
+
+
+def _tones(env, mute, max_speakers=None, volumes=None, lossy=None, record=False, gains=None):
 	ts._need_gst()
 	for el in ("rtpopusdepay", "opusdec", "wavenc", "udpsrc"):
 		if subprocess.run(["gst-inspect-1.0", el], stdout=subprocess.DEVNULL,
 				  stderr=subprocess.DEVNULL, timeout=30).returncode != 0:
 			raise h.Skip(f"GStreamer element {el} missing")
 	d = env.new_daemon("mix", addr4=RELAY4_B, addr6=RELAY6_B, workers=(1,), media=(2,),
-			   idle_sleep_us=200)
+			   idle_sleep_us=200,
+			   recording_dir=os.path.join(env.workdir, "mix-recordings"))
 	env.start_daemon(d)
 	procs = []
 	try:
@@ -169,8 +205,20 @@ def _tones(env, mute, max_speakers=None, volumes=None, lossy=None):
 			if f == mute:
 				d.ok("PATCH", f"/v1/rooms/{rid}/participants/{p['id']}",
 				     {"muted": {"audio": True}})
+			if gains and f in gains:
+				for bad in (-1, 4.5, "x"):
+					st, body, _ = d.api("PATCH", f"/v1/rooms/{rid}/participants/"
+							    f"{p['id']}", {"gain": bad})
+					eq(st, 400, f"PATCH gain {bad}: {body}")
+				x = d.ok("PATCH", f"/v1/rooms/{rid}/participants/{p['id']}",
+					 {"gain": gains[f]})
+				eq(x["gain"], gains[f], f"the participant's gain: {x}")
 		st, lis, _ = d.api("POST", f"/v1/rooms/{rid}/participants", {"name": "listener"})
 		eq(st, 201, f"listener: {lis}")
+		rec = None
+		if record:
+			st, rec, _ = d.api("POST", "/v1/recordings", {"room": rid})
+			eq(st, 201, f"POST /v1/recordings of the mix room: {rec}")
 
 		ns = env.host.ns
 		base = env.ports(len(TONES) * 3 + 3)
@@ -237,6 +285,8 @@ def _tones(env, mute, max_speakers=None, volumes=None, lossy=None):
 			raise h.SmokeError(f"{e}: participants (name, mix, packets out) {brief}; "
 					   f"media {d.stats().get('media')}")
 		rx_out = [_end(r, signal.SIGINT) for r in rx]
+		if rec is not None:
+			_check_mix_recording(env, d, rec)
 		for sh in shims:
 			_end(sh)
 
@@ -282,6 +332,13 @@ def _tones(env, mute, max_speakers=None, volumes=None, lossy=None):
 		for i, (p, ssrc, f) in enumerate(parts + [(lis, None, None)]):
 			who = f"participant {f} Hz" if f else "the listener"
 			pw, peak = tone_powers(wavs[i])
+			if gains and 440 not in (f, mute) and all(t not in (f, mute) for t in gains):
+				for t, g in gains.items():
+					want = g * g
+					check(want / 2 < pw[t] / pw[440] < want * 2,
+					      f"{who}: {t} Hz at gain {g}: power {pw[t] / pw[440]:.3f} "
+					      f"of 440 Hz's, want {want:.3f}")
+					pw[t] /= want	# as if at gain 1 for the checks below
 			heard = [t for t in TONES if t not in (f, mute, quiet)]
 			unheard = [t for t in TONES if t not in heard]
 			desc = ", ".join(f"{k} Hz: {v:.0f}" for k, v in pw.items())

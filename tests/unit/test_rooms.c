@@ -360,6 +360,20 @@ test_part_patch(void **state)
 	assert_int_equal(p.n_subs, 0);
 	mr_part_patch_clear(&p);
 
+	/* A mixing room participant's gain, in Q8. */
+	assert_int_equal(mr_parse_part_patch(S("{\"gain\":0.5}"), &p, err, sizeof(err)), 0);
+	assert_int_equal(p.has_gain, 1);
+	assert_int_equal(p.gain_q8, 128);
+	mr_part_patch_clear(&p);
+	assert_int_equal(mr_parse_part_patch(S("{\"gain\":4}"), &p, err, sizeof(err)), 0);
+	assert_int_equal(p.gain_q8, 1024);
+	mr_part_patch_clear(&p);
+	patch_bad("{\"gain\":4.01}", "gain: must be a number from 0 to 4 (1: as it comes; "
+		  "mixing rooms)");
+	patch_bad("{\"gain\":-0.1}", "gain: must be a number from 0 to 4 (1: as it comes; "
+		  "mixing rooms)");
+	patch_bad("{\"gain\":\"1\"}", "gain: must be a number from 0 to 4 (1: as it comes; "
+		  "mixing rooms)");
 	patch_bad("{}", "body: nothing to change");
 	patch_bad("{\"muted\":true}", "muted: must be an object {\"audio\": bool, \"video\": bool}");
 	patch_bad("{\"muted\":{}}", "muted: give 'audio' and/or 'video'");
