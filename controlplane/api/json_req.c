@@ -587,6 +587,13 @@ parse_patch_leg(json_t *obj, int leg, struct mr_session_patch *p, char *err, siz
 			if (ret < 0)
 				return ret;
 			l->has_rtcp_remote = 1;
+		} else if (strcmp(key, "muted") == 0) {
+			if (!json_is_boolean(v)) {
+				err_set(err, errlen, "legs[%d].muted: must be true or false", leg);
+				return -EINVAL;
+			}
+			l->has_muted = 1;
+			l->muted = json_is_true(v);
 		} else if (strcmp(key, "interface") == 0 || strcmp(key, "family") == 0) {
 			err_set(err, errlen, "legs[%d].%s: cannot be changed", leg, key);
 			return -EINVAL;

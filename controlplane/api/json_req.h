@@ -35,6 +35,8 @@ struct mr_leg_req {
 	char interface[MR_IFNAME_LEN];	/* "interface": port name; "" = choose */
 	uint8_t family;			/* "family": "ipv4"/"ipv6" (MR_AF4/MR_AF6); 0: from remote */
 	struct mr_srtp_req srtp;
+	int has_muted;			/* PATCH only: "muted" given */
+	int muted;			/* hold back the RTP relayed towards this leg */
 };
 
 struct mr_session_req {

@@ -630,6 +630,29 @@ mr_recorder_part_message(struct mr_recorder *r, uint32_t room, uint32_t part, in
 	return rc;
 }
 
+/* recorder.h */
+int
+mr_recorder_session(struct mr_recorder *r, const char *session, int start, char *err,
+		    size_t errlen)
+{
+	struct rec_target t = { .session = session, .legs = 3 };
+	struct mr_rec *rec;
+
+	if (r == NULL) {
+		snprintf(err, errlen, "recording is not configured (recording.directory)");
+		return 503;
+	}
+	TAILQ_FOREACH(rec, &r->recs, link)
+		if (!rec->is_room && strcmp(rec->session, session) == 0 && !rec->stop_sent &&
+		    !rec->deleted)
+			break;
+	if (!start)
+		return rec == NULL ? 200 : rec_stop(r, rec) < 0 ? 503 : 200;
+	if (rec != NULL)
+		return 200;		/* recorded already */
+	return rec_begin(r, &t, &rec, err, errlen);
+}
+
 /* Is the writer done with rec: ended, taken off its streams, its stop message (if one
  * was sent) handled? */
 static int

@@ -39,6 +39,12 @@ void mr_recorder_tick(struct mr_recorder *r);
  * recording, the room is recorded, nothing to stop), 503 (recording or messages off). */
 int mr_recorder_part_message(struct mr_recorder *r, uint32_t room, uint32_t part, int start,
 			     uint16_t *id, char *err, size_t errlen);
+/* Record both legs of session (ng "start recording", "record-call"), or stop what records
+ * it: 201 started, 200 already so (or stopped, or nothing to stop), else the status with the
+ * reason in err (404 no such active session, 409 a leg is recorded by a recording of one
+ * leg, 503 recording off or the writer's ring full). */
+int mr_recorder_session(struct mr_recorder *r, const char *session, int start, char *err,
+			size_t errlen);
 /* Prometheus series (mrelay_recording_*), appended to f. */
 void mr_recorder_metrics(struct mr_recorder *r, FILE *f);
 

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "ng.h"
 #include "ng_proto.h"
+#include "recorder.h"
 #include "sessions.h"
 #include "state.h"
 #include "mr_log.h"
@@ -178,6 +179,21 @@ be_get(void *ctx, const char *id)
 	return body;
 }
 
+static int
+be_record(void *ctx, const char *id, int on, char *err, size_t errlen)
+{
+	struct mr_appliance *a = ctx;
+	int st = mr_recorder_session(a->rec, id, on, err, errlen);
+
+	return st == 200 || st == 201 ? 0 : -EIO;
+}
+
+static int
+be_block(void *ctx, const char *id, unsigned int leg, int on)
+{
+	return mr_session_block(ctx, id, leg, on);
+}
+
 static json_t *
 stats_extra(void *arg)
 {
@@ -246,7 +262,8 @@ mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, siz
 {
 	struct mr_ng_backend be = {
 		.ctx = a, .create = be_create, .patch = be_patch, .destroy = be_destroy,
-		.active = be_active, .get = be_get, .now_ms = mono_ms,
+		.active = be_active, .get = be_get, .now_ms = mono_ms, .record = be_record,
+		.block = be_block,
 	};
 	struct mr_ng *ng;
 	char addr[64];

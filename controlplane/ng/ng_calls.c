@@ -57,6 +57,8 @@ struct ng_call {
 	time_t created, last_signal;
 	unsigned int n_br;
 	struct ng_branch *br[NG_MAX_BRANCHES];
+	uint8_t recording;		/* start recording / record-call: its sessions, those
+					 * made later included, are recorded */
 };
 
 struct mr_ng_calls {
@@ -1038,6 +1040,106 @@ set_label(struct ng_side *sd, const char *l)
 		snprintf(sd->label, sizeof(sd->label), "%s", l);
 }
 
+/* Record (on) or stop recording every session of call x; 0, or -1 with r->err set. */
+static int
+call_record(struct mr_ng_calls *c, struct ng_call *x, struct ng_req *r, int on)
+{
+	unsigned int i, k;
+
+	if (c->be.record == NULL) {
+		snprintf(r->err, sizeof(r->err), "recording is not available in this mrelay");
+		return -1;
+	}
+	x->recording = (uint8_t)on;
+	for (i = 0; i < x->n_br; i++)
+		for (k = 0; k < x->br[i]->n_media; k++) {
+			const char *id = x->br[i]->media[k].id;
+
+			if (id[0] != '\0' && c->be.record(c->be.ctx, id, on, r->err,
+							  sizeof(r->err)) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+/* After an offer or answer: a recorded call records its new sessions too. A failure is a
+ * warning: the SDP answer stands. */
+static void
+call_record_more(struct mr_ng_calls *c, struct ng_call *x, struct ng_req *r, json_t *ans)
+{
+	if (!x->recording && !r->record_call)
+		return;
+	if (call_record(c, x, r, 1) < 0) {
+		char w[sizeof(r->err) + 16];
+
+		snprintf(w, sizeof(w), "record call: %s", r->err);
+		r->err[0] = '\0';
+		json_object_set_new(ans, "warning", json_string(w));
+	}
+}
+
+/* The call a request names, or NULL with r->err set. */
+static struct ng_call *
+req_call(struct mr_ng_calls *c, struct ng_req *r)
+{
+	struct ng_call *x;
+
+	if (r->callid[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "No call-id in message");
+		return NULL;
+	}
+	x = call_find(c, r->callid);
+	if (x == NULL)
+		snprintf(r->err, sizeof(r->err), "Unknown call-id");
+	return x;
+}
+
+/* start recording, stop recording: every session of the call. */
+static json_t *
+cmd_record(struct mr_ng_calls *c, struct ng_req *r, int on)
+{
+	struct ng_call *x = req_call(c, r);
+
+	if (x == NULL || call_record(c, x, r, on) < 0)
+		return NULL;
+	return json_pack("{s:s}", "result", "ok");
+}
+
+/* block media, unblock media: media from the participant of from-tag (the other leg of its
+ * sessions is muted), or without from-tag all media of the call. */
+static json_t *
+cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on)
+{
+	unsigned int i, k, s, found = 0;
+	struct ng_call *x;
+
+	if (c->be.block == NULL) {
+		snprintf(r->err, sizeof(r->err), "block media: not available");
+		return NULL;
+	}
+	x = req_call(c, r);
+	if (x == NULL)
+		return NULL;
+	for (i = 0; i < x->n_br; i++) {
+		struct ng_branch *b = x->br[i];
+
+		for (s = 0; s < 2; s++) {
+			if (r->from_tag[0] != '\0' && strcmp(b->side[s].tag, r->from_tag) != 0)
+				continue;
+			found = 1;
+			/* What side s sends arrives on leg s and leaves from leg s ^ 1. */
+			for (k = 0; k < b->n_media; k++)
+				if (b->media[k].id[0] != '\0')
+					c->be.block(c->be.ctx, b->media[k].id, s ^ 1, on);
+		}
+	}
+	if (!found) {
+		snprintf(r->err, sizeof(r->err), "Unknown from-tag");
+		return NULL;
+	}
+	return json_pack("{s:s}", "result", "ok");
+}
+
 static json_t *
 cmd_offer(struct mr_ng_calls *c, struct ng_req *r)
 {
@@ -1098,9 +1200,7 @@ cmd_offer(struct mr_ng_calls *c, struct ng_req *r)
 	if (ans == NULL)
 		goto fail;
 	x->last_signal = time(NULL);
-	if (r->record_call)
-		json_object_set_new(ans, "warning", json_string("record call: recording is not "
-								 "available in this mrelay"));
+	call_record_more(c, x, r, ans);
 	return ans;
 fail:
 	if (fresh)
@@ -1176,8 +1276,10 @@ cmd_answer(struct mr_ng_calls *c, struct ng_req *r)
 			if (x->br[i] == b)
 				branch_remove(c, x, i);
 	}
-	if (ans != NULL)
+	if (ans != NULL) {
 		x->last_signal = time(NULL);
+		call_record_more(c, x, r, ans);
+	}
 	return ans;
 }
 
@@ -1449,12 +1551,11 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 		break;
 	case MR_NG_START_REC:
 	case MR_NG_STOP_REC:
-		snprintf(r->err, sizeof(r->err), "recording is not available in this mrelay");
+		ans = cmd_record(c, r, r->cmd == MR_NG_START_REC);
 		break;
 	case MR_NG_BLOCK_MEDIA:
 	case MR_NG_UNBLOCK_MEDIA:
-		snprintf(r->err, sizeof(r->err), "block media: not supported for two-leg "
-			 "sessions yet");
+		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_MEDIA);
 		break;
 	default: {
 		const struct mr_bn *v = mr_bn_get(d, "command");

@@ -40,6 +40,11 @@ struct mr_ng_backend {
 	int (*active)(void *ctx, const char *id);	/* 1 when the session still relays */
 	json_t *(*get)(void *ctx, const char *id);	/* GET /v1/sessions/{id}; NULL: gone */
 	uint64_t (*now_ms)(void *ctx);			/* a monotonic clock */
+	/* Record both legs of a session (on 1) or stop (on 0): 0, or -errno with err set;
+	 * NULL: recording is not available. */
+	int (*record)(void *ctx, const char *id, int on, char *err, size_t errlen);
+	/* Hold back (on 1) or let through the RTP relayed towards leg; NULL: not available. */
+	int (*block)(void *ctx, const char *id, unsigned int leg, int on);
 };
 
 /* Requests by command; index with enum mr_ng_cmd. */

@@ -6,7 +6,7 @@
  *   {"v": 1, "id": "hex16", "label", "created", "idle_timeout", "rtcp_mux", "clock_rate",
  *    "owner": worker index,
  *    "legs": [{"interface", "local": "ip:port", "remote": "ip:port"|null,
- *              "rtcp_remote": "ip:port"|null,
+ *              "rtcp_remote": "ip:port"|null, ["muted": true, when blocked,]
  *              "srtp": null | {"remote_key": SDES|null, "local_key": SDES|null,
  *                              "rx": [[ssrc, index, srtcp_index], ...], "tx": [...]}}, x2]}
  *
@@ -60,6 +60,8 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 			 &none);
 		mr_jt_raw(&b, ",\"srtp\":");
 		mr_cp_srtp_record_text(&s->leg[i].srtp, &b);
+		if (__atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_BLOCK)
+			mr_jt_raw(&b, ",\"muted\":true");
 		mr_jt_raw(&b, "}");
 	}
 	mr_jt_raw(&b, "]}");
@@ -92,6 +94,8 @@ mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 				h = mr_fnv1a(h, &path[k].remote, sizeof(path[k].remote));
 		}
 		h = mr_cp_srtp_digest(h, sd);
+		k = __atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_BLOCK;
+		h = mr_fnv1a(h, &k, sizeof(k));
 	}
 	return h | 1;	/* never 0: that is "no session" */
 }
@@ -175,6 +179,10 @@ mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t e
 		}
 	}
 	rc = mr_session_restore(a, &req, rst, err, errlen);
+	for (i = 0; rc == 0 && i < 2; i++)
+		if (json_is_true(json_object_get(json_array_get(json_object_get(rec, "legs"), i),
+						 "muted")))
+			mr_session_block(a, json_string_value(json_object_get(rec, "id")), i, 1);
 out:
 	mr_srtp_req_wipe(&req.legs[0].srtp);
 	mr_srtp_req_wipe(&req.legs[1].srtp);

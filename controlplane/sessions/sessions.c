@@ -307,6 +307,8 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 		}
 	}
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&s->leg[li].srtp, full));
+	json_object_set_new(j, "muted", json_boolean(__atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
+						     MR_LEG_MUTE_BLOCK));
 	if (full) {
 		struct mr_leg_ctr c;
 		struct mr_rtp_stats r;
@@ -540,6 +542,22 @@ mr_sessions_live(struct mr_sessions *ss, const char *id)
 	struct mr_cp_session *s = mr_session_find(ss, id);
 
 	return s != NULL && s->state == CS_ACTIVE ? s->dp : NULL;
+}
+
+/* sessions.h */
+int
+mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, int on)
+{
+	struct mr_dp_session *s = mr_sessions_live(a->sess, id);
+	uint8_t v;
+
+	if (s == NULL || leg > 1)
+		return -ENOENT;
+	v = __atomic_load_n(&s->leg[leg].mute, __ATOMIC_RELAXED);
+	v = (uint8_t)(on ? v | MR_LEG_MUTE_BLOCK : v & ~MR_LEG_MUTE_BLOCK);
+	/* Relaxed: the worker reads a flag, nothing is published with it. */
+	__atomic_store_n(&s->leg[leg].mute, v, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */
@@ -950,6 +968,9 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 			mr_neigh_put(a->neigh, cl->pidx, cl->nh[c[i].path]);
 		cl->nh[c[i].path] = nh[c[i].leg][c[i].path];
 	}
+	for (i = 0; i < 2; i++)
+		if (pt->legs[i].has_muted)
+			mr_session_block(a, id, i, pt->legs[i].muted);
 	if (pt->has_idle_timeout)
 		s->idle_timeout = pt->idle_timeout;
 	if (pt->has_label)

@@ -124,7 +124,8 @@ def ng_daemon(env):
 	control_link(env)
 	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B,
 			   relay={"max_sessions": 512, "port_max": 31999, "ended_history": 512},
-			   api_extra={"insecure": "true"})
+			   api_extra={"insecure": "true"},
+			   recording_dir=os.path.join(env.workdir, "ng-recordings"))
 	d.ng_port = h.free_tcp_port()
 	d.ng_addr = NG_ROOT
 	with open(d.conf, "a") as f:
@@ -264,6 +265,83 @@ def test_ng_call_media_and_delete(env):
 		check("warning" in r, f"second delete: {r}")
 	finally:
 		c.close()
+
+
+def test_ng_block_media_and_recording(env):
+	"""block media from B's tag: A hears nothing of B (counted as muted), B still hears A;
+	unblock: B is heard again; without a tag the whole call; PATCH legs[n].muted does the
+	same over REST. start recording records both legs of the call's session (a recording of
+	the session appears), stop recording stops it; unknown calls and tags are ng errors."""
+	d = ng_daemon(env)
+	c = Ng(d.ng_port)
+	pa, pb = env.ports(2)
+	sa = env.host.udp(NS_V4[0], pa)
+	sb = env.host.udp(NS_V4[1], pb)
+	cid = f"block-{h.PID}"
+	try:
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "tA",
+			       "sdp": sdp(NS_V4[0], pa), "flags": ["trust-address"]})
+		eq(o["result"], "ok", f"offer {o}")
+		to_b = media_of(o["sdp"])
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "tA",
+			       "to-tag": "tB", "sdp": sdp(NS_V4[1], pb)})
+		eq(a["result"], "ok", f"answer {a}")
+		to_a = media_of(a["sdp"])
+		sid = next(x["id"] for x in d.ok("GET", "/v1/sessions?limit=100")["sessions"]
+			   if x["label"] == cid)
+		qa = h.prime(sa, to_a, sb, 0xA7)
+		qb = h.prime(sb, to_b, sa, 0xB7)
+		for req, text in (({"command": "block media", "call-id": "nope"}, "Unknown call"),
+				  ({"command": "block media", "call-id": cid, "from-tag": "tZ"},
+				   "Unknown from-tag"),
+				  ({"command": "start recording", "call-id": "nope"}, "Unknown call")):
+			r = c.request(req)
+			eq(r["result"], "error", f"{req}: {r}")
+			check(text in r.get("error-reason", ""), f"{req}: {r}")
+		r = c.request({"command": "block media", "call-id": cid, "from-tag": "tB"})
+		eq(r["result"], "ok", f"block media {r}")
+		check(d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]["muted"], "leg 0 muted")
+		for i in range(10):
+			sb.sendto(h.rtp(qb + i, 0xB7), to_b)
+		h.expect_none(sa, wait=0.5, what="B's media while blocked")
+		qa = h.relay_check(sa, to_a, sb, 5, 0xA7, "A->B while B is blocked", qa,
+				   (RELAY4_B, to_b[1]))
+		muted = d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]["drops"]["muted"]
+		eq(muted, 10, "B's packets counted as muted on leg 1")
+		r = c.request({"command": "unblock media", "call-id": cid, "from-tag": "tB"})
+		eq(r["result"], "ok", f"unblock media {r}")
+		qb = h.relay_check(sb, to_b, sa, 5, 0xB7, "B->A unblocked", qb + 10,
+				   (RELAY4_B, to_a[1]))
+		# The whole call, then PATCH over REST.
+		eq(c.request({"command": "block media", "call-id": cid})["result"], "ok", "block all")
+		sa.sendto(h.rtp(qa, 0xA7), to_a)
+		h.expect_none(sb, wait=0.3, what="A's media while the call is blocked")
+		eq(c.request({"command": "unblock media", "call-id": cid})["result"], "ok",
+		   "unblock all")
+		d.ok("PATCH", f"/v1/sessions/{sid}", {"legs": [{}, {"muted": True}]})
+		h.expect_none(sb, wait=0.1, what="nothing pending")
+		sa.sendto(h.rtp(qa + 1, 0xA7), to_a)
+		h.expect_none(sb, wait=0.3, what="A's media to a muted leg 1")
+		st, b, _ = d.api("PATCH", f"/v1/sessions/{sid}", {"legs": [{}, {"muted": 1}]})
+		eq(st, 400, f"PATCH muted: 1: {b}")
+		d.ok("PATCH", f"/v1/sessions/{sid}", {"legs": [{}, {"muted": False}]})
+		h.relay_check(sa, to_a, sb, 3, 0xA7, "A->B unmuted", qa + 2, (RELAY4_B, to_b[1]))
+		# Recording.
+		r = c.request({"command": "start recording", "call-id": cid})
+		eq(r["result"], "ok", f"start recording {r}")
+		recs = [x for x in d.ok("GET", "/v1/recordings")["recordings"]
+			if x.get("session") == sid]
+		eq([(x["state"], x["leg"]) for x in recs], [("active", "both")],
+		   "the call's recording")
+		r = c.request({"command": "stop recording", "call-id": cid})
+		eq(r["result"], "ok", f"stop recording {r}")
+		rec = d.ok("GET", f"/v1/recordings/{recs[0]['id']}")
+		check(rec["state"] in ("stopping", "stopped"), f"recording after stop: {rec}")
+		c.request({"command": "delete", "call-id": cid})
+	finally:
+		c.close()
+		sa.close()
+		sb.close()
 
 
 def test_ng_tcp(env):

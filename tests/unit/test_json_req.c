@@ -559,6 +559,16 @@ test_patch_valid(void **state)
 	assert_int_equal(p.legs[1].clear_remote, 1);
 	assert_int_equal(p.legs[1].has_remote, 0);
 
+	/* muted: block the media towards a leg */
+	assert_int_equal(patch("{\"legs\":[{\"muted\":true},{\"muted\":false}]}", &p), 0);
+	assert_int_equal(p.has_leg[0], 1);
+	assert_int_equal(p.legs[0].has_muted, 1);
+	assert_int_equal(p.legs[0].muted, 1);
+	assert_int_equal(p.legs[1].has_muted, 1);
+	assert_int_equal(p.legs[1].muted, 0);
+	assert_int_equal(patch("{\"legs\":[{\"muted\":\"yes\"},{}]}", &p), -EINVAL);
+	assert_string_equal(err, "legs[0].muted: must be true or false");
+
 	/* rtcp_remote alone (checked against the session by the session manager) */
 	assert_int_equal(patch("{\"legs\":[{\"rtcp_remote\":\"[2001:db8::5]:7001\"},{}]}", &p), 0);
 	assert_int_equal(p.has_leg[0], 1);

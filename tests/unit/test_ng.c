@@ -282,6 +282,8 @@ test_sdp_parse(void **st)
 
 struct fake_sess {
 	int used, active;
+	int recorded;
+	int blocked[2];
 	struct mr_session_req req;
 	int patches;
 	struct mr_ep remote[2];
@@ -388,9 +390,28 @@ fake_clock(void *ctx)
 	return fake_now;
 }
 
+static int
+fake_record(void *ctx, const char *id, int on, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)err;
+	(void)errlen;
+	fs[atoi(id)].recorded = on;
+	return 0;
+}
+
+static int
+fake_block(void *ctx, const char *id, unsigned int leg, int on)
+{
+	(void)ctx;
+	fs[atoi(id)].blocked[leg] = on;
+	return 0;
+}
+
 static const struct mr_ng_backend fake_be = {
 	.create = fake_create, .patch = fake_patch, .destroy = fake_destroy,
 	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
+	.record = fake_record, .block = fake_block,
 };
 
 static unsigned int
@@ -584,6 +605,65 @@ test_calls_cancel_and_expiry(void **st)
 	mr_ng_calls_free(c);
 }
 
+/* block media / unblock media by from-tag and for the whole call; start / stop recording and
+ * record-call, sessions made after the start included. */
+/* A command that must succeed. */
+static void
+cmd_ok(struct mr_ng_calls *c, const char *json)
+{
+	json_t *a = cmd(c, json);
+
+	assert_string_equal(result(a), "ok");
+	json_decref(a);
+}
+
+static void
+test_calls_block_record(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"b\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\"}");
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"b\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\"" SDP_B "\"}");
+	/* Media from B (side 1, arriving on leg 1) is held back at leg 0. */
+	cmd_ok(c, "{\"command\":\"block media\",\"call-id\":\"b\",\"from-tag\":\"B\"}");
+	assert_int_equal(fs[0].blocked[0], 1);
+	assert_int_equal(fs[0].blocked[1], 0);
+	cmd_ok(c, "{\"command\":\"block media\",\"call-id\":\"b\"}");
+	assert_int_equal(fs[0].blocked[1], 1);
+	cmd_ok(c, "{\"command\":\"unblock media\",\"call-id\":\"b\",\"from-tag\":\"A\"}");
+	assert_int_equal(fs[0].blocked[1], 0);
+	assert_int_equal(fs[0].blocked[0], 1);
+	a = cmd(c, "{\"command\":\"block media\",\"call-id\":\"b\",\"from-tag\":\"Z\"}");
+	assert_string_equal(result(a), "error");
+	assert_string_equal(json_string_value(json_object_get(a, "error-reason")),
+			    "Unknown from-tag");
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"block media\",\"call-id\":\"nope\"}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+
+	cmd_ok(c, "{\"command\":\"start recording\",\"call-id\":\"b\"}");
+	assert_int_equal(fs[0].recorded, 1);
+	cmd_ok(c, "{\"command\":\"stop recording\",\"call-id\":\"b\"}");
+	assert_int_equal(fs[0].recorded, 0);
+	a = cmd(c, "{\"command\":\"start recording\",\"call-id\":\"nope\"}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+	/* record-call on an offer: its sessions are recorded as they are made. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"r\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\",\"record call\":\"yes\"}");
+	assert_string_equal(result(a), "ok");
+	assert_null(json_object_get(a, "warning"));
+	json_decref(a);
+	assert_int_equal(fs[1].recorded, 1);
+	mr_ng_calls_free(c);
+}
+
 static void
 test_calls_flags(void **st)
 {
@@ -706,6 +786,7 @@ main(void)
 		cmocka_unit_test(test_calls_fork),
 		cmocka_unit_test(test_calls_cancel_and_expiry),
 		cmocka_unit_test(test_calls_flags),
+		cmocka_unit_test(test_calls_block_record),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
 	};
