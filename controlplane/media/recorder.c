@@ -29,6 +29,7 @@
 #include "messages.h"
 #include "mr_log.h"
 #include "oggopus.h"
+#include "wavw.h"
 #include "rec.h"
 #include "recorder.h"
 #include "rooms.h"
@@ -41,6 +42,7 @@ MR_LOG_REGISTER(mr_logtype_rec, recording);
 
 #define REC_MSG_WAIT_US 5000		/* how long the control thread waits on a full ring */
 #define REC_FILE_EXT ".opus"
+#define REC_WAV_EXT ".wav"		/* G.711 streams (wavw.h) */
 #define REC_ECHO 48			/* client text quoted in errors */
 #define REC_HISTORY 256			/* ended recordings kept for GET */
 
@@ -50,7 +52,9 @@ static const char *const rec_state_name[] = { "active", "stopped", "failed" };
 struct rec_file {
 	struct rec_file *next;
 	uint32_t key;
+	uint8_t wav;			/* G.711: wv, else Ogg/Opus: w */
 	struct mr_oggw w;
+	struct mr_wavw wv;
 };
 
 struct mr_rec {
@@ -118,7 +122,7 @@ wr_close_files(struct mr_rec *rec, int *err)
 	struct rec_file *f, *n;
 
 	for (f = rec->fl; f != NULL; f = n) {
-		int rc = mr_oggw_close(&f->w);
+		int rc = f->wav ? mr_wavw_close(&f->wv) : mr_oggw_close(&f->w);
 
 		if (rc < 0 && *err == 0)
 			*err = -rc;
@@ -150,8 +154,10 @@ wr_end(struct mr_recorder *r, struct mr_rec *rec, int err)
 	__atomic_store_n(&rec->state, err ? REC_FAILED : REC_STOPPED, __ATOMIC_RELEASE);
 }
 
+/* The file of key in rec, created on its first packet: WAV for G.711 (payload type pt 0 or
+ * 8, wavw.h), else Ogg/Opus. */
 static struct rec_file *
-wr_file(struct mr_recorder *r, struct mr_rec *rec, uint32_t key, int *err)
+wr_file(struct mr_recorder *r, struct mr_rec *rec, uint32_t key, uint8_t pt, int *err)
 {
 	struct rec_file *f;
 	char path[512];
@@ -164,13 +170,14 @@ wr_file(struct mr_recorder *r, struct mr_rec *rec, uint32_t key, int *err)
 		*err = ENOMEM;
 		return NULL;
 	}
+	f->wav = (uint8_t)mr_wav_pt(pt);
 	if (rec->is_room)
-		snprintf(path, sizeof(path), "%s/%s-%08" PRIx32 REC_FILE_EXT, r->dir, rec->base,
-			 key);
+		snprintf(path, sizeof(path), "%s/%s-%08" PRIx32 "%s", r->dir, rec->base, key,
+			 f->wav ? REC_WAV_EXT : REC_FILE_EXT);
 	else
-		snprintf(path, sizeof(path), "%s/%s-leg-%c" REC_FILE_EXT, r->dir, rec->base,
-			 key ? 'b' : 'a');
-	*err = -mr_oggw_open(&f->w, path, key ^ rec->id);
+		snprintf(path, sizeof(path), "%s/%s-leg-%c%s", r->dir, rec->base, key ? 'b' : 'a',
+			 f->wav ? REC_WAV_EXT : REC_FILE_EXT);
+	*err = f->wav ? -mr_wavw_open(&f->wv, path, pt) : -mr_oggw_open(&f->w, path, key ^ rec->id);
 	if (*err != 0) {
 		REC_LOG(ERR, "recording %u: cannot create %s: %s\n", rec->id, path,
 			strerror(*err));
@@ -192,7 +199,8 @@ wr_capture(void *arg, struct rte_mbuf *m)
 	const uint8_t *rtp = (const uint8_t *)(c + 1), *pay;
 	struct mr_rec *rec;
 	struct rec_file *f;
-	uint64_t before;
+	uint64_t before, *bytes, *gaps;
+	uint32_t ts;
 	size_t plen;
 	int rc, err = 0;
 
@@ -205,25 +213,28 @@ wr_capture(void *arg, struct rte_mbuf *m)
 		st64(&rec->skipped, rec->skipped + 1);
 		return;
 	}
-	f = wr_file(r, rec, c->key, &err);
+	f = wr_file(r, rec, c->key, rtp[1] & 0x7f, &err);
 	if (f == NULL) {
 		wr_end(r, rec, err);
 		return;
 	}
-	before = f->w.bytes;
-	rc = mr_oggw_packet(&f->w, (uint32_t)rtp[4] << 24 | (uint32_t)rtp[5] << 16 |
-			    (uint32_t)rtp[6] << 8 | rtp[7], pay, plen);
+	ts = (uint32_t)rtp[4] << 24 | (uint32_t)rtp[5] << 16 | (uint32_t)rtp[6] << 8 | rtp[7];
+	bytes = f->wav ? &f->wv.bytes : &f->w.bytes;
+	gaps = f->wav ? &f->wv.gaps : &f->w.gaps;
+	before = *bytes;
+	rc = f->wav ? mr_wavw_packet(&f->wv, rtp[1] & 0x7f, ts, pay, plen) :
+		mr_oggw_packet(&f->w, ts, pay, plen);
 	if (rc < 0) {
 		REC_LOG(ERR, "recording %u: write error: %s: recording stopped\n", rec->id,
 			strerror(-rc));
 		wr_end(r, rec, -rc);
 		return;
 	}
-	st64(&rec->bytes, rec->bytes + (f->w.bytes - before));
+	st64(&rec->bytes, rec->bytes + (*bytes - before));
 	if (rc == 0) {
 		st64(&rec->packets, rec->packets + 1);
 		st64(&r->written, r->written + 1);
-		if (f->w.gaps != 0 && rec->gaps < f->w.gaps)
+		if (*gaps != 0 && rec->gaps < *gaps)
 			st64(&rec->gaps, rec->gaps + 1);
 	} else {
 		st64(&rec->skipped, rec->skipped + 1);
@@ -320,11 +331,24 @@ rec_id_used(const struct mr_recorder *r, uint16_t id)
 	return 0;
 }
 
+/* The path of recording file name (without its extension): the Ogg/Opus file, or the WAV
+ * one when that is what exists; 1 for WAV. The id segment is [A-Za-z0-9_-] (router.h): no
+ * path can leave the directory. */
+static int
+rf_path(const struct mr_recorder *r, const char *name, char *path, size_t n)
+{
+	snprintf(path, n, "%s/%s" REC_WAV_EXT, r->dir, name);
+	if (access(path, F_OK) == 0)
+		return 1;
+	snprintf(path, n, "%s/%s" REC_FILE_EXT, r->dir, name);
+	return 0;
+}
+
 static json_t *
 rec_files_json(const struct mr_recorder *r, const char *base)
 {
 	json_t *arr = json_array();
-	size_t bl = base != NULL ? strlen(base) : 0, el = strlen(REC_FILE_EXT);
+	size_t bl = base != NULL ? strlen(base) : 0, el;
 	struct dirent *de;
 	DIR *d = opendir(r->dir);
 
@@ -333,7 +357,9 @@ rec_files_json(const struct mr_recorder *r, const char *base)
 	while ((de = readdir(d)) != NULL) {
 		size_t nl = strlen(de->d_name);
 
-		if (nl > el && strcmp(de->d_name + nl - el, REC_FILE_EXT) == 0 &&
+		el = nl > 5 && strcmp(de->d_name + nl - 5, REC_FILE_EXT) == 0 ? 5 :
+			nl > 4 && strcmp(de->d_name + nl - 4, REC_WAV_EXT) == 0 ? 4 : 0;
+		if (el != 0 &&
 		    (base == NULL || (nl > bl && strncmp(de->d_name, base, bl) == 0 &&
 				      de->d_name[bl] == '-')))
 			json_array_append_new(arr, json_stringn(de->d_name, nl - el));
@@ -702,7 +728,7 @@ rec_to_message(struct mr_recorder *r, struct mr_rec *rec, uint32_t st)
 	int rc;
 
 	json_array_foreach(names, i, v) {
-		snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir, json_string_value(v));
+		rf_path(r, json_string_value(v), path, sizeof(path));
 		if (stat(path, &sb) == 0 && sb.st_size > best_size) {
 			best_size = sb.st_size;
 			snprintf(best, sizeof(best), "%s", path);
@@ -721,8 +747,7 @@ rec_to_message(struct mr_recorder *r, struct mr_rec *rec, uint32_t st)
 		/* The message has its own copy; the recording's files go. */
 		names = rec_files_json(r, rec->base);
 		json_array_foreach(names, i, v) {
-			snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir,
-				 json_string_value(v));
+			rf_path(r, json_string_value(v), path, sizeof(path));
 			unlink(path);
 		}
 		json_decref(names);
@@ -867,12 +892,14 @@ rf_list(struct mr_appliance *a, const struct mr_http_req *req, json_t **out)
 		char path[512];
 		struct stat sb;
 
-		snprintf(path, sizeof(path), "%s/%s" REC_FILE_EXT, r->dir, json_string_value(v));
+		int wav = rf_path(r, json_string_value(v), path, sizeof(path));
+
 		if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
 			continue;
-		json_array_append_new(arr, json_pack("{s:O,s:I,s:I}", "name", v,
+		json_array_append_new(arr, json_pack("{s:O,s:I,s:I,s:s}", "name", v,
 						     "size", (json_int_t)sb.st_size,
-						     "modified", (json_int_t)sb.st_mtime));
+						     "modified", (json_int_t)sb.st_mtime,
+						     "format", wav ? "wav" : "ogg"));
 	}
 	json_decref(names);
 	*out = json_pack("{s:o}", "files", arr);
@@ -885,12 +912,6 @@ static struct mr_http_route mr_rfiles_route = {
 };
 MR_HTTP_ROUTE(mr_rfiles_route)
 
-/* The id segment is [A-Za-z0-9_-] (router.h): no path can leave the directory. */
-static void
-rf_path(const struct mr_recorder *r, const char *name, char *path, size_t n)
-{
-	snprintf(path, n, "%s/%s" REC_FILE_EXT, r->dir, name);
-}
 
 static int
 rf_get(struct mr_appliance *a, const struct mr_http_req *req, int *fd, const char **ctype,
@@ -898,15 +919,16 @@ rf_get(struct mr_appliance *a, const struct mr_http_req *req, int *fd, const cha
 {
 	struct mr_recorder *r = a->rec;
 	char path[512], buf[REC_ECHO];
+	int wav;
 
 	if (r == NULL)
 		return rec_off(out);
-	rf_path(r, req->rest, path, sizeof(path));
+	wav = rf_path(r, req->rest, path, sizeof(path));
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
 		return mr_json_err(out, errno == ENOENT ? 404 : 500, "file: %s: %s",
 				   mr_json_echo(req->rest, buf, sizeof(buf)), strerror(errno));
-	*ctype = "audio/ogg";	/* RFC 7845 §9 */
+	*ctype = wav ? "audio/wav" : "audio/ogg";	/* RFC 2361; RFC 7845 §9 */
 	return 200;
 }
 

@@ -61,8 +61,8 @@ struct mr_mix_cand {
 /* Marks sel on the k (1..MR_MIX_MAX_SPEAKERS) loudest of the n candidates (all of them when
  * n <= k or k is 0); returns how many. Hysteresis: one in the mix last tick counts 1.5 times
  * its level (3.5 dB), so a newcomer takes its place only when clearly louder, and two talkers
- * of about the same level do not swap every tick. Ties go to the earlier candidate. O(n k) at worst,
- * O(n) for most candidates (one comparison with the quietest of the k so far). */
+ * of about the same level do not swap every tick. Ties go to the earlier candidate. O(n k) at
+ * worst, O(n) for most candidates (one comparison with the quietest of the k so far). */
 unsigned int mr_mix_select(struct mr_mix_cand *c, unsigned int n, unsigned int k);
 
 #endif

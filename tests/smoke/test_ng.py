@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import time
 import wave
@@ -520,6 +521,10 @@ onreply_route[REPLY] {{
 	if (has_body("application/sdp") && status =~ "(18[03])|(2[0-9][0-9])") {{
 		rtpengine_answer("replace-origin ICE=remove trust-address");
 	}}
+	# Calls to "record" are recorded from their 200 on (the module's start_recording()).
+	if (status =~ "2[0-9][0-9]" && $tU == "record" && is_method("INVITE")) {{
+		start_recording();
+	}}
 }}
 
 failure_route[FAIL] {{
@@ -528,21 +533,25 @@ failure_route[FAIL] {{
 """
 
 
-def pcap_udp_count(path):
-	"""UDP packets in a pcap file (classic format, Ethernet)."""
-	import struct
+def pcap_udp(path):
+	"""The UDP payloads in a pcap file (classic format, Ethernet, IPv4 without options)."""
 	with open(path, "rb") as f:
 		data = f.read()
 	magic = struct.unpack("<I", data[:4])[0]
 	end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-	off, n = 24, 0
+	off, out = 24, []
 	while off + 16 <= len(data):
 		incl = struct.unpack(end + "I", data[off + 8:off + 12])[0]
 		pkt = data[off + 16:off + 16 + incl]
 		if len(pkt) > 23 and pkt[12:14] == b"\x08\x00" and pkt[23] == 17:
-			n += 1
+			out.append(pkt[42:])
 		off += 16 + incl
-	return n
+	return out
+
+
+def pcap_udp_count(path):
+	"""UDP packets in a pcap file."""
+	return len(pcap_udp(path))
 
 
 def _need_carrier():
@@ -648,6 +657,18 @@ def _stop(p):
 			p.wait()
 
 
+def _pcap_call(env, service):
+	"""One call through Kamailio: sipp's uac_pcap to service, answered by sipp's uas
+	-rtp_echo. (uas, uac)."""
+	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
+		   "-m", "1")
+	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
+	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5062", "-mi", UAC,
+		   "-s", service, "-m", "1", "-timeout", "40")
+	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	return uas, uac
+
+
 def test_ng_kamailio_sipp_call(env):
 	"""Kamailio 5.6's rtpengine module drives mrelay unchanged: sipp's uac_pcap plays
 	g711a.pcap (and an RFC 2833 digit) through Kamailio to sipp's uas -rtp_echo. Each side's
@@ -659,12 +680,7 @@ def test_ng_kamailio_sipp_call(env):
 	want = pcap_udp_count("/usr/share/sip-tester/g711a.pcap") + \
 		pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
 	ended0 = d.stats()["sessions"]["ended"]
-	uas = sipp(env, "-sn", "uas", "-rtp_echo", "-i", UAS, "-p", str(UAS_PORT), "-mi", UAS,
-		   "-m", "1")
-	h.CLEANUP.add("sipp uas", lambda: _stop(uas))
-	uac = sipp(env, "-sn", "uac_pcap", f"{KAM}:5060", "-i", UAC, "-p", "5062", "-mi", UAC,
-		   "-s", "echo", "-m", "1", "-timeout", "40")
-	h.CLEANUP.add("sipp uac", lambda: _stop(uac))
+	uas, uac = _pcap_call(env, "echo")
 	# The session exists while the call plays (about 9 s of media).
 	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
 			  what="the call's session")
@@ -681,6 +697,50 @@ def test_ng_kamailio_sipp_call(env):
 	check(s["legs"][0]["remote"].startswith(UAC) and s["legs"][1]["remote"].startswith(UAS),
 	      f"remotes: {s['legs']}")
 	_stop(uas)
+
+
+def test_ng_kamailio_recorded_call(env):
+	"""Kamailio's start_recording() (for calls to "record") records the call through ng: one
+	file a leg, G.711 A-law kept as it came in a WAV file (no transcoding), stopped when the
+	BYE ends the session. GStreamer reads the caller's file (wavparse, alawdec): as long as
+	the A-law part of what sipp played (its RFC 4733 events are left out), and not silence."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	# What sipp plays: A-law RTP, 8 kHz, one byte a sample (its packets are 30 ms).
+	alaw_s = sum(len(x) - 12 for x in pcap_udp("/usr/share/sip-tester/g711a.pcap")) / 8000
+	before = {x["id"] for x in d.ok("GET", "/v1/recordings")["recordings"]}
+	uas, uac = _pcap_call(env, "record")
+	sipp_wait(uac, 60)
+	_stop(uas)
+	recs = h.wait_for(lambda: [x for x in d.ok("GET", "/v1/recordings")["recordings"]
+				   if x["id"] not in before and x["state"] == "stopped"], 10,
+			  what="the call's recording to stop with the BYE")
+	eq(len(recs), 1, f"recordings of the call: {recs}")
+	r = recs[0]
+	eq((r["leg"], len(r["files"])), ("both", 2), f"the recording {r}")
+	files = {f["name"]: f for f in d.ok("GET", "/v1/recording-files")["files"]}
+	caller = next(n for n in r["files"] if n.endswith("-leg-a"))
+	eq(files[caller]["format"], "wav", f"the caller's file {files[caller]}")
+	st, data, hd = d.get_bytes(f"/v1/recording-files/{caller}")
+	eq(st, 200, "download of the caller's recording")
+	check(data[:4] == b"RIFF" and data[20] == 6, f"an A-law WAV file: {data[:48]!r}")
+	src = os.path.join(env.workdir, "ng-call-leg-a.wav")
+	pcm = os.path.join(env.workdir, "ng-call-leg-a-pcm.wav")
+	with open(src, "wb") as f:
+		f.write(data)
+	p = subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={src}", "!", "wavparse",
+			    "!", "alawdec", "!", "audio/x-raw,format=S16LE,channels=1", "!",
+			    "wavenc", "!", "filesink", f"location={pcm}"],
+			   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+	eq(p.returncode, 0, f"GStreamer reading the recording: {p.stdout[-300:]}")
+	with wave.open(pcm) as w:
+		secs = w.getnframes() / w.getframerate()
+		pcm_data = w.readframes(w.getnframes())
+	check(abs(secs - alaw_s) <= 0.06,
+	      f"the caller's recording lasts {secs:.2f} s, sipp played {alaw_s:.2f} s")
+	samples = struct.unpack(f"<{len(pcm_data) // 2}h", pcm_data)
+	check(max(abs(x) for x in samples) > 1000, "the caller's recording is not silence")
 
 
 def test_ng_kamailio_cancel(env):
