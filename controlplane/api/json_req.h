@@ -55,6 +55,9 @@ struct mr_session_patch {
 	unsigned int idle_timeout;
 	int has_label;
 	char label[MR_LABEL_LEN];
+	int no_wait;			/* not from JSON: answer without waiting for the owner to
+					 * apply the new remotes (ng: the SDP does not depend on
+					 * them; the worker applies them in order all the same) */
 };
 
 /* Parse the "srtp" member obj of a leg or participant, named field in errors

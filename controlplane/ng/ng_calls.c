@@ -861,6 +861,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		struct mr_session_patch p;
 
 		memset(&p, 0, sizeof(p));
+		/* The SDP answer names mrelay's endpoints only: no reason to hold the control
+		 * thread (and every request behind this one) until the worker applied the new
+		 * remote. Media that arrives before it goes by the rules of the old one. */
+		p.no_wait = 1;
 		p.has_leg[s] = 1;
 		if (rtp.family) {
 			p.legs[s].has_remote = 1;

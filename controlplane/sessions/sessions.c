@@ -977,7 +977,7 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 		snprintf(s->label, sizeof(s->label), "%s", pt->label);
 	/* Let the owner apply the commands so that the reply shows the new remotes. A worker
 	 * that takes longer is answered with what it has applied so far. */
-	if (n > 0)
+	if (n > 0 && !pt->no_wait)
 		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
 	mr_state_session_put(a->state, s->id);
 	*body = mr_session_json(ss, s, 1);
