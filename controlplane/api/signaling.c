@@ -456,9 +456,11 @@ sig_sdp_answer(struct mr_signal *sg, struct sig_conn *sc, const struct mr_sdp *s
 	struct mr_dp_part *dp = mr_rooms_part_dp(sg->rs, room, part);
 	struct mr_webrtc *wr = sg->a->webrtc;
 	struct mr_sdp_out want[SIG_WANT_MAX];
+	struct mr_learn_req learn[MR_LEARN_MAX];
 	struct mr_sdp_local l;
 	json_t *pubs = json_array();
-	unsigned int i, k, n;
+	unsigned int i, k, n, n_learn = 0;
+	uint8_t mid_id = 0;
 	char *ans;
 	int len;
 
@@ -501,30 +503,39 @@ sig_sdp_answer(struct mr_signal *sg, struct sig_conn *sc, const struct mr_sdp *s
 								(uint8_t)k));
 	/* And the header extension ids of its SDP (room_dp.h ext_out). */
 	mr_rooms_set_ext(sg->rs, room, part, mr_sdp_ext_map(sdp));
-	/* Publishing comes from the offer's tracks (a=ssrc; RTX SSRCs are not answered). */
+	/* Publishing comes from the offer's tracks (a=ssrc; RTX SSRCs are not answered). A
+	 * sending section without a=ssrc is published when its first packet tells the SSRC
+	 * (its mid, RFC 8843 §9.2, else its payload type): mr_rooms_learn. */
 	for (i = 0; i < sdp->n_media; i++) {
 		const struct mr_sdp_media *m = &sdp->m[i];
 		const struct mr_sdp_codec *c = m->port0 ? NULL : mr_sdp_pick(m);
 		uint32_t ssrc[MR_SDP_MAX_SSRC];
+		struct mr_stream_req req;
 
 		if (c == NULL || m->dir == MR_SDP_RECVONLY || m->dir == MR_SDP_INACTIVE)
 			continue;
+		memset(&req, 0, sizeof(req));
+		req.kind = m->kind == MR_SDP_AUDIO ? MR_KIND_AUDIO : MR_KIND_VIDEO;
+		req.pt = c->pt;
+		req.clock_rate = c->clock;
+		snprintf(req.codec, sizeof(req.codec), "%.31s", c->name);
 		n = mr_sdp_ssrcs(m, ssrc, MR_SDP_MAX_SSRC);
+		if (n == 0 && n_learn < MR_LEARN_MAX) {
+			snprintf(learn[n_learn].mid, sizeof(learn[0].mid), "%s", m->mid);
+			learn[n_learn++].req = req;
+			if (mid_id == 0)
+				mid_id = mr_sdp_ext_id(m, MR_SDP_EXT_MID);
+		}
 		for (k = 0; k < n; k++) {
-			struct mr_stream_req req;
 			json_t *out = NULL;
 
-			memset(&req, 0, sizeof(req));
 			req.ssrc = ssrc[k];
-			req.kind = m->kind == MR_SDP_AUDIO ? MR_KIND_AUDIO : MR_KIND_VIDEO;
-			req.pt = c->pt;
-			req.clock_rate = c->clock;
-			snprintf(req.codec, sizeof(req.codec), "%.31s", c->name);
 			if (mr_rooms_publish(sg->rs, room, part, &req, &out) == 201)
 				json_array_append(pubs, json_object_get(out, "id"));
 			json_decref(out);
 		}
 	}
+	mr_rooms_learn(sg->rs, room, part, learn, n_learn, mid_id);
 	json_object_set_new(reply, "sdp", json_stringn(ans, (size_t)len));
 	json_object_set_new(reply, "published", pubs);
 	free(ans);

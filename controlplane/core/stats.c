@@ -170,7 +170,7 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 
 		mr_rooms_counts(a->rooms, &rc);
 		json_object_set_new(*body, "rooms", json_pack(
-			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			"active", (json_int_t)rc.active, "created", (json_int_t)rc.created,
 			"deleted", (json_int_t)rc.deleted, "rejected", (json_int_t)rc.rejected,
 			"participants", (json_int_t)rc.participants,
@@ -178,6 +178,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			"streams", (json_int_t)rc.streams,
 			"ssrc_clashes", (json_int_t)rc.ssrc_clashes,
 			"auto_published", (json_int_t)rc.autopublished,
+			"ssrcs_learned", (json_int_t)rc.learned,
+			"ssrcs_unmatched", (json_int_t)rc.learn_unmatched,
 			"retiring", (json_int_t)rc.retiring));
 	}
 	if (*body != NULL) {

@@ -297,6 +297,8 @@ mr_tel_rooms(const char *cmd, const char *params, struct rte_tel_data *d)
 	U64(d, "streams", c.streams);
 	U64(d, "ssrc_clashes", c.ssrc_clashes);
 	U64(d, "auto_published", c.autopublished);
+	U64(d, "ssrcs_learned", c.learned);
+	U64(d, "ssrcs_unmatched", c.learn_unmatched);
 	U64(d, "retiring", c.retiring);
 	return 0;
 }

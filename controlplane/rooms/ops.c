@@ -92,6 +92,31 @@ mr_rooms_set_ext(struct mr_rooms *rs, uint32_t room, uint32_t part, uint32_t map
 }
 
 int
+mr_rooms_learn(struct mr_rooms *rs, uint32_t room, uint32_t part,
+	       const struct mr_learn_req *l, unsigned int n, uint8_t mid_id)
+{
+	struct mr_cp_room *r = mr_room_find(rs, room);
+	struct mr_cp_part *p = r != NULL ? mr_room_part_find(r, part) : NULL;
+
+	if (p == NULL)
+		return -ENOENT;
+	if (n > MR_LEARN_MAX)
+		n = MR_LEARN_MAX;
+	if (p->n_learn != 0)
+		r->n_learning--;
+	memcpy(p->learn, l, n * sizeof(*l));
+	p->n_learn = (uint8_t)n;
+	if (n != 0)
+		r->n_learning++;
+	/* Reports from the first packet of an unknown SSRC on; before that, none read. */
+	p->autopub_seq = __atomic_load_n(&p->dp->autopub_seq, __ATOMIC_ACQUIRE);
+	/* Relaxed: a flag the owner reads on an unknown SSRC only. */
+	__atomic_store_n(&p->dp->learn_mid_id, n == 0 ? 0 : mid_id ? mid_id : MR_LEARN_BY_PT,
+			 __ATOMIC_RELAXED);
+	return 0;
+}
+
+int
 mr_rooms_exists(const struct mr_rooms *rs, uint32_t room)
 {
 	return mr_room_find(rs, room) != NULL;

@@ -743,6 +743,9 @@ mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_rea
 			  mr_room_idj(p->id), "reason", mr_leave_name[why]));
 	TAILQ_REMOVE(&r->parts, p, link);
 	r->n_parts--;
+	if (p->n_learn != 0)
+		r->n_learning--;
+	p->n_learn = 0;
 	r->n_streams -= p->n_streams;
 	rs->n.streams -= p->n_streams;
 	rs->n.participants--;

@@ -100,6 +100,14 @@ struct mr_stream_req {
 	char codec[MR_CODEC_LEN];
 };
 
+/* A stream announced without its SSRC (a WebRTC offer's m-section without a=ssrc): published
+ * when the first packets tell it (their mid, RFC 8843 §9.2; else their payload type). */
+#define MR_LEARN_MAX 4
+struct mr_learn_req {
+	char mid[16];
+	struct mr_stream_req req;	/* ssrc: filled in when learned */
+};
+
 /* PATCH /v1/rooms/{room}/participants/{p} */
 struct mr_part_patch {
 	int has_mute[2];		/* by enum mr_media_kind */
@@ -209,6 +217,9 @@ struct mr_rooms_counts {
 	uint64_t ssrc_clashes;		/* publications refused: SSRC taken in the room */
 	uint64_t retiring;		/* objects waiting for the owner's ack / a grace period */
 	uint64_t autopublished;		/* streams published from the dataplane's reports */
+	uint64_t learned;		/* WebRTC streams published when their SSRC was learned */
+	uint64_t learn_unmatched;	/* unknown SSRCs of such a participant that matched no
+					 * announced stream (neither mid nor payload type) */
 };
 
 /* After the endpoints (a->flows). NULL with rte_errno set on error. */
@@ -247,6 +258,10 @@ int mr_rooms_set_rec(struct mr_rooms *rs, uint32_t room, uint16_t rec_id);
  * -EBUSY (the room is recorded, or the participant under another id). A room-wide recording
  * is refused (-EBUSY) while a participant's runs. */
 int mr_rooms_set_part_rec(struct mr_rooms *rs, uint32_t room, uint32_t part, uint16_t rec_id);
+/* The participant's streams to learn (at most MR_LEARN_MAX; n 0: none), mid_id the RFC 8285
+ * id of its mid extension (0: none, the payload types tell). 0 or -ENOENT. */
+int mr_rooms_learn(struct mr_rooms *rs, uint32_t room, uint32_t part,
+		   const struct mr_learn_req *l, unsigned int n, uint8_t mid_id);
 /* An event to one participant of room (its signaling connection, if any). */
 void mr_rooms_part_event(struct mr_rooms *rs, uint32_t room, uint32_t part, json_t *ev);
 /* A "recording" event to the room's participants: {"recording": id, "state": state,

@@ -80,6 +80,8 @@ struct mr_cp_part {
 	uint8_t connected;
 	uint8_t joined;			/* joined at least once (a second join resets media) */
 	uint8_t kind_muted[2];
+	struct mr_learn_req learn[MR_LEARN_MAX];	/* streams whose SSRC is to be learned */
+	uint8_t n_learn;
 	uint32_t gain_q8;		/* mixing rooms: what it says goes into the mix at this
 					 * gain (Q8, 256 = 1.0; PATCH "gain") */
 	uint16_t rec_id;		/* recording of this participant's audio streams (a voice
@@ -137,6 +139,7 @@ struct mr_cp_room {
 	uint8_t auto_publish_kind;
 	uint8_t dirty;			/* the dataplane's lists lag the model (out of memory) */
 	uint8_t deleted;
+	uint32_t n_learning;		/* participants with streams to learn (tick.c) */
 	unsigned int owner;
 	struct mr_dp_room *dp;
 	struct mr_cp_part_list parts;

@@ -16,7 +16,57 @@
 #include "rooms_priv.h"
 #include "rtp_stats.h"
 
-/* Streams the dataplane reported for participants of auto_publish rooms. */
+/* A stream of p to learn that the reported packet (mid, payload type pt) belongs to: by its
+ * mid when the packet has one, else by the payload type of the announced section. */
+static int
+mr_learn_match(const struct mr_cp_part *p, const char *mid, uint8_t mid_len, uint8_t pt)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->n_learn; i++) {
+		const struct mr_learn_req *l = &p->learn[i];
+
+		if (mid_len != 0 ? strlen(l->mid) == mid_len && memcmp(l->mid, mid, mid_len) == 0 :
+		    l->req.pt == pt)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* A stream of p announced without its SSRC, now that a packet told it (req: ssrc, pt). */
+static void
+mr_learn_one(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p,
+	     const struct mr_stream_req *req)
+{
+	char mid[sizeof(p->dp->autopub_mid)];
+	uint8_t len, i;
+	struct mr_cp_stream *st;
+	json_t *body = NULL;
+	int k;
+
+	len = __atomic_load_n(&p->dp->autopub_mid_len, __ATOMIC_RELAXED);
+	if (len > sizeof(mid))
+		len = 0;
+	for (i = 0; i < len; i++)
+		mid[i] = __atomic_load_n(&p->dp->autopub_mid[i], __ATOMIC_RELAXED);
+	k = mr_learn_match(p, mid, len, req->pt);
+	if (k < 0) {
+		rs->n.learn_unmatched++;
+		return;
+	}
+	p->learn[k].req.ssrc = req->ssrc;
+	if (mr_room_stream_publish(rs, p, &p->learn[k].req, 1, 0, &st, &body) == 201)
+		rs->n.learned++;
+	json_decref(body);
+	p->learn[k] = p->learn[--p->n_learn];
+	if (p->n_learn == 0) {
+		__atomic_store_n(&p->dp->learn_mid_id, 0, __ATOMIC_RELAXED);
+		r->n_learning--;
+	}
+}
+
+/* Streams the dataplane reported for participants of auto_publish rooms, and for those with
+ * streams to learn. */
 static void
 mr_autopub_poll(struct mr_rooms *rs, struct mr_cp_room *r)
 {
@@ -29,8 +79,10 @@ mr_autopub_poll(struct mr_rooms *rs, struct mr_cp_room *r)
 		uint32_t seq;
 
 		next = TAILQ_NEXT(p, link);
+		if (!r->auto_publish && p->n_learn == 0)
+			continue;
 		/* Acquire: pairs with the owner's release store of autopub_seq after it wrote
-		 * autopub_ssrc and autopub_pt. */
+		 * autopub_ssrc, autopub_pt and the mid. */
 		seq = __atomic_load_n(&p->dp->autopub_seq, __ATOMIC_ACQUIRE);
 		if (seq == p->autopub_seq)
 			continue;
@@ -40,6 +92,10 @@ mr_autopub_poll(struct mr_rooms *rs, struct mr_cp_room *r)
 		req.pt = __atomic_load_n(&p->dp->autopub_pt, __ATOMIC_RELAXED) & 0x7f;
 		if (mr_room_stream_by_ssrc(r, req.ssrc) != NULL)
 			continue;	/* published meanwhile, or another's: not forwarded */
+		if (p->n_learn != 0) {
+			mr_learn_one(rs, r, p, &req);
+			continue;
+		}
 		req.kind = mr_rooms_guess_kind(req.pt, r->auto_publish_kind);
 		req.clock_rate = mr_rooms_guess_clock(req.kind, req.pt);
 		if (mr_room_stream_publish(rs, p, &req, 1, 0, &st, &body) == 201)
@@ -144,7 +200,7 @@ mr_rooms_tick(struct mr_rooms *rs, uint64_t now)
 
 		if (r->dirty)
 			mr_room_sync(rs, r);
-		if (r->auto_publish)
+		if (r->auto_publish || r->n_learning)
 			mr_autopub_poll(rs, r);
 		if (look)
 			mr_speaker_poll(rs, r, ms);

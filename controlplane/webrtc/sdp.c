@@ -440,11 +440,15 @@ ep_addr(const struct mr_ep *e, char *buf, size_t len)
 
 /* ---- sessions (sdp.h "Renegotiation") ---- */
 
-/* Header extensions mrelay passes through, by index of mr_sdp_sec.ext. The MID (RFC 8843
- * §15) is not among them: a forwarded packet would carry the publisher's mid, which names a
- * section of the publisher's session, not the subscriber's; every stream mrelay sends is
- * declared with a=ssrc instead, which is how the subscriber routes it. */
-static const char *const sdp_exts[3] = { MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST, MR_SDP_EXT_TCC };
+/* Header extensions mrelay negotiates, by index of mr_sdp_sec.ext (and nibble index - 1 of
+ * the map, mr_types.h MR_EXT_*). The first three are passed through (renumbered). The MID
+ * (RFC 8843 §15) is accepted so that a sender without a=ssrc lines tells which section a new
+ * SSRC belongs to (signaling.c, mr_rooms_learn), but never passed on: a forwarded packet
+ * would carry the publisher's mid, which names a section of the publisher's session, not the
+ * subscriber's; its element goes to the subscriber's unused id (rtp_ext.h), and every stream
+ * mrelay sends is declared with a=ssrc, which is how the subscriber routes it. */
+static const char *const sdp_exts[MR_SDP_N_EXT] = { MR_SDP_EXT_LEVEL, MR_SDP_EXT_AST,
+						    MR_SDP_EXT_TCC, MR_SDP_EXT_MID };
 
 uint32_t
 mr_sdp_ext_map(const struct mr_sdp *s)
@@ -461,7 +465,7 @@ mr_sdp_ext_map(const struct mr_sdp *s)
 		for (k = 0; k < m->n_ext; k++)
 			if (m->ext[k].id <= 14)
 				used |= 1u << m->ext[k].id;
-		for (k = 0; k < 3; k++) {
+		for (k = 0; k < MR_SDP_N_EXT; k++) {
 			id = mr_sdp_ext_id(m, sdp_exts[k]);
 			/* One-byte ids only: a two-byte id (15..255) cannot be renumbered to. */
 			if (((map >> (4 * (k + 1))) & 0xf) != 0 || id < 1 || id > 14)
@@ -499,7 +503,7 @@ mr_sdp_sess_init(struct mr_sdp_sess *s, const struct mr_sdp *o, uint64_t id)
 			continue;
 		}
 		x->codec = *c;
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < MR_SDP_N_EXT; k++)
 			if (k != 0 || m->kind == MR_SDP_AUDIO)
 				x->ext[k] = mr_sdp_ext_id(m, sdp_exts[k]);
 	}
@@ -649,7 +653,7 @@ put_sec(struct out *b, const struct mr_sdp_sec *x, const struct mr_sdp_local *l)
 	put(b, "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n", l->ufrag, l->pwd);
 	put(b, "a=fingerprint:%s\r\na=setup:passive\r\n", l->fingerprint);
 	put(b, "a=mid:%s\r\n", x->mid);
-	for (k = 0; k < 3; k++)
+	for (k = 0; k < MR_SDP_N_EXT; k++)
 		if (x->ext[k] != 0)
 			put(b, "a=extmap:%u %s\r\n", x->ext[k], sdp_exts[k]);
 	put(b, "a=%s\r\na=rtcp-mux\r\n", sec_dir(x));

@@ -118,6 +118,8 @@ int mr_sdp_answer(const struct mr_sdp *o, const struct mr_sdp_local *l, char *ou
  * (mr_sdp_sess_pt), which the dataplane rewrites per subscriber. */
 #define MR_SDP_MAX_SEC MR_SDP_MAX_MEDIA
 
+#define MR_SDP_N_EXT 4			/* header extensions mrelay negotiates */
+
 struct mr_sdp_sec {
 	uint8_t kind;			/* MR_SDP_AUDIO, VIDEO, OTHER */
 	uint8_t dir;			/* the participant's direction (its offer), MR_SDP_* */
@@ -128,7 +130,8 @@ struct mr_sdp_sec {
 	struct mr_sdp_codec codec;	/* the one mrelay takes (not for a rejected section) */
 	unsigned int n_fmt;		/* a rejected section's formats, echoed */
 	uint8_t fmt[MR_SDP_MAX_CODECS];
-	uint8_t ext[3];			/* ids of audio level, abs-send-time, transport-cc */
+	uint8_t ext[MR_SDP_N_EXT];	/* ids of audio level, abs-send-time, transport-cc,
+					 * mid (sdp.c sdp_exts) */
 	uint32_t ssrc, part, stream;	/* what mrelay sends on it (ssrc 0: nothing) */
 };
 

@@ -89,5 +89,10 @@ struct mr_prefix {
 #define MR_EXT_AST	2
 #define MR_EXT_TCC	3
 #define MR_EXT_KINDS	3
+/* Nibble 4: the participant's id of the BUNDLE mid (RFC 8843 §15), which mrelay reads (to
+ * learn SSRCs) but never passes on: a mid names a section of its sender's session, so in a
+ * copy its element always goes to the receiver's unused id, even between equal maps. */
+#define MR_EXT_MID	4
+#define MR_EXT_MID_MASK	(0xfu << (4 * MR_EXT_MID))
 
 #endif

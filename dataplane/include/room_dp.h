@@ -183,6 +183,8 @@ struct mr_dp_room {
 
 /* The control plane writes nothing here after publication (commands ask the owner to), so a
  * participant has two groups. 320 bytes (256 packed). */
+#define MR_LEARN_BY_PT 0xff		/* struct mr_dp_part learn_mid_id: no mid extension */
+
 struct mr_dp_part {
 	/* Line 0. cp: written before publication; dp: ro. */
 	struct mr_dp_room *room;
@@ -231,6 +233,13 @@ struct mr_dp_part {
 	uint32_t autopub_ssrc;
 	uint8_t autopub_pt;
 	uint32_t autopub_seq;		/* bumped on every such packet */
+	/* SSRC learning (a WebRTC offer without a=ssrc, RFC 8843 §9.2): cp: relaxed store,
+	 * dp: relaxed load. Nonzero: an unknown SSRC is reported as above (the room need not
+	 * auto-publish), with the value of the RFC 8285 element of this id, the BUNDLE mid
+	 * (MR_LEARN_BY_PT: no mid extension, the payload type tells). */
+	uint8_t learn_mid_id;
+	uint8_t autopub_mid_len;	/* dp: rw before autopub_seq; 0: no mid in the packet */
+	char autopub_mid[16];
 	/* cp: written before publication; dp: ro. Here, not in line 0 (full): only a mixing
 	 * room's own paths read it (the hand-over to the media lcore and back), never a
 	 * forwarding room's fan-out. */

@@ -243,7 +243,8 @@ room_ext_for(const struct mr_dp_part *sub, uint32_t from)
 	if (likely(from == 0))
 		return 0;
 	to = __atomic_load_n(&sub->ext_out, __ATOMIC_RELAXED);	/* as in room_ext_from */
-	if (to == 0 || to == from)
+	/* Equal maps need nothing, unless the publisher's packets carry its mid. */
+	if (to == 0 || (to == from && !(from & MR_EXT_MID_MASK)))
 		return 0;
 	return (uint64_t)from << 32 | to;
 }
@@ -600,6 +601,30 @@ mr_room_mix_tx(struct mr_worker *w)
 	return work;
 }
 
+/* An RTP packet of an unknown SSRC, for the control plane to publish (auto_publish rooms)
+ * or to learn (learn_mid_id: its mid element, RFC 8843 §9.2). Not on the forwarding path. */
+static __rte_noinline void
+room_report_ssrc(struct mr_dp_part *part, const uint8_t *rtp, uint16_t len, uint32_t ssrc)
+{
+	uint8_t mid = __atomic_load_n(&part->learn_mid_id, __ATOMIC_RELAXED), dlen = 0, i;
+	const uint8_t *data;
+
+	if (mid == 0 || mid == MR_LEARN_BY_PT ||
+	    mr_rtp_ext_find(rtp, len, mid, &data, &dlen) != 1 || dlen > sizeof(part->autopub_mid))
+		dlen = 0;
+	/* Relaxed byte stores: the control plane reads them after its acquire of autopub_seq
+	 * and checks the sequence again (a report in between is read next time). */
+	for (i = 0; i < dlen; i++)
+		__atomic_store_n(&part->autopub_mid[i], (char)data[i], __ATOMIC_RELAXED);
+	/* room_dp.h: ssrc, pt and mid first, then the sequence with release, so the control
+	 * plane's acquire load of autopub_seq sees them. */
+	__atomic_store_n(&part->autopub_mid_len, dlen, __ATOMIC_RELAXED);
+	__atomic_store_n(&part->autopub_ssrc, ssrc, __ATOMIC_RELAXED);
+	__atomic_store_n(&part->autopub_pt, rtp[1] & 0x7f, __ATOMIC_RELAXED);
+	__atomic_store_n(&part->autopub_seq, part->autopub_seq + 1, __ATOMIC_RELEASE);
+	part->ctr.autopub_req++;
+}
+
 static void
 room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	 struct mr_dp_part *part, uint64_t now)
@@ -614,15 +639,8 @@ room_rtp(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_info *pi,
 	st = room_stream_find(room_map(room), ssrc);
 	if (unlikely(st == NULL)) {
 		part->ctr.drop_unknown_ssrc++;
-		if (room->auto_publish) {
-			/* room_dp.h: ssrc and pt first, then the sequence with release, so the
-			 * control plane's acquire load of autopub_seq sees them. */
-			__atomic_store_n(&part->autopub_ssrc, ssrc, __ATOMIC_RELAXED);
-			__atomic_store_n(&part->autopub_pt, rtp[1] & 0x7f, __ATOMIC_RELAXED);
-			__atomic_store_n(&part->autopub_seq, part->autopub_seq + 1,
-					 __ATOMIC_RELEASE);
-			part->ctr.autopub_req++;
-		}
+		if (room->auto_publish || __atomic_load_n(&part->learn_mid_id, __ATOMIC_RELAXED))
+			room_report_ssrc(part, rtp, pi->payload_len, ssrc);
 		mr_drop(w, m, MR_DROP_UNKNOWN_SSRC);
 		return;
 	}

@@ -142,11 +142,15 @@ mr_rtp_ext_find(const uint8_t *rtp, size_t len, uint8_t id, const uint8_t **data
 }
 
 /* The id in map `to` of the element numbered id in map `from` (nonzero maps): the same
- * extension's id, or to's unused id when to did not negotiate it or from does not know id. */
+ * extension's id, or to's unused id when to did not negotiate it or from does not know id
+ * (or it is from's mid, MR_EXT_MID). */
 static inline uint8_t
 mr_rtp_ext_map_id(uint32_t from, uint32_t to, unsigned int id)
 {
 	unsigned int k;
+
+	if (((from & MR_EXT_MID_MASK) >> (4 * MR_EXT_MID)) == id)
+		return (uint8_t)(to & 0xf);
 
 	for (k = 1; k <= MR_EXT_KINDS; k++)
 		if (((from >> (4 * k)) & 0xf) == id) {

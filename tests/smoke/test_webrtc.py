@@ -261,11 +261,12 @@ def room_parts(d, room):
 	return {p["name"]: p for p in v["participants"]}
 
 
-def join_browsers(env, d, room, names):
+def join_browsers(env, d, room, names, extra=None):
+	"""Chromiums on the demo page, joined to room; extra: {name: "&query"} for some."""
 	browsers = [start_browser(env.host.ns, n) for n in names]
 	base = f"http://127.0.0.1:{d.api_port}/demo/?room={room}&join=1"
 	for b in browsers:
-		b.get(f"{base}&name={b.name}")
+		b.get(f"{base}&name={b.name}{(extra or {}).get(b.name, '')}")
 	return browsers
 
 
@@ -458,6 +459,34 @@ def receives(b, others, parts, base=None):
 				   f"video of {others} (SSRCs {sorted(want)})"
 				   f"{' growing' if base else ''}; page {last}") from None
 	return last
+
+
+def test_webrtc_ssrc_learned(env):
+	"""Bob's offer reaches mrelayd without its a=ssrc lines (the demo page's ?nossrc=1): mrelayd
+	answers the mid extension and publishes each of bob's streams when its first packet tells
+	the SSRC by its mid (RFC 8843 §9.2). Alice then hears and sees bob, bob's streams carry
+	the SSRCs his browser sends with, and the copies to alice carry no mid."""
+	_need_browser()
+	d = webrtc_daemon(env)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = create_room(d)
+		learned0 = d.stats()["rooms"]["ssrcs_learned"]
+		a, b = join_browsers(env, d, room, ["alice", "bob"], {"bob": "&nossrc=1"})
+		wait_dtls(d, room, 2, (a, b))
+		media_flows(a, b)
+		media_flows(b, a)
+		rooms = d.stats()["rooms"]
+		eq(rooms["ssrcs_learned"] - learned0, 2, f"bob's audio and video learned: {rooms}")
+		out = b.js("""return (async () => { const r = [];
+			(await pc.getStats()).forEach((s) => {
+				if (s.type === "outbound-rtp") r.push(s.ssrc); });
+			return r; })();""")
+		got = [st["ssrc"] for st in room_parts(d, room)["bob"]["streams"]]
+		check(len(got) == 2 and set(got) <= set(out),
+		      f"bob's streams {got}, the SSRCs his browser sends {out}")
+	finally:
+		stop_clean(d)
 
 
 def test_webrtc_three_browsers(env):

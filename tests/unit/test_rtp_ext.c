@@ -447,12 +447,39 @@ test_renumber(void **state)
 	assert_int_equal(mr_rtp_ext_renumber(cut, sizeof(cut), firefox, chromium), 0);
 }
 
+/* A negotiated mid (nibble MR_EXT_MID) is never passed on: between equal maps too, its
+ * element goes to the receiver's unused id; the other elements keep theirs. */
+static void
+test_renumber_mid(void **state)
+{
+	const uint32_t ff = MAP(2, 1, 0, 7) | 3u << (4 * MR_EXT_MID);
+	uint8_t pkt[] = {
+		0x90, 0x6d, 0x00, 0x01, 0x00, 0x00, 0x00, 0xa0, 0x11, 0x22, 0x33, 0x44,
+		0xbe, 0xde, 0x00, 0x02,
+		0x10, 0x9a,		/* id 1: level */
+		0x30, 0x30,		/* id 3: mid "0" */
+		0x71, 0x01, 0x02,	/* id 7: transport-cc */
+		0x00,
+	};
+
+	(void)state;
+	assert_int_equal(mr_rtp_ext_map_id(ff, ff, 3), 2);
+	assert_int_equal(mr_rtp_ext_map_id(ff, ff, 1), 1);
+	assert_int_equal(mr_rtp_ext_map_id(ff, ff, 7), 7);
+	assert_int_equal(mr_rtp_ext_renumber(pkt, sizeof(pkt), ff, ff), 3);
+	expect_elem(pkt, sizeof(pkt), 2, (const uint8_t[]){ 0x30 }, 1);
+	expect_elem(pkt, sizeof(pkt), 1, (const uint8_t[]){ 0x9a }, 1);
+	expect_elem(pkt, sizeof(pkt), 7, (const uint8_t[]){ 0x01, 0x02 }, 2);
+	assert_int_equal(find(pkt, sizeof(pkt), 3), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gstreamer_audio_level),
 		cmocka_unit_test(test_renumber),
+		cmocka_unit_test(test_renumber_mid),
 		cmocka_unit_test(test_one_byte),
 		cmocka_unit_test(test_two_byte),
 		cmocka_unit_test(test_id15_stops),

@@ -114,8 +114,8 @@ test_parse_answer(void **state)
 	assert_int_equal(ss[0], 2222);
 	assert_int_equal(mr_sdp_ext_id(&s->m[0], MR_SDP_EXT_LEVEL), 1);
 	/* The numbering copies to it are renumbered to: level 1, abs-send-time 2,
-	 * transport-cc 3, and 4 (its mid) is not one mrelay negotiates: 5 is unused. */
-	assert_int_equal(mr_sdp_ext_map(s), 0x3215);
+	 * transport-cc 3, its mid 4 (never passed on), and 5 is unused. */
+	assert_int_equal(mr_sdp_ext_map(s), 0x43215);
 
 	relay_cand(&l);
 	assert_true(mr_sdp_answer(s, &l, ans, sizeof(ans)) > 0);
@@ -309,8 +309,9 @@ test_session(void **state)
 	assert_non_null(strstr(txt, "a=ssrc:1001 cname:mrelay-2\r\n"));
 	assert_non_null(strstr(txt, "a=ssrc:1002 cname:mrelay-2\r\n"));
 	assert_null(strstr(txt, "a=ssrc:1003"));
-	/* The MID extension is not negotiated (streams are declared by SSRC). */
-	assert_null(strstr(txt, "sdes:mid"));
+	/* The MID extension is accepted (to learn SSRCs of sections without a=ssrc); the
+	 * streams mrelay sends are declared by SSRC. */
+	assert_non_null(strstr(txt, "a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid\r\n"));
 	assert_non_null(strstr(txt, "a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level"));
 	/* mrelay's offer adds a section for C's audio, in the participant's Opus type. */
 	assert_int_equal(mr_sdp_sess_sync(ss, w, 4, 1), 1);
