@@ -391,12 +391,25 @@ sig_sdp_parse(json_t *o, struct sig_err *e, int *bad)
 /* The streams of the other participants in a room view (GET /v1/rooms/{room}, or a joined
  * reply's "room"): what part is to receive. Returns the count (at most max). */
 static unsigned int
-sig_want(json_t *room, uint32_t part, struct mr_sdp_out *w, unsigned int max)
+sig_want(json_t *room, uint32_t part, uint32_t relay_ssrc, struct mr_sdp_out *w,
+	 unsigned int max)
 {
 	json_t *ps = json_object_get(room, "participants"), *p, *st;
+	const char *mode = json_string_value(json_object_get(room, "mode"));
 	unsigned int n = 0;
 	size_t i, j;
 	uint32_t pid, sid;
+
+	if (mode != NULL && strcmp(mode, "mix") == 0 && max > 0) {
+		/* A mixing room sends each participant one stream: the mix of the others, under
+		 * its relay SSRC (media_dp.h mr_mix_part_create), on its own audio m-line. */
+		memset(&w[0], 0, sizeof(w[0]));
+		w[0].ssrc = relay_ssrc;
+		w[0].part = part;
+		w[0].kind = MR_SDP_AUDIO;
+		snprintf(w[0].codec, sizeof(w[0].codec), "opus");
+		return 1;
+	}
 
 	json_array_foreach(ps, i, p) {
 		json_t *id = json_object_get(p, "id");
@@ -488,7 +501,7 @@ sig_sdp_answer(struct mr_signal *sg, struct sig_conn *sc, const struct mr_sdp *s
 	/* The answer puts the others' streams on the participant's own sections; the rest
 	 * comes in mrelay's first offer (mr_signal_tick), since an answer adds no section. */
 	mr_sdp_sess_init(sc->sess, sdp, ((uint64_t)room << 32) | part);
-	n = sig_want(json_object_get(reply, "room"), part, want, SIG_WANT_MAX);
+	n = sig_want(json_object_get(reply, "room"), part, dp->relay_ssrc, want, SIG_WANT_MAX);
 	mr_sdp_sess_sync(sc->sess, want, n, 0);
 	len = mr_sdp_render(sc->sess, &l, 0, ans, SIG_SDP_MAX);
 	if (len < 0) {
@@ -851,7 +864,7 @@ sig_offer(struct mr_signal *sg, struct sig_conn *sc)
 		json_decref(room);
 		return;
 	}
-	n = sig_want(room, sc->part, want, SIG_WANT_MAX);
+	n = sig_want(room, sc->part, dp->relay_ssrc, want, SIG_WANT_MAX);
 	json_decref(room);
 	if (mr_sdp_sess_sync(sc->sess, want, n, 1) == 0)
 		return;

@@ -575,6 +575,7 @@ mr_room_mix_tx(struct mr_worker *w)
 	const struct mr_dp *dp = w->dp;
 	struct mr_mix_item it[MR_BURST];
 	unsigned int k, i, n, work = 0;
+	uint8_t pt;
 
 	for (k = 0; k < dp->n_media; k++) {
 		struct rte_ring *r = dp->media[k]->tx[w->idx];
@@ -594,6 +595,11 @@ mr_room_mix_tx(struct mr_worker *w)
 					continue;
 				}
 				to = s->part;
+				/* A WebRTC participant's Opus payload type, as its SDP has it
+				 * (relaxed: a byte set before it has keys, room_pt_for). */
+				pt = __atomic_load_n(&to->rx_pt[MR_KIND_AUDIO], __ATOMIC_RELAXED);
+				if (pt & MR_PT_SET)
+					room_set_pt(rte_pktmbuf_mtod(it[i].m, uint8_t *), pt & 0x7f);
 				room_send(w, it[i].m, to, it[i].m->data_len, 0, NULL);
 			}
 		} while (n == MR_BURST);

@@ -166,16 +166,17 @@ def start_browser(ns, name):
 # ------------------------------------------------------------------------------------------
 # The daemon for these tests: an API without a token (joins by room and name), as for the demo
 
-def webrtc_daemon(env, consent=None, capture=False):
+def webrtc_daemon(env, consent=None, capture=False, media=False):
 	"""consent: rooms.consent_timeout (s), else the default (30); capture: packet captures
-	(into the run's directory)."""
+	(into the run's directory); media: a media lcore (mixing rooms)."""
 	# start_daemon stops any other daemon on these addresses (test_ng.py's, kept for its
 	# module) and has the hosts forget the MAC addresses they knew.
 	name = f"webrtc{env._tap_idx + 1}"
 	cap = os.path.join(env.workdir, f"{name}-captures") if capture else None
 	if cap:
 		os.makedirs(cap, exist_ok=True)
-	d = env.new_daemon(name, addr4=h.RELAY4_B, addr6=h.RELAY6_B, capture_dir=cap)
+	lc = {"workers": (1,), "media": (2,), "idle_sleep_us": 200} if media else {}
+	d = env.new_daemon(name, addr4=h.RELAY4_B, addr6=h.RELAY6_B, capture_dir=cap, **lc)
 	if consent is not None:
 		with open(d.conf, "a") as f:
 			f.write(f"\nrooms = {{\n\tconsent_timeout = {consent};\n}};\n")
@@ -485,6 +486,37 @@ def test_webrtc_ssrc_learned(env):
 		got = [st["ssrc"] for st in room_parts(d, room)["bob"]["streams"]]
 		check(len(got) == 2 and set(got) <= set(out),
 		      f"bob's streams {got}, the SSRCs his browser sends {out}")
+	finally:
+		stop_clean(d)
+
+
+def test_webrtc_mix_room(env):
+	"""Two Chromiums join a mixing room ("mode": "mix") from the demo page: mrelayd's answer
+	declares one stream on each one's audio m-line, the mix of the others under its relay
+	SSRC, in its Opus payload type; each page hears the other's fake microphone (packets with
+	energy) from that SSRC, and mrelayd decoded, mixed and encoded their audio."""
+	_need_browser()
+	d = webrtc_daemon(env, media=True)
+	try:
+		Forwarder(env.host.ns, d.api_port)
+		room = d.ok("POST", "/v1/rooms", {"name": "webrtc-mix", "mode": "mix"},
+			    want=201)["id"]
+		a, b = join_browsers(env, d, room, ["alice", "bob"])
+		parts = wait_dtls(d, room, 2, (a, b))
+		for x, other in ((a, b), (b, a)):
+			s = wait_stats(x, lambda s: (s.get("audio") or {}).get("energy", 0) > 0 and
+				       (s.get("audio") or {}).get("packets", 0) > 50,
+				       f"the mix (audio with energy) from {other.name}")
+			eq(s["audio"]["ssrc"], parts[x.name]["relay_ssrc"],
+			   f"{x.name} hears the mix under its relay SSRC")
+			sdp = x.js("return pc.remoteDescription.sdp;")
+			want = f"a=ssrc:{parts[x.name]['relay_ssrc']} "
+			check(sdp.count(want) == 2 and sdp.count("a=ssrc:") == 2,
+			      f"{x.name}: mrelayd's answer declares the mix only:\n{sdp}")
+		for name, p in room_parts(d, room).items():
+			m = p["mix"]
+			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
+			      f"{name}: decoded and mixed for it: {m}")
 	finally:
 		stop_clean(d)
 
