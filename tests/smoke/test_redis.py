@@ -104,12 +104,9 @@ def _start_connected(env, name, identity):
 
 
 def _restart(env, d):
-	"""Start d again (same configuration, same TAP name) and put its TAP on the bridge."""
-	d.start()
-	d.wait_health()
-	env.topo.attach_tap(d.tap)
-	# The new TAP has another MAC address: the hosts must ask again.
-	env.host.run("ip", "neigh", "flush", "dev", "eth0", check_rc=False)
+	"""Start d again (same configuration, same TAP name), its TAP on the bridge, the hosts'
+	neighbor caches flushed (the new TAP has another MAC address): Env.start_daemon."""
+	env.start_daemon(d)
 	# The restored remotes' neighbors were probed as they came back, maybe before the TAP
 	# was on the bridge: media towards them counts as no_neighbor until a later probe is
 	# answered (every second). What a test sends next must not race that.
