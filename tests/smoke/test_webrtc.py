@@ -521,6 +521,64 @@ def test_webrtc_mix_room(env):
 		stop_clean(d)
 
 
+def test_webrtc_python_client(env):
+	"""A third WebRTC stack (tests/smoke/webrtc_client.py: STUN, pyOpenSSL's DTLS-SRTP, a
+	Python SRTP; none of mrelay's code) joins a room beside a plain RTP participant: its
+	SRTP reaches the plain one decrypted, byte for byte, and the plain one's RTP reaches it
+	encrypted under the DTLS-exported keys, as it decrypts them."""
+	import test_rooms as tr
+	import webrtc_client as wc
+	try:
+		import OpenSSL  # noqa: F401
+	except ImportError:
+		raise h.Skip("python3-openssl missing (scripts/setup installs it)") from None
+	d = webrtc_daemon(env)
+	try:
+		room = create_room(d)
+		lis = tr.create_part(d, room, "plain")
+		d.ok("POST", f"/v1/rooms/{room}/participants/{lis['id']}/streams",
+		     {"ssrc": 0x9A1, "kind": "audio", "pt": wc.PT})
+		pl, pc = env.ports(2)
+		ls = env.host.udp(h.NS_V4[0], pl)
+		for i in range(5):
+			ls.sendto(h.rtp(i, 0x9A1, pt=wc.PT, payload=b"hello"), h.parse_ep(lis["local"]))
+		h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{lis['id']}")
+			   .get("remote") is not None, 5, what="the plain participant to latch")
+		tr.run_async(_python_client(d, room, lis, ls, env.host.udp(h.NS_V4[1], pc)))
+	finally:
+		stop_clean(d)
+
+
+async def _python_client(d, room, lis, ls, cs):
+	import test_rooms as tr
+	import webrtc_client as wc
+	c = wc.Client(d.api_port, room, "py", cs)
+	try:
+		await c.join()
+		sent = None
+		for _ in range(50):
+			sent = c.send_rtp()
+			got = [x for x, _ in tr.recv_rtp(ls, 5, timeout=0.1) if h.rtp_ssrc(x) == c.ssrc]
+			if got:
+				eq(got[-1], sent, "the Python client's packet, decrypted by mrelayd")
+				break
+		else:
+			raise h.SmokeError(f"the Python client's SRTP never reached the plain participant "
+					   f"({room_parts(d, room)})")
+		plain = h.rtp(100, 0x9A1, pt=wc.PT, payload=b"to the python client")
+		for _ in range(20):
+			ls.sendto(plain, h.parse_ep(lis["local"]))
+			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1) if h.rtp_ssrc(x) == 0x9A1]
+			if got:
+				eq(c.rx.unprotect(got[-1], 0), plain,
+				   "the plain participant's packet as the Python client decrypts it")
+				break
+		else:
+			raise h.SmokeError("the plain participant's RTP never reached the Python client")
+	finally:
+		await c.close()
+
+
 def test_webrtc_three_browsers(env):
 	"""Three Chromiums join one after the other: mrelay renegotiates (its offers, the pages'
 	answers) so that each decodes the audio and video of both others, every stream on an
