@@ -469,6 +469,7 @@ def test_webrtc_ssrc_learned(env):
 	the SSRCs his browser sends with, and the copies to alice carry no mid."""
 	_need_browser()
 	d = webrtc_daemon(env)
+	a = b = None
 	try:
 		Forwarder(env.host.ns, d.api_port)
 		room = create_room(d)
@@ -487,6 +488,10 @@ def test_webrtc_ssrc_learned(env):
 		check(len(got) == 2 and set(got) <= set(out),
 		      f"bob's streams {got}, the SSRCs his browser sends {out}")
 	finally:
+		# Browsers left running would starve the tests after this one of CPU.
+		for x in (a, b):
+			if x is not None:
+				x.quit()
 		stop_clean(d)
 
 
@@ -497,6 +502,7 @@ def test_webrtc_mix_room(env):
 	energy) from that SSRC, and mrelayd decoded, mixed and encoded their audio."""
 	_need_browser()
 	d = webrtc_daemon(env, media=True)
+	a = b = None
 	try:
 		Forwarder(env.host.ns, d.api_port)
 		room = d.ok("POST", "/v1/rooms", {"name": "webrtc-mix", "mode": "mix"},
@@ -518,6 +524,9 @@ def test_webrtc_mix_room(env):
 			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
 			      f"{name}: decoded and mixed for it: {m}")
 	finally:
+		for x in (a, b):
+			if x is not None:
+				x.quit()
 		stop_clean(d)
 
 
