@@ -1558,7 +1558,7 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"redis", "identity", "password", "queue", "restore", "restore_timeout", "role",
-		"node", "heartbeat_ms", "takeover_ms", NULL
+		"node", "heartbeat_ms", "takeover_ms", "api_url", NULL
 	};
 	struct mr_state_conf *st = &cfg->state;
 	config_setting_t *g, *s;
@@ -1593,6 +1593,16 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 			return cfg_err(x, s, "must be at most %zu printable characters",
 				       sizeof(st->password) - 1);
 		snprintf(st->password, sizeof(st->password), "%s", v);
+	}
+	ret = get_string(x, g, "api_url", 0, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (v != NULL) {
+		if ((strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) ||
+		    strlen(v) >= sizeof(st->api_url) || !is_printable(v) || strchr(v, ' '))
+			return cfg_err(x, s, "'%.64s': must be an http:// or https:// URL of at most "
+				       "%zu characters", v, sizeof(st->api_url) - 1);
+		snprintf(st->api_url, sizeof(st->api_url), "%s", v);
 	}
 	ret = get_uint_range(x, g, "queue", 16, 10000000, &st->queue);
 	if (ret == 0) {

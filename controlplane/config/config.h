@@ -113,6 +113,8 @@ struct mr_state_conf {
 	char node[64];
 	unsigned int heartbeat_ms;	/* default 100 */
 	unsigned int takeover_ms;	/* default 500 */
+	char api_url[128];		/* where this appliance's REST API is reached, for the
+					 * cluster registry; default http://<api.listen> */
 };
 
 /* state.role */

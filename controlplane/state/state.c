@@ -20,7 +20,9 @@
 #include "api.h"
 #include "appliance.h"
 #include "neigh.h"
+#include "json_req.h"
 #include "rooms.h"
+#include "router.h"
 #include "sessions.h"
 #include "state.h"
 #include "mr_log.h"
@@ -34,6 +36,8 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 /* Slots the resync writes per turn of the flush loop. */
 #define MR_STATE_RESYNC_BATCH 256
 #define MR_STATE_HEARTBEAT_TTL_MS 3000
+#define MR_CLUSTER_KEY "mrelay:cluster:nodes"	/* the registry: one field a node */
+#define MR_CLUSTER_ALIVE_MS 3000	/* an entry older than this: the node is gone */
 /* Changes are sent in batches (docs/PERFORMANCE.md "State in Redis"): once this many wait,
  * or once the oldest has waited MR_STATE_COALESCE_US. One write() and one wake-up of Redis
  * per batch instead of one per API request: creating sessions at the REST rate costs a few
@@ -126,6 +130,12 @@ struct mr_state {
 	uint64_t takeovers, fences;
 	uint64_t last_takeover_ms;	/* lock seen free -> relaying, at the last takeover */
 	uint64_t last_load_ms;		/* of which loading the service */
+	/* The cluster registry (docs/OPERATIONS.md "Cluster registry"): this node's entry is
+	 * written and everyone's read every second; the last reading, for GET /v1/cluster. */
+	uint64_t cluster_tsc;		/* next registration */
+	json_t *cluster;		/* {node: entry} as last read; NULL before */
+	char api_url[160];		/* state.api_url, else http://<api.listen> */
+	uint64_t cluster_read_ms;	/* wall clock of that reading */
 };
 
 /* Where an appliance with a role stands. */
@@ -145,6 +155,7 @@ static const char mr_state_renew_lua[] =
 static const unsigned int mr_state_announce_ms[] = { 0, 100, 500, 1500 };
 #define MR_STATE_ANNOUNCE (sizeof(mr_state_announce_ms) / sizeof(mr_state_announce_ms[0]))
 
+static const char *const mr_state_ha_name[4];
 static void mr_state_fence(struct mr_state *st, const char *why);
 static void mr_state_ha_tick(struct mr_state *st, uint64_t now);
 static int mr_state_start_role(struct mr_state *st, redisContext *c);
@@ -677,6 +688,135 @@ mr_state_poll(struct mr_state *st)
 		redisAsyncHandleWrite(st->ac);
 }
 
+static uint64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* HGETALL of the registry: field node, value its entry (JSON text). */
+static void
+on_cluster(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+	json_t *all;
+	size_t i;
+
+	(void)priv;
+	if (st == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
+		return;
+	all = json_object();
+	for (i = 0; i + 1 < reply->elements; i += 2) {
+		redisReply *k = reply->element[i], *v = reply->element[i + 1];
+		json_t *e;
+
+		if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			continue;
+		e = json_loadb(v->str, v->len, 0, NULL);
+		if (json_is_object(e))
+			json_object_set_new(all, k->str, e);
+		else
+			json_decref(e);
+	}
+	json_decref(st->cluster);
+	st->cluster = all;
+	st->cluster_read_ms = wall_ms();
+}
+
+/* Every second: this node's entry in the registry (who it is, where its API is, what it
+ * carries and can carry), then everyone's. */
+static void
+mr_state_cluster_tick(struct mr_state *st, uint64_t now)
+{
+	struct mr_appliance *a = st->a;
+	struct mr_sessions_counts sc;
+	struct mr_rooms_counts rc;
+	const char *argv[4];
+	size_t len[4];
+	char *text;
+	json_t *e;
+
+	if (st->link != LINK_UP || now < st->cluster_tsc)
+		return;
+	st->cluster_tsc = now + rte_get_tsc_hz();
+	mr_sessions_counts(a->sess, &sc);
+	memset(&rc, 0, sizeof(rc));
+	if (a->rooms != NULL)
+		mr_rooms_counts(a->rooms, &rc);
+	e = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+		      "node", st->node, "identity", st->conf->identity,
+		      "role", mr_state_ha_name[st->ha], "api_url", st->api_url,
+		      "updated_ms", (json_int_t)wall_ms(),
+		      "sessions", (json_int_t)sc.active,
+		      "max_sessions", (json_int_t)a->cfg->max_sessions,
+		      "rooms", (json_int_t)rc.active, "participants", (json_int_t)rc.participants,
+		      "uptime_s", (json_int_t)mr_appliance_uptime(a));
+	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+	json_decref(e);
+	if (text == NULL)
+		return;
+	argv[0] = "HSET";
+	argv[1] = MR_CLUSTER_KEY;
+	argv[2] = st->node;
+	argv[3] = text;
+	for (unsigned int i = 0; i < 4; i++)
+		len[i] = strlen(argv[i]);
+	mr_state_aux(st, 4, argv, len);
+	free(text);
+	argv[0] = "HGETALL";
+	len[0] = 7;
+	(void)redisAsyncCommandArgv(st->ac, on_cluster, NULL, 2, argv, len);
+}
+
+json_t *
+mr_state_cluster_json(const struct mr_state *st)
+{
+	uint64_t now = wall_ms();
+	const char *node;
+	json_t *nodes = json_array(), *e;
+
+	if (st != NULL && st->cluster != NULL) {
+		json_object_foreach(st->cluster, node, e) {
+			json_t *c = json_deep_copy(e);
+			json_int_t up = json_integer_value(json_object_get(e, "updated_ms"));
+			int64_t age = up > 0 ? (int64_t)now - (int64_t)up : -1;
+
+			if (c == NULL)
+				continue;
+			json_object_set_new(c, "age_ms", age >= 0 ? json_integer(age) : json_null());
+			json_object_set_new(c, "alive", json_boolean(age >= 0 &&
+								     age <= MR_CLUSTER_ALIVE_MS));
+			json_object_set_new(c, "self", json_boolean(strcmp(node, st->node) == 0));
+			json_array_append_new(nodes, c);
+		}
+	}
+	return json_pack("{s:s?,s:o,s:o}", "self", st != NULL ? st->node : NULL,
+			 "read_ms", st != NULL && st->cluster_read_ms ?
+			 json_integer((json_int_t)st->cluster_read_ms) : json_null(),
+			 "nodes", nodes);
+}
+
+static int
+mr_route_cluster(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	(void)r;
+	if (a->state == NULL)
+		return mr_json_err(out, 503, "cluster: needs the state store (state.redis; "
+				   "docs/OPERATIONS.md \"Cluster registry\")");
+	*out = mr_state_cluster_json(a->state);
+	return 200;
+}
+
+static struct mr_http_route mr_cluster_route = {
+	.path = "/v1/cluster", .match = MR_ROUTE_EXACT, .name = "/v1/cluster",
+	.methods = MR_HTTP_GET, .handler = mr_route_cluster,
+};
+MR_HTTP_ROUTE(mr_cluster_route)
+
 void
 mr_state_tick(struct mr_state *st, uint64_t now)
 {
@@ -687,6 +827,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 	if (st->ac == NULL && now >= st->retry_tsc)
 		mr_state_connect(st);
 	mr_state_ha_tick(st, now);
+	mr_state_cluster_tick(st, now);
 	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
 		struct timespec ts;
 		char ms[32], ttl[16];
@@ -926,7 +1067,8 @@ mr_state_restore(struct mr_state *st)
 
 /* ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") ---- */
 
-static const char *const mr_state_ha_name[] = { "single", "standby", "loading", "active" };
+static const char *const mr_state_ha_name[4] = { "single", "standby", "loading",
+						  "active" };
 
 /* The workers' flag (struct mr_dp standby). Relaxed: it guards no data (dp.h). */
 static void
@@ -1345,6 +1487,14 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		snprintf(st->node, sizeof(st->node), "%s", conf->node);
 	else if (gethostname(st->node, sizeof(st->node)) < 0 || st->node[0] == '\0')
 		snprintf(st->node, sizeof(st->node), "mrelay");
+	if (conf->api_url[0] != '\0') {
+		snprintf(st->api_url, sizeof(st->api_url), "%s", conf->api_url);
+	} else {
+		char ep[64];
+
+		snprintf(st->api_url, sizeof(st->api_url), "http://%s",
+			 mr_ep_fmt(&a->cfg->api_listen, ep, sizeof(ep), 1));
+	}
 	st->node[sizeof(st->node) - 1] = '\0';
 	st->ha = conf->role == MR_STATE_SINGLE ? HA_SINGLE : HA_STANDBY;
 	st->hb_period_tsc = rte_get_tsc_hz() / 1000 * conf->heartbeat_ms;
@@ -1369,6 +1519,7 @@ mr_state_free(struct mr_state *st)
 		mr_api_watch(st->a->api, -1, mr_state_readable, st);
 		redisAsyncFree(ac);
 	}
+	json_decref(st->cluster);
 	free(st->q);
 	free(st->digest);
 	if (st->resp != NULL)

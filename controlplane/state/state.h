@@ -62,6 +62,10 @@ int mr_state_silent(const struct mr_state *st);
  * service's objects (standby, or loading them at a takeover): the API answers 503. */
 int mr_state_refusal(void *st, char *msg, size_t len);
 
+/* GET /v1/cluster: {"self": node, "read_ms", "nodes": [entry + age_ms, alive, self]}, the
+ * registry as last read from Redis (docs/OPERATIONS.md "Cluster registry"); a new
+ * reference. */
+json_t *mr_state_cluster_json(const struct mr_state *st);
 /* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
 json_t *mr_state_json(const struct mr_state *st);
 void mr_state_metrics(const struct mr_state *st, FILE *f);

@@ -696,3 +696,52 @@ def test_redis_active_fenced(env):
 	finally:
 		d.kill()
 		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms", lock)
+
+
+# ---- the cluster registry (docs/OPERATIONS.md "Cluster registry") --------------------------
+
+def test_redis_cluster_registry(env):
+	"""Two appliances on one Redis, each its own identity, register every second: GET
+	/v1/cluster on either lists both, alive, with their API URLs (given, or the default
+	http://<api.listen>), roles and loads (a session created on one shows there); a node that
+	dies shows as not alive after 3 s; without the state store the route is a 503."""
+	st, b, _ = env.main.api("GET", "/v1/cluster")
+	eq(st, 503, f"GET /v1/cluster without the state store: {b}")
+	port, _ = _redis()
+	x = env.new_daemon("clux", addr4=RELAY4_B, addr6=RELAY6_B)
+	with open(x.conf, "a") as f:
+		f.write(_state_conf("clu-x", port, '\tnode = "node-x";\n'
+				    '\tapi_url = "http://198.18.0.250:8080";\n'))
+	env.start_daemon(x)
+	y = env.new_daemon("cluy", addr4=RELAY4_B, addr6=RELAY6_B)
+	with open(y.conf, "a") as f:
+		f.write(_state_conf("clu-y", port, '\tnode = "node-y";\n'))
+	env.start_daemon(y, beside=(x,))
+	try:
+		y.create([{}, {}])
+
+		def both():
+			c = x.ok("GET", "/v1/cluster", want=200)
+			n = {e["node"]: e for e in c["nodes"]}
+			ok = (n.get("node-x", {}).get("alive") and n.get("node-y", {}).get("alive") and
+			      n["node-y"]["sessions"] == 1)
+			return ok and (c, n)
+		c, n = h.wait_for(both, 10, what="both nodes in the registry, y with its session")
+		eq(c["self"], "node-x", "self")
+		eq((n["node-x"]["api_url"], n["node-x"]["identity"], n["node-x"]["self"],
+		    n["node-x"]["role"]),
+		   ("http://198.18.0.250:8080", "clu-x", True, "single"), f"x's entry {n['node-x']}")
+		eq((n["node-y"]["api_url"], n["node-y"]["identity"], n["node-y"]["self"]),
+		   (f"http://127.0.0.1:{y.api_port}", "clu-y", False), f"y's entry {n['node-y']}")
+		check(n["node-y"]["max_sessions"] > 0 and n["node-y"]["age_ms"] >= 0,
+		      f"y's entry {n['node-y']}")
+		y.kill()
+		h.wait_for(lambda: not {e["node"]: e for e in x.ok("GET", "/v1/cluster")["nodes"]}
+			   ["node-y"]["alive"], 10, what="y to show as gone")
+	finally:
+		for d in (x, y):
+			if d.alive():
+				d.stop()
+		_rcli("DEL", "mrelay:cluster:nodes", "mrelay:clu-x:sessions", "mrelay:clu-y:sessions",
+		      "mrelay:clu-x:rooms", "mrelay:clu-y:rooms", "mrelay:clu-x:heartbeat",
+		      "mrelay:clu-y:heartbeat")
