@@ -737,6 +737,7 @@ mr_state_cluster_tick(struct mr_state *st, uint64_t now)
 	struct mr_rooms_counts rc;
 	const char *argv[4];
 	size_t len[4];
+	unsigned int i;
 	char *text;
 	json_t *e;
 
@@ -763,7 +764,7 @@ mr_state_cluster_tick(struct mr_state *st, uint64_t now)
 	argv[1] = MR_CLUSTER_KEY;
 	argv[2] = st->node;
 	argv[3] = text;
-	for (unsigned int i = 0; i < 4; i++)
+	for (i = 0; i < 4; i++)
 		len[i] = strlen(argv[i]);
 	mr_state_aux(st, 4, argv, len);
 	free(text);
