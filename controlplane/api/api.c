@@ -535,7 +535,16 @@ reply_handler(struct mr_api *api, struct MHD_Connection *conn, const struct mr_h
 			status = 500;
 		return reply_internal(conn, (unsigned int)status);
 	}
-	if (status == 201 && rt->location != NULL) {
+	if (status == 307) {
+		/* A creation placed on another appliance (state.h mr_state_redirect); copied:
+		 * reply_json frees the body before the header is written. */
+		const char *l = json_string_value(json_object_get(body, "location"));
+
+		if (l != NULL && strlen(l) < sizeof(location)) {
+			snprintf(location, sizeof(location), "%s", l);
+			loc = location;
+		}
+	} else if (status == 201 && rt->location != NULL) {
 		const struct mr_http_route *bad;
 
 		id = json_object_get(body, "id");

@@ -1558,7 +1558,7 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"redis", "identity", "password", "queue", "restore", "restore_timeout", "role",
-		"node", "heartbeat_ms", "takeover_ms", "api_url", NULL
+		"node", "heartbeat_ms", "takeover_ms", "api_url", "placement", NULL
 	};
 	struct mr_state_conf *st = &cfg->state;
 	config_setting_t *g, *s;
@@ -1603,6 +1603,14 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 			return cfg_err(x, s, "'%.64s': must be an http:// or https:// URL of at most "
 				       "%zu characters", v, sizeof(st->api_url) - 1);
 		snprintf(st->api_url, sizeof(st->api_url), "%s", v);
+	}
+	ret = get_string(x, g, "placement", 0, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (v != NULL) {
+		if (strcmp(v, "local") != 0 && strcmp(v, "least_loaded") != 0)
+			return cfg_err(x, s, "'%.32s': must be \"local\" or \"least_loaded\"", v);
+		st->placement_least_loaded = strcmp(v, "least_loaded") == 0;
 	}
 	ret = get_uint_range(x, g, "queue", 16, 10000000, &st->queue);
 	if (ret == 0) {

@@ -115,6 +115,8 @@ struct mr_state_conf {
 	unsigned int takeover_ms;	/* default 500 */
 	char api_url[128];		/* where this appliance's REST API is reached, for the
 					 * cluster registry; default http://<api.listen> */
+	int placement_least_loaded;	/* state.placement "least_loaded": POST /v1/sessions and
+					 * /v1/rooms are redirected to the least loaded node */
 };
 
 /* state.role */

@@ -18,6 +18,7 @@
 #include "rooms.h"
 #include "rooms_priv.h"
 #include "router.h"
+#include "state.h"
 
 static int
 mr_method_err(const char *method, const char *path, const char *allow, json_t **out)
@@ -332,6 +333,14 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 static int
 mr_route_rooms(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
 {
+	/* A new room (state.placement least_loaded) may go to a less loaded appliance; its
+	 * participants then join it there. */
+	if (r->method == MR_HTTP_POST && r->rest[0] == '\0') {
+		const char *there = mr_state_place(a->state);
+
+		if (there != NULL)
+			return mr_state_redirect(out, there, "/v1/rooms");
+	}
 	return mr_http_rooms(a, r->method_name, r->rest, r->body, r->len, out);
 }
 

@@ -1157,9 +1157,15 @@ mr_route_sessions(struct mr_appliance *a, const struct mr_http_req *r, json_t **
 	struct mr_session_req req;
 	char err[256];
 
+	const char *there;
+	int rc;
+
 	if (r->method == MR_HTTP_GET)
 		return mr_http_session_list(a, r->cursor, r->limit, out);
-	int rc;
+	/* state.placement least_loaded: another appliance may carry it better. */
+	there = mr_state_place(a->state);
+	if (there != NULL)
+		return mr_state_redirect(out, there, "/v1/sessions");
 
 	if (mr_parse_session_create(r->body, r->len, &req, err, sizeof(err)) < 0)
 		rc = mr_err(out, 400, "%s", err);

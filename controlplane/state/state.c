@@ -801,6 +801,72 @@ mr_state_cluster_json(const struct mr_state *st)
 			 "nodes", nodes);
 }
 
+/* sessions + participants: what a node carries, for placement. */
+static uint64_t
+node_load(const json_t *e)
+{
+	return (uint64_t)json_integer_value(json_object_get(e, "sessions")) +
+		(uint64_t)json_integer_value(json_object_get(e, "participants"));
+}
+
+const char *
+mr_state_place(const struct mr_state *st)
+{
+	struct mr_appliance *a;
+	struct mr_sessions_counts sc;
+	struct mr_rooms_counts rc;
+	const json_t *e, *best = NULL;
+	uint64_t now, mine, bl = 0;
+	double mine_f, best_f = 0;
+	const char *node;
+
+	if (st == NULL || !st->conf->placement_least_loaded || st->cluster == NULL)
+		return NULL;
+	a = st->a;
+	mr_sessions_counts(a->sess, &sc);
+	memset(&rc, 0, sizeof(rc));
+	if (a->rooms != NULL)
+		mr_rooms_counts(a->rooms, &rc);
+	mine = sc.active + rc.participants;
+	mine_f = (double)mine / (a->cfg->max_sessions ? a->cfg->max_sessions : 1);
+	now = wall_ms();
+	json_object_foreach((json_t *)st->cluster, node, e) {
+		json_int_t up = json_integer_value(json_object_get(e, "updated_ms"));
+		json_int_t m = json_integer_value(json_object_get(e, "max_sessions"));
+		const char *role = json_string_value(json_object_get(e, "role"));
+		uint64_t l = node_load(e);
+		double f = m > 0 ? (double)l / (double)m : 0;
+
+		if (strcmp(node, st->node) == 0 || up <= 0 ||
+		    now - (uint64_t)up > MR_CLUSTER_ALIVE_MS || m <= 0 ||
+		    json_string_value(json_object_get(e, "api_url")) == NULL ||
+		    (role != NULL && (strcmp(role, "standby") == 0 || strcmp(role, "loading") == 0)))
+			continue;
+		/* Loads compared as fractions of each node's capacity. */
+		if (f < mine_f && (best == NULL || f < best_f)) {
+			best = e;
+			best_f = f;
+			bl = l;
+		}
+	}
+	/* At least two objects fewer: two nodes about as loaded do not send requests to and fro
+	 * on a reading up to a second old. */
+	if (best == NULL || bl + 2 > mine)
+		return NULL;
+	return json_string_value(json_object_get(best, "api_url"));
+}
+
+int
+mr_state_redirect(json_t **out, const char *url, const char *path)
+{
+	char loc[256];
+
+	snprintf(loc, sizeof(loc), "%s%s", url, path);
+	*out = json_pack("{s:s,s:s}", "error", "placement: created on the least loaded appliance "
+			 "(follow Location)", "location", loc);
+	return 307;
+}
+
 static int
 mr_route_cluster(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
 {

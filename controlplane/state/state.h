@@ -66,6 +66,14 @@ int mr_state_refusal(void *st, char *msg, size_t len);
  * registry as last read from Redis (docs/OPERATIONS.md "Cluster registry"); a new
  * reference. */
 json_t *mr_state_cluster_json(const struct mr_state *st);
+/* Placement (state.placement "least_loaded"): the API URL of the alive node that carries the
+ * fewest sessions and participants for its capacity, when it carries at least two fewer than
+ * this one; NULL: here (placement local, no registry read yet, or this node is the least
+ * loaded). Valid until the next registry reading. */
+const char *mr_state_place(const struct mr_state *st);
+/* A 307 answer to a creation placed elsewhere: body {"error", "location"}, the location the
+ * HTTP layer puts in the Location header. Returns 307. */
+int mr_state_redirect(json_t **out, const char *url, const char *path);
 /* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
 json_t *mr_state_json(const struct mr_state *st);
 void mr_state_metrics(const struct mr_state *st, FILE *f);

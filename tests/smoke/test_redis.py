@@ -703,44 +703,63 @@ def test_redis_active_fenced(env):
 def test_redis_cluster_registry(env):
 	"""Two appliances on one Redis, each its own identity, register every second: GET
 	/v1/cluster on either lists both, alive, with their API URLs (given, or the default
-	http://<api.listen>), roles and loads (a session created on one shows there); a node that
-	dies shows as not alive after 3 s; without the state store the route is a 503."""
+	http://<api.listen>), roles and loads (a session created on one shows there). x places by
+	load (state.placement least_loaded): carrying 4 sessions to y's 0, it answers POST
+	/v1/sessions and POST /v1/rooms with 307 and y's URL, where they are then created; a node
+	that dies shows as not alive after 3 s; without the state store the route is a 503."""
 	st, b, _ = env.main.api("GET", "/v1/cluster")
 	eq(st, 503, f"GET /v1/cluster without the state store: {b}")
 	port, _ = _redis()
 	x = env.new_daemon("clux", addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(x.conf, "a") as f:
 		f.write(_state_conf("clu-x", port, '\tnode = "node-x";\n'
-				    '\tapi_url = "http://198.18.0.250:8080";\n'))
+				    '\tapi_url = "http://198.18.0.250:8080";\n'
+				    '\tplacement = "least_loaded";\n'))
 	env.start_daemon(x)
-	y = env.new_daemon("cluy", addr4=RELAY4_B, addr6=RELAY6_B)
-	with open(y.conf, "a") as f:
-		f.write(_state_conf("clu-y", port, '\tnode = "node-y";\n'))
-	env.start_daemon(y, beside=(x,))
+	y = None
 	try:
-		y.create([{}, {}])
+		# Alone in the registry, x creates here.
+		for _ in range(4):
+			x.create([{}, {}])
+		y = env.new_daemon("cluy", addr4=RELAY4_B, addr6=RELAY6_B)
+		with open(y.conf, "a") as f:
+			f.write(_state_conf("clu-y", port, '\tnode = "node-y";\n'))
+		env.start_daemon(y, beside=(x,))
 
 		def both():
 			c = x.ok("GET", "/v1/cluster", want=200)
 			n = {e["node"]: e for e in c["nodes"]}
 			ok = (n.get("node-x", {}).get("alive") and n.get("node-y", {}).get("alive") and
-			      n["node-y"]["sessions"] == 1)
+			      n["node-x"]["sessions"] == 4)
 			return ok and (c, n)
-		c, n = h.wait_for(both, 10, what="both nodes in the registry, y with its session")
+		c, n = h.wait_for(both, 10, what="both nodes in the registry, x with its sessions")
 		eq(c["self"], "node-x", "self")
 		eq((n["node-x"]["api_url"], n["node-x"]["identity"], n["node-x"]["self"],
 		    n["node-x"]["role"]),
 		   ("http://198.18.0.250:8080", "clu-x", True, "single"), f"x's entry {n['node-x']}")
+		y_url = f"http://127.0.0.1:{y.api_port}"
 		eq((n["node-y"]["api_url"], n["node-y"]["identity"], n["node-y"]["self"]),
-		   (f"http://127.0.0.1:{y.api_port}", "clu-y", False), f"y's entry {n['node-y']}")
+		   (y_url, "clu-y", False), f"y's entry {n['node-y']}")
 		check(n["node-y"]["max_sessions"] > 0 and n["node-y"]["age_ms"] >= 0,
 		      f"y's entry {n['node-y']}")
+		# Placement: x sends creations to y, which carries less.
+		for path, body in (("/v1/sessions", {"legs": [{}, {}]}), ("/v1/rooms", {"name": "p"})):
+			st, b, hd = x.api("POST", path, body)
+			eq(st, 307, f"POST {path} on the loaded x: {b}")
+			loc = {k.lower(): v for k, v in hd.items()}.get("location")
+			eq(loc, y_url + path, f"the Location of POST {path}: {b}")
+			st, b, _ = y.api("POST", path, body)
+			eq(st, 201, f"POST {path} where it was sent: {b}")
+		eq(y.ok("GET", "/v1/health", want=200)["sessions"], 1, "the session on y")
 		y.kill()
 		h.wait_for(lambda: not {e["node"]: e for e in x.ok("GET", "/v1/cluster")["nodes"]}
 			   ["node-y"]["alive"], 10, what="y to show as gone")
+		# y gone: x creates here again.
+		st, b, _ = x.api("POST", "/v1/sessions", {"legs": [{}, {}]})
+		eq(st, 201, f"POST /v1/sessions on x once y is gone: {b}")
 	finally:
 		for d in (x, y):
-			if d.alive():
+			if d is not None and d.alive():
 				d.stop()
 		_rcli("DEL", "mrelay:cluster:nodes", "mrelay:clu-x:sessions", "mrelay:clu-y:sessions",
 		      "mrelay:clu-x:rooms", "mrelay:clu-y:rooms", "mrelay:clu-x:heartbeat",

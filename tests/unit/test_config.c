@@ -754,6 +754,8 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:6: state.node:", "only letters, digits" },
 		{ MINIMAL ST_A "heartbeat_ms = 5; };\n",
 		  "bad.conf:6: state.heartbeat_ms:", "between 10 and 10000" },
+		{ MINIMAL ST_A "placement = \"random\"; };\n",
+		  "bad.conf:6: state.placement:", "must be \"local\" or \"least_loaded\"" },
 		{ MINIMAL ST_A "api_url = \"ftp://x\"; };\n",
 		  "bad.conf:6: state.api_url:", "must be an http:// or https:// URL" },
 		{ MINIMAL ST_A "api_url = \"http://a b\"; };\n",
