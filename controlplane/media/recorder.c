@@ -456,8 +456,10 @@ rec_begin(struct mr_recorder *r, const struct rec_target *t, struct mr_rec **rec
 	if (t->session != NULL) {
 		s = mr_sessions_live(a->sess, t->session);
 		if (s == NULL) {
-			snprintf(err, errlen, "session: no such active session '%.20s'",
-				 t->session);
+			char buf[REC_ECHO];
+
+			snprintf(err, errlen, "session: no such active session '%s'",
+				 mr_json_echo(t->session, buf, sizeof(buf)));
 			return 404;
 		}
 		for (i = 0; i < 2; i++)
