@@ -300,6 +300,9 @@ mr_route_splay(struct mr_appliance *a, const struct mr_http_req *r, json_t **out
 				   mr_json_echo(r->rest, buf, sizeof(buf)));
 	memcpy(sid, q, n);
 	sid[n] = '\0';
+	if (strspn(sid, "0123456789abcdefABCDEF") != n)
+		return mr_json_err(out, 404, "no such session: %s",
+				   mr_json_echo(sid, buf, sizeof(buf)));
 	if (sl[10] == '/')
 		pid = sl + 11;
 	if (a->msgs == NULL)
