@@ -1580,6 +1580,16 @@ mr_state_free(struct mr_state *st)
 	if (st->ac != NULL) {
 		redisAsyncContext *ac = st->ac;
 
+		if (st->link == LINK_UP) {
+			/* A node that stops leaves the cluster registry, so that no placement
+			 * sends requests to it meanwhile: best effort, one non-blocking write
+			 * (a killed node shows as gone after MR_CLUSTER_ALIVE_MS instead). */
+			const char *argv[3] = { "HDEL", MR_CLUSTER_KEY, st->node };
+			size_t len[3] = { 4, strlen(MR_CLUSTER_KEY), strlen(st->node) };
+
+			if (redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, len) == REDIS_OK)
+				redisAsyncHandleWrite(ac);
+		}
 		/* Its callbacks run from here: nothing of st must be used by them after. */
 		st->ac = NULL;
 		ac->onDisconnect = NULL;

@@ -706,7 +706,8 @@ def test_redis_cluster_registry(env):
 	http://<api.listen>), roles and loads (a session created on one shows there). x places by
 	load (state.placement least_loaded): carrying 4 sessions to y's 0, it answers POST
 	/v1/sessions and POST /v1/rooms with 307 and y's URL, where they are then created; a node
-	that dies shows as not alive after 3 s; without the state store the route is a 503."""
+	that dies shows as not alive after 3 s, one that stops leaves the registry; without the
+	state store the route is a 503."""
 	st, b, _ = env.main.api("GET", "/v1/cluster")
 	eq(st, 503, f"GET /v1/cluster without the state store: {b}")
 	port, _ = _redis()
@@ -718,6 +719,11 @@ def test_redis_cluster_registry(env):
 	env.start_daemon(x)
 	y = None
 	try:
+		# The earlier tests' daemons (stopped just now) registered too, and stay alive in
+		# the registry for 3 s: start from x alone.
+		_rcli("DEL", "mrelay:cluster:nodes")
+		h.wait_for(lambda: [e["node"] for e in x.ok("GET", "/v1/cluster")["nodes"]] ==
+			   ["node-x"], 10, what="x alone in the registry")
 		# Alone in the registry, x creates here.
 		for _ in range(4):
 			x.create([{}, {}])
@@ -751,12 +757,17 @@ def test_redis_cluster_registry(env):
 			st, b, _ = y.api("POST", path, body)
 			eq(st, 201, f"POST {path} where it was sent: {b}")
 		eq(y.ok("GET", "/v1/health", want=200)["sessions"], 1, "the session on y")
-		y.kill()
+		# Killed: its entry stays, and shows as not alive after 3 s.
+		y.stop(signal.SIGKILL)
 		h.wait_for(lambda: not {e["node"]: e for e in x.ok("GET", "/v1/cluster")["nodes"]}
 			   ["node-y"]["alive"], 10, what="y to show as gone")
 		# y gone: x creates here again.
 		st, b, _ = x.api("POST", "/v1/sessions", {"legs": [{}, {}]})
 		eq(st, 201, f"POST /v1/sessions on x once y is gone: {b}")
+		# A node that stops cleanly leaves the registry at once.
+		x.stop()
+		eq(_rcli("HEXISTS", "mrelay:cluster:nodes", "node-x"), "0",
+		   "x's entry after it stopped")
 	finally:
 		for d in (x, y):
 			if d is not None and d.alive():
