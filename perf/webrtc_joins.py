@@ -46,7 +46,7 @@ def pct(xs, p):
 	return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-async def joins(env, d, room, lis, ls, n):
+async def joins(env, d, room, ls, n):
 	out = []
 	for i in range(n):
 		c = wc.Client(d.api_port, room, f"j{i}", env.host.udp(h.NS_V4[1], env.ports(1)))
@@ -84,16 +84,10 @@ def main():
 		env.topo.setup()
 		d = tw.webrtc_daemon(env)
 		room = tw.create_room(d)
-		lis = tr.create_part(d, room, "plain")
-		d.ok("POST", f"/v1/rooms/{room}/participants/{lis['id']}/streams",
-		     {"ssrc": 0x9A1, "kind": "audio", "pt": wc.PT})
 		ls = env.host.udp(h.NS_V4[0], env.ports(1))
-		for i in range(5):
-			ls.sendto(h.rtp(i, 0x9A1, pt=wc.PT, payload=b"hello"), h.parse_ep(lis["local"]))
-		h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{lis['id']}")
-			   .get("remote") is not None, 5, what="the plain participant to latch")
+		wc.plain_listener(d, room, ls)
 		t0 = time.monotonic()
-		res = asyncio.run(joins(env, d, room, lis, ls, args.n))
+		res = asyncio.run(joins(env, d, room, ls, args.n))
 		wall = time.monotonic() - t0
 		w = d.stats().get("webrtc", {})
 		print(f"{args.n} joins one at a time in {wall:.2f} s: {args.n / wall:.1f} joins/s; "

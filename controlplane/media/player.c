@@ -9,6 +9,9 @@
 #include <rte_byteorder.h>
 #include <rte_mbuf.h>
 
+#include "appliance.h"
+#include "cmd.h"
+#include "cmdq.h"
 #include "g711.h"
 #include "json_req.h"
 #include "messages.h"
@@ -162,6 +165,32 @@ mr_player_advance(struct mr_player *p)
 {
 	p->samples += p->au->pkt[p->next].samples;
 	p->next++;
+}
+
+void
+mr_player_send_due(struct mr_player *p, uint64_t now, uint64_t hz, struct mr_appliance *a,
+		   unsigned int w, const struct mr_cmd *tmpl)
+{
+	struct rte_mbuf *m;
+	struct mr_cmd c;
+
+	while (mr_player_due(p, now, hz)) {
+		m = mr_player_packet(p, a->mp);
+		if (m == NULL) {
+			p->drop_no_mbuf++;
+		} else {
+			c = *tmpl;
+			c.arg = m;
+			/* Never waited on: a packet late is a packet lost. */
+			if (mr_cmdq_send(&a->cmdq, w, &c, 1, 0, NULL) < 0) {
+				rte_pktmbuf_free(m);
+				p->drop_ring_full++;
+			} else {
+				p->sent++;
+			}
+		}
+		mr_player_advance(p);
+	}
 }
 
 int

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+struct mr_appliance;
+struct mr_cmd;
 struct rte_mbuf;
 struct rte_mempool;
 struct mr_msg_audio;
@@ -35,6 +37,9 @@ struct mr_player {
 	uint64_t samples;		/* 48 kHz samples before packet next */
 	uint64_t start_tsc;
 	uint64_t decode_errors;		/* G.711: packets libopus refused (sent as concealment) */
+	uint64_t sent;			/* handed to the owner worker */
+	uint64_t drop_no_mbuf;		/* not sent: the packet pool was empty */
+	uint64_t drop_ring_full;	/* not sent: the owner's command ring was full */
 };
 
 /* "opus", "pcmu", "pcma" → codec (0), -1 for anything else. */
@@ -72,5 +77,10 @@ int mr_player_done(const struct mr_player *p, uint64_t now, uint64_t hz);
 struct rte_mbuf *mr_player_packet(struct mr_player *p, struct rte_mempool *mp);
 /* On to the next packet (sent or not: a packet late is a packet lost). */
 void mr_player_advance(struct mr_player *p);
+/* Every packet due at now (hz: TSC cycles a second): built from a's packet pool and handed to
+ * worker w as a copy of command tmpl (type and object set by the caller; arg: the packet),
+ * never waited on. Counted in sent, drop_no_mbuf, drop_ring_full. */
+void mr_player_send_due(struct mr_player *p, uint64_t now, uint64_t hz, struct mr_appliance *a,
+			unsigned int w, const struct mr_cmd *tmpl);
 
 #endif

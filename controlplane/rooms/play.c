@@ -26,10 +26,8 @@
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
-#include <rte_mbuf.h>
 
 #include "appliance.h"
-#include "cmdq.h"
 #include "messages.h"
 #include "player.h"
 #include "rooms.h"
@@ -53,10 +51,10 @@ play_json(const struct mr_cp_play *pl)
 			 "id", mr_room_idj(pl->id), "room", mr_room_idj(pl->room->id),
 			 "message", pl->msg, "state", play_state_name[pl->state],
 			 "ssrc", (json_int_t)pl->pr.ssrc, "pt", pl->pr.pt,
-			 "packets", (json_int_t)pl->pr.packets, "sent", (json_int_t)pl->sent,
+			 "packets", (json_int_t)pl->pr.packets, "sent", (json_int_t)pl->pr.sent,
 			 "copies", (json_int_t)copies,
-			 "dropped_no_mbuf", (json_int_t)pl->drop_no_mbuf,
-			 "dropped_ring_full", (json_int_t)pl->drop_ring_full,
+			 "dropped_no_mbuf", (json_int_t)pl->pr.drop_no_mbuf,
+			 "dropped_ring_full", (json_int_t)pl->pr.drop_ring_full,
 			 "duration_ms", (json_int_t)pl->duration_ms,
 			 "started", (json_int_t)pl->started,
 			 "ended", pl->ended ? json_integer(pl->ended) : json_null());
@@ -86,7 +84,7 @@ play_end(struct mr_rooms *rs, struct mr_cp_play *pl, enum mr_play_state why, int
 						    "message_ended", "playback",
 						    mr_room_idj(pl->id), "message", pl->msg,
 						    "reason", why == PLAY_ENDED ? "done" : "stopped",
-						    "sent", (json_int_t)pl->sent,
+						    "sent", (json_int_t)pl->pr.sent,
 						    "ssrc", (json_int_t)pl->pr.ssrc));
 }
 
@@ -304,28 +302,12 @@ static int
 play_run(struct mr_rooms *rs, struct mr_cp_play *pl, uint64_t now, uint64_t hz)
 {
 	struct mr_cp_room *r = pl->room;
-	struct rte_mbuf *m;
 	struct mr_cmd c;
 
-	while (mr_player_due(&pl->pr, now, hz)) {
-		m = mr_player_packet(&pl->pr, rs->a->mp);
-		if (m == NULL) {
-			pl->drop_no_mbuf++;
-		} else {
-			memset(&c, 0, sizeof(c));
-			c.type = MR_CMD_PLAY_PKT;
-			c.obj = pl->st->dp;
-			c.arg = m;
-			/* Never waited on: a packet late is a packet lost. */
-			if (mr_cmdq_send(&rs->a->cmdq, r->owner, &c, 1, 0, NULL) < 0) {
-				rte_pktmbuf_free(m);
-				pl->drop_ring_full++;
-			} else {
-				pl->sent++;
-			}
-		}
-		mr_player_advance(&pl->pr);
-	}
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_PLAY_PKT;
+	c.obj = pl->st->dp;
+	mr_player_send_due(&pl->pr, now, hz, rs->a, r->owner, &c);
 	if (!mr_player_done(&pl->pr, now, hz))
 		return 0;
 	play_end(rs, pl, PLAY_ENDED, 1);

@@ -120,10 +120,7 @@ struct mr_cp_play {
 	uint8_t state;			/* enum mr_play_state */
 	uint64_t duration_ms;
 	time_t started, ended;
-	/* counters */
-	uint64_t sent;			/* handed to the owner */
-	uint64_t drop_no_mbuf;		/* not sent: the packet pool was empty */
-	uint64_t drop_ring_full;	/* not sent: the owner's command ring was full */
+	/* counters (the others are the player's) */
 	uint64_t copies;		/* what its stream sent to subscribers, at the end */
 };
 

@@ -24,11 +24,9 @@
 #include <time.h>
 #include <jansson.h>
 #include <rte_cycles.h>
-#include <rte_mbuf.h>
 
 #include "appliance.h"
 #include "cmd.h"
-#include "cmdq.h"
 #include "json_req.h"
 #include "messages.h"
 #include "mr_log.h"
@@ -57,9 +55,6 @@ struct mr_splay {
 	char msg[MR_MSG_ID_LEN + 1];
 	uint64_t duration_ms;
 	time_t started, ended;
-	uint64_t sent;			/* handed to the owner */
-	uint64_t drop_no_mbuf;
-	uint64_t drop_ring_full;
 };
 
 TAILQ_HEAD(mr_splay_list, mr_splay);
@@ -80,9 +75,9 @@ splay_json(const struct mr_splay *p)
 			 "state", splay_state[p->state], "reason", splay_reason[p->state],
 			 "codec", mr_player_codec_name(p->pr.codec),
 			 "ssrc", (json_int_t)p->pr.ssrc, "pt", p->pr.pt,
-			 "packets", (json_int_t)p->pr.packets, "sent", (json_int_t)p->sent,
-			 "dropped_no_mbuf", (json_int_t)p->drop_no_mbuf,
-			 "dropped_ring_full", (json_int_t)p->drop_ring_full,
+			 "packets", (json_int_t)p->pr.packets, "sent", (json_int_t)p->pr.sent,
+			 "dropped_no_mbuf", (json_int_t)p->pr.drop_no_mbuf,
+			 "dropped_ring_full", (json_int_t)p->pr.drop_ring_full,
 			 "decode_errors", (json_int_t)p->pr.decode_errors,
 			 "duration_ms", (json_int_t)p->duration_ms,
 			 "started", (json_int_t)p->started,
@@ -219,33 +214,17 @@ static void
 splay_run(struct mr_appliance *a, struct mr_splay *p, uint64_t now, uint64_t hz)
 {
 	struct mr_dp_session *s = mr_sessions_live(a->sess, p->session);
-	struct rte_mbuf *m;
 	struct mr_cmd c;
 
 	if (s == NULL) {
 		splay_end(p, NULL, SPLAY_SESSION_ENDED);
 		return;
 	}
-	while (mr_player_due(&p->pr, now, hz)) {
-		m = mr_player_packet(&p->pr, a->mp);
-		if (m == NULL) {
-			p->drop_no_mbuf++;
-		} else {
-			memset(&c, 0, sizeof(c));
-			c.type = MR_CMD_LEG_PLAY_PKT;
-			c.s = s;
-			c.leg = p->leg;
-			c.arg = m;
-			/* Never waited on: a packet late is a packet lost. */
-			if (mr_cmdq_send(&a->cmdq, s->owner, &c, 1, 0, NULL) < 0) {
-				rte_pktmbuf_free(m);
-				p->drop_ring_full++;
-			} else {
-				p->sent++;
-			}
-		}
-		mr_player_advance(&p->pr);
-	}
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_LEG_PLAY_PKT;
+	c.s = s;
+	c.leg = p->leg;
+	mr_player_send_due(&p->pr, now, hz, a, s->owner, &c);
 	if (mr_player_done(&p->pr, now, hz))
 		splay_end(p, s, SPLAY_ENDED);
 }

@@ -262,6 +262,14 @@ def room_parts(d, room):
 	return {p["name"]: p for p in v["participants"]}
 
 
+def quit_all(*browsers):
+	"""Quit the browsers a test started (None: not started yet): left running, they would
+	starve the tests after it of CPU."""
+	for x in browsers:
+		if x is not None:
+			x.quit()
+
+
 def join_browsers(env, d, room, names, extra=None):
 	"""Chromiums on the demo page, joined to room; extra: {name: "&query"} for some."""
 	browsers = [start_browser(env.host.ns, n) for n in names]
@@ -488,10 +496,7 @@ def test_webrtc_ssrc_learned(env):
 		check(len(got) == 2 and set(got) <= set(out),
 		      f"bob's streams {got}, the SSRCs his browser sends {out}")
 	finally:
-		# Browsers left running would starve the tests after this one of CPU.
-		for x in (a, b):
-			if x is not None:
-				x.quit()
+		quit_all(a, b)
 		stop_clean(d)
 
 
@@ -524,9 +529,7 @@ def test_webrtc_mix_room(env):
 			check(m["frames_played"] > 0 and m["frames_encoded"] > 0,
 			      f"{name}: decoded and mixed for it: {m}")
 	finally:
-		for x in (a, b):
-			if x is not None:
-				x.quit()
+		quit_all(a, b)
 		stop_clean(d)
 
 
@@ -544,15 +547,9 @@ def test_webrtc_python_client(env):
 	d = webrtc_daemon(env)
 	try:
 		room = create_room(d)
-		lis = tr.create_part(d, room, "plain")
-		d.ok("POST", f"/v1/rooms/{room}/participants/{lis['id']}/streams",
-		     {"ssrc": 0x9A1, "kind": "audio", "pt": wc.PT})
 		pl, pc = env.ports(2)
 		ls = env.host.udp(h.NS_V4[0], pl)
-		for i in range(5):
-			ls.sendto(h.rtp(i, 0x9A1, pt=wc.PT, payload=b"hello"), h.parse_ep(lis["local"]))
-		h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{lis['id']}")
-			   .get("remote") is not None, 5, what="the plain participant to latch")
+		lis = wc.plain_listener(d, room, ls)
 		tr.run_async(_python_client(d, room, lis, ls, env.host.udp(h.NS_V4[1], pc)))
 	finally:
 		stop_clean(d)
@@ -574,10 +571,11 @@ async def _python_client(d, room, lis, ls, cs):
 		else:
 			raise h.SmokeError(f"the Python client's SRTP never reached the plain participant "
 					   f"({room_parts(d, room)})")
-		plain = h.rtp(100, 0x9A1, pt=wc.PT, payload=b"to the python client")
+		plain = h.rtp(100, wc.LISTENER_SSRC, pt=wc.PT, payload=b"to the python client")
 		for _ in range(20):
 			ls.sendto(plain, h.parse_ep(lis["local"]))
-			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1) if h.rtp_ssrc(x) == 0x9A1]
+			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1)
+			       if h.rtp_ssrc(x) == wc.LISTENER_SSRC]
 			if got:
 				eq(c.rx.unprotect(got[-1], 0), plain,
 				   "the plain participant's packet as the Python client decrypts it")

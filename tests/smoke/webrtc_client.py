@@ -25,10 +25,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from OpenSSL import SSL, crypto
 
+import harness as h
 import test_redis
+import test_rooms as tr
 
 MAGIC = 0x2112A442
 PT = 111
+LISTENER_SSRC = 0x9A1
 
 
 def _cert():
@@ -220,3 +223,16 @@ class Client:
 		if self.ws is not None:
 			await self.ws.close()
 			self.ws = None
+
+
+def plain_listener(d, room, sock):
+	"""A plain RTP participant of room publishing LISTENER_SSRC, latched to sock (a host
+	socket): what a Client sends comes out to it, decrypted. Its REST body."""
+	lis = tr.create_part(d, room, "plain")
+	d.ok("POST", f"/v1/rooms/{room}/participants/{lis['id']}/streams",
+	     {"ssrc": LISTENER_SSRC, "kind": "audio", "pt": PT})
+	for i in range(5):
+		sock.sendto(h.rtp(i, LISTENER_SSRC, pt=PT, payload=b"hello"), h.parse_ep(lis["local"]))
+	h.wait_for(lambda: d.ok("GET", f"/v1/rooms/{room}/participants/{lis['id']}")
+		   .get("remote") is not None, 5, what="the plain participant to latch")
+	return lis
