@@ -1165,7 +1165,10 @@ sig_event(void *arg, uint32_t room_id, uint32_t only, uint32_t except, json_t *e
 	if (r == NULL)
 		return;
 	type = json_string_value(json_object_get(ev, "type"));
-	if (type != NULL && strcmp(type, "participant_left") == 0) {
+	/* An event with "node" is about a participant of another appliance (a cluster room,
+	 * controlplane/rooms/span.c): its ids are that node's, never one of these. */
+	if (type != NULL && strcmp(type, "participant_left") == 0 &&
+	    json_object_get(ev, "node") == NULL) {
 		json_t *p = json_object_get(ev, "participant");
 
 		if (!json_is_string(p) ||

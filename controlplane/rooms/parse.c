@@ -142,7 +142,8 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 {
 	static const char *const known[] = { "name", "max_participants", "auto_subscribe",
 					     "auto_publish", "auto_publish_kind", "mode",
-					     "mix_payload_type", "mix_max_speakers", NULL };
+					     "mix_payload_type", "mix_max_speakers", "cluster",
+					     NULL };
 	json_t *o = mr_json_body_load(body, len, err, errlen), *v;
 	json_int_t i;
 	int rc = -EINVAL;
@@ -186,6 +187,17 @@ mr_parse_room_req(const char *body, size_t len, unsigned int max_participants,
 	}
 	if ((v = json_object_get(o, "name")) && get_name(v, "name", r->name, err, errlen))
 		goto decref_obj;
+	if ((v = json_object_get(o, "cluster")) &&
+	    get_bool(v, "cluster", &r->cluster, err, errlen))
+		goto decref_obj;
+	if (r->cluster && r->name[0] == '\0') {
+		err_set(err, errlen, "name: a cluster room is known by its name: give one");
+		goto decref_obj;
+	}
+	if (r->cluster && r->mix) {
+		err_set(err, errlen, "cluster: a mixing room does not span appliances");
+		goto decref_obj;
+	}
 	if ((v = json_object_get(o, "max_participants"))) {
 		if (get_range(v, "max_participants", 1, max_participants, &i, err, errlen))
 			goto decref_obj;

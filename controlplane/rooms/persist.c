@@ -5,7 +5,7 @@
  *
  *   {"v": 1, "id", "name", "max_participants", "auto_subscribe", "auto_publish",
  *    "auto_publish_kind", "mix", "mix_payload_type", "mix_max_speakers", "owner", "created",
- *    "next_part", "next_stream",
+ *    "next_part", "next_stream", ["cluster": true, a room across appliances],
  *    "participants": [{"id", "name", "token", "interface", "local": "ip:port",
  *                      "remote": "ip:port"|null, "mac": "xx:xx:xx:xx:xx:xx"|null,
  *                      "level_ext_id", "relay_ssrc", "created", "muted": [audio, video],
@@ -17,7 +17,8 @@
  * remote and mac are the latched remote (the room's participants latch from packets; the MAC
  * is the one the packets came from, a host or a gateway). WebRTC participants are not written:
  * their DTLS association does not survive a restart, the browser joins again. The keys make
- * the record sensitive.
+ * the record sensitive. A cluster room's links (span.c) are not written either: they are
+ * made again from Redis' entries of the room once the appliance runs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -142,7 +143,7 @@ mr_rooms_record(struct mr_rooms *rs, uint32_t id)
 	r->persist_digest = mr_room_digest(r);
 	parts = json_array();
 	TAILQ_FOREACH(p, &r->parts, link)
-		if (p->dp->ice == NULL)
+		if (p->dp->ice == NULL && !p->is_link)	/* links: made again (span.c) */
 			json_array_append_new(parts, mr_part_record(rs, p));
 	j = json_pack("{s:i,s:I,s:s,s:i,s:b,s:b,s:i,s:b,s:i,s:i,s:i,s:I,s:I,s:I,s:o}", "v", 1,
 		      "id", (json_int_t)r->id, "name", r->name,
@@ -153,6 +154,8 @@ mr_rooms_record(struct mr_rooms *rs, uint32_t id)
 		      "mix_max_speakers", (int)r->mix_max_speakers, "owner", (int)r->owner,
 		      "created", (json_int_t)r->created, "next_part", (json_int_t)r->next_part,
 		      "next_stream", (json_int_t)r->next_stream, "participants", parts);
+	if (j != NULL && r->cluster)
+		json_object_set_new(j, "cluster", json_true());
 	return j;
 }
 
@@ -392,6 +395,7 @@ mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen
 	req.auto_publish_kind = (uint8_t)kind;
 	req.mix = (uint8_t)mix;
 	req.mix_pt = (uint8_t)mix_pt;
+	req.cluster = json_is_true(json_object_get(rec, "cluster"));
 	/* A record from before mix_max_speakers: the configuration's, as for a new room. */
 	req.mix_max_speakers = json_object_get(rec, "mix_max_speakers") != NULL ?
 		(int)mix_k : -1;

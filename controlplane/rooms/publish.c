@@ -61,8 +61,11 @@ mr_room_sync(struct mr_rooms *rs, struct mr_cp_room *r)
 		TAILQ_FOREACH(st, &p->streams, link) {
 			struct mr_dp_sublist *nl;
 
+			/* A cluster room's link takes every stream of this node's own
+			 * participants and none of another link's: each node sends its
+			 * own streams to every other (span.c). */
 			for (i = 0; i < np; i++)
-				want[i] = r->auto_subscribe ||
+				want[i] = cps[i]->is_link ? !p->is_link : r->auto_subscribe ||
 					mr_room_part_subscribed(cps[i], st->id);
 			mr_sublist_fill(tmp, parts, want, np, p->dp);
 			if (mr_sublist_same(tmp, st->dp->subs))
@@ -84,7 +87,9 @@ map_entry:
 	if (!TAILQ_EMPTY(&r->plays)) {
 		struct mr_cp_play *pl;
 
-		memset(want, 1, np);
+		/* Not to links: a playback is heard on the node that plays it. */
+		for (i = 0; i < np; i++)
+			want[i] = !cps[i]->is_link;
 		TAILQ_FOREACH(pl, &r->plays, link) {
 			struct mr_dp_sublist *nl;
 
@@ -136,6 +141,10 @@ free_arrays:
 	r->dirty = rc != 0;
 	/* Called after every change of participants, streams and subscriptions. */
 	mr_room_persist(rs, r);
+	if (r->cluster) {
+		r->span_tsc = 0;	/* the other nodes learn of it at the next tick */
+		r->span_changed = 1;
+	}
 	return rc;
 }
 
@@ -199,6 +208,8 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	st->created = time(NULL);
 	st->mos = -1;
 	snprintf(st->codec, sizeof(st->codec), "%s", req->codec);
+	st->origin_part = req->origin_part;
+	snprintf(st->origin_name, sizeof(st->origin_name), "%s", req->origin_name);
 	st->dp->ssrc = req->ssrc;
 	st->dp->id = st->id;
 	st->dp->kind = req->kind;

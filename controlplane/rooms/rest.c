@@ -236,6 +236,19 @@ mr_http_rooms(struct mr_appliance *a, const char *method, const char *path, cons
 			if (mr_parse_room_req(body, len, rs->cfg->max_participants, &req, err,
 					      sizeof(err)) < 0)
 				return mr_err(out, 400, "%s", err);
+			if (req.cluster) {
+				/* One room of a name per node: a second creation is the
+				 * room this node has (span.c). */
+				if (rs->a->state == NULL)
+					return mr_err(out, 409, "cluster: needs the state store "
+						      "(state.redis; docs/API.md \"Rooms across "
+						      "appliances\")");
+				r = mr_room_span_find(rs, req.name);
+				if (r != NULL) {
+					*out = mr_room_json(rs, r, 0);
+					return 200;
+				}
+			}
 			rc = mr_room_create(rs, &req, NULL, &r, out);
 			if (rc != 201)
 				return rc;
@@ -337,7 +350,13 @@ mr_route_rooms(struct mr_appliance *a, const struct mr_http_req *r, json_t **out
 	 * participants then join it there. */
 	if (r->method == MR_HTTP_POST && r->rest[0] == '\0') {
 		const char *there = mr_state_place(a->state);
+		json_t *b = there != NULL && r->body != NULL ?
+			json_loadb(r->body, r->len, 0, NULL) : NULL;
 
+		/* Not a cluster room: it is made where its participants talk (span.c). */
+		if (json_is_true(json_object_get(b, "cluster")))
+			there = NULL;
+		json_decref(b);
 		if (there != NULL)
 			return mr_state_redirect(out, there, "/v1/rooms");
 	}

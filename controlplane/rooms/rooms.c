@@ -457,6 +457,10 @@ mr_room_emit(struct mr_rooms *rs, const struct mr_cp_room *r, uint32_t only, uin
 	json_object_set_new(ev, "room", mr_room_idj(r->id));
 	if (rs->cb != NULL)
 		rs->cb(rs->cb_arg, r->id, only, except, ev);
+	/* A cluster room's events of its own participants reach the other nodes' (span.c);
+	 * those that came from there (they name their "node") do not go back. */
+	if (r->cluster && only == 0 && json_object_get(ev, "node") == NULL)
+		mr_room_span_event(rs, r, ev);
 	json_decref(ev);
 }
 
@@ -676,6 +680,11 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
 	}
 	r->auto_subscribe = req->auto_subscribe != 0;
 	r->auto_publish = req->auto_publish != 0;
+	if (req->cluster && r->mix == NULL) {
+		r->cluster = 1;		/* its entry goes to Redis at the next tick (span.c) */
+		rs->n_cluster++;
+		rs->n.cluster_rooms++;
+	}
 	r->auto_publish_kind = req->auto_publish_kind;
 	/* The least loaded worker owns the whole room: every participant's endpoint, so that
 	 * fan-out reads no state another lcore writes (room_dp.h). */
@@ -728,7 +737,7 @@ mr_tokens_del(struct mr_rooms *rs, struct mr_cp_part *p)
 
 static const char *const mr_leave_name[] = {
 	[MR_LEAVE_LEFT] = "left", [MR_LEAVE_KICKED] = "kicked", [MR_LEAVE_TIMEOUT] = "timeout",
-	[MR_LEAVE_ROOM_DELETED] = "room_deleted",
+	[MR_LEAVE_ROOM_DELETED] = "room_deleted", [MR_LEAVE_NODE_LOST] = "node_lost",
 };
 
 /* Take a participant out of the model and the dataplane; its memory follows once the owner
@@ -751,6 +760,8 @@ mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leave_rea
 	rs->n.participants--;
 	r->n_dying++;
 	mr_tokens_del(rs, p);
+	if (p->is_link)
+		mr_room_span_part_gone(rs, p);
 	mr_speaker_forget(&r->spk, p->id);
 	mr_webrtc_part_gone(rs->a->webrtc, p->dp);
 	if (p->mix_slot != 0)
@@ -770,6 +781,8 @@ mr_room_delete(struct mr_rooms *rs, struct mr_cp_room *r)
 	uint32_t slot;
 
 	mr_room_plays_stop(rs, r);
+	if (r->cluster)
+		mr_room_span_gone(rs, r);
 	while ((p = TAILQ_FIRST(&r->parts)) != NULL)
 		mr_room_part_remove(rs, p, MR_LEAVE_ROOM_DELETED);
 	/* Its record leaves the state store: the write finds no room of that id. */

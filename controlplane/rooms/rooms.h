@@ -61,6 +61,7 @@ enum mr_leave_reason {
 	MR_LEAVE_KICKED,		/* DELETE .../participants/{p} */
 	MR_LEAVE_TIMEOUT,		/* its signaling connection timed out */
 	MR_LEAVE_ROOM_DELETED,		/* DELETE /v1/rooms/{room} */
+	MR_LEAVE_NODE_LOST,		/* a cluster room's link to a node that stopped (span.c) */
 };
 
 /* ---- request bodies (pure: validated here, no EAL needed) ---- */
@@ -77,6 +78,8 @@ struct mr_room_req {
 	uint8_t mix_pt;			/* "mix_payload_type", 0 = 111 */
 	int mix_max_speakers;		/* "mix_max_speakers" 0..64, -1 if absent (then
 					 * rooms.mix_max_speakers) */
+	int cluster;			/* "cluster": the room spans the appliances of the
+					 * state store (docs/API.md "Rooms across appliances") */
 };
 
 #define MR_ROOM_MIX_MAX_SPEAKERS 64	/* mix_max_speakers at most (media mix.h) */
@@ -98,6 +101,10 @@ struct mr_stream_req {
 	uint8_t pt;			/* 0..127, not 64..95 (RFC 5761 §4) */
 	uint32_t clock_rate;		/* Hz; 0 in the body = guessed (mr_rooms_guess_clock) */
 	char codec[MR_CODEC_LEN];
+	/* A cluster room's link (span.c): the participant on the other appliance whose stream
+	 * this is; 0 for everyone else's streams. */
+	uint32_t origin_part;
+	char origin_name[MR_ROOM_NAME_LEN];
 };
 
 /* A stream announced without its SSRC (a WebRTC offer's m-section without a=ssrc): published
@@ -220,6 +227,13 @@ struct mr_rooms_counts {
 	uint64_t learned;		/* WebRTC streams published when their SSRC was learned */
 	uint64_t learn_unmatched;	/* unknown SSRCs of such a participant that matched no
 					 * announced stream (neither mid nor payload type) */
+	/* Rooms across appliances (span.c) */
+	uint64_t cluster_rooms;		/* rooms with "cluster" now */
+	uint64_t links;			/* link participants now */
+	uint64_t span_reads;		/* readings of a room's entries applied */
+	uint64_t span_clashes;		/* remote streams not published: SSRC taken here */
+	uint64_t span_refused;		/* links or their streams this node could not create
+					 * (room full, ports, memory), and entries not understood */
 };
 
 /* After the endpoints (a->flows). NULL with rte_errno set on error. */
@@ -239,6 +253,12 @@ void mr_rooms_counts(const struct mr_rooms *rs, struct mr_rooms_counts *c);
 unsigned int mr_rooms_owned(const struct mr_rooms *rs, unsigned int w);
 /* The rooms' Prometheus series (bounded, see MR_ROOMS_METRICS_*), appended to f. */
 void mr_rooms_metrics(struct mr_rooms *rs, FILE *f);
+
+/* Rooms across appliances (span.c): Redis answered the reading of cluster room name's
+ * entries, {node: entry} (NULL: no answer); room is the local room it was asked for. */
+void mr_rooms_span_input(struct mr_rooms *rs, uint32_t room, const char *name, json_t *all);
+/* A message on cluster room name's channel (Redis pub/sub): {"node", ["event"]}. */
+void mr_rooms_span_message(struct mr_rooms *rs, const char *name, json_t *msg);
 
 /* Everything under /v1/rooms (registered as a route by rest.c; signaling.c uses it too).
  * method is "GET", "POST", "PATCH" or "DELETE"; path is the URL after "/v1/rooms" ("" or

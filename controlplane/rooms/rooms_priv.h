@@ -58,6 +58,9 @@ struct mr_cp_stream {
 	struct mr_dp_stream *dp;
 	char codec[MR_CODEC_LEN];
 	uint8_t autopub;		/* published from the dataplane's report */
+	uint8_t span_seen;		/* span.c: still in its node's entry */
+	uint32_t origin_part;		/* a link's stream: its participant there (span.c) */
+	char origin_name[MR_ROOM_NAME_LEN];
 	time_t created;
 	/* tick state */
 	uint32_t spk_pkts;		/* level_pkts at the last speaker look */
@@ -100,6 +103,16 @@ struct mr_cp_part {
 	struct mr_mix_part *mix;
 	uint32_t mix_slot;
 	uint64_t mix_del_seq;
+	/* A cluster room's link to another appliance (span.c): it publishes the streams of
+	 * that node's participants and receives this node's own participants' streams, from
+	 * and to the node's link of the room (link_remote, latched by command, MAC from the
+	 * neighbor slot link_nh, -1: none held). */
+	uint8_t is_link;
+	uint8_t link_seen;		/* in the last reading of the room's entries */
+	int link_nh;
+	struct mr_ep link_remote;
+	uint64_t link_cmd_ms;		/* when MR_CMD_PART_LATCH was last sent, 0 never */
+	char link_node[64];
 };
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);
@@ -157,6 +170,13 @@ struct mr_cp_room {
 	uint64_t mix_del_seq;		/* deleted: MR_MEDIA_DEL_ROOM's count, 0 = not sent */
 	struct mr_cp_play_list plays;	/* voice message playbacks (play.c) */
 	uint32_t n_plays, next_play;
+	/* "cluster": the room spans the appliances (span.c): its entry in Redis is written
+	 * and every node's read at span_tsc (0: at the next tick), one reading in flight at
+	 * most (span_sent_tsc). */
+	uint8_t cluster;
+	uint8_t span_inflight;
+	uint8_t span_changed;		/* changed here: the other nodes are told to read */
+	uint64_t span_tsc, span_sent_tsc;
 };
 
 struct mr_rooms {
@@ -179,6 +199,7 @@ struct mr_rooms {
 	uint32_t mix_gen;
 	unsigned int media_rooms[MR_MEDIA_MAX];
 	struct mr_cp_play_list plays_active;	/* playbacks playing, all rooms */
+	uint32_t n_cluster;		/* rooms with "cluster" (span.c) */
 };
 
 /* What the tick and the views need of a stream's quality, read once. */
@@ -258,6 +279,17 @@ void mr_room_part_remove(struct mr_rooms *rs, struct mr_cp_part *p, enum mr_leav
 
 /* rooms.c: a stream's memory, freed at once (the workers are stopped) */
 void mr_room_stream_free_now(struct mr_cp_stream *st);
+
+/* span.c: rooms across appliances (docs/ARCHITECTURE.md "Rooms across appliances") */
+struct mr_cp_room *mr_room_span_find(const struct mr_rooms *rs, const char *name);
+void mr_room_span_tick(struct mr_rooms *rs, uint64_t now_tsc);
+/* The room is deleted: its entry leaves Redis. */
+void mr_room_span_gone(struct mr_rooms *rs, struct mr_cp_room *r);
+/* An event of room r for everyone: to the other nodes when it is about one of this node's
+ * own participants. */
+void mr_room_span_event(struct mr_rooms *rs, const struct mr_cp_room *r, json_t *ev);
+/* A link participant is removed: its neighbor slot is given back. */
+void mr_room_span_part_gone(struct mr_rooms *rs, struct mr_cp_part *p);
 
 /* play.c: everything under /v1/rooms/{room}/playbacks (path: what follows the room id) */
 int mr_http_room_plays(struct mr_rooms *rs, struct mr_cp_room *r, const char *method,

@@ -207,4 +207,6 @@ mr_rooms_tick(struct mr_rooms *rs, uint64_t now)
 		if (second)
 			mr_second_poll(rs, r);
 	}
+	if (rs->n_cluster != 0)
+		mr_room_span_tick(rs, now);
 }

@@ -108,6 +108,11 @@ mr_room_stream_json(struct mr_rooms *rs, const struct mr_cp_stream *st, int full
 		      "muted", (int)__atomic_load_n(&d->muted, __ATOMIC_RELAXED),
 		      "subscribers", (int)(subs ? subs->n : 0),
 		      "auto_published", (int)st->autopub);
+	if (j != NULL && st->pub->is_link)	/* a stream of a participant on another node */
+		json_object_set_new(j, "origin", json_pack("{s:s,s:o,s:s}", "node",
+							   st->pub->link_node, "participant",
+							   mr_room_idj(st->origin_part),
+							   "name", st->origin_name));
 	if (j != NULL && full) {
 		struct mr_stream_q q;
 		double mos;
@@ -190,6 +195,8 @@ mr_room_part_json(struct mr_rooms *rs, const struct mr_cp_part *p, int flags)
 		return NULL;
 	if (flags & PJ_TOKEN)
 		json_object_set_new(j, "token", json_string(p->token));
+	if (p->is_link)
+		json_object_set_new(j, "link", json_string(p->link_node));
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&p->srtp, flags & PJ_FULL));
 	if (p->dp->ice != NULL)
 		json_object_set_new(j, "webrtc", mr_webrtc_part_json(rs->a->webrtc, p->dp,
@@ -280,6 +287,7 @@ mr_room_json(struct mr_rooms *rs, const struct mr_cp_room *r, int full)
 		      "owner_lcore", (int)rs->a->dp->w[r->owner]->lcore_id);
 	if (j != NULL) {
 		json_object_set_new(j, "mode", json_string(r->mix != NULL ? "mix" : "forward"));
+		json_object_set_new(j, "cluster", json_boolean(r->cluster));
 		if (r->mix != NULL) {
 			json_object_set_new(j, "mix_payload_type", json_integer(r->mix_pt));
 			json_object_set_new(j, "mix_max_speakers",
@@ -370,6 +378,21 @@ mr_rooms_metrics(struct mr_rooms *rs, FILE *f)
 		"mrelay_rooms_ssrc_clashes_total %" PRIu64 "\n",
 		rs->n.active, rs->n.created, rs->n.participants, rs->n.streams, rs->n.rejected,
 		rs->n.ssrc_clashes);
+	fprintf(f, "# HELP mrelay_rooms_cluster Rooms across appliances now\n"
+		"# TYPE mrelay_rooms_cluster gauge\nmrelay_rooms_cluster %" PRIu64 "\n"
+		"# HELP mrelay_rooms_cluster_links Links to other appliances in cluster rooms\n"
+		"# TYPE mrelay_rooms_cluster_links gauge\nmrelay_rooms_cluster_links %" PRIu64 "\n"
+		"# HELP mrelay_rooms_cluster_reads_total Readings of cluster rooms' entries "
+		"applied\n# TYPE mrelay_rooms_cluster_reads_total counter\n"
+		"mrelay_rooms_cluster_reads_total %" PRIu64 "\n"
+		"# HELP mrelay_rooms_cluster_ssrc_clashes_total Remote streams not published: "
+		"SSRC taken here\n# TYPE mrelay_rooms_cluster_ssrc_clashes_total counter\n"
+		"mrelay_rooms_cluster_ssrc_clashes_total %" PRIu64 "\n"
+		"# HELP mrelay_rooms_cluster_refused_total Links and remote streams not made, "
+		"entries not understood\n# TYPE mrelay_rooms_cluster_refused_total counter\n"
+		"mrelay_rooms_cluster_refused_total %" PRIu64 "\n",
+		rs->n.cluster_rooms, rs->n.links, rs->n.span_reads, rs->n.span_clashes,
+		rs->n.span_refused);
 	fprintf(f, "# HELP mrelay_room_participants Participants of a room\n"
 		"# TYPE mrelay_room_participants gauge\n");
 	for (k = 0; k < rs->n_rooms && k < MR_ROOMS_METRICS_ROOMS; k++)

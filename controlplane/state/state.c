@@ -38,6 +38,7 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 #define MR_STATE_HEARTBEAT_TTL_MS 3000
 #define MR_CLUSTER_KEY "mrelay:cluster:nodes"	/* the registry: one field a node */
 #define MR_CLUSTER_ALIVE_MS 3000	/* an entry older than this: the node is gone */
+#define MR_SPAN_KEY "mrelay:cluster:room:"	/* + name: a cluster room, one field a node */
 /* Changes are sent in batches (docs/PERFORMANCE.md "State in Redis"): once this many wait,
  * or once the oldest has waited MR_STATE_COALESCE_US. One write() and one wake-up of Redis
  * per batch instead of one per API request: creating sessions at the REST rate costs a few
@@ -136,6 +137,17 @@ struct mr_state {
 	json_t *cluster;		/* {node: entry} as last read; NULL before */
 	char api_url[160];		/* state.api_url, else http://<api.listen> */
 	uint64_t cluster_read_ms;	/* wall clock of that reading */
+	json_t *spans;			/* cluster rooms whose entry this node wrote: {name:
+					 * true}, for their removal at a stop */
+	/* The second connection, subscribed to the cluster rooms' channels (PSUBSCRIBE
+	 * MR_SPAN_KEY*): a connection in subscribe mode takes no other command. */
+	struct {
+		redisAsyncContext *ac;
+		int up, want_write;
+		uint64_t retry_tsc;
+		uint64_t messages;	/* channel messages received */
+	} sub;
+	uint64_t span_published;	/* PUBLISHes to the cluster rooms' channels */
 };
 
 /* Where an appliance with a role stands. */
@@ -162,6 +174,10 @@ static int mr_state_start_role(struct mr_state *st, redisContext *c);
 static void mr_state_loaded(struct mr_state *st, unsigned int ok, unsigned int rooms,
 			    unsigned int bad);
 static void mr_state_set_standby(struct mr_state *st, uint32_t on);
+static void sub_poll(struct mr_state *st);
+static void span_cmd3(struct mr_state *st, const char *verb, const char *name,
+		      const char *arg);
+static void sub_free(struct mr_state *st);
 
 /* ---- hiredis event hooks: the control loop polls the descriptor (mr_state_poll) ---- */
 
@@ -292,31 +308,61 @@ mr_state_aux(struct mr_state *st, int argc, const char **argv, const size_t *len
 	(void)redisAsyncCommandArgv(st->ac, on_reply, &aux, argc, argv, len);
 }
 
+/* A connection's hiredis event hooks and callbacks, and its descriptor in the loop's wait. */
+struct ac_hooks {
+	void (*add_read)(void *), (*del_read)(void *), (*add_write)(void *),
+		(*del_write)(void *), (*cleanup)(void *);
+	redisConnectCallback *on_connect;
+	redisDisconnectCallback *on_disconnect;
+	void (*readable)(void *);
+};
+
 static void
-mr_state_connect(struct mr_state *st)
+ac_hook(struct mr_state *st, redisAsyncContext *ac, const struct ac_hooks *h)
+{
+	ac->ev.data = st;
+	ac->ev.addRead = h->add_read;
+	ac->ev.delRead = h->del_read;
+	ac->ev.addWrite = h->add_write;
+	ac->ev.delWrite = h->del_write;
+	ac->ev.cleanup = h->cleanup;
+	redisAsyncSetConnectCallback(ac, h->on_connect);
+	redisAsyncSetDisconnectCallback(ac, h->on_disconnect);
+	mr_api_watch(st->a->api, ac->c.fd, h->readable, st);
+}
+
+/* A new connection to Redis (the next attempt in a second, whatever comes of it); NULL
+ * when it failed at once. */
+static redisAsyncContext *
+ac_open(struct mr_state *st, uint64_t *retry_tsc)
 {
 	redisAsyncContext *ac = redisAsyncConnect(st->host, st->conf->redis.port);
 
-	st->retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	*retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	if (ac != NULL && ac->err) {
+		redisAsyncFree(ac);
+		ac = NULL;
+	}
+	return ac;
+}
+
+static const struct ac_hooks main_hooks = {
+	ev_add_read, ev_del_read, ev_add_write, ev_del_write, ev_cleanup, on_connect,
+	on_disconnect, mr_state_readable,
+};
+
+static void
+mr_state_connect(struct mr_state *st)
+{
+	redisAsyncContext *ac = ac_open(st, &st->retry_tsc);
+
 	if (ac == NULL)
 		return;
-	if (ac->err) {
-		redisAsyncFree(ac);
-		return;
-	}
 	st->ac = ac;
 	st->link = LINK_CONNECTING;
-	/* The hooks first: setting the connect callback asks for the first write event. */
-	ac->ev.data = st;
-	ac->ev.addRead = ev_add_read;
-	ac->ev.delRead = ev_del_read;
-	ac->ev.addWrite = ev_add_write;
-	ac->ev.delWrite = ev_del_write;
-	ac->ev.cleanup = ev_cleanup;
-	redisAsyncSetConnectCallback(ac, on_connect);
-	redisAsyncSetDisconnectCallback(ac, on_disconnect);
-	/* Answers wake the control loop's own wait: no system call of ours per turn. */
-	mr_api_watch(st->a->api, ac->c.fd, mr_state_readable, st);
+	/* The hooks first: setting the connect callback asks for the first write event.
+	 * Answers wake the control loop's own wait: no system call of ours per turn. */
+	ac_hook(st, ac, &main_hooks);
 	/* AUTH first in the pipeline: everything after it runs authenticated. */
 	if (st->conf->password[0] != '\0') {
 		const char *argv[2] = { "AUTH", st->conf->password };
@@ -668,7 +714,10 @@ mr_state_poll(struct mr_state *st)
 {
 	struct pollfd pfd;
 
-	if (st == NULL || st->ac == NULL)
+	if (st == NULL)
+		return;
+	sub_poll(st);
+	if (st->ac == NULL)
 		return;
 	if (mr_state_due(st))
 		mr_state_flush(st);
@@ -688,8 +737,8 @@ mr_state_poll(struct mr_state *st)
 		redisAsyncHandleWrite(st->ac);
 }
 
-static uint64_t
-wall_ms(void)
+uint64_t
+mr_state_wall_ms(void)
 {
 	struct timespec ts;
 
@@ -697,19 +746,16 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* HGETALL of the registry: field node, value its entry (JSON text). */
-static void
-on_cluster(redisAsyncContext *ac, void *r, void *priv)
+/* An HGETALL answer whose values are JSON objects: {field: object} (values that are not are
+ * left out); NULL when it is not an array (no answer, an error). */
+static json_t *
+hash_json(const redisReply *reply)
 {
-	struct mr_state *st = ac->ev.data;
-	redisReply *reply = r;
 	json_t *all;
 	size_t i;
 
-	(void)priv;
-	if (st == NULL || reply == NULL || reply->type != REDIS_REPLY_ARRAY)
-		return;
-	all = json_object();
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || (all = json_object()) == NULL)
+		return NULL;
 	for (i = 0; i + 1 < reply->elements; i += 2) {
 		redisReply *k = reply->element[i], *v = reply->element[i + 1];
 		json_t *e;
@@ -722,9 +768,23 @@ on_cluster(redisAsyncContext *ac, void *r, void *priv)
 		else
 			json_decref(e);
 	}
+	return all;
+}
+
+/* HGETALL of the registry: field node, value its entry (JSON text). */
+static void
+on_cluster(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+	json_t *all;
+
+	(void)priv;
+	if (st == NULL || (all = hash_json(reply)) == NULL)
+		return;
 	json_decref(st->cluster);
 	st->cluster = all;
-	st->cluster_read_ms = wall_ms();
+	st->cluster_read_ms = mr_state_wall_ms();
 }
 
 /* Every second: this node's entry in the registry (who it is, where its API is, what it
@@ -751,7 +811,7 @@ mr_state_cluster_tick(struct mr_state *st, uint64_t now)
 	e = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
 		      "node", st->node, "identity", st->conf->identity,
 		      "role", mr_state_ha_name[st->ha], "api_url", st->api_url,
-		      "updated_ms", (json_int_t)wall_ms(),
+		      "updated_ms", (json_int_t)mr_state_wall_ms(),
 		      "sessions", (json_int_t)sc.active,
 		      "max_sessions", (json_int_t)a->cfg->max_sessions,
 		      "rooms", (json_int_t)rc.active, "participants", (json_int_t)rc.participants,
@@ -776,7 +836,7 @@ mr_state_cluster_tick(struct mr_state *st, uint64_t now)
 json_t *
 mr_state_cluster_json(const struct mr_state *st)
 {
-	uint64_t now = wall_ms();
+	uint64_t now = mr_state_wall_ms();
 	const char *node;
 	json_t *nodes = json_array(), *e;
 
@@ -829,7 +889,7 @@ mr_state_place(const struct mr_state *st)
 		mr_rooms_counts(a->rooms, &rc);
 	mine = sc.active + rc.participants;
 	mine_f = (double)mine / (a->cfg->max_sessions ? a->cfg->max_sessions : 1);
-	now = wall_ms();
+	now = mr_state_wall_ms();
 	json_object_foreach((json_t *)st->cluster, node, e) {
 		json_int_t up = json_integer_value(json_object_get(e, "updated_ms"));
 		json_int_t m = json_integer_value(json_object_get(e, "max_sessions"));
@@ -867,6 +927,253 @@ mr_state_redirect(json_t **out, const char *url, const char *path)
 	return 307;
 }
 
+/* ---- rooms across appliances (controlplane/rooms/span.c) ---- */
+
+const char *
+mr_state_node(const struct mr_state *st)
+{
+	return st->node;
+}
+
+struct mr_span_ask {
+	uint32_t room;
+	char name[64];
+};
+
+/* HGETALL of a cluster room: field node, value its entry (JSON text). */
+static void
+on_span(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	struct mr_span_ask *ask = priv;
+	redisReply *reply = r;
+	json_t *all = hash_json(reply);
+
+	/* Not while the state store goes (mr_state_free: st->ac is already NULL). */
+	if (st != NULL && st->ac != NULL && st->a->rooms != NULL)
+		mr_rooms_span_input(st->a->rooms, ask->room, ask->name, all);
+	json_decref(all);
+	free(ask);
+}
+
+int
+mr_state_span_sync(struct mr_state *st, const char *name, const char *entry, uint32_t room)
+{
+	char key[sizeof(MR_SPAN_KEY) + 64];
+	const char *argv[4];
+	size_t len[4];
+	struct mr_span_ask *ask;
+
+	if (st == NULL || st->link != LINK_UP)
+		return -1;
+	snprintf(key, sizeof(key), MR_SPAN_KEY "%s", name);
+	argv[1] = key;
+	argv[2] = st->node;
+	len[1] = strlen(key);
+	len[2] = strlen(st->node);
+	if (entry == NULL) {
+		span_cmd3(st, "HDEL", name, st->node);
+		json_object_del(st->spans, name);
+		return 0;
+	}
+	argv[0] = "HSET";
+	argv[3] = entry;
+	len[0] = 4;
+	len[3] = strlen(entry);
+	mr_state_aux(st, 4, argv, len);
+	json_object_set_new(st->spans, name, json_true());
+	ask = malloc(sizeof(*ask));
+	if (ask == NULL)
+		return -1;
+	ask->room = room;
+	snprintf(ask->name, sizeof(ask->name), "%s", name);
+	argv[0] = "HGETALL";
+	len[0] = 7;
+	if (redisAsyncCommandArgv(st->ac, on_span, ask, 2, argv, len) != REDIS_OK) {
+		free(ask);
+		return -1;
+	}
+	return 0;
+}
+
+/* verb key-of-room-name arg: HDEL of a node's entry, PUBLISH of a message. */
+static void
+span_cmd3(struct mr_state *st, const char *verb, const char *name, const char *arg)
+{
+	char key[sizeof(MR_SPAN_KEY) + 64];
+	const char *argv[3] = { verb, key, arg };
+	size_t len[3];
+
+	snprintf(key, sizeof(key), MR_SPAN_KEY "%s", name);
+	len[0] = strlen(verb);
+	len[1] = strlen(key);
+	len[2] = strlen(arg);
+	mr_state_aux(st, 3, argv, len);
+}
+
+void
+mr_state_span_forget(struct mr_state *st, const char *name, const char *node)
+{
+	if (st != NULL && st->link == LINK_UP)
+		span_cmd3(st, "HDEL", name, node);
+}
+
+void
+mr_state_span_publish(struct mr_state *st, const char *name, const char *msg)
+{
+	if (st == NULL || st->link != LINK_UP)
+		return;
+	span_cmd3(st, "PUBLISH", name, msg);
+	st->span_published++;
+}
+
+/* The subscribed connection: its own hooks (the control loop polls its descriptor too). */
+
+static void
+sub_add_write(void *p)
+{
+	((struct mr_state *)p)->sub.want_write = 1;
+}
+
+static void
+sub_del_write(void *p)
+{
+	((struct mr_state *)p)->sub.want_write = 0;
+}
+
+static void
+sub_noop(void *p)
+{
+	(void)p;
+}
+
+static void
+sub_readable(void *arg)
+{
+	struct mr_state *st = arg;
+
+	if (st->sub.ac != NULL)
+		redisAsyncHandleRead(st->sub.ac);	/* may free the context (sub_gone) */
+}
+
+static void
+sub_gone(struct mr_state *st)
+{
+	mr_api_watch(st->a->api, -1, sub_readable, st);
+	st->sub.ac = NULL;
+	st->sub.up = 0;
+	st->sub.want_write = 0;
+	st->sub.retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+}
+
+static void
+sub_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct mr_state *st = ac->ev.data;
+
+	if (status != REDIS_OK) {
+		sub_gone(st);	/* hiredis frees ac */
+		return;
+	}
+	st->sub.up = 1;
+}
+
+static void
+sub_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	(void)status;
+	sub_gone(ac->ev.data);
+}
+
+/* A message on a cluster room's channel: ["pmessage", pattern, channel, payload]. */
+static void
+sub_on_message(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r, *ch, *msg;
+	json_t *m;
+
+	(void)priv;
+	if (st == NULL || st->sub.ac == NULL || reply == NULL ||
+	    reply->type != REDIS_REPLY_ARRAY || reply->elements != 4 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(reply->element[0]->str, "pmessage") != 0)
+		return;
+	ch = reply->element[2];
+	msg = reply->element[3];
+	if (ch->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING ||
+	    ch->len <= strlen(MR_SPAN_KEY))
+		return;
+	st->sub.messages++;
+	m = json_loadb(msg->str, msg->len, 0, NULL);
+	if (json_is_object(m) && st->a->rooms != NULL)
+		mr_rooms_span_message(st->a->rooms, ch->str + strlen(MR_SPAN_KEY), m);
+	json_decref(m);
+}
+
+static const struct ac_hooks sub_hooks = {
+	sub_noop, sub_noop, sub_add_write, sub_del_write, sub_noop, sub_on_connect,
+	sub_on_disconnect, sub_readable,
+};
+
+static void
+sub_connect(struct mr_state *st)
+{
+	redisAsyncContext *ac = ac_open(st, &st->sub.retry_tsc);
+	static const char pattern[] = MR_SPAN_KEY "*";
+	const char *argv[2];
+	size_t len[2];
+
+	if (ac == NULL)
+		return;
+	st->sub.ac = ac;
+	ac_hook(st, ac, &sub_hooks);	/* the loop's wait always watches it: no read hooks */
+	if (st->conf->password[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = st->conf->password;
+		len[0] = 4;
+		len[1] = strlen(st->conf->password);
+		(void)redisAsyncCommandArgv(ac, NULL, NULL, 2, argv, len);
+	}
+	argv[0] = "PSUBSCRIBE";
+	argv[1] = pattern;
+	len[0] = 10;
+	len[1] = strlen(pattern);
+	(void)redisAsyncCommandArgv(ac, sub_on_message, NULL, 2, argv, len);
+}
+
+/* The subscribed connection's writes: while hiredis has something to write. */
+static void
+sub_poll(struct mr_state *st)
+{
+	struct pollfd pfd;
+
+	if (st->sub.ac == NULL || !st->sub.want_write)
+		return;
+	pfd.fd = st->sub.ac->c.fd;
+	pfd.events = POLLOUT;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) <= 0)
+		return;
+	if (pfd.revents & (POLLERR | POLLHUP))
+		redisAsyncHandleRead(st->sub.ac);
+	else if (pfd.revents & POLLOUT)
+		redisAsyncHandleWrite(st->sub.ac);
+}
+
+static void
+sub_free(struct mr_state *st)
+{
+	redisAsyncContext *ac = st->sub.ac;
+
+	if (ac == NULL)
+		return;
+	st->sub.ac = NULL;
+	ac->onDisconnect = NULL;
+	mr_api_watch(st->a->api, -1, sub_readable, st);
+	redisAsyncFree(ac);
+}
+
 static int
 mr_route_cluster(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
 {
@@ -893,6 +1200,9 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		return;
 	if (st->ac == NULL && now >= st->retry_tsc)
 		mr_state_connect(st);
+	/* The cluster rooms' channels, once the main connection is up. */
+	if (st->sub.ac == NULL && st->link == LINK_UP && now >= st->sub.retry_tsc)
+		sub_connect(st);
 	mr_state_ha_tick(st, now);
 	mr_state_cluster_tick(st, now);
 	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
@@ -1545,7 +1855,8 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	st->q = calloc(st->q_cap, sizeof(*st->q));
 	st->max = mr_sessions_max(a->sess);
 	st->digest = calloc(st->max, sizeof(*st->digest));
-	if (st->q == NULL || st->digest == NULL) {
+	st->spans = json_object();
+	if (st->q == NULL || st->digest == NULL || st->spans == NULL) {
 		mr_state_free(st);
 		snprintf(err, errlen, "state: out of memory for a queue of %u", conf->queue);
 		return NULL;
@@ -1587,8 +1898,21 @@ mr_state_free(struct mr_state *st)
 			const char *argv[3] = { "HDEL", MR_CLUSTER_KEY, st->node };
 			size_t len[3] = { 4, strlen(MR_CLUSTER_KEY), strlen(st->node) };
 
-			if (redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, len) == REDIS_OK)
-				redisAsyncHandleWrite(ac);
+			const char *name;
+			json_t *v;
+
+			(void)redisAsyncCommandArgv(ac, NULL, NULL, 3, argv, len);
+			/* And the entries of its cluster rooms: the other nodes drop its links. */
+			json_object_foreach(st->spans, name, v) {
+				char key[sizeof(MR_SPAN_KEY) + 64];
+				const char *dv[3] = { "HDEL", key, st->node };
+				size_t dl[3] = { 4, 0, strlen(st->node) };
+
+				snprintf(key, sizeof(key), MR_SPAN_KEY "%s", name);
+				dl[1] = strlen(key);
+				(void)redisAsyncCommandArgv(ac, NULL, NULL, 3, dv, dl);
+			}
+			redisAsyncHandleWrite(ac);
 		}
 		/* Its callbacks run from here: nothing of st must be used by them after. */
 		st->ac = NULL;
@@ -1596,7 +1920,9 @@ mr_state_free(struct mr_state *st)
 		mr_api_watch(st->a->api, -1, mr_state_readable, st);
 		redisAsyncFree(ac);
 	}
+	sub_free(st);
 	json_decref(st->cluster);
+	json_decref(st->spans);
 	free(st->q);
 	free(st->digest);
 	if (st->resp != NULL)

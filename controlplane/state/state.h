@@ -74,6 +74,23 @@ const char *mr_state_place(const struct mr_state *st);
 /* A 307 answer to a creation placed elsewhere: body {"error", "location"}, the location the
  * HTTP layer puts in the Location header. Returns 307. */
 int mr_state_redirect(json_t **out, const char *url, const char *path);
+/* Rooms across appliances (controlplane/rooms/span.c, docs/ARCHITECTURE.md "Rooms across
+ * appliances"). mr_state_node: this appliance's name in the cluster (state.node). */
+const char *mr_state_node(const struct mr_state *st);
+/* The wall clock in ms (CLOCK_REALTIME): what the cluster's entries are dated with. */
+uint64_t mr_state_wall_ms(void);
+/* Write this node's entry of cluster room name (JSON text; NULL: remove it), then read every
+ * node's entries of the room back (not after a removal): mr_rooms_span_input(rooms, room, name,
+ * {node: entry}) once Redis answered, with NULL when it did not (connection lost). A stopping
+ * appliance removes the entries it wrote. 0, or -1 when Redis is not connected (nothing
+ * sent, no answer will come). */
+int mr_state_span_sync(struct mr_state *st, const char *name, const char *entry, uint32_t room);
+/* PUBLISH msg (JSON text) on cluster room name's channel: every appliance's subscribed
+ * connection hands it to mr_rooms_span_message(). */
+void mr_state_span_publish(struct mr_state *st, const char *name, const char *msg);
+/* Remove node's entry of cluster room name (a node gone for long). */
+void mr_state_span_forget(struct mr_state *st, const char *name, const char *node);
+
 /* /v1/health and /v1/stats "state" (a new reference; null when off) and /metrics. */
 json_t *mr_state_json(const struct mr_state *st);
 void mr_state_metrics(const struct mr_state *st, FILE *f);

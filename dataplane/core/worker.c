@@ -492,6 +492,7 @@ mr_cmd_apply(struct mr_worker *w, const struct mr_cmd *c)
 	case MR_CMD_SEND_RR:
 	case MR_CMD_PART_RESET:
 	case MR_CMD_PLAY_PKT:
+	case MR_CMD_PART_LATCH:
 		mr_room_fwd_cmd(w, c, rte_get_tsc_cycles());
 		break;
 	default:

@@ -37,6 +37,10 @@ enum mr_room_cmd_type {
 					 * default headroom; the owner fans it out to the
 					 * subscribers of obj, the playback's stream (its pub is
 					 * NULL), like a publisher's packet, and consumes it */
+	MR_CMD_PART_LATCH,		/* a cluster room's link (controlplane/rooms/span.c):
+					 * latch obj on remote, the MAC from the neighbor slot nh
+					 * of its port; nothing when that slot is not resolved
+					 * (the control plane sends it again) */
 };
 
 struct mr_cmd {

@@ -1191,6 +1191,24 @@ mr_room_fwd_cmd(struct mr_worker *w, const struct mr_cmd *c, uint64_t now)
 	case MR_CMD_PLAY_PKT:
 		room_play(w, c->obj, c->arg);
 		break;
+	case MR_CMD_PART_LATCH: {
+		/* Relaxed: as mr_path_dmac() reads the slot. */
+		uint64_t nw = __atomic_load_n(&w->dp->port[p->port_idx].neigh[c->nh].w,
+					      __ATOMIC_RELAXED);
+		unsigned int b;
+
+		if (!(nw & MR_NEIGH_VALID))
+			break;
+		rte_seqcount_write_begin(&p->seq);
+		p->path.remote = c->remote;
+		for (b = 0; b < RTE_ETHER_ADDR_LEN; b++)
+			p->path.mac.addr_bytes[b] = (uint8_t)(nw >> (40 - 8 * b));
+		p->path.state = MR_PATH_LATCHED;
+		p->path.signalled = 1;
+		p->path.last_rx_tsc = now;
+		rte_seqcount_write_end(&p->seq);
+		break;
+	}
 	default:
 		break;
 	}

@@ -775,3 +775,145 @@ def test_redis_cluster_registry(env):
 		_rcli("DEL", "mrelay:cluster:nodes", "mrelay:clu-x:sessions", "mrelay:clu-y:sessions",
 		      "mrelay:clu-x:rooms", "mrelay:clu-y:rooms", "mrelay:clu-x:heartbeat",
 		      "mrelay:clu-y:heartbeat")
+
+
+# ---- rooms across appliances (docs/API.md "Rooms across appliances") ----------------------
+
+SPAN_ADDR = ["198.18.0.2", "198.18.0.3", "198.18.0.4"]
+
+
+def test_redis_cluster_room(env):
+	"""Three appliances on one Redis, a participant on each in the cluster room "span":
+	each node links to the two others (a link participant latched on the other node's link
+	endpoint, publishing that node's streams), and every participant receives exactly the
+	two others' packets, byte for byte and in order, and none of its own. Then one appliance
+	is killed: the others' participants are told (participant_left of its link, reason
+	node_lost) and the remaining two go on exchanging media; one that stops leaves at once."""
+	import asyncio
+	import test_rooms as tr
+	tr._need_ws()
+	port, _ = _redis()
+	nodes = ("span-a", "span-b", "span-c")
+	_rcli("DEL", "mrelay:cluster:room:span", "mrelay:cluster:nodes")
+	ds = []
+	try:
+		for i, n in enumerate(nodes):
+			d = env.new_daemon(f"sp{i}", addr4=SPAN_ADDR[i], addr6=None)
+			with open(d.conf, "a") as f:
+				f.write(_state_conf(n, port, f'\tnode = "{n}";\n'))
+			env.start_daemon(d)
+			ds.append(d)
+		rooms = []
+		for d in ds:
+			st, b, _ = d.api("POST", "/v1/rooms", {"name": "span", "cluster": True})
+			eq(st, 201, f"POST /v1/rooms cluster on {d.name}: {b}")
+			eq(b.get("cluster"), True, f"the room's cluster flag: {b}")
+			rooms.append(b["id"])
+		# One room of the name per node: asked again, the node answers with it.
+		st, b, _ = ds[0].api("POST", "/v1/rooms", {"name": "span", "cluster": True})
+		eq((st, b.get("id")), (200, rooms[0]), f"a second creation on node a: {b}")
+		st, b, _ = ds[0].api("POST", "/v1/rooms", {"cluster": True})
+		eq((st, b.get("error", "")[:5]), (400, "name:"), f"a cluster room without a name: {b}")
+		ssrcs = [0x5A000001, 0x5A000002, 0x5A000003]
+		members = []
+		for i, d in enumerate(ds):
+			b = tr.create_part(d, rooms[i], f"user-{nodes[i]}")
+			st, s, _ = d.api("POST", f"/v1/rooms/{rooms[i]}/participants/{b['id']}/streams",
+					 {"ssrc": ssrcs[i], "kind": "audio", "pt": tr.PT_OPUS,
+					  "codec": "opus"})
+			eq(st, 201, f"publish on {d.name}: {s}")
+			sock = env.host.udp(NS_V4[i], 41100 + i)
+			members.append(tr.Member(b, None, sock, ssrcs[i]))
+
+		seen = {}
+
+		def linked(i):
+			"""Node i has its two links, latched, with the other nodes' streams."""
+			r = ds[i].ok("GET", f"/v1/rooms/{rooms[i]}")
+			seen[i] = r
+			links = {p["link"]: p for p in r["participants"] if "link" in p}
+			if set(links) != set(nodes) - {nodes[i]}:
+				return False
+			for n, p in links.items():
+				j = nodes.index(n)
+				origin = [(s["ssrc"], s["origin"]["node"], s["origin"]["name"])
+					  for s in p["streams"]]
+				if origin != [(ssrcs[j], n, f"user-{n}")] or p["remote"] is None:
+					return False
+			return r
+		for i in range(3):
+			try:
+				r = h.wait_for(lambda: linked(i), 15, what=f"node {nodes[i]}'s links")
+			except h.SmokeError as e:
+				raise h.SmokeError(f"{e}: the room there: {seen.get(i)}") from None
+			eq(r["participant_count"], 3, f"participants on {nodes[i]}: {r}")
+		tr.latch(members)
+		tr.exchange(members, 40, "span3")
+		# A WebSocket participant on a and b each: told of each other's join (pub/sub
+		# between the nodes) and of c's end.
+
+		async def lost():
+			peers = []
+			for i in (0, 1):
+				p = await tr.Peer.connect(ds[i], f"ws-{nodes[i]}")
+				await p.ok("join", "joined", token=members[i].body["token"])
+				peers.append(p)
+			# b's join reaches a's participant over Redis pub/sub, naming b's node.
+			e = await peers[0].event("participant_joined", timeout=5, node="span-b")
+			eq(e["participant"]["id"], members[1].id, f"b's join as a sees it: {e}")
+			link_c = []
+			for i in (0, 1):
+				r = ds[i].ok("GET", f"/v1/rooms/{rooms[i]}")
+				link_c.append([q["id"] for q in r["participants"]
+					       if q.get("link") == "span-c"])
+			ds[2].stop(signal.SIGKILL)
+			out = []
+			for i, p in enumerate(peers):
+				e = await p.event("participant_left", timeout=10, reason="node_lost")
+				out.append((e, link_c[i]))
+				await p.close()
+			return out
+		for (e, link_c) in tr.run_async(lost()):
+			eq((e["participant"], e["reason"]), (link_c[0], "node_lost"),
+			   f"the event of c's end: {e}")
+		# c's link gone; the WebSocket ends removed a's and b's participants (a close
+		# without leave): a and b keep their link, and new participants go on.
+		for i in (0, 1):
+			try:
+				h.wait_for(lambda: [p.get("link") for p in ds[i].ok(
+					"GET", f"/v1/rooms/{rooms[i]}")["participants"]] ==
+					[nodes[1 - i]], 10,
+					what=f"node {nodes[i]}'s participants after c died")
+			except h.SmokeError as e:
+				raise h.SmokeError(f"{e}: {ds[i].ok('GET', f'/v1/rooms/{rooms[i]}')}") \
+					from None
+		rest = []
+		for i in (0, 1):
+			b = tr.create_part(ds[i], rooms[i], f"again-{nodes[i]}")
+			st, s, _ = ds[i].api("POST",
+					     f"/v1/rooms/{rooms[i]}/participants/{b['id']}/streams",
+					     {"ssrc": ssrcs[i] + 16, "kind": "audio", "pt": tr.PT_OPUS})
+			eq(st, 201, f"publish again on {nodes[i]}: {s}")
+			rest.append(tr.Member(b, None, members[i].sock, ssrcs[i] + 16))
+		h.wait_for(lambda: all(any(s["ssrc"] == ssrcs[1 - i] + 16
+					   for p in ds[i].ok("GET", f"/v1/rooms/{rooms[i]}")
+					   ["participants"] if p.get("link") for s in p["streams"])
+				       for i in (0, 1)), 15, what="the new streams across a and b")
+		tr.latch(rest)
+		tr.exchange(rest, 40, "span2")
+		c = ds[0].ok("GET", "/v1/stats")["rooms"]
+		check(c["cluster_rooms"] == 1 and c["cluster_links"] == 1 and c["cluster_reads"] > 0,
+		      f"node a's cluster counters: {c}")
+		# A node that stops removes its entry: the last one's link goes, reason left.
+		ds[1].stop()
+		h.wait_for(lambda: not any(p.get("link") for p in
+					   ds[0].ok("GET", f"/v1/rooms/{rooms[0]}")["participants"]),
+			   10, what="b's link to go once b stopped")
+		eq(_rcli("HEXISTS", "mrelay:cluster:room:span", "span-b"), "0",
+		   "b's entry after it stopped")
+	finally:
+		for d in ds:
+			if d.alive():
+				d.stop()
+		_rcli("DEL", "mrelay:cluster:room:span", "mrelay:cluster:nodes",
+		      *[f"mrelay:{n}:{k}" for n in nodes for k in ("sessions", "rooms", "heartbeat")])
