@@ -118,6 +118,12 @@ struct mr_api {
 	/* mr_api_set_refusal(): the service's objects are not served here (a standby). */
 	int (*refuse)(void *arg, char *msg, size_t len);
 	void *refuse_arg;
+	/* mr_api_set_elsewhere(): a 404 may be another appliance's object; the requests
+	 * waiting for the answer (suspended), and how many were sent elsewhere. */
+	int (*elsewhere)(void *arg, const char *url, mr_api_found_fn done, void *ctx);
+	void *elsewhere_arg;
+	struct api_req *waiting_head;
+	uint64_t redirected;
 	int mhd_had_conns;		/* libmicrohttpd had connections at the last turn */
 	uint64_t mhd_run_ms;		/* when MHD_run() last ran */
 	size_t max_body;
@@ -152,6 +158,22 @@ struct api_req {
 	char *body;
 	size_t len;
 	size_t cap;
+	/* Suspended while another appliance is asked (api_elsewhere): its link to this
+	 * request (the lookup's context, which outlives it), the 404 it had, and once the
+	 * answer came the reply to give when libmicrohttpd calls again. */
+	struct api_wait *wait;
+	struct MHD_Connection *conn;
+	struct api_req *wprev, *wnext;
+	json_t *held;
+	int done_status;
+	json_t *done_body;
+};
+
+/* The context of a lookup elsewhere: freed by its answer, whether or not the request is
+ * still there (r NULL: gone, at a stop). */
+struct api_wait {
+	struct mr_api *api;
+	struct api_req *r;
 };
 
 /* Logged like the rest of mrelayd ("MRELAY: ..." on stderr) but without rte_log, so that
@@ -882,8 +904,83 @@ list_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 	return MHD_YES;
 }
 
+/* ---- objects on another appliance (mr_api_set_elsewhere) ---- */
+
+static void
+wait_unlink(struct mr_api *api, struct api_req *r)
+{
+	if (r->wprev != NULL)
+		r->wprev->wnext = r->wnext;
+	else if (api->waiting_head == r)
+		api->waiting_head = r->wnext;
+	if (r->wnext != NULL)
+		r->wnext->wprev = r->wprev;
+	r->wprev = r->wnext = NULL;
+}
+
+static void
+api_found(void *ctx, int status, json_t *body)
+{
+	struct api_wait *w = ctx;
+	struct api_req *r = w->r;
+	struct mr_api *api = w->api;
+
+	free(w);
+	if (r == NULL) {
+		json_decref(body);
+		return;
+	}
+	r->wait = NULL;
+	if (status == 307 && body != NULL) {
+		json_decref(r->held);
+		r->done_body = body;
+		api->redirected++;
+	} else {
+		json_decref(body);
+		status = 404;
+		r->done_body = r->held;
+	}
+	r->held = NULL;
+	r->done_status = status;
+	wait_unlink(api, r);
+	MHD_resume_connection(r->conn);	/* libmicrohttpd calls access_cb again */
+}
+
+/* A 404: ask whether another appliance has it. 0: the request is suspended (body kept as
+ * the answer should nobody have it); -1: answer the 404 now. */
+static int
+api_elsewhere(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r,
+	      const char *url, json_t *body)
+{
+	struct api_wait *w;
+
+	if (api->elsewhere == NULL || (w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->api = api;
+	w->r = r;
+	r->wait = w;
+	r->conn = conn;
+	r->held = body;
+	if (api->elsewhere(api->elsewhere_arg, url, api_found, w) < 0) {
+		r->wait = NULL;
+		r->held = NULL;
+		free(w);
+		return -1;
+	}
+	if (r->wait == NULL) {
+		/* Answered at once (from api_found): not suspended, nothing to resume. */
+		return -1;
+	}
+	MHD_suspend_connection(conn);
+	r->wnext = api->waiting_head;
+	if (r->wnext != NULL)
+		r->wnext->wprev = r;
+	api->waiting_head = r;
+	return 0;
+}
+
 static enum MHD_Result
-dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
+dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r, const char *url)
 {
 	static const char *const names[] = {
 		[MR_HTTP_GET] = "GET", [MR_HTTP_POST] = "POST", [MR_HTTP_PATCH] = "PATCH",
@@ -930,6 +1027,8 @@ dispatch(struct mr_api *api, struct MHD_Connection *conn, struct api_req *r)
 		hr.limit = (unsigned int)la.limit;
 	}
 	status = rt->handler(api->a, &hr, &body);
+	if (status == 404 && api_elsewhere(api, conn, r, url, body) == 0)
+		return MHD_YES;		/* suspended until the answer */
 	return reply_handler(api, conn, rt, hr.method_name, status, body);
 }
 
@@ -1065,7 +1164,16 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		return MHD_NO;
 	if (r->too_big)
 		return reply_err(conn, 413, "body: larger than %zu bytes", r->max_body);
-	return dispatch(api, conn, r);
+	if (r->done_status != 0) {
+		/* Resumed: the answer about another appliance came (api_found). */
+		json_t *b = r->done_body;
+		int st = r->done_status;
+
+		r->done_body = NULL;
+		r->done_status = 0;
+		return reply_handler(api, conn, r->rt, method, st, b);
+	}
+	return dispatch(api, conn, r, url);
 }
 
 static void
@@ -1081,6 +1189,12 @@ completed_cb(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (c != NULL && c->list == &api->busy)
 		conn_list_add(&api->waiting, c, mr_mono_ms() + api->header_ms);
 	if (r != NULL) {
+		if (r->wait != NULL) {
+			r->wait->r = NULL;	/* its answer finds nobody */
+			wait_unlink(api, r);
+		}
+		json_decref(r->held);
+		json_decref(r->done_body);
 		free(r->body);
 		free(r);
 		*con_cls = NULL;
@@ -1162,7 +1276,7 @@ mr_api_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, si
 	 * only at the connection timeout, so such a connection holds its slot up to
 	 * API_CONN_TIMEOUT_S. */
 	memset(&ss, 0, sizeof(ss));
-	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
+	flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE | MHD_ALLOW_SUSPEND_RESUME;
 	if (cfg->api_listen.family == MR_AF4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -1340,6 +1454,15 @@ mr_api_set_refusal(struct mr_api *api, int (*fn)(void *arg, char *msg, size_t le
 }
 
 void
+mr_api_set_elsewhere(struct mr_api *api,
+		     int (*fn)(void *arg, const char *url, mr_api_found_fn done, void *ctx),
+		     void *arg)
+{
+	api->elsewhere = fn;
+	api->elsewhere_arg = arg;
+}
+
+void
 mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg)
 {
 	if (api == NULL)
@@ -1402,6 +1525,7 @@ mr_api_stats(const struct mr_api *api)
 				    json_integer((json_int_t)mr_guard_refusals(api->guard, i)));
 	json_object_set_new(o, "connections", json_integer((json_int_t)api->nconns));
 	json_object_set_new(o, "refused", ref);
+	json_object_set_new(o, "redirected_elsewhere", json_integer((json_int_t)api->redirected));
 	return o;
 }
 
@@ -1432,6 +1556,20 @@ mr_api_free(struct mr_api *api)
 	 * requests completed (completed_cb). */
 	mr_ws_server_free(api->ws);
 	mr_signal_free(api->sig);
+	/* libmicrohttpd stops only with no connection suspended: the waiting ones are resumed,
+	 * their lookups' answers will find nobody. */
+	api->elsewhere = NULL;
+	while (api->waiting_head != NULL) {
+		struct api_req *r = api->waiting_head;
+
+		r->wait->r = NULL;
+		r->wait = NULL;
+		r->done_status = 404;
+		r->done_body = r->held;
+		r->held = NULL;
+		wait_unlink(api, r);
+		MHD_resume_connection(r->conn);
+	}
 	MHD_stop_daemon(api->mhd);
 	mr_guard_free(api->guard);
 	free(api);

@@ -30,13 +30,23 @@ void mr_api_watch(struct mr_api *api, int fd, void (*cb)(void *arg), void *arg);
  * returns 1 with msg (the state store's standby, controlplane/state/). NULL fn: never. */
 void mr_api_set_refusal(struct mr_api *api, int (*fn)(void *arg, char *msg, size_t len),
 			void *arg);
+/* A request answered 404 may be about an object on another appliance (the cluster registry,
+ * controlplane/state/): fn(arg, url, done, ctx) returns 0 when it looks for it, and then
+ * calls done(ctx, status, body) exactly once, later: 307 with {"error", "location"} (the
+ * request is answered that), or anything else (body NULL: the 404 stands). -1: it does not
+ * look. Meanwhile the request waits, suspended, and the control thread goes on. */
+typedef void (*mr_api_found_fn)(void *ctx, int status, json_t *body);
+void mr_api_set_elsewhere(struct mr_api *api,
+			  int (*fn)(void *arg, const char *url, mr_api_found_fn done, void *ctx),
+			  void *arg);
 /* The WebSocket signaling counters for GET /v1/stats ("websocket"): ws.c's connection
  * counters ("connections" open now, "accepted", "refused", "rx_bytes", "tx_bytes",
  * "rx_messages", "tx_messages", "protocol_errors", "app_errors", "timeouts", "slow") and
  * signaling.c's (mr_signal_stats). A new reference; NULL on allocation failure. */
 json_t *mr_api_ws_stats(const struct mr_api *api);
-/* GET /v1/stats "api": {"connections": REST connections open now, "refused": {reason: n}}
- * (guard.h's reasons). A new reference. */
+/* GET /v1/stats "api": {"connections": REST connections open now, "refused": {reason: n}
+ * (guard.h's reasons), "redirected_elsewhere": 307s to the appliance that has the object}.
+ * A new reference. */
 json_t *mr_api_stats(const struct mr_api *api);
 /* The same for /metrics: mrelay_api_connections, mrelay_api_refused_total{reason}. */
 void mr_api_metrics(const struct mr_api *api, FILE *f);

@@ -31,6 +31,7 @@
 #include "rooms.h"
 #include "sdp.h"
 #include "signaling.h"
+#include "state.h"
 #include "webrtc.h"
 #include "ws.h"
 
@@ -54,6 +55,16 @@ struct sig_conn {
 	uint8_t offer_out;		/* an offer of ours waits for the answer */
 	uint8_t dirty;			/* on sg->dirty: the room's streams changed */
 	struct sig_conn *dprev, *dnext;	/* sg->dirty list */
+	struct sig_wait *wait;		/* a join whose token is looked for elsewhere */
+};
+
+/* A join with a token of no participant here, while the cluster is asked which appliance
+ * has it (state.h mr_state_token_where): answered when Redis answers, if the connection is
+ * still there (sc NULL: it went). */
+struct sig_wait {
+	struct mr_signal *sg;
+	struct sig_conn *sc;
+	json_t *rid;			/* the join's request_id */
 };
 
 /* The joined connections of one room. */
@@ -81,6 +92,7 @@ struct mr_signal {
 	uint64_t removed;
 	uint64_t offers;		/* renegotiation offers sent */
 	uint64_t answers;		/* and answered */
+	uint64_t elsewhere;		/* joins sent to the appliance that has their token */
 };
 
 /* The outcome of a failed request: the error text and whether it counts against the
@@ -88,6 +100,7 @@ struct mr_signal {
 struct sig_err {
 	char msg[SIG_ERR_MAX];
 	int count;
+	int deferred;		/* no answer now: sc->wait answers it (a token elsewhere) */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -560,6 +573,58 @@ static json_t *
 req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct mr_sdp *sdp,
 	     const char *const *tok_keys, struct sig_err *e);
 
+/* The cluster answered where the token of a join belongs: the join is answered with an
+ * error that names that appliance's WebSocket URL ("location"), or as an unknown token. */
+static void
+sig_token_found(void *ctx, const char *ws_url, const char *node)
+{
+	struct sig_wait *w = ctx;
+	struct sig_conn *sc = w->sc;
+	char msg[SIG_ERR_MAX];
+	json_t *ans;
+
+	if (sc != NULL) {
+		sc->wait = NULL;
+		w->sg->errors++;
+		if (ws_url != NULL) {
+			snprintf(msg, sizeof(msg), "token: the participant is on appliance %s: "
+				 "join there (location)", node);
+			ans = json_pack("{s:s,s:O,s:s,s:s}", "type", "error", "request_id", w->rid,
+					"error", msg, "location", ws_url);
+			w->sg->elsewhere++;
+		} else {
+			ans = json_pack("{s:s,s:O,s:s}", "type", "error", "request_id", w->rid,
+					"error", "token: no participant has this token");
+		}
+		sig_send(sc, ans);
+		/* An unknown token counts against the connection, as when it is answered at
+		 * once; past the limit ws.c closes it. */
+		if (ws_url == NULL && mr_ws_error_count(sc->c) < 0)
+			sc->closing = 1;
+	}
+	json_decref(w->rid);
+	free(w);
+}
+
+/* 0: the cluster is asked where token belongs (sc->wait set); -1: it cannot be. */
+static int
+sig_token_elsewhere(struct mr_signal *sg, struct sig_conn *sc, const char *token)
+{
+	struct sig_wait *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return -1;
+	w->sg = sg;
+	w->sc = sc;
+	w->rid = json_null();
+	if (mr_state_token_where(sg->a->state, token, sig_token_found, w) < 0) {
+		free(w);
+		return -1;
+	}
+	sc->wait = w;
+	return 0;
+}
+
 static json_t *
 req_join(struct mr_signal *sg, struct sig_conn *sc, json_t *o, struct sig_err *e)
 {
@@ -590,6 +655,10 @@ req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct 
 			 sc->part, sc->room->id);
 		return NULL;
 	}
+	if (sc->wait != NULL) {
+		sig_fail(e, 1, "type: a join is under way");
+		return NULL;
+	}
 	if (json_object_get(o, "token") != NULL) {
 		json_t *t = json_object_get(o, "token");
 
@@ -600,6 +669,10 @@ req_join_sdp(struct mr_signal *sg, struct sig_conn *sc, json_t *o, const struct 
 			return NULL;
 		}
 		if (mr_rooms_find_token(sg->rs, json_string_value(t), &room, &part) < 0) {
+			if (sig_token_elsewhere(sg, sc, json_string_value(t)) == 0) {
+				e->deferred = 1;
+				return NULL;
+			}
 			sig_fail(e, 1, "token: no participant has this token");
 			return NULL;
 		}
@@ -1080,7 +1153,13 @@ sig_on_message(struct mr_ws_conn *c, const char *text, size_t len, void *arg)
 	} else {
 		reply = sig_request(sg, sc, o, &rid, &type, &e);
 	}
-	if (reply != NULL) {
+	if (reply == NULL && e.deferred) {
+		/* Answered later (sig_token_found), with this request_id. */
+		if (sc->wait != NULL && rid != NULL) {
+			json_decref(sc->wait->rid);
+			sc->wait->rid = json_incref(rid);
+		}
+	} else if (reply != NULL) {
 		sig_send(sc, sig_stamp(reply, sig_types[type].reply, rid));
 		if (type == T_LEAVE) {
 			sc->closing = 1;
@@ -1118,6 +1197,8 @@ sig_on_close(struct mr_ws_conn *c, const char *why, void *arg)
 
 	if (sc == NULL)
 		return;
+	if (sc->wait != NULL)
+		sc->wait->sc = NULL;	/* the lookup's answer finds nobody */
 	if (sc->room != NULL) {
 		uint32_t room = sc->room->id, part = sc->part;
 
@@ -1262,6 +1343,7 @@ mr_signal_stats(const struct mr_signal *sg, json_t *o)
 	json_object_set_new(o, "joined", json_integer((json_int_t)sg->joined));
 	json_object_set_new(o, "joins", json_integer((json_int_t)sg->joins));
 	json_object_set_new(o, "joins_replaced", json_integer((json_int_t)sg->replaced));
+	json_object_set_new(o, "joins_elsewhere", json_integer((json_int_t)sg->elsewhere));
 	json_object_set_new(o, "requests", json_integer((json_int_t)sg->requests));
 	json_object_set_new(o, "errors", json_integer((json_int_t)sg->errors));
 	json_object_set_new(o, "events", json_integer((json_int_t)sg->events));

@@ -438,8 +438,10 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->api = mr_api_create(cfg, a, err, errlen);
 	if (a->api == NULL)
 		return -EADDRNOTAVAIL;
-	if (a->state != NULL)
+	if (a->state != NULL) {
 		mr_api_set_refusal(a->api, mr_state_refusal, a->state);
+		mr_api_set_elsewhere(a->api, mr_state_elsewhere, a->state);
+	}
 	a->ng = mr_ng_create(cfg, a, err, errlen);
 	if (a->ng == NULL && err[0] != '\0')
 		return -EADDRNOTAVAIL;

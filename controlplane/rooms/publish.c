@@ -160,7 +160,8 @@ mr_room_stream_publish(struct mr_rooms *rs, struct mr_cp_part *p, const struct m
 	struct mr_dp_sublist *empty;
 	uint64_t hz = rs->a->dp->tsc_hz;
 
-	if (p->n_streams >= rs->cfg->max_streams)
+	/* A cluster room's link publishes the streams of all its node's participants. */
+	if (p->n_streams >= rs->cfg->max_streams * (p->is_link ? r->max_participants : 1))
 		return mr_err(body, 409, "streams: participant %" PRIu32 " already publishes %u "
 			      "streams (rooms.max_streams)", p->id, p->n_streams);
 	if (r->mix != NULL) {

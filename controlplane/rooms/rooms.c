@@ -40,6 +40,7 @@
 #include "mr_log.h"
 #include "rooms.h"
 #include "rooms_priv.h"
+#include "state.h"
 #include "webrtc.h"
 
 /* ------------------------------------------------------------------------------------------ */
@@ -733,6 +734,7 @@ static void
 mr_tokens_del(struct mr_rooms *rs, struct mr_cp_part *p)
 {
 	json_object_del(rs->tokens, p->token);
+	mr_state_token(rs->a->state, p->token, 0);
 }
 
 static const char *const mr_leave_name[] = {
@@ -983,6 +985,8 @@ mr_room_part_create(struct mr_rooms *rs, struct mr_cp_room *r, const struct mr_p
 	}
 	json_object_set_new(rs->tokens, p->token,
 			    json_integer((json_int_t)((uint64_t)r->id << 32 | p->id)));
+	/* The cluster learns where the token joins (a WebSocket elsewhere is sent here). */
+	mr_state_token(rs->a->state, p->token, 1);
 	TAILQ_INSERT_TAIL(&r->parts, p, link);
 	r->n_parts++;
 	mr_flows_load_add(rs->a->flows, r->owner, 1);

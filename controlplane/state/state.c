@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause
  * Sessions in Redis (state.h): hiredis' asynchronous API on the control loop.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -13,6 +14,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <rte_cycles.h>
 #include <rte_log.h>
 
@@ -861,6 +863,19 @@ mr_state_cluster_json(const struct mr_state *st)
 			 "nodes", nodes);
 }
 
+/* Another node, alive, serving its objects (not a standby, not loading), with its API URL:
+ * one that placement may choose and requests may be sent to. */
+static int
+node_serves(const struct mr_state *st, const char *node, const json_t *e, uint64_t now)
+{
+	json_int_t up = json_integer_value(json_object_get(e, "updated_ms"));
+	const char *role = json_string_value(json_object_get(e, "role"));
+
+	return strcmp(node, st->node) != 0 && up > 0 && now - (uint64_t)up <= MR_CLUSTER_ALIVE_MS &&
+		json_string_value(json_object_get(e, "api_url")) != NULL &&
+		!(role != NULL && (strcmp(role, "standby") == 0 || strcmp(role, "loading") == 0));
+}
+
 /* sessions + participants: what a node carries, for placement. */
 static uint64_t
 node_load(const json_t *e)
@@ -891,16 +906,11 @@ mr_state_place(const struct mr_state *st)
 	mine_f = (double)mine / (a->cfg->max_sessions ? a->cfg->max_sessions : 1);
 	now = mr_state_wall_ms();
 	json_object_foreach((json_t *)st->cluster, node, e) {
-		json_int_t up = json_integer_value(json_object_get(e, "updated_ms"));
 		json_int_t m = json_integer_value(json_object_get(e, "max_sessions"));
-		const char *role = json_string_value(json_object_get(e, "role"));
 		uint64_t l = node_load(e);
 		double f = m > 0 ? (double)l / (double)m : 0;
 
-		if (strcmp(node, st->node) == 0 || up <= 0 ||
-		    now - (uint64_t)up > MR_CLUSTER_ALIVE_MS || m <= 0 ||
-		    json_string_value(json_object_get(e, "api_url")) == NULL ||
-		    (role != NULL && (strcmp(role, "standby") == 0 || strcmp(role, "loading") == 0)))
+		if (!node_serves(st, node, e, now) || m <= 0)
 			continue;
 		/* Loads compared as fractions of each node's capacity. */
 		if (f < mine_f && (best == NULL || f < best_f)) {
@@ -925,6 +935,202 @@ mr_state_redirect(json_t **out, const char *url, const char *path)
 	*out = json_pack("{s:s,s:s}", "error", "placement: created on the least loaded appliance "
 			 "(follow Location)", "location", loc);
 	return 307;
+}
+
+/* ---- requests for a session on another appliance (api.h mr_api_set_elsewhere) ---- */
+
+struct mr_find {
+	mr_api_found_fn done;
+	void *ctx;
+	unsigned int pending;		/* HEXISTS unanswered */
+	char path[256];			/* the request's */
+	char location[sizeof(((struct mr_state *)0)->api_url) + 256];	/* "" not found */
+	char node[64];
+};
+
+struct mr_find_ask {
+	struct mr_find *f;
+	char api_url[sizeof(((struct mr_state *)0)->api_url)];
+	char node[64];
+};
+
+static void
+on_find(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_find_ask *q = priv;
+	struct mr_find *f = q->f;
+	redisReply *reply = r;
+	json_t *b = NULL;
+
+	(void)ac;
+	if (reply != NULL && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1 &&
+	    f->location[0] == '\0') {
+		snprintf(f->location, sizeof(f->location), "%s%s", q->api_url, f->path);
+		snprintf(f->node, sizeof(f->node), "%s", q->node);
+	}
+	free(q);
+	if (--f->pending != 0)
+		return;
+	if (f->location[0] != '\0')
+		b = json_pack("{s:s,s:s}", "error", "session: on another appliance of the cluster "
+			      "(follow Location)", "location", f->location);
+	f->done(f->ctx, b != NULL ? 307 : 404, b);
+	free(f);
+}
+
+int
+mr_state_elsewhere(void *arg, const char *url, mr_api_found_fn done, void *ctx)
+{
+	struct mr_state *st = arg;
+	char id[17], key[160];
+	const char *argv[3], *node;
+	size_t len[3];
+	struct mr_find *f;
+	json_t *e, *tmp = NULL;
+	uint64_t now = mr_state_wall_ms();
+	unsigned int i;
+	int rc;
+
+	if (st == NULL || st->link != LINK_UP || st->cluster == NULL ||
+	    strncmp(url, "/v1/sessions/", 13) != 0 || strlen(url) >= sizeof(f->path))
+		return -1;
+	for (i = 0; i < 16; i++) {
+		if (!isxdigit((unsigned char)url[13 + i]))
+			return -1;
+		id[i] = (char)tolower((unsigned char)url[13 + i]);
+	}
+	id[16] = '\0';
+	if (url[29] != '\0' && url[29] != '/')
+		return -1;
+	/* Here (the 404 was about something in it, a playback): not elsewhere. */
+	rc = mr_http_session_get(st->a, id, &tmp);
+	json_decref(tmp);
+	if (rc != 404 || (f = calloc(1, sizeof(*f))) == NULL)
+		return -1;
+	f->done = done;
+	f->ctx = ctx;
+	snprintf(f->path, sizeof(f->path), "%s", url);
+	/* Every node that may have it, at once: the first yes wins (ids are 64 random-ish bits
+	 * a node, so two yeses would take a collision of live ids). */
+	json_object_foreach(st->cluster, node, e) {
+		const char *ident = json_string_value(json_object_get(e, "identity"));
+		struct mr_find_ask *q;
+
+		if (!node_serves(st, node, e, now) || ident == NULL ||
+		    (q = calloc(1, sizeof(*q))) == NULL)
+			continue;
+		q->f = f;
+		snprintf(q->api_url, sizeof(q->api_url), "%s",
+			 json_string_value(json_object_get(e, "api_url")));
+		snprintf(q->node, sizeof(q->node), "%s", node);
+		snprintf(key, sizeof(key), "mrelay:%s:sessions", ident);
+		argv[0] = "HEXISTS";
+		argv[1] = key;
+		argv[2] = id;
+		len[0] = 7;
+		len[1] = strlen(key);
+		len[2] = 16;
+		if (redisAsyncCommandArgv(st->ac, on_find, q, 3, argv, len) == REDIS_OK)
+			f->pending++;
+		else
+			free(q);
+	}
+	if (f->pending == 0) {
+		free(f);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- which appliance has a participant token (signaling.c joins) ---- */
+
+#define MR_TOKENS_KEY "mrelay:cluster:tokens"	/* SHA-256 of a token (hex) -> node */
+
+/* The index field of a token: its SHA-256 in hex, so that the index is no second copy of
+ * the credential. */
+static int
+token_field(const char *token, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0, i;
+
+	if (EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL) != 1 || n != 32)
+		return -1;
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+void
+mr_state_token(struct mr_state *st, const char *token, int on)
+{
+	char field[65];
+	const char *argv[4] = { on ? "HSET" : "HDEL", MR_TOKENS_KEY, field, NULL };
+	size_t len[4];
+
+	if (st == NULL || st->link != LINK_UP || token_field(token, field) < 0)
+		return;
+	argv[3] = st->node;
+	len[0] = 4;
+	len[1] = strlen(MR_TOKENS_KEY);
+	len[2] = 64;
+	len[3] = strlen(st->node);
+	mr_state_aux(st, on ? 4 : 3, argv, len);
+}
+
+struct mr_token_ask {
+	mr_state_where_fn cb;
+	void *ctx;
+};
+
+static void
+on_token(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	struct mr_token_ask *q = priv;
+	redisReply *reply = r;
+	const char *node = NULL, *url = NULL;
+	char ws[sizeof(st->api_url) + 16];
+	const json_t *e;
+
+	if (st != NULL && st->ac != NULL && reply != NULL && reply->type == REDIS_REPLY_STRING &&
+	    st->cluster != NULL) {
+		node = reply->str;
+		e = json_object_get(st->cluster, node);
+		url = e != NULL && node_serves(st, node, e, mr_state_wall_ms()) ?
+			json_string_value(json_object_get(e, "api_url")) : NULL;
+	}
+	if (url != NULL && strncmp(url, "http://", 7) == 0) {
+		snprintf(ws, sizeof(ws), "ws://%s/v1/ws", url + 7);
+		url = ws;
+	} else if (url != NULL && strncmp(url, "https://", 8) == 0) {
+		snprintf(ws, sizeof(ws), "wss://%s/v1/ws", url + 8);
+		url = ws;
+	} else {
+		url = NULL;
+	}
+	q->cb(q->ctx, url, url != NULL ? node : NULL);
+	free(q);
+}
+
+int
+mr_state_token_where(struct mr_state *st, const char *token, mr_state_where_fn cb, void *ctx)
+{
+	char field[65];
+	const char *argv[3] = { "HGET", MR_TOKENS_KEY, field };
+	size_t len[3] = { 4, strlen(MR_TOKENS_KEY), 64 };
+	struct mr_token_ask *q;
+
+	if (st == NULL || st->link != LINK_UP || st->cluster == NULL ||
+	    token_field(token, field) < 0 || (q = malloc(sizeof(*q))) == NULL)
+		return -1;
+	q->cb = cb;
+	q->ctx = ctx;
+	if (redisAsyncCommandArgv(st->ac, on_token, q, 3, argv, len) != REDIS_OK) {
+		free(q);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- rooms across appliances (controlplane/rooms/span.c) ---- */

@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "api.h"
+
 struct mr_appliance;
 struct mr_state;
 
@@ -71,6 +73,21 @@ json_t *mr_state_cluster_json(const struct mr_state *st);
  * this one; NULL: here (placement local, no registry read yet, or this node is the least
  * loaded). Valid until the next registry reading. */
 const char *mr_state_place(const struct mr_state *st);
+/* api.h mr_api_set_elsewhere's hook (arg: the state): a request about session
+ * /v1/sessions/{id}[/...] that this appliance does not have is looked for on every other
+ * node of the registry that serves (HEXISTS in its identity's session hash), and answered
+ * 307 to the first that has it. */
+int mr_state_elsewhere(void *arg, const char *url, mr_api_found_fn done, void *ctx);
+/* The cluster's index of participant tokens (mrelay:cluster:tokens, SHA-256 of the token ->
+ * node): a token is added when its participant is created here, removed when it goes. */
+void mr_state_token(struct mr_state *st, const char *token, int on);
+/* Which other appliance has the participant of token: cb(ctx, ws_url, node) once Redis
+ * answered, with the WebSocket URL of that appliance (ws://host:port/v1/ws, from its
+ * api_url), or NULL when no alive appliance serving its objects has it. 0, or -1 when the
+ * cluster is not known (nothing asked, cb never called). */
+typedef void (*mr_state_where_fn)(void *ctx, const char *ws_url, const char *node);
+int mr_state_token_where(struct mr_state *st, const char *token, mr_state_where_fn cb,
+			 void *ctx);
 /* A 307 answer to a creation placed elsewhere: body {"error", "location"}, the location the
  * HTTP layer puts in the Location header. Returns 307. */
 int mr_state_redirect(json_t **out, const char *url, const char *path);

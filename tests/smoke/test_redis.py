@@ -757,6 +757,19 @@ def test_redis_cluster_registry(env):
 			st, b, _ = y.api("POST", path, body)
 			eq(st, 201, f"POST {path} where it was sent: {b}")
 		eq(y.ok("GET", "/v1/health", want=200)["sessions"], 1, "the session on y")
+		# Requests about a session that lives on y, sent to x: 307 to the same request on
+		# y (x finds it in y's session hash); one nobody has stays a 404.
+		sid = y.ok("GET", "/v1/sessions")["sessions"][0]["id"]
+		path = f"/v1/sessions/{sid}"
+		for method in ("GET", "DELETE"):
+			st, b, hd = x.api(method, path)
+			loc = {k.lower(): v for k, v in hd.items()}.get("location")
+			eq((st, loc), (307, y_url + path), f"{method} {path} on x: {b}")
+			st, b, _ = y.api("GET", path)
+			eq(st, 200, f"GET {path} on y: {b}")
+		st, b, _ = x.api("GET", "/v1/sessions/00000000000000ff")
+		eq(st, 404, f"GET of a session nobody has: {b}")
+		eq(x.ok("GET", "/v1/stats")["api"]["redirected_elsewhere"], 2, "x's redirects")
 		# Killed: its entry stays, and shows as not alive after 3 s.
 		y.stop(signal.SIGKILL)
 		h.wait_for(lambda: not {e["node"]: e for e in x.ok("GET", "/v1/cluster")["nodes"]}
@@ -849,6 +862,21 @@ def test_redis_cluster_room(env):
 			eq(r["participant_count"], 3, f"participants on {nodes[i]}: {r}")
 		tr.latch(members)
 		tr.exchange(members, 40, "span3")
+
+		# A WebSocket join on a with the token of b's participant: a finds in the cluster's
+		# token index that it belongs to b and answers with b's WebSocket URL; a token
+		# nobody has stays unknown.
+		async def elsewhere():
+			p = await tr.Peer.connect(ds[0], "ws-elsewhere")
+			m1 = await p.request("join", token=members[1].body["token"])
+			m2 = await p.request("join", token="0" * 32)
+			await p.close()
+			return m1, m2
+		m1, m2 = tr.run_async(elsewhere())
+		eq((m1.get("type"), m1.get("location")),
+		   ("error", f"ws://127.0.0.1:{ds[1].api_port}/v1/ws"), f"b's token joined on a: {m1}")
+		eq((m2.get("type"), m2.get("error")), ("error", "token: no participant has this token"),
+		   f"an unknown token on a: {m2}")
 		# A WebSocket participant on a and b each: told of each other's join (pub/sub
 		# between the nodes) and of c's end.
 
