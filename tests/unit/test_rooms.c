@@ -144,6 +144,20 @@ test_room_req(void **state)
 		 "mix_max_speakers: must be an integer between 0 and 64");
 	room_bad("{\"mode\":\"mix\",\"mix_max_speakers\":true}",
 		 "mix_max_speakers: must be an integer between 0 and 64");
+	/* cluster: a named forwarding room only. */
+	assert_int_equal(mr_parse_room_req(S("{\"name\":\"standup\",\"cluster\":true}"), 100,
+					   &r, err, sizeof(err)), 0);
+	assert_int_equal(r.cluster, 1);
+	assert_string_equal(r.name, "standup");
+	assert_int_equal(mr_parse_room_req(S("{\"name\":\"x\"}"), 100, &r, err, sizeof(err)),
+			 0);
+	assert_int_equal(r.cluster, 0);
+	room_bad("{\"cluster\":true}", "name: a cluster room is known by its name: give one");
+	room_bad("{\"name\":\"\",\"cluster\":true}",
+		 "name: a cluster room is known by its name: give one");
+	room_bad("{\"name\":\"m\",\"cluster\":true,\"mode\":\"mix\"}",
+		 "cluster: a mixing room does not span appliances");
+	room_bad("{\"name\":\"m\",\"cluster\":1}", "cluster: must be a boolean");
 	room_bad("{\"max_participants\":0}",
 		 "max_participants: must be an integer between 1 and 100");
 	room_bad("{\"max_participants\":101}",
