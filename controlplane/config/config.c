@@ -22,6 +22,7 @@
 #include <rte_log.h>
 
 #include "config.h"
+#include "srtp.h"
 
 /* A configuration file is a few kilobytes; refuse anything absurd before reading it. */
 #define CONFIG_MAX_FILE (1 << 20)
@@ -1558,7 +1559,7 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 {
 	static const char *const keys[] = {
 		"redis", "identity", "password", "queue", "restore", "restore_timeout", "role",
-		"node", "heartbeat_ms", "takeover_ms", "api_url", "placement", NULL
+		"node", "heartbeat_ms", "takeover_ms", "api_url", "placement", "link_srtp", NULL
 	};
 	struct mr_state_conf *st = &cfg->state;
 	config_setting_t *g, *s;
@@ -1611,6 +1612,16 @@ parse_state(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *c
 		if (strcmp(v, "local") != 0 && strcmp(v, "least_loaded") != 0)
 			return cfg_err(x, s, "'%.32s': must be \"local\" or \"least_loaded\"", v);
 		st->placement_least_loaded = strcmp(v, "least_loaded") == 0;
+	}
+	ret = get_string(x, g, "link_srtp", 0, &v, &s);
+	if (ret < 0)
+		return ret;
+	if (v != NULL && strcmp(v, "none") != 0) {
+		st->link_srtp = (unsigned int)mr_srtp_suite_by_name(v);
+		if (st->link_srtp == MR_SRTP_SUITE_NONE)
+			return cfg_err(x, s, "'%.40s': must be \"none\" or an SRTP suite "
+				       "(AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32, "
+				       "AES_256_CM_HMAC_SHA1_80, AEAD_AES_128_GCM, AEAD_AES_256_GCM)", v);
 	}
 	ret = get_uint_range(x, g, "queue", 16, 10000000, &st->queue);
 	if (ret == 0) {

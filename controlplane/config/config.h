@@ -117,6 +117,8 @@ struct mr_state_conf {
 					 * cluster registry; default http://<api.listen> */
 	int placement_least_loaded;	/* state.placement "least_loaded": POST /v1/sessions and
 					 * /v1/rooms are redirected to the least loaded node */
+	unsigned int link_srtp;		/* state.link_srtp: the SRTP suite of this node's keys
+					 * on cluster room links (enum mr_srtp_suite), 0: plain */
 };
 
 /* state.role */

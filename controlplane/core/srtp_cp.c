@@ -7,6 +7,7 @@
 #include <rte_malloc.h>
 
 #include "appliance.h"
+#include "cmdq.h"
 #include "defer.h"
 #include "dpmem.h"
 #include "jtext.h"
@@ -177,6 +178,35 @@ mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_sr
 				g->ctx[k++] = c[i];
 		mr_defer_add(&a->defer, &g->defer, owner, &mr_srtp_garbage_ops, NULL);
 	}
+}
+
+int
+mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
+			struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait)
+{
+	struct mr_cp_srtp_new nl;
+	struct mr_dp_srtp *nw = NULL;
+	struct mr_cmd c;
+	json_t *err = NULL;
+
+	memset(&nl, 0, sizeof(nl));
+	if (mr_cp_srtp_build(a, "srtp", r, cs->dp,
+			     (int)rte_lcore_to_socket_id(a->dp->w[owner]->lcore_id), &nw, &nl,
+			     &err) != 0) {
+		json_decref(err);
+		return -1;
+	}
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_PART_SRTP_SET;
+	c.obj = part;
+	c.arg = nw;
+	if (mr_cmdq_send(&a->cmdq, owner, &c, 1, wait, NULL) < 0) {
+		mr_cp_srtp_unbuild(nw, r, &nl);
+		return -1;
+	}
+	mr_cp_srtp_installed(a, owner, cs, nw, r, &nl);
+	mr_srtp_key_wipe(&nl.key);
+	return 0;
 }
 
 void

@@ -54,6 +54,12 @@ void mr_cp_srtp_set(struct mr_cp_srtp *cs, struct mr_dp_srtp *d, const struct mr
 void mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_srtp *cs,
 			  struct mr_dp_srtp *nw, const struct mr_srtp_req *r,
 			  const struct mr_cp_srtp_new *nl);
+/* Keys the control plane itself came by (a DTLS handshake, a cluster link's entries): r's
+ * struct built on top of cs and handed to owner for room participant part
+ * (MR_CMD_PART_SRTP_SET; wait: for room in the command ring, not for the owner to apply it),
+ * then recorded in cs. 0, or -1 with nothing changed. r stays the caller's to wipe. */
+int mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
+			    struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait);
 /* The endpoint is gone and the owner can no longer reach its struct: keep the counters and
  * free it now. */
 void mr_cp_srtp_release(struct mr_cp_srtp *cs);

@@ -234,6 +234,7 @@ struct mr_rooms_counts {
 	uint64_t span_clashes;		/* remote streams not published: SSRC taken here */
 	uint64_t span_refused;		/* links or their streams this node could not create
 					 * (room full, ports, memory), and entries not understood */
+	uint64_t span_srtp_mismatch;	/* links not latched: SRTP on one side only */
 };
 
 /* After the endpoints (a->flows). NULL with rte_errno set on error. */

@@ -113,6 +113,12 @@ struct mr_cp_part {
 	struct mr_ep link_remote;
 	uint64_t link_cmd_ms;		/* when MR_CMD_PART_LATCH was last sent, 0 never */
 	char link_node[64];
+	/* SRTP on the link (state.link_srtp): the key this node decrypts the other node's
+	 * packets with (made at the link's creation, in this node's entry), and the key that
+	 * node's entry gives for what this node sends it (its own decryption key). */
+	uint8_t link_has_rx_key, link_has_tx_key;
+	uint8_t link_mismatch;		/* one side plain, the other SRTP: logged once */
+	struct mr_srtp_key link_rx_key, link_tx_key;
 };
 
 TAILQ_HEAD(mr_cp_part_list, mr_cp_part);

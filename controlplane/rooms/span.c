@@ -8,6 +8,7 @@
  * field a node:
  *
  *   {"node": "edge-1", "room": "3", "updated_ms": ..., "links": {"edge-2": "198.18.0.2:30004"},
+ *    "link_keys": {"edge-2": "AEAD_AES_128_GCM inline:..."},
  *    "participants": [{"id": "1", "name": "alice",
  *                      "streams": [{"ssrc", "kind", "pt", "clock_rate", "codec"}]}]}
  *
@@ -26,6 +27,14 @@
  *     hop's MAC, so that media flows before either side sent anything.
  * RTCP rides the same links: receivers' NACKs and PLIs reach the publisher's node, which
  * answers or forwards them as for a local subscriber; its SRs come back the other way.
+ *
+ * SRTP on the links (state.link_srtp): a node so configured makes, with each link, the key
+ * it will decrypt that node's packets with, and gives it in its entry ("link_keys"); the
+ * other node encrypts towards it with that key. Each receiver picks its own key, so a node
+ * that restarts (a new link, a new key, contexts from index 0) makes the other side start a
+ * new sending context too, and a change on one side never calls for one on the other. A
+ * link is latched only when both sides agree: both SRTP (each direction in its receiver's
+ * suite) or both plain; otherwise it is counted (span_srtp_mismatch) and logged.
  *
  * A node whose entry stops being renewed (it died) or goes (its room deleted, or it
  * stopped) loses its link: the room's participants get participant_left for it, reason
@@ -50,6 +59,8 @@
 #include "neigh.h"
 #include "rooms.h"
 #include "rooms_priv.h"
+#include "srtp.h"
+#include "srtp_cp.h"
 #include "state.h"
 #include "mr_log.h"
 
@@ -88,8 +99,9 @@ span_entry(struct mr_rooms *rs, const struct mr_cp_room *r, const char *self)
 {
 	const struct mr_cp_part *p;
 	const struct mr_cp_stream *st;
-	json_t *links = json_object(), *parts = json_array(), *e;
-	char ep[64], *text;
+	json_t *links = json_object(), *keys = json_object(), *parts = json_array(), *e, *v;
+	char ep[64], sdes[128], *text;
+	const char *node;
 
 	TAILQ_FOREACH(p, &r->parts, link) {
 		json_t *streams;
@@ -98,6 +110,10 @@ span_entry(struct mr_rooms *rs, const struct mr_cp_room *r, const char *self)
 			json_object_set_new(links, p->link_node,
 					    json_string(mr_ep_fmt(&p->dp->local, ep, sizeof(ep),
 								  1)));
+			if (p->link_has_rx_key &&
+			    mr_srtp_sdes_format(&p->link_rx_key, sdes, sizeof(sdes)) > 0)
+				json_object_set_new(keys, p->link_node, json_string(sdes));
+			explicit_bzero(sdes, sizeof(sdes));
 			continue;
 		}
 		streams = json_array();
@@ -108,11 +124,15 @@ span_entry(struct mr_rooms *rs, const struct mr_cp_room *r, const char *self)
 						       "streams", streams));
 	}
 	(void)rs;
-	e = json_pack("{s:s,s:o,s:I,s:o,s:o}", "node", self, "room", mr_room_idj(r->id),
+	e = json_pack("{s:s,s:o,s:I,s:o,s:O,s:o}", "node", self, "room", mr_room_idj(r->id),
 		      "updated_ms", (json_int_t)mr_state_wall_ms(), "links", links,
-		      "participants", parts);
+		      "link_keys", keys, "participants", parts);
 	text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
 	json_decref(e);
+	/* The keys' copies in jansson's strings go with them (the caller wipes the text). */
+	json_object_foreach(keys, node, v)
+		explicit_bzero((char *)json_string_value(v), json_string_length(v));
+	json_decref(keys);
 	return text;
 }
 
@@ -147,6 +167,7 @@ mr_room_span_tick(struct mr_rooms *rs, uint64_t now)
 				mr_state_span_publish(st, r->name, span_hello);
 			r->span_changed = 0;
 		}
+		explicit_bzero(text, strlen(text));	/* link keys */
 		free(text);
 		r->span_tsc = now + hz / 1000 * MR_SPAN_PERIOD_MS;
 	}
@@ -167,6 +188,9 @@ mr_room_span_part_gone(struct mr_rooms *rs, struct mr_cp_part *p)
 	if (p->link_nh >= 0)
 		mr_neigh_put(rs->a->neigh, p->dp->port_idx, p->link_nh);
 	p->link_nh = -1;
+	mr_srtp_key_wipe(&p->link_rx_key);
+	mr_srtp_key_wipe(&p->link_tx_key);
+	p->link_has_rx_key = p->link_has_tx_key = 0;
 	rs->n.links--;
 }
 
@@ -210,6 +234,15 @@ span_link_new(struct mr_rooms *rs, struct mr_cp_room *r, const char *node)
 	p->connected = 1;
 	snprintf(p->link_node, sizeof(p->link_node), "%s", node);
 	rs->n.links++;
+	/* SRTP: the key this node decrypts what that node sends with (this node's entry). */
+	if (rs->a->cfg->state.link_srtp != MR_SRTP_SUITE_NONE) {
+		if (mr_srtp_key_random((enum mr_srtp_suite)rs->a->cfg->state.link_srtp,
+				       &p->link_rx_key) == 0)
+			p->link_has_rx_key = 1;
+		else
+			SPAN_LOG(ERR, "room %" PRIu32 " (%s): no random bytes for the key of the "
+				 "link to node %s\n", r->id, r->name, node);
+	}
 	/* Its subscriptions: this node's own streams only. */
 	mr_room_sync(rs, r);
 	mr_room_emit(rs, r, 0, p->id, json_pack("{s:s,s:o}", "type", "participant_joined",
@@ -220,10 +253,68 @@ span_link_new(struct mr_rooms *rs, struct mr_cp_room *r, const char *node)
 	return p;
 }
 
-/* Latch link p on the other node's endpoint text v, once its next hop's MAC is known. */
+/* SRTP on link p as the two entries say (kv: the other node's key for this node, NULL: it
+ * sends plain). 0 when the link may be latched: both sides plain, or both SRTP with the
+ * contexts handed to the owner (before the latch command: the ring keeps the order). */
+static int
+span_link_srtp(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p, const json_t *kv)
+{
+	struct mr_srtp_key k;
+	struct mr_srtp_req req;
+	char err[96];
+	int rc;
+	int theirs = json_is_string(kv);
+
+	if (theirs != p->link_has_rx_key) {
+		if (!p->link_mismatch) {
+			p->link_mismatch = 1;
+			rs->n.span_srtp_mismatch++;
+			SPAN_LOG(WARNING, "room %" PRIu32 " (%s): the link to node %s is not used: "
+				 "SRTP on %s side only (state.link_srtp must agree)\n", r->id,
+				 r->name, p->link_node, theirs ? "its" : "this");
+		}
+		return -1;
+	}
+	p->link_mismatch = 0;
+	if (!theirs)
+		return 0;
+	if (mr_srtp_sdes_parse(json_string_value(kv), &k, err, sizeof(err)) < 0) {
+		mr_srtp_key_wipe(&k);
+		rs->n.span_refused++;
+		return -1;
+	}
+	if (p->link_has_tx_key && p->srtp.dp != NULL &&
+	    memcmp(&k, &p->link_tx_key, sizeof(k)) == 0) {
+		mr_srtp_key_wipe(&k);
+		return 0;
+	}
+	/* New, or that node's link is new (it restarted): a new sending context, from index
+	 * 0 as its receiving one. This node's own key stays. */
+	memset(&req, 0, sizeof(req));
+	req.present = 1;
+	req.suite = (uint8_t)k.suite;
+	req.has_remote_key = p->srtp.dp == NULL;
+	req.remote_key = p->link_rx_key;
+	req.has_local_key = 1;
+	req.local_key = k;
+	/* A full ring or no memory: the next reading tries again. */
+	rc = mr_cp_srtp_part_install(rs->a, r->owner, p->dp, &p->srtp, &req, 0);
+	if (rc == 0) {
+		p->link_tx_key = k;
+		p->link_has_tx_key = 1;
+	} else {
+		rs->n.span_refused++;
+	}
+	mr_srtp_key_wipe(&k);
+	mr_srtp_req_wipe(&req);
+	return rc;
+}
+
+/* Latch link p on the other node's endpoint text v, once its next hop's MAC is known and
+ * SRTP agrees (kv: that node's key for this node). */
 static void
 span_link_remote(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p,
-		 const json_t *v, uint64_t now_ms)
+		 const json_t *v, const json_t *kv, uint64_t now_ms)
 {
 	struct mr_neigh *nb = rs->a->neigh;
 	unsigned int pidx = p->dp->port_idx;
@@ -248,7 +339,7 @@ span_link_remote(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p
 			return;
 		}
 	}
-	if (p->link_nh < 0)
+	if (p->link_nh < 0 || span_link_srtp(rs, r, p, kv) < 0)
 		return;
 	do {
 		sn = rte_seqcount_read_begin(&p->dp->seq);
@@ -388,7 +479,7 @@ mr_rooms_span_input(struct mr_rooms *rs, uint32_t room, const char *name, json_t
 			continue;
 		p->link_seen = 2;	/* alive */
 		span_link_remote(rs, r, p, json_object_get(json_object_get(e, "links"), self),
-				 now);
+				 json_object_get(json_object_get(e, "link_keys"), self), now);
 		span_link_streams(rs, r, p, json_object_get(e, "participants"));
 	}
 	for (p = TAILQ_FIRST(&r->parts); p != NULL; p = next) {

@@ -320,45 +320,24 @@ wr_leave(struct wr_part *p, enum mr_leave_reason why)
 static void
 wr_install_keys(struct mr_webrtc *wr, struct wr_part *p)
 {
-	struct mr_appliance *a = wr->a;
 	struct mr_srtp_req req;
-	struct mr_cp_srtp_new nl;
-	struct mr_dp_srtp *nw = NULL;
-	struct mr_cmd c;
-	json_t *err = NULL;
 
 	/* The exported keys as a request: the peer's key to decrypt with, ours to encrypt
 	 * with; built and installed as a REST re-key would be (controlplane/core/srtp_cp.h). */
 	memset(&req, 0, sizeof(req));
-	memset(&nl, 0, sizeof(nl));
 	if (mr_dtls_keys(p->dtls, &req.remote_key, &req.local_key) < 0)
 		goto fail;
 	req.present = 1;
 	req.has_remote_key = 1;
 	req.has_local_key = 1;
 	req.suite = req.remote_key.suite;
-	if (mr_cp_srtp_build(a, "srtp", &req, p->cs->dp,
-			     (int)rte_lcore_to_socket_id(a->dp->w[p->owner]->lcore_id), &nw, &nl,
-			     &err) != 0) {
-		json_decref(err);
-		goto wipe;
+	if (mr_cp_srtp_part_install(wr->a, p->owner, p->dp, p->cs, &req, 1) < 0) {
+		mr_srtp_req_wipe(&req);
+		goto fail;
 	}
-	memset(&c, 0, sizeof(c));
-	c.type = MR_CMD_PART_SRTP_SET;
-	c.obj = p->dp;
-	c.arg = nw;
-	if (mr_cmdq_send(&a->cmdq, p->owner, &c, 1, 1, NULL) < 0) {
-		mr_cp_srtp_unbuild(nw, &req, &nl);
-		goto wipe;
-	}
-	mr_cp_srtp_installed(a, p->owner, p->cs, nw, &req, &nl);
 	p->keyed = 1;
 	mr_srtp_req_wipe(&req);
-	mr_srtp_key_wipe(&nl.key);
 	return;
-wipe:
-	mr_srtp_req_wipe(&req);
-	mr_srtp_key_wipe(&nl.key);
 fail:
 	WR_LOG(WARNING, "room %" PRIu32 " participant %" PRIu32 ": SRTP keys not installed\n",
 	       p->room, p->part);

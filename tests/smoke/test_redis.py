@@ -949,3 +949,93 @@ def test_redis_cluster_room(env):
 				d.stop()
 		_rcli("DEL", "mrelay:cluster:room:span", "mrelay:cluster:nodes",
 		      *[f"mrelay:{n}:{k}" for n in nodes for k in ("sessions", "rooms", "heartbeat")])
+
+
+def test_redis_cluster_room_srtp(env):
+	"""SRTP on the links of a cluster room (state.link_srtp): a (AES_CM_128_HMAC_SHA1_80)
+	and b (AEAD_AES_128_GCM) link with each direction in its receiver's suite, their
+	participants exchange media exactly through the encrypting and decrypting links (the
+	links' SRTP counters move on both sides, nothing fails authentication), the keys are in
+	the Redis entries and in no answer; c (plain) links with neither: counted, not latched."""
+	import test_rooms as tr
+	port, _ = _redis()
+	nodes = ("srtp-a", "srtp-b", "srtp-c")
+	suites = ("AES_CM_128_HMAC_SHA1_80", "AEAD_AES_128_GCM", None)
+	key = "mrelay:cluster:room:spansrtp"
+	_rcli("DEL", key, "mrelay:cluster:nodes")
+	ds = []
+	try:
+		for i, n in enumerate(nodes):
+			d = env.new_daemon(f"ss{i}", addr4=SPAN_ADDR[i], addr6=None)
+			extra = f'\tnode = "{n}";\n'
+			if suites[i]:
+				extra += f'\tlink_srtp = "{suites[i]}";\n'
+			with open(d.conf, "a") as f:
+				f.write(_state_conf(n, port, extra))
+			env.start_daemon(d)
+			ds.append(d)
+		rooms = [d.ok("POST", "/v1/rooms", {"name": "spansrtp", "cluster": True},
+			      want=201)["id"] for d in ds]
+		ssrcs = [0x5B000001, 0x5B000002]
+		members = []
+		for i in (0, 1):
+			b = tr.create_part(ds[i], rooms[i], f"user-{nodes[i]}")
+			ds[i].ok("POST", f"/v1/rooms/{rooms[i]}/participants/{b['id']}/streams",
+				 {"ssrc": ssrcs[i], "kind": "audio", "pt": tr.PT_OPUS, "codec": "opus"},
+				 want=201)
+			members.append(tr.Member(b, None, env.host.udp(NS_V4[i], 41200 + i),
+						 ssrcs[i]))
+
+		def link(i, n):
+			r = ds[i].ok("GET", f"/v1/rooms/{rooms[i]}")
+			return next((p for p in r["participants"] if p.get("link") == n), None)
+
+		def ready(i):
+			p = link(i, nodes[1 - i])
+			return p is not None and p["remote"] is not None and \
+				[s["ssrc"] for s in p["streams"]] == [ssrcs[1 - i]]
+		for i in (0, 1):
+			h.wait_for(lambda: ready(i), 15, what=f"{nodes[i]}'s link to {nodes[1 - i]}")
+		links = []
+		for i in (0, 1):
+			p = ds[i].ok("GET", f"/v1/rooms/{rooms[i]}/participants/"
+				     f"{link(i, nodes[1 - i])['id']}")
+			s = p["srtp"]
+			# Sending in the other node's suite, receiving in its own.
+			eq((s["suite"], s["remote_suite"]), (suites[1 - i], suites[i]),
+			   f"{nodes[i]}'s link SRTP: {s}")
+			check("local_key" not in s and "remote_key" not in s, f"a key shown: {s}")
+			links.append(p["id"])
+		entries = {n: json.loads(t) for n, t in
+			   zip(*[iter(_rcli("HGETALL", key).splitlines())] * 2)}
+		for i in (0, 1):
+			k = entries[nodes[i]]["link_keys"]
+			check(nodes[1 - i] in k and k[nodes[1 - i]].startswith(suites[i] + " inline:"),
+			      f"{nodes[i]}'s entry gives no key for {nodes[1 - i]}: {list(k)}")
+		check(not entries[nodes[2]].get("link_keys"), "the plain node's entry has keys")
+
+		tr.latch(members)
+		tr.exchange(members, 40, "srtp-links")
+		for i in (0, 1):
+			c = ds[i].ok("GET", f"/v1/rooms/{rooms[i]}/participants/{links[i]}")[
+				"srtp"]["counters"]
+			check(c["encrypted"] >= 40 and c["decrypted"] >= 40, f"{nodes[i]}'s link: {c}")
+			eq((c["srtp_auth_fail"], c["srtp_replay"], c["srtp_malformed"]), (0, 0, 0),
+			   f"{nodes[i]}'s link drops: {c}")
+		# The plain node: a link made on each side, never latched, counted once.
+		for i in (0, 1, 2):
+			want = 2 if i == 2 else 1
+			h.wait_for(lambda: ds[i].ok("GET", "/v1/stats")["rooms"]
+				   ["cluster_link_srtp_mismatch"] == want, 10,
+				   what=f"{nodes[i]}'s SRTP mismatch count")
+		for i, n in ((0, nodes[2]), (1, nodes[2]), (2, nodes[0]), (2, nodes[1])):
+			p = link(i, n)
+			check(p is not None and p["remote"] is None,
+			      f"{nodes[i]}'s link to {n} latched across SRTP and plain: {p}")
+		check("state.link_srtp must agree" in ds[2].log_text(), "no log line for the mismatch")
+	finally:
+		for d in ds:
+			if d.alive():
+				d.stop()
+		_rcli("DEL", key, "mrelay:cluster:nodes",
+		      *[f"mrelay:{n}:{k}" for n in nodes for k in ("sessions", "rooms", "heartbeat")])

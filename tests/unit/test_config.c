@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "config.h"
+#include "srtp.h"
 
 /* The example of docs/CONFIG.md, one key per line where line numbers matter. */
 static const char full_example[] =
@@ -756,6 +757,10 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:6: state.heartbeat_ms:", "between 10 and 10000" },
 		{ MINIMAL ST_A "placement = \"random\"; };\n",
 		  "bad.conf:6: state.placement:", "must be \"local\" or \"least_loaded\"" },
+		{ MINIMAL ST_A "link_srtp = \"aes_cm_128_hmac_sha1_80\"; };\n",
+		  "bad.conf:6: state.link_srtp:", "must be \"none\" or an SRTP suite" },
+		{ MINIMAL ST_A "link_srtp = true; };\n",
+		  "bad.conf:6: state.link_srtp:", "must be a string" },
 		{ MINIMAL ST_A "api_url = \"ftp://x\"; };\n",
 		  "bad.conf:6: state.api_url:", "must be an http:// or https:// URL" },
 		{ MINIMAL ST_A "api_url = \"http://a b\"; };\n",
@@ -857,6 +862,7 @@ test_state(void **state)
 	assert_int_equal(cfg.state.queue, 100000);
 	assert_int_equal(cfg.state.restore, 1);
 	assert_int_equal(cfg.state.restore_timeout_ms, 5000);
+	assert_int_equal(cfg.state.link_srtp, MR_SRTP_SUITE_NONE);
 	/* Active/standby: off (single) by default. */
 	expect_role(&cfg.state, MR_STATE_SINGLE, "", 100, 500);
 	mr_config_free(&cfg);
@@ -868,6 +874,14 @@ test_state(void **state)
 	assert_int_equal(load(MINIMAL "state = { redis = \"127.0.0.1:6379\"; identity = \"svc\"; "
 			      "role = \"active\"; };\n", &cfg, err, sizeof(err)), 0);
 	assert_int_equal(cfg.state.role, MR_STATE_ACTIVE);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL ST_A "link_srtp = \"AEAD_AES_256_GCM\"; };\n", &cfg, err,
+			      sizeof(err)), 0);
+	assert_int_equal(cfg.state.link_srtp, MR_SRTP_AEAD_AES_256_GCM);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL ST_A "link_srtp = \"none\"; };\n", &cfg, err,
+			      sizeof(err)), 0);
+	assert_int_equal(cfg.state.link_srtp, MR_SRTP_SUITE_NONE);
 	mr_config_free(&cfg);
 	assert_int_equal(load(MINIMAL "state = { redis = \"[::1]:6379\"; identity = \"x\"; "
 			      "queue = 16; restore = false; restore_timeout = 2; };\n", &cfg, err,
