@@ -5,8 +5,8 @@
     ip netns exec NS perf/first_media.py --flows flows.json --probes 8 --timeout 30
 
 Run inside the namespace that holds the sessions' remote addresses (perf/state_bench adds
-198.18.0.10 .. 198.18.0.209 there). For each probed session k (spread evenly over the flows
-file), a socket bound to leg 0's remote sends an RTP packet to leg 0's local endpoint every
+198.18.0.10 .. 198.18.0.209 there). For each probed session k (--probes spread evenly over the flows
+file, and the last one), a socket bound to leg 0's remote sends an RTP packet to leg 0's local endpoint every
 --interval seconds, and a socket bound to leg 1's remote waits for the relayed copy. Prints
 "ready" once the sockets are bound (the caller starts mrelayd after that), then one JSON line:
 the wall-clock time (time.time()) of the first relayed packet, of the last probe's first, how
