@@ -115,8 +115,9 @@ struct mr_cp_part {
 	char link_node[64];
 	/* SRTP on the link (state.link_srtp): the key this node decrypts the other node's
 	 * packets with (made at the link's creation, in this node's entry), and the key that
-	 * node's entry gives for what this node sends it (its own decryption key). */
-	uint8_t link_has_rx_key, link_has_tx_key;
+	 * node's entry gives for what this node sends it (its own decryption key; in use
+	 * while srtp.dp is set). */
+	uint8_t link_has_rx_key;
 	uint8_t link_mismatch;		/* one side plain, the other SRTP: logged once */
 	struct mr_srtp_key link_rx_key, link_tx_key;
 };

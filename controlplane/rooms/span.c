@@ -190,7 +190,7 @@ mr_room_span_part_gone(struct mr_rooms *rs, struct mr_cp_part *p)
 	p->link_nh = -1;
 	mr_srtp_key_wipe(&p->link_rx_key);
 	mr_srtp_key_wipe(&p->link_tx_key);
-	p->link_has_rx_key = p->link_has_tx_key = 0;
+	p->link_has_rx_key = 0;
 	rs->n.links--;
 }
 
@@ -283,8 +283,7 @@ span_link_srtp(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p, 
 		rs->n.span_refused++;
 		return -1;
 	}
-	if (p->link_has_tx_key && p->srtp.dp != NULL &&
-	    memcmp(&k, &p->link_tx_key, sizeof(k)) == 0) {
+	if (p->srtp.dp != NULL && memcmp(&k, &p->link_tx_key, sizeof(k)) == 0) {
 		mr_srtp_key_wipe(&k);
 		return 0;
 	}
@@ -299,12 +298,10 @@ span_link_srtp(struct mr_rooms *rs, struct mr_cp_room *r, struct mr_cp_part *p, 
 	req.local_key = k;
 	/* A full ring or no memory: the next reading tries again. */
 	rc = mr_cp_srtp_part_install(rs->a, r->owner, p->dp, &p->srtp, &req, 0);
-	if (rc == 0) {
+	if (rc == 0)
 		p->link_tx_key = k;
-		p->link_has_tx_key = 1;
-	} else {
+	else
 		rs->n.span_refused++;
-	}
 	mr_srtp_key_wipe(&k);
 	mr_srtp_req_wipe(&req);
 	return rc;
