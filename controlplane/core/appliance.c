@@ -422,6 +422,10 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 	a->webrtc = mr_webrtc_create(a, err, errlen);
 	if (a->webrtc == NULL)
 		return -ENOMEM;
+	/* ng before the state store: the restore makes its calls again. */
+	a->ng = mr_ng_create(cfg, a, err, errlen);
+	if (a->ng == NULL && err[0] != '\0')
+		return -EADDRNOTAVAIL;
 	/* The state store restores before the API opens: same ids, ports, remotes, keys. */
 	a->state = mr_state_create(a, err, errlen);
 	if (a->state == NULL && err[0] != '\0')
@@ -442,9 +446,6 @@ mr_appliance_start(struct mr_appliance *a, struct mr_config *cfg, char *err, siz
 		mr_api_set_refusal(a->api, mr_state_refusal, a->state);
 		mr_api_set_elsewhere(a->api, mr_state_elsewhere, a->state);
 	}
-	a->ng = mr_ng_create(cfg, a, err, errlen);
-	if (a->ng == NULL && err[0] != '\0')
-		return -EADDRNOTAVAIL;
 	if (a->ng != NULL)
 		mr_api_watch(a->api, mr_ng_fd(a->ng), mr_ng_poll, a->ng);
 	for (i = 0; i < dp->n_workers; i++) {

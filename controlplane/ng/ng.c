@@ -194,6 +194,14 @@ be_block(void *ctx, const char *id, unsigned int leg, int on)
 	return mr_session_block(ctx, id, leg, on);
 }
 
+static void
+be_changed(void *ctx, const char *callid)
+{
+	struct mr_appliance *a = ctx;
+
+	mr_state_ngcall(a->state, callid);
+}
+
 static json_t *
 stats_extra(void *arg)
 {
@@ -263,7 +271,7 @@ mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, siz
 	struct mr_ng_backend be = {
 		.ctx = a, .create = be_create, .patch = be_patch, .destroy = be_destroy,
 		.active = be_active, .get = be_get, .now_ms = mono_ms, .record = be_record,
-		.block = be_block,
+		.block = be_block, .changed = be_changed,
 	};
 	struct mr_ng *ng;
 	char addr[64];
@@ -344,6 +352,12 @@ mr_ng_free(struct mr_ng *ng)
 	mr_ng_cache_free(ng->cache);
 	free(ng->rx);
 	free(ng);
+}
+
+struct mr_ng_calls *
+mr_ng_calls_of(struct mr_ng *ng)
+{
+	return ng != NULL ? ng->calls : NULL;
 }
 
 int

@@ -12,11 +12,14 @@
 struct mr_appliance;
 struct mr_config;
 struct mr_ng;
+struct mr_ng_calls;
 
 /* NULL with err empty when ng is off (no ng.listen); NULL with err set on failure. */
 struct mr_ng *mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err,
 			   size_t errlen);
 void mr_ng_free(struct mr_ng *ng);
+/* The call model (ng_calls.h), for the state store; NULL when ng is off. */
+struct mr_ng_calls *mr_ng_calls_of(struct mr_ng *ng);
 /* The descriptor the control loop waits on (readable: call mr_ng_poll). */
 int mr_ng_fd(const struct mr_ng *ng);
 /* Serve what is ready, without waiting. */

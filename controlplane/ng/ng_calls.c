@@ -21,6 +21,7 @@
 #define NG_TAG_LEN 128
 #define NG_CALLID_LEN 256
 #define NG_HASH_BITS 16
+_Static_assert(MR_NG_CALL_BUCKETS == 1u << NG_HASH_BITS, "ng_calls.h MR_NG_CALL_BUCKETS");
 
 struct ng_side {
 	char tag[NG_TAG_LEN];
@@ -72,6 +73,7 @@ struct mr_ng_calls {
 	json_t *(*stats_cb)(void *);
 	void *stats_arg;
 	struct mr_ng_counts n;
+	int forgetting;			/* calls go without ending their sessions */
 };
 
 /* ---- requests ---- */
@@ -604,7 +606,7 @@ branch_free(struct mr_ng_calls *c, struct ng_branch *b)
 {
 	unsigned int k;
 
-	for (k = 0; k < b->n_media; k++)
+	for (k = 0; k < b->n_media && !c->forgetting; k++)
 		if (b->media[k].id[0] != '\0')
 			c->be.destroy(c->be.ctx, b->media[k].id);
 	explicit_bzero(b, sizeof(*b));		/* SDES keys */
@@ -1513,6 +1515,24 @@ cmd_statistics(struct mr_ng_calls *c)
 	return json_pack("{s:s,s:o}", "result", "ok", "statistics", st);
 }
 
+/* Tell the backend (the state store) about a command that may have changed its call. */
+static void
+call_changed(struct mr_ng_calls *c, const struct ng_req *r)
+{
+	switch (r->cmd) {
+	case MR_NG_OFFER:
+	case MR_NG_ANSWER:
+	case MR_NG_DELETE:
+	case MR_NG_START_REC:
+	case MR_NG_STOP_REC:
+		if (c->be.changed != NULL && r->callid[0] != '\0')
+			c->be.changed(c->be.ctx, r->callid);
+		break;
+	default:
+		break;
+	}
+}
+
 json_t *
 mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 {
@@ -1521,6 +1541,8 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 
 	if (r == NULL)
 		return json_pack("{s:s,s:s}", "result", "error", "error-reason", "out of memory");
+	r->cmd = MR_NG_OTHER;
+	r->callid[0] = '\0';
 	if (d == NULL || d->type != MR_BN_DICT) {
 		snprintf(r->err, sizeof(r->err), "the message is not a dictionary");
 		c->n.requests[MR_NG_OTHER]++;
@@ -1570,6 +1592,7 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 		break;
 	}
 	}
+	call_changed(c, r);
 	if (ans != NULL) {
 		if (r->warning[0] != '\0' && json_object_get(ans, "warning") == NULL &&
 		    strcmp(json_string_value(json_object_get(ans, "result")), "ok") == 0)
@@ -1578,6 +1601,7 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 		return ans;
 	}
 error:
+	call_changed(c, r);
 	c->n.errors++;
 	if (r->err[0] == '\0')
 		snprintf(r->err, sizeof(r->err), "internal error");
@@ -1605,6 +1629,8 @@ mr_ng_calls_free(struct mr_ng_calls *c)
 {
 	if (c == NULL)
 		return;
+	/* A stop is not an end of the calls: their records stay for the next start. */
+	c->be.changed = NULL;
 	while (c->head != NULL)
 		call_free(c, c->head);
 	free(c);
@@ -1625,7 +1651,7 @@ mr_ng_calls_tick(struct mr_ng_calls *c)
 		c->sweep = c->head;
 	for (n = 0; n < 256 && c->sweep != NULL; n++) {
 		struct ng_call *x = c->sweep;
-		int live = 0;
+		int live = 0, changed = 0;
 
 		c->sweep = x->next;
 		for (i = 0; i < x->n_br;) {
@@ -1633,6 +1659,7 @@ mr_ng_calls_tick(struct mr_ng_calls *c)
 
 			if (b->delete_at != 0 && b->delete_at <= now) {
 				branch_remove(c, x, i);
+				changed = 1;
 				continue;
 			}
 			for (k = 0; k < b->n_media && !live; k++)
@@ -1640,6 +1667,8 @@ mr_ng_calls_tick(struct mr_ng_calls *c)
 					live = 1;
 			i++;
 		}
+		if ((changed || x->n_br == 0 || !live) && c->be.changed != NULL)
+			c->be.changed(c->be.ctx, x->callid);	/* it copies the call-id */
 		if (x->n_br == 0 || !live) {
 			int deleted = x->n_br == 0;
 
@@ -1663,4 +1692,313 @@ mr_ng_calls_set_stats_cb(struct mr_ng_calls *c, json_t *(*cb)(void *arg), void *
 {
 	c->stats_cb = cb;
 	c->stats_arg = arg;
+}
+
+/* ---- records (docs/NG.md "Calls in Redis") ----
+ * A call as JSON, for the state store: what the next offer, answer, delete or query of it
+ * needs. Its sessions are stored on their own (by id); the record names them. */
+
+#define NG_RECORD_VERSION 1
+
+static json_t *
+pair_s(const char *a, const char *b)
+{
+	return json_pack("[s,s]", a, b);
+}
+
+static json_t *
+pair_ep(const struct mr_ep e[2])
+{
+	char t[2][64];
+
+	return pair_s(mr_ep_fmt(&e[0], t[0], sizeof(t[0]), 1),
+		      mr_ep_fmt(&e[1], t[1], sizeof(t[1]), 1));
+}
+
+static json_t *
+pair_i(unsigned int a, unsigned int b)
+{
+	return json_pack("[I,I]", (json_int_t)a, (json_int_t)b);
+}
+
+static json_t *
+media_json(const struct ng_media *m)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "id", json_string(m->id));
+	json_object_set_new(o, "type", json_string(m->type));
+	json_object_set_new(o, "rtcp_mux", json_boolean(m->rtcp_mux));
+	json_object_set_new(o, "local", pair_ep(m->local));
+	json_object_set_new(o, "local_rtcp", pair_ep(m->local_rtcp));
+	json_object_set_new(o, "adv", pair_ep(m->adv));
+	json_object_set_new(o, "adv_rtcp", pair_ep(m->adv_rtcp));
+	json_object_set_new(o, "proto", pair_s(m->proto[0], m->proto[1]));
+	json_object_set_new(o, "srtp", pair_i(m->srtp[0], m->srtp[1]));
+	json_object_set_new(o, "crypto_tag", pair_i(m->crypto_tag[0], m->crypto_tag[1]));
+	json_object_set_new(o, "local_key", pair_s(m->local_key[0], m->local_key[1]));
+	json_object_set_new(o, "remote_crypto", pair_s(m->remote_crypto[0],
+							m->remote_crypto[1]));
+	json_object_set_new(o, "iface", pair_s(m->iface[0], m->iface[1]));
+	json_object_set_new(o, "family", pair_i(m->family[0], m->family[1]));
+	return o;
+}
+
+json_t *
+mr_ng_calls_record(const struct mr_ng_calls *c, const char *callid)
+{
+	struct ng_call *x = call_find((struct mr_ng_calls *)c, callid);
+	uint64_t now = c->be.now_ms(c->be.ctx);
+	json_t *rec, *brs;
+	unsigned int i, k;
+
+	if (x == NULL)
+		return NULL;
+	rec = json_object();
+	brs = json_array();
+	json_object_set_new(rec, "v", json_integer(NG_RECORD_VERSION));
+	json_object_set_new(rec, "created", json_integer((json_int_t)x->created));
+	json_object_set_new(rec, "last_signal", json_integer((json_int_t)x->last_signal));
+	json_object_set_new(rec, "recording", json_boolean(x->recording));
+	for (i = 0; i < x->n_br; i++) {
+		const struct ng_branch *b = x->br[i];
+		json_t *bo = json_object(), *ms = json_array();
+
+		json_object_set_new(bo, "tags", pair_s(b->side[0].tag, b->side[1].tag));
+		json_object_set_new(bo, "labels", pair_s(b->side[0].label, b->side[1].label));
+		json_object_set_new(bo, "since", json_pack("[I,I]", (json_int_t)b->side[0].created,
+							   (json_int_t)b->side[1].created));
+		/* A delay left, not a time: the clock is this process' own. */
+		if (b->delete_at != 0)
+			json_object_set_new(bo, "delete_in_ms", json_integer(
+				(json_int_t)(b->delete_at > now ? b->delete_at - now : 1)));
+		for (k = 0; k < b->n_media; k++)
+			json_array_append_new(ms, media_json(&b->media[k]));
+		json_object_set_new(bo, "media", ms);
+		json_array_append_new(brs, bo);
+	}
+	json_object_set_new(rec, "branches", brs);
+	return rec;
+}
+
+/* Member k of o: a [a, b] pair of strings into out (2 x stride bytes); absent: "". */
+static int
+get_pair_s(const json_t *o, const char *k, char *out, size_t stride, char *err, size_t errlen)
+{
+	const json_t *p = json_object_get(o, k);
+	unsigned int i;
+
+	out[0] = out[stride] = '\0';
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		const char *s = json_string_value(json_array_get(p, i));
+
+		if (!json_is_array(p) || json_array_size(p) != 2 || s == NULL ||
+		    strlen(s) >= stride) {
+			snprintf(err, errlen, "%s: not a pair of strings (under %zu bytes)", k,
+				 stride);
+			return -1;
+		}
+		memcpy(out + i * stride, s, strlen(s) + 1);
+	}
+	return 0;
+}
+
+static int
+get_pair_ep(const json_t *o, const char *k, struct mr_ep e[2], char *err, size_t errlen)
+{
+	char t[2][64];
+	unsigned int i;
+
+	memset(e, 0, 2 * sizeof(e[0]));
+	if (get_pair_s(o, k, t[0], sizeof(t[0]), err, errlen) < 0)
+		return -1;
+	for (i = 0; i < 2; i++)
+		if (t[i][0] != '\0' && strcmp(t[i], "none") != 0 && mr_ep_parse(t[i], &e[i]) < 0) {
+			snprintf(err, errlen, "%s: not an address and port: %s", k, t[i]);
+			return -1;
+		}
+	return 0;
+}
+
+static int
+get_pair_u8(const json_t *o, const char *k, uint8_t v[2], char *err, size_t errlen)
+{
+	const json_t *p = json_object_get(o, k);
+	unsigned int i;
+
+	v[0] = v[1] = 0;
+	if (p == NULL)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		const json_t *n = json_array_get(p, i);
+
+		if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_integer(n) ||
+		    json_integer_value(n) < 0 || json_integer_value(n) > 255) {
+			snprintf(err, errlen, "%s: not a pair of small integers", k);
+			return -1;
+		}
+		v[i] = (uint8_t)json_integer_value(n);
+	}
+	return 0;
+}
+
+static int
+media_restore(struct ng_media *m, const json_t *o, char *err, size_t errlen)
+{
+	const char *id = json_string_value(json_object_get(o, "id"));
+	const char *type = json_string_value(json_object_get(o, "type"));
+
+	if (!json_is_object(o) || id == NULL || strlen(id) >= sizeof(m->id) || type == NULL ||
+	    strlen(type) >= sizeof(m->type)) {
+		snprintf(err, errlen, "media: needs id and type");
+		return -1;
+	}
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	snprintf(m->type, sizeof(m->type), "%s", type);
+	m->rtcp_mux = json_is_true(json_object_get(o, "rtcp_mux"));
+	if (get_pair_ep(o, "local", m->local, err, errlen) < 0 ||
+	    get_pair_ep(o, "local_rtcp", m->local_rtcp, err, errlen) < 0 ||
+	    get_pair_ep(o, "adv", m->adv, err, errlen) < 0 ||
+	    get_pair_ep(o, "adv_rtcp", m->adv_rtcp, err, errlen) < 0 ||
+	    get_pair_s(o, "proto", m->proto[0], sizeof(m->proto[0]), err, errlen) < 0 ||
+	    get_pair_u8(o, "srtp", m->srtp, err, errlen) < 0 ||
+	    get_pair_u8(o, "crypto_tag", m->crypto_tag, err, errlen) < 0 ||
+	    get_pair_s(o, "local_key", m->local_key[0], sizeof(m->local_key[0]), err,
+		       errlen) < 0 ||
+	    get_pair_s(o, "remote_crypto", m->remote_crypto[0], sizeof(m->remote_crypto[0]),
+		       err, errlen) < 0 ||
+	    get_pair_s(o, "iface", m->iface[0], sizeof(m->iface[0]), err, errlen) < 0 ||
+	    get_pair_u8(o, "family", m->family, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+branch_restore(struct ng_branch *b, const json_t *bo, uint64_t now, char *err, size_t errlen)
+{
+	const json_t *ms = json_object_get(bo, "media"), *since = json_object_get(bo, "since");
+	const json_t *del = json_object_get(bo, "delete_in_ms");
+	char tags[2][NG_TAG_LEN], labels[2][64];
+	unsigned int s;
+	size_t k;
+
+	if (!json_is_object(bo) || !json_is_array(ms) || json_array_size(ms) >
+	    MR_NGSDP_MAX_MEDIA) {
+		snprintf(err, errlen, "branch: needs media (at most %d)", MR_NGSDP_MAX_MEDIA);
+		return -1;
+	}
+	if (get_pair_s(bo, "tags", tags[0], sizeof(tags[0]), err, errlen) < 0 ||
+	    get_pair_s(bo, "labels", labels[0], sizeof(labels[0]), err, errlen) < 0)
+		return -1;
+	if (tags[0][0] == '\0') {
+		snprintf(err, errlen, "branch: no offerer's tag");
+		return -1;
+	}
+	for (s = 0; s < 2; s++) {
+		memcpy(b->side[s].tag, tags[s], sizeof(tags[s]));
+		memcpy(b->side[s].label, labels[s], sizeof(labels[s]));
+		b->side[s].created = (time_t)json_integer_value(json_array_get(since, s));
+	}
+	if (del != NULL) {
+		if (!json_is_integer(del) || json_integer_value(del) < 0) {
+			snprintf(err, errlen, "delete_in_ms: not a delay");
+			return -1;
+		}
+		b->delete_at = now + (uint64_t)json_integer_value(del);
+	}
+	for (k = 0; k < json_array_size(ms); k++)
+		if (media_restore(&b->media[k], json_array_get(ms, k), err, errlen) < 0)
+			return -1;
+	b->n_media = (unsigned int)k;
+	return 0;
+}
+
+int
+mr_ng_calls_restore(struct mr_ng_calls *c, const char *callid, const json_t *rec, char *err,
+		    size_t errlen)
+{
+	const json_t *brs = json_object_get(rec, "branches");
+	uint64_t now = c->be.now_ms(c->be.ctx);
+	struct ng_call *x;
+	size_t i;
+
+	if (callid[0] == '\0' || strlen(callid) >= NG_CALLID_LEN) {
+		snprintf(err, errlen, "not a call-id (1 to %d bytes)", NG_CALLID_LEN - 1);
+		return -1;
+	}
+	if (!json_is_object(rec) || json_integer_value(json_object_get(rec, "v")) !=
+	    NG_RECORD_VERSION) {
+		snprintf(err, errlen, "not a version %d call record", NG_RECORD_VERSION);
+		return -1;
+	}
+	if (!json_is_array(brs) || json_array_size(brs) == 0 ||
+	    json_array_size(brs) > NG_MAX_BRANCHES) {
+		snprintf(err, errlen, "branches: 1 to %d needed", NG_MAX_BRANCHES);
+		return -1;
+	}
+	if (call_find(c, callid) != NULL) {
+		snprintf(err, errlen, "the call exists already");
+		return -1;
+	}
+	if (c->n.calls >= c->max_calls) {
+		snprintf(err, errlen, "calls: limit of %u reached", c->max_calls);
+		return -1;
+	}
+	x = call_new(c, callid);
+	if (x == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->n.calls_created--;		/* made before this process: not counted again */
+	x->created = (time_t)json_integer_value(json_object_get(rec, "created"));
+	x->last_signal = (time_t)json_integer_value(json_object_get(rec, "last_signal"));
+	x->recording = json_is_true(json_object_get(rec, "recording"));
+	for (i = 0; i < json_array_size(brs); i++) {
+		struct ng_branch *b = calloc(1, sizeof(*b));
+
+		if (b == NULL || branch_restore(b, json_array_get(brs, i), now, err, errlen) < 0) {
+			if (b == NULL)
+				snprintf(err, errlen, "out of memory");
+			else
+				explicit_bzero(b, sizeof(*b));	/* SDES keys */
+			free(b);
+			goto fail;
+		}
+		x->br[x->n_br++] = b;
+	}
+	return 0;
+fail:
+	/* Forget what was read without ending its sessions: they are not this record's to
+	 * end when it is refused. */
+	c->forgetting = 1;
+	call_free(c, x);
+	c->forgetting = 0;
+	return -1;
+}
+
+void
+mr_ng_calls_bucket(const struct mr_ng_calls *c, unsigned int b,
+		   void (*fn)(void *ctx, const char *callid), void *ctx)
+{
+	const struct ng_call *x;
+
+	if (b >= MR_NG_CALL_BUCKETS)
+		return;
+	for (x = c->hash[b]; x != NULL; x = x->hnext)
+		fn(ctx, x->callid);
+}
+
+void
+mr_ng_calls_forget(struct mr_ng_calls *c)
+{
+	void (*changed)(void *, const char *) = c->be.changed;
+
+	c->forgetting = 1;
+	c->be.changed = NULL;
+	while (c->head != NULL)
+		call_free(c, c->head);
+	c->forgetting = 0;
+	c->be.changed = changed;
 }

@@ -45,6 +45,9 @@ struct mr_ng_backend {
 	int (*record)(void *ctx, const char *id, int on, char *err, size_t errlen);
 	/* Hold back (on 1) or let through the RTP relayed towards leg; NULL: not available. */
 	int (*block)(void *ctx, const char *id, unsigned int leg, int on);
+	/* Call callid was made, changed or has ended (mr_ng_calls_record says which); NULL:
+	 * nobody asks (the state store is off). Not called for a stop (mr_ng_calls_free). */
+	void (*changed)(void *ctx, const char *callid);
 };
 
 /* Requests by command; index with enum mr_ng_cmd. */
@@ -77,5 +80,21 @@ void mr_ng_calls_counts(const struct mr_ng_calls *c, struct mr_ng_counts *out);
 /* Let "statistics" report the appliance's numbers: extra is merged into its answer. */
 void mr_ng_calls_set_stats_cb(struct mr_ng_calls *c, json_t *(*cb)(void *arg), void *arg);
 const char *mr_ng_cmd_name(enum mr_ng_cmd k);
+
+/* Calls in the state store (docs/NG.md "Calls in Redis"). The record of call callid (a new
+ * reference; it holds SDES keys), NULL when there is no such call. */
+json_t *mr_ng_calls_record(const struct mr_ng_calls *c, const char *callid);
+/* Make call callid again from its record (a restart or a takeover), its sessions restored
+ * already under the ids the record names: 0, or -1 with err set (nothing made). */
+int mr_ng_calls_restore(struct mr_ng_calls *c, const char *callid, const json_t *rec,
+			char *err, size_t errlen);
+/* fn(ctx, callid) for each call of hash bucket b (0 .. MR_NG_CALL_BUCKETS - 1): a full
+ * rewrite walks the buckets a slice at a time. */
+#define MR_NG_CALL_BUCKETS 65536u
+void mr_ng_calls_bucket(const struct mr_ng_calls *c, unsigned int b,
+			void (*fn)(void *ctx, const char *callid), void *ctx);
+/* Forget every call without ending its sessions or reporting a change (a node fenced or
+ * taking over: the calls are the service holder's). */
+void mr_ng_calls_forget(struct mr_ng_calls *c);
 
 #endif

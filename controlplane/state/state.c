@@ -22,6 +22,8 @@
 #include "api.h"
 #include "appliance.h"
 #include "neigh.h"
+#include "ng.h"
+#include "ng_calls.h"
 #include "json_req.h"
 #include "rooms.h"
 #include "router.h"
@@ -74,6 +76,8 @@ struct mr_state_ctr {
 	uint64_t restore_failed;	/* records that could not be restored */
 	uint64_t rooms_restored;
 	uint64_t room_writes;	/* of writes: room records */
+	uint64_t ng_writes;	/* of writes: ng call records */
+	uint64_t ng_restored;	/* ng calls restored at start or loaded at a takeover */
 };
 
 struct mr_state {
@@ -85,6 +89,12 @@ struct mr_state {
 	char hb_key[128];	/* mrelay:ID:heartbeat */
 	char rooms_key[128];	/* mrelay:ID:rooms */
 	char rooms_tmp_key[128];	/* mrelay:ID:rooms:resync */
+	char ng_key[128];	/* mrelay:ID:ngcalls */
+	char ng_tmp_key[128];	/* mrelay:ID:ngcalls:resync */
+	/* ng calls changed since the last batch ({call-id: true}; ng_calls.h decides at the
+	 * write whether each is a record or a deletion), the oldest change's time. */
+	json_t *ng_dirty;
+	uint64_t ng_first_tsc;
 	redisAsyncContext *ac;
 	enum mr_state_link link;
 	int want_read, want_write;
@@ -106,6 +116,9 @@ struct mr_state {
 	int resync;
 	uint32_t resync_cursor;
 	int resync_rooms;
+	/* Then the ng calls: 1 under way (resync_cursor: the next hash bucket); ng_tmp_written:
+	 * something was written to ng_tmp_key. */
+	int resync_ng, ng_tmp_written;
 	/* Set while mr_state_restore() runs: what it re-creates is in Redis already. */
 	int restoring;
 	int auth_failed;
@@ -126,8 +139,8 @@ struct mr_state {
 	int poll_pending;	/* a standby's GET or SET NX is unanswered */
 	uint64_t free_tsc;	/* standby: when it first saw the lock free */
 	uint64_t claim_tsc;	/* when the lock was won */
-	int load_stage;		/* while loading: 1 sessions, 2 rooms */
-	unsigned int load_ok, load_rooms, load_bad;
+	int load_stage;		/* while loading: 1 sessions, 2 rooms, 3 ng calls */
+	unsigned int load_ok, load_rooms, load_ng, load_bad;
 	int ann_step;		/* announcements sent after a takeover (MR_STATE_ANNOUNCE) */
 	uint64_t ann_base_tsc;
 	uint64_t takeovers, fences;
@@ -419,6 +432,23 @@ mr_state_room_put(struct mr_state *st, uint32_t id)
 		mr_state_enqueue(st, id, OP_ROOM);
 }
 
+void
+mr_state_ngcall(struct mr_state *st, const char *callid)
+{
+	size_t n;
+
+	if (st == NULL || st->restoring || st->ha == HA_STANDBY || st->ha == HA_LOADING)
+		return;
+	n = json_object_size(st->ng_dirty);
+	if (n >= st->q_cap && json_object_get(st->ng_dirty, callid) == NULL) {
+		st->n.dropped++;
+		st->resync = st->resync ? st->resync : 1;
+		return;
+	}
+	if (json_object_set_new(st->ng_dirty, callid, json_true()) == 0 && n == 0)
+		st->ng_first_tsc = rte_get_tsc_cycles();
+}
+
 /* HSET key field text, with "next" = next when it is not NULL. */
 static int
 mr_state_hset(struct mr_state *st, const char *key, const char *field, const char *text,
@@ -614,6 +644,100 @@ mr_state_room_write(struct mr_state *st, const char *key, uint32_t id)
 	return rc;
 }
 
+/* The record of ng call callid into the run (an HSET); nothing when it is gone. 1 when
+ * written. */
+static int
+mr_state_run_ngcall(struct mr_state *st, const char *callid)
+{
+	json_t *rec = mr_ng_calls_record(mr_ng_calls_of(st->a->ng), callid);
+	char *text;
+	size_t n;
+	int ok;
+
+	if (rec == NULL)
+		return 0;
+	text = json_dumps(rec, JSON_COMPACT);
+	json_decref(rec);
+	if (text == NULL) {
+		st->resync = 1;
+		return 0;
+	}
+	n = strlen(text);
+	ok = mr_state_run_arg(st, callid, strlen(callid)) == 0 &&
+		mr_state_run_arg(st, text, n) == 0;
+	if (ok) {
+		st->resp_fields++;
+		st->n.writes++;
+		st->n.ng_writes++;
+		st->n.bytes += n;
+	} else {
+		st->resync = 1;
+	}
+	explicit_bzero(text, n);	/* SDES keys */
+	free(text);
+	return ok;
+}
+
+/* A batch of the changed ng calls: one HSET of those that are, one HDEL of those gone. */
+static void
+mr_state_ng_run(struct mr_state *st, const char *key)
+{
+	struct mr_ng_calls *calls = mr_ng_calls_of(st->a->ng);
+	const char *gone[MR_STATE_BATCH];
+	json_t *v, *batch = json_object();
+	const char *callid;
+	void *tmp;
+	unsigned int n = 0, k;
+
+	json_object_foreach_safe(st->ng_dirty, tmp, callid, v) {
+		if (n == MR_STATE_BATCH)
+			break;
+		json_object_set(batch, callid, v);
+		json_object_del(st->ng_dirty, callid);
+		n++;
+	}
+	if (json_object_size(st->ng_dirty) > 0)
+		st->ng_first_tsc = 0;	/* the rest is due at once */
+	n = 0;
+	mr_state_run_begin(st);
+	json_object_foreach(batch, callid, v) {
+		json_t *rec = calls != NULL ? mr_ng_calls_record(calls, callid) : NULL;
+
+		if (rec == NULL) {
+			gone[n++] = callid;
+			continue;
+		}
+		json_decref(rec);
+		if (mr_state_run_ngcall(st, callid) && key == st->ng_tmp_key)
+			st->ng_tmp_written = 1;
+	}
+	mr_state_run_end(st, "HSET", key, 2);
+	mr_state_run_begin(st);
+	for (k = 0; k < n; k++)
+		if (mr_state_run_arg(st, gone[k], strlen(gone[k])) == 0) {
+			st->resp_fields++;
+			st->n.deletes++;
+		}
+	mr_state_run_end(st, "HDEL", key, 1);
+	json_decref(batch);
+}
+
+struct ng_walk {
+	struct mr_state *st;
+	unsigned int n;
+};
+
+static void
+ng_walk_one(void *ctx, const char *callid)
+{
+	struct ng_walk *w = ctx;
+
+	if (mr_state_run_ngcall(w->st, callid)) {
+		w->n++;
+		w->st->ng_tmp_written = 1;
+	}
+}
+
 static int
 mr_state_simple(struct mr_state *st, const char *verb, const char *k1, const char *k2)
 {
@@ -637,12 +761,19 @@ mr_state_flush(struct mr_state *st)
 			mr_state_run(st, key, rkey);
 			continue;
 		}
+		if (json_object_size(st->ng_dirty) > 0) {
+			mr_state_ng_run(st, st->resync == 2 ? st->ng_tmp_key : st->ng_key);
+			continue;
+		}
 		if (st->resync == 1) {
 			st->resync = 2;
 			st->resync_cursor = 0;
 			st->resync_rooms = 0;
+			st->resync_ng = 0;
+			st->ng_tmp_written = 0;
 			mr_state_simple(st, "DEL", st->tmp_key, NULL);
 			mr_state_simple(st, "DEL", st->rooms_tmp_key, NULL);
+			mr_state_simple(st, "DEL", st->ng_tmp_key, NULL);
 			continue;
 		}
 		if (st->resync == 2 && !st->resync_rooms) {
@@ -673,6 +804,25 @@ mr_state_flush(struct mr_state *st)
 			mr_state_cmd(st, 4, argv, len);
 			continue;
 		}
+		if (st->resync == 2 && st->resync_ng) {
+			struct mr_ng_calls *calls = mr_ng_calls_of(st->a->ng);
+			struct ng_walk w = { st, 0 };
+
+			mr_state_run_begin(st);
+			while (st->resync_cursor < MR_NG_CALL_BUCKETS && w.n < MR_STATE_RESYNC_BATCH)
+				mr_ng_calls_bucket(calls, st->resync_cursor++, ng_walk_one, &w);
+			mr_state_run_end(st, "HSET", st->ng_tmp_key, 2);
+			if (st->resync_cursor < MR_NG_CALL_BUCKETS)
+				continue;
+			mr_state_simple(st, "DEL", st->ng_key, NULL);
+			if (st->ng_tmp_written)
+				mr_state_simple(st, "RENAME", st->ng_tmp_key, st->ng_key);
+			st->resync_ng = 0;
+			st->resync = 0;
+			st->n.resyncs++;
+			STATE_LOG(INFO, "redis %s: state written again in full\n", st->host);
+			continue;
+		}
 		if (st->resync == 2) {
 			unsigned int k;
 
@@ -687,6 +837,12 @@ mr_state_flush(struct mr_state *st)
 			if (k == MR_STATE_RESYNC_BATCH)
 				continue;
 			mr_state_simple(st, "RENAME", st->rooms_tmp_key, st->rooms_key);
+			if (st->a->ng != NULL) {
+				/* Then the ng calls. */
+				st->resync_ng = 1;
+				st->resync_cursor = 0;
+				continue;
+			}
 			st->resync = 0;
 			st->n.resyncs++;
 			STATE_LOG(INFO, "redis %s: state written again in full\n", st->host);
@@ -704,6 +860,9 @@ mr_state_due(struct mr_state *st)
 	if (st->ha == HA_STANDBY || st->ha == HA_LOADING)
 		return 0;
 	if (st->resync)
+		return 1;
+	if (json_object_size(st->ng_dirty) > 0 &&
+	    rte_get_tsc_cycles() - st->ng_first_tsc >= st->coalesce_tsc)
 		return 1;
 	if (st->q_n == 0)
 		return 0;
@@ -1587,13 +1746,22 @@ mr_restore_room(struct mr_state *st, const char *field, json_t *rec, char *err, 
 	return mr_rooms_restore_json(st->a->rooms, rec, err, errlen) < 0 ? -1 : 1;
 }
 
+/* The ng calls' hash: call-id -> record (ng_calls.h), after the sessions it names. */
+static int
+mr_restore_ngcall(struct mr_state *st, const char *field, json_t *rec, char *err,
+		  size_t errlen)
+{
+	return mr_ng_calls_restore(mr_ng_calls_of(st->a->ng), field, rec, err, errlen) < 0 ?
+		-1 : 1;
+}
+
 unsigned int
 mr_state_restore(struct mr_state *st)
 {
 	struct timeval tv;
 	redisContext *c;
 	redisReply *r;
-	unsigned int ok = 0, bad = 0, rooms, rooms_bad = 0;
+	unsigned int ok = 0, bad = 0, rooms, rooms_bad = 0, ng = 0;
 
 	if (st == NULL)
 		return 0;
@@ -1640,11 +1808,17 @@ mr_state_restore(struct mr_state *st)
 	st->restoring = 1;
 	ok = mr_restore_hash(st, c, st->key, "session", mr_restore_session, &bad);
 	rooms = mr_restore_hash(st, c, st->rooms_key, "room", mr_restore_room, &rooms_bad);
+	/* With ng off, the stored calls stay as they are (their sessions are restored). */
+	if (st->a->ng != NULL)
+		ng = mr_restore_hash(st, c, st->ng_key, "ng call", mr_restore_ngcall,
+				     &rooms_bad);
 	st->restoring = 0;
 	redisFree(c);
 	mr_state_loaded(st, ok, rooms, bad + rooms_bad);
-	STATE_LOG(INFO, "redis %s: %u session(s) and %u room(s) restored as %s, %u could not "
-		  "be\n", st->host, ok, rooms, st->conf->identity, bad + rooms_bad);
+	st->n.ng_restored = ng;
+	STATE_LOG(INFO, "redis %s: %u session(s), %u room(s) and %u ng call(s) restored as %s, "
+		  "%u could not be\n", st->host, ok, rooms, ng, st->conf->identity,
+		  bad + rooms_bad);
 	return ok;
 }
 
@@ -1744,6 +1918,10 @@ mr_state_drop_local(struct mr_state *st)
 	uint32_t i, room;
 	json_t *out;
 
+	/* The calls first: what they name goes below. */
+	if (a->ng != NULL)
+		mr_ng_calls_forget(mr_ng_calls_of(a->ng));
+	json_object_clear(st->ng_dirty);
 	for (i = 0; i < st->max; i++) {
 		uint64_t id;
 		char ids[24];
@@ -1830,6 +2008,9 @@ on_load(redisAsyncContext *ac, void *r, void *priv)
 	if (st->load_stage == 1)
 		rc = mr_restore_page(st, NULL, st->key, "session", mr_restore_session, r, cursor,
 				     sizeof(cursor), &st->load_ok, &st->load_bad);
+	else if (st->load_stage == 3)
+		rc = mr_restore_page(st, NULL, st->ng_key, "ng call", mr_restore_ngcall, r,
+				     cursor, sizeof(cursor), &st->load_ng, &st->load_bad);
 	else
 		rc = mr_restore_page(st, NULL, st->rooms_key, "room", mr_restore_room, r,
 				     cursor, sizeof(cursor), &st->load_rooms, &st->load_bad);
@@ -1849,6 +2030,7 @@ mr_state_takeover_done(struct mr_state *st)
 	st->restoring = 0;
 	st->load_stage = 0;
 	mr_state_loaded(st, st->load_ok, st->load_rooms, st->load_bad);
+	st->n.ng_restored = st->load_ng;
 	st->ha = HA_ACTIVE;
 	mr_state_set_standby(st, 0);
 	/* Probe the restored remotes now (the standby was silent), and take the addresses. */
@@ -1858,18 +2040,19 @@ mr_state_takeover_done(struct mr_state *st)
 	st->takeovers++;
 	st->last_load_ms = mr_state_ms(now - st->claim_tsc);
 	st->last_takeover_ms = mr_state_ms(now - (st->free_tsc ? st->free_tsc : st->claim_tsc));
-	STATE_LOG(NOTICE, "service %s: node %s took over: %u session(s) and %u room(s) loaded "
-		  "(%u could not be) in %" PRIu64 " ms; relaying %" PRIu64 " ms after the lock "
-		  "was seen free\n", st->conf->identity, st->node, st->load_ok, st->load_rooms,
-		  st->load_bad, st->last_load_ms, st->last_takeover_ms);
+	STATE_LOG(NOTICE, "service %s: node %s took over: %u session(s), %u room(s) and %u ng "
+		  "call(s) loaded (%u could not be) in %" PRIu64 " ms; relaying %" PRIu64 " ms "
+		  "after the lock was seen free\n", st->conf->identity, st->node, st->load_ok,
+		  st->load_rooms, st->load_ng, st->load_bad, st->last_load_ms,
+		  st->last_takeover_ms);
 }
 
 /* The next page of the hash being loaded. */
 static void
 mr_state_load_ask(struct mr_state *st, const char *cursor)
 {
-	const char *argv[5] = { "HSCAN", st->load_stage == 1 ? st->key : st->rooms_key, cursor,
-				"COUNT", "1000" };
+	const char *argv[5] = { "HSCAN", st->load_stage == 1 ? st->key : st->load_stage == 2 ?
+				st->rooms_key : st->ng_key, cursor, "COUNT", "1000" };
 	size_t len[5];
 	int i;
 
@@ -1884,11 +2067,11 @@ static void
 mr_state_load_next(struct mr_state *st, const char *cursor)
 {
 	if (strcmp(cursor, "0") == 0) {
-		if (st->load_stage == 2) {
+		if (st->load_stage == 3 || (st->load_stage == 2 && st->a->ng == NULL)) {
 			mr_state_takeover_done(st);
 			return;
 		}
-		st->load_stage = 2;
+		st->load_stage++;
 	}
 	mr_state_load_ask(st, cursor);
 }
@@ -1904,7 +2087,7 @@ mr_state_takeover(struct mr_state *st, uint64_t sent)
 	snprintf(st->holder, sizeof(st->holder), "%s", st->node);
 	st->resync = 0;
 	st->q_n = 0;
-	st->load_ok = st->load_rooms = st->load_bad = 0;
+	st->load_ok = st->load_rooms = st->load_ng = st->load_bad = 0;
 	STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service\n",
 		  st->conf->identity, st->node);
 	mr_state_drop_local(st);	/* what a fenced node may still have */
@@ -2057,12 +2240,16 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	snprintf(st->rooms_key, sizeof(st->rooms_key), "mrelay:%s:rooms", conf->identity);
 	snprintf(st->rooms_tmp_key, sizeof(st->rooms_tmp_key), "mrelay:%s:rooms:resync",
 		 conf->identity);
+	snprintf(st->ng_key, sizeof(st->ng_key), "mrelay:%s:ngcalls", conf->identity);
+	snprintf(st->ng_tmp_key, sizeof(st->ng_tmp_key), "mrelay:%s:ngcalls:resync",
+		 conf->identity);
 	st->q_cap = conf->queue;
 	st->q = calloc(st->q_cap, sizeof(*st->q));
 	st->max = mr_sessions_max(a->sess);
 	st->digest = calloc(st->max, sizeof(*st->digest));
 	st->spans = json_object();
-	if (st->q == NULL || st->digest == NULL || st->spans == NULL) {
+	st->ng_dirty = json_object();
+	if (st->q == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL) {
 		mr_state_free(st);
 		snprintf(err, errlen, "state: out of memory for a queue of %u", conf->queue);
 		return NULL;
@@ -2129,6 +2316,7 @@ mr_state_free(struct mr_state *st)
 	sub_free(st);
 	json_decref(st->cluster);
 	json_decref(st->spans);
+	json_decref(st->ng_dirty);
 	free(st->q);
 	free(st->digest);
 	if (st->resp != NULL)
@@ -2168,6 +2356,10 @@ mr_state_json(const struct mr_state *st)
 			 "room_writes", (json_int_t)st->n.room_writes,
 			 "restore_failed", (json_int_t)st->n.restore_failed);
 	/* Active/standby: where this node stands, and who holds the service. */
+	json_object_set_new(j, "ng_calls_queued", json_integer(
+		(json_int_t)json_object_size(st->ng_dirty)));
+	json_object_set_new(j, "ng_call_writes", json_integer((json_int_t)st->n.ng_writes));
+	json_object_set_new(j, "ng_calls_restored", json_integer((json_int_t)st->n.ng_restored));
 	json_object_set_new(j, "role", json_string(mr_state_ha_name[st->ha]));
 	json_object_set_new(j, "node", json_string(st->node));
 	json_object_set_new(j, "active_node", st->ha == HA_SINGLE ? json_string(st->node) :
@@ -2216,4 +2408,12 @@ mr_state_metrics(const struct mr_state *st, FILE *f)
 		st->link == LINK_UP, st->q_n, st->n.writes, st->n.deletes, st->n.bytes,
 		st->n.dropped, st->n.errors, st->n.resyncs, st->n.restored,
 		st->ha == HA_SINGLE || st->ha == HA_ACTIVE, st->takeovers, st->fences);
+	fprintf(f, "# HELP mrelay_state_restored_ng_calls ng calls restored at start or loaded "
+		"at the last takeover\n"
+		"# TYPE mrelay_state_restored_ng_calls gauge\n"
+		"mrelay_state_restored_ng_calls %" PRIu64 "\n"
+		"# HELP mrelay_state_ng_call_writes_total ng call records written to Redis\n"
+		"# TYPE mrelay_state_ng_call_writes_total counter\n"
+		"mrelay_state_ng_call_writes_total %" PRIu64 "\n", st->n.ng_restored,
+		st->n.ng_writes);
 }

@@ -15,6 +15,9 @@
  *                         persist.c); SRTP master keys in it: sensitive
  *   mrelay:ID:rooms       hash: room id (decimal) -> record (controlplane/rooms/persist.c),
  *                         and "next" -> the last room id handed out; sensitive too
+ *   mrelay:ID:ngcalls     hash: ng call-id -> record (controlplane/ng/ng_calls.c
+ *                         mr_ng_calls_record): tags, branches, the sessions' ids, SDES
+ *                         keys; sensitive
  *   mrelay:ID:heartbeat   state.role single: the appliance's Unix time in ms, expiring
  *                         after 3 s; active/standby: the lock of the service, the holder's
  *                         node name, expiring after state.takeover_ms unless renewed
@@ -56,6 +59,10 @@ void mr_state_session_del(struct mr_state *st, uint64_t id);
 /* Hook of the rooms: room id was created, changed or deleted (the write finds out which).
  * NULL st is a no-op. */
 void mr_state_room_put(struct mr_state *st, uint32_t id);
+
+/* Hook of the ng call model: call callid was made, changed or has ended (the write finds
+ * out which; docs/NG.md "Calls in Redis"). NULL st is a no-op. */
+void mr_state_ngcall(struct mr_state *st, const char *callid);
 
 /* Active/standby (state.role): 1 while another node holds the service (this one sends no
  * ARP/ND from the shared addresses). 0 when st is NULL. */

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -131,6 +132,12 @@ def ng_daemon(env):
 	d.ng_addr = NG_ROOT
 	with open(d.conf, "a") as f:
 		f.write(f'\nng = {{\n\tlisten = "{NG_ROOT}:{d.ng_port}";\n}};\n')
+		# As carriers run it: calls in Redis (test_ng_kamailio_restart), where the
+		# machine has redis-server; without it that one test is skipped.
+		if shutil.which("redis-server") and shutil.which("redis-cli"):
+			from test_redis import _redis, _state_conf
+			d.ng_identity = f"ng-{h.PID}"
+			f.write(_state_conf(d.ng_identity, _redis()[0]))
 	env.start_daemon(d)
 	_D["d"] = d
 	return d
@@ -762,6 +769,47 @@ def test_ng_kamailio_cancel(env):
 	h.wait_for(lambda: d.stats()["sessions"]["active"] == 0, 10, what="no session left")
 	eq(d.stats()["ng"]["calls"], 0, "ng calls left")
 	uas.wait(timeout=10)
+
+
+def test_ng_kamailio_restart(env):
+	"""A call that Kamailio set up survives a restart of mrelayd (SIGKILL, started again with
+	the same state.identity): the ng call comes back from Redis with its session, the media
+	sipp plays flows through the same ports again, and the BYE's rtpengine_delete() finds the
+	call and ends its session: nothing is left behind."""
+	_need_carrier()
+	d = ng_daemon(env)
+	if not getattr(d, "ng_identity", None):
+		raise h.Skip("redis-server not installed (scripts/setup installs it)")
+	from test_redis import _rcli
+	kamailio(env, d)
+	uas, uac = _pcap_call(env, "echo")
+	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
+			  what="the call's session")
+	sid = sess[0]["id"]
+	callid = h.wait_for(lambda: _rcli("HKEYS", f"mrelay:{d.ng_identity}:ngcalls"), 10,
+			    what="the ng call in Redis")
+	# Media for a while, then the crash (sipp plays about 9 s in all).
+	h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]
+		   ["packets_in"] >= 20, 10, what="media echoed through the call")
+	d.stop(signal.SIGKILL)
+	env.start_daemon(d)
+	health = d.ok("GET", "/v1/health", want=200)
+	eq(health["state"]["ng_calls_restored"], 1, f"ng calls restored ({callid})")
+	eq(d.stats()["ng"]["calls"], 1, "ng calls after the restart")
+	# The media goes on through the same session (its counters start again at 0).
+	h.wait_for(lambda: min(leg["counters"]["packets_in"] for leg in
+			       d.ok("GET", f"/v1/sessions/{sid}")["legs"]) >= 20, 15,
+		   what="media both ways after the restart")
+	warn0 = d.stats()["ng"]["errors"]
+	sipp_wait(uac, 60)
+	# The BYE: Kamailio's delete found the call (no error), the session ended.
+	h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["state"] == "ended", 10,
+		   what="the session to end at the BYE")
+	eq(d.stats()["ng"]["errors"], warn0, "ng errors at the BYE")
+	eq(d.stats()["ng"]["calls"], 0, "ng calls left")
+	h.wait_for(lambda: _rcli("HLEN", f"mrelay:{d.ng_identity}:ngcalls") == "0", 10,
+		   what="the ended call to leave Redis")
+	_stop(uas)
 
 
 CALLS = 100

@@ -300,12 +300,16 @@ def test_redis_restart_keeps_calls(env):
 def test_redis_down_queues(env):
 	"""A Redis that is away at start and then comes up: the API keeps working, changes queue
 	up to state.queue and beyond are counted as dropped (/v1/health, /metrics); once Redis
-	answers, the whole state is written again (a resync) and matches the sessions."""
+	answers, the whole state is written again (a resync) and matches the sessions, the rooms
+	and the ng calls."""
+	from test_ng import sdp
 	identity = f"smoke-down-{h.PID}"
 	port = h.free_tcp_port()	# nobody listens there yet
 	d = env.new_daemon("redis2", addr4=RELAY4_B, addr6=RELAY6_B)
+	d.ng_port = h.free_tcp_port()
 	with open(d.conf, "a") as f:
 		f.write(_state_conf(identity, port, "\tqueue = 16;\n\trestore_timeout = 1;\n"))
+		f.write(f'\nng = {{\n\tlisten = "127.0.0.1:{d.ng_port}";\n}};\n')
 	env.start_daemon(d)
 	try:
 		ss = []
@@ -330,8 +334,18 @@ def test_redis_down_queues(env):
 		part = d.ok("POST", f"/v1/rooms/{kept}/participants", {"name": "p"})
 		gone = d.ok("POST", "/v1/rooms", {"name": "gone"})["id"]
 		d.ok("DELETE", f"/v1/rooms/{gone}", want=204)
+		# ng calls too: one kept, one ended before Redis came up.
+		for c in ("kept", "gone"):
+			for req in ({"command": "offer", "call-id": f"{c}-{h.PID}", "from-tag": "fA",
+				     "sdp": sdp(NS_V4[2], 42020)},
+				    {"command": "answer", "call-id": f"{c}-{h.PID}", "from-tag": "fA",
+				     "to-tag": "tB", "sdp": sdp(NS_V4[3], 42022)}):
+				eq(_ng(d, req)["result"], "ok", f"ng {req['command']} of {c}")
+		eq(_ng(d, {"command": "delete", "call-id": f"gone-{h.PID}"})["result"], "ok",
+		   "ng delete")
 		cli = _redis_server(port)
-		want = sorted(s.id for s in ss[5:])
+		want = sorted(x["id"] for x in d.ok("GET", "/v1/sessions?limit=100")["sessions"])
+		eq(len(want), 16, "active sessions: 15 of REST and the kept call's")
 
 		def stored():
 			keys = _rcli("HKEYS", f"mrelay:{identity}:sessions", cli=cli)
@@ -347,10 +361,18 @@ def test_redis_down_queues(env):
 		rec = json.loads(_rcli("HGET", f"mrelay:{identity}:rooms", kept, cli=cli))
 		eq([(p["id"], p["token"]) for p in rec["participants"]],
 		   [(int(part["id"]), part["token"])], "participants of the resynced room")
+		h.wait_for(lambda: _rcli("HKEYS", f"mrelay:{identity}:ngcalls", cli=cli) ==
+			   f"kept-{h.PID}", 15, what="the resync to write the kept ng call")
+		rec = json.loads(_rcli("HGET", f"mrelay:{identity}:ngcalls", f"kept-{h.PID}",
+				       cli=cli))
+		eq(rec["branches"][0]["tags"], ["fA", "tB"], "the resynced call's tags")
+		check(rec["branches"][0]["media"][0]["id"] in want,
+		      f"the resynced call names a session that is not active: {rec}")
 		st = d.ok("GET", "/v1/health", want=200)["state"]
 		eq(st["redis"], "connected", "state after Redis came up")
 		for s in ss[5:]:
 			s.delete()
+		_ng(d, {"command": "delete", "call-id": f"kept-{h.PID}"})
 	finally:
 		d.kill()
 
@@ -504,16 +526,33 @@ def test_redis_restart_keeps_rooms(env):
 
 # ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") -----------------------
 
-def _ha_daemon(env, name, identity, role, node, beside=()):
+def _ha_daemon(env, name, identity, role, node, beside=(), ng=False):
 	"""A daemon of service identity with state.role role as node, on the shared addresses
 	(RELAY4_B, RELAY6_B) and its own TAP; started, its TAP on the bridge beside the daemons
-	of its pair (run.py stops any other daemon on those addresses)."""
+	of its pair (run.py stops any other daemon on those addresses). With ng, the ng protocol
+	on loopback (d.ng_port)."""
 	port, _ = _redis()
 	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
 		f.write(_state_conf(identity, port, f'\trole = "{role}";\n\tnode = "{node}";\n'))
+		if ng:
+			d.ng_port = h.free_tcp_port()
+			f.write(f'\nng = {{\n\tlisten = "127.0.0.1:{d.ng_port}";\n}};\n')
 	env.start_daemon(d, beside)
 	return d
+
+
+def _ng(d, req):
+	"""One ng request to d's loopback ng socket; the answer dictionary."""
+	from test_ng import bdec, benc
+	with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+		s.settimeout(5)
+		cookie = f"{h.PID}_{time.monotonic_ns()}".encode()
+		s.sendto(cookie + b" " + benc(req), ("127.0.0.1", d.ng_port))
+		ans = s.recv(65535)
+	ck, _, body = ans.partition(b" ")
+	eq(ck, cookie, "ng answer cookie")
+	return bdec(body)[0]
 
 
 def _ha(d):
@@ -554,13 +593,15 @@ def test_redis_standby_takeover(env):
 	relays a call, the standby is silent and refuses the service's objects (503). SIGKILL
 	of the active: the standby takes the lock once it expired, loads the session from Redis,
 	announces the addresses (gratuitous ARP, checked on the hosts' link) and relays the same
-	call on the same local address and port, the hosts unchanged."""
+	call on the same local address and port, the hosts unchanged. A call made over ng on the
+	active is the standby's too: its ng query and delete work there after the takeover."""
+	from test_ng import sdp
 	identity = f"smoke-ha-{h.PID}"
-	act = _ha_daemon(env, "ha1", identity, "active", "node-a")
+	act = _ha_daemon(env, "ha1", identity, "active", "node-a", ng=True)
 	sb = None
 	try:
 		h.wait_for(lambda: _ha(act)["role"] == "active", 10, what="node-a to be active")
-		sb = _ha_daemon(env, "ha2", identity, "standby", "node-b", (act,))
+		sb = _ha_daemon(env, "ha2", identity, "standby", "node-b", (act,), ng=True)
 		h.wait_for(lambda: _ha(sb)["active_node"] == "node-a", 10,
 			   what="the standby to see node-a holding the service")
 		st = _ha(sb)
@@ -570,6 +611,19 @@ def test_redis_standby_takeover(env):
 		eq(code, 503, f"POST /v1/sessions on the standby ({body})")
 		eq(body["error"], "state: standby of node node-a", "the standby's refusal")
 		eq(sb.api("GET", "/v1/sessions")[0], 503, "GET /v1/sessions on the standby")
+		callid = f"ha-{h.PID}"
+		o = _ng(sb, {"command": "offer", "call-id": callid, "from-tag": "fA",
+			     "sdp": sdp(NS_V4[2], 42010)})
+		eq(o["result"], "error", "an ng offer on the standby")
+		check("standby" in o.get("error-reason", ""), f"the standby's ng refusal: {o}")
+		o = _ng(act, {"command": "offer", "call-id": callid, "from-tag": "fA",
+			      "sdp": sdp(NS_V4[2], 42010)})
+		eq(o["result"], "ok", f"ng offer on the active: {o}")
+		a2 = _ng(act, {"command": "answer", "call-id": callid, "from-tag": "fA",
+			       "to-tag": "tB", "sdp": sdp(NS_V4[3], 42012)})
+		eq(a2["result"], "ok", f"ng answer on the active: {a2}")
+		h.wait_for(lambda: _rcli("HEXISTS", f"mrelay:{identity}:ngcalls", callid) == "1", 10,
+			   what="the ng call in Redis")
 
 		pa, pb = env.ports(2)
 		a = env.host.udp(NS_V4[0], pa)
@@ -611,7 +665,8 @@ def test_redis_standby_takeover(env):
 		eq(st["role"], "active", "role of node-b after the takeover")
 		eq(st["active_node"], "node-b", "holder after the takeover")
 		eq(st["takeovers"], 1, "takeovers")
-		eq(st["restored"], 1, "sessions loaded at the takeover")
+		eq(st["restored"], 2, "sessions loaded at the takeover (the call's and ng's)")
+		eq(st["ng_calls_restored"], 1, "ng calls loaded at the takeover")
 		try:
 			check(_garp_from(garp, mac_b, RELAY4_B, 5),
 			      "no gratuitous ARP for the shared address from the standby's MAC")
@@ -628,6 +683,14 @@ def test_redis_standby_takeover(env):
 		_relay_both(a, b, s, (0x7E0000A1, seq), (0x7E0000A2, sb_seq), "call",
 			    "after the takeover")
 		eq(sb.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE on the new active")
+		q = _ng(sb, {"command": "query", "call-id": callid})
+		eq(q["result"], "ok", f"ng query on the new active: {q}")
+		eq(sorted(q.get("tags", {})), ["fA", "tB"], "the call's tags on the new active")
+		eq(_ng(sb, {"command": "delete", "call-id": callid, "from-tag": "fA",
+			    "to-tag": "tB"}).get("warning"), None, "ng delete on the new active")
+		eq(sb.ok("GET", "/v1/health", want=200)["sessions"], 0, "sessions left")
+		h.wait_for(lambda: _rcli("HLEN", f"mrelay:{identity}:ngcalls") == "0", 10,
+			   what="the deleted call to leave Redis")
 		rc = sb.stop(signal.SIGTERM)
 		eq(rc, 0, f"exit status (log tail:\n{sb.log_tail(10)})")
 	finally:
@@ -635,7 +698,7 @@ def test_redis_standby_takeover(env):
 		if sb is not None:
 			sb.kill()
 		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
-		      f"mrelay:{identity}:heartbeat")
+		      f"mrelay:{identity}:ngcalls", f"mrelay:{identity}:heartbeat")
 
 
 def test_redis_active_fenced(env):

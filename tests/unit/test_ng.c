@@ -408,10 +408,21 @@ fake_block(void *ctx, const char *id, unsigned int leg, int on)
 	return 0;
 }
 
+static unsigned int fake_changes;
+static char fake_changed_id[64];
+
+static void
+fake_changed(void *ctx, const char *callid)
+{
+	(void)ctx;
+	fake_changes++;
+	snprintf(fake_changed_id, sizeof(fake_changed_id), "%s", callid);
+}
+
 static const struct mr_ng_backend fake_be = {
 	.create = fake_create, .patch = fake_patch, .destroy = fake_destroy,
 	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
-	.record = fake_record, .block = fake_block,
+	.record = fake_record, .block = fake_block, .changed = fake_changed,
 };
 
 static unsigned int
@@ -772,6 +783,117 @@ test_cache_bounds(void **st)
 	mr_ng_cache_free(k);
 }
 
+/* A call's record (what the state store writes to Redis) makes the same call again in a new
+ * model (a restart): the next re-INVITE patches the same sessions, the delete ends them. */
+static void
+test_calls_record_restore(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0), *c2;
+	struct mr_ng_counts n;
+	json_t *rec, *rec2, *a, *bad;
+	char err[256];
+	unsigned int ch;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	fake_changes = 0;
+	json_decref(cmd(c, "{\"command\":\"offer\",\"call-id\":\"r\",\"from-tag\":\"A\",\"sdp\":\""
+			SDP_A "\",\"label\":\"caller\"}"));
+	assert_int_equal(fake_changes, 1);
+	assert_string_equal(fake_changed_id, "r");
+	json_decref(cmd(c, "{\"command\":\"answer\",\"call-id\":\"r\",\"from-tag\":\"A\","
+			"\"to-tag\":\"B1\",\"sdp\":\"" SDP_B "\"}"));
+	json_decref(cmd(c, "{\"command\":\"answer\",\"call-id\":\"r\",\"from-tag\":\"A\","
+			"\"to-tag\":\"B2\",\"sdp\":\"" SDP_C "\"}"));
+	json_decref(cmd(c, "{\"command\":\"start recording\",\"call-id\":\"r\"}"));
+	/* the loser of the fork: deleted in 5 s */
+	json_decref(cmd(c, "{\"command\":\"delete\",\"call-id\":\"r\",\"from-tag\":\"A\","
+			"\"to-tag\":\"B1\",\"delete-delay\":5}"));
+	assert_int_equal(fake_changes, 5);
+	/* a query or a ping changes nothing */
+	json_decref(cmd(c, "{\"command\":\"query\",\"call-id\":\"r\"}"));
+	json_decref(cmd(c, "{\"command\":\"ping\"}"));
+	assert_int_equal(fake_changes, 5);
+	assert_null(mr_ng_calls_record(c, "nosuch"));
+	rec = mr_ng_calls_record(c, "r");
+	assert_non_null(rec);
+	assert_int_equal(json_array_size(json_object_get(rec, "branches")), 2);
+	assert_int_equal(n_sessions(), 2);
+
+	/* the restart: the sessions are there (restored on their own), the model is new */
+	ch = fake_changes;
+	mr_ng_calls_free(c);		/* a stop: its sessions end, but no change is told */
+	assert_int_equal(fake_changes, ch);
+	fs[0].used = fs[1].used = 1;
+	fake_now += 1000;
+	c2 = mr_ng_calls_create(&fake_be, 100, 0);
+	assert_int_equal(mr_ng_calls_restore(c2, "r", rec, err, sizeof(err)), 0);
+	assert_int_equal(fake_changes, ch);		/* restoring is not a change */
+	assert_int_equal(mr_ng_calls_restore(c2, "r", rec, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "exists"));
+	mr_ng_calls_counts(c2, &n);
+	assert_int_equal(n.calls, 1);
+	assert_int_equal(n.calls_created, 0);
+	rec2 = mr_ng_calls_record(c2, "r");
+	/* the same record: the delete-delay counts from the restore (the time between the
+	 * write and the restart is not known) */
+	assert_true(json_equal(rec, rec2));
+	json_decref(rec2);
+	/* a re-INVITE from B2 patches session 1, the one of its branch */
+	a = cmd(c2, "{\"command\":\"offer\",\"call-id\":\"r\",\"from-tag\":\"B2\","
+		"\"to-tag\":\"A\",\"sdp\":\"" SDP_B "\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(sdp_port(a), 30004);
+	json_decref(a);
+	assert_int_equal(fs[1].patches, 1);
+	assert_int_equal(fs[1].remote[1].port, 5000);
+	assert_int_equal(n_sessions(), 2);
+	/* the delay of the loser runs out: session 0 ends */
+	fake_now += 4900;
+	mr_ng_calls_tick(c2);
+	assert_true(fs[0].used);
+	fake_now += 200;
+	mr_ng_calls_tick(c2);
+	assert_false(fs[0].used);
+	assert_true(fs[1].used);
+	a = cmd(c2, "{\"command\":\"delete\",\"call-id\":\"r\",\"from-tag\":\"A\"}");
+	assert_null(json_object_get(a, "warning"));
+	json_decref(a);
+	assert_int_equal(n_sessions(), 0);
+	assert_null(mr_ng_calls_record(c2, "r"));
+
+	/* records that make nothing, and end no session */
+	fs[0].used = fs[1].used = 1;
+	bad = json_deep_copy(rec);
+	json_object_set_new(bad, "v", json_integer(9));
+	assert_int_equal(mr_ng_calls_restore(c2, "r", bad, err, sizeof(err)), -1);
+	json_decref(bad);
+	bad = json_deep_copy(rec);
+	json_array_set_new(json_object_get(json_array_get(json_object_get(bad, "branches"), 1),
+					   "media"), 0,
+			   json_pack("{s:s,s:s,s:[s,s]}", "id", "1", "type", "audio", "local",
+				     "198.18.0.1:1", "not an address"));
+	assert_int_equal(mr_ng_calls_restore(c2, "r", bad, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "local"));
+	json_decref(bad);
+	bad = json_pack("{s:i,s:[]}", "v", 1, "branches");
+	assert_int_equal(mr_ng_calls_restore(c2, "r", bad, err, sizeof(err)), -1);
+	json_decref(bad);
+	assert_int_equal(mr_ng_calls_restore(c2, "", rec, err, sizeof(err)), -1);
+	assert_true(fs[0].used && fs[1].used);
+	mr_ng_calls_counts(c2, &n);
+	assert_int_equal(n.calls, 0);
+	/* forgetting (a fenced node) ends no session either */
+	assert_int_equal(mr_ng_calls_restore(c2, "r", rec, err, sizeof(err)), 0);
+	ch = fake_changes;
+	mr_ng_calls_forget(c2);
+	assert_int_equal(fake_changes, ch);
+	assert_true(fs[0].used && fs[1].used);
+	assert_null(mr_ng_calls_record(c2, "r"));
+	json_decref(rec);
+	mr_ng_calls_free(c2);
+}
+
 int
 main(void)
 {
@@ -787,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_calls_cancel_and_expiry),
 		cmocka_unit_test(test_calls_flags),
 		cmocka_unit_test(test_calls_block_record),
+		cmocka_unit_test(test_calls_record_restore),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
 	};
