@@ -182,12 +182,13 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			"ssrcs_unmatched", (json_int_t)rc.learn_unmatched,
 			"retiring", (json_int_t)rc.retiring));
 		json_object_update_new(json_object_get(*body, "rooms"), json_pack(
-			"{s:I,s:I,s:I,s:I,s:I,s:I}", "cluster_rooms", (json_int_t)rc.cluster_rooms,
+			"{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "cluster_rooms", (json_int_t)rc.cluster_rooms,
 			"cluster_links", (json_int_t)rc.links,
 			"cluster_reads", (json_int_t)rc.span_reads,
 			"cluster_ssrc_clashes", (json_int_t)rc.span_clashes,
 			"cluster_refused", (json_int_t)rc.span_refused,
-			"cluster_link_srtp_mismatch", (json_int_t)rc.span_srtp_mismatch));
+			"cluster_link_srtp_mismatch", (json_int_t)rc.span_srtp_mismatch,
+			"ids_unreserved", (json_int_t)rc.ids_unreserved));
 	}
 	if (*body != NULL) {
 		/* DPDK heap in use (flow tables, sessions, rooms, rings; not the mbuf pool's

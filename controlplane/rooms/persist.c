@@ -201,6 +201,46 @@ mr_rooms_restored(struct mr_rooms *rs, uint32_t last)
 		rs->next_room = last;
 }
 
+/* ---- room ids across the cluster ---- */
+
+void
+mr_rooms_ids_cluster(struct mr_rooms *rs)
+{
+	rs->ids.on = 1;
+}
+
+void
+mr_rooms_ids_block(struct mr_rooms *rs, uint32_t first, uint32_t last)
+{
+	if (last <= rs->next_room || first > last)
+		return;
+	rs->ids.nfirst = first > rs->next_room ? first : rs->next_room + 1;
+	rs->ids.nlast = last;
+}
+
+int
+mr_rooms_ids_wanted(const struct mr_rooms *rs)
+{
+	return rs->ids.on && rs->ids.nlast <= rs->next_room;
+}
+
+uint32_t
+mr_rooms_new_id(struct mr_rooms *rs)
+{
+	if (rs->ids.on) {
+		if (rs->next_room >= rs->ids.last && rs->ids.nlast > rs->next_room) {
+			/* The spare block; ids between the two stay unused (another node's). */
+			if (rs->ids.nfirst > rs->next_room + 1)
+				rs->next_room = rs->ids.nfirst - 1;
+			rs->ids.last = rs->ids.nlast;
+			rs->ids.nfirst = rs->ids.nlast = 0;
+		}
+		if (rs->next_room >= rs->ids.last)
+			rs->n.ids_unreserved++;
+	}
+	return ++rs->next_room;
+}
+
 /* ---- restore ---- */
 
 static int

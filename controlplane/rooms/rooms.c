@@ -642,7 +642,7 @@ mr_room_create(struct mr_rooms *rs, const struct mr_room_req *req,
 		if (rst->id > rs->next_room)
 			rs->next_room = rst->id;
 	} else {
-		r->id = ++rs->next_room;
+		r->id = mr_rooms_new_id(rs);
 	}
 	snprintf(r->name, sizeof(r->name), "%s", req->name);
 	r->max_participants = req->max_participants ? req->max_participants :

@@ -235,6 +235,7 @@ struct mr_rooms_counts {
 	uint64_t span_refused;		/* links or their streams this node could not create
 					 * (room full, ports, memory), and entries not understood */
 	uint64_t span_srtp_mismatch;	/* links not latched: SRTP on one side only */
+	uint64_t ids_unreserved;	/* room ids handed out beyond the reserved blocks */
 };
 
 /* After the endpoints (a->flows). NULL with rte_errno set on error. */
@@ -309,6 +310,18 @@ void mr_rooms_scan(struct mr_rooms *rs);
 int mr_rooms_restore_json(struct mr_rooms *rs, json_t *rec, char *err, size_t errlen);
 /* The restore is over: room ids up to last are never handed out again. */
 void mr_rooms_restored(struct mr_rooms *rs, uint32_t last);
+/* Room ids unique across the appliances sharing a Redis (the state store on; docs/
+ * OPERATIONS.md "Cluster registry"): from now on ids come from blocks the state store
+ * reserves in Redis and hands over with mr_rooms_ids_block(); an id handed out while no
+ * block is left (Redis away) follows the last one and is counted in ids_unreserved. */
+void mr_rooms_ids_cluster(struct mr_rooms *rs);
+/* A block of ids [first, last] reserved for this appliance, kept as the spare one; what of
+ * it is not above the last id handed out is left unused. */
+void mr_rooms_ids_block(struct mr_rooms *rs, uint32_t first, uint32_t last);
+/* 1 when the state store should reserve another block (cluster ids, no spare block). */
+int mr_rooms_ids_wanted(const struct mr_rooms *rs);
+/* The next room id (the block in use, else the spare one). */
+uint32_t mr_rooms_new_id(struct mr_rooms *rs);
 
 /* ---- signaling API ---- */
 

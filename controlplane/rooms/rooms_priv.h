@@ -191,7 +191,13 @@ struct mr_rooms {
 	const struct mr_rooms_conf *cfg;
 	struct mr_cp_room **room;	/* live rooms sorted by id (ids only grow) */
 	uint32_t n_rooms, cap_rooms;
-	uint32_t next_room;
+	uint32_t next_room;		/* the last room id handed out */
+	/* Ids unique across the appliances of a Redis (mr_rooms_ids_cluster): the block in
+	 * use ends at last; a spare one [nfirst, nlast] (nlast 0: none). */
+	struct {
+		uint8_t on;
+		uint32_t last, nfirst, nlast;
+	} ids;
 	json_t *tokens;			/* token → room id << 32 | participant id */
 	unsigned int owned[MR_DP_MAX_WORKERS];
 	void (*cb)(void *arg, uint32_t room_id, uint32_t only_part, uint32_t except_part,

@@ -394,9 +394,13 @@ mr_rooms_metrics(struct mr_rooms *rs, FILE *f)
 		"# HELP mrelay_rooms_cluster_link_srtp_mismatch_total Links not latched: SRTP "
 		"on one side only (state.link_srtp)\n"
 		"# TYPE mrelay_rooms_cluster_link_srtp_mismatch_total counter\n"
-		"mrelay_rooms_cluster_link_srtp_mismatch_total %" PRIu64 "\n",
+		"mrelay_rooms_cluster_link_srtp_mismatch_total %" PRIu64 "\n"
+		"# HELP mrelay_rooms_ids_unreserved_total Room ids handed out while no block "
+		"reserved in Redis was left (they may clash with another appliance's)\n"
+		"# TYPE mrelay_rooms_ids_unreserved_total counter\n"
+		"mrelay_rooms_ids_unreserved_total %" PRIu64 "\n",
 		rs->n.cluster_rooms, rs->n.links, rs->n.span_reads, rs->n.span_clashes,
-		rs->n.span_refused, rs->n.span_srtp_mismatch);
+		rs->n.span_refused, rs->n.span_srtp_mismatch, rs->n.ids_unreserved);
 	fprintf(f, "# HELP mrelay_room_participants Participants of a room\n"
 		"# TYPE mrelay_room_participants gauge\n");
 	for (k = 0; k < rs->n_rooms && k < MR_ROOMS_METRICS_ROOMS; k++)

@@ -43,6 +43,8 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 #define MR_CLUSTER_KEY "mrelay:cluster:nodes"	/* the registry: one field a node */
 #define MR_CLUSTER_ALIVE_MS 3000	/* an entry older than this: the node is gone */
 #define MR_SPAN_KEY "mrelay:cluster:room:"	/* + name: a cluster room, one field a node */
+#define MR_ROOM_IDS_KEY "mrelay:cluster:room_ids"	/* the last room id reserved, by anyone */
+#define MR_ROOM_IDS_BLOCK 64		/* room ids reserved at once */
 /* Changes are sent in batches (docs/PERFORMANCE.md "State in Redis"): once this many wait,
  * or once the oldest has waited MR_STATE_COALESCE_US. One write() and one wake-up of Redis
  * per batch instead of one per API request: creating sessions at the REST rate costs a few
@@ -163,6 +165,8 @@ struct mr_state {
 		uint64_t messages;	/* channel messages received */
 	} sub;
 	uint64_t span_published;	/* PUBLISHes to the cluster rooms' channels */
+	int ids_pending;		/* a reservation of room ids is unanswered */
+	uint64_t ids_reserved;		/* blocks of room ids reserved */
 };
 
 /* Where an appliance with a role stands. */
@@ -177,6 +181,13 @@ enum mr_state_ha {
 static const char mr_state_renew_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
+/* Reserve a block of room ids (KEYS[1] MR_ROOM_IDS_KEY, ARGV[1] the block's size, ARGV[2]
+ * the last id this node handed out): ids above everything reserved before and above this
+ * node's own, so that no two appliances hand out the same id. Returns the block's last id. */
+static const char mr_state_ids_lua[] =
+	"local c = tonumber(redis.call('GET', KEYS[1]) or '0') "
+	"local f = tonumber(ARGV[2]) if c < f then c = f end "
+	"c = c + tonumber(ARGV[1]) redis.call('SET', KEYS[1], c) return c";
 /* Announcements of the shared addresses after a takeover, in ms after it: the first at
  * once; the later ones for hosts that missed one, and past Linux' ARP locktime (1 s). */
 static const unsigned int mr_state_announce_ms[] = { 0, 100, 500, 1500 };
@@ -250,6 +261,7 @@ mr_state_gone(struct mr_state *st)
 	if (st->inflight > 0 || st->resync == 2)
 		st->resync = 1;
 	st->inflight = 0;
+	st->ids_pending = 0;
 }
 
 static void
@@ -1105,6 +1117,7 @@ struct mr_find {
 	char path[256];			/* the request's */
 	char location[sizeof(((struct mr_state *)0)->api_url) + 256];	/* "" not found */
 	char node[64];
+	const char *what;		/* "session", "room" */
 };
 
 struct mr_find_ask {
@@ -1130,11 +1143,63 @@ on_find(redisAsyncContext *ac, void *r, void *priv)
 	free(q);
 	if (--f->pending != 0)
 		return;
-	if (f->location[0] != '\0')
-		b = json_pack("{s:s,s:s}", "error", "session: on another appliance of the cluster "
-			      "(follow Location)", "location", f->location);
+	if (f->location[0] != '\0') {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%s: on another appliance of the cluster (follow "
+			 "Location)", f->what);
+		b = json_pack("{s:s,s:s}", "error", msg, "location", f->location);
+	}
 	f->done(f->ctx, b != NULL ? 307 : 404, b);
 	free(f);
+}
+
+/* The object a request path names, when it is one another appliance may have: the hash
+ * (its identity's "sessions" or "rooms") and field to look for. 0, or -1: not such a path,
+ * or it is here (the 404 was about something in it). */
+static int
+elsewhere_key(struct mr_state *st, const char *url, const char **what, const char **hash,
+	      char id[17])
+{
+	json_t *tmp = NULL;
+	size_t i;
+	int rc;
+
+	if (strncmp(url, "/v1/sessions/", 13) == 0) {
+		for (i = 0; i < 16; i++) {
+			if (!isxdigit((unsigned char)url[13 + i]))
+				return -1;
+			id[i] = (char)tolower((unsigned char)url[13 + i]);
+		}
+		id[16] = '\0';
+		if (url[29] != '\0' && url[29] != '/')
+			return -1;
+		rc = mr_http_session_get(st->a, id, &tmp);
+		json_decref(tmp);
+		*what = "session";
+		*hash = "sessions";
+		return rc == 404 ? 0 : -1;
+	}
+	if (strncmp(url, "/v1/rooms/", 10) == 0 && st->a->rooms != NULL) {
+		unsigned long v;
+		char *end;
+
+		if (!isdigit((unsigned char)url[10]))
+			return -1;
+		errno = 0;
+		v = strtoul(url + 10, &end, 10);
+		if (errno != 0 || v == 0 || v > UINT32_MAX || (*end != '\0' && *end != '/') ||
+		    (url[10] == '0'))
+			return -1;
+		/* Room ids are unique across the cluster (mr_rooms_ids_cluster). */
+		if (mr_rooms_next(st->a->rooms, (uint32_t)v - 1) == (uint32_t)v)
+			return -1;
+		snprintf(id, 17, "%lu", v);
+		*what = "room";
+		*hash = "rooms";
+		return 0;
+	}
+	return -1;
 }
 
 int
@@ -1142,35 +1207,23 @@ mr_state_elsewhere(void *arg, const char *url, mr_api_found_fn done, void *ctx)
 {
 	struct mr_state *st = arg;
 	char id[17], key[160];
-	const char *argv[3], *node;
+	const char *argv[3], *node, *what, *hash;
 	size_t len[3];
 	struct mr_find *f;
-	json_t *e, *tmp = NULL;
+	json_t *e;
 	uint64_t now = mr_state_wall_ms();
-	unsigned int i;
-	int rc;
 
 	if (st == NULL || st->link != LINK_UP || st->cluster == NULL ||
-	    strncmp(url, "/v1/sessions/", 13) != 0 || strlen(url) >= sizeof(f->path))
-		return -1;
-	for (i = 0; i < 16; i++) {
-		if (!isxdigit((unsigned char)url[13 + i]))
-			return -1;
-		id[i] = (char)tolower((unsigned char)url[13 + i]);
-	}
-	id[16] = '\0';
-	if (url[29] != '\0' && url[29] != '/')
-		return -1;
-	/* Here (the 404 was about something in it, a playback): not elsewhere. */
-	rc = mr_http_session_get(st->a, id, &tmp);
-	json_decref(tmp);
-	if (rc != 404 || (f = calloc(1, sizeof(*f))) == NULL)
+	    strlen(url) >= sizeof(f->path) || elsewhere_key(st, url, &what, &hash, id) < 0 ||
+	    (f = calloc(1, sizeof(*f))) == NULL)
 		return -1;
 	f->done = done;
 	f->ctx = ctx;
+	f->what = what;
 	snprintf(f->path, sizeof(f->path), "%s", url);
-	/* Every node that may have it, at once: the first yes wins (ids are 64 random-ish bits
-	 * a node, so two yeses would take a collision of live ids). */
+	/* Every node that may have it, at once: the first yes wins (session ids are 64
+	 * random-ish bits a node, room ids come from blocks reserved in Redis: two yeses would
+	 * take a collision of live ids). */
 	json_object_foreach(st->cluster, node, e) {
 		const char *ident = json_string_value(json_object_get(e, "identity"));
 		struct mr_find_ask *q;
@@ -1182,13 +1235,13 @@ mr_state_elsewhere(void *arg, const char *url, mr_api_found_fn done, void *ctx)
 		snprintf(q->api_url, sizeof(q->api_url), "%s",
 			 json_string_value(json_object_get(e, "api_url")));
 		snprintf(q->node, sizeof(q->node), "%s", node);
-		snprintf(key, sizeof(key), "mrelay:%s:sessions", ident);
+		snprintf(key, sizeof(key), "mrelay:%s:%s", ident, hash);
 		argv[0] = "HEXISTS";
 		argv[1] = key;
 		argv[2] = id;
 		len[0] = 7;
 		len[1] = strlen(key);
-		len[2] = 16;
+		len[2] = strlen(id);
 		if (redisAsyncCommandArgv(st->ac, on_find, q, 3, argv, len) == REDIS_OK)
 			f->pending++;
 		else
@@ -1556,6 +1609,52 @@ static struct mr_http_route mr_cluster_route = {
 };
 MR_HTTP_ROUTE(mr_cluster_route)
 
+/* ---- room ids unique across the cluster (rooms.h mr_rooms_ids_cluster) ---- */
+
+/* The reply to a reservation: the block's last id. */
+static void
+ids_block(struct mr_state *st, const redisReply *r)
+{
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer >= MR_ROOM_IDS_BLOCK &&
+	    r->integer <= UINT32_MAX) {
+		mr_rooms_ids_block(st->a->rooms, (uint32_t)(r->integer - MR_ROOM_IDS_BLOCK + 1),
+				   (uint32_t)r->integer);
+		st->ids_reserved++;
+	} else if (r != NULL) {
+		st->n.errors++;
+	}
+}
+
+static void
+on_ids(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+
+	(void)priv;
+	st->ids_pending = 0;
+	ids_block(st, r);
+}
+
+/* Each tick: a spare block of room ids once the rooms want one. */
+static void
+mr_state_ids_tick(struct mr_state *st)
+{
+	char n[16], last[16];
+	const char *argv[6] = { "EVAL", mr_state_ids_lua, "1", MR_ROOM_IDS_KEY, n, last };
+	size_t len[6];
+	int i;
+
+	if (st->link != LINK_UP || st->ids_pending || st->a->rooms == NULL ||
+	    !mr_rooms_ids_wanted(st->a->rooms))
+		return;
+	snprintf(n, sizeof(n), "%u", MR_ROOM_IDS_BLOCK);
+	snprintf(last, sizeof(last), "%" PRIu32, mr_rooms_last_id(st->a->rooms));
+	for (i = 0; i < 6; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, on_ids, NULL, 6, argv, len) == REDIS_OK)
+		st->ids_pending = 1;
+}
+
 void
 mr_state_tick(struct mr_state *st, uint64_t now)
 {
@@ -1570,6 +1669,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		sub_connect(st);
 	mr_state_ha_tick(st, now);
 	mr_state_cluster_tick(st, now);
+	mr_state_ids_tick(st);
 	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
 		struct timespec ts;
 		char ms[32], ttl[16];
@@ -1813,6 +1913,13 @@ mr_state_restore(struct mr_state *st)
 		ng = mr_restore_hash(st, c, st->ng_key, "ng call", mr_restore_ngcall,
 				     &rooms_bad);
 	st->restoring = 0;
+	/* The first block of room ids, above the restored ones, before the API opens. */
+	if (st->a->rooms != NULL) {
+		r = redisCommand(c, "EVAL %s 1 %s %u %" PRIu32, mr_state_ids_lua, MR_ROOM_IDS_KEY,
+				 MR_ROOM_IDS_BLOCK, mr_rooms_last_id(st->a->rooms));
+		ids_block(st, r);
+		freeReplyObject(r);
+	}
 	redisFree(c);
 	mr_state_loaded(st, ok, rooms, bad + rooms_bad);
 	st->n.ng_restored = ng;
@@ -2273,6 +2380,8 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	st->ann_step = MR_STATE_ANNOUNCE;
 	st->last_scan_tsc = rte_get_tsc_cycles();
 	st->coalesce_tsc = rte_get_tsc_hz() / 1000000 * MR_STATE_COALESCE_US;
+	if (a->rooms != NULL)
+		mr_rooms_ids_cluster(a->rooms);
 	return st;
 }
 
@@ -2360,6 +2469,7 @@ mr_state_json(const struct mr_state *st)
 		(json_int_t)json_object_size(st->ng_dirty)));
 	json_object_set_new(j, "ng_call_writes", json_integer((json_int_t)st->n.ng_writes));
 	json_object_set_new(j, "ng_calls_restored", json_integer((json_int_t)st->n.ng_restored));
+	json_object_set_new(j, "room_id_blocks", json_integer((json_int_t)st->ids_reserved));
 	json_object_set_new(j, "role", json_string(mr_state_ha_name[st->ha]));
 	json_object_set_new(j, "node", json_string(st->node));
 	json_object_set_new(j, "active_node", st->ha == HA_SINGLE ? json_string(st->node) :

@@ -768,9 +768,10 @@ def test_redis_cluster_registry(env):
 	/v1/cluster on either lists both, alive, with their API URLs (given, or the default
 	http://<api.listen>), roles and loads (a session created on one shows there). x places by
 	load (state.placement least_loaded): carrying 4 sessions to y's 0, it answers POST
-	/v1/sessions and POST /v1/rooms with 307 and y's URL, where they are then created; a node
-	that dies shows as not alive after 3 s, one that stops leaves the registry; without the
-	state store the route is a 503."""
+	/v1/sessions and POST /v1/rooms with 307 and y's URL, where they are then created;
+	requests about y's session or room sent to x are redirected to y (room ids are unique
+	across the two: blocks reserved in Redis); a node that dies shows as not alive after 3 s,
+	one that stops leaves the registry; without the state store the route is a 503."""
 	st, b, _ = env.main.api("GET", "/v1/cluster")
 	eq(st, 503, f"GET /v1/cluster without the state store: {b}")
 	port, _ = _redis()
@@ -832,7 +833,27 @@ def test_redis_cluster_registry(env):
 			eq(st, 200, f"GET {path} on y: {b}")
 		st, b, _ = x.api("GET", "/v1/sessions/00000000000000ff")
 		eq(st, 404, f"GET of a session nobody has: {b}")
-		eq(x.ok("GET", "/v1/stats")["api"]["redirected_elsewhere"], 2, "x's redirects")
+		# Rooms: ids from blocks of one counter in Redis, so x's and y's never clash; a
+		# request about y's room sent to x goes to y, one about x's own stays on x.
+		ry = [r["id"] for r in y.ok("GET", "/v1/rooms")["rooms"]]
+		eq(len(ry), 1, f"y's rooms: {ry}")
+		ry.append(y.ok("POST", "/v1/rooms", {"name": "second"})["id"])
+		eq(int(ry[1]), int(ry[0]) + 1, f"y's room ids, one block: {ry}")
+		# x finds it in y's room hash: once y wrote it (a batch is at most 2 ms old).
+		h.wait_for(lambda: _rcli("HEXISTS", "mrelay:clu-y:rooms", ry[1]) == "1", 10,
+			   what="y's second room in Redis")
+		for path in (f"/v1/rooms/{ry[0]}", f"/v1/rooms/{ry[1]}/participants"):
+			st, b, hd = x.api("GET", path)
+			loc = {k.lower(): v for k, v in hd.items()}.get("location")
+			eq((st, loc), (307, y_url + path), f"GET {path} on x: {b}")
+			check("room: on another appliance" in b.get("error", ""), f"the 307's body: {b}")
+		st, b, _ = x.api("GET", "/v1/rooms/4000000000")
+		eq(st, 404, f"GET of a room nobody has: {b}")
+		eq(x.ok("GET", "/v1/stats")["api"]["redirected_elsewhere"], 4, "x's redirects")
+		eq(y.ok("GET", "/v1/stats")["rooms"]["ids_unreserved"], 0,
+		   "room ids handed out beyond the reserved blocks")
+		check(int(_rcli("GET", "mrelay:cluster:room_ids")) >= int(ry[1]),
+		      "the reserved room ids' counter is below an id handed out")
 		# Killed: its entry stays, and shows as not alive after 3 s.
 		y.stop(signal.SIGKILL)
 		h.wait_for(lambda: not {e["node"]: e for e in x.ok("GET", "/v1/cluster")["nodes"]}
@@ -840,6 +861,11 @@ def test_redis_cluster_registry(env):
 		# y gone: x creates here again.
 		st, b, _ = x.api("POST", "/v1/sessions", {"legs": [{}, {}]})
 		eq(st, 201, f"POST /v1/sessions on x once y is gone: {b}")
+		rx = x.ok("POST", "/v1/rooms", {"name": "on-x"})["id"]
+		check(rx not in ry, f"room id {rx} on x, as one of y's {ry}")
+		eq(x.api("GET", f"/v1/rooms/{rx}")[0], 200, "GET of x's own room on x")
+		eq(x.ok("GET", "/v1/stats")["rooms"]["ids_unreserved"], 0,
+		   "x's room ids handed out beyond the reserved blocks")
 		# A node that stops cleanly leaves the registry at once.
 		x.stop()
 		eq(_rcli("HEXISTS", "mrelay:cluster:nodes", "node-x"), "0",
