@@ -140,6 +140,8 @@ struct mr_state {
 	uint64_t ha_ok_tsc;	/* when the last renewal Redis confirmed was sent */
 	int poll_pending;	/* a standby's GET or SET NX is unanswered */
 	uint64_t free_tsc;	/* standby: when it first saw the lock free */
+	uint64_t hold_tsc;	/* after a release: no claim of a free lock before this */
+	uint64_t releases;	/* services handed over on purpose (POST /v1/state/release) */
 	uint64_t claim_tsc;	/* when the lock was won */
 	int load_stage;		/* while loading: 1 sessions, 2 rooms, 3 ng calls */
 	unsigned int load_ok, load_rooms, load_ng, load_bad;
@@ -181,6 +183,10 @@ enum mr_state_ha {
 static const char mr_state_renew_lua[] =
 	"if redis.call('GET', KEYS[1]) == ARGV[1] then "
 	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end return 0";
+/* Delete the lock only if it is still ours (KEYS[1] lock, ARGV[1] node): a release. */
+static const char mr_state_release_lua[] =
+	"if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+	"return 0";
 /* Reserve a block of room ids (KEYS[1] MR_ROOM_IDS_KEY, ARGV[1] the block's size, ARGV[2]
  * the last id this node handed out): ids above everything reserved before and above this
  * node's own, so that no two appliances hand out the same id. Returns the block's last id. */
@@ -1609,6 +1615,59 @@ static struct mr_http_route mr_cluster_route = {
 };
 MR_HTTP_ROUTE(mr_cluster_route)
 
+/* POST /v1/state/release {"hold_ms": N}: hand the service over (docs/OPERATIONS.md
+ * "Active/standby takeover"). */
+static int
+mr_route_release(struct mr_appliance *a, const struct mr_http_req *r, json_t **out)
+{
+	json_int_t hold = MR_STATE_RELEASE_HOLD_MS;
+	char err[200];
+	int rc;
+
+	if (r->body != NULL && r->len > 0) {
+		json_error_t je;
+		json_t *b = json_loadb(r->body, r->len, 0, &je), *v;
+		const char *k;
+
+		if (!json_is_object(b)) {
+			json_decref(b);
+			return mr_json_err(out, 400, "body: not a JSON object");
+		}
+		json_object_foreach(b, k, v) {
+			if (strcmp(k, "hold_ms") != 0) {
+				char msg[120];
+
+				snprintf(msg, sizeof(msg), "%.60s: unknown field", k);
+				json_decref(b);
+				return mr_json_err(out, 400, "%s", msg);
+			}
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 600000) {
+				json_decref(b);
+				return mr_json_err(out, 400, "hold_ms: must be an integer from 0 to "
+						   "600000");
+			}
+			hold = json_integer_value(v);
+		}
+		json_decref(b);
+	}
+	if (a->state == NULL)
+		return mr_json_err(out, 409, "state: off (no state.redis): there is no service to "
+				   "hand over");
+	rc = mr_state_release(a->state, (unsigned int)hold, err, sizeof(err));
+	if (rc != 200)
+		return mr_json_err(out, rc, "%s", err);
+	*out = json_pack("{s:b,s:s,s:I}", "released", 1, "node", mr_state_node(a->state),
+			 "hold_ms", hold);
+	return 200;
+}
+
+static struct mr_http_route mr_release_route = {
+	.path = "/v1/state/release", .match = MR_ROUTE_EXACT, .name = "/v1/state/release",
+	.methods = MR_HTTP_POST, .handler = mr_route_release,
+};
+MR_HTTP_ROUTE(mr_release_route)
+
 /* ---- room ids unique across the cluster (rooms.h mr_rooms_ids_cluster) ---- */
 
 /* The reply to a reservation: the block's last id. */
@@ -2057,13 +2116,10 @@ mr_state_drop_local(struct mr_state *st)
 /* Stop relaying at once (docs/OPERATIONS.md: no packet accepted by two nodes): the renewal
  * failed, or the load. */
 static void
-mr_state_fence(struct mr_state *st, const char *why)
+mr_state_step_down(struct mr_state *st)
 {
-	if (st->ha != HA_ACTIVE && st->ha != HA_LOADING)
-		return;
 	mr_state_set_standby(st, 1);
 	st->ha = HA_STANDBY;
-	st->fences++;
 	st->q_n = 0;
 	st->resync = 0;
 	st->restoring = 0;
@@ -2073,9 +2129,79 @@ mr_state_fence(struct mr_state *st, const char *why)
 	st->poll_pending = 0;
 	st->holder[0] = '\0';		/* the next poll says who */
 	st->ha_tsc = rte_get_tsc_cycles();
+	mr_state_drop_local(st);
+}
+
+static void
+mr_state_fence(struct mr_state *st, const char *why)
+{
+	if (st->ha != HA_ACTIVE && st->ha != HA_LOADING)
+		return;
+	st->fences++;
 	STATE_LOG(WARNING, "service %s: node %s fenced itself: %s; media dropped (standby), "
 		  "its sessions and rooms are the holder's\n", st->conf->identity, st->node, why);
-	mr_state_drop_local(st);
+	mr_state_step_down(st);
+}
+
+static void
+on_release(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+
+	(void)priv;
+	if (reply == NULL || reply->type != REDIS_REPLY_INTEGER)
+		STATE_LOG(WARNING, "service %s: the release of the lock got no answer: it expires "
+			  "after state.takeover_ms instead\n", st->conf->identity);
+}
+
+int
+mr_state_release(struct mr_state *st, unsigned int hold_ms, char *err, size_t errlen)
+{
+	const char *argv[5] = { "EVAL", mr_state_release_lua, "1", st->hb_key, st->node };
+	size_t len[5];
+	int i;
+
+	if (st->ha == HA_SINGLE) {
+		snprintf(err, errlen, "state.role is \"single\": there is no service lock to hand "
+			 "over");
+		return 409;
+	}
+	if (st->ha != HA_ACTIVE) {
+		snprintf(err, errlen, "state: this node does not hold the service (%s%s%s)",
+			 st->holder[0] ? "node " : "held by none", st->holder, st->holder[0] ?
+			 " holds it" : "");
+		return 409;
+	}
+	if (st->link != LINK_UP || st->ac == NULL) {
+		snprintf(err, errlen, "state: Redis is not connected: the latest changes could not "
+			 "be handed over");
+		return 503;
+	}
+	if (st->resync) {
+		snprintf(err, errlen, "state: a full rewrite of the state is pending (Redis was "
+			 "away or slow); try again once /v1/health says resync_pending false");
+		return 503;
+	}
+	/* What waits goes first, on the same connection: Redis applies it before the DEL. */
+	mr_state_flush(st);
+	if (st->q_n > 0 || json_object_size(st->ng_dirty) > 0) {
+		snprintf(err, errlen, "state: %u change(s) still wait for Redis; try again",
+			 st->q_n + (unsigned int)json_object_size(st->ng_dirty));
+		return 503;
+	}
+	for (i = 0; i < 5; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, on_release, NULL, 5, argv, len) != REDIS_OK) {
+		snprintf(err, errlen, "state: the release could not be sent to Redis");
+		return 503;
+	}
+	st->releases++;
+	STATE_LOG(NOTICE, "service %s: node %s hands the service over (POST /v1/state/release): "
+		  "standby, no claim for %u ms\n", st->conf->identity, st->node, hold_ms);
+	mr_state_step_down(st);
+	st->hold_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz() / 1000 * hold_ms;
+	return 200;
 }
 
 static void
@@ -2240,6 +2366,9 @@ on_poll(redisAsyncContext *ac, void *r, void *priv)
 		return;
 	}
 	if (reply->type != REDIS_REPLY_NIL)
+		return;
+	/* Released on purpose: the other node's to take, for a while. */
+	if (now < st->hold_tsc)
 		return;
 	if (st->free_tsc == 0) {
 		st->free_tsc = now;
@@ -2475,6 +2604,7 @@ mr_state_json(const struct mr_state *st)
 	json_object_set_new(j, "active_node", st->ha == HA_SINGLE ? json_string(st->node) :
 			    st->holder[0] ? json_string(st->holder) : json_null());
 	json_object_set_new(j, "takeovers", json_integer((json_int_t)st->takeovers));
+	json_object_set_new(j, "releases", json_integer((json_int_t)st->releases));
 	json_object_set_new(j, "fenced", json_integer((json_int_t)st->fences));
 	json_object_set_new(j, "last_takeover_ms", st->takeovers ?
 			    json_integer((json_int_t)st->last_takeover_ms) : json_null());

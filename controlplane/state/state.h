@@ -71,6 +71,12 @@ int mr_state_silent(const struct mr_state *st);
  * service's objects (standby, or loading them at a takeover): the API answers 503. */
 int mr_state_refusal(void *st, char *msg, size_t len);
 
+/* POST /v1/state/release: the holder of the service (state.role active/standby) writes what
+ * waits, deletes its lock and becomes a standby that claims no free lock for hold_ms, so
+ * that the other node takes the service within a poll. 200, or 409/503 with err set. */
+#define MR_STATE_RELEASE_HOLD_MS 5000
+int mr_state_release(struct mr_state *st, unsigned int hold_ms, char *err, size_t errlen);
+
 /* GET /v1/cluster: {"self": node, "read_ms", "nodes": [entry + age_ms, alive, self]}, the
  * registry as last read from Redis (docs/OPERATIONS.md "Cluster registry"); a new
  * reference. */

@@ -282,6 +282,8 @@ def test_openapi_drive_all(env):
 
 	# Operations. The cluster registry needs the state store, which this daemon has not.
 	call("get", "/v1/cluster", want=503)
+	call("post", "/v1/state/release", body={}, want=409)
+	call("post", "/v1/state/release", body={"hold_ms": "soon"}, want=400)
 	call("get", "/v1/health", want=200)
 	call("get", "/v1/stats", want=200)
 	call("get", "/metrics", want=200)

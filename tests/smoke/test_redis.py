@@ -761,6 +761,74 @@ def test_redis_active_fenced(env):
 		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms", lock)
 
 
+def test_redis_release(env):
+	"""POST /v1/state/release hands the service over on purpose: the holder writes what
+	waits (a session created just before is there), deletes its lock and becomes a standby
+	that claims no free lock for hold_ms; the standby takes the service within a poll and
+	relays the calls on the same ports; released there with a long hold, the first node
+	takes it back. A node that does not hold the service, or a bad body, is refused and
+	nothing changes."""
+	identity = f"smoke-rel-{h.PID}"
+	lock = f"mrelay:{identity}:heartbeat"
+	a_node = _ha_daemon(env, "ha4", identity, "active", "node-r1")
+	b_node = None
+	try:
+		h.wait_for(lambda: _ha(a_node)["role"] == "active", 10, what="node-r1 to be active")
+		b_node = _ha_daemon(env, "ha5", identity, "standby", "node-r2", (a_node,))
+		h.wait_for(lambda: _ha(b_node)["active_node"] == "node-r1", 10,
+			   what="node-r2 to see node-r1 holding the service")
+		st, body, _ = b_node.api("POST", "/v1/state/release", {})
+		eq(st, 409, f"release on the standby: {body}")
+		check("node node-r1 holds it" in body["error"], f"the standby's refusal: {body}")
+		for bad, field in (({"hold_ms": -1}, "hold_ms"), ({"hold": 5}, "hold")):
+			st, body, _ = a_node.api("POST", "/v1/state/release", bad)
+			eq(st, 400, f"release with {bad}: {body}")
+			check(body["error"].startswith(field + ":"), f"the error names {field}: {body}")
+		eq(_ha(a_node)["role"], "active", "role after refused releases")
+
+		pa, pb = env.ports(2)
+		sa = env.host.udp(NS_V4[0], pa)
+		sb = env.host.udp(NS_V4[1], pb)
+		s = a_node.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}])
+		# No wait for Redis: the release writes what waits before it lets go.
+		st, body, _ = a_node.api("POST", "/v1/state/release", {"hold_ms": 1500})
+		t_rel = time.monotonic()
+		eq(st, 200, f"release on the holder: {body}")
+		eq((body["released"], body["node"], body["hold_ms"]), (True, "node-r1", 1500),
+		   f"the release's answer: {body}")
+		eq(_ha(a_node)["role"], "standby", "the releasing node right after")
+		h.wait_for(lambda: _ha(b_node)["role"] == "active", 5, what="node-r2 to take over")
+		h.log(f"release: node-r2 active {(time.monotonic() - t_rel) * 1000:.0f} ms after "
+		      "node-r1's POST /v1/state/release")
+		eq(_rcli("GET", lock), "node-r2", "the lock after the release")
+		g = b_node.ok("GET", f"/v1/sessions/{s.id}")
+		eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
+		   "local endpoints on the node that took over")
+		h.wait_for(lambda: env.host.mac_of(RELAY4_B) == _mac(b_node), 5,
+			   what="the hosts' neighbor entry to move to node-r2")
+		seq = h.prime(sa, s.local[0], sb, 0x7E0000C1, seq0=1)
+		h.relay_check(sa, s.local[0], sb, 5, 0x7E0000C1, "A->B after the release", seq,
+			      want_from=s.local[1])
+		eq(a_node.api("GET", f"/v1/sessions/{s.id}")[0], 503, "the released node's API")
+		eq(_ha(a_node)["releases"], 1, "releases counted")
+
+		# Back: node-r1's hold (1.5 s) is over; node-r2 releases with a long hold, so
+		# that it does not claim the free lock itself: node-r1 takes the service back.
+		time.sleep(max(0.0, 1.6 - (time.monotonic() - t_rel)))
+		st, body, _ = b_node.api("POST", "/v1/state/release", {"hold_ms": 60000})
+		eq(st, 200, f"release on node-r2: {body}")
+		h.wait_for(lambda: _ha(a_node)["role"] == "active", 5,
+			   what="node-r1 to take the service back")
+		eq(_ha(b_node)["role"], "standby", "node-r2 after its release")
+		eq(_rcli("GET", lock), "node-r1", "the lock after the second release")
+		eq(a_node.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE on node-r1")
+	finally:
+		a_node.kill()
+		if b_node is not None:
+			b_node.kill()
+		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms", lock)
+
+
 # ---- the cluster registry (docs/OPERATIONS.md "Cluster registry") --------------------------
 
 def test_redis_cluster_registry(env):
