@@ -36,6 +36,15 @@ struct mr_neigh {
 	uint64_t now_ms;
 	uint64_t log_ms;		/* last refusal line (at most one a second) */
 	uint64_t log_quiet;		/* refusals not logged since */
+	/* Solicitations paced (MR_NEIGH_BURST a tick): those sent in the tick of sent_ms,
+	 * and those held back to a later tick in all. */
+	uint64_t sent_ms;
+	unsigned int sent_n;
+	uint64_t deferred;
+	/* No solicitation before the control loop's first tick + MR_NEIGH_START_MS (ticked:
+	 * the first tick came). */
+	int ticked;
+	uint64_t start_ms;
 	struct mr_nentry e[MR_DP_MAX_PORTS][MR_NEIGH_SLOTS];
 };
 
@@ -112,6 +121,33 @@ mr_neigh_publish(struct mr_neigh *n, unsigned int pidx, int slot, const uint8_t 
 	__atomic_store_n(&n->a->dp->port[pidx].neigh[slot].w, w, __ATOMIC_RELAXED);
 }
 
+/* 1 when one more solicitation fits this tick's budget (and it is counted), 0: later. A
+ * restore or a takeover asks for every remote's next hop at once; a burst of thousands of
+ * requests loses answers (a host or a switch drops what it cannot queue), and each lost
+ * one costs a second (MR_NEIGH_RETRY_MS). */
+static int
+mr_neigh_budget(struct mr_neigh *n)
+{
+	/* At start the workers are not draining their ports yet (a restore runs before they
+	 * are launched): a port's receive ring is full of the media that came meanwhile, and
+	 * answers that arrive before the worker emptied it are lost (by the kernel for
+	 * af_packet, as rx_missed for a NIC). Ask once they run. */
+	if (!n->ticked || n->now_ms < n->start_ms + MR_NEIGH_START_MS) {
+		n->deferred++;
+		return 0;
+	}
+	if (n->sent_ms != n->now_ms) {
+		n->sent_ms = n->now_ms;
+		n->sent_n = 0;
+	}
+	if (n->sent_n >= MR_NEIGH_BURST) {
+		n->deferred++;
+		return 0;
+	}
+	n->sent_n++;
+	return 1;
+}
+
 /* Send an ARP request (broadcast) or a neighbor solicitation (to the target's
  * solicited-node multicast address, RFC 4861 §7.2.2) for e->ip. */
 static void
@@ -176,10 +212,14 @@ mr_neigh_get(struct mr_neigh *n, unsigned int pidx, const struct mr_ep *ip)
 	e->ip.port = 0;
 	e->state = NS_INCOMPLETE;
 	e->refs = 1;
-	e->probes = 1;
-	e->next_ms = n->now_ms + MR_NEIGH_RETRY_MS;
 	mr_neigh_publish(n, pidx, i, NULL);
-	mr_neigh_solicit(n, pidx, e);
+	if (mr_neigh_budget(n)) {
+		e->probes = 1;
+		e->next_ms = n->now_ms + MR_NEIGH_RETRY_MS;
+		mr_neigh_solicit(n, pidx, e);
+	} else {
+		e->next_ms = n->now_ms;		/* the tick asks, in its budget */
+	}
 	return i;
 }
 
@@ -280,12 +320,22 @@ mr_neigh_input(struct mr_neigh *n, struct rte_mbuf *m)
 	rte_pktmbuf_free(m);
 }
 
+uint64_t
+mr_neigh_deferred(const struct mr_neigh *n)
+{
+	return n->deferred;
+}
+
 void
 mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 {
 	unsigned int p, i;
 
 	n->now_ms = now_ms;
+	if (!n->ticked) {
+		n->ticked = 1;
+		n->start_ms = now_ms;
+	}
 	for (p = 0; p < n->a->dp->n_ports; p++) {
 		for (i = 0; i < MR_NEIGH_SLOTS; i++) {
 			struct mr_nentry *e = &n->e[p][i];
@@ -299,6 +349,9 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 				continue;
 			}
 			if (now_ms < e->next_ms)
+				continue;
+			/* Every due state below sends one: over the budget, the next tick. */
+			if (e->state != NS_FREE && !mr_neigh_budget(n))
 				continue;
 			switch (e->state) {
 			case NS_REACHABLE:

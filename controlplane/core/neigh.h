@@ -16,6 +16,8 @@ struct mr_neigh;
 #define MR_NEIGH_REACHABLE_S 60		/* a resolved entry is re-probed after this */
 #define MR_NEIGH_PROBES 3		/* unanswered probes before the MAC is dropped */
 #define MR_NEIGH_RETRY_MS 1000		/* between probes */
+#define MR_NEIGH_BURST 64		/* ARP requests / solicitations a tick (10 ms), at most */
+#define MR_NEIGH_START_MS 20		/* none before this long after the first tick */
 #define MR_NEIGH_UNUSED_S 60		/* unreferenced entries are forgotten after this */
 
 struct mr_neigh *mr_neigh_create(struct mr_appliance *a);
@@ -40,6 +42,8 @@ void mr_neigh_kick(struct mr_neigh *n);
  * sent. */
 unsigned int mr_neigh_announce(struct mr_neigh *n);
 unsigned int mr_neigh_count(const struct mr_neigh *n);
+/* Solicitations held back to a later tick by the pacing (MR_NEIGH_BURST a tick). */
+uint64_t mr_neigh_deferred(const struct mr_neigh *n);
 /* Of those, the entries with a usable MAC (resolved, or expired and being re-probed). */
 unsigned int mr_neigh_count_resolved(const struct mr_neigh *n);
 

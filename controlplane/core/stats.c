@@ -161,6 +161,9 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 			  "neighbor_changes_refused", (json_int_t)a->cps.neigh_refused,
 			  "neighbors", (int)mr_neigh_count(a->neigh),
 			  "neighbors_resolved", (int)mr_neigh_count_resolved(a->neigh));
+	if (*body != NULL)
+		json_object_set_new(json_object_get(*body, "control"), "solicits_deferred",
+				    json_integer((json_int_t)mr_neigh_deferred(a->neigh)));
 	if (*body != NULL && a->ng != NULL)
 		json_object_set_new(*body, "ng", mr_ng_stats(a->ng));
 	if (*body != NULL)
