@@ -108,59 +108,57 @@ mr_rec_ep(json_t *v, struct mr_ep *ep)
 	return json_is_string(v) && mr_ep_parse(json_string_value(v), ep) == 0 ? 0 : -1;
 }
 
+/* The record as jansson reads it: into req, rst and muted. 0, or -1 with err set. */
 int
-mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t errlen)
+mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
+			    struct mr_session_restore *rst, uint8_t muted[2], char *err,
+			    size_t errlen)
 {
-	struct mr_session_req req;
-	struct mr_session_restore *rst;
 	const char *ids, *label = "";
 	json_t *legs;
 	json_int_t created = 0, clock = 0;
-	int idle = 0, mux = 1, owner = 0, v = 0, rc = -1;
+	int idle = 0, mux = 1, owner = 0, v = 0;
 	unsigned int i;
 	char *end;
 
-	memset(&req, 0, sizeof(req));
-	rst = calloc(1, sizeof(*rst));
-	if (rst == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	memset(req, 0, sizeof(*req));
+	memset(rst, 0, sizeof(*rst));
+	muted[0] = muted[1] = 0;
 	if (json_unpack(rec, "{s:i,s:s,s?s,s?I,s?i,s?b,s?I,s?i,s:o}", "v", &v, "id", &ids,
 			"label", &label, "created", &created, "idle_timeout", &idle,
 			"rtcp_mux", &mux, "clock_rate", &clock, "owner", &owner,
 			"legs", &legs) != 0 || v != 1 || !json_is_array(legs) ||
 	    json_array_size(legs) != 2) {
 		snprintf(err, errlen, "not a version 1 session record");
-		goto out;
+		return -1;
 	}
 	rst->id = strtoull(ids, &end, 16);
 	if (strlen(ids) != 16 || *end != '\0') {
 		snprintf(err, errlen, "id: not 16 hex digits");
-		goto out;
+		return -1;
 	}
 	rst->owner = owner < 0 ? 0 : (unsigned int)owner;
 	rst->created = (time_t)created;
-	snprintf(req.label, sizeof(req.label), "%s", label);
-	req.idle_timeout = idle > 0 ? (unsigned int)idle : 0;
-	req.rtcp_mux = mux;
-	req.clock_rate = clock > 0 && clock <= UINT32_MAX ? (uint32_t)clock : 0;
+	snprintf(req->label, sizeof(req->label), "%s", label);
+	req->idle_timeout = idle > 0 ? (unsigned int)idle : 0;
+	req->rtcp_mux = mux;
+	req->clock_rate = clock > 0 && clock <= UINT32_MAX ? (uint32_t)clock : 0;
 	for (i = 0; i < 2; i++) {
 		json_t *l = json_array_get(legs, i);
-		struct mr_leg_req *lr = &req.legs[i];
+		struct mr_leg_req *lr = &req->legs[i];
 		const char *ifname = NULL;
 
 		if (json_unpack(l, "{s:s}", "interface", &ifname) != 0 ||
 		    mr_rec_ep(json_object_get(l, "local"), &rst->local[i]) < 0) {
 			snprintf(err, errlen, "legs[%u]: no interface or local endpoint", i);
-			goto out;
+			return -1;
 		}
 		snprintf(lr->interface, sizeof(lr->interface), "%s", ifname);
 		lr->family = rst->local[i].family;
 		if (!json_is_null(json_object_get(l, "remote"))) {
 			if (mr_rec_ep(json_object_get(l, "remote"), &lr->remote) < 0) {
 				snprintf(err, errlen, "legs[%u].remote: not IP:port", i);
-				goto out;
+				return -1;
 			}
 			lr->has_remote = 1;
 		}
@@ -168,24 +166,202 @@ mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t e
 		    !json_is_null(json_object_get(l, "rtcp_remote"))) {
 			if (mr_rec_ep(json_object_get(l, "rtcp_remote"), &lr->rtcp_remote) < 0) {
 				snprintf(err, errlen, "legs[%u].rtcp_remote: not IP:port", i);
-				goto out;
+				return -1;
 			}
 			lr->has_rtcp_remote = 1;
 		}
 		if (mr_cp_srtp_record_parse(json_object_get(l, "srtp"), &lr->srtp,
 					    &rst->seed[i]) < 0) {
 			snprintf(err, errlen, "legs[%u].srtp: bad keys or indexes", i);
-			goto out;
+			return -1;
 		}
+		muted[i] = json_is_true(json_object_get(l, "muted"));
 	}
-	rc = mr_session_restore(a, &req, rst, err, errlen);
+	return 0;
+}
+
+/* ---- the fast path: the text as mr_session_record() writes it ---- */
+
+struct rscan {
+	const char *p, *end;
+};
+
+static int
+rs_lit(struct rscan *c, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, lit, n) != 0)
+		return -1;
+	c->p += n;
+	return 0;
+}
+
+/* A string without escapes (one with any goes the slow way) into out. */
+static int
+rs_str(struct rscan *c, char *out, size_t len)
+{
+	const char *q;
+	size_t n;
+
+	if (c->p >= c->end || *c->p != '"')
+		return -1;
+	for (q = c->p + 1; q < c->end && *q != '"'; q++)
+		if (*q == '\\' || (unsigned char)*q < 0x20)
+			return -1;
+	if (q >= c->end || (n = (size_t)(q - c->p - 1)) >= len)
+		return -1;
+	memcpy(out, c->p + 1, n);
+	out[n] = '\0';
+	c->p = q + 1;
+	return 0;
+}
+
+/* An integer as the writer prints them (an optional minus, then digits). */
+static int
+rs_int(struct rscan *c, int64_t *v)
+{
+	int neg = 0, digits = 0;
+	uint64_t x = 0;
+
+	if (c->p < c->end && *c->p == '-') {
+		neg = 1;
+		c->p++;
+	}
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9' && digits < 18) {
+		x = x * 10 + (uint64_t)(*c->p++ - '0');
+		digits++;
+	}
+	if (digits == 0 || (c->p < c->end && *c->p >= '0' && *c->p <= '9'))
+		return -1;
+	*v = neg ? -(int64_t)x : (int64_t)x;
+	return 0;
+}
+
+/* "ip:port", or null when may_be_null (family 0). */
+static int
+rs_ep(struct rscan *c, struct mr_ep *ep, int may_be_null)
+{
+	char t[64];
+
+	memset(ep, 0, sizeof(*ep));
+	if (may_be_null && rs_lit(c, "null") == 0)
+		return 0;
+	return rs_str(c, t, sizeof(t)) == 0 && mr_ep_parse(t, ep) == 0 ? 0 : -1;
+}
+
+int
+mr_session_record_read_text(const char *text, size_t len, struct mr_session_req *req,
+			    struct mr_session_restore *rst, uint8_t muted[2])
+{
+	struct rscan c = { text, text + len };
+	char ids[17];
+	int64_t created, idle, clock, owner;
+	unsigned int i;
+	int mux;
+	char *end;
+
+	memset(req, 0, sizeof(*req));
+	memset(rst, 0, sizeof(*rst));
+	muted[0] = muted[1] = 0;
+	if (rs_lit(&c, "{\"v\":1,\"id\":") < 0 || rs_str(&c, ids, sizeof(ids)) < 0 ||
+	    strlen(ids) != 16)
+		return 0;
+	rst->id = strtoull(ids, &end, 16);
+	if (*end != '\0' || rs_lit(&c, ",\"label\":") < 0 ||
+	    rs_str(&c, req->label, sizeof(req->label)) < 0 ||
+	    rs_lit(&c, ",\"created\":") < 0 || rs_int(&c, &created) < 0 ||
+	    rs_lit(&c, ",\"idle_timeout\":") < 0 || rs_int(&c, &idle) < 0 ||
+	    rs_lit(&c, ",\"rtcp_mux\":") < 0)
+		return 0;
+	if (rs_lit(&c, "true") == 0)
+		mux = 1;
+	else if (rs_lit(&c, "false") == 0)
+		mux = 0;
+	else
+		return 0;
+	if (rs_lit(&c, ",\"clock_rate\":") < 0 || rs_int(&c, &clock) < 0 ||
+	    rs_lit(&c, ",\"owner\":") < 0 || rs_int(&c, &owner) < 0 ||
+	    rs_lit(&c, ",\"legs\":[") < 0 || idle < INT32_MIN || idle > INT32_MAX ||
+	    owner < INT32_MIN || owner > INT32_MAX)
+		return 0;
+	for (i = 0; i < 2; i++) {
+		struct mr_leg_req *lr = &req->legs[i];
+
+		if (rs_lit(&c, i ? ",{\"interface\":" : "{\"interface\":") < 0 ||
+		    rs_str(&c, lr->interface, sizeof(lr->interface)) < 0 ||
+		    rs_lit(&c, ",\"local\":") < 0 || rs_ep(&c, &rst->local[i], 0) < 0 ||
+		    rs_lit(&c, ",\"remote\":") < 0 || rs_ep(&c, &lr->remote, 1) < 0 ||
+		    rs_lit(&c, ",\"rtcp_remote\":") < 0 || rs_ep(&c, &lr->rtcp_remote, 1) < 0 ||
+		    rs_lit(&c, ",\"srtp\":null") < 0)	/* SRTP: the slow way */
+			return 0;
+		if (rs_lit(&c, ",\"muted\":true") == 0)
+			muted[i] = 1;
+		if (rs_lit(&c, "}") < 0)
+			return 0;
+		lr->family = rst->local[i].family;
+		lr->has_remote = lr->remote.family != 0;
+		lr->has_rtcp_remote = lr->rtcp_remote.family != 0;
+	}
+	if (rs_lit(&c, "]}") < 0 || c.p != c.end)
+		return 0;
+	rst->owner = owner < 0 ? 0 : (unsigned int)owner;
+	rst->created = (time_t)created;
+	req->idle_timeout = idle > 0 ? (unsigned int)idle : 0;
+	req->rtcp_mux = mux;
+	req->clock_rate = clock > 0 && clock <= UINT32_MAX ? (uint32_t)clock : 0;
+	return 1;
+}
+
+/* A session from what a reader made of its record. */
+static int
+restore_read(struct mr_appliance *a, struct mr_session_req *req, struct mr_session_restore *rst,
+	     const uint8_t muted[2], char *err, size_t errlen)
+{
+	char ids[24];
+	unsigned int i;
+	int rc = mr_session_restore(a, req, rst, err, errlen);
+
+	snprintf(ids, sizeof(ids), "%016" PRIx64, rst->id);
 	for (i = 0; rc == 0 && i < 2; i++)
-		if (json_is_true(json_object_get(json_array_get(json_object_get(rec, "legs"), i),
-						 "muted")))
-			mr_session_block(a, json_string_value(json_object_get(rec, "id")), i, 1);
-out:
-	mr_srtp_req_wipe(&req.legs[0].srtp);
-	mr_srtp_req_wipe(&req.legs[1].srtp);
+		if (muted[i])
+			mr_session_block(a, ids, i, 1);
+	mr_srtp_req_wipe(&req->legs[0].srtp);
+	mr_srtp_req_wipe(&req->legs[1].srtp);
+	return rc;
+}
+
+int
+mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t errlen)
+{
+	struct mr_session_req req;
+	struct mr_session_restore *rst = calloc(1, sizeof(*rst));
+	uint8_t muted[2];
+	int rc = -1;
+
+	if (rst == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (mr_session_record_read_json(rec, &req, rst, muted, err, errlen) == 0)
+		rc = restore_read(a, &req, rst, muted, err, errlen);
+	else {
+		mr_srtp_req_wipe(&req.legs[0].srtp);
+		mr_srtp_req_wipe(&req.legs[1].srtp);
+	}
 	free(rst);
 	return rc;
+}
+
+int
+mr_session_restore_text(struct mr_appliance *a, const char *text, size_t len, char *err,
+			size_t errlen)
+{
+	struct mr_session_req req;
+	struct mr_session_restore rst;
+	uint8_t muted[2];
+
+	if (mr_session_record_read_text(text, len, &req, &rst, muted) != 1)
+		return 0;
+	return restore_read(a, &req, &rst, muted, err, errlen) < 0 ? -1 : 1;
 }

@@ -78,6 +78,20 @@ struct mr_session_restore {
  * same id, local endpoints, remotes and keys, before the API opens. 0, or -1 with a reason in
  * err (the record is skipped). */
 int mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t errlen);
+/* The same from the record's text, read straight into the request when it is a plain one
+ * exactly as mr_session_record() writes it (the common case; no JSON tree, no allocation):
+ * 1 restored, -1 refused (err set), 0 not such a record: read it with jansson
+ * (mr_session_restore_json). docs/PERFORMANCE.md "A million sessions restored". */
+int mr_session_restore_text(struct mr_appliance *a, const char *text, size_t len, char *err,
+			    size_t errlen);
+/* The two readers of a record, without restoring (tests/dp/test_dp.c holds them to the same
+ * result): the text one returns 1 when it read the record, 0 when it is not such a record;
+ * the jansson one 0, or -1 with err set. */
+int mr_session_record_read_text(const char *text, size_t len, struct mr_session_req *req,
+				struct mr_session_restore *rst, uint8_t muted[2]);
+int mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
+				struct mr_session_restore *rst, uint8_t muted[2], char *err,
+				size_t errlen);
 /* After the last restore: the free slots and relay ports are rebuilt without the taken ones. */
 void mr_sessions_restored(struct mr_sessions *ss);
 /* The record of the active session id, compact JSON written into buf (it holds SRTP keys:

@@ -1797,6 +1797,8 @@ mr_restore_hdel(redisContext *c, const char *key, const char *field)
 
 typedef int (*mr_restore_fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
 			     size_t errlen);
+static int mr_restore_session(struct mr_state *st, const char *field, json_t *rec, char *err,
+			      size_t errlen);
 
 /* One HSCAN answer r of hash key: each field to fn. A field fn refuses is logged, counted in
  * *bad and, with c (the restore at start), removed; a takeover (c NULL) leaves it to the
@@ -1818,12 +1820,25 @@ mr_restore_page(struct mr_state *st, redisContext *c, const char *key, const cha
 		const char *field = r->element[1]->element[i]->str;
 		redisReply *v = r->element[1]->element[i + 1];
 		json_error_t je;
-		json_t *rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
-		int rc = rec == NULL ? -1 : fn(st, field, rec, err, sizeof(err));
+		json_t *rec = NULL;
+		const char *why = err;
+		int rc = 0;
 
+		/* Sessions: most records are read straight from the text (sessions.h), the
+		 * others with jansson. */
+		if (fn == mr_restore_session && v->type == REDIS_REPLY_STRING)
+			rc = mr_session_restore_text(st->a, v->str, v->len, err, sizeof(err));
+		if (rc == 0) {
+			rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
+			if (rec == NULL) {
+				rc = -1;
+				why = je.text;
+			} else {
+				rc = fn(st, field, rec, err, sizeof(err));
+			}
+		}
 		if (rc < 0) {
-			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field,
-				  rec == NULL ? je.text : err);
+			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field, why);
 			if (c != NULL)
 				mr_restore_hdel(c, key, field);
 			(*bad)++;
