@@ -1837,6 +1837,15 @@ mr_restore_page(struct mr_state *st, redisContext *c, const char *key, const cha
 				rc = fn(st, field, rec, err, sizeof(err));
 			}
 		}
+		if (rc > 0 && fn == mr_restore_session) {
+			/* What the scan compares with: the session as stored, so that what
+			 * changes from now on (a takeover relays while it loads) is written. */
+			uint64_t id = strtoull(field, NULL, 16), dummy;
+
+			if ((uint32_t)id < st->max)
+				st->digest[(uint32_t)id] = mr_session_digest(st->a->sess,
+									     (uint32_t)id, &dummy);
+		}
 		if (rc < 0) {
 			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field, why);
 			if (c != NULL)
@@ -2026,19 +2035,13 @@ mr_state_ms(uint64_t tsc)
 static void
 mr_state_loaded(struct mr_state *st, unsigned int ok, unsigned int rooms, unsigned int bad)
 {
-	size_t i;
-
 	/* After the rooms too: the ports they took are out of the free ones. */
 	mr_sessions_restored(st->a->sess);
 	st->n.restored = ok;
 	st->n.rooms_restored = rooms;
 	st->n.restore_failed = bad;
-	/* The scan starts from what was restored: no rewrite of every session. */
-	for (i = 0; i < st->max; i++) {
-		uint64_t id;
-
-		st->digest[i] = mr_session_digest(st->a->sess, (uint32_t)i, &id);
-	}
+	/* The scan starts from what was restored (each session's digest was taken as it was
+	 * restored, mr_restore_page): no rewrite of every session. */
 }
 
 /* The lock's TTL as text (PX argument). */
@@ -2279,20 +2282,16 @@ mr_state_takeover_done(struct mr_state *st)
 	st->load_stage = 0;
 	mr_state_loaded(st, st->load_ok, st->load_rooms, st->load_bad);
 	st->n.ng_restored = st->load_ng;
-	st->ha = HA_ACTIVE;
-	mr_state_set_standby(st, 0);
-	/* Probe the restored remotes now (the standby was silent), and take the addresses. */
+	st->ha = HA_ACTIVE;		/* the API answers from now on */
+	/* Probe again what the load's own requests did not resolve. */
 	mr_neigh_kick(st->a->neigh);
-	st->ann_step = 0;
-	st->ann_base_tsc = now;
 	st->takeovers++;
 	st->last_load_ms = mr_state_ms(now - st->claim_tsc);
-	st->last_takeover_ms = mr_state_ms(now - (st->free_tsc ? st->free_tsc : st->claim_tsc));
 	STATE_LOG(NOTICE, "service %s: node %s took over: %u session(s), %u room(s) and %u ng "
-		  "call(s) loaded (%u could not be) in %" PRIu64 " ms; relaying %" PRIu64 " ms "
-		  "after the lock was seen free\n", st->conf->identity, st->node, st->load_ok,
-		  st->load_rooms, st->load_ng, st->load_bad, st->last_load_ms,
-		  st->last_takeover_ms);
+		  "call(s) loaded (%u could not be) in %" PRIu64 " ms, relaying as they were; "
+		  "relaying began %" PRIu64 " ms after the lock was seen free\n",
+		  st->conf->identity, st->node, st->load_ok, st->load_rooms, st->load_ng,
+		  st->load_bad, st->last_load_ms, st->last_takeover_ms);
 }
 
 /* The next page of the hash being loaded. */
@@ -2336,9 +2335,17 @@ mr_state_takeover(struct mr_state *st, uint64_t sent)
 	st->resync = 0;
 	st->q_n = 0;
 	st->load_ok = st->load_rooms = st->load_ng = st->load_bad = 0;
-	STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service\n",
-		  st->conf->identity, st->node);
+	STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service, relaying it "
+		  "as it loads\n", st->conf->identity, st->node);
 	mr_state_drop_local(st);	/* what a fenced node may still have */
+	/* The lock is this node's: no other node relays, so each session relays as soon as
+	 * it is loaded (the API still answers 503 until the load is done). The addresses
+	 * are announced now, and the remotes' next hops asked as their sessions load. */
+	mr_state_set_standby(st, 0);
+	st->ann_step = 0;
+	st->ann_base_tsc = st->claim_tsc;
+	st->last_takeover_ms = mr_state_ms(st->claim_tsc - (st->free_tsc ? st->free_tsc :
+							    st->claim_tsc));
 	st->restoring = 1;
 	st->load_stage = 1;
 	mr_state_load_ask(st, "0");
@@ -2405,7 +2412,8 @@ mr_state_ha_tick(struct mr_state *st, uint64_t now)
 {
 	if (st->ha == HA_SINGLE)
 		return;
-	while (st->ann_step < (int)MR_STATE_ANNOUNCE && st->ha == HA_ACTIVE &&
+	while (st->ann_step < (int)MR_STATE_ANNOUNCE &&
+	       (st->ha == HA_ACTIVE || st->ha == HA_LOADING) &&
 	       now - st->ann_base_tsc >=
 	       mr_state_announce_ms[st->ann_step] * rte_get_tsc_hz() / 1000) {
 		mr_neigh_announce(st->a->neigh);
