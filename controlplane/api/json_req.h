@@ -58,6 +58,7 @@ struct mr_session_patch {
 	int no_wait;			/* not from JSON: answer without waiting for the owner to
 					 * apply the new remotes (ng: the SDP does not depend on
 					 * them; the worker applies them in order all the same) */
+	int brief;			/* not from JSON: answer without counters (ng) */
 };
 
 /* Parse the "srtp" member obj of a leg or participant, named field in errors

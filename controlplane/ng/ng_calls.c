@@ -867,6 +867,7 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		 * thread (and every request behind this one) until the worker applied the new
 		 * remote. Media that arrives before it goes by the rules of the old one. */
 		p.no_wait = 1;
+		p.brief = 1;		/* the endpoints and keys are all it reads */
 		p.has_leg[s] = 1;
 		if (rtp.family) {
 			p.legs[s].has_remote = 1;

@@ -980,7 +980,7 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	if (n > 0 && !pt->no_wait)
 		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
 	mr_state_session_put(a->state, s->id);
-	*body = mr_session_json(ss, s, 1);
+	*body = mr_session_json(ss, s, !pt->brief);
 	mr_srtp_show_keys(*body, nl);
 	return 200;
 
