@@ -245,33 +245,49 @@ flush(struct imb_engine *ie)
 		job_done(job);
 }
 
+/* Word-wide XORs (a byte loop here was about 3 % of an SRTP->SRTP relay's cycles):
+ * the big-endian value v XORed into 8 bytes at p, and 4. */
+static inline void
+xor_be64(uint8_t *p, uint64_t v)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	w ^= __builtin_bswap64(v);
+	memcpy(p, &w, 8);
+}
+
+static inline void
+xor_be32(uint8_t *p, uint32_t v)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	w ^= __builtin_bswap32(v);
+	memcpy(p, &w, 4);
+}
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "xor_be64/xor_be32 assume a little-endian CPU"
+#endif
+
 /* The AES-CM IV (RFC 3711 §4.1.1): (salt << 16) ^ (SSRC << 64) ^ (index << 16). */
 static inline void
 cm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint64_t idx)
 {
 	memcpy(iv, salt, 14);
 	iv[14] = iv[15] = 0;
-	iv[4] ^= (uint8_t)(ssrc >> 24);
-	iv[5] ^= (uint8_t)(ssrc >> 16);
-	iv[6] ^= (uint8_t)(ssrc >> 8);
-	iv[7] ^= (uint8_t)ssrc;
-	for (int i = 0; i < 6; i++)
-		iv[13 - i] ^= (uint8_t)(idx >> (8 * i));
+	xor_be64(iv, ssrc);				/* bytes 4-7 */
+	xor_be64(iv + 8, (idx & 0xffffffffffffULL) << 16);	/* bytes 8-13 */
 }
 
 /* The GCM IV (RFC 7714 §8.1, §9.1): salt ^ (00 00 | SSRC | ROC or 00 00 | SEQ or index). */
 static inline void
 gcm_iv(uint8_t *iv, const uint8_t *salt, uint32_t ssrc, uint32_t hi, uint32_t lo)
 {
-	uint8_t b[12];
-
-	b[0] = b[1] = 0;
-	mr_srtp_wr32(b + 2, ssrc);
-	b[6] = (uint8_t)(hi >> 8);
-	b[7] = (uint8_t)hi;
-	mr_srtp_wr32(b + 8, lo);
-	for (int i = 0; i < 12; i++)
-		iv[i] = salt[i] ^ b[i];
+	memcpy(iv, salt, 12);
+	xor_be64(iv, ((uint64_t)ssrc << 16) | (hi & 0xffff));	/* bytes 2-7 */
+	xor_be32(iv + 8, lo);
 }
 
 /* An AES-CM (+ HMAC-SHA1 over [0, alen)) or AES-GCM job on op's packet, from the scratch. */
