@@ -1748,13 +1748,14 @@ media_json(const struct ng_media *m)
 json_t *
 mr_ng_calls_record(const struct mr_ng_calls *c, const char *callid)
 {
-	struct ng_call *x = call_find((struct mr_ng_calls *)c, callid);
-	uint64_t now = c->be.now_ms(c->be.ctx);
+	struct ng_call *x = c != NULL ? call_find((struct mr_ng_calls *)c, callid) : NULL;
 	json_t *rec, *brs;
 	unsigned int i, k;
+	uint64_t now;
 
 	if (x == NULL)
 		return NULL;
+	now = c->be.now_ms(c->be.ctx);
 	rec = json_object();
 	brs = json_array();
 	json_object_set_new(rec, "v", json_integer(NG_RECORD_VERSION));

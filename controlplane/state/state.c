@@ -662,8 +662,8 @@ mr_state_room_write(struct mr_state *st, const char *key, uint32_t id)
 	return rc;
 }
 
-/* The record of ng call callid into the run (an HSET); nothing when it is gone. 1 when
- * written. */
+/* The record of ng call callid into the run (an HSET): 1 written, 0 the call is gone,
+ * -1 not written (no memory: a resync follows). */
 static int
 mr_state_run_ngcall(struct mr_state *st, const char *callid)
 {
@@ -678,7 +678,7 @@ mr_state_run_ngcall(struct mr_state *st, const char *callid)
 	json_decref(rec);
 	if (text == NULL) {
 		st->resync = 1;
-		return 0;
+		return -1;
 	}
 	n = strlen(text);
 	ok = mr_state_run_arg(st, callid, strlen(callid)) == 0 &&
@@ -693,14 +693,13 @@ mr_state_run_ngcall(struct mr_state *st, const char *callid)
 	}
 	explicit_bzero(text, n);	/* SDES keys */
 	free(text);
-	return ok;
+	return ok ? 1 : -1;
 }
 
 /* A batch of the changed ng calls: one HSET of those that are, one HDEL of those gone. */
 static void
 mr_state_ng_run(struct mr_state *st, const char *key)
 {
-	struct mr_ng_calls *calls = mr_ng_calls_of(st->a->ng);
 	const char *gone[MR_STATE_BATCH];
 	json_t *v, *batch = json_object();
 	const char *callid;
@@ -719,14 +718,11 @@ mr_state_ng_run(struct mr_state *st, const char *key)
 	n = 0;
 	mr_state_run_begin(st);
 	json_object_foreach(batch, callid, v) {
-		json_t *rec = calls != NULL ? mr_ng_calls_record(calls, callid) : NULL;
+		int rc = mr_state_run_ngcall(st, callid);
 
-		if (rec == NULL) {
+		if (rc == 0)
 			gone[n++] = callid;
-			continue;
-		}
-		json_decref(rec);
-		if (mr_state_run_ngcall(st, callid) && key == st->ng_tmp_key)
+		else if (rc > 0 && key == st->ng_tmp_key)
 			st->ng_tmp_written = 1;
 	}
 	mr_state_run_end(st, "HSET", key, 2);
@@ -750,7 +746,7 @@ ng_walk_one(void *ctx, const char *callid)
 {
 	struct ng_walk *w = ctx;
 
-	if (mr_state_run_ngcall(w->st, callid)) {
+	if (mr_state_run_ngcall(w->st, callid) > 0) {
 		w->n++;
 		w->st->ng_tmp_written = 1;
 	}

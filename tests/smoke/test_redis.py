@@ -658,7 +658,10 @@ def test_redis_standby_takeover(env):
 				break
 		check(relayed is not None, "the standby relayed nothing within 15 s of the "
 		      f"active's death; its log:\n{sb.log_tail(20)}")
-		st = _ha(sb)
+		# It relays each session as it loads it: the load may still be finishing (the
+		# rooms' and ng calls' pages) when the first packet comes through.
+		st = h.wait_for(lambda: (lambda x: x if x["role"] == "active" else None)(_ha(sb)),
+				5, what="node-b to finish loading the service")
 		h.log(f"takeover: first packet relayed by the standby {relayed * 1000:.0f} ms "
 		      f"after SIGKILL of the active (lock seen free -> relaying: "
 		      f"{st['last_takeover_ms']} ms)")
