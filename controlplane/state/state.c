@@ -1621,21 +1621,18 @@ mr_route_release(struct mr_appliance *a, const struct mr_http_req *r, json_t **o
 	int rc;
 
 	if (r->body != NULL && r->len > 0) {
-		json_error_t je;
-		json_t *b = json_loadb(r->body, r->len, 0, &je), *v;
+		json_t *b = mr_json_body_load(r->body, r->len, err, sizeof(err)), *v;
 		const char *k;
 
-		if (!json_is_object(b)) {
-			json_decref(b);
-			return mr_json_err(out, 400, "body: not a JSON object");
-		}
+		if (b == NULL)
+			return mr_json_err(out, 400, "%s", err);
 		json_object_foreach(b, k, v) {
 			if (strcmp(k, "hold_ms") != 0) {
-				char msg[120];
+				char name[64];
 
-				snprintf(msg, sizeof(msg), "%.60s: unknown field", k);
+				mr_json_echo(k, name, sizeof(name));
 				json_decref(b);
-				return mr_json_err(out, 400, "%s", msg);
+				return mr_json_err(out, 400, "%s: unknown field", name);
 			}
 			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
 			    json_integer_value(v) > 600000) {
@@ -1791,10 +1788,10 @@ mr_restore_hdel(redisContext *c, const char *key, const char *field)
 	return 0;
 }
 
-typedef int (*mr_restore_fn)(struct mr_state *st, const char *field, json_t *rec, char *err,
-			     size_t errlen);
-static int mr_restore_session(struct mr_state *st, const char *field, json_t *rec, char *err,
-			      size_t errlen);
+/* Restore field's record (its text, as stored): 1 restored, 0 nothing to count (a field
+ * that is not a record), -1 refused with err set. */
+typedef int (*mr_restore_fn)(struct mr_state *st, const char *field, const char *text,
+			     size_t len, char *err, size_t errlen);
 
 /* One HSCAN answer r of hash key: each field to fn. A field fn refuses is logged, counted in
  * *bad and, with c (the restore at start), removed; a takeover (c NULL) leaves it to the
@@ -1815,42 +1812,16 @@ mr_restore_page(struct mr_state *st, redisContext *c, const char *key, const cha
 	for (i = 0; i + 1 < r->element[1]->elements; i += 2) {
 		const char *field = r->element[1]->element[i]->str;
 		redisReply *v = r->element[1]->element[i + 1];
-		json_error_t je;
-		json_t *rec = NULL;
-		const char *why = err;
-		int rc = 0;
+		int rc = fn(st, field, v->str, v->len, err, sizeof(err));
 
-		/* Sessions: most records are read straight from the text (sessions.h), the
-		 * others with jansson. */
-		if (fn == mr_restore_session && v->type == REDIS_REPLY_STRING)
-			rc = mr_session_restore_text(st->a, v->str, v->len, err, sizeof(err));
-		if (rc == 0) {
-			rec = json_loadb(v->str, v->len, JSON_DECODE_ANY, &je);
-			if (rec == NULL) {
-				rc = -1;
-				why = je.text;
-			} else {
-				rc = fn(st, field, rec, err, sizeof(err));
-			}
-		}
-		if (rc > 0 && fn == mr_restore_session) {
-			/* What the scan compares with: the session as stored, so that what
-			 * changes from now on (a takeover relays while it loads) is written. */
-			uint64_t id = strtoull(field, NULL, 16), dummy;
-
-			if ((uint32_t)id < st->max)
-				st->digest[(uint32_t)id] = mr_session_digest(st->a->sess,
-									     (uint32_t)id, &dummy);
-		}
 		if (rc < 0) {
-			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field, why);
+			STATE_LOG(WARNING, "%s %s: not restored: %s\n", what, field, err);
 			if (c != NULL)
 				mr_restore_hdel(c, key, field);
 			(*bad)++;
 		} else if (rc > 0) {
 			(*ok)++;
 		}
-		json_decref(rec);
 		explicit_bzero(v->str, v->len);
 	}
 	return 0;
@@ -1900,38 +1871,78 @@ mr_restore_hash(struct mr_state *st, redisContext *c, const char *key, const cha
 	return ok;
 }
 
-static int
-mr_restore_session(struct mr_state *st, const char *field, json_t *rec, char *err,
-		   size_t errlen)
+/* A record's text as JSON (a new reference), NULL with err set. */
+static json_t *
+mr_restore_load(const char *text, size_t len, char *err, size_t errlen)
 {
-	(void)field;
-	return mr_session_restore_json(st->a, rec, err, errlen) < 0 ? -1 : 1;
+	json_error_t je;
+	json_t *rec = json_loadb(text, len, JSON_DECODE_ANY, &je);
+
+	if (rec == NULL)
+		snprintf(err, errlen, "%s", je.text);
+	return rec;
+}
+
+/* The sessions' hash: most records are read straight from their text (sessions.h), the
+ * others with jansson. */
+static int
+mr_restore_session(struct mr_state *st, const char *field, const char *text, size_t len,
+		   char *err, size_t errlen)
+{
+	uint64_t id = strtoull(field, NULL, 16), dummy;
+	int rc = mr_session_restore_text(st->a, text, len, err, errlen);
+
+	if (rc == 0) {
+		json_t *rec = mr_restore_load(text, len, err, errlen);
+
+		rc = rec != NULL && mr_session_restore_json(st->a, rec, err, errlen) == 0 ?
+			1 : -1;
+		json_decref(rec);
+	}
+	/* What the scan compares with: the session as stored, so that what changes from now
+	 * on (a takeover relays while it loads) is written. */
+	if (rc > 0 && (uint32_t)id < st->max)
+		st->digest[(uint32_t)id] = mr_session_digest(st->a->sess, (uint32_t)id, &dummy);
+	return rc;
 }
 
 /* The rooms' hash: room id -> record, and "next" -> the last room id handed out. */
 static int
-mr_restore_room(struct mr_state *st, const char *field, json_t *rec, char *err, size_t errlen)
+mr_restore_room(struct mr_state *st, const char *field, const char *text, size_t len,
+		char *err, size_t errlen)
 {
+	json_t *rec = mr_restore_load(text, len, err, errlen);
+	int rc = -1;
+
+	if (rec == NULL)
+		return -1;
 	if (strcmp(field, "next") == 0) {
 		json_int_t v = json_is_integer(rec) ? json_integer_value(rec) : -1;
 
 		if (v < 0 || v > UINT32_MAX) {
 			snprintf(err, errlen, "not a room id");
-			return -1;
+		} else {
+			mr_rooms_restored(st->a->rooms, (uint32_t)v);
+			rc = 0;
 		}
-		mr_rooms_restored(st->a->rooms, (uint32_t)v);
-		return 0;
+	} else if (mr_rooms_restore_json(st->a->rooms, rec, err, errlen) == 0) {
+		rc = 1;
 	}
-	return mr_rooms_restore_json(st->a->rooms, rec, err, errlen) < 0 ? -1 : 1;
+	json_decref(rec);
+	return rc;
 }
 
 /* The ng calls' hash: call-id -> record (ng_calls.h), after the sessions it names. */
 static int
-mr_restore_ngcall(struct mr_state *st, const char *field, json_t *rec, char *err,
-		  size_t errlen)
+mr_restore_ngcall(struct mr_state *st, const char *field, const char *text, size_t len,
+		  char *err, size_t errlen)
 {
-	return mr_ng_calls_restore(mr_ng_calls_of(st->a->ng), field, rec, err, errlen) < 0 ?
-		-1 : 1;
+	json_t *rec = mr_restore_load(text, len, err, errlen);
+	int rc = rec != NULL && mr_ng_calls_restore(mr_ng_calls_of(st->a->ng), field, rec, err,
+						    errlen) == 0 ? 1 : -1;
+
+	json_decref(rec);
+	return rc;
 }
 
 unsigned int

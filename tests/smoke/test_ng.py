@@ -67,8 +67,8 @@ def bdec(b, i=0):
 class Ng:
 	"""A UDP ng client: request() sends cookie + bencoded dict and returns the answer dict."""
 
-	def __init__(self, port):
-		self.addr = (NG_ROOT, port)
+	def __init__(self, port, host=None):
+		self.addr = (host or NG_ROOT, port)
 		self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 		self.s.settimeout(5)
 		self.n = 0

@@ -543,16 +543,13 @@ def _ha_daemon(env, name, identity, role, node, beside=(), ng=False):
 
 
 def _ng(d, req):
-	"""One ng request to d's loopback ng socket; the answer dictionary."""
-	from test_ng import bdec, benc
-	with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-		s.settimeout(5)
-		cookie = f"{h.PID}_{time.monotonic_ns()}".encode()
-		s.sendto(cookie + b" " + benc(req), ("127.0.0.1", d.ng_port))
-		ans = s.recv(65535)
-	ck, _, body = ans.partition(b" ")
-	eq(ck, cookie, "ng answer cookie")
-	return bdec(body)[0]
+	"""One ng request to d's loopback ng socket (test_ng's client); the answer dictionary."""
+	from test_ng import Ng
+	c = Ng(d.ng_port, host="127.0.0.1")
+	try:
+		return c.request(req)
+	finally:
+		c.close()
 
 
 def _ha(d):
