@@ -274,6 +274,8 @@ def test_dpdk_dumpcap(env):
 				    "--port", "edge0", "--state-dir", cdir], capture_output=True,
 				   text=True, timeout=60, env=cenv)
 		eq(p.returncode, 0, f"mrelayctl capture start: {p.stdout} {p.stderr}")
+		if "hung" in p.stderr:
+			h.log(p.stderr.strip())
 		try:
 			for seq in range(1, 21):
 				a.sendto(h.rtp(seq, 0xCAFE, payload=b"dumpcap-%d" % seq), s.local[0])
