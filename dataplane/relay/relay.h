@@ -232,10 +232,10 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 	if (unlikely(l->srtp != NULL) && mr_srtp_rx_stage(w, m, pi, val, l->srtp))
 		return;
 	/* A plain packet the other leg encrypts leaves with a fresh checksum under an
-	 * authentication tag: a corrupted one must not be laundered into a valid one. */
+	 * authentication tag: a corrupted one must not be laundered into a valid one. Its
+	 * checksum is checked here unless it was already, or the NIC vouched for it. */
 	if (unlikely(s->leg[li ^ 1].srtp != NULL) && s->leg[li ^ 1].srtp->tx != NULL &&
-	    !pi->ck_have &&
-	    mr_udp_ck_verify(rte_pktmbuf_mtod(m, const uint8_t *), pi)) {
+	    !pi->ck_have && mr_udp_ck_bad(m, rte_pktmbuf_mtod(m, const uint8_t *), pi, 1)) {
 		mr_drop(w, m, MR_DROP_UDP_CKSUM);
 		return;
 	}

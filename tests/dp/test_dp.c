@@ -2675,6 +2675,24 @@ srtp_case(enum mr_srtp_engine_kind kind)
 	rte_pktmbuf_free(out);
 	assert_int_equal(d1->ctr.encrypted, 1);
 
+	/* 4b. Corrupted on its way in (a payload bit; the port trusts checksums): it would
+	 * leave with a valid tag, so it is dropped (udp_cksum), unless the NIC vouched for
+	 * its checksum; the NIC saying it is bad is enough. */
+	n = rtp(pl, 8, 8, 1159, 0xaabbccdd, 100);
+	build_udp(&f, MAC_A, RMAC0, &r0, &l0, pl, n, &PLAIN);
+	f.b[f.len - 1] ^= 0x01;
+	expect_drop(P_A, f.b, f.len, MR_DROP_UDP_CKSUM);
+	assert_int_equal(d1->ctr.encrypted, 1);
+	out = inject_f(P_A, &f);
+	out->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_BAD;
+	assert_int_equal(mr_worker_iteration(w, T0 + 41), 1);
+	assert_int_equal(w->stats.drops[MR_DROP_UDP_CKSUM], 2);
+	out = inject_f(P_A, &f);
+	out->ol_flags |= RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	assert_int_equal(mr_worker_iteration(w, T0 + 42), 1);
+	rte_pktmbuf_free(take1(P_B, 0));
+	assert_int_equal(d1->ctr.encrypted, 2);
+
 	/* 5. Re-key (MR_CMD_SRTP_SET): the new key works at once, the old one during the
 	 * overlap (dp->srtp_overlap_tsc = 1000 cycles of the synthetic clock), then not. */
 	d2 = rte_zmalloc("t_srtp", sizeof(*d2), 0);
