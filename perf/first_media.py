@@ -8,13 +8,15 @@ Run inside the namespace that holds the sessions' remote addresses (perf/state_b
 198.18.0.10 .. 198.18.0.209 there). For each probed session k (--probes spread evenly over the flows
 file, and the last one), a socket bound to leg 0's remote sends an RTP packet to leg 0's local endpoint every
 --interval seconds, and a socket bound to leg 1's remote waits for the relayed copy. Prints
-"ready" once the sockets are bound (the caller starts mrelayd after that), then one JSON line:
+"ready" once the sockets are bound (the caller starts mrelayd after that; with --go FILE it
+then waits for FILE before sending), then one JSON line:
 the wall-clock time (time.time()) of the first relayed packet, of the last probe's first, how
 many packets were sent and how many probes got one. Exit status 1 when a probe got nothing
 before --timeout. Standard library only.
 """
 import argparse
 import json
+import os
 import select
 import socket
 import struct
@@ -33,6 +35,8 @@ def main():
     ap.add_argument("--probes", type=int, default=8, help="sessions probed (spread evenly)")
     ap.add_argument("--interval", type=float, default=0.001, help="seconds between sends")
     ap.add_argument("--timeout", type=float, default=30.0)
+    ap.add_argument("--go", help="after 'ready', wait until this file exists before sending "
+                    "(the caller's moment zero: its sockets are bound and it is running)")
     a = ap.parse_args()
     with open(a.flows) as f:
         flows = json.load(f)["flows"]
@@ -51,6 +55,10 @@ def main():
         probes.append({"session": i, "tx": tx, "rx": rx, "dst": ep(flows[2 * i]["dst"]),
                        "ssrc": 0x4D460000 + i, "got": None})
     print("ready", flush=True)
+    if a.go:
+        limit = time.time() + a.timeout
+        while not os.path.exists(a.go) and time.time() < limit:
+            time.sleep(0.0005)
     start = time.time()
     seq = 0
     sent = 0

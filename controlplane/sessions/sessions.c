@@ -1029,6 +1029,7 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 {
 	struct mr_cp_session *s;
 	uint64_t hz = rte_get_tsc_hz();
+	int silent = mr_state_silent(ss->a->state);
 	uint32_t i;
 
 	/* (Ended sessions are freed by the deferral queue, polled by the control loop.) */
@@ -1062,6 +1063,20 @@ mr_sessions_tick(struct mr_sessions *ss, uint64_t now)
 		s = ss->slot[i];
 		if (s == NULL)
 			continue;
+		if (silent) {
+			/* A standby's mirror (docs/OPERATIONS.md "The standby's mirror"): its
+			 * workers drop every frame (none writes these), so nothing is idle yet;
+			 * each session starts its idle time, and each path without a remote
+			 * its learning window, afresh when this node takes over. */
+			unsigned int l, q;
+
+			__atomic_store_n(&s->dp->last_rx_tsc, now, __ATOMIC_RELAXED);
+			for (l = 0; l < 2; l++)
+				for (q = 0; q < 2; q++)
+					__atomic_store_n(&s->dp->leg[l].path[q].last_rx_tsc, now,
+							 __ATOMIC_RELAXED);
+			continue;
+		}
 		/* Relaxed: a slightly old value only delays the timeout by an iteration. */
 		last = __atomic_load_n(&s->dp->last_rx_tsc, __ATOMIC_RELAXED);
 		if (now > last && now - last > (uint64_t)s->idle_timeout * hz)

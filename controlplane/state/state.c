@@ -167,9 +167,40 @@ struct mr_state {
 		uint64_t messages;	/* channel messages received */
 	} sub;
 	uint64_t span_published;	/* PUBLISHes to the cluster rooms' channels */
+	/* The standby's mirror (docs/OPERATIONS.md "The standby's mirror"): the service's
+	 * sessions loaded while standby (the workers drop every frame) and kept up to date from
+	 * the holder's change notices on chg_key, so that a takeover relays them at once. */
+	char chg_key[128];		/* mrelay:ID:sessions:changed, a channel */
+	int chg_subscribed;		/* its SUBSCRIBE confirmed on the sub connection */
+	int mirror;			/* enum mr_state_mirror */
+	uint64_t mirror_gen;		/* of the load under way: stale pages are ignored */
+	uint64_t mirror_tsc;		/* load started; or no load before this (MIRROR_OFF) */
+	unsigned int mirror_loaded;	/* sessions of the load */
+	struct mr_state_pend {
+		uint64_t id;
+		uint32_t tries;
+	} *pend, *pend_fly;		/* changed sessions to apply; those asked for */
+	uint32_t pend_n, pend_cap, fly_n;
+	struct {
+		uint64_t loads, notices, applied, failed, invalidated, takeovers;
+		uint64_t last_load_ms;
+	} mir;
+	/* The holder's notice of a run: its node name and the ids written or deleted. */
+	char *pub;
+	size_t pub_len;
 	int ids_pending;		/* a reservation of room ids is unanswered */
 	uint64_t ids_reserved;		/* blocks of room ids reserved */
 };
+
+/* The standby's mirror. */
+enum mr_state_mirror {
+	MIRROR_OFF = 0,		/* not loaded (single, holder, or waiting to load) */
+	MIRROR_LOADING,		/* the sessions' hash being read; notices wait in pend */
+	MIRROR_READY,		/* loaded; notices applied as they come */
+};
+#define MR_STATE_PEND_TRIES	100	/* ticks a changed session is tried (its port may be
+					 * retiring from its previous version) */
+#define MR_STATE_PUB_MAX	(MR_STATE_BATCH * 17 + 80)
 
 /* Where an appliance with a role stands. */
 enum mr_state_ha {
@@ -210,6 +241,9 @@ static void sub_poll(struct mr_state *st);
 static void span_cmd3(struct mr_state *st, const char *verb, const char *name,
 		      const char *arg);
 static void sub_free(struct mr_state *st);
+static void sub_on_change(redisAsyncContext *ac, void *r, void *priv);
+static void mr_state_mirror_off(struct mr_state *st, const char *why);
+static void mr_state_mirror_tick(struct mr_state *st, uint64_t now);
 
 /* ---- hiredis event hooks: the control loop polls the descriptor (mr_state_poll) ---- */
 
@@ -563,6 +597,39 @@ mr_state_run_end(struct mr_state *st, const char *verb, const char *key,
 	st->resp_fields = 0;
 }
 
+/* The holder's notice to a mirroring standby: "NODE ID ID ...", the sessions of a run,
+ * PUBLISHed on chg_key after the run (state.role active/standby only). */
+static void
+mr_state_pub_begin(struct mr_state *st)
+{
+	st->pub_len = 0;
+	if (st->ha == HA_SINGLE || st->pub == NULL)
+		return;
+	st->pub_len = (size_t)snprintf(st->pub, MR_STATE_PUB_MAX, "%s", st->node);
+}
+
+static void
+mr_state_pub_id(struct mr_state *st, uint64_t id)
+{
+	if (st->pub_len == 0 || st->pub_len + 18 >= MR_STATE_PUB_MAX)
+		return;
+	st->pub_len += (size_t)snprintf(st->pub + st->pub_len, MR_STATE_PUB_MAX - st->pub_len,
+					" %016" PRIx64, id);
+}
+
+/* Send the notice ("NODE *": everything changed, after a full rewrite). */
+static void
+mr_state_pub_end(struct mr_state *st)
+{
+	const char *argv[3] = { "PUBLISH", st->chg_key, st->pub };
+	size_t len[3] = { 7, strlen(st->chg_key), st->pub_len };
+
+	if (st->pub_len == 0 || st->pub_len == strlen(st->node))
+		return;
+	mr_state_aux(st, 3, argv, len);
+	st->pub_len = 0;
+}
+
 /* Session id's record into the run (an HSET); nothing when it is no longer active. */
 static void
 mr_state_run_put(struct mr_state *st, uint64_t id)
@@ -618,6 +685,7 @@ mr_state_run(struct mr_state *st, const char *key, const char *rkey)
 		return;
 	}
 	mr_state_run_begin(st);
+	mr_state_pub_begin(st);
 	for (n = 0; st->q_n > 0 && n < MR_STATE_BATCH; n++) {
 		struct mr_state_op o = st->q[st->q_head];
 
@@ -629,11 +697,15 @@ mr_state_run(struct mr_state *st, const char *key, const char *rkey)
 			mr_state_run_del(st, o.id);
 		else
 			mr_state_run_put(st, o.id);
+		mr_state_pub_id(st, o.id);
 	}
 	if (op.kind == OP_SESSION_DEL)
 		mr_state_run_end(st, "HDEL", key, 1);
 	else
 		mr_state_run_end(st, "HSET", key, 2);
+	/* After the change, on the same connection: Redis applies it before it publishes. */
+	if (key == st->key)
+		mr_state_pub_end(st);
 }
 
 /* The record of room id into key (with the last room id handed out), or its deletion when
@@ -809,6 +881,15 @@ mr_state_flush(struct mr_state *st)
 			/* Nothing written: RENAME would fail on a missing key. */
 			mr_state_simple(st, "DEL", st->key, NULL);
 			mr_state_simple(st, "RENAME", st->tmp_key, st->key);
+			/* The changes written meanwhile went to tmp_key unannounced: a
+			 * mirroring standby loads everything again. */
+			mr_state_pub_begin(st);
+			if (st->pub_len > 0) {
+				st->pub_len += (size_t)snprintf(st->pub + st->pub_len,
+								MR_STATE_PUB_MAX - st->pub_len,
+								" *");
+				mr_state_pub_end(st);
+			}
 			/* Then the rooms, after the last room id (never empty, so the RENAME
 			 * below has a key). */
 			st->resync_rooms = 1;
@@ -1484,6 +1565,9 @@ sub_gone(struct mr_state *st)
 	st->sub.up = 0;
 	st->sub.want_write = 0;
 	st->sub.retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+	st->chg_subscribed = 0;
+	mr_state_mirror_off(st, "the subscribed connection to Redis was lost: notices may "
+			    "have been missed");
 }
 
 static void
@@ -1560,6 +1644,14 @@ sub_connect(struct mr_state *st)
 	len[0] = 10;
 	len[1] = strlen(pattern);
 	(void)redisAsyncCommandArgv(ac, sub_on_message, NULL, 2, argv, len);
+	if (st->ha != HA_SINGLE) {
+		/* The holder's change notices, for the standby's mirror. */
+		argv[0] = "SUBSCRIBE";
+		argv[1] = st->chg_key;
+		len[0] = 9;
+		len[1] = strlen(st->chg_key);
+		(void)redisAsyncCommandArgv(ac, sub_on_change, NULL, 2, argv, len);
+	}
 }
 
 /* The subscribed connection's writes: while hiredis has something to write. */
@@ -1720,6 +1812,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 	if (st->sub.ac == NULL && st->link == LINK_UP && now >= st->sub.retry_tsc)
 		sub_connect(st);
 	mr_state_ha_tick(st, now);
+	mr_state_mirror_tick(st, now);
 	mr_state_cluster_tick(st, now);
 	mr_state_ids_tick(st);
 	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
@@ -2101,29 +2194,44 @@ mr_state_start_role(struct mr_state *st, redisContext *c)
 	return st->ha;
 }
 
-/* Drop this node's copy of the service: the holder's now (the standby starts empty). */
+/* End session id here, if this node has it. */
 static void
-mr_state_drop_local(struct mr_state *st)
+mr_state_end_local(struct mr_state *st, uint64_t id)
+{
+	char ids[24];
+	json_t *out = NULL;
+
+	snprintf(ids, sizeof(ids), "%016" PRIx64, id);
+	mr_http_session_delete(st->a, ids, &out);
+	json_decref(out);
+}
+
+/* Drop this node's sessions (the mirror's, or the copy of a node that lost the lock). */
+static void
+mr_state_drop_sessions(struct mr_state *st)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->max; i++) {
+		uint64_t id;
+
+		if (mr_session_digest(st->a->sess, i, &id) != 0)
+			mr_state_end_local(st, id);
+	}
+	memset(st->digest, 0, st->max * sizeof(*st->digest));
+}
+
+/* Drop this node's ng calls and rooms. */
+static void
+mr_state_drop_rest(struct mr_state *st)
 {
 	struct mr_appliance *a = st->a;
-	uint32_t i, room;
+	uint32_t room;
 	json_t *out;
 
-	/* The calls first: what they name goes below. */
 	if (a->ng != NULL)
 		mr_ng_calls_forget(mr_ng_calls_of(a->ng));
 	json_object_clear(st->ng_dirty);
-	for (i = 0; i < st->max; i++) {
-		uint64_t id;
-		char ids[24];
-
-		if (mr_session_digest(a->sess, i, &id) == 0)
-			continue;
-		snprintf(ids, sizeof(ids), "%016" PRIx64, id);
-		out = NULL;
-		mr_http_session_delete(a, ids, &out);
-		json_decref(out);
-	}
 	while ((room = mr_rooms_next(a->rooms, 0)) != 0) {
 		char path[24];
 
@@ -2135,7 +2243,15 @@ mr_state_drop_local(struct mr_state *st)
 		}
 		json_decref(out);
 	}
-	memset(st->digest, 0, st->max * sizeof(*st->digest));
+}
+
+/* Drop this node's copy of the service: the holder's now (the standby starts empty). The
+ * calls first: what they name goes after. */
+static void
+mr_state_drop_local(struct mr_state *st)
+{
+	mr_state_drop_rest(st);
+	mr_state_drop_sessions(st);
 }
 
 /* Stop relaying at once (docs/OPERATIONS.md: no packet accepted by two nodes): the renewal
@@ -2155,6 +2271,11 @@ mr_state_step_down(struct mr_state *st)
 	st->holder[0] = '\0';		/* the next poll says who */
 	st->ha_tsc = rte_get_tsc_cycles();
 	mr_state_drop_local(st);
+	st->mirror = MIRROR_OFF;
+	st->pend_n = 0;
+	st->fly_n = 0;
+	/* Mirror again once the sessions just ended have given their ports back. */
+	st->mirror_tsc = st->ha_tsc + rte_get_tsc_hz();
 }
 
 static void
@@ -2166,6 +2287,253 @@ mr_state_fence(struct mr_state *st, const char *why)
 	STATE_LOG(WARNING, "service %s: node %s fenced itself: %s; media dropped (standby), "
 		  "its sessions and rooms are the holder's\n", st->conf->identity, st->node, why);
 	mr_state_step_down(st);
+}
+
+/* ---- the standby's mirror ---- */
+
+/* Forget the mirror: what it holds may be out of date (a notice missed, a full rewrite by
+ * the holder, too many changes waiting). A standby drops its sessions and loads them again
+ * a second later; a holder has no mirror to forget. */
+static void
+mr_state_mirror_off(struct mr_state *st, const char *why)
+{
+	if (st->mirror == MIRROR_OFF || st->ha != HA_STANDBY)
+		return;
+	st->mir.invalidated++;
+	STATE_LOG(WARNING, "service %s: node %s drops its mirror of the sessions (%s); it loads "
+		  "them again\n", st->conf->identity, st->node, why);
+	st->mirror = MIRROR_OFF;
+	st->pend_n = 0;
+	st->fly_n = 0;
+	mr_state_drop_sessions(st);
+	st->mirror_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
+}
+
+/* Session id changed at the holder (tries: how often it was tried already). */
+static void
+mr_state_pend_add(struct mr_state *st, uint64_t id, uint32_t tries)
+{
+	if (st->pend_n == st->pend_cap) {
+		mr_state_mirror_off(st, "more changes wait than state.queue holds");
+		return;
+	}
+	st->pend[st->pend_n].id = id;
+	st->pend[st->pend_n].tries = tries;
+	st->pend_n++;
+}
+
+/* A session of the mirror's load or of a notice: relayed at a takeover. A record that
+ * cannot be restored yet (its port still retiring from the version this node had) is
+ * tried again at the next ticks. */
+static int
+mr_mirror_session(struct mr_state *st, const char *field, const char *text, size_t len,
+		  char *err, size_t errlen)
+{
+	int rc;
+
+	if (st->mirror != MIRROR_LOADING)
+		return 0;	/* dropped while its page was read */
+	rc = mr_restore_session(st, field, text, len, err, errlen);
+	if (rc < 0) {
+		mr_state_pend_add(st, strtoull(field, NULL, 16), 1);
+		return 0;
+	}
+	return rc;
+}
+
+static void mr_state_mirror_ask(struct mr_state *st, const char *cursor);
+
+/* One page of the mirror's load (HSCAN, as a takeover's). */
+static void
+on_mirror(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	unsigned int bad = 0;
+	char cursor[32];
+
+	if (st->mirror != MIRROR_LOADING || st->ha != HA_STANDBY ||
+	    (uint64_t)(uintptr_t)priv != st->mirror_gen)
+		return;		/* abandoned */
+	if (mr_restore_page(st, NULL, st->key, "session", mr_mirror_session, r, cursor,
+			    sizeof(cursor), &st->mirror_loaded, &bad) < 0) {
+		mr_state_mirror_off(st, "the sessions' hash could not be read");
+		return;
+	}
+	if (st->mirror != MIRROR_LOADING)
+		return;
+	if (strcmp(cursor, "0") != 0) {
+		mr_state_mirror_ask(st, cursor);
+		return;
+	}
+	st->mirror = MIRROR_READY;
+	st->mir.last_load_ms = mr_state_ms(rte_get_tsc_cycles() - st->mirror_tsc);
+	STATE_LOG(NOTICE, "service %s: node %s mirrors %u session(s) of node %s (loaded in %"
+		  PRIu64 " ms); it follows the holder's changes and relays them at once should it "
+		  "take over\n", st->conf->identity, st->node, st->mirror_loaded,
+		  st->holder[0] ? st->holder : "(none)", st->mir.last_load_ms);
+}
+
+static void
+mr_state_mirror_ask(struct mr_state *st, const char *cursor)
+{
+	const char *argv[5] = { "HSCAN", st->key, cursor, "COUNT", "1000" };
+	size_t len[5];
+	int i;
+
+	for (i = 0; i < 5; i++)
+		len[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(st->ac, on_mirror, (void *)(uintptr_t)st->mirror_gen, 5,
+				  argv, len) != REDIS_OK)
+		mr_state_mirror_off(st, "the sessions' hash could not be asked for");
+}
+
+/* The answer to an HMGET of the changed sessions in flight: each one ended here and, when
+ * the holder still has it, restored from its record. */
+static void
+on_pend(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r;
+	uint32_t i, n = st->fly_n, restored = 0;
+	char err[256];
+
+	(void)priv;
+	st->fly_n = 0;
+	if (n == 0)
+		return;		/* dropped meanwhile (the mirror, or a step down) */
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
+		mr_state_mirror_off(st, "the changed sessions could not be read");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct mr_state_pend p = st->pend_fly[i];
+		redisReply *v = reply->element[i];
+		uint64_t lid;
+		char field[24];
+
+		if ((uint32_t)p.id < st->max &&
+		    mr_session_digest(st->a->sess, (uint32_t)p.id, &lid) != 0 && lid == p.id)
+			mr_state_end_local(st, p.id);	/* its previous version */
+		if (v->type != REDIS_REPLY_STRING) {
+			st->mir.applied++;		/* gone at the holder too */
+			continue;
+		}
+		snprintf(field, sizeof(field), "%016" PRIx64, p.id);
+		if (mr_restore_session(st, field, v->str, v->len, err, sizeof(err)) > 0) {
+			st->mir.applied++;
+			restored++;
+		} else if (p.tries < MR_STATE_PEND_TRIES) {
+			mr_state_pend_add(st, p.id, p.tries + 1);
+		} else {
+			st->mir.failed++;
+			STATE_LOG(WARNING, "session %s: not mirrored: %s\n", field, err);
+		}
+		explicit_bzero(v->str, v->len);
+	}
+	/* A restore takes its slot outside the free stack; a standby's is rebuilt at the
+	 * takeover (mr_state_loaded), a holder's now. */
+	if (restored > 0 && st->ha == HA_ACTIVE)
+		mr_sessions_restored(st->a->sess);
+}
+
+/* On the loop's timer: start the mirror's load, and apply the changes waiting (one HMGET
+ * of up to a batch at a time). After a takeover the changes that came before it are still
+ * applied. */
+static void
+mr_state_mirror_tick(struct mr_state *st, uint64_t now)
+{
+	const char *argv[2 + MR_STATE_BATCH];
+	size_t len[2 + MR_STATE_BATCH];
+	char ids[MR_STATE_BATCH][17];
+	uint32_t i, n;
+
+	if (st->ha == HA_SINGLE || st->pend == NULL || st->link != LINK_UP || st->ac == NULL)
+		return;
+	if (st->ha == HA_STANDBY && st->mirror == MIRROR_OFF && st->chg_subscribed &&
+	    now >= st->mirror_tsc) {
+		/* Subscribed first: a change made while the hash is read waits in pend. */
+		st->mirror = MIRROR_LOADING;
+		st->mirror_gen++;
+		st->mirror_tsc = now;
+		st->mirror_loaded = 0;
+		st->pend_n = 0;
+		st->mir.loads++;
+		mr_state_mirror_ask(st, "0");
+		return;
+	}
+	if (st->pend_n == 0 || st->fly_n > 0 ||
+	    (st->ha == HA_STANDBY && st->mirror != MIRROR_READY))
+		return;
+	n = st->pend_n < MR_STATE_BATCH ? st->pend_n : MR_STATE_BATCH;
+	argv[0] = "HMGET";
+	argv[1] = st->key;
+	len[0] = 5;
+	len[1] = strlen(st->key);
+	for (i = 0; i < n; i++) {
+		st->pend_fly[i] = st->pend[i];
+		snprintf(ids[i], sizeof(ids[i]), "%016" PRIx64, st->pend[i].id);
+		argv[2 + i] = ids[i];
+		len[2 + i] = 16;
+	}
+	if (redisAsyncCommandArgv(st->ac, on_pend, NULL, (int)(2 + n), argv, len) != REDIS_OK)
+		return;
+	st->fly_n = n;
+	st->pend_n -= n;
+	memmove(st->pend, st->pend + n, st->pend_n * sizeof(*st->pend));
+}
+
+/* A notice on the change channel: ["subscribe", channel, count] once, then ["message",
+ * channel, "NODE ID ID ..."]. A node's own notices (it holds the service) are not news. */
+static void
+sub_on_change(redisAsyncContext *ac, void *r, void *priv)
+{
+	struct mr_state *st = ac->ev.data;
+	redisReply *reply = r, *msg;
+	const char *p, *end;
+	size_t nl = strlen(st != NULL ? st->node : "");
+
+	(void)priv;
+	if (st == NULL || st->sub.ac == NULL || reply == NULL ||
+	    reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 ||
+	    reply->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	if (strcmp(reply->element[0]->str, "subscribe") == 0) {
+		st->chg_subscribed = 1;
+		return;
+	}
+	msg = reply->element[2];
+	if (strcmp(reply->element[0]->str, "message") != 0 || msg->type != REDIS_REPLY_STRING)
+		return;
+	st->mir.notices++;
+	p = msg->str;
+	end = msg->str + msg->len;
+	if ((size_t)(end - p) >= nl && memcmp(p, st->node, nl) == 0 &&
+	    (p + nl == end || p[nl] == ' '))
+		return;
+	if (st->mirror == MIRROR_OFF)
+		return;		/* the next load reads the hash as it is then */
+	while (p < end && *p != ' ')
+		p++;
+	while (p < end) {
+		char *e;
+		uint64_t id;
+
+		while (p < end && *p == ' ')
+			p++;
+		if (p == end)
+			break;
+		if (*p == '*') {
+			mr_state_mirror_off(st, "the holder wrote its state again in full");
+			return;
+		}
+		id = strtoull(p, &e, 16);
+		if (e == p || e > end)
+			break;
+		mr_state_pend_add(st, id, 0);
+		if (st->mirror == MIRROR_OFF)
+			return;
+		p = e;
+	}
 }
 
 static void
@@ -2342,9 +2710,27 @@ mr_state_takeover(struct mr_state *st, uint64_t sent)
 	st->resync = 0;
 	st->q_n = 0;
 	st->load_ok = st->load_rooms = st->load_ng = st->load_bad = 0;
-	STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service, relaying it "
-		  "as it loads\n", st->conf->identity, st->node);
-	mr_state_drop_local(st);	/* what a fenced node may still have */
+	if (st->mirror == MIRROR_READY) {
+		struct mr_sessions_counts sc;
+
+		/* The sessions are here already, as the holder last wrote them: they relay
+		 * as soon as the workers stop dropping; the changes still waiting are
+		 * applied as they come (mr_state_mirror_tick). The rooms and ng calls are
+		 * loaded below. */
+		mr_sessions_counts(st->a->sess, &sc);
+		st->load_ok = (unsigned int)sc.active;
+		st->mir.takeovers++;
+		STATE_LOG(NOTICE, "service %s: node %s took the lock; relaying the %u mirrored "
+			  "session(s) at once, loading the rooms and ng calls\n",
+			  st->conf->identity, st->node, st->load_ok);
+		mr_state_drop_rest(st);
+	} else {
+		STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service, "
+			  "relaying it as it loads\n", st->conf->identity, st->node);
+		mr_state_drop_local(st);	/* what a fenced node may still have */
+		st->pend_n = 0;
+		st->fly_n = 0;
+	}
 	/* The lock is this node's: no other node relays, so each session relays as soon as
 	 * it is loaded (the API still answers 503 until the load is done). The addresses
 	 * are announced now, and the remotes' next hops asked as their sessions load. */
@@ -2354,7 +2740,14 @@ mr_state_takeover(struct mr_state *st, uint64_t sent)
 	st->last_takeover_ms = mr_state_ms(st->claim_tsc - (st->free_tsc ? st->free_tsc :
 							    st->claim_tsc));
 	st->restoring = 1;
-	st->load_stage = 1;
+	if (st->mirror == MIRROR_READY) {
+		st->mirror = MIRROR_OFF;
+		mr_neigh_kick(st->a->neigh);	/* the next hops, asked now it may speak */
+		st->load_stage = 2;
+	} else {
+		st->mirror = MIRROR_OFF;
+		st->load_stage = 1;
+	}
 	mr_state_load_ask(st, "0");
 }
 
@@ -2509,13 +2902,25 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 	snprintf(st->ng_key, sizeof(st->ng_key), "mrelay:%s:ngcalls", conf->identity);
 	snprintf(st->ng_tmp_key, sizeof(st->ng_tmp_key), "mrelay:%s:ngcalls:resync",
 		 conf->identity);
+	snprintf(st->chg_key, sizeof(st->chg_key), "mrelay:%s:sessions:changed",
+		 conf->identity);
 	st->q_cap = conf->queue;
 	st->q = calloc(st->q_cap, sizeof(*st->q));
 	st->max = mr_sessions_max(a->sess);
 	st->digest = calloc(st->max, sizeof(*st->digest));
 	st->spans = json_object();
 	st->ng_dirty = json_object();
-	if (st->q == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL) {
+	if (conf->role != MR_STATE_SINGLE) {
+		/* The mirror's changes to apply (bounded as the queue of writes) and the
+		 * holder's notices. */
+		st->pend_cap = st->q_cap;
+		st->pend = calloc(st->pend_cap, sizeof(*st->pend));
+		st->pend_fly = calloc(MR_STATE_BATCH, sizeof(*st->pend_fly));
+		st->pub = malloc(MR_STATE_PUB_MAX);
+	}
+	if (st->q == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL ||
+	    (conf->role != MR_STATE_SINGLE &&
+	     (st->pend == NULL || st->pend_fly == NULL || st->pub == NULL))) {
 		mr_state_free(st);
 		snprintf(err, errlen, "state: out of memory for a queue of %u", conf->queue);
 		return NULL;
@@ -2587,6 +2992,9 @@ mr_state_free(struct mr_state *st)
 	json_decref(st->ng_dirty);
 	free(st->q);
 	free(st->digest);
+	free(st->pend);
+	free(st->pend_fly);
+	free(st->pub);
 	if (st->resp != NULL)
 		explicit_bzero(st->resp, st->resp_cap);
 	free(st->resp);
@@ -2638,6 +3046,26 @@ mr_state_json(const struct mr_state *st)
 	json_object_set_new(j, "fenced", json_integer((json_int_t)st->fences));
 	json_object_set_new(j, "last_takeover_ms", st->takeovers ?
 			    json_integer((json_int_t)st->last_takeover_ms) : json_null());
+	if (st->ha != HA_SINGLE) {
+		static const char *const mname[] = { "off", "loading", "ready" };
+		struct mr_sessions_counts sc;
+
+		mr_sessions_counts(st->a->sess, &sc);
+		json_object_set_new(j, "mirror", json_pack(
+			"{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o}",
+			"state", mname[st->mirror],
+			"sessions", (json_int_t)(st->ha == HA_STANDBY ? sc.active : 0),
+			"pending", (json_int_t)(st->pend_n + st->fly_n),
+			"loads", (json_int_t)st->mir.loads,
+			"notices", (json_int_t)st->mir.notices,
+			"applied", (json_int_t)st->mir.applied,
+			"failed", (json_int_t)st->mir.failed,
+			"dropped", (json_int_t)st->mir.invalidated,
+			"last_load_ms", st->mir.loads ? json_integer((json_int_t)
+				st->mir.last_load_ms) : json_null()));
+		json_object_set_new(j, "mirrored_takeovers",
+				    json_integer((json_int_t)st->mir.takeovers));
+	}
 	return j;
 }
 

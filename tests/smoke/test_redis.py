@@ -585,6 +585,35 @@ def _standby_drops(d):
 	return sum(lc["drops"].get("standby", 0) for lc in d.stats()["lcores"])
 
 
+def _ha_cleanup(identity, *daemons):
+	"""Kill the daemons of a service (None: not started) and delete its keys."""
+	for d in daemons:
+		if d is not None:
+			d.kill()
+	_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
+	      f"mrelay:{identity}:ngcalls", f"mrelay:{identity}:heartbeat")
+
+
+def _kill_and_wait(act, sb, src, dst, sink, ssrc, seq):
+	"""SIGKILL act; src keeps sending RTP to dst, unchanged, until sink receives one (the
+	standby relays), then wait for sb to hold the service. (seconds from the kill to the
+	first relayed packet, the next sequence number, sb's /v1/health state)."""
+	t0 = time.monotonic()
+	act.stop(signal.SIGKILL)
+	relayed = None
+	while time.monotonic() - t0 < 15:
+		src.sendto(h.rtp(seq, ssrc, payload=b"during"), dst)
+		seq += 1
+		if h.recv_n(sink, 1, timeout=0.02):
+			relayed = time.monotonic() - t0
+			break
+	check(relayed is not None, "the standby relayed nothing within 15 s of the active's "
+	      f"death; its log:\n{sb.log_tail(20)}")
+	st = h.wait_for(lambda: (lambda x: x if x["role"] == "active" else None)(_ha(sb)), 5,
+			what=f"{sb.name} to finish the takeover")
+	return relayed, seq, st
+
+
 def test_redis_standby_takeover(env):
 	"""Two mrelayd share a service (identity) and its addresses on one bridge: the active
 	relays a call, the standby is silent and refuses the service's objects (503). SIGKILL
@@ -642,23 +671,9 @@ def test_redis_standby_takeover(env):
 		with h.inside(env.host.ns):
 			garp = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
 		garp.bind(("eth0", 0))
-		t0 = time.monotonic()
-		act.stop(signal.SIGKILL)
-		# The hosts go on sending, unchanged, until the standby relays.
-		relayed = None
-		seq = sa
-		while time.monotonic() - t0 < 15:
-			a.sendto(h.rtp(seq, 0x7E0000A1, payload=b"during"), s.local[0])
-			seq += 1
-			if h.recv_n(b, 1, timeout=0.02):
-				relayed = time.monotonic() - t0
-				break
-		check(relayed is not None, "the standby relayed nothing within 15 s of the "
-		      f"active's death; its log:\n{sb.log_tail(20)}")
 		# It relays each session as it loads it: the load may still be finishing (the
 		# rooms' and ng calls' pages) when the first packet comes through.
-		st = h.wait_for(lambda: (lambda x: x if x["role"] == "active" else None)(_ha(sb)),
-				5, what="node-b to finish loading the service")
+		relayed, seq, st = _kill_and_wait(act, sb, a, s.local[0], b, 0x7E0000A1, sa)
 		h.log(f"takeover: first packet relayed by the standby {relayed * 1000:.0f} ms "
 		      f"after SIGKILL of the active (lock seen free -> relaying: "
 		      f"{st['last_takeover_ms']} ms)")
@@ -694,11 +709,77 @@ def test_redis_standby_takeover(env):
 		rc = sb.stop(signal.SIGTERM)
 		eq(rc, 0, f"exit status (log tail:\n{sb.log_tail(10)})")
 	finally:
-		act.kill()
-		if sb is not None:
-			sb.kill()
-		_rcli("DEL", f"mrelay:{identity}:sessions", f"mrelay:{identity}:rooms",
-		      f"mrelay:{identity}:ngcalls", f"mrelay:{identity}:heartbeat")
+		_ha_cleanup(identity, act, sb)
+
+
+def _mirror(d):
+	return _ha(d)["mirror"]
+
+
+def test_redis_standby_mirror(env):
+	"""The standby mirrors the service's sessions before any failure: it loads them while
+	standby and follows the holder's changes (a PATCHed remote, a deleted and a new
+	session) from its notices. SIGKILL of the active: the standby relays the mirrored
+	sessions as soon as it holds the lock, the PATCHed one to its new remote, without
+	loading them; the deleted one is not there."""
+	identity = f"smoke-mirror-{h.PID}"
+	act = _ha_daemon(env, "mir1", identity, "active", "node-a")
+	sb = None
+	try:
+		h.wait_for(lambda: _ha(act)["role"] == "active", 10, what="node-a to be active")
+		eq(_mirror(act)["state"], "off", "the holder's mirror")
+		pa, pb, pc = env.ports(3)
+		a = env.host.udp(NS_V4[0], pa)
+		b = env.host.udp(NS_V4[1], pb)
+		c = env.host.udp(NS_V4[2], pc)
+		s1 = act.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}],
+				label="mirror-1")
+		gone = act.create([{}, {}], label="mirror-gone")
+		h.wait_for(lambda: _record(identity, gone.id) is not None, 10,
+			   what="the sessions in Redis")
+		sb = _ha_daemon(env, "mir2", identity, "standby", "node-b", (act,))
+		m = h.wait_for(lambda: (lambda x: x if x["state"] == "ready" else None)(_mirror(sb)),
+			       10, what="the standby's mirror to load")
+		eq(m["sessions"], 2, f"sessions mirrored by the load ({m})")
+		eq(m["loads"], 1, "mirror loads")
+		# Changes after the load: the standby follows them from the holder's notices.
+		act.ok("PATCH", f"/v1/sessions/{s1.id}",
+		       {"legs": [{}, {"remote": fmt_ep(NS_V4[2], pc)}]}, want=200)
+		eq(act.api("DELETE", f"/v1/sessions/{gone.id}")[0], 204, "DELETE on the active")
+		s3 = act.create([{}, {}], label="mirror-new")
+		h.wait_for(lambda: (lambda x: x["sessions"] == 2 and x["pending"] == 0 and
+				    x["applied"] >= 3)(_mirror(sb)), 10,
+			   what=f"the standby to apply the three changes ({_mirror(sb)})")
+		check(_mirror(sb)["notices"] >= 3, f"notices received: {_mirror(sb)}")
+		eq(sb.api("GET", f"/v1/sessions/{s1.id}")[0], 503, "the standby's API still refuses")
+		seq = h.prime(a, s1.local[0], c, 0x7E0000C1, seq0=1)
+		h.drain(c)
+
+		relayed, seq, st = _kill_and_wait(act, sb, a, s1.local[0], c, 0x7E0000C1, seq)
+		h.log(f"mirrored takeover: first packet to the PATCHed remote {relayed * 1000:.0f} "
+		      f"ms after SIGKILL of the active")
+		eq(st["mirrored_takeovers"], 1, "takeovers from the mirror")
+		eq(st["restored"], 2, "sessions relayed at the takeover")
+		code, body, _ = sb.api("GET", f"/v1/sessions/{gone.id}")
+		check(code == 404 or body.get("state") == "ended",
+		      f"the deleted session on node-b: {code} {body}")
+		eq(sb.ok("GET", "/v1/health")["sessions"], 2, "sessions on node-b")
+		eq(sb.ok("GET", f"/v1/sessions/{s3.id}")["label"], "mirror-new", "the new session")
+		eq(sb.ok("GET", f"/v1/sessions/{s1.id}")["legs"][1].get("remote"),
+		   fmt_ep(NS_V4[2], pc), "the PATCHed remote on node-b")
+		check("relaying the 2 mirrored session(s) at once" in sb.log_tail(30),
+		      f"no word of the mirrored takeover:\n{sb.log_tail(10)}")
+		h.drain(a)
+		h.drain(c)
+		_relay_both(a, c, s1, (0x7E0000C1, seq), (0x7E0000C2, 1), "mirrored call",
+			    "after the takeover")
+		# The new holder writes; a standby started now mirrors from it.
+		eq(sb.api("DELETE", f"/v1/sessions/{s3.id}")[0], 204, "DELETE on the new holder")
+		h.wait_for(lambda: _record(identity, s3.id) is None, 10,
+			   what="the new holder's delete in Redis")
+		eq(sb.stop(signal.SIGTERM), 0, f"exit status (log tail:\n{sb.log_tail(10)})")
+	finally:
+		_ha_cleanup(identity, act, sb)
 
 
 def test_redis_active_fenced(env):
