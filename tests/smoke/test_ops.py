@@ -270,9 +270,10 @@ def test_dpdk_dumpcap(env):
 		h.prime(a, s.local[0], b, 0x5eed)
 		cdir = os.path.join(env.workdir, "capture")
 		cenv = dict(os.environ, MRELAY_CAPTURE_DIR=cdir)
+		# mrelayctl's own bounds: 30 s a start, a backtrace of a hung one, a second start.
 		p = subprocess.run([sys.executable, CTL, "--config", d.conf, "capture", "start",
 				    "--port", "edge0", "--state-dir", cdir], capture_output=True,
-				   text=True, timeout=60, env=cenv)
+				   text=True, timeout=150, env=cenv)
 		eq(p.returncode, 0, f"mrelayctl capture start: {p.stdout} {p.stderr}")
 		if "hung" in p.stderr:
 			h.log(p.stderr.strip())
