@@ -60,6 +60,20 @@ class Skip(Exception):
 	"""The test cannot run here (missing tool); reported as SKIP."""
 
 
+class NotForThisBuild(Exception):
+	"""The test is left out for this build of mrelayd, for the reason given (docs/TESTING.md);
+	reported as SKIP even with --require-all, which is about missing tools."""
+
+
+def asan_build(binary):
+	"""Is binary built with AddressSanitizer (scripts/test's $BUILD-asan)?"""
+	try:
+		with open(binary, "rb") as f:
+			return b"__asan_init" in f.read()
+	except OSError:
+		return False
+
+
 def read_text(path):
 	"""A file's text ('' when it cannot be read, e.g. not written yet)."""
 	try:

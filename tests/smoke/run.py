@@ -207,6 +207,8 @@ def main():
 				fn(env)
 			except h.Skip as e:
 				status, reason = ("FAIL" if env.require_all else "SKIP"), str(e)
+			except h.NotForThisBuild as e:
+				status, reason = "SKIP", str(e)
 			except h.SmokeError as e:
 				status, reason = "FAIL", str(e)
 				# A failure in a test's cleanup (finally:) must not hide the one

@@ -260,6 +260,11 @@ def test_dumpcap_killed_in_init(env):
 def test_dpdk_dumpcap(env):
 	"""dpdk-dumpcap attached to a running mrelayd captures the relayed packets (read back
 	with tshark, through mrelayctl capture start/stop/fetch)."""
+	if h.asan_build(env.binary):
+		raise h.NotForThisBuild(
+			"not against the ASan build: there dpdk-dumpcap (a DPDK secondary process) hung "
+			"in 2 of 5 full runs, spinning on the primary's memory hotplug lock left held "
+			"for writing (docs/TESTING.md \"dpdk-dumpcap and ASan\"); the plain pass runs it")
 	huge, senv, have = _secondary_hugepages(env, ("dpdk-dumpcap", "tshark"))
 	d = None
 	try:
@@ -270,10 +275,16 @@ def test_dpdk_dumpcap(env):
 		h.prime(a, s.local[0], b, 0x5eed)
 		cdir = os.path.join(env.workdir, "capture")
 		cenv = dict(os.environ, MRELAY_CAPTURE_DIR=cdir)
-		# mrelayctl's own bounds: 30 s a start, a backtrace of a hung one, a second start.
-		p = subprocess.run([sys.executable, CTL, "--config", d.conf, "capture", "start",
-				    "--port", "edge0", "--state-dir", cdir], capture_output=True,
-				   text=True, timeout=150, env=cenv)
+		# Within the test's 90 s; a hung start prints its backtrace before the second try,
+		# which the timeout keeps.
+		try:
+			p = subprocess.run([sys.executable, CTL, "--config", d.conf, "capture",
+					    "start", "--port", "edge0", "--state-dir", cdir],
+					   capture_output=True, text=True, timeout=75, env=cenv)
+		except subprocess.TimeoutExpired as e:
+			err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) \
+				else (e.stderr or "")
+			raise h.SmokeError(f"mrelayctl capture start: no answer in 75 s:\n{err[-3000:]}")
 		eq(p.returncode, 0, f"mrelayctl capture start: {p.stdout} {p.stderr}")
 		if "hung" in p.stderr:
 			h.log(p.stderr.strip())
@@ -305,7 +316,10 @@ def test_dpdk_dumpcap(env):
 		      "relayed out (want 20 each)")
 		s.delete()
 	finally:
+		# A dumpcap that outlived a killed mrelayctl (its own session) would spin on.
 		if d is not None:
+			subprocess.run(["pkill", "-KILL", "-f", f"file-prefix={d.file_prefix} "],
+				       capture_output=True)
 			d.stop()
 		subprocess.run([SETUP, "stop"], env=senv, capture_output=True)
 	eq(int(open(HUGE_NR).read()), have, "hugepages given back")
