@@ -14,6 +14,7 @@
  * offset applies to src only); HMAC-SHA1 gives 12 bytes, of which SRTP keeps 10 or 4; the ROC
  * is appended for the SRTP HMAC (RFC 3711 §4.2), written in the bytes the tag will take.
  */
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,7 +254,7 @@ xor_be64(uint8_t *p, uint64_t v)
 	uint64_t w;
 
 	memcpy(&w, p, 8);
-	w ^= __builtin_bswap64(v);
+	w ^= htobe64(v);
 	memcpy(p, &w, 8);
 }
 
@@ -263,13 +264,9 @@ xor_be32(uint8_t *p, uint32_t v)
 	uint32_t w;
 
 	memcpy(&w, p, 4);
-	w ^= __builtin_bswap32(v);
+	w ^= htobe32(v);
 	memcpy(p, &w, 4);
 }
-
-#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "xor_be64/xor_be32 assume a little-endian CPU"
-#endif
 
 /* The AES-CM IV (RFC 3711 §4.1.1): (salt << 16) ^ (SSRC << 64) ^ (index << 16). */
 static inline void
