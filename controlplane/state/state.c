@@ -143,7 +143,8 @@ struct mr_state {
 	uint64_t hold_tsc;	/* after a release: no claim of a free lock before this */
 	uint64_t releases;	/* services handed over on purpose (POST /v1/state/release) */
 	uint64_t claim_tsc;	/* when the lock was won */
-	int load_stage;		/* while loading: 1 sessions, 2 rooms, 3 ng calls */
+	int load_stage;		/* while loading: 1 sessions, 2 rooms, 3 ng calls, 4 loaded:
+				 * a mirrored takeover's catch-up still under way */
 	unsigned int load_ok, load_rooms, load_ng, load_bad;
 	int ann_step;		/* announcements sent after a takeover (MR_STATE_ANNOUNCE) */
 	uint64_t ann_base_tsc;
@@ -184,7 +185,15 @@ struct mr_state {
 	struct {
 		uint64_t loads, notices, applied, failed, invalidated, takeovers;
 		uint64_t last_load_ms;
+		uint64_t catchup_failed;	/* mirrored takeovers fenced in their catch-up */
 	} mir;
+	/* A mirrored takeover's catch-up: the notices the holder PUBLISHed before this node
+	 * claimed the lock may still be on their way on the sub connection (or their HMGETs
+	 * in flight). This node PUBLISHes a marker of its own ("NODE !TOKEN") after its claim;
+	 * Redis delivers the channel's messages in order, so once the marker is back every
+	 * earlier notice is here, and the API opens when those are applied. */
+	int catchup;			/* the marker is not back yet */
+	uint64_t catchup_tok;
 	/* The holder's notice of a run: its node name and the ids written or deleted. */
 	char *pub;
 	size_t pub_len;
@@ -243,6 +252,8 @@ static void span_cmd3(struct mr_state *st, const char *verb, const char *name,
 static void sub_free(struct mr_state *st);
 static void sub_on_change(redisAsyncContext *ac, void *r, void *priv);
 static void mr_state_mirror_off(struct mr_state *st, const char *why);
+static void mr_state_mirror_lost(struct mr_state *st, const char *why);
+static void mr_state_catchup_tick(struct mr_state *st, uint64_t now);
 static void mr_state_mirror_tick(struct mr_state *st, uint64_t now);
 
 /* ---- hiredis event hooks: the control loop polls the descriptor (mr_state_poll) ---- */
@@ -1311,8 +1322,10 @@ mr_state_elsewhere(void *arg, const char *url, mr_api_found_fn done, void *ctx)
 		const char *ident = json_string_value(json_object_get(e, "identity"));
 		struct mr_find_ask *q;
 
+		/* A node of this node's own identity shares its hashes: its other half (a
+		 * standby, or a holder that released), never where this node's object is. */
 		if (!node_serves(st, node, e, now) || ident == NULL ||
-		    (q = calloc(1, sizeof(*q))) == NULL)
+		    strcmp(ident, st->conf->identity) == 0 || (q = calloc(1, sizeof(*q))) == NULL)
 			continue;
 		q->f = f;
 		snprintf(q->api_url, sizeof(q->api_url), "%s",
@@ -1566,8 +1579,8 @@ sub_gone(struct mr_state *st)
 	st->sub.want_write = 0;
 	st->sub.retry_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
 	st->chg_subscribed = 0;
-	mr_state_mirror_off(st, "the subscribed connection to Redis was lost: notices may "
-			    "have been missed");
+	mr_state_mirror_lost(st, "the subscribed connection to Redis was lost: notices may "
+			     "have been missed");
 }
 
 static void
@@ -1813,6 +1826,7 @@ mr_state_tick(struct mr_state *st, uint64_t now)
 		sub_connect(st);
 	mr_state_ha_tick(st, now);
 	mr_state_mirror_tick(st, now);
+	mr_state_catchup_tick(st, now);
 	mr_state_cluster_tick(st, now);
 	mr_state_ids_tick(st);
 	if (st->ha == HA_SINGLE && st->link == LINK_UP && now >= st->hb_tsc) {
@@ -2272,6 +2286,7 @@ mr_state_step_down(struct mr_state *st)
 	st->ha_tsc = rte_get_tsc_cycles();
 	mr_state_drop_local(st);
 	st->mirror = MIRROR_OFF;
+	st->catchup = 0;
 	st->pend_n = 0;
 	st->fly_n = 0;
 	/* Mirror again once the sessions just ended have given their ports back. */
@@ -2309,12 +2324,29 @@ mr_state_mirror_off(struct mr_state *st, const char *why)
 	st->mirror_tsc = rte_get_tsc_cycles() + rte_get_tsc_hz();
 }
 
+/* The notices can no longer be trusted: a standby forgets its mirror; a node in a
+ * mirrored takeover's catch-up cannot know which of its sessions are stale, so it fences
+ * itself: its lock expires (state.takeover_ms) and the service is then loaded in full. */
+static void
+mr_state_mirror_lost(struct mr_state *st, const char *why)
+{
+	if (st->ha == HA_STANDBY) {
+		mr_state_mirror_off(st, why);
+	} else if (st->catchup) {
+		char msg[200];
+
+		st->mir.catchup_failed++;
+		snprintf(msg, sizeof(msg), "its mirrored takeover could not catch up (%s)", why);
+		mr_state_fence(st, msg);
+	}
+}
+
 /* Session id changed at the holder (tries: how often it was tried already). */
 static void
 mr_state_pend_add(struct mr_state *st, uint64_t id, uint32_t tries)
 {
 	if (st->pend_n == st->pend_cap) {
-		mr_state_mirror_off(st, "more changes wait than state.queue holds");
+		mr_state_mirror_lost(st, "more changes wait than state.queue holds");
 		return;
 	}
 	st->pend[st->pend_n].id = id;
@@ -2402,7 +2434,7 @@ on_pend(redisAsyncContext *ac, void *r, void *priv)
 	if (n == 0)
 		return;		/* dropped meanwhile (the mirror, or a step down) */
 	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
-		mr_state_mirror_off(st, "the changed sessions could not be read");
+		mr_state_mirror_lost(st, "the changed sessions could not be read");
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -2424,6 +2456,10 @@ on_pend(redisAsyncContext *ac, void *r, void *priv)
 			restored++;
 		} else if (p.tries < MR_STATE_PEND_TRIES) {
 			mr_state_pend_add(st, p.id, p.tries + 1);
+		} else if (st->ha == HA_LOADING) {
+			st->load_bad++;		/* a takeover's, logged by it */
+			STATE_LOG(WARNING, "session %s: not restored at the takeover: %s\n", field,
+				  err);
 		} else {
 			st->mir.failed++;
 			STATE_LOG(WARNING, "session %s: not mirrored: %s\n", field, err);
@@ -2508,9 +2544,22 @@ sub_on_change(redisAsyncContext *ac, void *r, void *priv)
 	p = msg->str;
 	end = msg->str + msg->len;
 	if ((size_t)(end - p) >= nl && memcmp(p, st->node, nl) == 0 &&
-	    (p + nl == end || p[nl] == ' '))
+	    (p + nl == end || p[nl] == ' ')) {
+		/* This node's own: news only as the catch-up marker. */
+		if (st->catchup && end - p > (ptrdiff_t)nl + 2 && p[nl + 1] == '!') {
+			char tok[24];
+			size_t tl = (size_t)(end - p) - nl - 2;
+
+			if (tl < sizeof(tok)) {
+				memcpy(tok, p + nl + 2, tl);
+				tok[tl] = '\0';
+				if (strtoull(tok, NULL, 16) == st->catchup_tok)
+					st->catchup = 0;
+			}
+		}
 		return;
-	if (st->mirror == MIRROR_OFF)
+	}
+	if (st->mirror == MIRROR_OFF && !st->catchup)
 		return;		/* the next load reads the hash as it is then */
 	while (p < end && *p != ' ')
 		p++;
@@ -2523,14 +2572,14 @@ sub_on_change(redisAsyncContext *ac, void *r, void *priv)
 		if (p == end)
 			break;
 		if (*p == '*') {
-			mr_state_mirror_off(st, "the holder wrote its state again in full");
+			mr_state_mirror_lost(st, "the holder wrote its state again in full");
 			return;
 		}
 		id = strtoull(p, &e, 16);
 		if (e == p || e > end)
 			break;
 		mr_state_pend_add(st, id, 0);
-		if (st->mirror == MIRROR_OFF)
+		if (st->mirror == MIRROR_OFF && !st->catchup)
 			return;
 		p = e;
 	}
@@ -2619,6 +2668,22 @@ on_renew(redisAsyncContext *ac, void *r, void *priv)
 
 static void mr_state_load_next(struct mr_state *st, const char *cursor);
 
+/* A session of a takeover's load. One that cannot be restored yet (its port still retiring
+ * from the mirror's copy that the takeover dropped, when the mirror was not ready) is tried
+ * again at the next ticks, as the mirror's changes are; the API opens once none waits. */
+static int
+mr_takeover_session(struct mr_state *st, const char *field, const char *text, size_t len,
+		    char *err, size_t errlen)
+{
+	int rc = mr_restore_session(st, field, text, len, err, errlen);
+
+	if (rc < 0 && st->pend_n < st->pend_cap) {
+		mr_state_pend_add(st, strtoull(field, NULL, 16), 1);
+		return 0;
+	}
+	return rc;
+}
+
 /* One page of the service's hashes at a takeover (HSCAN, 1000 records): one control loop
  * turn each, so that the API and the other timers keep running. */
 static void
@@ -2632,7 +2697,7 @@ on_load(redisAsyncContext *ac, void *r, void *priv)
 	if (st->ha != HA_LOADING)
 		return;
 	if (st->load_stage == 1)
-		rc = mr_restore_page(st, NULL, st->key, "session", mr_restore_session, r, cursor,
+		rc = mr_restore_page(st, NULL, st->key, "session", mr_takeover_session, r, cursor,
 				     sizeof(cursor), &st->load_ok, &st->load_bad);
 	else if (st->load_stage == 3)
 		rc = mr_restore_page(st, NULL, st->ng_key, "ng call", mr_restore_ngcall, r,
@@ -2652,9 +2717,14 @@ static void
 mr_state_takeover_done(struct mr_state *st)
 {
 	uint64_t now = rte_get_tsc_cycles();
+	struct mr_sessions_counts sc;
 
 	st->restoring = 0;
 	st->load_stage = 0;
+	/* What relays now: the load's (or the mirror's) and those its retries and the
+	 * catch-up restored. */
+	mr_sessions_counts(st->a->sess, &sc);
+	st->load_ok = (unsigned int)sc.active;
 	mr_state_loaded(st, st->load_ok, st->load_rooms, st->load_bad);
 	st->n.ng_restored = st->load_ng;
 	st->ha = HA_ACTIVE;		/* the API answers from now on */
@@ -2667,6 +2737,22 @@ mr_state_takeover_done(struct mr_state *st)
 		  "relaying began %" PRIu64 " ms after the lock was seen free\n",
 		  st->conf->identity, st->node, st->load_ok, st->load_rooms, st->load_ng,
 		  st->load_bad, st->last_load_ms, st->last_takeover_ms);
+}
+
+/* A loaded takeover opens its API once a mirrored takeover's catch-up is done: the marker
+ * back, and the changes it brought applied. Not back within state.takeover_ms: fenced. */
+static void
+mr_state_catchup_tick(struct mr_state *st, uint64_t now)
+{
+	if (st->ha != HA_LOADING || st->load_stage != 4)
+		return;
+	if (!st->catchup && st->pend_n == 0 && st->fly_n == 0) {
+		mr_state_takeover_done(st);
+		return;
+	}
+	if (st->catchup && now - st->claim_tsc > st->ttl_tsc)
+		mr_state_mirror_lost(st, "its marker on the change channel did not come back "
+				     "within state.takeover_ms");
 }
 
 /* The next page of the hash being loaded. */
@@ -2690,12 +2776,30 @@ mr_state_load_next(struct mr_state *st, const char *cursor)
 {
 	if (strcmp(cursor, "0") == 0) {
 		if (st->load_stage == 3 || (st->load_stage == 2 && st->a->ng == NULL)) {
-			mr_state_takeover_done(st);
+			st->load_stage = 4;
+			mr_state_catchup_tick(st, rte_get_tsc_cycles());
 			return;
 		}
 		st->load_stage++;
 	}
 	mr_state_load_ask(st, cursor);
+}
+
+/* A mirrored takeover: its marker, after the claim (see catchup). */
+static void
+mr_state_catchup_begin(struct mr_state *st)
+{
+	char marker[96];
+	const char *argv[3] = { "PUBLISH", st->chg_key, marker };
+	size_t len[3];
+
+	st->catchup = 1;
+	st->catchup_tok = st->claim_tsc;
+	snprintf(marker, sizeof(marker), "%s !%" PRIx64, st->node, st->catchup_tok);
+	len[0] = 7;
+	len[1] = strlen(st->chg_key);
+	len[2] = strlen(marker);
+	mr_state_aux(st, 3, argv, len);
 }
 
 /* The lock won: load the service, then relay. */
@@ -2724,6 +2828,7 @@ mr_state_takeover(struct mr_state *st, uint64_t sent)
 			  "session(s) at once, loading the rooms and ng calls\n",
 			  st->conf->identity, st->node, st->load_ok);
 		mr_state_drop_rest(st);
+		mr_state_catchup_begin(st);
 	} else {
 		STATE_LOG(NOTICE, "service %s: node %s took the lock; loading the service, "
 			  "relaying it as it loads\n", st->conf->identity, st->node);
@@ -3065,6 +3170,8 @@ mr_state_json(const struct mr_state *st)
 				st->mir.last_load_ms) : json_null()));
 		json_object_set_new(j, "mirrored_takeovers",
 				    json_integer((json_int_t)st->mir.takeovers));
+		json_object_set_new(j, "mirrored_takeovers_fenced",
+				    json_integer((json_int_t)st->mir.catchup_failed));
 	}
 	return j;
 }

@@ -526,15 +526,16 @@ def test_redis_restart_keeps_rooms(env):
 
 # ---- active/standby (docs/OPERATIONS.md "Active/standby takeover") -----------------------
 
-def _ha_daemon(env, name, identity, role, node, beside=(), ng=False):
+def _ha_daemon(env, name, identity, role, node, beside=(), ng=False, state_extra=""):
 	"""A daemon of service identity with state.role role as node, on the shared addresses
 	(RELAY4_B, RELAY6_B) and its own TAP; started, its TAP on the bridge beside the daemons
 	of its pair (run.py stops any other daemon on those addresses). With ng, the ng protocol
-	on loopback (d.ng_port)."""
+	on loopback (d.ng_port). state_extra: more settings of the state group."""
 	port, _ = _redis()
 	d = env.new_daemon(name, addr4=RELAY4_B, addr6=RELAY6_B)
 	with open(d.conf, "a") as f:
-		f.write(_state_conf(identity, port, f'\trole = "{role}";\n\tnode = "{node}";\n'))
+		f.write(_state_conf(identity, port, f'\trole = "{role}";\n\tnode = "{node}";\n' +
+				    state_extra))
 		if ng:
 			d.ng_port = h.free_tcp_port()
 			f.write(f'\nng = {{\n\tlisten = "127.0.0.1:{d.ng_port}";\n}};\n')
@@ -846,16 +847,21 @@ def test_redis_release(env):
 	"""POST /v1/state/release hands the service over on purpose: the holder writes what
 	waits (a session created just before is there), deletes its lock and becomes a standby
 	that claims no free lock for hold_ms; the standby takes the service within a poll and
-	relays the calls on the same ports; released there with a long hold, the first node
-	takes it back. A node that does not hold the service, or a bad body, is refused and
-	nothing changes."""
+	relays the calls on the same ports; released there with a hold, the first node takes it
+	back; then five rounds of hand-overs, each right after 4 new sessions, and every
+	session answers on the new holder as soon as its API is open (the catch-up). A node
+	that does not hold the service, or a bad body, is refused and nothing changes."""
 	identity = f"smoke-rel-{h.PID}"
 	lock = f"mrelay:{identity}:heartbeat"
-	a_node = _ha_daemon(env, "ha4", identity, "active", "node-r1")
+	# Polls every 10 ms: the claim often comes within a mirror tick (10 ms) of the last
+	# notices, the race the catch-up closes.
+	fast = "\theartbeat_ms = 10;\n"
+	a_node = _ha_daemon(env, "ha4", identity, "active", "node-r1", state_extra=fast)
 	b_node = None
 	try:
 		h.wait_for(lambda: _ha(a_node)["role"] == "active", 10, what="node-r1 to be active")
-		b_node = _ha_daemon(env, "ha5", identity, "standby", "node-r2", (a_node,))
+		b_node = _ha_daemon(env, "ha5", identity, "standby", "node-r2", (a_node,),
+				    state_extra=fast)
 		h.wait_for(lambda: _ha(b_node)["active_node"] == "node-r1", 10,
 			   what="node-r2 to see node-r1 holding the service")
 		st, body, _ = b_node.api("POST", "/v1/state/release", {})
@@ -871,6 +877,11 @@ def test_redis_release(env):
 		sa = env.host.udp(NS_V4[0], pa)
 		sb = env.host.udp(NS_V4[1], pb)
 		s = a_node.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(NS_V4[1], pb)}])
+		# More sessions created right before the release: their notices reach node-r2
+		# around its claim of the lock, and its API must not answer before they are
+		# applied (the catch-up, docs/OPERATIONS.md "The standby's mirror").
+		late = [a_node.create([{"remote": fmt_ep(NS_V4[0], 41000 + 2 * i)},
+				       {"remote": fmt_ep(NS_V4[1], 41001 + 2 * i)}]) for i in range(6)]
 		# No wait for Redis: the release writes what waits before it lets go.
 		st, body, _ = a_node.api("POST", "/v1/state/release", {"hold_ms": 1500})
 		t_rel = time.monotonic()
@@ -882,9 +893,10 @@ def test_redis_release(env):
 		h.log(f"release: node-r2 active {(time.monotonic() - t_rel) * 1000:.0f} ms after "
 		      "node-r1's POST /v1/state/release")
 		eq(_rcli("GET", lock), "node-r2", "the lock after the release")
-		g = b_node.ok("GET", f"/v1/sessions/{s.id}")
-		eq([h.parse_ep(leg["local"]) for leg in g["legs"]], s.local,
-		   "local endpoints on the node that took over")
+		for x in [s] + late:
+			g = b_node.ok("GET", f"/v1/sessions/{x.id}")
+			eq([h.parse_ep(leg["local"]) for leg in g["legs"]], x.local,
+			   f"local endpoints of {x.id} on the node that took over")
 		h.wait_for(lambda: env.host.mac_of(RELAY4_B) == _mac(b_node), 5,
 			   what="the hosts' neighbor entry to move to node-r2")
 		seq = h.prime(sa, s.local[0], sb, 0x7E0000C1, seq0=1)
@@ -893,16 +905,38 @@ def test_redis_release(env):
 		eq(a_node.api("GET", f"/v1/sessions/{s.id}")[0], 503, "the released node's API")
 		eq(_ha(a_node)["releases"], 1, "releases counted")
 
-		# Back: node-r1's hold (1.5 s) is over; node-r2 releases with a long hold, so
-		# that it does not claim the free lock itself: node-r1 takes the service back.
+		# Back: node-r1's hold (1.5 s) is over; node-r2 releases with a hold, so that it
+		# does not claim the free lock itself: node-r1 takes the service back.
 		time.sleep(max(0.0, 1.6 - (time.monotonic() - t_rel)))
-		st, body, _ = b_node.api("POST", "/v1/state/release", {"hold_ms": 60000})
+		st, body, _ = b_node.api("POST", "/v1/state/release", {"hold_ms": 300})
 		eq(st, 200, f"release on node-r2: {body}")
 		h.wait_for(lambda: _ha(a_node)["role"] == "active", 5,
 			   what="node-r1 to take the service back")
 		eq(_ha(b_node)["role"], "standby", "node-r2 after its release")
 		eq(_rcli("GET", lock), "node-r1", "the lock after the second release")
-		eq(a_node.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE on node-r1")
+
+		# Rounds of hand-overs to a ready mirror, each right after 4 new sessions: every
+		# session answers on the new holder as soon as its API is open.
+		every = [s] + late
+		holder, other = a_node, b_node
+		for r in range(5):
+			h.wait_for(lambda: _ha(other)["mirror"]["state"] == "ready", 5,
+				   what=f"round {r}: the standby's mirror to be ready")
+			every += [holder.create([{"remote": fmt_ep(NS_V4[0], 42000 + 8 * r + 2 * i)},
+						 {"remote": fmt_ep(NS_V4[1], 42001 + 8 * r + 2 * i)}])
+				  for i in range(4)]
+			st, body, _ = holder.api("POST", "/v1/state/release", {"hold_ms": 300})
+			eq(st, 200, f"round {r}: the release: {body}")
+			h.wait_for(lambda: _ha(other)["role"] == "active", 5, interval=0.01,
+				   what=f"round {r}: the other node to take over")
+			for x in every:
+				st, g, _ = other.api("GET", f"/v1/sessions/{x.id}")
+				eq(st, 200, f"round {r}: GET {x.id} on the new holder: {g}")
+				eq([h.parse_ep(leg["local"]) for leg in g["legs"]], x.local,
+				   f"round {r}: local endpoints of {x.id}")
+			holder, other = other, holder
+		eq(_ha(holder)["mirrored_takeovers_fenced"], 0, "mirrored takeovers fenced")
+		eq(holder.api("DELETE", f"/v1/sessions/{s.id}")[0], 204, "DELETE on the holder")
 	finally:
 		a_node.kill()
 		if b_node is not None:
