@@ -37,6 +37,17 @@
  *
  * The generator shares no code with the relay: its checksums come from DPDK's rte_ip.h, so a
  * checksum bug in the device under test shows up in --verify.
+ *
+ * SRTP (--srtp a|ab): leg A (a) or both legs (ab) of every session speak SRTP with
+ * AEAD_AES_128_GCM (RFC 7714). rtpgen gives those legs one master key (SRTP keeps the streams
+ * apart: the IV holds the SSRC), derives the session key and salt itself (RFC 3711 §4.3.1,
+ * OpenSSL's AES-CTR) and encrypts each packet it sends into an SRTP leg with IPsec-MB's
+ * AES-GCM, building the IV and AAD from the RFCs, not from mrelay's code. What leaves a plain
+ * leg is checked in full (the relay decrypted it: stamp, pattern, latency); what leaves an
+ * SRTP leg is encrypted under the key mrelay made, so it is accounted by its RTP header alone
+ * (SSRC = stream, sequence number, addresses, length = payload + 16-byte tag). The sequence
+ * numbers and rollover counters go on across runs through --srtp-state FILE (the relay would
+ * drop a restarted sequence as replays).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +59,8 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <intel-ipsec-mb.h>
+#include <openssl/evp.h>
 #include <rte_arp.h>
 #include <rte_common.h>
 #include <rte_cycles.h>
@@ -104,11 +117,22 @@ struct rtpgen_stream {
 	uint32_t sent;			/* packets sent */
 	uint32_t sent_base;		/* sent when the trial began */
 	uint16_t txq;			/* TX queue = the peer's RX queue (--txq, --spread) */
+	uint8_t srtp;			/* sent into an SRTP leg: encrypted (--srtp) */
+	uint32_t roc;			/* SRTP rollover counter (RFC 3711 §3.3.1) */
+};
+
+#define RTPGEN_SRTP_TAG 16		/* AEAD_AES_128_GCM's tag (RFC 7714 §14.2) */
+/* The master key and salt of every SRTP leg (16 + 12 bytes, AEAD_AES_128_GCM). A benchmark's
+ * key: known to anyone who reads this. */
+static const uint8_t rtpgen_srtp_master[28] = {
+	0x6d, 0x72, 0x65, 0x6c, 0x61, 0x79, 0x2d, 0x62, 0x65, 0x6e, 0x63, 0x68, 0x2d, 0x6b,
+	0x65, 0x79, 0x2d, 0x73, 0x61, 0x6c, 0x74, 0x2d, 0x31, 0x32, 0x62, 0x79, 0x74, 0x65,
 };
 
 /* Written by the receiving lcore, read by the main lcore with relaxed loads. */
 struct rtpgen_rxstats {
 	uint64_t returned;	/* IPv4/UDP to one of our addresses */
+	uint64_t srtp_returned;	/* of those, SRTP accounted by the RTP header, no duplicate */
 	uint64_t bad_cksum;	/* of those, with a wrong IPv4 or UDP checksum (--verify) */
 	uint64_t other;		/* anything else: dropped uncounted in the results */
 	uint64_t arp_replies;	/* ARP requests for our addresses answered */
@@ -136,7 +160,7 @@ struct rtpgen_trial {
 	double rate;		/* offered rate asked for, 0 = full speed */
 	double secs;
 	uint64_t tx, returned, relayed, reordered, dup, bad_stamp, bad_addr, bad_payload;
-	uint64_t bad_cksum, lost, tx_full;
+	uint64_t bad_cksum, lost, tx_full, srtp_returned;
 	uint32_t streams_lost;
 	double tx_pps, rx_pps;
 	double lat_min, lat_mean, lat_p50, lat_p99, lat_p999, lat_max;	/* µs */
@@ -173,6 +197,11 @@ struct rtpgen {
 	uint16_t payload, frame_len;
 	enum rtpgen_expect expect;
 	int verify;
+	/* --srtp: 0 plain, 1 leg A, 2 both legs; the session key schedule and salt. */
+	int srtp;
+	IMB_MGR *imb;
+	struct gcm_key_data *gk;
+	uint8_t srtp_salt[12];
 	uint64_t tx, tx_full;
 	/* Receiving lcore. */
 	struct rtpgen_rx rxs;
@@ -191,6 +220,7 @@ struct rtpgen_api {
 	const char *hostport, *token;
 	uint32_t sessions, batch, pipeline, idle_timeout;
 	int keep;
+	int srtp;			/* --srtp: 1 leg A, 2 both legs */
 	char *ids;			/* sessions x RTPGEN_ID_LEN */
 	uint32_t n_ids;
 	double create_s, delete_s;
@@ -457,10 +487,12 @@ rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
 	uint8_t *rtp = (uint8_t *)(udp + 1);
 	unsigned int ulen = 8 + RTPGEN_RTP_HLEN + g->payload;
 
+	/* Into leg A (even streams) or leg B (odd): SRTP per --srtp. */
+	f->srtp = i < g->n_main && (g->srtp == 2 || (g->srtp == 1 && (i & 1) == 0));
 	memset(buf, 0, 20 + ulen);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0xb8;
-	ip->total_length = rte_cpu_to_be_16(20 + ulen);
+	ip->total_length = rte_cpu_to_be_16(20 + ulen + (f->srtp ? RTPGEN_SRTP_TAG : 0));
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
@@ -476,8 +508,111 @@ rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
 	rtpgen_put32(rtp + 16, i);
 	f->sum = rte_ipv4_phdr_cksum(ip, 0) + rte_raw_cksum(udp, ulen);
 	f->seq = seq0;
+	f->roc = 0;
 	f->ts = i * 104729u;
 	f->txq = rtpgen_stream_queue(g, f);
+}
+
+/* ---- SRTP (--srtp) ---- */
+
+/* RFC 3711 §4.3.1 with the key derivation rate 0: AES-CM keystream under the master key, its
+ * IV the master salt with the label in byte 7. RFC 7714's 96-bit salt is multiplied by 2^16
+ * into the KDF's 112 bits (RFC 7714 §11 as corrected by verified erratum 4938): zeros after. */
+static int
+rtpgen_srtp_kdf(uint8_t label, uint8_t *out, int len)
+{
+	uint8_t iv[16] = { 0 }, zero[16] = { 0 };
+	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
+	int ok, n = 0;
+
+	memcpy(iv, rtpgen_srtp_master + 16, 12);
+	iv[7] ^= label;
+	ok = x != NULL && len <= 16 &&
+		EVP_EncryptInit_ex(x, EVP_aes_128_ctr(), NULL, rtpgen_srtp_master, iv) == 1 &&
+		EVP_EncryptUpdate(x, out, &n, zero, len) == 1 && n == len;
+	EVP_CIPHER_CTX_free(x);
+	return ok ? 0 : -1;
+}
+
+/* The session key schedule and salt (labels 0x00 and 0x02), and IPsec-MB. 0 or -1. */
+static int
+rtpgen_srtp_init(struct rtpgen *g)
+{
+	uint8_t key[16];
+	IMB_ARCH arch;
+
+	g->imb = alloc_mb_mgr(0);
+	g->gk = rte_zmalloc("rtpgen_gk", sizeof(*g->gk), 64);
+	if (g->imb == NULL || g->gk == NULL)
+		return -1;
+	init_mb_mgr_auto(g->imb, &arch);
+	if (imb_get_errno(g->imb) != 0 || rtpgen_srtp_kdf(0x00, key, 16) < 0 ||
+	    rtpgen_srtp_kdf(0x02, g->srtp_salt, 12) < 0)
+		return -1;
+	IMB_AES128_GCM_PRE(g->imb, key, g->gk);
+	return 0;
+}
+
+/* Encrypt the packet at d (headers, RTP header, payload) in place, append the tag and set the
+ * lengths and checksums: RFC 7714 §8.1 IV = salt ^ (00 00 | SSRC | ROC | SEQ), AAD = the
+ * RTP header. */
+static inline void
+rtpgen_srtp_protect(struct rtpgen *g, const struct rtpgen_stream *f, uint8_t *d)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+	uint8_t *rtp = (uint8_t *)(udp + 1), iv[12];
+	struct gcm_context_data ctx;
+	uint16_t ulen = (uint16_t)(8 + RTPGEN_RTP_HLEN + g->payload + RTPGEN_SRTP_TAG);
+	unsigned int k;
+
+	iv[0] = iv[1] = 0;
+	memcpy(iv + 2, rtp + 8, 4);
+	rtpgen_put32(iv + 6, f->roc);
+	iv[10] = (uint8_t)(f->seq >> 8);
+	iv[11] = (uint8_t)f->seq;
+	for (k = 0; k < 12; k++)
+		iv[k] ^= g->srtp_salt[k];
+	IMB_AES128_GCM_ENC(g->imb, g->gk, &ctx, rtp + RTPGEN_RTP_HLEN, rtp + RTPGEN_RTP_HLEN,
+			   g->payload, iv, rtp, RTPGEN_RTP_HLEN, rtp + RTPGEN_RTP_HLEN + g->payload,
+			   RTPGEN_SRTP_TAG);
+	/* f->ip_cksum was computed for this length (rtpgen_stream_setup). */
+	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + ulen));
+	udp->dgram_len = rte_cpu_to_be_16(ulen);
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	if (udp->dgram_cksum == 0)
+		udp->dgram_cksum = 0xffff;
+}
+
+/* --srtp-state: each stream's next (ROC, seq), so that a later run goes on from there. */
+static int
+rtpgen_srtp_state_load(struct rtpgen *g, const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	uint32_t i, roc, seq;
+
+	if (fp == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (i = 0; i < g->n_main && fscanf(fp, "%u %u", &roc, &seq) == 2; i++) {
+		g->st[i].roc = roc;
+		g->st[i].seq = (uint16_t)seq;
+	}
+	fclose(fp);
+	return i == g->n_main ? 0 : -1;
+}
+
+static int
+rtpgen_srtp_state_save(const struct rtpgen *g, const char *path)
+{
+	FILE *fp = fopen(path, "w");
+	uint32_t i;
+
+	if (fp == NULL)
+		return -1;
+	for (i = 0; i < g->n_main; i++)
+		fprintf(fp, "%u %u\n", g->st[i].roc, g->st[i].seq);
+	return fclose(fp) == 0 ? 0 : -1;
 }
 
 /* Fill one packet of stream i, stamped tsc. */
@@ -496,13 +631,21 @@ rtpgen_fill_one(struct rtpgen *g, struct rte_mbuf *m, uint32_t i, uint64_t tsc)
 	memcpy(d + RTE_ETHER_HDR_LEN + 20, &f->sport, 2);
 	memcpy(d + RTE_ETHER_HDR_LEN + 22, &f->dport, 2);
 	rtpgen_rtp_write(rtp, &g->rxs.pat, i, f->seq, f->ts, tsc);
-	ck = (uint16_t)~rtpgen_cksum_fold((uint64_t)f->sum + rtpgen_rtp_var_sum(rtp, &g->rxs.pat));
-	if (ck == 0)
-		ck = 0xffff;	/* RFC 768: 0 means "no checksum" */
-	memcpy(d + RTPGEN_HDRS - 2, &ck, 2);
-	m->data_len = g->frame_len;
-	m->pkt_len = g->frame_len;
-	f->seq++;
+	if (unlikely(f->srtp)) {
+		rtpgen_srtp_protect(g, f, d);
+		m->data_len = (uint16_t)(g->frame_len + RTPGEN_SRTP_TAG);
+		m->pkt_len = m->data_len;
+	} else {
+		ck = (uint16_t)~rtpgen_cksum_fold((uint64_t)f->sum +
+						  rtpgen_rtp_var_sum(rtp, &g->rxs.pat));
+		if (ck == 0)
+			ck = 0xffff;	/* RFC 768: 0 means "no checksum" */
+		memcpy(d + RTPGEN_HDRS - 2, &ck, 2);
+		m->data_len = g->frame_len;
+		m->pkt_len = g->frame_len;
+	}
+	if (++f->seq == 0)
+		f->roc++;
 	f->ts += g->payload;	/* PCMU: one sample per byte (RFC 3551 §4.5.14) */
 	f->sent++;
 }
@@ -513,7 +656,8 @@ rtpgen_unsend(struct rtpgen *g, uint32_t i)
 {
 	struct rtpgen_stream *f = &g->st[i];
 
-	f->seq--;
+	if (f->seq-- == 0)
+		f->roc--;
 	f->ts -= g->payload;
 	f->sent--;
 }
@@ -712,9 +856,20 @@ rtpgen_rx_one(struct rtpgen *g, struct rte_mbuf *m, uint64_t now)
 		     rte_be_to_cpu_16(ip->total_length) + RTE_ETHER_HDR_LEN > m->data_len ||
 		     (udp->dgram_cksum != 0 && rte_ipv4_udptcp_cksum_verify(ip, udp) != 0)))
 			g->rx.bad_cksum++;
-		if (ulen < 8 || RTPGEN_HDRS - 8 + ulen > m->data_len ||
-		    rtpgen_stamp_read(rtp, ulen - 8, g->payload, g->n_streams, &s, &seq,
-				      &tx_tsc) < 0)
+		if (ulen < 8 || RTPGEN_HDRS - 8 + ulen > m->data_len) {
+			g->rxs.c.bad_stamp++;
+		} else if (g->srtp && ulen == 8u + RTPGEN_RTP_HLEN + g->payload + RTPGEN_SRTP_TAG) {
+			/* SRTP out of an SRTP leg: its RTP header (RFC 3711 §3.1: in the clear). */
+			s = rtpgen_get32(rtp + 8) - RTPGEN_SSRC_BASE;
+			seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
+			if ((rtp[0] & 0xc0) != 0x80 || s >= g->n_streams)
+				g->rxs.c.bad_stamp++;
+			else if (!rtpgen_addr_ok(g, s, ip, udp))
+				g->rxs.c.bad_addr++;
+			else if (rtpgen_rx_account_seq(&g->rxs, s, seq) != RTPGEN_SEQ_DUP)
+				g->rx.srtp_returned++;
+		} else if (rtpgen_stamp_read(rtp, ulen - 8, g->payload, g->n_streams, &s, &seq,
+					     &tx_tsc) < 0)
 			g->rxs.c.bad_stamp++;
 		else if (!rtpgen_addr_ok(g, s, ip, udp))
 			g->rxs.c.bad_addr++;
@@ -993,12 +1148,25 @@ static int
 rtpgen_session_obj(char *buf, size_t sz, const struct rtpgen_api *api, uint32_t ip_a,
 		   uint16_t port_a, uint32_t ip_b, uint16_t port_b)
 {
-	char a[32], b[32];
+	char a[32], b[32], key[64];
+	const char *srtp_a = "", *srtp_b = "";
 
 	rtpgen_ep_str(a, sizeof(a), ip_a, port_a);
 	rtpgen_ep_str(b, sizeof(b), ip_b, port_b);
-	return snprintf(buf, sz, "{\"legs\":[{\"remote\":\"%s\"},{\"remote\":\"%s\"}],"
-			"\"idle_timeout\":%u}", a, b, api->idle_timeout);
+	if (api->srtp) {
+		/* The remote's key (what rtpgen encrypts with); mrelay makes its own. */
+		static char obj[128];
+
+		if (obj[0] == '\0') {
+			EVP_EncodeBlock((unsigned char *)key, rtpgen_srtp_master, 28);
+			snprintf(obj, sizeof(obj), ",\"srtp\":{\"remote_key\":\"AEAD_AES_128_GCM "
+				 "inline:%s\"}", key);
+		}
+		srtp_a = obj;
+		srtp_b = api->srtp == 2 ? obj : "";
+	}
+	return snprintf(buf, sz, "{\"legs\":[{\"remote\":\"%s\"%s},{\"remote\":\"%s\"%s}],"
+			"\"idle_timeout\":%u}", a, srtp_a, b, srtp_b, api->idle_timeout);
 }
 
 /* Streams 2k (leg A) and 2k+1 (leg B) of a session from its answer object; the remotes are
@@ -1103,7 +1271,7 @@ rtpgen_create_sessions(struct rtpgen *g, struct rtpgen_api *api)
 {
 	uint32_t n = api->sessions, per = api->batch ? api->batch : 1;
 	uint32_t sent = 0, done = 0, depth = api->pipeline;
-	size_t cap = (size_t)per * 128 + 64;
+	size_t cap = (size_t)per * 320 + 64;
 	char *body = malloc(cap);
 	double t0 = rtpgen_now(), next = t0 + 1;
 	int rc = 0;
@@ -1291,6 +1459,7 @@ rtpgen_run_trial(struct rtpgen *g, double rate, double secs, uint64_t max_packet
 	t->tx_full = g->tx_full - full0;
 	t->returned = g->snap.rx.returned - s0.rx.returned;
 	t->bad_cksum = g->snap.rx.bad_cksum - s0.rx.bad_cksum;
+	t->srtp_returned = g->snap.rx.srtp_returned - s0.rx.srtp_returned;
 	t->relayed = g->snap.c.ok - s0.c.ok;
 	t->reordered = g->snap.c.reordered - s0.c.reordered;
 	t->dup = g->snap.c.dup - s0.c.dup;
@@ -1563,6 +1732,10 @@ usage(FILE *f)
 		"                       key and table (steering = \"rss_emulated\", a steering NIC);\n"
 		"                       tuple: RSS on the 4-tuple (a NIC that does not steer)\n"
 		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first stream's dst)\n"
+		"  --srtp a|ab          leg A, or both legs, speak SRTP (AEAD_AES_128_GCM, one\n"
+		"                       master key); give it to every run on the same sessions\n"
+		"  --srtp-state FILE    SRTP sequence numbers and ROCs: read at start if present,\n"
+		"                       written at exit (runs on the same sessions go on)\n"
 		"checks:\n"
 		"  -V, --verify         check IPv4/UDP checksums of what comes back\n"
 		"  --check-payload      compare the whole payload pattern (the stamp always is)\n"
@@ -1585,7 +1758,7 @@ enum {
 	OPT_FLOWS_OUT,
 	OPT_STREAM_PPS, OPT_DIR, OPT_CHECK_PAYLOAD, OPT_EXPECT, OPT_DRAIN, OPT_SEARCH, OPT_TRIAL,
 	OPT_PRECISION, OPT_TOLERANCE, OPT_LATENCY_AT, OPT_FIRST_PACKET, OPT_PACKETS,
-	OPT_TXQ, OPT_SPREAD,
+	OPT_TXQ, OPT_SPREAD, OPT_SRTP, OPT_SRTP_STATE,
 };
 
 static int
@@ -1639,6 +1812,8 @@ main(int argc, char **argv)
 		{ "packets", required_argument, NULL, OPT_PACKETS },
 		{ "txq", required_argument, NULL, OPT_TXQ },
 		{ "spread", required_argument, NULL, OPT_SPREAD },
+		{ "srtp", required_argument, NULL, OPT_SRTP },
+		{ "srtp-state", required_argument, NULL, OPT_SRTP_STATE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rtpgen gen;
@@ -1648,7 +1823,7 @@ main(int argc, char **argv)
 	static struct rtpgen_trial main_trial;
 	struct rtpgen *g = &gen;
 	const struct rtpgen_trial *rep = NULL;
-	const char *label = "", *dir = "both", *mode, *flows_out = NULL;
+	const char *label = "", *dir = "both", *mode, *flows_out = NULL, *srtp_state = NULL;
 	double duration = 10, rate = 0, stream_pps = 0, v;
 	uint64_t max_packets = 0;
 	unsigned int warmup_ms = 200, drain_ms = 2000, rx_lcore = RTE_MAX_LCORE, lc;
@@ -1822,6 +1997,18 @@ main(int argc, char **argv)
 			else
 				goto bad;
 			break;
+		case OPT_SRTP:
+			if (strcmp(optarg, "a") == 0)
+				g->srtp = 1;
+			else if (strcmp(optarg, "ab") == 0)
+				g->srtp = 2;
+			else
+				goto bad;
+			api.srtp = g->srtp;
+			break;
+		case OPT_SRTP_STATE:
+			srtp_state = optarg;
+			break;
 		case OPT_PACKETS:
 			if (rtpgen_num(optarg, 1, 1e15, &v) < 0)
 				goto bad;
@@ -1932,6 +2119,15 @@ bad:
 		return 1;
 	}
 
+	if (g->srtp && (fp.n > 0 || g->payload > RTPGEN_MAX_PAYLOAD - RTPGEN_SRTP_TAG)) {
+		fprintf(stderr, "rtpgen: --srtp goes with neither --first-packet nor a payload "
+			"above %u bytes\n", RTPGEN_MAX_PAYLOAD - RTPGEN_SRTP_TAG);
+		return 2;
+	}
+	if (g->srtp && rtpgen_srtp_init(g) < 0) {
+		fprintf(stderr, "rtpgen: --srtp: IPsec-MB or the key derivation failed\n");
+		return 1;
+	}
 	g->mp = rte_pktmbuf_pool_create("rtpgen_mp", RTPGEN_MBUFS, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
 	g->arp_ring = rte_ring_create("rtpgen_arp", 1024, rte_socket_id(), RING_F_SC_DEQ);
@@ -1977,6 +2173,12 @@ bad:
 	}
 	for (i = 0; i < g->n_main; i++)
 		rtpgen_stream_setup(g, i, (uint16_t)(i * 7919u));
+	if (g->srtp && srtp_state != NULL && rtpgen_srtp_state_load(g, srtp_state) < 0) {
+		fprintf(stderr, "rtpgen: --srtp-state %s: unreadable, or not %u streams\n",
+			srtp_state, g->n_main);
+		rc = 1;
+		goto out;
+	}
 	if (g->have_dst_mac)
 		rtpgen_build_template(g);
 	else if (g->n_main > 0 && rtpgen_resolve(g, g->st[0].src_ip, g->st[0].dst_ip) < 0) {
@@ -2012,6 +2214,10 @@ out:
 		__atomic_store_n(&g->stop_rx, 1, __ATOMIC_RELEASE);
 		rte_eal_wait_lcore(rx_lcore);
 	}
+	if (rc == 0 && g->srtp && srtp_state != NULL && rtpgen_srtp_state_save(g, srtp_state) < 0) {
+		fprintf(stderr, "rtpgen: --srtp-state %s: %s\n", srtp_state, strerror(errno));
+		rc = 1;
+	}
 	if (rc == 0) {
 		static const struct rtpgen_trial none;
 		const struct rtpgen_trial *t = rep ? rep : &none;
@@ -2034,6 +2240,9 @@ out:
 		json_object_set_new(out, "tx_ring_full", json_integer((json_int_t)t->tx_full));
 		json_object_set_new(out, "rx_bad_cksum", json_integer((json_int_t)t->bad_cksum));
 		json_object_set_new(out, "rx_other", json_integer((json_int_t)g->rx.other));
+		if (g->srtp)
+			json_object_set_new(out, "srtp_returned",
+					    json_integer((json_int_t)t->srtp_returned));
 		json_object_set_new(out, "arp_replies",
 				    json_integer((json_int_t)g->rx.arp_replies));
 		json_object_set_new(out, "tsc_hz", json_integer((json_int_t)g->hz));

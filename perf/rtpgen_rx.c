@@ -246,6 +246,21 @@ rtpgen_rx_reset_trial(struct rtpgen_rx *rx)
 }
 
 int
+rtpgen_rx_account_seq(struct rtpgen_rx *rx, uint32_t stream, uint16_t seq)
+{
+	enum rtpgen_seq_verdict v = rtpgen_seq_update(&rx->st[stream].seq, seq);
+
+	if (v == RTPGEN_SEQ_DUP) {
+		rx->c.dup++;
+		return v;
+	}
+	rx->c.ok++;
+	if (v == RTPGEN_SEQ_REORDERED)
+		rx->c.reordered++;
+	return v;
+}
+
+int
 rtpgen_rx_account(struct rtpgen_rx *rx, const uint8_t *rtp, uint32_t stream, uint16_t seq,
 		  uint64_t tx_tsc, uint64_t rx_tsc)
 {
@@ -257,14 +272,9 @@ rtpgen_rx_account(struct rtpgen_rx *rx, const uint8_t *rtp, uint32_t stream, uin
 		rx->c.bad_payload++;
 		return -EBADMSG;
 	}
-	v = rtpgen_seq_update(&s->seq, seq);
-	if (v == RTPGEN_SEQ_DUP) {
-		rx->c.dup++;
+	v = (enum rtpgen_seq_verdict)rtpgen_rx_account_seq(rx, stream, seq);
+	if (v == RTPGEN_SEQ_DUP)
 		return v;
-	}
-	rx->c.ok++;
-	if (v == RTPGEN_SEQ_REORDERED)
-		rx->c.reordered++;
 	/* A stamp from the future (TSC not synchronised, or a corrupted stamp that still looks
 	 * valid) counts as zero transit rather than wrapping to centuries. */
 	transit = rx_tsc > tx_tsc ? rx_tsc - tx_tsc : 0;

@@ -304,6 +304,10 @@ int rtpgen_rx_packet(struct rtpgen_rx *rx, const uint8_t *rtp, size_t len, int a
 int rtpgen_rx_account(struct rtpgen_rx *rx, const uint8_t *rtp, uint32_t stream, uint16_t seq,
 		      uint64_t tx_tsc, uint64_t rx_tsc);
 
+/* Account a packet by its stream and sequence number alone (an encrypted payload: no stamp,
+ * pattern or latency): the sequence tracker and the ok/reordered/dup counters. */
+int rtpgen_rx_account_seq(struct rtpgen_rx *rx, uint32_t stream, uint16_t seq);
+
 /* Jitter over the streams that received a packet this trial: mean and max, in TSC cycles. */
 void rtpgen_rx_jitter(const struct rtpgen_rx *rx, double *mean, uint64_t *max,
 		      uint32_t *n_streams);

@@ -542,12 +542,28 @@ test_rx_packets(void **state)
 	pkt[PLEN - 1] ^= 1;
 	assert_int_equal(rtpgen_rx_packet(&rx, pkt, PLEN, 1, 10), RTPGEN_SEQ_FIRST);
 
+	/* SRTP copies (encrypted payload): accounted by stream and seq alone, no latency. */
+	{
+		uint64_t ok = rx.c.ok, samples = rx.hist.count;
+
+		assert_int_equal(rtpgen_rx_account_seq(&rx, 1, 65535), RTPGEN_SEQ_FIRST);
+		assert_int_equal(rtpgen_rx_account_seq(&rx, 1, 1), RTPGEN_SEQ_NEXT);
+		assert_int_equal(rtpgen_rx_account_seq(&rx, 1, 0), RTPGEN_SEQ_REORDERED);
+		assert_int_equal(rtpgen_rx_account_seq(&rx, 1, 1), RTPGEN_SEQ_DUP);
+		assert_true(rx.c.ok == ok + 3);
+		assert_true(rx.c.dup == 2);
+		assert_true(rx.c.reordered == 2);
+		assert_true(rx.hist.count == samples);
+		assert_int_equal(rx.st[1].seq.received, 3);
+		assert_int_equal(rtpgen_seq_lost(&rx.st[1].seq, 4), 1);
+	}
+
 	/* A new trial keeps the trackers, forgets jitter and latency. */
 	rtpgen_rx_reset_trial(&rx);
 	assert_true(rx.hist.count == 0);
 	assert_int_equal(rx.st[2].seq.received, 10);
 	assert_int_equal(rx.st[2].rx_base, 10);
-	assert_int_equal(rx.st[1].rx_base, 0);
+	assert_int_equal(rx.st[1].rx_base, 3);
 	rtpgen_rx_jitter(&rx, &mean, &max, &n);
 	assert_int_equal(n, 0);
 	assert_true(mean == 0);
