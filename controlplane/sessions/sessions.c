@@ -137,7 +137,11 @@ mr_sessions_free(struct mr_sessions *ss)
 
 			if (s == NULL)
 				continue;
-			/* Workers are stopped: no reader can hold the session. */
+			/* Workers are stopped: no reader can hold the session. Its SRTP
+			 * contexts live outside the slab and hold keys: freed and wiped (the
+			 * session stays in Redis, a stop ends nothing). */
+			mr_cp_srtp_release(&s->leg[0].srtp);
+			mr_cp_srtp_release(&s->leg[1].srtp);
 			s->dp = NULL;
 			free(s);
 		}
