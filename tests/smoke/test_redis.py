@@ -908,7 +908,7 @@ def test_redis_release(env):
 		# Back: node-r1's hold (1.5 s) is over; node-r2 releases with a hold, so that it
 		# does not claim the free lock itself: node-r1 takes the service back.
 		time.sleep(max(0.0, 1.6 - (time.monotonic() - t_rel)))
-		st, body, _ = b_node.api("POST", "/v1/state/release", {"hold_ms": 300})
+		st, body, _ = b_node.api("POST", "/v1/state/release", {"hold_ms": 1000})
 		eq(st, 200, f"release on node-r2: {body}")
 		h.wait_for(lambda: _ha(a_node)["role"] == "active", 5,
 			   what="node-r1 to take the service back")
@@ -925,7 +925,7 @@ def test_redis_release(env):
 			every += [holder.create([{"remote": fmt_ep(NS_V4[0], 42000 + 8 * r + 2 * i)},
 						 {"remote": fmt_ep(NS_V4[1], 42001 + 8 * r + 2 * i)}])
 				  for i in range(4)]
-			st, body, _ = holder.api("POST", "/v1/state/release", {"hold_ms": 300})
+			st, body, _ = holder.api("POST", "/v1/state/release", {"hold_ms": 1000})
 			eq(st, 200, f"round {r}: the release: {body}")
 			h.wait_for(lambda: _ha(other)["role"] == "active", 5, interval=0.01,
 				   what=f"round {r}: the other node to take over")
