@@ -221,6 +221,7 @@ struct rtpgen_api {
 	uint32_t sessions, batch, pipeline, idle_timeout;
 	int keep;
 	int srtp;			/* --srtp: 1 leg A, 2 both legs */
+	char srtp_obj[128];		/* with --srtp: ,"srtp":{...} of an SRTP leg */
 	char *ids;			/* sessions x RTPGEN_ID_LEN */
 	uint32_t n_ids;
 	double create_s, delete_s;
@@ -1148,25 +1149,13 @@ static int
 rtpgen_session_obj(char *buf, size_t sz, const struct rtpgen_api *api, uint32_t ip_a,
 		   uint16_t port_a, uint32_t ip_b, uint16_t port_b)
 {
-	char a[32], b[32], key[64];
-	const char *srtp_a = "", *srtp_b = "";
+	char a[32], b[32];
 
 	rtpgen_ep_str(a, sizeof(a), ip_a, port_a);
 	rtpgen_ep_str(b, sizeof(b), ip_b, port_b);
-	if (api->srtp) {
-		/* The remote's key (what rtpgen encrypts with); mrelay makes its own. */
-		static char obj[128];
-
-		if (obj[0] == '\0') {
-			EVP_EncodeBlock((unsigned char *)key, rtpgen_srtp_master, 28);
-			snprintf(obj, sizeof(obj), ",\"srtp\":{\"remote_key\":\"AEAD_AES_128_GCM "
-				 "inline:%s\"}", key);
-		}
-		srtp_a = obj;
-		srtp_b = api->srtp == 2 ? obj : "";
-	}
 	return snprintf(buf, sz, "{\"legs\":[{\"remote\":\"%s\"%s},{\"remote\":\"%s\"%s}],"
-			"\"idle_timeout\":%u}", a, srtp_a, b, srtp_b, api->idle_timeout);
+			"\"idle_timeout\":%u}", a, api->srtp ? api->srtp_obj : "", b,
+			api->srtp == 2 ? api->srtp_obj : "", api->idle_timeout);
 }
 
 /* Streams 2k (leg A) and 2k+1 (leg B) of a session from its answer object; the remotes are
@@ -2127,6 +2116,14 @@ bad:
 	if (g->srtp && rtpgen_srtp_init(g) < 0) {
 		fprintf(stderr, "rtpgen: --srtp: IPsec-MB or the key derivation failed\n");
 		return 1;
+	}
+	if (g->srtp) {
+		/* An SRTP leg's remote key: what rtpgen encrypts with (mrelay makes its own). */
+		char key[64];
+
+		EVP_EncodeBlock((unsigned char *)key, rtpgen_srtp_master, 28);
+		snprintf(api.srtp_obj, sizeof(api.srtp_obj),
+			 ",\"srtp\":{\"remote_key\":\"AEAD_AES_128_GCM inline:%s\"}", key);
 	}
 	g->mp = rte_pktmbuf_pool_create("rtpgen_mp", RTPGEN_MBUFS, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
