@@ -414,6 +414,7 @@ mr_srtp_rx_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi
 	so->len = pi->payload_len;
 	so->room = 0;
 	so->rtcp = pi->class == MR_CLASS_RTCP;
+	mr_srtp_prefetch(so->ctx, so->rtcp);
 	b->rx[b->n_rx].m = m;
 	b->rx[b->n_rx].pi = pi;
 	b->rx[b->n_rx].val = val;

@@ -191,6 +191,7 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		so->len = pi->payload_len;
 		so->room = mr_srtp_room(m, pl, pi->payload_len);
 		so->rtcp = pi->class == MR_CLASS_RTCP;
+		mr_srtp_prefetch(so->ctx, so->rtcp);
 		tp->m = m;
 		tp->pi = (struct mr_pkt_info *)(uintptr_t)pi;
 		tp->o = o;
@@ -261,6 +262,8 @@ mr_relay_prefetch(uintptr_t val)
 	rte_prefetch0(o);
 	rte_prefetch0(o + RTE_CACHE_LINE_SIZE);
 	rte_prefetch0(o + 2 * RTE_CACHE_LINE_SIZE);
+	/* Its srtp pointer, read for every packet (mr_relay), at the leg's end. */
+	rte_prefetch0(o + offsetof(struct mr_dp_leg, srtp));
 }
 
 #endif

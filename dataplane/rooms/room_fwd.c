@@ -175,6 +175,7 @@ room_srtp_stage(struct mr_worker *w, struct rte_mbuf *m, struct mr_dp_part *to, 
 	op->room = mr_srtp_room(m, p, plen);
 	/* RTCP by its packet type (RFC 5761 §4: 64..95 with the marker bit masked). */
 	op->rtcp = pt >= 64 && pt <= 95;
+	mr_srtp_prefetch(op->ctx, op->rtcp);
 	b->room_m[b->n_room] = m;
 	b->room_to[b->n_room] = to;
 	b->room_tclass[b->n_room] = tclass;

@@ -22,15 +22,20 @@
 
 #include "srtp_internal.h"
 
-/* One direction's session keys, for SRTP or SRTCP. */
+/* One direction's session keys, for SRTP or SRTCP: AES-CM + HMAC-SHA1 or AES-GCM, never both
+ * (1,024 bytes instead of 1,600 when they were side by side). */
 struct imb_keys {
-	uint8_t enc[16 * 15] __attribute__((aligned(16)));	/* AES-CM round keys */
-	uint8_t dec[16 * 15] __attribute__((aligned(16)));
-	uint8_t ipad[32] __attribute__((aligned(16)));		/* HMAC-SHA1 inner state */
-	uint8_t opad[32] __attribute__((aligned(16)));
-	uint8_t salt[16];					/* 14 (AES-CM) or 12 (GCM) */
-	struct gcm_key_data gcm __attribute__((aligned(64)));
-};
+	union {
+		struct gcm_key_data gcm;	/* AES-GCM */
+		struct {
+			uint8_t enc[16 * 15];	/* AES-CM round keys */
+			uint8_t dec[16 * 15];
+			uint8_t ipad[32];	/* HMAC-SHA1 inner state */
+			uint8_t opad[32];
+		};
+	};
+	uint8_t salt[16];		/* 14 (AES-CM) or 12 (GCM) */
+} __attribute__((aligned(64)));
 
 struct imb_ctx {
 	struct imb_keys rtp;
