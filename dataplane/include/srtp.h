@@ -141,6 +141,8 @@ struct mr_srtp_op {
  * array order (a duplicate later in the same burst is a replay). Protect never fails for a
  * well-formed packet with room. */
 #define MR_SRTP_BURST 64
+void mr_srtp_unprotect_burst(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
+void mr_srtp_protect_burst(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 
 /* On the owner lcore, when it stages an op on c for a later burst: start loading the line
  * that holds c's first SSRC slot (ROC, highest index, replay window; the SRTCP ones in the
@@ -154,7 +156,5 @@ mr_srtp_prefetch(const struct mr_srtp_ctx *c, int rtcp)
 	if (rtcp)
 		__builtin_prefetch((const char *)c + 64, 1);
 }
-void mr_srtp_unprotect_burst(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
-void mr_srtp_protect_burst(struct mr_srtp_engine *e, struct mr_srtp_op *ops, unsigned int n);
 
 #endif
