@@ -39,13 +39,15 @@
  * checksum bug in the device under test shows up in --verify.
  *
  * SRTP (--srtp a|ab): leg A (a) or both legs (ab) of every session speak SRTP with
- * AEAD_AES_128_GCM (RFC 7714). rtpgen gives those legs one master key (SRTP keeps the streams
- * apart: the IV holds the SSRC), derives the session key and salt itself (RFC 3711 §4.3.1,
- * OpenSSL's AES-CTR) and encrypts each packet it sends into an SRTP leg with IPsec-MB's
- * AES-GCM, building the IV and AAD from the RFCs, not from mrelay's code. What leaves a plain
+ * AEAD_AES_128_GCM (RFC 7714), or with --srtp-suite cm80 AES_CM_128_HMAC_SHA1_80 (RFC 3711).
+ * rtpgen gives those legs one master key (SRTP keeps the streams apart: the IV holds the
+ * SSRC), derives the session keys and salt itself (RFC 3711 §4.3.1, OpenSSL's AES-CTR) and
+ * encrypts each packet it sends into an SRTP leg with IPsec-MB (AES-GCM in place; AES-CTR and
+ * HMAC-SHA1 over the header, payload and ROC as jobs, flushed once a burst), building the IV,
+ * AAD and authenticated data from the RFCs, not from mrelay's code. What leaves a plain
  * leg is checked in full (the relay decrypted it: stamp, pattern, latency); what leaves an
  * SRTP leg is encrypted under the key mrelay made, so it is accounted by its RTP header alone
- * (SSRC = stream, sequence number, addresses, length = payload + 16-byte tag). The sequence
+ * (SSRC = stream, sequence number, addresses, length = payload + the tag). The sequence
  * numbers and rollover counters go on across runs through --srtp-state FILE (the relay would
  * drop a restarted sequence as replays).
  */
@@ -121,12 +123,14 @@ struct rtpgen_stream {
 	uint32_t roc;			/* SRTP rollover counter (RFC 3711 §3.3.1) */
 };
 
-#define RTPGEN_SRTP_TAG 16		/* AEAD_AES_128_GCM's tag (RFC 7714 §14.2) */
-/* The master key and salt of every SRTP leg (16 + 12 bytes, AEAD_AES_128_GCM). A benchmark's
- * key: known to anyone who reads this. */
-static const uint8_t rtpgen_srtp_master[28] = {
+#define RTPGEN_SRTP_TAG 16		/* the longest tag: AEAD_AES_128_GCM's (RFC 7714 §14.2) */
+#define RTPGEN_CM_TAG 10		/* AES_CM_128_HMAC_SHA1_80's (RFC 3711 §5.2) */
+/* The master key and salt of every SRTP leg: 16 + 12 bytes for AEAD_AES_128_GCM, 16 + 14 for
+ * AES_CM_128_HMAC_SHA1_80. A benchmark's key: known to anyone who reads this. */
+static const uint8_t rtpgen_srtp_master[30] = {
 	0x6d, 0x72, 0x65, 0x6c, 0x61, 0x79, 0x2d, 0x62, 0x65, 0x6e, 0x63, 0x68, 0x2d, 0x6b,
 	0x65, 0x79, 0x2d, 0x73, 0x61, 0x6c, 0x74, 0x2d, 0x31, 0x32, 0x62, 0x79, 0x74, 0x65,
+	0x73, 0x21,
 };
 
 /* Written by the receiving lcore, read by the main lcore with relaxed loads. */
@@ -197,11 +201,15 @@ struct rtpgen {
 	uint16_t payload, frame_len;
 	enum rtpgen_expect expect;
 	int verify;
-	/* --srtp: 0 plain, 1 leg A, 2 both legs; the session key schedule and salt. */
-	int srtp;
+	/* --srtp: 0 plain, 1 leg A, 2 both legs; --srtp-suite (cm: AES-CM + HMAC-SHA1-80);
+	 * the tag's length; the session keys and salt. */
+	int srtp, srtp_cm;
+	unsigned int srtp_tag;
 	IMB_MGR *imb;
 	struct gcm_key_data *gk;
-	uint8_t srtp_salt[12];
+	uint8_t *cm_keys;		/* AES-CM: enc round keys (240), dec (240), ipad, opad */
+	uint8_t srtp_salt[14];
+	uint64_t srtp_job_err;		/* AES-CM jobs IPsec-MB did not complete */
 	uint64_t tx, tx_full;
 	/* Receiving lcore. */
 	struct rtpgen_rx rxs;
@@ -493,7 +501,7 @@ rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
 	memset(buf, 0, 20 + ulen);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
 	ip->type_of_service = 0xb8;
-	ip->total_length = rte_cpu_to_be_16(20 + ulen + (f->srtp ? RTPGEN_SRTP_TAG : 0));
+	ip->total_length = rte_cpu_to_be_16(20 + ulen + (f->srtp ? g->srtp_tag : 0));
 	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
 	ip->time_to_live = 64;
 	ip->next_proto_id = IPPROTO_UDP;
@@ -520,38 +528,143 @@ rtpgen_stream_setup(struct rtpgen *g, uint32_t i, uint16_t seq0)
  * IV the master salt with the label in byte 7. RFC 7714's 96-bit salt is multiplied by 2^16
  * into the KDF's 112 bits (RFC 7714 §11 as corrected by verified erratum 4938): zeros after. */
 static int
-rtpgen_srtp_kdf(uint8_t label, uint8_t *out, int len)
+rtpgen_srtp_kdf(const struct rtpgen *g, uint8_t label, uint8_t *out, int len)
 {
-	uint8_t iv[16] = { 0 }, zero[16] = { 0 };
+	uint8_t iv[16] = { 0 }, zero[32] = { 0 };
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
 	int ok, n = 0;
 
-	memcpy(iv, rtpgen_srtp_master + 16, 12);
+	memcpy(iv, rtpgen_srtp_master + 16, g->srtp_cm ? 14 : 12);
 	iv[7] ^= label;
-	ok = x != NULL && len <= 16 &&
+	ok = x != NULL && len <= (int)sizeof(zero) &&
 		EVP_EncryptInit_ex(x, EVP_aes_128_ctr(), NULL, rtpgen_srtp_master, iv) == 1 &&
 		EVP_EncryptUpdate(x, out, &n, zero, len) == 1 && n == len;
 	EVP_CIPHER_CTX_free(x);
 	return ok ? 0 : -1;
 }
 
-/* The session key schedule and salt (labels 0x00 and 0x02), and IPsec-MB. 0 or -1. */
+/* HMAC-SHA1's inner or outer state after the key block (RFC 2104: key ^ 0x36.. or 0x5c..). */
+static void
+rtpgen_hmac_pad(IMB_MGR *imb, const uint8_t *akey, uint8_t pad, uint8_t *state)
+{
+	uint8_t blk[64];
+	unsigned int k;
+
+	memset(blk, pad, sizeof(blk));
+	for (k = 0; k < 20; k++)
+		blk[k] ^= akey[k];
+	IMB_SHA1_ONE_BLOCK(imb, blk, state);
+}
+
+/* The session keys and salt (labels 0x00, 0x01 with AES-CM, 0x02), and IPsec-MB. 0 or -1. */
 static int
 rtpgen_srtp_init(struct rtpgen *g)
 {
-	uint8_t key[16];
+	uint8_t key[16], akey[20];
 	IMB_ARCH arch;
 
 	g->imb = alloc_mb_mgr(0);
 	g->gk = rte_zmalloc("rtpgen_gk", sizeof(*g->gk), 64);
-	if (g->imb == NULL || g->gk == NULL)
+	g->cm_keys = rte_zmalloc("rtpgen_cm", 2 * 240 + 2 * 32, 64);
+	if (g->imb == NULL || g->gk == NULL || g->cm_keys == NULL)
 		return -1;
 	init_mb_mgr_auto(g->imb, &arch);
-	if (imb_get_errno(g->imb) != 0 || rtpgen_srtp_kdf(0x00, key, 16) < 0 ||
-	    rtpgen_srtp_kdf(0x02, g->srtp_salt, 12) < 0)
+	if (imb_get_errno(g->imb) != 0 || rtpgen_srtp_kdf(g, 0x00, key, 16) < 0 ||
+	    rtpgen_srtp_kdf(g, 0x02, g->srtp_salt, g->srtp_cm ? 14 : 12) < 0)
 		return -1;
-	IMB_AES128_GCM_PRE(g->imb, key, g->gk);
+	if (!g->srtp_cm) {
+		IMB_AES128_GCM_PRE(g->imb, key, g->gk);
+		return 0;
+	}
+	if (rtpgen_srtp_kdf(g, 0x01, akey, 20) < 0)
+		return -1;
+	IMB_AES_KEYEXP_128(g->imb, key, g->cm_keys, g->cm_keys + 240);
+	rtpgen_hmac_pad(g->imb, akey, 0x36, g->cm_keys + 480);
+	rtpgen_hmac_pad(g->imb, akey, 0x5c, g->cm_keys + 512);
 	return 0;
+}
+
+/* Where an AES-CM packet keeps its IV and computed tag until the burst's flush: the mbuf's
+ * headroom, in front of the frame. */
+#define RTPGEN_CM_SCRATCH 48
+
+/* AES_CM_128_HMAC_SHA1_80 (RFC 3711): one job, AES-CTR over the payload under IV =
+ * (salt << 16) ^ (SSRC << 64) ^ (index << 16), then HMAC-SHA1 over the RTP header, the
+ * encrypted payload and the ROC (written after the payload, where the tag goes); completed by
+ * rtpgen_srtp_cm_finish after the burst's flush. */
+static inline void
+rtpgen_srtp_cm_submit(struct rtpgen *g, const struct rtpgen_stream *f, uint8_t *d)
+{
+	uint8_t *rtp = d + RTPGEN_HDRS, *iv = d - RTPGEN_CM_SCRATCH, *pl = rtp + RTPGEN_RTP_HLEN;
+	IMB_JOB *job;
+	unsigned int k;
+
+	memcpy(iv, g->srtp_salt, 14);
+	iv[14] = iv[15] = 0;
+	for (k = 0; k < 4; k++)
+		iv[4 + k] ^= rtp[8 + k];		/* SSRC */
+	rtpgen_put32(pl + g->payload, f->roc);		/* authenticated after the payload */
+	iv[8] ^= (uint8_t)(f->roc >> 24);
+	iv[9] ^= (uint8_t)(f->roc >> 16);
+	iv[10] ^= (uint8_t)(f->roc >> 8);
+	iv[11] ^= (uint8_t)f->roc;
+	iv[12] ^= (uint8_t)(f->seq >> 8);
+	iv[13] ^= (uint8_t)f->seq;
+	job = IMB_GET_NEXT_JOB(g->imb);
+	job->cipher_direction = IMB_DIR_ENCRYPT;
+	job->chain_order = IMB_ORDER_CIPHER_HASH;
+	job->cipher_mode = IMB_CIPHER_CNTR;
+	job->key_len_in_bytes = 16;
+	job->enc_keys = g->cm_keys;
+	job->dec_keys = g->cm_keys;
+	job->iv = iv;
+	job->iv_len_in_bytes = 16;
+	job->src = rtp;
+	job->dst = pl;
+	job->cipher_start_src_offset_in_bytes = RTPGEN_RTP_HLEN;
+	job->msg_len_to_cipher_in_bytes = g->payload;
+	job->hash_alg = IMB_AUTH_HMAC_SHA_1;
+	job->u.HMAC._hashed_auth_key_xor_ipad = g->cm_keys + 480;
+	job->u.HMAC._hashed_auth_key_xor_opad = g->cm_keys + 512;
+	job->hash_start_src_offset_in_bytes = 0;
+	job->msg_len_to_hash_in_bytes = RTPGEN_RTP_HLEN + g->payload + 4;
+	job->auth_tag_output = iv + 16;
+	job->auth_tag_output_len_in_bytes = 12;
+	job->user_data = NULL;
+	job = IMB_SUBMIT_JOB(g->imb);
+	while (job != NULL) {
+		if (job->status != IMB_STATUS_COMPLETED)
+			g->srtp_job_err++;
+		job = IMB_GET_COMPLETED_JOB(g->imb);
+	}
+}
+
+/* After a burst's AES-CM jobs: flush them, then append each SRTP packet's tag and set its
+ * UDP checksum. */
+static void
+rtpgen_srtp_cm_finish(struct rtpgen *g, struct rte_mbuf **m, const uint32_t *idx,
+		      unsigned int n)
+{
+	IMB_JOB *job;
+	unsigned int i;
+
+	while ((job = IMB_FLUSH_JOB(g->imb)) != NULL)
+		if (job->status != IMB_STATUS_COMPLETED)
+			g->srtp_job_err++;
+	for (i = 0; i < n; i++) {
+		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+		if (!g->st[idx[i]].srtp)
+			continue;
+		memcpy(d + RTPGEN_HDRS + RTPGEN_RTP_HLEN + g->payload,
+		       d - RTPGEN_CM_SCRATCH + 16, RTPGEN_CM_TAG);
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+		if (udp->dgram_cksum == 0)
+			udp->dgram_cksum = 0xffff;
+	}
 }
 
 /* Encrypt the packet at d (headers, RTP header, payload) in place, append the tag and set the
@@ -633,8 +746,18 @@ rtpgen_fill_one(struct rtpgen *g, struct rte_mbuf *m, uint32_t i, uint64_t tsc)
 	memcpy(d + RTE_ETHER_HDR_LEN + 22, &f->dport, 2);
 	rtpgen_rtp_write(rtp, &g->rxs.pat, i, f->seq, f->ts, tsc);
 	if (unlikely(f->srtp)) {
-		rtpgen_srtp_protect(g, f, d);
-		m->data_len = (uint16_t)(g->frame_len + RTPGEN_SRTP_TAG);
+		if (g->srtp_cm) {
+			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+			struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+			uint16_t ulen = (uint16_t)(8 + RTPGEN_RTP_HLEN + g->payload + RTPGEN_CM_TAG);
+
+			ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + ulen));
+			udp->dgram_len = rte_cpu_to_be_16(ulen);
+			rtpgen_srtp_cm_submit(g, f, d);
+		} else {
+			rtpgen_srtp_protect(g, f, d);
+		}
+		m->data_len = (uint16_t)(g->frame_len + g->srtp_tag);
 		m->pkt_len = m->data_len;
 	} else {
 		ck = (uint16_t)~rtpgen_cksum_fold((uint64_t)f->sum +
@@ -719,6 +842,8 @@ rtpgen_send(struct rtpgen *g, unsigned int n)
 		if (cur >= g->n_main)
 			cur = g->first;
 	}
+	if (g->srtp_cm)
+		rtpgen_srtp_cm_finish(g, m, idx, n);
 	if (g->n_txq > 1) {
 		sent = rtpgen_send_spread(g, m, idx, n);
 		g->cur = cur;
@@ -859,7 +984,7 @@ rtpgen_rx_one(struct rtpgen *g, struct rte_mbuf *m, uint64_t now)
 			g->rx.bad_cksum++;
 		if (ulen < 8 || RTPGEN_HDRS - 8 + ulen > m->data_len) {
 			g->rxs.c.bad_stamp++;
-		} else if (g->srtp && ulen == 8u + RTPGEN_RTP_HLEN + g->payload + RTPGEN_SRTP_TAG) {
+		} else if (g->srtp && ulen == 8u + RTPGEN_RTP_HLEN + g->payload + g->srtp_tag) {
 			/* SRTP out of an SRTP leg: its RTP header (RFC 3711 §3.1: in the clear). */
 			s = rtpgen_get32(rtp + 8) - RTPGEN_SSRC_BASE;
 			seq = (uint16_t)(rtp[2] << 8 | rtp[3]);
@@ -1721,8 +1846,9 @@ usage(FILE *f)
 		"                       key and table (steering = \"rss_emulated\", a steering NIC);\n"
 		"                       tuple: RSS on the 4-tuple (a NIC that does not steer)\n"
 		"  -m, --dst-mac MAC    next hop's MAC (default: ARP for the first stream's dst)\n"
-		"  --srtp a|ab          leg A, or both legs, speak SRTP (AEAD_AES_128_GCM, one\n"
-		"                       master key); give it to every run on the same sessions\n"
+		"  --srtp a|ab          leg A, or both legs, speak SRTP (one master key); give it\n"
+		"                       to every run on the same sessions\n"
+		"  --srtp-suite gcm|cm80  AEAD_AES_128_GCM (default) or AES_CM_128_HMAC_SHA1_80\n"
 		"  --srtp-state FILE    SRTP sequence numbers and ROCs: read at start if present,\n"
 		"                       written at exit (runs on the same sessions go on)\n"
 		"checks:\n"
@@ -1747,7 +1873,7 @@ enum {
 	OPT_FLOWS_OUT,
 	OPT_STREAM_PPS, OPT_DIR, OPT_CHECK_PAYLOAD, OPT_EXPECT, OPT_DRAIN, OPT_SEARCH, OPT_TRIAL,
 	OPT_PRECISION, OPT_TOLERANCE, OPT_LATENCY_AT, OPT_FIRST_PACKET, OPT_PACKETS,
-	OPT_TXQ, OPT_SPREAD, OPT_SRTP, OPT_SRTP_STATE,
+	OPT_TXQ, OPT_SPREAD, OPT_SRTP, OPT_SRTP_STATE, OPT_SRTP_SUITE,
 };
 
 static int
@@ -1803,6 +1929,7 @@ main(int argc, char **argv)
 		{ "spread", required_argument, NULL, OPT_SPREAD },
 		{ "srtp", required_argument, NULL, OPT_SRTP },
 		{ "srtp-state", required_argument, NULL, OPT_SRTP_STATE },
+		{ "srtp-suite", required_argument, NULL, OPT_SRTP_SUITE },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct rtpgen gen;
@@ -1998,6 +2125,14 @@ main(int argc, char **argv)
 		case OPT_SRTP_STATE:
 			srtp_state = optarg;
 			break;
+		case OPT_SRTP_SUITE:
+			if (strcmp(optarg, "gcm") == 0)
+				g->srtp_cm = 0;
+			else if (strcmp(optarg, "cm80") == 0)
+				g->srtp_cm = 1;
+			else
+				goto bad;
+			break;
 		case OPT_PACKETS:
 			if (rtpgen_num(optarg, 1, 1e15, &v) < 0)
 				goto bad;
@@ -2113,6 +2248,7 @@ bad:
 			"above %u bytes\n", RTPGEN_MAX_PAYLOAD - RTPGEN_SRTP_TAG);
 		return 2;
 	}
+	g->srtp_tag = g->srtp_cm ? RTPGEN_CM_TAG : RTPGEN_SRTP_TAG;
 	if (g->srtp && rtpgen_srtp_init(g) < 0) {
 		fprintf(stderr, "rtpgen: --srtp: IPsec-MB or the key derivation failed\n");
 		return 1;
@@ -2121,9 +2257,10 @@ bad:
 		/* An SRTP leg's remote key: what rtpgen encrypts with (mrelay makes its own). */
 		char key[64];
 
-		EVP_EncodeBlock((unsigned char *)key, rtpgen_srtp_master, 28);
+		EVP_EncodeBlock((unsigned char *)key, rtpgen_srtp_master, g->srtp_cm ? 30 : 28);
 		snprintf(api.srtp_obj, sizeof(api.srtp_obj),
-			 ",\"srtp\":{\"remote_key\":\"AEAD_AES_128_GCM inline:%s\"}", key);
+			 ",\"srtp\":{\"remote_key\":\"%s inline:%s\"}",
+			 g->srtp_cm ? "AES_CM_128_HMAC_SHA1_80" : "AEAD_AES_128_GCM", key);
 	}
 	g->mp = rte_pktmbuf_pool_create("rtpgen_mp", RTPGEN_MBUFS, 256, 0,
 					RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
@@ -2237,9 +2374,12 @@ out:
 		json_object_set_new(out, "tx_ring_full", json_integer((json_int_t)t->tx_full));
 		json_object_set_new(out, "rx_bad_cksum", json_integer((json_int_t)t->bad_cksum));
 		json_object_set_new(out, "rx_other", json_integer((json_int_t)g->rx.other));
-		if (g->srtp)
+		if (g->srtp) {
 			json_object_set_new(out, "srtp_returned",
 					    json_integer((json_int_t)t->srtp_returned));
+			json_object_set_new(out, "srtp_job_errors",
+					    json_integer((json_int_t)g->srtp_job_err));
+		}
 		json_object_set_new(out, "arp_replies",
 				    json_integer((json_int_t)g->rx.arp_replies));
 		json_object_set_new(out, "tsc_hz", json_integer((json_int_t)g->hz));

@@ -120,7 +120,9 @@ def test_rtpgen_srtp_exact_counts(env):
 	stamp and whole pattern intact; what it sends plain into B comes out of A encrypted under
 	mrelay's key (counted by its RTP header). A second run on the same sessions goes on from
 	the first run's sequence numbers (--srtp-state): restarted, every packet would be a
-	replay. Then both legs SRTP. Exact counts every time, no SRTP drop."""
+	replay. Then both legs SRTP, and the same two with AES_CM_128_HMAC_SHA1_80 (--srtp-suite
+	cm80: AES-CTR and HMAC-SHA1 over the header, payload and ROC). Exact counts every time, no
+	SRTP drop."""
 	d = h.Daemon(env.binary, env.workdir, "rtpgensrtp")
 	sock = os.path.join(env.workdir, "memif-srtp.sock")
 	h.CLEANUP.add("memif socket", lambda: os.path.exists(sock) and os.unlink(sock))
@@ -147,6 +149,15 @@ def test_rtpgen_srtp_exact_counts(env):
 			      "--check-payload")
 		_exact(out, 2000, "both legs SRTP")
 		eq(out["srtp_returned"], 2000, "SRTP copies, both legs")
+		# AES_CM_128_HMAC_SHA1_80: rtpgen's AES-CTR and HMAC-SHA1 jobs, leg A (its copies
+		# out of B decrypted and checked in full), then both legs.
+		for legs, back in (("a", 1000), ("ab", 2000)):
+			out = _rtpgen(env, sock, f"mrt{h.PID}srtpcm{legs}", *api, "--sessions", "50",
+				      "--packets", "2000", "--srtp", legs, "--srtp-suite", "cm80",
+				      "-r", "20000", "-V", "--check-payload")
+			_exact(out, 2000, f"AES-CM SRTP on leg(s) {legs}")
+			eq(out["srtp_returned"], back, f"AES-CM SRTP copies, leg(s) {legs}")
+			eq(out["srtp_job_errors"], 0, "rtpgen's IPsec-MB jobs")
 		st, stats, _ = d.api("GET", "/v1/stats")
 		eq(st, 200, "GET /v1/stats")
 		drops = {k: v for l in stats["lcores"] for k, v in (l.get("drops") or {}).items()
