@@ -144,6 +144,29 @@ test_known_vectors(void **state)
 	assert_int_equal(field_be(mr_csum_fold(mr_csum_partial(rfc1071 + 2, 1, 0))), 0xf200);
 }
 
+/* Buffers past the vector path's 32 KiB chunks (cksum.h empties its lane accumulators every
+ * 1024 steps), all 0xff bytes (the most a lane can grow by) and random bytes, against the
+ * RFC 1071 reference. */
+static void
+test_partial_long(void **state)
+{
+	static uint8_t big[100003];
+	uint64_t seed = 7;
+	size_t n, i;
+
+	(void)state;
+	for (int fill = 0; fill < 2; fill++) {
+		for (i = 0; i < sizeof(big); i++)
+			big[i] = fill == 0 ? 0xff : (uint8_t)rnd(&seed);
+		for (n = 32768 - 1; n <= sizeof(big); n += 16411)
+			assert_int_equal(field_be(mr_csum_fold(mr_csum_partial(big, n, 0))),
+					 ref_sum(big, n, 0));
+		assert_int_equal(field_be(mr_csum_fold(mr_csum_partial(big + 1, sizeof(big) - 1,
+									0))),
+				 ref_sum(big + 1, sizeof(big) - 1, 0));
+	}
+}
+
 static void
 test_partial_lengths_alignments(void **state)
 {
@@ -458,6 +481,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_vectors),
 		cmocka_unit_test(test_partial_lengths_alignments),
+		cmocka_unit_test(test_partial_long),
 		cmocka_unit_test(test_udp_vs_reference),
 		cmocka_unit_test(test_incremental_random),
 		cmocka_unit_test(test_corner_cases),
