@@ -45,6 +45,12 @@ struct mr_neigh {
 	 * the first tick came). */
 	int ticked;
 	uint64_t start_ms;
+	/* Demand: the workers' no_neighbor drops as last read, and when they last grew. While
+	 * they grow, unresolved entries are probed every MR_NEIGH_RETRY_MS, not 5 times that
+	 * (mr_neigh_tick). */
+	uint64_t nn_drops;
+	uint64_t demand_ms;
+	int demand;
 	struct mr_nentry e[MR_DP_MAX_PORTS][MR_NEIGH_SLOTS];
 };
 
@@ -326,16 +332,52 @@ mr_neigh_deferred(const struct mr_neigh *n)
 	return n->deferred;
 }
 
+/* Packets are waiting on an unresolved next hop: the workers' no_neighbor drops grew within
+ * the last MR_NEIGH_RETRY_MS (relaxed loads of statistics, once a tick). */
+static int
+mr_neigh_demand(struct mr_neigh *n)
+{
+	const struct mr_dp *dp = n->a->dp;
+	uint64_t sum = 0;
+	unsigned int i;
+
+	for (i = 0; i < dp->n_workers; i++)
+		sum += __atomic_load_n(&dp->w[i]->stats.drops[MR_DROP_NO_NEIGHBOR],
+				       __ATOMIC_RELAXED);
+	if (sum != n->nn_drops) {
+		n->nn_drops = sum;
+		n->demand_ms = n->now_ms ? n->now_ms : 1;
+	}
+	return n->demand_ms != 0 && n->now_ms - n->demand_ms < MR_NEIGH_RETRY_MS;
+}
+
 void
 mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 {
 	unsigned int p, i;
+	int demand;
 
 	n->now_ms = now_ms;
 	if (!n->ticked) {
 		n->ticked = 1;
 		n->start_ms = now_ms;
 	}
+	/* Media waits on an unresolved neighbor (a restart or a takeover whose first probes
+	 * were lost while the link came up, a remote back from an outage): entries that
+	 * slowed to one probe in 5 s go back to one a second, so the media resumes within a
+	 * second of the neighbor answering again, as Linux re-resolves on demand. Idle
+	 * (no drop), a dead remote costs one probe in 5 s. */
+	demand = mr_neigh_demand(n);
+	if (demand && !n->demand)
+		for (p = 0; p < n->a->dp->n_ports; p++)
+			for (i = 0; i < MR_NEIGH_SLOTS; i++) {
+				struct mr_nentry *e = &n->e[p][i];
+
+				if ((e->state == NS_INCOMPLETE || e->state == NS_FAILED) &&
+				    e->next_ms > now_ms + MR_NEIGH_RETRY_MS)
+					e->next_ms = now_ms + MR_NEIGH_RETRY_MS;
+			}
+	n->demand = demand;
 	for (p = 0; p < n->a->dp->n_ports; p++) {
 		for (i = 0; i < MR_NEIGH_SLOTS; i++) {
 			struct mr_nentry *e = &n->e[p][i];
@@ -370,9 +412,11 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 			case NS_FAILED:
 				e->probes++;
 				mr_neigh_solicit(n, p, e);
-				/* Failed entries are retried every 5 s. */
+				/* Failed entries are retried every 5 s, every second while
+				 * packets wait on an unresolved one (above). */
 				e->next_ms = now_ms + MR_NEIGH_RETRY_MS *
-					(e->state == NS_FAILED || e->probes > MR_NEIGH_PROBES ? 5 : 1);
+					(!demand && (e->state == NS_FAILED ||
+						     e->probes > MR_NEIGH_PROBES) ? 5 : 1);
 				break;
 			default:
 				break;

@@ -796,10 +796,22 @@ def test_ng_kamailio_restart(env):
 	health = d.ok("GET", "/v1/health", want=200)
 	eq(health["state"]["ng_calls_restored"], 1, f"ng calls restored ({callid})")
 	eq(d.stats()["ng"]["calls"], 1, "ng calls after the restart")
-	# The media goes on through the same session (its counters start again at 0).
-	h.wait_for(lambda: min(leg["counters"]["packets_in"] for leg in
-			       d.ok("GET", f"/v1/sessions/{sid}")["legs"]) >= 20, 15,
-		   what="media both ways after the restart")
+	# The media goes on through the same session (its counters start again at 0). A timeout
+	# says what each leg saw and what the daemon dropped (a CI run once timed out here).
+	seen = {}
+
+	def media_both_ways():
+		legs = d.ok("GET", f"/v1/sessions/{sid}")["legs"]
+		seen["legs"] = [{k: v for k, v in leg["counters"].items()
+				 if k in ("packets_in", "packets_out", "drops")} for leg in legs]
+		return min(leg["counters"]["packets_in"] for leg in legs) >= 20
+	try:
+		h.wait_for(media_both_ways, 15, what="media both ways after the restart")
+	except h.SmokeError as e:
+		st = d.stats()
+		raise h.SmokeError(f"{e}; legs {seen.get('legs')}; drops "
+				   f"{ {k: v for k, v in h.sum_drops(st).items() if v} }; control "
+				   f"{st.get('control')}") from None
 	warn0 = d.stats()["ng"]["errors"]
 	sipp_wait(uac, 60)
 	# The BYE: Kamailio's delete found the call (no error), the session ended.

@@ -296,6 +296,55 @@ def test_remote_behind_gateway(env):
 	h.relay_check(b, s.local[1], a, 10, 0x9A7E0002, "far6->far4", seq_b, want_from=s.local[0])
 
 
+LATE4 = "198.18.0.77"		# on the hosts' link, but nobody's until the test adds it
+
+
+def test_neighbor_reprobed_on_demand(env):
+	"""A remote that does not answer ARP while media waits for it is probed once a second, not
+	once in 5 s as an idle dead remote is (docs/OPERATIONS.md "Neighbors"), so its media
+	resumes within a second or so of it coming up: a restart or takeover whose first probes
+	were lost, a host back from an outage. Leg 1's remote is an address nobody holds; A sends
+	for about 7 s (three probes a second apart, unanswered, then the slow rate would begin);
+	the ARP requests sent in the last 4 of them count the re-probes. Then the address comes
+	up and the media reaches it."""
+	pa, pb = env.ports(2)
+	a = env.host.udp(NS_V4[0], pa)
+	s = env.main.create([{"remote": fmt_ep(NS_V4[0], pa)}, {"remote": fmt_ep(LATE4, pb)}])
+	h.CLEANUP.add("late address", lambda: env.host.run("ip", "addr", "del", f"{LATE4}/24",
+							  "dev", "eth0", check_rc=False))
+	seq = 1
+
+	def send_for(secs):
+		nonlocal seq
+		end = time.monotonic() + secs
+		while time.monotonic() < end:
+			a.sendto(h.rtp(seq, 0x1A7E0001), s.local[0])
+			seq += 1
+			time.sleep(0.02)
+
+	send_for(3.5)
+	arp0 = env.main.stats()["control"]["arp_requests_sent"]
+	send_for(4)
+	arp = env.main.stats()["control"]["arp_requests_sent"] - arp0
+	check(arp >= 3, f"{arp} ARP requests in 4 s of media waiting on an unresolved remote, "
+	      "want one a second")
+	check(_drops(s.leg(0)["counters"]).get("no_neighbor", 0) > 0,
+	      "leg 0 counted no_neighbor drops while the remote was down")
+	env.host.run("ip", "addr", "add", f"{LATE4}/24", "dev", "eth0")
+	b = env.host.udp(LATE4, pb)
+	b.settimeout(0.05)
+	deadline = time.monotonic() + 10
+	got = False
+	while not got and time.monotonic() < deadline:
+		send_for(0.1)
+		try:
+			got = len(b.recv(2048)) > 0
+		except OSError:
+			pass
+	check(got, "no packet reached the remote in 10 s after its address came up")
+	env.host.run("ip", "addr", "del", f"{LATE4}/24", "dev", "eth0", check_rc=False)
+
+
 def test_patch_remote(env):
 	s, a, b = _pair(env)
 	pc = env.ports()
