@@ -639,6 +639,20 @@ rtpgen_srtp_cm_submit(struct rtpgen *g, const struct rtpgen_stream *f, uint8_t *
 	}
 }
 
+/* The UDP checksum of the SRTP frame at d, once its payload and tag are final (0 is sent as
+ * 0xffff, RFC 768). */
+static inline void
+rtpgen_srtp_udp_cksum(uint8_t *d)
+{
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	udp->dgram_cksum = 0;
+	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	if (udp->dgram_cksum == 0)
+		udp->dgram_cksum = 0xffff;
+}
+
 /* After a burst's AES-CM jobs: flush them, then append each SRTP packet's tag and set its
  * UDP checksum. */
 static void
@@ -653,31 +667,23 @@ rtpgen_srtp_cm_finish(struct rtpgen *g, struct rte_mbuf **m, const uint32_t *idx
 			g->srtp_job_err++;
 	for (i = 0; i < n; i++) {
 		uint8_t *d = rte_pktmbuf_mtod(m[i], uint8_t *);
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 
 		if (!g->st[idx[i]].srtp)
 			continue;
 		memcpy(d + RTPGEN_HDRS + RTPGEN_RTP_HLEN + g->payload,
 		       d - RTPGEN_CM_SCRATCH + 16, RTPGEN_CM_TAG);
-		udp->dgram_cksum = 0;
-		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-		if (udp->dgram_cksum == 0)
-			udp->dgram_cksum = 0xffff;
+		rtpgen_srtp_udp_cksum(d);
 	}
 }
 
-/* Encrypt the packet at d (headers, RTP header, payload) in place, append the tag and set the
- * lengths and checksums: RFC 7714 §8.1 IV = salt ^ (00 00 | SSRC | ROC | SEQ), AAD = the
- * RTP header. */
+/* Encrypt the packet at d (headers with the SRTP lengths, RTP header, payload) in place,
+ * append the tag and set the UDP checksum: RFC 7714 §8.1 IV = salt ^ (00 00 | SSRC | ROC |
+ * SEQ), AAD = the RTP header. */
 static inline void
 rtpgen_srtp_protect(struct rtpgen *g, const struct rtpgen_stream *f, uint8_t *d)
 {
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-	uint8_t *rtp = (uint8_t *)(udp + 1), iv[12];
+	uint8_t *rtp = d + RTPGEN_HDRS, iv[12];
 	struct gcm_context_data ctx;
-	uint16_t ulen = (uint16_t)(8 + RTPGEN_RTP_HLEN + g->payload + RTPGEN_SRTP_TAG);
 	unsigned int k;
 
 	iv[0] = iv[1] = 0;
@@ -690,13 +696,7 @@ rtpgen_srtp_protect(struct rtpgen *g, const struct rtpgen_stream *f, uint8_t *d)
 	IMB_AES128_GCM_ENC(g->imb, g->gk, &ctx, rtp + RTPGEN_RTP_HLEN, rtp + RTPGEN_RTP_HLEN,
 			   g->payload, iv, rtp, RTPGEN_RTP_HLEN, rtp + RTPGEN_RTP_HLEN + g->payload,
 			   RTPGEN_SRTP_TAG);
-	/* f->ip_cksum was computed for this length (rtpgen_stream_setup). */
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + ulen));
-	udp->dgram_len = rte_cpu_to_be_16(ulen);
-	udp->dgram_cksum = 0;
-	udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
-	if (udp->dgram_cksum == 0)
-		udp->dgram_cksum = 0xffff;
+	rtpgen_srtp_udp_cksum(d);
 }
 
 /* --srtp-state: each stream's next (ROC, seq), so that a later run goes on from there. */
@@ -746,17 +746,17 @@ rtpgen_fill_one(struct rtpgen *g, struct rte_mbuf *m, uint32_t i, uint64_t tsc)
 	memcpy(d + RTE_ETHER_HDR_LEN + 22, &f->dport, 2);
 	rtpgen_rtp_write(rtp, &g->rxs.pat, i, f->seq, f->ts, tsc);
 	if (unlikely(f->srtp)) {
-		if (g->srtp_cm) {
-			struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
-			struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-			uint16_t ulen = (uint16_t)(8 + RTPGEN_RTP_HLEN + g->payload + RTPGEN_CM_TAG);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(d + RTE_ETHER_HDR_LEN);
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+		uint16_t ulen = (uint16_t)(8 + RTPGEN_RTP_HLEN + g->payload + g->srtp_tag);
 
-			ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + ulen));
-			udp->dgram_len = rte_cpu_to_be_16(ulen);
+		/* The lengths with the tag (f->ip_cksum is for them: rtpgen_stream_setup). */
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(20 + ulen));
+		udp->dgram_len = rte_cpu_to_be_16(ulen);
+		if (g->srtp_cm)
 			rtpgen_srtp_cm_submit(g, f, d);
-		} else {
+		else
 			rtpgen_srtp_protect(g, f, d);
-		}
 		m->data_len = (uint16_t)(g->frame_len + g->srtp_tag);
 		m->pkt_len = m->data_len;
 	} else {

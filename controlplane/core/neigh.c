@@ -355,7 +355,7 @@ void
 mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 {
 	unsigned int p, i;
-	int demand;
+	int demand, rising;
 
 	n->now_ms = now_ms;
 	if (!n->ticked) {
@@ -364,19 +364,12 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 	}
 	/* Media waits on an unresolved neighbor (a restart or a takeover whose first probes
 	 * were lost while the link came up, a remote back from an outage): entries that
-	 * slowed to one probe in 5 s go back to one a second, so the media resumes within a
-	 * second of the neighbor answering again, as Linux re-resolves on demand. Idle
-	 * (no drop), a dead remote costs one probe in 5 s. */
+	 * slowed to one probe in 5 s go back to one a second (below, from the tick the
+	 * demand begins), so the media resumes within a second of the neighbor answering
+	 * again, as Linux re-resolves on demand. Idle (no drop), a dead remote costs one
+	 * probe in 5 s. */
 	demand = mr_neigh_demand(n);
-	if (demand && !n->demand)
-		for (p = 0; p < n->a->dp->n_ports; p++)
-			for (i = 0; i < MR_NEIGH_SLOTS; i++) {
-				struct mr_nentry *e = &n->e[p][i];
-
-				if ((e->state == NS_INCOMPLETE || e->state == NS_FAILED) &&
-				    e->next_ms > now_ms + MR_NEIGH_RETRY_MS)
-					e->next_ms = now_ms + MR_NEIGH_RETRY_MS;
-			}
+	rising = demand && !n->demand;
 	n->demand = demand;
 	for (p = 0; p < n->a->dp->n_ports; p++) {
 		for (i = 0; i < MR_NEIGH_SLOTS; i++) {
@@ -390,6 +383,9 @@ mr_neigh_tick(struct mr_neigh *n, uint64_t now_ms)
 				e->state = NS_FREE;
 				continue;
 			}
+			if (rising && (e->state == NS_INCOMPLETE || e->state == NS_FAILED) &&
+			    e->next_ms > now_ms + MR_NEIGH_RETRY_MS)
+				e->next_ms = now_ms + MR_NEIGH_RETRY_MS;
 			if (now_ms < e->next_ms)
 				continue;
 			/* Every due state below sends one: over the budget, the next tick. */
