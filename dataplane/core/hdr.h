@@ -20,13 +20,16 @@
 #define MR_HDR_UDP 8
 #define MR_TTL 64
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "headers and endpoints are composed in little-endian words");
+
 /* mr_hdr_write() body (dp_priv.h), inlined into the session relay path. */
 static __rte_always_inline void
 mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
 		 uint8_t tclass, const uint8_t *payload, uint16_t plen, const struct mr_udp_ck *ck)
 {
-	uint16_t ncks, ports[2];
+	uint16_t ncks, ports[2], ulen;
 	uint16_t l3len, udplen = plen + MR_HDR_UDP;
 	uint32_t nsum;
 	uint8_t *l3, *udp;
@@ -35,25 +38,27 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	l3 = mr_eth_write(h, dmac, op, dst->family == MR_AF4 ? RTE_ETHER_TYPE_IPV4 :
 			  RTE_ETHER_TYPE_IPV6);
 	if (dst->family == MR_AF4) {
-		l3[0] = 0x45;
-		l3[1] = tclass;			/* keep DSCP/ECN (EF-marked voice stays EF) */
-		l3[2] = (udplen + MR_HDR_IP4) >> 8;
-		l3[3] = (udplen + MR_HDR_IP4);
-		l3[4] = 0;			/* identification: DF set, never fragmented */
-		l3[5] = 0;
-		l3[6] = 0x40;
-		l3[7] = 0;
-		l3[8] = MR_TTL;
-		l3[9] = IPPROTO_UDP;
-		l3[10] = 0;
-		l3[11] = 0;
-		memcpy(l3 + 12, src->a, 4);
-		memcpy(l3 + 16, dst->a, 4);
-		if (!op->tx_ip_cksum) {
-			uint16_t c = mr_ipv4_hdr_cksum(l3, MR_HDR_IP4);
+		/* The header is built in registers and its checksum summed from them: summing
+		 * it back from memory just after byte-wide stores stalls on store forwarding
+		 * (a quarter of mr_srtp_tx_finish's samples, docs/PERFORMANCE.md "Header writes
+		 * and AES-GCM at the flush"). Native-endian words, as cksum.h sums them. */
+		uint16_t tot = rte_cpu_to_be_16(udplen + MR_HDR_IP4);
+		uint32_t sa, da;
+		uint64_t w0, w1, sum;
 
-			memcpy(l3 + 10, &c, 2);
+		memcpy(&sa, src->a, 4);
+		memcpy(&da, dst->a, 4);
+		/* 0x45, tclass, total length; identification 0; DF, offset 0 */
+		w0 = 0x45u | (uint64_t)tclass << 8 | (uint64_t)tot << 16 | (uint64_t)0x40 << 48;
+		/* TTL, UDP, checksum (below), source */
+		w1 = MR_TTL | (uint64_t)IPPROTO_UDP << 8 | (uint64_t)sa << 32;
+		if (!op->tx_ip_cksum) {
+			sum = (w0 & 0xffffffffu) + (w0 >> 32) + (w1 & 0xffffffffu) + (w1 >> 32) + da;
+			w1 |= (uint64_t)(uint16_t)~mr_csum_fold(mr_csum_fold64(sum)) << 16;
 		}
+		memcpy(l3, &w0, 8);
+		memcpy(l3 + 8, &w1, 8);
+		memcpy(l3 + 16, &da, 4);
 	} else {
 		l3[0] = 0x60 | (tclass >> 4);
 		l3[1] = (uint8_t)(tclass << 4);
@@ -69,23 +74,22 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	udp = l3 + l3len;
 	ports[0] = rte_cpu_to_be_16(src->port);
 	ports[1] = rte_cpu_to_be_16(dst->port);
+	ulen = rte_cpu_to_be_16(udplen);
 	memcpy(udp, ports, 4);
-	udp[4] = udplen >> 8;
-	udp[5] = udplen;
+	memcpy(udp + 4, &ulen, 2);
 
 	if (op->tx_udp_cksum) {
 		/* The NIC finishes the checksum from the pseudo-header sum (over every segment
 		 * of a chained mbuf). */
 		m->l2_len = l3 - h;
 		m->l3_len = l3len;
-		if (dst->family == MR_AF4) {
+		if (dst->family == MR_AF4)
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM |
 				(op->tx_ip_cksum ? RTE_MBUF_F_TX_IP_CKSUM : 0);
-			ncks = rte_ipv4_phdr_cksum((struct rte_ipv4_hdr *)l3, m->ol_flags);
-		} else {
+		else
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
-			ncks = rte_ipv6_phdr_cksum((struct rte_ipv6_hdr *)l3, m->ol_flags);
-		}
+		/* what rte_ipv4/6_phdr_cksum() would read back from the header just written */
+		ncks = mr_csum_fold(mr_udp_pseudo_sum(dst->family, src->a, dst->a, udplen));
 		memcpy(udp + 6, &ncks, 2);
 		return;
 	}
@@ -101,7 +105,8 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 * its checksum field, then the payload (8 is even, RFC 1071 §2(C)). */
 		uint32_t sum = mr_udp_pseudo_sum(dst->family, src->a, dst->a, udplen);
 
-		sum = mr_csum_partial(udp, 6, sum);
+		/* the ports and length as values, not read back from memory (store forwarding) */
+		sum = mr_csum_fold64((uint64_t)sum + ports[0] + ports[1] + ulen);
 		sum = mr_csum_partial(payload, plen, sum);
 		ncks = (uint16_t)~mr_csum_fold(sum);
 		if (ncks == 0)
@@ -114,7 +119,7 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 * protocol words contribute the same to the IPv4 and IPv6 pseudo-headers. */
 		nsum = mr_csum_partial(src->a, src->family == MR_AF4 ? 4 : 16, 0);
 		nsum = mr_csum_partial(dst->a, dst->family == MR_AF4 ? 4 : 16, nsum);
-		nsum = mr_csum_partial(ports, 4, nsum);
+		nsum = mr_csum_fold64((uint64_t)nsum + ports[0] + ports[1]);
 		ncks = mr_udp_cksum_replace(ck->ocks, ck->osum, nsum);
 	}
 	memcpy(udp + 6, &ncks, 2);

@@ -66,6 +66,7 @@ mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 }
 
 #define MR_PREFETCH_AHEAD 4
+#define MR_PREFETCH_SRTP 2	/* the second stage: lines found through the first's */
 
 /* What the packet of flow val will touch: a session's lines (relay.h), or a room
  * participant's first three (room_dp.h: read-only, path, counters). */
@@ -363,6 +364,9 @@ mr_input(struct mr_worker *w, struct rte_mbuf **pkts, uint16_t n, uint64_t now,
 	for (i = 0; i < k; i++) {
 		if (i + MR_PREFETCH_AHEAD < k && (hits & (1ULL << (i + MR_PREFETCH_AHEAD))))
 			mr_flow_prefetch(data[i + MR_PREFETCH_AHEAD]);
+		if (i + MR_PREFETCH_SRTP < k && (hits & (1ULL << (i + MR_PREFETCH_SRTP))) &&
+		    !(data[i + MR_PREFETCH_SRTP] & MR_FLOW_ROOM))
+			mr_relay_prefetch_srtp(data[i + MR_PREFETCH_SRTP]);
 		if (unlikely(!(hits & (1ULL << i)))) {
 			mr_drop(w, own[i], MR_DROP_NO_FLOW);
 			continue;

@@ -2443,6 +2443,70 @@ test_rx_cksum_recompute(void **state)
 	assert_quiet();
 }
 
+/* Checksum offload on TX (a NIC that has it, ports.c): the IPv4 header checksum is left to
+ * the NIC (field 0, RTE_MBUF_F_TX_IP_CKSUM), and the UDP field holds the pseudo-header sum the
+ * NIC finishes from, as DPDK's rte_ipv4/6_phdr_cksum() compute it over the header written
+ * (hdr.h sums it from the addresses instead of reading the header back). */
+static void
+test_tx_cksum_offload(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s, *t;
+	struct mr_ep x = X, r6 = ep6("2001:db8:a::10", 5000);
+	struct rte_mbuf *out;
+	const uint8_t *o;
+	uint8_t pl[256];
+	uint16_t plen, ck;
+	struct frame f;
+
+	(void)state;
+	dp->port[P_A].tx_ip_cksum = 1;
+	dp->port[P_A].tx_udp_cksum = 1;
+	s = sess_std(0, 21300, 21302);
+	t = sess_new(0, 1, P_A, MR_AF6, 21310, P_B, MR_AF4, 21312);
+	path_set(t, 0, 0, &r6, 7);
+	neigh_set(P_A, 7, RMAC0);
+	sess_publish(t);
+
+	/* IPv4 out: odd payload length, DSCP kept. */
+	plen = rtp(pl, 0, 1, 160, 0x1, 41);
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0), 1);
+	out = take1(P_A, 0);
+	o = rte_pktmbuf_mtod(out, const uint8_t *);
+	assert_int_equal(out->ol_flags & (RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM |
+					  RTE_MBUF_F_TX_UDP_CKSUM),
+			 RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_int_equal(out->l2_len, 14);
+	assert_int_equal(out->l3_len, 20);
+	assert_int_equal(be16(o + 14 + 10), 0);
+	assert_int_equal(be16(o + 14 + 2), 20 + 8 + plen);
+	ck = rte_ipv4_phdr_cksum((const struct rte_ipv4_hdr *)(o + 14), out->ol_flags);
+	assert_memory_equal(o + 14 + 20 + 6, &ck, 2);
+	assert_memory_equal(o + 14 + 20 + 8, pl, plen);
+	rte_pktmbuf_free(out);
+
+	/* IPv6 out. */
+	plen = rtp(pl, 0, 2, 320, 0x1, 160);
+	build_udp(&f, MAC_B, XMAC, &x, &t->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + 1), 1);
+	out = take1(P_A, 0);
+	o = rte_pktmbuf_mtod(out, const uint8_t *);
+	assert_true(out->ol_flags & RTE_MBUF_F_TX_UDP_CKSUM);
+	assert_true(out->ol_flags & RTE_MBUF_F_TX_IPV6);
+	assert_int_equal(out->l3_len, 40);
+	ck = rte_ipv6_phdr_cksum((const struct rte_ipv6_hdr *)(o + 14), out->ol_flags);
+	assert_memory_equal(o + 14 + 40 + 6, &ck, 2);
+	assert_memory_equal(o + 14 + 40 + 8, pl, plen);
+	rte_pktmbuf_free(out);
+	dp->port[P_A].tx_ip_cksum = 0;
+	dp->port[P_A].tx_udp_cksum = 0;
+	assert_int_equal(drops_total(w), 0);
+	assert_quiet();
+}
+
 /* Corruption is not laundered (issue 14 §2): a wrong IPv4 header checksum is dropped (the
  * relay writes a fresh header), a wrong UDP checksum where the relay would send a fresh one
  * (rx_checksum recompute) too; on a port that is trusted, the updated checksum stays wrong. */
@@ -2913,6 +2977,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_tx_cksum_offload, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_bad_checksums, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_srtp, case_up, case_down),
