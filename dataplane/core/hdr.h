@@ -23,15 +23,28 @@
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "headers and endpoints are composed in little-endian words");
 
+/* The UDP pseudo-header's sum (mr_udp_pseudo_sum()) for a datagram to dst from src; for
+ * IPv4 from the addresses already loaded (sa, da) and the UDP length as stored (ulen), without
+ * the loops of mr_csum_partial(): 2^16 == 1 (mod 0xffff), so a 32-bit word counts as its two
+ * halves, and the zero and protocol bytes are one native word, 17 << 8. */
+static __rte_always_inline uint32_t
+mr_hdr_pseudo_sum(const struct mr_ep *dst, const struct mr_ep *src, uint32_t da, uint32_t sa,
+		  uint16_t ulen)
+{
+	if (dst->family == MR_AF4)
+		return mr_csum_fold64((uint64_t)sa + da + ((uint32_t)IPPROTO_UDP << 8) + ulen);
+	return mr_udp_pseudo_sum(MR_AF6, src->a, dst->a, rte_be_to_cpu_16(ulen));
+}
+
 /* mr_hdr_write() body (dp_priv.h), inlined into the session relay path. */
 static __rte_always_inline void
 mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
 		 uint8_t tclass, const uint8_t *payload, uint16_t plen, const struct mr_udp_ck *ck)
 {
-	uint16_t ncks, ports[2], ulen;
+	uint16_t ncks, ports[2], ulen = rte_cpu_to_be_16(plen + MR_HDR_UDP);
 	uint16_t l3len, udplen = plen + MR_HDR_UDP;
-	uint32_t nsum;
+	uint32_t nsum, sa = 0, da = 0;
 	uint8_t *l3, *udp;
 
 	l3len = dst->family == MR_AF4 ? MR_HDR_IP4 : MR_HDR_IP6;
@@ -43,7 +56,6 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 * (a quarter of mr_srtp_tx_finish's samples, docs/PERFORMANCE.md "Header writes
 		 * and AES-GCM at the flush"). Native-endian words, as cksum.h sums them. */
 		uint16_t tot = rte_cpu_to_be_16(udplen + MR_HDR_IP4);
-		uint32_t sa, da;
 		uint64_t w0, w1, sum;
 
 		memcpy(&sa, src->a, 4);
@@ -74,7 +86,6 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	udp = l3 + l3len;
 	ports[0] = rte_cpu_to_be_16(src->port);
 	ports[1] = rte_cpu_to_be_16(dst->port);
-	ulen = rte_cpu_to_be_16(udplen);
 	memcpy(udp, ports, 4);
 	memcpy(udp + 4, &ulen, 2);
 
@@ -89,7 +100,7 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		else
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 		/* what rte_ipv4/6_phdr_cksum() would read back from the header just written */
-		ncks = mr_csum_fold(mr_udp_pseudo_sum(dst->family, src->a, dst->a, udplen));
+		ncks = mr_csum_fold(mr_hdr_pseudo_sum(dst, src, da, sa, ulen));
 		memcpy(udp + 6, &ncks, 2);
 		return;
 	}
@@ -103,7 +114,7 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 * out over IPv6, which requires it (RFC 8200 §8.1): compute it in full. The
 		 * payload may sit in another segment: pseudo-header, the UDP header without
 		 * its checksum field, then the payload (8 is even, RFC 1071 §2(C)). */
-		uint32_t sum = mr_udp_pseudo_sum(dst->family, src->a, dst->a, udplen);
+		uint32_t sum = mr_hdr_pseudo_sum(dst, src, da, sa, ulen);
 
 		/* the ports and length as values, not read back from memory (store forwarding) */
 		sum = mr_csum_fold64((uint64_t)sum + ports[0] + ports[1] + ulen);
@@ -117,9 +128,13 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	} else {
 		/* RFC 1624 incremental update: only addresses and ports changed; the UDP length and
 		 * protocol words contribute the same to the IPv4 and IPv6 pseudo-headers. */
-		nsum = mr_csum_partial(src->a, src->family == MR_AF4 ? 4 : 16, 0);
-		nsum = mr_csum_partial(dst->a, dst->family == MR_AF4 ? 4 : 16, nsum);
-		nsum = mr_csum_fold64((uint64_t)nsum + ports[0] + ports[1]);
+		if (dst->family == MR_AF4) {
+			nsum = mr_csum_fold64((uint64_t)sa + da + ports[0] + ports[1]);
+		} else {
+			nsum = mr_csum_partial(src->a, 16, 0);
+			nsum = mr_csum_partial(dst->a, 16, nsum);
+			nsum = mr_csum_fold64((uint64_t)nsum + ports[0] + ports[1]);
+		}
 		ncks = mr_udp_cksum_replace(ck->ocks, ck->osum, nsum);
 	}
 	memcpy(udp + 6, &ncks, 2);
