@@ -55,7 +55,7 @@ struct imb_scratch {
 	uint16_t alen;		/* end of the authenticated part */
 	uint8_t state;
 	uint8_t restore;	/* unprotect failed after the job: re-encrypt */
-	/* AES-GCM, run at the flush (job_submit): */
+	/* AES-GCM, recorded by gcm_defer() and run at the flush by gcm_run(): */
 	uint8_t g_enc;		/* encrypt (or decrypt) */
 	uint8_t g_key_len;
 	uint16_t g_aad_len;
