@@ -1008,6 +1008,10 @@ def test_redis_cluster_registry(env):
 		# y (x finds it in y's session hash); one nobody has stays a 404.
 		sid = y.ok("GET", "/v1/sessions")["sessions"][0]["id"]
 		path = f"/v1/sessions/{sid}"
+		# x finds it in y's session hash: once y wrote it (batched, as rooms below; a fresh
+		# run once asked before and got 404).
+		h.wait_for(lambda: _rcli("HEXISTS", "mrelay:clu-y:sessions", sid) == "1", 10,
+			   what="y's session in Redis")
 		for method in ("GET", "DELETE"):
 			st, b, hd = x.api(method, path)
 			loc = {k.lower(): v for k, v in hd.items()}.get("location")
