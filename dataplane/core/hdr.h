@@ -20,21 +20,21 @@
 #define MR_HDR_UDP 8
 #define MR_TTL 64
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "headers and endpoints are composed in little-endian words");
-
-/* The UDP pseudo-header's sum (mr_udp_pseudo_sum()) for a datagram to dst from src; for
- * IPv4 from the addresses already loaded (sa, da) and the UDP length as stored (ulen), without
- * the loops of mr_csum_partial(): 2^16 == 1 (mod 0xffff), so a 32-bit word counts as its two
- * halves, and the zero and protocol bytes are one native word, 17 << 8. */
-static __rte_always_inline uint32_t
-mr_hdr_pseudo_sum(const struct mr_ep *dst, const struct mr_ep *src, uint32_t da, uint32_t sa,
-		  uint16_t ulen)
+/* The ones' complement sum of a datagram's source and destination addresses, the part of the
+ * UDP pseudo-header that the full, offloaded and incremental checksums share; for IPv4 from
+ * the address words already loaded (sa, da), without mr_csum_partial()'s loops: 2^16 == 1
+ * (mod 0xffff), so a 32-bit word counts as its two halves. The rest of the pseudo-header
+ * (mr_udp_pseudo_sum()) is the same for both families: the zero and protocol bytes, one native
+ * word 17 << 8, and the UDP length as stored. */
+static __rte_always_inline uint64_t
+mr_hdr_addr_sum(const struct mr_ep *dst, const struct mr_ep *src, uint32_t da, uint32_t sa)
 {
 	if (dst->family == MR_AF4)
-		return mr_csum_fold64((uint64_t)sa + da + ((uint32_t)IPPROTO_UDP << 8) + ulen);
-	return mr_udp_pseudo_sum(MR_AF6, src->a, dst->a, rte_be_to_cpu_16(ulen));
+		return (uint64_t)sa + da;
+	return mr_csum_partial(dst->a, 16, mr_csum_partial(src->a, 16, 0));
 }
+
+#define MR_HDR_UDP_PROTO_WORD ((uint32_t)IPPROTO_UDP << 8)
 
 /* mr_hdr_write() body (dp_priv.h), inlined into the session relay path. */
 static __rte_always_inline void
@@ -42,8 +42,8 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 const struct mr_ep *src, const struct mr_ep *dst, const uint8_t *dmac,
 		 uint8_t tclass, const uint8_t *payload, uint16_t plen, const struct mr_udp_ck *ck)
 {
-	uint16_t ncks, ports[2], ulen = rte_cpu_to_be_16(plen + MR_HDR_UDP);
 	uint16_t l3len, udplen = plen + MR_HDR_UDP;
+	uint16_t ncks, ports[2], ulen = rte_cpu_to_be_16(udplen);
 	uint32_t nsum, sa = 0, da = 0;
 	uint8_t *l3, *udp;
 
@@ -100,7 +100,8 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		else
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 		/* what rte_ipv4/6_phdr_cksum() would read back from the header just written */
-		ncks = mr_csum_fold(mr_hdr_pseudo_sum(dst, src, da, sa, ulen));
+		ncks = mr_csum_fold(mr_csum_fold64(mr_hdr_addr_sum(dst, src, da, sa) +
+						   MR_HDR_UDP_PROTO_WORD + ulen));
 		memcpy(udp + 6, &ncks, 2);
 		return;
 	}
@@ -114,10 +115,12 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		 * out over IPv6, which requires it (RFC 8200 §8.1): compute it in full. The
 		 * payload may sit in another segment: pseudo-header, the UDP header without
 		 * its checksum field, then the payload (8 is even, RFC 1071 §2(C)). */
-		uint32_t sum = mr_hdr_pseudo_sum(dst, src, da, sa, ulen);
+		/* pseudo-header, then the ports and length as values, not read back from memory
+		 * (store forwarding) */
+		uint32_t sum = mr_csum_fold64(mr_hdr_addr_sum(dst, src, da, sa) +
+					      MR_HDR_UDP_PROTO_WORD + ulen + ports[0] + ports[1] +
+					      ulen);
 
-		/* the ports and length as values, not read back from memory (store forwarding) */
-		sum = mr_csum_fold64((uint64_t)sum + ports[0] + ports[1] + ulen);
 		sum = mr_csum_partial(payload, plen, sum);
 		ncks = (uint16_t)~mr_csum_fold(sum);
 		if (ncks == 0)
@@ -128,13 +131,7 @@ mr_hdr_write_inl(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	} else {
 		/* RFC 1624 incremental update: only addresses and ports changed; the UDP length and
 		 * protocol words contribute the same to the IPv4 and IPv6 pseudo-headers. */
-		if (dst->family == MR_AF4) {
-			nsum = mr_csum_fold64((uint64_t)sa + da + ports[0] + ports[1]);
-		} else {
-			nsum = mr_csum_partial(src->a, 16, 0);
-			nsum = mr_csum_partial(dst->a, 16, nsum);
-			nsum = mr_csum_fold64((uint64_t)nsum + ports[0] + ports[1]);
-		}
+		nsum = mr_csum_fold64(mr_hdr_addr_sum(dst, src, da, sa) + ports[0] + ports[1]);
 		ncks = mr_udp_cksum_replace(ck->ocks, ck->osum, nsum);
 	}
 	memcpy(udp + 6, &ncks, 2);

@@ -796,9 +796,10 @@ def test_ng_kamailio_restart(env):
 	# second (docs/OPERATIONS.md "State in Redis"). A crash inside that second restores the
 	# leg without its remote (it latches again when the remote sends; this echoing callee
 	# never sends first): a fresh run once killed that early.
-	h.wait_for(lambda: all((_record(d.ng_identity, sid) or {"legs": [{}, {}]})["legs"][i]
-			       .get("remote") for i in (0, 1)), 5,
-		   what="both legs' remotes in the session's record")
+	def remotes_stored():
+		rec = _record(d.ng_identity, sid)
+		return rec is not None and all(leg.get("remote") for leg in rec["legs"])
+	h.wait_for(remotes_stored, 5, what="both legs' remotes in the session's record")
 	d.stop(signal.SIGKILL)
 	env.start_daemon(d)
 	health = d.ok("GET", "/v1/health", want=200)
