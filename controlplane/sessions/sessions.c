@@ -983,7 +983,12 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	 * that takes longer is answered with what it has applied so far. */
 	if (n > 0 && !pt->no_wait)
 		mr_cmdq_wait(&a->cmdq, s->owner, seq, MR_PATCH_WAIT_US);
-	mr_state_session_put(a->state, s->id);
+	/* The record shows what the owner has applied: it goes out once the owner has (ng's
+	 * offers and answers do not wait for it here). */
+	if (n > 0)
+		mr_state_session_put_after(a->state, s->id, s->owner, seq);
+	else
+		mr_state_session_put(a->state, s->id);
 	*body = mr_session_json(ss, s, !pt->brief);
 	mr_srtp_show_keys(*body, nl);
 	return 200;

@@ -53,6 +53,10 @@ MR_LOG_REGISTER(mr_logtype_state, state);
 #define MR_STATE_COALESCE_US 2000
 /* Room for a run's header: "*ARGC", the verb and the key (at most 127 bytes). */
 #define MR_STATE_RESP_HDR 192
+/* Records waiting for their owner to apply a PATCH's commands (mr_state_session_put_after):
+ * ng's offers and answers do not wait, and a worker applies within microseconds, so few wait
+ * at once; when this many do, the next is written at once and the change scan corrects it. */
+#define MR_STATE_LATER 4096
 
 enum mr_state_link { LINK_DOWN = 0, LINK_CONNECTING, LINK_UP };
 
@@ -61,6 +65,13 @@ enum mr_state_op_kind { OP_SESSION_PUT = 0, OP_SESSION_DEL, OP_ROOM };
 struct mr_state_op {
 	uint64_t id;
 	uint8_t kind;		/* enum mr_state_op_kind */
+};
+
+/* A session record to write once worker w has applied its first seq commands. */
+struct mr_state_later {
+	uint64_t id;
+	uint64_t seq;
+	uint32_t w;
 };
 
 struct mr_state_ctr {
@@ -74,6 +85,8 @@ struct mr_state_ctr {
 	uint64_t disconnects;
 	uint64_t resyncs;	/* whole-state rewrites finished */
 	uint64_t scan_changes;	/* sessions rewritten because the scan saw a change */
+	uint64_t after_apply;	/* records held until their owner applied a PATCH */
+	uint64_t after_full;	/* of those, written at once: MR_STATE_LATER were waiting */
 	uint64_t restored;	/* sessions restored at start */
 	uint64_t restore_failed;	/* records that could not be restored */
 	uint64_t rooms_restored;
@@ -107,6 +120,9 @@ struct mr_state {
 	struct mr_state_op *q;
 	uint32_t q_cap, q_head, q_n;
 	uint64_t q_first_tsc;	/* when the queue last stopped being empty */
+	/* Before the queue: records held until their owner has applied (FIFO ring). */
+	struct mr_state_later *later;
+	uint32_t later_head, later_n;
 	uint64_t coalesce_tsc;	/* MR_STATE_COALESCE_US in TSC cycles */
 	/* A run: one HSET or HDEL of many fields, written as RESP (the Redis protocol) after
 	 * MR_STATE_RESP_HDR bytes left for its header (mr_state_run_*). */
@@ -479,6 +495,46 @@ mr_state_session_put(struct mr_state *st, uint64_t id)
 {
 	if (st != NULL)
 		mr_state_enqueue(st, id, OP_SESSION_PUT);
+}
+
+void
+mr_state_session_put_after(struct mr_state *st, uint64_t id, unsigned int w, uint64_t seq)
+{
+	struct mr_state_later *l;
+
+	if (st == NULL)
+		return;
+	if (mr_cmdq_applied(&st->a->cmdq, w, seq)) {
+		mr_state_enqueue(st, id, OP_SESSION_PUT);
+		return;
+	}
+	st->n.after_apply++;
+	if (st->later_n == MR_STATE_LATER) {
+		/* Written as the owner has it now; the change scan writes it again. */
+		st->n.after_full++;
+		mr_state_enqueue(st, id, OP_SESSION_PUT);
+		return;
+	}
+	l = &st->later[(st->later_head + st->later_n++) % MR_STATE_LATER];
+	l->id = id;
+	l->seq = seq;
+	l->w = w;
+}
+
+/* The held records whose owners have applied, into the queue, in the order held (a worker
+ * that takes long holds back the others' until it has: they are microseconds apart). */
+static void
+mr_state_later_poll(struct mr_state *st)
+{
+	while (st->later_n > 0) {
+		const struct mr_state_later *l = &st->later[st->later_head];
+
+		if (!mr_cmdq_applied(&st->a->cmdq, l->w, l->seq))
+			break;
+		mr_state_enqueue(st, l->id, OP_SESSION_PUT);
+		st->later_head = (st->later_head + 1) % MR_STATE_LATER;
+		st->later_n--;
+	}
 }
 
 void
@@ -983,6 +1039,7 @@ mr_state_poll(struct mr_state *st)
 
 	if (st == NULL)
 		return;
+	mr_state_later_poll(st);
 	sub_poll(st);
 	if (st->ac == NULL)
 		return;
@@ -3011,6 +3068,7 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		 conf->identity);
 	st->q_cap = conf->queue;
 	st->q = calloc(st->q_cap, sizeof(*st->q));
+	st->later = calloc(MR_STATE_LATER, sizeof(*st->later));
 	st->max = mr_sessions_max(a->sess);
 	st->digest = calloc(st->max, sizeof(*st->digest));
 	st->spans = json_object();
@@ -3023,7 +3081,7 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		st->pend_fly = calloc(MR_STATE_BATCH, sizeof(*st->pend_fly));
 		st->pub = malloc(MR_STATE_PUB_MAX);
 	}
-	if (st->q == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL ||
+	if (st->q == NULL || st->later == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL ||
 	    (conf->role != MR_STATE_SINGLE &&
 	     (st->pend == NULL || st->pend_fly == NULL || st->pub == NULL))) {
 		mr_state_free(st);
@@ -3096,6 +3154,7 @@ mr_state_free(struct mr_state *st)
 	json_decref(st->spans);
 	json_decref(st->ng_dirty);
 	free(st->q);
+	free(st->later);
 	free(st->digest);
 	free(st->pend);
 	free(st->pend_fly);
@@ -3136,6 +3195,9 @@ mr_state_json(const struct mr_state *st)
 			 "rooms_restored", (json_int_t)st->n.rooms_restored,
 			 "room_writes", (json_int_t)st->n.room_writes,
 			 "restore_failed", (json_int_t)st->n.restore_failed);
+	json_object_set_new(j, "held_for_owner", json_integer((json_int_t)st->later_n));
+	json_object_set_new(j, "after_apply", json_integer((json_int_t)st->n.after_apply));
+	json_object_set_new(j, "after_apply_full", json_integer((json_int_t)st->n.after_full));
 	/* Active/standby: where this node stands, and who holds the service. */
 	json_object_set_new(j, "ng_calls_queued", json_integer(
 		(json_int_t)json_object_size(st->ng_dirty)));

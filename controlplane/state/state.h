@@ -56,6 +56,12 @@ void mr_state_tick(struct mr_state *st, uint64_t now_tsc);
  * no-op (state off). */
 void mr_state_session_put(struct mr_state *st, uint64_t id);
 void mr_state_session_del(struct mr_state *st, uint64_t id);
+/* Session id changed by commands that worker w has not applied yet (its first seq): the
+ * record is written once it has (mr_cmdq_applied), so that it holds the new remotes and keys
+ * and not what the owner had before. A PATCH that waited for the owner comes here too: its
+ * record goes out at once. */
+void mr_state_session_put_after(struct mr_state *st, uint64_t id, unsigned int w,
+				uint64_t seq);
 /* Hook of the rooms: room id was created, changed or deleted (the write finds out which).
  * NULL st is a no-op. */
 void mr_state_room_put(struct mr_state *st, uint32_t id);

@@ -275,6 +275,117 @@ def test_ng_call_media_and_delete(env):
 		c.close()
 
 
+@contextlib.contextmanager
+def _held_thread(pid, comm):
+	"""Stop one thread of process pid (the first whose name is comm) while the block runs:
+	ptrace's SEIZE and INTERRUPT stop that thread alone, DETACH lets it go on (and would,
+	were this process to die, as the kernel detaches a dead tracer's tracees)."""
+	import ctypes
+	names = {t: open(f"/proc/{pid}/task/{t}/comm").read().strip()
+		 for t in os.listdir(f"/proc/{pid}/task")}
+	tids = [t for t, n in names.items() if n == comm]
+	check(tids, f"no thread {comm} in process {pid}: {sorted(names.values())}")
+	tid = int(tids[0])
+	libc = ctypes.CDLL(None, use_errno=True)
+	libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+	libc.ptrace.restype = ctypes.c_long
+	if libc.ptrace(0x4206, tid, None, None) != 0:		# PTRACE_SEIZE
+		raise h.Skip(f"ptrace: {os.strerror(ctypes.get_errno())}")
+	try:
+		check(libc.ptrace(0x4207, tid, None, None) == 0,	# PTRACE_INTERRUPT
+		      f"PTRACE_INTERRUPT: {os.strerror(ctypes.get_errno())}")
+		_, status = os.waitpid(tid, 0x40000000)		# __WALL
+		check(os.WIFSTOPPED(status), f"{comm} not stopped: {status:#x}")
+		yield tid
+	finally:
+		libc.ptrace(17, tid, None, None)			# PTRACE_DETACH
+
+
+def _monitor_records(cli, key, field):
+	"""redis-cli MONITOR, started and connected: (process, fn) where fn() returns the
+	records (JSON) of key's field that HSETs carried so far."""
+	p = subprocess.Popen(cli + ["MONITOR"], stdout=subprocess.PIPE, text=True)
+	check(p.stdout.readline().strip() == "OK", "redis-cli MONITOR did not start")
+	lines = []
+
+	def reader():
+		for line in p.stdout:
+			lines.append(line)
+	import threading
+	threading.Thread(target=reader, daemon=True).start()
+
+	def unq(s):	# sdscatrepr's escapes: \\ \" \n \r \t \a \b \xHH
+		return re.sub(r'\\(x[0-9a-fA-F]{2}|.)', lambda m: chr(int(m.group(1)[1:], 16))
+			      if m.group(1)[0] == "x" else {"n": "\n", "r": "\r", "t": "\t",
+							     "a": "\a", "b": "\b"}.get(
+							     m.group(1), m.group(1)), s)
+
+	def records():
+		out = []
+		for line in list(lines):
+			args = [unq(a) for a in re.findall(r'"((?:[^"\\]|\\.)*)"', line)]
+			if len(args) < 4 or args[0].upper() != "HSET" or args[1] != key:
+				continue
+			for i in range(2, len(args) - 1, 2):
+				if args[i] == field:
+					out.append(json.loads(args[i + 1]))
+		return out
+	return p, records
+
+
+def test_ng_answer_record_after_worker(env):
+	"""ng's answer does not wait for the owner worker to apply the callee's remote, and the
+	session's record in Redis shows what the owner has applied: it is written once the owner
+	has, never before with the callee's remote missing (docs/OPERATIONS.md "State in Redis";
+	a crash then would restore the leg without it). The worker is held (ptrace) across the
+	answer, and redis-cli MONITOR sees every record written: none while it is held, then one
+	with both remotes."""
+	d = ng_daemon(env)
+	if not getattr(d, "ng_identity", None):
+		raise h.Skip("redis-server not installed (scripts/setup installs it)")
+	from test_redis import _rcli, _redis, _record
+	key = f"mrelay:{d.ng_identity}:sessions"
+	c = Ng(d.ng_port)
+	cid = f"held-{h.PID}"
+	pa, pb = env.ports(2)
+	mon = None
+	try:
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "hA",
+			       "sdp": sdp(NS_V4[0], pa), "flags": ["trust-address"]})
+		eq(o["result"], "ok", f"offer {o}")
+		sid = [s["id"] for s in d.ok("GET", "/v1/sessions?limit=500")["sessions"]
+		       if s["label"] == cid]
+		eq(len(sid), 1, "the offer's session")
+		sid = sid[0]
+		h.wait_for(lambda: _record(d.ng_identity, sid), 5, what="the offer's record")
+		before = d.ok("GET", "/v1/health")["state"]
+		mon, records = _monitor_records(_redis()[1], key, sid)
+		with _held_thread(d.proc.pid, "rte-worker-1"):
+			a = c.request({"command": "answer", "call-id": cid, "from-tag": "hA",
+				       "to-tag": "hB", "sdp": sdp(NS_V4[1], pb)})
+			eq(a["result"], "ok", f"answer {a}")
+			# Far beyond the 2 ms after which a change is written.
+			time.sleep(0.3)
+			held = d.ok("GET", "/v1/health")["state"]
+			eq(records(), [], "records written while the owner had not applied the answer")
+			eq(held["held_for_owner"], 1, "records held for their owner")
+		h.wait_for(lambda: records(), 5, what="the record once the worker applied")
+		rec = records()[0]
+		check(all(leg.get("remote") for leg in rec["legs"]),
+		      f"the first record after the answer lacks a remote: {rec['legs']}")
+		eq(rec["legs"][1]["remote"], f"{NS_V4[1]}:{pb}", "the callee's remote")
+		after = d.ok("GET", "/v1/health")["state"]
+		eq(after["held_for_owner"], 0, "records held after the worker went on")
+		eq(after["after_apply"] - before["after_apply"], 1, "records written after apply")
+		eq(after["after_apply_full"], before["after_apply_full"], "held records overflowed")
+	finally:
+		if mon is not None:
+			mon.kill()
+			mon.wait()
+		c.request({"command": "delete", "call-id": cid, "from-tag": "hA"})
+		c.close()
+
+
 def test_ng_block_media_and_recording(env):
 	"""block media from B's tag: A hears nothing of B (counted as muted), B still hears A;
 	unblock: B is heard again; without a tag the whole call; PATCH legs[n].muted does the
@@ -791,11 +902,10 @@ def test_ng_kamailio_restart(env):
 	# Media for a while, then the crash (sipp plays about 9 s in all).
 	h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]
 		   ["packets_in"] >= 20, 10, what="media echoed through the call")
-	# The answer's remotes in Redis: ng does not wait for the worker to apply them, so the
-	# record written at once can predate them, and the change scan rewrites it within a
-	# second (docs/OPERATIONS.md "State in Redis"). A crash inside that second restores the
-	# leg without its remote (it latches again when the remote sends; this echoing callee
-	# never sends first): a fresh run once killed that early.
+	# The answer's remotes in Redis before the crash: the record goes out once the worker
+	# has applied them and 2 ms have passed (docs/OPERATIONS.md "State in Redis"); a crash
+	# before restores the leg without its remote (it latches again when the remote sends;
+	# this echoing callee never sends first).
 	def remotes_stored():
 		rec = _record(d.ng_identity, sid)
 		return rec is not None and all(leg.get("remote") for leg in rec["legs"])
