@@ -3081,7 +3081,8 @@ mr_state_create(struct mr_appliance *a, char *err, size_t errlen)
 		st->pend_fly = calloc(MR_STATE_BATCH, sizeof(*st->pend_fly));
 		st->pub = malloc(MR_STATE_PUB_MAX);
 	}
-	if (st->q == NULL || st->later == NULL || st->digest == NULL || st->spans == NULL || st->ng_dirty == NULL ||
+	if (st->q == NULL || st->later == NULL || st->digest == NULL || st->spans == NULL ||
+	    st->ng_dirty == NULL ||
 	    (conf->role != MR_STATE_SINGLE &&
 	     (st->pend == NULL || st->pend_fly == NULL || st->pub == NULL))) {
 		mr_state_free(st);
