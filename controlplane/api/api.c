@@ -1098,9 +1098,12 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		 * and a connection that has not joined can do nothing else (signaling.h). The
 		 * number of connections is bounded by rooms.ws_max_connections. */
 		if (strcmp(url, "/v1/ws") == 0) {
-			char mbuf[32];
+			char mbuf[32], msg[160];
 
 			r->rt = NULL;
+			/* A standby has none of the service's rooms to join: the holder does. */
+			if (api->refuse != NULL && api->refuse(api->refuse_arg, msg, sizeof(msg)))
+				return reply_err(conn, 503, "%s", msg);
 			/* Upgraded, the socket leaves libmicrohttpd: ws.c's limits apply. */
 			if (c != NULL)
 				conn_list_del(c);
@@ -1119,7 +1122,7 @@ access_cb(void *cls, struct MHD_Connection *conn, const char *url, const char *m
 		if (route(conn, url, method, r, &ret) < 0)
 			return ret;
 		/* A standby serves none of the service's objects: the holder does
-		 * (docs/OPERATIONS.md "Active/standby takeover"). */
+		 * (docs/OPERATIONS.md "Active/standby takeover"); nor their signaling (above). */
 		if (strncmp(url, "/v1/sessions", 12) == 0 || strncmp(url, "/v1/rooms", 9) == 0) {
 			char msg[160];
 

@@ -638,6 +638,12 @@ def test_redis_standby_takeover(env):
 		eq(code, 503, f"POST /v1/sessions on the standby ({body})")
 		eq(body["error"], "state: standby of node node-a", "the standby's refusal")
 		eq(sb.api("GET", "/v1/sessions")[0], 503, "GET /v1/sessions on the standby")
+		# Nor the rooms' signaling: a WebSocket upgrade is refused before it is made.
+		code, body, _ = sb.api("GET", "/v1/ws", token="", headers={
+			"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+			"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="})
+		eq(code, 503, f"WebSocket upgrade on the standby ({body})")
+		eq(body["error"], "state: standby of node node-a", "the standby's WebSocket refusal")
 		callid = f"ha-{h.PID}"
 		o = _ng(sb, {"command": "offer", "call-id": callid, "from-tag": "fA",
 			     "sdp": sdp(NS_V4[2], 42010)})
@@ -683,6 +689,12 @@ def test_redis_standby_takeover(env):
 		eq(st["takeovers"], 1, "takeovers")
 		eq(st["restored"], 2, "sessions loaded at the takeover (the call's and ng's)")
 		eq(st["ng_calls_restored"], 1, "ng calls loaded at the takeover")
+		with socket.create_connection(("127.0.0.1", sb.api_port), timeout=5) as ws:
+			ws.sendall(b"GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+				   b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+				   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+			line = ws.recv(64).split(b"\r\n")[0]
+		check(line.startswith(b"HTTP/1.1 101"), f"WebSocket upgrade after the takeover: {line}")
 		try:
 			check(_garp_from(garp, mac_b, RELAY4_B, 5),
 			      "no gratuitous ARP for the shared address from the standby's MAC")
