@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -581,6 +582,93 @@ mr_messages_load(struct mr_messages *ms, const char *id, int *status, char *err,
 	free(data);
 	memcpy(au->id, m->id, sizeof(au->id));
 	au->duration_ms = info.duration_ms;
+	*status = 200;
+	return au;
+}
+
+struct mr_msg_audio *
+mr_msg_audio_parse(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	struct mr_oggr_info info;
+	struct mr_msg_audio *au;
+	struct load_ctx c = { 0 };
+	char perr[200];
+
+	/* Counted first, then loaded into tables of that size. */
+	if (mr_oggr_parse(data, len, &info, NULL, NULL, perr, sizeof(perr)) != 0) {
+		snprintf(err, errlen, "not an Ogg/Opus file: %s", perr);
+		return NULL;
+	}
+	au = calloc(1, sizeof(*au));
+	if (au != NULL) {
+		au->pkt = calloc(info.packets + 1, sizeof(*au->pkt));
+		au->data = malloc(len > 0 ? len : 1);
+	}
+	if (au == NULL || au->pkt == NULL || au->data == NULL) {
+		mr_msg_audio_free(au);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c.au = au;
+	if (mr_oggr_parse(data, len, &info, load_pkt, &c, perr, sizeof(perr)) != 0) {
+		mr_msg_audio_free(au);
+		snprintf(err, errlen, "not an Ogg/Opus file: %s", perr);
+		return NULL;
+	}
+	au->duration_ms = info.duration_ms;
+	return au;
+}
+
+struct mr_msg_audio *
+mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, char *err,
+		      size_t errlen)
+{
+	char path[512], real[PATH_MAX], dir[PATH_MAX], e[240];
+	struct mr_msg_audio *au;
+	uint8_t *data;
+	size_t len, dl;
+
+	if (ms == NULL) {
+		*status = 503;
+		snprintf(err, errlen, "messages: not configured (messages.directory)");
+		return NULL;
+	}
+	if (msg_id_ok(name, strlen(name)) && msg_find(ms, name, strlen(name)) != NULL)
+		return mr_messages_load(ms, name, status, err, errlen);
+	*status = 404;
+	if (name[0] == '\0' || strlen(name) >= sizeof(path) - sizeof(ms->dir) - 1) {
+		snprintf(err, errlen, "file: no such file in messages.directory");
+		return NULL;
+	}
+	if (name[0] == '/')
+		snprintf(path, sizeof(path), "%s", name);
+	else
+		snprintf(path, sizeof(path), "%s/%s", ms->dir, name);
+	/* Only files under messages.directory, whatever the name says (.., links). */
+	if (realpath(ms->dir, dir) == NULL || realpath(path, real) == NULL) {
+		snprintf(err, errlen, "file: no such file in messages.directory");
+		return NULL;
+	}
+	dl = strlen(dir);
+	if (strncmp(real, dir, dl) != 0 || real[dl] != '/') {
+		*status = 403;
+		snprintf(err, errlen, "file: not in messages.directory");
+		return NULL;
+	}
+	data = file_read(real, ms->max_bytes, &len);
+	if (data == NULL) {
+		*status = errno == EFBIG ? 413 : 404;
+		snprintf(err, errlen, "file: %s", errno == EFBIG ? "larger than messages.max_bytes" :
+			 strerror(errno));
+		return NULL;
+	}
+	au = mr_msg_audio_parse(data, len, e, sizeof(e));
+	free(data);
+	if (au == NULL) {
+		*status = 415;
+		snprintf(err, errlen, "file: %s", e);
+		return NULL;
+	}
 	*status = 200;
 	return au;
 }

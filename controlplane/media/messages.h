@@ -54,6 +54,17 @@ void mr_messages_free(struct mr_messages *ms);
 struct mr_msg_audio *mr_messages_load(struct mr_messages *ms, const char *id, int *status,
 				      char *err, size_t errlen);
 void mr_msg_audio_free(struct mr_msg_audio *au);
+/* The packets of an Ogg/Opus file in memory (data, len bytes), checked by the strict reader;
+ * its id is "". NULL with the reason in err. */
+struct mr_msg_audio *mr_msg_audio_parse(const uint8_t *data, size_t len, char *err,
+					size_t errlen);
+/* A file that a client names (ng's play media "file", docs/NG.md): a stored message's id, a
+ * name relative to messages.directory, or an absolute path; the file must lie under
+ * messages.directory (after links and ".." are resolved) and be Ogg/Opus. NULL with err and
+ * *status: 404 (no such file), 403 (outside the directory), 413 (larger than
+ * messages.max_bytes), 415 (not Ogg/Opus), 503 (messages off). */
+struct mr_msg_audio *mr_messages_load_file(struct mr_messages *ms, const char *name,
+					   int *status, char *err, size_t errlen);
 /* Store the Ogg/Opus file at path (a stopped recording made to be a message) as a new
  * message: 201 with its id (MR_MSG_ID_LEN + 1 bytes) and duration, or the status of what
  * failed (413 too large, 500 unreadable or invalid, 503 messages off, 507 too many) with the

@@ -147,7 +147,7 @@ mr_player_packet(struct mr_player *p, struct rte_mempool *mp)
 	}
 	h[0] = 0x80;
 	/* The marker bit on the first packet of a talkspurt (RFC 3551 §4.1). */
-	h[1] = (uint8_t)((p->next == 0 ? 0x80 : 0) | p->pt);
+	h[1] = (uint8_t)((p->next == p->first ? 0x80 : 0) | p->pt);
 	memcpy(h + 2, &seq_be, 2);
 	memcpy(h + 4, &ts_be, 4);
 	memcpy(h + 8, &ssrc_be, 4);
@@ -165,6 +165,29 @@ mr_player_advance(struct mr_player *p)
 {
 	p->samples += p->au->pkt[p->next].samples;
 	p->next++;
+}
+
+void
+mr_player_skip(struct mr_player *p, uint32_t n, uint64_t hz)
+{
+	while (n-- > 0 && p->next < p->packets)
+		mr_player_advance(p);
+	p->first = p->next;
+	/* Due at once: the clock starts where the skipped packets end. */
+	p->start_tsc -= player_at(p->samples, hz);
+}
+
+void
+mr_player_rewind(struct mr_player *p, uint64_t hz)
+{
+	/* The stream goes on: sequence numbers and timestamps continue, and the first packet
+	 * again is due when the last one has played. */
+	p->seq0 = (uint16_t)(p->seq0 + p->next);
+	p->ts0 += (uint32_t)(p->codec == MR_PLAY_OPUS ? p->samples : p->samples / 6);
+	p->start_tsc += player_at(p->samples, hz);
+	p->samples = 0;
+	p->next = 0;
+	p->first = 0;
 }
 
 void

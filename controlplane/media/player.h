@@ -33,6 +33,7 @@ struct mr_player {
 	uint16_t seq0;
 	uint32_t ts0, ssrc;
 	uint32_t next;			/* next packet to send */
+	uint32_t first;			/* the first one sent (marker bit): mr_player_skip */
 	uint32_t packets;
 	uint64_t samples;		/* 48 kHz samples before packet next */
 	uint64_t start_tsc;
@@ -77,6 +78,11 @@ int mr_player_done(const struct mr_player *p, uint64_t now, uint64_t hz);
 struct rte_mbuf *mr_player_packet(struct mr_player *p, struct rte_mempool *mp);
 /* On to the next packet (sent or not: a packet late is a packet lost). */
 void mr_player_advance(struct mr_player *p);
+/* Right after init: start at packet n (past the end: nothing plays), at once. */
+void mr_player_skip(struct mr_player *p, uint32_t n, uint64_t hz);
+/* Once done: play the message again from its start, the RTP stream going on (sequence
+ * numbers and timestamps continue; the marker bit again on the first packet). */
+void mr_player_rewind(struct mr_player *p, uint64_t hz);
 /* Every packet due at now (hz: TSC cycles a second): built from a's packet pool and handed to
  * worker w as a copy of command tmpl (type and object set by the caller; arg: the packet),
  * never waited on. Counted in sent, drop_no_mbuf, drop_ring_full. */

@@ -23,8 +23,11 @@
 #include "addr.h"
 #include "appliance.h"
 #include "config.h"
+#include "messages.h"
 #include "ng.h"
 #include "ng_proto.h"
+#include "ng_sdp.h"
+#include "player.h"
 #include "recorder.h"
 #include "sessions.h"
 #include "state.h"
@@ -196,6 +199,61 @@ be_block(void *ctx, const char *id, unsigned int leg, int on)
 	return mr_session_block(ctx, id, leg, on);
 }
 
+static int
+be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
+	uint64_t *duration_ms, char *err, size_t errlen)
+{
+	static const uint8_t codec_of[] = {
+		[MR_NGSDP_PLAY_PCMU] = MR_PLAY_PCMU, [MR_NGSDP_PLAY_PCMA] = MR_PLAY_PCMA,
+		[MR_NGSDP_PLAY_OPUS] = MR_PLAY_OPUS,
+	};
+	struct mr_appliance *a = ctx;
+	struct mr_session_play po = { 0 };
+	struct mr_msg_audio *au;
+	char e[200];
+	int st;
+
+	if (pl->codec == MR_NGSDP_PLAY_NONE || pl->codec > MR_NGSDP_PLAY_OPUS) {
+		snprintf(err, errlen, "no codec to play in");
+		return -1;
+	}
+	if (pl->file != NULL) {
+		au = mr_messages_load_file(a->msgs, pl->file, &st, e, sizeof(e));
+	} else if (a->msgs == NULL) {
+		/* Blobs too: messages.directory is what turns playing on (its limits apply). */
+		au = NULL;
+		snprintf(e, sizeof(e), "messages: not configured (messages.directory)");
+	} else {
+		memcpy(e, "blob: ", 6);
+		au = mr_msg_audio_parse(pl->blob, pl->blob_len, e + 6, sizeof(e) - 6);
+	}
+	if (au == NULL) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	/* As rtpengine: a new play media replaces what plays to the party. */
+	(void)mr_sessions_play_stop(a, id, leg, NULL);
+	po.codec = codec_of[pl->codec];
+	po.pt = pl->pt;
+	po.loops = pl->repeat_times;
+	po.min_ms = pl->repeat_ms;
+	po.start_pkt = pl->start_pos;
+	st = mr_sessions_play(a, id, leg, au, &po, pl->file != NULL ? pl->file : "(blob)",
+			      duration_ms, e, sizeof(e));
+	if (st != 201) {
+		mr_msg_audio_free(au);
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+be_play_stop(void *ctx, const char *id, unsigned int leg, uint32_t *last_frame)
+{
+	return mr_sessions_play_stop(ctx, id, leg, last_frame);
+}
+
 static void
 be_changed(void *ctx, const char *callid)
 {
@@ -273,7 +331,8 @@ mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, siz
 	struct mr_ng_backend be = {
 		.ctx = a, .create = be_create, .patch = be_patch, .destroy = be_destroy,
 		.active = be_active, .get = be_get, .now_ms = mono_ms, .record = be_record,
-		.block = be_block, .changed = be_changed,
+		.block = be_block, .play = be_play, .play_stop = be_play_stop,
+		.changed = be_changed,
 	};
 	struct mr_ng *ng;
 	char addr[64];

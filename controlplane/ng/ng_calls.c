@@ -42,6 +42,8 @@ struct ng_media {
 	char remote_crypto[2][128];	/* "SUITE inline:KEY" side i sends with (for forks) */
 	char iface[2][MR_IFNAME_LEN];
 	uint8_t family[2];
+	uint8_t play_codec[2], play_pt[2];	/* what play media sends to side i (MR_NGSDP_PLAY_*
+						 * from its SDP; NONE: nothing it takes) */
 };
 
 struct ng_branch {
@@ -102,13 +104,19 @@ struct ng_req {
 	unsigned int limit;
 	struct mr_ngsdp_codecs codecs;
 	uint8_t has_codecs;
+	/* play media, stop media */
+	uint8_t all, has_repeat_times, db_id;
+	char file[256];
+	const struct mr_bn *blob;
+	unsigned int repeat_times, start_pos;
+	uint64_t repeat_ms;
 	char warning[160];
 	char err[200];
 };
 
 static const char *const cmd_names[MR_NG_N_CMDS] = {
 	"ping", "offer", "answer", "delete", "query", "list", "statistics", "start recording",
-	"stop recording", "block media", "unblock media", "other"
+	"stop recording", "block media", "unblock media", "play media", "stop media", "other"
 };
 
 const char *
@@ -251,6 +259,8 @@ one_flag(struct ng_req *r, const char *s, size_t len)
 {
 	unsigned int i;
 
+	if (mr_bn_streq(s, len, "all"))
+		r->all = 1;	/* play media, stop media: every party; elsewhere no effect */
 	if (mr_bn_streq(s, len, "trust-address")) {
 		r->trust_address = 1;
 		r->sip_source = 0;
@@ -370,6 +380,30 @@ int_of(const struct mr_bn *v, unsigned int *out)
 		x = strtoul(t, &e, 10);
 		if (*e == '\0' && x <= 86400) {
 			*out = (unsigned int)x;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A non-negative integer up to max, as an integer or a string of digits. */
+static int
+uint_of(const struct mr_bn *v, uint64_t max, uint64_t *out)
+{
+	if (v->type == MR_BN_INT && v->i >= 0 && (uint64_t)v->i <= max) {
+		*out = (uint64_t)v->i;
+		return 0;
+	}
+	if (v->type == MR_BN_STR && v->len > 0 && v->len < 12) {
+		char t[12], *e;
+		unsigned long long x;
+
+		bn_copy(v, t, sizeof(t));
+		if (t[0] < '0' || t[0] > '9')
+			return -1;
+		x = strtoull(t, &e, 10);
+		if (*e == '\0' && x <= max) {
+			*out = x;
 			return 0;
 		}
 	}
@@ -520,6 +554,47 @@ parse_req(struct mr_ng_calls *c, const struct mr_bn *d, struct ng_req *r)
 				snprintf(r->err, sizeof(r->err), "limit: must be a positive integer");
 				return -1;
 			}
+		} else if (mr_bn_streq(k, kl, "file")) {
+			if (m->type != MR_BN_STR)
+				goto bad_type;
+			if (m->len == 0 || m->len >= sizeof(r->file) ||
+			    memchr(m->s, '\0', m->len) != NULL) {
+				snprintf(r->err, sizeof(r->err), "file: must be a file name of 1 to "
+					 "%zu bytes", sizeof(r->file) - 1);
+				return -1;
+			}
+			bn_copy(m, r->file, sizeof(r->file));
+		} else if (mr_bn_streq(k, kl, "blob")) {
+			if (m->type != MR_BN_STR)
+				goto bad_type;
+			r->blob = m;
+		} else if (mr_bn_streq(k, kl, "db-id")) {
+			r->db_id = 1;
+		} else if (mr_bn_streq(k, kl, "repeat-times") ||
+			   mr_bn_streq(k, kl, "repeat-duration") ||
+			   mr_bn_streq(k, kl, "start-pos")) {
+			uint64_t x;
+			int rt = mr_bn_streq(k, kl, "repeat-times");
+			int sp = mr_bn_streq(k, kl, "start-pos");
+
+			if (uint_of(m, rt ? 1000000 : sp ? 100000000 : 86400000, &x) < 0) {
+				snprintf(r->err, sizeof(r->err), "%s: must be an integer from 0 to "
+					 "%s", rt ? "repeat-times" : sp ? "start-pos" :
+					 "repeat-duration", rt ? "1000000" : sp ? "100000000" :
+					 "86400000 (ms)");
+				return -1;
+			}
+			if (rt) {
+				r->repeat_times = (unsigned int)x;
+				r->has_repeat_times = 1;
+			} else if (sp) {
+				r->start_pos = (unsigned int)x;
+			} else {
+				r->repeat_ms = x;
+			}
+		} else if (mr_bn_streq(k, kl, "all")) {
+			/* "all": "all" (rtpengine's form; "none" is no selection) */
+			r->all = !str_is(m, "none");
 		} else if (mr_bn_streq(k, kl, "record-call")) {
 			r->record_call = str_is(m, "yes") || str_is(m, "on");
 		} else if (mr_bn_streq(k, kl, "codec")) {
@@ -848,6 +923,8 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 						   m->proto));
 	if (r->sdes_off && proto_srtp(bm->proto[o]) && !proto_srtp(m->proto))
 		snprintf(bm->proto[o], sizeof(bm->proto[o]), "RTP/AVP");
+	/* What a played message would take towards side s (play media). */
+	(void)mr_ngsdp_play_codec(sdp, k, &bm->play_codec[s], &bm->play_pt[s]);
 	if (srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
 		return -1;
 	bm->srtp[s] = sr_s.present;
@@ -1145,6 +1222,152 @@ cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on)
 		return NULL;
 	}
 	return json_pack("{s:s}", "result", "ok");
+}
+
+/* The branches and sides play media and stop media act on: with from-tag, that party's side
+ * in each branch it is in (the answered branches only, when it is in one: a caller whose
+ * INVITE forked hears the message from the branch it talks to); with "all", every side.
+ * sel[i] bit s: side s of branch i. 0, or -1 with r->err set. */
+static int
+play_select(struct mr_ng_calls *c, struct ng_req *r, struct ng_call **xp,
+	    uint8_t sel[NG_MAX_BRANCHES])
+{
+	struct ng_call *x = req_call(c, r);
+	unsigned int i, s, found = 0, answered = 0;
+
+	if (x == NULL)
+		return -1;
+	if (!r->all && r->from_tag[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "%s: needs from-tag or the flag all",
+			 cmd_names[r->cmd]);
+		return -1;
+	}
+	memset(sel, 0, NG_MAX_BRANCHES);
+	for (i = 0; i < x->n_br; i++)
+		for (s = 0; s < 2; s++)
+			if (x->br[i]->side[s].tag[0] != '\0' &&
+			    (r->all || strcmp(x->br[i]->side[s].tag, r->from_tag) == 0)) {
+				sel[i] |= (uint8_t)(1u << s);
+				found = 1;
+				answered |= x->br[i]->side[1].tag[0] != '\0';
+			}
+	if (!found) {
+		snprintf(r->err, sizeof(r->err), "Unknown from-tag");
+		return -1;
+	}
+	if (answered)
+		for (i = 0; i < x->n_br; i++)
+			if (x->br[i]->side[1].tag[0] == '\0')
+				sel[i] = 0;
+	*xp = x;
+	return 0;
+}
+
+/* play media: a file (or blob) played to the selected party, on each audio media of its
+ * sessions, in the first codec of its SDP that mrelay plays (PCMU, PCMA, Opus); the RTP
+ * relayed to it from the other party is held back meanwhile (docs/NG.md "play media"). */
+static json_t *
+cmd_play(struct mr_ng_calls *c, struct ng_req *r)
+{
+	uint8_t sel[NG_MAX_BRANCHES];
+	struct mr_ng_play pl;
+	struct ng_call *x;
+	unsigned int i, s, k, played = 0, audio = 0;
+	uint64_t dur = 0, d;
+	char e[160];
+
+	if (c->be.play == NULL) {
+		snprintf(r->err, sizeof(r->err), "play media: not available");
+		return NULL;
+	}
+	if (r->db_id && r->file[0] == '\0' && r->blob == NULL) {
+		snprintf(r->err, sizeof(r->err), "db-id: no media database in mrelay; give file "
+			 "(a file under messages.directory, or a stored message's id) or blob");
+		return NULL;
+	}
+	if ((r->file[0] != '\0') == (r->blob != NULL)) {
+		snprintf(r->err, sizeof(r->err), "play media: needs one of file and blob");
+		return NULL;
+	}
+	if (play_select(c, r, &x, sel) < 0)
+		return NULL;
+	memset(&pl, 0, sizeof(pl));
+	pl.file = r->file[0] != '\0' ? r->file : NULL;
+	if (r->blob != NULL) {
+		pl.blob = (const uint8_t *)r->blob->s;
+		pl.blob_len = r->blob->len;
+	}
+	/* rtpengine: repeat-times defaults to 1; repeat-duration alone repeats until it ends. */
+	pl.repeat_times = r->has_repeat_times ? (r->repeat_times ? r->repeat_times : 1) :
+			  r->repeat_ms ? 0 : 1;
+	pl.repeat_ms = r->repeat_ms;
+	pl.start_pos = r->start_pos;
+	for (i = 0; i < x->n_br; i++) {
+		struct ng_branch *b = x->br[i];
+
+		for (s = 0; s < 2; s++) {
+			if (!(sel[i] & (1u << s)))
+				continue;
+			for (k = 0; k < b->n_media; k++) {
+				struct ng_media *bm = &b->media[k];
+
+				if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0)
+					continue;
+				audio++;
+				if (bm->play_codec[s] == MR_NGSDP_PLAY_NONE)
+					continue;
+				pl.codec = bm->play_codec[s];
+				pl.pt = bm->play_pt[s];
+				/* Leg s faces side s: what it sends goes to that party. */
+				if (c->be.play(c->be.ctx, bm->id, s, &pl, &d, e, sizeof(e)) < 0) {
+					snprintf(r->err, sizeof(r->err), "play media: %s", e);
+					return NULL;
+				}
+				played++;
+				dur = d;
+			}
+		}
+	}
+	if (played == 0) {
+		snprintf(r->err, sizeof(r->err), "play media: %s", audio ?
+			 "the party's SDP offers none of PCMU, PCMA and opus" :
+			 "no audio media with the party");
+		return NULL;
+	}
+	return json_pack("{s:s,s:I}", "result", "ok", "duration", (json_int_t)dur);
+}
+
+/* stop media: what plays to the selected party stops; last-frame-pos says where. */
+static json_t *
+cmd_stop_media(struct mr_ng_calls *c, struct ng_req *r)
+{
+	uint8_t sel[NG_MAX_BRANCHES];
+	struct ng_call *x;
+	unsigned int i, s, k, stopped = 0;
+	uint32_t last = 0, l;
+
+	if (c->be.play_stop == NULL) {
+		snprintf(r->err, sizeof(r->err), "stop media: not available");
+		return NULL;
+	}
+	if (play_select(c, r, &x, sel) < 0)
+		return NULL;
+	for (i = 0; i < x->n_br; i++)
+		for (s = 0; s < 2; s++) {
+			if (!(sel[i] & (1u << s)))
+				continue;
+			for (k = 0; k < x->br[i]->n_media; k++)
+				if (x->br[i]->media[k].id[0] != '\0' &&
+				    c->be.play_stop(c->be.ctx, x->br[i]->media[k].id, s, &l) == 0) {
+					if (stopped++ == 0)
+						last = l;
+				}
+		}
+	if (stopped == 0) {
+		snprintf(r->err, sizeof(r->err), "stop media: nothing plays to the party");
+		return NULL;
+	}
+	return json_pack("{s:s,s:I}", "result", "ok", "last-frame-pos", (json_int_t)last);
 }
 
 static json_t *
@@ -1584,6 +1807,12 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 	case MR_NG_UNBLOCK_MEDIA:
 		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_MEDIA);
 		break;
+	case MR_NG_PLAY_MEDIA:
+		ans = cmd_play(c, r);
+		break;
+	case MR_NG_STOP_MEDIA:
+		ans = cmd_stop_media(c, r);
+		break;
 	default: {
 		const struct mr_bn *v = mr_bn_get(d, "command");
 		char t[40];
@@ -1742,6 +1971,8 @@ media_json(const struct ng_media *m)
 							m->remote_crypto[1]));
 	json_object_set_new(o, "iface", pair_s(m->iface[0], m->iface[1]));
 	json_object_set_new(o, "family", pair_i(m->family[0], m->family[1]));
+	json_object_set_new(o, "play_codec", pair_i(m->play_codec[0], m->play_codec[1]));
+	json_object_set_new(o, "play_pt", pair_i(m->play_pt[0], m->play_pt[1]));
 	return o;
 }
 
@@ -1872,8 +2103,16 @@ media_restore(struct ng_media *m, const json_t *o, char *err, size_t errlen)
 	    get_pair_s(o, "remote_crypto", m->remote_crypto[0], sizeof(m->remote_crypto[0]),
 		       err, errlen) < 0 ||
 	    get_pair_s(o, "iface", m->iface[0], sizeof(m->iface[0]), err, errlen) < 0 ||
-	    get_pair_u8(o, "family", m->family, err, errlen) < 0)
+	    get_pair_u8(o, "family", m->family, err, errlen) < 0 ||
+	    /* absent from records before play media: nothing to play until a new SDP */
+	    get_pair_u8(o, "play_codec", m->play_codec, err, errlen) < 0 ||
+	    get_pair_u8(o, "play_pt", m->play_pt, err, errlen) < 0)
 		return -1;
+	if (m->play_codec[0] > MR_NGSDP_PLAY_OPUS || m->play_codec[1] > MR_NGSDP_PLAY_OPUS ||
+	    m->play_pt[0] > 127 || m->play_pt[1] > 127) {
+		snprintf(err, errlen, "play_codec, play_pt: out of range");
+		return -1;
+	}
 	return 0;
 }
 

@@ -28,6 +28,17 @@ struct mr_ng_sess_info {
 	struct mr_ng_leg_info leg[2];
 };
 
+/* What play media asks for one session leg. */
+struct mr_ng_play {
+	const char *file;		/* a name (NULL: blob) */
+	const uint8_t *blob;		/* the file's bytes, blob_len of them */
+	size_t blob_len;
+	uint8_t codec, pt;		/* MR_NGSDP_PLAY_* (ng_sdp.h) and its payload type */
+	uint32_t repeat_times;		/* plays; 0: until repeat_ms */
+	uint64_t repeat_ms;		/* no new play after this (0: none) */
+	uint32_t start_pos;		/* the first play starts at this frame (packet) */
+};
+
 struct mr_ng_backend {
 	void *ctx;
 	/* 0, or -errno with err set (a one-line reason that goes into the ng answer). */
@@ -45,6 +56,13 @@ struct mr_ng_backend {
 	int (*record)(void *ctx, const char *id, int on, char *err, size_t errlen);
 	/* Hold back (on 1) or let through the RTP relayed towards leg; NULL: not available. */
 	int (*block)(void *ctx, const char *id, unsigned int leg, int on);
+	/* Play a file (ng's play media: docs/NG.md) into leg of session id, towards the leg's
+	 * remote: 0 with *duration_ms (one play), or -1 with err set; NULL: not available. */
+	int (*play)(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
+		    uint64_t *duration_ms, char *err, size_t errlen);
+	/* Stop what plays into leg of session id: 0 with *last_frame (the next packet it would
+	 * have sent), or -ENOENT (nothing plays there). */
+	int (*play_stop)(void *ctx, const char *id, unsigned int leg, uint32_t *last_frame);
 	/* Call callid was made, changed or has ended (mr_ng_calls_record says which); NULL:
 	 * nobody asks (the state store is off). Not called for a stop (mr_ng_calls_free). */
 	void (*changed)(void *ctx, const char *callid);
@@ -54,7 +72,7 @@ struct mr_ng_backend {
 enum mr_ng_cmd {
 	MR_NG_PING, MR_NG_OFFER, MR_NG_ANSWER, MR_NG_DELETE, MR_NG_QUERY, MR_NG_LIST,
 	MR_NG_STATISTICS, MR_NG_START_REC, MR_NG_STOP_REC, MR_NG_BLOCK_MEDIA,
-	MR_NG_UNBLOCK_MEDIA, MR_NG_OTHER, MR_NG_N_CMDS
+	MR_NG_UNBLOCK_MEDIA, MR_NG_PLAY_MEDIA, MR_NG_STOP_MEDIA, MR_NG_OTHER, MR_NG_N_CMDS
 };
 
 struct mr_ng_counts {

@@ -263,6 +263,57 @@ mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t
 	return line_val(&sdp->line[line], 9, out, n) < 0 ? -ENAMETOOLONG : 0;
 }
 
+int
+mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec, uint8_t *pt)
+{
+	const struct mr_ngsdp_media *m = &sdp->media[k];
+	const char *f = m->fmts;
+
+	*codec = MR_NGSDP_PLAY_NONE;
+	while (*f != '\0') {
+		unsigned int v = 0, i, nd = 0;
+		uint8_t c = MR_NGSDP_PLAY_NONE;
+
+		while (*f == ' ')
+			f++;
+		for (; *f >= '0' && *f <= '9' && nd < 4; f++, nd++)
+			v = v * 10 + (unsigned int)(*f - '0');
+		if (nd == 0 || nd == 4 || (*f != ' ' && *f != '\0') || v > 127) {
+			while (*f != ' ' && *f != '\0')
+				f++;
+			continue;
+		}
+		if (v == 0)
+			c = MR_NGSDP_PLAY_PCMU;
+		else if (v == 8)
+			c = MR_NGSDP_PLAY_PCMA;
+		/* a=rtpmap:PT NAME/RATE[/CHANNELS] names the dynamic ones. */
+		for (i = m->first + 1; i < m->end && c == MR_NGSDP_PLAY_NONE; i++) {
+			const struct mr_ngsdp_line *l = &sdp->line[i];
+			char pfx[16], val[64];
+			int n = snprintf(pfx, sizeof(pfx), "a=rtpmap:%u ", v);
+
+			if (l->len <= (uint32_t)n || strncmp(l->s, pfx, (size_t)n) != 0 ||
+			    l->len - (uint32_t)n >= sizeof(val))
+				continue;
+			memcpy(val, l->s + n, l->len - (uint32_t)n);
+			val[l->len - (uint32_t)n] = '\0';
+			if (strncasecmp(val, "opus/48000", 10) == 0)
+				c = MR_NGSDP_PLAY_OPUS;
+			else if (strcasecmp(val, "PCMU/8000") == 0)
+				c = MR_NGSDP_PLAY_PCMU;
+			else if (strcasecmp(val, "PCMA/8000") == 0)
+				c = MR_NGSDP_PLAY_PCMA;
+		}
+		if (c != MR_NGSDP_PLAY_NONE) {
+			*codec = c;
+			*pt = (uint8_t)v;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 /* ---- writing ---- */
 
 static int

@@ -55,6 +55,13 @@ int mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err
 /* The value of a=crypto line k of media m ("1 AES_CM_128_HMAC_SHA1_80 inline:..."), copied. */
 int mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t n);
 
+/* The codec a played message (ng's play media) takes towards the sender of this SDP: the
+ * first of media k's formats that is PCMU, PCMA or Opus (opus/48000), as rtpengine takes the
+ * first listed codec it supports. 0 with *codec and its payload type *pt, or -ENOENT
+ * (*codec MR_NGSDP_PLAY_NONE). */
+enum { MR_NGSDP_PLAY_NONE = 0, MR_NGSDP_PLAY_PCMU, MR_NGSDP_PLAY_PCMA, MR_NGSDP_PLAY_OPUS };
+int mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec,
+			uint8_t *pt);
 /* Codec manipulation of the SDP only (no transcoding): names ("PCMA", "opus/48000") or
  * payload type numbers. */
 struct mr_ngsdp_codecs {

@@ -52,7 +52,12 @@ struct mr_splay {
 	uint8_t leg;
 	uint8_t state;
 	struct mr_player pr;
-	char msg[MR_MSG_ID_LEN + 1];
+	char msg[MR_MSG_ID_LEN + 1];	/* "" when played from a file (ng) */
+	char file[64];			/* that file's name, as given (shortened) */
+	uint32_t loops_left;		/* plays still to come after this one; UINT32_MAX: until
+					 * until_tsc */
+	uint32_t loops;			/* plays begun */
+	uint64_t until_tsc;		/* no new play begins after this (0: no such limit) */
 	uint64_t duration_ms;
 	time_t started, ended;
 };
@@ -69,9 +74,11 @@ splay_json(const struct mr_splay *p)
 	char id[16];
 
 	snprintf(id, sizeof(id), "%" PRIu32, p->id);
-	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:s?,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:o}",
-			 "id", id, "session", p->session, "leg", p->leg, "message", p->msg,
+	return json_pack("{s:s,s:s,s:i,s:o,s:s*,s:i,s:s,s:s?,s:s,s:I,s:i,s:I,s:I,s:I,s:I,s:I,"
+			 "s:I,s:I,s:o}",
+			 "id", id, "session", p->session, "leg", p->leg,
+			 "message", p->msg[0] ? json_string(p->msg) : json_null(),
+			 "file", p->file[0] ? p->file : NULL, "plays", (int)p->loops,
 			 "state", splay_state[p->state], "reason", splay_reason[p->state],
 			 "codec", mr_player_codec_name(p->pr.codec),
 			 "ssrc", (json_int_t)p->pr.ssrc, "pt", p->pr.pt,
@@ -135,20 +142,94 @@ splay_end(struct mr_splay *p, struct mr_dp_session *s, int why)
 	mr_player_fini(&p->pr);
 	splay_playing--;
 	splay_ended++;
-	SPLAY_LOG(INFO, "session %s: playback %" PRIu32
-	       " of message %s on leg %u %s\n", p->session, p->id, p->msg, p->leg,
-	       splay_reason[why]);
+	SPLAY_LOG(INFO, "session %s: playback %" PRIu32 " on leg %u %s\n", p->session, p->id,
+		  p->leg, splay_reason[why]);
 	splay_trim();
+}
+
+int
+mr_sessions_play(struct mr_appliance *a, const char *sid, unsigned int leg,
+		 struct mr_msg_audio *au, const struct mr_session_play *o, const char *file,
+		 uint64_t *duration_ms, char *err, size_t errlen)
+{
+	struct mr_dp_session *s = mr_sessions_live(a->sess, sid);
+	struct mr_splay *p;
+	uint64_t now = rte_get_tsc_cycles(), hz = a->dp->tsc_hz;
+	uint32_t ssrc = o->ssrc;
+
+	if (s == NULL) {
+		snprintf(err, errlen, "no such active session: %s", sid);
+		return 404;
+	}
+	if (splay_playing_on(sid, leg) != NULL) {
+		snprintf(err, errlen, "leg: a message already plays into leg %u of session %s",
+			 leg, sid);
+		return 409;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "memory: no room for a playback");
+		return 503;
+	}
+	while (ssrc == 0 || ssrc == s->leg[leg ^ 1].rtp.ssrc) {
+		/* Random (RFC 3550 §8.1), and not what the other leg's remote sends. */
+		if (getrandom(&ssrc, sizeof(ssrc), 0) != (ssize_t)sizeof(ssrc)) {
+			free(p);
+			snprintf(err, errlen, "playback: no random numbers");
+			return 500;
+		}
+	}
+	if (mr_player_init(&p->pr, au, o->codec, o->pt, ssrc, now) < 0) {
+		free(p);
+		snprintf(err, errlen, "memory: no room for a playback's decoder");
+		return 503;
+	}
+	/* au is the player's now. */
+	if (o->start_pkt != 0)
+		mr_player_skip(&p->pr, o->start_pkt, hz);
+	p->id = ++splay_next_id;
+	snprintf(p->session, sizeof(p->session), "%s", sid);
+	p->leg = (uint8_t)leg;
+	p->duration_ms = p->pr.au->duration_ms;
+	memcpy(p->msg, p->pr.au->id, sizeof(p->msg));
+	if (file != NULL)
+		snprintf(p->file, sizeof(p->file), "%s", file);
+	p->loops = 1;
+	p->loops_left = o->loops == 0 ? UINT32_MAX : o->loops - 1;
+	p->until_tsc = o->min_ms ? now + o->min_ms * (hz / 1000) : 0;
+	p->started = time(NULL);
+	TAILQ_INSERT_TAIL(&splays, p, link);
+	splay_playing++;
+	splay_mute(s, p->leg, 1);
+	SPLAY_LOG(INFO, "session %s: playback %" PRIu32 " of %s %s on leg %u (%s) started\n",
+		  sid, p->id, p->msg[0] ? "message" : "file", p->msg[0] ? p->msg : p->file,
+		  p->leg, mr_player_codec_name(p->pr.codec));
+	if (duration_ms != NULL)
+		*duration_ms = p->duration_ms;
+	return 201;
+}
+
+int
+mr_sessions_play_stop(struct mr_appliance *a, const char *sid, unsigned int leg,
+		      uint32_t *last_pkt)
+{
+	struct mr_splay *p = splay_playing_on(sid, leg);
+
+	if (p == NULL)
+		return -ENOENT;
+	if (last_pkt != NULL)
+		*last_pkt = p->pr.next;
+	splay_end(p, mr_sessions_live(a->sess, sid), SPLAY_STOPPED);
+	return 0;
 }
 
 static int
 splay_start(struct mr_appliance *a, const char *sid, const char *body, size_t len,
 	    json_t **out)
 {
-	struct mr_dp_session *s = mr_sessions_live(a->sess, sid);
+	struct mr_session_play po = { 0 };
 	struct mr_msg_audio *au = NULL;
 	struct mr_play_req rq;
-	struct mr_splay *p = NULL;
 	json_t *o = NULL;
 	char err[256];
 	int rc;
@@ -156,7 +237,8 @@ splay_start(struct mr_appliance *a, const char *sid, const char *body, size_t le
 	rc = mr_player_req_parse(body, len, 1, &rq, &o, out);
 	if (rc != 0)
 		goto out;
-	if (s == NULL) {
+	/* The session and the leg first: no file read for a request refused anyway. */
+	if (mr_sessions_live(a->sess, sid) == NULL) {
 		rc = mr_json_err(out, 404, "no such active session: %s", sid);
 		goto out;
 	}
@@ -170,40 +252,19 @@ splay_start(struct mr_appliance *a, const char *sid, const char *body, size_t le
 		rc = mr_json_err(out, rc, "%s", err);
 		goto out;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		rc = mr_json_err(out, 503, "memory: no room for a playback");
-		goto out;
-	}
-	while (rq.ssrc == 0 || rq.ssrc == s->leg[rq.leg ^ 1].rtp.ssrc) {
-		/* Random (RFC 3550 §8.1), and not what the other leg's remote sends. */
-		if (getrandom(&rq.ssrc, sizeof(rq.ssrc), 0) != (ssize_t)sizeof(rq.ssrc)) {
-			rc = mr_json_err(out, 500, "playback: no random numbers");
-			goto out;
-		}
-	}
-	if (mr_player_init(&p->pr, au, rq.codec, rq.pt, rq.ssrc, rte_get_tsc_cycles()) < 0) {
-		rc = mr_json_err(out, 503, "memory: no room for a playback's decoder");
+	po.codec = rq.codec;
+	po.pt = rq.pt;
+	po.ssrc = rq.ssrc;
+	po.loops = 1;
+	rc = mr_sessions_play(a, sid, (unsigned int)rq.leg, au, &po, NULL, NULL, err,
+			      sizeof(err));
+	if (rc != 201) {
+		rc = mr_json_err(out, rc, "%s", err);
 		goto out;
 	}
 	au = NULL;			/* the player's now */
-	p->id = ++splay_next_id;
-	snprintf(p->session, sizeof(p->session), "%s", sid);
-	p->leg = (uint8_t)rq.leg;
-	p->duration_ms = p->pr.au->duration_ms;
-	memcpy(p->msg, p->pr.au->id, sizeof(p->msg));
-	p->started = time(NULL);
-	TAILQ_INSERT_TAIL(&splays, p, link);
-	splay_playing++;
-	splay_mute(s, p->leg, 1);
-	SPLAY_LOG(INFO, "session %s: playback %" PRIu32
-	       " of message %s on leg %u (%s) started\n", sid, p->id, p->msg, p->leg,
-	       mr_player_codec_name(p->pr.codec));
-	*out = splay_json(p);
-	p = NULL;
-	rc = 201;
+	*out = splay_json(TAILQ_LAST(&splays, mr_splay_list));
 out:
-	free(p);
 	mr_msg_audio_free(au);
 	json_decref(o);
 	return rc;
@@ -225,8 +286,18 @@ splay_run(struct mr_appliance *a, struct mr_splay *p, uint64_t now, uint64_t hz)
 	c.s = s;
 	c.leg = p->leg;
 	mr_player_send_due(&p->pr, now, hz, a, s->owner, &c);
-	if (mr_player_done(&p->pr, now, hz))
-		splay_end(p, s, SPLAY_ENDED);
+	if (!mr_player_done(&p->pr, now, hz))
+		return;
+	/* Again (ng's repeat-times and repeat-duration), else the end. */
+	if (p->loops_left != 0 && (p->until_tsc == 0 || now < p->until_tsc) &&
+	    p->pr.packets != 0) {
+		if (p->loops_left != UINT32_MAX)
+			p->loops_left--;
+		p->loops++;
+		mr_player_rewind(&p->pr, hz);
+		return;
+	}
+	splay_end(p, s, SPLAY_ENDED);
 }
 
 void

@@ -52,6 +52,26 @@ int mr_http_session_delete(struct mr_appliance *a, const char *id, json_t **body
 /* Voice message playbacks into session legs (play.c): send what is due (every turn of the
  * control loop), and free them all at shutdown. */
 void mr_sessions_play_tick(struct mr_appliance *a, uint64_t now_tsc);
+/* How a playback plays (mr_sessions_play). */
+struct mr_session_play {
+	uint8_t codec, pt;		/* enum mr_play_codec (player.h), the payload type */
+	uint32_t ssrc;			/* 0: at random */
+	uint32_t loops;			/* times to play; 0: until min_ms has passed */
+	uint64_t min_ms;		/* no new play begins after this (0: no limit) */
+	uint32_t start_pkt;		/* the first play begins at this packet */
+};
+struct mr_msg_audio;
+/* Play au (taken on success) into leg of session sid, as POST .../playbacks does (file: the
+ * name it came from, for GET; NULL for a stored message): 201 with *duration_ms (one play),
+ * or 404 (no such active session), 409 (a playback already plays into the leg), 500, 503
+ * with the reason in err. */
+int mr_sessions_play(struct mr_appliance *a, const char *sid, unsigned int leg,
+		     struct mr_msg_audio *au, const struct mr_session_play *o, const char *file,
+		     uint64_t *duration_ms, char *err, size_t errlen);
+/* Stop what plays into leg of session sid: 0 with *last_pkt the next packet it would have
+ * sent, or -ENOENT (nothing plays there). */
+int mr_sessions_play_stop(struct mr_appliance *a, const char *sid, unsigned int leg,
+			  uint32_t *last_pkt);
 void mr_sessions_play_free(void);
 /* Hold back (on 1) or let through again (on 0) the RTP relayed towards leg of session id
  * (MR_LEG_MUTE_BLOCK: ng "block media", PATCH legs[n].muted). 0, or -ENOENT when the session

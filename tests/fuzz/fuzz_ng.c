@@ -110,6 +110,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.replace_origin = 1;
 		o.ice_remove = size & 1;
 		for (k = 0; k < sdp.n_media; k++) {
+			uint8_t codec = 0xff, pt = 0xff;
+
+			/* play media's codec: one of the three, or none and -ENOENT */
+			if (mr_ngsdp_play_codec(&sdp, k, &codec, &pt) == 0)
+				CHECK(codec >= MR_NGSDP_PLAY_PCMU && codec <= MR_NGSDP_PLAY_OPUS &&
+				      pt <= 127);
+			else
+				CHECK(codec == MR_NGSDP_PLAY_NONE);
 			o.m[k].local.family = MR_AF4;
 			o.m[k].local.a[0] = 198;
 			o.m[k].local.a[1] = 18;

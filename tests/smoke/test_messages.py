@@ -389,16 +389,18 @@ PLAY_SSRC_SRTP = 0x5E550012
 TALK_SSRC = 0x5E5A0B0B
 
 
-def _ulaw_wav(payloads, wav):
-	"""mu-law payloads decoded by Python's audioop (not mrelay's code) into an 8 kHz WAV."""
+def _ulaw_wav(payloads, wav, alaw=False):
+	"""mu-law (or A-law) payloads decoded by Python's audioop (not mrelay's code) into an
+	8 kHz WAV."""
 	with warnings.catch_warnings():
 		warnings.simplefilter("ignore", DeprecationWarning)
 		import audioop
+	dec = audioop.alaw2lin if alaw else audioop.ulaw2lin
 	with wave.open(wav, "wb") as w:
 		w.setnchannels(1)
 		w.setsampwidth(2)
 		w.setframerate(8000)
-		w.writeframes(b"".join(audioop.ulaw2lin(p, 2) for p in payloads))
+		w.writeframes(b"".join(dec(p, 2) for p in payloads))
 
 
 def _check_tone(wav, what):

@@ -127,7 +127,9 @@ def ng_daemon(env):
 	d = env.new_daemon("ng", addr4=RELAY4_B, addr6=RELAY6_B,
 			   relay={"max_sessions": 512, "port_max": 31999, "ended_history": 512},
 			   api_extra={"insecure": "true"},
-			   recording_dir=os.path.join(env.workdir, "ng-recordings"))
+			   recording_dir=os.path.join(env.workdir, "ng-recordings"),
+			   messages_dir=os.path.join(env.workdir, "ng-messages"))
+	d.messages_dir = os.path.join(env.workdir, "ng-messages")
 	d.ng_port = h.free_tcp_port()
 	d.ng_addr = NG_ROOT
 	with open(d.conf, "a") as f:
@@ -224,15 +226,19 @@ def test_ng_malformed_and_errors(env):
 		c.close()
 
 
+def _call_hosts(env):
+	"""The module's daemon, an ng client of it, and two test hosts' sockets (port, socket):
+	the caller's on NS_V4[0], the callee's on NS_V4[1]."""
+	d = ng_daemon(env)
+	pa, pb = env.ports(2)
+	return (d, Ng(d.ng_port), (pa, env.host.udp(NS_V4[0], pa)),
+		(pb, env.host.udp(NS_V4[1], pb)))
+
+
 def test_ng_call_media_and_delete(env):
 	"""offer (caller A) and answer (callee B): each side is told mrelay's address, RTP from A
 	reaches B and back through the relay, query shows the counters, delete ends the sessions."""
-	d = ng_daemon(env)
-	c = Ng(d.ng_port)
-	host = env.host
-	pa, pb = env.ports(2)
-	sa = host.udp(NS_V4[0], pa)
-	sb = host.udp(NS_V4[1], pb)
+	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
 	cid = f"call-{h.PID}"
 	try:
 		created0 = d.stats()["sessions"]["created"]
@@ -384,6 +390,118 @@ def test_ng_answer_record_after_worker(env):
 			mon.wait()
 		c.request({"command": "delete", "call-id": cid, "from-tag": "hA"})
 		c.close()
+
+
+def _played(sock, frm, want, what, timeout):
+	"""The RTP packets from frm that reach sock until want came or nothing more comes."""
+	import test_rooms as tr
+	out = []
+	deadline = time.monotonic() + timeout
+	while len(out) < want and time.monotonic() < deadline:
+		got = tr.recv_rtp(sock, want - len(out), timeout=min(1.0, deadline - time.monotonic()))
+		if not got and out:
+			break
+		out += [x for x, f in got if f == frm]
+	check(out, f"{what}: nothing received")
+	return out
+
+
+def test_ng_play_media(env):
+	"""play media (rtpengine's ng command, as Kamailio's rtpengine_play_media() sends it):
+	rtpengine's own client, rtpengine-ng-client, plays an Ogg/Opus file of messages.directory
+	to the callee, who hears it as PCMA (the first codec of its answer) from its leg's local
+	endpoint: every packet of the file, consecutive, and the tone in it (decoded by Python's
+	audioop). repeat-times plays it again with the RTP stream going on; stop media stops it
+	and says where (last-frame-pos); a blob plays too. Files outside messages.directory, a
+	missing file, a party without a known tag, no file at all are refused with a reason."""
+	import test_messages as tm
+	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
+	cid = f"play-{h.PID}"
+	data = tm.make_ogg(env, "ng-announce.ogg")
+	want = len(tm.opus_packets(data, want_list=True))
+	with open(os.path.join(d.messages_dir, "announce.ogg"), "wb") as f:
+		f.write(data)
+	try:
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "pA",
+			       "sdp": sdp(NS_V4[0], pa), "flags": ["trust-address"]})
+		eq(o["result"], "ok", f"offer {o}")
+		addr_b, port_b = media_of(o["sdp"])
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "pA",
+			       "to-tag": "pB", "sdp": sdp(NS_V4[1], pb, fmts="8 0 101")})
+		eq(a["result"], "ok", f"answer {a}")
+		addr_a, port_a = media_of(a["sdp"])
+		# Refusals first: nothing plays after them.
+		for req, text in (({"file": "/etc/passwd"}, "not in messages.directory"),
+				  ({"file": "../ng-announce.ogg"}, "not in messages.directory"),
+				  ({"file": "nope.ogg"}, "no such file"),
+				  ({}, "needs one of file and blob"),
+				  ({"db-id": 5}, "db-id"),
+				  ({"file": "announce.ogg", "from-tag": "nobody"}, "Unknown from-tag"),
+				  ({"blob": "not ogg"}, "blob: not an Ogg/Opus file")):
+			r = c.request({"command": "play media", "call-id": cid, "from-tag": "pB",
+				       **req})
+			eq(r["result"], "error", f"play media {req}: {r}")
+			check(text in r["error-reason"], f"play media {req}: {r['error-reason']}")
+		r = c.request({"command": "stop media", "call-id": cid, "from-tag": "pB"})
+		eq(r["result"], "error", f"stop media with nothing playing: {r}")
+		# rtpengine's own client asks; the callee hears the file as PCMA.
+		if shutil.which("rtpengine-ng-client"):
+			out = _client(d, "play media", f"--call-id={cid}", "--from-tag=pB",
+				      "--file=announce.ogg")
+			check("error" not in out and "duration" in out, f"play media: {out}")
+		else:
+			r = c.request({"command": "play media", "call-id": cid, "from-tag": "pB",
+				       "file": "announce.ogg"})
+			eq(r["result"], "ok", f"play media: {r}")
+		pk = _played(sb, (RELAY4_B, port_b), want, "the file played to B", want * 0.02 + 5)
+		eq(len(pk), want, "packets of the file played to B")
+		seq0 = h.rtp_seq(pk[0])
+		eq([(x[1] & 0x7F, len(x) - 12, h.rtp_seq(x)) for x in pk],
+		   [(8, 160, (seq0 + k) & 0xFFFF) for k in range(want)],
+		   "payload type (PCMA), length, sequence of each packet")
+		check(pk[0][1] & 0x80, "the marker bit on the first packet")
+		wav = os.path.join(env.workdir, "ng-play-alaw.wav")
+		tm._ulaw_wav([x[12:] for x in pk], wav, alaw=True)
+		tm._check_tone(wav, "the file played over ng, as A-law")
+		sid = [x["id"] for x in d.ok("GET", "/v1/sessions?limit=500")["sessions"]
+		       if x["label"] == cid][0]
+		pbs = d.ok("GET", f"/v1/sessions/{sid}/playbacks")["playbacks"]
+		eq([(p["leg"], p["file"], p["message"], p["codec"], p["pt"], p["packets"])
+		    for p in pbs], [(1, "announce.ogg", None, "pcma", 8, want)],
+		   "the playback in GET /v1/sessions/{id}/playbacks")
+		# To A (PCMU, its first codec), three times; stopped during the second play.
+		r = c.request({"command": "play media", "call-id": cid, "from-tag": "pA",
+			       "file": "announce.ogg", "repeat-times": 3})
+		eq(r["result"], "ok", f"play media repeat-times 3: {r}")
+		check(abs(r["duration"] - want * 20) <= 40, f"duration {r['duration']} ms, "
+		      f"{want} packets of 20 ms")
+		pk = _played(sa, (RELAY4_B, port_a), want + want // 2, "the file played to A",
+			     want * 0.03 + 5)
+		r = c.request({"command": "stop media", "call-id": cid, "from-tag": "pA"})
+		eq(r["result"], "ok", f"stop media: {r}")
+		check(r["last-frame-pos"] >= want // 2, f"last-frame-pos {r['last-frame-pos']}")
+		seq0 = h.rtp_seq(pk[0])
+		eq([(x[1] & 0x7F, h.rtp_seq(x)) for x in pk],
+		   [(0, (seq0 + k) & 0xFFFF) for k in range(len(pk))],
+		   "PCMU, sequence going on from the first play into the second")
+		check(pk[want][1] & 0x80, "the marker bit where the second play begins")
+		import test_rooms as tr
+		late = [x for x, f in tr.recv_rtp(sa, 100, timeout=1.0) if f == (RELAY4_B, port_a)]
+		check(len(late) <= 5, f"{len(late)} packets after stop media")
+		# A blob (the file's bytes in the message).
+		r = c.request({"command": "play media", "call-id": cid, "from-tag": "pB",
+			       "blob": data})
+		eq(r["result"], "ok", f"play media blob: {r}")
+		pk = _played(sb, (RELAY4_B, port_b), want, "the blob played to B", want * 0.02 + 5)
+		eq(len(pk), want, "packets of the blob played to B")
+		st = ng_stats(d)["requests"]
+		check(st.get("play media", 0) >= 3 and st.get("stop media", 0) >= 2,
+		      f"requests counted: {st}")
+	finally:
+		c.request({"command": "delete", "call-id": cid, "from-tag": "pA"})
+		c.close()
+		sa.close()
+		sb.close()
 
 
 def test_ng_block_media_and_recording(env):

@@ -408,6 +408,46 @@ fake_block(void *ctx, const char *id, unsigned int leg, int on)
 	return 0;
 }
 
+/* The plays asked for, last first: session, leg, codec, payload type, repeats. */
+static struct {
+	int n, sess, leg, codec, pt, playing[64][2];
+	uint32_t times, start;
+	uint64_t ms;
+} fake_play;
+
+static int
+fake_play_fn(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
+	     uint64_t *duration_ms, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (pl->file != NULL && strcmp(pl->file, "missing.ogg") == 0) {
+		snprintf(err, errlen, "file: no such file in messages.directory");
+		return -1;
+	}
+	fake_play.n++;
+	fake_play.sess = atoi(id);
+	fake_play.leg = (int)leg;
+	fake_play.codec = pl->codec;
+	fake_play.pt = pl->pt;
+	fake_play.times = pl->repeat_times;
+	fake_play.ms = pl->repeat_ms;
+	fake_play.start = pl->start_pos;
+	fake_play.playing[atoi(id)][leg] = 1;
+	*duration_ms = 1060;
+	return 0;
+}
+
+static int
+fake_play_stop(void *ctx, const char *id, unsigned int leg, uint32_t *last_frame)
+{
+	(void)ctx;
+	if (!fake_play.playing[atoi(id)][leg])
+		return -ENOENT;
+	fake_play.playing[atoi(id)][leg] = 0;
+	*last_frame = 17;
+	return 0;
+}
+
 static unsigned int fake_changes;
 static char fake_changed_id[64];
 
@@ -423,6 +463,7 @@ static const struct mr_ng_backend fake_be = {
 	.create = fake_create, .patch = fake_patch, .destroy = fake_destroy,
 	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
 	.record = fake_record, .block = fake_block, .changed = fake_changed,
+	.play = fake_play_fn, .play_stop = fake_play_stop,
 };
 
 static unsigned int
@@ -675,6 +716,104 @@ test_calls_block_record(void **st)
 	mr_ng_calls_free(c);
 }
 
+static const char *
+reason(const json_t *a)
+{
+	return json_string_value(json_object_get(a, "error-reason"));
+}
+
+/* play media / stop media: the party's leg, the first codec of its SDP that mrelay plays,
+ * rtpengine's defaults for repeat-times and repeat-duration, the refusals. */
+static void
+test_calls_play_media(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	memset(&fake_play, 0, sizeof(fake_play));
+	/* A offers opus (dynamic 111) first, then PCMA; B answers G.729 then PCMU. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"p\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 111 8\\r\\na=rtpmap:111 opus/48000/2\\r\\n\"}");
+	/* Early media: B's 183 answers before the 200 (play to the caller still works). */
+	a = cmd(c, "{\"command\":\"play media\",\"call-id\":\"p\",\"from-tag\":\"A\","
+		"\"file\":\"x.ogg\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(json_integer_value(json_object_get(a, "duration")), 1060);
+	json_decref(a);
+	assert_int_equal(fake_play.leg, 0);
+	assert_int_equal(fake_play.codec, MR_NGSDP_PLAY_OPUS);
+	assert_int_equal(fake_play.pt, 111);
+	assert_int_equal(fake_play.times, 1);
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"p\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\nc=IN IP4 198.18.0.11\\r\\n"
+		"t=0 0\\r\\nm=audio 5000 RTP/AVP 18 0\\r\\n\"}");
+	cmd_ok(c, "{\"command\":\"play media\",\"call-id\":\"p\",\"from-tag\":\"B\","
+		"\"file\":\"x.ogg\",\"repeat-duration\":\"5000\",\"start-pos\":3}");
+	assert_int_equal(fake_play.leg, 1);
+	assert_int_equal(fake_play.codec, MR_NGSDP_PLAY_PCMU);
+	assert_int_equal(fake_play.pt, 0);
+	assert_int_equal(fake_play.times, 0);		/* repeat-duration alone: until it ends */
+	assert_int_equal(fake_play.ms, 5000);
+	assert_int_equal(fake_play.start, 3);
+	cmd_ok(c, "{\"command\":\"play media\",\"call-id\":\"p\",\"flags\":[\"all\"],"
+		"\"file\":\"x.ogg\",\"repeat-times\":4,\"repeat-duration\":9000}");
+	assert_int_equal(fake_play.n, 4);		/* both parties */
+	assert_int_equal(fake_play.times, 4);
+	a = cmd(c, "{\"command\":\"stop media\",\"call-id\":\"p\",\"from-tag\":\"B\"}");
+	assert_string_equal(result(a), "ok");
+	assert_int_equal(json_integer_value(json_object_get(a, "last-frame-pos")), 17);
+	json_decref(a);
+	assert_int_equal(fake_play.playing[0][1], 0);
+	assert_int_equal(fake_play.playing[0][0], 1);
+	a = cmd(c, "{\"command\":\"stop media\",\"call-id\":\"p\",\"from-tag\":\"B\"}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+	/* Refusals, each with its reason. */
+	{
+		static const struct { const char *req, *why; } bad[] = {
+			{ "\"from-tag\":\"A\"", "needs one of file and blob" },
+			{ "\"from-tag\":\"A\",\"file\":\"x\",\"blob\":\"y\"",
+			  "needs one of file and blob" },
+			{ "\"from-tag\":\"A\",\"db-id\":7", "db-id: no media database" },
+			{ "\"file\":\"x.ogg\"", "needs from-tag or the flag all" },
+			{ "\"from-tag\":\"Z\",\"file\":\"x.ogg\"", "Unknown from-tag" },
+			{ "\"from-tag\":\"A\",\"file\":\"missing.ogg\"",
+			  "play media: file: no such file" },
+			{ "\"from-tag\":\"A\",\"file\":\"x\",\"repeat-times\":-1",
+			  "repeat-times: must be an integer" },
+			{ "\"from-tag\":\"A\",\"file\":\"x\",\"repeat-duration\":\"9x\"",
+			  "repeat-duration: must be an integer" },
+			{ "\"from-tag\":\"A\",\"file\":7", "file: wrong type" },
+		};
+		unsigned int i;
+		char req[256];
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(req, sizeof(req), "{\"command\":\"play media\",\"call-id\":"
+				 "\"p\",%s}", bad[i].req);
+			a = cmd(c, req);
+			assert_string_equal(result(a), "error");
+			if (strstr(reason(a), bad[i].why) == NULL)
+				fail_msg("%s: '%s', want '%s'", bad[i].req, reason(a), bad[i].why);
+			json_decref(a);
+		}
+	}
+	/* A party whose SDP has no codec mrelay plays (G.729 only). */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"q\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 18\\r\\n\"}");
+	a = cmd(c, "{\"command\":\"play media\",\"call-id\":\"q\",\"from-tag\":\"A\","
+		"\"file\":\"x.ogg\"}");
+	assert_string_equal(result(a), "error");
+	assert_non_null(strstr(reason(a), "none of PCMU, PCMA and opus"));
+	json_decref(a);
+	mr_ng_calls_free(c);
+}
+
 static void
 test_calls_flags(void **st)
 {
@@ -909,6 +1048,7 @@ main(void)
 		cmocka_unit_test(test_calls_cancel_and_expiry),
 		cmocka_unit_test(test_calls_flags),
 		cmocka_unit_test(test_calls_block_record),
+		cmocka_unit_test(test_calls_play_media),
 		cmocka_unit_test(test_calls_record_restore),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
