@@ -407,7 +407,7 @@ def _played(sock, frm, want, what, timeout):
 
 
 def test_ng_play_media(env):
-	"""play media (rtpengine's ng command, as Kamailio's rtpengine_play_media() sends it):
+	"""play media (rtpengine's ng command, as Kamailio's play_media() sends it):
 	rtpengine's own client, rtpengine-ng-client, plays an Ogg/Opus file of messages.directory
 	to the callee, who hears it as PCMA (the first codec of its answer) from its leg's local
 	endpoint: every packet of the file, consecutive, and the tone in it (decoded by Python's
@@ -761,6 +761,12 @@ onreply_route[REPLY] {{
 	if (status =~ "2[0-9][0-9]" && $tU == "record" && is_method("INVITE")) {{
 		start_recording();
 	}}
+	# Calls to "announce": the caller hears announce.ogg first (the module's play_media()).
+	if (status =~ "2[0-9][0-9]" && $tU == "announce" && is_method("INVITE")) {{
+		if (!play_media("from-tag=$ft file=announce.ogg")) {{
+			xlog("L_ERR", "PLAY-MEDIA-FAILED $ci\n");
+		}}
+	}}
 }}
 
 failure_route[FAIL] {{
@@ -977,6 +983,44 @@ def test_ng_kamailio_recorded_call(env):
 	      f"the caller's recording lasts {secs:.2f} s, sipp played {alaw_s:.2f} s")
 	samples = struct.unpack(f"<{len(pcm_data) // 2}h", pcm_data)
 	check(max(abs(x) for x in samples) > 1000, "the caller's recording is not silence")
+
+
+def test_ng_kamailio_play_media(env):
+	"""Kamailio's play_media() (its rtpengine module; for calls to "announce", at the 200 OK)
+	plays an Ogg/Opus file of messages.directory to the caller through ng: the playback
+	names the file, plays into the caller's leg in PCMA (what sipp's SDP offers) and sends
+	every packet of it; meanwhile the echo of the callee towards the caller is held back
+	(drops.muted of the callee's leg); the call goes on and the BYE ends it, with no ng
+	error."""
+	_need_carrier()
+	import test_messages as tm
+	d = ng_daemon(env)
+	data = tm.make_ogg(env, "kam-announce.ogg")
+	want = len(tm.opus_packets(data, want_list=True))
+	with open(os.path.join(d.messages_dir, "announce.ogg"), "wb") as f:
+		f.write(data)
+	kamailio(env, d)
+	err0 = d.stats()["ng"]["errors"]
+	plays0 = d.stats()["ng"]["requests"].get("play media", 0)
+	uas, uac = _pcap_call(env, "announce")
+	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
+			  what="the call's session")
+	sid = sess[0]["id"]
+	pbs = h.wait_for(lambda: [p for p in d.ok("GET", f"/v1/sessions/{sid}/playbacks")
+				  ["playbacks"] if p["state"] == "ended"], 15,
+			 what="the announcement to play to its end")
+	p = pbs[0]
+	eq((len(pbs), p["leg"], p["file"], p["codec"], p["pt"], p["packets"], p["sent"],
+	    p["reason"]), (1, 0, "announce.ogg", "pcma", 8, want, want, "done"),
+	   f"the playback Kamailio asked for: {p}")
+	muted = d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]["drops"]["muted"]
+	check(muted > 0, f"the callee's echo held back during the announcement: {muted}")
+	sipp_wait(uac, 60)
+	_stop(uas)
+	eq(d.ok("GET", f"/v1/sessions/{sid}")["state"], "ended", "the session after the BYE")
+	st = d.stats()["ng"]
+	eq(st["requests"].get("play media", 0) - plays0, 1, "play media requests")
+	eq(st["errors"], err0, "ng errors")
 
 
 def test_ng_kamailio_cancel(env):
