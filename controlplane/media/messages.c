@@ -21,6 +21,7 @@
 #include "messages.h"
 #include "mr_log.h"
 #include "oggread.h"
+#include "wavread.h"
 #include "router.h"
 #include "wring.h"
 
@@ -620,6 +621,14 @@ mr_msg_audio_parse(const uint8_t *data, size_t len, char *err, size_t errlen)
 }
 
 struct mr_msg_audio *
+mr_msg_audio_parse_any(const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+	if (mr_wav_is(data, len))
+		return mr_wav_to_audio(data, len, err, errlen);
+	return mr_msg_audio_parse(data, len, err, errlen);
+}
+
+struct mr_msg_audio *
 mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, char *err,
 		      size_t errlen)
 {
@@ -662,7 +671,7 @@ mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, cha
 			 strerror(errno));
 		return NULL;
 	}
-	au = mr_msg_audio_parse(data, len, e, sizeof(e));
+	au = mr_msg_audio_parse_any(data, len, e, sizeof(e));
 	free(data);
 	if (au == NULL) {
 		*status = 415;

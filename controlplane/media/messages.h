@@ -58,11 +58,15 @@ void mr_msg_audio_free(struct mr_msg_audio *au);
  * its id is "". NULL with the reason in err. */
 struct mr_msg_audio *mr_msg_audio_parse(const uint8_t *data, size_t len, char *err,
 					size_t errlen);
+/* The same for an Ogg/Opus or a WAV file (wavread.h: encoded to Opus here), by its first
+ * bytes: what ng's play media takes. */
+struct mr_msg_audio *mr_msg_audio_parse_any(const uint8_t *data, size_t len, char *err,
+					    size_t errlen);
 /* A file that a client names (ng's play media "file", docs/NG.md): a stored message's id, a
  * name relative to messages.directory, or an absolute path; the file must lie under
- * messages.directory (after links and ".." are resolved) and be Ogg/Opus. NULL with err and
- * *status: 404 (no such file), 403 (outside the directory), 413 (larger than
- * messages.max_bytes), 415 (not Ogg/Opus), 503 (messages off). */
+ * messages.directory (after links and ".." are resolved) and be Ogg/Opus or WAV. NULL with
+ * err and *status: 404 (no such file), 403 (outside the directory), 413 (larger than
+ * messages.max_bytes), 415 (neither, or a WAV mrelay does not read), 503 (messages off). */
 struct mr_msg_audio *mr_messages_load_file(struct mr_messages *ms, const char *name,
 					   int *status, char *err, size_t errlen);
 /* Store the Ogg/Opus file at path (a stopped recording made to be a message) as a new

@@ -225,7 +225,7 @@ be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl
 		snprintf(e, sizeof(e), "messages: not configured (messages.directory)");
 	} else {
 		memcpy(e, "blob: ", 6);
-		au = mr_msg_audio_parse(pl->blob, pl->blob_len, e + 6, sizeof(e) - 6);
+		au = mr_msg_audio_parse_any(pl->blob, pl->blob_len, e + 6, sizeof(e) - 6);
 	}
 	if (au == NULL) {
 		snprintf(err, errlen, "%s", e);

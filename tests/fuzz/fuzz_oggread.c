@@ -7,6 +7,8 @@
  *    what the packet callback saw, every packet within the limit and inside the input's
  *    size, and its duration from its samples;
  *  - a second parse gives the same answer (no state kept between calls).
+ * An input that begins as a RIFF/WAVE file goes to the WAV reader of ng's play media instead
+ * (wavread.c; seeded with a 40 ms 8 kHz tone), with the checks of wav_one().
  * Random bytes rarely keep a page's CRC right: with the input's last byte odd, the CRC of
  * every whole page is fixed first, so that the mutations reach what lies behind it.
  */
@@ -16,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "messages.h"
 #include "oggread.h"
+#include "wavread.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -68,6 +72,29 @@ fix_crcs(uint8_t *b, size_t len)
 	}
 }
 
+/* A WAV file for ng's play media (wavread.c): accepted, at least one packet, each inside the
+ * packet buffer with 20 ms at 48 kHz, the duration 20 ms a packet; refused, a reason. */
+static void
+wav_one(const uint8_t *data, size_t size)
+{
+	char err[160] = "";
+	struct mr_msg_audio *au = mr_wav_to_audio(data, size, err, sizeof(err));
+	uint32_t k;
+
+	if (au == NULL) {
+		CHECK(strncmp(err, "WAV: ", 5) == 0 && memchr(err, '\0', sizeof(err)) != NULL);
+		return;
+	}
+	CHECK(au->n >= 1 && au->duration_ms == (uint64_t)au->n * 20);
+	for (k = 0; k < au->n; k++)
+		CHECK(au->pkt[k].len > 0 && au->pkt[k].samples == 960 &&
+		      (k == 0 ? au->pkt[k].off == 0 :
+		       au->pkt[k].off == au->pkt[k - 1].off + au->pkt[k - 1].len));
+	free(au->pkt);
+	free(au->data);
+	free(au);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -76,6 +103,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[160], err2[160];
 	uint8_t *buf;
 	int rc, rc2;
+
+	if (mr_wav_is(data, size)) {
+		wav_one(data, size);
+		return 0;
+	}
 
 	buf = malloc(size ? size : 1);
 	if (buf == NULL)

@@ -412,8 +412,9 @@ def test_ng_play_media(env):
 	to the callee, who hears it as PCMA (the first codec of its answer) from its leg's local
 	endpoint: every packet of the file, consecutive, and the tone in it (decoded by Python's
 	audioop). repeat-times plays it again with the RTP stream going on; stop media stops it
-	and says where (last-frame-pos); a blob plays too. Files outside messages.directory, a
-	missing file, a party without a known tag, no file at all are refused with a reason."""
+	and says where (last-frame-pos); a blob plays too, and a WAV file (GStreamer's wavenc,
+	16-bit 8 kHz: the tone again, as PCMA). Files outside messages.directory, a missing
+	file, a party without a known tag, no file at all are refused with a reason."""
 	import test_messages as tm
 	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
 	cid = f"play-{h.PID}"
@@ -494,6 +495,25 @@ def test_ng_play_media(env):
 		eq(r["result"], "ok", f"play media blob: {r}")
 		pk = _played(sb, (RELAY4_B, port_b), want, "the blob played to B", want * 0.02 + 5)
 		eq(len(pk), want, "packets of the blob played to B")
+		# A WAV file as carriers keep prompts (GStreamer's wavenc: 16-bit, 8 kHz, mono),
+		# encoded to Opus once, heard as PCMA.
+		wavf = os.path.join(d.messages_dir, "prompt.wav")
+		p = subprocess.run(["gst-launch-1.0", "-q", "audiotestsrc", "freq=440",
+				    "volume=0.5", "samplesperbuffer=800", "num-buffers=10", "!",
+				    "audio/x-raw,format=S16LE,rate=8000,channels=1", "!", "wavenc",
+				    "!", "filesink", f"location={wavf}"], capture_output=True,
+				   text=True, timeout=60)
+		eq(p.returncode, 0, f"GStreamer making prompt.wav: {p.stderr[-300:]}")
+		r = c.request({"command": "play media", "call-id": cid, "from-tag": "pB",
+			       "file": "prompt.wav"})
+		eq(r["result"], "ok", f"play media of a WAV file: {r}")
+		eq(r["duration"], 1000, "the WAV file's duration (8000 samples)")
+		pk = _played(sb, (RELAY4_B, port_b), 50, "the WAV file played to B", 6)
+		eq(len(pk), 50, "packets of the WAV file played to B")
+		eq({(x[1] & 0x7F, len(x) - 12) for x in pk}, {(8, 160)}, "PCMA, 160 bytes")
+		wav = os.path.join(env.workdir, "ng-play-wav-alaw.wav")
+		tm._ulaw_wav([x[12:] for x in pk], wav, alaw=True)
+		tm._check_tone(wav, "the WAV file played over ng, as A-law")
 		st = ng_stats(d)["requests"]
 		check(st.get("play media", 0) >= 3 and st.get("stop media", 0) >= 2,
 		      f"requests counted: {st}")
