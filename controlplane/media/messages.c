@@ -43,6 +43,23 @@ struct mr_msg {
 
 TAILQ_HEAD(mr_msg_list, mr_msg);
 
+/* Files played by name (ng's play media): the last ones read, parsed (a WAV encoded), kept
+ * while the file's identity, size and time stay the same, so that a prompt played to call
+ * after call is read and encoded once. Each play gets its own copy of the packets. */
+#define MSG_FCACHE 16
+#define MSG_FCACHE_BYTES (32u << 20)	/* packet bytes kept, all files */
+
+struct msg_fcache {
+	char path[PATH_MAX];		/* realpath; "" unused */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct mr_msg_audio *au;
+	size_t bytes;
+	uint64_t used;			/* LRU clock */
+};
+
 struct mr_messages {
 	struct mr_appliance *a;
 	char dir[256];
@@ -54,6 +71,9 @@ struct mr_messages {
 	uint64_t uploads;		/* messages stored */
 	uint64_t rejected;		/* uploads refused as not valid Ogg/Opus */
 	uint64_t write_errors;		/* uploads that could not be written */
+	struct msg_fcache *fc;		/* MSG_FCACHE entries */
+	size_t fc_bytes;
+	uint64_t fc_clock, fc_hits, fc_misses;
 };
 
 static void
@@ -628,11 +648,96 @@ mr_msg_audio_parse_any(const uint8_t *data, size_t len, char *err, size_t errlen
 	return mr_msg_audio_parse(data, len, err, errlen);
 }
 
+/* A copy of au (the packets and their table): NULL when out of memory. */
+static struct mr_msg_audio *
+audio_dup(const struct mr_msg_audio *au, size_t bytes)
+{
+	struct mr_msg_audio *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return NULL;
+	*d = *au;
+	d->pkt = malloc((au->n ? au->n : 1) * sizeof(*d->pkt));
+	d->data = malloc(bytes ? bytes : 1);
+	if (d->pkt == NULL || d->data == NULL) {
+		mr_msg_audio_free(d);
+		return NULL;
+	}
+	memcpy(d->pkt, au->pkt, au->n * sizeof(*d->pkt));
+	memcpy(d->data, au->data, bytes);
+	return d;
+}
+
+static size_t
+audio_bytes(const struct mr_msg_audio *au)
+{
+	return au->n ? au->pkt[au->n - 1].off + au->pkt[au->n - 1].len : 0;
+}
+
+static int
+fcache_same(const struct msg_fcache *e, const char *path, const struct stat *sb)
+{
+	return e->au != NULL && strcmp(e->path, path) == 0 && e->dev == sb->st_dev &&
+	       e->ino == sb->st_ino && e->size == sb->st_size &&
+	       e->mtime.tv_sec == sb->st_mtim.tv_sec && e->mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+/* Keep a copy of au for path (whose stat is sb), in place of the least recently used. */
+static void
+fcache_put(struct mr_messages *ms, const char *path, const struct stat *sb,
+	   const struct mr_msg_audio *au)
+{
+	struct msg_fcache *e = NULL;
+	size_t bytes = audio_bytes(au);
+	unsigned int i;
+
+	if (ms->fc == NULL || bytes > MSG_FCACHE_BYTES / 4)
+		return;
+	for (i = 0; i < MSG_FCACHE; i++) {
+		struct msg_fcache *x = &ms->fc[i];
+
+		if (x->au != NULL && strcmp(x->path, path) == 0) {
+			e = x;		/* the file changed: its old entry goes */
+			break;
+		}
+		if (e == NULL || x->au == NULL || (e->au != NULL && x->used < e->used))
+			e = x;
+	}
+	for (;;) {
+		if (e->au != NULL) {
+			ms->fc_bytes -= e->bytes;
+			mr_msg_audio_free(e->au);
+			e->au = NULL;
+		}
+		if (ms->fc_bytes + bytes <= MSG_FCACHE_BYTES)
+			break;
+		/* Over the byte budget: the least recently used others go too. */
+		e = NULL;
+		for (i = 0; i < MSG_FCACHE; i++)
+			if (ms->fc[i].au != NULL && (e == NULL || ms->fc[i].used < e->used))
+				e = &ms->fc[i];
+		if (e == NULL)
+			return;
+	}
+	e->au = audio_dup(au, bytes);
+	if (e->au == NULL)
+		return;
+	snprintf(e->path, sizeof(e->path), "%s", path);
+	e->dev = sb->st_dev;
+	e->ino = sb->st_ino;
+	e->size = sb->st_size;
+	e->mtime = sb->st_mtim;
+	e->bytes = bytes;
+	e->used = ++ms->fc_clock;
+	ms->fc_bytes += bytes;
+}
+
 struct mr_msg_audio *
 mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, char *err,
 		      size_t errlen)
 {
 	char path[512], real[PATH_MAX], dir[PATH_MAX], e[240];
+	struct stat sb = { 0 };
 	struct mr_msg_audio *au;
 	uint8_t *data;
 	size_t len, dl;
@@ -664,6 +769,22 @@ mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, cha
 		snprintf(err, errlen, "file: not in messages.directory");
 		return NULL;
 	}
+	if (stat(real, &sb) == 0 && ms->fc != NULL) {
+		unsigned int i;
+
+		for (i = 0; i < MSG_FCACHE; i++) {
+			if (!fcache_same(&ms->fc[i], real, &sb))
+				continue;
+			au = audio_dup(ms->fc[i].au, ms->fc[i].bytes);
+			if (au == NULL)
+				break;
+			ms->fc[i].used = ++ms->fc_clock;
+			ms->fc_hits++;
+			*status = 200;
+			return au;
+		}
+	}
+	ms->fc_misses++;
 	data = file_read(real, ms->max_bytes, &len);
 	if (data == NULL) {
 		*status = errno == EFBIG ? 413 : 404;
@@ -678,6 +799,9 @@ mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, cha
 		snprintf(err, errlen, "file: %s", e);
 		return NULL;
 	}
+	/* (sb from before the read: a file changed meanwhile is read again next time) */
+	if (sb.st_ino != 0)
+		fcache_put(ms, real, &sb, au);
 	*status = 200;
 	return au;
 }
@@ -752,6 +876,7 @@ mr_messages_create(struct mr_appliance *a, char *err, size_t errlen)
 	snprintf(ms->dir, sizeof(ms->dir), "%s", cfg->msg_dir);
 	ms->max_bytes = cfg->msg_max_bytes;
 	ms->max_count = cfg->msg_max_count;
+	ms->fc = calloc(MSG_FCACHE, sizeof(*ms->fc));	/* NULL: nothing kept, all works */
 	msg_scan(ms);
 	MSG_LOG(INFO, "voice messages in %s (%u found)\n", ms->dir, ms->n);
 	return ms;
@@ -767,6 +892,13 @@ mr_messages_free(struct mr_messages *ms)
 	while ((m = TAILQ_FIRST(&ms->msgs)) != NULL) {
 		TAILQ_REMOVE(&ms->msgs, m, link);
 		free(m);
+	}
+	if (ms->fc != NULL) {
+		unsigned int i;
+
+		for (i = 0; i < MSG_FCACHE; i++)
+			mr_msg_audio_free(ms->fc[i].au);
+		free(ms->fc);
 	}
 	free(ms);
 }
@@ -786,6 +918,14 @@ mr_messages_metrics(struct mr_messages *ms, FILE *f)
 		"mrelay_messages_rejected_total %" PRIu64 "\n"
 		"# HELP mrelay_messages_write_errors_total Uploads that could not be written\n"
 		"# TYPE mrelay_messages_write_errors_total counter\n"
-		"mrelay_messages_write_errors_total %" PRIu64 "\n", ms->n, ms->uploads,
-		ms->rejected, ms->write_errors);
+		"mrelay_messages_write_errors_total %" PRIu64 "\n"
+		"# HELP mrelay_messages_file_cache_hits_total Files played by name (ng play media) "
+		"taken from the cache of parsed files\n"
+		"# TYPE mrelay_messages_file_cache_hits_total counter\n"
+		"mrelay_messages_file_cache_hits_total %" PRIu64 "\n"
+		"# HELP mrelay_messages_file_cache_misses_total Files played by name read (and a WAV "
+		"encoded) anew\n"
+		"# TYPE mrelay_messages_file_cache_misses_total counter\n"
+		"mrelay_messages_file_cache_misses_total %" PRIu64 "\n", ms->n, ms->uploads,
+		ms->rejected, ms->write_errors, ms->fc_hits, ms->fc_misses);
 }

@@ -514,6 +514,18 @@ def test_ng_play_media(env):
 		wav = os.path.join(env.workdir, "ng-play-wav-alaw.wav")
 		tm._ulaw_wav([x[12:] for x in pk], wav, alaw=True)
 		tm._check_tone(wav, "the WAV file played over ng, as A-law")
+		# Played again: from the cache of parsed files, not read and encoded anew.
+		def cache():
+			m = d.api("GET", "/metrics")[1]
+			return [int(re.search(rf"^mrelay_messages_file_cache_{k}_total (\d+)$", m,
+					      re.M).group(1)) for k in ("hits", "misses")]
+		hits, misses = cache()
+		r = c.request({"command": "play media", "call-id": cid, "from-tag": "pB",
+			       "file": "prompt.wav"})
+		eq(r["result"], "ok", f"play media of the WAV file again: {r}")
+		eq(cache(), [hits + 1, misses], "file cache hits and misses after playing it again")
+		eq(len(_played(sb, (RELAY4_B, port_b), 50, "the WAV file again", 6)), 50,
+		   "packets of the WAV file played again")
 		st = ng_stats(d)["requests"]
 		check(st.get("play media", 0) >= 3 and st.get("stop media", 0) >= 2,
 		      f"requests counted: {st}")
