@@ -760,7 +760,15 @@ mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, cha
 		snprintf(path, sizeof(path), "%s/%s", ms->dir, name);
 	/* Only files under messages.directory, whatever the name says (.., links). */
 	if (realpath(ms->dir, dir) == NULL || realpath(path, real) == NULL) {
-		snprintf(err, errlen, "file: no such file in messages.directory");
+		size_t n = strlen(ms->dir);
+
+		/* An absolute path elsewhere is refused as such, found or not. */
+		if (name[0] == '/' && (strncmp(name, ms->dir, n) != 0 || name[n] != '/')) {
+			*status = 403;
+			snprintf(err, errlen, "file: not in messages.directory");
+		} else {
+			snprintf(err, errlen, "file: no such file in messages.directory");
+		}
 		return NULL;
 	}
 	dl = strlen(dir);

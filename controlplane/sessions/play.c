@@ -195,7 +195,8 @@ mr_sessions_play(struct mr_appliance *a, const char *sid, unsigned int leg,
 	if (file != NULL)
 		snprintf(p->file, sizeof(p->file), "%s", file);
 	p->loops = 1;
-	p->loops_left = o->loops == 0 ? UINT32_MAX : o->loops - 1;
+	/* loops 0 means "until min_ms"; without min_ms that would be forever: once. */
+	p->loops_left = o->loops != 0 ? o->loops - 1 : o->min_ms != 0 ? UINT32_MAX : 0;
 	p->until_tsc = o->min_ms ? now + o->min_ms * (hz / 1000) : 0;
 	p->started = time(NULL);
 	TAILQ_INSERT_TAIL(&splays, p, link);
