@@ -108,6 +108,8 @@ mr_http_stats(struct mr_appliance *a, const struct mr_http_req *req, json_t **bo
 		/* Steering (docs/ARCHITECTURE.md "Steering"): relay packets that arrived on a
 		 * queue of their owner, and the enqueue bursts that carried the others. */
 		json_object_set_new(j, "rx_owned", json_integer((json_int_t)s.rx_owned));
+		/* ng silence media: G.711 relayed with a silent payload (not a drop). */
+		json_object_set_new(j, "silenced", json_integer((json_int_t)s.silenced));
 		json_object_set_new(j, "handoff_bursts",
 				    json_integer((json_int_t)s.handoff_bursts));
 		json_object_set_new(j, "sessions", json_integer(mr_sessions_owned(a->sess, i)));
@@ -280,7 +282,9 @@ mr_bprintf(struct mr_buf *b, const char *fmt, ...)
 	  "made: ring to the writer full or capture pool empty (the media went on)") \
 	X(cap_captured, "capture_captured_total", "Frames copied for a per-flow capture") \
 	X(cap_dropped, "capture_dropped_total", "Frame copies for a per-flow capture not " \
-	  "made: ring to the writer full or capture pool empty (the media went on)")
+	  "made: ring to the writer full or capture pool empty (the media went on)") \
+	X(silenced, "silenced_packets_total", "G.711 RTP packets relayed with their payload " \
+	  "replaced by silence (ng silence media)")
 
 static char *
 mr_http_metrics(struct mr_appliance *a)

@@ -200,6 +200,12 @@ be_block(void *ctx, const char *id, unsigned int leg, int on)
 }
 
 static int
+be_silence(void *ctx, const char *id, unsigned int leg, int on)
+{
+	return mr_session_silence(ctx, id, leg, on);
+}
+
+static int
 be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
 	uint64_t *duration_ms, char *err, size_t errlen)
 {
@@ -331,7 +337,7 @@ mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, siz
 	struct mr_ng_backend be = {
 		.ctx = a, .create = be_create, .patch = be_patch, .destroy = be_destroy,
 		.active = be_active, .get = be_get, .now_ms = mono_ms, .record = be_record,
-		.block = be_block, .play = be_play, .play_stop = be_play_stop,
+		.block = be_block, .silence = be_silence, .play = be_play, .play_stop = be_play_stop,
 		.changed = be_changed,
 	};
 	struct mr_ng *ng;

@@ -116,7 +116,8 @@ struct ng_req {
 
 static const char *const cmd_names[MR_NG_N_CMDS] = {
 	"ping", "offer", "answer", "delete", "query", "list", "statistics", "start recording",
-	"stop recording", "block media", "unblock media", "play media", "stop media", "other"
+	"stop recording", "block media", "unblock media", "play media", "stop media",
+	"silence media", "unsilence media", "other"
 };
 
 const char *
@@ -1189,16 +1190,19 @@ cmd_record(struct mr_ng_calls *c, struct ng_req *r, int on)
 	return json_pack("{s:s}", "result", "ok");
 }
 
-/* block media, unblock media: media from the participant of from-tag (the other leg of its
- * sessions is muted), or without from-tag all media of the call. */
+/* block media, unblock media (silence 0) and silence media, unsilence media (silence 1):
+ * media from the participant of from-tag (the other leg of its sessions is muted or
+ * silenced), or without from-tag all media of the call. */
 static json_t *
-cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on)
+cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on, int silence)
 {
+	int (*fn)(void *, const char *, unsigned int, int) = silence ? c->be.silence :
+							      c->be.block;
 	unsigned int i, k, s, found = 0;
 	struct ng_call *x;
 
-	if (c->be.block == NULL) {
-		snprintf(r->err, sizeof(r->err), "block media: not available");
+	if (fn == NULL) {
+		snprintf(r->err, sizeof(r->err), "%s: not available", cmd_names[r->cmd]);
 		return NULL;
 	}
 	x = req_call(c, r);
@@ -1214,7 +1218,7 @@ cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on)
 			/* What side s sends arrives on leg s and leaves from leg s ^ 1. */
 			for (k = 0; k < b->n_media; k++)
 				if (b->media[k].id[0] != '\0')
-					c->be.block(c->be.ctx, b->media[k].id, s ^ 1, on);
+					fn(c->be.ctx, b->media[k].id, s ^ 1, on);
 		}
 	}
 	if (!found) {
@@ -1805,7 +1809,11 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 		break;
 	case MR_NG_BLOCK_MEDIA:
 	case MR_NG_UNBLOCK_MEDIA:
-		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_MEDIA);
+		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_MEDIA, 0);
+		break;
+	case MR_NG_SILENCE_MEDIA:
+	case MR_NG_UNSILENCE_MEDIA:
+		ans = cmd_block(c, r, r->cmd == MR_NG_SILENCE_MEDIA, 1);
 		break;
 	case MR_NG_PLAY_MEDIA:
 		ans = cmd_play(c, r);

@@ -7,6 +7,7 @@
  *    "owner": worker index,
  *    "legs": [{"interface", "local": "ip:port", "remote": "ip:port"|null,
  *              "rtcp_remote": "ip:port"|null, ["muted": true, when blocked,]
+ *              ["silenced": true, when silenced (ng silence media),]
  *              "srtp": null | {"remote_key": SDES|null, "local_key": SDES|null,
  *                              "rx": [[ssrc, index, srtcp_index], ...], "tx": [...]}}, x2]}
  *
@@ -62,6 +63,8 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 		mr_cp_srtp_record_text(&s->leg[i].srtp, &b);
 		if (__atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_BLOCK)
 			mr_jt_raw(&b, ",\"muted\":true");
+		if (__atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_SILENCE)
+			mr_jt_raw(&b, ",\"silenced\":true");
 		mr_jt_raw(&b, "}");
 	}
 	mr_jt_raw(&b, "]}");
@@ -94,7 +97,8 @@ mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 				h = mr_fnv1a(h, &path[k].remote, sizeof(path[k].remote));
 		}
 		h = mr_cp_srtp_digest(h, sd);
-		k = __atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_BLOCK;
+		k = __atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
+		    (MR_LEG_MUTE_BLOCK | MR_LEG_MUTE_SILENCE);
 		h = mr_fnv1a(h, &k, sizeof(k));
 	}
 	return h | 1;	/* never 0: that is "no session" */
@@ -175,7 +179,9 @@ mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
 			snprintf(err, errlen, "legs[%u].srtp: bad keys or indexes", i);
 			return -1;
 		}
-		muted[i] = json_is_true(json_object_get(l, "muted"));
+		/* bit 0 blocked, bit 1 silenced */
+		muted[i] = (uint8_t)(json_is_true(json_object_get(l, "muted")) |
+				     json_is_true(json_object_get(l, "silenced")) << 1);
 	}
 	return 0;
 }
@@ -297,6 +303,8 @@ mr_session_record_read_text(const char *text, size_t len, struct mr_session_req 
 			return 0;
 		if (rs_lit(&c, ",\"muted\":true") == 0)
 			muted[i] = 1;
+		if (rs_lit(&c, ",\"silenced\":true") == 0)
+			muted[i] |= 2;
 		if (rs_lit(&c, "}") < 0)
 			return 0;
 		lr->family = rst->local[i].family;
@@ -323,9 +331,12 @@ restore_read(struct mr_appliance *a, struct mr_session_req *req, struct mr_sessi
 	int rc = mr_session_restore(a, req, rst, err, errlen);
 
 	snprintf(ids, sizeof(ids), "%016" PRIx64, rst->id);
-	for (i = 0; rc == 0 && i < 2; i++)
-		if (muted[i])
+	for (i = 0; rc == 0 && i < 2; i++) {
+		if (muted[i] & 1)
 			mr_session_block(a, ids, i, 1);
+		if (muted[i] & 2)
+			mr_session_silence(a, ids, i, 1);
+	}
 	mr_srtp_req_wipe(&req->legs[0].srtp);
 	mr_srtp_req_wipe(&req->legs[1].srtp);
 	return rc;

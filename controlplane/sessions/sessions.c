@@ -313,6 +313,8 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&s->leg[li].srtp, full));
 	json_object_set_new(j, "muted", json_boolean(__atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
 						     MR_LEG_MUTE_BLOCK));
+	json_object_set_new(j, "silenced", json_boolean(__atomic_load_n(&l->mute,
+							__ATOMIC_RELAXED) & MR_LEG_MUTE_SILENCE));
 	if (full) {
 		struct mr_leg_ctr c;
 		struct mr_rtp_stats r;
@@ -549,8 +551,9 @@ mr_sessions_live(struct mr_sessions *ss, const char *id)
 }
 
 /* sessions.h */
-int
-mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, int on)
+static int
+session_mute_bit(struct mr_appliance *a, const char *id, unsigned int leg, int on,
+		 uint8_t bit)
 {
 	struct mr_dp_session *s = mr_sessions_live(a->sess, id);
 	uint8_t v;
@@ -558,10 +561,22 @@ mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, int o
 	if (s == NULL || leg > 1)
 		return -ENOENT;
 	v = __atomic_load_n(&s->leg[leg].mute, __ATOMIC_RELAXED);
-	v = (uint8_t)(on ? v | MR_LEG_MUTE_BLOCK : v & ~MR_LEG_MUTE_BLOCK);
+	v = (uint8_t)(on ? v | bit : v & ~bit);
 	/* Relaxed: the worker reads a flag, nothing is published with it. */
 	__atomic_store_n(&s->leg[leg].mute, v, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int
+mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, int on)
+{
+	return session_mute_bit(a, id, leg, on, MR_LEG_MUTE_BLOCK);
+}
+
+int
+mr_session_silence(struct mr_appliance *a, const char *id, unsigned int leg, int on)
+{
+	return session_mute_bit(a, id, leg, on, MR_LEG_MUTE_SILENCE);
 }
 
 /* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */

@@ -77,6 +77,10 @@ void mr_sessions_play_free(void);
  * (MR_LEG_MUTE_BLOCK: ng "block media", PATCH legs[n].muted). 0, or -ENOENT when the session
  * is not active. */
 int mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, int on);
+/* Silence (on 1) or let through again (on 0) the RTP relayed towards leg of session id
+ * (MR_LEG_MUTE_SILENCE: ng "silence media"): G.711 with a silent payload, other RTP held
+ * back. 0, or -ENOENT when the session is not active. */
+int mr_session_silence(struct mr_appliance *a, const char *id, unsigned int leg, int on);
 /* 1 when session id exists and is active (for the ng call model: controlplane/ng/). */
 int mr_session_active(struct mr_appliance *a, const char *id);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */

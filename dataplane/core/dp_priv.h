@@ -325,6 +325,12 @@ void mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 		  uint8_t tclass, const uint8_t *payload, uint16_t plen,
 		  const struct mr_udp_ck *ck);
 
+/* ng "silence media" (MR_LEG_MUTE_SILENCE; worker.c, out of line): the payload of the G.711
+ * RTP packet (payload type 0 or 8) in frame f (parsed into pi) replaced by that codec's
+ * silence, and its UDP checksum made right for the new payload. 0, or -1 for any other packet
+ * (held back, as block media would). */
+int mr_rtp_silence(uint8_t *f, struct mr_pkt_info *pi);
+
 /* Queue m for TX on port index pidx of worker w. */
 static inline void
 mr_worker_tx(struct mr_worker *w, unsigned int pidx, struct rte_mbuf *m)

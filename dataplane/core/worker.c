@@ -65,6 +65,52 @@ mr_hdr_write(struct rte_mbuf *m, uint8_t *h, const struct mr_dp_port *op,
 	mr_hdr_write_inl(m, h, op, src, dst, dmac, tclass, payload, plen, ck);
 }
 
+__rte_noinline int
+mr_rtp_silence(uint8_t *f, struct mr_pkt_info *pi)
+{
+	uint8_t *rtp = f + pi->payload_off, *u = f + pi->l4_off;
+	unsigned int len = pi->payload_len, hl, pad = 0;
+	uint8_t pt, fill;
+	uint16_t field;
+
+	if (len < 12)
+		return -1;
+	pt = rtp[1] & 0x7f;
+	if (pt == 0)
+		fill = 0xff;		/* mu-law of 0 (G.711 Table 2a) */
+	else if (pt == 8)
+		fill = 0xd5;		/* A-law of 0 (Table 1a) */
+	else
+		return -1;
+	/* The payload: after the CSRCs and the extension (RFC 3550 §5.1, §5.3.1), before the
+	 * padding. */
+	hl = 12 + 4u * (rtp[0] & 0x0f);
+	if ((rtp[0] & 0x10) != 0) {
+		if (len < hl + 4)
+			return -1;
+		hl += 4 + 4u * ((unsigned int)rtp[hl + 2] << 8 | rtp[hl + 3]);
+	}
+	if ((rtp[0] & 0x20) != 0)
+		pad = rtp[len - 1];
+	if (hl + pad > len)
+		return -1;
+	memset(rtp + hl, fill, len - hl - pad);
+	/* The datagram's checksum made right for its new payload, as if it had come so: what
+	 * mr_rewrite() updates for the new headers (field, or ck_fresh where it recomputes).
+	 * An IPv4 datagram sent without one keeps none; a decrypted one gets a new one anyway. */
+	memcpy(&field, u + 6, 2);
+	if (!pi->decrypted && (field != 0 || pi->family == MR_AF6)) {
+		const uint8_t *src = f + pi->l2_len + (pi->family == MR_AF4 ? 12 : 8);
+		const uint8_t *dst = src + (pi->family == MR_AF4 ? 4 : 16);
+		uint16_t c = mr_udp_cksum(pi->family, src, dst, u, pi->l4_len);
+
+		memcpy(u + 6, &c, 2);
+		pi->ck_fresh = c;
+		pi->ck_have = 1;
+	}
+	return 0;
+}
+
 #define MR_PREFETCH_AHEAD 4
 #define MR_PREFETCH_SRTP 2	/* the second stage: lines found through the first's */
 

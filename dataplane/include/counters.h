@@ -139,6 +139,8 @@ struct mr_lcore_stats {
 	uint64_t cap_captured;		/* frames copied for a per-flow capture (cap.h) */
 	uint64_t cap_dropped;		/* copies not made: capture ring full or pool empty
 					 * (the media itself went on) */
+	uint64_t silenced;		/* G.711 RTP relayed with its payload replaced by silence
+					 * (MR_LEG_MUTE_SILENCE) */
 	uint64_t drops[MR_DROP_MAX];
 };
 

@@ -70,6 +70,9 @@ struct mr_latch_ctr {
 /* struct mr_dp_leg mute: why the RTP relayed towards a leg is held back. */
 #define MR_LEG_MUTE_BLOCK 1		/* blocked (ng "block media", PATCH "muted") */
 #define MR_LEG_MUTE_PLAY 2		/* a voice message plays into the leg instead */
+#define MR_LEG_MUTE_SILENCE 4		/* ng "silence media": alone, G.711 RTP goes on with its
+					 * payload replaced by silence (mr_rtp_silence), any
+					 * other RTP is held back */
 
 /* Per-leg counters: dp: rw (plain stores by the owner), cp: ro (relaxed atomic loads). */
 struct mr_leg_ctr {
@@ -123,7 +126,8 @@ struct mr_dp_leg {
 	uint16_t port_idx;		/* index of the appliance port the local address is on */
 	uint8_t mute;			/* cp: rw (relaxed store), dp: ro (relaxed load):
 					 * MR_LEG_MUTE_* bits; the RTP relayed towards this leg's
-					 * remote is dropped while any is set (in a hole) */
+					 * remote is dropped while any is set, but for SILENCE
+					 * alone (in a hole) */
 
 	/* dp: rw (owner), cp: ro. Writers bracket changes of path[] with seq. */
 	rte_seqcount_t seq;

@@ -146,11 +146,19 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 			mr_rec_capture(w, rec, li, rtp, pi->payload_len, now);
 		/* Relaxed: a flag the control plane sets and clears (MR_LEG_MUTE_*); the
 		 * other leg's first line, which the send below reads anyway. Counted and
-		 * recorded like any packet it received, not relayed; RTCP still is. */
-		if (unlikely(__atomic_load_n(&o->mute, __ATOMIC_RELAXED) != 0)) {
-			l->drop_muted++;
-			mr_drop(w, m, MR_DROP_MUTED);
-			return;
+		 * recorded like any packet it received, not relayed; RTCP still is. Silenced
+		 * alone, G.711 goes on with a silent payload (out of line). */
+		uint8_t mu = __atomic_load_n(&o->mute, __ATOMIC_RELAXED);
+
+		if (unlikely(mu != 0)) {
+			if (mu != MR_LEG_MUTE_SILENCE ||
+			    mr_rtp_silence(rte_pktmbuf_mtod(m, uint8_t *),
+					   (struct mr_pkt_info *)(uintptr_t)pi) != 0) {
+				l->drop_muted++;
+				mr_drop(w, m, MR_DROP_MUTED);
+				return;
+			}
+			w->stats.silenced++;
 		}
 	}
 

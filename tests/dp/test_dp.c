@@ -2443,6 +2443,98 @@ test_rx_cksum_recompute(void **state)
 	assert_quiet();
 }
 
+/* ng "silence media" (MR_LEG_MUTE_SILENCE on the leg the media goes to): G.711 goes on with
+ * its audio bytes (after CSRCs and the extension, before the padding) replaced by the codec's
+ * silence and a UDP checksum that is right for them, whether the port vouches for the
+ * received checksum or not; anything else is held back and counted as muted, as with block
+ * media, and so is everything while the leg is blocked too; RTCP flows. */
+static void
+test_silence(void **state)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_dp_session *s;
+	struct mr_ep x = X, r0 = R0;
+	struct rte_mbuf *out;
+	uint8_t pl[256], want[256];
+	uint16_t plen, seq = 1;
+	unsigned int k;
+	struct frame f;
+	static const struct { uint8_t pt, fill, first; int recompute; } g711[] = {
+		{ 0, 0xff, 0x80, 0 },	/* PCMU */
+		{ 8, 0xd5, 0x80, 0 },	/* PCMA */
+		{ 8, 0xd5, 0x80, 1 },	/* the port cannot vouch for the checksum */
+		{ 0, 0xff, 0xb1, 0 },	/* padding, a CSRC and a one-word extension */
+	};
+
+	(void)state;
+	s = sess_std(0, 21200, 21202);
+	__atomic_store_n(&s->leg[0].mute, MR_LEG_MUTE_SILENCE, __ATOMIC_RELAXED);
+	for (k = 0; k < sizeof(g711) / sizeof(g711[0]); k++, seq++) {
+		unsigned int hl = 12;
+
+		dp->port[P_B].rx_cksum_recompute = g711[k].recompute;
+		plen = rtp(pl, g711[k].pt, seq, 160u * seq, 0x5151, 160);
+		pl[0] = g711[k].first;
+		if (g711[k].first & 0x10) {
+			/* CSRC word, then the extension header (profile, 1 word) and its word */
+			pl[15] = 1;
+			pl[16] = 0xbe;
+			pl[17] = 0xde;
+			pl[18] = 0;
+			pl[19] = 1;
+			hl = 24;
+		}
+		if (g711[k].first & 0x20)
+			pl[plen - 1] = 4;	/* 4 bytes of padding */
+		memcpy(want, pl, plen);
+		memset(want + hl, g711[k].fill, plen - hl - (g711[k].first & 0x20 ? 4 : 0));
+		build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+		inject_f(P_B, &f);
+		assert_int_equal(mr_worker_iteration(w, T0 + seq), 1);
+		out = take1(P_A, 0);
+		check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, want, plen, 0);
+		rte_pktmbuf_free(out);
+	}
+	dp->port[P_B].rx_cksum_recompute = 0;
+	assert_int_equal(w->stats.silenced, k);
+	assert_int_equal(s->leg[0].ctr.pkts_out, k);
+	/* telephone-event (101) and G.722 (9): held back, counted as muted */
+	for (k = 0; k < 2; k++, seq++) {
+		plen = rtp(pl, k ? 9 : 101, seq, 160u * seq, 0x5151, 4);
+		build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+		inject_f(P_B, &f);
+		assert_int_equal(mr_worker_iteration(w, T0 + seq), 1);
+	}
+	assert_int_equal(s->leg[1].drop_muted, 2);
+	assert_int_equal(w->stats.drops[MR_DROP_MUTED], 2);
+	/* A header longer than the packet: held back too, nothing written past it. */
+	plen = rtp(pl, 0, seq, 0, 0x5151, 4);
+	pl[0] = 0x8f;			/* 15 CSRCs in 16 bytes */
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
+	assert_int_equal(s->leg[1].drop_muted, 3);
+	/* Blocked as well: everything held back. */
+	__atomic_store_n(&s->leg[0].mute, MR_LEG_MUTE_SILENCE | MR_LEG_MUTE_BLOCK,
+			 __ATOMIC_RELAXED);
+	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
+	assert_int_equal(s->leg[1].drop_muted, 4);
+	/* Cleared: as it came. */
+	__atomic_store_n(&s->leg[0].mute, 0, __ATOMIC_RELAXED);
+	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
+	rte_pktmbuf_free(out);
+	assert_int_equal(w->stats.silenced, 4);
+	assert_quiet();
+}
+
 /* Checksum offload on TX (a NIC that has it, ports.c): the IPv4 header checksum is left to
  * the NIC (field 0, RTE_MBUF_F_TX_IP_CKSUM), and the UDP field holds the pseudo-header sum the
  * NIC finishes from, as DPDK's rte_ipv4/6_phdr_cksum() compute it over the header written
@@ -2977,6 +3069,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_defer, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_burst, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_rx_cksum_recompute, case_up, case_down),
+		cmocka_unit_test_setup_teardown(test_silence, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_tx_cksum_offload, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_bad_checksums, case_up, case_down),
 		cmocka_unit_test_setup_teardown(test_cp_tx, case_up, case_down),

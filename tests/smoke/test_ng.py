@@ -539,7 +539,8 @@ def test_ng_play_media(env):
 def test_ng_block_media_and_recording(env):
 	"""block media from B's tag: A hears nothing of B (counted as muted), B still hears A;
 	unblock: B is heard again; without a tag the whole call; PATCH legs[n].muted does the
-	same over REST. start recording records both legs of the call's session (a recording of
+	same over REST. silence media from A's tag: B gets A's PCMU with a silent payload, not
+	its telephone-event; unsilence media: as it came. start recording records both legs of the call's session (a recording of
 	the session appears), stop recording stops it; unknown calls and tags are ng errors."""
 	d = ng_daemon(env)
 	c = Ng(d.ng_port)
@@ -595,6 +596,27 @@ def test_ng_block_media_and_recording(env):
 		eq(st, 400, f"PATCH muted: 1: {b}")
 		d.ok("PATCH", f"/v1/sessions/{sid}", {"legs": [{}, {"muted": False}]})
 		h.relay_check(sa, to_a, sb, 3, 0xA7, "A->B unmuted", qa + 2, (RELAY4_B, to_b[1]))
+		# silence media from A: A's PCMU reaches B with a silent payload (0xff, and a UDP
+		# checksum B's kernel accepts), its telephone-event is held back; unsilence: as
+		# it came.
+		def silenced():
+			return sum(x.get("silenced", 0) for x in d.stats()["lcores"])
+		sil0 = silenced()
+		r = c.request({"command": "silence media", "call-id": cid, "from-tag": "tA"})
+		eq(r["result"], "ok", f"silence media {r}")
+		eq([x["silenced"] for x in d.ok("GET", f"/v1/sessions/{sid}")["legs"]],
+		   [False, True], "leg 1 silenced")
+		for i in range(5):
+			sa.sendto(h.rtp(qa + 5 + i, 0xA7, pt=0, payload=bytes(range(160))), to_a)
+		got = h.recv_n(sb, 5, timeout=3)
+		eq([(h.rtp_seq(x), x[12:]) for x, _ in got],
+		   [(qa + 5 + i, b"\xff" * 160) for i in range(5)], "A's PCMU, silenced")
+		eq(silenced() - sil0, 5, "packets silenced (per lcore)")
+		sa.sendto(h.rtp(qa + 10, 0xA7, pt=101, payload=b"\x01\x0a\x00\xa0"), to_a)
+		h.expect_none(sb, wait=0.3, what="A's telephone-event while silenced")
+		r = c.request({"command": "unsilence media", "call-id": cid, "from-tag": "tA"})
+		eq(r["result"], "ok", f"unsilence media {r}")
+		h.relay_check(sa, to_a, sb, 3, 0xA7, "A->B unsilenced", qa + 11, (RELAY4_B, to_b[1]))
 		# Recording.
 		r = c.request({"command": "start recording", "call-id": cid})
 		eq(r["result"], "ok", f"start recording {r}")

@@ -284,6 +284,7 @@ struct fake_sess {
 	int used, active;
 	int recorded;
 	int blocked[2];
+	int silenced[2];
 	struct mr_session_req req;
 	int patches;
 	struct mr_ep remote[2];
@@ -448,6 +449,14 @@ fake_play_stop(void *ctx, const char *id, unsigned int leg, uint32_t *last_frame
 	return 0;
 }
 
+static int
+fake_silence(void *ctx, const char *id, unsigned int leg, int on)
+{
+	(void)ctx;
+	fs[atoi(id)].silenced[leg] = on;
+	return 0;
+}
+
 static unsigned int fake_changes;
 static char fake_changed_id[64];
 
@@ -463,7 +472,7 @@ static const struct mr_ng_backend fake_be = {
 	.create = fake_create, .patch = fake_patch, .destroy = fake_destroy,
 	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
 	.record = fake_record, .block = fake_block, .changed = fake_changed,
-	.play = fake_play_fn, .play_stop = fake_play_stop,
+	.play = fake_play_fn, .play_stop = fake_play_stop, .silence = fake_silence,
 };
 
 static unsigned int
@@ -696,6 +705,16 @@ test_calls_block_record(void **st)
 			    "Unknown from-tag");
 	json_decref(a);
 	a = cmd(c, "{\"command\":\"block media\",\"call-id\":\"nope\"}");
+	assert_string_equal(result(a), "error");
+	json_decref(a);
+	/* silence media: the same legs, their own flag. */
+	cmd_ok(c, "{\"command\":\"silence media\",\"call-id\":\"b\",\"from-tag\":\"A\"}");
+	assert_int_equal(fs[0].silenced[1], 1);
+	assert_int_equal(fs[0].silenced[0], 0);
+	assert_int_equal(fs[0].blocked[1], 0);
+	cmd_ok(c, "{\"command\":\"unsilence media\",\"call-id\":\"b\"}");
+	assert_int_equal(fs[0].silenced[1], 0);
+	a = cmd(c, "{\"command\":\"silence media\",\"call-id\":\"b\",\"from-tag\":\"Z\"}");
 	assert_string_equal(result(a), "error");
 	json_decref(a);
 

@@ -27,6 +27,9 @@ static const char *const taken[] = {
 	REC(LEG("edge0", "[2001:db8::1]:30000", "\"[2001:db8::10]:4000\"", "null") "}",
 	    LEG("edge1", "198.18.0.1:30002", "\"198.18.0.11:5000\"", "null")
 	    ",\"muted\":true}"),
+	/* silenced (ng silence media), alone and with muted: bits 1 and 0 of the mute byte */
+	REC(LEG("edge0", "198.18.0.1:30000", "null", "null") ",\"silenced\":true}",
+	    LEG("edge0", "198.18.0.1:30002", "null", "null") ",\"muted\":true,\"silenced\":true}"),
 	"{\"v\":1,\"id\":\"ffffffffffffffff\",\"label\":\"\",\"created\":0,\"idle_timeout\":-1,"
 	"\"rtcp_mux\":true,\"clock_rate\":0,\"owner\":0,\"legs\":[{\"interface\":\"p\","
 	"\"local\":\"198.18.0.1:1\",\"remote\":null,\"rtcp_remote\":null,\"srtp\":null},"
@@ -81,6 +84,11 @@ test_text_reads_as_jansson(void **state)
 		assert_memory_equal(&r1, &r2, sizeof(r1));
 		assert_memory_equal(&s1, &s2, sizeof(s1));
 		assert_memory_equal(m1, m2, 2);
+		if (strstr(taken[k], "silenced") != NULL) {
+			/* leg 0 silenced, leg 1 blocked and silenced */
+			assert_int_equal(m1[0], 2);
+			assert_int_equal(m1[1], 3);
+		}
 		json_decref(rec);
 	}
 }
