@@ -815,6 +815,12 @@ onreply_route[REPLY] {{
 	if (status =~ "2[0-9][0-9]" && $tU == "record" && is_method("INVITE")) {{
 		start_recording();
 	}}
+	# Calls to "silence": what the caller says reaches the callee as silence.
+	if (status =~ "2[0-9][0-9]" && $tU == "silence" && is_method("INVITE")) {{
+		if (!silence_media("from-tag=$ft")) {{
+			xlog("L_ERR", "SILENCE-MEDIA-FAILED $ci\n");
+		}}
+	}}
 	# Calls to "announce": the caller hears announce.ogg first (the module's play_media()).
 	if (status =~ "2[0-9][0-9]" && $tU == "announce" && is_method("INVITE")) {{
 		if (!play_media("from-tag=$ft file=announce.ogg")) {{
@@ -1075,6 +1081,38 @@ def test_ng_kamailio_play_media(env):
 	st = d.stats()["ng"]
 	eq(st["requests"].get("play media", 0) - plays0, 1, "play media requests")
 	eq(st["errors"], err0, "ng errors")
+
+
+def test_ng_kamailio_silence_media(env):
+	"""Kamailio's silence_media() (its rtpengine module; for calls to "silence", at the 200
+	OK) silences the caller through ng before any media: every A-law packet sipp plays
+	(g711a.pcap) reaches the callee silenced (the per-lcore silenced count), its RFC 2833
+	digit (dtmf_2833_1.pcap) is held back (the caller's leg's drops.muted), the callee's
+	echo of the silence comes back to the caller; the BYE ends the call; no ng error."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	alaw = pcap_udp_count("/usr/share/sip-tester/g711a.pcap")
+	dtmf = pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
+
+	def silenced():
+		return sum(x.get("silenced", 0) for x in d.stats()["lcores"])
+	sil0, err0 = silenced(), d.stats()["ng"]["errors"]
+	uas, uac = _pcap_call(env, "silence")
+	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
+			  what="the call's session")
+	sid = sess[0]["id"]
+	sipp_wait(uac, 60)
+	_stop(uas)
+	s = d.ok("GET", f"/v1/sessions/{sid}")
+	eq(s["state"], "ended", "the session after the BYE")
+	l0, l1 = s["legs"]
+	eq(silenced() - sil0, alaw, "the caller's A-law packets silenced")
+	eq((l0["counters"]["packets_in"], l0["counters"]["drops"]["muted"]), (alaw + dtmf, dtmf),
+	   "the caller's packets in, its digit's held back")
+	eq((l1["counters"]["packets_out"], l1["counters"]["packets_in"], l0["counters"]
+	    ["packets_out"]), (alaw, alaw, alaw), "silence to the callee, echoed back")
+	eq(d.stats()["ng"]["errors"], err0, "ng errors")
 
 
 def test_ng_kamailio_cancel(env):
