@@ -206,6 +206,12 @@ be_silence(void *ctx, const char *id, unsigned int leg, int on)
 }
 
 static int
+be_block_dtmf(void *ctx, const char *id, unsigned int leg, int on, uint8_t pt)
+{
+	return mr_session_block_dtmf(ctx, id, leg, on, pt);
+}
+
+static int
 be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
 	uint64_t *duration_ms, char *err, size_t errlen)
 {
@@ -337,7 +343,8 @@ mr_ng_create(const struct mr_config *cfg, struct mr_appliance *a, char *err, siz
 	struct mr_ng_backend be = {
 		.ctx = a, .create = be_create, .patch = be_patch, .destroy = be_destroy,
 		.active = be_active, .get = be_get, .now_ms = mono_ms, .record = be_record,
-		.block = be_block, .silence = be_silence, .play = be_play, .play_stop = be_play_stop,
+		.block = be_block, .silence = be_silence, .block_dtmf = be_block_dtmf,
+		.play = be_play, .play_stop = be_play_stop,
 		.changed = be_changed,
 	};
 	struct mr_ng *ng;

@@ -44,6 +44,8 @@ struct ng_media {
 	uint8_t family[2];
 	uint8_t play_codec[2], play_pt[2];	/* what play media sends to side i (MR_NGSDP_PLAY_*
 						 * from its SDP; NONE: nothing it takes) */
+	uint8_t dtmf_pt1[2];		/* side i's telephone-event payload type + 1; 0: none
+					 * (or its SDP not seen yet) */
 };
 
 struct ng_branch {
@@ -117,7 +119,7 @@ struct ng_req {
 static const char *const cmd_names[MR_NG_N_CMDS] = {
 	"ping", "offer", "answer", "delete", "query", "list", "statistics", "start recording",
 	"stop recording", "block media", "unblock media", "play media", "stop media",
-	"silence media", "unsilence media", "other"
+	"silence media", "unsilence media", "block DTMF", "unblock DTMF", "other"
 };
 
 const char *
@@ -926,6 +928,12 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		snprintf(bm->proto[o], sizeof(bm->proto[o]), "RTP/AVP");
 	/* What a played message would take towards side s (play media). */
 	(void)mr_ngsdp_play_codec(sdp, k, &bm->play_codec[s], &bm->play_pt[s]);
+	/* What block DTMF holds back of side s. */
+	{
+		uint8_t pt;
+
+		bm->dtmf_pt1[s] = mr_ngsdp_dtmf_pt(sdp, k, &pt) == 0 ? (uint8_t)(pt + 1) : 0;
+	}
 	if (srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
 		return -1;
 	bm->srtp[s] = sr_s.present;
@@ -1190,17 +1198,21 @@ cmd_record(struct mr_ng_calls *c, struct ng_req *r, int on)
 	return json_pack("{s:s}", "result", "ok");
 }
 
-/* block media, unblock media (silence 0) and silence media, unsilence media (silence 1):
- * media from the participant of from-tag (the other leg of its sessions is muted or
- * silenced), or without from-tag all media of the call. */
+/* block media, unblock media (how 0), silence media, unsilence media (how 1) and block DTMF,
+ * unblock DTMF (how 2: the telephone-event payload type of the participant's SDP, else of
+ * the other side's): media from the participant of from-tag (the other leg of its sessions
+ * is muted, silenced or holds back its digits), or without from-tag all media of the
+ * call. */
 static json_t *
-cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on, int silence)
+cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on, int how)
 {
-	int (*fn)(void *, const char *, unsigned int, int) = silence ? c->be.silence :
+	int (*fn)(void *, const char *, unsigned int, int) = how == 1 ? c->be.silence :
 							      c->be.block;
 	unsigned int i, k, s, found = 0;
 	struct ng_call *x;
 
+	if (how == 2 && c->be.block_dtmf == NULL)
+		fn = NULL;
 	if (fn == NULL) {
 		snprintf(r->err, sizeof(r->err), "%s: not available", cmd_names[r->cmd]);
 		return NULL;
@@ -1216,9 +1228,22 @@ cmd_block(struct mr_ng_calls *c, struct ng_req *r, int on, int silence)
 				continue;
 			found = 1;
 			/* What side s sends arrives on leg s and leaves from leg s ^ 1. */
-			for (k = 0; k < b->n_media; k++)
-				if (b->media[k].id[0] != '\0')
-					fn(c->be.ctx, b->media[k].id, s ^ 1, on);
+			for (k = 0; k < b->n_media; k++) {
+				const struct ng_media *bm = &b->media[k];
+				uint8_t pt;
+
+				if (bm->id[0] == '\0')
+					continue;
+				if (how != 2) {
+					fn(c->be.ctx, bm->id, s ^ 1, on);
+					continue;
+				}
+				pt = bm->dtmf_pt1[s] ? bm->dtmf_pt1[s] : bm->dtmf_pt1[s ^ 1];
+				/* No telephone-event on either side: none to hold. */
+				if (pt != 0 || !on)
+					c->be.block_dtmf(c->be.ctx, bm->id, s ^ 1, on,
+							 pt ? (uint8_t)(pt - 1) : 0);
+			}
 		}
 	}
 	if (!found) {
@@ -1815,6 +1840,10 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 	case MR_NG_UNSILENCE_MEDIA:
 		ans = cmd_block(c, r, r->cmd == MR_NG_SILENCE_MEDIA, 1);
 		break;
+	case MR_NG_BLOCK_DTMF:
+	case MR_NG_UNBLOCK_DTMF:
+		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_DTMF, 2);
+		break;
 	case MR_NG_PLAY_MEDIA:
 		ans = cmd_play(c, r);
 		break;
@@ -1981,6 +2010,7 @@ media_json(const struct ng_media *m)
 	json_object_set_new(o, "family", pair_i(m->family[0], m->family[1]));
 	json_object_set_new(o, "play_codec", pair_i(m->play_codec[0], m->play_codec[1]));
 	json_object_set_new(o, "play_pt", pair_i(m->play_pt[0], m->play_pt[1]));
+	json_object_set_new(o, "dtmf_pt1", pair_i(m->dtmf_pt1[0], m->dtmf_pt1[1]));
 	return o;
 }
 
@@ -2114,11 +2144,14 @@ media_restore(struct ng_media *m, const json_t *o, char *err, size_t errlen)
 	    get_pair_u8(o, "family", m->family, err, errlen) < 0 ||
 	    /* absent from records before play media: nothing to play until a new SDP */
 	    get_pair_u8(o, "play_codec", m->play_codec, err, errlen) < 0 ||
-	    get_pair_u8(o, "play_pt", m->play_pt, err, errlen) < 0)
+	    get_pair_u8(o, "play_pt", m->play_pt, err, errlen) < 0 ||
+	    /* absent from records before block DTMF: none known */
+	    get_pair_u8(o, "dtmf_pt1", m->dtmf_pt1, err, errlen) < 0)
 		return -1;
 	if (m->play_codec[0] > MR_NGSDP_PLAY_OPUS || m->play_codec[1] > MR_NGSDP_PLAY_OPUS ||
-	    m->play_pt[0] > 127 || m->play_pt[1] > 127) {
-		snprintf(err, errlen, "play_codec, play_pt: out of range");
+	    m->play_pt[0] > 127 || m->play_pt[1] > 127 || m->dtmf_pt1[0] > 128 ||
+	    m->dtmf_pt1[1] > 128) {
+		snprintf(err, errlen, "play_codec, play_pt, dtmf_pt1: out of range");
 		return -1;
 	}
 	return 0;

@@ -59,6 +59,9 @@ struct mr_ng_backend {
 	/* Relay G.711 towards leg with a silent payload, other RTP held back (on 1), or as it
 	 * comes again (on 0); NULL: not available. */
 	int (*silence)(void *ctx, const char *id, unsigned int leg, int on);
+	/* Hold back the RTP of payload type pt relayed towards leg (on 1), or not (on 0); NULL:
+	 * not available. */
+	int (*block_dtmf)(void *ctx, const char *id, unsigned int leg, int on, uint8_t pt);
 	/* Play a file (ng's play media: docs/NG.md) into leg of session id, towards the leg's
 	 * remote: 0 with *duration_ms (one play), or -1 with err set; NULL: not available. */
 	int (*play)(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl,
@@ -76,7 +79,7 @@ enum mr_ng_cmd {
 	MR_NG_PING, MR_NG_OFFER, MR_NG_ANSWER, MR_NG_DELETE, MR_NG_QUERY, MR_NG_LIST,
 	MR_NG_STATISTICS, MR_NG_START_REC, MR_NG_STOP_REC, MR_NG_BLOCK_MEDIA,
 	MR_NG_UNBLOCK_MEDIA, MR_NG_PLAY_MEDIA, MR_NG_STOP_MEDIA, MR_NG_SILENCE_MEDIA,
-	MR_NG_UNSILENCE_MEDIA, MR_NG_OTHER, MR_NG_N_CMDS
+	MR_NG_UNSILENCE_MEDIA, MR_NG_BLOCK_DTMF, MR_NG_UNBLOCK_DTMF, MR_NG_OTHER, MR_NG_N_CMDS
 };
 
 struct mr_ng_counts {

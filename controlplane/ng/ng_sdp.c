@@ -314,6 +314,47 @@ mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec, 
 	return -ENOENT;
 }
 
+int
+mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt)
+{
+	const struct mr_ngsdp_media *m = &sdp->media[k];
+	unsigned int i;
+
+	*pt = 0xff;
+	/* a=rtpmap:PT telephone-event/RATE, for a format of the m= line */
+	for (i = m->first + 1; i < m->end; i++) {
+		const struct mr_ngsdp_line *l = &sdp->line[i];
+		unsigned int v = 0, nd = 0;
+		const char *p = l->s + 9, *e = l->s + l->len;
+		char f[8];
+
+		if (l->len < 9 || strncmp(l->s, "a=rtpmap:", 9) != 0)
+			continue;
+		for (; p < e && *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
+			v = v * 10 + (unsigned int)(*p - '0');
+		if (nd == 0 || nd == 4 || v > 127 || p >= e || *p != ' ' ||
+		    (size_t)(e - p - 1) < 16 || strncasecmp(p + 1, "telephone-event/", 16) != 0)
+			continue;
+		/* and listed in the format list */
+		snprintf(f, sizeof(f), "%u", v);
+		{
+			const char *q = m->fmts;
+			size_t fl = strlen(f);
+
+			while ((q = strstr(q, f)) != NULL) {
+				if ((q == m->fmts || q[-1] == ' ') && (q[fl] == ' ' || q[fl] == '\0'))
+					break;
+				q += fl;
+			}
+			if (q == NULL)
+				continue;
+		}
+		*pt = (uint8_t)v;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* ---- writing ---- */
 
 static int

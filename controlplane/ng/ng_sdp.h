@@ -62,6 +62,9 @@ int mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, si
 enum { MR_NGSDP_PLAY_NONE = 0, MR_NGSDP_PLAY_PCMU, MR_NGSDP_PLAY_PCMA, MR_NGSDP_PLAY_OPUS };
 int mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec,
 			uint8_t *pt);
+/* The RFC 4733 telephone-event payload type of media k (its a=rtpmap, for a listed format):
+ * 0 with *pt, or -ENOENT (*pt 0xff). For ng's block DTMF. */
+int mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt);
 /* Codec manipulation of the SDP only (no transcoding): names ("PCMA", "opus/48000") or
  * payload type numbers. */
 struct mr_ngsdp_codecs {

@@ -8,6 +8,7 @@
  *    "legs": [{"interface", "local": "ip:port", "remote": "ip:port"|null,
  *              "rtcp_remote": "ip:port"|null, ["muted": true, when blocked,]
  *              ["silenced": true, when silenced (ng silence media),]
+ *              ["dtmf_blocked": PT, when that payload type is held back (ng block DTMF),]
  *              "srtp": null | {"remote_key": SDES|null, "local_key": SDES|null,
  *                              "rx": [[ssrc, index, srtcp_index], ...], "tx": [...]}}, x2]}
  *
@@ -65,6 +66,9 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 			mr_jt_raw(&b, ",\"muted\":true");
 		if (__atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_SILENCE)
 			mr_jt_raw(&b, ",\"silenced\":true");
+		if (__atomic_load_n(&l->mute, __ATOMIC_RELAXED) & MR_LEG_MUTE_DTMF)
+			mr_jt_fmt(&b, ",\"dtmf_blocked\":%u",
+				  (unsigned int)__atomic_load_n(&l->dtmf_pt, __ATOMIC_RELAXED));
 		mr_jt_raw(&b, "}");
 	}
 	mr_jt_raw(&b, "]}");
@@ -98,7 +102,9 @@ mr_session_digest(struct mr_sessions *ss, uint32_t i, uint64_t *id)
 		}
 		h = mr_cp_srtp_digest(h, sd);
 		k = __atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
-		    (MR_LEG_MUTE_BLOCK | MR_LEG_MUTE_SILENCE);
+		    (MR_LEG_MUTE_BLOCK | MR_LEG_MUTE_SILENCE | MR_LEG_MUTE_DTMF);
+		if (k & MR_LEG_MUTE_DTMF)
+			k |= (unsigned int)__atomic_load_n(&l->dtmf_pt, __ATOMIC_RELAXED) << 8;
 		h = mr_fnv1a(h, &k, sizeof(k));
 	}
 	return h | 1;	/* never 0: that is "no session" */
@@ -115,7 +121,7 @@ mr_rec_ep(json_t *v, struct mr_ep *ep)
 /* The record as jansson reads it: into req, rst and muted. 0, or -1 with err set. */
 int
 mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
-			    struct mr_session_restore *rst, uint8_t muted[2], char *err,
+			    struct mr_session_restore *rst, uint16_t muted[2], char *err,
 			    size_t errlen)
 {
 	const char *ids, *label = "";
@@ -179,9 +185,24 @@ mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
 			snprintf(err, errlen, "legs[%u].srtp: bad keys or indexes", i);
 			return -1;
 		}
-		/* bit 0 blocked, bit 1 silenced */
-		muted[i] = (uint8_t)(json_is_true(json_object_get(l, "muted")) |
-				     json_is_true(json_object_get(l, "silenced")) << 1);
+		muted[i] = (uint16_t)(json_is_true(json_object_get(l, "muted")) *
+				      MR_REC_MUTE_BLOCK |
+				      json_is_true(json_object_get(l, "silenced")) *
+				      MR_REC_MUTE_SILENCE);
+		{
+			const json_t *d = json_object_get(l, "dtmf_blocked");
+
+			if (d != NULL && !json_is_null(d)) {
+				if (!json_is_integer(d) || json_integer_value(d) < 0 ||
+				    json_integer_value(d) > 127) {
+					snprintf(err, errlen, "legs[%u].dtmf_blocked: not a payload "
+						 "type", i);
+					return -1;
+				}
+				muted[i] |= (uint16_t)(MR_REC_MUTE_DTMF |
+						       json_integer_value(d) << 8);
+			}
+		}
 	}
 	return 0;
 }
@@ -258,7 +279,7 @@ rs_ep(struct rscan *c, struct mr_ep *ep, int may_be_null)
 
 int
 mr_session_record_read_text(const char *text, size_t len, struct mr_session_req *req,
-			    struct mr_session_restore *rst, uint8_t muted[2])
+			    struct mr_session_restore *rst, uint16_t muted[2])
 {
 	struct rscan c = { text, text + len };
 	char ids[17];
@@ -302,9 +323,16 @@ mr_session_record_read_text(const char *text, size_t len, struct mr_session_req 
 		    rs_lit(&c, ",\"srtp\":null") < 0)	/* SRTP: the slow way */
 			return 0;
 		if (rs_lit(&c, ",\"muted\":true") == 0)
-			muted[i] = 1;
+			muted[i] = MR_REC_MUTE_BLOCK;
 		if (rs_lit(&c, ",\"silenced\":true") == 0)
-			muted[i] |= 2;
+			muted[i] |= MR_REC_MUTE_SILENCE;
+		if (rs_lit(&c, ",\"dtmf_blocked\":") == 0) {
+			int64_t pt;
+
+			if (rs_int(&c, &pt) < 0 || pt < 0 || pt > 127)
+				return 0;	/* jansson's reader says what is wrong */
+			muted[i] |= (uint16_t)(MR_REC_MUTE_DTMF | pt << 8);
+		}
 		if (rs_lit(&c, "}") < 0)
 			return 0;
 		lr->family = rst->local[i].family;
@@ -324,7 +352,7 @@ mr_session_record_read_text(const char *text, size_t len, struct mr_session_req 
 /* A session from what a reader made of its record. */
 static int
 restore_read(struct mr_appliance *a, struct mr_session_req *req, struct mr_session_restore *rst,
-	     const uint8_t muted[2], char *err, size_t errlen)
+	     const uint16_t muted[2], char *err, size_t errlen)
 {
 	char ids[24];
 	unsigned int i;
@@ -332,10 +360,12 @@ restore_read(struct mr_appliance *a, struct mr_session_req *req, struct mr_sessi
 
 	snprintf(ids, sizeof(ids), "%016" PRIx64, rst->id);
 	for (i = 0; rc == 0 && i < 2; i++) {
-		if (muted[i] & 1)
+		if (muted[i] & MR_REC_MUTE_BLOCK)
 			mr_session_block(a, ids, i, 1);
-		if (muted[i] & 2)
+		if (muted[i] & MR_REC_MUTE_SILENCE)
 			mr_session_silence(a, ids, i, 1);
+		if (muted[i] & MR_REC_MUTE_DTMF)
+			mr_session_block_dtmf(a, ids, i, 1, (uint8_t)(muted[i] >> 8));
 	}
 	mr_srtp_req_wipe(&req->legs[0].srtp);
 	mr_srtp_req_wipe(&req->legs[1].srtp);
@@ -347,7 +377,7 @@ mr_session_restore_json(struct mr_appliance *a, json_t *rec, char *err, size_t e
 {
 	struct mr_session_req req;
 	struct mr_session_restore *rst = calloc(1, sizeof(*rst));
-	uint8_t muted[2];
+	uint16_t muted[2];
 	int rc = -1;
 
 	if (rst == NULL) {
@@ -370,7 +400,7 @@ mr_session_restore_text(struct mr_appliance *a, const char *text, size_t len, ch
 {
 	struct mr_session_req req;
 	struct mr_session_restore rst;
-	uint8_t muted[2];
+	uint16_t muted[2];
 
 	if (mr_session_record_read_text(text, len, &req, &rst, muted) != 1)
 		return 0;

@@ -315,6 +315,11 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 						     MR_LEG_MUTE_BLOCK));
 	json_object_set_new(j, "silenced", json_boolean(__atomic_load_n(&l->mute,
 							__ATOMIC_RELAXED) & MR_LEG_MUTE_SILENCE));
+	/* ng block DTMF: the payload type held back, null when none is */
+	json_object_set_new(j, "dtmf_blocked", __atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
+			    MR_LEG_MUTE_DTMF ? json_integer(__atomic_load_n(&l->dtmf_pt,
+									  __ATOMIC_RELAXED)) :
+			    json_null());
 	if (full) {
 		struct mr_leg_ctr c;
 		struct mr_rtp_stats r;
@@ -577,6 +582,21 @@ int
 mr_session_silence(struct mr_appliance *a, const char *id, unsigned int leg, int on)
 {
 	return session_mute_bit(a, id, leg, on, MR_LEG_MUTE_SILENCE);
+}
+
+int
+mr_session_block_dtmf(struct mr_appliance *a, const char *id, unsigned int leg, int on,
+		      uint8_t pt)
+{
+	struct mr_dp_session *s = mr_sessions_live(a->sess, id);
+
+	if (s == NULL || leg > 1 || pt > 127)
+		return -ENOENT;
+	/* The type first: a worker that sees the bit with the old one holds back one packet
+	 * of it, or lets one of the new through, and then sees both (relaxed: a flag). */
+	if (on)
+		__atomic_store_n(&s->leg[leg].dtmf_pt, pt, __ATOMIC_RELAXED);
+	return session_mute_bit(a, id, leg, on, MR_LEG_MUTE_DTMF);
 }
 
 /* Find a session by id: active ones by slot, ended (retiring or in the history) by a scan. */

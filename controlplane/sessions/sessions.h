@@ -81,6 +81,11 @@ int mr_session_block(struct mr_appliance *a, const char *id, unsigned int leg, i
  * (MR_LEG_MUTE_SILENCE: ng "silence media"): G.711 with a silent payload, other RTP held
  * back. 0, or -ENOENT when the session is not active. */
 int mr_session_silence(struct mr_appliance *a, const char *id, unsigned int leg, int on);
+/* Hold back (on 1) the RTP of payload type pt (RFC 4733 telephone-event) relayed towards leg
+ * of session id, the rest going on (MR_LEG_MUTE_DTMF: ng "block DTMF"), or not (on 0). 0, or
+ * -ENOENT when the session is not active. */
+int mr_session_block_dtmf(struct mr_appliance *a, const char *id, unsigned int leg, int on,
+			  uint8_t pt);
 /* 1 when session id exists and is active (for the ng call model: controlplane/ng/). */
 int mr_session_active(struct mr_appliance *a, const char *id);
 /* POST /v1/sessions/batch: {"sessions": [ <POST /v1/sessions body>, ... ]}, all or none. */
@@ -110,11 +115,15 @@ int mr_session_restore_text(struct mr_appliance *a, const char *text, size_t len
 			    size_t errlen);
 /* The two readers of a record, without restoring (tests/dp/test_dp.c holds them to the same
  * result): the text one returns 1 when it read the record, 0 when it is not such a record;
- * the jansson one 0, or -1 with err set. */
+ * the jansson one 0, or -1 with err set. muted[leg]: bit 0 blocked, bit 1 silenced, bit 2
+ * DTMF blocked with its payload type in bits 8-14 (MR_REC_MUTE_*). */
+#define MR_REC_MUTE_BLOCK 1
+#define MR_REC_MUTE_SILENCE 2
+#define MR_REC_MUTE_DTMF 4
 int mr_session_record_read_text(const char *text, size_t len, struct mr_session_req *req,
-				struct mr_session_restore *rst, uint8_t muted[2]);
+				struct mr_session_restore *rst, uint16_t muted[2]);
 int mr_session_record_read_json(json_t *rec, struct mr_session_req *req,
-				struct mr_session_restore *rst, uint8_t muted[2], char *err,
+				struct mr_session_restore *rst, uint16_t muted[2], char *err,
 				size_t errlen);
 /* After the last restore: the free slots and relay ports are rebuilt without the taken ones. */
 void mr_sessions_restored(struct mr_sessions *ss);

@@ -73,6 +73,8 @@ struct mr_latch_ctr {
 #define MR_LEG_MUTE_SILENCE 4		/* ng "silence media": alone, G.711 RTP goes on with its
 					 * payload replaced by silence (mr_rtp_silence), any
 					 * other RTP is held back */
+#define MR_LEG_MUTE_DTMF 8		/* ng "block DTMF": RTP of payload type dtmf_pt (RFC 4733
+					 * telephone-event) is held back, the rest goes on */
 
 /* Per-leg counters: dp: rw (plain stores by the owner), cp: ro (relaxed atomic loads). */
 struct mr_leg_ctr {
@@ -127,7 +129,10 @@ struct mr_dp_leg {
 	uint8_t mute;			/* cp: rw (relaxed store), dp: ro (relaxed load):
 					 * MR_LEG_MUTE_* bits; the RTP relayed towards this leg's
 					 * remote is dropped while any is set, but for SILENCE
-					 * alone (in a hole) */
+					 * and DTMF (in a hole) */
+	uint8_t dtmf_pt;		/* cp: rw (relaxed store, before MR_LEG_MUTE_DTMF is set),
+					 * dp: ro: the payload type that bit holds back (in the
+					 * hole before seq) */
 
 	/* dp: rw (owner), cp: ro. Writers bracket changes of path[] with seq. */
 	rte_seqcount_t seq;

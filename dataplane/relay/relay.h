@@ -151,14 +151,20 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		uint8_t mu = __atomic_load_n(&o->mute, __ATOMIC_RELAXED);
 
 		if (unlikely(mu != 0)) {
-			if (mu != MR_LEG_MUTE_SILENCE ||
-			    mr_rtp_silence(rte_pktmbuf_mtod(m, uint8_t *),
-					   (struct mr_pkt_info *)(uintptr_t)pi) != 0) {
+			int hold = (mu & (MR_LEG_MUTE_BLOCK | MR_LEG_MUTE_PLAY)) != 0 ||
+				   ((mu & MR_LEG_MUTE_DTMF) && (rtp[1] & 0x7f) ==
+				    __atomic_load_n(&o->dtmf_pt, __ATOMIC_RELAXED));
+
+			if (!hold && (mu & MR_LEG_MUTE_SILENCE))
+				hold = mr_rtp_silence(rte_pktmbuf_mtod(m, uint8_t *),
+						      (struct mr_pkt_info *)(uintptr_t)pi) != 0;
+			if (hold) {
 				l->drop_muted++;
 				mr_drop(w, m, MR_DROP_MUTED);
 				return;
 			}
-			w->stats.silenced++;
+			if (mu & MR_LEG_MUTE_SILENCE)
+				w->stats.silenced++;
 		}
 	}
 

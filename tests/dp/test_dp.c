@@ -2443,22 +2443,42 @@ test_rx_cksum_recompute(void **state)
 	assert_quiet();
 }
 
+/* One RTP packet (pl, plen) from X to leg 1 of s at seq: relayed from leg 0 to R0 as want
+ * (want NULL: held back). */
+static void
+silence_one(struct mr_dp_session *s, const uint8_t *pl, uint16_t plen, const uint8_t *want,
+	    uint16_t seq)
+{
+	struct mr_worker *w = dp->w[0];
+	struct mr_ep x = X, r0 = R0;
+	struct rte_mbuf *out;
+	struct frame f;
+
+	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
+	inject_f(P_B, &f);
+	assert_int_equal(mr_worker_iteration(w, T0 + seq), 1);
+	if (want == NULL)
+		return;
+	out = take1(P_A, 0);
+	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, want, plen, 0);
+	rte_pktmbuf_free(out);
+}
+
 /* ng "silence media" (MR_LEG_MUTE_SILENCE on the leg the media goes to): G.711 goes on with
  * its audio bytes (after CSRCs and the extension, before the padding) replaced by the codec's
  * silence and a UDP checksum that is right for them, whether the port vouches for the
  * received checksum or not; anything else is held back and counted as muted, as with block
- * media, and so is everything while the leg is blocked too; RTCP flows. */
+ * media, and so is everything while the leg is blocked too. Then "block DTMF"
+ * (MR_LEG_MUTE_DTMF): its payload type held back, the rest as it came, or silenced with
+ * silence media too. */
 static void
 test_silence(void **state)
 {
 	struct mr_worker *w = dp->w[0];
 	struct mr_dp_session *s;
-	struct mr_ep x = X, r0 = R0;
-	struct rte_mbuf *out;
 	uint8_t pl[256], want[256];
 	uint16_t plen, seq = 1;
 	unsigned int k;
-	struct frame f;
 	static const struct { uint8_t pt, fill, first; int recompute; } g711[] = {
 		{ 0, 0xff, 0x80, 0 },	/* PCMU */
 		{ 8, 0xd5, 0x80, 0 },	/* PCMA */
@@ -2488,12 +2508,7 @@ test_silence(void **state)
 			pl[plen - 1] = 4;	/* 4 bytes of padding */
 		memcpy(want, pl, plen);
 		memset(want + hl, g711[k].fill, plen - hl - (g711[k].first & 0x20 ? 4 : 0));
-		build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
-		inject_f(P_B, &f);
-		assert_int_equal(mr_worker_iteration(w, T0 + seq), 1);
-		out = take1(P_A, 0);
-		check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, want, plen, 0);
-		rte_pktmbuf_free(out);
+		silence_one(s, pl, plen, want, seq);
 	}
 	dp->port[P_B].rx_cksum_recompute = 0;
 	assert_int_equal(w->stats.silenced, k);
@@ -2501,37 +2516,43 @@ test_silence(void **state)
 	/* telephone-event (101) and G.722 (9): held back, counted as muted */
 	for (k = 0; k < 2; k++, seq++) {
 		plen = rtp(pl, k ? 9 : 101, seq, 160u * seq, 0x5151, 4);
-		build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
-		inject_f(P_B, &f);
-		assert_int_equal(mr_worker_iteration(w, T0 + seq), 1);
+		silence_one(s, pl, plen, NULL, seq);
 	}
 	assert_int_equal(s->leg[1].drop_muted, 2);
 	assert_int_equal(w->stats.drops[MR_DROP_MUTED], 2);
 	/* A header longer than the packet: held back too, nothing written past it. */
 	plen = rtp(pl, 0, seq, 0, 0x5151, 4);
 	pl[0] = 0x8f;			/* 15 CSRCs in 16 bytes */
-	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
-	inject_f(P_B, &f);
-	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
+	silence_one(s, pl, plen, NULL, seq++);
 	assert_int_equal(s->leg[1].drop_muted, 3);
 	/* Blocked as well: everything held back. */
 	__atomic_store_n(&s->leg[0].mute, MR_LEG_MUTE_SILENCE | MR_LEG_MUTE_BLOCK,
 			 __ATOMIC_RELAXED);
 	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
-	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
-	inject_f(P_B, &f);
-	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
+	silence_one(s, pl, plen, NULL, seq++);
 	assert_int_equal(s->leg[1].drop_muted, 4);
 	/* Cleared: as it came. */
 	__atomic_store_n(&s->leg[0].mute, 0, __ATOMIC_RELAXED);
 	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
-	build_udp(&f, MAC_B, XMAC, &x, &s->leg[1].local, pl, plen, &PLAIN);
-	inject_f(P_B, &f);
-	assert_int_equal(mr_worker_iteration(w, T0 + seq++), 1);
-	out = take1(P_A, 0);
-	check_udp_out(out, RMAC0, MAC_A, -1, &s->leg[0].local, &r0, 0, pl, plen, 0);
-	rte_pktmbuf_free(out);
+	silence_one(s, pl, plen, pl, seq++);
 	assert_int_equal(w->stats.silenced, 4);
+	/* ng "block DTMF" (MR_LEG_MUTE_DTMF): payload type 101 held back, PCMU as it came;
+	 * with silence too, PCMU silenced. */
+	__atomic_store_n(&s->leg[0].dtmf_pt, 101, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->leg[0].mute, MR_LEG_MUTE_DTMF, __ATOMIC_RELAXED);
+	plen = rtp(pl, 101, seq, 0, 0x5151, 4);
+	silence_one(s, pl, plen, NULL, seq++);
+	assert_int_equal(s->leg[1].drop_muted, 5);
+	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
+	silence_one(s, pl, plen, pl, seq++);
+	__atomic_store_n(&s->leg[0].mute, MR_LEG_MUTE_DTMF | MR_LEG_MUTE_SILENCE,
+			 __ATOMIC_RELAXED);
+	plen = rtp(pl, 0, seq, 0, 0x5151, 160);
+	memcpy(want, pl, plen);
+	memset(want + 12, 0xff, 160);
+	silence_one(s, pl, plen, want, seq++);
+	assert_int_equal(s->leg[1].drop_muted, 5);
+	assert_int_equal(w->stats.silenced, 5);
 	assert_quiet();
 }
 

@@ -815,6 +815,12 @@ onreply_route[REPLY] {{
 	if (status =~ "2[0-9][0-9]" && $tU == "record" && is_method("INVITE")) {{
 		start_recording();
 	}}
+	# Calls to "nodtmf": the caller's digits do not reach the callee (block_dtmf()).
+	if (status =~ "2[0-9][0-9]" && $tU == "nodtmf" && is_method("INVITE")) {{
+		if (!block_dtmf("from-tag=$ft")) {{
+			xlog("L_ERR", "BLOCK-DTMF-FAILED $ci\n");
+		}}
+	}}
 	# Calls to "silence": what the caller says reaches the callee as silence.
 	if (status =~ "2[0-9][0-9]" && $tU == "silence" && is_method("INVITE")) {{
 		if (!silence_media("from-tag=$ft")) {{
@@ -1112,6 +1118,37 @@ def test_ng_kamailio_silence_media(env):
 	   "the caller's packets in, its digit's held back")
 	eq((l1["counters"]["packets_out"], l1["counters"]["packets_in"], l0["counters"]
 	    ["packets_out"]), (alaw, alaw, alaw), "silence to the callee, echoed back")
+	eq(d.stats()["ng"]["errors"], err0, "ng errors")
+
+
+def test_ng_kamailio_block_dtmf(env):
+	"""Kamailio's block_dtmf() (its rtpengine module; for calls to "nodtmf", at the 200 OK)
+	holds back the caller's RFC 2833 digit (sipp's dtmf_2833_1.pcap, the telephone-event
+	payload type of its SDP) through ng, while every A-law packet it plays (g711a.pcap)
+	reaches the callee as it was and is echoed back; GET shows the leg's dtmf_blocked; no ng
+	error."""
+	_need_carrier()
+	d = ng_daemon(env)
+	kamailio(env, d)
+	alaw = pcap_udp_count("/usr/share/sip-tester/g711a.pcap")
+	dtmf = pcap_udp_count("/usr/share/sip-tester/dtmf_2833_1.pcap")
+	err0 = d.stats()["ng"]["errors"]
+	uas, uac = _pcap_call(env, "nodtmf")
+	sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 20,
+			  what="the call's session")
+	sid = sess[0]["id"]
+	blocked = h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]
+			     ["dtmf_blocked"], 10, what="leg 1 to hold back the caller's digits")
+	eq(blocked, 101, "the telephone-event payload type of sipp's SDP")
+	sipp_wait(uac, 60)
+	_stop(uas)
+	s = d.ok("GET", f"/v1/sessions/{sid}")
+	eq(s["state"], "ended", "the session after the BYE")
+	l0, l1 = s["legs"]
+	eq((l0["counters"]["packets_in"], l0["counters"]["drops"]["muted"]), (alaw + dtmf, dtmf),
+	   "the caller's packets in, its digit's held back")
+	eq((l1["counters"]["packets_out"], l1["counters"]["packets_in"], l0["counters"]
+	    ["packets_out"]), (alaw, alaw, alaw), "the audio to the callee, echoed back")
 	eq(d.stats()["ng"]["errors"], err0, "ng errors")
 
 

@@ -285,6 +285,7 @@ struct fake_sess {
 	int recorded;
 	int blocked[2];
 	int silenced[2];
+	int dtmf[2];			/* the payload type held back + 1, 0 none */
 	struct mr_session_req req;
 	int patches;
 	struct mr_ep remote[2];
@@ -457,6 +458,14 @@ fake_silence(void *ctx, const char *id, unsigned int leg, int on)
 	return 0;
 }
 
+static int
+fake_block_dtmf(void *ctx, const char *id, unsigned int leg, int on, uint8_t pt)
+{
+	(void)ctx;
+	fs[atoi(id)].dtmf[leg] = on ? pt + 1 : 0;
+	return 0;
+}
+
 static unsigned int fake_changes;
 static char fake_changed_id[64];
 
@@ -473,6 +482,7 @@ static const struct mr_ng_backend fake_be = {
 	.active = fake_active, .get = fake_get, .now_ms = fake_clock,
 	.record = fake_record, .block = fake_block, .changed = fake_changed,
 	.play = fake_play_fn, .play_stop = fake_play_stop, .silence = fake_silence,
+	.block_dtmf = fake_block_dtmf,
 };
 
 static unsigned int
@@ -717,6 +727,24 @@ test_calls_block_record(void **st)
 	a = cmd(c, "{\"command\":\"silence media\",\"call-id\":\"b\",\"from-tag\":\"Z\"}");
 	assert_string_equal(result(a), "error");
 	json_decref(a);
+	/* block DTMF: neither SDP of call b has telephone-event: nothing to hold back. */
+	cmd_ok(c, "{\"command\":\"block DTMF\",\"call-id\":\"b\",\"from-tag\":\"A\"}");
+	assert_int_equal(fs[0].dtmf[1], 0);
+	/* A offers telephone-event 101, B answers without: B's digits are held back under
+	 * A's number, A's under its own. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"d\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 0 101\\r\\na=rtpmap:101 telephone-event/8000\\r\\n"
+		"a=rtpmap:102 telephone-event/16000\\r\\n\"}");
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"d\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\"" SDP_B "\"}");
+	cmd_ok(c, "{\"command\":\"block DTMF\",\"call-id\":\"d\",\"from-tag\":\"B\"}");
+	assert_int_equal(fs[1].dtmf[0], 101 + 1);
+	assert_int_equal(fs[1].dtmf[1], 0);
+	cmd_ok(c, "{\"command\":\"block DTMF\",\"call-id\":\"d\",\"from-tag\":\"A\"}");
+	assert_int_equal(fs[1].dtmf[1], 101 + 1);	/* 102 is not in the format list */
+	cmd_ok(c, "{\"command\":\"unblock DTMF\",\"call-id\":\"d\"}");
+	assert_int_equal(fs[1].dtmf[0] + fs[1].dtmf[1], 0);
 
 	cmd_ok(c, "{\"command\":\"start recording\",\"call-id\":\"b\"}");
 	assert_int_equal(fs[0].recorded, 1);
@@ -731,7 +759,7 @@ test_calls_block_record(void **st)
 	assert_string_equal(result(a), "ok");
 	assert_null(json_object_get(a, "warning"));
 	json_decref(a);
-	assert_int_equal(fs[1].recorded, 1);
+	assert_int_equal(fs[2].recorded, 1);	/* (fs[1] is call d's) */
 	mr_ng_calls_free(c);
 }
 

@@ -30,6 +30,9 @@ static const char *const taken[] = {
 	/* silenced (ng silence media), alone and with muted: bits 1 and 0 of the mute byte */
 	REC(LEG("edge0", "198.18.0.1:30000", "null", "null") ",\"silenced\":true}",
 	    LEG("edge0", "198.18.0.1:30002", "null", "null") ",\"muted\":true,\"silenced\":true}"),
+	/* DTMF blocked (ng block DTMF): bit 2 and the payload type in bits 8-14 */
+	REC(LEG("edge0", "198.18.0.1:30000", "null", "null") ",\"dtmf_blocked\":101}",
+	    LEG("edge0", "198.18.0.1:30002", "null", "null") ",\"muted\":true,\"dtmf_blocked\":0}"),
 	"{\"v\":1,\"id\":\"ffffffffffffffff\",\"label\":\"\",\"created\":0,\"idle_timeout\":-1,"
 	"\"rtcp_mux\":true,\"clock_rate\":0,\"owner\":0,\"legs\":[{\"interface\":\"p\","
 	"\"local\":\"198.18.0.1:1\",\"remote\":null,\"rtcp_remote\":null,\"srtp\":null},"
@@ -72,7 +75,7 @@ test_text_reads_as_jansson(void **state)
 	for (k = 0; k < sizeof(taken) / sizeof(taken[0]); k++) {
 		struct mr_session_req r1, r2;
 		struct mr_session_restore s1, s2;
-		uint8_t m1[2], m2[2];
+		uint16_t m1[2], m2[2];
 		char err[128];
 		json_t *rec = json_loads(taken[k], 0, NULL);
 
@@ -83,11 +86,15 @@ test_text_reads_as_jansson(void **state)
 				 0);
 		assert_memory_equal(&r1, &r2, sizeof(r1));
 		assert_memory_equal(&s1, &s2, sizeof(s1));
-		assert_memory_equal(m1, m2, 2);
+		assert_memory_equal(m1, m2, sizeof(m1));
 		if (strstr(taken[k], "silenced") != NULL) {
 			/* leg 0 silenced, leg 1 blocked and silenced */
 			assert_int_equal(m1[0], 2);
 			assert_int_equal(m1[1], 3);
+		}
+		if (strstr(taken[k], "dtmf_blocked") != NULL) {
+			assert_int_equal(m1[0], 4 | 101 << 8);
+			assert_int_equal(m1[1], 1 | 4);
 		}
 		json_decref(rec);
 	}
@@ -98,7 +105,7 @@ test_text_leaves_the_rest(void **state)
 {
 	struct mr_session_req r;
 	struct mr_session_restore s;
-	uint8_t m[2];
+	uint16_t m[2];
 	unsigned int k;
 
 	(void)state;
@@ -115,7 +122,7 @@ test_fields(void **state)
 {
 	struct mr_session_req r;
 	struct mr_session_restore s;
-	uint8_t m[2];
+	uint16_t m[2];
 
 	(void)state;
 	assert_int_equal(mr_session_record_read_text(taken[1], strlen(taken[1]), &r, &s, m), 1);
