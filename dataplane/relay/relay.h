@@ -146,8 +146,9 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 			mr_rec_capture(w, rec, li, rtp, pi->payload_len, now);
 		/* Relaxed: a flag the control plane sets and clears (MR_LEG_MUTE_*); the
 		 * other leg's first line, which the send below reads anyway. Counted and
-		 * recorded like any packet it received, not relayed; RTCP still is. Silenced
-		 * alone, G.711 goes on with a silent payload (out of line). */
+		 * recorded like any packet it received, not relayed; RTCP still is. Blocked or
+		 * played into: all of it; DTMF blocked: its payload type only; silenced: all but
+		 * G.711, which goes on with a silent payload (out of line). */
 		uint8_t mu = __atomic_load_n(&o->mute, __ATOMIC_RELAXED);
 
 		if (unlikely(mu != 0)) {
