@@ -547,14 +547,11 @@ struct mr_msg_audio *
 mr_messages_load(struct mr_messages *ms, const char *id, int *status, char *err,
 		 size_t errlen)
 {
-	struct mr_oggr_info info;
 	struct mr_msg_audio *au;
-	struct load_ctx c = { 0 };
 	struct mr_msg *m;
-	char path[512], perr[200];
+	char path[512], perr[240];
 	uint8_t *data;
 	size_t len;
-	int rc;
 
 	if (ms == NULL) {
 		*status = 503;
@@ -574,35 +571,18 @@ mr_messages_load(struct mr_messages *ms, const char *id, int *status, char *err,
 		snprintf(err, errlen, "message: %s: %s", m->id, strerror(errno));
 		return NULL;
 	}
-	au = calloc(1, sizeof(*au));
-	if (au != NULL) {
-		au->pkt = calloc(m->packets + 1, sizeof(*au->pkt));
-		au->data = malloc(len);	/* the packets are less than the pages */
-	}
-	if (au == NULL || au->pkt == NULL || au->data == NULL) {
-		mr_msg_audio_free(au);
-		free(data);
-		snprintf(err, errlen, "message: out of memory");
-		return NULL;
-	}
-	c.au = au;
-	/* Counted first: the packet table was sized from the stored metadata. */
-	rc = mr_oggr_parse(data, len, &info, NULL, NULL, perr, sizeof(perr));
-	if (rc == 0 && info.packets != m->packets) {
-		snprintf(perr, sizeof(perr), "packet count changed");
-		rc = -EINVAL;
-	}
-	if (rc == 0)
-		rc = mr_oggr_parse(data, len, &info, load_pkt, &c, perr, sizeof(perr));
-	if (rc != 0) {
-		snprintf(err, errlen, "message: %s: the file changed: %s", m->id, perr);
-		mr_msg_audio_free(au);
-		free(data);
-		return NULL;
-	}
+	au = mr_msg_audio_parse(data, len, perr, sizeof(perr));
 	free(data);
+	if (au != NULL && au->n != m->packets) {
+		mr_msg_audio_free(au);
+		au = NULL;
+		snprintf(perr, sizeof(perr), "packet count changed");
+	}
+	if (au == NULL) {
+		snprintf(err, errlen, "message: %s: the file changed: %s", m->id, perr);
+		return NULL;
+	}
 	memcpy(au->id, m->id, sizeof(au->id));
-	au->duration_ms = info.duration_ms;
 	*status = 200;
 	return au;
 }
@@ -812,16 +792,6 @@ mr_messages_load_file(struct mr_messages *ms, const char *name, int *status, cha
 		fcache_put(ms, real, &sb, au);
 	*status = 200;
 	return au;
-}
-
-void
-mr_msg_audio_free(struct mr_msg_audio *au)
-{
-	if (au == NULL)
-		return;
-	free(au->pkt);
-	free(au->data);
-	free(au);
 }
 
 /* ---- life cycle ---- */

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 struct mr_appliance;
 struct mr_messages;
@@ -53,7 +54,15 @@ void mr_messages_free(struct mr_messages *ms);
  * 500 (the file cannot be read or no longer parses), 503 (messages off). */
 struct mr_msg_audio *mr_messages_load(struct mr_messages *ms, const char *id, int *status,
 				      char *err, size_t errlen);
-void mr_msg_audio_free(struct mr_msg_audio *au);
+static inline void
+mr_msg_audio_free(struct mr_msg_audio *au)
+{
+	if (au == NULL)
+		return;
+	free(au->pkt);
+	free(au->data);
+	free(au);
+}
 /* The packets of an Ogg/Opus file in memory (data, len bytes), checked by the strict reader;
  * its id is "". NULL with the reason in err. */
 struct mr_msg_audio *mr_msg_audio_parse(const uint8_t *data, size_t len, char *err,

@@ -168,11 +168,6 @@ mr_wav_to_audio(const uint8_t *buf, size_t len, char *err, size_t errlen)
 fail:
 	if (enc != NULL)
 		opus_encoder_destroy(enc);
-	if (au != NULL) {
-		/* (mr_msg_audio_free is the store's: this file stays pure) */
-		free(au->pkt);
-		free(au->data);
-		free(au);
-	}
+	mr_msg_audio_free(au);
 	return NULL;
 }

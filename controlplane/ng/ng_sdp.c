@@ -263,98 +263,6 @@ mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t
 	return line_val(&sdp->line[line], 9, out, n) < 0 ? -ENAMETOOLONG : 0;
 }
 
-int
-mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec, uint8_t *pt)
-{
-	const struct mr_ngsdp_media *m = &sdp->media[k];
-	const char *f = m->fmts;
-
-	*codec = MR_NGSDP_PLAY_NONE;
-	while (*f != '\0') {
-		unsigned int v = 0, i, nd = 0;
-		uint8_t c = MR_NGSDP_PLAY_NONE;
-
-		while (*f == ' ')
-			f++;
-		for (; *f >= '0' && *f <= '9' && nd < 4; f++, nd++)
-			v = v * 10 + (unsigned int)(*f - '0');
-		if (nd == 0 || nd == 4 || (*f != ' ' && *f != '\0') || v > 127) {
-			while (*f != ' ' && *f != '\0')
-				f++;
-			continue;
-		}
-		if (v == 0)
-			c = MR_NGSDP_PLAY_PCMU;
-		else if (v == 8)
-			c = MR_NGSDP_PLAY_PCMA;
-		/* a=rtpmap:PT NAME/RATE[/CHANNELS] names the dynamic ones. */
-		for (i = m->first + 1; i < m->end && c == MR_NGSDP_PLAY_NONE; i++) {
-			const struct mr_ngsdp_line *l = &sdp->line[i];
-			char pfx[16], val[64];
-			int n = snprintf(pfx, sizeof(pfx), "a=rtpmap:%u ", v);
-
-			if (l->len <= (uint32_t)n || strncmp(l->s, pfx, (size_t)n) != 0 ||
-			    l->len - (uint32_t)n >= sizeof(val))
-				continue;
-			memcpy(val, l->s + n, l->len - (uint32_t)n);
-			val[l->len - (uint32_t)n] = '\0';
-			if (strncasecmp(val, "opus/48000", 10) == 0)
-				c = MR_NGSDP_PLAY_OPUS;
-			else if (strcasecmp(val, "PCMU/8000") == 0)
-				c = MR_NGSDP_PLAY_PCMU;
-			else if (strcasecmp(val, "PCMA/8000") == 0)
-				c = MR_NGSDP_PLAY_PCMA;
-		}
-		if (c != MR_NGSDP_PLAY_NONE) {
-			*codec = c;
-			*pt = (uint8_t)v;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int
-mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt)
-{
-	const struct mr_ngsdp_media *m = &sdp->media[k];
-	unsigned int i;
-
-	*pt = 0xff;
-	/* a=rtpmap:PT telephone-event/RATE, for a format of the m= line */
-	for (i = m->first + 1; i < m->end; i++) {
-		const struct mr_ngsdp_line *l = &sdp->line[i];
-		unsigned int v = 0, nd = 0;
-		const char *p = l->s + 9, *e = l->s + l->len;
-		char f[8];
-
-		if (l->len < 9 || strncmp(l->s, "a=rtpmap:", 9) != 0)
-			continue;
-		for (; p < e && *p >= '0' && *p <= '9' && nd < 4; p++, nd++)
-			v = v * 10 + (unsigned int)(*p - '0');
-		if (nd == 0 || nd == 4 || v > 127 || p >= e || *p != ' ' ||
-		    (size_t)(e - p - 1) < 16 || strncasecmp(p + 1, "telephone-event/", 16) != 0)
-			continue;
-		/* and listed in the format list */
-		snprintf(f, sizeof(f), "%u", v);
-		{
-			const char *q = m->fmts;
-			size_t fl = strlen(f);
-
-			while ((q = strstr(q, f)) != NULL) {
-				if ((q == m->fmts || q[-1] == ' ') && (q[fl] == ' ' || q[fl] == '\0'))
-					break;
-				q += fl;
-			}
-			if (q == NULL)
-				continue;
-		}
-		*pt = (uint8_t)v;
-		return 0;
-	}
-	return -ENOENT;
-}
-
 /* ---- writing ---- */
 
 static int
@@ -444,6 +352,70 @@ pt_codec(const struct mr_ngsdp *sdp, const struct mr_ngsdp_media *m, unsigned in
 	sn = static_pt_name(pt, rate);
 	if (sn != NULL)
 		snprintf(name, n, "%s", sn);
+}
+
+/* The first payload type of media k's format list whose encoding (pt_codec) match() takes:
+ * 0 with *pt and match()'s non-zero answer in *what, or -ENOENT. */
+static int
+first_format(const struct mr_ngsdp *sdp, unsigned int k,
+	     int (*match)(const char *name, unsigned int rate), uint8_t *pt, uint8_t *what)
+{
+	const struct mr_ngsdp_media *m = &sdp->media[k];
+	char f[sizeof(m->fmts)], *tok, *save = NULL;
+
+	snprintf(f, sizeof(f), "%s", m->fmts);
+	for (tok = strtok_r(f, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		char *e, name[32];
+		unsigned long v = strtoul(tok, &e, 10);
+		unsigned int rate, ch;
+		int c;
+
+		if (*e != '\0' || tok[0] < '0' || tok[0] > '9' || v > 127)
+			continue;
+		pt_codec(sdp, m, (unsigned int)v, name, sizeof(name), &rate, &ch);
+		c = match(name, rate);
+		if (c != 0) {
+			*pt = (uint8_t)v;
+			*what = (uint8_t)c;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int
+play_match(const char *name, unsigned int rate)
+{
+	if (strcasecmp(name, "PCMU") == 0 && rate == 8000)
+		return MR_NGSDP_PLAY_PCMU;
+	if (strcasecmp(name, "PCMA") == 0 && rate == 8000)
+		return MR_NGSDP_PLAY_PCMA;
+	if (strcasecmp(name, "opus") == 0 && rate == 48000)
+		return MR_NGSDP_PLAY_OPUS;
+	return 0;
+}
+
+static int
+dtmf_match(const char *name, unsigned int rate)
+{
+	(void)rate;
+	return strcasecmp(name, "telephone-event") == 0;
+}
+
+int
+mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec, uint8_t *pt)
+{
+	*codec = MR_NGSDP_PLAY_NONE;
+	return first_format(sdp, k, play_match, pt, codec);
+}
+
+int
+mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt)
+{
+	uint8_t one;
+
+	*pt = 0xff;
+	return first_format(sdp, k, dtmf_match, pt, &one);
 }
 
 /* Does codec spec ("PCMA", "opus/48000/2", "101") name payload type pt? */

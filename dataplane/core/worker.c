@@ -22,6 +22,7 @@
 #include "hdr.h"
 #include "pkt_parse.h"
 #include "relay.h"
+#include "rtp_ext.h"
 #include "room_fwd.h"
 
 void
@@ -69,7 +70,8 @@ __rte_noinline int
 mr_rtp_silence(uint8_t *f, struct mr_pkt_info *pi)
 {
 	uint8_t *rtp = f + pi->payload_off, *u = f + pi->l4_off;
-	unsigned int len = pi->payload_len, hl, pad = 0;
+	unsigned int len = pi->payload_len, pad = 0;
+	size_t ext, hl;
 	uint8_t pt, fill;
 	uint16_t field;
 
@@ -84,12 +86,8 @@ mr_rtp_silence(uint8_t *f, struct mr_pkt_info *pi)
 		return -1;
 	/* The payload: after the CSRCs and the extension (RFC 3550 §5.1, §5.3.1), before the
 	 * padding. */
-	hl = 12 + 4u * (rtp[0] & 0x0f);
-	if ((rtp[0] & 0x10) != 0) {
-		if (len < hl + 4)
-			return -1;
-		hl += 4 + 4u * ((unsigned int)rtp[hl + 2] << 8 | rtp[hl + 3]);
-	}
+	if (mr_rtp_ext_locate(rtp, len, &ext, &hl) < 0)
+		return -1;
 	if ((rtp[0] & 0x20) != 0)
 		pad = rtp[len - 1];
 	if (hl + pad > len)

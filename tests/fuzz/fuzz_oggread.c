@@ -90,9 +90,7 @@ wav_one(const uint8_t *data, size_t size)
 		CHECK(au->pkt[k].len > 0 && au->pkt[k].samples == 960 &&
 		      (k == 0 ? au->pkt[k].off == 0 :
 		       au->pkt[k].off == au->pkt[k - 1].off + au->pkt[k - 1].len));
-	free(au->pkt);
-	free(au->data);
-	free(au);
+	mr_msg_audio_free(au);
 }
 
 int

@@ -80,14 +80,6 @@ make_wav(unsigned int fmt, unsigned int ch, uint32_t rate, size_t n, double freq
 	return b;
 }
 
-static void
-audio_free(struct mr_msg_audio *au)
-{
-	free(au->pkt);
-	free(au->data);
-	free(au);
-}
-
 /* Goertzel power of freq in pcm (8 kHz). */
 static double
 power(const int16_t *pcm, size_t n, double freq)
@@ -156,7 +148,7 @@ test_formats(void **st)
 		assert_int_equal(au->duration_ms, 1000);
 		assert_string_equal(au->id, "");
 		check_tone(au);
-		audio_free(au);
+		mr_msg_audio_free(au);
 		free(w);
 	}
 }
@@ -174,7 +166,7 @@ test_last_frame_padded(void **st)
 	assert_non_null(au);
 	assert_int_equal(au->n, 51);		/* 80 samples more: a last frame, padded */
 	assert_int_equal(au->duration_ms, 1020);
-	audio_free(au);
+	mr_msg_audio_free(au);
 	/* A chunk before fmt (LIST), an odd-sized one padded, the data chunk after both. */
 	{
 		size_t l2 = len + 8 + 3 + 1;
@@ -187,7 +179,7 @@ test_last_frame_padded(void **st)
 		au = mr_wav_to_audio(x, l2 - 1, err, sizeof(err));
 		assert_non_null(au);
 		assert_int_equal(au->n, 51);
-		audio_free(au);
+		mr_msg_audio_free(au);
 		free(x);
 	}
 	free(w);
@@ -234,7 +226,7 @@ test_malformed(void **st)
 
 		assert_non_null(au);
 		assert_int_equal(au->n, 5);		/* 800 samples: 5 frames */
-		audio_free(au);
+		mr_msg_audio_free(au);
 	}
 	/* Cut anywhere: never a read past the end (ASan); before the first whole sample an
 	 * error, after it the samples there are. */
@@ -247,7 +239,7 @@ test_malformed(void **st)
 		}
 		assert_non_null(au);
 		assert_int_equal(au->n, ((i - 44) / 2 + 159) / 160);
-		audio_free(au);
+		mr_msg_audio_free(au);
 	}
 	free(x);
 	free(w);
