@@ -302,6 +302,42 @@ mr_parse_srtp(json_t *obj, const char *field, int patch, struct mr_srtp_req *r, 
 	return 0;
 }
 
+/* The "webrtc" member of a leg: {"fingerprint": "sha-256 AB:CD:..."} (create: optional;
+ * PATCH: required). Checked for shape here, parsed by the DTLS code (sessions.c). */
+static int
+parse_leg_webrtc(json_t *v, int leg, int patch, struct mr_leg_req *l, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *f;
+
+	if (!json_is_object(v)) {
+		err_set(err, errlen, "legs[%d].webrtc: must be an object", leg);
+		return -EINVAL;
+	}
+	json_object_foreach(v, key, f) {
+		if (strcmp(key, "fingerprint") != 0) {
+			char buf[ECHO_MAX];
+
+			err_set(err, errlen, "legs[%d].webrtc.%s: unknown field", leg,
+				mr_json_echo(key, buf, sizeof(buf)));
+			return -EINVAL;
+		}
+		if (!json_is_string(f) || json_string_length(f) == 0 ||
+		    json_string_length(f) >= MR_FP_LEN) {
+			err_set(err, errlen, "legs[%d].webrtc.fingerprint: must be a string like "
+				"'sha-256 AB:CD:...' (at most %d characters)", leg, MR_FP_LEN - 1);
+			return -EINVAL;
+		}
+		snprintf(l->fingerprint, sizeof(l->fingerprint), "%s", json_string_value(f));
+	}
+	if (patch && l->fingerprint[0] == '\0') {
+		err_set(err, errlen, "legs[%d].webrtc.fingerprint: missing", leg);
+		return -EINVAL;
+	}
+	l->webrtc = 1;
+	return 0;
+}
+
 static int
 parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char *err,
 		 size_t errlen)
@@ -355,6 +391,12 @@ parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char 
 			ret = mr_parse_srtp(v, f, 0, &l->srtp, err, errlen);
 			if (ret < 0)
 				return ret;
+		} else if (strcmp(key, "webrtc") == 0) {
+			if (json_is_null(v))
+				continue;
+			ret = parse_leg_webrtc(v, leg, 0, l, err, errlen);
+			if (ret < 0)
+				return ret;
 		} else {
 			char buf[ECHO_MAX];
 
@@ -371,6 +413,18 @@ parse_create_leg(json_t *obj, int leg, int rtcp_mux, struct mr_leg_req *l, char 
 	}
 	if (l->has_remote && l->family == 0)
 		l->family = l->remote.family;
+	if (l->webrtc) {
+		/* The keys come from DTLS; ICE runs on the one port rtcp-mux leaves. */
+		if (l->srtp.present) {
+			err_set(err, errlen, "legs[%d].webrtc: excludes srtp (DTLS gives the "
+				"keys)", leg);
+			return -EINVAL;
+		}
+		if (!rtcp_mux) {
+			err_set(err, errlen, "legs[%d].webrtc: needs rtcp_mux true", leg);
+			return -EINVAL;
+		}
+	}
 	if (l->has_rtcp_remote) {
 		/* With rtcp-mux (RFC 5761) there is no separate RTCP flow to address. */
 		if (rtcp_mux) {
@@ -602,6 +656,10 @@ parse_patch_leg(json_t *obj, int leg, struct mr_session_patch *p, char *err, siz
 
 			snprintf(f, sizeof(f), "legs[%d].srtp", leg);
 			ret = mr_parse_srtp(v, f, 1, &l->srtp, err, errlen);
+			if (ret < 0)
+				return ret;
+		} else if (strcmp(key, "webrtc") == 0) {
+			ret = parse_leg_webrtc(v, leg, 1, l, err, errlen);
 			if (ret < 0)
 				return ret;
 		} else {

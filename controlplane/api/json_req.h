@@ -25,6 +25,8 @@ struct mr_srtp_req {
 	struct mr_srtp_key local_key;
 };
 
+#define MR_FP_LEN 160			/* an SDP a=fingerprint value with its NUL */
+
 struct mr_leg_req {
 	int has_remote;			/* "remote" present and not null */
 	int clear_remote;		/* PATCH only: "remote": null */
@@ -35,6 +37,10 @@ struct mr_leg_req {
 	char interface[MR_IFNAME_LEN];	/* "interface": port name; "" = choose */
 	uint8_t family;			/* "family": "ipv4"/"ipv6" (MR_AF4/MR_AF6); 0: from remote */
 	struct mr_srtp_req srtp;
+	uint8_t webrtc;			/* "webrtc" given (an object): ICE-lite and DTLS-SRTP on
+					 * the leg (create), or its fingerprint (PATCH) */
+	char fingerprint[MR_FP_LEN];	/* webrtc.fingerprint: the peer's certificate ("sha-256
+					 * AB:CD:..."), "" not given yet */
 	int has_muted;			/* PATCH only: "muted" given */
 	int muted;			/* hold back the RTP relayed towards this leg */
 };

@@ -46,6 +46,8 @@ mr_cp_srtp_build(struct mr_appliance *a, const char *field, const struct mr_srtp
 	if (d == NULL)
 		return mr_json_err(body, 503, "memory: no room for SRTP state");
 	d->rx_srtp = 1;
+	if (cur != NULL)
+		d->ice = cur->ice;	/* a WebRTC leg stays one */
 	if (r->has_remote_key) {
 		d->rx = mr_srtp_ctx_create(kind, &r->remote_key);
 		if (d->rx == NULL)
@@ -180,13 +182,12 @@ mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_cp_sr
 	}
 }
 
-int
-mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
-			struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait)
+static int
+srtp_install_cmd(struct mr_appliance *a, unsigned int owner, struct mr_cmd *c,
+		 struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait)
 {
 	struct mr_cp_srtp_new nl;
 	struct mr_dp_srtp *nw = NULL;
-	struct mr_cmd c;
 	json_t *err = NULL;
 
 	memset(&nl, 0, sizeof(nl));
@@ -196,17 +197,39 @@ mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
 		json_decref(err);
 		return -1;
 	}
-	memset(&c, 0, sizeof(c));
-	c.type = MR_CMD_PART_SRTP_SET;
-	c.obj = part;
-	c.arg = nw;
-	if (mr_cmdq_send(&a->cmdq, owner, &c, 1, wait, NULL) < 0) {
+	c->arg = nw;
+	if (mr_cmdq_send(&a->cmdq, owner, c, 1, wait, NULL) < 0) {
 		mr_cp_srtp_unbuild(nw, r, &nl);
 		return -1;
 	}
 	mr_cp_srtp_installed(a, owner, cs, nw, r, &nl);
 	mr_srtp_key_wipe(&nl.key);
 	return 0;
+}
+
+int
+mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
+			struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait)
+{
+	struct mr_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_PART_SRTP_SET;
+	c.obj = part;
+	return srtp_install_cmd(a, owner, &c, cs, r, wait);
+}
+
+int
+mr_cp_srtp_leg_install(struct mr_appliance *a, unsigned int owner, struct mr_dp_session *s,
+		       unsigned int leg, struct mr_cp_srtp *cs, const struct mr_srtp_req *r)
+{
+	struct mr_cmd c;
+
+	memset(&c, 0, sizeof(c));
+	c.type = MR_CMD_SRTP_SET;
+	c.s = s;
+	c.leg = (uint8_t)leg;
+	return srtp_install_cmd(a, owner, &c, cs, r, 0);
 }
 
 void
@@ -218,6 +241,8 @@ mr_cp_srtp_release(struct mr_cp_srtp *cs)
 	if (cs->dp == NULL)
 		return;
 	mr_read_u64s(&cs->final, &cs->dp->ctr, sizeof(cs->final));
+	/* A WebRTC leg's ICE state, shared by every struct that replaced the first one. */
+	rte_free(cs->dp->ice);
 	mr_dp_srtp_free(cs->dp);
 	cs->dp = NULL;
 }

@@ -60,6 +60,10 @@ void mr_cp_srtp_installed(struct mr_appliance *a, unsigned int owner, struct mr_
  * then recorded in cs. 0, or -1 with nothing changed. r stays the caller's to wipe. */
 int mr_cp_srtp_part_install(struct mr_appliance *a, unsigned int owner, void *part,
 			    struct mr_cp_srtp *cs, const struct mr_srtp_req *r, int wait);
+/* The same for leg of session s (MR_CMD_SRTP_SET; the owner applies it in order with the
+ * session's other commands). */
+int mr_cp_srtp_leg_install(struct mr_appliance *a, unsigned int owner, struct mr_dp_session *s,
+			   unsigned int leg, struct mr_cp_srtp *cs, const struct mr_srtp_req *r);
 /* The endpoint is gone and the owner can no longer reach its struct: keep the counters and
  * free it now. */
 void mr_cp_srtp_release(struct mr_cp_srtp *cs);

@@ -98,6 +98,16 @@ leg_info(const json_t *body, struct mr_ng_sess_info *out)
 		s = json_string_value(json_object_get(sr, "local_key"));
 		if (s != NULL)
 			snprintf(out->leg[i].local_key, sizeof(out->leg[i].local_key), "%s", s);
+		sr = json_object_get(l, "webrtc");
+		s = json_string_value(json_object_get(sr, "ice_ufrag"));
+		if (s != NULL && json_string_value(json_object_get(sr, "ice_pwd")) != NULL) {
+			snprintf(out->leg[i].ice_ufrag, sizeof(out->leg[i].ice_ufrag), "%s", s);
+			snprintf(out->leg[i].ice_pwd, sizeof(out->leg[i].ice_pwd), "%s",
+				 json_string_value(json_object_get(sr, "ice_pwd")));
+		}
+		s = json_string_value(json_object_get(sr, "fingerprint"));
+		if (s != NULL)
+			snprintf(out->fingerprint, sizeof(out->fingerprint), "%s", s);
 	}
 }
 

@@ -35,7 +35,13 @@ struct ng_media {
 	uint8_t rtcp_mux;		/* the session's */
 	struct mr_ep local[2], local_rtcp[2];
 	struct mr_ep adv[2], adv_rtcp[2];	/* what each side's SDP said (family 0: none) */
-	char proto[2][16];		/* the transport protocol each side speaks */
+	char proto[2][24];		/* the transport protocol each side speaks */
+	uint8_t webrtc[2];		/* side i speaks DTLS-SRTP with ICE (UDP/TLS/RTP/SAVP[F]):
+					 * its leg is a WebRTC leg (docs/NG.md "WebRTC") */
+	char ice_ufrag[2][16], ice_pwd[2][32];	/* mrelay's ICE credentials on side i's leg */
+	char peer_fp[2][160];		/* side i's a=fingerprint, "" not seen yet */
+	char mid[2][32];		/* side i's a=mid, "" none */
+	uint8_t bundle[2];		/* side i's SDP had a=group:BUNDLE */
 	uint8_t srtp[2];		/* side i speaks SDES-SRTP */
 	uint8_t crypto_tag[2];		/* the a=crypto tag used with side i */
 	char local_key[2][128];		/* SDES key mrelay sends to side i with */
@@ -77,6 +83,7 @@ struct mr_ng_calls {
 	json_t *(*stats_cb)(void *);
 	void *stats_arg;
 	struct mr_ng_counts n;
+	char fingerprint[160];		/* mrelay's certificate (the WebRTC legs' DTLS) */
 	int forgetting;			/* calls go without ending their sessions */
 };
 
@@ -91,12 +98,12 @@ struct ng_req {
 	uint8_t replace_origin, ice_remove, no_rtcp_attr, full_rtcp_attr;
 	uint8_t mux_offer, mux_require, mux_demux, mux_reject, mux_accept;
 	uint8_t fatal, honour_to_tag, record_call, has_delete_delay;
-	uint8_t sdes_off, sdes_nonew, proto_accept;
+	uint8_t sdes_off, sdes_nonew, proto_accept, dtls_off;
 	char sdes_only[8][40];
 	unsigned int n_sdes_only;
 	char sdes_no[8][40];
 	unsigned int n_sdes_no;
-	char proto[16];			/* transport-protocol, "" unchanged */
+	char proto[24];			/* transport-protocol, "" unchanged */
 	uint8_t family;			/* address family: MR_AF4/MR_AF6, 0 auto */
 	struct mr_ep media_addr;	/* media address */
 	struct mr_ep received_from;
@@ -359,12 +366,15 @@ replace_flag(struct ng_req *r, const char *s, size_t len)
 static int
 ice_flag(struct ng_req *r, const char *s, size_t len)
 {
-	/* mrelay does not take part in ICE: its candidates are always removed (docs/NG.md);
-	 * "remove" says so explicitly, the others ask for what mrelay does not do. */
-	if (mr_bn_streq(s, len, "remove") || mr_bn_streq(s, len, "default"))
+	/* The peer's ICE attributes never pass: towards a side that speaks DTLS-SRTP
+	 * (UDP/TLS/RTP/SAVP[F]) mrelay is an ICE-lite agent with its own, towards the others
+	 * there are none (docs/NG.md "WebRTC"). "force" asks for that, "remove" and "default"
+	 * agree with it; the rest ask for what mrelay does not do. */
+	if (mr_bn_streq(s, len, "remove") || mr_bn_streq(s, len, "default") ||
+	    mr_bn_streq(s, len, "force"))
 		return 0;
-	snprintf(r->warning, sizeof(r->warning), "ICE=%.*s: mrelay removes ICE attributes",
-		 (int)(len < 32 ? len : 32), s);
+	snprintf(r->warning, sizeof(r->warning), "ICE=%.*s: mrelay is ICE-lite on DTLS-SRTP "
+		 "sides and removes ICE elsewhere", (int)(len < 32 ? len : 32), s);
 	return -1;
 }
 
@@ -416,7 +426,7 @@ uint_of(const struct mr_bn *v, uint64_t max, uint64_t *out)
 /* Keys that need no handling here (tags, SIP details, features mrelay does not have). */
 static const char *const keys_noop[] = {
 	"command", "call-id", "from-tag", "to-tag", "sdp", "via-branch", "supports",
-	"SIP-message-type", "SIP-code", "TOS", "xmlrpc-callback", "metadata", "DTLS",
+	"SIP-message-type", "SIP-code", "TOS", "xmlrpc-callback", "metadata",
 	"DTLS-fingerprint", "OSRTP", "endpoint-learning", "ICE-lite", "generate-RTCP",
 	"all", "from-tags", "set-label", "template", "ptime", "ptime-reverse", "T.38",
 	"media-echo", "drop-traffic", "audio-player", "bundle", "extmap", "sdp-attr",
@@ -481,18 +491,28 @@ parse_req(struct mr_ng_calls *c, const struct mr_bn *d, struct ng_req *r)
 			each_str(c, r, m, mux_flag);
 		} else if (mr_bn_streq(k, kl, "SDES")) {
 			each_str(c, r, m, sdes_flag);
+		} else if (mr_bn_streq(k, kl, "DTLS")) {
+			/* mrelay is the DTLS server (passive) of its WebRTC legs, always. */
+			if (str_is(m, "off") || str_is(m, "no") || str_is(m, "disable"))
+				r->dtls_off = 1;
+			else if (!str_is(m, "passive") && !str_is(m, "default"))
+				snprintf(r->warning, sizeof(r->warning), "DTLS: mrelay is passive "
+					 "(the DTLS server) on its WebRTC legs");
 		} else if (mr_bn_streq(k, kl, "transport-protocol")) {
 			if (m->type != MR_BN_STR || m->len >= sizeof(r->proto))
 				goto bad_type;
 			if (str_is(m, "accept")) {
 				r->proto_accept = 1;
 			} else if (str_is(m, "RTP/AVP") || str_is(m, "RTP/AVPF") ||
-				   str_is(m, "RTP/SAVP") || str_is(m, "RTP/SAVPF")) {
+				   str_is(m, "RTP/SAVP") || str_is(m, "RTP/SAVPF") ||
+				   str_is(m, "UDP/TLS/RTP/SAVP") ||
+				   str_is(m, "UDP/TLS/RTP/SAVPF")) {
 				bn_copy(m, r->proto, sizeof(r->proto));
 			} else {
 				bn_copy(m, t, sizeof(t));
 				snprintf(r->err, sizeof(r->err), "transport-protocol: '%.40s' is "
-					 "not RTP/AVP, RTP/AVPF, RTP/SAVP or RTP/SAVPF", t);
+					 "not RTP/AVP, RTP/AVPF, RTP/SAVP, RTP/SAVPF or "
+					 "UDP/TLS/RTP/SAVP[F]", t);
 				return -1;
 			}
 		} else if (mr_bn_streq(k, kl, "address-family")) {
@@ -762,6 +782,35 @@ proto_srtp(const char *p)
 	return strncmp(p, "RTP/SAVP", 8) == 0;
 }
 
+static int
+proto_dtls(const char *p)
+{
+	return strncmp(p, "UDP/TLS/RTP/SAVP", 16) == 0;
+}
+
+/* A WebRTC side's SDP (DTLS-SRTP with ICE): what mrelay needs of it, or an error. mrelay is
+ * the DTLS server: the peer must be able to be the client (a=setup actpass or active). */
+static int
+webrtc_check(struct ng_req *r, const struct mr_ngsdp_media *m)
+{
+	if (r->dtls_off) {
+		snprintf(r->err, sizeof(r->err), "media %s: DTLS=off, but the side speaks %s",
+			 m->type, m->proto);
+		return -1;
+	}
+	if (m->fingerprint[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "media %s: %s without a=fingerprint", m->type,
+			 m->proto);
+		return -1;
+	}
+	if (strcmp(m->setup, "passive") == 0) {
+		snprintf(r->err, sizeof(r->err), "media %s: a=setup:passive, but mrelay is the "
+			 "DTLS server (it needs actpass or active)", m->type);
+		return -1;
+	}
+	return 0;
+}
+
 /* Where side s's media goes, from its SDP and the request. */
 static void
 media_remote(const struct ng_req *r, const struct mr_ngsdp_media *m, struct mr_ep *rtp,
@@ -792,12 +841,20 @@ media_remote(const struct ng_req *r, const struct mr_ngsdp_media *m, struct mr_e
 }
 
 static void
-info_store(struct ng_media *bm, const struct mr_ng_sess_info *si)
+info_store(struct mr_ng_calls *c, struct ng_media *bm, const struct mr_ng_sess_info *si)
 {
 	unsigned int i;
 
 	snprintf(bm->id, sizeof(bm->id), "%s", si->id);
+	if (si->fingerprint[0] != '\0')
+		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s", si->fingerprint);
 	for (i = 0; i < 2; i++) {
+		/* A WebRTC leg's credentials come in the answer that made it. */
+		if (si->leg[i].ice_ufrag[0] != '\0') {
+			snprintf(bm->ice_ufrag[i], sizeof(bm->ice_ufrag[i]), "%s",
+				 si->leg[i].ice_ufrag);
+			snprintf(bm->ice_pwd[i], sizeof(bm->ice_pwd[i]), "%s", si->leg[i].ice_pwd);
+		}
 		bm->local[i] = si->leg[i].local;
 		bm->local_rtcp[i] = si->leg[i].local_rtcp;
 		if (si->leg[i].local_key[0] != '\0')
@@ -884,9 +941,9 @@ srtp_req_of(struct ng_req *r, const struct mr_ngsdp *sdp, const struct mr_ngsdp_
 			 m->type);
 		return -1;
 	}
-	/* DTLS-SRTP or nothing: not what mrelay speaks on ng calls */
-	snprintf(r->err, sizeof(r->err), "media %s: %s without a=crypto (DTLS-SRTP is not "
-		 "supported over ng)", m->type, proto);
+	/* DTLS-SRTP comes as UDP/TLS/RTP/SAVP[F] (docs/NG.md "WebRTC") */
+	snprintf(r->err, sizeof(r->err), "media %s: %s without a=crypto (DTLS-SRTP is spoken "
+		 "as UDP/TLS/RTP/SAVP or UDP/TLS/RTP/SAVPF)", m->type, proto);
 	return -1;
 }
 
@@ -926,6 +983,23 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 						   m->proto));
 	if (r->sdes_off && proto_srtp(bm->proto[o]) && !proto_srtp(m->proto))
 		snprintf(bm->proto[o], sizeof(bm->proto[o]), "RTP/AVP");
+	/* WebRTC sides (DTLS-SRTP, ICE-lite): a leg is made one at its creation and stays. */
+	if (m->dtls && webrtc_check(r, m) < 0)
+		return -1;
+	if (r->dtls_off && proto_dtls(bm->proto[o])) {
+		snprintf(r->err, sizeof(r->err), "media %s: DTLS=off, but transport-protocol is %s",
+			 m->type, bm->proto[o]);
+		return -1;
+	}
+	if (bm->id[0] != '\0' && (bm->webrtc[s] != m->dtls ||
+				  bm->webrtc[o] != proto_dtls(bm->proto[o]))) {
+		snprintf(r->err, sizeof(r->err), "media %s: a side cannot change between "
+			 "DTLS-SRTP (UDP/TLS/RTP/SAVP[F]) and RTP/SDES in a re-offer", m->type);
+		return -1;
+	}
+	/* A browser's mid and BUNDLE: given back to it where the other side's SDP has none. */
+	snprintf(bm->mid[s], sizeof(bm->mid[s]), "%s", m->mid);
+	bm->bundle[s] = sdp->bundle;
 	/* What a played message would take towards side s (play media). */
 	(void)mr_ngsdp_play_codec(sdp, k, &bm->play_codec[s], &bm->play_pt[s]);
 	/* What block DTMF holds back of side s. */
@@ -934,8 +1008,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 
 		bm->dtmf_pt1[s] = mr_ngsdp_dtmf_pt(sdp, k, &pt) == 0 ? (uint8_t)(pt + 1) : 0;
 	}
-	if (srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
+	if (!m->dtls && srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
 		return -1;
+	if (m->dtls)
+		memset(&sr_s, 0, sizeof(sr_s));	/* the keys come from DTLS */
 	bm->srtp[s] = sr_s.present;
 	bm->crypto_tag[s] = tag;
 	explicit_bzero(bm->remote_crypto[s], sizeof(bm->remote_crypto[s]));
@@ -955,7 +1031,14 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		p.no_wait = 1;
 		p.brief = 1;		/* the endpoints and keys are all it reads */
 		p.has_leg[s] = 1;
-		if (rtp.family) {
+		if (bm->webrtc[s]) {
+			/* ICE chose the remote; a new certificate is a new handshake. */
+			if (strcmp(bm->peer_fp[s], m->fingerprint) != 0) {
+				p.legs[s].webrtc = 1;
+				snprintf(p.legs[s].fingerprint, sizeof(p.legs[s].fingerprint), "%s",
+					 m->fingerprint);
+			}
+		} else if (rtp.family) {
 			p.legs[s].has_remote = 1;
 			p.legs[s].remote = rtp;
 			if (rtcp.family && !bm->rtcp_mux) {
@@ -970,7 +1053,7 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		} else if (!sr_s.present && bm->srtp[s]) {
 			p.legs[s].srtp.disable = 1;
 		}
-		if (!answer && !bm->srtp[o] && proto_srtp(bm->proto[o])) {
+		if (!answer && !bm->srtp[o] && proto_srtp(bm->proto[o]) && !bm->webrtc[o]) {
 			/* the other side becomes SRTP in a re-offer: a key for it */
 			p.has_leg[o] = 1;
 			p.legs[o].srtp.present = 1;
@@ -986,7 +1069,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		} else {
 			if (p.legs[o].srtp.present)
 				bm->srtp[o] = 1;
-			info_store(bm, &si);
+			if (p.legs[s].webrtc)
+				snprintf(bm->peer_fp[s], sizeof(bm->peer_fp[s]), "%s",
+					 m->fingerprint);
+			info_store(c, bm, &si);
 		}
 	}
 	if (bm->id[0] == '\0') {
@@ -997,11 +1083,21 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		bm->rtcp_mux = m->rtcp_mux && !r->mux_demux && !r->mux_reject;
 		if (r->mux_require)
 			bm->rtcp_mux = 1;
+		bm->webrtc[s] = m->dtls;
+		bm->webrtc[o] = (uint8_t)proto_dtls(bm->proto[o]);
+		bm->peer_fp[o][0] = '\0';
+		bm->peer_fp[s][0] = '\0';
+		if (bm->webrtc[s] || bm->webrtc[o])
+			bm->rtcp_mux = 1;	/* ICE runs on the one port of a WebRTC leg */
 		q.rtcp_mux = bm->rtcp_mux;
 		snprintf(q.label, sizeof(q.label), "%.*s", (int)sizeof(q.label) - 1, x->callid);
 		for (i = 0; i < 2; i++) {
 			struct mr_leg_req *lr = &q.legs[i];
 
+			if (bm->webrtc[i]) {
+				lr->webrtc = 1;	/* its remote is the one ICE chooses */
+				continue;
+			}
 			if (bm->adv[i].family) {
 				lr->has_remote = 1;
 				lr->remote = bm->adv[i];
@@ -1031,7 +1127,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 				q.legs[i].family = bm->family[i];
 		}
 		q.legs[s].srtp = sr_s;
-		if (proto_srtp(bm->proto[o]) && !bm->srtp[o]) {
+		if (bm->webrtc[s])
+			snprintf(q.legs[s].fingerprint, sizeof(q.legs[s].fingerprint), "%s",
+				 m->fingerprint);
+		if (proto_srtp(bm->proto[o]) && !bm->srtp[o] && !bm->webrtc[o]) {
 			const char *suite = offer_suite(r);
 
 			if (suite == NULL) {
@@ -1055,7 +1154,9 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		mr_srtp_req_wipe(&q.legs[s].srtp);
 		if (rc < 0)
 			return -1;
-		info_store(bm, &si);
+		info_store(c, bm, &si);
+		if (bm->webrtc[s])
+			snprintf(bm->peer_fp[s], sizeof(bm->peer_fp[s]), "%s", m->fingerprint);
 	}
 	/* What the other side is told: its leg's endpoint. */
 	out->local = bm->local[o];
@@ -1068,6 +1169,17 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		out->n_crypto = 1;
 		snprintf(out->crypto[0], sizeof(out->crypto[0]), "%u %s",
 			 bm->crypto_tag[o] ? bm->crypto_tag[o] : 1, bm->local_key[o]);
+	}
+	if (bm->webrtc[o]) {
+		/* ICE-lite and the DTLS server: actpass in an offer (browsers answer active),
+		 * passive in an answer (RFC 8842 §5.3). */
+		out->rtcp_mux = 1;
+		out->ice_ufrag = bm->ice_ufrag[o];
+		out->ice_pwd = bm->ice_pwd[o];
+		out->fingerprint = c->fingerprint;
+		out->setup = answer ? "passive" : "actpass";
+		if (bm->mid[o][0] != '\0')
+			out->mid = bm->mid[o];
 	}
 	return 0;
 }
@@ -1104,6 +1216,19 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 		}
 	if (sdp->n_media > b->n_media)
 		b->n_media = sdp->n_media;
+	/* A browser that bundles (one WebRTC section here: mrelay gives each its own port)
+	 * gets its group back where the other side's SDP has none. */
+	{
+		unsigned int n_w = 0, last = 0;
+
+		for (k = 0; k < sdp->n_media; k++)
+			if (!out->m[k].rejected && out->m[k].ice_ufrag != NULL) {
+				n_w++;
+				last = k;
+			}
+		if (n_w == 1 && b->media[last].bundle[s ^ 1] && out->m[last].mid != NULL)
+			out->bundle = out->m[last].mid;
+	}
 	out->replace_origin = r->replace_origin;
 	out->ice_remove = 1;
 	out->no_rtcp_attr = r->no_rtcp_attr;

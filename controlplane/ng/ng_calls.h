@@ -21,11 +21,13 @@ struct mr_ng_leg_info {
 	struct mr_ep local;		/* RTP (and with rtcp-mux RTCP) endpoint */
 	struct mr_ep local_rtcp;	/* family 0 with rtcp-mux */
 	char local_key[128];		/* SDES key mrelay encrypts with, "" when unchanged/none */
+	char ice_ufrag[16], ice_pwd[32];	/* a new WebRTC leg's ICE credentials, "" none */
 };
 
 struct mr_ng_sess_info {
 	char id[24];
 	struct mr_ng_leg_info leg[2];
+	char fingerprint[160];		/* mrelay's certificate when a leg is WebRTC, "" none */
 };
 
 /* What play media asks for one session leg. */

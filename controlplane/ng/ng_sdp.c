@@ -53,6 +53,14 @@ is_ice_attr(const struct mr_ngsdp_line *l)
 	return 0;
 }
 
+/* DTLS-SRTP's attributes (RFC 8122, RFC 8842): mrelay ends DTLS on its legs, so the peer's
+ * never pass to the other side. */
+static int
+is_dtls_attr(const struct mr_ngsdp_line *l)
+{
+	return is_attr(l, "a=fingerprint") || is_attr(l, "a=setup") || is_attr(l, "a=tls-id");
+}
+
 /* Copy the value of a line (after "x=") NUL-terminated; -1 if it does not fit. */
 static int
 line_val(const struct mr_ngsdp_line *l, size_t skip, char *out, size_t n)
@@ -205,7 +213,30 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 			}
 			break;
 		case 'a':
+			if (is_attr(l, "a=fingerprint") || is_attr(l, "a=setup")) {
+				/* Session level: every section's until its own says otherwise. */
+				int fp = is_attr(l, "a=fingerprint");
+				size_t skip = fp ? 14 : 8;
+
+				if (line_val(l, skip, v, sizeof(v)) < 0 ||
+				    strlen(v) >= (fp ? sizeof(m->fingerprint) : sizeof(m->setup)))
+					return sdp_err(err, errlen, "sdp: line %u: %s too long",
+						       i + 1, fp ? "a=fingerprint" : "a=setup");
+				for (unsigned int k = m == NULL ? 0 : sdp->n_media - 1;
+				     k < (m == NULL ? MR_NGSDP_MAX_MEDIA : sdp->n_media); k++) {
+					if (fp)
+						snprintf(sdp->media[k].fingerprint,
+							 sizeof(sdp->media[k].fingerprint), "%s", v);
+					else
+						snprintf(sdp->media[k].setup,
+							 sizeof(sdp->media[k].setup), "%s", v);
+				}
+				break;
+			}
 			if (m == NULL) {
+				if (is_attr(l, "a=group") && l->len > 14 &&
+				    memcmp(l->s + 8, "BUNDLE", 6) == 0)
+					sdp->bundle = 1;
 				if (is_ice_attr(l))
 					for (unsigned int k = 0; k < MR_NGSDP_MAX_MEDIA; k++)
 						sdp->media[k].ice = 1;
@@ -228,6 +259,10 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 				if (*e == ' ' && parse_conn(e + 1, &m->rtcp_addr, NULL) < 0)
 					return sdp_err(err, errlen, "sdp: line %u: a=rtcp address "
 						       "is not 'IN IP4 address'", i + 1);
+			} else if (is_attr(l, "a=mid") && l->len > 6) {
+				if (line_val(l, 6, m->mid, sizeof(m->mid)) < 0)
+					return sdp_err(err, errlen, "sdp: line %u: a=mid too long",
+						       i + 1);
 			} else if (is_attr(l, "a=crypto")) {
 				if (m->n_crypto < MR_NGSDP_MAX_CRYPTO)
 					m->crypto[m->n_crypto++] = i;
@@ -245,13 +280,16 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 		sdp->n_session = sdp->n_lines;
 	for (i = 0; i < sdp->n_media; i++) {
 		m = &sdp->media[i];
+		m->dtls = strncmp(m->proto, "UDP/TLS/RTP/SAVP", 16) == 0;
 		m->addr.port = m->port;
 		if (m->rtcp_addr.family)
 			m->rtcp_addr.port = m->rtcp_port;
 	}
-	/* Session-level ICE attributes were marked on every slot; keep it to real media. */
-	for (i = sdp->n_media; i < MR_NGSDP_MAX_MEDIA; i++)
+	/* Session-level attributes were marked on every slot; keep them to real media. */
+	for (i = sdp->n_media; i < MR_NGSDP_MAX_MEDIA; i++) {
 		sdp->media[i].ice = 0;
+		sdp->media[i].fingerprint[0] = sdp->media[i].setup[0] = '\0';
+	}
 	return 0;
 }
 
@@ -582,8 +620,21 @@ mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *o, struct
 		}
 		if (l->s[0] == 'a' && o->ice_remove && is_ice_attr(l))
 			continue;
+		if (l->s[0] == 'a' && is_dtls_attr(l))
+			continue;
 		put_line(b, l);
 	}
+	if (o->bundle != NULL && !in->bundle) {
+		put(b, "a=group:BUNDLE ");
+		put(b, o->bundle);
+		put(b, "\r\n");
+	}
+	/* ICE-lite is a session attribute (RFC 8839 §5.3). */
+	for (k = 0; k < in->n_media; k++)
+		if (!o->m[k].rejected && o->m[k].ice_ufrag != NULL) {
+			put(b, "a=ice-lite\r\n");
+			break;
+		}
 	for (k = 0; k < in->n_media; k++) {
 		const struct mr_ngsdp_media *m = &in->media[k];
 		const struct mr_ngsdp_media_out *mo = &o->m[k];
@@ -634,6 +685,8 @@ mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *o, struct
 				continue;
 			if (mo->replace_crypto && is_attr(l, "a=crypto"))
 				continue;
+			if (is_dtls_attr(l))
+				continue;
 			if (codec_line_dropped(l, keep))
 				continue;
 			put_line(b, l);
@@ -655,6 +708,22 @@ mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *o, struct
 			put(b, "a=crypto:");
 			put(b, mo->crypto[i]);
 			put(b, "\r\n");
+		}
+		if (mo->mid != NULL && m->mid[0] == '\0') {
+			put(b, "a=mid:");
+			put(b, mo->mid);
+			put(b, "\r\n");
+		}
+		if (mo->ice_ufrag != NULL) {
+			char a[64];
+
+			snprintf(tmp, sizeof(tmp), "a=ice-ufrag:%s\r\na=ice-pwd:%s\r\n"
+				 "a=fingerprint:%s\r\na=setup:%s\r\n"
+				 "a=candidate:1 1 udp 2130706431 %s %u typ host\r\n"
+				 "a=end-of-candidates\r\n", mo->ice_ufrag, mo->ice_pwd,
+				 mo->fingerprint, mo->setup, mr_ep_fmt(&mo->local, a, sizeof(a), 0),
+				 mo->local.port);
+			put(b, tmp);
 		}
 	}
 	return b->oom ? -ENOMEM : 0;

@@ -38,6 +38,11 @@ struct mr_ngsdp_media {
 	struct mr_ep rtcp_addr;		/* a=rtcp:PORT IN IP4 ADDR; family 0 without address */
 	unsigned int n_crypto;
 	unsigned int crypto[MR_NGSDP_MAX_CRYPTO];	/* line indexes of a=crypto */
+	uint8_t dtls;			/* the protocol is UDP/TLS/RTP/SAVP[F] (DTLS-SRTP) */
+	char fingerprint[160];		/* a=fingerprint value (media, else session level);
+					 * "" none */
+	char setup[12];			/* a=setup value (media, else session level); "" none */
+	char mid[32];			/* a=mid value, "" none */
 };
 
 struct mr_ngsdp {
@@ -45,6 +50,7 @@ struct mr_ngsdp {
 	unsigned int n_lines;
 	unsigned int n_session;		/* lines before the first m= */
 	struct mr_ep c_addr;		/* session-level c=, family 0 if none */
+	uint8_t bundle;			/* a=group:BUNDLE present */
 	unsigned int n_media;
 	struct mr_ngsdp_media media[MR_NGSDP_MAX_MEDIA];
 };
@@ -85,6 +91,10 @@ struct mr_ngsdp_media_out {
 	uint8_t replace_crypto;		/* drop the a=crypto lines of the input */
 	unsigned int n_crypto;
 	char crypto[MR_NGSDP_MAX_CRYPTO][160];	/* a=crypto values to write */
+	/* A WebRTC receiver (DTLS-SRTP, ICE-lite; docs/NG.md "WebRTC"): mrelay's credentials,
+	 * certificate fingerprint and DTLS role, and one host candidate (local). */
+	const char *ice_ufrag, *ice_pwd, *fingerprint, *setup;	/* NULL: not WebRTC */
+	const char *mid;		/* a=mid to write when the section has none; NULL */
 };
 
 struct mr_ngsdp_out {
@@ -93,10 +103,14 @@ struct mr_ngsdp_out {
 	uint8_t no_rtcp_attr;		/* no a=rtcp line */
 	uint8_t full_rtcp_attr;		/* a=rtcp:PORT IN IP4 ADDR */
 	const struct mr_ngsdp_codecs *codecs;	/* NULL: none */
+	const char *bundle;		/* a=group:BUNDLE value to write when the input has no
+					 * group (a browser that bundles); NULL */
 	struct mr_ngsdp_media_out m[MR_NGSDP_MAX_MEDIA];
 };
 
-/* Write in as out says into b (appended; "\r\n" line ends). 0, -ENOMEM. */
+/* Write in as out says into b (appended; "\r\n" line ends). a=fingerprint, a=setup and
+ * a=tls-id of the input never pass (mrelay ends DTLS itself); a=ice-lite is added at the
+ * session level when a section is WebRTC. 0, -ENOMEM. */
 int mr_ngsdp_rewrite(const struct mr_ngsdp *in, const struct mr_ngsdp_out *out, struct mr_bbuf *b);
 
 #endif

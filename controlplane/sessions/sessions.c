@@ -29,6 +29,8 @@
 #include "sessions.h"
 #include "sessions_priv.h"
 #include "srtp_cp.h"
+#include "dtls.h"
+#include "webrtc.h"
 #include "state.h"
 #include "mr_log.h"
 
@@ -281,6 +283,13 @@ mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
 	} while (rte_seqcount_read_retry(&l->seq, sn));
 }
 
+/* A WebRTC leg (ng's DTLS-SRTP; docs/NG.md "WebRTC"): ICE-lite and DTLS on it. */
+static int
+leg_webrtc(const struct mr_cp_session *s, unsigned int li)
+{
+	return s->leg[li].srtp.dp != NULL && s->leg[li].srtp.dp->ice != NULL;
+}
+
 static json_t *
 mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
 	    int full)
@@ -311,6 +320,8 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 		}
 	}
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&s->leg[li].srtp, full));
+	if (leg_webrtc(s, li))
+		json_object_set_new(j, "webrtc", mr_webrtc_leg_json(ss->a->webrtc, s->dp, li, 0));
 	json_object_set_new(j, "muted", json_boolean(__atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
 						     MR_LEG_MUTE_BLOCK));
 	json_object_set_new(j, "silenced", json_boolean(__atomic_load_n(&l->mute,
@@ -449,6 +460,7 @@ mr_session_release_resources(struct mr_sessions *ss, struct mr_cp_session *s)
 	for (i = 0; i < 2; i++) {
 		struct mr_cp_leg *cl = &s->leg[i];
 
+		mr_webrtc_leg_gone(ss->a->webrtc, s->dp, i);
 		mr_cp_srtp_release(&cl->srtp);
 
 		if (cl->rtp_port != 0)
@@ -529,6 +541,9 @@ mr_session_retire(struct mr_sessions *ss, struct mr_cp_session *s)
 static void
 mr_session_end(struct mr_sessions *ss, struct mr_cp_session *s, const char *reason)
 {
+	/* No handshake, key or DTLS datagram for a session that ended. */
+	mr_webrtc_leg_gone(ss->a->webrtc, s->dp, 0);
+	mr_webrtc_leg_gone(ss->a->webrtc, s->dp, 1);
 	mr_session_unpublish(ss, s);
 	s->end_reason = reason;
 	s->ended = time(NULL);
@@ -744,6 +759,27 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 			if (rst != NULL)
 				mr_cp_srtp_seed(l->srtp, &rst->seed[i]);
 		}
+		if (lr->webrtc) {
+			char e[96];
+
+			if (a->webrtc == NULL) {
+				rc = mr_err(body, 503, "legs[%u].webrtc: WebRTC is not running (see "
+					    "the log at start)", i);
+				goto undo;
+			}
+			if (mr_webrtc_leg_new(a->webrtc, s->dp, i, best, &s->leg[i].srtp, e,
+					      sizeof(e)) < 0) {
+				rc = mr_err(body, 503, "legs[%u].webrtc: %s", i, e);
+				goto undo;
+			}
+			if (lr->fingerprint[0] != '\0' &&
+			    mr_webrtc_leg_set_remote(a->webrtc, s->dp, i, lr->fingerprint) < 0) {
+				rc = mr_err(body, 400, "legs[%u].webrtc.fingerprint: not a "
+					    "fingerprint ('sha-256 AB:CD:...', hash sha-1 to "
+					    "sha-512)", i);
+				goto undo;
+			}
+		}
 	}
 
 	/* Publish: the owner map was set by mr_flows_ep_alloc, now the fully built flows (the
@@ -783,6 +819,12 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	json_object_set_new(*body, "rtcp_mux", json_boolean(s->rtcp_mux));
 	json_object_set_new(*body, "idle_timeout", json_integer(s->idle_timeout));
 	mr_srtp_show_keys(*body, nl);
+	/* A WebRTC leg's ICE password, in the answer that made it only (like a local key). */
+	for (i = 0; i < 2; i++)
+		if (leg_webrtc(s, i))
+			json_object_set_new(json_object_get(json_array_get(json_object_get(
+				*body, "legs"), i), "webrtc"), "ice_pwd",
+				json_string(mr_webrtc_leg_pwd(a->webrtc, s->dp, i)));
 	return 201;
 
 undo_published:
@@ -917,6 +959,34 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 				    i);
 			goto put_refs;
 		}
+		if (leg_webrtc(s, i) && (lr->has_remote || lr->clear_remote)) {
+			rc = mr_err(body, 400, "legs[%u].remote: a WebRTC leg's remote is the one "
+				    "ICE chose", i);
+			goto put_refs;
+		}
+		if (leg_webrtc(s, i) && (lr->srtp.present || lr->srtp.disable)) {
+			rc = mr_err(body, 400, "legs[%u].srtp: a WebRTC leg's keys come from DTLS",
+				    i);
+			goto put_refs;
+		}
+		if (lr->webrtc && !leg_webrtc(s, i)) {
+			rc = mr_err(body, 400, "legs[%u].webrtc: the leg is not WebRTC (made so at "
+				    "creation only)", i);
+			goto put_refs;
+		}
+		if (lr->webrtc) {
+			const char *md;
+			uint8_t raw[64];
+			unsigned int rl;
+
+			/* Checked here, applied below once nothing else can fail. */
+			if (mr_dtls_fp_parse(lr->fingerprint, &md, raw, &rl) < 0) {
+				rc = mr_err(body, 400, "legs[%u].webrtc.fingerprint: not a "
+					    "fingerprint ('sha-256 AB:CD:...', hash sha-1 to "
+					    "sha-512)", i);
+				goto put_refs;
+			}
+		}
 		for (p = 0; p < 2; p++) {
 			const struct mr_ep *r = p ? &lr->rtcp_remote : &lr->remote;
 			struct mr_ep hop;
@@ -1010,6 +1080,12 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 	for (i = 0; i < 2; i++)
 		if (pt->legs[i].has_muted)
 			mr_session_block(a, id, i, pt->legs[i].muted);
+	/* A WebRTC leg's (new) peer certificate: a new handshake (the browser's answer, or a
+	 * re-offer with another certificate). */
+	for (i = 0; i < 2; i++)
+		if (pt->has_leg[i] && pt->legs[i].webrtc)
+			(void)mr_webrtc_leg_set_remote(a->webrtc, s->dp, i,
+						       pt->legs[i].fingerprint);
 	if (pt->has_idle_timeout)
 		s->idle_timeout = pt->idle_timeout;
 	if (pt->has_label)

@@ -22,6 +22,8 @@
 #include "json_req.h"
 #include "room_dp.h"
 #include "rooms.h"
+#include "session_dp.h"
+#include "srtp_cp.h"
 #include "webrtc.h"
 #include "mr_log.h"
 
@@ -32,11 +34,20 @@ MR_LOG_REGISTER(mr_logtype_webrtc, webrtc);
 #define WR_UFRAG_LEN 8			/* 48 bits */
 #define WR_PWD_LEN 24			/* 144 bits (RFC 8445 §5.3: at least 128) */
 
+/* A WebRTC endpoint: a room participant (dp) or a session leg (sess, leg: ng's DTLS-SRTP),
+ * seen through the fields both have (ice, local, seq, path, port_idx). */
 struct wr_part {
 	struct mr_webrtc *wr;
 	LIST_ENTRY(wr_part) hlink;	/* hash bucket */
 	TAILQ_ENTRY(wr_part) link;	/* all of them */
-	struct mr_dp_part *dp;
+	struct mr_dp_part *dp;		/* a participant, or NULL */
+	struct mr_dp_session *sess;	/* a session leg, or NULL */
+	unsigned int leg;
+	struct mr_dp_ice *ice;
+	struct mr_ep local;
+	rte_seqcount_t *seq;
+	struct mr_dp_path *path;
+	uint16_t port_idx;
 	struct mr_cp_srtp *cs;
 	uint32_t room, part;
 	unsigned int owner;
@@ -48,6 +59,7 @@ struct wr_part {
 	uint8_t keyed;			/* SRTP keys installed */
 	uint8_t leaving;		/* removal due at the next slow tick */
 	uint8_t why;			/* enum mr_leave_reason */
+	uint8_t timed_out;		/* a leg whose handshake limit passed (counted once) */
 };
 
 struct mr_webrtc {
@@ -57,7 +69,7 @@ struct mr_webrtc {
 	TAILQ_HEAD(, wr_part) all;
 	uint64_t last_slow;
 	/* counters */
-	uint64_t parts, handshakes, handshake_fail, handshake_timeout, consent_timeout,
+	uint64_t parts, legs, handshakes, handshake_fail, handshake_timeout, consent_timeout,
 		 closed, dtls_in, dtls_out, dtls_no_part, dtls_malformed, tx_fail;
 };
 
@@ -96,7 +108,7 @@ wr_find(const struct mr_webrtc *wr, const struct mr_ep *local)
 	struct wr_part *p;
 
 	LIST_FOREACH(p, &wr->bucket[wr_hash(local)], hlink)
-		if (mr_ep_eq(&p->dp->local, local))
+		if (mr_ep_eq(&p->local, local))
 			return p;
 	return NULL;
 }
@@ -104,7 +116,20 @@ wr_find(const struct mr_webrtc *wr, const struct mr_ep *local)
 static struct wr_part *
 wr_of(const struct mr_webrtc *wr, const struct mr_dp_part *dp)
 {
-	return dp != NULL && dp->ice != NULL ? wr_find(wr, &dp->local) : NULL;
+	struct wr_part *p = dp != NULL && dp->ice != NULL ? wr_find(wr, &dp->local) : NULL;
+
+	return p != NULL && p->dp == dp ? p : NULL;
+}
+
+static struct wr_part *
+wr_of_leg(const struct mr_webrtc *wr, const struct mr_dp_session *s, unsigned int leg)
+{
+	struct wr_part *p;
+
+	if (wr == NULL || s == NULL || s->leg[leg].srtp == NULL || s->leg[leg].srtp->ice == NULL)
+		return NULL;
+	p = wr_find(wr, &s->leg[leg].local);
+	return p != NULL && p->sess == s && p->leg == leg ? p : NULL;
 }
 
 struct mr_webrtc *
@@ -194,6 +219,11 @@ mr_webrtc_part_new(struct mr_webrtc *wr, uint32_t room, uint32_t part, unsigned 
 	cs->dp = dp->srtp;
 	p->wr = wr;
 	p->dp = dp;
+	p->ice = dp->ice;
+	p->local = dp->local;
+	p->seq = &dp->seq;
+	p->path = &dp->path;
+	p->port_idx = dp->port_idx;
 	p->cs = cs;
 	p->room = room;
 	p->part = part;
@@ -203,6 +233,75 @@ mr_webrtc_part_new(struct mr_webrtc *wr, uint32_t room, uint32_t part, unsigned 
 	TAILQ_INSERT_TAIL(&wr->all, p, link);
 	wr->parts++;
 	return 0;
+}
+
+int
+mr_webrtc_leg_new(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg,
+		  unsigned int owner, struct mr_cp_srtp *cs, char *err, size_t errlen)
+{
+	struct mr_appliance *a = wr->a;
+	int socket = (int)rte_lcore_to_socket_id(a->dp->w[owner]->lcore_id);
+	struct mr_dp_leg *l = &s->leg[leg];
+	struct mr_dp_srtp *d;
+	struct wr_part *p;
+
+	if (!a->srtp_ok) {
+		snprintf(err, errlen, "no SRTP engine is running (see the log at start)");
+		return -1;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (wr_random_chars(p->ufrag, WR_UFRAG_LEN) < 0 ||
+	    wr_random_chars(p->pwd, WR_PWD_LEN) < 0) {
+		free(p);
+		snprintf(err, errlen, "no random numbers (getrandom)");
+		return -1;
+	}
+	d = rte_zmalloc_socket("mr_srtp", sizeof(*d), RTE_CACHE_LINE_SIZE, socket);
+	p->ice = rte_zmalloc_socket("mr_ice", sizeof(*p->ice), RTE_CACHE_LINE_SIZE, socket);
+	if (d == NULL || p->ice == NULL) {
+		rte_free(d);
+		rte_free(p->ice);
+		free(p);
+		snprintf(err, errlen, "no room for WebRTC state");
+		return -1;
+	}
+	mr_ice_dp_init(p->ice, p->ufrag, p->pwd);
+	/* SRTP both ways, keys from DTLS: until then RTP in is dropped (srtp_no_key) and
+	 * nothing goes out to it in clear (relay.h). */
+	d->rx_srtp = 1;
+	d->ice = p->ice;
+	l->srtp = d;
+	cs->dp = d;
+	p->wr = wr;
+	p->sess = s;
+	p->leg = leg;
+	p->local = l->local;
+	p->seq = &l->seq;
+	p->path = &l->path[0];
+	p->port_idx = l->port_idx;
+	p->cs = cs;
+	p->owner = owner;
+	p->created_tsc = rte_get_tsc_cycles();
+	LIST_INSERT_HEAD(&wr->bucket[wr_hash(&p->local)], p, hlink);
+	TAILQ_INSERT_TAIL(&wr->all, p, link);
+	wr->legs++;
+	return 0;
+}
+
+void
+mr_webrtc_leg_gone(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg)
+{
+	struct wr_part *p = wr_of_leg(wr, s, leg);
+
+	if (p == NULL)
+		return;
+	if (p->dtls != NULL)
+		mr_dtls_close(p->dtls);
+	wr_part_free(wr, p);
 }
 
 void
@@ -235,7 +334,6 @@ wr_send(void *arg, const uint8_t *data, size_t len)
 	struct wr_part *p = arg;
 	struct mr_webrtc *wr = p->wr;
 	struct mr_appliance *a = wr->a;
-	struct mr_dp_part *dp = p->dp;
 	struct mr_ep remote;
 	struct rte_ether_addr mac;
 	uint8_t state;
@@ -244,11 +342,11 @@ wr_send(void *arg, const uint8_t *data, size_t len)
 	char *d;
 
 	do {
-		sn = rte_seqcount_read_begin(&dp->seq);
-		remote = dp->path.remote;
-		mac = dp->path.mac;
-		state = dp->path.state;
-	} while (rte_seqcount_read_retry(&dp->seq, sn));
+		sn = rte_seqcount_read_begin(p->seq);
+		remote = p->path->remote;
+		mac = p->path->mac;
+		state = p->path->state;
+	} while (rte_seqcount_read_retry(p->seq, sn));
 	if (state != MR_PATH_LATCHED) {
 		wr->tx_fail++;
 		return;
@@ -260,22 +358,21 @@ wr_send(void *arg, const uint8_t *data, size_t len)
 		return;
 	}
 	memcpy(d, data, len);
-	if (mr_dp_udp_frame(a->dp, dp->port_idx, m, &dp->local, &remote, mac.addr_bytes) < 0) {
+	if (mr_dp_udp_frame(a->dp, p->port_idx, m, &p->local, &remote, mac.addr_bytes) < 0) {
 		rte_pktmbuf_free(m);
 		wr->tx_fail++;
 		return;
 	}
-	if (mr_cp_tx(a, dp->port_idx, m) < 0) {
+	if (mr_cp_tx(a, p->port_idx, m) < 0) {
 		wr->tx_fail++;
 		return;
 	}
 	wr->dtls_out++;
 }
 
-int
-mr_webrtc_set_remote(struct mr_webrtc *wr, struct mr_dp_part *dp, const char *fingerprint)
+static int
+wr_set_remote(struct mr_webrtc *wr, struct wr_part *p, const char *fingerprint)
 {
-	struct wr_part *p = wr_of(wr, dp);
 	struct mr_dtls *d;
 
 	if (p == NULL)
@@ -283,11 +380,45 @@ mr_webrtc_set_remote(struct mr_webrtc *wr, struct mr_dp_part *dp, const char *fi
 	d = mr_dtls_new(wr->ctx, fingerprint, wr_send, p);
 	if (d == NULL)
 		return -EINVAL;
-	/* A new offer (a re-join) starts a new handshake. */
+	/* A new offer (a re-join) starts a new handshake. A leg's limit runs from here: a
+	 * call to a browser rings before its answer brings the fingerprint. */
 	mr_dtls_free(p->dtls);
 	p->dtls = d;
 	p->dtls_done_tsc = 0;
+	if (p->sess != NULL) {
+		p->created_tsc = rte_get_tsc_cycles();
+		p->timed_out = 0;
+	}
 	return 0;
+}
+
+int
+mr_webrtc_set_remote(struct mr_webrtc *wr, struct mr_dp_part *dp, const char *fingerprint)
+{
+	return wr_set_remote(wr, wr_of(wr, dp), fingerprint);
+}
+
+int
+mr_webrtc_leg_set_remote(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg,
+			 const char *fingerprint)
+{
+	return wr_set_remote(wr, wr_of_leg(wr, s, leg), fingerprint);
+}
+
+const char *
+mr_webrtc_leg_ufrag(struct mr_webrtc *wr, const struct mr_dp_session *s, unsigned int leg)
+{
+	struct wr_part *p = wr_of_leg(wr, s, leg);
+
+	return p != NULL ? p->ufrag : NULL;
+}
+
+const char *
+mr_webrtc_leg_pwd(struct mr_webrtc *wr, const struct mr_dp_session *s, unsigned int leg)
+{
+	struct wr_part *p = wr_of_leg(wr, s, leg);
+
+	return p != NULL ? p->pwd : NULL;
 }
 
 const char *
@@ -309,7 +440,8 @@ mr_webrtc_pwd(struct mr_webrtc *wr, const struct mr_dp_part *dp)
 static void
 wr_leave(struct wr_part *p, enum mr_leave_reason why)
 {
-	if (!p->leaving) {
+	/* A session leg stays: its session ends by signalling or its idle timeout. */
+	if (p->sess == NULL && !p->leaving) {
 		p->leaving = 1;
 		p->why = (uint8_t)why;
 	}
@@ -331,7 +463,9 @@ wr_install_keys(struct mr_webrtc *wr, struct wr_part *p)
 	req.has_remote_key = 1;
 	req.has_local_key = 1;
 	req.suite = req.remote_key.suite;
-	if (mr_cp_srtp_part_install(wr->a, p->owner, p->dp, p->cs, &req, 1) < 0) {
+	if ((p->sess != NULL ?
+	     mr_cp_srtp_leg_install(wr->a, p->owner, p->sess, p->leg, p->cs, &req) :
+	     mr_cp_srtp_part_install(wr->a, p->owner, p->dp, p->cs, &req, 1)) < 0) {
 		mr_srtp_req_wipe(&req);
 		goto fail;
 	}
@@ -339,8 +473,12 @@ wr_install_keys(struct mr_webrtc *wr, struct wr_part *p)
 	mr_srtp_req_wipe(&req);
 	return;
 fail:
-	WR_LOG(WARNING, "room %" PRIu32 " participant %" PRIu32 ": SRTP keys not installed\n",
-	       p->room, p->part);
+	if (p->sess != NULL)
+		WR_LOG(WARNING, "session leg at port %u: SRTP keys not installed\n",
+		       p->local.port);
+	else
+		WR_LOG(WARNING, "room %" PRIu32 " participant %" PRIu32 ": SRTP keys not "
+		       "installed\n", p->room, p->part);
 	wr_leave(p, MR_LEAVE_TIMEOUT);
 }
 
@@ -361,8 +499,12 @@ wr_dtls_state(struct mr_webrtc *wr, struct wr_part *p, enum mr_dtls_state st)
 		break;
 	case MR_DTLS_FAILED:
 		wr->handshake_fail++;
-		WR_LOG(INFO, "room %" PRIu32 " participant %" PRIu32 ": DTLS: %s\n", p->room,
-		       p->part, mr_dtls_error(p->dtls));
+		if (p->sess != NULL)
+			WR_LOG(INFO, "session leg at port %u: DTLS: %s\n", p->local.port,
+			       mr_dtls_error(p->dtls));
+		else
+			WR_LOG(INFO, "room %" PRIu32 " participant %" PRIu32 ": DTLS: %s\n",
+			       p->room, p->part, mr_dtls_error(p->dtls));
 		wr_leave(p, MR_LEAVE_KICKED);
 		break;
 	default:
@@ -418,11 +560,13 @@ mr_webrtc_tick(struct mr_webrtc *wr, uint64_t now)
 		if (!slow || p->leaving)
 			continue;
 		if (p->dtls_done_tsc == 0) {
-			if (now - p->created_tsc > MR_WEBRTC_HANDSHAKE_S * hz) {
+			if (!p->timed_out && (p->sess == NULL || p->dtls != NULL) &&
+			    now - p->created_tsc > MR_WEBRTC_HANDSHAKE_S * hz) {
 				wr->handshake_timeout++;
+				p->timed_out = p->sess != NULL;
 				wr_leave(p, MR_LEAVE_TIMEOUT);
 			}
-		} else {
+		} else if (p->sess == NULL) {
 			/* Consent (RFC 7675): a valid check from the latched remote, or an
 			 * authenticated SRTP/SRTCP packet from it (last_rx_tsc: a WebRTC
 			 * participant's RTP is dropped before it unless it authenticates), which
@@ -430,7 +574,7 @@ mr_webrtc_tick(struct mr_webrtc *wr, uint64_t now)
 			 * (GStreamer's webrtcbin) keeps its pair alive with Binding indications,
 			 * which prove nothing; its media does. Relaxed: words the owner stores;
 			 * stale by a burst at most. */
-			uint64_t last = RTE_MAX(__atomic_load_n(&p->dp->ice->last_check_tsc,
+			uint64_t last = RTE_MAX(__atomic_load_n(&p->ice->last_check_tsc,
 								__ATOMIC_RELAXED),
 						__atomic_load_n(&p->dp->last_rx_tsc,
 								__ATOMIC_RELAXED));
@@ -462,16 +606,15 @@ static const char *const wr_state_name[] = {
 	[MR_DTLS_CLOSED] = "closed", [MR_DTLS_FAILED] = "failed",
 };
 
-json_t *
-mr_webrtc_part_json(struct mr_webrtc *wr, const struct mr_dp_part *dp, int secrets)
+static json_t *
+wr_json(struct mr_webrtc *wr, const struct wr_part *p, int secrets)
 {
-	struct wr_part *p = wr_of(wr, dp);
 	struct mr_ice_ctr c;
 	json_t *j;
 
 	if (p == NULL)
 		return json_null();
-	mr_read_u64s(&c, &dp->ice->ctr, sizeof(c));
+	mr_read_u64s(&c, &p->ice->ctr, sizeof(c));
 	j = json_pack("{s:s,s:s,s:s}", "ice_ufrag", p->ufrag, "fingerprint",
 		      mr_dtls_ctx_fingerprint(wr->ctx), "dtls", p->dtls == NULL ? "waiting_sdp" :
 		      wr_state_name[mr_dtls_state(p->dtls)]);
@@ -491,12 +634,25 @@ mr_webrtc_part_json(struct mr_webrtc *wr, const struct mr_dp_part *dp, int secre
 }
 
 json_t *
+mr_webrtc_part_json(struct mr_webrtc *wr, const struct mr_dp_part *dp, int secrets)
+{
+	return wr_json(wr, wr_of(wr, dp), secrets);
+}
+
+json_t *
+mr_webrtc_leg_json(struct mr_webrtc *wr, const struct mr_dp_session *s, unsigned int leg,
+		   int secrets)
+{
+	return wr_json(wr, wr_of_leg(wr, s, leg), secrets);
+}
+
+json_t *
 mr_webrtc_stats(const struct mr_webrtc *wr)
 {
 	if (wr == NULL)
 		return json_null();
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		"participants", (json_int_t)wr->parts,
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		"participants", (json_int_t)wr->parts, "session_legs", (json_int_t)wr->legs,
 		"dtls_handshakes", (json_int_t)wr->handshakes,
 		"dtls_failed", (json_int_t)wr->handshake_fail,
 		"dtls_timeouts", (json_int_t)wr->handshake_timeout,

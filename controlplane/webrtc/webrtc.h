@@ -46,6 +46,27 @@ const char *mr_webrtc_pwd(struct mr_webrtc *wr, const struct mr_dp_part *dp);
  * fingerprint, DTLS state, ICE counters. */
 json_t *mr_webrtc_part_json(struct mr_webrtc *wr, const struct mr_dp_part *dp, int secrets);
 
+/* ---- Session legs (ng's DTLS-SRTP, docs/NG.md "WebRTC"): the same ICE-lite and DTLS-SRTP on
+ * a session leg, ICE on its RTP path (rtcp-mux). A leg's failed or late handshake is counted
+ * and logged; the session stays until its signalling or its idle timeout ends it. */
+struct mr_dp_session;
+/* Before publication, with s->leg[leg].local set: random ICE credentials, the leg's srtp (SRTP
+ * both ways, no key yet, its ice set), which cs records. 0, or -1 with err. */
+int mr_webrtc_leg_new(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg,
+		      unsigned int owner, struct mr_cp_srtp *cs, char *err, size_t errlen);
+/* The session ends: forget the leg here (its ice is freed with its srtp, srtp_cp.c). */
+void mr_webrtc_leg_gone(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg);
+/* The peer's fingerprint: a (new) handshake may start. 0, -EINVAL, -ENOENT. */
+int mr_webrtc_leg_set_remote(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg,
+			     const char *fingerprint);
+const char *mr_webrtc_leg_ufrag(struct mr_webrtc *wr, const struct mr_dp_session *s,
+				unsigned int leg);
+const char *mr_webrtc_leg_pwd(struct mr_webrtc *wr, const struct mr_dp_session *s,
+			      unsigned int leg);
+/* legs[n].webrtc of a session's view (null when the leg is not WebRTC). */
+json_t *mr_webrtc_leg_json(struct mr_webrtc *wr, const struct mr_dp_session *s,
+			   unsigned int leg, int secrets);
+
 /* A packet from an exception ring: 0 when it was a DTLS datagram for a WebRTC participant
  * (consumed), -1 when it is not ours (m untouched). */
 int mr_webrtc_input(struct mr_webrtc *wr, struct rte_mbuf *m);

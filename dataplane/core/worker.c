@@ -469,7 +469,9 @@ mr_leg_play(struct mr_worker *w, struct mr_dp_leg *l, struct rte_mbuf *m)
 	struct mr_dp_path *p = &l->path[0];
 	const uint8_t *dmac;
 
-	if (!mr_path_has_remote(p)) {
+	if (!mr_path_has_remote(p) ||
+	    (l->srtp != NULL && l->srtp->ice != NULL && l->srtp->tx == NULL)) {
+		/* No remote, or a WebRTC leg without its DTLS keys yet: nothing in clear. */
 		l->ctr.drop_no_remote++;
 		mr_drop(w, m, MR_DROP_NO_REMOTE);
 		return;

@@ -105,6 +105,7 @@ struct mr_srtp_ctr {
 };
 
 struct mr_srtp_ctx;
+struct mr_dp_ice;
 
 /* The SRTP state of one leg (dataplane/srtp/, RFC 3711). The leg's pointer is NULL for plain
  * RTP both ways. The control plane builds it, sets it before publication or hands it to the
@@ -118,6 +119,12 @@ struct mr_dp_srtp {
 	uint64_t rx_old_until;		/* TSC; set by the owner when it installs the struct */
 	uint8_t rx_srtp;		/* the remote sends SRTP: with rx NULL (its key not given
 					 * yet) its RTP/RTCP is dropped as srtp_no_key */
+	struct mr_dp_ice *ice;		/* a WebRTC leg (ice_dp.h, ng's DTLS-SRTP): STUN to
+					 * ICE-lite, DTLS to the control plane, and nothing
+					 * towards its remote in clear (tx NULL: dropped as
+					 * no_remote until DTLS gave the keys). The same pointer
+					 * in every struct that replaces this one (srtp_cp.c);
+					 * freed with the session */
 	/* dp: rw (owner; carried over from the struct it replaces), cp: ro */
 	struct mr_srtp_ctr ctr;
 };

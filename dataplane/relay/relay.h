@@ -15,6 +15,7 @@
 #include "dp_priv.h"
 #include "cap_dp.h"
 #include "hdr.h"
+#include "ice.h"
 #include "rec_dp.h"
 #include "rtp_stats.h"
 #include "session_dp.h"
@@ -216,6 +217,12 @@ mr_relay_accept(struct mr_worker *w, struct rte_mbuf *m, const struct mr_pkt_inf
 		b->n_tx++;
 		return;
 	}
+	if (unlikely(o->srtp != NULL) && o->srtp->ice != NULL) {
+		/* A WebRTC leg gets nothing in clear: no keys from DTLS yet, or not RTP. */
+		l->ctr.drop_no_remote++;
+		mr_drop(w, m, MR_DROP_NO_REMOTE);
+		return;
+	}
 	if (unlikely(mr_rewrite(w, m, pi, oport, &from, &dst, dmac, rx_recompute) != 0)) {
 		mr_drop(w, m, MR_DROP_HDR_ROOM);
 		return;
@@ -245,8 +252,16 @@ mr_relay(struct mr_worker *w, struct rte_mbuf *m, struct mr_pkt_info *pi, uintpt
 		mr_drop(w, m, MR_DROP_RTP_MALFORMED);
 		return;
 	}
-	if (unlikely(l->srtp != NULL) && mr_srtp_rx_stage(w, m, pi, val, l->srtp))
-		return;
+	if (unlikely(l->srtp != NULL)) {
+		/* A WebRTC leg (ng's DTLS-SRTP): STUN to ICE-lite, DTLS to the control plane. */
+		if (unlikely(l->srtp->ice != NULL) && pi->class != MR_CLASS_RTP &&
+		    pi->class != MR_CLASS_RTCP) {
+			mr_ice_leg_input(w, m, pi, s, li, now);
+			return;
+		}
+		if (mr_srtp_rx_stage(w, m, pi, val, l->srtp))
+			return;
+	}
 	/* A plain packet the other leg encrypts leaves with a fresh checksum under an
 	 * authentication tag: a corrupted one must not be laundered into a valid one. Its
 	 * checksum is checked here unless it was already, or the NIC vouched for it. */
