@@ -1000,6 +1000,10 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	/* A browser's mid and BUNDLE: given back to it where the other side's SDP has none. */
 	snprintf(bm->mid[s], sizeof(bm->mid[s]), "%s", m->mid);
 	bm->bundle[s] = sdp->bundle;
+	/* An offer to a browser from an SDP without mids: browsers want one (RFC 8843 §9.2
+	 * does too for BUNDLE); the section's index, which its answer echoes. */
+	if (!answer && proto_dtls(bm->proto[o]) && m->mid[0] == '\0' && bm->mid[o][0] == '\0')
+		snprintf(bm->mid[o], sizeof(bm->mid[o]), "%u", k);
 	/* What a played message would take towards side s (play media). */
 	(void)mr_ngsdp_play_codec(sdp, k, &bm->play_codec[s], &bm->play_pt[s]);
 	/* What block DTMF holds back of side s. */
@@ -1216,8 +1220,9 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 		}
 	if (sdp->n_media > b->n_media)
 		b->n_media = sdp->n_media;
-	/* A browser that bundles (one WebRTC section here: mrelay gives each its own port)
-	 * gets its group back where the other side's SDP has none. */
+	/* A browser gets a BUNDLE group where the other side's SDP has none: in an offer (one
+	 * section bundles trivially, and max-bundle browsers want a group), and in an answer
+	 * when its offer had one. Only with one WebRTC section: mrelay gives each its own port. */
 	{
 		unsigned int n_w = 0, last = 0;
 
@@ -1226,7 +1231,8 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 				n_w++;
 				last = k;
 			}
-		if (n_w == 1 && b->media[last].bundle[s ^ 1] && out->m[last].mid != NULL)
+		if (n_w == 1 && (!answer || b->media[last].bundle[s ^ 1]) &&
+		    out->m[last].mid != NULL)
 			out->bundle = out->m[last].mid;
 	}
 	out->replace_origin = r->replace_origin;

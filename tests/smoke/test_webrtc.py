@@ -1013,6 +1013,33 @@ await new Promise((done) => {
 return pc.localDescription.sdp;
 """
 
+NG_PC_ANSWER_JS = """
+const ctx = new AudioContext();
+await ctx.resume();
+const osc = ctx.createOscillator();
+osc.frequency.value = arguments[1];
+const dst = ctx.createMediaStreamDestination();
+osc.connect(dst);
+osc.start();
+window.pc = new RTCPeerConnection({bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require'});
+pc.ontrack = (e) => {
+	const a = new Audio();
+	a.srcObject = new MediaStream([e.track]);
+	a.play().catch(() => {});
+	window.rxAudio = a;
+};
+try {
+	await pc.setRemoteDescription({type: 'offer', sdp: arguments[0]});
+} catch (e) {
+	return 'ERROR ' + String(e);
+}
+const t = pc.getTransceivers()[0];
+await t.sender.replaceTrack(dst.stream.getAudioTracks()[0]);
+t.direction = 'sendrecv';
+await pc.setLocalDescription(await pc.createAnswer());
+return pc.localDescription.sdp;
+"""
+
 NG_PC_STATS_JS = """
 const r = {state: pc.connectionState, ice: pc.iceConnectionState};
 (await pc.getStats()).forEach((s) => {
@@ -1031,14 +1058,90 @@ return r;
 """
 
 
+def _ng_session(d, cid):
+	sess = h.wait_for(lambda: [x for x in d.ok("GET", "/v1/sessions")["sessions"]
+				   if x.get("label") == cid], 10, what="the call's session")
+	return sess[0]["id"]
+
+
+def _ng_connected(d, b, sid, wl):
+	"""Wait for the page and mrelayd's leg wl to be connected (ICE, DTLS); check the leg."""
+	last = {}
+
+	def leg():
+		return d.ok("GET", f"/v1/sessions/{sid}")["legs"][wl]
+
+	def connected():
+		nonlocal last
+		last = b.js(NG_PC_STATS_JS) or {}
+		return last.get("state") == "connected" and \
+			(leg().get("webrtc") or {}).get("dtls") == "connected"
+	try:
+		h.wait_for(connected, WAIT, interval=0.25, what="the browser connected")
+	except h.SmokeError:
+		raise h.SmokeError(f"not connected: page {last}, leg {leg()}, mrelayd "
+				   f"{d.stats().get('webrtc')}") from None
+	check(last.get("cipher") in SRTP_CIPHERS, f"page's SRTP cipher: {last}")
+	w = leg()["webrtc"]
+	eq(w["dtls_version"], "DTLSv1.2", "mrelayd's DTLS version")
+	check(w["ice"]["requests"] > 0 and w["ice"]["latches"] >= 1, f"ICE counters {w}")
+	eq(leg()["remote"].split(":")[0], h.NS_V4[0], f"leg {wl}'s remote (the ICE pair)")
+	check("ice_pwd" not in w, f"GET shows the ICE password: {w}")
+
+
+def _ng_tones(env, d, b, sid, wl, callee, relay_ep, freq):
+	"""The browser's tone (freq), decrypted by mrelayd, decoded by GStreamer at callee; then
+	GStreamer's Opus from callee to relay_ep, encrypted under the DTLS keys, heard by the
+	browser. Returns (the browser's packets, the frequency decoded at the callee)."""
+	import test_srtp as srtp
+	pl = wl ^ 1
+	wav = os.path.join(env.workdir, f"ng-webrtc-{sid}.wav")
+
+	def out(leg):
+		return d.ok("GET", f"/v1/sessions/{sid}")["legs"][leg]["counters"]["packets_out"]
+	rx = srtp.receive(env, callee, wav)
+	h.wait_for(lambda: f":{callee[1]} " in env.host.run("ss", "-Hunl").stdout, 10,
+		   what="the callee's receiver socket")
+	base = out(pl)
+	h.wait_for(lambda: out(pl) >= base + 100, 15, what="2 s of the browser's audio relayed")
+	srtp.stop_rx(rx)
+	rx.stdout.close()
+	f, peak, secs = srtp.tone_of(wav)
+	check(abs(f - freq) < 30 and peak > 1000 and secs > 1,
+	      f"the browser's tone at the callee: {f:.0f} Hz, peak {peak}, {secs:.1f} s")
+	p0 = b.js(NG_PC_STATS_JS)
+	tx = srtp.send(env, callee, relay_ep)
+	try:
+		tx.communicate(timeout=30)
+	except subprocess.TimeoutExpired:
+		tx.kill()
+		tx.communicate()
+	want = srtp.BUFFERS * 9 // 10
+
+	def heard():
+		s = b.js(NG_PC_STATS_JS)
+		return s if s.get("packets", 0) >= p0.get("packets", 0) + want and \
+			s.get("energy", 0) > p0.get("energy", 0) else None
+	p1 = h.wait_for(heard, 10, what="the callee's audio in the browser")
+	sc = d.ok("GET", f"/v1/sessions/{sid}")["legs"][wl]["srtp"]["counters"]
+	check(sc["decrypted"] >= 100 and sc["encrypted"] >= want, f"leg {wl} SRTP counters {sc}")
+	return p1["packets"] - p0.get("packets", 0), f
+
+
+def _ng_callee_sdp(callee, mux=True):
+	return (f"v=0\r\no=- 1 1 IN IP4 {callee[0]}\r\ns=callee\r\nc=IN IP4 {callee[0]}\r\n"
+		f"t=0 0\r\nm=audio {callee[1]} RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"
+		+ ("a=rtcp-mux\r\n" if mux else "") + "a=sendrecv\r\n")
+
+
 def test_ng_webrtc_browser(env):
 	"""A WebRTC-to-SIP call through ng, as a Kamailio WebRTC gateway makes one: headless
 	Chromium offers UDP/TLS/RTP/SAVPF with ICE; the offer asks for RTP/AVP towards the SIP side
 	(ICE=remove); a plain RTP callee (GStreamer) answers. The browser gets mrelay's ICE-lite
-	candidate, fingerprint and a=setup:passive, and connects (ICE, DTLS, SRTP); the browser's
-	660 Hz oscillator reaches GStreamer decrypted and decodes as a 660 Hz tone, GStreamer's
-	440 Hz Opus reaches the browser encrypted under the DTLS keys (its inbound audio grows, with
-	energy). The session's leg 0 shows DTLS connected and SRTP counters; delete ends it."""
+	candidate, fingerprint and a=setup:passive (and its mid and BUNDLE group back), and
+	connects (ICE, DTLS, SRTP); the browser's 660 Hz oscillator reaches GStreamer decrypted
+	and decodes as a 660 Hz tone, GStreamer's 440 Hz Opus reaches the browser encrypted under
+	the DTLS keys (its inbound audio grows, with energy). delete ends the session."""
 	_need_browser()
 	import test_ng as ng
 	import test_srtp as srtp
@@ -1047,12 +1150,9 @@ def test_ng_webrtc_browser(env):
 	c = ng.Ng(d.ng_port)
 	b = None
 	cid = f"webrtc-{h.PID}"
-	pb = env.ports(1)
-	callee = (h.NS_V4[1], pb)
+	callee = (h.NS_V4[1], env.ports(1))
 	try:
-		Forwarder(env.host.ns, d.api_port)
-		b = start_browser(env.host.ns, "caller")
-		b.get(f"http://127.0.0.1:{d.api_port}/v1/health")
+		b = start_browser(env.host.ns, "caller")	# on about:blank: no page needed
 		offer = b.js(NG_PC_JS, 660)
 		check("UDP/TLS/RTP/SAVPF" in offer and "a=fingerprint:" in offer,
 		      f"Chromium's offer:\n{offer}")
@@ -1065,85 +1165,78 @@ def test_ng_webrtc_browser(env):
 			check(bad not in to_sip, f"{bad} in the SIP side's offer:\n{to_sip}")
 		relay_b = ng.media_of(to_sip)
 		eq(relay_b[0], h.RELAY4_B, "address told to the SIP side")
-		ans = (f"v=0\r\no=- 1 1 IN IP4 {callee[0]}\r\ns=callee\r\nc=IN IP4 {callee[0]}\r\n"
-		       f"t=0 0\r\nm=audio {pb} RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"
-		       f"a=rtcp-mux\r\na=sendrecv\r\n")
 		a = c.request({"command": "answer", "call-id": cid, "from-tag": "browser",
-			       "to-tag": "callee", "sdp": ans, "ICE": "force",
+			       "to-tag": "callee", "sdp": _ng_callee_sdp(callee), "ICE": "force",
 			       "transport-protocol": "UDP/TLS/RTP/SAVPF"})
 		eq(a.get("result"), "ok", f"answer {a}")
 		to_browser = a["sdp"]
 		for want in ("UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=ice-ufrag:", "a=ice-pwd:",
-			     "a=fingerprint:sha-256 ", "a=setup:passive", "typ host", "a=rtcp-mux"):
+			     "a=fingerprint:sha-256 ", "a=setup:passive", "typ host", "a=rtcp-mux",
+			     "a=mid:0", "a=group:BUNDLE 0"):
 			check(want in to_browser, f"{want} not in the browser's answer:\n{to_browser}")
-		relay_a = ng.media_of(to_browser)
 		check("a=crypto" not in to_browser, f"SDES in a DTLS answer:\n{to_browser}")
+		eq(ng.media_of(to_browser)[0], h.RELAY4_B, "address told to the browser")
 		err = b.js("return pc.setRemoteDescription({type: 'answer', sdp: arguments[0]})"
 			   ".then(() => '', (e) => String(e));", to_browser)
 		eq(err, "", f"Chromium took the answer:\n{to_browser}")
-		sess = h.wait_for(lambda: d.ok("GET", "/v1/sessions")["sessions"], 10,
-				  what="the call's session")
-		sid = [x for x in sess if x.get("label") == cid][0]["id"]
-
-		def leg0():
-			return d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]
-		last = {}
-
-		def connected():
-			nonlocal last
-			last = b.js(NG_PC_STATS_JS) or {}
-			return last.get("state") == "connected" and \
-				(leg0().get("webrtc") or {}).get("dtls") == "connected"
-		try:
-			h.wait_for(connected, WAIT, interval=0.25, what="the browser connected")
-		except h.SmokeError:
-			raise h.SmokeError(f"not connected: page {last}, leg {leg0()}, mrelayd "
-					   f"{d.stats().get('webrtc')}") from None
-		check(last.get("cipher") in SRTP_CIPHERS, f"page's SRTP cipher: {last}")
-		w = leg0()["webrtc"]
-		eq(w["dtls_version"], "DTLSv1.2", "mrelayd's DTLS version")
-		check(w["ice"]["requests"] > 0 and w["ice"]["latches"] >= 1, f"ICE counters {w}")
-		eq(leg0()["remote"].split(":")[0], h.NS_V4[0], "leg 0's remote (the ICE pair)")
-		check("ice_pwd" not in w, f"GET shows the ICE password: {w}")
-
-		# The browser's tone, decrypted, decoded by the plain side.
-		wav = os.path.join(env.workdir, "ng-webrtc-rx.wav")
-		rx = srtp.receive(env, callee, wav)
-		h.wait_for(lambda: f":{pb} " in env.host.run("ss", "-Hunl").stdout, 10,
-			   what="the callee's receiver socket")
-		base = d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]["packets_out"]
-		h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][1]["counters"]
-			   ["packets_out"] >= base + 100, 15, what="2 s of the browser's audio relayed")
-		srtp.stop_rx(rx)
-		rx.stdout.close()
-		f, peak, secs = srtp.tone_of(wav)
-		check(abs(f - 660) < 30 and peak > 1000 and secs > 1,
-		      f"the browser's tone at the callee: {f:.0f} Hz, peak {peak}, {secs:.1f} s")
-
-		# The callee's tone, encrypted under the DTLS keys, heard by the browser.
-		p0 = b.js(NG_PC_STATS_JS)
-		tx = srtp.send(env, callee, relay_b)
-		try:
-			tx.communicate(timeout=30)
-		except subprocess.TimeoutExpired:
-			tx.kill()
-			tx.communicate()
-		p1 = h.wait_for(lambda: (lambda s: s if s.get("packets", 0) >= p0.get("packets", 0) +
-					 srtp.BUFFERS * 9 // 10 and s.get("energy", 0) >
-					 p0.get("energy", 0) else None)(b.js(NG_PC_STATS_JS)), 10,
-				what="the callee's audio in the browser")
-		h.log(f"ng WebRTC: browser got {p1['packets'] - p0.get('packets', 0)} packets of "
-		      f"the callee's tone ({p1['cipher']}); the callee decoded {f:.0f} Hz")
-		v = d.ok("GET", f"/v1/sessions/{sid}")
-		sc = v["legs"][0]["srtp"]["counters"]
-		check(sc["decrypted"] >= 100 and sc["encrypted"] >= srtp.BUFFERS * 9 // 10,
-		      f"leg 0 SRTP counters {sc}")
+		sid = _ng_session(d, cid)
+		_ng_connected(d, b, sid, 0)
+		n, f = _ng_tones(env, d, b, sid, 0, callee, relay_b, 660)
+		h.log(f"ng WebRTC (browser offers): browser got {n} packets of the callee's tone; "
+		      f"the callee decoded {f:.0f} Hz")
 		st = d.stats()["webrtc"]
 		check(st["session_legs"] >= 1 and st["dtls_handshakes"] >= 1, f"/v1/stats {st}")
 		r = c.request({"command": "delete", "call-id": cid, "from-tag": "browser"})
 		eq(r.get("result"), "ok", "delete")
 		eq(d.ok("GET", f"/v1/sessions/{sid}")["state"], "ended", "the session after delete")
-		eq(relay_a[0], h.RELAY4_B, "address told to the browser")
+	finally:
+		quit_all(b)
+		c.close()
+
+
+def test_ng_webrtc_browser_answers(env):
+	"""The other direction: a SIP caller (GStreamer, plain RTP/AVP without rtcp-mux) calls a
+	browser; the offer asks for UDP/TLS/RTP/SAVPF with ICE=force. Chromium takes mrelay's
+	offer (a=setup:actpass, a mid mrelay made) and answers a=setup:active; its fingerprint
+	reaches the leg with the ng answer (a PATCH of the leg), the handshake follows, tones both
+	ways."""
+	_need_browser()
+	import test_ng as ng
+	import test_srtp as srtp
+	srtp._need_gst()
+	d = ng.ng_daemon(env)
+	c = ng.Ng(d.ng_port)
+	b = None
+	cid = f"webrtc-in-{h.PID}"
+	caller = (h.NS_V4[1], env.ports(1))
+	try:
+		b = start_browser(env.host.ns, "callee")
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "sip",
+			       "sdp": _ng_callee_sdp(caller, mux=False), "ICE": "force",
+			       "transport-protocol": "UDP/TLS/RTP/SAVPF"})
+		eq(o.get("result"), "ok", f"offer {o}")
+		to_browser = o["sdp"]
+		for want in ("UDP/TLS/RTP/SAVPF", "a=ice-lite", "a=setup:actpass", "a=rtcp-mux",
+			     "a=mid:"):
+			check(want in to_browser, f"{want} not in the browser's offer:\n{to_browser}")
+		answer = b.js(NG_PC_ANSWER_JS, to_browser, 770)
+		check(not answer.startswith("ERROR"), f"Chromium and mrelay's offer: {answer}\n"
+		      f"{to_browser}")
+		check("a=setup:active" in answer, f"Chromium's answer:\n{answer}")
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "sip",
+			       "to-tag": "browser", "sdp": answer})
+		eq(a.get("result"), "ok", f"answer {a}")
+		to_sip = a["sdp"]
+		for bad in ("a=fingerprint", "a=setup", "a=ice-", "a=candidate", "UDP/TLS"):
+			check(bad not in to_sip, f"{bad} in the SIP side's answer:\n{to_sip}")
+		relay_a = ng.media_of(to_sip)
+		sid = _ng_session(d, cid)
+		_ng_connected(d, b, sid, 1)
+		n, f = _ng_tones(env, d, b, sid, 1, caller, relay_a, 770)
+		h.log(f"ng WebRTC (browser answers): browser got {n} packets of the caller's tone; "
+		      f"the caller decoded {f:.0f} Hz")
+		r = c.request({"command": "delete", "call-id": cid, "from-tag": "sip"})
+		eq(r.get("result"), "ok", "delete")
 	finally:
 		quit_all(b)
 		c.close()
