@@ -141,7 +141,7 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 	size_t pos = 0;
 	unsigned int i;
 	struct mr_ngsdp_media *m = NULL;
-	char v[256];
+	char v[256], sess_fp[sizeof(m->fingerprint)] = "", sess_setup[sizeof(m->setup)] = "";
 
 	memset(sdp, 0, offsetof(struct mr_ngsdp, media));
 	sdp->n_media = 0;
@@ -214,7 +214,7 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 			break;
 		case 'a':
 			if (is_attr(l, "a=fingerprint") || is_attr(l, "a=setup")) {
-				/* Session level: every section's until its own says otherwise. */
+				/* Session level: every section's unless its own says otherwise. */
 				int fp = is_attr(l, "a=fingerprint");
 				size_t skip = fp ? 14 : 8;
 
@@ -222,15 +222,12 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 				    strlen(v) >= (fp ? sizeof(m->fingerprint) : sizeof(m->setup)))
 					return sdp_err(err, errlen, "sdp: line %u: %s too long",
 						       i + 1, fp ? "a=fingerprint" : "a=setup");
-				for (unsigned int k = m == NULL ? 0 : sdp->n_media - 1;
-				     k < (m == NULL ? MR_NGSDP_MAX_MEDIA : sdp->n_media); k++) {
-					if (fp)
-						snprintf(sdp->media[k].fingerprint,
-							 sizeof(sdp->media[k].fingerprint), "%s", v);
-					else
-						snprintf(sdp->media[k].setup,
-							 sizeof(sdp->media[k].setup), "%s", v);
-				}
+				if (fp)
+					snprintf(m != NULL ? m->fingerprint : sess_fp,
+						 sizeof(sess_fp), "%s", v);
+				else
+					snprintf(m != NULL ? m->setup : sess_setup,
+						 sizeof(sess_setup), "%s", v);
 				break;
 			}
 			if (m == NULL) {
@@ -281,15 +278,17 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 	for (i = 0; i < sdp->n_media; i++) {
 		m = &sdp->media[i];
 		m->dtls = strncmp(m->proto, "UDP/TLS/RTP/SAVP", 16) == 0;
+		if (m->fingerprint[0] == '\0')
+			snprintf(m->fingerprint, sizeof(m->fingerprint), "%s", sess_fp);
+		if (m->setup[0] == '\0')
+			snprintf(m->setup, sizeof(m->setup), "%s", sess_setup);
 		m->addr.port = m->port;
 		if (m->rtcp_addr.family)
 			m->rtcp_addr.port = m->rtcp_port;
 	}
 	/* Session-level attributes were marked on every slot; keep them to real media. */
-	for (i = sdp->n_media; i < MR_NGSDP_MAX_MEDIA; i++) {
+	for (i = sdp->n_media; i < MR_NGSDP_MAX_MEDIA; i++)
 		sdp->media[i].ice = 0;
-		sdp->media[i].fingerprint[0] = sdp->media[i].setup[0] = '\0';
-	}
 	return 0;
 }
 

@@ -290,6 +290,20 @@ leg_webrtc(const struct mr_cp_session *s, unsigned int li)
 	return s->leg[li].srtp.dp != NULL && s->leg[li].srtp.dp->ice != NULL;
 }
 
+/* legs[li].webrtc.fingerprint of a request: 0, or 400 with *body. */
+static int
+fp_check(const struct mr_leg_req *lr, unsigned int li, json_t **body)
+{
+	const char *md;
+	uint8_t raw[64];
+	unsigned int rl;
+
+	if (mr_dtls_fp_parse(lr->fingerprint, &md, raw, &rl) == 0)
+		return 0;
+	return mr_err(body, 400, "legs[%u].webrtc.fingerprint: not a fingerprint ('sha-256 "
+		      "AB:CD:...', hash sha-1 to sha-512)", li);
+}
+
 static json_t *
 mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigned int li,
 	    int full)
@@ -762,6 +776,8 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 		if (lr->webrtc) {
 			char e[96];
 
+			if (lr->fingerprint[0] != '\0' && (rc = fp_check(lr, i, body)) != 0)
+				goto undo;
 			if (a->webrtc == NULL) {
 				rc = mr_err(body, 503, "legs[%u].webrtc: WebRTC is not running (see "
 					    "the log at start)", i);
@@ -774,9 +790,7 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 			}
 			if (lr->fingerprint[0] != '\0' &&
 			    mr_webrtc_leg_set_remote(a->webrtc, s->dp, i, lr->fingerprint) < 0) {
-				rc = mr_err(body, 400, "legs[%u].webrtc.fingerprint: not a "
-					    "fingerprint ('sha-256 AB:CD:...', hash sha-1 to "
-					    "sha-512)", i);
+				rc = mr_err(body, 503, "memory: no room for a DTLS connection");
 				goto undo;
 			}
 		}
@@ -975,17 +989,9 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 			goto put_refs;
 		}
 		if (lr->webrtc) {
-			const char *md;
-			uint8_t raw[64];
-			unsigned int rl;
-
 			/* Checked here, applied below once nothing else can fail. */
-			if (mr_dtls_fp_parse(lr->fingerprint, &md, raw, &rl) < 0) {
-				rc = mr_err(body, 400, "legs[%u].webrtc.fingerprint: not a "
-					    "fingerprint ('sha-256 AB:CD:...', hash sha-1 to "
-					    "sha-512)", i);
+			if ((rc = fp_check(lr, i, body)) != 0)
 				goto put_refs;
-			}
 		}
 		for (p = 0; p < 2; p++) {
 			const struct mr_ep *r = p ? &lr->rtcp_remote : &lr->remote;

@@ -590,6 +590,103 @@ async def _python_client(d, room, lis, ls, cs):
 		await c.close()
 
 
+def test_session_webrtc_leg(env):
+	"""A session leg made WebRTC over REST (legs[0].webrtc, what ng does for a browser) with
+	the independent Python stack of webrtc_client.py: ICE, DTLS-SRTP as the client, then its
+	SRTP reaches leg 1's plain remote decrypted byte for byte and the plain side's RTP reaches
+	it encrypted under the DTLS keys; nothing went to it in clear before. Each refusal names
+	its field: srtp or rtcp_mux false beside webrtc, a bad fingerprint, and in PATCH the
+	remote or srtp of a WebRTC leg and webrtc on a plain one."""
+	import test_rooms as tr
+	import webrtc_client as wc
+	try:
+		import OpenSSL  # noqa: F401
+	except ImportError:
+		raise h.Skip("python3-openssl missing (scripts/setup installs it)") from None
+	d = webrtc_daemon(env)
+	try:
+		pl, pc = env.ports(2)
+		ls = env.host.udp(h.NS_V4[0], pl)
+		cs = env.host.udp(h.NS_V4[1], pc)
+		if wc.CERT is None:
+			wc.CERT = wc._cert()
+		fp = f"sha-256 {wc.CERT[2]}"
+		plain = {"remote": f"{h.NS_V4[0]}:{pl}"}
+		for legs, mux, want in (
+				([{"webrtc": {"fingerprint": fp}, "srtp": {"suite":
+				  "AES_CM_128_HMAC_SHA1_80"}}, plain], True,
+				 "legs[0].webrtc: excludes srtp"),
+				([{"webrtc": {}}, plain], False, "legs[0].webrtc: needs rtcp_mux true"),
+				([{"webrtc": {"fingerprint": "md5 00:11"}}, plain], True,
+				 "legs[0].webrtc.fingerprint: not a fingerprint"),
+				([{"webrtc": {"fp": fp}}, plain], True,
+				 "legs[0].webrtc.fp: unknown field")):
+			st, b, _ = d.api("POST", "/v1/sessions", {"legs": legs, "rtcp_mux": mux})
+			check(st == 400 and b.get("error", "").startswith(want),
+			      f"POST {legs}: {st} {b}, want 400 {want!r}")
+		s = d.ok("POST", "/v1/sessions", {"legs": [{"webrtc": {"fingerprint": fp}}, plain]},
+			 want=201)
+		sid, w = s["id"], s["legs"][0]["webrtc"]
+		check(w.get("ice_ufrag") and w.get("ice_pwd") and w.get("fingerprint", "")
+		      .startswith("sha-256 ") and w.get("dtls") == "handshake",
+		      f"the creation answer's legs[0].webrtc: {w}")
+		relay0 = h.parse_ep(s["legs"][0]["local"])
+		relay1 = h.parse_ep(s["legs"][1]["local"])
+		for body, want in (({"legs": [{"remote": f"{h.NS_V4[1]}:{pc}"}, {}]},
+				    "legs[0].remote: a WebRTC leg's remote is the one ICE chose"),
+				   ({"legs": [{"srtp": None}, {}]},
+				    "legs[0].srtp: a WebRTC leg's keys come from DTLS"),
+				   ({"legs": [{}, {"webrtc": {"fingerprint": fp}}]},
+				    "legs[1].webrtc: the leg is not WebRTC"),
+				   ({"legs": [{"webrtc": {}}, {}]},
+				    "legs[0].webrtc.fingerprint: missing")):
+			st, b, _ = d.api("PATCH", f"/v1/sessions/{sid}", body)
+			check(st == 400 and b.get("error", "").startswith(want),
+			      f"PATCH {body}: {st} {b}, want 400 {want!r}")
+		# Before ICE and DTLS the plain side's RTP goes nowhere (no remote, no keys).
+		for i in range(5):
+			ls.sendto(h.rtp(i, 0xB0B, pt=wc.PT, payload=b"early"), relay1)
+		check(not tr.recv_rtp(cs, 5, timeout=0.3), "RTP reached the WebRTC side before DTLS")
+		c = wc.Client(d.api_port, "-", "py", cs)
+		c.r_ufrag, c.r_pwd = w["ice_ufrag"], w["ice_pwd"]
+		c.r_fp = w["fingerprint"].split(" ", 1)[1]
+		c.relay = relay0
+		c._ice(10)
+		c._dtls(10)
+		v = d.ok("GET", f"/v1/sessions/{sid}")
+		w = v["legs"][0]["webrtc"]
+		h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]["srtp"] is not None
+			   and d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]["webrtc"]["dtls"] ==
+			   "connected", 5, what="the leg's DTLS connected and keyed")
+		check("ice_pwd" not in w, f"GET shows the ICE password: {w}")
+		eq(v["legs"][0]["remote"], f"{h.NS_V4[1]}:{pc}", "leg 0's remote: ICE's")
+		sent = None
+		for _ in range(50):
+			sent = c.send_rtp()
+			got = [x for x, _ in tr.recv_rtp(ls, 5, timeout=0.1) if h.rtp_ssrc(x) == c.ssrc]
+			if got:
+				eq(got[-1], sent, "the Python client's packet, decrypted by mrelayd")
+				break
+		else:
+			raise h.SmokeError(f"the Python client's SRTP never reached leg 1's remote "
+					   f"({d.ok('GET', f'/v1/sessions/{sid}')})")
+		plain_pkt = h.rtp(100, 0xB0B, pt=wc.PT, payload=b"to the python client")
+		for _ in range(20):
+			ls.sendto(plain_pkt, relay1)
+			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1) if h.rtp_ssrc(x) == 0xB0B]
+			if got:
+				eq(c.rx.unprotect(got[-1], 0), plain_pkt,
+				   "leg 1's packet as the Python client decrypts it")
+				break
+		else:
+			raise h.SmokeError("leg 1's RTP never reached the Python client")
+		st = d.stats()["webrtc"]
+		check(st["session_legs"] == 1 and st["dtls_handshakes"] == 1, f"/v1/stats {st}")
+		d.ok("DELETE", f"/v1/sessions/{sid}", want=204)
+	finally:
+		stop_clean(d)
+
+
 def test_webrtc_three_browsers(env):
 	"""Three Chromiums join one after the other: mrelay renegotiates (its offers, the pages'
 	answers) so that each decodes the audio and video of both others, every stream on an

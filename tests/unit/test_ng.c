@@ -289,6 +289,7 @@ struct fake_sess {
 	struct mr_session_req req;
 	int patches;
 	struct mr_ep remote[2];
+	char fp[2][160];		/* the last webrtc fingerprint a patch gave each leg */
 };
 
 static struct fake_sess fs[64];
@@ -329,6 +330,14 @@ fake_create(void *ctx, const struct mr_session_req *req, struct mr_ng_sess_info 
 		if (req->legs[l].srtp.present)
 			snprintf(out->leg[l].local_key, sizeof(out->leg[l].local_key),
 				 "AES_CM_128_HMAC_SHA1_80 inline:KEY%u%u", i, l);
+		if (req->legs[l].webrtc) {
+			snprintf(out->leg[l].ice_ufrag, sizeof(out->leg[l].ice_ufrag),
+				 "UFRAG%u%u", i, l);
+			snprintf(out->leg[l].ice_pwd, sizeof(out->leg[l].ice_pwd),
+				 "PWD%u%uxxxxxxxxxxxxxxxxxx", i, l);
+			snprintf(out->fingerprint, sizeof(out->fingerprint), "sha-256 AA:BB");
+			snprintf(fs[i].fp[l], sizeof(fs[i].fp[l]), "%s", req->legs[l].fingerprint);
+		}
 	}
 	return 0;
 }
@@ -351,6 +360,8 @@ fake_patch(void *ctx, const char *id, const struct mr_session_patch *p,
 	for (l = 0; l < 2; l++) {
 		if (p->has_leg[l] && p->legs[l].has_remote)
 			f->remote[l] = p->legs[l].remote;
+		if (p->has_leg[l] && p->legs[l].webrtc)
+			snprintf(f->fp[l], sizeof(f->fp[l]), "%s", p->legs[l].fingerprint);
 		mr_addr_parse("198.18.0.1", &out->leg[l].local);
 		out->leg[l].local.port = (uint16_t)(30000 + 4 * atoi(id) + 2 * l);
 		if (!f->req.rtcp_mux) {
@@ -906,6 +917,145 @@ test_calls_flags(void **st)
 	mr_ng_calls_free(c);
 }
 
+
+/* A browser's offer as Chromium writes one (trimmed): DTLS-SRTP, ICE, BUNDLE, a mid. */
+#define SDP_WEBRTC(setup, fp) "v=0\\r\\no=- 9 2 IN IP4 127.0.0.1\\r\\ns=-\\r\\nt=0 0\\r\\n" \
+	"a=group:BUNDLE 0\\r\\n" fp "m=audio 9 UDP/TLS/RTP/SAVPF 111\\r\\n" \
+	"c=IN IP4 0.0.0.0\\r\\na=rtcp:9 IN IP4 0.0.0.0\\r\\n" \
+	"a=candidate:1 1 udp 2122260223 198.18.0.10 40000 typ host\\r\\n" \
+	"a=ice-ufrag:abcd\\r\\na=ice-pwd:0123456789012345678901\\r\\n" \
+	"a=ice-options:trickle\\r\\na=setup:" setup "\\r\\na=mid:0\\r\\na=sendrecv\\r\\n" \
+	"a=rtcp-mux\\r\\na=rtpmap:111 opus/48000/2\\r\\n"
+#define FP_B "a=fingerprint:sha-256 12:34:56\\r\\n"
+#define SDP_OPUS "v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\nc=IN IP4 198.18.0.11\\r\\n" \
+	"t=0 0\\r\\nm=audio 5000 RTP/AVP 111\\r\\na=rtpmap:111 opus/48000/2\\r\\n"
+
+static void
+test_calls_webrtc(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 8, 0);
+	static struct mr_ngsdp sdp;
+	const char *t;
+	char err[128];
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	/* The parser: session-level fingerprint for every section, setup, mid, BUNDLE. */
+	t = "v=0\r\ns=-\r\na=group:BUNDLE 0\r\na=fingerprint:sha-256 AB\r\n"
+	    "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=setup:actpass\r\na=mid:0\r\n"
+	    "m=audio 9 RTP/AVP 0\r\na=fingerprint:sha-1 CD\r\n";
+	assert_int_equal(mr_ngsdp_parse(t, strlen(t), &sdp, err, sizeof(err)), 0);
+	assert_true(sdp.bundle);
+	assert_true(sdp.media[0].dtls);
+	assert_false(sdp.media[1].dtls);
+	assert_string_equal(sdp.media[0].fingerprint, "sha-256 AB");
+	assert_string_equal(sdp.media[1].fingerprint, "sha-1 CD");
+	assert_string_equal(sdp.media[0].setup, "actpass");
+	assert_string_equal(sdp.media[0].mid, "0");
+	assert_string_equal(sdp.media[1].mid, "");
+
+	/* The browser offers; RTP/AVP towards the SIP side: leg 0 is WebRTC with the
+	 * browser's fingerprint and no remote (ICE chooses it), the session muxes. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"w\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_WEBRTC("actpass", FP_B) "\",\"transport-protocol\":\"RTP/AVP\","
+		"\"ICE\":\"remove\"}");
+	assert_string_equal(result(a), "ok");
+	t = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(t, "m=audio 30002 RTP/AVP 111\r\n"));
+	assert_non_null(strstr(t, "a=rtcp-mux\r\n"));
+	assert_null(strstr(t, "a=fingerprint"));
+	assert_null(strstr(t, "a=setup"));
+	assert_null(strstr(t, "a=ice"));
+	assert_null(strstr(t, "a=candidate"));
+	assert_true(fs[0].req.legs[0].webrtc);
+	assert_false(fs[0].req.legs[0].has_remote);
+	assert_string_equal(fs[0].fp[0], "sha-256 12:34:56");
+	assert_false(fs[0].req.legs[1].webrtc);
+	assert_true(fs[0].req.rtcp_mux);
+	json_decref(a);
+	/* The SIP side answers plain without a mid: the browser gets ICE-lite, mrelay's
+	 * credentials and fingerprint, setup passive, its mid and BUNDLE group. */
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"w\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\"" SDP_OPUS "\"}");
+	assert_string_equal(result(a), "ok");
+	t = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(t, "a=group:BUNDLE 0\r\na=ice-lite\r\nm=audio 30000 "
+			       "UDP/TLS/RTP/SAVPF 111\r\n"));
+	assert_non_null(strstr(t, "a=rtcp-mux\r\na=mid:0\r\na=ice-ufrag:UFRAG00\r\n"
+			       "a=ice-pwd:PWD00xxxxxxxxxxxxxxxxxx\r\n"
+			       "a=fingerprint:sha-256 AA:BB\r\na=setup:passive\r\n"
+			       "a=candidate:1 1 udp 2130706431 198.18.0.1 30000 typ host\r\n"
+			       "a=end-of-candidates\r\n"));
+	assert_null(strstr(t, "a=crypto"));
+	json_decref(a);
+	/* A re-offer from the browser with the same certificate patches nothing of the
+	 * DTLS; with another one the leg gets it (a new handshake). A side cannot turn from
+	 * DTLS-SRTP to RTP/AVP. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"w\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_WEBRTC("actpass", "a=fingerprint:sha-256 77:88\\r\\n") "\","
+		"\"transport-protocol\":\"RTP/AVP\"}");
+	assert_string_equal(result(a), "ok");
+	assert_string_equal(fs[0].fp[0], "sha-256 77:88");
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"w\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\"}");
+	assert_string_equal(result(a), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "error-reason")),
+			       "cannot change between DTLS-SRTP"));
+	json_decref(a);
+
+	/* What mrelay cannot do is an error naming it. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"x1\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_WEBRTC("actpass", "") "\"}");
+	assert_string_equal(result(a), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "error-reason")),
+			       "without a=fingerprint"));
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"x2\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_WEBRTC("passive", FP_B) "\"}");
+	assert_string_equal(result(a), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "error-reason")),
+			       "a=setup:passive"));
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"x3\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_WEBRTC("actpass", FP_B) "\",\"DTLS\":\"off\"}");
+	assert_string_equal(result(a), "error");
+	assert_non_null(strstr(json_string_value(json_object_get(a, "error-reason")),
+			       "DTLS=off"));
+	json_decref(a);
+
+	/* The other way: a SIP caller to a browser. mrelay offers actpass, a mid of its own
+	 * and a BUNDLE group; the browser's answer brings its fingerprint to leg 1. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"y\",\"from-tag\":\"S\",\"sdp\":\""
+		SDP_OPUS "\",\"transport-protocol\":\"UDP/TLS/RTP/SAVPF\",\"ICE\":\"force\"}");
+	assert_string_equal(result(a), "ok");
+	t = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(t, "a=group:BUNDLE 0\r\na=ice-lite\r\n"));
+	assert_non_null(strstr(t, "UDP/TLS/RTP/SAVPF 111\r\n"));
+	assert_non_null(strstr(t, "a=mid:0\r\n"));
+	assert_non_null(strstr(t, "a=setup:actpass\r\n"));
+	json_decref(a);
+	a = cmd(c, "{\"command\":\"answer\",\"call-id\":\"y\",\"from-tag\":\"S\","
+		"\"to-tag\":\"W\",\"sdp\":\"" SDP_WEBRTC("active", FP_B) "\"}");
+	assert_string_equal(result(a), "ok");
+	t = json_string_value(json_object_get(a, "sdp"));
+	assert_non_null(strstr(t, "RTP/AVP 111\r\n"));
+	assert_null(strstr(t, "a=fingerprint"));
+	json_decref(a);
+	{
+		unsigned int i;
+		int seen = 0;
+
+		for (i = 0; i < 64; i++)
+			if (fs[i].used && fs[i].req.legs[1].webrtc &&
+			    strcmp(fs[i].fp[1], "sha-256 12:34:56") == 0)
+				seen = 1;
+		assert_true(seen);
+	}
+	mr_ng_calls_free(c);
+}
+
 static void
 test_proto_messages(void **st)
 {
@@ -1097,6 +1247,7 @@ main(void)
 		cmocka_unit_test(test_calls_block_record),
 		cmocka_unit_test(test_calls_play_media),
 		cmocka_unit_test(test_calls_record_restore),
+		cmocka_unit_test(test_calls_webrtc),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
 	};
