@@ -244,6 +244,19 @@ test_sdp_golden(void **st)
 	snprintf(cx.except[cx.n_except++], 32, "PCMA");
 	o.codecs = &cx;
 	golden("savp_to_avp", &o);
+	/* Towards a browser (ng's WebRTC): the peer's ICE, fingerprint, setup and tls-id gone,
+	 * mrelay's ICE-lite credentials, fingerprint, setup and host candidate written; its
+	 * own mid and group stay. */
+	memset(&o, 0, sizeof(o));
+	o.ice_remove = 1;
+	local(&o.m[0], "198.18.0.1", 30010, 0, 1);
+	o.m[0].ice_ufrag = "UFRAG001";
+	o.m[0].ice_pwd = "PWD0123456789abcdefghijk";
+	o.m[0].fingerprint = "sha-256 AA:BB";
+	o.m[0].setup = "passive";
+	o.m[0].mid = "0";
+	o.bundle = "0";
+	golden("webrtc", &o);
 }
 
 static void
