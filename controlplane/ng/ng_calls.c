@@ -308,6 +308,14 @@ one_flag(struct ng_req *r, const char *s, size_t len)
 	}
 	if (ci_prefix(s, len, "replace-"))
 		return 0;
+	/* A transport protocol given as a flag, as rtpengine also takes it. */
+	if (mr_bn_streq(s, len, "RTP/AVP") || mr_bn_streq(s, len, "RTP/AVPF") ||
+	    mr_bn_streq(s, len, "RTP/SAVP") || mr_bn_streq(s, len, "RTP/SAVPF") ||
+	    mr_bn_streq(s, len, "UDP/TLS/RTP/SAVP") || mr_bn_streq(s, len, "UDP/TLS/RTP/SAVPF")) {
+		memcpy(r->proto, s, len);
+		r->proto[len] = '\0';
+		return 0;
+	}
 	if (len > 5 && memcmp(s, "SDES-", 5) == 0)
 		return sdes_flag(r, s + 5, len - 5);
 	if (len > 9 && memcmp(s, "rtcp-mux-", 9) == 0)

@@ -787,8 +787,14 @@ request_route {{
 		rtpengine_delete();
 	}}
 	if (is_method("INVITE") && has_body("application/sdp")) {{
-		# An SDES-SRTP caller (RTP/SAVP) is bridged to plain RTP towards the callee.
-		if (search_body("RTP/SAVP")) {{
+		# A browser (DTLS-SRTP with ICE, as a WebRTC gateway sees one) is bridged to plain
+		# RTP towards the callee; its answer gets mrelay's ICE-lite candidate and DTLS
+		# (flag 7 for the reply route).
+		if (search_body("UDP/TLS/RTP/SAVP")) {{
+			setflag(7);
+			rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address RTP/AVP");
+		}} else if (search_body("RTP/SAVP")) {{
+			# An SDES-SRTP caller (RTP/SAVP) is bridged to plain RTP towards the callee.
 			rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address RTP/AVP");
 		}} else {{
 			rtpengine_offer("replace-origin replace-session-connection ICE=remove trust-address");
@@ -809,7 +815,11 @@ request_route {{
 
 onreply_route[REPLY] {{
 	if (has_body("application/sdp") && status =~ "(18[03])|(2[0-9][0-9])") {{
-		rtpengine_answer("replace-origin ICE=remove trust-address");
+		if (isflagset(7)) {{
+			rtpengine_answer("replace-origin trust-address ICE=force UDP/TLS/RTP/SAVPF");
+		}} else {{
+			rtpengine_answer("replace-origin ICE=remove trust-address");
+		}}
 	}}
 	# Calls to "record" are recorded from their 200 on (the module's start_recording()).
 	if (status =~ "2[0-9][0-9]" && $tU == "record" && is_method("INVITE")) {{
