@@ -229,7 +229,7 @@ mr_cp_srtp_leg_install(struct mr_appliance *a, unsigned int owner, struct mr_dp_
 	c.type = MR_CMD_SRTP_SET;
 	c.s = s;
 	c.leg = (uint8_t)leg;
-	return srtp_install_cmd(a, owner, &c, cs, r, 0);
+	return srtp_install_cmd(a, owner, &c, cs, r, 1);
 }
 
 void

@@ -1002,7 +1002,8 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	if (bm->id[0] != '\0' && (bm->webrtc[s] != m->dtls ||
 				  bm->webrtc[o] != proto_dtls(bm->proto[o]))) {
 		snprintf(r->err, sizeof(r->err), "media %s: a side cannot change between "
-			 "DTLS-SRTP (UDP/TLS/RTP/SAVP[F]) and RTP/SDES in a re-offer", m->type);
+			 "DTLS-SRTP (UDP/TLS/RTP/SAVP[F]) and RTP or SDES once its session is "
+			 "made", m->type);
 		return -1;
 	}
 	/* A browser's mid and BUNDLE: given back to it where the other side's SDP has none. */

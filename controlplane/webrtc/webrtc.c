@@ -126,7 +126,9 @@ wr_of_leg(const struct mr_webrtc *wr, const struct mr_dp_session *s, unsigned in
 {
 	struct wr_part *p;
 
-	if (wr == NULL || s == NULL || s->leg[leg].srtp == NULL || s->leg[leg].srtp->ice == NULL)
+	/* By the local endpoint (written before publication): the leg's srtp pointer is the
+	 * owner's to change. */
+	if (wr == NULL || s == NULL)
 		return NULL;
 	p = wr_find(wr, &s->leg[leg].local);
 	return p != NULL && p->sess == s && p->leg == leg ? p : NULL;
