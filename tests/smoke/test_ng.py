@@ -881,10 +881,15 @@ def _need_carrier():
 
 
 def kamailio(env, d):
-	"""Kamailio in the test namespace, started once for the module."""
+	"""Kamailio in the test namespace, started once for the module's daemon (again when
+	another module's test stopped that daemon and ng_daemon made a new one, on another ng
+	port: a Kamailio that still asked the old port would pass SDP through unchanged)."""
 	k = _D.get("kam")
 	if k is not None and k.poll() is None:
-		return k
+		if _D.get("kam_ng_port") == d.ng_port:
+			return k
+		_D["kam_stop"]()
+	_D["kam_ng_port"] = d.ng_port
 	run = os.path.join(env.workdir, "kamailio")
 	os.makedirs(run, exist_ok=True)
 	cfg = os.path.join(run, "kamailio.cfg")
@@ -910,6 +915,7 @@ def kamailio(env, d):
 				k.wait(timeout=5)
 	h.CLEANUP.add("kamailio", stop)
 	_D["kam"] = k
+	_D["kam_stop"] = stop
 	# Up once it answers an OPTIONS (sipp's one-shot is heavier; a raw UDP probe suffices).
 	probe = ("OPTIONS sip:probe@{k}:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {s}:5099;branch=z9hG4bKp{n}"
 		 "\r\nFrom: <sip:t@{s}>;tag=1\r\nTo: <sip:probe@{k}>\r\nCall-ID: probe{n}\r\n"
