@@ -19,14 +19,100 @@
 
 #define PLAYER_MAX_8K 960		/* 120 ms at 8 kHz: Opus's longest packet */
 
-static const char *const codec_name[] = { "opus", "pcmu", "pcma" };
+static const char *const codec_name[] = { "opus", "pcmu", "pcma", "telephone-event" };
+
+#define DTMF_PKT 9			/* payload 4, timestamp offset 4, marker 1 */
+
+int
+mr_dtmf_code(char digit)
+{
+	static const char ev[] = "0123456789*#ABCD";
+	const char *p;
+
+	if (digit >= 'a' && digit <= 'd')
+		digit = (char)(digit - 'a' + 'A');
+	p = digit != '\0' ? strchr(ev, digit) : NULL;
+	return p != NULL ? (int)(p - ev) : -1;
+}
+
+struct mr_msg_audio *
+mr_dtmf_audio(const char *digits, unsigned int duration_ms, unsigned int pause_ms,
+	      unsigned int volume, unsigned int rate, char *err, size_t errlen)
+{
+	size_t nd = strlen(digits), i;
+	unsigned int upd = (duration_ms + 19) / 20, per = upd + 3, j, n = 0;
+	uint64_t ts = 0, ms = 0;
+	struct mr_msg_audio *au;
+
+	if (nd == 0 || nd > MR_DTMF_MAX_DIGITS) {
+		snprintf(err, errlen, "1 to %d digits", MR_DTMF_MAX_DIGITS);
+		return NULL;
+	}
+	for (i = 0; i < nd; i++)
+		if (mr_dtmf_code(digits[i]) < 0) {
+			snprintf(err, errlen, "'%c' is not a DTMF digit (0-9, *, #, A-D)",
+				 digits[i] >= ' ' && digits[i] < 127 ? digits[i] : '?');
+			return NULL;
+		}
+	if (upd == 0 || volume > 63 || rate < 8000 || rate % 8000 != 0) {
+		snprintf(err, errlen, "duration, volume or clock out of range");
+		return NULL;
+	}
+	au = calloc(1, sizeof(*au));
+	if (au == NULL)
+		goto nomem;
+	au->pkt = calloc(nd * per, sizeof(*au->pkt));
+	au->data = calloc(nd * per, DTMF_PKT);
+	if (au->pkt == NULL || au->data == NULL)
+		goto nomem;
+	for (i = 0; i < nd; i++) {
+		/* The duration field is 16 bits of the event's clock (§2.5.1.3). */
+		uint32_t full = (uint32_t)((uint64_t)duration_ms * rate / 1000);
+
+		if (full > 0xffff)
+			full = 0xffff;
+		for (j = 0; j < per; j++, n++) {
+			uint8_t *d = au->data + (size_t)n * DTMF_PKT;
+			uint32_t dur = j < upd ? (uint32_t)((uint64_t)(j + 1) * 20 * rate / 1000) :
+				       full;
+			uint32_t off = (uint32_t)ts;
+
+			if (dur > full)
+				dur = full;
+			d[0] = (uint8_t)mr_dtmf_code(digits[i]);
+			d[1] = (uint8_t)((j >= upd ? 0x80 : 0) | volume);
+			d[2] = (uint8_t)(dur >> 8);
+			d[3] = (uint8_t)dur;
+			d[4] = (uint8_t)(off >> 24);
+			d[5] = (uint8_t)(off >> 16);
+			d[6] = (uint8_t)(off >> 8);
+			d[7] = (uint8_t)off;
+			d[8] = j == 0;
+			au->pkt[n].off = (uint32_t)n * DTMF_PKT;
+			au->pkt[n].len = 4;
+			/* Updates every 20 ms; the three end packets together, then the pause. */
+			au->pkt[n].samples = (uint16_t)(j + 1 < upd ? 960 :
+				j + 1 == upd ? (duration_ms - 20 * (upd - 1)) * 48 :
+				j + 1 < per ? 0 : (pause_ms > 1365 ? 65535 : pause_ms * 48));
+		}
+		ts += (uint64_t)(duration_ms + pause_ms) * rate / 1000;
+		ms += duration_ms + pause_ms;
+	}
+	au->n = n;
+	au->duration_ms = ms;
+	return au;
+nomem:
+	mr_msg_audio_free(au);
+	snprintf(err, errlen, "out of memory");
+	return NULL;
+}
 
 int
 mr_player_codec(const char *name, uint8_t *codec)
 {
 	uint8_t i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 3; i++) {	/* not telephone-event: it plays no message */
 		if (strcmp(name, codec_name[i]) == 0) {
 			*codec = i;
 			return 0;
@@ -38,7 +124,7 @@ mr_player_codec(const char *name, uint8_t *codec)
 const char *
 mr_player_codec_name(uint8_t codec)
 {
-	return codec < 3 ? codec_name[codec] : "?";
+	return codec < 4 ? codec_name[codec] : "?";
 }
 
 uint8_t
@@ -57,7 +143,7 @@ mr_player_init(struct mr_player *p, struct mr_msg_audio *au, uint8_t codec, uint
 	if (getrandom(&p->seq0, sizeof(p->seq0), 0) < 0 ||
 	    getrandom(&p->ts0, sizeof(p->ts0), 0) < 0)
 		return -errno;
-	if (codec != MR_PLAY_OPUS) {
+	if (codec == MR_PLAY_PCMU || codec == MR_PLAY_PCMA) {
 		p->dec = (struct OpusDecoder *)opus_decoder_create(8000, 1, &err);
 		if (p->dec == NULL)
 			return -ENOMEM;
@@ -128,10 +214,15 @@ struct rte_mbuf *
 mr_player_packet(struct mr_player *p, struct rte_mempool *mp)
 {
 	const struct mr_msg_pkt *k = &p->au->pkt[p->next];
+	const uint8_t *dt = p->au->data + k->off;	/* DTMF: payload, event offset, marker */
 	struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
-	uint16_t plen = p->codec == MR_PLAY_OPUS ? k->len : PLAYER_MAX_8K;
-	/* Opus: 48 kHz timestamps; G.711: 8 kHz. */
-	uint32_t ts = p->ts0 + (uint32_t)(p->codec == MR_PLAY_OPUS ? p->samples : p->samples / 6);
+	uint16_t plen = p->codec == MR_PLAY_OPUS || p->codec == MR_PLAY_DTMF ? k->len :
+			PLAYER_MAX_8K;
+	/* Opus: 48 kHz timestamps; G.711: 8 kHz; an event: its start, in its own clock. */
+	uint32_t ts = p->ts0 + (p->codec == MR_PLAY_DTMF ?
+				(uint32_t)dt[4] << 24 | (uint32_t)dt[5] << 16 |
+				(uint32_t)dt[6] << 8 | dt[7] :
+				(uint32_t)(p->codec == MR_PLAY_OPUS ? p->samples : p->samples / 6));
 	rte_be16_t seq_be = rte_cpu_to_be_16((uint16_t)(p->seq0 + p->next));
 	rte_be32_t ts_be = rte_cpu_to_be_32(ts);
 	rte_be32_t ssrc_be = rte_cpu_to_be_32(p->ssrc);
@@ -146,12 +237,14 @@ mr_player_packet(struct mr_player *p, struct rte_mempool *mp)
 		return NULL;
 	}
 	h[0] = 0x80;
-	/* The marker bit on the first packet of a talkspurt (RFC 3551 §4.1). */
-	h[1] = (uint8_t)((p->next == p->first ? 0x80 : 0) | p->pt);
+	/* The marker bit on the first packet of a talkspurt (RFC 3551 §4.1), and of each
+	 * event (RFC 4733 §2.5.1.3). */
+	h[1] = (uint8_t)((p->codec == MR_PLAY_DTMF ? (dt[8] ? 0x80 : 0) :
+			  p->next == p->first ? 0x80 : 0) | p->pt);
 	memcpy(h + 2, &seq_be, 2);
 	memcpy(h + 4, &ts_be, 4);
 	memcpy(h + 8, &ssrc_be, 4);
-	if (p->codec == MR_PLAY_OPUS) {
+	if (p->codec == MR_PLAY_OPUS || p->codec == MR_PLAY_DTMF) {
 		memcpy(h + 12, p->au->data + k->off, k->len);
 		return m;
 	}

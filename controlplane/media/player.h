@@ -23,7 +23,8 @@ struct rte_mempool;
 struct mr_msg_audio;
 struct OpusDecoder;
 
-enum mr_play_codec { MR_PLAY_OPUS = 0, MR_PLAY_PCMU, MR_PLAY_PCMA };
+/* MR_PLAY_DTMF: RFC 4733 telephone-events made by mr_dtmf_audio(), not a message. */
+enum mr_play_codec { MR_PLAY_OPUS = 0, MR_PLAY_PCMU, MR_PLAY_PCMA, MR_PLAY_DTMF };
 
 struct mr_player {
 	struct mr_msg_audio *au;	/* the packets (owned: freed by mr_player_fini) */
@@ -42,6 +43,21 @@ struct mr_player {
 	uint64_t drop_no_mbuf;		/* not sent: the packet pool was empty */
 	uint64_t drop_ring_full;	/* not sent: the owner's command ring was full */
 };
+
+/* DTMF digits as RFC 4733 events (ng's play DTMF), as packets the player sends: for each
+ * digit (0-9, *, #, A-D; case-insensitive) an event packet every 20 ms, its duration growing,
+ * the first with the marker bit, all with the event's start timestamp; after duration_ms
+ * the end packet (E bit, the whole duration) three times (§2.5.1.4), then pause_ms of
+ * nothing before the next digit. volume: 0..63 (-dBm0); rate: the telephone-event clock
+ * (Hz, a multiple of 8000). Each packet's data: its 4-byte payload, then the timestamp
+ * offset of its event (big-endian, 4 bytes) and the marker (1 byte); len 4, samples the time
+ * to the next packet at 48 kHz. NULL with err (a digit that is not one, none, too many). */
+#define MR_DTMF_MAX_DIGITS 32
+struct mr_msg_audio *mr_dtmf_audio(const char *digits, unsigned int duration_ms,
+				   unsigned int pause_ms, unsigned int volume, unsigned int rate,
+				   char *err, size_t errlen);
+/* One DTMF digit's RFC 4733 event code (0-15), or -1. */
+int mr_dtmf_code(char digit);
 
 /* "opus", "pcmu", "pcma" → codec (0), -1 for anything else. */
 int mr_player_codec(const char *name, uint8_t *codec);

@@ -227,7 +227,7 @@ be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl
 {
 	static const uint8_t codec_of[] = {
 		[MR_NGSDP_PLAY_PCMU] = MR_PLAY_PCMU, [MR_NGSDP_PLAY_PCMA] = MR_PLAY_PCMA,
-		[MR_NGSDP_PLAY_OPUS] = MR_PLAY_OPUS,
+		[MR_NGSDP_PLAY_OPUS] = MR_PLAY_OPUS, [MR_NGSDP_PLAY_DTMF] = MR_PLAY_DTMF,
 	};
 	struct mr_appliance *a = ctx;
 	struct mr_session_play po = { 0 };
@@ -235,11 +235,16 @@ be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl
 	char e[200];
 	int st;
 
-	if (pl->codec == MR_NGSDP_PLAY_NONE || pl->codec > MR_NGSDP_PLAY_OPUS) {
+	if (pl->codec == MR_NGSDP_PLAY_NONE || pl->codec > MR_NGSDP_PLAY_DTMF) {
 		snprintf(err, errlen, "no codec to play in");
 		return -1;
 	}
-	if (pl->file != NULL) {
+	if (pl->codec == MR_NGSDP_PLAY_DTMF) {
+		/* RFC 4733 events made here (play DTMF): no messages.directory needed. */
+		memcpy(e, "code: ", 6);
+		au = mr_dtmf_audio(pl->digits, pl->duration_ms, pl->pause_ms, pl->volume,
+				   pl->dtmf_rate, e + 6, sizeof(e) - 6);
+	} else if (pl->file != NULL) {
 		au = mr_messages_load_file(a->msgs, pl->file, &st, e, sizeof(e));
 	} else if (a->msgs == NULL) {
 		/* Blobs too: messages.directory is what turns playing on (its limits apply). */
@@ -257,11 +262,11 @@ be_play(void *ctx, const char *id, unsigned int leg, const struct mr_ng_play *pl
 	(void)mr_sessions_play_stop(a, id, leg, NULL);
 	po.codec = codec_of[pl->codec];
 	po.pt = pl->pt;
-	po.loops = pl->repeat_times;
-	po.min_ms = pl->repeat_ms;
-	po.start_pkt = pl->start_pos;
-	st = mr_sessions_play(a, id, leg, au, &po, pl->file != NULL ? pl->file : "(blob)",
-			      duration_ms, e, sizeof(e));
+	po.loops = pl->codec == MR_NGSDP_PLAY_DTMF ? 1 : pl->repeat_times;
+	po.min_ms = pl->codec == MR_NGSDP_PLAY_DTMF ? 0 : pl->repeat_ms;
+	po.start_pkt = pl->codec == MR_NGSDP_PLAY_DTMF ? 0 : pl->start_pos;
+	st = mr_sessions_play(a, id, leg, au, &po, pl->codec == MR_NGSDP_PLAY_DTMF ? "(DTMF)" :
+			      pl->file != NULL ? pl->file : "(blob)", duration_ms, e, sizeof(e));
 	if (st != 201) {
 		mr_msg_audio_free(au);
 		snprintf(err, errlen, "%s", e);

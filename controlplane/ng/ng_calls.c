@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "ng_calls.h"
+#include "player.h"
 #include "ng_sdp.h"
 
 #define NG_MAX_BRANCHES 8
@@ -52,6 +53,7 @@ struct ng_media {
 						 * from its SDP; NONE: nothing it takes) */
 	uint8_t dtmf_pt1[2];		/* side i's telephone-event payload type + 1; 0: none
 					 * (or its SDP not seen yet) */
+	uint8_t dtmf_rate8[2];		/* its clock / 8000 (not stored in Redis: 0 is 8000) */
 };
 
 struct ng_branch {
@@ -113,6 +115,9 @@ struct ng_req {
 	unsigned int limit;
 	struct mr_ngsdp_codecs codecs;
 	uint8_t has_codecs;
+	/* play DTMF */
+	char code[MR_DTMF_MAX_DIGITS + 1];
+	unsigned int dtmf_volume, dtmf_duration, dtmf_pause;	/* value + 1, 0: not given */
 	/* play media, stop media */
 	uint8_t all, has_repeat_times, db_id;
 	char file[256];
@@ -126,7 +131,7 @@ struct ng_req {
 static const char *const cmd_names[MR_NG_N_CMDS] = {
 	"ping", "offer", "answer", "delete", "query", "list", "statistics", "start recording",
 	"stop recording", "block media", "unblock media", "play media", "stop media",
-	"silence media", "unsilence media", "block DTMF", "unblock DTMF", "other"
+	"silence media", "unsilence media", "block DTMF", "unblock DTMF", "play DTMF", "other"
 };
 
 const char *
@@ -623,6 +628,34 @@ parse_req(struct mr_ng_calls *c, const struct mr_bn *d, struct ng_req *r)
 			} else {
 				r->repeat_ms = x;
 			}
+		} else if (mr_bn_streq(k, kl, "code")) {
+			/* play DTMF: digits as a string, or one event code 0-15 */
+			if (m->type == MR_BN_INT && m->i >= 0 && m->i <= 15) {
+				r->code[0] = "0123456789*#ABCD"[m->i];
+				r->code[1] = '\0';
+			} else if (m->type == MR_BN_STR && m->len > 0 &&
+				   m->len < sizeof(r->code) && memchr(m->s, '\0', m->len) == NULL) {
+				bn_copy(m, r->code, sizeof(r->code));
+			} else {
+				snprintf(r->err, sizeof(r->err), "code: must be 1 to %d DTMF digits "
+					 "(0-9, *, #, A-D) or an event code 0-15", MR_DTMF_MAX_DIGITS);
+				return -1;
+			}
+		} else if (mr_bn_streq(k, kl, "volume") || mr_bn_streq(k, kl, "duration") ||
+			   mr_bn_streq(k, kl, "pause")) {
+			uint64_t x;
+			int vo = mr_bn_streq(k, kl, "volume"), du = mr_bn_streq(k, kl, "duration");
+			uint64_t lo = du ? 20 : 0, hi = vo ? 63 : du ? 5000 : 1000;
+
+			if (uint_of(m, hi, &x) < 0 || x < lo) {
+				snprintf(r->err, sizeof(r->err), "%s: must be an integer from %u to %u%s",
+					 vo ? "volume" : du ? "duration" : "pause", (unsigned int)lo,
+					 (unsigned int)hi, vo ? " (-dBm0)" : " (ms)");
+				return -1;
+			}
+			/* + 1: 0 is "not given" (a volume or pause of 0 is one) */
+			*(vo ? &r->dtmf_volume : du ? &r->dtmf_duration : &r->dtmf_pause) =
+				(unsigned int)x + 1;
 		} else if (mr_bn_streq(k, kl, "all")) {
 			/* "all": "all" (rtpengine's form; "none" is no selection) */
 			r->all = !str_is(m, "none");
@@ -1019,7 +1052,8 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	{
 		uint8_t pt;
 
-		bm->dtmf_pt1[s] = mr_ngsdp_dtmf_pt(sdp, k, &pt) == 0 ? (uint8_t)(pt + 1) : 0;
+		bm->dtmf_pt1[s] = mr_ngsdp_dtmf_pt(sdp, k, &pt, &bm->dtmf_rate8[s]) == 0 ?
+				  (uint8_t)(pt + 1) : 0;
 	}
 	if (!m->dtls && srtp_req_of(r, sdp, m, m->proto, &sr_s, &tag) < 0)
 		return -1;
@@ -1506,6 +1540,79 @@ cmd_play(struct mr_ng_calls *c, struct ng_req *r)
 	return json_pack("{s:s,s:I}", "result", "ok", "duration", (json_int_t)dur);
 }
 
+/* play DTMF: RFC 4733 events as if the party of from-tag sent them, so towards the other
+ * party of each of its branches (rtpengine's sense), in the telephone-event payload type
+ * and clock of that party's SDP (else the sender's). What was relayed to the receiver is
+ * held back while the digits play, as for play media (docs/NG.md "Playing DTMF"). */
+static json_t *
+cmd_play_dtmf(struct mr_ng_calls *c, struct ng_req *r)
+{
+	uint8_t sel[NG_MAX_BRANCHES];
+	struct mr_ng_play pl;
+	struct ng_call *x;
+	unsigned int i, s, k, played = 0, audio = 0;
+	uint64_t d = 0;
+	char e[160];
+
+	if (c->be.play == NULL) {
+		snprintf(r->err, sizeof(r->err), "play DTMF: not available");
+		return NULL;
+	}
+	if (r->code[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "play DTMF: needs code (the digits)");
+		return NULL;
+	}
+	if (r->all || r->from_tag[0] == '\0') {
+		snprintf(r->err, sizeof(r->err), "play DTMF: needs from-tag (the party whose "
+			 "digits they are)");
+		return NULL;
+	}
+	if (play_select(c, r, &x, sel) < 0)
+		return NULL;
+	memset(&pl, 0, sizeof(pl));
+	pl.codec = MR_NGSDP_PLAY_DTMF;
+	pl.digits = r->code;
+	/* rtpengine's defaults: -8 dBm0, 100 ms, 50 ms */
+	pl.volume = (uint8_t)(r->dtmf_volume ? r->dtmf_volume - 1 : 8);
+	pl.duration_ms = r->dtmf_duration ? r->dtmf_duration - 1 : 100;
+	pl.pause_ms = r->dtmf_pause ? r->dtmf_pause - 1 : 50;
+	for (i = 0; i < x->n_br; i++) {
+		struct ng_branch *b = x->br[i];
+
+		for (s = 0; s < 2; s++) {
+			unsigned int o = s ^ 1;
+
+			if (!(sel[i] & (1u << s)) || b->side[o].tag[0] == '\0')
+				continue;
+			for (k = 0; k < b->n_media; k++) {
+				struct ng_media *bm = &b->media[k];
+				unsigned int w = bm->dtmf_pt1[o] ? o : s;
+
+				if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0)
+					continue;
+				audio++;
+				if (bm->dtmf_pt1[w] == 0)
+					continue;
+				pl.pt = (uint8_t)(bm->dtmf_pt1[w] - 1);
+				pl.dtmf_rate = 8000u * (bm->dtmf_rate8[w] ? bm->dtmf_rate8[w] : 1);
+				/* Leg o faces the receiving party. */
+				if (c->be.play(c->be.ctx, bm->id, o, &pl, &d, e, sizeof(e)) < 0) {
+					snprintf(r->err, sizeof(r->err), "play DTMF: %s", e);
+					return NULL;
+				}
+				played++;
+			}
+		}
+	}
+	if (played == 0) {
+		snprintf(r->err, sizeof(r->err), "play DTMF: %s", audio ?
+			 "no telephone-event in either party's SDP (mrelay sends RFC 4733 events "
+			 "only, no in-band tones)" : "no audio media with another party");
+		return NULL;
+	}
+	return json_pack("{s:s,s:I}", "result", "ok", "duration", (json_int_t)d);
+}
+
 /* stop media: what plays to the selected party stops; last-frame-pos says where. */
 static json_t *
 cmd_stop_media(struct mr_ng_calls *c, struct ng_req *r)
@@ -1983,6 +2090,9 @@ mr_ng_calls_command(struct mr_ng_calls *c, const struct mr_bn *d)
 	case MR_NG_BLOCK_DTMF:
 	case MR_NG_UNBLOCK_DTMF:
 		ans = cmd_block(c, r, r->cmd == MR_NG_BLOCK_DTMF, 2);
+		break;
+	case MR_NG_PLAY_DTMF:
+		ans = cmd_play_dtmf(c, r);
 		break;
 	case MR_NG_PLAY_MEDIA:
 		ans = cmd_play(c, r);

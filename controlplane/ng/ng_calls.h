@@ -39,6 +39,11 @@ struct mr_ng_play {
 	uint32_t repeat_times;		/* plays; 0: until repeat_ms */
 	uint64_t repeat_ms;		/* no new play after this (0: none) */
 	uint32_t start_pos;		/* the first play starts at this frame (packet) */
+	/* play DTMF (codec MR_NGSDP_PLAY_DTMF, pt the telephone-event type): */
+	const char *digits;		/* 1 to MR_DTMF_MAX_DIGITS of 0-9 * # A-D */
+	uint32_t dtmf_rate;		/* the telephone-event clock, Hz */
+	uint32_t duration_ms, pause_ms;
+	uint8_t volume;			/* 0..63: -dBm0 */
 };
 
 struct mr_ng_backend {
@@ -81,7 +86,8 @@ enum mr_ng_cmd {
 	MR_NG_PING, MR_NG_OFFER, MR_NG_ANSWER, MR_NG_DELETE, MR_NG_QUERY, MR_NG_LIST,
 	MR_NG_STATISTICS, MR_NG_START_REC, MR_NG_STOP_REC, MR_NG_BLOCK_MEDIA,
 	MR_NG_UNBLOCK_MEDIA, MR_NG_PLAY_MEDIA, MR_NG_STOP_MEDIA, MR_NG_SILENCE_MEDIA,
-	MR_NG_UNSILENCE_MEDIA, MR_NG_BLOCK_DTMF, MR_NG_UNBLOCK_DTMF, MR_NG_OTHER, MR_NG_N_CMDS
+	MR_NG_UNSILENCE_MEDIA, MR_NG_BLOCK_DTMF, MR_NG_UNBLOCK_DTMF, MR_NG_PLAY_DTMF, MR_NG_OTHER,
+	MR_NG_N_CMDS
 };
 
 struct mr_ng_counts {

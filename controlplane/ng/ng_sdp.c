@@ -432,11 +432,14 @@ play_match(const char *name, unsigned int rate)
 	return 0;
 }
 
+/* telephone-event: its clock in units of 8 kHz (1: 8000, 6: 48000; 1 for a clock that is not
+ * such a multiple). */
 static int
 dtmf_match(const char *name, unsigned int rate)
 {
-	(void)rate;
-	return strcasecmp(name, "telephone-event") == 0;
+	if (strcasecmp(name, "telephone-event") != 0)
+		return 0;
+	return rate >= 8000 && rate % 8000 == 0 && rate / 8000 <= 255 ? (int)(rate / 8000) : 1;
 }
 
 int
@@ -447,12 +450,11 @@ mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec, 
 }
 
 int
-mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt)
+mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt, uint8_t *rate8)
 {
-	uint8_t one;
-
 	*pt = 0xff;
-	return first_format(sdp, k, dtmf_match, pt, &one);
+	*rate8 = 1;
+	return first_format(sdp, k, dtmf_match, pt, rate8);
 }
 
 /* Does codec spec ("PCMA", "opus/48000/2", "101") name payload type pt? */

@@ -65,12 +65,14 @@ int mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, si
  * first of media k's formats that is PCMU, PCMA or Opus (opus/48000), as rtpengine takes the
  * first listed codec it supports. 0 with *codec and its payload type *pt, or -ENOENT
  * (*codec MR_NGSDP_PLAY_NONE). */
-enum { MR_NGSDP_PLAY_NONE = 0, MR_NGSDP_PLAY_PCMU, MR_NGSDP_PLAY_PCMA, MR_NGSDP_PLAY_OPUS };
+enum { MR_NGSDP_PLAY_NONE = 0, MR_NGSDP_PLAY_PCMU, MR_NGSDP_PLAY_PCMA, MR_NGSDP_PLAY_OPUS,
+       MR_NGSDP_PLAY_DTMF /* RFC 4733 events (play DTMF), never from the SDP's codecs */ };
 int mr_ngsdp_play_codec(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *codec,
 			uint8_t *pt);
-/* The RFC 4733 telephone-event payload type of media k (its a=rtpmap, for a listed format):
- * 0 with *pt, or -ENOENT (*pt 0xff). For ng's block DTMF. */
-int mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt);
+/* The RFC 4733 telephone-event payload type of media k (its a=rtpmap, for a listed format)
+ * and its clock in units of 8 kHz (1: 8000, 6: 48000): 0 with *pt and *rate8, or -ENOENT
+ * (*pt 0xff, *rate8 1). For ng's block DTMF and play DTMF. */
+int mr_ngsdp_dtmf_pt(const struct mr_ngsdp *sdp, unsigned int k, uint8_t *pt, uint8_t *rate8);
 /* Codec manipulation of the SDP only (no transcoding): names ("PCMA", "opus/48000") or
  * payload type numbers. */
 struct mr_ngsdp_codecs {

@@ -536,6 +536,76 @@ def test_ng_play_media(env):
 		sb.close()
 
 
+def _rfc4733(pkts):
+	"""[(marker, pt, seq, ts, ssrc, event, end, volume, duration)] of RTP packets."""
+	out = []
+	for x in pkts:
+		check(len(x) == 16, f"an RFC 4733 packet is 12 + 4 bytes: {x.hex()}")
+		out.append(((x[1] >> 7) & 1, x[1] & 0x7F, struct.unpack("!H", x[2:4])[0],
+			    struct.unpack("!I", x[4:8])[0], struct.unpack("!I", x[8:12])[0], x[12],
+			    x[13] >> 7, x[13] & 0x3F, struct.unpack("!H", x[14:16])[0]))
+	return out
+
+
+def test_ng_play_dtmf(env):
+	"""play DTMF (Kamailio's play_dtmf(); asked here with rtpengine's own client,
+	rtpengine-ng-client): the digits "5#" as if the caller sent them reach the callee as RFC
+	4733 events in the telephone-event payload type of the callee's SDP, from its leg's local
+	endpoint: per digit an event packet every 20 ms with a growing duration (the first with
+	the marker bit, all with the event's timestamp), then the end packet three times; the
+	second digit's timestamp 150 ms of 8 kHz later (100 ms digit, 50 ms pause), one SSRC and
+	consecutive sequence numbers throughout. Refusals name the reason (no from-tag, a bad
+	digit, a duration out of range, no telephone-event in either SDP)."""
+	if not shutil.which("rtpengine-ng-client"):
+		raise h.Skip("rtpengine-ng-client missing (apt-get install rtpengine-utils)")
+	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
+	cid = f"dtmf-{h.PID}"
+	try:
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "dA",
+			       "sdp": sdp(NS_V4[0], pa, fmts="8 101"), "flags": ["trust-address"]})
+		eq(o["result"], "ok", f"offer {o}")
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "dA",
+			       "to-tag": "dB", "sdp": sdp(NS_V4[1], pb, fmts="8 96").replace(
+				       "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101",
+				       "a=rtpmap:96 telephone-event/8000\r\na=fmtp:96")})
+		eq(a["result"], "ok", f"answer {a}")
+		addr_b, port_b = media_of(o["sdp"])
+		for req, text in (({"from-tag": ""}, "needs from-tag"),
+				  ({"code": "5x"}, "'x' is not a DTMF digit"),
+				  ({"duration": 10}, "duration: must be an integer from 20"),
+				  ({"code": ""}, "code: must be 1 to 32 DTMF digits")):
+			r = c.request({"command": "play DTMF", "call-id": cid, "from-tag": "dA",
+				       "code": "5", **req})
+			eq(r["result"], "error", f"play DTMF {req}: {r}")
+			check(text in r["error-reason"], f"play DTMF {req}: {r['error-reason']}")
+		out = _client(d, "play DTMF", f"--call-id={cid}", "--from-tag=dA", "--code=5#",
+			      "--volume=10")
+		check("duration => '300'" in out, f"rtpengine-ng-client play DTMF (2 x 150 ms): {out}")
+		got = _rfc4733(_played(sb, (RELAY4_B, port_b), 16, "the callee's DTMF", 5))
+		eq(len(got), 16, f"packets for two digits (5 updates and 3 ends each): {got}")
+		ssrc, seq0 = got[0][4], got[0][2]
+		for i, (mk, pt, seq, ts, ss, ev, end, vol, dur) in enumerate(got):
+			j = i % 8
+			eq((pt, ss, seq), (96, ssrc, (seq0 + i) & 0xFFFF), f"packet {i}: pt, ssrc, seq")
+			eq((mk, ev, end, vol), (int(j == 0), 5 if i < 8 else 11, int(j >= 5), 10),
+			   f"packet {i}: marker, event, end bit, volume")
+			eq(dur, min(j + 1, 5) * 160, f"packet {i}: duration (8 kHz)")
+			eq(ts, got[0][3] + (0 if i < 8 else 1200), f"packet {i}: the event's timestamp")
+		# The callee's digit reaches the caller in the caller's type (101); an event code
+		# as an integer, 60 ms long.
+		r = c.request({"command": "play DTMF", "call-id": cid, "from-tag": "dB", "code": 9,
+			       "duration": 60})
+		eq(r["result"], "ok", f"play DTMF from the callee: {r}")
+		addr_a, port_a = media_of(a["sdp"])
+		got = _rfc4733(_played(sa, (RELAY4_B, port_a), 6, "the caller's DTMF", 5))
+		eq([(x[1], x[5], x[6], x[8]) for x in got],
+		   [(101, 9, 0, 160), (101, 9, 0, 320), (101, 9, 0, 480)] + [(101, 9, 1, 480)] * 3,
+		   "the caller's digit 9: payload type, event, end bit, duration")
+	finally:
+		c.request({"command": "delete", "call-id": cid, "from-tag": "dA"})
+		c.close()
+
+
 def test_ng_block_media_and_recording(env):
 	"""block media from B's tag: A hears nothing of B (counted as muted), B still hears A;
 	unblock: B is heard again; without a tag the whole call; PATCH legs[n].muted does the

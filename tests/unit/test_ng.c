@@ -439,6 +439,8 @@ static struct {
 	int n, sess, leg, codec, pt, playing[64][2];
 	uint32_t times, start;
 	uint64_t ms;
+	uint32_t rate, dur, pause, vol;		/* play DTMF */
+	char digits[40];
 } fake_play;
 
 static int
@@ -458,6 +460,11 @@ fake_play_fn(void *ctx, const char *id, unsigned int leg, const struct mr_ng_pla
 	fake_play.times = pl->repeat_times;
 	fake_play.ms = pl->repeat_ms;
 	fake_play.start = pl->start_pos;
+	fake_play.rate = pl->dtmf_rate;
+	fake_play.dur = pl->duration_ms;
+	fake_play.pause = pl->pause_ms;
+	fake_play.vol = pl->volume;
+	snprintf(fake_play.digits, sizeof(fake_play.digits), "%s", pl->digits ? pl->digits : "");
 	fake_play.playing[atoi(id)][leg] = 1;
 	*duration_ms = 1060;
 	return 0;
@@ -712,6 +719,21 @@ cmd_ok(struct mr_ng_calls *c, const char *json)
 	json_decref(a);
 }
 
+/* An error answer whose error-reason contains want. */
+static void
+cmd_err(struct mr_ng_calls *c, const char *json, const char *want)
+{
+	json_t *a = cmd(c, json);
+	const char *why = json_string_value(json_object_get(a, "error-reason"));
+
+	assert_string_equal(result(a), "error");
+	if (why == NULL || strstr(why, want) == NULL) {
+		print_error("error-reason '%s', want '%s'\n", why ? why : "(none)", want);
+		fail();
+	}
+	json_decref(a);
+}
+
 static void
 test_calls_block_record(void **st)
 {
@@ -942,6 +964,75 @@ test_calls_flags(void **st)
 #define FP_B "a=fingerprint:sha-256 12:34:56\\r\\n"
 #define SDP_OPUS "v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\nc=IN IP4 198.18.0.11\\r\\n" \
 	"t=0 0\\r\\nm=audio 5000 RTP/AVP 111\\r\\na=rtpmap:111 opus/48000/2\\r\\n"
+
+
+/* play DTMF: the digits go towards the other party of from-tag's, in the telephone-event type
+ * and clock of the receiver's SDP (else the sender's); rtpengine's defaults; refusals. */
+static void
+test_calls_play_dtmf(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	memset(&fake_play, 0, sizeof(fake_play));
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"t\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 111 110\\r\\na=rtpmap:111 opus/48000/2\\r\\n"
+		"a=rtpmap:110 telephone-event/48000\\r\\n\"}");
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"t\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\""
+		"v=0\\r\\no=- 1 1 IN IP4 198.18.0.11\\r\\ns=-\\r\\nc=IN IP4 198.18.0.11\\r\\n"
+		"t=0 0\\r\\nm=audio 5000 RTP/AVP 0 101\\r\\na=rtpmap:101 telephone-event/8000"
+		"\\r\\n\"}");
+	a = cmd(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"A\","
+		"\"code\":\"12#\"}");
+	assert_string_equal(result(a), "ok");
+	json_decref(a);
+	assert_int_equal(fake_play.leg, 1);
+	assert_int_equal(fake_play.codec, MR_NGSDP_PLAY_DTMF);
+	assert_int_equal(fake_play.pt, 101);
+	assert_int_equal(fake_play.rate, 8000);
+	assert_string_equal(fake_play.digits, "12#");
+	assert_int_equal(fake_play.vol, 8);
+	assert_int_equal(fake_play.dur, 100);
+	assert_int_equal(fake_play.pause, 50);
+	a = cmd(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"B\","
+		"\"code\":11,\"volume\":20,\"duration\":\"250\",\"pause\":0}");
+	assert_string_equal(result(a), "ok");
+	json_decref(a);
+	assert_int_equal(fake_play.leg, 0);
+	assert_int_equal(fake_play.pt, 110);
+	assert_int_equal(fake_play.rate, 48000);
+	assert_string_equal(fake_play.digits, "#");
+	assert_int_equal(fake_play.vol, 20);
+	assert_int_equal(fake_play.dur, 250);
+	assert_int_equal(fake_play.pause, 0);
+	assert_int_equal(fake_play.n, 2);
+	/* Refusals: nothing played. */
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"code\":\"1\"}",
+		"needs from-tag");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"A\"}",
+		"needs code");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"A\","
+		"\"code\":16}", "code: must be");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"A\","
+		"\"code\":\"1\",\"volume\":64}", "volume: must be an integer from 0 to 63");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"A\","
+		"\"code\":\"1\",\"pause\":1001}", "pause: must be an integer from 0 to 1000");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"t\",\"from-tag\":\"Z\","
+		"\"code\":\"1\"}", "Unknown from-tag");
+	assert_int_equal(fake_play.n, 2);
+	/* Neither side has telephone-event: an error saying so. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"u\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\"}");
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"u\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\"" SDP_B "\"}");
+	cmd_err(c, "{\"command\":\"play DTMF\",\"call-id\":\"u\",\"from-tag\":\"A\","
+		"\"code\":\"1\"}", "no telephone-event in either party's SDP");
+	mr_ng_calls_free(c);
+}
 
 static void
 test_calls_webrtc(void **st)
@@ -1260,6 +1351,7 @@ main(void)
 		cmocka_unit_test(test_calls_block_record),
 		cmocka_unit_test(test_calls_play_media),
 		cmocka_unit_test(test_calls_record_restore),
+		cmocka_unit_test(test_calls_play_dtmf),
 		cmocka_unit_test(test_calls_webrtc),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
