@@ -28,6 +28,8 @@ struct ng_side {
 	char tag[NG_TAG_LEN];
 	char label[64];
 	time_t created;
+	char moh[256];			/* music on hold this side offered (a file), "" none */
+	uint8_t moh_on;			/* it holds: the other side hears moh */
 };
 
 struct ng_media {
@@ -115,6 +117,9 @@ struct ng_req {
 	unsigned int limit;
 	struct mr_ngsdp_codecs codecs;
 	uint8_t has_codecs;
+	/* offer: moh {file} */
+	uint8_t has_moh;
+	char moh_file[256];
 	/* play DTMF */
 	char code[MR_DTMF_MAX_DIGITS + 1];
 	unsigned int dtmf_volume, dtmf_duration, dtmf_pause;	/* value + 1, 0: not given */
@@ -627,6 +632,30 @@ parse_req(struct mr_ng_calls *c, const struct mr_bn *d, struct ng_req *r)
 				r->start_pos = (unsigned int)x;
 			} else {
 				r->repeat_ms = x;
+			}
+		} else if (mr_bn_streq(k, kl, "moh")) {
+			/* music on hold: {"file": ..., "mode": ..., "connection": ...}; mode and
+			 * connection (how rtpengine rewrites the holder's SDP) are not needed:
+			 * mrelay passes the direction attributes on as they are. */
+			const struct mr_bn *f;
+
+			if (m->type != MR_BN_DICT)
+				goto bad_type;
+			for (f = m->child; f != NULL; f = f->next) {
+				if (mr_bn_streq(f->key, f->klen, "file") && f->type == MR_BN_STR &&
+				    f->len > 0 && f->len < sizeof(r->moh_file) &&
+				    memchr(f->s, '\0', f->len) == NULL) {
+					bn_copy(f, r->moh_file, sizeof(r->moh_file));
+					r->has_moh = 1;
+				} else if (mr_bn_streq(f->key, f->klen, "blob") ||
+					   mr_bn_streq(f->key, f->klen, "db-id") ||
+					   mr_bn_streq(f->key, f->klen, "file")) {
+					snprintf(r->err, sizeof(r->err), "moh: give file (1 to %zu "
+						 "bytes: a file under messages.directory or a stored "
+						 "message's id); blob and db-id are not taken",
+						 sizeof(r->moh_file) - 1);
+					return -1;
+				}
 			}
 		} else if (mr_bn_streq(k, kl, "code")) {
 			/* play DTMF: digits as a string, or one event code 0-15 */
@@ -1231,6 +1260,62 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	return 0;
 }
 
+/* Music on hold (rtpengine's moh): a side that offered a moh file and now holds (every
+ * audio section of its offer sendonly, inactive or at a zero address) has it played to the
+ * other side, again and again, until an offer of its takes the call off hold. A failure is
+ * a warning: the re-INVITE goes on. */
+static void
+moh_check(struct mr_ng_calls *c, struct ng_branch *b, unsigned int s,
+	  const struct mr_ngsdp *sdp, struct ng_req *r)
+{
+	struct ng_side *sd = &b->side[s];
+	unsigned int k, o = s ^ 1, audio = 0, held = 0, played = 0;
+	char e[160];
+
+	if (r->has_moh)
+		snprintf(sd->moh, sizeof(sd->moh), "%s", r->moh_file);
+	for (k = 0; k < sdp->n_media; k++) {
+		const struct mr_ngsdp_media *m = &sdp->media[k];
+
+		if (m->port == 0 || strcmp(m->type, "audio") != 0)
+			continue;
+		audio++;
+		held += m->dir == MR_NGSDP_DIR_SENDONLY || m->dir == MR_NGSDP_DIR_INACTIVE ||
+			m->zero_addr;
+	}
+	if (sd->moh[0] == '\0' || audio == 0 || b->side[o].tag[0] == '\0' ||
+	    c->be.play == NULL || c->be.play_stop == NULL)
+		return;
+	if (held == audio && !sd->moh_on) {
+		struct mr_ng_play pl;
+		uint64_t d;
+
+		memset(&pl, 0, sizeof(pl));
+		pl.file = sd->moh;
+		pl.repeat_times = 1000000;	/* until the call is taken off hold */
+		for (k = 0; k < b->n_media; k++) {
+			struct ng_media *bm = &b->media[k];
+
+			if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0 ||
+			    bm->play_codec[o] == MR_NGSDP_PLAY_NONE)
+				continue;
+			pl.codec = bm->play_codec[o];
+			pl.pt = bm->play_pt[o];
+			if (c->be.play(c->be.ctx, bm->id, o, &pl, &d, e, sizeof(e)) < 0) {
+				snprintf(r->warning, sizeof(r->warning), "moh: %.150s", e);
+				continue;
+			}
+			played++;
+		}
+		sd->moh_on = played != 0;
+	} else if (held < audio && sd->moh_on) {
+		for (k = 0; k < b->n_media; k++)
+			if (b->media[k].id[0] != '\0')
+				(void)c->be.play_stop(c->be.ctx, b->media[k].id, o, NULL);
+		sd->moh_on = 0;
+	}
+}
+
 /* Rewrite side s's SDP for the other side of b, making or updating the sessions. */
 static json_t *
 sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsigned int s,
@@ -1263,6 +1348,8 @@ sdp_exchange(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsi
 		}
 	if (sdp->n_media > b->n_media)
 		b->n_media = sdp->n_media;
+	if (!answer)
+		moh_check(c, b, s, sdp, r);
 	/* A browser gets a BUNDLE group where the other side's SDP has none: in an offer (one
 	 * section bundles trivially, and max-bundle browsers want a group), and in an answer
 	 * when its offer had one. Only with one WebRTC section: mrelay gives each its own port. */

@@ -142,6 +142,7 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 	unsigned int i;
 	struct mr_ngsdp_media *m = NULL;
 	char v[256], sess_fp[sizeof(m->fingerprint)] = "", sess_setup[sizeof(m->setup)] = "";
+	uint8_t sess_dir = 0;		/* + 1 when given */
 
 	memset(sdp, 0, offsetof(struct mr_ngsdp, media));
 	sdp->n_media = 0;
@@ -230,6 +231,22 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 						 sizeof(sess_setup), "%s", v);
 				break;
 			}
+			{
+				static const char *const dn[] = { "a=sendrecv", "a=sendonly",
+								  "a=recvonly", "a=inactive" };
+				int dv = -1;
+
+				for (unsigned int q = 0; q < 4; q++)
+					if (l->len == 10 && memcmp(l->s, dn[q], 10) == 0)
+						dv = (int)q;
+				if (dv >= 0) {
+					if (m != NULL)
+						m->dir = (uint8_t)(dv + 1);	/* + 1: given */
+					else
+						sess_dir = (uint8_t)(dv + 1);
+					break;
+				}
+			}
 			if (m == NULL) {
 				if (is_attr(l, "a=group") && l->len > 14 &&
 				    memcmp(l->s + 8, "BUNDLE", 6) == 0)
@@ -282,6 +299,8 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 			snprintf(m->fingerprint, sizeof(m->fingerprint), "%s", sess_fp);
 		if (m->setup[0] == '\0')
 			snprintf(m->setup, sizeof(m->setup), "%s", sess_setup);
+		m->dir = m->dir != 0 ? (uint8_t)(m->dir - 1) : sess_dir != 0 ?
+			 (uint8_t)(sess_dir - 1) : MR_NGSDP_DIR_SENDRECV;
 		m->addr.port = m->port;
 		if (m->rtcp_addr.family)
 			m->rtcp_addr.port = m->rtcp_port;

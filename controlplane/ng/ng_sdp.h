@@ -43,7 +43,12 @@ struct mr_ngsdp_media {
 					 * "" none */
 	char setup[12];			/* a=setup value (media, else session level); "" none */
 	char mid[32];			/* a=mid value, "" none */
+	uint8_t dir;			/* MR_NGSDP_DIR_*: a=sendrecv/sendonly/recvonly/inactive
+					 * (media, else session level; default sendrecv) */
 };
+
+enum { MR_NGSDP_DIR_SENDRECV = 0, MR_NGSDP_DIR_SENDONLY, MR_NGSDP_DIR_RECVONLY,
+       MR_NGSDP_DIR_INACTIVE };
 
 struct mr_ngsdp {
 	struct mr_ngsdp_line line[MR_NGSDP_MAX_LINES];

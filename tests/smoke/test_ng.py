@@ -606,6 +606,80 @@ def test_ng_play_dtmf(env):
 		c.close()
 
 
+def test_ng_moh(env):
+	"""Music on hold (rtpengine's moh): the caller's offer names a file; when its re-INVITE
+	puts the call on hold (a=sendonly), the callee hears the file as PCMA from its leg's
+	local endpoint, again and again (past the file's own length, sequence numbers going on),
+	listed as a playback; when the next re-INVITE takes the call off hold (a=sendrecv) the
+	playback stops and the caller's RTP reaches the callee again. A moh without a file is
+	refused with the reason."""
+	import test_messages as tm
+	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
+	cid = f"moh-{h.PID}"
+	data = tm.make_ogg(env, "ng-moh.ogg")
+	per_play = len(tm.opus_packets(data, want_list=True))
+	with open(os.path.join(d.messages_dir, "moh.ogg"), "wb") as f:
+		f.write(data)
+
+	def a_sdp(direction, v):
+		return sdp(NS_V4[0], pa, fmts="8 101").replace("a=sendrecv", f"a={direction}").replace(
+			"o=- 1545997027 1 ", f"o=- 1545997027 {v} ")
+	try:
+		r = c.request({"command": "offer", "call-id": cid, "from-tag": "hA",
+			       "sdp": a_sdp("sendrecv", 1), "moh": {"blob": "x"}})
+		eq(r["result"], "error", f"moh with a blob: {r}")
+		check("moh: give file" in r["error-reason"], f"moh with a blob: {r}")
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "hA",
+			       "sdp": a_sdp("sendrecv", 1), "moh": {"file": "moh.ogg",
+								   "mode": "sendrecv"}})
+		eq(o["result"], "ok", f"offer {o}")
+		addr_b, port_b = media_of(o["sdp"])
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "hA",
+			       "to-tag": "hB", "sdp": sdp(NS_V4[1], pb, fmts="8 101")})
+		eq(a["result"], "ok", f"answer {a}")
+		addr_a, port_a = media_of(a["sdp"])
+		sid = [x for x in d.ok("GET", "/v1/sessions?limit=1000")["sessions"]
+		       if x["label"] == cid][0]["id"]
+		# On hold: the callee hears the file, more than once.
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "hA",
+			       "sdp": a_sdp("sendonly", 2)})
+		eq(o["result"], "ok", f"hold {o}")
+		check("warning" not in o, f"hold: {o}")
+		check("a=sendonly" in o["sdp"], f"the hold offer's direction passes on: {o['sdp']}")
+		pbs = d.ok("GET", f"/v1/sessions/{sid}/playbacks")["playbacks"]
+		eq([(p["leg"], p["file"], p["codec"], p["state"]) for p in pbs],
+		   [(1, "moh.ogg", "pcma", "playing")], "the playback on hold")
+		got = _played(sb, (RELAY4_B, port_b), per_play + 10, "music on hold",
+			      per_play * 0.02 + 5)
+		eq(len(got), per_play + 10, "packets of music on hold (one play and more)")
+		seqs = [struct.unpack("!H", x[2:4])[0] for x in got]
+		eq(seqs, [(seqs[0] + i) & 0xFFFF for i in range(len(got))], "sequence numbers")
+		check(all(x[1] & 0x7F == 8 for x in got), "PCMA (the callee's first codec)")
+		a = c.request({"command": "answer", "call-id": cid, "from-tag": "hA",
+			       "to-tag": "hB", "sdp": sdp(NS_V4[1], pb, fmts="8 101").replace(
+				       "a=sendrecv", "a=recvonly")})
+		eq(a["result"], "ok", f"hold answered {a}")
+		eq(d.ok("GET", f"/v1/sessions/{sid}/playbacks")["playbacks"][0]["state"], "playing",
+		   "music on hold after the hold's answer")
+		# Off hold: the playback stops and the caller is heard again.
+		o = c.request({"command": "offer", "call-id": cid, "from-tag": "hA",
+			       "sdp": a_sdp("sendrecv", 3)})
+		eq(o["result"], "ok", f"unhold {o}")
+		eq(d.ok("GET", f"/v1/sessions/{sid}/playbacks")["playbacks"][0]["state"], "stopped",
+		   "music on hold after the call is taken off hold")
+		tr_drain = time.monotonic() + 0.3
+		while time.monotonic() < tr_drain:
+			with contextlib.suppress(OSError):
+				sb.settimeout(0.05)
+				sb.recv(2048)
+		sq = h.prime(sa, (addr_a, port_a), sb, 0xA7)
+		h.relay_check(sa, (addr_a, port_a), sb, 10, 0xA7, "caller -> callee off hold", sq,
+			      (RELAY4_B, port_b))
+	finally:
+		c.request({"command": "delete", "call-id": cid, "from-tag": "hA"})
+		c.close()
+
+
 def test_ng_block_media_and_recording(env):
 	"""block media from B's tag: A hears nothing of B (counted as muted), B still hears A;
 	unblock: B is heard again; without a tag the whole call; PATCH legs[n].muted does the

@@ -477,7 +477,8 @@ fake_play_stop(void *ctx, const char *id, unsigned int leg, uint32_t *last_frame
 	if (!fake_play.playing[atoi(id)][leg])
 		return -ENOENT;
 	fake_play.playing[atoi(id)][leg] = 0;
-	*last_frame = 17;
+	if (last_frame != NULL)		/* as mr_sessions_play_stop: music on hold passes none */
+		*last_frame = 17;
 	return 0;
 }
 
@@ -1034,6 +1035,58 @@ test_calls_play_dtmf(void **st)
 	mr_ng_calls_free(c);
 }
 
+
+/* Music on hold: the holder's file plays to the other side while its offers hold (sendonly,
+ * inactive, a zero address), until one takes the call off hold. */
+static void
+test_calls_moh(void **st)
+{
+	struct mr_ng_calls *c = mr_ng_calls_create(&fake_be, 100, 0);
+	json_t *a;
+
+	(void)st;
+	memset(fs, 0, sizeof(fs));
+	memset(&fake_play, 0, sizeof(fake_play));
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\",\"moh\":{\"file\":\"hold.ogg\",\"connection\":\"zero\"}}");
+	cmd_ok(c, "{\"command\":\"answer\",\"call-id\":\"m\",\"from-tag\":\"A\","
+		"\"to-tag\":\"B\",\"sdp\":\"" SDP_B "\"}");
+	assert_int_equal(fake_play.n, 0);
+	/* Session-level a=sendonly holds every section. */
+	a = cmd(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 2 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\na=sendonly\\r\\nm=audio 4000 RTP/AVP 0 8\\r\\n\"}");
+	assert_string_equal(result(a), "ok");
+	assert_null(json_object_get(a, "warning"));
+	json_decref(a);
+	assert_int_equal(fake_play.n, 1);
+	assert_int_equal(fake_play.leg, 1);
+	assert_int_equal(fake_play.codec, MR_NGSDP_PLAY_PCMU);
+	assert_int_equal(fake_play.times, 1000000);
+	assert_true(fake_play.playing[fake_play.sess][1]);
+	/* Still on hold (inactive): nothing new. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 3 IN IP4 198.18.0.10\\r\\ns=-\\r\\nc=IN IP4 198.18.0.10\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 0 8\\r\\na=inactive\\r\\n\"}");
+	assert_int_equal(fake_play.n, 1);
+	/* The callee's own re-INVITE does not touch it; the caller's sendrecv ends it. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"B\","
+		"\"to-tag\":\"A\",\"sdp\":\"" SDP_B "\"}");
+	assert_true(fake_play.playing[fake_play.sess][1]);
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\"}");
+	assert_false(fake_play.playing[fake_play.sess][1]);
+	assert_int_equal(fake_play.n, 1);
+	/* Held again: again. */
+	cmd_ok(c, "{\"command\":\"offer\",\"call-id\":\"m\",\"from-tag\":\"A\",\"sdp\":\""
+		"v=0\\r\\no=- 1 4 IN IP4 0.0.0.0\\r\\ns=-\\r\\nc=IN IP4 0.0.0.0\\r\\n"
+		"t=0 0\\r\\nm=audio 4000 RTP/AVP 0 8\\r\\n\"}");
+	assert_int_equal(fake_play.n, 2);
+	cmd_err(c, "{\"command\":\"offer\",\"call-id\":\"m2\",\"from-tag\":\"A\",\"sdp\":\""
+		SDP_A "\",\"moh\":{\"db-id\":3}}", "moh: give file");
+	mr_ng_calls_free(c);
+}
+
 static void
 test_calls_webrtc(void **st)
 {
@@ -1352,6 +1405,7 @@ main(void)
 		cmocka_unit_test(test_calls_play_media),
 		cmocka_unit_test(test_calls_record_restore),
 		cmocka_unit_test(test_calls_play_dtmf),
+		cmocka_unit_test(test_calls_moh),
 		cmocka_unit_test(test_calls_webrtc),
 		cmocka_unit_test(test_proto_messages),
 		cmocka_unit_test(test_cache_bounds),
