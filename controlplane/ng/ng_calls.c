@@ -852,12 +852,6 @@ proto_srtp(const char *p)
 	return strncmp(p, "RTP/SAVP", 8) == 0;
 }
 
-static int
-proto_dtls(const char *p)
-{
-	return strncmp(p, "UDP/TLS/RTP/SAVP", 16) == 0;
-}
-
 /* A WebRTC side's SDP (DTLS-SRTP with ICE): what mrelay needs of it, or an error. mrelay is
  * the DTLS server: the peer must be able to be the client (a=setup actpass or active). */
 static int
@@ -1056,13 +1050,13 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	/* WebRTC sides (DTLS-SRTP, ICE-lite): a leg is made one at its creation and stays. */
 	if (m->dtls && webrtc_check(r, m) < 0)
 		return -1;
-	if (r->dtls_off && proto_dtls(bm->proto[o])) {
+	if (r->dtls_off && mr_ngsdp_proto_dtls(bm->proto[o])) {
 		snprintf(r->err, sizeof(r->err), "media %s: DTLS=off, but transport-protocol is %s",
 			 m->type, bm->proto[o]);
 		return -1;
 	}
 	if (bm->id[0] != '\0' && (bm->webrtc[s] != m->dtls ||
-				  bm->webrtc[o] != proto_dtls(bm->proto[o]))) {
+				  bm->webrtc[o] != mr_ngsdp_proto_dtls(bm->proto[o]))) {
 		snprintf(r->err, sizeof(r->err), "media %s: a side cannot change between "
 			 "DTLS-SRTP (UDP/TLS/RTP/SAVP[F]) and RTP or SDES once its session is "
 			 "made", m->type);
@@ -1073,7 +1067,8 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	bm->bundle[s] = sdp->bundle;
 	/* An offer to a browser from an SDP without mids: browsers want one (RFC 8843 §9.2
 	 * does too for BUNDLE); the section's index, which its answer echoes. */
-	if (!answer && proto_dtls(bm->proto[o]) && m->mid[0] == '\0' && bm->mid[o][0] == '\0')
+	if (!answer && mr_ngsdp_proto_dtls(bm->proto[o]) && m->mid[0] == '\0' &&
+	    bm->mid[o][0] == '\0')
 		snprintf(bm->mid[o], sizeof(bm->mid[o]), "%u", k);
 	/* What a played message would take towards side s (play media). */
 	(void)mr_ngsdp_play_codec(sdp, k, &bm->play_codec[s], &bm->play_pt[s]);
@@ -1160,7 +1155,7 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 		if (r->mux_require)
 			bm->rtcp_mux = 1;
 		bm->webrtc[s] = m->dtls;
-		bm->webrtc[o] = (uint8_t)proto_dtls(bm->proto[o]);
+		bm->webrtc[o] = (uint8_t)mr_ngsdp_proto_dtls(bm->proto[o]);
 		bm->peer_fp[o][0] = '\0';
 		bm->peer_fp[s][0] = '\0';
 		if (bm->webrtc[s] || bm->webrtc[o])
@@ -1260,6 +1255,48 @@ media_apply(struct mr_ng_calls *c, struct ng_call *x, struct ng_branch *b, unsig
 	return 0;
 }
 
+/* Play pl to side hear of branch b, on each audio media with a session (leg hear faces that
+ * party): a message in the first codec of that side's SDP that mrelay plays, or DTMF
+ * (pl->codec MR_NGSDP_PLAY_DTMF) in the telephone-event type and clock of its SDP, else of
+ * the other side's. Counts the audio media in *audio; returns the media played, or -1 with
+ * the reason in e at the first failure (keep_going: on to the next, e the last reason).
+ * *d: the duration of the last play. */
+static int
+play_to_side(struct mr_ng_calls *c, struct ng_branch *b, unsigned int hear,
+	     struct mr_ng_play *pl, int keep_going, unsigned int *audio, uint64_t *d, char *e,
+	     size_t elen)
+{
+	int dtmf = pl->codec == MR_NGSDP_PLAY_DTMF, played = 0;
+	unsigned int k;
+
+	for (k = 0; k < b->n_media; k++) {
+		struct ng_media *bm = &b->media[k];
+		unsigned int w = bm->dtmf_pt1[hear] ? hear : hear ^ 1;
+
+		if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0)
+			continue;
+		(*audio)++;
+		if (dtmf) {
+			if (bm->dtmf_pt1[w] == 0)
+				continue;
+			pl->pt = (uint8_t)(bm->dtmf_pt1[w] - 1);
+			pl->dtmf_rate = 8000u * (bm->dtmf_rate8[w] ? bm->dtmf_rate8[w] : 1);
+		} else {
+			if (bm->play_codec[hear] == MR_NGSDP_PLAY_NONE)
+				continue;
+			pl->codec = bm->play_codec[hear];
+			pl->pt = bm->play_pt[hear];
+		}
+		if (c->be.play(c->be.ctx, bm->id, hear, pl, d, e, elen) < 0) {
+			if (!keep_going)
+				return -1;
+			continue;
+		}
+		played++;
+	}
+	return played;
+}
+
 /* Music on hold (rtpengine's moh): a side that offered a moh file and now holds (every
  * audio section of its offer sendonly, inactive or at a zero address) has it played to the
  * other side, again and again, until an offer of its takes the call off hold. A failure is
@@ -1289,24 +1326,15 @@ moh_check(struct mr_ng_calls *c, struct ng_branch *b, unsigned int s,
 	if (held == audio && !sd->moh_on) {
 		struct mr_ng_play pl;
 		uint64_t d;
+		unsigned int n = 0;
 
 		memset(&pl, 0, sizeof(pl));
 		pl.file = sd->moh;
 		pl.repeat_times = 1000000;	/* until the call is taken off hold */
-		for (k = 0; k < b->n_media; k++) {
-			struct ng_media *bm = &b->media[k];
-
-			if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0 ||
-			    bm->play_codec[o] == MR_NGSDP_PLAY_NONE)
-				continue;
-			pl.codec = bm->play_codec[o];
-			pl.pt = bm->play_pt[o];
-			if (c->be.play(c->be.ctx, bm->id, o, &pl, &d, e, sizeof(e)) < 0) {
-				snprintf(r->warning, sizeof(r->warning), "moh: %.150s", e);
-				continue;
-			}
-			played++;
-		}
+		e[0] = '\0';
+		played = (unsigned int)play_to_side(c, b, o, &pl, 1, &n, &d, e, sizeof(e));
+		if (e[0] != '\0')
+			snprintf(r->warning, sizeof(r->warning), "moh: %.150s", e);
 		sd->moh_on = played != 0;
 	} else if (held < audio && sd->moh_on) {
 		for (k = 0; k < b->n_media; k++)
@@ -1562,8 +1590,8 @@ cmd_play(struct mr_ng_calls *c, struct ng_req *r)
 	uint8_t sel[NG_MAX_BRANCHES];
 	struct mr_ng_play pl;
 	struct ng_call *x;
-	unsigned int i, s, k, played = 0, audio = 0;
-	uint64_t dur = 0, d;
+	unsigned int i, s, played = 0, audio = 0;
+	uint64_t dur = 0;
 	char e[160];
 
 	if (c->be.play == NULL) {
@@ -1592,32 +1620,20 @@ cmd_play(struct mr_ng_calls *c, struct ng_req *r)
 			  r->repeat_ms ? 0 : 1;
 	pl.repeat_ms = r->repeat_ms;
 	pl.start_pos = r->start_pos;
-	for (i = 0; i < x->n_br; i++) {
-		struct ng_branch *b = x->br[i];
-
+	for (i = 0; i < x->n_br; i++)
 		for (s = 0; s < 2; s++) {
+			int n;
+
 			if (!(sel[i] & (1u << s)))
 				continue;
-			for (k = 0; k < b->n_media; k++) {
-				struct ng_media *bm = &b->media[k];
-
-				if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0)
-					continue;
-				audio++;
-				if (bm->play_codec[s] == MR_NGSDP_PLAY_NONE)
-					continue;
-				pl.codec = bm->play_codec[s];
-				pl.pt = bm->play_pt[s];
-				/* Leg s faces side s: what it sends goes to that party. */
-				if (c->be.play(c->be.ctx, bm->id, s, &pl, &d, e, sizeof(e)) < 0) {
-					snprintf(r->err, sizeof(r->err), "play media: %s", e);
-					return NULL;
-				}
-				played++;
-				dur = d;
+			/* The selected party hears it. */
+			n = play_to_side(c, x->br[i], s, &pl, 0, &audio, &dur, e, sizeof(e));
+			if (n < 0) {
+				snprintf(r->err, sizeof(r->err), "play media: %s", e);
+				return NULL;
 			}
+			played += (unsigned int)n;
 		}
-	}
 	if (played == 0) {
 		snprintf(r->err, sizeof(r->err), "play media: %s", audio ?
 			 "the party's SDP offers none of PCMU, PCMA and opus" :
@@ -1637,7 +1653,7 @@ cmd_play_dtmf(struct mr_ng_calls *c, struct ng_req *r)
 	uint8_t sel[NG_MAX_BRANCHES];
 	struct mr_ng_play pl;
 	struct ng_call *x;
-	unsigned int i, s, k, played = 0, audio = 0;
+	unsigned int i, s, played = 0, audio = 0;
 	uint64_t d = 0;
 	char e[160];
 
@@ -1663,34 +1679,20 @@ cmd_play_dtmf(struct mr_ng_calls *c, struct ng_req *r)
 	pl.volume = (uint8_t)(r->dtmf_volume ? r->dtmf_volume - 1 : 8);
 	pl.duration_ms = r->dtmf_duration ? r->dtmf_duration - 1 : 100;
 	pl.pause_ms = r->dtmf_pause ? r->dtmf_pause - 1 : 50;
-	for (i = 0; i < x->n_br; i++) {
-		struct ng_branch *b = x->br[i];
-
+	for (i = 0; i < x->n_br; i++)
 		for (s = 0; s < 2; s++) {
-			unsigned int o = s ^ 1;
+			int n;
 
-			if (!(sel[i] & (1u << s)) || b->side[o].tag[0] == '\0')
+			if (!(sel[i] & (1u << s)) || x->br[i]->side[s ^ 1].tag[0] == '\0')
 				continue;
-			for (k = 0; k < b->n_media; k++) {
-				struct ng_media *bm = &b->media[k];
-				unsigned int w = bm->dtmf_pt1[o] ? o : s;
-
-				if (bm->id[0] == '\0' || strcmp(bm->type, "audio") != 0)
-					continue;
-				audio++;
-				if (bm->dtmf_pt1[w] == 0)
-					continue;
-				pl.pt = (uint8_t)(bm->dtmf_pt1[w] - 1);
-				pl.dtmf_rate = 8000u * (bm->dtmf_rate8[w] ? bm->dtmf_rate8[w] : 1);
-				/* Leg o faces the receiving party. */
-				if (c->be.play(c->be.ctx, bm->id, o, &pl, &d, e, sizeof(e)) < 0) {
-					snprintf(r->err, sizeof(r->err), "play DTMF: %s", e);
-					return NULL;
-				}
-				played++;
+			/* The other party hears the selected one's digits. */
+			n = play_to_side(c, x->br[i], s ^ 1, &pl, 0, &audio, &d, e, sizeof(e));
+			if (n < 0) {
+				snprintf(r->err, sizeof(r->err), "play DTMF: %s", e);
+				return NULL;
 			}
+			played += (unsigned int)n;
 		}
-	}
 	if (played == 0) {
 		snprintf(r->err, sizeof(r->err), "play DTMF: %s", audio ?
 			 "no telephone-event in either party's SDP (mrelay sends RFC 4733 events "

@@ -294,7 +294,7 @@ mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, si
 		sdp->n_session = sdp->n_lines;
 	for (i = 0; i < sdp->n_media; i++) {
 		m = &sdp->media[i];
-		m->dtls = strncmp(m->proto, "UDP/TLS/RTP/SAVP", 16) == 0;
+		m->dtls = (uint8_t)mr_ngsdp_proto_dtls(m->proto);
 		if (m->fingerprint[0] == '\0')
 			snprintf(m->fingerprint, sizeof(m->fingerprint), "%s", sess_fp);
 		if (m->setup[0] == '\0')

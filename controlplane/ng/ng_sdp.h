@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "addr.h"
 #include "ng_bencode.h"
@@ -63,6 +64,13 @@ struct mr_ngsdp {
 /* Parse text (len bytes; "\r\n" or "\n" line ends). 0, or -EINVAL with err naming the line
  * ("sdp: line 4: m= needs a port and a protocol"). */
 int mr_ngsdp_parse(const char *text, size_t len, struct mr_ngsdp *sdp, char *err, size_t errlen);
+/* Is protocol p DTLS-SRTP (UDP/TLS/RTP/SAVP or UDP/TLS/RTP/SAVPF)? */
+static inline int
+mr_ngsdp_proto_dtls(const char *p)
+{
+	return strncmp(p, "UDP/TLS/RTP/SAVP", 16) == 0;
+}
+
 /* The value of a=crypto line k of media m ("1 AES_CM_128_HMAC_SHA1_80 inline:..."), copied. */
 int mr_ngsdp_crypto(const struct mr_ngsdp *sdp, unsigned int line, char *out, size_t n);
 

@@ -40,9 +40,8 @@ mr_session_record(struct mr_sessions *ss, uint64_t id, char *buf, size_t len)
 	s = ss->slot[slot];
 	/* A WebRTC leg (ng's DTLS-SRTP) is not carried over, as a room's WebRTC participants
 	 * are not: its ICE and DTLS live in this process (docs/OPERATIONS.md). */
-	for (i = 0; i < 2; i++)
-		if (s->leg[i].srtp.dp != NULL && s->leg[i].srtp.dp->ice != NULL)
-			return 0;
+	if (mr_cp_leg_webrtc(s, 0) || mr_cp_leg_webrtc(s, 1))
+		return 0;
 	mr_jt_init(&b, buf, len);
 	mr_jt_fmt(&b, "{\"v\":1,\"id\":\"%016" PRIx64 "\",\"label\":", s->id);
 	mr_jt_str(&b, s->label);

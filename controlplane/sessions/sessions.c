@@ -283,13 +283,6 @@ mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2])
 	} while (rte_seqcount_read_retry(&l->seq, sn));
 }
 
-/* A WebRTC leg (ng's DTLS-SRTP; docs/NG.md "WebRTC"): ICE-lite and DTLS on it. */
-static int
-leg_webrtc(const struct mr_cp_session *s, unsigned int li)
-{
-	return s->leg[li].srtp.dp != NULL && s->leg[li].srtp.dp->ice != NULL;
-}
-
 /* legs[li].webrtc.fingerprint of a request: 0, or 400 with *body. */
 static int
 fp_check(const struct mr_leg_req *lr, unsigned int li, json_t **body)
@@ -334,7 +327,7 @@ mr_leg_json(const struct mr_sessions *ss, const struct mr_cp_session *s, unsigne
 		}
 	}
 	json_object_set_new(j, "srtp", mr_cp_srtp_json(&s->leg[li].srtp, full));
-	if (leg_webrtc(s, li))
+	if (mr_cp_leg_webrtc(s, li))
 		json_object_set_new(j, "webrtc", mr_webrtc_leg_json(ss->a->webrtc, s->dp, li, 0));
 	json_object_set_new(j, "muted", json_boolean(__atomic_load_n(&l->mute, __ATOMIC_RELAXED) &
 						     MR_LEG_MUTE_BLOCK));
@@ -835,7 +828,7 @@ mr_session_create(struct mr_appliance *a, const struct mr_session_req *req,
 	mr_srtp_show_keys(*body, nl);
 	/* A WebRTC leg's ICE password, in the answer that made it only (like a local key). */
 	for (i = 0; i < 2; i++)
-		if (leg_webrtc(s, i))
+		if (mr_cp_leg_webrtc(s, i))
 			json_object_set_new(json_object_get(json_array_get(json_object_get(
 				*body, "legs"), i), "webrtc"), "ice_pwd",
 				json_string(mr_webrtc_leg_pwd(a->webrtc, s->dp, i)));
@@ -973,17 +966,17 @@ mr_http_session_patch(struct mr_appliance *a, const char *id, const struct mr_se
 				    i);
 			goto put_refs;
 		}
-		if (leg_webrtc(s, i) && (lr->has_remote || lr->clear_remote)) {
+		if (mr_cp_leg_webrtc(s, i) && (lr->has_remote || lr->clear_remote)) {
 			rc = mr_err(body, 400, "legs[%u].remote: a WebRTC leg's remote is the one "
 				    "ICE chose", i);
 			goto put_refs;
 		}
-		if (leg_webrtc(s, i) && (lr->srtp.present || lr->srtp.disable)) {
+		if (mr_cp_leg_webrtc(s, i) && (lr->srtp.present || lr->srtp.disable)) {
 			rc = mr_err(body, 400, "legs[%u].srtp: a WebRTC leg's keys come from DTLS",
 				    i);
 			goto put_refs;
 		}
-		if (lr->webrtc && !leg_webrtc(s, i)) {
+		if (lr->webrtc && !mr_cp_leg_webrtc(s, i)) {
 			rc = mr_err(body, 400, "legs[%u].webrtc: the leg is not WebRTC (made so at "
 				    "creation only)", i);
 			goto put_refs;

@@ -77,4 +77,12 @@ void mr_leg_snapshot(const struct mr_dp_leg *l, struct mr_dp_path path[2]);
 int mr_session_restore(struct mr_appliance *a, const struct mr_session_req *req,
 		       const struct mr_session_restore *rst, char *err, size_t errlen);
 
+/* A WebRTC leg (ng's DTLS-SRTP; docs/NG.md "WebRTC"): ICE-lite and DTLS on it. Read from the
+ * control plane's own SRTP struct, which it never changes once handed over. */
+static inline int
+mr_cp_leg_webrtc(const struct mr_cp_session *s, unsigned int li)
+{
+	return s->leg[li].srtp.dp != NULL && s->leg[li].srtp.dp->ice != NULL;
+}
+
 #endif

@@ -185,54 +185,89 @@ mr_webrtc_fingerprint(const struct mr_webrtc *wr)
 	return mr_dtls_ctx_fingerprint(wr->ctx);
 }
 
+/* A new endpoint's entry (before publication): random ICE credentials, its struct mr_dp_ice
+ * and a struct mr_dp_srtp saying "SRTP both ways, no key yet" (until DTLS gives the keys RTP
+ * in is dropped as srtp_no_key and nothing goes out in clear), cs recording the latter; local,
+ * seq, path and port_idx are the caller's to set before wr_insert(). NULL with *status (500,
+ * 503), the reason in err and the part of the API's message before it in *kind. */
+static struct wr_part *
+wr_new(struct mr_webrtc *wr, unsigned int owner, struct mr_cp_srtp *cs, int *status,
+       const char **kind, char *err, size_t errlen)
+{
+	struct mr_appliance *a = wr->a;
+	int socket = (int)rte_lcore_to_socket_id(a->dp->w[owner]->lcore_id);
+	struct mr_dp_srtp *d;
+	struct wr_part *p;
+
+	*status = 500;
+	*kind = "internal: ";
+	if (!a->srtp_ok) {
+		*status = 503;
+		*kind = "webrtc: ";
+		snprintf(err, errlen, "no SRTP engine is running (see the log at start)");
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (wr_random_chars(p->ufrag, WR_UFRAG_LEN) < 0 ||
+	    wr_random_chars(p->pwd, WR_PWD_LEN) < 0) {
+		free(p);
+		snprintf(err, errlen, "no random numbers (getrandom)");
+		return NULL;
+	}
+	d = rte_zmalloc_socket("mr_srtp", sizeof(*d), RTE_CACHE_LINE_SIZE, socket);
+	p->ice = rte_zmalloc_socket("mr_ice", sizeof(*p->ice), RTE_CACHE_LINE_SIZE, socket);
+	if (d == NULL || p->ice == NULL) {
+		rte_free(d);
+		rte_free(p->ice);
+		free(p);
+		*status = 503;
+		*kind = "memory: ";
+		snprintf(err, errlen, "no room for WebRTC state");
+		return NULL;
+	}
+	mr_ice_dp_init(p->ice, p->ufrag, p->pwd);
+	d->rx_srtp = 1;
+	cs->dp = d;
+	p->wr = wr;
+	p->cs = cs;
+	p->owner = owner;
+	p->created_tsc = rte_get_tsc_cycles();
+	return p;
+}
+
+static void
+wr_insert(struct mr_webrtc *wr, struct wr_part *p)
+{
+	LIST_INSERT_HEAD(&wr->bucket[wr_hash(&p->local)], p, hlink);
+	TAILQ_INSERT_TAIL(&wr->all, p, link);
+}
+
 int
 mr_webrtc_part_new(struct mr_webrtc *wr, uint32_t room, uint32_t part, unsigned int owner,
 		   struct mr_dp_part *dp, struct mr_cp_srtp *cs, json_t **body)
 {
-	struct mr_appliance *a = wr->a;
-	int socket = (int)rte_lcore_to_socket_id(a->dp->w[owner]->lcore_id);
-	struct wr_part *p;
+	const char *kind;
+	char err[96];
+	int status;
+	struct wr_part *p = wr_new(wr, owner, cs, &status, &kind, err, sizeof(err));
 
-	if (!a->srtp_ok)
-		return mr_json_err(body, 503, "webrtc: no SRTP engine is running (see the log at "
-				   "start)");
-	p = calloc(1, sizeof(*p));
 	if (p == NULL)
-		return mr_json_err(body, 500, "internal: out of memory");
-	if (wr_random_chars(p->ufrag, WR_UFRAG_LEN) < 0 ||
-	    wr_random_chars(p->pwd, WR_PWD_LEN) < 0) {
-		free(p);
-		return mr_json_err(body, 500, "internal: no random numbers (getrandom)");
-	}
-	dp->ice = rte_zmalloc_socket("mr_ice", sizeof(*dp->ice), RTE_CACHE_LINE_SIZE, socket);
-	dp->srtp = rte_zmalloc_socket("mr_srtp", sizeof(*dp->srtp), RTE_CACHE_LINE_SIZE, socket);
-	if (dp->ice == NULL || dp->srtp == NULL) {
-		rte_free(dp->ice);
-		rte_free(dp->srtp);
-		dp->ice = NULL;
-		dp->srtp = NULL;
-		free(p);
-		return mr_json_err(body, 503, "memory: no room for WebRTC state");
-	}
-	mr_ice_dp_init(dp->ice, p->ufrag, p->pwd);
-	/* SRTP both ways, keys from DTLS: until then RTP in is dropped (srtp_no_key) and
-	 * nothing goes out in clear (room_fwd.c). */
-	dp->srtp->rx_srtp = 1;
-	cs->dp = dp->srtp;
-	p->wr = wr;
+		return mr_json_err(body, status, "%s%s", kind, err);
+	/* The room sends a WebRTC participant nothing in clear (room_fwd.c). */
+	dp->ice = p->ice;
+	dp->srtp = cs->dp;
 	p->dp = dp;
-	p->ice = dp->ice;
 	p->local = dp->local;
 	p->seq = &dp->seq;
 	p->path = &dp->path;
 	p->port_idx = dp->port_idx;
-	p->cs = cs;
 	p->room = room;
 	p->part = part;
-	p->owner = owner;
-	p->created_tsc = rte_get_tsc_cycles();
-	LIST_INSERT_HEAD(&wr->bucket[wr_hash(&dp->local)], p, hlink);
-	TAILQ_INSERT_TAIL(&wr->all, p, link);
+	wr_insert(wr, p);
 	wr->parts++;
 	return 0;
 }
@@ -241,55 +276,23 @@ int
 mr_webrtc_leg_new(struct mr_webrtc *wr, struct mr_dp_session *s, unsigned int leg,
 		  unsigned int owner, struct mr_cp_srtp *cs, char *err, size_t errlen)
 {
-	struct mr_appliance *a = wr->a;
-	int socket = (int)rte_lcore_to_socket_id(a->dp->w[owner]->lcore_id);
 	struct mr_dp_leg *l = &s->leg[leg];
-	struct mr_dp_srtp *d;
-	struct wr_part *p;
+	const char *kind;
+	int status;
+	struct wr_part *p = wr_new(wr, owner, cs, &status, &kind, err, errlen);
 
-	if (!a->srtp_ok) {
-		snprintf(err, errlen, "no SRTP engine is running (see the log at start)");
+	if (p == NULL)
 		return -1;
-	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (wr_random_chars(p->ufrag, WR_UFRAG_LEN) < 0 ||
-	    wr_random_chars(p->pwd, WR_PWD_LEN) < 0) {
-		free(p);
-		snprintf(err, errlen, "no random numbers (getrandom)");
-		return -1;
-	}
-	d = rte_zmalloc_socket("mr_srtp", sizeof(*d), RTE_CACHE_LINE_SIZE, socket);
-	p->ice = rte_zmalloc_socket("mr_ice", sizeof(*p->ice), RTE_CACHE_LINE_SIZE, socket);
-	if (d == NULL || p->ice == NULL) {
-		rte_free(d);
-		rte_free(p->ice);
-		free(p);
-		snprintf(err, errlen, "no room for WebRTC state");
-		return -1;
-	}
-	mr_ice_dp_init(p->ice, p->ufrag, p->pwd);
-	/* SRTP both ways, keys from DTLS: until then RTP in is dropped (srtp_no_key) and
-	 * nothing goes out to it in clear (relay.h). */
-	d->rx_srtp = 1;
-	d->ice = p->ice;
-	l->srtp = d;
-	cs->dp = d;
-	p->wr = wr;
+	/* relay.h sends such a leg nothing in clear: its srtp carries the ICE state. */
+	cs->dp->ice = p->ice;
+	l->srtp = cs->dp;
 	p->sess = s;
 	p->leg = leg;
 	p->local = l->local;
 	p->seq = &l->seq;
 	p->path = &l->path[0];
 	p->port_idx = l->port_idx;
-	p->cs = cs;
-	p->owner = owner;
-	p->created_tsc = rte_get_tsc_cycles();
-	LIST_INSERT_HEAD(&wr->bucket[wr_hash(&p->local)], p, hlink);
-	TAILQ_INSERT_TAIL(&wr->all, p, link);
+	wr_insert(wr, p);
 	wr->legs++;
 	return 0;
 }

@@ -560,33 +560,40 @@ def test_webrtc_python_client(env):
 		stop_clean(d)
 
 
-async def _python_client(d, room, lis, ls, cs):
+def _srtp_both_ways(c, ls, cs, plain_to, plain_ssrc, peer, state):
+	"""A connected webrtc_client.Client c (its socket cs) and a plain endpoint's socket ls:
+	c's SRTP reaches ls decrypted byte for byte, and plain RTP (SSRC plain_ssrc) from ls to
+	plain_to reaches c encrypted under the DTLS keys, as c decrypts it. peer names the plain
+	side in errors; state() says where mrelayd stands when c's packets never arrive."""
 	import test_rooms as tr
+	import webrtc_client as wc
+	for _ in range(50):
+		sent = c.send_rtp()
+		got = [x for x, _ in tr.recv_rtp(ls, 5, timeout=0.1) if h.rtp_ssrc(x) == c.ssrc]
+		if got:
+			eq(got[-1], sent, "the Python client's packet, decrypted by mrelayd")
+			break
+	else:
+		raise h.SmokeError(f"the Python client's SRTP never reached {peer} ({state()})")
+	plain = h.rtp(100, plain_ssrc, pt=wc.PT, payload=b"to the python client")
+	for _ in range(20):
+		ls.sendto(plain, plain_to)
+		got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1) if h.rtp_ssrc(x) == plain_ssrc]
+		if got:
+			eq(c.rx.unprotect(got[-1], 0), plain,
+			   f"{peer}'s packet as the Python client decrypts it")
+			break
+	else:
+		raise h.SmokeError(f"{peer}'s RTP never reached the Python client")
+
+
+async def _python_client(d, room, lis, ls, cs):
 	import webrtc_client as wc
 	c = wc.Client(d.api_port, room, "py", cs)
 	try:
 		await c.join()
-		sent = None
-		for _ in range(50):
-			sent = c.send_rtp()
-			got = [x for x, _ in tr.recv_rtp(ls, 5, timeout=0.1) if h.rtp_ssrc(x) == c.ssrc]
-			if got:
-				eq(got[-1], sent, "the Python client's packet, decrypted by mrelayd")
-				break
-		else:
-			raise h.SmokeError(f"the Python client's SRTP never reached the plain participant "
-					   f"({room_parts(d, room)})")
-		plain = h.rtp(100, wc.LISTENER_SSRC, pt=wc.PT, payload=b"to the python client")
-		for _ in range(20):
-			ls.sendto(plain, h.parse_ep(lis["local"]))
-			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1)
-			       if h.rtp_ssrc(x) == wc.LISTENER_SSRC]
-			if got:
-				eq(c.rx.unprotect(got[-1], 0), plain,
-				   "the plain participant's packet as the Python client decrypts it")
-				break
-		else:
-			raise h.SmokeError("the plain participant's RTP never reached the Python client")
+		_srtp_both_ways(c, ls, cs, h.parse_ep(lis["local"]), wc.LISTENER_SSRC,
+				"the plain participant", lambda: room_parts(d, room))
 	finally:
 		await c.close()
 
@@ -649,38 +656,17 @@ def test_session_webrtc_leg(env):
 			ls.sendto(h.rtp(i, 0xB0B, pt=wc.PT, payload=b"early"), relay1)
 		check(not tr.recv_rtp(cs, 5, timeout=0.3), "RTP reached the WebRTC side before DTLS")
 		c = wc.Client(d.api_port, "-", "py", cs)
-		c.r_ufrag, c.r_pwd = w["ice_ufrag"], w["ice_pwd"]
-		c.r_fp = w["fingerprint"].split(" ", 1)[1]
-		c.relay = relay0
-		c._ice(10)
-		c._dtls(10)
-		v = d.ok("GET", f"/v1/sessions/{sid}")
-		w = v["legs"][0]["webrtc"]
-		h.wait_for(lambda: d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]["srtp"] is not None
-			   and d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]["webrtc"]["dtls"] ==
-			   "connected", 5, what="the leg's DTLS connected and keyed")
-		check("ice_pwd" not in w, f"GET shows the ICE password: {w}")
-		eq(v["legs"][0]["remote"], f"{h.NS_V4[1]}:{pc}", "leg 0's remote: ICE's")
-		sent = None
-		for _ in range(50):
-			sent = c.send_rtp()
-			got = [x for x, _ in tr.recv_rtp(ls, 5, timeout=0.1) if h.rtp_ssrc(x) == c.ssrc]
-			if got:
-				eq(got[-1], sent, "the Python client's packet, decrypted by mrelayd")
-				break
-		else:
-			raise h.SmokeError(f"the Python client's SRTP never reached leg 1's remote "
-					   f"({d.ok('GET', f'/v1/sessions/{sid}')})")
-		plain_pkt = h.rtp(100, 0xB0B, pt=wc.PT, payload=b"to the python client")
-		for _ in range(20):
-			ls.sendto(plain_pkt, relay1)
-			got = [x for x, _ in tr.recv_rtp(cs, 5, timeout=0.1) if h.rtp_ssrc(x) == 0xB0B]
-			if got:
-				eq(c.rx.unprotect(got[-1], 0), plain_pkt,
-				   "leg 1's packet as the Python client decrypts it")
-				break
-		else:
-			raise h.SmokeError("leg 1's RTP never reached the Python client")
+		c.connect(relay0, w["ice_ufrag"], w["ice_pwd"], w["fingerprint"].split(" ", 1)[1])
+
+		def leg0():
+			return d.ok("GET", f"/v1/sessions/{sid}")["legs"][0]
+		v = h.wait_for(lambda: (lambda x: x if x["srtp"] is not None and
+					x["webrtc"]["dtls"] == "connected" else None)(leg0()), 5,
+			       what="the leg's DTLS connected and keyed")
+		check("ice_pwd" not in v["webrtc"], f"GET shows the ICE password: {v['webrtc']}")
+		eq(v["remote"], f"{h.NS_V4[1]}:{pc}", "leg 0's remote: ICE's")
+		_srtp_both_ways(c, ls, cs, relay1, 0xB0B, "leg 1's remote",
+				lambda: d.ok("GET", f"/v1/sessions/{sid}"))
 		st = d.stats()["webrtc"]
 		check(st["session_legs"] == 1 and st["dtls_handshakes"] == 1, f"/v1/stats {st}")
 		d.ok("DELETE", f"/v1/sessions/{sid}", want=204)

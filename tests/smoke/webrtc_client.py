@@ -144,11 +144,16 @@ class Client:
 		self.ph.mark("answer")
 		sdp = m["sdp"]
 		self.part = m["participant"]
-		self.r_ufrag = re.search(r"a=ice-ufrag:(\S+)", sdp).group(1)
-		self.r_pwd = re.search(r"a=ice-pwd:(\S+)", sdp).group(1)
-		self.r_fp = re.search(r"a=fingerprint:sha-256 (\S+)", sdp).group(1)
 		c = re.search(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", sdp)
-		self.relay = (c.group(1), int(c.group(2)))
+		self.connect((c.group(1), int(c.group(2))),
+			     re.search(r"a=ice-ufrag:(\S+)", sdp).group(1),
+			     re.search(r"a=ice-pwd:(\S+)", sdp).group(1),
+			     re.search(r"a=fingerprint:sha-256 (\S+)", sdp).group(1), timeout)
+
+	def connect(self, relay, ufrag, pwd, fp, timeout=10):
+		"""ICE (a nominating check to relay with the relay's credentials) and DTLS as the
+		client, the relay's certificate checked against fp (its SHA-256, "AB:CD:...")."""
+		self.relay, self.r_ufrag, self.r_pwd, self.r_fp = relay, ufrag, pwd, fp
 		self._ice(timeout)
 		self.ph.mark("ice")
 		self._dtls(timeout)
