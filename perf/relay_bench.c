@@ -19,7 +19,7 @@
  * both can be measured with the same program.
  *
  *   relay_bench [EAL args] -- [-n SESSIONS] [-p PACKETS] [-s PAYLOAD]
- *               [-m plain|srtp-in|srtp-out|srtp-both] [-S SUITE] [-e ipsec-mb|libsrtp] [-o]
+ *               [-m plain|srtp-in|srtp-out|srtp-both] [-S SUITE] [-e ipsec-mb|libsrtp] [-o] [-G]
  *
  * -o: the port offloads the IPv4 header and UDP checksums (TX) and vouches for them (RX), as
  * the NICs of the servers mrelay runs on do (mlx5, ice, i40e, ixgbe); the TX ring drops the
@@ -29,7 +29,8 @@
  * With -m, leg A's remote sends SRTP (srtp-in: mrelay decrypts), leg B's remote takes SRTP
  * (srtp-out: mrelay encrypts), or both (decrypt, then encrypt under the other key), with
  * suite -S (default AES_CM_128_HMAC_SHA1_80) and engine -e; the frames are encrypted outside
- * the measured region (docs/PERFORMANCE.md "SRTP in the relay").
+ * the measured region (docs/PERFORMANCE.md "SRTP in the relay"). -G: IPsec-MB's AES-GCM for
+ * every packet (srtp.vaes_gcm = false), for the comparison with gcm_vaes.c.
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -370,7 +371,7 @@ main(int argc, char **argv)
 	}
 	argc -= n;
 	argv += n;
-	while ((c = getopt(argc, argv, "n:p:s:m:S:e:o")) != -1) {
+	while ((c = getopt(argc, argv, "n:p:s:m:S:e:oG")) != -1) {
 		switch (c) {
 #ifndef MR_RELAY_BENCH_OLD
 		case 'm':
@@ -392,6 +393,9 @@ main(int argc, char **argv)
 		case 'e':
 			engine = strcmp(optarg, "libsrtp") == 0 ? MR_SRTP_ENGINE_LIBSRTP :
 				 MR_SRTP_ENGINE_IPSEC_MB;
+			break;
+		case 'G':
+			mr_srtp_set_vaes_gcm(0);
 			break;
 #endif
 		case 'n':
@@ -460,9 +464,9 @@ main(int argc, char **argv)
 	       n_pkts * REPEAT, REPEAT, w->stats.relayed - relayed0,
 	       (double)best / (double)n_pkts, offload);
 #ifndef MR_RELAY_BENCH_OLD
-	printf(",\"srtp_in\":%d,\"srtp_out\":%d,\"suite\":\"%s\",\"engine\":\"%s\"", srtp_in,
-	       srtp_out, mr_srtp_suite_info(suite)->name,
-	       engine == MR_SRTP_ENGINE_LIBSRTP ? "libsrtp" : "ipsec-mb");
+	printf(",\"srtp_in\":%d,\"srtp_out\":%d,\"suite\":\"%s\",\"engine\":\"%s\","
+	       "\"vaes_gcm\":%d", srtp_in, srtp_out, mr_srtp_suite_info(suite)->name,
+	       engine == MR_SRTP_ENGINE_LIBSRTP ? "libsrtp" : "ipsec-mb", mr_srtp_vaes_gcm());
 #endif
 	printf("}\n");
 	if (w->stats.relayed - relayed0 != n_pkts * REPEAT) {

@@ -1476,13 +1476,13 @@ parse_ng(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 	return 0;
 }
 
-/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; }; */
+/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; vaes_gcm = true; }; */
 static int
 parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cfg)
 {
-	static const char *const keys[] = { "engine", "rekey_overlap_ms", NULL };
+	static const char *const keys[] = { "engine", "rekey_overlap_ms", "vaes_gcm", NULL };
 	static const char *const engines[] = { "ipsec-mb", "libsrtp", NULL };
-	config_setting_t *g;
+	config_setting_t *g, *s;
 	int ret, idx = -1;
 
 	ret = get_group(x, root, "srtp", 0, &g);
@@ -1496,6 +1496,12 @@ parse_srtp(struct cfg_ctx *x, const config_setting_t *root, struct mr_config *cf
 	if (ret == 0)
 		ret = get_uint_range(x, g, "rekey_overlap_ms", 0, 60000,
 				     &cfg->srtp_rekey_overlap_ms);
+	s = ret == 0 ? config_setting_get_member(g, "vaes_gcm") : NULL;
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+			return cfg_err(x, s, "must be true or false, not %s", type_name(s));
+		cfg->srtp_vaes_gcm = config_setting_get_bool(s);
+	}
 	return ret;
 }
 
@@ -1797,6 +1803,7 @@ config_defaults(struct mr_config *cfg)
 	cfg->rooms.nack_cache_video_ms = 2000;
 	cfg->rooms.fanout = MR_FANOUT_AUTO;
 	cfg->srtp_rekey_overlap_ms = 1000;
+	cfg->srtp_vaes_gcm = 1;
 	cfg->ng_tcp = 1;
 	cfg->state.queue = 100000;
 	cfg->state.restore_timeout_ms = 5000;

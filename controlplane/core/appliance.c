@@ -287,6 +287,7 @@ mr_srtp_setup(struct mr_appliance *a)
 
 	dp->srtp_overlap_tsc = (uint64_t)a->cfg->srtp_rekey_overlap_ms * dp->tsc_hz / 1000;
 	a->srtp_ok = 0;
+	mr_srtp_set_vaes_gcm(a->cfg->srtp_vaes_gcm);
 	if (mr_srtp_global_init(kind) != 0) {
 		APP_LOG(WARNING, "srtp: engine %s unavailable: SRTP requests will be refused\n",
 			name);
@@ -306,7 +307,13 @@ mr_srtp_setup(struct mr_appliance *a)
 	}
 	a->srtp_ok = 1;
 	a->srtp_kind = kind;
-	APP_LOG(INFO, "srtp: engine %s\n", name);
+	APP_LOG(INFO, "srtp: engine %s%s\n", name,
+		kind != MR_SRTP_ENGINE_IPSEC_MB ? "" :
+		mr_srtp_vaes_gcm() ? ", AES-GCM up to 256 bytes by mrelay's VAES code (self-test "
+				     "passed)" :
+		a->cfg->srtp_vaes_gcm ? ", AES-GCM by IPsec-MB (no AVX-512 VAES here, or the "
+					"self-test failed)" :
+		", AES-GCM by IPsec-MB (srtp.vaes_gcm false)");
 }
 
 int

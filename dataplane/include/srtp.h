@@ -71,6 +71,15 @@ enum mr_srtp_engine_kind {
  * context is made; 0 or -1 (message logged). Idempotent. */
 int mr_srtp_global_init(enum mr_srtp_engine_kind kind);
 
+/* srtp.vaes_gcm (docs/CONFIGURATION.md): the IPsec-MB engine's AES-GCM of packets up to 256
+ * bytes by mrelay's own one-pass VAES code (dataplane/srtp/gcm_vaes.c) where the CPU has the
+ * instructions and the code's self-test against IPsec-MB passed (1, the default), or by
+ * IPsec-MB's for every packet (0). Applies to every engine from the next burst. */
+void mr_srtp_set_vaes_gcm(int on);
+/* 1 when the IPsec-MB engine runs small AES-GCM packets through it (known after
+ * mr_srtp_global_init(MR_SRTP_ENGINE_IPSEC_MB); 0 before). */
+int mr_srtp_vaes_gcm(void);
+
 /* One per lcore (the IPsec-MB manager), created by the control thread for each worker. */
 struct mr_srtp_engine;
 struct mr_srtp_engine *mr_srtp_engine_create(enum mr_srtp_engine_kind kind);

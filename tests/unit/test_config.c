@@ -761,6 +761,8 @@ test_bad_relay_api_log(void **state)
 		  "bad.conf:6: state.link_srtp:", "must be \"none\" or an SRTP suite" },
 		{ MINIMAL ST_A "link_srtp = true; };\n",
 		  "bad.conf:6: state.link_srtp:", "must be a string" },
+		{ MINIMAL "srtp = {\n vaes_gcm = 1; };\n",
+		  "bad.conf:6: srtp.vaes_gcm:", "must be true or false" },
 		{ MINIMAL ST_A "api_url = \"ftp://x\"; };\n",
 		  "bad.conf:6: state.api_url:", "must be an http:// or https:// URL" },
 		{ MINIMAL ST_A "api_url = \"http://a b\"; };\n",
@@ -882,6 +884,11 @@ test_state(void **state)
 	assert_int_equal(load(MINIMAL ST_A "link_srtp = \"none\"; };\n", &cfg, err,
 			      sizeof(err)), 0);
 	assert_int_equal(cfg.state.link_srtp, MR_SRTP_SUITE_NONE);
+	assert_int_equal(cfg.srtp_vaes_gcm, 1);
+	mr_config_free(&cfg);
+	assert_int_equal(load(MINIMAL "srtp = { engine = \"ipsec-mb\"; vaes_gcm = false; };\n",
+			      &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.srtp_vaes_gcm, 0);
 	mr_config_free(&cfg);
 	assert_int_equal(load(MINIMAL "state = { redis = \"[::1]:6379\"; identity = \"x\"; "
 			      "queue = 16; restore = false; restore_timeout = 2; };\n", &cfg, err,

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "gcm_vaes.h"
 #include "srtp.h"
 #include "srtp_internal.h"
 
@@ -596,6 +597,84 @@ test_cross_engines(void **state)
 		cross_suite((enum mr_srtp_suite)s, 200);
 }
 
+/* ---- the IPsec-MB engine's own AES-GCM for small packets (gcm_vaes.c) ---- */
+
+/* On a CPU with the instructions the engine must use it (a failed self-test would silently
+ * leave IPsec-MB's: caught here); random keys, lengths (past the 256 it takes), AAD lengths
+ * (past what its 48 hash key powers cover) and directions against IPsec-MB's own functions:
+ * the same bytes, the same tag, nothing written past the data, and nothing at all when it
+ * declines. */
+static void
+test_gcm_vaes(void **state)
+{
+	IMB_MGR *m;
+	IMB_ARCH arch;
+	unsigned int it, i, mine = 0;
+
+	if (!mr_gcm_vaes_cpu()) {
+		assert_int_equal(mr_srtp_vaes_gcm(), 0);
+		print_message("no AVX-512 VAES here: IPsec-MB's AES-GCM only (nothing to test)\n");
+		return;
+	}
+	assert_int_equal(mr_srtp_vaes_gcm(), 1);
+	m = alloc_mb_mgr(0);
+	assert_non_null(m);
+	init_mb_mgr_auto(m, &arch);
+	for (it = 0; it < 20000; it++) {
+		struct gcm_key_data kd;
+		struct gcm_context_data g;
+		uint8_t key[32], iv[12], aad[560], a[320], b[320], ta[16], tb[16];
+		unsigned int kl = rnd() % 2 ? 32 : 16, len = rnd() % 300, enc = rnd() % 2;
+		unsigned int al = it % 8 == 0 ? rnd() % 560 : rnd() % 40;
+		int r;
+
+		for (i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)rnd();
+		for (i = 0; i < sizeof(iv); i++)
+			iv[i] = (uint8_t)rnd();
+		for (i = 0; i < al; i++)
+			aad[i] = (uint8_t)rnd();
+		for (i = 0; i < sizeof(a); i++)
+			a[i] = b[i] = (uint8_t)rnd();
+		if (kl == 16)
+			IMB_AES128_GCM_PRE(m, key, &kd);
+		else
+			IMB_AES256_GCM_PRE(m, key, &kd);
+		r = mr_gcm_vaes(&kd, kl, (int)enc, b, len, iv, aad, al, tb);
+		if (len > MR_GCM_VAES_MAX_LEN || al > 16 * (48 - 1 - 16)) {
+			assert_int_equal(r, -1);
+			assert_memory_equal(a, b, sizeof(a));
+			continue;
+		}
+		assert_int_equal(r, 0);
+		mine++;
+		if (kl == 16)
+			(enc ? m->gcm128_enc : m->gcm128_dec)(&kd, &g, a, a, len, iv, aad, al, ta, 16);
+		else
+			(enc ? m->gcm256_enc : m->gcm256_dec)(&kd, &g, a, a, len, iv, aad, al, ta, 16);
+		if (memcmp(a, b, sizeof(a)) != 0 || memcmp(ta, tb, 16) != 0)
+			fail_msg("AES-%u-GCM %s, %u bytes, %u of AAD: %s differ", kl * 8,
+				 enc ? "encrypt" : "decrypt", len, al,
+				 memcmp(a, b, sizeof(a)) != 0 ? "bytes" : "tags");
+	}
+	assert_true(mine > 10000);
+	free_mb_mgr(m);
+}
+
+/* The RFC 7714 vectors and the cross-check of the AES-GCM suites again with srtp.vaes_gcm
+ * false: IPsec-MB's AES-GCM for every packet, as on a CPU without VAES. */
+static void
+test_gcm_ipsecmb_only(void **state)
+{
+	mr_srtp_set_vaes_gcm(0);
+	assert_int_equal(mr_srtp_vaes_gcm(), 0);
+	test_rfc7714(state);
+	cross_suite(MR_SRTP_AEAD_AES_128_GCM, 100);
+	cross_suite(MR_SRTP_AEAD_AES_256_GCM, 100);
+	mr_srtp_set_vaes_gcm(1);
+	assert_int_equal(mr_srtp_vaes_gcm(), mr_gcm_vaes_cpu());
+}
+
 /* SRTCP across a re-key, each engine with itself: the index and window carry over. */
 static void
 test_rtcp_rekey_same_engine(void **state)
@@ -985,6 +1064,8 @@ main(void)
 		cmocka_unit_test(test_rfc7714_unencrypted_srtcp_refused),
 		cmocka_unit_test(test_libsrtp_vector),
 		cmocka_unit_test(test_cross_engines),
+		cmocka_unit_test(test_gcm_vaes),
+		cmocka_unit_test(test_gcm_ipsecmb_only),
 		cmocka_unit_test(test_rtcp_rekey_same_engine),
 		cmocka_unit_test(test_replay),
 		cmocka_unit_test(test_replay_same_burst),
