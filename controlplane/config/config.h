@@ -184,7 +184,7 @@ struct mr_config {
 	int ng_tcp;			/* also on TCP, default true */
 	unsigned int ng_delete_delay;	/* seconds, default 0 */
 	/* srtp = { engine = "ipsec-mb"; rekey_overlap_ms = 1000; vaes_gcm = true; }
-	 * (docs/CONFIGURATION.md) */
+	 * (docs/CONFIG.md) */
 	unsigned int srtp_engine;	/* enum mr_srtp_engine_kind: 0 ipsec-mb, 1 libsrtp */
 	int srtp_vaes_gcm;		/* AES-GCM up to 256 bytes by gcm_vaes.c, default true */
 	struct mr_state_conf state;

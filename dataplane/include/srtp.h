@@ -71,7 +71,7 @@ enum mr_srtp_engine_kind {
  * context is made; 0 or -1 (message logged). Idempotent. */
 int mr_srtp_global_init(enum mr_srtp_engine_kind kind);
 
-/* srtp.vaes_gcm (docs/CONFIGURATION.md): the IPsec-MB engine's AES-GCM of packets up to 256
+/* srtp.vaes_gcm (docs/CONFIG.md): the IPsec-MB engine's AES-GCM of packets up to 256
  * bytes by mrelay's own one-pass VAES code (dataplane/srtp/gcm_vaes.c) where the CPU has the
  * instructions and the code's self-test against IPsec-MB passed (1, the default), or by
  * IPsec-MB's for every packet (0). Applies to every engine from the next burst. */
