@@ -25,7 +25,8 @@
 
 #include "gcm_vaes.h"
 
-#define GV_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmul,ssse3")))
+#define GV_TARGET \
+	__attribute__((target("avx512f,avx512bw,avx512vl,vaes,vpclmulqdq,aes,pclmul,ssse3")))
 #define GV_INLINE __attribute__((always_inline)) inline
 #define GV_POWERS 48		/* IPsec-MB's VAES layout: H^48 .. H^1 */
 

@@ -649,9 +649,11 @@ test_gcm_vaes(void **state)
 		assert_int_equal(r, 0);
 		mine++;
 		if (kl == 16)
-			(enc ? m->gcm128_enc : m->gcm128_dec)(&kd, &g, a, a, len, iv, aad, al, ta, 16);
+			(enc ? m->gcm128_enc : m->gcm128_dec)(&kd, &g, a, a, len, iv, aad, al, ta,
+							      16);
 		else
-			(enc ? m->gcm256_enc : m->gcm256_dec)(&kd, &g, a, a, len, iv, aad, al, ta, 16);
+			(enc ? m->gcm256_enc : m->gcm256_dec)(&kd, &g, a, a, len, iv, aad, al, ta,
+							      16);
 		if (memcmp(a, b, sizeof(a)) != 0 || memcmp(ta, tb, 16) != 0)
 			fail_msg("AES-%u-GCM %s, %u bytes, %u of AAD: %s differ", kl * 8,
 				 enc ? "encrypt" : "decrypt", len, al,
