@@ -1297,6 +1297,36 @@ play_to_side(struct mr_ng_calls *c, struct ng_branch *b, unsigned int hear,
 	return played;
 }
 
+/* pl played on each branch of x at the sides sel selects: to that party (other 0: play
+ * media), or to the other party of the branch where it is known (other 1: play DTMF, the
+ * selected party's digits). The media played, or -1 with r->err "what: reason"; *audio
+ * counts the audio media, *dur is the last play's duration. */
+static int
+play_parties(struct mr_ng_calls *c, struct ng_req *r, struct ng_call *x, const uint8_t *sel,
+	     struct mr_ng_play *pl, unsigned int other, const char *what, unsigned int *audio,
+	     uint64_t *dur)
+{
+	unsigned int i, s, played = 0;
+	char e[160];
+
+	for (i = 0; i < x->n_br; i++)
+		for (s = 0; s < 2; s++) {
+			unsigned int hear = s ^ other;
+			int n;
+
+			if (!(sel[i] & (1u << s)) ||
+			    (other && x->br[i]->side[hear].tag[0] == '\0'))
+				continue;
+			n = play_to_side(c, x->br[i], hear, pl, 0, audio, dur, e, sizeof(e));
+			if (n < 0) {
+				snprintf(r->err, sizeof(r->err), "%s: %s", what, e);
+				return -1;
+			}
+			played += (unsigned int)n;
+		}
+	return (int)played;
+}
+
 /* Music on hold (rtpengine's moh): a side that offered a moh file and now holds (every
  * audio section of its offer sendonly, inactive or at a zero address) has it played to the
  * other side, again and again, until an offer of its takes the call off hold. A failure is
@@ -1590,9 +1620,9 @@ cmd_play(struct mr_ng_calls *c, struct ng_req *r)
 	uint8_t sel[NG_MAX_BRANCHES];
 	struct mr_ng_play pl;
 	struct ng_call *x;
-	unsigned int i, s, played = 0, audio = 0;
+	unsigned int audio = 0;
 	uint64_t dur = 0;
-	char e[160];
+	int played;
 
 	if (c->be.play == NULL) {
 		snprintf(r->err, sizeof(r->err), "play media: not available");
@@ -1620,20 +1650,10 @@ cmd_play(struct mr_ng_calls *c, struct ng_req *r)
 			  r->repeat_ms ? 0 : 1;
 	pl.repeat_ms = r->repeat_ms;
 	pl.start_pos = r->start_pos;
-	for (i = 0; i < x->n_br; i++)
-		for (s = 0; s < 2; s++) {
-			int n;
-
-			if (!(sel[i] & (1u << s)))
-				continue;
-			/* The selected party hears it. */
-			n = play_to_side(c, x->br[i], s, &pl, 0, &audio, &dur, e, sizeof(e));
-			if (n < 0) {
-				snprintf(r->err, sizeof(r->err), "play media: %s", e);
-				return NULL;
-			}
-			played += (unsigned int)n;
-		}
+	/* The selected party hears it. */
+	played = play_parties(c, r, x, sel, &pl, 0, "play media", &audio, &dur);
+	if (played < 0)
+		return NULL;
 	if (played == 0) {
 		snprintf(r->err, sizeof(r->err), "play media: %s", audio ?
 			 "the party's SDP offers none of PCMU, PCMA and opus" :
@@ -1653,9 +1673,9 @@ cmd_play_dtmf(struct mr_ng_calls *c, struct ng_req *r)
 	uint8_t sel[NG_MAX_BRANCHES];
 	struct mr_ng_play pl;
 	struct ng_call *x;
-	unsigned int i, s, played = 0, audio = 0;
+	unsigned int audio = 0;
 	uint64_t d = 0;
-	char e[160];
+	int played;
 
 	if (c->be.play == NULL) {
 		snprintf(r->err, sizeof(r->err), "play DTMF: not available");
@@ -1679,20 +1699,10 @@ cmd_play_dtmf(struct mr_ng_calls *c, struct ng_req *r)
 	pl.volume = (uint8_t)(r->dtmf_volume ? r->dtmf_volume - 1 : 8);
 	pl.duration_ms = r->dtmf_duration ? r->dtmf_duration - 1 : 100;
 	pl.pause_ms = r->dtmf_pause ? r->dtmf_pause - 1 : 50;
-	for (i = 0; i < x->n_br; i++)
-		for (s = 0; s < 2; s++) {
-			int n;
-
-			if (!(sel[i] & (1u << s)) || x->br[i]->side[s ^ 1].tag[0] == '\0')
-				continue;
-			/* The other party hears the selected one's digits. */
-			n = play_to_side(c, x->br[i], s ^ 1, &pl, 0, &audio, &d, e, sizeof(e));
-			if (n < 0) {
-				snprintf(r->err, sizeof(r->err), "play DTMF: %s", e);
-				return NULL;
-			}
-			played += (unsigned int)n;
-		}
+	/* The other party hears the selected one's digits. */
+	played = play_parties(c, r, x, sel, &pl, 1, "play DTMF", &audio, &d);
+	if (played < 0)
+		return NULL;
 	if (played == 0) {
 		snprintf(r->err, sizeof(r->err), "play DTMF: %s", audio ?
 			 "no telephone-event in either party's SDP (mrelay sends RFC 4733 events "

@@ -226,6 +226,16 @@ def test_ng_malformed_and_errors(env):
 		c.close()
 
 
+def _message(env, d, made_as, stored_as):
+	"""A tone as Ogg/Opus (test_messages.make_ogg) stored in d's messages.directory as
+	stored_as: (its bytes, its packet count)."""
+	import test_messages as tm
+	data = tm.make_ogg(env, made_as)
+	with open(os.path.join(d.messages_dir, stored_as), "wb") as f:
+		f.write(data)
+	return data, len(tm.opus_packets(data, want_list=True))
+
+
 def _call_hosts(env):
 	"""The module's daemon, an ng client of it, and two test hosts' sockets (port, socket):
 	the caller's on NS_V4[0], the callee's on NS_V4[1]."""
@@ -418,10 +428,7 @@ def test_ng_play_media(env):
 	import test_messages as tm
 	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
 	cid = f"play-{h.PID}"
-	data = tm.make_ogg(env, "ng-announce.ogg")
-	want = len(tm.opus_packets(data, want_list=True))
-	with open(os.path.join(d.messages_dir, "announce.ogg"), "wb") as f:
-		f.write(data)
+	data, want = _message(env, d, "ng-announce.ogg", "announce.ogg")
 	try:
 		o = c.request({"command": "offer", "call-id": cid, "from-tag": "pA",
 			       "sdp": sdp(NS_V4[0], pa), "flags": ["trust-address"]})
@@ -613,13 +620,9 @@ def test_ng_moh(env):
 	listed as a playback; when the next re-INVITE takes the call off hold (a=sendrecv) the
 	playback stops and the caller's RTP reaches the callee again. A moh without a file is
 	refused with the reason."""
-	import test_messages as tm
 	d, c, (pa, sa), (pb, sb) = _call_hosts(env)
 	cid = f"moh-{h.PID}"
-	data = tm.make_ogg(env, "ng-moh.ogg")
-	per_play = len(tm.opus_packets(data, want_list=True))
-	with open(os.path.join(d.messages_dir, "moh.ogg"), "wb") as f:
-		f.write(data)
+	_, per_play = _message(env, d, "ng-moh.ogg", "moh.ogg")
 
 	def a_sdp(direction, v):
 		return sdp(NS_V4[0], pa, fmts="8 101").replace("a=sendrecv", f"a={direction}").replace(
@@ -1219,12 +1222,8 @@ def test_ng_kamailio_play_media(env):
 	(drops.muted of the callee's leg); the call goes on and the BYE ends it, with no ng
 	error."""
 	_need_carrier()
-	import test_messages as tm
 	d = ng_daemon(env)
-	data = tm.make_ogg(env, "kam-announce.ogg")
-	want = len(tm.opus_packets(data, want_list=True))
-	with open(os.path.join(d.messages_dir, "announce.ogg"), "wb") as f:
-		f.write(data)
+	_, want = _message(env, d, "kam-announce.ogg", "announce.ogg")
 	kamailio(env, d)
 	err0 = d.stats()["ng"]["errors"]
 	plays0 = d.stats()["ng"]["requests"].get("play media", 0)
