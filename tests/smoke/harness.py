@@ -451,6 +451,18 @@ def cleanup_stale():
 			shutil.rmtree(f"/var/run/dpdk/{name}", ignore_errors=True)
 			removed.append(f"/var/run/dpdk/{name}")
 	tmp = tempfile.gettempdir()
+	# Peers a dead run left behind: a browser whose start a SIGTERM interrupted outlives its
+	# driver (Chromium's --user-data-dir, Firefox's --profile are in the run's directories).
+	own = re.compile(rb"mrelay-smoke-(\d+)-")
+	for pid in os.listdir("/proc"):
+		if not pid.isdigit():
+			continue
+		with contextlib.suppress(OSError):
+			with open(f"/proc/{pid}/cmdline", "rb") as f:
+				m = own.search(f.read())
+			if m and not _pid_alive(int(m.group(1))):
+				os.kill(int(pid), signal.SIGKILL)
+				removed.append(f"pid {pid} of run {m.group(1).decode()}")
 	for d in os.listdir(tmp):
 		m = re.fullmatch(r"mrelay-smoke-(\d+)-\w+", d)
 		if not m or _pid_alive(int(m.group(1))):
