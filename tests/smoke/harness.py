@@ -433,7 +433,8 @@ def _pid_alive(pid):
 
 
 def cleanup_stale():
-	"""Remove namespaces, links and daemons left by harness runs whose process is gone."""
+	"""Remove namespaces, links, daemons and peers left by harness runs whose process is
+	gone."""
 	removed = []
 	for name in sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []:
 		m = re.fullmatch(rf"{PREFIX}-(\d+)-\w+", name)
