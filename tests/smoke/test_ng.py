@@ -1456,8 +1456,11 @@ def test_ng_kamailio_100_calls(env):
 		l0, l1 = (x["counters"] for x in s["legs"])
 		check(0 < l0["packets_in"] <= want and 0 < l1["packets_in"],
 		      f"{label}: no media both ways: {s['legs']}")
-		eq(l1["packets_out"], l0["packets_in"], f"{label}: caller's packets relayed")
-		eq(l0["packets_out"], l1["packets_in"], f"{label}: echoes relayed")
+		# A shortfall names the legs' drop counters (seen once, in an ASan pass beside
+		# the browsers' group: 245 of 246 out, unexplained yet).
+		why = f" (drops: caller's leg {l0.get('drops')}, callee's {l1.get('drops')})"
+		eq(l1["packets_out"], l0["packets_in"], f"{label}: caller's packets relayed{why}")
+		eq(l0["packets_out"], l1["packets_in"], f"{label}: echoes relayed{why}")
 		sent += l0["packets_in"]
 		echoed += l1["packets_in"]
 	p0, p1 = st0["ports"][0], d.stats()["ports"][0]
