@@ -58,10 +58,11 @@ GROUPS = {
 	"alone": ["test_rtpgen", "test_ops", "test_lifecycle"],
 }
 PHASES = [("calls", "browsers"), ("alone",)]
-# Single tests of other groups' modules that run in "alone", first: a load test of its own
-# (100 simultaneous Kamailio calls, every packet counted) lost one packet once in the ASan pass
-# beside the browsers.
-SOLO = ("ng_kamailio_100_calls",)
+# Single tests of other groups' modules that run in "alone", first. Beside the browsers: a load
+# test of its own (100 simultaneous Kamailio calls, every packet counted) lost one packet once
+# in the ASan pass; mrelayd's restart in the middle of a Kamailio call took long enough once
+# that the call (9 s of sipp's media) had ended before the restarted daemon was asked for it.
+SOLO = ("ng_kamailio_100_calls", "ng_kamailio_restart")
 
 
 class Env:
